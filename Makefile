@@ -1,0 +1,56 @@
+# Builds isovm (VMM + embedded firmware), the guest test jobs and the unit tests.
+# `make` builds everything; `make SAN=1` builds the same into build-san/ with ASan+UBSan.
+
+CC      ?= cc
+SAN     ?= 0
+ifeq ($(SAN),1)
+BUILD   ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+else
+BUILD   ?= build
+SANFLAGS :=
+endif
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
+           -fstack-protector-strong -Ivmm -Ifirmware -Idevices -Ipolicy $(SANFLAGS)
+LDFLAGS += $(SANFLAGS)
+LDLIBS  +=
+
+VMM_SRCS  := $(wildcard vmm/*.c devices/*.c policy/*.c)
+VMM_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(VMM_SRCS))
+LIB_OBJS  := $(filter-out $(BUILD)/vmm/main.o,$(VMM_OBJS)) $(BUILD)/firmware/blob.o
+ISOVM     := $(BUILD)/isovm
+
+.PHONY: all clean test check-san
+all: $(ISOVM) guest unit
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+# --- firmware: freestanding ring-0 stub, linked at ISOVM_FW_CODE_GPA, embedded in isovm ---
+FW_CFLAGS := -nostdlib -ffreestanding -fno-pic -fno-pie -mno-red-zone -Ifirmware -D__ASSEMBLER__
+$(BUILD)/firmware/firmware.o: firmware/firmware.S firmware/abi.h
+	@mkdir -p $(dir $@)
+	$(CC) $(FW_CFLAGS) -c $< -o $@
+$(BUILD)/firmware/firmware.elf: $(BUILD)/firmware/firmware.o firmware/firmware.ld
+	ld -nostdlib -static -T firmware/firmware.ld -o $@ $<
+$(BUILD)/firmware/firmware.bin: $(BUILD)/firmware/firmware.elf
+	objcopy -O binary $< $@
+$(BUILD)/firmware/blob.o: firmware/blob.S $(BUILD)/firmware/firmware.bin
+	$(CC) -c -DFW_BIN_PATH='"$(BUILD)/firmware/firmware.bin"' $< -o $@
+
+$(ISOVM): $(VMM_OBJS) $(BUILD)/firmware/blob.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+include guest/guest.mk
+include tests/unit/unit.mk
+
+test: all
+	./run-tests.sh
+
+clean:
+	rm -rf build build-san
+
+-include $(VMM_OBJS:.o=.d)

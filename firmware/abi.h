@@ -1,0 +1,91 @@
+/* Hypercall ABI and fixed guest layout shared by the firmware (assembly) and the VMM (C). */
+#ifndef ISOVM_FIRMWARE_ABI_H
+#define ISOVM_FIRMWARE_ABI_H
+
+/* Bump when the request-block layout or the port protocol changes. */
+#define ISOVM_ABI_VERSION 1
+
+#define ISOVM_PAGE_SIZE 0x1000
+
+/* Guest-physical layout (identity mapped; guest virtual == guest physical). */
+#define ISOVM_GUARD_GPA        0x0        /* page 0: never mapped */
+#define ISOVM_GDT_GPA          0x1000     /* GDT: null, kcode, kdata, -, udata, ucode, TSS[n] */
+#define ISOVM_IDT_GPA          0x2000     /* 256 gates */
+#define ISOVM_TSS_GPA          0x3000     /* one 128-byte slot per vCPU */
+#define ISOVM_TSS_STRIDE       0x80
+#define ISOVM_HCBLOCK_GPA      0x4000     /* per-vCPU request blocks, ISOVM_HCBLOCK_STRIDE apart */
+#define ISOVM_HCBLOCK_STRIDE   0x100
+#define ISOVM_HCBLOCK_END      0x8000
+#define ISOVM_FW_STACK_GPA     0x10000    /* per-vCPU exception (IST1) stacks, one page each */
+#define ISOVM_FW_STACK_END     0x50000
+#define ISOVM_FW_CODE_GPA      0x80000    /* firmware image */
+#define ISOVM_FW_CODE_END      0x100000
+#define ISOVM_USER_MIN_GPA     0x100000   /* lowest address a job may map */
+#define ISOVM_MAX_VCPUS        64
+
+/* GDT selectors. STAR makes sysret load CS=UCODE|3, SS=UDATA|3. */
+#define ISOVM_SEL_KCODE   0x08
+#define ISOVM_SEL_KDATA   0x10
+#define ISOVM_SEL_USTAR   0x18   /* sysret base: +8 = udata, +16 = ucode */
+#define ISOVM_SEL_UDATA   0x20
+#define ISOVM_SEL_UCODE   0x28
+#define ISOVM_SEL_TSS0    0x30   /* 16-byte descriptor per vCPU */
+
+/* I/O ports. A 32-bit `out` to ISOVM_PORT_HCALL carries the GPA of the caller's request block;
+ * a 32-bit `out` to ISOVM_PORT_EXCEPTION carries the exception vector (frame on the IST stack). */
+#define ISOVM_PORT_HCALL      0x4f0
+#define ISOVM_PORT_EXCEPTION  0x4f1
+
+/* Request block field offsets (bytes). */
+#define HCB_SELF      0x00   /* GPA of this block (firmware sends it with the out) */
+#define HCB_NR        0x08   /* syscall number (rax) */
+#define HCB_ARG0      0x10   /* rdi, rsi, rdx, r10, r8, r9 at 0x10..0x38 */
+#define HCB_ARG1      0x18
+#define HCB_ARG2      0x20
+#define HCB_ARG3      0x28
+#define HCB_ARG4      0x30
+#define HCB_ARG5      0x38
+#define HCB_RET       0x40   /* result, written by the VMM (negative errno on error) */
+#define HCB_USER_RIP  0x48   /* rcx at syscall: where sysret returns */
+#define HCB_USER_RSP  0x50
+#define HCB_ACTION    0x58   /* bits the VMM sets for the firmware to act on before sysret */
+#define HCB_FS_BASE   0x60   /* value for ISOVM_ACT_SET_FS */
+#define HCB_ABI       0x68   /* ISOVM_ABI_VERSION, written by the VMM at setup */
+#define HCB_CPU       0x70   /* vCPU index */
+#define HCB_SIZE      0x78
+
+#define ISOVM_ACT_FLUSH_TLB   0x1   /* reload CR3: the VMM changed page tables */
+#define ISOVM_ACT_SET_FS      0x2   /* wrmsr FS_BASE <- HCB_FS_BASE (already validated) */
+
+/* Firmware image header, at offset 0 of the image (loaded at ISOVM_FW_CODE_GPA). */
+#define ISOVM_FW_MAGIC        0x57464f53   /* "SOFW" */
+#define FWH_MAGIC        0x00   /* u32 */
+#define FWH_ABI          0x04   /* u32 */
+#define FWH_START        0x08   /* u64 offset: ring-0 start, sysretq to rcx/r11/rsp set by VMM */
+#define FWH_SYSCALL      0x10   /* u64 offset: LSTAR target */
+#define FWH_EXC_STUBS    0x18   /* u64 offset: first exception stub */
+#define FWH_EXC_STRIDE   0x20   /* u64: bytes between stubs, vector i at stubs + i*stride */
+
+/* Exception frame the VMM reads at the guest RSP on an ISOVM_PORT_EXCEPTION exit:
+ * [0] vector, [1] error code (0 if none), [2] rip, [3] cs, [4] rflags, [5] rsp, [6] ss. */
+#define ISOVM_EXC_FRAME_QWORDS 7
+
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+struct isovm_hcblock {
+    uint64_t self;
+    uint64_t nr;
+    uint64_t arg[6];
+    uint64_t ret;
+    uint64_t user_rip;
+    uint64_t user_rsp;
+    uint64_t action;
+    uint64_t fs_base;
+    uint64_t abi;
+    uint64_t cpu;
+};
+_Static_assert(sizeof(struct isovm_hcblock) == HCB_SIZE, "request block layout");
+_Static_assert(HCB_SIZE <= ISOVM_HCBLOCK_STRIDE, "request block fits its slot");
+#endif
+
+#endif

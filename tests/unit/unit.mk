@@ -1,0 +1,3 @@
+# cmocka unit tests for host-side logic.
+.PHONY: unit
+unit:
