@@ -1,0 +1,8 @@
+#include <stdio.h>
+
+int main(void)
+{
+    printf("hello from isovm\n");
+    fprintf(stderr, "to stderr\n");
+    return 0;
+}

@@ -1,0 +1,304 @@
+# Helpers for tests/integration/run.sh: case registry, running isovm with a per-case time budget,
+# and expectations on exit status, stdout, stderr and the --report JSON.
+# Needs only bash, coreutils, grep and sed.
+#
+# A case is a shell function; it calls run_isovm (or run_cmd) and then expect_* helpers. The first
+# failed expectation becomes the case's FAIL reason; later ones are printed as detail lines.
+#
+# ISOVM_NATIVE=1 runs the jobs directly on the host instead of under isovm (to check the jobs and
+# the expectations themselves): `launch` options are translated (--env -> env -i K=V), and checks
+# that only make sense for isovm (fault messages, reports, CLI errors, ELF refusal) are skipped.
+
+CASE_TIMEOUT=${CASE_TIMEOUT:-60}
+ISOVM_NATIVE=${ISOVM_NATIVE:-0}
+
+declare -a CASE_NAMES=() CASE_CMDS=()
+PASSED=0
+FAILED=0
+declare -a FAILED_NAMES=()
+
+# add_case NAME FUNCTION [ARGS...]
+add_case() {
+    local name=$1
+    shift
+    local cmd
+    printf -v cmd '%q ' "$@"
+    CASE_NAMES+=("$name")
+    CASE_CMDS+=("$cmd")
+}
+
+native() { [ "$ISOVM_NATIVE" = 1 ]; }
+
+# --- per-case state ---------------------------------------------------------------------------
+CASE_FAIL=""      # first failure reason
+CASE_DETAIL=""    # further lines
+CASE_DEADLINE=0
+RC=0
+HUNG=0
+OUT_FILE=""
+ERR_FILE=""
+STDIN_FILE=/dev/null
+
+fail() {
+    if [ -z "$CASE_FAIL" ]; then
+        CASE_FAIL=$1
+    else
+        CASE_DETAIL+="    also: $1"$'\n'
+    fi
+}
+
+# need NAME.VARIANT : sets J to the job's path; fails the case if the job was not built.
+need() {
+    J="$GUEST_DIR/$1"
+    if [ ! -f "$J" ]; then
+        fail "job not built: $J"
+        return 1
+    fi
+}
+
+# with_stdin TEXT: the next run_isovm reads TEXT (exactly, no added newline) on stdin.
+with_stdin() {
+    STDIN_FILE="$WORK/stdin"
+    printf '%s' "$1" >"$STDIN_FILE"
+}
+
+# _timed CMD... : runs CMD with the remaining time budget of the case; sets RC and HUNG.
+_timed() {
+    local left=$((CASE_DEADLINE - SECONDS))
+    ((left < 1)) && left=1
+    local t0=$SECONDS
+    # the group's 2>/dev/null silences bash's own "Segmentation fault" job notices (native runs)
+    { timeout -k 5 "$left" "$@" <"$STDIN_FILE" >"$OUT_FILE" 2>"$ERR_FILE"; RC=$?; } 2>/dev/null
+    STDIN_FILE=/dev/null
+    if { [ "$RC" = 124 ] || [ "$RC" = 137 ]; } && ((SECONDS - t0 >= left - 1)); then
+        HUNG=1
+        fail "hang: timed out after $CASE_TIMEOUT s"
+    fi
+}
+
+# run_isovm ARGS... : `$ISOVM ARGS...` (natively: the translated job command).
+run_isovm() {
+    OUT_FILE="$WORK/out"
+    ERR_FILE="$WORK/err"
+    HUNG=0
+    if native; then
+        local -a envs=() cmd=()
+        [ "${1:-}" = launch ] && shift
+        while [ $# -gt 0 ]; do
+            case $1 in
+                --memory | --report) shift 2 ;;
+                --env) envs+=("$2"); shift 2 ;;
+                --) shift; break ;;
+                -*) shift ;;
+                *) break ;;
+            esac
+        done
+        cmd=(env -i "${envs[@]}" "$@")
+        _timed "${cmd[@]}"
+    else
+        _timed "$ISOVM" "$@"
+    fi
+}
+
+# run_cmd CMD... : run a helper command (not isovm) with the same capture.
+run_cmd() {
+    OUT_FILE="$WORK/out"
+    ERR_FILE="$WORK/err"
+    HUNG=0
+    _timed "$@"
+}
+
+# launch JOB ARGS... : run_isovm launch -- JOB ARGS...
+launch() {
+    run_isovm launch -- "$@"
+}
+
+# --- expectations -----------------------------------------------------------------------------
+_show() { # a short excerpt of a file for detail lines
+    head -c 600 "$1" | sed -n '1,8p' | sed 's/^/        | /'
+}
+
+expect_status() {
+    [ "$HUNG" = 1 ] && return 1
+    if [ "$RC" != "$1" ]; then
+        fail "exit status $RC, want $1${2:+ ($2)}"
+        CASE_DETAIL+="    stderr:"$'\n'"$(_show "$ERR_FILE")"$'\n'
+        CASE_DETAIL+="    stdout:"$'\n'"$(_show "$OUT_FILE")"$'\n'
+        return 1
+    fi
+}
+
+# expect_status_in "A B C"
+expect_status_in() {
+    [ "$HUNG" = 1 ] && return 1
+    local s
+    for s in $1; do [ "$RC" = "$s" ] && return 0; done
+    fail "exit status $RC, want one of: $1"
+    CASE_DETAIL+="    stderr:"$'\n'"$(_show "$ERR_FILE")"$'\n'
+    return 1
+}
+
+# expect_stdout_eq TEXT : stdout is exactly TEXT followed by one newline (empty TEXT: no output)
+expect_stdout_eq() {
+    [ "$HUNG" = 1 ] && return 1
+    local want got
+    if [ -z "$1" ]; then
+        want=""
+    else
+        want=$(printf '%s\n' "$1" | od -An -c)
+    fi
+    got=$(od -An -c <"$OUT_FILE")
+    if [ "$want" != "$got" ]; then
+        fail "stdout is not '$(printf '%s' "$1" | head -c 80 | tr '\n' '|')'"
+        CASE_DETAIL+="    stdout:"$'\n'"$(_show "$OUT_FILE")"$'\n'
+        return 1
+    fi
+}
+
+_has() { grep -qF -- "$2" "$1"; }
+
+expect_stdout_has() {
+    [ "$HUNG" = 1 ] && return 1
+    if ! _has "$OUT_FILE" "$1"; then
+        fail "stdout lacks '$1'"
+        CASE_DETAIL+="    stdout:"$'\n'"$(_show "$OUT_FILE")"$'\n'
+        return 1
+    fi
+}
+
+expect_stdout_lacks() {
+    [ "$HUNG" = 1 ] && return 1
+    if _has "$OUT_FILE" "$1"; then
+        fail "stdout contains '$1'"
+        CASE_DETAIL+="    stdout:"$'\n'"$(_show "$OUT_FILE")"$'\n'
+        return 1
+    fi
+}
+
+expect_stdout_line() { # a whole line equal to $1
+    [ "$HUNG" = 1 ] && return 1
+    if ! grep -qxF -- "$1" "$OUT_FILE"; then
+        fail "stdout has no line '$1'"
+        CASE_DETAIL+="    stdout:"$'\n'"$(_show "$OUT_FILE")"$'\n'
+        return 1
+    fi
+}
+
+expect_stderr_has() {
+    [ "$HUNG" = 1 ] && return 1
+    if ! _has "$ERR_FILE" "$1"; then
+        fail "stderr lacks '$1'"
+        CASE_DETAIL+="    stderr:"$'\n'"$(_show "$ERR_FILE")"$'\n'
+        return 1
+    fi
+}
+
+expect_stderr_has_i() { # case-insensitive
+    [ "$HUNG" = 1 ] && return 1
+    if ! grep -qiF -- "$1" "$ERR_FILE"; then
+        fail "stderr lacks '$1' (any case)"
+        CASE_DETAIL+="    stderr:"$'\n'"$(_show "$ERR_FILE")"$'\n'
+        return 1
+    fi
+}
+
+# A job built on check.h: no "FAIL " line and the final "all checks passed".
+expect_checks_pass() {
+    [ "$HUNG" = 1 ] && return 1
+    local f
+    f=$(grep -m1 '^FAIL ' "$OUT_FILE")
+    if [ -n "$f" ]; then
+        fail "job check failed: ${f#FAIL }"
+        CASE_DETAIL+="$(grep '^FAIL ' "$OUT_FILE" | sed -n '2,20p' | sed 's/^/    also: /')"$'\n'
+        return 1
+    fi
+    expect_stdout_has "all checks passed"
+}
+
+# expect_fault SIGNAL STATUS KIND : a CPU exception killed the job
+expect_fault() {
+    local sig=$1 status=$2 kind=$3
+    expect_status "$status" "$sig" || return 1
+    native && return 0
+    expect_stderr_has "$sig"
+    expect_stderr_has "$kind"
+    expect_stderr_has "rip 0x"
+}
+
+# --- report JSON (one key per line: "key": value) ------------------------------------------------
+# report_value FILE KEY : the raw value text after "KEY": (first occurrence), without trailing comma
+report_value() {
+    sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\(.*\)\$/\1/p" "$1" | head -n1 | sed 's/,[[:space:]]*$//'
+}
+
+expect_report() { # FILE KEY VALUE (value text as written in JSON, e.g. 0 or "exit")
+    native && return 0
+    if [ ! -s "$1" ]; then
+        fail "report $1 missing or empty"
+        return 1
+    fi
+    local v
+    v=$(report_value "$1" "$2")
+    if [ "$v" != "$3" ]; then
+        fail "report $2 is '${v}', want '$3'"
+        return 1
+    fi
+}
+
+expect_report_ge() { # FILE KEY MIN (integer)
+    native && return 0
+    if [ ! -s "$1" ]; then
+        fail "report $1 missing or empty"
+        return 1
+    fi
+    local v
+    v=$(report_value "$1" "$2")
+    if ! [[ "$v" =~ ^[0-9]+$ ]] || ((v < $3)); then
+        fail "report $2 is '${v}', want >= $3"
+        return 1
+    fi
+}
+
+# --- running cases ----------------------------------------------------------------------------
+_progress() {
+    if [ -n "${ISOVM_EMUHOST_PROGRESS:-}" ]; then
+        printf 'running %s\n' "$1" >"$ISOVM_EMUHOST_PROGRESS" 2>/dev/null || true
+    fi
+}
+
+# run_cases [FILTER...] : run every registered case whose name contains one of the filters.
+run_cases() {
+    local i name matched=0
+    for i in "${!CASE_NAMES[@]}"; do
+        name=${CASE_NAMES[$i]}
+        if [ $# -gt 0 ]; then
+            local f ok=0
+            for f in "$@"; do [[ "$name" == *"$f"* ]] && ok=1; done
+            [ $ok = 1 ] || continue
+        fi
+        matched=$((matched + 1))
+        _progress "$name"
+        CASE_FAIL=""
+        CASE_DETAIL=""
+        RC=0
+        HUNG=0
+        STDIN_FILE=/dev/null
+        CASE_DEADLINE=$((SECONDS + CASE_TIMEOUT))
+        rm -rf "$WORK/case"
+        mkdir -p "$WORK/case"
+        eval "${CASE_CMDS[$i]}"
+        if [ -z "$CASE_FAIL" ]; then
+            echo "PASS $name"
+            PASSED=$((PASSED + 1))
+        else
+            echo "FAIL $name: $CASE_FAIL"
+            [ -n "$CASE_DETAIL" ] && printf '%s' "$CASE_DETAIL" | sed '/^$/d'
+            FAILED=$((FAILED + 1))
+            FAILED_NAMES+=("$name")
+        fi
+    done
+    if [ "$matched" = 0 ]; then
+        echo "no case matches: $*" >&2
+        FAILED=$((FAILED + 1))
+    fi
+}
