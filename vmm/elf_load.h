@@ -20,6 +20,7 @@ struct elf_info {
     uint64_t entry;       /* relocated entry */
     uint64_t phdr_gva;    /* AT_PHDR: guest address of the program headers (0: copy needed) */
     uint64_t phnum, phent;
+    uint64_t phoff;       /* file offset of the program headers: copy them from here when phdr_gva is 0 */
     uint64_t image_lo;    /* lowest page of the loaded image */
     uint64_t image_hi;    /* one past the last byte of the highest segment: initial brk (page-rounded up) */
     unsigned nseg;
