@@ -118,12 +118,20 @@ _show() { # a short excerpt of a file for detail lines
     head -c 600 "$1" | sed -n '1,8p' | sed 's/^/        | /'
 }
 
+CASE_SHOWN=0
+_show_outputs() { # once per case: excerpts of the job's stderr and stdout
+    [ "$CASE_SHOWN" = 1 ] && return
+    CASE_SHOWN=1
+    [ -s "$ERR_FILE" ] && CASE_DETAIL+="    stderr:"$'\n'"$(_show "$ERR_FILE")"$'\n'
+    [ -s "$OUT_FILE" ] && CASE_DETAIL+="    stdout:"$'\n'"$(_show "$OUT_FILE")"$'\n'
+    return 0
+}
+
 expect_status() {
     [ "$HUNG" = 1 ] && return 1
     if [ "$RC" != "$1" ]; then
         fail "exit status $RC, want $1${2:+ ($2)}"
-        CASE_DETAIL+="    stderr:"$'\n'"$(_show "$ERR_FILE")"$'\n'
-        CASE_DETAIL+="    stdout:"$'\n'"$(_show "$OUT_FILE")"$'\n'
+        _show_outputs
         return 1
     fi
 }
@@ -150,7 +158,7 @@ expect_stdout_eq() {
     got=$(od -An -c <"$OUT_FILE")
     if [ "$want" != "$got" ]; then
         fail "stdout is not '$(printf '%s' "$1" | head -c 80 | tr '\n' '|')'"
-        CASE_DETAIL+="    stdout:"$'\n'"$(_show "$OUT_FILE")"$'\n'
+        _show_outputs
         return 1
     fi
 }
@@ -161,7 +169,7 @@ expect_stdout_has() {
     [ "$HUNG" = 1 ] && return 1
     if ! _has "$OUT_FILE" "$1"; then
         fail "stdout lacks '$1'"
-        CASE_DETAIL+="    stdout:"$'\n'"$(_show "$OUT_FILE")"$'\n'
+        _show_outputs
         return 1
     fi
 }
@@ -170,7 +178,7 @@ expect_stdout_lacks() {
     [ "$HUNG" = 1 ] && return 1
     if _has "$OUT_FILE" "$1"; then
         fail "stdout contains '$1'"
-        CASE_DETAIL+="    stdout:"$'\n'"$(_show "$OUT_FILE")"$'\n'
+        _show_outputs
         return 1
     fi
 }
@@ -179,7 +187,7 @@ expect_stdout_line() { # a whole line equal to $1
     [ "$HUNG" = 1 ] && return 1
     if ! grep -qxF -- "$1" "$OUT_FILE"; then
         fail "stdout has no line '$1'"
-        CASE_DETAIL+="    stdout:"$'\n'"$(_show "$OUT_FILE")"$'\n'
+        _show_outputs
         return 1
     fi
 }
@@ -188,7 +196,7 @@ expect_stderr_has() {
     [ "$HUNG" = 1 ] && return 1
     if ! _has "$ERR_FILE" "$1"; then
         fail "stderr lacks '$1'"
-        CASE_DETAIL+="    stderr:"$'\n'"$(_show "$ERR_FILE")"$'\n'
+        _show_outputs
         return 1
     fi
 }
@@ -197,7 +205,7 @@ expect_stderr_has_i() { # case-insensitive
     [ "$HUNG" = 1 ] && return 1
     if ! grep -qiF -- "$1" "$ERR_FILE"; then
         fail "stderr lacks '$1' (any case)"
-        CASE_DETAIL+="    stderr:"$'\n'"$(_show "$ERR_FILE")"$'\n'
+        _show_outputs
         return 1
     fi
 }
@@ -233,6 +241,7 @@ report_value() {
 
 expect_report() { # FILE KEY VALUE (value text as written in JSON, e.g. 0 or "exit")
     native && return 0
+    [ "$HUNG" = 1 ] && return 1
     if [ ! -s "$1" ]; then
         fail "report $1 missing or empty"
         return 1
@@ -247,6 +256,7 @@ expect_report() { # FILE KEY VALUE (value text as written in JSON, e.g. 0 or "ex
 
 expect_report_ge() { # FILE KEY MIN (integer)
     native && return 0
+    [ "$HUNG" = 1 ] && return 1
     if [ ! -s "$1" ]; then
         fail "report $1 missing or empty"
         return 1
@@ -255,6 +265,15 @@ expect_report_ge() { # FILE KEY MIN (integer)
     v=$(report_value "$1" "$2")
     if ! [[ "$v" =~ ^[0-9]+$ ]] || ((v < $3)); then
         fail "report $2 is '${v}', want >= $3"
+        return 1
+    fi
+}
+
+expect_report_match() { # FILE REGEX DESCRIPTION : some line of the report matches REGEX (grep -E)
+    native && return 0
+    [ "$HUNG" = 1 ] && return 1
+    if ! grep -qE -- "$2" "$1" 2>/dev/null; then
+        fail "report: $3"
         return 1
     fi
 }
@@ -280,6 +299,7 @@ run_cases() {
         _progress "$name"
         CASE_FAIL=""
         CASE_DETAIL=""
+        CASE_SHOWN=0
         RC=0
         HUNG=0
         STDIN_FILE=/dev/null

@@ -186,10 +186,8 @@ c_report_hello() {
     expect_report "$r" exit_reason '"exit"'
     expect_report "$r" exit_status 0
     expect_report_ge "$r" hypercalls_total 2
-    if ! grep -q '"1":[[:space:]]*[1-9]' "$r"; then fail "report syscalls has no count for write (\"1\")"; fi
-    if ! grep -q '"231":[[:space:]]*1' "$r" && ! grep -q '"60":[[:space:]]*1' "$r"; then
-        fail "report syscalls has no exit_group (\"231\") or exit (\"60\")"
-    fi
+    expect_report_match "$r" '"1":[[:space:]]*[1-9]' 'syscalls has no count for write ("1")'
+    expect_report_match "$r" '"(231|60)":[[:space:]]*1' 'syscalls has no exit_group ("231") or exit ("60")'
     expect_report "$r" unknown_syscalls_total 0
 }
 
@@ -201,8 +199,8 @@ c_report_unknown() {
     native && return
     expect_report "$r" exit_reason '"exit"'
     expect_report_ge "$r" unknown_syscalls_total 4
-    grep -q '"9999":[[:space:]]*1' "$r" || fail "report unknown_syscalls lacks \"9999\": 1"
-    grep -q '"500":[[:space:]]*1' "$r" || fail "report unknown_syscalls lacks \"500\": 1"
+    expect_report_match "$r" '"9999":[[:space:]]*1' 'unknown_syscalls lacks "9999": 1'
+    expect_report_match "$r" '"500":[[:space:]]*1' 'unknown_syscalls lacks "500": 1'
 }
 
 c_report_exit() { # exit status in the report for a non-zero exit
@@ -217,22 +215,54 @@ c_report_exit() { # exit status in the report for a non-zero exit
 # ---------------------------------------------------------------------------------------------
 # Faults
 
-c_fault() { # JOB.VARIANT SIGNAL STATUS KIND
+c_fault() { # JOB.VARIANT SIGNAL STATUS KIND MARKER [STDERR_TEXT]
     need "$1" || return
     local r=$WORK/case/report.json
     run_isovm launch --report "$r" -- "$J"
     expect_fault "$2" "$3" "$4" || return
+    # the job must have got as far as the faulting statement (not died earlier, e.g. in libc)
+    expect_stdout_line "$5"
     expect_stdout_lacks "still alive"
+    if [ -n "${6:-}" ] && ! native; then expect_stderr_has "$6"; fi
     expect_report "$r" exit_reason '"signal"'
     expect_report "$r" signal "\"$2\""
 }
 
+# entry point of an ELF64 file, from its header (coreutils od only)
+elf_entry() {
+    local hex
+    hex=$(od -An -t x8 -j 24 -N 8 "$1" | tr -d ' \n')
+    printf '%d' "$((16#$hex))"
+}
+
+# the "rip 0x..." of the fault line lies in [entry, entry + 64): the fault happened in the first
+# few instructions of the raw job, not somewhere else (e.g. in the firmware start path)
+expect_rip_near_entry() {
+    native && return 0
+    local rip entry
+    rip=$(sed -n 's/.*rip 0x\([0-9a-fA-F]*\).*/\1/p' "$ERR_FILE" | head -n1)
+    entry=$(elf_entry "$1")
+    if [ -z "$rip" ]; then
+        fail "no 'rip 0x...' in stderr"
+        return 1
+    fi
+    if (( 16#$rip < entry || 16#$rip >= entry + 64 )); then
+        fail "fault at rip 0x$rip, not in the job's first instructions (entry $(printf '0x%x' "$entry"))"
+        return 1
+    fi
+}
+
 # ring-3 privileged/hostile first instruction: must fault, and no hypercall may have happened
-c_raw_fault() { # JOB SIGNAL STATUS KIND
+c_raw_fault() { # JOB SIGNAL STATUS KIND [STDERR_TEXT]
     need "$1.raw" || return
     local r=$WORK/case/report.json
     run_isovm launch --report "$r" -- "$J"
     expect_fault "$2" "$3" "$4" || return
+    if [ -n "${5:-}" ] && ! native; then
+        expect_stderr_has "$5"
+    else
+        expect_rip_near_entry "$J"
+    fi
     expect_report "$r" exit_reason '"signal"'
     expect_report "$r" signal "\"$2\""
     expect_report "$r" hypercalls_total 0
@@ -244,6 +274,7 @@ c_sysret() { # Linux: sysret at CPL 3 is #GP -> SIGSEGV; accept #UD -> SIGILL to
     run_isovm launch --report "$r" -- "$J"
     expect_status_in "139 132" || return
     native && return
+    expect_rip_near_entry "$J"
     grep -qE 'SIGSEGV|SIGILL' "$ERR_FILE" || fail "stderr names neither SIGSEGV nor SIGILL"
     expect_stderr_has "rip 0x"
     expect_report "$r" hypercalls_total 0
@@ -385,20 +416,21 @@ add_case "report exitcode.glibc 42" c_report_exit glibc
 add_case "report unknown_syscall.musl" c_report_unknown musl
 
 for v in $V4; do
-    add_case "segv.$v" c_fault "segv.$v" SIGSEGV 139 "page fault"
-    add_case "ud2.$v" c_fault "ud2.$v" SIGILL 132 "invalid opcode"
-    add_case "divzero.$v" c_fault "divzero.$v" SIGFPE 136 "divide error"
-    add_case "int3.$v" c_fault "int3.$v" SIGTRAP 133 "breakpoint"
-    add_case "stackoverflow.$v" c_fault "stackoverflow.$v" SIGSEGV 139 "page fault"
-    add_case "munmap_fault.$v" c_fault "munmap_fault.$v" SIGSEGV 139 "page fault"
-    add_case "mprotect_fault.$v" c_fault "mprotect_fault.$v" SIGSEGV 139 "page fault"
+    add_case "segv.$v" c_fault "segv.$v" SIGSEGV 139 "page fault" "writing to NULL" "address 0x0"
+    add_case "ud2.$v" c_fault "ud2.$v" SIGILL 132 "invalid opcode" "executing ud2"
+    add_case "divzero.$v" c_fault "divzero.$v" SIGFPE 136 "divide error" "dividing by zero"
+    add_case "int3.$v" c_fault "int3.$v" SIGTRAP 133 "breakpoint" "executing int3"
+    add_case "stackoverflow.$v" c_fault "stackoverflow.$v" SIGSEGV 139 "page fault" "recursing"
+    add_case "munmap_fault.$v" c_fault "munmap_fault.$v" SIGSEGV 139 "page fault" "touching unmapped page"
+    add_case "mprotect_fault.$v" c_fault "mprotect_fault.$v" SIGSEGV 139 "page fault" \
+        "read back 1, writing to read-only page" "write"
 done
 for j in out_port out_hcall out_exc in_port hlt wrmsr rdmsr cli lgdt mov_cr3; do
     add_case "$j.raw" c_raw_fault "$j" SIGSEGV 139 "general protection"
 done
-for j in jump_fw read_fw write_gdt; do
-    add_case "$j.raw" c_raw_fault "$j" SIGSEGV 139 "page fault"
-done
+add_case "jump_fw.raw" c_raw_fault jump_fw SIGSEGV 139 "page fault" "rip 0x80000,"
+add_case "read_fw.raw" c_raw_fault read_fw SIGSEGV 139 "page fault" "address 0x4000"
+add_case "write_gdt.raw" c_raw_fault write_gdt SIGSEGV 139 "page fault" "address 0x1000"
 add_case "sysret.raw" c_sysret
 
 add_case "missing file" c_missing
