@@ -1,0 +1,92 @@
+/* Ring-0 firmware: enters the job in ring 3, forwards each syscall to the VMM, reports faults. */
+#include "abi.h"
+
+#define MSR_FS_BASE 0xc0000100
+
+    .code64
+    .section .text.header, "ax"
+    .globl fw_header
+fw_header:
+    .long ISOVM_FW_MAGIC
+    .long ISOVM_ABI_VERSION
+    .quad fw_start - fw_header
+    .quad fw_syscall - fw_header
+    .quad fw_exc_stubs - fw_header
+    .quad 16
+
+    .text
+/* The VMM starts each vCPU here in ring 0 with rcx = job entry, r11 = job rflags,
+ * rsp = job stack, every other register as the job should see it, KERNEL_GS_BASE = the
+ * vCPU's request block. */
+    .globl fw_start
+fw_start:
+    sysretq
+
+/* syscall entry (LSTAR). rax = nr; rdi, rsi, rdx, r10, r8, r9 = args; rcx = return rip;
+ * r11 = rflags. The job's stack is never touched: everything goes through the request
+ * block at GS. Only rax, rcx and r11 change, as on Linux. */
+    .balign 16
+    .globl fw_syscall
+fw_syscall:
+    swapgs
+    movq %rax, %gs:HCB_NR
+    movq %rdi, %gs:HCB_ARG0
+    movq %rsi, %gs:HCB_ARG1
+    movq %rdx, %gs:HCB_ARG2
+    movq %r10, %gs:HCB_ARG3
+    movq %r8,  %gs:HCB_ARG4
+    movq %r9,  %gs:HCB_ARG5
+    movq %rcx, %gs:HCB_USER_RIP
+    movq %rsp, %gs:HCB_USER_RSP
+    movl %gs:HCB_SELF, %eax
+    movw $ISOVM_PORT_HCALL, %dx
+    outl %eax, %dx
+    /* The VMM answered. Act on its requests, then restore and return. */
+    movq %gs:HCB_ACTION, %rcx
+    testq %rcx, %rcx
+    jnz 2f
+1:  movq %gs:HCB_ARG2, %rdx
+    movq %gs:HCB_RET, %rax
+    movq %gs:HCB_USER_RIP, %rcx
+    swapgs
+    sysretq
+2:  testq $ISOVM_ACT_FLUSH_TLB, %rcx
+    jz 3f
+    movq %cr3, %rax
+    movq %rax, %cr3
+3:  testq $ISOVM_ACT_SET_FS, %rcx
+    jz 4f
+    movl $MSR_FS_BASE, %ecx
+    movl %gs:HCB_FS_BASE, %eax
+    movl %gs:HCB_FS_BASE+4, %edx
+    wrmsr
+4:  movq $0, %gs:HCB_ACTION
+    jmp 1b
+
+/* Exception stubs, 16 bytes apart: push a zero error code where the CPU pushes none, push
+ * the vector, and tell the VMM. Every gate uses IST1, so the frame is always on the
+ * vCPU's firmware stack. The VMM never resumes a faulting vCPU. */
+    .balign 16
+fw_exc_stubs:
+    .set vec, 0
+    .rept 32
+    .balign 16
+    .if (vec == 8) || (vec == 10) || (vec == 11) || (vec == 12) || (vec == 13) || (vec == 14) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)
+    pushq $vec
+    jmp fw_exc_common
+    .else
+    pushq $0
+    pushq $vec
+    jmp fw_exc_common
+    .endif
+    .set vec, vec + 1
+    .endr
+
+fw_exc_common:
+    movq (%rsp), %rax
+    movw $ISOVM_PORT_EXCEPTION, %dx
+    outl %eax, %dx
+5:  hlt
+    jmp 5b
+
+    .section .note.GNU-stack,"",@progbits

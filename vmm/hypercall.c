@@ -1,0 +1,60 @@
+/* Handles a hypercall exit: reads the request block once, runs the syscall, writes the answer. */
+#include "hypercall.h"
+#include <errno.h>
+#include <string.h>
+#include "abi.h"
+#include "log.h"
+#include "syscalls.h"
+
+static void unknown_count(struct job_stats *st, uint64_t nr)
+{
+    st->unknown_total++;
+    for (unsigned i = 0; i < st->unknown_distinct; i++) {
+        if (st->unknown_nr[i] == nr) {
+            st->unknown_count[i]++;
+            return;
+        }
+    }
+    if (st->unknown_distinct < UNKNOWN_TRACKED) {
+        st->unknown_nr[st->unknown_distinct] = nr;
+        st->unknown_count[st->unknown_distinct++] = 1;
+    }
+}
+
+int hypercall_handle(struct job *job, struct vcpu *v, uint32_t value)
+{
+    struct guest_mem *gm = &job->vm.gm;
+    if (value != v->block_gpa) {
+        log_err("internal: vCPU %d sent hypercall block 0x%x, expected 0x%llx", v->index, value,
+                (unsigned long long)v->block_gpa);
+        return -EPROTO;
+    }
+    struct isovm_hcblock *blk = gmem_host_ptr(gm, v->block_gpa, sizeof *blk);
+    if (!blk)
+        return -EPROTO;
+    /* Single fetch: everything the VMM decides on comes from this copy. */
+    struct sc_call c = { .nr = blk->nr };
+    memcpy(c.a, blk->arg, sizeof c.a);
+    job->stats.hypercalls_total++;
+
+    int64_t ret;
+    sc_handler fn = syscall_lookup(c.nr);
+    if (fn) {
+        job->stats.syscalls[c.nr]++;
+        ret = fn(job, &c);
+    } else {
+        unknown_count(&job->stats, c.nr);
+        log_debug("unknown syscall %llu: ENOSYS", (unsigned long long)c.nr);
+        ret = -ENOSYS;
+    }
+    if (ret == SC_STOP)
+        return 1;
+    if (gm->pt_dirty) {
+        c.action |= ISOVM_ACT_FLUSH_TLB;
+        gm->pt_dirty = false;
+    }
+    blk->ret = (uint64_t)ret;
+    blk->fs_base = c.fs_base;
+    blk->action = c.action;
+    return 0;
+}

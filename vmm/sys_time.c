@@ -1,0 +1,121 @@
+/* Time syscalls: clocks read on the host, sleeps taken on the host, guest buffers checked. */
+#include <errno.h>
+#include <time.h>
+#include <sys/time.h>
+#include "syscalls.h"
+
+/* Map a Linux clock id the job may read to the host clock. -EINVAL for others. */
+static int clock_map(uint64_t id, clockid_t *out)
+{
+    switch (id) {
+    case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_MONOTONIC_RAW:
+    case CLOCK_REALTIME_COARSE: case CLOCK_MONOTONIC_COARSE: case CLOCK_BOOTTIME:
+        *out = (clockid_t)id;
+        return 0;
+    case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_THREAD_CPUTIME_ID:
+        /* The job's CPU time is the vCPU thread's. */
+        *out = CLOCK_THREAD_CPUTIME_ID;
+        return 0;
+    default:
+        return -EINVAL;
+    }
+}
+
+int64_t sys_clock_gettime(struct job *job, struct sc_call *c)
+{
+    clockid_t id;
+    int rc = clock_map(c->a[0], &id);
+    if (rc)
+        return rc;
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return gmem_copy_to(&job->vm.gm, c->a[1], &ts, sizeof ts);
+}
+
+int64_t sys_clock_getres(struct job *job, struct sc_call *c)
+{
+    clockid_t id;
+    int rc = clock_map(c->a[0], &id);
+    if (rc)
+        return rc;
+    if (c->a[1] == 0)
+        return 0;
+    struct timespec ts;
+    clock_getres(id, &ts);
+    return gmem_copy_to(&job->vm.gm, c->a[1], &ts, sizeof ts);
+}
+
+int64_t sys_gettimeofday(struct job *job, struct sc_call *c)
+{
+    if (c->a[0]) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct timeval tv = { .tv_sec = ts.tv_sec, .tv_usec = ts.tv_nsec / 1000 };
+        int rc = gmem_copy_to(&job->vm.gm, c->a[0], &tv, sizeof tv);
+        if (rc)
+            return rc;
+    }
+    if (c->a[1]) {
+        const int tz[2] = { 0, 0 }; /* UTC, no DST */
+        return gmem_copy_to(&job->vm.gm, c->a[1], tz, sizeof tz);
+    }
+    return 0;
+}
+
+int64_t sys_time(struct job *job, struct sc_call *c)
+{
+    int64_t now = (int64_t)time(NULL);
+    if (c->a[0]) {
+        int rc = gmem_copy_to(&job->vm.gm, c->a[0], &now, sizeof now);
+        if (rc)
+            return rc;
+    }
+    return now;
+}
+
+static int timespec_import(struct job *job, uint64_t gva, struct timespec *ts)
+{
+    int rc = gmem_copy_from(&job->vm.gm, ts, gva, sizeof *ts);
+    if (rc)
+        return rc;
+    if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
+        return -EINVAL;
+    return 0;
+}
+
+static int64_t sleep_on_host(struct job *job, clockid_t id, int flags, const struct timespec *req,
+                             uint64_t rem_gva)
+{
+    struct timespec rem = { 0, 0 };
+    int r = clock_nanosleep(id, flags, req, &rem);
+    if (r == EINTR && rem_gva && !(flags & TIMER_ABSTIME)) {
+        int rc = gmem_copy_to(&job->vm.gm, rem_gva, &rem, sizeof rem);
+        if (rc)
+            return rc;
+    }
+    return -r;
+}
+
+int64_t sys_nanosleep(struct job *job, struct sc_call *c)
+{
+    struct timespec req;
+    int rc = timespec_import(job, c->a[0], &req);
+    if (rc)
+        return rc;
+    return sleep_on_host(job, CLOCK_MONOTONIC, 0, &req, c->a[1]);
+}
+
+int64_t sys_clock_nanosleep(struct job *job, struct sc_call *c)
+{
+    clockid_t id;
+    if (c->a[0] != CLOCK_REALTIME && c->a[0] != CLOCK_MONOTONIC && c->a[0] != CLOCK_BOOTTIME)
+        return c->a[0] == CLOCK_THREAD_CPUTIME_ID ? -EINVAL : -EOPNOTSUPP;
+    id = (clockid_t)c->a[0];
+    if (c->a[1] & ~(uint64_t)TIMER_ABSTIME)
+        return -EINVAL;
+    struct timespec req;
+    int rc = timespec_import(job, c->a[2], &req);
+    if (rc)
+        return rc;
+    return sleep_on_host(job, id, (int)c->a[1], &req, c->a[3]);
+}

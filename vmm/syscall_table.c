@@ -1,0 +1,70 @@
+/* Maps Linux x86-64 syscall numbers to isovm's handlers and names. */
+#include <stddef.h>
+#include <sys/syscall.h>
+#include "syscalls.h"
+
+struct sc_entry {
+    sc_handler fn;
+    const char *name;
+};
+
+#define SC(nr, fn) [nr] = { fn, #nr }
+
+static const struct sc_entry table[SYSCALL_TABLE_SIZE] = {
+    SC(SYS_read, sys_read),
+    SC(SYS_write, sys_write),
+    SC(SYS_readv, sys_readv),
+    SC(SYS_writev, sys_writev),
+    SC(SYS_close, sys_close),
+    SC(SYS_ioctl, sys_ioctl),
+    SC(SYS_fstat, sys_fstat),
+    SC(SYS_newfstatat, sys_newfstatat),
+    SC(SYS_fcntl, sys_fcntl),
+    SC(SYS_brk, sys_brk),
+    SC(SYS_mmap, sys_mmap),
+    SC(SYS_munmap, sys_munmap),
+    SC(SYS_mprotect, sys_mprotect),
+    SC(SYS_mremap, sys_mremap),
+    SC(SYS_madvise, sys_madvise),
+    SC(SYS_clock_gettime, sys_clock_gettime),
+    SC(SYS_clock_getres, sys_clock_getres),
+    SC(SYS_gettimeofday, sys_gettimeofday),
+    SC(SYS_time, sys_time),
+    SC(SYS_nanosleep, sys_nanosleep),
+    SC(SYS_clock_nanosleep, sys_clock_nanosleep),
+    SC(SYS_exit, sys_exit),
+    SC(SYS_exit_group, sys_exit_group),
+    SC(SYS_arch_prctl, sys_arch_prctl),
+    SC(SYS_set_tid_address, sys_set_tid_address),
+    SC(SYS_set_robust_list, sys_set_robust_list),
+    SC(SYS_uname, sys_uname),
+    SC(SYS_getpid, sys_getpid),
+    SC(SYS_gettid, sys_getpid),
+    SC(SYS_getppid, sys_getppid),
+    SC(SYS_getuid, sys_getid),
+    SC(SYS_geteuid, sys_getid),
+    SC(SYS_getgid, sys_getid),
+    SC(SYS_getegid, sys_getid),
+    SC(SYS_getrandom, sys_getrandom),
+    SC(SYS_rt_sigaction, sys_rt_sigaction),
+    SC(SYS_rt_sigprocmask, sys_rt_sigprocmask),
+    SC(SYS_sigaltstack, sys_sigaltstack),
+    SC(SYS_prlimit64, sys_prlimit64),
+    SC(SYS_getrlimit, sys_getrlimit),
+    SC(SYS_readlink, sys_readlink),
+    SC(SYS_readlinkat, sys_readlinkat),
+    SC(SYS_sched_yield, sys_sched_yield),
+    SC(SYS_rseq, sys_enosys_quiet),
+};
+
+sc_handler syscall_lookup(uint64_t nr)
+{
+    return nr < SYSCALL_TABLE_SIZE ? table[nr].fn : NULL;
+}
+
+const char *syscall_name(uint64_t nr)
+{
+    if (nr < SYSCALL_TABLE_SIZE && table[nr].name)
+        return table[nr].name + 4; /* skip "SYS_" */
+    return NULL;
+}
