@@ -1,21 +1,29 @@
 # cmocka unit tests for host-side logic, plus the badelf generator; `make unit-run` builds and runs them.
-# Test binaries link the code under test with tests/unit/fake_guest_mem.c, never with vmm/guest_mem.c.
+# test_elf links the code under test with tests/unit/fake_guest_mem.c, never with vmm/guest_mem.c;
+# the guest_mem/syscall tests link the real vmm objects over tests/unit/job_fixture.c (no KVM).
 
-UNIT_TESTS     := $(BUILD)/tests/test_elf $(BUILD)/tests/test_stack
+UNIT_TESTS     := $(BUILD)/tests/test_elf $(BUILD)/tests/test_stack \
+                  $(BUILD)/tests/test_guest_mem $(BUILD)/tests/test_sys_mem \
+                  $(BUILD)/tests/test_syscalls $(BUILD)/tests/test_units
 UNIT_TOOLS     := $(BUILD)/tests/badelf
 UNIT_LDLIBS    := -lcmocka
 UNIT_FIXTURE   := $(BUILD)/tests/unit/elf_fixture.o
 UNIT_FAKE_GMEM := $(BUILD)/tests/unit/fake_guest_mem.o
+UNIT_JOB_FIX   := $(BUILD)/tests/unit/job_fixture.o
+UNIT_VMM_OBJS  := $(addprefix $(BUILD)/vmm/,guest_mem.o paging.o sys_io.o sys_mem.o sys_time.o \
+                  sys_proc.o syscall_table.o hypercall.o log.o) $(BUILD)/policy/units.o
 UNIT_OBJS      := $(BUILD)/tests/unit/test_elf.o $(BUILD)/tests/unit/test_stack.o \
-                  $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) $(BUILD)/tests/tools/badelf.o
+                  $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) $(BUILD)/tests/tools/badelf.o $(UNIT_JOB_FIX) \
+                  $(patsubst %,$(BUILD)/tests/unit/%.o,test_guest_mem test_sys_mem test_syscalls test_units)
 
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)
 
 unit-run: unit
-	@set -e; for t in $(UNIT_TESTS); do echo "== $$t"; $$t; done
-	@rm -rf $(BUILD)/tests/badelf-out && mkdir -p $(BUILD)/tests/badelf-out
-	@echo "== $(BUILD)/tests/badelf: $$($(BUILD)/tests/badelf $(BUILD)/tests/badelf-out | wc -l) files"
+	@rc=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || { rc=1; echo "== FAILED: $$t"; }; done; \
+	rm -rf $(BUILD)/tests/badelf-out && mkdir -p $(BUILD)/tests/badelf-out && \
+	echo "== $(BUILD)/tests/badelf: $$($(BUILD)/tests/badelf $(BUILD)/tests/badelf-out | wc -l) files" && \
+	exit $$rc
 
 $(BUILD)/tests/test_elf: $(BUILD)/tests/unit/test_elf.o $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) \
                          $(BUILD)/vmm/elf_load.o $(BUILD)/vmm/stack_build.o
@@ -23,6 +31,15 @@ $(BUILD)/tests/test_elf: $(BUILD)/tests/unit/test_elf.o $(UNIT_FIXTURE) $(UNIT_F
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
 $(BUILD)/tests/test_stack: $(BUILD)/tests/unit/test_stack.o $(BUILD)/vmm/stack_build.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+$(BUILD)/tests/test_guest_mem $(BUILD)/tests/test_sys_mem $(BUILD)/tests/test_syscalls: \
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_JOB_FIX) $(UNIT_VMM_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+$(BUILD)/tests/test_units: $(BUILD)/tests/unit/test_units.o $(BUILD)/policy/units.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 

@@ -1,0 +1,66 @@
+/* Test fixture: a struct job over real guest_mem/paging with an mmap'ed RAM buffer, no KVM. */
+#include "job_fixture.h"
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "paging.h"
+
+struct job *fix_job_new(void)
+{
+    struct job *job = calloc(1, sizeof *job);
+    assert_non_null(job);
+    struct guest_mem *gm = &job->vm.gm;
+    void *ram = mmap(NULL, FIX_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(ram != MAP_FAILED);
+    gm->host = ram;
+    gm->size = FIX_RAM_SIZE;
+    gm->npages = FIX_RAM_SIZE / FIX_PG;
+    gm->perm = calloc(gm->npages, 1);
+    assert_non_null(gm->perm);
+    assert_int_equal(paging_init(&job->vm.pg, gm, FIX_FW_SIZE), 0);
+    job->vcpu.block_gpa = 0x4000;
+    job->vcpu.fd = -1;
+    job->exe_path = "/opt/jobs/hello";
+    job->brk_start = job->brk_cur = 0x400000;
+    job->mmap_top = gm->user_hi;
+    for (unsigned i = 0; i < 16; i++) {
+        job->rlimits[i][0] = 1024;
+        job->rlimits[i][1] = 4096;
+    }
+    job->vm.kvm_fd = job->vm.vm_fd = -1;
+    return job;
+}
+
+void fix_job_free(struct job *job)
+{
+    if (!job)
+        return;
+    munmap(job->vm.gm.host, job->vm.gm.size);
+    free(job->vm.gm.perm);
+    free(job);
+}
+
+uint8_t *fix_host(struct job *job, uint64_t gva)
+{
+    assert_true(gva < job->vm.gm.size);
+    return job->vm.gm.host + gva;
+}
+
+void fix_map(struct job *job, uint64_t gva, uint64_t len, unsigned perm)
+{
+    assert_int_equal(gmem_set_perm(&job->vm.gm, gva, len, perm), 0);
+}
+
+int64_t fix_callv(struct job *job, sc_handler fn, const uint64_t a[6])
+{
+    struct sc_call c;
+    memset(&c, 0, sizeof c);
+    memcpy(c.a, a, sizeof c.a);
+    return fn(job, &c);
+}
