@@ -14,15 +14,16 @@ int gpa_range_check(const struct guest_mem *gm, uint64_t gva, uint64_t len, unsi
     uint64_t end;
     if (host)
         *host = NULL;
+    if (len == 0) {
+        /* As Linux's access_ok(addr, 0): nothing is accessed, any address will do. */
+        if (host && gva >= gm->user_lo && gva < gm->user_hi)
+            *host = gm->host + gva;
+        return 0;
+    }
     if (__builtin_add_overflow(gva, len, &end))
         return -EFAULT;
     if (gva < gm->user_lo || end > gm->user_hi)
         return -EFAULT;
-    if (len == 0) {
-        if (host)
-            *host = gm->host + gva;
-        return 0;
-    }
     need &= GPERM_RWX;
     if (!need)
         need = GPERM_R;

@@ -27,8 +27,8 @@ struct guest_mem {
 };
 
 /* Check that [gva, gva+len) lies in user-mappable RAM and that every page in it has all of the
- * `need` GPERM_ bits. Overflow-safe. len 0 is valid (returns a pointer only if gva is in RAM).
- * Returns 0 and sets *host (may be NULL for len 0) or -EFAULT. */
+ * `need` GPERM_ bits. Overflow-safe. len 0 is always valid, as on Linux (*host is NULL unless
+ * gva is in the user range). Returns 0 and sets *host, or -EFAULT. */
 int gpa_range_check(const struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned need,
                     void **host);
 

@@ -88,6 +88,8 @@ int64_t sys_mmap(struct job *job, struct sc_call *c)
     uint64_t addr = c->a[0], len, prot = c->a[2], flags = c->a[3];
     if (prot & ~(uint64_t)(PROT_READ | PROT_WRITE | PROT_EXEC))
         return -EINVAL;
+    if (c->a[5] % PG)
+        return -EINVAL;
     uint64_t type = flags & 0x0f;
     if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
         return -EINVAL;
@@ -194,10 +196,8 @@ int64_t sys_madvise(struct job *job, struct sc_call *c)
     uint64_t addr = c->a[0], len, advice = c->a[2];
     if (addr % PG || !page_round_up(c->a[1], &len))
         return -EINVAL;
-    if (advice > MADV_COLD && advice != MADV_HUGEPAGE && advice != MADV_NOHUGEPAGE &&
-        advice != MADV_DONTDUMP && advice != MADV_DODUMP && advice != MADV_WIPEONFORK &&
-        advice != MADV_KEEPONFORK && advice != MADV_DONTFORK && advice != MADV_DOFORK &&
-        advice != MADV_MERGEABLE && advice != MADV_UNMERGEABLE)
+    /* The advice values Linux 6.1 knows (0-4, MADV_FREE 8 .. MADV_COLLAPSE 25). */
+    if (!(advice <= MADV_DONTNEED || (advice >= MADV_FREE && advice <= 25)))
         return -EINVAL;
     if (len == 0)
         return 0;

@@ -108,9 +108,19 @@ int64_t sys_nanosleep(struct job *job, struct sc_call *c)
 int64_t sys_clock_nanosleep(struct job *job, struct sc_call *c)
 {
     clockid_t id;
-    if (c->a[0] != CLOCK_REALTIME && c->a[0] != CLOCK_MONOTONIC && c->a[0] != CLOCK_BOOTTIME)
-        return c->a[0] == CLOCK_THREAD_CPUTIME_ID ? -EINVAL : -EOPNOTSUPP;
-    id = (clockid_t)c->a[0];
+    switch (c->a[0]) {
+    case CLOCK_REALTIME: case CLOCK_MONOTONIC: case CLOCK_BOOTTIME:
+        id = (clockid_t)c->a[0];
+        break;
+    case CLOCK_THREAD_CPUTIME_ID:
+        return -EINVAL;
+    case CLOCK_PROCESS_CPUTIME_ID: case CLOCK_MONOTONIC_RAW: case CLOCK_REALTIME_COARSE:
+    case CLOCK_MONOTONIC_COARSE: case CLOCK_REALTIME_ALARM: case CLOCK_BOOTTIME_ALARM:
+    case CLOCK_TAI:
+        return -EOPNOTSUPP; /* known clocks isovm does not sleep on */
+    default:
+        return -EINVAL;
+    }
     if (c->a[1] & ~(uint64_t)TIMER_ABSTIME)
         return -EINVAL;
     struct timespec req;
