@@ -281,7 +281,7 @@ expect_report_match() { # FILE REGEX DESCRIPTION : some line of the report match
 # --- running cases ----------------------------------------------------------------------------
 _progress() {
     if [ -n "${ISOVM_EMUHOST_PROGRESS:-}" ]; then
-        printf 'running %s\n' "$1" >"$ISOVM_EMUHOST_PROGRESS" 2>/dev/null || true
+        printf 'running %s\n' "$1" >>"$ISOVM_EMUHOST_PROGRESS" 2>/dev/null || true
     fi
 }
 

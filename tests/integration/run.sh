@@ -10,7 +10,7 @@
 #   BUILD      build directory         (default build; relative paths are relative to the repo)
 #   BUSYBOX    static busybox          (default /bin/busybox)
 #   CASE_TIMEOUT  seconds per case     (default 60)
-#   ISOVM_EMUHOST_PROGRESS  if set, "running <case>" is written to this file before each case
+#   ISOVM_EMUHOST_PROGRESS  if set, "running <case>" is appended to this file before each case
 #   ISOVM_NATIVE=1  run the jobs directly on the host (checks the jobs, not isovm)
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed".
