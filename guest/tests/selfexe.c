@@ -9,6 +9,7 @@ int main(void)
     CHECK("readlink /proc/self/exe", n > 0, "got %zd errno %d", n, errno);
     if (n > 0)
         printf("exe=%s\n", buf);
+    CHECK("result is an absolute path", n > 0 && buf[0] == '/', "got '%s'", buf);
     CHECK("no NUL written inside the result", n <= 0 || strlen(buf) == (size_t)n, "len mismatch");
     char small[2] = {'x', 'y'};
     ssize_t m = readlink("/proc/self/exe", small, 1);
