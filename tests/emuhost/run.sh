@@ -77,6 +77,8 @@ if [ ! -x "$probe" ] || [ "$here/kvm_probe.c" -nt "$probe" ]; then
 fi
 
 mkdir -p "$cache/runs"
+# Run folders left by runs that were killed outright (cleanup traps did not run): older than a day.
+find "$cache/runs" -mindepth 1 -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 rundir=$(mktemp -d "$cache/runs/run.XXXXXX")
 rundir=$(cd "$rundir" && pwd -P)
 progress=$rundir/progress
@@ -97,6 +99,7 @@ trap 'echo "emuhost: terminated" >&2; exit 143' TERM
 
 report_timeout() {
   echo "emuhost: timed out after $timeout_s s" >&2
+  [ "$mode" = emulated ] && echo "emuhost: guest console log: $cache/last-console.log" >&2
   local last
   last=$(grep -v '^[[:space:]]*$' "$progress" 2>/dev/null | tail -n 1 | tr -d '\r') || true
   [ -n "$last" ] && echo "emuhost: hung during: $last" >&2
@@ -104,7 +107,9 @@ report_timeout() {
 }
 
 # ---- direct mode: this host's /dev/kvm works ----
+mode=emulated
 if [ "$force" = 0 ] && "$probe" -q 2>/dev/null; then
+  mode=direct
   [ "$verbose" = 1 ] && echo "emuhost: /dev/kvm works here; running directly" >&2
   export ISOVM_EMUHOST_PROGRESS=$progress
   start=$SECONDS
@@ -120,7 +125,7 @@ if [ "$force" = 0 ] && "$probe" -q 2>/dev/null; then
 fi
 
 # ---- emulated mode ----
-"$here/setup.sh" --quiet || die "setup.sh failed"
+"$here/setup.sh" || die "setup.sh failed" # silent when the cache is up to date
 command -v qemu-system-x86_64 >/dev/null 2>&1 || die "qemu-system-x86_64 missing (run scripts/install-deps.sh)"
 
 kernel=$cache/vmlinux # PVH-bootable ELF, boots ~3 s faster than the bzImage under TCG
@@ -140,6 +145,7 @@ for d in "$repo" "${shares[@]}"; do
   share_list+=("$p")
 done
 
+# shellcheck disable=SC2054 # commas belong to QEMU option values
 qemu_args=(
   -accel tcg,thread=multi -cpu max -machine pc -m "$memory" -smp "$cpus"
   -nodefaults -no-user-config -display none -no-reboot
@@ -208,7 +214,7 @@ cwd=$(pwd -P)
 if [ "$verbose" = 1 ]; then
   echo "emuhost: qemu-system-x86_64 ${qemu_args[*]}" >&2
   : >"$rundir/console.log"
-  tail -n +1 -F "$rundir/console.log" 2>/dev/null | sed -u 's/\r$//; s/^/console: /' >&2 &
+  tail --pid=$$ -n +1 -F "$rundir/console.log" 2>/dev/null | sed -u 's/\r$//; s/^/console: /' >&2 &
   tailpid=$!
 fi
 
