@@ -46,6 +46,14 @@ const char *signal_name(int sig)
     case SIGBUS: return "SIGBUS";
     case SIGKILL: return "SIGKILL";
     case SIGABRT: return "SIGABRT";
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    case SIGALRM: return "SIGALRM";
+    case SIGPIPE: return "SIGPIPE";
     default: return "signal";
     }
 }

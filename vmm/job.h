@@ -39,6 +39,7 @@ struct job {
     struct vm vm;
     struct vcpu vcpu;
     const char *exe_path;        /* readlink("/proc/self/exe") answer */
+    char *exe_path_owned;        /* exe_path when isovm allocated it */
     uint64_t brk_start, brk_cur;
     uint64_t mmap_top;           /* mmap searches down from here */
     uint64_t stack_lo, stack_hi;

@@ -87,7 +87,11 @@ static uint64_t now_ns(void)
 
 static void job_defaults(struct job *job, const struct launch_opts *o, uint64_t stack)
 {
-    job->exe_path = o->program;
+    /* Linux answers readlink("/proc/self/exe") with the absolute, resolved path; glibc's
+     * static start-up asserts it begins with '/'. */
+    char *abs = realpath(o->program, NULL);
+    job->exe_path = abs ? abs : o->program;
+    job->exe_path_owned = abs;
     for (int i = 0; i < JOB_MAX_FDS; i++) {
         job->fds[i].open = true;
         job->fds[i].host_fd = i;
@@ -198,6 +202,7 @@ out:
     if (job->vcpu.fd >= 0)
         vcpu_destroy(&job->vm, &job->vcpu);
     vm_destroy(&job->vm);
+    free(job->exe_path_owned);
     free(job);
     return status;
 }

@@ -40,7 +40,7 @@ static int bad_usage(const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     log_err("%s", msg);
-    fprintf(stderr, "Try 'isovm --help' for more information.\n");
+    usage(stderr);
     return EXIT_ISOVM_ERROR;
 }
 
@@ -61,7 +61,7 @@ static int cmd_launch(int argc, char **argv)
     int envc = 0, c, status;
     optind = 1;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'm': {
             uint64_t v;

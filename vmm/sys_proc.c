@@ -7,6 +7,8 @@
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include "abi.h"
+#include "fault.h"
+#include "log.h"
 #include "syscalls.h"
 
 #define ARCH_SET_GS 0x1001
@@ -257,4 +259,54 @@ int64_t sys_enosys_quiet(struct job *job, struct sc_call *c)
 {
     (void)job, (void)c;
     return -ENOSYS;
+}
+
+/* A signal the job sends itself. Handlers are recorded but not run yet, so a signal whose
+ * disposition is not "ignore" ends the job the way its default action would. */
+static int64_t signal_self(struct job *job, uint64_t sig)
+{
+    if (sig > 64)
+        return -EINVAL;
+    if (sig == 0)
+        return 0; /* existence check */
+    const uint64_t ignored_by_default = (1ull << (SIGCHLD - 1)) | (1ull << (SIGURG - 1)) |
+                                        (1ull << (SIGWINCH - 1)) | (1ull << (SIGCONT - 1));
+    uint64_t handler = job->sig.action[sig - 1][0];
+    if (sig != SIGKILL && sig != SIGSTOP &&
+        (handler == (uint64_t)(uintptr_t)SIG_IGN ||
+         (handler == (uint64_t)(uintptr_t)SIG_DFL && (ignored_by_default >> (sig - 1)) & 1)))
+        return 0;
+    if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
+        return 0; /* nothing to stop the job for */
+    log_err("job killed by %s (sent by the job to itself)", signal_name((int)sig));
+    job->end = JOB_SIGNALED;
+    job->signal = (int)sig;
+    job->exit_status = 128 + (int)sig;
+    return SC_STOP;
+}
+
+int64_t sys_kill(struct job *job, struct sc_call *c)
+{
+    int64_t pid = (int64_t)c->a[0];
+    if (pid != 1 && pid != 0 && pid != -1)
+        return -ESRCH;
+    return signal_self(job, c->a[1]);
+}
+
+int64_t sys_tkill(struct job *job, struct sc_call *c)
+{
+    if ((int64_t)c->a[0] <= 0)
+        return -EINVAL;
+    if (c->a[0] != 1)
+        return -ESRCH;
+    return signal_self(job, c->a[1]);
+}
+
+int64_t sys_tgkill(struct job *job, struct sc_call *c)
+{
+    if ((int64_t)c->a[0] <= 0 || (int64_t)c->a[1] <= 0)
+        return -EINVAL;
+    if (c->a[0] != 1 || c->a[1] != 1)
+        return -ESRCH;
+    return signal_self(job, c->a[2]);
 }

@@ -55,6 +55,9 @@ static const struct sc_entry table[SYSCALL_TABLE_SIZE] = {
     SC(SYS_readlinkat, sys_readlinkat),
     SC(SYS_sched_yield, sys_sched_yield),
     SC(SYS_rseq, sys_enosys_quiet),
+    SC(SYS_kill, sys_kill),
+    SC(SYS_tkill, sys_tkill),
+    SC(SYS_tgkill, sys_tgkill),
 };
 
 sc_handler syscall_lookup(uint64_t nr)

@@ -57,6 +57,9 @@ int64_t sys_getrlimit(struct job *, struct sc_call *);
 int64_t sys_readlink(struct job *, struct sc_call *);
 int64_t sys_readlinkat(struct job *, struct sc_call *);
 int64_t sys_sched_yield(struct job *, struct sc_call *);
+int64_t sys_kill(struct job *, struct sc_call *);
+int64_t sys_tkill(struct job *, struct sc_call *);
+int64_t sys_tgkill(struct job *, struct sc_call *);
 int64_t sys_enosys_quiet(struct job *, struct sc_call *);
 
 /* Job exit requested by exit/exit_group: the run loop stops after the handler returns. */

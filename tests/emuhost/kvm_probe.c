@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 /* Exit codes: 0 works, 2 cannot open, 3 wrong API, 4 VM/memory/vCPU setup failed, 5 run failed;
+ * 6 /dev/kvm is PVM (no hardware virtualization: isovm's ring-0 firmware cannot run there);
  * killed by SIGALRM after 30 s if KVM_RUN hangs. Usage: kvm_probe [-q] [DEVICE] */
 static int quiet;
 
@@ -37,6 +38,11 @@ int main(int argc, char **argv)
     int kvm = open(dev, O_RDWR | O_CLOEXEC);
     if (kvm < 0)
         return fail(2, "open /dev/kvm");
+    if (access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_amd", F_OK) != 0 &&
+        access("/sys/module/kvm_intel", F_OK) != 0) {
+        errno = 0;
+        return fail(6, "/dev/kvm is PVM (kvm_pvm), not hardware KVM");
+    }
     int api = ioctl(kvm, KVM_GET_API_VERSION, 0);
     if (api != KVM_API_VERSION)
         return fail(3, "KVM_GET_API_VERSION is not 12");
