@@ -46,6 +46,7 @@ $(ISOVM): $(VMM_OBJS) $(BUILD)/firmware/blob.o
 
 include guest/guest.mk
 include tests/unit/unit.mk
+include bench/bench.mk
 
 test: all
 	./run-tests.sh

@@ -33,7 +33,7 @@ int hypercall_handle(struct job *job, struct vcpu *v, uint32_t value)
     if (!blk)
         return -EPROTO;
     /* Single fetch: everything the VMM decides on comes from this copy. */
-    struct sc_call c = { .nr = blk->nr };
+    struct sc_call c = { .nr = blk->nr, .user_rip = blk->user_rip };
     memcpy(c.a, blk->arg, sizeof c.a);
     job->stats.hypercalls_total++;
 

@@ -263,7 +263,7 @@ int64_t sys_enosys_quiet(struct job *job, struct sc_call *c)
 
 /* A signal the job sends itself. Handlers are recorded but not run yet, so a signal whose
  * disposition is not "ignore" ends the job the way its default action would. */
-static int64_t signal_self(struct job *job, uint64_t sig)
+static int64_t signal_self(struct job *job, const struct sc_call *c, uint64_t sig)
 {
     if (sig > 64)
         return -EINVAL;
@@ -278,7 +278,9 @@ static int64_t signal_self(struct job *job, uint64_t sig)
         return 0;
     if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
         return 0; /* nothing to stop the job for */
-    log_err("job killed by %s (sent by the job to itself)", signal_name((int)sig));
+    log_err("job killed by %s: sent by the job to itself (%s) at rip 0x%llx",
+            signal_name((int)sig), syscall_name(c->nr) ? syscall_name(c->nr) : "kill",
+            (unsigned long long)c->user_rip);
     job->end = JOB_SIGNALED;
     job->signal = (int)sig;
     job->exit_status = 128 + (int)sig;
@@ -290,7 +292,7 @@ int64_t sys_kill(struct job *job, struct sc_call *c)
     int64_t pid = (int64_t)c->a[0];
     if (pid != 1 && pid != 0 && pid != -1)
         return -ESRCH;
-    return signal_self(job, c->a[1]);
+    return signal_self(job, c, c->a[1]);
 }
 
 int64_t sys_tkill(struct job *job, struct sc_call *c)
@@ -299,7 +301,7 @@ int64_t sys_tkill(struct job *job, struct sc_call *c)
         return -EINVAL;
     if (c->a[0] != 1)
         return -ESRCH;
-    return signal_self(job, c->a[1]);
+    return signal_self(job, c, c->a[1]);
 }
 
 int64_t sys_tgkill(struct job *job, struct sc_call *c)
@@ -308,5 +310,5 @@ int64_t sys_tgkill(struct job *job, struct sc_call *c)
         return -EINVAL;
     if (c->a[0] != 1 || c->a[1] != 1)
         return -ESRCH;
-    return signal_self(job, c->a[2]);
+    return signal_self(job, c, c->a[2]);
 }

@@ -8,6 +8,7 @@
 struct sc_call {
     uint64_t nr;
     uint64_t a[6];
+    uint64_t user_rip;    /* where the job's syscall returns to (for messages) */
     uint64_t action;      /* ISOVM_ACT_* bits for the firmware */
     uint64_t fs_base;
 };

@@ -1,0 +1,12 @@
+# Benchmarks: the KVM floor program and the getpid job (run with bench/run.sh).
+.PHONY: bench
+bench: $(BUILD)/bench/floor $(BUILD)/bench/getpid_loop.musl $(ISOVM) guest
+	bench/run.sh
+
+$(BUILD)/bench/floor: bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/bench/getpid_loop.musl: bench/getpid_loop.c
+	@mkdir -p $(dir $@)
+	musl-gcc -static -O2 -Wall -Wextra -Werror -o $@ $<

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Benchmark body, run inside the KVM host: times whole processes and prints medians and ratios.
+set -euo pipefail
+B=build
+RUNS=${BENCH_RUNS:-21}
+N=${BENCH_CALLS:-20000}
+
+now_ns() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# time_runs CMD...: RUNS wall times in ns, one per line (outputs discarded)
+time_runs() {
+    local i t0 t1
+    for ((i = 0; i < RUNS; i++)); do
+        t0=$(now_ns); "$@" >/dev/null 2>&1 || { echo "bench: $* failed" >&2; exit 1; }; t1=$(now_ns)
+        echo $((t1 - t0))
+    done
+}
+
+# Warm caches once.
+$B/bench/floor; $B/isovm launch -- $B/guest/hello.musl >/dev/null
+
+# Interleave the two sides so drift hits both alike.
+floor=(); launch=()
+for ((r = 0; r < RUNS; r++)); do
+    floor+=("$(RUNS=1 time_runs $B/bench/floor)")
+    launch+=("$(RUNS=1 time_runs $B/isovm launch -- $B/guest/hello.musl)")
+done
+f=$(printf '%s\n' "${floor[@]}" | median)
+l=$(printf '%s\n' "${launch[@]}" | median)
+
+# Round trips: (time with N calls - time with 0 calls) / N, medians over RUNS of each.
+rt() { # CMD-PREFIX...: prints per-call ns
+    local with without
+    with=$(RUNS=$RUNS time_runs "$@" "$N" | median)
+    without=$(RUNS=$RUNS time_runs "$@" 0 | median)
+    echo $(((with - without) / N))
+}
+exit_ns=$(rt $B/bench/floor exits)
+sys_ns=$(rt $B/isovm launch -- $B/bench/getpid_loop.musl)
+
+echo "where: $([ -n "${ISOVM_EMUHOST:-}" ] && echo "emulated KVM host (QEMU TCG, nested SVM)" || echo "this host's KVM")"
+echo "runs: $RUNS, calls per run: $N"
+awk -v f="$f" -v l="$l" -v e="$exit_ns" -v s="$sys_ns" 'BEGIN {
+    printf "launch hello (process start to exit): median %.2f ms\n", l / 1e6
+    printf "KVM floor (VM + vCPU + HLT):          median %.2f ms\n", f / 1e6
+    printf "launch ratio: %.2fx (target <= 1.5x)\n", l / f
+    printf "raw port-I/O exit round trip:   %.1f us\n", e / 1e3
+    printf "getpid round trip through isovm: %.1f us\n", s / 1e3
+    printf "syscall ratio: %.2fx (target <= 1.3x)\n", s / e
+}'
