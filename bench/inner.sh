@@ -17,7 +17,7 @@ time_runs() {
 }
 
 # Warm caches once.
-$B/bench/floor; $B/isovm launch -- $B/guest/hello.musl >/dev/null
+$B/bench/floor; $B/isovm launch -- $B/guest/hello.musl >/dev/null 2>&1
 
 # Interleave the two sides so drift hits both alike.
 floor=(); launch=()
