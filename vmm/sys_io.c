@@ -25,41 +25,34 @@ static int fd_get(struct job *job, uint64_t fd, unsigned need, struct fd_slot **
 
 static int64_t host_result(ssize_t n) { return n < 0 ? -(int64_t)errno : (int64_t)n; }
 
-int64_t sys_read(struct job *job, struct sc_call *c)
+/* Count bytes moved by a host read or write into the job's usage. */
+static int64_t io_account(struct job *job, bool is_write, ssize_t n)
 {
-    struct fd_slot *s;
-    int rc = fd_get(job, c->a[0], FD_READ, &s);
-    if (rc)
-        return rc;
-    uint64_t len = c->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : c->a[2];
-    void *buf;
-    if ((rc = gpa_range_check(&job->vm.gm, c->a[1], len, GPERM_W, &buf)))
-        return rc;
-    if (len == 0)
-        return 0;
-    int64_t n = host_result(read(s->host_fd, buf, len));
-    if (n > 0)
-        job->stats.bytes_read += (uint64_t)n;
-    return n;
+    int64_t r = host_result(n);
+    if (r > 0)
+        *(is_write ? &job->stats.bytes_written : &job->stats.bytes_read) += (uint64_t)r;
+    return r;
 }
 
-int64_t sys_write(struct job *job, struct sc_call *c)
+/* read/write: one guest buffer, checked for the direction's permission. */
+static int64_t io_plain(struct job *job, struct sc_call *c, bool is_write)
 {
     struct fd_slot *s;
-    int rc = fd_get(job, c->a[0], FD_WRITE, &s);
+    int rc = fd_get(job, c->a[0], is_write ? FD_WRITE : FD_READ, &s);
     if (rc)
         return rc;
     uint64_t len = c->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : c->a[2];
     void *buf;
-    if ((rc = gpa_range_check(&job->vm.gm, c->a[1], len, GPERM_R, &buf)))
+    if ((rc = gpa_range_check(&job->vm.gm, c->a[1], len, is_write ? GPERM_R : GPERM_W, &buf)))
         return rc;
     if (len == 0)
         return 0;
-    int64_t n = host_result(write(s->host_fd, buf, len));
-    if (n > 0)
-        job->stats.bytes_written += (uint64_t)n;
-    return n;
+    return io_account(job, is_write, is_write ? write(s->host_fd, buf, len)
+                                              : read(s->host_fd, buf, len));
 }
+
+int64_t sys_read(struct job *job, struct sc_call *c) { return io_plain(job, c, false); }
+int64_t sys_write(struct job *job, struct sc_call *c) { return io_plain(job, c, true); }
 
 /* Copy and check a guest iovec array once; fill host iovecs. Returns the count or -errno. */
 static int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need,
@@ -88,37 +81,23 @@ static int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need
     return (int)cnt;
 }
 
-int64_t sys_readv(struct job *job, struct sc_call *c)
+/* readv/writev: the iovec array is copied once and every entry checked before any I/O. */
+static int64_t io_vector(struct job *job, struct sc_call *c, bool is_write)
 {
     struct fd_slot *s;
-    int rc = fd_get(job, c->a[0], FD_READ, &s);
+    int rc = fd_get(job, c->a[0], is_write ? FD_WRITE : FD_READ, &s);
     if (rc)
         return rc;
     struct iovec iov[IOV_LIMIT];
-    int n = iov_import(job, c->a[1], c->a[2], GPERM_W, iov);
+    int n = iov_import(job, c->a[1], c->a[2], is_write ? GPERM_R : GPERM_W, iov);
     if (n <= 0)
         return n;
-    int64_t r = host_result(readv(s->host_fd, iov, n));
-    if (r > 0)
-        job->stats.bytes_read += (uint64_t)r;
-    return r;
+    return io_account(job, is_write, is_write ? writev(s->host_fd, iov, n)
+                                              : readv(s->host_fd, iov, n));
 }
 
-int64_t sys_writev(struct job *job, struct sc_call *c)
-{
-    struct fd_slot *s;
-    int rc = fd_get(job, c->a[0], FD_WRITE, &s);
-    if (rc)
-        return rc;
-    struct iovec iov[IOV_LIMIT];
-    int n = iov_import(job, c->a[1], c->a[2], GPERM_R, iov);
-    if (n <= 0)
-        return n;
-    int64_t r = host_result(writev(s->host_fd, iov, n));
-    if (r > 0)
-        job->stats.bytes_written += (uint64_t)r;
-    return r;
-}
+int64_t sys_readv(struct job *job, struct sc_call *c) { return io_vector(job, c, false); }
+int64_t sys_writev(struct job *job, struct sc_call *c) { return io_vector(job, c, true); }
 
 int64_t sys_close(struct job *job, struct sc_call *c)
 {

@@ -1,6 +1,7 @@
 /* The vCPU run loop: KVM_RUN, then hypercall, exception, or an exit the job must not cause. */
 #include "vcpu_run.h"
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -9,8 +10,15 @@
 #include "hypercall.h"
 #include "log.h"
 
-static void internal_stop(struct job *job, const char *what)
+static void internal_stop(struct job *job, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void internal_stop(struct job *job, const char *fmt, ...)
 {
+    char what[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
     log_err("internal: %s", what);
     job->end = JOB_INTERNAL_ERROR;
     job->exit_status = 125;
@@ -23,10 +31,8 @@ static int io_exit(struct job *job, struct vcpu *v)
     job->stats.exits_io++;
     if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 || run->io.count != 1 ||
         run->io.data_offset > (uint64_t)job->vm.run_size - 4) {
-        char what[128];
-        snprintf(what, sizeof what, "unexpected port I/O (port 0x%x, size %u, count %u)",
-                 run->io.port, run->io.size, run->io.count);
-        internal_stop(job, what);
+        internal_stop(job, "unexpected port I/O (port 0x%x, size %u, count %u)", run->io.port,
+                      run->io.size, run->io.count);
         return 1;
     }
     uint32_t value;
@@ -41,12 +47,9 @@ static int io_exit(struct job *job, struct vcpu *v)
     case ISOVM_PORT_EXCEPTION:
         fault_handle(job, v);
         return 1;
-    default: {
-        char what[64];
-        snprintf(what, sizeof what, "port I/O to unknown port 0x%x", run->io.port);
-        internal_stop(job, what);
+    default:
+        internal_stop(job, "port I/O to unknown port 0x%x", run->io.port);
         return 1;
-    }
     }
 }
 
@@ -58,9 +61,7 @@ void vcpu_run(struct job *job, struct vcpu *v)
                 job->stats.exits_intr++;
                 continue;
             }
-            char what[96];
-            snprintf(what, sizeof what, "KVM_RUN: %s", strerror(errno));
-            internal_stop(job, what);
+            internal_stop(job, "KVM_RUN: %s", strerror(errno));
             return;
         }
         struct kvm_run *run = v->run;
@@ -81,33 +82,21 @@ void vcpu_run(struct job *job, struct vcpu *v)
             job->signal = 11;
             job->exit_status = 128 + 11;
             return;
-        case KVM_EXIT_FAIL_ENTRY: {
-            char what[96];
-            snprintf(what, sizeof what, "vCPU entry failed (hardware reason 0x%llx)",
-                     (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
-            internal_stop(job, what);
+        case KVM_EXIT_FAIL_ENTRY:
+            internal_stop(job, "vCPU entry failed (hardware reason 0x%llx)",
+                          (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
             return;
-        }
-        case KVM_EXIT_INTERNAL_ERROR: {
-            char what[96];
-            snprintf(what, sizeof what, "KVM internal error, suberror %u", run->internal.suberror);
-            internal_stop(job, what);
+        case KVM_EXIT_INTERNAL_ERROR:
+            internal_stop(job, "KVM internal error, suberror %u", run->internal.suberror);
             return;
-        }
-        case KVM_EXIT_MMIO: {
-            char what[96];
-            snprintf(what, sizeof what, "access to guest-physical 0x%llx outside RAM",
-                     (unsigned long long)run->mmio.phys_addr);
-            internal_stop(job, what);
+        case KVM_EXIT_MMIO:
+            internal_stop(job, "access to guest-physical 0x%llx outside RAM",
+                          (unsigned long long)run->mmio.phys_addr);
             return;
-        }
-        default: {
+        default:
             job->stats.exits_other++;
-            char what[64];
-            snprintf(what, sizeof what, "unexpected KVM exit reason %u", run->exit_reason);
-            internal_stop(job, what);
+            internal_stop(job, "unexpected KVM exit reason %u", run->exit_reason);
             return;
-        }
         }
     }
 }
