@@ -8,10 +8,15 @@
 
 static inline uint64_t page_of(uint64_t a) { return a / ISOVM_PAGE; }
 
+bool gmem_user_range(const struct guest_mem *gm, uint64_t gva, uint64_t len)
+{
+    uint64_t end;
+    return !__builtin_add_overflow(gva, len, &end) && gva >= gm->user_lo && end <= gm->user_hi;
+}
+
 int gpa_range_check(const struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned need,
                     void **host)
 {
-    uint64_t end;
     if (host)
         *host = NULL;
     if (len == 0) {
@@ -20,10 +25,9 @@ int gpa_range_check(const struct guest_mem *gm, uint64_t gva, uint64_t len, unsi
             *host = gm->host + gva;
         return 0;
     }
-    if (__builtin_add_overflow(gva, len, &end))
+    if (!gmem_user_range(gm, gva, len))
         return -EFAULT;
-    if (gva < gm->user_lo || end > gm->user_hi)
-        return -EFAULT;
+    uint64_t end = gva + len;
     need &= GPERM_RWX;
     if (!need)
         need = GPERM_R;
@@ -85,10 +89,7 @@ long gmem_copy_str(const struct guest_mem *gm, char *dst, uint64_t gva, size_t m
 
 int gmem_set_perm(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned perm)
 {
-    uint64_t end;
-    if (gva % ISOVM_PAGE || len % ISOVM_PAGE || __builtin_add_overflow(gva, len, &end))
-        return -EINVAL;
-    if (gva < gm->user_lo || end > gm->user_hi)
+    if (gva % ISOVM_PAGE || len % ISOVM_PAGE || !gmem_user_range(gm, gva, len))
         return -EINVAL;
     if (len == 0)
         return 0;

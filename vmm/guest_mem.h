@@ -26,6 +26,10 @@ struct guest_mem {
     void *pt_ctx;      /* paging state for on_perm_change */
 };
 
+/* [gva, gva+len) does not wrap and lies inside [user_lo, user_hi): the one bounds test that the
+ * checks below and the memory syscalls share. */
+bool gmem_user_range(const struct guest_mem *gm, uint64_t gva, uint64_t len);
+
 /* Check that [gva, gva+len) lies in user-mappable RAM and that every page in it has all of the
  * `need` GPERM_ bits. Overflow-safe. len 0 is always valid, as on Linux (*host is NULL unless
  * gva is in the user range). Returns 0 and sets *host, or -EFAULT. */

@@ -42,6 +42,8 @@ static void paging_update(struct guest_mem *gm, uint64_t first, uint64_t n)
 
 int paging_init(struct paging *pg, struct guest_mem *gm, uint64_t fw_image_size)
 {
+    if (fw_image_size == 0 || fw_image_size > ISOVM_FW_CODE_END - ISOVM_FW_CODE_GPA)
+        return -EINVAL;
     uint64_t size = paging_size(gm->size);
     if (size >= gm->size || gm->size - size < ISOVM_USER_MIN_GPA + PG)
         return -ENOMEM;
@@ -74,8 +76,6 @@ int paging_init(struct paging *pg, struct guest_mem *gm, uint64_t fw_image_size)
         pg->pte[a / PG] = a | kdata;
     for (uint64_t a = ISOVM_FW_STACK_GPA; a < ISOVM_FW_STACK_END; a += PG)
         pg->pte[a / PG] = a | kdata;
-    if (fw_image_size == 0 || fw_image_size > ISOVM_FW_CODE_END - ISOVM_FW_CODE_GPA)
-        return -EINVAL;
     for (uint64_t a = ISOVM_FW_CODE_GPA; a < ISOVM_FW_CODE_GPA + fw_image_size; a += PG)
         pg->pte[a / PG] = a | PTE_P;
 

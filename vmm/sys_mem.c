@@ -15,13 +15,6 @@ static bool page_round_up(uint64_t v, uint64_t *out)
     return true;
 }
 
-/* [gva, gva+len) lies inside the job's mappable range; len > 0, both page aligned. */
-static bool range_user(const struct guest_mem *gm, uint64_t gva, uint64_t len)
-{
-    uint64_t end;
-    return !__builtin_add_overflow(gva, len, &end) && gva >= gm->user_lo && end <= gm->user_hi;
-}
-
 static bool range_all(const struct guest_mem *gm, uint64_t gva, uint64_t len, bool mapped)
 {
     for (uint64_t p = gva / PG; p < (gva + len) / PG; p++)
@@ -71,7 +64,7 @@ int64_t sys_brk(struct job *job, struct sc_call *c)
         !page_round_up(job->brk_cur, &old_end))
         return (int64_t)job->brk_cur;
     if (new_end > old_end) {
-        if (!range_user(gm, old_end, new_end - old_end) ||
+        if (!gmem_user_range(gm, old_end, new_end - old_end) ||
             !range_all(gm, old_end, new_end - old_end, false))
             return (int64_t)job->brk_cur;
         gmem_set_perm(gm, old_end, new_end - old_end, GPERM_R | GPERM_W);
@@ -105,14 +98,14 @@ int64_t sys_mmap(struct job *job, struct sc_call *c)
     if (fixed) {
         if (addr % PG)
             return -EINVAL;
-        if (!range_user(gm, addr, len))
+        if (!gmem_user_range(gm, addr, len))
             return -ENOMEM;
         if (!range_all(gm, addr, len, false)) {
             if (flags & MAP_FIXED_NOREPLACE)
                 return -EEXIST;
             range_unmap(gm, addr, len);
         }
-    } else if (addr % PG || !range_user(gm, addr, len) || !range_all(gm, addr, len, false)) {
+    } else if (addr % PG || !gmem_user_range(gm, addr, len) || !range_all(gm, addr, len, false)) {
         addr = range_find_free(gm, len, job->mmap_top);
         if (!addr)
             return -ENOMEM;
@@ -125,7 +118,7 @@ int64_t sys_munmap(struct job *job, struct sc_call *c)
 {
     struct guest_mem *gm = &job->vm.gm;
     uint64_t addr = c->a[0], len;
-    if (addr % PG || c->a[1] == 0 || !page_round_up(c->a[1], &len) || !range_user(gm, addr, len))
+    if (addr % PG || c->a[1] == 0 || !page_round_up(c->a[1], &len) || !gmem_user_range(gm, addr, len))
         return -EINVAL;
     range_unmap(gm, addr, len);
     return 0;
@@ -139,7 +132,7 @@ int64_t sys_mprotect(struct job *job, struct sc_call *c)
         return -EINVAL;
     if (c->a[1] == 0)
         return 0;
-    if (!page_round_up(c->a[1], &len) || !range_user(gm, addr, len) ||
+    if (!page_round_up(c->a[1], &len) || !gmem_user_range(gm, addr, len) ||
         !range_all(gm, addr, len, true))
         return -ENOMEM;
     gmem_set_perm(gm, addr, len, prot_perm(prot));
@@ -156,7 +149,7 @@ int64_t sys_mremap(struct job *job, struct sc_call *c)
     if (old % PG || c->a[1] == 0 || c->a[2] == 0 || !page_round_up(c->a[1], &old_len) ||
         !page_round_up(c->a[2], &new_len))
         return -EINVAL;
-    if (!range_user(gm, old, old_len) || !range_all(gm, old, old_len, true))
+    if (!gmem_user_range(gm, old, old_len) || !range_all(gm, old, old_len, true))
         return -EFAULT;
     unsigned perm = gm->perm[old / PG];
     for (uint64_t p = old / PG; p < (old + old_len) / PG; p++)
@@ -164,7 +157,7 @@ int64_t sys_mremap(struct job *job, struct sc_call *c)
             return -EFAULT; /* not one mapping */
     if (flags & MREMAP_FIXED) {
         uint64_t tend;
-        if (target % PG || !range_user(gm, target, new_len) ||
+        if (target % PG || !gmem_user_range(gm, target, new_len) ||
             __builtin_add_overflow(target, new_len, &tend) ||
             (target < old + old_len && old < tend))
             return -EINVAL;
@@ -173,7 +166,7 @@ int64_t sys_mremap(struct job *job, struct sc_call *c)
         if (new_len < old_len)
             range_unmap(gm, old + new_len, old_len - new_len);
         return (int64_t)old;
-    } else if (range_user(gm, old + old_len, new_len - old_len) &&
+    } else if (gmem_user_range(gm, old + old_len, new_len - old_len) &&
                range_all(gm, old + old_len, new_len - old_len, false)) {
         gmem_set_perm(gm, old + old_len, new_len - old_len, perm);
         return (int64_t)old;
@@ -201,7 +194,7 @@ int64_t sys_madvise(struct job *job, struct sc_call *c)
         return -EINVAL;
     if (len == 0)
         return 0;
-    if (!range_user(gm, addr, len) || !range_all(gm, addr, len, true))
+    if (!gmem_user_range(gm, addr, len) || !range_all(gm, addr, len, true))
         return -ENOMEM;
     if (advice == MADV_DONTNEED || advice == MADV_FREE)
         madvise(gm->host + addr, len, MADV_DONTNEED); /* reads back as zero, as on Linux */
