@@ -100,7 +100,7 @@ static void job_defaults(struct job *job, const struct launch_opts *o, uint64_t 
     for (int r = 0; r < 16; r++)
         job->rlimits[r][0] = job->rlimits[r][1] = RLIM_INFINITY;
     job->rlimits[RLIMIT_STACK][0] = stack;
-    job->rlimits[RLIMIT_AS][0] = job->rlimits[RLIMIT_AS][1] = o->memory;
+    job->rlimits[RLIMIT_AS][0] = job->rlimits[RLIMIT_AS][1] = o->policy.memory_bytes;
     job->rlimits[RLIMIT_NOFILE][0] = job->rlimits[RLIMIT_NOFILE][1] = JOB_MAX_FDS;
     job->rlimits[RLIMIT_CORE][0] = job->rlimits[RLIMIT_CORE][1] = 0;
 }
@@ -144,7 +144,7 @@ int launch_run(const struct launch_opts *o)
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is the job's EPIPE, not isovm's death */
     uint8_t *file;
     size_t size;
-    int status = program_read(o->program, o->memory, &file, &size);
+    int status = program_read(o->program, o->policy.memory_bytes, &file, &size);
     if (status)
         return status;
 
@@ -155,12 +155,12 @@ int launch_run(const struct launch_opts *o)
         return EXIT_ISOVM_ERROR;
     }
     job->vcpu.fd = -1;
-    if (vm_create(&job->vm, o->memory) < 0) {
+    if (vm_create(&job->vm, o->policy.memory_bytes) < 0) {
         status = EXIT_ISOVM_ERROR;
         goto out;
     }
     struct guest_mem *gm = &job->vm.gm;
-    uint64_t stack = stack_size_for(o->memory);
+    uint64_t stack = stack_size_for(o->policy.memory_bytes);
     job->stack_hi = gm->user_hi;
     job->stack_lo = job->stack_hi - stack;
     job->mmap_top = job->stack_lo - PG; /* the guard page */

@@ -2,10 +2,11 @@
 #ifndef ISOVM_LAUNCH_H
 #define ISOVM_LAUNCH_H
 #include <stdint.h>
+#include "policy.h"
 
-#define ISOVM_DEFAULT_MEMORY (64ull << 20)
-#define ISOVM_MIN_MEMORY     (8ull << 20)
-#define ISOVM_MAX_MEMORY     (64ull << 30)
+#define ISOVM_DEFAULT_MEMORY POLICY_DEFAULT_MEMORY
+#define ISOVM_MIN_MEMORY     POLICY_MIN_MEMORY
+#define ISOVM_MAX_MEMORY     POLICY_MAX_MEMORY
 #define ISOVM_PIE_BASE       0x400000ull
 
 /* Exit statuses isovm itself uses (docs/exit-codes.md). */
@@ -14,7 +15,7 @@
 #define EXIT_NOT_FOUND     127
 
 struct launch_opts {
-    uint64_t memory;
+    struct policy policy;     /* the limits in force (file, then command-line overrides) */
     const char *program;
     int argc;                 /* job argv, argv[0] = program as given */
     char *const *argv;

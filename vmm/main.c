@@ -54,7 +54,8 @@ static int cmd_launch(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct launch_opts o = { .memory = ISOVM_DEFAULT_MEMORY };
+    struct launch_opts o = { 0 };
+    policy_defaults(&o.policy);
     char **env = calloc((size_t)argc + 1, sizeof *env);
     if (!env)
         return EXIT_ISOVM_ERROR;
@@ -75,7 +76,7 @@ static int cmd_launch(int argc, char **argv)
                                    optarg);
                 goto out;
             }
-            o.memory = v;
+            o.policy.memory_bytes = v;
             break;
         }
         case 'e':

@@ -33,7 +33,7 @@ int report_write(const char *path, const struct job *job, const struct launch_op
     fprintf(f, "  \"exit_status\": %d,\n", job->exit_status);
     if (job->end == JOB_SIGNALED)
         fprintf(f, "  \"signal\": \"%s\",\n", signal_name(job->signal));
-    fprintf(f, "  \"memory_limit_bytes\": %llu,\n", (unsigned long long)o->memory);
+    fprintf(f, "  \"memory_limit_bytes\": %llu,\n", (unsigned long long)o->policy.memory_bytes);
     fprintf(f, "  \"wall_time_ns\": %llu,\n", (unsigned long long)wall_ns);
     fprintf(f, "  \"read_bytes\": %llu,\n", (unsigned long long)st->bytes_read);
     fprintf(f, "  \"written_bytes\": %llu,\n", (unsigned long long)st->bytes_written);

@@ -1,0 +1,72 @@
+/* The job policy: limits a job runs under, parsed from a JSON file and overridable per field. */
+#ifndef ISOVM_POLICY_H
+#define ISOVM_POLICY_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* One token bucket, as Firecracker's rate limiter: `size` tokens, refilled completely every
+ * `refill_time_ns` (so the rate is size / refill_time), plus `one_time_burst` extra tokens that
+ * are spent first and never refilled. size == 0 means no limit (the bucket is disabled). */
+struct bucket_cfg {
+    uint64_t size;
+    uint64_t one_time_burst;
+    uint64_t refill_time_ns;
+};
+
+/* Limits of one direction (read or write): bytes and operations. */
+struct io_limit {
+    struct bucket_cfg bytes;
+    struct bucket_cfg ops;
+};
+
+struct policy {
+    uint64_t memory_bytes;       /* guest RAM; default 64MiB, 8MiB..64GiB, multiple of 4KiB */
+    uint64_t cpu_quota_ns;       /* vCPU time per period, all vCPUs together; 0 = unlimited */
+    uint64_t cpu_period_ns;      /* default 100ms; 1ms..10s */
+    uint64_t cpu_time_limit_ns;  /* total vCPU time before the job is killed; 0 = none */
+    uint64_t timeout_ns;         /* wall-clock limit; 0 = none */
+    struct io_limit io_read, io_write;
+    uint32_t max_threads;        /* vCPUs (threads) at once, main thread included; 1..64, default 16 */
+    uint32_t max_capabilities;   /* open descriptors at once (stdin/out/err count); 3..65536, default 64 */
+};
+
+#define POLICY_DEFAULT_MEMORY        (64ull << 20)
+#define POLICY_MIN_MEMORY            (8ull << 20)
+#define POLICY_MAX_MEMORY            (64ull << 30)
+#define POLICY_DEFAULT_CPU_PERIOD_NS 100000000ull
+#define POLICY_MIN_CPU_PERIOD_NS     1000000ull
+#define POLICY_MAX_CPU_PERIOD_NS     10000000000ull
+#define POLICY_DEFAULT_MAX_THREADS   16
+#define POLICY_MAX_THREADS           64
+#define POLICY_DEFAULT_MAX_CAPS      64
+#define POLICY_MIN_CAPS              3
+#define POLICY_MAX_CAPS              65536
+
+/* Every field at its documented default (no CPU, time or I/O limit). */
+void policy_defaults(struct policy *p);
+
+/* Parse and validate the JSON policy at `path` into *p (which the caller has set to defaults
+ * or to earlier values; fields the file does not name are left alone). On error returns
+ * -EINVAL (or -errno for I/O) and writes one line to err: "FILE:LINE:COL: KEY: what is wrong". */
+int policy_load(struct policy *p, const char *path, char *err, size_t errlen);
+
+/* Same as policy_load, from a string; `name` stands for the file in messages. */
+int policy_parse(struct policy *p, const char *text, size_t len, const char *name, char *err,
+                 size_t errlen);
+
+/* Set one field by its dotted key as written in the policy file ("cpu.quota", "memory",
+ * "io.write.bandwidth", ...) from a string value, with the same parsing and checks as the file.
+ * Used for command-line overrides. -EINVAL with a message naming key and value on error. */
+int policy_set(struct policy *p, const char *key, const char *value, char *err, size_t errlen);
+
+/* Cross-field checks (e.g. quota <= period * max_threads). Run after file and overrides. */
+int policy_validate(const struct policy *p, char *err, size_t errlen);
+
+/* Write the policy as a JSON object (one key per line, indented by `indent` spaces), with the
+ * units in key names (memory_bytes, cpu_quota_ns, ...). Used by the usage report and by
+ * `isovm check --print`. */
+void policy_write_json(const struct policy *p, FILE *f, int indent);
+
+#endif
