@@ -4,7 +4,8 @@
 
 UNIT_TESTS     := $(BUILD)/tests/test_elf $(BUILD)/tests/test_stack \
                   $(BUILD)/tests/test_guest_mem $(BUILD)/tests/test_sys_mem \
-                  $(BUILD)/tests/test_syscalls $(BUILD)/tests/test_units
+                  $(BUILD)/tests/test_syscalls $(BUILD)/tests/test_units \
+                  $(BUILD)/tests/test_token_bucket
 UNIT_TOOLS     := $(BUILD)/tests/badelf
 UNIT_LDLIBS    := -lcmocka
 UNIT_FIXTURE   := $(BUILD)/tests/unit/elf_fixture.o
@@ -14,7 +15,8 @@ UNIT_VMM_OBJS  := $(addprefix $(BUILD)/vmm/,guest_mem.o paging.o sys_io.o sys_me
                   sys_proc.o syscall_table.o hypercall.o log.o fault.o) $(BUILD)/policy/units.o
 UNIT_OBJS      := $(BUILD)/tests/unit/test_elf.o $(BUILD)/tests/unit/test_stack.o \
                   $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) $(BUILD)/tests/tools/badelf.o $(UNIT_JOB_FIX) \
-                  $(patsubst %,$(BUILD)/tests/unit/%.o,test_guest_mem test_sys_mem test_syscalls test_units)
+                  $(patsubst %,$(BUILD)/tests/unit/%.o,test_guest_mem test_sys_mem test_syscalls test_units \
+                  test_token_bucket)
 
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)
@@ -40,6 +42,11 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_JOB_FIX) $(UNIT_VMM_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
 $(BUILD)/tests/test_units: $(BUILD)/tests/unit/test_units.o $(BUILD)/policy/units.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+$(BUILD)/tests/test_token_bucket: $(BUILD)/tests/unit/test_token_bucket.o \
+                                 $(BUILD)/policy/token_bucket.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
