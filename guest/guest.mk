@@ -19,6 +19,9 @@ MUSL_LIBDIR   ?= /usr/lib/x86_64-linux-musl
 GUEST_CFLAGS  := -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(GUEST_SRC) -Ifirmware \
                  -fno-stack-protector
 GUEST_RAWFLAGS:= -nostdlib -static -no-pie -Wall -Wextra -Werror -Ifirmware
+# extra compile+link flags of some jobs (per job name, any variant)
+GUEST_PTHREAD := threads
+guest_extra    = $(if $(filter $(GUEST_PTHREAD),$(basename $(notdir $@))),-pthread)
 
 GUEST_NAMES   := $(notdir $(basename $(wildcard $(GUEST_SRC)/*.c)))
 GUEST_RAW     := $(notdir $(basename $(wildcard $(GUEST_SRC)/raw/*.S)))
@@ -38,12 +41,12 @@ endef
 
 $(GUEST_OUT)/%.musl: $(GUEST_SRC)/%.c $(GUEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(GUEST_CC_MUSL) $(GUEST_CFLAGS) -static $< -o $@
+	$(GUEST_CC_MUSL) $(GUEST_CFLAGS) $(guest_extra) -static $< -o $@
 	$(call guest_check,$@,EXEC)
 
 $(GUEST_OUT)/%.musl-pie: $(GUEST_SRC)/%.c $(GUEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(GUEST_CC_MUSL) $(GUEST_CFLAGS) -fPIE -static-pie -nostartfiles \
+	$(GUEST_CC_MUSL) $(GUEST_CFLAGS) $(guest_extra) -fPIE -static-pie -nostartfiles \
 	    $(MUSL_LIBDIR)/rcrt1.o $(MUSL_LIBDIR)/crti.o $$($(GUEST_CC_GLIBC) -print-file-name=crtbeginS.o) \
 	    $< $$($(GUEST_CC_GLIBC) -print-file-name=crtendS.o) $(MUSL_LIBDIR)/crtn.o \
 	    -Wl,-static -Wl,-pie -Wl,--no-dynamic-linker -Wl,-z,text -o $@
@@ -51,12 +54,12 @@ $(GUEST_OUT)/%.musl-pie: $(GUEST_SRC)/%.c $(GUEST_HDRS)
 
 $(GUEST_OUT)/%.glibc: $(GUEST_SRC)/%.c $(GUEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(GUEST_CC_GLIBC) $(GUEST_CFLAGS) -static $< -o $@
+	$(GUEST_CC_GLIBC) $(GUEST_CFLAGS) $(guest_extra) -static $< -o $@
 	$(call guest_check,$@,EXEC)
 
 $(GUEST_OUT)/%.glibc-pie: $(GUEST_SRC)/%.c $(GUEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(GUEST_CC_GLIBC) $(GUEST_CFLAGS) -fPIE -static-pie $< -o $@
+	$(GUEST_CC_GLIBC) $(GUEST_CFLAGS) $(guest_extra) -fPIE -static-pie $< -o $@
 	$(call guest_check,$@,DYN)
 
 $(GUEST_OUT)/%.raw: $(GUEST_SRC)/raw/%.S firmware/abi.h
