@@ -15,7 +15,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
            -fstack-protector-strong -Ivmm -Ifirmware -Idevices -Ipolicy $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
-LDLIBS  +=
+LDLIBS  += -ljansson
 
 VMM_SRCS  := $(wildcard vmm/*.c devices/*.c policy/*.c)
 VMM_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(VMM_SRCS))

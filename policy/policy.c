@@ -1,6 +1,51 @@
-/* The job policy: defaults now; the JSON parser and field table come next. */
+/* The job policy's fields: one table drives the file parser, --set overrides, the cross-field
+ * checks and the JSON output, so they cannot disagree. */
 #include "policy.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
+#include "policy_internal.h"
+#include "units.h"
+
+#define OFF(m) offsetof(struct policy, m)
+#define NS_PER_S 1000000000ull
+
+/* A bucket and its three fields, in bytes or in operations. */
+#define BUCKET(key, m, ops, out, unit)                                                      \
+    { key, FK_BUCKET, (ops), OFF(m), 0, 0, NULL },                                          \
+    { key ".size", (ops) ? FK_COUNT : FK_SIZE, 0, OFF(m.size), 0, UINT64_MAX,               \
+      out "_size" unit },                                                                   \
+    { key ".one_time_burst", (ops) ? FK_COUNT : FK_SIZE, 0, OFF(m.one_time_burst), 0,       \
+      UINT64_MAX, out "_one_time_burst" unit },                                             \
+    { key ".refill_time", FK_DURATION, FF_ZERO_NONE, OFF(m.refill_time_ns), 0, UINT64_MAX,  \
+      out "_refill_time_ns" }
+
+const struct field policy_fields[] = {
+    { "version", FK_VERSION, 0, 0, 1, 1, NULL },
+    { "memory", FK_SIZE, FF_MULT_4K, OFF(memory_bytes), POLICY_MIN_MEMORY, POLICY_MAX_MEMORY,
+      "memory_bytes" },
+    { "cpu", FK_GROUP, 0, 0, 0, 0, NULL },
+    { "cpu.quota", FK_QUOTA, 0, OFF(cpu_quota_ns), POLICY_MIN_CPU_QUOTA_NS, UINT64_MAX,
+      "cpu_quota_ns" },
+    { "cpu.period", FK_DURATION, 0, OFF(cpu_period_ns), POLICY_MIN_CPU_PERIOD_NS,
+      POLICY_MAX_CPU_PERIOD_NS, "cpu_period_ns" },
+    { "cpu.time_limit", FK_DURATION, FF_ZERO_NONE, OFF(cpu_time_limit_ns), 0, UINT64_MAX,
+      "cpu_time_limit_ns" },
+    { "timeout", FK_DURATION, FF_ZERO_NONE, OFF(timeout_ns), 0, UINT64_MAX, "timeout_ns" },
+    { "io", FK_GROUP, 0, 0, 0, 0, NULL },
+    { "io.read", FK_GROUP, 0, 0, 0, 0, NULL },
+    BUCKET("io.read.bandwidth", io_read.bytes, 0, "io_read_bandwidth", "_bytes"),
+    BUCKET("io.read.ops", io_read.ops, FF_OPS, "io_read_ops", ""),
+    { "io.write", FK_GROUP, 0, 0, 0, 0, NULL },
+    BUCKET("io.write.bandwidth", io_write.bytes, 0, "io_write_bandwidth", "_bytes"),
+    BUCKET("io.write.ops", io_write.ops, FF_OPS, "io_write_ops", ""),
+    { "max_threads", FK_COUNT, FF_U32, OFF(max_threads), 1, POLICY_MAX_THREADS, "max_threads" },
+    { "max_capabilities", FK_COUNT, FF_U32, OFF(max_capabilities), POLICY_MIN_CAPS,
+      POLICY_MAX_CAPS, "max_capabilities" },
+};
+const size_t policy_nfields = sizeof policy_fields / sizeof policy_fields[0];
 
 void policy_defaults(struct policy *p)
 {
@@ -9,4 +54,585 @@ void policy_defaults(struct policy *p)
     p->cpu_period_ns = POLICY_DEFAULT_CPU_PERIOD_NS;
     p->max_threads = POLICY_DEFAULT_MAX_THREADS;
     p->max_capabilities = POLICY_DEFAULT_MAX_CAPS;
+}
+
+/* ---- the table ------------------------------------------------------------------------------ */
+
+/* Is f directly inside parent (NULL: top level)? */
+static bool is_child(const struct field *f, const struct field *parent)
+{
+    const char *name = f->key;
+    if (parent) {
+        size_t n = strlen(parent->key);
+        if (strncmp(f->key, parent->key, n) != 0 || f->key[n] != '.')
+            return false;
+        name = f->key + n + 1;
+    }
+    return strchr(name, '.') == NULL;
+}
+
+static const char *last_name(const struct field *f)
+{
+    const char *dot = strrchr(f->key, '.');
+    return dot ? dot + 1 : f->key;
+}
+
+const struct field *field_child(const struct field *parent, const char *name)
+{
+    for (size_t i = 0; i < policy_nfields; i++) {
+        const struct field *f = &policy_fields[i];
+        if (is_child(f, parent) && strcmp(last_name(f), name) == 0)
+            return f;
+    }
+    return NULL;
+}
+
+const struct field *field_by_key(const char *key)
+{
+    for (size_t i = 0; i < policy_nfields; i++)
+        if (strcmp(policy_fields[i].key, key) == 0)
+            return &policy_fields[i];
+    return NULL;
+}
+
+/* Append to buf (always NUL-terminated, truncated if needed). */
+static void append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void append(char *buf, size_t len, const char *fmt, ...)
+{
+    size_t used = strnlen(buf, len);
+    if (used + 1 >= len)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, len - used, fmt, ap);
+    va_end(ap);
+}
+
+void field_children(const struct field *parent, char *buf, size_t len)
+{
+    if (!len)
+        return;
+    buf[0] = '\0';
+    for (size_t i = 0; i < policy_nfields; i++)
+        if (is_child(&policy_fields[i], parent))
+            append(buf, len, "%s%s", buf[0] ? ", " : "", last_name(&policy_fields[i]));
+}
+
+/* Edit distance, or a large number for long strings. */
+static unsigned edits(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    unsigned row[65];
+    if (la > 64 || lb > 64)
+        return 99;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (unsigned)j;
+    for (size_t i = 1; i <= la; i++) {
+        unsigned diag = row[0];
+        row[0] = (unsigned)i;
+        for (size_t j = 1; j <= lb; j++) {
+            unsigned up = row[j];
+            unsigned best = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *field_suggest(const struct field *parent, const char *name)
+{
+    const char *best = NULL;
+    unsigned best_d = 3;
+    for (size_t i = 0; i < policy_nfields; i++) {
+        const struct field *f = &policy_fields[i];
+        if (!is_child(f, parent))
+            continue;
+        unsigned d = edits(name, last_name(f));
+        if (d < best_d && 2 * d <= strlen(last_name(f))) {
+            best_d = d;
+            best = last_name(f);
+        }
+    }
+    return best;
+}
+
+/* ---- text for messages ---------------------------------------------------------------------- */
+
+/* Escape one byte of s into buf at *o (room permitting); quotes true also escapes '"' and '\'. */
+static void put_escaped(unsigned char ch, bool quotes, char *buf, size_t len, size_t *o)
+{
+    char tmp[8];
+    if (ch == '\n')
+        strcpy(tmp, "\\n");
+    else if (ch == '\t')
+        strcpy(tmp, "\\t");
+    else if (ch == '\r')
+        strcpy(tmp, "\\r");
+    else if (ch < 0x20 || ch == 0x7f)
+        snprintf(tmp, sizeof tmp, "\\x%02x", ch);
+    else if (quotes && (ch == '"' || ch == '\\'))
+        snprintf(tmp, sizeof tmp, "\\%c", ch);
+    else {
+        tmp[0] = (char)ch;
+        tmp[1] = '\0';
+    }
+    size_t n = strlen(tmp);
+    if (*o + n < len) {
+        memcpy(buf + *o, tmp, n);
+        *o += n;
+    }
+}
+
+void text_quote(const char *s, size_t n, char *buf, size_t len)
+{
+    size_t o = 0;
+    if (len < 8) {
+        if (len)
+            buf[0] = '\0';
+        return;
+    }
+    buf[o++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (o + 8 >= len) { /* room for a last escape, "...", the quote and the NUL */
+            while (o > 1 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
+                o--; /* do not cut a UTF-8 character */
+            if (o > 1 && ((unsigned char)buf[o - 1] & 0xc0) == 0xc0)
+                o--;
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        put_escaped((unsigned char)s[i], true, buf, len, &o);
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+}
+
+void text_clean(const char *s, char *buf, size_t len)
+{
+    size_t o = 0;
+    if (!len)
+        return;
+    for (; *s; s++)
+        put_escaped((unsigned char)*s, false, buf, len, &o);
+    buf[o] = '\0';
+}
+
+/* ---- parsing one value ---------------------------------------------------------------------- */
+
+#define SIZE_EXPECT "expected a size like \"64MiB\" or an integer number of bytes"
+#define QUOTA_EXPECT "expected a quota like \"25%%\" (of the period) or \"25ms\" (per period), or 0 for none"
+
+static uint64_t *u64_at(struct policy *q, const struct field *f)
+{
+    return (uint64_t *)((char *)q + f->off);
+}
+
+static int msgf(char *msg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int msgf(char *msg, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, len, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+static int get_size(const struct pval *v, uint64_t *x, char *msg, size_t len)
+{
+    if (v->type == V_INTEGER && v->num >= 0) {
+        *x = (uint64_t)v->num;
+        return 0;
+    }
+    if (v->type == V_STRING) {
+        int rc = size_parse(v->str, x);
+        if (rc == -ERANGE)
+            return msgf(msg, len, "%s is too large (the most is 16777215TiB)", v->desc);
+        if (rc == 0)
+            return 0;
+    }
+    return msgf(msg, len, SIZE_EXPECT ", got %s", v->desc);
+}
+
+static int get_duration(const struct pval *v, bool zero_none, uint64_t *x, char *msg, size_t len)
+{
+    if (v->type == V_INTEGER && v->num == 0 && zero_none) {
+        *x = 0;
+        return 0;
+    }
+    if (v->type == V_STRING) {
+        int rc = duration_parse(v->str, x);
+        if (rc == -ERANGE)
+            return msgf(msg, len, "%s is too large (the most is about 584 years)", v->desc);
+        if (rc == 0)
+            return 0;
+    }
+    return msgf(msg, len, "expected a duration with a unit like \"500ms\" or \"30s\"%s, got %s%s",
+                zero_none ? " (or 0 for none)" : "", v->desc,
+                v->type == V_INTEGER && v->num ? " (a plain number has no unit)" : "");
+}
+
+static int range_error(const struct field *f, uint64_t x, char *msg, size_t len)
+{
+    char a[40], lo[40], hi[40];
+    if (f->kind == FK_SIZE) {
+        size_format(x, a, sizeof a);
+        size_format(f->min, lo, sizeof lo);
+        size_format(f->max, hi, sizeof hi);
+    } else if (f->kind == FK_DURATION) {
+        duration_format(x, a, sizeof a);
+        duration_format(f->min, lo, sizeof lo);
+        duration_format(f->max, hi, sizeof hi);
+    } else {
+        snprintf(a, sizeof a, "%llu", (unsigned long long)x);
+        snprintf(lo, sizeof lo, "%llu", (unsigned long long)f->min);
+        snprintf(hi, sizeof hi, "%llu", (unsigned long long)f->max);
+    }
+    return msgf(msg, len, "%s is outside %s..%s", a, lo, hi);
+}
+
+/* A rate "4MiB/s" or "1000/s" as a bucket: the refill time is 100ms, or the nearest longer time
+ * that keeps size / refill_time exactly the rate (so 4MiB/s is 425984 bytes per 101.5625ms and
+ * 7/s is 7 per second); size = rate * refill_time; no one-time burst. */
+static int get_rate(const struct field *f, const struct pval *v, struct bucket_cfg *b, char *msg,
+                    size_t len)
+{
+    bool ops = f->flags & FF_OPS;
+    const char *what = ops ? "expected a rate like \"1000/s\"" : "expected a rate like \"4MiB/s\"";
+    size_t n = strlen(v->str);
+    char amount[64];
+    uint64_t rate;
+    if (n < 3 || n - 2 >= sizeof amount || strcmp(v->str + n - 2, "/s") != 0)
+        goto bad;
+    memcpy(amount, v->str, n - 2);
+    amount[n - 2] = '\0';
+    int rc = ops ? count_parse(amount, &rate) : size_parse(amount, &rate);
+    if (rc == -ERANGE)
+        return msgf(msg, len, "%s is too large", v->desc);
+    if (rc)
+        goto bad;
+    if (rate == 0)
+        return msgf(msg, len, "a rate of %s would block all I/O (use 0 for no limit)", v->desc);
+    uint64_t g = rate, m = NS_PER_S;
+    while (m) { /* g = gcd(rate, 1s in ns) */
+        uint64_t t = g % m;
+        g = m;
+        m = t;
+    }
+    uint64_t step = NS_PER_S / g; /* refill times that give whole tokens are multiples of this */
+    uint64_t refill = step >= NS_PER_S / 10 ? step : (NS_PER_S / 10 + step - 1) / step * step;
+    b->size = (uint64_t)((unsigned __int128)rate * refill / NS_PER_S);
+    b->refill_time_ns = refill;
+    b->one_time_burst = 0;
+    return 0;
+bad:
+    return msgf(msg, len, "%s, an object {\"size\", \"one_time_burst\", \"refill_time\"}, or 0 for "
+                "no limit, got %s", what, v->desc);
+}
+
+void bucket_reset(struct policy *q, const struct field *bucket)
+{
+    memset((char *)q + bucket->off, 0, sizeof(struct bucket_cfg));
+}
+
+int bucket_check(const struct policy *q, const struct field *bucket, char *msg, size_t len)
+{
+    const struct bucket_cfg *b = (const struct bucket_cfg *)((const char *)q + bucket->off);
+    char a[40];
+    if (bucket->flags & FF_OPS)
+        snprintf(a, sizeof a, "%llu", (unsigned long long)b->size);
+    else
+        size_format(b->size, a, sizeof a);
+    if (b->size && !b->refill_time_ns)
+        return msgf(msg, len, "size %s with refill_time 0 would never refill; give a refill_time "
+                    "like \"1s\" (or size 0 for no limit)", a);
+    if (!b->size && b->one_time_burst)
+        return msgf(msg, len, "one_time_burst without a size: size 0 means no limit at all");
+    return 0;
+}
+
+int field_apply(struct policy *q, const struct field *f, const struct pval *v, char *msg, size_t len)
+{
+    uint64_t x = 0;
+    int rc;
+    switch (f->kind) {
+    case FK_GROUP: {
+        char keys[160];
+        field_children(f, keys, sizeof keys);
+        return msgf(msg, len, "expected an object with keys %s, got %s", keys, v->desc);
+    }
+    case FK_VERSION:
+        if (v->type != V_INTEGER)
+            return msgf(msg, len, "expected the integer 1, got %s", v->desc);
+        if (v->num != 1)
+            return msgf(msg, len, "unsupported version %lld (this isovm reads version 1)", v->num);
+        return 0;
+    case FK_SIZE:
+        if ((rc = get_size(v, &x, msg, len)))
+            return rc;
+        if (x < f->min || x > f->max)
+            return range_error(f, x, msg, len);
+        if ((f->flags & FF_MULT_4K) && x % 4096) {
+            char a[40];
+            size_format(x, a, sizeof a);
+            return msgf(msg, len, "%s is not a multiple of 4KiB", a);
+        }
+        *u64_at(q, f) = x;
+        return 0;
+    case FK_DURATION:
+        if ((rc = get_duration(v, f->flags & FF_ZERO_NONE, &x, msg, len)))
+            return rc;
+        if (!(x == 0 && (f->flags & FF_ZERO_NONE)) && (x < f->min || x > f->max))
+            return range_error(f, x, msg, len);
+        *u64_at(q, f) = x;
+        return 0;
+    case FK_COUNT:
+        if (v->type != V_INTEGER)
+            return msgf(msg, len, "expected an integer, got %s", v->desc);
+        if (v->num < 0 && f->max == UINT64_MAX)
+            return msgf(msg, len, "expected a non-negative integer, got %s", v->desc);
+        if (v->num < 0 || (uint64_t)v->num < f->min || (uint64_t)v->num > f->max)
+            return msgf(msg, len, "%s is outside %llu..%llu", v->desc, (unsigned long long)f->min,
+                        (unsigned long long)f->max);
+        if (f->flags & FF_U32)
+            *(uint32_t *)((char *)q + f->off) = (uint32_t)v->num;
+        else
+            *u64_at(q, f) = (uint64_t)v->num;
+        return 0;
+    case FK_QUOTA:
+        if (v->type == V_INTEGER && v->num == 0) {
+            q->cpu_quota_ns = 0;
+            q->cpu_quota_bp = 0;
+            return 0;
+        }
+        if (v->type != V_STRING)
+            return msgf(msg, len, QUOTA_EXPECT ", got %s", v->desc);
+        size_t n = strlen(v->str);
+        if (n && v->str[n - 1] == '%') {
+            rc = percent_parse(v->str, &x);
+            if (rc == -EINVAL)
+                return msgf(msg, len, QUOTA_EXPECT "%s, got %s",
+                            strchr(v->str, '.') ? " (a percentage has at most two decimals)" : "",
+                            v->desc);
+            if (rc == 0 && x == 0)
+                return msgf(msg, len, "0%% would never let the job run (use 0 for no quota)");
+            if (rc || x > 10000ull * POLICY_MAX_THREADS)
+                return msgf(msg, len, "%s is above %u%% (100%% for each of at most %u threads)",
+                            v->desc, 100 * POLICY_MAX_THREADS, POLICY_MAX_THREADS);
+            q->cpu_quota_bp = (uint32_t)x;
+            policy_quota_follow(q);
+            return 0;
+        }
+        rc = duration_parse(v->str, &x);
+        if (rc == -ERANGE)
+            return msgf(msg, len, "%s is too large", v->desc);
+        if (rc)
+            return msgf(msg, len, QUOTA_EXPECT ", got %s", v->desc);
+        if (x == 0)
+            return msgf(msg, len, "a quota of %s would never let the job run (use 0 for no quota)",
+                        v->desc);
+        if (x < f->min) {
+            char a[40], lo[40];
+            duration_format(x, a, sizeof a);
+            duration_format(f->min, lo, sizeof lo);
+            return msgf(msg, len, "%s is below the minimum quota %s", a, lo);
+        }
+        q->cpu_quota_ns = x;
+        q->cpu_quota_bp = 0;
+        return 0;
+    case FK_BUCKET: {
+        struct bucket_cfg *b = (struct bucket_cfg *)((char *)q + f->off);
+        if (v->type == V_INTEGER && v->num == 0) {
+            memset(b, 0, sizeof *b);
+            return 0;
+        }
+        if (v->type == V_STRING)
+            return get_rate(f, v, b, msg, len);
+        return msgf(msg, len, "expected a rate like \"%s\", an object {\"size\", \"one_time_burst\", "
+                    "\"refill_time\"}, or 0 for no limit, got %s",
+                    (f->flags & FF_OPS) ? "1000/s" : "4MiB/s", v->desc);
+    }
+    }
+    return -EINVAL;
+}
+
+void policy_quota_follow(struct policy *q)
+{
+    if (!q->cpu_quota_bp)
+        return;
+    uint64_t ns;
+    if (__builtin_mul_overflow(q->cpu_period_ns, (uint64_t)q->cpu_quota_bp, &ns))
+        ns = UINT64_MAX;
+    q->cpu_quota_ns = ns / 10000;
+}
+
+/* ---- cross-field checks --------------------------------------------------------------------- */
+
+int policy_check(const struct policy *p, const char **key, char *msg, size_t len)
+{
+    /* each stored field in its range (a caller may have set fields directly) */
+    for (size_t i = 0; i < policy_nfields; i++) {
+        const struct field *f = &policy_fields[i];
+        uint64_t x;
+        *key = f->key;
+        switch (f->kind) {
+        case FK_SIZE:
+        case FK_DURATION:
+        case FK_COUNT:
+            x = (f->flags & FF_U32) ? *(const uint32_t *)((const char *)p + f->off)
+                                    : *(const uint64_t *)((const char *)p + f->off);
+            if (x == 0 && (f->flags & FF_ZERO_NONE))
+                break;
+            if (x < f->min || x > f->max)
+                return range_error(f, x, msg, len);
+            if ((f->flags & FF_MULT_4K) && x % 4096)
+                return msgf(msg, len, "%llu bytes is not a multiple of 4KiB", (unsigned long long)x);
+            break;
+        case FK_BUCKET:
+            if (bucket_check(p, f, msg, len))
+                return -EINVAL;
+            break;
+        default:
+            break;
+        }
+    }
+    *key = "cpu.quota";
+    char a[40], per[40], most[40];
+    duration_format(p->cpu_period_ns, per, sizeof per);
+    if (p->cpu_quota_bp) {
+        char pct[24];
+        percent_format(p->cpu_quota_bp, pct, sizeof pct);
+        if (p->cpu_quota_bp > 10000ull * p->max_threads)
+            return msgf(msg, len, "%s is more than 100%% for each of max_threads %u (at most %u%%)",
+                        pct, p->max_threads, 100 * p->max_threads);
+        if (p->cpu_quota_ns < POLICY_MIN_CPU_QUOTA_NS) {
+            duration_format(p->cpu_quota_ns, a, sizeof a);
+            duration_format(POLICY_MIN_CPU_QUOTA_NS, most, sizeof most);
+            return msgf(msg, len, "%s of the %s period is %s, below the minimum quota %s", pct, per,
+                        a, most);
+        }
+    } else if (p->cpu_quota_ns) {
+        uint64_t cap;
+        if (__builtin_mul_overflow(p->cpu_period_ns, (uint64_t)p->max_threads, &cap))
+            cap = UINT64_MAX;
+        duration_format(p->cpu_quota_ns, a, sizeof a);
+        duration_format(cap, most, sizeof most);
+        if (p->cpu_quota_ns > cap)
+            return msgf(msg, len, "%s per %s period is more than the period for each of "
+                        "max_threads %u (at most %s)", a, per, p->max_threads, most);
+        if (p->cpu_quota_ns < POLICY_MIN_CPU_QUOTA_NS) {
+            duration_format(POLICY_MIN_CPU_QUOTA_NS, most, sizeof most);
+            return msgf(msg, len, "%s is below the minimum quota %s", a, most);
+        }
+    }
+    *key = NULL;
+    return 0;
+}
+
+int policy_validate(const struct policy *p, char *err, size_t errlen)
+{
+    const char *key;
+    char msg[400];
+    if (policy_check(p, &key, msg, sizeof msg) == 0)
+        return 0;
+    snprintf(err, errlen, "%s: %s", key, msg);
+    return -EINVAL;
+}
+
+/* ---- command-line overrides ----------------------------------------------------------------- */
+
+int policy_set_from(struct policy *p, const char *key, const char *value, const char *origin,
+                    char *err, size_t errlen)
+{
+    char org[200], msg[400], clean_key[80];
+    if (!key || !value)
+        return -EINVAL;
+    if (origin) {
+        text_clean(origin, org, sizeof org);
+    } else {
+        char k[80], v[100];
+        text_clean(key, k, sizeof k);
+        text_clean(value, v, sizeof v);
+        snprintf(org, sizeof org, "--set %s=%s", k, v);
+    }
+    text_clean(key, clean_key, sizeof clean_key);
+    const struct field *f = field_by_key(key);
+    if (!f) {
+        char keys[400] = "";
+        const char *best = NULL;
+        unsigned best_d = 3;
+        for (size_t i = 0; i < policy_nfields; i++) {
+            const struct field *g = &policy_fields[i];
+            unsigned d = edits(key, g->key);
+            if (g->kind != FK_GROUP && d < best_d && 2 * d <= strlen(g->key)) {
+                best_d = d;
+                best = g->key;
+            }
+            if (g->kind == FK_GROUP || strstr(g->key, ".size") || strstr(g->key, ".one_time_burst") ||
+                strstr(g->key, ".refill_time"))
+                continue;
+            append(keys, sizeof keys, "%s%s", keys[0] ? ", " : "", g->key);
+        }
+        snprintf(err, errlen, "%s: unknown key \"%s\"%s%s%s; valid keys: %s, and a bucket's "
+                 "io.DIRECTION.KIND.size, .one_time_burst, .refill_time", org, clean_key,
+                 best ? " (did you mean \"" : "", best ? best : "", best ? "\"?)" : "", keys);
+        return -EINVAL;
+    }
+    if (f->kind == FK_GROUP) {
+        char keys[160] = "", kids[160];
+        field_children(f, kids, sizeof kids);
+        for (char *tok = strtok(kids, ", "); tok; tok = strtok(NULL, ", "))
+            append(keys, sizeof keys, "%s%s.%s", keys[0] ? ", " : "", f->key, tok);
+        snprintf(err, errlen, "%s: \"%s\" is a group; set one of %s", org, f->key, keys);
+        return -EINVAL;
+    }
+    struct pval v = { .type = V_STRING, .str = value };
+    uint64_t n;
+    int rc = count_parse(value, &n);
+    if (rc == 0 && n <= (uint64_t)INT64_MAX) {
+        v.type = V_INTEGER;
+        v.num = (long long)n;
+        snprintf(v.desc, sizeof v.desc, "%llu", (unsigned long long)n);
+    } else if (rc == -ERANGE || rc == 0) {
+        snprintf(err, errlen, "%s: number too large (at most 9223372036854775807)", org);
+        return -EINVAL;
+    } else {
+        text_quote(value, strlen(value), v.desc, sizeof v.desc);
+    }
+    struct policy q = *p;
+    if (field_apply(&q, f, &v, msg, sizeof msg)) {
+        snprintf(err, errlen, "%s: %s", org, msg);
+        return -EINVAL;
+    }
+    policy_quota_follow(&q);
+    *p = q;
+    return 0;
+}
+
+int policy_set(struct policy *p, const char *key, const char *value, char *err, size_t errlen)
+{
+    return policy_set_from(p, key, value, NULL, err, errlen);
+}
+
+/* ---- output --------------------------------------------------------------------------------- */
+
+void policy_write_json(const struct policy *p, FILE *f, int indent)
+{
+    const char *sep = "";
+    fputs("{", f);
+    for (size_t i = 0; i < policy_nfields; i++) {
+        const struct field *fl = &policy_fields[i];
+        if (!fl->out)
+            continue;
+        uint64_t x = (fl->flags & FF_U32) ? *(const uint32_t *)((const char *)p + fl->off)
+                                          : *(const uint64_t *)((const char *)p + fl->off);
+        fprintf(f, "%s\n%*s\"%s\": %llu", sep, indent + 2, "", fl->out, (unsigned long long)x);
+        sep = ",";
+    }
+    fprintf(f, "\n%*s}", indent, "");
 }

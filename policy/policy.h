@@ -30,6 +30,8 @@ struct policy {
     struct io_limit io_read, io_write;
     uint32_t max_threads;        /* vCPUs (threads) at once, main thread included; 1..64, default 16 */
     uint32_t max_capabilities;   /* open descriptors at once (stdin/out/err count); 3..65536, default 64 */
+    uint32_t cpu_quota_bp;       /* cpu.quota given as a percentage: in basis points (1/100 %) of the
+                                  * period, and cpu_quota_ns follows cpu_period_ns; 0 otherwise */
 };
 
 #define POLICY_DEFAULT_MEMORY        (64ull << 20)
@@ -43,6 +45,8 @@ struct policy {
 #define POLICY_DEFAULT_MAX_CAPS      64
 #define POLICY_MIN_CAPS              3
 #define POLICY_MAX_CAPS              65536
+#define POLICY_MIN_CPU_QUOTA_NS      100000ull   /* 100us: a smaller quota is refused */
+#define POLICY_MAX_FILE_SIZE         (1u << 20)  /* policy files larger than 1 MiB are refused */
 
 /* Every field at its documented default (no CPU, time or I/O limit). */
 void policy_defaults(struct policy *p);
@@ -58,15 +62,32 @@ int policy_parse(struct policy *p, const char *text, size_t len, const char *nam
 
 /* Set one field by its dotted key as written in the policy file ("cpu.quota", "memory",
  * "io.write.bandwidth", ...) from a string value, with the same parsing and checks as the file.
- * Used for command-line overrides. -EINVAL with a message naming key and value on error. */
+ * Used for command-line overrides. -EINVAL with a message naming key and value on error
+ * ("--set cpu.quota=lots: expected ..."); *p is untouched on error. A value of decimal digits is
+ * taken as a JSON integer, anything else as a JSON string. */
 int policy_set(struct policy *p, const char *key, const char *value, char *err, size_t errlen);
+
+/* policy_set, with `origin` (e.g. "--memory lots") instead of "--set KEY=VALUE" opening the
+ * message. origin NULL: as policy_set. */
+int policy_set_from(struct policy *p, const char *key, const char *value, const char *origin,
+                    char *err, size_t errlen);
 
 /* Cross-field checks (e.g. quota <= period * max_threads). Run after file and overrides. */
 int policy_validate(const struct policy *p, char *err, size_t errlen);
 
 /* Write the policy as a JSON object (one key per line, indented by `indent` spaces), with the
  * units in key names (memory_bytes, cpu_quota_ns, ...). Used by the usage report and by
- * `isovm check --print`. */
+ * `isovm check --print`. The "{" goes where the stream is, the keys are indented by indent + 2
+ * spaces and the closing "}" by indent, with no newline after it, so that a caller can write
+ * `  "policy": ` and then policy_write_json(p, f, 2). */
 void policy_write_json(const struct policy *p, FILE *f, int indent);
+
+/* Line and column (1-based; a column counts characters, as jansson's do) of the value at a
+ * dotted path of object keys ("cpu.quota") in JSON text that jansson accepted. 0, or -ENOENT
+ * when the text has no such member. */
+int policy_locate(const char *text, size_t len, const char *path, int *line, int *col);
+
+/* The same for the member's key (where an unknown key is reported). */
+int policy_locate_key(const char *text, size_t len, const char *path, int *line, int *col);
 
 #endif
