@@ -1,4 +1,4 @@
-/* The isovm command line: `isovm launch [options] -- PROGRAM [ARGS...]`. */
+/* The isovm command line: `isovm launch [options] -- PROGRAM [ARGS...]`, `isovm check FILE...`. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -7,7 +7,6 @@
 #include <string.h>
 #include "launch.h"
 #include "log.h"
-#include "units.h"
 
 #define ISOVM_VERSION "0.1.0"
 
@@ -15,20 +14,40 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: isovm launch [options] [--] PROGRAM [ARGS...]\n"
+        "       isovm check [--print] FILE...\n"
         "       isovm --help | --version\n"
         "\n"
         "Runs a static Linux x86-64 program in its own KVM microVM. Every system call the\n"
         "program makes is forwarded to isovm, which implements it.\n"
         "\n"
         "launch options:\n"
-        "  --memory SIZE       guest RAM (default 64MiB; 8MiB..64GiB; suffixes K, M, G, KiB, MiB, GiB)\n"
-        "  --env KEY=VALUE     add a variable to the job's environment (repeatable; default empty)\n"
-        "  --report FILE       write a JSON usage report when the job ends (- for stderr)\n"
-        "  -v, --verbose       log unknown syscalls and other details to stderr\n"
-        "  -h, --help          show this help\n"
+        "  --policy FILE         read the job's limits from a JSON policy file (docs/policy.md)\n"
+        "  --memory SIZE         guest RAM (default 64MiB; 8MiB..64GiB; suffixes K, M, G, KiB, MiB, GiB)\n"
+        "  --cpu-quota Q         vCPU time per period, all threads together: \"25%%\" of the period or\n"
+        "                        \"25ms\" (default 0: none)\n"
+        "  --cpu-period D        the quota's period (default 100ms; 1ms..10s)\n"
+        "  --cpu-time-limit D    total vCPU time before the job is killed (default 0: none)\n"
+        "  --timeout D           wall-clock time before the job is killed (default 0: none)\n"
+        "  --max-threads N       threads at once, main thread included (default 16; 1..64)\n"
+        "  --max-capabilities N  open descriptors at once, stdin/out/err included (default 64; 3..65536)\n"
+        "  --set KEY=VALUE       set any policy field by its dotted key (repeatable), e.g.\n"
+        "                        --set io.write.bandwidth=4MiB/s --set io.read.ops=1000/s\n"
+        "  --env KEY=VALUE       add a variable to the job's environment (repeatable; default empty)\n"
+        "  --report FILE         write a JSON usage report when the job ends (- for stderr)\n"
+        "  -v, --verbose         log unknown syscalls and other details to stderr\n"
+        "  -h, --help            show this help\n"
         "\n"
-        "exit status: the job's own; 128+N when a CPU fault kills it with signal N;\n"
-        "125 isovm error (bad option, no KVM); 126 program refused (bad ELF); 127 not found.\n");
+        "The policy file is read first; --memory, --cpu-*, --timeout, --max-* and --set then\n"
+        "override its fields in command-line order, wherever they appear. A duration D needs a\n"
+        "unit (250us, 500ms, 1.5s, 2m, 1h); 0 means none.\n"
+        "\n"
+        "check: validate each policy FILE without running anything and print \"FILE: ok\", or\n"
+        "with --print the effective policy as JSON. Errors go to stderr as FILE:LINE:COL: KEY: ...\n"
+        "Exit status 0 when every FILE is valid, 1 when any is not, 125 on bad usage.\n"
+        "\n"
+        "launch exit status: the job's own; 128+N when a CPU fault kills it with signal N;\n"
+        "124 timeout reached; 152 CPU time limit reached; 125 isovm error (bad option or policy,\n"
+        "no KVM); 126 program refused (bad ELF); 127 not found.\n");
 }
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -44,41 +63,117 @@ static int bad_usage(const char *fmt, ...)
     return EXIT_ISOVM_ERROR;
 }
 
+/* A policy field given on the command line, applied after the policy file. */
+struct override {
+    const char *key;
+    const char *value;
+    const char *opt; /* "--memory" ...; NULL for --set KEY=VALUE */
+};
+
+/* The policy: defaults, then the file, then the overrides in order, then the cross-field checks.
+ * Returns 0 or the exit status. */
+static int build_policy(struct policy *p, const char *file, const struct override *ov, int n)
+{
+    char err[1024];
+    policy_defaults(p);
+    if (file && policy_load(p, file, err, sizeof err) != 0) {
+        log_err("%s", err);
+        return EXIT_ISOVM_ERROR;
+    }
+    for (int i = 0; i < n; i++) {
+        char origin[300];
+        if (ov[i].opt)
+            snprintf(origin, sizeof origin, "%s %s", ov[i].opt, ov[i].value);
+        if (policy_set_from(p, ov[i].key, ov[i].value, ov[i].opt ? origin : NULL, err,
+                            sizeof err) != 0)
+            return bad_usage("%s", err);
+    }
+    if (policy_validate(p, err, sizeof err) != 0) {
+        log_err("policy: %s%s", err, file || n ? "" : " (defaults)");
+        return EXIT_ISOVM_ERROR;
+    }
+    return 0;
+}
+
+enum {
+    OPT_POLICY = 256, OPT_CPU_QUOTA, OPT_CPU_PERIOD, OPT_CPU_TIME_LIMIT, OPT_TIMEOUT,
+    OPT_MAX_THREADS, OPT_MAX_CAPS, OPT_SET,
+};
+
 static int cmd_launch(int argc, char **argv)
 {
     static const struct option longopts[] = {
+        { "policy", required_argument, NULL, OPT_POLICY },
         { "memory", required_argument, NULL, 'm' },
+        { "cpu-quota", required_argument, NULL, OPT_CPU_QUOTA },
+        { "cpu-period", required_argument, NULL, OPT_CPU_PERIOD },
+        { "cpu-time-limit", required_argument, NULL, OPT_CPU_TIME_LIMIT },
+        { "timeout", required_argument, NULL, OPT_TIMEOUT },
+        { "max-threads", required_argument, NULL, OPT_MAX_THREADS },
+        { "max-capabilities", required_argument, NULL, OPT_MAX_CAPS },
+        { "set", required_argument, NULL, OPT_SET },
         { "env", required_argument, NULL, 'e' },
         { "report", required_argument, NULL, 'r' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    /* option -> policy key, for the dedicated overrides */
+    static const struct { int opt; const char *name, *key; } direct[] = {
+        { 'm', "--memory", "memory" },
+        { OPT_CPU_QUOTA, "--cpu-quota", "cpu.quota" },
+        { OPT_CPU_PERIOD, "--cpu-period", "cpu.period" },
+        { OPT_CPU_TIME_LIMIT, "--cpu-time-limit", "cpu.time_limit" },
+        { OPT_TIMEOUT, "--timeout", "timeout" },
+        { OPT_MAX_THREADS, "--max-threads", "max_threads" },
+        { OPT_MAX_CAPS, "--max-capabilities", "max_capabilities" },
+    };
     struct launch_opts o = { 0 };
-    policy_defaults(&o.policy);
+    const char *policy_file = NULL;
     char **env = calloc((size_t)argc + 1, sizeof *env);
-    if (!env)
-        return EXIT_ISOVM_ERROR;
-    int envc = 0, c, status;
+    struct override *ov = calloc((size_t)argc + 1, sizeof *ov);
+    char **keys = calloc((size_t)argc + 1, sizeof *keys); /* --set keys, copied */
+    int envc = 0, nov = 0, nkeys = 0, c, status;
+    if (!env || !ov || !keys) {
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:vh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'm': {
-            uint64_t v;
-            int rc = size_parse(optarg, &v);
-            if (rc) {
-                status = bad_usage("--memory: expected a size like 64MiB, got \"%s\"", optarg);
+        case OPT_POLICY:
+            if (policy_file) {
+                status = bad_usage("--policy given twice (\"%s\" and \"%s\")", policy_file, optarg);
                 goto out;
             }
-            if (v < ISOVM_MIN_MEMORY || v > ISOVM_MAX_MEMORY || v % 4096) {
-                status = bad_usage("--memory: %s is outside 8MiB..64GiB or not a multiple of 4KiB",
-                                   optarg);
+            policy_file = optarg;
+            break;
+        case OPT_SET: {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                status = bad_usage("--set: expected KEY=VALUE, got \"%s\"", optarg);
                 goto out;
             }
-            o.policy.memory_bytes = v;
+            keys[nkeys] = strndup(optarg, (size_t)(eq - optarg));
+            if (!keys[nkeys]) {
+                status = EXIT_ISOVM_ERROR;
+                goto out;
+            }
+            ov[nov++] = (struct override){ keys[nkeys++], eq + 1, NULL };
             break;
         }
+        case 'm':
+        case OPT_CPU_QUOTA:
+        case OPT_CPU_PERIOD:
+        case OPT_CPU_TIME_LIMIT:
+        case OPT_TIMEOUT:
+        case OPT_MAX_THREADS:
+        case OPT_MAX_CAPS:
+            for (unsigned i = 0; i < sizeof direct / sizeof direct[0]; i++)
+                if (direct[i].opt == c)
+                    ov[nov++] = (struct override){ direct[i].key, optarg, direct[i].name };
+            break;
         case 'e':
             if (!strchr(optarg, '=') || optarg[0] == '=') {
                 status = bad_usage("--env: expected KEY=VALUE, got \"%s\"", optarg);
@@ -108,6 +203,8 @@ static int cmd_launch(int argc, char **argv)
         status = bad_usage("%s", "launch: missing PROGRAM (usage: isovm launch [options] -- PROGRAM [ARGS...])");
         goto out;
     }
+    if ((status = build_policy(&o.policy, policy_file, ov, nov)) != 0)
+        goto out;
     o.program = argv[optind];
     o.argv = argv + optind;
     o.argc = argc - optind;
@@ -115,7 +212,65 @@ static int cmd_launch(int argc, char **argv)
     o.envc = envc;
     status = launch_run(&o);
 out:
+    for (int i = 0; i < nkeys; i++)
+        free(keys[i]);
+    free(keys);
+    free(ov);
     free(env);
+    return status;
+}
+
+/* isovm check [--print] FILE...: 0 all valid, 1 any invalid, 125 bad usage. */
+static int cmd_check(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "print", no_argument, NULL, 'p' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    int print = 0, c, status = 0;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            print = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            return bad_usage("unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return bad_usage("%s", "check: missing FILE (usage: isovm check [--print] FILE...)");
+    for (int i = optind; i < argc; i++) {
+        struct policy p;
+        char err[1024];
+        policy_defaults(&p);
+        int rc = policy_load(&p, argv[i], err, sizeof err);
+        if (rc == 0) { /* policy_load checks too; this catches anything it could not place */
+            char verr[800];
+            if (policy_validate(&p, verr, sizeof verr) != 0) {
+                snprintf(err, sizeof err, "%.200s: %s", argv[i], verr);
+                rc = -1;
+            }
+        }
+        if (rc != 0) {
+            fprintf(stderr, "%s\n", err);
+            status = 1;
+        } else if (print) {
+            policy_write_json(&p, stdout, 0);
+            putchar('\n');
+        } else {
+            printf("%s: ok\n", argv[i]);
+        }
+    }
+    if (fflush(stdout) != 0) {
+        log_err("check: cannot write the output");
+        return EXIT_ISOVM_ERROR;
+    }
     return status;
 }
 
@@ -136,5 +291,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "launch"))
         return cmd_launch(argc - 1, argv + 1);
-    return bad_usage("unknown command \"%s\" (try: isovm launch -- PROGRAM)", cmd);
+    if (!strcmp(cmd, "check"))
+        return cmd_check(argc - 1, argv + 1);
+    return bad_usage("unknown command \"%s\" (try: isovm launch -- PROGRAM, isovm check FILE)", cmd);
 }
