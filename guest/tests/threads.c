@@ -8,7 +8,8 @@
  *                      pthread_create, "none" if none failed); then releases and joins them.
  *   threads detach N   N detached threads that post a semaphore and exit on their own; main
  *                      waits on the semaphore. A create refused with EAGAIN (at the thread
- *                      limit, until an earlier thread has exited) is retried for up to 10 s.
+ *                      limit, until an earlier thread has exited) is retried, until 5 s after
+ *                      the first create.
  *                      Prints "detached=N done=N retries=R".
  *   threads tls        __thread variables (initialised and zeroed) and errno are per thread.
  *
@@ -208,12 +209,16 @@ static int run_detach(int n)
     CHECK("setdetachstate", pthread_attr_setdetachstate(&da, PTHREAD_CREATE_DETACHED) == 0, "failed");
     CHECK("sem_init", sem_init(&done_sem, 0, 0) == 0, "errno %d", errno);
     int made = 0, retries = 0, err = 0;
-    struct timespec nap = {0, 1000000};
+    struct timespec nap = {0, 1000000}, t0, now;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     for (int i = 0; i < n; i++) {
         pthread_t t;
-        int r, tries = 0;
-        while ((r = pthread_create(&t, &da, detached, (void *)(intptr_t)i)) == EAGAIN && tries < 10000) {
-            tries++;
+        int r;
+        /* retry EAGAIN until 5 s after the first create, all threads together */
+        while ((r = pthread_create(&t, &da, detached, (void *)(intptr_t)i)) == EAGAIN) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if ((now.tv_sec - t0.tv_sec) * 1000000000l + (now.tv_nsec - t0.tv_nsec) > 5000000000l)
+                break;
             retries++;
             nanosleep(&nap, NULL);
         }

@@ -322,3 +322,224 @@ run_cases() {
         FAILED=$((FAILED + 1))
     fi
 }
+
+# --- resource limits (limits_cases.sh) ----------------------------------------------------------
+# with_budget SECONDS FUNCTION [ARGS...] : run a case function with its own time budget instead
+# of CASE_TIMEOUT (times ${LIMITS_BUDGET_SCALE:-1}, for slower hosts).
+with_budget() {
+    local CASE_TIMEOUT=$(($1 * ${LIMITS_BUDGET_SCALE:-1}))
+    CASE_DEADLINE=$((SECONDS + CASE_TIMEOUT))
+    shift
+    "$@"
+}
+
+# _size_kib SIZE : "32MiB", "64M", "512KiB", "1G" or bytes -> KiB (for ulimit)
+_size_kib() {
+    local n=${1%%[!0-9]*} u=${1##*[0-9]}
+    case ${u,,} in
+        "" | b) echo $((n / 1024)) ;;
+        k | kb | kib) echo "$n" ;;
+        m | mb | mib) echo $((n * 1024)) ;;
+        g | gb | gib) echo $((n * 1024 * 1024)) ;;
+        *) echo 0 ;;
+    esac
+}
+
+# _dur_s DURATION : "1s", "500ms", "62500us", "2" (seconds) -> seconds, decimal
+_dur_s() {
+    local n=${1%%[!0-9.]*} u=${1##*[0-9.]}
+    awk -v n="$n" -v u="$u" 'BEGIN {
+        m = (u == "ms") ? 1e-3 : (u == "us") ? 1e-6 : (u == "ns") ? 1e-9 : (u == "m") ? 60 : 1
+        printf "%.6g", n * m }'
+}
+
+# run_job [--out FILE] ISOVM-ARGS... : run_isovm (ARGS start with "launch"), the job's stdout
+# going to FILE (e.g. /dev/null) instead of the usual capture when --out is given. Natively, the
+# options with a Linux equivalent are applied: --memory -> ulimit -v, --max-capabilities ->
+# ulimit -n, --cpu-time-limit -> ulimit -S -t (SIGXCPU, status 152), --timeout -> timeout(1)
+# (status 124), --env -> env -i K=V; the others (--policy, --cpu-quota, --cpu-period,
+# --max-threads, --set, --report, ...) are dropped.
+run_job() {
+    local out="$WORK/out"
+    if [ "${1:-}" = --out ]; then
+        out=$2
+        shift 2
+    fi
+    OUT_FILE="$WORK/out"
+    ERR_FILE="$WORK/err"
+    HUNG=0
+    if ! native; then
+        OUT_FILE=$out
+        _timed "$ISOVM" "$@"
+        OUT_FILE="$WORK/out"
+        return
+    fi
+    local -a envs=() pre=()
+    local ulim=""
+    [ "${1:-}" = launch ] && shift
+    while [ $# -gt 0 ]; do
+        case $1 in
+            --memory) ulim+="ulimit -v $(_size_kib "$2"); "; shift 2 ;;
+            --max-capabilities) ulim+="ulimit -n $2; "; shift 2 ;;
+            --cpu-time-limit)
+                ulim+="ulimit -S -t $(awk -v s="$(_dur_s "$2")" 'BEGIN { c = int(s); if (c < s) c++; print c }'); "
+                shift 2 ;;
+            --timeout) pre=(timeout "$(_dur_s "$2")"); shift 2 ;;
+            --env) envs+=("$2"); shift 2 ;;
+            --policy | --report | --cpu-quota | --cpu-period | --max-threads | --set) shift 2 ;;
+            --) shift; break ;;
+            -*) shift ;;
+            *) break ;;
+        esac
+    done
+    OUT_FILE=$out
+    _timed bash -c "${ulim}exec \"\$@\"" run_job env -i "${envs[@]}" "${pre[@]}" "$@"
+    OUT_FILE="$WORK/out"
+}
+
+# stdout_value KEY [FILE] : VALUE of the first "KEY=VALUE" word in FILE (default the job's stdout)
+stdout_value() {
+    grep -o -- "\(^\|[[:space:]]\)$1=[^[:space:]]*" "${2:-$OUT_FILE}" 2>/dev/null | head -n1 |
+        sed "s/^[[:space:]]*$1=//"
+}
+
+# stderr_value KEY : the same in the job's stderr
+stderr_value() { stdout_value "$1" "$ERR_FILE"; }
+
+# report_int FILE KEY : the integer value of KEY, or nothing
+report_int() {
+    local v
+    v=$(report_value "$1" "$2")
+    [[ "$v" =~ ^[0-9]+$ ]] && echo "$v"
+}
+
+expect_report_in() { # FILE KEY LO HI : integer LO <= value <= HI
+    native && return 0
+    [ "$HUNG" = 1 ] && return 1
+    if [ ! -s "$1" ]; then
+        fail "report $1 missing or empty"
+        return 1
+    fi
+    local v
+    v=$(report_value "$1" "$2")
+    if ! [[ "$v" =~ ^[0-9]+$ ]] || ((v < $3 || v > $4)); then
+        fail "report $2 is '${v}', want $3..$4"
+        return 1
+    fi
+}
+
+# expect_near WHAT GOT WANT TOL : |GOT - WANT| <= TOL (decimal numbers); prints nothing on success
+expect_near() {
+    if ! [[ "$2" =~ ^-?[0-9]+(\.[0-9]+)?$ ]]; then
+        fail "$1: no value (got '$2')"
+        return 1
+    fi
+    if ! awk -v g="$2" -v w="$3" -v t="$4" 'BEGIN { d = g - w; if (d < 0) d = -d; exit !(d <= t) }'; then
+        fail "$1 is $2, want $3 +/- $4"
+        return 1
+    fi
+}
+
+# median NUMBER... : the median (middle value; lower middle for an even count)
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'
+}
+
+# _python : a python3 that works here (the emulated host has the host's / read-only), or nothing
+_python() {
+    local p
+    for p in /usr/bin/python3 "$(command -v python3 2>/dev/null)"; do
+        if [ -n "$p" ] && [ -x "$p" ] && "$p" -c 'import json' >/dev/null 2>&1; then
+            echo "$p"
+            return
+        fi
+    done
+}
+
+# expect_report_schema FILE INT_KEYS OBJECT_KEYS : FILE is valid JSON (python3 when there is one,
+# else a structural check with grep/sed) whose top level has every INT_KEYS key as a non-negative
+# integer, every OBJECT_KEYS key as an object of non-negative integers (the key "policy" may hold
+# anything), "exit_reason" a known reason, and "signal" a string, present when exit_reason is
+# "signal" and absent when it is "exit".
+expect_report_schema() {
+    native && return 0
+    [ "$HUNG" = 1 ] && return 1
+    local f=$1 ints=$2 objs=$3 py msg
+    if [ ! -s "$f" ]; then
+        fail "report $f missing or empty"
+        return 1
+    fi
+    py=$(_python)
+    if [ -n "$py" ]; then
+        if ! msg=$("$py" - "$f" "$ints" "$objs" 2>&1 <<'PY'
+import json, sys
+path, ints, objs = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+try:
+    with open(path) as fh:
+        r = json.load(fh)
+except ValueError as e:
+    print("not valid JSON: %s" % e); sys.exit(1)
+bad = []
+if not isinstance(r, dict):
+    print("top level is not an object"); sys.exit(1)
+reasons = ("exit", "signal", "cpu-limit", "timeout", "oom", "killed", "internal-error")
+if r.get("exit_reason") not in reasons:
+    bad.append("exit_reason %r is not one of %s" % (r.get("exit_reason"), ", ".join(reasons)))
+for k in ints:
+    v = r.get(k)
+    if k not in r:
+        bad.append("no key %s" % k)
+    elif type(v) is not int or v < 0:
+        bad.append("%s is %r, not a non-negative integer" % (k, v))
+for k in objs:
+    v = r.get(k)
+    if k not in r:
+        bad.append("no key %s" % k)
+    elif not isinstance(v, dict):
+        bad.append("%s is not an object" % k)
+    elif k != "policy":
+        for kk, vv in v.items():
+            if type(vv) is not int or vv < 0:
+                bad.append("%s.%s is %r, not a non-negative integer" % (k, kk, vv)); break
+if "signal" in r and not isinstance(r["signal"], str):
+    bad.append("signal is not a string")
+if r.get("exit_reason") == "signal" and "signal" not in r:
+    bad.append("exit_reason is signal but there is no signal key")
+if "signal" in r and r.get("exit_reason") == "exit":
+    bad.append("signal key with exit_reason %r" % r.get("exit_reason"))
+for t, o in (("denied_syscalls_total", "denied_syscalls"), ("unknown_syscalls_total", "unknown_syscalls")):
+    if isinstance(r.get(t), int) and isinstance(r.get(o), dict) and \
+            all(type(x) is int for x in r[o].values()) and sum(r[o].values()) != r[t]:
+        bad.append("%s is %d but %s adds up to %d" % (t, r[t], o, sum(r[o].values())))
+if bad:
+    print("; ".join(bad)); sys.exit(1)
+PY
+        ); then
+            fail "report: ${msg:-python3 failed}"
+            return 1
+        fi
+        return 0
+    fi
+    # structural check: braces balance, no comma before a closing brace, every line inside the
+    # outer object is  "key": value  or a brace
+    local k v opens closes
+    opens=$(tr -cd '{' <"$f" | wc -c)
+    closes=$(tr -cd '}' <"$f" | wc -c)
+    if [ "$opens" != "$closes" ] || [ "$(head -c1 "$f")" != "{" ]; then
+        fail "report: not a JSON object (braces $opens/$closes)"
+        return 1
+    fi
+    if tr -d ' \n\t' <"$f" | grep -qE ',[]}]'; then
+        fail "report: a comma before a closing brace"
+        return 1
+    fi
+    for k in $ints; do
+        v=$(report_value "$f" "$k")
+        [[ "$v" =~ ^[0-9]+$ ]] || { fail "report $k is '$v', not a non-negative integer"; return 1; }
+    done
+    for k in $objs; do
+        grep -qE "^[[:space:]]*\"$k\":[[:space:]]*\{" "$f" || { fail "report: no object $k"; return 1; }
+    done
+    grep -qE '^[[:space:]]*"exit_reason":[[:space:]]*"(exit|signal|cpu-limit|timeout|oom|killed|internal-error)"' "$f" ||
+        { fail "report: exit_reason missing or unknown"; return 1; }
+}

@@ -494,6 +494,7 @@ add_case "busybox wc -c stdin" c_bb 0 "6" --stdin $'hello\n' wc -c
 add_case "busybox cat stdin" c_bb 0 $'line one\nline two' --stdin $'line one\nline two\n' cat
 add_case "busybox env" c_bb 0 "FOO=bar" --env FOO=bar env
 add_case "busybox sh -c arithmetic" c_bb 0 "32" sh -c 'x=5; echo $((x*6+2))'
+. "$HERE/limits_cases.sh" # resource limits (issue 3)
 
 # ---------------------------------------------------------------------------------------------
 if ! native && [ ! -x "$ISOVM" ]; then

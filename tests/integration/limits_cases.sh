@@ -1,0 +1,427 @@
+# Resource-limit cases (issue 3): CPU quota, CPU time limit, wall-clock timeout, memory limit and
+# OOM, I/O throttling, threads and the thread limit, the descriptor limit, the usage report.
+# shellcheck shell=bash
+# Sourced by run.sh after its own cases: uses V4, WORK, GUEST_DIR, ISOVM and lib.sh. Every case
+# name starts with "limits/", so `run.sh limits` runs just these.
+#
+# Each case has its own time budget (with_budget), sized for the emulated KVM host, where a
+# hypercall costs some 50 us and a launch some 0.3 s; LIMITS_BUDGET_SCALE=N multiplies them.
+# Natively (ISOVM_NATIVE=1) the jobs run under the Linux equivalent of a limit where there is
+# one (run_job: ulimit -v / -n / -S -t, timeout(1)) and the isovm-only checks are skipped.
+#
+# Timing checks compare the VMM's wall_time_ns with what the job itself saw only after taking
+# off the launch overhead, measured in the same case as the median wall_time_ns of 3 runs of the
+# job doing nothing (BASE_WALL): the report's wall time also covers VM creation and ELF loading,
+# about 0.08 s in the emulated host, 4% of a 2 s run.
+#
+# LIMITS_QUOTA_RUNS (default 3): pairs of unthrottled/throttled spinner runs in the quota case,
+# the medians are checked. LIMITS_VERBOSE=1 prints the measured figures of passing cases too.
+
+# Every top-level report key (issue 3), by type.
+LIMITS_REPORT_INTS="exit_status wall_time_ns cpu_time_ns cpu_throttled_ns cpu_throttled_periods
+    memory_limit_bytes memory_usable_bytes memory_peak_bytes memory_enomem_total read_bytes read_ops
+    read_throttled_ns written_bytes write_ops write_throttled_ns threads_created threads_peak
+    threads_refused capabilities_peak capabilities_refused hypercalls_total denied_syscalls_total
+    unknown_syscalls_total"
+LIMITS_REPORT_OBJS="policy syscalls denied_syscalls unknown_syscalls vm_exits"
+
+_lim_info() { # TEXT : a measured figure, shown under a failing case (and with LIMITS_VERBOSE=1)
+    CASE_DETAIL+="    measured: $1"$'\n'
+    if [ "${LIMITS_VERBOSE:-0}" = 1 ]; then echo "    measured: $1" >&2; fi
+}
+
+# _one_stderr_line REGEX : stderr is exactly one line, matching REGEX (grep -iE): the line that
+# says which limit stopped the job
+_one_stderr_line() {
+    [ "$HUNG" = 1 ] && return 1
+    local n
+    n=$(grep -c . "$ERR_FILE")
+    if [ "$n" != 1 ]; then
+        fail "stderr has $n lines, want the one line naming the limit"
+        _show_outputs
+        return 1
+    fi
+    if ! grep -qiE -- "$1" "$ERR_FILE"; then
+        fail "the stderr line does not name the limit (no match for /$1/i)"
+        _show_outputs
+        return 1
+    fi
+}
+
+# _baseline_wall ISOVM-OPTIONS... -- JOB ARGS : BASE_WALL = median report wall_time_ns of 3 runs
+# of a job that does (next to) nothing under the same options
+_baseline_wall() {
+    local r=$WORK/case/base.json i w
+    local -a walls=()
+    BASE_WALL=
+    for i in 1 2 3; do
+        run_job launch --report "$r" "$@"
+        expect_status 0 "baseline run (job doing nothing)" || return 1
+        w=$(report_int "$r" wall_time_ns)
+        if [ -z "$w" ]; then
+            fail "baseline run: report has no wall_time_ns"
+            return 1
+        fi
+        walls+=("$w")
+    done
+    BASE_WALL=$(median "${walls[@]}")
+    _lim_info "launch overhead (wall_time_ns of a job doing nothing): ${walls[*]} ns"
+}
+
+# ---------------------------------------------------------------------------------------------
+# CPU
+
+# _spin_rate : chunks per second of the spin job that just ran ("chunks=N wall_ns=W")
+_spin_rate() {
+    local c w
+    c=$(stdout_value chunks)
+    w=$(stdout_value wall_ns)
+    [[ "$c" =~ ^[0-9]+$ && "$w" =~ ^[0-9]+$ ]] && ((c > 0 && w > 0)) || return 1
+    awk -v c="$c" -v w="$w" 'BEGIN { printf "%.9g", c * 1e9 / w }'
+}
+
+# _spin_calibrate : ITERS = spin iterations for a chunk of about 1 ms here, unthrottled
+_spin_calibrate() {
+    run_job launch -- "$J" --calibrate 200
+    expect_status 0 "spin --calibrate" || return 1
+    ITERS=$(stdout_value iters_per_ms)
+    if ! [[ "$ITERS" =~ ^[1-9][0-9]*$ ]]; then
+        fail "spin --calibrate printed no iters_per_ms"
+        _show_outputs
+        return 1
+    fi
+}
+
+# A spinner under PERCENT% of a 100 ms period for 2 s gets PERCENT +/- 2 points of a CPU, by the
+# VMM's accounting (cpu_time_ns / (wall_time_ns - launch overhead)) and by the job's own progress
+# (its rate against an unthrottled run of the same spinner, same chunk size), medians of
+# LIMITS_QUOTA_RUNS interleaved pairs.
+c_cpu_quota() { # VARIANT PERCENT
+    need "spin.$1" || return
+    local pct=$2 r=$WORK/case/report.json i rate_u rate_q cpu wall
+    local -a prog=() acct=()
+    _spin_calibrate || return
+    if native; then # no quota natively: the spinner and its output only
+        run_job launch -- "$J" 0.3 "$ITERS"
+        expect_status 0 || return
+        _spin_rate >/dev/null || fail "spin printed no chunks=N wall_ns=W"
+        return
+    fi
+    _baseline_wall -- "$J" 0 || return
+    for ((i = 0; i < ${LIMITS_QUOTA_RUNS:-3}; i++)); do
+        run_job launch -- "$J" 2 "$ITERS"
+        expect_status 0 "unthrottled spin" || return
+        if ! rate_u=$(_spin_rate); then
+            fail "unthrottled spin printed no chunks=N wall_ns=W"
+            return
+        fi
+        run_job launch --cpu-quota "$pct%" --cpu-period 100ms --report "$r" -- "$J" 2 "$ITERS"
+        expect_status 0 "spin under a $pct% quota" || return
+        if ! rate_q=$(_spin_rate); then
+            fail "spin under quota printed no chunks=N wall_ns=W"
+            return
+        fi
+        cpu=$(report_int "$r" cpu_time_ns)
+        wall=$(report_int "$r" wall_time_ns)
+        if [ -z "$cpu" ] || [ -z "$wall" ] || ((wall <= BASE_WALL)); then
+            fail "report: cpu_time_ns '$cpu', wall_time_ns '$wall' (launch overhead $BASE_WALL)"
+            return
+        fi
+        expect_report_ge "$r" cpu_throttled_ns 1 || return
+        expect_report_ge "$r" cpu_throttled_periods 1 || return
+        prog+=("$(awk -v q="$rate_q" -v u="$rate_u" 'BEGIN { printf "%.2f", 100 * q / u }')")
+        acct+=("$(awk -v c="$cpu" -v w="$wall" -v b="$BASE_WALL" 'BEGIN { printf "%.2f", 100 * c / (w - b) }')")
+    done
+    _lim_info "CPU % by progress: ${prog[*]}; by accounting: ${acct[*]} (chunk $ITERS iterations)"
+    expect_near "CPU % by the VMM's accounting (median)" "$(median "${acct[@]}")" "$pct" 2
+    expect_near "CPU % by the job's progress against an unthrottled run (median)" \
+        "$(median "${prog[@]}")" "$pct" 2
+}
+
+# spin --forever under a 1 s CPU time limit: SIGXCPU status, cpu_time_ns in [1 s, 1 s + one period]
+c_cpu_limit() { # VARIANT
+    need "spin.$1" || return
+    local r=$WORK/case/report.json
+    run_job launch --cpu-time-limit 1s --report "$r" -- "$J" --forever
+    expect_status 152 "128 + SIGXCPU: the CPU time limit" || return
+    expect_stdout_line spinning
+    native && return
+    expect_report "$r" exit_reason '"cpu-limit"'
+    expect_report "$r" exit_status 152
+    expect_report_in "$r" cpu_time_ns 1000000000 1100000000
+    _one_stderr_line 'cpu'
+}
+
+# spin --forever under a 1 s wall-clock timeout: 124, and one stderr line naming the limit
+c_timeout() { # VARIANT
+    need "spin.$1" || return
+    local r=$WORK/case/report.json
+    run_job launch --timeout 1s --report "$r" -- "$J" --forever
+    expect_status 124 "the wall-clock timeout" || return
+    expect_stdout_line spinning
+    native && return
+    expect_report "$r" exit_reason '"timeout"'
+    expect_report "$r" exit_status 124
+    expect_report_in "$r" wall_time_ns 1000000000 2000000000
+    _one_stderr_line 'timeout|wall'
+    expect_report_schema "$r" "$LIMITS_REPORT_INTS" "$LIMITS_REPORT_OBJS"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Memory
+
+# oom MODE under a 32 MiB limit: the job's own status (isovm itself exits normally), the report's
+# reason, and a peak within 1 MiB of what the job can use.
+c_oom() { # VARIANT MODE STATUS REASON
+    need "oom.$1" || return
+    local mode=$2 st=$3 reason=$4 r=$WORK/case/report.json usable peak kib
+    run_job launch --memory 32MiB --report "$r" -- "$J" "$mode"
+    expect_status "$st" || return
+    expect_stdout_has "allocated_kib="
+    case $mode in
+        mmap) expect_stdout_has "errno=ENOMEM" ;;
+        crash)
+            expect_stdout_line "writing through the NULL from malloc"
+            expect_stdout_lacks "still alive"
+            ;;
+        abort) expect_stdout_line "calling abort" ;;
+    esac
+    native && return
+    expect_report "$r" exit_reason "\"$reason\""
+    expect_report "$r" exit_status "$st"
+    expect_report "$r" memory_limit_bytes $((32 << 20))
+    expect_report_ge "$r" memory_enomem_total 1
+    usable=$(report_int "$r" memory_usable_bytes)
+    peak=$(report_int "$r" memory_peak_bytes)
+    kib=$(stdout_value allocated_kib)
+    if [ -z "$usable" ] || [ -z "$peak" ]; then
+        fail "report lacks memory_usable_bytes or memory_peak_bytes"
+        return
+    fi
+    _lim_info "usable $usable, peak $peak, the job allocated $((kib * 1024)) bytes"
+    ((usable < 32 << 20)) || fail "memory_usable_bytes $usable is not below the 32 MiB limit (the reserve)"
+    ((peak >= usable - (1 << 20))) || fail "memory_peak_bytes $peak is more than 1 MiB below memory_usable_bytes $usable"
+    ((peak <= usable)) || fail "memory_peak_bytes $peak is above memory_usable_bytes $usable"
+    ((kib * 1024 <= usable)) || fail "the job allocated $kib KiB, more than memory_usable_bytes $usable"
+    if [ "$reason" = oom ]; then
+        expect_stderr_has "memory limit reached"
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# I/O
+
+# iowrite 8 (to /dev/null) or iowrite read (8 MiB file on stdin) through a 256 KiB bucket refilled
+# every 62.5 ms (4 MiB/s), starting full, no burst: (8 MiB - 256 KiB) / 4 MiB/s = 1.9375 s +/- 2%,
+# by the job's own clock and by the report's wall time minus the launch overhead.
+c_io_throttle() { # VARIANT write|read policy|set
+    need "iowrite.$1" || return
+    local dir=$2 how=$3 r=$WORK/case/report.json p=$WORK/case/policy.json
+    local want=1.9375 tol=0.03875 key n el wall
+    local -a lim=()
+    if [ "$how" = policy ]; then
+        printf '{"io": {"%s": {"bandwidth": {"size": "256KiB", "one_time_burst": 0, "refill_time": "62500us"}}}}\n' \
+            "$dir" >"$p"
+        lim=(--policy "$p")
+    else
+        lim=(--set "io.$dir.bandwidth.size=256KiB" --set "io.$dir.bandwidth.refill_time=62500us"
+            --set "io.$dir.bandwidth.one_time_burst=0")
+    fi
+    if ! native; then
+        if [ "$dir" = write ]; then
+            _baseline_wall "${lim[@]}" -- "$J" 0 || return
+        else
+            _baseline_wall "${lim[@]}" -- "$J" read || return
+        fi
+    fi
+    if [ "$dir" = write ]; then
+        key=wrote
+        run_job --out /dev/null launch "${lim[@]}" --report "$r" -- "$J" 8
+    else
+        key="read"
+        head -c 8388608 /dev/zero >"$WORK/case/in8"
+        # shellcheck disable=SC2034 # read by _timed (lib.sh)
+        STDIN_FILE=$WORK/case/in8
+        run_job launch "${lim[@]}" --report "$r" -- "$J" read
+    fi
+    expect_status 0 || return
+    n=$(stderr_value "$key")
+    el=$(stderr_value elapsed_ns)
+    if [ "$n" != 8388608 ] || ! [[ "$el" =~ ^[0-9]+$ ]]; then
+        fail "the job did not report $key=8388608 elapsed_ns=NS"
+        _show_outputs
+        return
+    fi
+    native && return
+    wall=$(report_int "$r" wall_time_ns)
+    _lim_info "job elapsed $el ns, report wall $wall ns, launch overhead $BASE_WALL ns; want $want s"
+    expect_near "the job's own elapsed time (s)" "$(awk -v e="$el" 'BEGIN { printf "%.4f", e / 1e9 }')" \
+        "$want" "$tol"
+    expect_near "wall_time_ns minus the launch overhead (s)" \
+        "$(awk -v w="${wall:-0}" -v b="$BASE_WALL" 'BEGIN { printf "%.4f", (w - b) / 1e9 }')" "$want" "$tol"
+    if [ "$dir" = write ]; then
+        expect_report_ge "$r" write_throttled_ns 1
+        expect_report_ge "$r" written_bytes 8388608
+        expect_report_ge "$r" write_ops 128
+    else
+        expect_report_ge "$r" read_throttled_ns 1
+        expect_report "$r" read_bytes 8388608
+        expect_report_ge "$r" read_ops 128
+    fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# Threads
+
+c_threads_count() { # VARIANT : threads 4 1000
+    need "threads.$1" || return
+    local r=$WORK/case/report.json
+    run_job launch --report "$r" -- "$J" 4 1000
+    expect_status 0 || return
+    expect_checks_pass
+    expect_stdout_line "total=4000"
+    expect_report "$r" exit_reason '"exit"'
+    expect_report_ge "$r" threads_created 4
+    expect_report_ge "$r" threads_peak 4
+    expect_report "$r" threads_refused 0
+}
+
+# 10 blocked threads wanted, 4 allowed with the main thread: 3 made, 7 refused with EAGAIN
+c_threads_limit() { # VARIANT
+    need "threads.$1" || return
+    local r=$WORK/case/report.json
+    run_job launch --max-threads 4 --report "$r" -- "$J" limit 10
+    expect_status 0 || return
+    if native; then
+        expect_stdout_line "created=10 failed=0 errno=none"
+    else
+        expect_stdout_line "created=3 failed=7 errno=EAGAIN"
+    fi
+    expect_checks_pass
+    expect_report "$r" threads_refused 7
+    expect_report_in "$r" threads_peak 3 4
+    expect_report_ge "$r" threads_created 4 # the 3, and one more after they were joined
+}
+
+# detached threads that exit on their own; with --max-threads 2 each create has to wait for the
+# previous thread's exit to free its slot (the job retries EAGAIN)
+c_threads_detach() { # VARIANT [MAX_THREADS]
+    need "threads.$1" || return
+    local -a opt=()
+    [ -n "${2:-}" ] && opt=(--max-threads "$2")
+    run_job launch "${opt[@]}" -- "$J" detach 8
+    expect_status 0 || return
+    expect_checks_pass
+    expect_stdout_has "detached=8 done=8 "
+}
+
+c_threads_tls() { # VARIANT
+    need "threads.$1" || return
+    run_job launch -- "$J" tls
+    expect_status 0 || return
+    expect_checks_pass
+}
+
+# ---------------------------------------------------------------------------------------------
+# Descriptors
+
+c_fdlimit() { # VARIANT [MAX_CAPABILITIES] (without: isovm's default, 64)
+    need "fdlimit.$1" || return
+    local r=$WORK/case/report.json max=${2:-64}
+    local -a opt=()
+    [ -n "${2:-}" ] && opt=(--max-capabilities "$2")
+    run_job launch "${opt[@]}" --report "$r" -- "$J"
+    expect_stdout_line "opened=$((max - 3)) errno=EMFILE" || return
+    expect_status 0 || return
+    expect_checks_pass
+    expect_stdout_line "written through a dup of stdout"
+    expect_report_ge "$r" capabilities_refused 1
+    expect_report "$r" capabilities_peak "$max"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+# Every report key, valid JSON, the policy in force; a job using threads under a policy file
+# that sets every field.
+c_report_keys() { # VARIANT
+    need "threads.$1" || return
+    local r=$WORK/case/report.json p=$WORK/case/policy.json
+    cat >"$p" <<'EOF'
+{
+  "memory": "64MiB",
+  "cpu": {"quota": "50%", "period": "100ms", "time_limit": "20s"},
+  "timeout": "30s",
+  "io": {"write": {"bandwidth": {"size": "1MiB", "one_time_burst": 0, "refill_time": "100ms"}}},
+  "max_threads": 4,
+  "max_capabilities": 16
+}
+EOF
+    run_job launch --policy "$p" --report "$r" -- "$J" 2 100
+    expect_status 0 || return
+    expect_checks_pass
+    expect_stdout_line "total=200"
+    native && return
+    expect_report_schema "$r" "$LIMITS_REPORT_INTS" "$LIMITS_REPORT_OBJS" || return
+    expect_report "$r" exit_reason '"exit"'
+    expect_report "$r" exit_status 0
+    if grep -q '"signal"' "$r"; then fail "report has a signal key for a job that exited"; fi
+    expect_report "$r" memory_limit_bytes $((64 << 20))
+    expect_report "$r" memory_bytes $((64 << 20)) # in the policy object
+    expect_report "$r" cpu_quota_ns 50000000      # 50% of 100 ms
+    expect_report_ge "$r" wall_time_ns 1
+    expect_report_ge "$r" cpu_time_ns 1
+    expect_report_ge "$r" memory_peak_bytes 1
+    expect_report_ge "$r" written_bytes 10
+    expect_report_ge "$r" write_ops 1
+    expect_report_ge "$r" threads_created 2
+    expect_report_ge "$r" threads_peak 2
+    expect_report_ge "$r" capabilities_peak 3
+    expect_report_ge "$r" hypercalls_total 10
+    expect_report "$r" denied_syscalls_total 0
+}
+
+# The report of a job killed by a signal after running out of memory
+c_report_signal() { # VARIANT
+    need "oom.$1" || return
+    local r=$WORK/case/report.json
+    run_job launch --memory 16MiB --report "$r" -- "$J" crash
+    expect_status 139 || return
+    native && return
+    expect_report_schema "$r" "$LIMITS_REPORT_INTS" "$LIMITS_REPORT_OBJS" || return
+    expect_report "$r" exit_status 139
+}
+
+# ---------------------------------------------------------------------------------------------
+# Registration (budgets: seconds per case in the emulated host)
+
+add_case "limits/cpu quota 25% spin.musl" with_budget 60 c_cpu_quota musl 25
+for v in musl glibc-pie; do
+    add_case "limits/cpu time limit 1s spin.$v" with_budget 10 c_cpu_limit "$v"
+    add_case "limits/timeout 1s spin.$v" with_budget 10 c_timeout "$v"
+done
+for v in $V4; do
+    add_case "limits/oom handle 32MiB oom.$v" with_budget 15 c_oom "$v" handle 3 exit
+    add_case "limits/oom crash 32MiB oom.$v" with_budget 15 c_oom "$v" crash 139 oom
+    add_case "limits/oom abort 32MiB oom.$v" with_budget 15 c_oom "$v" abort 134 oom
+    add_case "limits/oom mmap 32MiB oom.$v" with_budget 15 c_oom "$v" mmap 4 exit
+done
+add_case "limits/io write throttle 4MiB/s (policy file) iowrite.musl" with_budget 20 c_io_throttle musl write policy
+add_case "limits/io write throttle 4MiB/s (--set) iowrite.glibc-pie" with_budget 20 c_io_throttle glibc-pie write set
+add_case "limits/io read throttle 4MiB/s (--set) iowrite.musl" with_budget 20 c_io_throttle musl read set
+add_case "limits/io read throttle 4MiB/s (policy file) iowrite.glibc" with_budget 20 c_io_throttle glibc read policy
+for v in $V4; do
+    add_case "limits/threads 4 1000 threads.$v" with_budget 15 c_threads_count "$v"
+    add_case "limits/threads limit 10 --max-threads 4 threads.$v" with_budget 15 c_threads_limit "$v"
+    add_case "limits/threads detach 8 threads.$v" with_budget 15 c_threads_detach "$v"
+    add_case "limits/threads detach 8 --max-threads 2 threads.$v" with_budget 20 c_threads_detach "$v" 2
+    add_case "limits/threads tls threads.$v" with_budget 15 c_threads_tls "$v"
+    add_case "limits/fdlimit --max-capabilities 10 fdlimit.$v" with_budget 10 c_fdlimit "$v" 10
+done
+if ! native; then # natively the default is RLIMIT_NOFILE, not 64
+    add_case "limits/fdlimit default 64 fdlimit.musl" with_budget 10 c_fdlimit musl
+fi
+for v in musl glibc-pie; do
+    add_case "limits/report keys (policy file, threads) threads.$v" with_budget 15 c_report_keys "$v"
+done
+add_case "limits/report keys (oom crash) oom.glibc" with_budget 15 c_report_signal glibc
