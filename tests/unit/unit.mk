@@ -18,6 +18,11 @@ UNIT_OBJS      := $(BUILD)/tests/unit/test_elf.o $(BUILD)/tests/unit/test_stack.
                   $(patsubst %,$(BUILD)/tests/unit/%.o,test_guest_mem test_sys_mem test_syscalls test_units \
                   test_token_bucket)
 
+# the policy parser with jansson: policy/*.c but the token bucket, which is not the parser's
+UNIT_TESTS     += $(BUILD)/tests/test_policy
+UNIT_OBJS      += $(BUILD)/tests/unit/test_policy.o
+UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_locate.o units.o)
+
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)
 
@@ -49,6 +54,10 @@ $(BUILD)/tests/test_token_bucket: $(BUILD)/tests/unit/test_token_bucket.o \
                                  $(BUILD)/policy/token_bucket.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+$(BUILD)/tests/test_policy: $(BUILD)/tests/unit/test_policy.o $(UNIT_POLICY_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -ljansson
 
 $(BUILD)/tests/badelf: $(BUILD)/tests/tools/badelf.o $(UNIT_FIXTURE)
 	@mkdir -p $(dir $@)
