@@ -495,6 +495,7 @@ add_case "busybox cat stdin" c_bb 0 $'line one\nline two' --stdin $'line one\nli
 add_case "busybox env" c_bb 0 "FOO=bar" --env FOO=bar env
 add_case "busybox sh -c arithmetic" c_bb 0 "32" sh -c 'x=5; echo $((x*6+2))'
 . "$HERE/limits_cases.sh" # resource limits (issue 3)
+. "$HERE/policy_cases.sh" # policy files, isovm check, policy options (issue 3)
 
 # ---------------------------------------------------------------------------------------------
 if ! native && [ ! -x "$ISOVM" ]; then
