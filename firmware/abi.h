@@ -3,7 +3,7 @@
 #define ISOVM_FIRMWARE_ABI_H
 
 /* Bump when the request-block layout or the port protocol changes. */
-#define ISOVM_ABI_VERSION 1
+#define ISOVM_ABI_VERSION 2
 
 #define ISOVM_PAGE_SIZE 0x1000
 
@@ -65,6 +65,9 @@
 #define FWH_SYSCALL      0x10   /* u64 offset: LSTAR target */
 #define FWH_EXC_STUBS    0x18   /* u64 offset: first exception stub */
 #define FWH_EXC_STRIDE   0x20   /* u64: bytes between stubs, vector i at stubs + i*stride */
+#define FWH_TLB_FLUSH    0x28   /* u64 offset: reload CR3 and iretq (TLB shootdown), 16 bytes */
+#define FWH_HCALL_OUT    0x30   /* u64 offset: the `out` of the syscall path */
+#define ISOVM_FW_TLB_FLUSH_LEN 16
 
 /* Exception frame the VMM reads at the guest RSP on an ISOVM_PORT_EXCEPTION exit:
  * [0] vector, [1] error code (0 if none), [2] rip, [3] cs, [4] rflags, [5] rsp, [6] ss. */

@@ -13,6 +13,8 @@ fw_header:
     .quad fw_syscall - fw_header
     .quad fw_exc_stubs - fw_header
     .quad 16
+    .quad fw_tlb_flush - fw_header
+    .quad fw_hcall_out - fw_header
 
     .text
 /* The VMM starts each vCPU here in ring 0 with rcx = job entry, r11 = job rflags,
@@ -40,6 +42,8 @@ fw_syscall:
     movq %rsp, %gs:HCB_USER_RSP
     movl %gs:HCB_SELF, %eax
     movw $ISOVM_PORT_HCALL, %dx
+    .globl fw_hcall_out
+fw_hcall_out:
     outl %eax, %dx
     /* The VMM answered. Act on its requests, then restore and return. */
     movq %gs:HCB_ACTION, %rcx
@@ -62,6 +66,20 @@ fw_syscall:
     wrmsr
 4:  movq $0, %gs:HCB_ACTION
     jmp 1b
+
+/* TLB shootdown: another thread changed the page tables while this vCPU ran. The VMM stops
+ * the vCPU, puts an iret frame of where it was on its firmware stack and starts it here in
+ * ring 0; every register is preserved. */
+    .balign 16
+    .globl fw_tlb_flush
+fw_tlb_flush:
+    pushq %rax
+    movq %cr3, %rax
+    movq %rax, %cr3
+    popq %rax
+    iretq
+    .globl fw_tlb_flush_end
+fw_tlb_flush_end:
 
 /* Exception stubs, 16 bytes apart: push a zero error code where the CPU pushes none, push
  * the vector, and tell the VMM. Every gate uses IST1, so the frame is always on the

@@ -76,3 +76,11 @@ uint64_t tb_wait_ns(struct token_bucket *b, uint64_t n, uint64_t now_ns)
     u128 wait = t + (b->last_ns > now_ns ? b->last_ns - now_ns : 0);
     return wait > UINT64_MAX ? UINT64_MAX : (uint64_t)wait;
 }
+
+void tb_refund(struct token_bucket *b, uint64_t n)
+{
+    if (tb_unlimited(b))
+        return;
+    uint64_t room = b->size - b->budget;
+    b->budget += n < room ? n : room;
+}

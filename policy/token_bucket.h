@@ -34,4 +34,8 @@ uint64_t tb_take(struct token_bucket *b, uint64_t n, uint64_t now_ns);
  * are available now or the bucket is unlimited. Never overflows: saturates at UINT64_MAX. */
 uint64_t tb_wait_ns(struct token_bucket *b, uint64_t n, uint64_t now_ns);
 
+/* Give back n tokens taken but not used (a read that returned fewer bytes than it reserved).
+ * The budget never exceeds size; the one-time burst is not restored. */
+void tb_refund(struct token_bucket *b, uint64_t n);
+
 #endif

@@ -82,10 +82,10 @@ int fault_handle(struct job *job, struct vcpu *v)
     struct kvm_regs regs;
     struct kvm_sregs sregs;
     if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
-        log_err("internal: cannot read vCPU %d state after an exception: %s", v->index,
-                strerror(errno));
-        job->end = JOB_INTERNAL_ERROR;
-        job->exit_status = 125;
+        char msg[160];
+        snprintf(msg, sizeof msg, "internal: cannot read vCPU %d state after an exception: %s",
+                 v->index, strerror(errno));
+        job_end(job, JOB_INTERNAL_ERROR, 125, 0, msg);
         return -EIO;
     }
     /* The frame must sit inside this vCPU's firmware stack page. */
@@ -95,10 +95,10 @@ int fault_handle(struct job *job, struct vcpu *v)
     if (regs.rsp >= lo && regs.rsp + sizeof frame <= lo + ISOVM_PAGE_SIZE)
         p = gmem_host_ptr(&job->vm.gm, regs.rsp, sizeof frame);
     if (!p) {
-        log_err("internal: exception frame of vCPU %d outside its stack (rsp 0x%llx)", v->index,
-                (unsigned long long)regs.rsp);
-        job->end = JOB_INTERNAL_ERROR;
-        job->exit_status = 125;
+        char msg[160];
+        snprintf(msg, sizeof msg, "internal: exception frame of vCPU %d outside its stack (rsp 0x%llx)",
+                 v->index, (unsigned long long)regs.rsp);
+        job_end(job, JOB_INTERNAL_ERROR, 125, 0, msg);
         return -EPROTO;
     }
     memcpy(frame, p, sizeof frame);
@@ -113,18 +113,17 @@ int fault_handle(struct job *job, struct vcpu *v)
               (unsigned long long)f.cr2);
     if ((f.cs & 3) != 3) {
         /* Ring 0 faulted: a firmware or VMM defect, never the job's doing by design. */
+        char msg[320];
         fault_describe(&f, SIGSEGV, line, sizeof line);
-        log_err("internal: firmware fault on vCPU %d: %s (cs 0x%llx)", v->index, line,
-                (unsigned long long)f.cs);
-        job->end = JOB_INTERNAL_ERROR;
-        job->exit_status = 125;
+        snprintf(msg, sizeof msg, "internal: firmware fault on vCPU %d: %s (cs 0x%llx)",
+                 v->index, line, (unsigned long long)f.cs);
+        job_end(job, JOB_INTERNAL_ERROR, 125, 0, msg);
         return 1;
     }
     int sig = fault_signal(f.vector);
     fault_describe(&f, sig, line, sizeof line);
-    log_err("job killed by %s", line);
-    job->end = JOB_SIGNALED;
-    job->signal = sig;
-    job->exit_status = 128 + sig;
+    char msg[300];
+    snprintf(msg, sizeof msg, "job killed by %s", line);
+    job_end(job, JOB_SIGNALED, 128 + sig, sig, msg);
     return 1;
 }

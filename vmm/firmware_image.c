@@ -15,7 +15,7 @@ int firmware_image_get(struct firmware_image *fw)
 {
     uint64_t size = (uint64_t)(isovm_firmware_end - isovm_firmware_start);
     const uint8_t *b = isovm_firmware_start;
-    if (size < 0x28 || size > ISOVM_FW_CODE_END - ISOVM_FW_CODE_GPA ||
+    if (size < 0x38 || size > ISOVM_FW_CODE_END - ISOVM_FW_CODE_GPA ||
         read_u32(b + FWH_MAGIC) != ISOVM_FW_MAGIC || read_u32(b + FWH_ABI) != ISOVM_ABI_VERSION) {
         log_err("internal: embedded firmware image is missing or of another ABI");
         return -ENOEXEC;
@@ -26,7 +26,11 @@ int firmware_image_get(struct firmware_image *fw)
     fw->syscall_gpa = ISOVM_FW_CODE_GPA + read_u64(b + FWH_SYSCALL);
     fw->exc_stubs_gpa = ISOVM_FW_CODE_GPA + read_u64(b + FWH_EXC_STUBS);
     fw->exc_stride = read_u64(b + FWH_EXC_STRIDE);
-    if (fw->exc_stubs_gpa + 32 * fw->exc_stride > ISOVM_FW_CODE_GPA + size) {
+    fw->tlb_flush_gpa = ISOVM_FW_CODE_GPA + read_u64(b + FWH_TLB_FLUSH);
+    fw->hcall_out_gpa = ISOVM_FW_CODE_GPA + read_u64(b + FWH_HCALL_OUT);
+    if (fw->exc_stubs_gpa + 32 * fw->exc_stride > ISOVM_FW_CODE_GPA + size ||
+        fw->tlb_flush_gpa + ISOVM_FW_TLB_FLUSH_LEN > ISOVM_FW_CODE_GPA + size ||
+        fw->hcall_out_gpa + 2 > ISOVM_FW_CODE_GPA + size) {
         log_err("internal: firmware exception stubs lie outside the image");
         return -ENOEXEC;
     }

@@ -93,11 +93,25 @@ int gmem_set_perm(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned per
         return -EINVAL;
     if (len == 0)
         return 0;
-    memset(gm->perm + page_of(gva), (int)perm, len / ISOVM_PAGE);
+    uint64_t first = page_of(gva), n = len / ISOVM_PAGE;
+    for (uint64_t p = first; p < first + n; p++) {
+        if (gm->perm[p] && !perm)
+            gm->user_pages--;
+        else if (!gm->perm[p] && perm)
+            gm->user_pages++;
+    }
+    if (gm->user_pages > gm->user_pages_peak)
+        gm->user_pages_peak = gm->user_pages;
+    memset(gm->perm + first, (int)perm, n);
     if (gm->on_perm_change)
         gm->on_perm_change(gm, page_of(gva), len / ISOVM_PAGE);
     gm->pt_dirty = true;
     return 0;
+}
+
+uint64_t gmem_peak_bytes(const struct guest_mem *gm)
+{
+    return gm->size - (gm->user_hi - gm->user_lo) + gm->user_pages_peak * ISOVM_PAGE;
 }
 
 void *gmem_host_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)

@@ -22,6 +22,8 @@ struct guest_mem {
     uint64_t user_lo;  /* lowest address ring 3 may ever map */
     uint64_t user_hi;  /* one past the highest address ring 3 may ever map (page tables above) */
     bool pt_dirty;     /* page permissions changed since the guest last reloaded CR3 */
+    uint64_t user_pages;      /* pages with any permission (mapped or reserved) */
+    uint64_t user_pages_peak;
     void (*on_perm_change)(struct guest_mem *gm, uint64_t first_page, uint64_t npages);
     void *pt_ctx;      /* paging state for on_perm_change */
 };
@@ -47,6 +49,10 @@ long gmem_copy_str(const struct guest_mem *gm, char *dst, uint64_t gva, size_t m
 /* Set the user permissions of whole pages [gva, gva+len) (page aligned, inside
  * [user_lo, user_hi)). perm 0 unmaps. Updates page tables. 0 or -EINVAL. */
 int gmem_set_perm(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned perm);
+
+/* Guest RAM the job has used at most: the fixed reserve (everything outside [user_lo, user_hi))
+ * plus the peak of its mapped and reserved pages. Never above gm->size. */
+uint64_t gmem_peak_bytes(const struct guest_mem *gm);
 
 /* Host pointer for a guest-physical range with no permission check: for the VMM's own
  * structures (firmware, page tables, loader). NULL if out of RAM or overflowing. */

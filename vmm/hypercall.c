@@ -21,8 +21,9 @@ static void unknown_count(struct job_stats *st, uint64_t nr)
     }
 }
 
-int hypercall_handle(struct job *job, struct vcpu *v, uint32_t value)
+int hypercall_handle(struct job *job, struct vthread *t, uint32_t value)
 {
+    struct vcpu *v = &t->vcpu;
     struct guest_mem *gm = &job->vm.gm;
     if (value != v->block_gpa) {
         log_err("internal: vCPU %d sent hypercall block 0x%x, expected 0x%llx", v->index, value,
@@ -33,7 +34,7 @@ int hypercall_handle(struct job *job, struct vcpu *v, uint32_t value)
     if (!blk)
         return -EPROTO;
     /* Single fetch: everything the VMM decides on comes from this copy. */
-    struct sc_call c = { .nr = blk->nr, .user_rip = blk->user_rip };
+    struct sc_call c = { .nr = blk->nr, .user_rip = blk->user_rip, .self = t };
     memcpy(c.a, blk->arg, sizeof c.a);
     job->stats.hypercalls_total++;
 
@@ -50,11 +51,21 @@ int hypercall_handle(struct job *job, struct vcpu *v, uint32_t value)
     if (ret == SC_STOP)
         return 1;
     if (gm->pt_dirty) {
-        c.action |= ISOVM_ACT_FLUSH_TLB;
+        /* Other running vCPUs are kicked out of the guest and flush before they run on. */
+        atomic_fetch_add(&job->tlb_gen, 1);
         gm->pt_dirty = false;
+        if (job->threads_live > 1) {
+            job->stats.tlb_shootdowns++;
+            job_kick(job, t);
+        }
+    }
+    uint64_t gen = atomic_load(&job->tlb_gen);
+    if (t->tlb_gen != gen) {
+        c.action |= ISOVM_ACT_FLUSH_TLB;
+        t->tlb_gen = gen;
     }
     blk->ret = (uint64_t)ret;
     blk->fs_base = c.fs_base;
-    blk->action = c.action;
+    blk->action |= c.action; /* a shootdown may have set FLUSH_TLB already */
     return 0;
 }

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include "job.h"
 
-/* Handle the hypercall whose `out` carried value. 0: resume the vCPU; 1: the job ended;
- * negative: protocol violation (the job is stopped as an internal error). */
-int hypercall_handle(struct job *job, struct vcpu *v, uint32_t value);
+/* Handle the hypercall of thread t whose `out` carried value, with job->lock held. 0: resume
+ * the vCPU; 1: the thread or the job ended; negative: protocol violation. */
+int hypercall_handle(struct job *job, struct vthread *t, uint32_t value);
 
 #endif

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "report.h"
 #include "stack_build.h"
-#include "vcpu_run.h"
+#include "supervisor.h"
 
 #define PG ((uint64_t)ISOVM_PAGE_SIZE)
 
@@ -78,13 +78,6 @@ static uint64_t stack_size_for(uint64_t ram)
     return s;
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void job_defaults(struct job *job, const struct launch_opts *o, uint64_t stack)
 {
     /* Linux answers readlink("/proc/self/exe") with the absolute, resolved path; glibc's
@@ -92,16 +85,11 @@ static void job_defaults(struct job *job, const struct launch_opts *o, uint64_t 
     char *abs = realpath(o->program, NULL);
     job->exe_path = abs ? abs : o->program;
     job->exe_path_owned = abs;
-    for (int i = 0; i < JOB_MAX_FDS; i++) {
-        job->fds[i].open = true;
-        job->fds[i].host_fd = i;
-        job->fds[i].rights = i == 0 ? FD_READ : FD_WRITE;
-    }
     for (int r = 0; r < 16; r++)
         job->rlimits[r][0] = job->rlimits[r][1] = RLIM_INFINITY;
     job->rlimits[RLIMIT_STACK][0] = stack;
     job->rlimits[RLIMIT_AS][0] = job->rlimits[RLIMIT_AS][1] = o->policy.memory_bytes;
-    job->rlimits[RLIMIT_NOFILE][0] = job->rlimits[RLIMIT_NOFILE][1] = JOB_MAX_FDS;
+    job->rlimits[RLIMIT_NOFILE][0] = job->rlimits[RLIMIT_NOFILE][1] = job->fds_max;
     job->rlimits[RLIMIT_CORE][0] = job->rlimits[RLIMIT_CORE][1] = 0;
 }
 
@@ -140,7 +128,7 @@ static int stack_setup(struct job *job, const struct launch_opts *o, const struc
 
 int launch_run(const struct launch_opts *o)
 {
-    uint64_t t0 = now_ns();
+    uint64_t t0 = mono_ns();
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is the job's EPIPE, not isovm's death */
     uint8_t *file;
     size_t size;
@@ -154,7 +142,14 @@ int launch_run(const struct launch_opts *o)
         log_err("out of memory");
         return EXIT_ISOVM_ERROR;
     }
-    job->vcpu.fd = -1;
+    if (job_init(job, &o->policy) < 0 || supervisor_signals_init() < 0) {
+        free(file);
+        job_fini(job);
+        free(job);
+        log_err("cannot set up the job: out of memory");
+        return EXIT_ISOVM_ERROR;
+    }
+    job->start_ns = t0;
     if (vm_create(&job->vm, o->policy.memory_bytes) < 0) {
         status = EXIT_ISOVM_ERROR;
         goto out;
@@ -187,21 +182,25 @@ int launch_run(const struct launch_opts *o)
         goto out;
     }
     gm->pt_dirty = false;
-    if (vcpu_create(&job->vm, &job->vcpu, 0, info.entry, rsp) < 0) {
+    struct vthread *main_thread = &job->threads[0];
+    main_thread->tid = 1;
+    if (vcpu_create(&job->vm, &main_thread->vcpu, 0, info.entry, rsp) < 0) {
         status = EXIT_ISOVM_ERROR;
         goto out;
     }
     free(file);
     file = NULL;
-    vcpu_run(job, &job->vcpu);
+    job_supervise(job);
     status = job->exit_status;
-    if (o->report_path && report_write(o->report_path, job, o, now_ns() - t0) < 0 && status == 0)
+    if (o->report_path && report_write(o->report_path, job, o, mono_ns() - t0) < 0 && status == 0)
         status = EXIT_ISOVM_ERROR;
 out:
     free(file);
-    if (job->vcpu.fd >= 0)
-        vcpu_destroy(&job->vm, &job->vcpu);
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
+        if (job->threads[i].vcpu.fd >= 0)
+            vcpu_destroy(&job->vm, &job->threads[i].vcpu);
     vm_destroy(&job->vm);
+    job_fini(job);
     free(job->exe_path_owned);
     free(job);
     return status;

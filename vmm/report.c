@@ -12,9 +12,18 @@ static const char *end_name(enum job_end e)
     switch (e) {
     case JOB_EXITED: return "exit";
     case JOB_SIGNALED: return "signal";
+    case JOB_OOM: return "oom";
+    case JOB_CPU_LIMIT: return "cpu-limit";
+    case JOB_TIMEOUT: return "timeout";
+    case JOB_KILLED: return "killed";
     case JOB_INTERNAL_ERROR: return "internal-error";
     default: return "running";
     }
+}
+
+static void key_u64(FILE *f, const char *key, uint64_t v)
+{
+    fprintf(f, "  \"%s\": %llu,\n", key, (unsigned long long)v);
 }
 
 int report_write(const char *path, const struct job *job, const struct launch_opts *o,
@@ -27,17 +36,38 @@ int report_write(const char *path, const struct job *job, const struct launch_op
         return -e;
     }
     const struct job_stats *st = &job->stats;
+    const struct guest_mem *gm = &job->vm.gm;
     fprintf(f, "{\n");
-    fprintf(f, "  \"isovm_report_version\": 1,\n");
+    fprintf(f, "  \"isovm_report_version\": 2,\n");
     fprintf(f, "  \"exit_reason\": \"%s\",\n", end_name(job->end));
     fprintf(f, "  \"exit_status\": %d,\n", job->exit_status);
-    if (job->end == JOB_SIGNALED)
+    if (job->signal)
         fprintf(f, "  \"signal\": \"%s\",\n", signal_name(job->signal));
-    fprintf(f, "  \"memory_limit_bytes\": %llu,\n", (unsigned long long)o->policy.memory_bytes);
-    fprintf(f, "  \"wall_time_ns\": %llu,\n", (unsigned long long)wall_ns);
-    fprintf(f, "  \"read_bytes\": %llu,\n", (unsigned long long)st->bytes_read);
-    fprintf(f, "  \"written_bytes\": %llu,\n", (unsigned long long)st->bytes_written);
-    fprintf(f, "  \"hypercalls_total\": %llu,\n", (unsigned long long)st->hypercalls_total);
+    fprintf(f, "  \"policy\": ");
+    policy_write_json(&o->policy, f, 2);
+    fprintf(f, ",\n");
+    key_u64(f, "wall_time_ns", wall_ns);
+    key_u64(f, "cpu_time_ns", st->cpu_ns);
+    key_u64(f, "cpu_throttled_ns", st->cpu_throttled_ns);
+    key_u64(f, "cpu_throttled_periods", st->cpu_throttled_periods);
+    key_u64(f, "memory_limit_bytes", o->policy.memory_bytes);
+    key_u64(f, "memory_reserved_bytes", gm->size - (gm->user_hi - gm->user_lo));
+    key_u64(f, "memory_usable_bytes", gm->user_hi - gm->user_lo);
+    key_u64(f, "memory_peak_bytes", gm->size ? gmem_peak_bytes(gm) : 0);
+    key_u64(f, "memory_enomem_total", st->enomem_total);
+    key_u64(f, "read_bytes", st->bytes_read);
+    key_u64(f, "read_ops", st->read_ops);
+    key_u64(f, "read_throttled_ns", st->read_throttled_ns);
+    key_u64(f, "written_bytes", st->bytes_written);
+    key_u64(f, "write_ops", st->write_ops);
+    key_u64(f, "write_throttled_ns", st->write_throttled_ns);
+    key_u64(f, "threads_created", st->threads_created);
+    key_u64(f, "threads_peak", st->threads_peak);
+    key_u64(f, "threads_refused", st->threads_refused);
+    key_u64(f, "capabilities_limit", o->policy.max_capabilities);
+    key_u64(f, "capabilities_peak", st->caps_peak);
+    key_u64(f, "capabilities_refused", st->caps_refused);
+    key_u64(f, "hypercalls_total", st->hypercalls_total);
     fprintf(f, "  \"syscalls\": {");
     const char *sep = "";
     for (unsigned i = 0; i < SYSCALL_TABLE_SIZE; i++) {
@@ -47,7 +77,19 @@ int report_write(const char *path, const struct job *job, const struct launch_op
         }
     }
     fprintf(f, "%s},\n", *sep ? "\n  " : "");
-    fprintf(f, "  \"unknown_syscalls_total\": %llu,\n", (unsigned long long)st->unknown_total);
+    key_u64(f, "denied_syscalls_total", st->denied_total);
+    fprintf(f, "  \"denied_syscalls\": {");
+    sep = "";
+    for (unsigned i = 0; i < SYSCALL_TABLE_SIZE; i++) {
+        if (st->denied[i]) {
+            const char *name = syscall_name(i);
+            fprintf(f, "%s\n    \"%s\": %llu", sep, name ? name : "?",
+                    (unsigned long long)st->denied[i]);
+            sep = ",";
+        }
+    }
+    fprintf(f, "%s},\n", *sep ? "\n  " : "");
+    key_u64(f, "unknown_syscalls_total", st->unknown_total);
     fprintf(f, "  \"unknown_syscalls\": {");
     sep = "";
     for (unsigned i = 0; i < st->unknown_distinct; i++) {

@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <termios.h>
 #include <unistd.h>
+#include "io_throttle.h"
 #include "syscalls.h"
 
 #define MAX_RW_COUNT 0x7ffff000ull   /* Linux caps one read/write at this many bytes */
@@ -15,7 +16,7 @@
 
 static int fd_get(struct job *job, uint64_t fd, unsigned need, struct fd_slot **slot)
 {
-    if (fd >= JOB_MAX_FDS || !job->fds[fd].open)
+    if (fd >= job->fds_max || !job->fds[fd].open)
         return -EBADF;
     if ((job->fds[fd].rights & need) != need)
         return -EBADF;
@@ -23,15 +24,73 @@ static int fd_get(struct job *job, uint64_t fd, unsigned need, struct fd_slot **
     return 0;
 }
 
-static int64_t host_result(ssize_t n) { return n < 0 ? -(int64_t)errno : (int64_t)n; }
-
-/* Count bytes moved by a host read or write into the job's usage. */
-static int64_t io_account(struct job *job, bool is_write, ssize_t n)
+/* One host read or write into guest memory with job->lock released, so the job's other threads
+ * go on meanwhile (guest RAM stays mapped for the VMM's whole life, so the buffer cannot go
+ * away). A kick that is not the job's end restarts it. Returns bytes or -errno. */
+static int64_t host_io(struct job *job, int fd, bool is_write, const struct iovec *iov, int n)
 {
-    int64_t r = host_result(n);
-    if (r > 0)
+    pthread_mutex_unlock(&job->lock);
+    ssize_t r;
+    do {
+        r = is_write ? writev(fd, iov, n) : readv(fd, iov, n);
+    } while (r < 0 && errno == EINTR && !atomic_load(&job->stop));
+    int e = errno;
+    pthread_mutex_lock(&job->lock);
+    return r < 0 ? -(int64_t)e : (int64_t)r;
+}
+
+/* The first `max` bytes of iov[0..n) starting `skip` bytes in, as a new iovec array. */
+static int iov_window(const struct iovec *iov, int n, uint64_t skip, uint64_t max,
+                      struct iovec *out)
+{
+    int k = 0;
+    for (int i = 0; i < n && max; i++) {
+        uint64_t len = iov[i].iov_len;
+        if (skip >= len) {
+            skip -= len;
+            continue;
+        }
+        uint64_t take = len - skip < max ? len - skip : max;
+        out[k].iov_base = (uint8_t *)iov[i].iov_base + skip;
+        out[k].iov_len = take;
+        k++;
+        max -= take;
+        skip = 0;
+    }
+    return k;
+}
+
+/* Move `total` bytes described by iov through the direction's throttle and the host descriptor.
+ * A write goes on until everything is written (as a blocking write to a pipe does); a read
+ * returns what one host read gives. Counts bytes and operations. */
+static int64_t io_transfer(struct job *job, struct sc_call *c, int host_fd, bool is_write,
+                           const struct iovec *iov, int n, uint64_t total)
+{
+    uint64_t done = 0;
+    int64_t result = 0;
+    bool first = true;
+    *(is_write ? &job->stats.write_ops : &job->stats.read_ops) += 1;
+    do {
+        int64_t got = io_admit(job, c->self, is_write, first, total - done);
+        if (got < 0) {
+            result = got;
+            break;
+        }
+        first = false;
+        struct iovec win[IOV_LIMIT];
+        int k = iov_window(iov, n, done, (uint64_t)got, win);
+        int64_t r = k ? host_io(job, host_fd, is_write, win, k) : 0;
+        io_refund(job, is_write, r > 0 ? (uint64_t)got - (uint64_t)r : (uint64_t)got);
+        if (r < 0) {
+            result = r;
+            break;
+        }
+        done += (uint64_t)r;
         *(is_write ? &job->stats.bytes_written : &job->stats.bytes_read) += (uint64_t)r;
-    return r;
+        if (!is_write || r < got)
+            break;
+    } while (done < total);
+    return done ? (int64_t)done : result;
 }
 
 /* read/write: one guest buffer, checked for the direction's permission. */
@@ -47,8 +106,8 @@ static int64_t io_plain(struct job *job, struct sc_call *c, bool is_write)
         return rc;
     if (len == 0)
         return 0;
-    return io_account(job, is_write, is_write ? write(s->host_fd, buf, len)
-                                              : read(s->host_fd, buf, len));
+    struct iovec one = { .iov_base = buf, .iov_len = len };
+    return io_transfer(job, c, s->host_fd, is_write, &one, 1, len);
 }
 
 int64_t sys_read(struct job *job, struct sc_call *c) { return io_plain(job, c, false); }
@@ -56,10 +115,11 @@ int64_t sys_write(struct job *job, struct sc_call *c) { return io_plain(job, c, 
 
 /* Copy and check a guest iovec array once; fill host iovecs. Returns the count or -errno. */
 static int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need,
-                      struct iovec *out)
+                      struct iovec *out, uint64_t *total_out)
 {
     if (cnt > IOV_LIMIT)
         return -EINVAL;
+    *total_out = 0;
     if (cnt == 0)
         return 0;
     uint64_t raw[2 * IOV_LIMIT];
@@ -78,6 +138,7 @@ static int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need
         out[i].iov_base = h;
         out[i].iov_len = len;
     }
+    *total_out = total;
     return (int)cnt;
 }
 
@@ -89,11 +150,11 @@ static int64_t io_vector(struct job *job, struct sc_call *c, bool is_write)
     if (rc)
         return rc;
     struct iovec iov[IOV_LIMIT];
-    int n = iov_import(job, c->a[1], c->a[2], is_write ? GPERM_R : GPERM_W, iov);
-    if (n <= 0)
-        return n;
-    return io_account(job, is_write, is_write ? writev(s->host_fd, iov, n)
-                                              : readv(s->host_fd, iov, n));
+    uint64_t total;
+    int n = iov_import(job, c->a[1], c->a[2], is_write ? GPERM_R : GPERM_W, iov, &total);
+    if (n <= 0 || total == 0)
+        return n < 0 ? n : 0;
+    return io_transfer(job, c, s->host_fd, is_write, iov, n, total);
 }
 
 int64_t sys_readv(struct job *job, struct sc_call *c) { return io_vector(job, c, false); }
@@ -106,6 +167,7 @@ int64_t sys_close(struct job *job, struct sc_call *c)
     if (rc)
         return rc;
     s->open = false; /* the host descriptor stays isovm's */
+    job->fds_open--;
     return 0;
 }
 
@@ -179,6 +241,78 @@ int64_t sys_newfstatat(struct job *job, struct sc_call *c)
     return -ENOENT; /* the job has no file system yet */
 }
 
+/* The lowest closed slot at or above `from`, or -EMFILE (counted) when the job holds
+ * max_capabilities descriptors, or -EINVAL when `from` is beyond the table. */
+static int fd_alloc(struct job *job, struct sc_call *c, uint64_t from)
+{
+    if (from >= job->fds_max)
+        return -EINVAL;
+    for (uint64_t fd = from; fd < job->fds_max; fd++)
+        if (!job->fds[fd].open)
+            return (int)fd;
+    job->stats.caps_refused++;
+    job->stats.denied[c->nr]++;
+    job->stats.denied_total++;
+    return -EMFILE;
+}
+
+/* Make slot `to` a copy of `from` (which is open), closing what `to` held. */
+static int fd_copy(struct job *job, const struct fd_slot *from, int to, bool cloexec)
+{
+    struct fd_slot *dst = &job->fds[to];
+    if (!dst->open)
+        job->fds_open++;
+    *dst = *from;
+    dst->cloexec = cloexec;
+    if (job->fds_open > job->stats.caps_peak)
+        job->stats.caps_peak = job->fds_open;
+    return to;
+}
+
+int64_t sys_dup(struct job *job, struct sc_call *c)
+{
+    struct fd_slot *s;
+    int rc = fd_get(job, c->a[0], 0, &s);
+    if (rc)
+        return rc;
+    int to = fd_alloc(job, c, 0);
+    return to < 0 ? to : fd_copy(job, s, to, false);
+}
+
+static int64_t dup_to(struct job *job, struct sc_call *c, uint64_t newfd, bool cloexec)
+{
+    struct fd_slot *s;
+    int rc = fd_get(job, c->a[0], 0, &s);
+    if (rc)
+        return rc;
+    if (newfd >= job->fds_max) {
+        job->stats.caps_refused++;
+        job->stats.denied[c->nr]++;
+        job->stats.denied_total++;
+        return -EBADF; /* as Linux does beyond RLIMIT_NOFILE */
+    }
+    if (newfd == c->a[0])
+        return (int64_t)newfd;
+    return fd_copy(job, s, (int)newfd, cloexec);
+}
+
+int64_t sys_dup2(struct job *job, struct sc_call *c)
+{
+    if (c->a[0] == c->a[1]) {
+        struct fd_slot *s;
+        int rc = fd_get(job, c->a[0], 0, &s);
+        return rc ? rc : (int64_t)c->a[1];
+    }
+    return dup_to(job, c, c->a[1], false);
+}
+
+int64_t sys_dup3(struct job *job, struct sc_call *c)
+{
+    if (c->a[2] & ~(uint64_t)O_CLOEXEC || c->a[0] == c->a[1])
+        return -EINVAL;
+    return dup_to(job, c, c->a[1], c->a[2] & O_CLOEXEC);
+}
+
 int64_t sys_fcntl(struct job *job, struct sc_call *c)
 {
     struct fd_slot *s;
@@ -186,8 +320,15 @@ int64_t sys_fcntl(struct job *job, struct sc_call *c)
     if (rc)
         return rc;
     switch (c->a[1]) {
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+        int to = fd_alloc(job, c, c->a[2]);
+        return to < 0 ? to : fd_copy(job, s, to, c->a[1] == F_DUPFD_CLOEXEC);
+    }
     case F_GETFD:
+        return s->cloexec ? FD_CLOEXEC : 0;
     case F_SETFD:
+        s->cloexec = c->a[2] & FD_CLOEXEC;
         return 0;
     case F_GETFL:
         return s->rights == (FD_READ | FD_WRITE) ? O_RDWR : (s->rights & FD_WRITE) ? O_WRONLY : O_RDONLY;

@@ -65,8 +65,10 @@ int64_t sys_brk(struct job *job, struct sc_call *c)
         return (int64_t)job->brk_cur;
     if (new_end > old_end) {
         if (!gmem_user_range(gm, old_end, new_end - old_end) ||
-            !range_all(gm, old_end, new_end - old_end, false))
+            !range_all(gm, old_end, new_end - old_end, false)) {
+            job->stats.enomem_total++; /* no room: the memory limit, as far as the job sees */
             return (int64_t)job->brk_cur;
+        }
         gmem_set_perm(gm, old_end, new_end - old_end, GPERM_R | GPERM_W);
     } else if (new_end < old_end) {
         range_unmap(gm, new_end, old_end - new_end);
@@ -88,7 +90,7 @@ int64_t sys_mmap(struct job *job, struct sc_call *c)
         return -EINVAL;
     if (!(flags & MAP_ANONYMOUS)) {
         uint64_t fd = c->a[4];
-        if (fd >= JOB_MAX_FDS || !job->fds[fd].open)
+        if (fd >= job->fds_max || !job->fds[fd].open)
             return -EBADF;
         return -ENODEV; /* no file can be mapped */
     }
@@ -107,8 +109,10 @@ int64_t sys_mmap(struct job *job, struct sc_call *c)
         }
     } else if (addr % PG || !gmem_user_range(gm, addr, len) || !range_all(gm, addr, len, false)) {
         addr = range_find_free(gm, len, job->mmap_top);
-        if (!addr)
+        if (!addr) {
+            job->stats.enomem_total++;
             return -ENOMEM;
+        }
     }
     gmem_set_perm(gm, addr, len, prot_perm(prot));
     return (int64_t)addr;
@@ -174,8 +178,10 @@ int64_t sys_mremap(struct job *job, struct sc_call *c)
         return -ENOMEM;
     } else {
         target = range_find_free(gm, new_len, job->mmap_top);
-        if (!target)
+        if (!target) {
+            job->stats.enomem_total++;
             return -ENOMEM;
+        }
     }
     gmem_set_perm(gm, target, new_len, perm);
     memcpy(gm->host + target, gm->host + old, old_len < new_len ? old_len : new_len);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -16,18 +17,6 @@
 #define ARCH_GET_FS 0x1003
 #define ARCH_GET_GS 0x1004
 
-int64_t sys_exit_group(struct job *job, struct sc_call *c)
-{
-    job->end = JOB_EXITED;
-    job->exit_status = (int)(c->a[0] & 0xff);
-    return SC_STOP;
-}
-
-int64_t sys_exit(struct job *job, struct sc_call *c)
-{
-    return sys_exit_group(job, c); /* one thread: the job ends with it */
-}
-
 static bool canonical(uint64_t a) { return a < (1ull << 47); }
 
 int64_t sys_arch_prctl(struct job *job, struct sc_call *c)
@@ -36,12 +25,12 @@ int64_t sys_arch_prctl(struct job *job, struct sc_call *c)
     case ARCH_SET_FS:
         if (!canonical(c->a[1]))
             return -EPERM;
-        job->fs_base = c->a[1];
+        c->self->fs_base = c->a[1];
         c->fs_base = c->a[1];
         c->action |= ISOVM_ACT_SET_FS;
         return 0;
     case ARCH_GET_FS:
-        return gmem_copy_to(&job->vm.gm, c->a[1], &job->fs_base, sizeof job->fs_base);
+        return gmem_copy_to(&job->vm.gm, c->a[1], &c->self->fs_base, sizeof c->self->fs_base);
     case ARCH_SET_GS:
     case ARCH_GET_GS:
         return -EPERM; /* GS belongs to the firmware's syscall path */
@@ -50,18 +39,13 @@ int64_t sys_arch_prctl(struct job *job, struct sc_call *c)
     }
 }
 
-int64_t sys_set_tid_address(struct job *job, struct sc_call *c)
-{
-    job->tid_address = c->a[0];
-    return 1;
-}
-
 int64_t sys_set_robust_list(struct job *job, struct sc_call *c)
 {
     if (c->a[1] != 24) /* sizeof(struct robust_list_head) */
         return -EINVAL;
-    job->robust_list = c->a[0];
-    job->robust_len = c->a[1];
+    (void)job;
+    c->self->robust_list = c->a[0];
+    c->self->robust_len = c->a[1];
     return 0;
 }
 
@@ -155,19 +139,19 @@ int64_t sys_rt_sigprocmask(struct job *job, struct sc_call *c)
             return rc;
     }
     if (c->a[2]) {
-        int rc = gmem_copy_to(&job->vm.gm, c->a[2], &job->sig.blocked, sizeof set);
+        int rc = gmem_copy_to(&job->vm.gm, c->a[2], &c->self->sig_blocked, sizeof set);
         if (rc)
             return rc;
     }
     if (c->a[1]) {
         const uint64_t unblockable = (1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1));
         if (how == SIG_BLOCK)
-            job->sig.blocked |= set;
+            c->self->sig_blocked |= set;
         else if (how == SIG_UNBLOCK)
-            job->sig.blocked &= ~set;
+            c->self->sig_blocked &= ~set;
         else
-            job->sig.blocked = set;
-        job->sig.blocked &= ~unblockable;
+            c->self->sig_blocked = set;
+        c->self->sig_blocked &= ~unblockable;
     }
     return 0;
 }
@@ -249,12 +233,6 @@ int64_t sys_readlinkat(struct job *job, struct sc_call *c)
     return readlink_common(job, c->a[1], c->a[2], c->a[3]);
 }
 
-int64_t sys_sched_yield(struct job *job, struct sc_call *c)
-{
-    (void)job, (void)c;
-    return 0;
-}
-
 int64_t sys_enosys_quiet(struct job *job, struct sc_call *c)
 {
     (void)job, (void)c;
@@ -263,6 +241,14 @@ int64_t sys_enosys_quiet(struct job *job, struct sc_call *c)
 
 /* A signal the job sends itself. Handlers are recorded but not run yet, so a signal whose
  * disposition is not "ignore" ends the job the way its default action would. */
+static bool thread_by_tid(const struct job *job, uint64_t tid)
+{
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
+        if (job->threads[i].state == VT_RUNNING && (uint64_t)job->threads[i].tid == tid)
+            return true;
+    return false;
+}
+
 static int64_t signal_self(struct job *job, const struct sc_call *c, uint64_t sig)
 {
     if (sig > 64)
@@ -278,12 +264,11 @@ static int64_t signal_self(struct job *job, const struct sc_call *c, uint64_t si
         return 0;
     if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)
         return 0; /* nothing to stop the job for */
-    log_err("job killed by %s: sent by the job to itself (%s) at rip 0x%llx",
-            signal_name((int)sig), syscall_name(c->nr) ? syscall_name(c->nr) : "kill",
-            (unsigned long long)c->user_rip);
-    job->end = JOB_SIGNALED;
-    job->signal = (int)sig;
-    job->exit_status = 128 + (int)sig;
+    char msg[200];
+    snprintf(msg, sizeof msg, "job killed by %s: sent by the job to itself (%s) at rip 0x%llx",
+             signal_name((int)sig), syscall_name(c->nr) ? syscall_name(c->nr) : "kill",
+             (unsigned long long)c->user_rip);
+    job_end(job, JOB_SIGNALED, 128 + (int)sig, (int)sig, msg);
     return SC_STOP;
 }
 
@@ -299,7 +284,7 @@ int64_t sys_tkill(struct job *job, struct sc_call *c)
 {
     if ((int64_t)c->a[0] <= 0)
         return -EINVAL;
-    if (c->a[0] != 1)
+    if (!thread_by_tid(job, c->a[0]))
         return -ESRCH;
     return signal_self(job, c, c->a[1]);
 }
@@ -308,7 +293,7 @@ int64_t sys_tgkill(struct job *job, struct sc_call *c)
 {
     if ((int64_t)c->a[0] <= 0 || (int64_t)c->a[1] <= 0)
         return -EINVAL;
-    if (c->a[0] != 1 || c->a[1] != 1)
+    if (c->a[0] != 1 || !thread_by_tid(job, c->a[1]))
         return -ESRCH;
     return signal_self(job, c, c->a[2]);
 }

@@ -83,17 +83,24 @@ static int timespec_import(struct job *job, uint64_t gva, struct timespec *ts)
     return 0;
 }
 
-static int64_t sleep_on_host(struct job *job, clockid_t id, int flags, const struct timespec *req,
-                             uint64_t rem_gva)
+/* Sleep with job->lock released, so the job's other threads go on; the job's end cuts it
+ * short (the thread is stopped then, so the remaining time never reaches the job). */
+static int64_t sleep_on_host(struct job *job, struct sc_call *c, clockid_t id, int flags,
+                             const struct timespec *req)
 {
-    struct timespec rem = { 0, 0 };
-    int r = clock_nanosleep(id, flags, req, &rem);
-    if (r == EINTR && rem_gva && !(flags & TIMER_ABSTIME)) {
-        int rc = gmem_copy_to(&job->vm.gm, rem_gva, &rem, sizeof rem);
-        if (rc)
-            return rc;
+    uint64_t want = (uint64_t)req->tv_sec * 1000000000ull + (uint64_t)req->tv_nsec;
+    if ((uint64_t)req->tv_sec > UINT64_MAX / 2000000000ull)
+        want = UINT64_MAX / 2;
+    uint64_t now = mono_ns(), deadline;
+    if (flags & TIMER_ABSTIME) {
+        struct timespec cur;
+        clock_gettime(id, &cur);
+        uint64_t cnow = (uint64_t)cur.tv_sec * 1000000000ull + (uint64_t)cur.tv_nsec;
+        deadline = want <= cnow ? now : now + (want - cnow);
+    } else {
+        deadline = now + want;
     }
-    return -r;
+    return job_sleep_until(job, c->self, deadline);
 }
 
 int64_t sys_nanosleep(struct job *job, struct sc_call *c)
@@ -102,7 +109,7 @@ int64_t sys_nanosleep(struct job *job, struct sc_call *c)
     int rc = timespec_import(job, c->a[0], &req);
     if (rc)
         return rc;
-    return sleep_on_host(job, CLOCK_MONOTONIC, 0, &req, c->a[1]);
+    return sleep_on_host(job, c, CLOCK_MONOTONIC, 0, &req);
 }
 
 int64_t sys_clock_nanosleep(struct job *job, struct sc_call *c)
@@ -127,5 +134,5 @@ int64_t sys_clock_nanosleep(struct job *job, struct sc_call *c)
     int rc = timespec_import(job, c->a[2], &req);
     if (rc)
         return rc;
-    return sleep_on_host(job, id, (int)c->a[1], &req, c->a[3]);
+    return sleep_on_host(job, c, id, (int)c->a[1], &req);
 }

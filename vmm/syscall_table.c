@@ -39,7 +39,7 @@ static const struct sc_entry table[SYSCALL_TABLE_SIZE] = {
     SC(SYS_set_robust_list, sys_set_robust_list),
     SC(SYS_uname, sys_uname),
     SC(SYS_getpid, sys_getpid),
-    SC(SYS_gettid, sys_getpid),
+    SC(SYS_gettid, sys_gettid),
     SC(SYS_getppid, sys_getppid),
     SC(SYS_getuid, sys_getid),
     SC(SYS_geteuid, sys_getid),
@@ -58,6 +58,12 @@ static const struct sc_entry table[SYSCALL_TABLE_SIZE] = {
     SC(SYS_kill, sys_kill),
     SC(SYS_tkill, sys_tkill),
     SC(SYS_tgkill, sys_tgkill),
+    SC(SYS_clone, sys_clone),
+    SC(SYS_clone3, sys_enosys_quiet),
+    SC(SYS_futex, sys_futex),
+    SC(SYS_dup, sys_dup),
+    SC(SYS_dup2, sys_dup2),
+    SC(SYS_dup3, sys_dup3),
 };
 
 sc_handler syscall_lookup(uint64_t nr)

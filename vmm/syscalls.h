@@ -11,6 +11,7 @@ struct sc_call {
     uint64_t user_rip;    /* where the job's syscall returns to (for messages) */
     uint64_t action;      /* ISOVM_ACT_* bits for the firmware */
     uint64_t fs_base;
+    struct vthread *self; /* the calling thread */
 };
 
 typedef int64_t (*sc_handler)(struct job *job, struct sc_call *c);
@@ -58,12 +59,18 @@ int64_t sys_getrlimit(struct job *, struct sc_call *);
 int64_t sys_readlink(struct job *, struct sc_call *);
 int64_t sys_readlinkat(struct job *, struct sc_call *);
 int64_t sys_sched_yield(struct job *, struct sc_call *);
+int64_t sys_gettid(struct job *, struct sc_call *);
+int64_t sys_clone(struct job *, struct sc_call *);
+int64_t sys_futex(struct job *, struct sc_call *);
+int64_t sys_dup(struct job *, struct sc_call *);
+int64_t sys_dup2(struct job *, struct sc_call *);
+int64_t sys_dup3(struct job *, struct sc_call *);
 int64_t sys_kill(struct job *, struct sc_call *);
 int64_t sys_tkill(struct job *, struct sc_call *);
 int64_t sys_tgkill(struct job *, struct sc_call *);
 int64_t sys_enosys_quiet(struct job *, struct sc_call *);
 
-/* Job exit requested by exit/exit_group: the run loop stops after the handler returns. */
+/* The calling thread is done (it exited, or the job ended): its run loop stops. */
 #define SC_STOP INT64_MIN
 
 #endif

@@ -1,9 +1,13 @@
-/* The vCPU run loop: enter the guest, dispatch each exit, stop when the job ends. */
+/* The vCPU run loop: enter the guest, dispatch each exit, stop when the thread or job ends. */
 #ifndef ISOVM_VCPU_RUN_H
 #define ISOVM_VCPU_RUN_H
 #include "job.h"
 
-/* Run vCPU v until the job ends. Sets job->end and job->exit_status. */
-void vcpu_run(struct job *job, struct vcpu *v);
+/* Install the kick handler (SIGUSR1). Once per process, before any vCPU thread starts. */
+int vcpu_signals_init(void);
+
+/* Run thread t's vCPU until the thread exits or the job ends (job->end tells which). Called on
+ * t's own host thread, with SIGUSR1 blocked; unblocks it while running. */
+void vcpu_run(struct job *job, struct vthread *t);
 
 #endif

@@ -259,7 +259,7 @@ static int vcpu_ioctl(struct vcpu *v, unsigned long req, void *arg, const char *
     return 0;
 }
 
-int vcpu_create(struct vm *vm, struct vcpu *v, int index, uint64_t entry, uint64_t rsp)
+int vcpu_open(struct vm *vm, struct vcpu *v, int index)
 {
     memset(v, 0, sizeof *v);
     v->index = index;
@@ -271,14 +271,19 @@ int vcpu_create(struct vm *vm, struct vcpu *v, int index, uint64_t entry, uint64
     }
     v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
     if (v->run == MAP_FAILED) {
+        int e = errno;
         v->run = NULL;
-        return -errno;
+        log_err("vCPU %d: cannot map its kvm_run area: %s", index, strerror(e));
+        return -e;
     }
     v->block_gpa = ISOVM_HCBLOCK_GPA + (uint64_t)index * ISOVM_HCBLOCK_STRIDE;
-    int rc;
-    if ((rc = vcpu_ioctl(v, KVM_SET_CPUID2, vm->cpuid, "KVM_SET_CPUID2")))
-        return rc;
+    return vcpu_ioctl(v, KVM_SET_CPUID2, vm->cpuid, "KVM_SET_CPUID2");
+}
 
+int vcpu_setup(struct vm *vm, struct vcpu *v, const struct kvm_regs *start, uint64_t fs_base,
+               const struct kvm_fpu *fpu)
+{
+    int rc, index = v->index;
     struct kvm_sregs sr;
     if ((rc = vcpu_ioctl(v, KVM_GET_SREGS, &sr, "KVM_GET_SREGS")))
         return rc;
@@ -312,7 +317,7 @@ int vcpu_create(struct vm *vm, struct vcpu *v, int index, uint64_t entry, uint64
         { .index = MSR_CSTAR, .data = 0 },
         { .index = MSR_SFMASK, .data = SFMASK_BITS },
         { .index = MSR_KERNEL_GS_BASE, .data = v->block_gpa },
-        { .index = MSR_FS_BASE, .data = 0 },
+        { .index = MSR_FS_BASE, .data = fs_base },
         { .index = MSR_GS_BASE, .data = 0 },
     } };
     if (ioctl(v->fd, KVM_SET_MSRS, &msrs) != 7) {
@@ -327,12 +332,66 @@ int vcpu_create(struct vm *vm, struct vcpu *v, int index, uint64_t entry, uint64
                   (unsigned long long)chk.e[0].data, (unsigned long long)chk.e[1].data,
                   (unsigned long long)chk.e[2].data);
     }
-    struct kvm_fpu fpu = { .fcw = 0x37f, .mxcsr = 0x1f80 };
-    if ((rc = vcpu_ioctl(v, KVM_SET_FPU, &fpu, "KVM_SET_FPU")))
+    struct kvm_fpu fresh = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+    if ((rc = vcpu_ioctl(v, KVM_SET_FPU, (void *)(fpu ? fpu : &fresh), "KVM_SET_FPU")))
         return rc;
     /* fw_start does sysretq: rcx -> rip, r11 -> rflags; rsp is already the job's. */
-    struct kvm_regs regs = { .rip = vm->fw.start_gpa, .rflags = 0x2, .rcx = entry, .r11 = 0x202,
-                             .rsp = rsp };
+    struct kvm_regs regs = *start;
+    regs.rip = vm->fw.start_gpa;
+    regs.rflags = 0x2;
+    return vcpu_ioctl(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+}
+
+int vcpu_create(struct vm *vm, struct vcpu *v, int index, uint64_t entry, uint64_t rsp)
+{
+    int rc = vcpu_open(vm, v, index);
+    if (rc)
+        return rc;
+    struct kvm_regs regs = { .rcx = entry, .r11 = 0x202, .rsp = rsp };
+    return vcpu_setup(vm, v, &regs, 0, NULL);
+}
+
+int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *v)
+{
+    struct kvm_regs regs;
+    struct kvm_sregs sr;
+    int rc;
+    if ((rc = vcpu_ioctl(v, KVM_GET_REGS, &regs, "KVM_GET_REGS")) ||
+        (rc = vcpu_ioctl(v, KVM_GET_SREGS, &sr, "KVM_GET_SREGS")))
+        return rc;
+    if (regs.rip == vm->fw.hcall_out_gpa) {
+        /* In a hypercall (about to make it, or its completion is pending): the firmware acts on
+         * the request block's action bits right after the `out`, before it returns to the job. */
+        struct isovm_hcblock *blk = gmem_host_ptr(&vm->gm, v->block_gpa, sizeof *blk);
+        if (!blk)
+            return -EPROTO;
+        blk->action |= ISOVM_ACT_FLUSH_TLB;
+        return 0;
+    }
+    uint64_t ist_lo = ISOVM_FW_STACK_GPA + (uint64_t)v->index * ISOVM_PAGE_SIZE;
+    uint64_t ist_hi = ist_lo + ISOVM_PAGE_SIZE, top = ist_hi;
+    bool on_ist = regs.rsp > ist_lo && regs.rsp <= ist_hi;
+    if (on_ist) {
+        if (regs.rip < vm->fw.tlb_flush_gpa ||
+            regs.rip >= vm->fw.tlb_flush_gpa + ISOVM_FW_TLB_FLUSH_LEN)
+            return 1; /* the exception path: this vCPU never returns to the job */
+        top = regs.rsp & ~0xfull; /* a shootdown during a shootdown: nest below its frame */
+    }
+    uint64_t frame_gpa = top - 6 * 8; /* rip, cs, rflags, rsp, ss; and room for the push */
+    if (frame_gpa < ist_lo + 64)
+        return -EPROTO;
+    uint64_t frame[5] = { regs.rip, sr.cs.selector, regs.rflags, regs.rsp, sr.ss.selector };
+    void *dst = gmem_host_ptr(&vm->gm, frame_gpa, sizeof frame);
+    if (!dst)
+        return -EPROTO;
+    memcpy(dst, frame, sizeof frame);
+    regs.rip = vm->fw.tlb_flush_gpa;
+    regs.rsp = frame_gpa;
+    regs.rflags = 0x2;
+    sr.cs = seg_make(ISOVM_SEL_KCODE, 0xb, 0, 1);
+    sr.ss = seg_make(ISOVM_SEL_KDATA, 0x3, 0, 0);
+    if ((rc = vcpu_ioctl(v, KVM_SET_SREGS, &sr, "KVM_SET_SREGS")))
+        return rc;
     return vcpu_ioctl(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
 

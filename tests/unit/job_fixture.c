@@ -15,6 +15,12 @@ struct job *fix_job_new(void)
 {
     struct job *job = calloc(1, sizeof *job);
     assert_non_null(job);
+    struct policy pol;
+    policy_defaults(&pol);
+    assert_int_equal(job_init(job, &pol), 0);
+    for (unsigned fd = 0; fd < 3; fd++)
+        job->fds[fd].open = false; /* tests open what they need */
+    job->fds_open = 0;
     struct guest_mem *gm = &job->vm.gm;
     void *ram = mmap(NULL, FIX_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(ram != MAP_FAILED);
@@ -24,8 +30,10 @@ struct job *fix_job_new(void)
     gm->perm = calloc(gm->npages, 1);
     assert_non_null(gm->perm);
     assert_int_equal(paging_init(&job->vm.pg, gm, FIX_FW_SIZE), 0);
-    job->vcpu.block_gpa = 0x4000;
-    job->vcpu.fd = -1;
+    job->threads[0].vcpu.block_gpa = 0x4000;
+    job->threads[0].state = VT_RUNNING;
+    job->threads[0].tid = 1;
+    job->threads_live = 1;
     job->exe_path = "/opt/jobs/hello";
     job->brk_start = job->brk_cur = 0x400000;
     job->mmap_top = gm->user_hi;
@@ -43,6 +51,7 @@ void fix_job_free(struct job *job)
         return;
     munmap(job->vm.gm.host, job->vm.gm.size);
     free(job->vm.gm.perm);
+    job_fini(job);
     free(job);
 }
 
@@ -62,5 +71,6 @@ int64_t fix_callv(struct job *job, sc_handler fn, const uint64_t a[6])
     struct sc_call c;
     memset(&c, 0, sizeof c);
     memcpy(c.a, a, sizeof c.a);
+    c.self = &job->threads[0];
     return fn(job, &c);
 }

@@ -106,8 +106,10 @@ static int hc(struct job *job, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a
     b->arg[0] = a0, b->arg[1] = a1, b->arg[2] = a2;
     b->arg[3] = b->arg[4] = b->arg[5] = 0;
     b->ret = 0xdeadbeef;
-    struct vcpu v = { .fd = -1, .index = 0, .block_gpa = ISOVM_HCBLOCK_GPA };
-    return hypercall_handle(job, &v, ISOVM_HCBLOCK_GPA);
+    b->action = 0; /* the firmware clears it after acting on it */
+    struct vthread *t = &job->threads[0];
+    t->vcpu.block_gpa = ISOVM_HCBLOCK_GPA;
+    return hypercall_handle(job, t, ISOVM_HCBLOCK_GPA);
 }
 
 static void test_hc_known(void **state)
@@ -170,17 +172,18 @@ static void test_hc_unknown(void **state)
 static void test_hc_protocol(void **state)
 {
     struct job *job = ((struct fix *)*state)->job;
-    struct vcpu v = { .fd = -1, .index = 0, .block_gpa = ISOVM_HCBLOCK_GPA };
+    struct vthread *v = &job->threads[0];
+    v->vcpu.block_gpa = ISOVM_HCBLOCK_GPA;
     hcb(job)->nr = SYS_getpid;
     hcb(job)->ret = 0xdeadbeef;
-    assert_true(hypercall_handle(job, &v, ISOVM_HCBLOCK_GPA + ISOVM_HCBLOCK_STRIDE) < 0);
-    assert_true(hypercall_handle(job, &v, 0) < 0);
-    assert_true(hypercall_handle(job, &v, UINT32_MAX) < 0);
+    assert_true(hypercall_handle(job, v, ISOVM_HCBLOCK_GPA + ISOVM_HCBLOCK_STRIDE) < 0);
+    assert_true(hypercall_handle(job, v, 0) < 0);
+    assert_true(hypercall_handle(job, v, UINT32_MAX) < 0);
     assert_int_equal(hcb(job)->ret, 0xdeadbeef);
     assert_int_equal(job->stats.hypercalls_total, 0);
     /* A block outside RAM (cannot happen with the fixed layout, but must not be dereferenced). */
-    v.block_gpa = FIX_RAM_SIZE - 8;
-    assert_true(hypercall_handle(job, &v, (uint32_t)(FIX_RAM_SIZE - 8)) < 0);
+    v->vcpu.block_gpa = FIX_RAM_SIZE - 8;
+    assert_true(hypercall_handle(job, v, (uint32_t)(FIX_RAM_SIZE - 8)) < 0);
     assert_int_equal(job->stats.hypercalls_total, 0);
 }
 
@@ -542,14 +545,14 @@ static void test_rt_sigprocmask(void **state)
     assert_int_equal(SC(job, sys_rt_sigprocmask, 3, U0, 0, 8), E(EINVAL));
     assert_int_equal(SC(job, sys_rt_sigprocmask, SIG_BLOCK, FW, 0, 8), E(EFAULT));
     assert_int_equal(SC(job, sys_rt_sigprocmask, SIG_BLOCK, U0, 0, 8), 0);
-    assert_int_equal(job->sig.blocked, ~kill_stop);
+    assert_int_equal(job->threads[0].sig_blocked, ~kill_stop);
     put64(job, U0, 1ull << (SIGUSR1 - 1));
     assert_int_equal(SC(job, sys_rt_sigprocmask, SIG_UNBLOCK, U0, U0 + 8, 8), 0);
     assert_int_equal(get64(job, U0 + 8), ~kill_stop);
-    assert_int_equal(job->sig.blocked, ~kill_stop & ~(1ull << (SIGUSR1 - 1)));
+    assert_int_equal(job->threads[0].sig_blocked, ~kill_stop & ~(1ull << (SIGUSR1 - 1)));
     put64(job, U0, 1ull << (SIGKILL - 1));
     assert_int_equal(SC(job, sys_rt_sigprocmask, SIG_SETMASK, U0, 0, 8), 0);
-    assert_int_equal(job->sig.blocked, 0);
+    assert_int_equal(job->threads[0].sig_blocked, 0);
     /* Query only, with an invalid how: allowed. */
     assert_int_equal(SC(job, sys_rt_sigprocmask, 99, 0, U0 + 8, 8), 0);
     assert_int_equal(get64(job, U0 + 8), 0);
@@ -627,16 +630,16 @@ static void test_arch_prctl(void **state)
     struct job *job = ((struct fix *)*state)->job;
     const uint64_t bad[] = { 1ull << 47, 0xffff800000000000ull, UINT64_MAX, 0x0000800000001000ull };
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        struct sc_call c = { .a = { ARCH_SET_FS, bad[i] } };
+        struct sc_call c = { .a = { ARCH_SET_FS, bad[i] }, .self = &job->threads[0] };
         assert_int_equal(sys_arch_prctl(job, &c), E(EPERM));
         assert_int_equal(c.action, 0);
-        assert_int_equal(job->fs_base, 0);
+        assert_int_equal(job->threads[0].fs_base, 0);
     }
-    struct sc_call c = { .a = { ARCH_SET_FS, 0x7ffff7ff8740ull } };
+    struct sc_call c = { .a = { ARCH_SET_FS, 0x7ffff7ff8740ull }, .self = &job->threads[0] };
     assert_int_equal(sys_arch_prctl(job, &c), 0);
     assert_int_equal(c.action, ISOVM_ACT_SET_FS);
     assert_int_equal(c.fs_base, 0x7ffff7ff8740ull);
-    assert_int_equal(job->fs_base, 0x7ffff7ff8740ull);
+    assert_int_equal(job->threads[0].fs_base, 0x7ffff7ff8740ull);
     assert_int_equal(SC(job, sys_arch_prctl, ARCH_GET_FS, U0), 0);
     assert_int_equal(get64(job, U0), 0x7ffff7ff8740ull);
     assert_int_equal(SC(job, sys_arch_prctl, ARCH_GET_FS, FW), E(EFAULT));
@@ -670,10 +673,21 @@ static void test_exit(void **state)
     assert_true(SC(job, sys_exit_group, 256 + 7) == SC_STOP);
     assert_int_equal(job->end, JOB_EXITED);
     assert_int_equal(job->exit_status, 7);
+    assert_true(atomic_load(&job->stop));
+    /* The first end wins: a later exit does not change the status. */
+    assert_true(SC(job, sys_exit_group, 9) == SC_STOP);
+    assert_int_equal(job->exit_status, 7);
+    job->end = JOB_RUNNING;
+    atomic_store(&job->stop, false);
     assert_true(SC(job, sys_exit_group, (uint64_t)-1) == SC_STOP);
     assert_int_equal(job->exit_status, 255);
+    job->end = JOB_RUNNING;
+    /* exit of the last thread ends the job with its status. */
     assert_true(SC(job, sys_exit, 42) == SC_STOP);
+    assert_int_equal(job->threads_live, 0);
+    assert_int_equal(job->threads[0].state, VT_EXITING);
     assert_int_equal(job->exit_status, 42);
+    job->end = JOB_RUNNING;
     assert_true(SC(job, sys_exit_group, 0x100) == SC_STOP);
     assert_int_equal(job->exit_status, 0);
 }

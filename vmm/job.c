@@ -1,0 +1,138 @@
+/* Job lifecycle shared by every thread: set-up, ending the job, kicking vCPUs, sleeping. */
+#include "job.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+
+uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int job_init(struct job *job, const struct policy *p)
+{
+    job->policy = *p;
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);
+    int rc = pthread_mutex_init(&job->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    if (rc)
+        return -rc;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
+        struct vthread *t = &job->threads[i];
+        t->job = job;
+        t->vcpu.fd = -1;
+        t->vcpu.index = (int)i;
+        pthread_cond_init(&t->wake, &ca);
+    }
+    pthread_condattr_destroy(&ca);
+    job->next_tid = 1;
+    job->fds_max = p->max_capabilities;
+    job->fds = calloc(job->fds_max, sizeof *job->fds);
+    if (!job->fds)
+        return -ENOMEM;
+    for (int fd = 0; fd < 3; fd++)
+        job->fds[fd] = (struct fd_slot){ .open = true, .host_fd = fd,
+                                         .rights = fd == 0 ? FD_READ : FD_WRITE };
+    job->fds_open = 3;
+    job->stats.caps_peak = 3;
+    uint64_t now = mono_ns();
+    job->start_ns = now;
+    tb_init(&job->io_read.bytes, &p->io_read.bytes, now);
+    tb_init(&job->io_read.ops, &p->io_read.ops, now);
+    tb_init(&job->io_write.bytes, &p->io_write.bytes, now);
+    tb_init(&job->io_write.ops, &p->io_write.ops, now);
+    return 0;
+}
+
+void job_fini(struct job *job)
+{
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
+        pthread_cond_destroy(&job->threads[i].wake);
+    pthread_mutex_destroy(&job->lock);
+    free(job->fds);
+    job->fds = NULL;
+}
+
+void job_kick(struct job *job, const struct vthread *self)
+{
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
+        struct vthread *t = &job->threads[i];
+        if (t != self && t->host_started && t->state != VT_DONE && t->state != VT_FREE)
+            pthread_kill(t->host, SIGUSR1);
+    }
+}
+
+void job_wake_all(struct job *job)
+{
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
+        if (job->threads[i].state == VT_RUNNING)
+            pthread_cond_broadcast(&job->threads[i].wake);
+}
+
+void job_notify_supervisor(struct job *job)
+{
+    if (job->supervised)
+        pthread_kill(job->supervisor, SIGUSR2);
+}
+
+void job_end(struct job *job, enum job_end how, int status, int sig, const char *msg)
+{
+    if (job->end != JOB_RUNNING)
+        return;
+    if (how == JOB_SIGNALED && job->stats.enomem_total)
+        how = JOB_OOM; /* it died after the memory limit refused it */
+    job->end = how;
+    job->exit_status = status;
+    job->signal = sig;
+    if (msg) {
+        if (how == JOB_OOM)
+            log_err("%s; memory limit reached (peak %llu of %llu bytes, %llu requests refused)",
+                    msg, (unsigned long long)gmem_peak_bytes(&job->vm.gm),
+                    (unsigned long long)job->vm.gm.size,
+                    (unsigned long long)job->stats.enomem_total);
+        else
+            log_err("%s", msg);
+    }
+    atomic_store(&job->stop, true);
+    job_wake_all(job);
+    job_kick(job, NULL);
+    job_notify_supervisor(job);
+}
+
+uint64_t job_cpu_ns(struct job *job)
+{
+    uint64_t sum = job->cpu_ns_retired;
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
+        struct vthread *t = &job->threads[i];
+        if (!t->host_started || t->state == VT_DONE || t->state == VT_FREE)
+            continue;
+        struct timespec ts;
+        if (clock_gettime(t->cpu_clock, &ts) == 0)
+            sum += (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    }
+    return sum;
+}
+
+int job_sleep_until(struct job *job, struct vthread *self, uint64_t deadline_ns)
+{
+    struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000ull),
+                           .tv_nsec = (long)(deadline_ns % 1000000000ull) };
+    for (;;) {
+        if (atomic_load(&job->stop))
+            return -EINTR;
+        if (mono_ns() >= deadline_ns)
+            return 0;
+        int rc = pthread_cond_timedwait(&self->wake, &job->lock, &ts);
+        if (rc == ETIMEDOUT)
+            return atomic_load(&job->stop) ? -EINTR : 0;
+    }
+}
