@@ -1,7 +1,8 @@
-# Benchmarks: the KVM floor program and the getpid job (run with bench/run.sh).
+# Benchmarks: the KVM floor program and the getpid job (run with bench/run.sh; bench/limits.sh
+# uses the guest jobs spin and iowrite).
 .PHONY: bench
 bench: $(BUILD)/bench/floor $(BUILD)/bench/getpid_loop.musl $(ISOVM) guest
-	bench/run.sh
+	BUILD=$(BUILD) bench/run.sh
 
 $(BUILD)/bench/floor: bench/floor.c
 	@mkdir -p $(dir $@)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark body, run inside the KVM host: times whole processes and prints medians and ratios.
 set -euo pipefail
-B=build
+B=${BUILD:-build}
 RUNS=${BENCH_RUNS:-21}
 N=${BENCH_CALLS:-20000}
 
@@ -17,13 +17,13 @@ time_runs() {
 }
 
 # Warm caches once.
-$B/bench/floor; $B/isovm launch -- $B/guest/hello.musl >/dev/null 2>&1
+"$B"/bench/floor; "$B"/isovm launch -- "$B"/guest/hello.musl >/dev/null 2>&1
 
 # Interleave the two sides so drift hits both alike.
 floor=(); launch=()
 for ((r = 0; r < RUNS; r++)); do
-    floor+=("$(RUNS=1 time_runs $B/bench/floor)")
-    launch+=("$(RUNS=1 time_runs $B/isovm launch -- $B/guest/hello.musl)")
+    floor+=("$(RUNS=1 time_runs "$B"/bench/floor)")
+    launch+=("$(RUNS=1 time_runs "$B"/isovm launch -- "$B"/guest/hello.musl)")
 done
 f=$(printf '%s\n' "${floor[@]}" | median)
 l=$(printf '%s\n' "${launch[@]}" | median)
@@ -35,8 +35,8 @@ rt() { # CMD-PREFIX...: prints per-call ns
     without=$(RUNS=$RUNS time_runs "$@" 0 | median)
     echo $(((with - without) / N))
 }
-exit_ns=$(rt $B/bench/floor exits)
-sys_ns=$(rt $B/isovm launch -- $B/bench/getpid_loop.musl)
+exit_ns=$(rt "$B"/bench/floor exits)
+sys_ns=$(rt "$B"/isovm launch -- "$B"/bench/getpid_loop.musl)
 
 echo "where: $([ -n "${ISOVM_EMUHOST:-}" ] && echo "emulated KVM host (QEMU TCG, nested SVM)" || echo "this host's KVM")"
 echo "runs: $RUNS, calls per run: $N"
@@ -48,3 +48,6 @@ awk -v f="$f" -v l="$l" -v e="$exit_ns" -v s="$sys_ns" 'BEGIN {
     printf "getpid round trip through isovm: %.1f us\n", s / 1e3
     printf "syscall ratio: %.2fx (target <= 1.3x)\n", s / e
 }'
+
+# Resource limits: CPU quota accuracy, compute throughput vs native, write throttle accuracy.
+[ "${BENCH_LIMITS:-1}" = 0 ] || BUILD=$B bench/limits.sh
