@@ -405,7 +405,7 @@ int field_apply(struct policy *q, const struct field *f, const struct pval *v, c
             *u64_at(q, f) = (uint64_t)v->num;
         return 0;
     case FK_QUOTA:
-        if (v->type == V_INTEGER && v->num == 0) {
+        if ((v->type == V_INTEGER && v->num == 0) || (v->type == V_STRING && !strcmp(v->str, "0"))) {
             q->cpu_quota_ns = 0;
             q->cpu_quota_bp = 0;
             return 0;
@@ -447,7 +447,7 @@ int field_apply(struct policy *q, const struct field *f, const struct pval *v, c
         return 0;
     case FK_BUCKET: {
         struct bucket_cfg *b = (struct bucket_cfg *)((char *)q + f->off);
-        if (v->type == V_INTEGER && v->num == 0) {
+        if ((v->type == V_INTEGER && v->num == 0) || (v->type == V_STRING && !strcmp(v->str, "0"))) {
             memset(b, 0, sizeof *b);
             return 0;
         }

@@ -168,6 +168,9 @@ static void test_forms(void **state)
     /* 0 = none, as an integer or a zero duration */
     parse_ok(&p, "{\"timeout\": 0, \"cpu\": {\"time_limit\": \"0s\", \"quota\": 0}}");
     assert_true(p.timeout_ns == 0 && p.cpu_time_limit_ns == 0 && p.cpu_quota_ns == 0);
+    /* the string "0" is 0 too */
+    parse_ok(&p, "{\"timeout\": \"0\", \"cpu\": {\"quota\": \"0\"}, \"io\": {\"read\": {\"ops\": \"0\"}}}");
+    assert_true(p.timeout_ns == 0 && p.cpu_quota_ns == 0 && p.io_read.ops.size == 0);
     /* rates: exact whatever the number */
     parse_ok(&p, "{\"io\": {\"write\": {\"ops\": \"7/s\", \"bandwidth\": \"1000000/s\"},"
                  " \"read\": {\"ops\": \"15/s\", \"bandwidth\": \"16MiB/s\"}}}");
