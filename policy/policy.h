@@ -52,8 +52,10 @@ struct policy {
 void policy_defaults(struct policy *p);
 
 /* Parse and validate the JSON policy at `path` into *p (which the caller has set to defaults
- * or to earlier values; fields the file does not name are left alone). On error returns
- * -EINVAL (or -errno for I/O) and writes one line to err: "FILE:LINE:COL: KEY: what is wrong". */
+ * or to earlier values; fields the file does not name are left alone; *p is untouched on error).
+ * On error returns -EINVAL (or -errno for I/O) and writes one line to err: "FILE:LINE:COL: KEY:
+ * what is wrong", or "FILE: reason" for a file that cannot be a policy: -EISDIR for a directory,
+ * -EINVAL for another non-regular file, -EFBIG over POLICY_MAX_FILE_SIZE, -errno from open/read. */
 int policy_load(struct policy *p, const char *path, char *err, size_t errlen);
 
 /* Same as policy_load, from a string; `name` stands for the file in messages. */
