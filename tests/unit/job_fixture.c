@@ -66,11 +66,24 @@ void fix_map(struct job *job, uint64_t gva, uint64_t len, unsigned perm)
     assert_int_equal(gmem_set_perm(&job->vm.gm, gva, len, perm), 0);
 }
 
+/* The syscall number whose handler is fn (for per-syscall counters), or 0. */
+static uint64_t nr_of(sc_handler fn)
+{
+    for (uint64_t nr = 0; nr < SYSCALL_TABLE_SIZE; nr++)
+        if (syscall_lookup(nr) == fn)
+            return nr;
+    return 0;
+}
+
 int64_t fix_callv(struct job *job, sc_handler fn, const uint64_t a[6])
 {
     struct sc_call c;
     memset(&c, 0, sizeof c);
     memcpy(c.a, a, sizeof c.a);
     c.self = &job->threads[0];
-    return fn(job, &c);
+    c.nr = nr_of(fn);
+    pthread_mutex_lock(&job->lock); /* as the run loop holds it */
+    int64_t r = fn(job, &c);
+    pthread_mutex_unlock(&job->lock);
+    return r;
 }

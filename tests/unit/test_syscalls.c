@@ -109,7 +109,10 @@ static int hc(struct job *job, uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a
     b->action = 0; /* the firmware clears it after acting on it */
     struct vthread *t = &job->threads[0];
     t->vcpu.block_gpa = ISOVM_HCBLOCK_GPA;
-    return hypercall_handle(job, t, ISOVM_HCBLOCK_GPA);
+    pthread_mutex_lock(&job->lock);
+    int rc = hypercall_handle(job, t, ISOVM_HCBLOCK_GPA);
+    pthread_mutex_unlock(&job->lock);
+    return rc;
 }
 
 static void test_hc_known(void **state)
