@@ -31,7 +31,7 @@ int firmware_image_get(struct firmware_image *fw)
     if (fw->exc_stubs_gpa + 32 * fw->exc_stride > ISOVM_FW_CODE_GPA + size ||
         fw->tlb_flush_gpa + ISOVM_FW_TLB_FLUSH_LEN > ISOVM_FW_CODE_GPA + size ||
         fw->hcall_out_gpa + 2 > ISOVM_FW_CODE_GPA + size) {
-        log_err("internal: firmware exception stubs lie outside the image");
+        log_err("internal: a firmware entry point (exception stubs, TLB flush or hypercall) lies outside the image");
         return -ENOEXEC;
     }
     return 0;

@@ -115,6 +115,7 @@ struct job {
     enum job_end end;
     int exit_status;             /* the status isovm exits with */
     int signal;                  /* for JOB_SIGNALED / JOB_OOM / JOB_KILLED */
+    int main_exit_status;        /* what the main thread passed to exit, if it did */
 };
 
 /* Set up the job's lock, thread slots and descriptor table (0-2: the console) from its policy.

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "abi.h"
 #include "launch.h"
 #include "log.h"
 
@@ -45,9 +46,11 @@ static void usage(FILE *f)
         "with --print the effective policy as JSON. Errors go to stderr as FILE:LINE:COL: KEY: ...\n"
         "Exit status 0 when every FILE is valid, 1 when any is not, 125 on bad usage.\n"
         "\n"
-        "launch exit status: the job's own; 128+N when a CPU fault kills it with signal N;\n"
-        "124 timeout reached; 152 CPU time limit reached; 125 isovm error (bad option or policy,\n"
-        "no KVM); 126 program refused (bad ELF); 127 not found.\n");
+        "launch exit status: the job's own; 128+N when signal N kills it (a CPU fault, a signal\n"
+        "it sends itself, or SIGINT/SIGTERM/SIGHUP sent to isovm); 124 timeout reached; 152 CPU\n"
+        "time limit reached; 125 isovm error (bad option or policy, no KVM); 126 program refused\n"
+        "(bad ELF); 127 not found. A job that dies after the memory limit refused it is reported\n"
+        "as \"memory limit reached\" (exit_reason oom). See docs/exit-codes.md, docs/report.md.\n");
 }
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -286,7 +289,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("isovm %s (hypercall ABI %d)\n", ISOVM_VERSION, 1);
+        printf("isovm %s (hypercall ABI %d)\n", ISOVM_VERSION, ISOVM_ABI_VERSION);
         return 0;
     }
     if (!strcmp(cmd, "launch"))

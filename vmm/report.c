@@ -67,6 +67,7 @@ int report_write(const char *path, const struct job *job, const struct launch_op
     key_u64(f, "capabilities_limit", o->policy.max_capabilities);
     key_u64(f, "capabilities_peak", st->caps_peak);
     key_u64(f, "capabilities_refused", st->caps_refused);
+    key_u64(f, "tlb_shootdowns", st->tlb_shootdowns);
     key_u64(f, "hypercalls_total", st->hypercalls_total);
     fprintf(f, "  \"syscalls\": {");
     const char *sep = "";

@@ -87,7 +87,9 @@ static int64_t io_transfer(struct job *job, struct sc_call *c, int host_fd, bool
         }
         done += (uint64_t)r;
         *(is_write ? &job->stats.bytes_written : &job->stats.bytes_read) += (uint64_t)r;
-        if (!is_write || r < got)
+        /* A write stops early only on the job's end or a device that takes nothing more; a
+         * short count from a kick (quota, shootdown) is carried on, as the job asked for all. */
+        if (!is_write || r == 0 || atomic_load(&job->stop))
             break;
     } while (done < total);
     return done ? (int64_t)done : result;

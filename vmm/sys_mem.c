@@ -175,6 +175,7 @@ int64_t sys_mremap(struct job *job, struct sc_call *c)
         gmem_set_perm(gm, old + old_len, new_len - old_len, perm);
         return (int64_t)old;
     } else if (!(flags & MREMAP_MAYMOVE)) {
+        job->stats.enomem_total++;
         return -ENOMEM;
     } else {
         target = range_find_free(gm, new_len, job->mmap_top);

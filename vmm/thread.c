@@ -176,8 +176,11 @@ int64_t sys_exit(struct job *job, struct sc_call *c)
     }
     t->state = VT_EXITING;
     job->threads_live--;
+    if (t->tid == 1)
+        job->main_exit_status = (int)(c->a[0] & 0xff);
+    /* As on Linux, a job whose threads all called exit ends with the main thread's status. */
     if (job->threads_live == 0)
-        job_end(job, JOB_EXITED, (int)(c->a[0] & 0xff), 0, NULL);
+        job_end(job, JOB_EXITED, job->main_exit_status, 0, NULL);
     return SC_STOP;
 }
 

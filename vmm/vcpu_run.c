@@ -97,13 +97,16 @@ static int exit_handle(struct job *job, struct vthread *t)
                 "job killed by SIGSEGV: triple fault (vCPU shut down)");
         return 1;
     case KVM_EXIT_FAIL_ENTRY:
+        job->stats.exits_other++;
         internal_stop(job, "vCPU entry failed (hardware reason 0x%llx)",
                       (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
         return 1;
     case KVM_EXIT_INTERNAL_ERROR:
+        job->stats.exits_other++;
         internal_stop(job, "KVM internal error, suberror %u", run->internal.suberror);
         return 1;
     case KVM_EXIT_MMIO:
+        job->stats.exits_other++;
         internal_stop(job, "access to guest-physical 0x%llx outside RAM",
                       (unsigned long long)run->mmio.phys_addr);
         return 1;
