@@ -159,7 +159,7 @@ qemu_args=(
   -fsdev "local,id=fsrun,path=$(qesc "$rundir"),security_model=none,multidevs=remap"
   -device virtio-9p-pci,fsdev=fsrun,mount_tag=emurun
 )
-append="console=ttyS0 panic=-1 rdinit=/init mitigations=off tsc=reliable no_timer_check acpi=noirq"
+append="console=ttyS0 panic=-1 rdinit=/init mitigations=off tsc=reliable no_timer_check acpi=noirq idle=poll"
 [ "$verbose" = 1 ] || append="$append quiet loglevel=3"
 append="$append ${ISOVM_EMUHOST_APPEND:-}" # extra kernel parameters, for debugging
 qemu_args+=(-append "$append")
