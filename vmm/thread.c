@@ -12,6 +12,8 @@
 #include "vcpu_run.h"
 
 /* The clone flags a thread must have, and the ones isovm accepts besides. */
+#define VTHREAD_STACK_SIZE (512u << 10)
+
 #define THREAD_NEEDS (CLONE_VM | CLONE_THREAD | CLONE_SIGHAND)
 #define THREAD_MAY   (CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
                       CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED)
@@ -42,7 +44,12 @@ int vthread_start(struct job *job, struct vthread *t)
     t->state = VT_RUNNING;
     job->threads_live++;
     job->threads_hosted++;
-    int rc = pthread_create(&t->host, NULL, vthread_main, t);
+    /* The host thread only runs the VMM's hypercall handlers: a small stack is plenty. */
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, VTHREAD_STACK_SIZE);
+    int rc = pthread_create(&t->host, &attr, vthread_main, t);
+    pthread_attr_destroy(&attr);
     if (rc) {
         t->state = VT_FREE;
         job->threads_live--;
