@@ -63,6 +63,19 @@ static int iov_window(const struct iovec *iov, int n, uint64_t skip, uint64_t ma
 /* Move `total` bytes described by iov through the direction's throttle and the host descriptor.
  * A write goes on until everything is written (as a blocking write to a pipe does); a read
  * returns what one host read gives. Counts bytes and operations. */
+/* A throttled read of a regular file already at its end returns 0 without waiting for tokens
+ * it would not use. (Pipes and terminals cannot tell; their reads wait as any other.) */
+static bool read_at_eof(struct job *job, int host_fd)
+{
+    if (tb_unlimited(&job->io_read.bytes))
+        return false;
+    struct stat st;
+    if (fstat(host_fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return false;
+    off_t pos = lseek(host_fd, 0, SEEK_CUR);
+    return pos >= 0 && pos >= st.st_size;
+}
+
 static int64_t io_transfer(struct job *job, struct sc_call *c, int host_fd, bool is_write,
                            const struct iovec *iov, int n, uint64_t total)
 {
@@ -70,6 +83,8 @@ static int64_t io_transfer(struct job *job, struct sc_call *c, int host_fd, bool
     int64_t result = 0;
     bool first = true;
     *(is_write ? &job->stats.write_ops : &job->stats.read_ops) += 1;
+    if (!is_write && read_at_eof(job, host_fd))
+        return 0; /* nothing to move: no tokens to wait for */
     do {
         int64_t got = io_admit(job, c->self, is_write, first, total - done);
         if (got < 0) {

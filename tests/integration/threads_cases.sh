@@ -1,0 +1,74 @@
+# Thread cases (issue 3): limits over all of a job's vCPUs, and the TLB shootdown when one thread
+# changes the page tables while another runs.
+# shellcheck shell=bash
+# Sourced by run.sh: uses V4, WORK, GUEST_DIR, ISOVM and lib.sh. Names start with "threads/".
+
+# N threads spin for 2 s under a quota: the VMM's accounting over the job's own wall time is the
+# quota (all threads together), and every thread made progress.
+c_threads_quota() { # VARIANT THREADS PERCENT
+    need "spin_threads.$1" || return
+    native && return
+    local r=$WORK/case/report.json n=$2 pct=$3 cpu wall i c
+    run_job launch --cpu-quota "$pct%" --max-threads "$n" --report "$r" -- "$J" "$n" 2
+    expect_status 0 || return
+    wall=$(stdout_value wall_ns)
+    cpu=$(report_int "$r" cpu_time_ns)
+    if [ -z "$wall" ] || [ -z "$cpu" ]; then
+        fail "no wall_ns from the job ('$wall') or cpu_time_ns in the report ('$cpu')"
+        return
+    fi
+    expect_report_ge "$r" cpu_throttled_periods 1 || return
+    expect_report "$r" threads_created "$n" || return
+    CASE_DETAIL+="    measured: cpu_time_ns $cpu over the job's wall_ns $wall"$'\n'
+    expect_near "CPU % of $n threads by the VMM's accounting" \
+        "$(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", 100 * c / w }')" "$pct" 2
+    for ((i = 0; i < n; i++)); do
+        c=$(stdout_value "thread$i")
+        if [ -z "$c" ] || ((c < 1)); then
+            fail "thread $i made no progress ('$c')"
+        fi
+    done
+}
+
+# N threads spin forever under a 1 s CPU time limit: killed at 1 s of CPU, all threads counted.
+c_threads_cpu_limit() { # VARIANT THREADS
+    need "spin_threads.$1" || return
+    local r=$WORK/case/report.json
+    run_job launch --cpu-time-limit 1s --report "$r" -- "$J" "$2" --forever
+    expect_status 152 "128 + SIGXCPU: the CPU time limit" || return
+    native && return
+    expect_report "$r" exit_reason '"cpu-limit"'
+    expect_report "$r" signal '"SIGXCPU"'
+    expect_report_in "$r" cpu_time_ns 1000000000 1100000000
+    expect_report "$r" threads_created "$2"
+}
+
+# A thread reads a page in a loop while main unmaps (or mprotects) it: the reader faults on the
+# page at once instead of reading on through a stale TLB entry. (In the emulated host QEMU
+# flushes at every world switch anyway; on hardware this checks the shootdown itself.)
+c_tlb_shootdown() { # VARIANT MODE
+    need "tlb_shootdown.$1" || return
+    local r=$WORK/case/report.json
+    if [ "$2" = mprotect ]; then
+        run_job launch --report "$r" -- "$J" p
+    else
+        run_job launch --report "$r" -- "$J"
+    fi
+    expect_status 139 "SIGSEGV in the reader" || return
+    expect_stdout_has "reader running"
+    native && return
+    expect_stderr_has "page fault (user read"
+    local addr
+    addr=$(grep -o 'reader running; [a-z ]* 0x[0-9a-f]*' "$OUT_FILE" | grep -o '0x[0-9a-f]*$')
+    [ -n "$addr" ] && expect_stderr_has "address $addr"
+    expect_report_ge "$r" tlb_shootdowns 1
+}
+
+for v in $V4; do
+    add_case "threads/tlb shootdown munmap tlb_shootdown.$v" with_budget 20 c_tlb_shootdown "$v" munmap
+    add_case "threads/tlb shootdown mprotect tlb_shootdown.$v" with_budget 20 c_tlb_shootdown "$v" mprotect
+done
+add_case "threads/quota 50% over 2 threads spin_threads.musl" with_budget 20 c_threads_quota musl 2 50
+add_case "threads/quota 25% over 3 threads spin_threads.glibc" with_budget 20 c_threads_quota glibc 3 25
+add_case "threads/cpu time limit 1s over 4 threads spin_threads.musl-pie" with_budget 20 c_threads_cpu_limit musl-pie 4
+add_case "threads/cpu time limit 1s over 2 threads spin_threads.glibc-pie" with_budget 20 c_threads_cpu_limit glibc-pie 2
