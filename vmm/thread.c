@@ -131,7 +131,7 @@ int64_t sys_clone(struct job *job, struct sc_call *c)
     if (!t)
         return refuse_thread(job, c);
     int rc;
-    if (t->vcpu.fd < 0 && (rc = vcpu_open(&job->vm, &t->vcpu, t->vcpu.index)) < 0) {
+    if (t->vcpu.fd < 0 && vcpu_open(&job->vm, &t->vcpu, t->vcpu.index) < 0) {
         vcpu_destroy(&job->vm, &t->vcpu);
         return -EAGAIN;
     }
