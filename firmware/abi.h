@@ -11,8 +11,9 @@
 #define ISOVM_GUARD_GPA        0x0        /* page 0: never mapped */
 #define ISOVM_GDT_GPA          0x1000     /* GDT: null, kcode, kdata, -, udata, ucode, TSS[n] */
 #define ISOVM_IDT_GPA          0x2000     /* 256 gates */
-#define ISOVM_TSS_GPA          0x3000     /* one 128-byte slot per vCPU */
+#define ISOVM_TSS_GPA          0x8000     /* one 128-byte slot per vCPU, up to ISOVM_TSS_END */
 #define ISOVM_TSS_STRIDE       0x80
+#define ISOVM_TSS_END          0xa000
 #define ISOVM_HCBLOCK_GPA      0x4000     /* per-vCPU request blocks, ISOVM_HCBLOCK_STRIDE apart */
 #define ISOVM_HCBLOCK_STRIDE   0x100
 #define ISOVM_HCBLOCK_END      0x8000
@@ -22,6 +23,16 @@
 #define ISOVM_FW_CODE_END      0x100000
 #define ISOVM_USER_MIN_GPA     0x100000   /* lowest address a job may map */
 #define ISOVM_MAX_VCPUS        64
+/* Every per-vCPU array must hold ISOVM_MAX_VCPUS slots inside its own region. */
+#if ISOVM_TSS_GPA + ISOVM_MAX_VCPUS * ISOVM_TSS_STRIDE > ISOVM_TSS_END
+#error "TSS slots overflow their region"
+#endif
+#if ISOVM_HCBLOCK_GPA + ISOVM_MAX_VCPUS * ISOVM_HCBLOCK_STRIDE > ISOVM_HCBLOCK_END
+#error "request blocks overflow their region"
+#endif
+#if ISOVM_FW_STACK_GPA + ISOVM_MAX_VCPUS * ISOVM_PAGE_SIZE > ISOVM_FW_STACK_END
+#error "firmware stacks overflow their region"
+#endif
 
 /* GDT selectors. STAR makes sysret load CS=UCODE|3, SS=UDATA|3. */
 #define ISOVM_SEL_KCODE   0x08

@@ -74,6 +74,8 @@ int paging_init(struct paging *pg, struct guest_mem *gm, uint64_t fw_image_size)
     const uint64_t kdata = PTE_P | PTE_RW | PTE_NX;
     for (uint64_t a = ISOVM_GDT_GPA; a < ISOVM_HCBLOCK_END; a += PG)
         pg->pte[a / PG] = a | kdata;
+    for (uint64_t a = ISOVM_TSS_GPA; a < ISOVM_TSS_END; a += PG)
+        pg->pte[a / PG] = a | kdata;
     for (uint64_t a = ISOVM_FW_STACK_GPA; a < ISOVM_FW_STACK_END; a += PG)
         pg->pte[a / PG] = a | kdata;
     for (uint64_t a = ISOVM_FW_CODE_GPA; a < ISOVM_FW_CODE_GPA + fw_image_size; a += PG)

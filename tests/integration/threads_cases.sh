@@ -73,3 +73,23 @@ add_case "threads/quota 50% over 2 threads spin_threads.musl" with_budget 30 c_t
 add_case "threads/quota 25% over 3 threads spin_threads.glibc" with_budget 30 c_threads_quota glibc 3 25
 add_case "threads/cpu time limit 1s over 4 threads spin_threads.musl-pie" with_budget 20 c_threads_cpu_limit musl-pie 4
 add_case "threads/cpu time limit 1s over 2 threads spin_threads.glibc-pie" with_budget 20 c_threads_cpu_limit glibc-pie 2
+
+# 63 threads (64 vCPUs, the maximum) run and are joined; a fault on the 50th vCPU is reported
+# as the job's SIGSEGV at address 0 (each vCPU's TSS and exception stack are its own).
+c_threads_many() { # VARIANT MODE N
+    need "threads_many.$1" || return
+    run_job launch --max-threads 64 -- "$J" "$2" "$3"
+    if [ "$2" = run ]; then
+        expect_status 0 || return
+        expect_stdout_line "joined=$(($3 - 1))"
+    else
+        expect_status 139 "SIGSEGV on a high vCPU" || return
+        native && return
+        expect_stderr_has "page fault (user write, not present)"
+        expect_stderr_has "address 0x0"
+    fi
+}
+for v in musl glibc-pie; do
+    add_case "threads/64 vCPUs run threads_many.$v" with_budget 40 c_threads_many "$v" run 64
+    add_case "threads/fault on vCPU 50 threads_many.$v" with_budget 40 c_threads_many "$v" fault 51
+done
