@@ -1,6 +1,8 @@
 /* Many threads at once, up to the 64-vCPU maximum, with a fault on a high-numbered vCPU.
  *   threads_many run N     N-1 threads (plus main) each make syscalls, then are joined;
  *                          prints "joined=N-1".
+ *   threads_many hang N    N-1 threads block on a condition nobody signals; main joins them:
+ *                          every thread waits in a futex until a limit ends the job.
  *   threads_many fault N   N-1 threads block; the last one created writes through NULL: the job
  *                          must die of SIGSEGV naming address 0x0 (its vCPU's exception stack and
  *                          TSS are its own, whatever its number).
@@ -41,7 +43,7 @@ int main(int argc, char **argv)
 {
     if (argc != 3)
         return 2;
-    int fault = strcmp(argv[1], "fault") == 0;
+    int fault = strcmp(argv[1], "fault") == 0, hang = strcmp(argv[1], "hang") == 0;
     int n = atoi(argv[2]);
     if (n < 2 || n > MAXT)
         return 2;
@@ -61,10 +63,15 @@ int main(int argc, char **argv)
     }
     while (atomic_load(&started) < n - 1)
         sched_yield();
-    pthread_mutex_lock(&mu);
-    release = 1;
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
+    if (hang) {
+        printf("hanging\n");
+        fflush(stdout);
+    } else {
+        pthread_mutex_lock(&mu);
+        release = 1;
+        pthread_cond_broadcast(&cv);
+        pthread_mutex_unlock(&mu);
+    }
     int joined = 0;
     for (int i = 1; i < n; i++) {
         void *r;

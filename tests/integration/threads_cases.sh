@@ -93,3 +93,29 @@ for v in musl glibc-pie; do
     add_case "threads/64 vCPUs run threads_many.$v" with_budget 40 c_threads_many "$v" run 64
     add_case "threads/fault on vCPU 50 threads_many.$v" with_budget 40 c_threads_many "$v" fault 51
 done
+
+# The wall-clock timeout ends a job blocked in a host read (stdin a FIFO nobody writes to) or in
+# a futex wait (a thread joining one that never ends): the VMM kicks the blocked thread out.
+c_timeout_blocked() { # read|futex
+    native && return
+    local r=$WORK/case/report.json
+    if [ "$1" = read ]; then
+        [ -x "$BUSYBOX" ] || { fail "$BUSYBOX not found (busybox-static)"; return; }
+        mkfifo "$WORK/case/fifo" || { fail "mkfifo failed"; return; }
+        sleep 30 >"$WORK/case/fifo" & # holds the FIFO open without writing
+        local holder=$!
+        STDIN_FILE=$WORK/case/fifo
+        run_job launch --timeout 1s --report "$r" -- "$BUSYBOX" cat
+        kill "$holder" 2>/dev/null
+        wait "$holder" 2>/dev/null
+    else
+        need "threads_many.glibc" || return
+        run_job launch --timeout 1s --report "$r" -- "$J" hang 4
+        expect_stdout_line hanging
+    fi
+    expect_status 124 "the timeout" || return
+    expect_report "$r" exit_reason '"timeout"'
+    expect_report_in "$r" wall_time_ns 1000000000 3000000000
+}
+add_case "threads/timeout while blocked reading stdin (busybox cat)" with_budget 20 c_timeout_blocked read
+add_case "threads/timeout while every thread waits in a futex threads_many.glibc" with_budget 20 c_timeout_blocked futex
