@@ -329,7 +329,11 @@ static void test_paging_init_layout(void **state)
     assert_int_equal(pte[0], 0); /* page 0 */
     for (uint64_t a = ISOVM_GDT_GPA; a < ISOVM_HCBLOCK_END; a += FIX_PG)
         assert_int_equal(pte[a / FIX_PG], a | PTE_P | PTE_RW | PTE_NX);
-    for (uint64_t a = ISOVM_HCBLOCK_END; a < ISOVM_FW_STACK_GPA; a += FIX_PG)
+    /* The TSSs follow the request blocks (their own pages since the 64-vCPU fix). */
+    assert_int_equal(ISOVM_TSS_GPA, ISOVM_HCBLOCK_END);
+    for (uint64_t a = ISOVM_TSS_GPA; a < ISOVM_TSS_END; a += FIX_PG)
+        assert_int_equal(pte[a / FIX_PG], a | PTE_P | PTE_RW | PTE_NX);
+    for (uint64_t a = ISOVM_TSS_END; a < ISOVM_FW_STACK_GPA; a += FIX_PG)
         assert_int_equal(pte[a / FIX_PG], 0);
     for (uint64_t a = ISOVM_FW_STACK_GPA; a < ISOVM_FW_STACK_END; a += FIX_PG)
         assert_int_equal(pte[a / FIX_PG], a | PTE_P | PTE_RW | PTE_NX);
