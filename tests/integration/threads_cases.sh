@@ -119,3 +119,35 @@ c_timeout_blocked() { # read|futex
 }
 add_case "threads/timeout while blocked reading stdin (busybox cat)" with_budget 20 c_timeout_blocked read
 add_case "threads/timeout while every thread waits in a futex threads_many.glibc" with_budget 20 c_timeout_blocked futex
+
+# SIGTERM (or SIGINT) to isovm ends the job, not isovm: exit 128+N, exit_reason "killed", one
+# stderr line naming the signal, and the report is still written. Two spinning threads.
+c_killed_from_outside() { # SIGNAL STATUS
+    native && return
+    need "spin_threads.musl" || return
+    local r=$WORK/case/report.json pid rc
+    "$ISOVM" launch --report "$r" -- "$J" 2 --forever >"$WORK/out" 2>"$WORK/err" &
+    pid=$!
+    local i
+    for ((i = 0; i < 100; i++)); do # until the job has started (its "spinning" line)
+        grep -q spinning "$WORK/out" 2>/dev/null && break
+        sleep 0.1
+    done
+    sleep 0.5 # the second thread starts after the line
+    kill "-$1" "$pid"
+    wait "$pid"
+    rc=$?
+    OUT_FILE=$WORK/out
+    ERR_FILE=$WORK/err
+    HUNG=0
+    if [ "$rc" != "$2" ]; then
+        fail "exit status $rc, want $2 (128 + SIG$1)"
+        return
+    fi
+    expect_report "$r" exit_reason '"killed"'
+    expect_report "$r" signal "\"SIG$1\""
+    expect_report "$r" threads_created 2
+    expect_stderr_has "isovm received SIG$1"
+}
+add_case "threads/SIGTERM to isovm ends the job (killed, report written)" with_budget 20 c_killed_from_outside TERM 143
+add_case "threads/SIGINT to isovm ends the job (killed, report written)" with_budget 20 c_killed_from_outside INT 130
