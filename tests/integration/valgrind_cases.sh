@@ -1,0 +1,39 @@
+# isovm itself under valgrind (memcheck, leak check) while it runs jobs with threads, a CPU quota,
+# I/O throttling, a fault and `isovm check`: no error, no leak. Plain build only (the ASan build
+# cannot run under valgrind); skipped natively (there is no isovm to check).
+# shellcheck shell=bash
+# Sourced by run.sh: uses WORK, GUEST_DIR, ISOVM, BUILD and lib.sh. Names start with "valgrind/".
+
+VALGRIND=${VALGRIND:-valgrind}
+
+c_valgrind() { # WANT_STATUS ISOVM-ARGS...
+    native && return
+    local want=$1
+    shift
+    if ! command -v "$VALGRIND" >/dev/null; then
+        fail "valgrind not found"
+        return
+    fi
+    OUT_FILE="$WORK/out"
+    ERR_FILE="$WORK/err"
+    HUNG=0
+    _timed "$VALGRIND" -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+        "$ISOVM" "$@"
+    expect_status "$want" "isovm's status under valgrind (99: valgrind found an error)" || _show_outputs
+    if grep -q '^==[0-9]*==' "$ERR_FILE"; then
+        fail "valgrind reported something"
+        _show_outputs
+    fi
+}
+
+case $BUILD in
+*san*) ;; # ASan and valgrind do not mix
+*)
+    add_case "valgrind/threads 3 100" with_budget 120 c_valgrind 0 launch -- "$GUEST_DIR/threads.musl" 3 100
+    add_case "valgrind/quota and write throttle" with_budget 120 c_valgrind 0 launch --cpu-quota 50% \
+        --set io.write.bandwidth=1MiB/s -- "$GUEST_DIR/hello.glibc"
+    add_case "valgrind/fault in a thread (tlb_shootdown)" with_budget 120 c_valgrind 139 launch -- \
+        "$GUEST_DIR/tlb_shootdown.musl"
+    add_case "valgrind/check examples/ci-build.json" with_budget 60 c_valgrind 0 check "$REPO/examples/ci-build.json"
+    ;;
+esac
