@@ -48,11 +48,6 @@ static int futex_word(struct job *job, uint64_t addr, unsigned need, uint32_t **
     return 0;
 }
 
-static uint64_t ts_ns(const struct timespec *ts)
-{
-    return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
-}
-
 /* The CLOCK_MONOTONIC deadline for a wait: relative for FUTEX_WAIT, absolute (monotonic, or
  * realtime with FUTEX_CLOCK_REALTIME) for FUTEX_WAIT_BITSET. UINT64_MAX: no timeout. */
 static int futex_deadline(struct job *job, uint64_t gva, bool absolute, bool realtime,
@@ -69,19 +64,9 @@ static int futex_deadline(struct job *job, uint64_t gva, bool absolute, bool rea
         return -EINVAL;
     if ((uint64_t)ts.tv_sec > (UINT64_MAX / 1000000000ull) / 2)
         return 0; /* beyond any real deadline: wait forever */
-    uint64_t want = ts_ns(&ts), now = mono_ns();
-    if (!absolute) {
-        *deadline = now + want;
-        return 0;
-    }
-    if (realtime) {
-        struct timespec rt;
-        clock_gettime(CLOCK_REALTIME, &rt);
-        uint64_t rnow = ts_ns(&rt);
-        *deadline = want <= rnow ? now : now + (want - rnow);
-        return 0;
-    }
-    *deadline = want;
+    uint64_t want = ts_ns(&ts);
+    *deadline = !absolute ? mono_ns() + want
+                          : mono_deadline(realtime ? CLOCK_REALTIME : CLOCK_MONOTONIC, want);
     return 0;
 }
 
@@ -106,8 +91,7 @@ static int64_t futex_wait(struct job *job, struct sc_call *c, uint32_t mask, boo
     self->futex_bitset = mask;
     self->futex_waiting = true;
     self->futex_woken = false;
-    struct timespec ts = { .tv_sec = (time_t)(deadline / 1000000000ull),
-                           .tv_nsec = (long)(deadline % 1000000000ull) };
+    struct timespec ts = ns_ts(deadline);
     int64_t ret = 0;
     while (!self->futex_woken) {
         if (atomic_load(&job->stop)) {

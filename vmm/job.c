@@ -6,13 +6,6 @@
 #include <string.h>
 #include "log.h"
 
-uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 int job_init(struct job *job, const struct policy *p)
 {
     job->policy = *p;
@@ -115,17 +108,14 @@ uint64_t job_cpu_ns(struct job *job)
         struct vthread *t = &job->threads[i];
         if (!t->host_started || t->state == VT_DONE || t->state == VT_FREE)
             continue;
-        struct timespec ts;
-        if (clock_gettime(t->cpu_clock, &ts) == 0)
-            sum += (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+        sum += clock_ns(t->cpu_clock);
     }
     return sum;
 }
 
 int job_sleep_until(struct job *job, struct vthread *self, uint64_t deadline_ns)
 {
-    struct timespec ts = { .tv_sec = (time_t)(deadline_ns / 1000000000ull),
-                           .tv_nsec = (long)(deadline_ns % 1000000000ull) };
+    struct timespec ts = ns_ts(deadline_ns);
     for (;;) {
         if (atomic_load(&job->stop))
             return -EINTR;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 #include "abi.h"
+#include "clock.h"
 #include "policy.h"
 #include "token_bucket.h"
 #include "vm.h"
@@ -143,6 +144,5 @@ int job_sleep_until(struct job *job, struct vthread *self, uint64_t deadline_ns)
 /* Tell the supervisor to look at the job again now (threads changed, the job ended). */
 void job_notify_supervisor(struct job *job);
 
-uint64_t mono_ns(void);
 
 #endif

@@ -119,8 +119,7 @@ void job_supervise(struct job *job)
             sig = sigwaitinfo(&set, &info);
         } else {
             uint64_t wait = next > now ? next - now : 0;
-            struct timespec ts = { .tv_sec = (time_t)(wait / 1000000000ull),
-                                   .tv_nsec = (long)(wait % 1000000000ull) };
+            struct timespec ts = ns_ts(wait);
             sig = sigtimedwait(&set, &info, &ts);
         }
         pthread_mutex_lock(&job->lock);

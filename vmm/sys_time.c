@@ -88,18 +88,10 @@ static int timespec_import(struct job *job, uint64_t gva, struct timespec *ts)
 static int64_t sleep_on_host(struct job *job, struct sc_call *c, clockid_t id, int flags,
                              const struct timespec *req)
 {
-    uint64_t want = (uint64_t)req->tv_sec * 1000000000ull + (uint64_t)req->tv_nsec;
+    uint64_t want = ts_ns(req);
     if ((uint64_t)req->tv_sec > UINT64_MAX / 2000000000ull)
         want = UINT64_MAX / 2;
-    uint64_t now = mono_ns(), deadline;
-    if (flags & TIMER_ABSTIME) {
-        struct timespec cur;
-        clock_gettime(id, &cur);
-        uint64_t cnow = (uint64_t)cur.tv_sec * 1000000000ull + (uint64_t)cur.tv_nsec;
-        deadline = want <= cnow ? now : now + (want - cnow);
-    } else {
-        deadline = now + want;
-    }
+    uint64_t deadline = (flags & TIMER_ABSTIME) ? mono_deadline(id, want) : mono_ns() + want;
     return job_sleep_until(job, c->self, deadline);
 }
 

@@ -23,10 +23,7 @@ static void *vthread_main(void *arg)
     struct vthread *t = arg;
     struct job *job = t->job;
     vcpu_run(job, t);
-    struct timespec ts;
-    uint64_t cpu = 0;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
-        cpu = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     pthread_mutex_lock(&job->lock);
     if (t->state == VT_RUNNING) /* stopped by the job's end rather than by its own exit */
         job->threads_live--;
