@@ -32,6 +32,9 @@ struct guest_mem {
  * checks below and the memory syscalls share. */
 bool gmem_user_range(const struct guest_mem *gm, uint64_t gva, uint64_t len);
 
+/* A canonical lower-half (user) address, as an FS base or TLS pointer must be. */
+static inline bool gva_canonical_user(uint64_t gva) { return gva < (1ull << 47); }
+
 /* Check that [gva, gva+len) lies in user-mappable RAM and that every page in it has all of the
  * `need` GPERM_ bits. Overflow-safe. len 0 is always valid, as on Linux (*host is NULL unless
  * gva is in the user range). Returns 0 and sets *host, or -EFAULT. */

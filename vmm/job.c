@@ -38,7 +38,6 @@ int job_init(struct job *job, const struct policy *p)
     job->fds_open = 3;
     job->stats.caps_peak = 3;
     uint64_t now = mono_ns();
-    job->start_ns = now;
     tb_init(&job->io_read.bytes, &p->io_read.bytes, now);
     tb_init(&job->io_read.ops, &p->io_read.ops, now);
     tb_init(&job->io_write.bytes, &p->io_write.bytes, now);
@@ -99,6 +98,13 @@ void job_end(struct job *job, enum job_end how, int status, int sig, const char 
     job_wake_all(job);
     job_kick(job, NULL);
     job_notify_supervisor(job);
+}
+
+void job_count_denied(struct job *job, uint64_t nr)
+{
+    if (nr < SYSCALL_TABLE_SIZE)
+        job->stats.denied[nr]++;
+    job->stats.denied_total++;
 }
 
 uint64_t job_cpu_ns(struct job *job)

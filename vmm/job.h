@@ -134,6 +134,9 @@ void job_kick(struct job *job, const struct vthread *self);
 /* Wake every thread waiting on its condition (after stop or the end of throttling). Lock held. */
 void job_wake_all(struct job *job);
 
+/* Count syscall nr as refused by a limit (the report's denied_syscalls). job->lock held. */
+void job_count_denied(struct job *job, uint64_t nr);
+
 /* Sum of the vCPU threads' CPU time, ns. job->lock held. */
 uint64_t job_cpu_ns(struct job *job);
 

@@ -268,8 +268,7 @@ static int fd_alloc(struct job *job, struct sc_call *c, uint64_t from)
         if (!job->fds[fd].open)
             return (int)fd;
     job->stats.caps_refused++;
-    job->stats.denied[c->nr]++;
-    job->stats.denied_total++;
+    job_count_denied(job, c->nr);
     return -EMFILE;
 }
 
@@ -302,24 +301,18 @@ static int64_t dup_to(struct job *job, struct sc_call *c, uint64_t newfd, bool c
     int rc = fd_get(job, c->a[0], 0, &s);
     if (rc)
         return rc;
+    if (newfd == c->a[0])
+        return (int64_t)newfd; /* dup2 onto itself: nothing to do (dup3 refuses it earlier) */
     if (newfd >= job->fds_max) {
         job->stats.caps_refused++;
-        job->stats.denied[c->nr]++;
-        job->stats.denied_total++;
+        job_count_denied(job, c->nr);
         return -EBADF; /* as Linux does beyond RLIMIT_NOFILE */
     }
-    if (newfd == c->a[0])
-        return (int64_t)newfd;
     return fd_copy(job, s, (int)newfd, cloexec);
 }
 
 int64_t sys_dup2(struct job *job, struct sc_call *c)
 {
-    if (c->a[0] == c->a[1]) {
-        struct fd_slot *s;
-        int rc = fd_get(job, c->a[0], 0, &s);
-        return rc ? rc : (int64_t)c->a[1];
-    }
     return dup_to(job, c, c->a[1], false);
 }
 

@@ -17,13 +17,11 @@
 #define ARCH_GET_FS 0x1003
 #define ARCH_GET_GS 0x1004
 
-static bool canonical(uint64_t a) { return a < (1ull << 47); }
-
 int64_t sys_arch_prctl(struct job *job, struct sc_call *c)
 {
     switch (c->a[0]) {
     case ARCH_SET_FS:
-        if (!canonical(c->a[1]))
+        if (!gva_canonical_user(c->a[1]))
             return -EPERM;
         c->self->fs_base = c->a[1];
         c->fs_base = c->a[1];

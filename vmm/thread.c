@@ -90,13 +90,10 @@ static struct vthread *slot_find(struct job *job)
     return NULL;
 }
 
-static bool user_canonical(uint64_t a) { return a < (1ull << 47); }
-
 static int64_t refuse_thread(struct job *job, struct sc_call *c)
 {
     job->stats.threads_refused++;
-    job->stats.denied[c->nr]++;
-    job->stats.denied_total++;
+    job_count_denied(job, c->nr);
     log_debug("clone refused: %u threads running, max_threads %u", job->threads_live,
               job->policy.max_threads);
     return -EAGAIN;
@@ -114,7 +111,7 @@ int64_t sys_clone(struct job *job, struct sc_call *c)
     if ((flags & THREAD_NEEDS) != THREAD_NEEDS || flags & ~(uint64_t)(THREAD_NEEDS | THREAD_MAY) ||
         csig)
         return -EINVAL;
-    if ((flags & CLONE_SETTLS) && !user_canonical(tls))
+    if ((flags & CLONE_SETTLS) && !gva_canonical_user(tls))
         return -EPERM;
     /* Check every pointer the kernel would write before creating anything. */
     if ((flags & CLONE_PARENT_SETTID) && gpa_range_check(&job->vm.gm, ptid, 4, GPERM_W, NULL))
