@@ -1,9 +1,6 @@
 /* CPU quota bookkeeping: when the job's vCPUs have used their quota in this period, hold them. */
 #include "cpu_quota.h"
 
-/* Earliest re-check while running: the wake-up costs more than this much overshoot. */
-#define CPU_QUOTA_MIN_CHECK_NS 100000ull
-
 void cpu_quota_init(struct cpu_quota *q, uint64_t quota_ns, uint64_t period_ns, uint64_t now,
                     uint64_t cpu)
 {

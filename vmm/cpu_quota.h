@@ -4,6 +4,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Earliest re-check of a running job (quota or CPU time limit): a wake-up costs more than
+ * this much overshoot. */
+#define CPU_QUOTA_MIN_CHECK_NS 100000ull
+
 struct cpu_quota {
     uint64_t quota_ns, period_ns;   /* quota 0: unlimited */
     uint64_t period_end;            /* monotonic time the current period ends */

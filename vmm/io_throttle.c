@@ -13,8 +13,9 @@ int64_t io_admit(struct job *job, struct vthread *self, bool is_write, bool char
     uint64_t need = want;
     if (!tb_unlimited(&io->bytes) && need > io->bytes.size / 2)
         need = io->bytes.size / 2 ? io->bytes.size / 2 : 1;
+    uint64_t now;
     for (;;) {
-        uint64_t now = mono_ns();
+        now = mono_ns();
         uint64_t w_ops = charge_op ? tb_wait_ns(&io->ops, 1, now) : 0;
         uint64_t w_bytes = need ? tb_wait_ns(&io->bytes, need, now) : 0;
         uint64_t w = w_ops > w_bytes ? w_ops : w_bytes;
@@ -31,7 +32,6 @@ int64_t io_admit(struct job *job, struct vthread *self, bool is_write, bool char
             return -EINTR;
         }
     }
-    uint64_t now = mono_ns();
     if (charge_op)
         tb_take(&io->ops, 1, now);
     return want ? (int64_t)tb_take(&io->bytes, want, now) : 0;

@@ -73,8 +73,8 @@ static uint64_t governor_step(struct job *job, struct cpu_quota *q, uint64_t now
             return now + RESTOP_INTERVAL_NS;
         }
         uint64_t left = (p->cpu_time_limit_ns - cpu) / running;
-        if (left < 100000)
-            left = 100000;
+        if (left < CPU_QUOTA_MIN_CHECK_NS)
+            left = CPU_QUOTA_MIN_CHECK_NS;
         if (now + left < next)
             next = now + left;
     }
