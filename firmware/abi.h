@@ -84,8 +84,38 @@
  * [0] vector, [1] error code (0 if none), [2] rip, [3] cs, [4] rflags, [5] rsp, [6] ss. */
 #define ISOVM_EXC_FRAME_QWORDS 7
 
+/* isovm's own syscalls: the job makes them with `syscall` like Linux's (docs/hypercalls.md).
+ * Errors are -errno in rax, as for Linux syscalls. */
+#define ISOVM_SYS_BASE        1000
+#define ISOVM_SYS_CAP_DERIVE  1000 /* (fd, rights, ttl_ns) -> a new fd on a capability derived
+                                    * from fd's: rights a subset of fd's (else EPERM), expiring
+                                    * ttl_ns from now or with its parent, whichever is first
+                                    * (ttl_ns 0: with its parent) */
+#define ISOVM_SYS_CAP_REVOKE  1001 /* (fd) -> 0: revoke fd's capability and everything derived
+                                    * from it; fd stays allocated, every use fails EKEYREVOKED */
+#define ISOVM_SYS_CAP_INFO    1002 /* (fd, struct isovm_cap_info *) -> 0 */
+#define ISOVM_SYS_END         1003
+
+/* Rights bits, as policy/rights.h */
+#define ISOVM_RIGHT_READ      0x01
+#define ISOVM_RIGHT_WRITE     0x02
+#define ISOVM_RIGHT_CREATE    0x04
+#define ISOVM_RIGHT_DELETE    0x08
+#define ISOVM_RIGHT_LIST      0x10
+#define ISOVM_RIGHT_STAT      0x20
+#define ISOVM_RIGHT_SEEK      0x40
+#define ISOVM_RIGHT_TRUNCATE  0x80
+
 #ifndef __ASSEMBLER__
 #include <stdint.h>
+/* ISOVM_SYS_CAP_INFO's answer. */
+struct isovm_cap_info {
+    uint64_t id;          /* the capability's id in the job (audit log "cap") */
+    uint64_t parent_id;   /* 0 for a root (a policy grant, the console) */
+    uint64_t rights;      /* ISOVM_RIGHT_* */
+    uint64_t expires_in_ns; /* time left before it expires; 0 = never */
+    uint64_t depth;       /* links in its chain (a root: 0) */
+};
 struct isovm_hcblock {
     uint64_t self;
     uint64_t nr;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "rights.h"
 
 /* One token bucket, as Firecracker's rate limiter: `size` tokens, refilled completely every
  * `refill_time_ns` (so the rate is size / refill_time), plus `one_time_burst` extra tokens that
@@ -21,6 +22,44 @@ struct io_limit {
     struct bucket_cfg ops;
 };
 
+#define POLICY_MAX_GRANTS      32
+#define POLICY_GUEST_PATH_MAX  256   /* bytes with the NUL */
+#define POLICY_HOST_PATH_MAX   1024  /* bytes with the NUL */
+#define POLICY_SOCKET_PATH_MAX 108   /* sun_path */
+#define POLICY_JOB_ID_MAX      65    /* 64 characters and the NUL */
+/* Syscall numbers a filter can name: 0..1023 (Linux's and isovm's own, ISOVM_SYS_* >= 1000). */
+#define POLICY_SYSCALL_NR_MAX  1024
+
+/* One piece of the job's file-system view: guest path -> host path, with rights. */
+struct grant {
+    char guest[POLICY_GUEST_PATH_MAX]; /* absolute, normalized ("/data"), never "/" itself */
+    char host[POLICY_HOST_PATH_MAX];   /* absolute host path of a directory or a regular file */
+    uint32_t rights;                   /* CAP_R_* (rights.h) */
+    uint64_t expires_ns;               /* relative to the job's start; 0 = never */
+};
+
+enum syscall_profile {
+    SCP_DEFAULT,        /* every syscall isovm implements */
+    SCP_DETERMINISTIC,  /* memory, I/O on granted objects, exit; virtual clock, seeded random */
+    SCP_NONE,           /* nothing but what "allow" lists */
+};
+
+/* What happens to a syscall outside the allowlist. */
+enum syscall_action {
+    SCA_ERRNO,  /* fails with errno_value */
+    SCA_KILL,   /* the job ends with SIGSYS (exit 159) */
+    SCA_LOG,    /* allowed, and written to the audit log */
+};
+
+struct syscall_policy {
+    enum syscall_profile profile;
+    enum syscall_action action;
+    int errno_value;              /* positive errno; 0 = the default (EPERM; ENOSYS under
+                                   * SCP_DEFAULT, so that probing programs fall back) */
+    uint64_t allow[POLICY_SYSCALL_NR_MAX / 64]; /* added to the profile */
+    uint64_t deny[POLICY_SYSCALL_NR_MAX / 64];  /* taken from the profile (after allow) */
+};
+
 struct policy {
     uint64_t memory_bytes;       /* guest RAM; default 64MiB, 8MiB..64GiB, multiple of 4KiB */
     uint64_t cpu_quota_ns;       /* vCPU time per period, all vCPUs together; 0 = unlimited */
@@ -32,6 +71,14 @@ struct policy {
     uint32_t max_capabilities;   /* open descriptors at once (stdin/out/err count); 3..65536, default 64 */
     uint32_t cpu_quota_bp;       /* cpu.quota given as a percentage: in basis points (1/100 %) of the
                                   * period, and cpu_quota_ns follows cpu_period_ns; 0 otherwise */
+    struct syscall_policy syscalls;
+    struct grant grants[POLICY_MAX_GRANTS];
+    unsigned ngrants;
+    char cwd[POLICY_GUEST_PATH_MAX];          /* initial working directory; "" = "/" */
+    char audit_path[POLICY_HOST_PATH_MAX];    /* audit log (JSON lines); "" = none */
+    char control_path[POLICY_SOCKET_PATH_MAX];/* control socket of the running VMM; "" = none */
+    char job_id[POLICY_JOB_ID_MAX];           /* names the job in audit and report; "" = isovm-PID */
+    uint64_t seed;                            /* deterministic profile: the randomness seed */
 };
 
 #define POLICY_DEFAULT_MEMORY        (64ull << 20)

@@ -1,9 +1,11 @@
 /* Job lifecycle shared by every thread: set-up, ending the job, kicking vCPUs, sleeping. */
 #include "job.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include "fd.h"
 #include "log.h"
 
 int job_init(struct job *job, const struct policy *p)
@@ -32,11 +34,20 @@ int job_init(struct job *job, const struct policy *p)
     job->fds = calloc(job->fds_max, sizeof *job->fds);
     if (!job->fds)
         return -ENOMEM;
-    for (int fd = 0; fd < 3; fd++)
-        job->fds[fd] = (struct fd_slot){ .open = true, .host_fd = fd,
-                                         .rights = fd == 0 ? FD_READ : FD_WRITE };
-    job->fds_open = 3;
-    job->stats.caps_peak = 3;
+    if (cap_table_init(&job->caps, job->fds_max))
+        return -ENOMEM;
+    /* stdin, stdout, stderr: the console, one capability each (isovm's own 0-2) */
+    for (int fd = 0; fd < 3; fd++) {
+        uint32_t rights = (fd == 0 ? CAP_R_READ : CAP_R_WRITE) | CAP_R_STAT;
+        int slot = cap_create(&job->caps, CAP_NONE, CAP_CONSOLE, CAP_FROM_CONSOLE, rights, 0, fd,
+                              NULL);
+        if (slot < 0)
+            return slot;
+        job->caps.caps[slot].keep_fd = true;
+        job->console_cap[fd] = (uint32_t)slot;
+        fd_bind(job, fd, (uint32_t)slot, false, fd == 0 ? O_RDONLY : O_WRONLY);
+    }
+    strcpy(job->cwd, p->cwd[0] ? p->cwd : "/");
     uint64_t now = mono_ns();
     tb_init(&job->io_read.bytes, &p->io_read.bytes, now);
     tb_init(&job->io_read.ops, &p->io_read.ops, now);
@@ -52,6 +63,7 @@ void job_fini(struct job *job)
     pthread_mutex_destroy(&job->lock);
     free(job->fds);
     job->fds = NULL;
+    cap_table_fini(&job->caps);
 }
 
 void job_kick(struct job *job, const struct vthread *self)

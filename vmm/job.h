@@ -7,21 +7,37 @@
 #include <stdint.h>
 #include <time.h>
 #include "abi.h"
+#include "cap.h"
 #include "clock.h"
 #include "policy.h"
 #include "token_bucket.h"
 #include "vm.h"
 
-#define SYSCALL_TABLE_SIZE 512
+#define SYSCALL_TABLE_SIZE 1024 /* Linux numbers and isovm's own (ISOVM_SYS_*, from 1000) */
 #define UNKNOWN_TRACKED    16
 
-enum fd_rights { FD_READ = 1, FD_WRITE = 2 };
-
+/* A guest descriptor: a handle on a capability-table entry (cap.h). Closing it drops the
+ * reference; a reused number holds a new entry and generation, never the old authority. */
 struct fd_slot {
     bool open;
     bool cloexec;
-    int host_fd;          /* isovm's own descriptor (0-2 for the console); never closed by the job */
-    unsigned rights;
+    uint32_t cap;         /* slot in job->caps */
+    uint32_t gen;         /* the entry's generation when the handle was made */
+    uint32_t status;      /* O_APPEND | O_NONBLOCK as the job set them (F_GETFL) */
+    uint32_t access;      /* O_RDONLY / O_WRONLY / O_RDWR as opened (F_GETFL) */
+};
+
+/* Kinds of refusal counted in the report's "denials" and named in the audit log. */
+enum deny_kind {
+    DENY_SYSCALL,   /* the syscall filter */
+    DENY_RIGHTS,    /* a right the capability lacks */
+    DENY_AMPLIFY,   /* derive asked for a right its source lacks */
+    DENY_EXPIRED,   /* use of an expired capability */
+    DENY_REVOKED,   /* use of a revoked capability */
+    DENY_OUTSIDE,   /* a path outside every grant (ENOENT) */
+    DENY_ESCAPE,    /* resolution would leave the grant: .., symlinks out, magic links */
+    DENY_LIMIT,     /* max_capabilities, max_threads */
+    DENY_KINDS
 };
 
 /* How the job ended. JOB_OOM is a fatal signal after a memory request failed for the limit. */
@@ -76,6 +92,9 @@ struct job_stats {
     uint64_t caps_peak, caps_refused;
     uint64_t enomem_total;                    /* brk/mmap/mremap refused for lack of memory */
     uint64_t tlb_shootdowns;
+    uint64_t denials[DENY_KINDS];
+    uint64_t filtered[SYSCALL_TABLE_SIZE];   /* refused by the syscall filter, by number */
+    uint64_t filter_logged;                  /* let through by the "log" action */
 };
 
 struct sig_state {
@@ -110,6 +129,16 @@ struct job {
     uint64_t rlimits[16][2];
     struct fd_slot *fds;         /* policy.max_capabilities slots */
     unsigned fds_max, fds_open;
+    struct cap_table caps;       /* every capability the job holds (cap.h) */
+    uint32_t console_cap[3];     /* slots of stdin, stdout, stderr's entries */
+    char cwd[POLICY_GUEST_PATH_MAX]; /* guest working directory (normalized, absolute) */
+    FILE *audit;                 /* audit log; NULL: none */
+    char job_id[POLICY_JOB_ID_MAX];
+    uint64_t filter_allow[SYSCALL_TABLE_SIZE / 64]; /* syscall filter: allowed numbers */
+    int filter_errno;            /* errno for SCA_ERRNO */
+    bool deterministic;          /* the deterministic profile: virtual clock, seeded random */
+    uint64_t vclock_ns;          /* deterministic: virtual time, advanced by the job's progress */
+    uint64_t rng_state[4];       /* deterministic: the seeded generator */
     struct io_throttle io_read, io_write;
     struct sig_state sig;
     struct job_stats stats;

@@ -8,27 +8,24 @@
 #include <sys/uio.h>
 #include <termios.h>
 #include <unistd.h>
+#include "audit.h"
+#include "fd.h"
 #include "io_throttle.h"
 #include "syscalls.h"
 
 #define MAX_RW_COUNT 0x7ffff000ull   /* Linux caps one read/write at this many bytes */
 #define IOV_LIMIT 1024
 
-static int fd_get(struct job *job, uint64_t fd, unsigned need, struct fd_slot **slot)
-{
-    if (fd >= job->fds_max || !job->fds[fd].open)
-        return -EBADF;
-    if ((job->fds[fd].rights & need) != need)
-        return -EBADF;
-    *slot = &job->fds[fd];
-    return 0;
-}
-
 /* One host read or write into guest memory with job->lock released, so the job's other threads
  * go on meanwhile (guest RAM stays mapped for the VMM's whole life, so the buffer cannot go
  * away). A kick that is not the job's end restarts it. Returns bytes or -errno. */
-static int64_t host_io(struct job *job, int fd, bool is_write, const struct iovec *iov, int n)
+static int64_t host_io(struct job *job, uint32_t slot, bool is_write, const struct iovec *iov,
+                       int n)
 {
+    /* The capability may be revoked meanwhile: its descriptor stays open until io_end. */
+    int fd = cap_io_begin(&job->caps, slot);
+    if (fd < 0)
+        return fd;
     pthread_mutex_unlock(&job->lock);
     ssize_t r;
     do {
@@ -36,6 +33,7 @@ static int64_t host_io(struct job *job, int fd, bool is_write, const struct iove
     } while (r < 0 && errno == EINTR && !atomic_load(&job->stop));
     int e = errno;
     pthread_mutex_lock(&job->lock);
+    cap_io_end(&job->caps, slot);
     return r < 0 ? -(int64_t)e : (int64_t)r;
 }
 
@@ -76,9 +74,10 @@ static bool read_at_eof(struct job *job, int host_fd)
     return pos >= 0 && pos >= st.st_size;
 }
 
-static int64_t io_transfer(struct job *job, struct sc_call *c, int host_fd, bool is_write,
+static int64_t io_transfer(struct job *job, struct sc_call *c, uint32_t slot, bool is_write,
                            const struct iovec *iov, int n, uint64_t total)
 {
+    int host_fd = job->caps.caps[slot].host_fd;
     uint64_t done = 0;
     int64_t result = 0;
     bool first = true;
@@ -94,7 +93,7 @@ static int64_t io_transfer(struct job *job, struct sc_call *c, int host_fd, bool
         first = false;
         struct iovec win[IOV_LIMIT];
         int k = iov_window(iov, n, done, (uint64_t)got, win);
-        int64_t r = k ? host_io(job, host_fd, is_write, win, k) : 0;
+        int64_t r = k ? host_io(job, slot, is_write, win, k) : 0;
         io_refund(job, is_write, r > 0 ? (uint64_t)got - (uint64_t)r : (uint64_t)got);
         if (r < 0) {
             result = r;
@@ -113,8 +112,9 @@ static int64_t io_transfer(struct job *job, struct sc_call *c, int host_fd, bool
 /* read/write: one guest buffer, checked for the direction's permission. */
 static int64_t io_plain(struct job *job, struct sc_call *c, bool is_write)
 {
-    struct fd_slot *s;
-    int rc = fd_get(job, c->a[0], is_write ? FD_WRITE : FD_READ, &s);
+    struct cap *e;
+    uint32_t slot;
+    int rc = fd_cap(job, c, c->a[0], is_write ? CAP_R_WRITE : CAP_R_READ, &e, &slot);
     if (rc)
         return rc;
     uint64_t len = c->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : c->a[2];
@@ -124,7 +124,7 @@ static int64_t io_plain(struct job *job, struct sc_call *c, bool is_write)
     if (len == 0)
         return 0;
     struct iovec one = { .iov_base = buf, .iov_len = len };
-    return io_transfer(job, c, s->host_fd, is_write, &one, 1, len);
+    return io_transfer(job, c, slot, is_write, &one, 1, len);
 }
 
 int64_t sys_read(struct job *job, struct sc_call *c) { return io_plain(job, c, false); }
@@ -162,8 +162,9 @@ static int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need
 /* readv/writev: the iovec array is copied once and every entry checked before any I/O. */
 static int64_t io_vector(struct job *job, struct sc_call *c, bool is_write)
 {
-    struct fd_slot *s;
-    int rc = fd_get(job, c->a[0], is_write ? FD_WRITE : FD_READ, &s);
+    struct cap *e;
+    uint32_t slot;
+    int rc = fd_cap(job, c, c->a[0], is_write ? CAP_R_WRITE : CAP_R_READ, &e, &slot);
     if (rc)
         return rc;
     struct iovec iov[IOV_LIMIT];
@@ -171,7 +172,7 @@ static int64_t io_vector(struct job *job, struct sc_call *c, bool is_write)
     int n = iov_import(job, c->a[1], c->a[2], is_write ? GPERM_R : GPERM_W, iov, &total);
     if (n <= 0 || total == 0)
         return n < 0 ? n : 0;
-    return io_transfer(job, c, s->host_fd, is_write, iov, n, total);
+    return io_transfer(job, c, slot, is_write, iov, n, total);
 }
 
 int64_t sys_readv(struct job *job, struct sc_call *c) { return io_vector(job, c, false); }
@@ -179,19 +180,13 @@ int64_t sys_writev(struct job *job, struct sc_call *c) { return io_vector(job, c
 
 int64_t sys_close(struct job *job, struct sc_call *c)
 {
-    struct fd_slot *s;
-    int rc = fd_get(job, c->a[0], 0, &s);
-    if (rc)
-        return rc;
-    s->open = false; /* the host descriptor stays isovm's */
-    job->fds_open--;
-    return 0;
+    return fd_close(job, c->a[0]); /* a revoked or expired descriptor closes as any other */
 }
 
 int64_t sys_ioctl(struct job *job, struct sc_call *c)
 {
-    struct fd_slot *s;
-    int rc = fd_get(job, c->a[0], 0, &s);
+    struct cap *e;
+    int rc = fd_cap(job, c, c->a[0], 0, &e, NULL);
     if (rc)
         return rc;
     uint8_t buf[64];
@@ -206,99 +201,36 @@ int64_t sys_ioctl(struct job *job, struct sc_call *c)
     default:
         return -ENOTTY;
     }
-    if (ioctl(s->host_fd, (unsigned long)c->a[1], buf) < 0)
+    if (e->kind != CAP_CONSOLE || ioctl(e->host_fd, (unsigned long)c->a[1], buf) < 0)
         return -ENOTTY;
     return gmem_copy_to(&job->vm.gm, c->a[2], buf, len);
 }
 
-/* A stat made up for the job: the kind of file and its size, nothing of the host's identity. */
-static int64_t stat_fill(struct job *job, struct fd_slot *s, int fd, uint64_t gva)
+/* Make `to` a second handle on what `from` holds (a delegation of the same capability). */
+static int fd_dup(struct job *job, struct sc_call *c, uint64_t from, int to, bool cloexec)
 {
-    struct stat host;
-    if (fstat(s->host_fd, &host) < 0)
-        return -errno;
-    struct stat st;
-    memset(&st, 0, sizeof st);
-    st.st_ino = (ino_t)fd + 1;
-    st.st_nlink = 1;
-    st.st_mode = (host.st_mode & S_IFMT) | ((s->rights & FD_READ) ? 0400 : 0) |
-                 ((s->rights & FD_WRITE) ? 0200 : 0);
-    if (S_ISREG(host.st_mode))
-        st.st_size = host.st_size;
-    st.st_blksize = 4096;
-    _Static_assert(sizeof st == 144, "x86-64 struct stat");
-    return gmem_copy_to(&job->vm.gm, gva, &st, sizeof st);
-}
-
-int64_t sys_fstat(struct job *job, struct sc_call *c)
-{
-    struct fd_slot *s;
-    int rc = fd_get(job, c->a[0], 0, &s);
-    if (rc)
-        return rc;
-    return stat_fill(job, s, (int)c->a[0], c->a[1]);
-}
-
-int64_t sys_newfstatat(struct job *job, struct sc_call *c)
-{
-    const uint64_t known = AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH;
-    if (c->a[3] & ~known)
-        return -EINVAL;
-    char path[PATH_MAX];
-    long n = gmem_copy_str(&job->vm.gm, path, c->a[1], sizeof path);
-    if (n < 0)
-        return n;
-    if (n == 0 && (c->a[3] & AT_EMPTY_PATH)) {
-        struct fd_slot *s;
-        int rc = fd_get(job, c->a[0], 0, &s);
-        if (rc)
-            return rc;
-        return stat_fill(job, s, (int)c->a[0], c->a[2]);
-    }
-    return -ENOENT; /* the job has no file system yet */
-}
-
-/* The lowest closed slot at or above `from`, or -EMFILE (counted) when the job holds
- * max_capabilities descriptors, or -EINVAL when `from` is beyond the table. */
-static int fd_alloc(struct job *job, struct sc_call *c, uint64_t from)
-{
-    if (from >= job->fds_max)
-        return -EINVAL;
-    for (uint64_t fd = from; fd < job->fds_max; fd++)
-        if (!job->fds[fd].open)
-            return (int)fd;
-    job->stats.caps_refused++;
-    job_count_denied(job, c->nr);
-    return -EMFILE;
-}
-
-/* Make slot `to` a copy of `from` (which is open), closing what `to` held. */
-static int fd_copy(struct job *job, const struct fd_slot *from, int to, bool cloexec)
-{
-    struct fd_slot *dst = &job->fds[to];
-    if (!dst->open)
-        job->fds_open++;
-    *dst = *from;
-    dst->cloexec = cloexec;
-    if (job->fds_open > job->stats.caps_peak)
-        job->stats.caps_peak = job->fds_open;
+    const struct fd_slot *src = &job->fds[from];
+    uint32_t slot = src->cap;
+    fd_bind(job, to, slot, cloexec, src->access);
+    job->fds[to].status = src->status;
+    audit_cap(job, "delegate", slot, to, c->nr, "job");
     return to;
 }
 
 int64_t sys_dup(struct job *job, struct sc_call *c)
 {
-    struct fd_slot *s;
-    int rc = fd_get(job, c->a[0], 0, &s);
+    struct cap *e;
+    int rc = fd_cap(job, c, c->a[0], 0, &e, NULL);
     if (rc)
         return rc;
     int to = fd_alloc(job, c, 0);
-    return to < 0 ? to : fd_copy(job, s, to, false);
+    return to < 0 ? to : fd_dup(job, c, c->a[0], to, false);
 }
 
 static int64_t dup_to(struct job *job, struct sc_call *c, uint64_t newfd, bool cloexec)
 {
-    struct fd_slot *s;
-    int rc = fd_get(job, c->a[0], 0, &s);
+    struct cap *e;
+    int rc = fd_cap(job, c, c->a[0], 0, &e, NULL);
     if (rc)
         return rc;
     if (newfd == c->a[0])
@@ -306,9 +238,10 @@ static int64_t dup_to(struct job *job, struct sc_call *c, uint64_t newfd, bool c
     if (newfd >= job->fds_max) {
         job->stats.caps_refused++;
         job_count_denied(job, c->nr);
+        audit_deny(job, DENY_LIMIT, c->nr, EBADF, CAP_NONE, NULL);
         return -EBADF; /* as Linux does beyond RLIMIT_NOFILE */
     }
-    return fd_copy(job, s, (int)newfd, cloexec);
+    return fd_dup(job, c, c->a[0], (int)newfd, cloexec);
 }
 
 int64_t sys_dup2(struct job *job, struct sc_call *c)
@@ -325,15 +258,16 @@ int64_t sys_dup3(struct job *job, struct sc_call *c)
 
 int64_t sys_fcntl(struct job *job, struct sc_call *c)
 {
-    struct fd_slot *s;
-    int rc = fd_get(job, c->a[0], 0, &s);
+    struct cap *e;
+    int rc = fd_cap(job, c, c->a[0], 0, &e, NULL);
     if (rc)
         return rc;
+    struct fd_slot *s = &job->fds[c->a[0]];
     switch (c->a[1]) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC: {
         int to = fd_alloc(job, c, c->a[2]);
-        return to < 0 ? to : fd_copy(job, s, to, c->a[1] == F_DUPFD_CLOEXEC);
+        return to < 0 ? to : fd_dup(job, c, c->a[0], to, c->a[1] == F_DUPFD_CLOEXEC);
     }
     case F_GETFD:
         return s->cloexec ? FD_CLOEXEC : 0;
@@ -341,8 +275,13 @@ int64_t sys_fcntl(struct job *job, struct sc_call *c)
         s->cloexec = c->a[2] & FD_CLOEXEC;
         return 0;
     case F_GETFL:
-        return s->rights == (FD_READ | FD_WRITE) ? O_RDWR : (s->rights & FD_WRITE) ? O_WRONLY : O_RDONLY;
+        return (int64_t)(s->access | s->status);
     case F_SETFL:
+        /* O_APPEND and O_NONBLOCK are remembered for F_GETFL; isovm's own descriptor keeps its
+         * mode (writes at an offset go through pwrite64, which checks rights itself). */
+        s->status = (uint32_t)(c->a[2] & (O_APPEND | O_NONBLOCK));
+        if (e->kind == CAP_FILE && fcntl(e->host_fd, F_SETFL, (int)(s->status & O_APPEND)) < 0)
+            return -errno;
         return 0;
     default:
         return -EINVAL;

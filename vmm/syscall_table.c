@@ -1,6 +1,7 @@
 /* Maps Linux x86-64 syscall numbers to isovm's handlers and names. */
 #include <stddef.h>
 #include <sys/syscall.h>
+#include "abi.h"
 #include "syscalls.h"
 
 struct sc_entry {
@@ -64,6 +65,47 @@ static const struct sc_entry table[SYSCALL_TABLE_SIZE] = {
     SC(SYS_dup, sys_dup),
     SC(SYS_dup2, sys_dup2),
     SC(SYS_dup3, sys_dup3),
+    SC(SYS_open, sys_open),
+    SC(SYS_openat, sys_openat),
+    SC(SYS_stat, sys_stat),
+    SC(SYS_lstat, sys_lstat),
+    SC(SYS_access, sys_access),
+    SC(SYS_faccessat, sys_faccessat),
+    SC(SYS_faccessat2, sys_faccessat2),
+    SC(SYS_getdents64, sys_getdents64),
+    SC(SYS_lseek, sys_lseek),
+    SC(SYS_pread64, sys_pread64),
+    SC(SYS_pwrite64, sys_pwrite64),
+    SC(SYS_mkdir, sys_mkdir),
+    SC(SYS_mkdirat, sys_mkdirat),
+    SC(SYS_unlink, sys_unlink),
+    SC(SYS_unlinkat, sys_unlinkat),
+    SC(SYS_rmdir, sys_rmdir),
+    SC(SYS_rename, sys_rename),
+    SC(SYS_renameat, sys_renameat),
+    SC(SYS_renameat2, sys_renameat2),
+    SC(SYS_ftruncate, sys_ftruncate),
+    SC(SYS_truncate, sys_truncate),
+    SC(SYS_fsync, sys_fsync),
+    SC(SYS_fdatasync, sys_fdatasync),
+    SC(SYS_chdir, sys_chdir),
+    SC(SYS_fchdir, sys_fchdir),
+    SC(SYS_getcwd, sys_getcwd),
+    SC(SYS_symlink, sys_symlink),
+    SC(SYS_symlinkat, sys_symlinkat),
+    SC(SYS_fchmod, sys_fchmod),
+    SC(SYS_fchmodat, sys_fchmodat),
+    SC(SYS_chmod, sys_chmod),
+    SC(SYS_utimensat, sys_utimensat),
+    SC(SYS_fchown, sys_fchown),
+    SC(SYS_fchownat, sys_fchownat),
+    SC(SYS_fadvise64, sys_fadvise64),
+    SC(SYS_statx, sys_enosys_quiet),
+    SC(SYS_openat2, sys_enosys_quiet),
+    SC(SYS_sendfile, sys_enosys_quiet),
+    [ISOVM_SYS_CAP_DERIVE] = { sys_isovm_cap_derive, "SYS_isovm_cap_derive" },
+    [ISOVM_SYS_CAP_REVOKE] = { sys_isovm_cap_revoke, "SYS_isovm_cap_revoke" },
+    [ISOVM_SYS_CAP_INFO] = { sys_isovm_cap_info, "SYS_isovm_cap_info" },
 };
 
 sc_handler syscall_lookup(uint64_t nr)

@@ -69,6 +69,46 @@ int64_t sys_kill(struct job *, struct sc_call *);
 int64_t sys_tkill(struct job *, struct sc_call *);
 int64_t sys_tgkill(struct job *, struct sc_call *);
 int64_t sys_enosys_quiet(struct job *, struct sc_call *);
+/* file-system view (sys_fs.c): paths resolve only through the policy's grants */
+int64_t sys_open(struct job *, struct sc_call *);
+int64_t sys_openat(struct job *, struct sc_call *);
+int64_t sys_stat(struct job *, struct sc_call *);
+int64_t sys_lstat(struct job *, struct sc_call *);
+int64_t sys_access(struct job *, struct sc_call *);
+int64_t sys_faccessat(struct job *, struct sc_call *);
+int64_t sys_faccessat2(struct job *, struct sc_call *);
+int64_t sys_getdents64(struct job *, struct sc_call *);
+int64_t sys_lseek(struct job *, struct sc_call *);
+int64_t sys_pread64(struct job *, struct sc_call *);
+int64_t sys_pwrite64(struct job *, struct sc_call *);
+int64_t sys_mkdir(struct job *, struct sc_call *);
+int64_t sys_mkdirat(struct job *, struct sc_call *);
+int64_t sys_unlink(struct job *, struct sc_call *);
+int64_t sys_unlinkat(struct job *, struct sc_call *);
+int64_t sys_rmdir(struct job *, struct sc_call *);
+int64_t sys_rename(struct job *, struct sc_call *);
+int64_t sys_renameat(struct job *, struct sc_call *);
+int64_t sys_renameat2(struct job *, struct sc_call *);
+int64_t sys_ftruncate(struct job *, struct sc_call *);
+int64_t sys_truncate(struct job *, struct sc_call *);
+int64_t sys_fsync(struct job *, struct sc_call *);
+int64_t sys_fdatasync(struct job *, struct sc_call *);
+int64_t sys_chdir(struct job *, struct sc_call *);
+int64_t sys_fchdir(struct job *, struct sc_call *);
+int64_t sys_getcwd(struct job *, struct sc_call *);
+int64_t sys_symlink(struct job *, struct sc_call *);
+int64_t sys_symlinkat(struct job *, struct sc_call *);
+int64_t sys_fchmod(struct job *, struct sc_call *);
+int64_t sys_fchmodat(struct job *, struct sc_call *);
+int64_t sys_chmod(struct job *, struct sc_call *);
+int64_t sys_utimensat(struct job *, struct sc_call *);
+int64_t sys_fchown(struct job *, struct sc_call *);
+int64_t sys_fchownat(struct job *, struct sc_call *);
+int64_t sys_fadvise64(struct job *, struct sc_call *);
+/* isovm's own (sys_cap.c): ISOVM_SYS_CAP_* */
+int64_t sys_isovm_cap_derive(struct job *, struct sc_call *);
+int64_t sys_isovm_cap_revoke(struct job *, struct sc_call *);
+int64_t sys_isovm_cap_info(struct job *, struct sc_call *);
 
 /* The calling thread is done (it exited, or the job ended): its run loop stops. */
 #define SC_STOP INT64_MIN

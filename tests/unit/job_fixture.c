@@ -1,5 +1,6 @@
 /* Test fixture: a struct job over real guest_mem/paging with an mmap'ed RAM buffer, no KVM. */
 #include "job_fixture.h"
+#include "fd.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 
 #include "paging.h"
@@ -19,8 +21,7 @@ struct job *fix_job_new(void)
     policy_defaults(&pol);
     assert_int_equal(job_init(job, &pol), 0);
     for (unsigned fd = 0; fd < 3; fd++)
-        job->fds[fd].open = false; /* tests open what they need */
-    job->fds_open = 0;
+        fd_close(job, fd); /* tests open what they need */
     struct guest_mem *gm = &job->vm.gm;
     void *ram = mmap(NULL, FIX_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(ram != MAP_FAILED);
@@ -86,4 +87,14 @@ int64_t fix_callv(struct job *job, sc_handler fn, const uint64_t a[6])
     int64_t r = fn(job, &c);
     pthread_mutex_unlock(&job->lock);
     return r;
+}
+
+void fix_fd(struct job *job, int fd, int host_fd, uint32_t rights)
+{
+    int slot = cap_create(&job->caps, CAP_NONE, CAP_CONSOLE, CAP_FROM_CONSOLE, rights, 0, host_fd,
+                          NULL);
+    assert_true(slot >= 0);
+    job->caps.caps[slot].keep_fd = true; /* the test closes its own descriptors */
+    fd_bind(job, fd, (uint32_t)slot, false,
+            (rights & CAP_R_WRITE) ? ((rights & CAP_R_READ) ? O_RDWR : O_WRONLY) : O_RDONLY);
 }

@@ -20,6 +20,10 @@
 struct job *fix_job_new(void);
 void fix_job_free(struct job *job);
 
+/* Make guest descriptor fd a handle on a new root capability over host_fd (not closed by the
+ * job) with the given CAP_R_* rights. */
+void fix_fd(struct job *job, int fd, int host_fd, uint32_t rights);
+
 /* Host pointer for a guest address (no checks beyond asserting it is inside RAM). */
 uint8_t *fix_host(struct job *job, uint64_t gva);
 

@@ -112,7 +112,7 @@ static void test_dup_until_emfile(void **state)
 {
     (void)state;
     struct job *job = fix_job_new();
-    job->fds[1] = (struct fd_slot){ .open = true, .host_fd = 1, .rights = FD_WRITE };
+    fix_fd(job, 1, 1, CAP_R_WRITE | CAP_R_STAT);
     job->fds_open = 1;
     for (unsigned i = 1; i < job->fds_max; i++) {
         int64_t fd = SC(job, sys_dup, 1);

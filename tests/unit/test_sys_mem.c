@@ -123,7 +123,7 @@ static void test_mmap_args(void **state)
     assert_int_equal(SC(job, sys_mmap, 0, PG, RW, MAP_PRIVATE, -1, 0), E(EBADF));
     assert_int_equal(SC(job, sys_mmap, 0, PG, RW, MAP_PRIVATE, 3, 0), E(EBADF));
     assert_int_equal(SC(job, sys_mmap, 0, PG, RW, MAP_PRIVATE, 0, 0), E(EBADF)); /* closed */
-    job->fds[0] = (struct fd_slot){ .open = true, .host_fd = 0, .rights = FD_READ };
+    fix_fd(job, 0, 0, CAP_R_READ | CAP_R_STAT);
     assert_int_equal(SC(job, sys_mmap, 0, PG, PROT_READ, MAP_PRIVATE, 0, 0), E(ENODEV));
     /* Fixed: unaligned, firmware, page tables, overflow. */
     assert_int_equal(SC(job, sys_mmap, 0x200001, PG, RW, ANON | MAP_FIXED, -1, 0), E(EINVAL));

@@ -11,10 +11,9 @@ UNIT_LDLIBS    := -lcmocka -ljansson -lpthread
 UNIT_FIXTURE   := $(BUILD)/tests/unit/elf_fixture.o
 UNIT_FAKE_GMEM := $(BUILD)/tests/unit/fake_guest_mem.o
 UNIT_JOB_FIX   := $(BUILD)/tests/unit/job_fixture.o
-UNIT_VMM_OBJS  := $(addprefix $(BUILD)/vmm/,guest_mem.o paging.o sys_io.o sys_mem.o sys_time.o \
-                  sys_proc.o syscall_table.o hypercall.o log.o fault.o job.o futex.o thread.o io_throttle.o \
-                  vcpu_run.o vm.o cpu_quota.o clock.o) $(BUILD)/policy/units.o $(BUILD)/policy/token_bucket.o \
-                  $(BUILD)/vmm/firmware_image.o $(BUILD)/firmware/blob.o $(BUILD)/policy/policy.o
+UNIT_VMM_OBJS  := $(filter-out $(BUILD)/vmm/main.o $(BUILD)/vmm/launch.o $(BUILD)/vmm/elf_load.o \
+                  $(BUILD)/vmm/stack_build.o $(BUILD)/vmm/report.o $(BUILD)/vmm/supervisor.o, $(VMM_OBJS)) \
+                  $(BUILD)/firmware/blob.o
 UNIT_OBJS      := $(BUILD)/tests/unit/test_elf.o $(BUILD)/tests/unit/test_stack.o \
                   $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) $(BUILD)/tests/tools/badelf.o $(UNIT_JOB_FIX) \
                   $(patsubst %,$(BUILD)/tests/unit/%.o,test_guest_mem test_sys_mem test_syscalls test_units test_limits \
