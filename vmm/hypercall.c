@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include "abi.h"
+#include "determinism.h"
 #include "log.h"
 #include "syscalls.h"
 
@@ -37,6 +38,7 @@ int hypercall_handle(struct job *job, struct vthread *t, uint32_t value)
     struct sc_call c = { .nr = blk->nr, .user_rip = blk->user_rip, .self = t };
     memcpy(c.a, blk->arg, sizeof c.a);
     job->stats.hypercalls_total++;
+    if (job->deterministic) vclock_advance(job, ISOVM_VCLOCK_STEP_NS); /* determinism.h */
 
     int64_t ret;
     sc_handler fn = syscall_lookup(c.nr);

@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "abi.h"
+#include "determinism.h"
 #include "elf_load.h"
 #include "job.h"
 #include "log.h"
@@ -102,9 +102,10 @@ static int stack_setup(struct job *job, const struct launch_opts *o, const struc
     if (gmem_set_perm(gm, job->stack_lo, job->stack_hi - job->stack_lo, perm) ||
         gmem_set_perm(gm, job->stack_lo - PG, PG, GPERM_RESERVED))
         return -EINVAL;
-    uint8_t random16[16];
-    if (getrandom(random16, sizeof random16, 0) != (ssize_t)sizeof random16)
-        return -EIO;
+    uint8_t random16[16]; /* AT_RANDOM: the host's, or the seeded stream of a deterministic job */
+    int rc = job_random_bytes(job, random16, sizeof random16);
+    if (rc)
+        return rc;
     unsigned a, b, c, d;
     __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
     struct stack_args sa = {
@@ -119,8 +120,7 @@ static int stack_setup(struct job *job, const struct launch_opts *o, const struc
     }
     char err[256] = "";
     uint8_t *host = gmem_host_ptr(gm, job->stack_lo, job->stack_hi - job->stack_lo);
-    int rc = stack_build(host, job->stack_lo, job->stack_hi - job->stack_lo, &sa, rsp, err,
-                         sizeof err);
+    rc = stack_build(host, job->stack_lo, job->stack_hi - job->stack_lo, &sa, rsp, err, sizeof err);
     if (rc)
         log_err("%s: %s", o->program, err);
     return rc;
@@ -150,6 +150,7 @@ int launch_run(const struct launch_opts *o)
         return EXIT_ISOVM_ERROR;
     }
     job->start_ns = t0;
+    determinism_init(job);
     if (vm_create(&job->vm, o->policy.memory_bytes) < 0) {
         status = EXIT_ISOVM_ERROR;
         goto out;

@@ -4,10 +4,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
+#include <sys/random.h> /* GRND_* */
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include "abi.h"
+#include "determinism.h"
 #include "fault.h"
 #include "log.h"
 #include "syscalls.h"
@@ -88,17 +89,9 @@ int64_t sys_getrandom(struct job *job, struct sc_call *c)
     int rc = gpa_range_check(&job->vm.gm, c->a[0], len, GPERM_W, &buf);
     if (rc)
         return rc;
-    uint64_t done = 0;
-    while (done < len) {
-        ssize_t n = getrandom((uint8_t *)buf + done, len - done, 0);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return done ? (int64_t)done : -errno;
-        }
-        done += (uint64_t)n;
-    }
-    return (int64_t)done;
+    /* the host's randomness, or the seeded stream of a deterministic job */
+    rc = job_random_bytes(job, buf, len);
+    return rc ? rc : (int64_t)len;
 }
 
 int64_t sys_rt_sigaction(struct job *job, struct sc_call *c)

@@ -1,7 +1,9 @@
-/* Time syscalls: clocks read on the host, sleeps taken on the host, guest buffers checked. */
+/* Time syscalls: clocks read on the host and sleeps taken on the host, or for a deterministic job
+ * the virtual clock (determinism.h); guest buffers checked. */
 #include <errno.h>
 #include <time.h>
 #include <sys/time.h>
+#include "determinism.h"
 #include "syscalls.h"
 
 /* Map a Linux clock id the job may read to the host clock. -EINVAL for others. */
@@ -28,7 +30,10 @@ int64_t sys_clock_gettime(struct job *job, struct sc_call *c)
     if (rc)
         return rc;
     struct timespec ts;
-    clock_gettime(id, &ts);
+    if (job->deterministic)
+        ts = ns_ts(vclock_read(job, (clockid_t)c->a[0]));
+    else
+        clock_gettime(id, &ts);
     return gmem_copy_to(&job->vm.gm, c->a[1], &ts, sizeof ts);
 }
 
@@ -40,8 +45,9 @@ int64_t sys_clock_getres(struct job *job, struct sc_call *c)
         return rc;
     if (c->a[1] == 0)
         return 0;
-    struct timespec ts;
-    clock_getres(id, &ts);
+    struct timespec ts = { .tv_sec = 0, .tv_nsec = 1 }; /* the virtual clock counts ns */
+    if (!job->deterministic)
+        clock_getres(id, &ts);
     return gmem_copy_to(&job->vm.gm, c->a[1], &ts, sizeof ts);
 }
 
@@ -49,7 +55,10 @@ int64_t sys_gettimeofday(struct job *job, struct sc_call *c)
 {
     if (c->a[0]) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        if (job->deterministic)
+            ts = ns_ts(vclock_read(job, CLOCK_REALTIME));
+        else
+            clock_gettime(CLOCK_REALTIME, &ts);
         struct timeval tv = { .tv_sec = ts.tv_sec, .tv_usec = ts.tv_nsec / 1000 };
         int rc = gmem_copy_to(&job->vm.gm, c->a[0], &tv, sizeof tv);
         if (rc)
@@ -64,7 +73,8 @@ int64_t sys_gettimeofday(struct job *job, struct sc_call *c)
 
 int64_t sys_time(struct job *job, struct sc_call *c)
 {
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = job->deterministic ? (int64_t)(vclock_read(job, CLOCK_REALTIME) / 1000000000ull)
+                                     : (int64_t)time(NULL);
     if (c->a[0]) {
         int rc = gmem_copy_to(&job->vm.gm, c->a[0], &now, sizeof now);
         if (rc)
@@ -80,6 +90,22 @@ static int timespec_import(struct job *job, uint64_t gva, struct timespec *ts)
         return rc;
     if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
         return -EINVAL;
+    return 0;
+}
+
+/* A timespec the caller has checked, in ns, saturating instead of wrapping. */
+static uint64_t ts_ns_sat(const struct timespec *ts)
+{
+    if ((uint64_t)ts->tv_sec >= UINT64_MAX / 1000000000ull)
+        return UINT64_MAX;
+    return ts_ns(ts);
+}
+
+/* A deterministic job's sleep takes no host time: it moves the virtual clock (relative: by the
+ * duration; absolute: to the deadline when later) and returns at once. */
+static int64_t sleep_virtual(struct job *job, clockid_t id, int flags, const struct timespec *req)
+{
+    vclock_sleep(job, id, flags & TIMER_ABSTIME, ts_ns_sat(req));
     return 0;
 }
 
@@ -101,6 +127,8 @@ int64_t sys_nanosleep(struct job *job, struct sc_call *c)
     int rc = timespec_import(job, c->a[0], &req);
     if (rc)
         return rc;
+    if (job->deterministic)
+        return sleep_virtual(job, CLOCK_MONOTONIC, 0, &req);
     return sleep_on_host(job, c, CLOCK_MONOTONIC, 0, &req);
 }
 
@@ -126,5 +154,7 @@ int64_t sys_clock_nanosleep(struct job *job, struct sc_call *c)
     int rc = timespec_import(job, c->a[2], &req);
     if (rc)
         return rc;
+    if (job->deterministic)
+        return sleep_virtual(job, id, (int)c->a[1], &req);
     return sleep_on_host(job, c, id, (int)c->a[1], &req);
 }
