@@ -302,7 +302,7 @@ int policy_add_grant(struct policy *p, const char *spec, const char *origin, cha
                 break;
             r = comma + 1;
         }
-        if (rc && strchr(host, ':') == NULL)
+        if (rc && strpbrk(colon + 1, "/.")) /* "/srv/a:b/c": a ':' in the host path */
             snprintf(msg + strlen(msg), sizeof msg - strlen(msg), " (the rights follow the "
                      "last ':'; a host path with ':' needs a rights suffix, like :ro)");
     }
