@@ -262,14 +262,17 @@ int policy_add_grant(struct policy *p, const char *spec, const char *origin, cha
                  "/data=/srv/in:ro", org);
         return -EINVAL;
     }
-    char guest[POLICY_GUEST_PATH_MAX + 1], host[POLICY_HOST_PATH_MAX + 1];
+    char guest[POLICY_GUEST_PATH_MAX], host[POLICY_HOST_PATH_MAX];
     size_t gl = (size_t)(eq - spec);
     const char *colon = strrchr(eq + 1, ':'); /* the rights follow the last ':' */
     size_t hl = colon ? (size_t)(colon - eq - 1) : strlen(eq + 1);
-    if (gl > POLICY_GUEST_PATH_MAX)
-        gl = POLICY_GUEST_PATH_MAX; /* too long either way: the check says so */
-    if (hl > POLICY_HOST_PATH_MAX)
-        hl = POLICY_HOST_PATH_MAX;
+    if (gl >= POLICY_GUEST_PATH_MAX || hl >= POLICY_HOST_PATH_MAX) {
+        snprintf(err, errlen, "%s: %s path of %zu bytes is too long (at most %d)", org,
+                 gl >= POLICY_GUEST_PATH_MAX ? "guest" : "host",
+                 gl >= POLICY_GUEST_PATH_MAX ? gl : hl,
+                 gl >= POLICY_GUEST_PATH_MAX ? POLICY_GUEST_PATH_MAX - 1 : POLICY_HOST_PATH_MAX - 1);
+        return -EINVAL;
+    }
     memcpy(guest, spec, gl);
     guest[gl] = '\0';
     memcpy(host, eq + 1, hl);

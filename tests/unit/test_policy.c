@@ -1120,6 +1120,21 @@ static void test_add_grant(void **state)
                      err, errs[i].want);
         assert_memory_equal(&p, &before, sizeof p);
     }
+    /* too long, with the real length */
+    char longspec[1400];
+    memset(longspec, 'x', sizeof longspec);
+    longspec[0] = '/';
+    longspec[300] = '=';
+    longspec[301] = '/';
+    longspec[310] = '\0';
+    assert_int_equal(policy_add_grant(&p, longspec, "--grant G", err, sizeof err), -EINVAL);
+    assert_string_equal(err, "--grant G: guest path of 300 bytes is too long (at most 255)");
+    longspec[5] = '=';
+    longspec[6] = '/';
+    longspec[310] = 'x';
+    longspec[1300] = '\0';
+    assert_int_equal(policy_add_grant(&p, longspec, "--grant H", err, sizeof err), -EINVAL);
+    assert_string_equal(err, "--grant H: host path of 1294 bytes is too long (at most 1023)");
     /* the 33rd grant */
     policy_defaults(&p);
     for (int i = 0; i < POLICY_MAX_GRANTS; i++) {
