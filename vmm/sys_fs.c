@@ -19,6 +19,7 @@
 #define GETDENTS_MAX     (1u << 20)  /* one getdents64 moves at most this many bytes */
 #define FS_UMASK         022u        /* applied to every mode the job creates with */
 #define GUEST_AT_FDCWD   ((uint64_t)(uint32_t)AT_FDCWD)
+#define GUEST_O_LARGEFILE 0100000    /* the kernel's value (the C library's x86-64 one is 0) */
 
 /* Rights an open file gets (before intersecting with its directory's) for each access mode. */
 #define RIGHTS_FOR_READ  (CAP_R_READ | CAP_R_STAT | CAP_R_SEEK)
@@ -372,7 +373,8 @@ int64_t sys_newfstatat(struct job *job, struct sc_call *c)
 /* open */
 
 #define OPEN_KNOWN (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | \
-                    O_DSYNC | O_SYNC | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_PATH)
+                    O_DSYNC | O_SYNC | GUEST_O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | \
+                    O_PATH)
 
 static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint64_t path,
                        uint64_t flags, uint64_t mode)
@@ -386,7 +388,8 @@ static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint6
     bool cloexec = flags & O_CLOEXEC;
     uint32_t status = (uint32_t)(flags & (O_APPEND | O_NONBLOCK));
     /* what isovm opens with: no O_NONBLOCK (regular files ignore it), no controlling tty */
-    uint64_t host_flags = flags & ~(uint64_t)(O_NONBLOCK | O_NOCTTY | O_LARGEFILE | O_CLOEXEC);
+    uint64_t host_flags =
+        flags & ~(uint64_t)(O_NONBLOCK | O_NOCTTY | GUEST_O_LARGEFILE | O_CLOEXEC);
     struct fs_target t;
     int rc = resolve_gva(job, c, dirfd, path, &t);
     if (rc)
