@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *err_name(int e)
@@ -129,7 +130,10 @@ static void do_stat(const char *path, bool nofollow)
     struct stat st;
     if ((nofollow ? lstat(path, &st) : stat(path, &st)) < 0)
         return failed();
-    char t = S_ISDIR(st.st_mode) ? 'd' : S_ISREG(st.st_mode) ? 'f' : S_ISLNK(st.st_mode) ? 'l' : '?';
+    char t = S_ISDIR(st.st_mode)   ? 'd'
+             : S_ISREG(st.st_mode) ? 'f'
+             : S_ISLNK(st.st_mode) ? 'l'
+                                   : '?';
     ok("%c %04o size=%lld uid=%d", t, (unsigned)(st.st_mode & 07777),
        S_ISREG(st.st_mode) ? (long long)st.st_size : 0LL, (int)st.st_uid);
 }
@@ -220,12 +224,16 @@ int main(int argc, char **argv)
             int fd = open(a, O_RDONLY);
             char buf[64] = "";
             ssize_t n = fd < 0 ? -1 : pread(fd, buf, 8, atol(b));
+            if (n >= 0)
+                for (ssize_t k = 0; k < n; k++)
+                    buf[k] = buf[k] == '\n' ? '|' : buf[k];
             n < 0 ? failed() : (buf[n] = '\0', ok("%s", buf));
             if (fd >= 0)
                 close(fd);
         } else if (!strcmp(op, "pwrite")) { /* pwrite:PATH:OFF:TEXT */
             int fd = open(a, O_RDWR);
-            ssize_t n = fd < 0 ? -1 : pwrite(fd, f[3] ? f[3] : "", strlen(f[3] ? f[3] : ""), atol(b));
+            const char *text = f[3] ? f[3] : "";
+            ssize_t n = fd < 0 ? -1 : pwrite(fd, text, strlen(text), atol(b));
             n < 0 ? failed() : ok("%zd", n);
             if (fd >= 0)
                 close(fd);
