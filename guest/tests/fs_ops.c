@@ -243,6 +243,22 @@ int main(int argc, char **argv)
             r < 0 ? failed() : ok("%lld", (long long)r);
             if (fd >= 0)
                 close(fd);
+        } else if (!strcmp(op, "sleep")) { /* sleep:MS */
+            struct timespec ts = { atol(a) / 1000, (atol(a) % 1000) * 1000000 };
+            nanosleep(&ts, NULL);
+            ok("ok");
+        } else if (!strcmp(op, "holdread")) { /* holdread:PATH:MS: open, sleep, then read */
+            int fd = open(a, O_RDONLY);
+            if (fd < 0) {
+                failed();
+            } else {
+                struct timespec ts = { atol(b) / 1000, (atol(b) % 1000) * 1000000 };
+                nanosleep(&ts, NULL);
+                char buf[16];
+                ssize_t n = read(fd, buf, sizeof buf);
+                n < 0 ? failed() : ok("%zd", n);
+                close(fd);
+            }
         } else if (!strcmp(op, "loopread"))
             do_loopread(a, atoi(b), f[3] ? f[3] : "");
         else
