@@ -27,6 +27,14 @@ struct fd_slot {
     uint32_t access;      /* O_RDONLY / O_WRONLY / O_RDWR as opened (F_GETFL) */
 };
 
+/* One policy grant opened at launch (grants.c): the root capability of its part of the view.
+ * A directory's root holds an O_RDONLY|O_DIRECTORY descriptor that paths resolve beneath; a
+ * regular file's holds an O_PATH descriptor that opens reopen through /proc/self/fd. */
+struct grant_root {
+    uint32_t slot, gen;   /* the root entry in job->caps */
+    bool is_file;         /* a regular file granted directly */
+};
+
 /* Kinds of refusal counted in the report's "denials" and named in the audit log. */
 enum deny_kind {
     DENY_SYSCALL,   /* the syscall filter */
@@ -132,6 +140,8 @@ struct job {
     struct cap_table caps;       /* every capability the job holds (cap.h) */
     uint32_t console_cap[3];     /* slots of stdin, stdout, stderr's entries */
     char cwd[POLICY_GUEST_PATH_MAX]; /* guest working directory (normalized, absolute) */
+    struct grant_root grant_roots[POLICY_MAX_GRANTS]; /* policy.grants[i]'s root (fsview) */
+    unsigned ngrant_roots;       /* grants opened so far */
     FILE *audit;                 /* audit log; NULL: none */
     char job_id[POLICY_JOB_ID_MAX];
     uint64_t filter_allow[SYSCALL_TABLE_SIZE / 64]; /* syscall filter: allowed numbers */

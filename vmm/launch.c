@@ -13,6 +13,7 @@
 #include "abi.h"
 #include "determinism.h"
 #include "elf_load.h"
+#include "grants.h"
 #include "job.h"
 #include "log.h"
 #include "report.h"
@@ -152,6 +153,10 @@ int launch_run(const struct launch_opts *o)
     job->start_ns = t0;
     determinism_init(job);
     if (vm_create(&job->vm, o->policy.memory_bytes) < 0) {
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
+    if (grants_open(job) < 0) { /* the message names the grant */
         status = EXIT_ISOVM_ERROR;
         goto out;
     }

@@ -20,7 +20,7 @@
  * go on meanwhile (guest RAM stays mapped for the VMM's whole life, so the buffer cannot go
  * away). A kick that is not the job's end restarts it. Returns bytes or -errno. */
 static int64_t host_io(struct job *job, uint32_t slot, bool is_write, const struct iovec *iov,
-                       int n)
+                       int n, int64_t off)
 {
     /* The capability may be revoked meanwhile: its descriptor stays open until io_end. */
     int fd = cap_io_begin(&job->caps, slot);
@@ -29,7 +29,10 @@ static int64_t host_io(struct job *job, uint32_t slot, bool is_write, const stru
     pthread_mutex_unlock(&job->lock);
     ssize_t r;
     do {
-        r = is_write ? writev(fd, iov, n) : readv(fd, iov, n);
+        if (off >= 0) /* pread64/pwrite64: at an offset, the position untouched */
+            r = is_write ? pwritev(fd, iov, n, off) : preadv(fd, iov, n, off);
+        else
+            r = is_write ? writev(fd, iov, n) : readv(fd, iov, n);
     } while (r < 0 && errno == EINTR && !atomic_load(&job->stop));
     int e = errno;
     pthread_mutex_lock(&job->lock);
@@ -63,26 +66,26 @@ static int iov_window(const struct iovec *iov, int n, uint64_t skip, uint64_t ma
  * returns what one host read gives. Counts bytes and operations. */
 /* A throttled read of a regular file already at its end returns 0 without waiting for tokens
  * it would not use. (Pipes and terminals cannot tell; their reads wait as any other.) */
-static bool read_at_eof(struct job *job, int host_fd)
+static bool read_at_eof(struct job *job, int host_fd, int64_t off)
 {
     if (tb_unlimited(&job->io_read.bytes))
         return false;
     struct stat st;
     if (fstat(host_fd, &st) < 0 || !S_ISREG(st.st_mode))
         return false;
-    off_t pos = lseek(host_fd, 0, SEEK_CUR);
+    off_t pos = off >= 0 ? off : lseek(host_fd, 0, SEEK_CUR);
     return pos >= 0 && pos >= st.st_size;
 }
 
 static int64_t io_transfer(struct job *job, struct sc_call *c, uint32_t slot, bool is_write,
-                           const struct iovec *iov, int n, uint64_t total)
+                           const struct iovec *iov, int n, uint64_t total, int64_t off)
 {
     int host_fd = job->caps.caps[slot].host_fd;
     uint64_t done = 0;
     int64_t result = 0;
     bool first = true;
     *(is_write ? &job->stats.write_ops : &job->stats.read_ops) += 1;
-    if (!is_write && read_at_eof(job, host_fd))
+    if (!is_write && read_at_eof(job, host_fd, off))
         return 0; /* nothing to move: no tokens to wait for */
     do {
         int64_t got = io_admit(job, c->self, is_write, first, total - done);
@@ -93,7 +96,8 @@ static int64_t io_transfer(struct job *job, struct sc_call *c, uint32_t slot, bo
         first = false;
         struct iovec win[IOV_LIMIT];
         int k = iov_window(iov, n, done, (uint64_t)got, win);
-        int64_t r = k ? host_io(job, slot, is_write, win, k) : 0;
+        int64_t at = off < 0 ? -1 : off + (int64_t)done;
+        int64_t r = k ? host_io(job, slot, is_write, win, k, at) : 0;
         io_refund(job, is_write, r > 0 ? (uint64_t)got - (uint64_t)r : (uint64_t)got);
         if (r < 0) {
             result = r;
@@ -109,6 +113,21 @@ static int64_t io_transfer(struct job *job, struct sc_call *c, uint32_t slot, bo
     return done ? (int64_t)done : result;
 }
 
+int64_t io_buffer(struct job *job, struct sc_call *c, uint32_t slot, bool is_write, uint64_t gva,
+                  uint64_t len, int64_t off)
+{
+    if (len > MAX_RW_COUNT)
+        len = MAX_RW_COUNT;
+    void *buf;
+    int rc = gpa_range_check(&job->vm.gm, gva, len, is_write ? GPERM_R : GPERM_W, &buf);
+    if (rc)
+        return rc;
+    if (len == 0)
+        return 0;
+    struct iovec one = { .iov_base = buf, .iov_len = len };
+    return io_transfer(job, c, slot, is_write, &one, 1, len, off);
+}
+
 /* read/write: one guest buffer, checked for the direction's permission. */
 static int64_t io_plain(struct job *job, struct sc_call *c, bool is_write)
 {
@@ -117,14 +136,7 @@ static int64_t io_plain(struct job *job, struct sc_call *c, bool is_write)
     int rc = fd_cap(job, c, c->a[0], is_write ? CAP_R_WRITE : CAP_R_READ, &e, &slot);
     if (rc)
         return rc;
-    uint64_t len = c->a[2] > MAX_RW_COUNT ? MAX_RW_COUNT : c->a[2];
-    void *buf;
-    if ((rc = gpa_range_check(&job->vm.gm, c->a[1], len, is_write ? GPERM_R : GPERM_W, &buf)))
-        return rc;
-    if (len == 0)
-        return 0;
-    struct iovec one = { .iov_base = buf, .iov_len = len };
-    return io_transfer(job, c, slot, is_write, &one, 1, len);
+    return io_buffer(job, c, slot, is_write, c->a[1], c->a[2], -1);
 }
 
 int64_t sys_read(struct job *job, struct sc_call *c) { return io_plain(job, c, false); }
@@ -172,7 +184,7 @@ static int64_t io_vector(struct job *job, struct sc_call *c, bool is_write)
     int n = iov_import(job, c->a[1], c->a[2], is_write ? GPERM_R : GPERM_W, iov, &total);
     if (n <= 0 || total == 0)
         return n < 0 ? n : 0;
-    return io_transfer(job, c, slot, is_write, iov, n, total);
+    return io_transfer(job, c, slot, is_write, iov, n, total, -1);
 }
 
 int64_t sys_readv(struct job *job, struct sc_call *c) { return io_vector(job, c, false); }

@@ -197,33 +197,6 @@ int64_t sys_getrlimit(struct job *job, struct sc_call *c)
     return rlimit_get_set(job, c->a[0], 0, c->a[1]);
 }
 
-static int64_t readlink_common(struct job *job, uint64_t path_gva, uint64_t buf_gva, uint64_t size)
-{
-    char path[PATH_MAX];
-    long n = gmem_copy_str(&job->vm.gm, path, path_gva, sizeof path);
-    if (n < 0)
-        return n;
-    if ((int64_t)size <= 0)
-        return -EINVAL;
-    if (strcmp(path, "/proc/self/exe") != 0)
-        return -ENOENT;
-    size_t len = strlen(job->exe_path);
-    if (len > size)
-        len = size;
-    int rc = gmem_copy_to(&job->vm.gm, buf_gva, job->exe_path, len);
-    return rc ? rc : (int64_t)len;
-}
-
-int64_t sys_readlink(struct job *job, struct sc_call *c)
-{
-    return readlink_common(job, c->a[0], c->a[1], c->a[2]);
-}
-
-int64_t sys_readlinkat(struct job *job, struct sc_call *c)
-{
-    return readlink_common(job, c->a[1], c->a[2], c->a[3]);
-}
-
 int64_t sys_enosys_quiet(struct job *job, struct sc_call *c)
 {
     (void)job, (void)c;

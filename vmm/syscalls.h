@@ -69,6 +69,10 @@ int64_t sys_kill(struct job *, struct sc_call *);
 int64_t sys_tkill(struct job *, struct sc_call *);
 int64_t sys_tgkill(struct job *, struct sc_call *);
 int64_t sys_enosys_quiet(struct job *, struct sc_call *);
+/* One guest buffer read or written through the direction's throttle at offset `off` (-1: the
+ * descriptor's position), on capability `slot` which the caller has checked (sys_io.c). */
+int64_t io_buffer(struct job *job, struct sc_call *c, uint32_t slot, bool is_write, uint64_t gva,
+                  uint64_t len, int64_t off);
 /* file-system view (sys_fs.c): paths resolve only through the policy's grants */
 int64_t sys_open(struct job *, struct sc_call *);
 int64_t sys_openat(struct job *, struct sc_call *);

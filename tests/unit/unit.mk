@@ -19,6 +19,10 @@ UNIT_OBJS      := $(BUILD)/tests/unit/test_elf.o $(BUILD)/tests/unit/test_stack.
                   $(patsubst %,$(BUILD)/tests/unit/%.o,test_guest_mem test_sys_mem test_syscalls test_units test_limits \
                   test_token_bucket test_cap test_determinism)
 
+# the file-system view's guest path logic (pure)
+UNIT_TESTS     += $(BUILD)/tests/test_fs_path
+UNIT_OBJS      += $(BUILD)/tests/unit/test_fs_path.o
+
 # the policy parser with jansson: policy/*.c but the token bucket, which is not the parser's
 UNIT_TESTS     += $(BUILD)/tests/test_policy
 UNIT_OBJS      += $(BUILD)/tests/unit/test_policy.o
@@ -61,6 +65,10 @@ $(BUILD)/tests/test_token_bucket: $(BUILD)/tests/unit/test_token_bucket.o \
 $(BUILD)/tests/test_policy: $(BUILD)/tests/unit/test_policy.o $(UNIT_POLICY_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -ljansson
+
+$(BUILD)/tests/test_fs_path: $(BUILD)/tests/unit/test_fs_path.o $(BUILD)/vmm/fs_path.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
 $(BUILD)/tests/badelf: $(BUILD)/tests/tools/badelf.o $(UNIT_FIXTURE)
 	@mkdir -p $(dir $@)

@@ -1,0 +1,17 @@
+/* The policy's grants opened at launch: one root capability per grant, the roots of the job's
+ * file-system view (sys_fs.c resolves every path beneath one of them). */
+#ifndef ISOVM_GRANTS_H
+#define ISOVM_GRANTS_H
+#include "job.h"
+
+/* Open every policy grant's host path (a directory O_RDONLY|O_DIRECTORY, a regular file O_PATH
+ * after checking it can be opened as its rights need) and make it a root capability with the
+ * grant's rights and its deadline (job->start_ns + expires_ns), logged as "grant". Call after
+ * job->start_ns is set. 0, or -errno after one line on stderr naming the grant
+ * ("policy grants[1].host: /srv/in: No such file or directory"); the caller exits 125. */
+int grants_open(struct job *job);
+
+/* The grant whose root is `slot` (the root of a chain), or -1. */
+int grants_index_of_root(const struct job *job, uint32_t root_slot);
+
+#endif
