@@ -14,12 +14,14 @@
 
 #define CLIENT_TIMEOUT_S 5
 
+#define CAP_SYNOPSIS                                                            \
+        "usage: isovm cap list   --control PATH [--json]\n"                    \
+        "       isovm cap revoke --control PATH (CAP_ID | --path GUEST_PATH)\n" \
+        "       isovm cap info   --control PATH\n"
+
 static void cap_usage(FILE *f)
 {
-    fprintf(f,
-        "usage: isovm cap list   --control PATH [--json]\n"
-        "       isovm cap revoke --control PATH (CAP_ID | --path GUEST_PATH)\n"
-        "       isovm cap info   --control PATH\n"
+    fprintf(f, CAP_SYNOPSIS
         "\n"
         "Talks to a running job's VMM through its control socket (the policy's \"control\").\n"
         "  list     the job's capabilities: id, parent, kind, how it was made, rights, expiry,\n"
@@ -36,7 +38,7 @@ static void cap_usage(FILE *f)
 static int cap_bad_usage(const char *msg)
 {
     log_err("cap: %s", msg);
-    cap_usage(stderr);
+    fputs(CAP_SYNOPSIS "(isovm cap --help for more)\n", stderr);
     return EXIT_ISOVM_ERROR;
 }
 
