@@ -136,6 +136,24 @@ static const char *json_str_or(json_t *o, const char *key, const char *dflt)
     return s ? s : dflt;
 }
 
+/* A guest-chosen string for a terminal: control characters (C0, DEL, C1) and backslashes as
+ * \xNN or \u00NN, never raw. */
+static void print_clean(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == '\\') {
+            printf("\\x%02x", c);
+        } else if (c == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f) {
+            printf("\\u%04x", (unsigned char)s[1]);
+            s++;
+        } else {
+            putchar(c);
+        }
+    }
+    putchar('\n');
+}
+
 /* One row of the `cap list` table from one JSON line. */
 static void print_row(const char *line)
 {
@@ -165,11 +183,12 @@ static void print_row(const char *line)
     bool revoked = json_is_true(json_object_get(o, "revoked"));
     bool expired = json_is_true(json_object_get(o, "expired"));
     const char *where = json_str_or(o, "path", json_str_or(o, "console", "-"));
-    printf("%-5lld %-6s %-7s %-7s %-40s %-9s %-4lld %-7s %s\n",
+    printf("%-5lld %-6s %-7s %-7s %-40s %-9s %-4lld %-7s ",
            (long long)json_integer_value(json_object_get(o, "cap")), parent,
            json_str_or(o, "kind", "?"), json_str_or(o, "how", "?"), rights, expires,
            (long long)json_integer_value(json_object_get(o, "refs")),
-           expired ? "expired" : revoked ? "revoked" : "live", where);
+           expired ? "expired" : revoked ? "revoked" : "live");
+    print_clean(where);
     json_decref(o);
 }
 

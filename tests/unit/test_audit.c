@@ -554,8 +554,30 @@ static void test_control_socket(void **state)
     assert_int_equal(read(idle, &c, 1), 0); /* closed by the server */
     close(idle);
 
-    /* the CLI */
-    assert_int_equal(run_cli((const char *[]){ "cap", "list", "--control", path, NULL }), 0);
+    /* the CLI; the table never prints the guest's control characters raw */
+    int hp = cap_create(&job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_R_LIST, 0, -1,
+                        "/d\x1b[31m\n\xc2\x9b\\");
+    assert_true(hp >= 0);
+    char table[160];
+    snprintf(table, sizeof table, "%s/table", lf->dir);
+    fflush(stdout);
+    int saved = dup(1), tf = open(table, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    dup2(tf, 1);
+    int rc = run_cli((const char *[]){ "cap", "list", "--control", path, NULL });
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(tf);
+    assert_int_equal(rc, 0);
+    char out[4096] = "";
+    FILE *tfp = fopen(table, "r");
+    size_t got = fread(out, 1, sizeof out - 1, tfp);
+    out[got] = '\0';
+    fclose(tfp);
+    unlink(table);
+    assert_non_null(strstr(out, "/d\\x1b[31m\\x0a\\u009b\\x5c\n"));
+    assert_null(strchr(out, '\x1b'));
+    assert_non_null(strstr(out, "stdout"));
     assert_int_equal(run_cli((const char *[]){ "cap", "list", "--json", "--control", path,
                                                NULL }), 0);
     assert_int_equal(run_cli((const char *[]){ "cap", "revoke", "--control", path, "99", NULL }),
