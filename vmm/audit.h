@@ -4,8 +4,11 @@
 #include <stdint.h>
 #include "job.h"
 
-/* Open the log named by job->policy.audit_path (nothing if empty), appending. 0 or -errno
- * (with a message naming the file). */
+/* Open the log named by job->policy.audit_path (nothing if empty): appending, created 0600.
+ * Then logs a "grant" (by "policy") for every root capability already in the table (the
+ * console, the policy's grants); roots made later must log themselves. Needs job->start_ns
+ * and job->job_id set. 0 or -errno (with a message naming the file). Every line is flushed as
+ * it is written; a write error is reported once on stderr and never ends the job. */
 int audit_open(struct job *job);
 /* Flush and close it. */
 void audit_close(struct job *job);
@@ -29,5 +32,12 @@ void audit_syscall_logged(struct job *job, uint64_t nr);
 
 /* "syscall-filter", "rights", ...: the name of a denial kind (report and audit log). */
 const char *deny_kind_name(enum deny_kind kind);
+
+/* "console", "grant", "open", "derive": how a capability came to be (the chain's "how"). */
+const char *cap_origin_name(enum cap_origin origin);
+/* "console", "dir", "file". */
+const char *cap_kind_name(enum cap_kind kind);
+/* "stdin", "stdout" or "stderr" when `slot` is the console or derived from it, else NULL. */
+const char *cap_console_name(const struct job *job, uint32_t slot);
 
 #endif

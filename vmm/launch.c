@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "abi.h"
+#include "audit.h"
+#include "control.h"
 #include "determinism.h"
 #include "elf_load.h"
 #include "grants.h"
@@ -152,6 +154,17 @@ int launch_run(const struct launch_opts *o)
     }
     job->start_ns = t0;
     determinism_init(job);
+    struct control_server ctl;
+    control_init(&ctl);
+    if (o->policy.job_id[0])
+        snprintf(job->job_id, sizeof job->job_id, "%s", o->policy.job_id);
+    else
+        snprintf(job->job_id, sizeof job->job_id, "isovm-%d", (int)getpid());
+    if (audit_open(job) < 0 ||
+        (o->policy.control_path[0] && control_listen(&ctl, o->policy.control_path) < 0)) {
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
     if (vm_create(&job->vm, o->policy.memory_bytes) < 0) {
         status = EXIT_ISOVM_ERROR;
         goto out;
@@ -196,11 +209,14 @@ int launch_run(const struct launch_opts *o)
     }
     free(file);
     file = NULL;
-    job_supervise(job);
+    job_supervise(job, &ctl);
+    control_close(&ctl);
     status = job->exit_status;
     if (o->report_path && report_write(o->report_path, job, o, mono_ns() - t0) < 0 && status == 0)
         status = EXIT_ISOVM_ERROR;
 out:
+    control_close(&ctl);
+    audit_close(job);
     free(file);
     for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
         if (job->threads[i].vcpu.fd >= 0)

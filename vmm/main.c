@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "abi.h"
+#include "control_client.h"
 #include "launch.h"
 #include "log.h"
 
@@ -16,6 +17,7 @@ static void usage(FILE *f)
     fprintf(f,
         "usage: isovm launch [options] [--] PROGRAM [ARGS...]\n"
         "       isovm check [--print] FILE...\n"
+        "       isovm cap list|revoke|info --control PATH ... (isovm cap --help)\n"
         "       isovm --help | --version\n"
         "\n"
         "Runs a static Linux x86-64 program in its own KVM microVM. Every system call the\n"
@@ -336,5 +338,7 @@ int main(int argc, char **argv)
         return cmd_launch(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 1, argv + 1);
+    if (!strcmp(cmd, "cap"))
+        return cap_main(argc - 1, argv + 1);
     return bad_usage("unknown command \"%s\" (try: isovm launch -- PROGRAM, isovm check FILE)", cmd);
 }

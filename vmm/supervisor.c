@@ -1,9 +1,13 @@
-/* The supervisor thread: CPU governor (quota, CPU-time limit), wall-clock timeout, signals. */
+/* The supervisor thread: CPU governor (quota, CPU-time limit), wall-clock timeout, signals,
+ * and the control socket, all from one ppoll on a signalfd and the socket. */
 #include "supervisor.h"
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 #include "cpu_quota.h"
 #include "fault.h"
 #include "log.h"
@@ -90,44 +94,78 @@ static uint64_t governor_step(struct job *job, struct cpu_quota *q, uint64_t now
     return qnext < next ? qnext : next;
 }
 
-void job_supervise(struct job *job)
+/* Read every signal pending on sfd (non-blocking) and act on it. Returns whether one came
+ * (a wakeup that makes the governor look again, as SIGUSR2 is meant to). job->lock held. */
+static bool signals_take(struct job *job, int sfd)
+{
+    bool any = false;
+    struct signalfd_siginfo si[8];
+    for (;;) {
+        ssize_t n = read(sfd, si, sizeof si);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return any;
+        for (size_t i = 0; i < (size_t)n / sizeof si[0]; i++) {
+            int sig = (int)si[i].ssi_signo;
+            any = true;
+            if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+                char msg[120];
+                snprintf(msg, sizeof msg, "job killed: isovm received %s", signal_name(sig));
+                job_end(job, JOB_KILLED, 128 + sig, sig, msg);
+            }
+        }
+    }
+}
+
+void job_supervise(struct job *job, struct control_server *ctl)
 {
     sigset_t set = supervisor_set();
     job->supervisor = pthread_self();
     job->supervised = true;
     struct cpu_quota q;
+    /* The supervisor set is blocked in every thread: its signals wait on this descriptor,
+     * thread-directed ones (SIGUSR2 from job_notify_supervisor) included, as it is read by
+     * this thread. */
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     pthread_mutex_lock(&job->lock);
     cpu_quota_init(&q, job->policy.cpu_quota_ns, job->policy.cpu_period_ns, mono_ns(), 0);
-    int rc = vthread_start(job, &job->threads[0]);
+    int rc = sfd < 0 ? -errno : vthread_start(job, &job->threads[0]);
     if (rc < 0) {
         char msg[120];
         snprintf(msg, sizeof msg, "internal: cannot start the job's first thread: %s",
                  strerror(-rc));
         job_end(job, JOB_INTERNAL_ERROR, 125, 0, msg);
     }
+    /* The governor looks at the job when a signal comes or its own deadline passes, exactly as
+     * when this loop waited in sigtimedwait; control-socket traffic never moves it. */
+    uint64_t next = 0;
+    bool look = true;
     for (;;) {
         if (job->threads_hosted == 0)
             break;
         uint64_t now = mono_ns();
-        uint64_t next = governor_step(job, &q, now);
-        if (atomic_load(&job->stop))
-            job_kick(job, NULL);
+        if (look || now >= next) {
+            next = governor_step(job, &q, now);
+            if (atomic_load(&job->stop))
+                job_kick(job, NULL);
+        }
         pthread_mutex_unlock(&job->lock);
-        siginfo_t info;
-        int sig;
-        if (next == UINT64_MAX) {
-            sig = sigwaitinfo(&set, &info);
-        } else {
-            uint64_t wait = next > now ? next - now : 0;
-            struct timespec ts = ns_ts(wait);
-            sig = sigtimedwait(&set, &info, &ts);
+        struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN } };
+        uint64_t ctl_deadline;
+        control_poll_setup(ctl, &pfd[1], &ctl_deadline);
+        uint64_t wake = next < ctl_deadline ? next : ctl_deadline;
+        struct timespec ts, *tsp = NULL;
+        if (wake != UINT64_MAX) {
+            ts = ns_ts(wake > now ? wake - now : 0);
+            tsp = &ts;
         }
+        int n = ppoll(pfd, 2, tsp, NULL);
+        uint64_t after = mono_ns();
+        if (n > 0 || after >= ctl_deadline)
+            control_step(ctl, job, n > 0 ? pfd[1].revents : 0, after);
         pthread_mutex_lock(&job->lock);
-        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
-            char msg[120];
-            snprintf(msg, sizeof msg, "job killed: isovm received %s", signal_name(sig));
-            job_end(job, JOB_KILLED, 128 + sig, sig, msg);
-        }
+        look = n > 0 && (pfd[0].revents & POLLIN) && signals_take(job, sfd);
     }
     uint64_t now = mono_ns();
     cpu_quota_finish(&q, now);
@@ -136,4 +174,6 @@ void job_supervise(struct job *job)
     job->stats.cpu_ns = job->cpu_ns_retired;
     pthread_mutex_unlock(&job->lock);
     vthread_join_all(job);
+    if (sfd >= 0)
+        close(sfd);
 }

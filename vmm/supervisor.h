@@ -1,6 +1,7 @@
 /* The supervisor: runs the job's threads and enforces CPU quota, CPU-time limit and timeout. */
 #ifndef ISOVM_SUPERVISOR_H
 #define ISOVM_SUPERVISOR_H
+#include "control.h"
 #include "job.h"
 
 /* Block the signals the supervisor waits for (SIGINT, SIGTERM, SIGHUP, SIGUSR2) and the kick
@@ -8,8 +9,9 @@
  * the kick handler. Call before any job thread starts. 0 or -errno. */
 int supervisor_signals_init(void);
 
-/* Start thread 0 (its vCPU set up already) and supervise the job until every thread is done.
- * On return job->end says how it ended. */
-void job_supervise(struct job *job);
+/* Start thread 0 (its vCPU set up already) and supervise the job until every thread is done,
+ * serving the control socket `ctl` (listen_fd -1: none) meanwhile. Waits in ppoll on a
+ * signalfd of the supervisor's signals and the socket. On return job->end says how it ended. */
+void job_supervise(struct job *job, struct control_server *ctl);
 
 #endif
