@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "json_str.h"
 #include "policy_internal.h"
 #include "units.h"
 
@@ -795,7 +796,7 @@ void policy_write_json(const struct policy *p, FILE *f, int indent)
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         fprintf(f, ",\n%*s\"%s\": ", indent + 2, "", texts[i].key);
         if (texts[i].text[0])
-            json_put_string(f, texts[i].text, texts[i].max);
+            json_put_string(f, texts[i].text, strnlen(texts[i].text, texts[i].max));
         else
             fputs(texts[i].none, f);
     }

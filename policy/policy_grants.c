@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include "json_str.h"
 #include "policy_internal.h"
 
 const char *const grant_keys[] = { "guest", "host", "rights", "expires", NULL };
@@ -319,33 +320,6 @@ int policy_add_grant(struct policy *p, const char *spec, const char *origin, cha
     return 0;
 }
 
-void json_put_string(FILE *f, const char *s, size_t max)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    size_t n = strnlen(s, max);
-    fputc('"', f);
-    for (size_t i = 0; i < n;) {
-        unsigned c = u[i];
-        if (c == '"' || c == '\\') {
-            fprintf(f, "\\%c", c);
-        } else if (c < 0x20 || c == 0x7f) {
-            fprintf(f, "\\u%04x", c);
-        } else if (c < 0x80) {
-            fputc((int)c, f);
-        } else {
-            size_t k = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-            if (k <= n - i && text_utf8_valid(s + i, k)) {
-                fwrite(s + i, 1, k, f);
-                i += k;
-                continue;
-            }
-            fputs("\\ufffd", f);
-        }
-        i++;
-    }
-    fputc('"', f);
-}
-
 void grants_write_json(const struct policy *p, FILE *f, int indent)
 {
     char rights[160];
@@ -358,9 +332,9 @@ void grants_write_json(const struct policy *p, FILE *f, int indent)
         const struct grant *g = &p->grants[i];
         rights_format_json(g->rights, rights, sizeof rights);
         fprintf(f, "%s\n%*s{\"guest\": ", i ? "," : "", indent + 4, "");
-        json_put_string(f, g->guest, sizeof g->guest);
+        json_put_string(f, g->guest, strnlen(g->guest, sizeof g->guest));
         fputs(", \"host\": ", f);
-        json_put_string(f, g->host, sizeof g->host);
+        json_put_string(f, g->host, strnlen(g->host, sizeof g->host));
         fprintf(f, ", \"rights\": %s, \"expires_ns\": %llu}", rights,
                 (unsigned long long)g->expires_ns);
     }

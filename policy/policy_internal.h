@@ -160,9 +160,6 @@ void grants_write_json(const struct policy *p, FILE *f, int indent);
 /* Every grant valid and none nested in another; on failure *key names it (static storage). */
 int grants_check(const struct policy *p, const char **key, char *msg, size_t len);
 
-/* s (at most max bytes) as a JSON string with quotes (escaped; bytes that are not UTF-8 as
- * U+FFFD). */
-void json_put_string(FILE *f, const char *s, size_t max);
 /* Is s[0..n) valid UTF-8? */
 bool text_utf8_valid(const char *s, size_t n);
 

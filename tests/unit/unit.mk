@@ -26,7 +26,7 @@ UNIT_OBJS      += $(BUILD)/tests/unit/test_fs_path.o
 # the policy parser with jansson: policy/*.c but the token bucket, which is not the parser's
 UNIT_TESTS     += $(BUILD)/tests/test_policy
 UNIT_OBJS      += $(BUILD)/tests/unit/test_policy.o
-UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_locate.o units.o rights.o \
+UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_locate.o units.o rights.o json_str.o \
                     policy_grants.o policy_syscalls.o syscall_names.o)
 
 .PHONY: unit unit-run
