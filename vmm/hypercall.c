@@ -39,23 +39,24 @@ int hypercall_handle(struct job *job, struct vthread *t, uint32_t value)
     memcpy(c.a, blk->arg, sizeof c.a);
     job->stats.hypercalls_total++;
 
-    int64_t ret;
+    int64_t ret = 0;
     sc_handler fn = syscall_lookup(c.nr);
+    if (fn)
+        job->stats.syscalls[c.nr]++; /* whatever the answer, a filter refusal included */
+    else
+        unknown_count(&job->stats, c.nr);
     enum filter_verdict verdict = FILTER_RUN;
     if (!syscall_filter_allows(job, c.nr))
-        verdict = syscall_filter_refused(job, &c, &ret);
+        verdict = syscall_filter_refused(job, &c, &ret); /* the policy's action */
     if (verdict == FILTER_STOP)
         return 1;
-    if (verdict == FILTER_REFUSE) {
-        if (!fn) /* still a number isovm does not implement (the report's unknown_syscalls) */
-            unknown_count(&job->stats, c.nr);
-    } else if (fn) {
-        job->stats.syscalls[c.nr]++;
-        ret = fn(job, &c);
-    } else {
-        unknown_count(&job->stats, c.nr);
-        log_debug("unknown syscall %llu: ENOSYS", (unsigned long long)c.nr);
-        ret = -ENOSYS;
+    if (verdict == FILTER_RUN) {
+        if (fn) {
+            ret = fn(job, &c);
+        } else {
+            log_debug("unknown syscall %llu: ENOSYS", (unsigned long long)c.nr);
+            ret = -ENOSYS;
+        }
     }
     if (ret == SC_STOP)
         return 1;
