@@ -1,7 +1,7 @@
-# Benchmarks: the KVM floor program and the getpid job (run with bench/run.sh; bench/limits.sh
+# Benchmarks: the KVM floor program, the getpid job and the capability read loop (run with bench/run.sh; bench/limits.sh
 # uses the guest jobs spin and iowrite).
 .PHONY: bench
-bench: $(BUILD)/bench/floor $(BUILD)/bench/getpid_loop.musl $(ISOVM) guest
+bench: $(BUILD)/bench/floor $(BUILD)/bench/getpid_loop.musl $(BUILD)/bench/read_loop.musl $(ISOVM) guest
 	BUILD=$(BUILD) bench/run.sh
 
 $(BUILD)/bench/floor: bench/floor.c
@@ -11,3 +11,7 @@ $(BUILD)/bench/floor: bench/floor.c
 $(BUILD)/bench/getpid_loop.musl: bench/getpid_loop.c
 	@mkdir -p $(dir $@)
 	musl-gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
+
+$(BUILD)/bench/read_loop.musl: bench/read_loop.c firmware/abi.h
+	@mkdir -p $(dir $@)
+	musl-gcc -static -O2 -Wall -Wextra -Werror -Ifirmware -o $@ $<

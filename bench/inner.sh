@@ -51,3 +51,6 @@ awk -v f="$f" -v l="$l" -v e="$exit_ns" -v s="$sys_ns" 'BEGIN {
 
 # Resource limits: CPU quota accuracy, compute throughput vs native, write throttle accuracy.
 [ "${BENCH_LIMITS:-1}" = 0 ] || BUILD=$B bench/limits.sh
+
+# Capabilities: small reads with and without a capability chain, sha256 of a granted file.
+[ "${BENCH_CAPS:-1}" = 0 ] || BUILD=$B bench/caps.sh

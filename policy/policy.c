@@ -13,38 +13,54 @@
 #define NS_PER_S 1000000000ull
 
 /* A bucket and its three fields, in bytes or in operations. */
-#define BUCKET(key, m, ops, out, unit)                                                      \
-    { key, FK_BUCKET, (ops), OFF(m), 0, 0, NULL },                                          \
-    { key ".size", (ops) ? FK_COUNT : FK_SIZE, 0, OFF(m.size), 0, UINT64_MAX,               \
-      out "_size" unit },                                                                   \
-    { key ".one_time_burst", (ops) ? FK_COUNT : FK_SIZE, 0, OFF(m.one_time_burst), 0,       \
-      UINT64_MAX, out "_one_time_burst" unit },                                             \
-    { key ".refill_time", FK_DURATION, FF_ZERO_NONE, OFF(m.refill_time_ns), 0, UINT64_MAX,  \
-      out "_refill_time_ns" }
+#define BUCKET(key, m, ops, out, unit)                                                          \
+    { key, FK_BUCKET, (ops), OFF(m), 0, 0, NULL, NULL },                                        \
+    { key ".size", (ops) ? FK_COUNT : FK_SIZE, 0, OFF(m.size), 0, UINT64_MAX,                   \
+      out "_size" unit, NULL },                                                                 \
+    { key ".one_time_burst", (ops) ? FK_COUNT : FK_SIZE, 0, OFF(m.one_time_burst), 0,           \
+      UINT64_MAX, out "_one_time_burst" unit, NULL },                                           \
+    { key ".refill_time", FK_DURATION, FF_ZERO_NONE, OFF(m.refill_time_ns), 0, UINT64_MAX,      \
+      out "_refill_time_ns", NULL }
 
 const struct field policy_fields[] = {
-    { "version", FK_VERSION, 0, 0, 1, 1, NULL },
+    { "version", FK_VERSION, 0, 0, 1, 1, NULL, NULL },
     { "memory", FK_SIZE, FF_MULT_4K, OFF(memory_bytes), POLICY_MIN_MEMORY, POLICY_MAX_MEMORY,
-      "memory_bytes" },
-    { "cpu", FK_GROUP, 0, 0, 0, 0, NULL },
+      "memory_bytes", NULL },
+    { "cpu", FK_GROUP, 0, 0, 0, 0, NULL, NULL },
     { "cpu.quota", FK_QUOTA, 0, OFF(cpu_quota_ns), POLICY_MIN_CPU_QUOTA_NS, UINT64_MAX,
-      "cpu_quota_ns" },
+      "cpu_quota_ns", NULL },
     { "cpu.period", FK_DURATION, 0, OFF(cpu_period_ns), POLICY_MIN_CPU_PERIOD_NS,
-      POLICY_MAX_CPU_PERIOD_NS, "cpu_period_ns" },
+      POLICY_MAX_CPU_PERIOD_NS, "cpu_period_ns", NULL },
     { "cpu.time_limit", FK_DURATION, FF_ZERO_NONE, OFF(cpu_time_limit_ns), 0, UINT64_MAX,
-      "cpu_time_limit_ns" },
-    { "timeout", FK_DURATION, FF_ZERO_NONE, OFF(timeout_ns), 0, UINT64_MAX, "timeout_ns" },
-    { "io", FK_GROUP, 0, 0, 0, 0, NULL },
-    { "io.read", FK_GROUP, 0, 0, 0, 0, NULL },
+      "cpu_time_limit_ns", NULL },
+    { "timeout", FK_DURATION, FF_ZERO_NONE, OFF(timeout_ns), 0, UINT64_MAX, "timeout_ns", NULL },
+    { "io", FK_GROUP, 0, 0, 0, 0, NULL, NULL },
+    { "io.read", FK_GROUP, 0, 0, 0, 0, NULL, NULL },
     BUCKET("io.read.bandwidth", io_read.bytes, 0, "io_read_bandwidth", "_bytes"),
     BUCKET("io.read.ops", io_read.ops, FF_OPS, "io_read_ops", ""),
-    { "io.write", FK_GROUP, 0, 0, 0, 0, NULL },
+    { "io.write", FK_GROUP, 0, 0, 0, 0, NULL, NULL },
     BUCKET("io.write.bandwidth", io_write.bytes, 0, "io_write_bandwidth", "_bytes"),
     BUCKET("io.write.ops", io_write.ops, FF_OPS, "io_write_ops", ""),
-    { "max_threads", FK_COUNT, FF_U32, OFF(max_threads), 1, POLICY_MAX_THREADS, "max_threads" },
+    { "max_threads", FK_COUNT, FF_U32, OFF(max_threads), 1, POLICY_MAX_THREADS, "max_threads", NULL },
     { "max_capabilities", FK_COUNT, FF_U32, OFF(max_capabilities), POLICY_MIN_CAPS,
-      POLICY_MAX_CAPS, "max_capabilities" },
+      POLICY_MAX_CAPS, "max_capabilities", NULL },
+    /* the sandbox (policy_syscalls.c, policy_grants.c); written by policy_write_json by hand */
+    { "syscalls", FK_GROUP, 0, 0, 0, 0, NULL, NULL },
+    { "syscalls.profile", FK_ENUM, 0, OFF(syscalls.profile), 0, SCP_NONE, NULL,
+      syscall_profile_names },
+    { "syscalls.action", FK_ENUM, 0, OFF(syscalls.action), 0, SCA_LOG, NULL, syscall_action_names },
+    { "syscalls.errno", FK_ERRNO, 0, OFF(syscalls.errno_value), 1, 4095, NULL, NULL },
+    { "syscalls.allow", FK_SYSCALLS, 0, OFF(syscalls.allow), 0, POLICY_SYSCALL_NR_MAX - 1, NULL, NULL },
+    { "syscalls.deny", FK_SYSCALLS, 0, OFF(syscalls.deny), 0, POLICY_SYSCALL_NR_MAX - 1, NULL, NULL },
+    { "grants", FK_GRANTS, 0, OFF(grants), 0, POLICY_MAX_GRANTS, NULL, NULL },
+    { "cwd", FK_GUEST_PATH, 0, OFF(cwd), 0, POLICY_GUEST_PATH_MAX, NULL, NULL },
+    { "audit", FK_HOST_PATH, 0, OFF(audit_path), 0, POLICY_HOST_PATH_MAX, NULL, NULL },
+    { "control", FK_HOST_PATH, 0, OFF(control_path), 0, POLICY_SOCKET_PATH_MAX, NULL, NULL },
+    { "job_id", FK_JOB_ID, 0, OFF(job_id), 0, POLICY_JOB_ID_MAX, NULL, NULL },
+    { "seed", FK_SEED, 0, OFF(seed), 0, UINT64_MAX, NULL, NULL },
 };
+_Static_assert(sizeof(enum syscall_profile) == sizeof(unsigned) &&
+               sizeof(enum syscall_action) == sizeof(unsigned), "FK_ENUM stores an unsigned");
 const size_t policy_nfields = sizeof policy_fields / sizeof policy_fields[0];
 
 void policy_defaults(struct policy *p)
@@ -118,8 +134,7 @@ void field_children(const struct field *parent, char *buf, size_t len)
             append(buf, len, "%s%s", buf[0] ? ", " : "", last_name(&policy_fields[i]));
 }
 
-/* Edit distance, or a large number for long strings. */
-static unsigned edits(const char *a, const char *b)
+unsigned text_edits(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     unsigned row[65];
@@ -152,13 +167,36 @@ const char *field_suggest(const struct field *parent, const char *name)
         const struct field *f = &policy_fields[i];
         if (!is_child(f, parent))
             continue;
-        unsigned d = edits(name, last_name(f));
+        unsigned d = text_edits(name, last_name(f));
         if (d < best_d && 2 * d <= strlen(last_name(f))) {
             best_d = d;
             best = last_name(f);
         }
     }
     return best;
+}
+
+const char *name_suggest(const char *name, const char *const *names)
+{
+    const char *best = NULL;
+    unsigned best_d = 3;
+    for (; *names; names++) {
+        unsigned d = text_edits(name, *names);
+        if (d < best_d && 2 * d <= strlen(*names)) {
+            best_d = d;
+            best = *names;
+        }
+    }
+    return best;
+}
+
+void names_list(const char *const *names, char *buf, size_t len)
+{
+    if (!len)
+        return;
+    buf[0] = '\0';
+    for (; *names; names++)
+        append(buf, len, "%s\"%s\"", buf[0] ? ", " : "", *names);
 }
 
 /* ---- text for messages ---------------------------------------------------------------------- */
@@ -233,8 +271,8 @@ static uint64_t *u64_at(struct policy *q, const struct field *f)
     return (uint64_t *)((char *)q + f->off);
 }
 
-static int msgf(char *msg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int msgf(char *msg, size_t len, const char *fmt, ...)
+#define msgf policy_msgf
+int policy_msgf(char *msg, size_t len, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -259,7 +297,7 @@ static int get_size(const struct pval *v, uint64_t *x, char *msg, size_t len)
     return msgf(msg, len, SIZE_EXPECT ", got %s", v->desc);
 }
 
-static int get_duration(const struct pval *v, bool zero_none, uint64_t *x, char *msg, size_t len)
+int pval_duration(const struct pval *v, bool zero_none, uint64_t *x, char *msg, size_t len)
 {
     if (v->type == V_INTEGER && v->num == 0 && zero_none) {
         *x = 0;
@@ -356,6 +394,76 @@ int bucket_check(const struct policy *q, const struct field *bucket, char *msg, 
     return 0;
 }
 
+static char *text_at(struct policy *q, const struct field *f)
+{
+    return (char *)q + f->off;
+}
+
+/* The sandbox kinds (FK_ENUM and after) from a scalar value. */
+static int sandbox_apply(struct policy *q, const struct field *f, const struct pval *v, char *msg,
+                         size_t len)
+{
+    char list[160];
+    int rc;
+    bool str = v->type == V_STRING;
+    switch (f->kind) {
+    case FK_ENUM:
+        names_list(f->names, list, sizeof list);
+        for (unsigned i = 0; str && f->names[i]; i++) {
+            if (strcmp(v->str, f->names[i]) == 0 && strlen(v->str) == v->len) {
+                *(unsigned *)(void *)text_at(q, f) = i;
+                return 0;
+            }
+        }
+        if (str) {
+            const char *best = name_suggest(v->str, f->names);
+            return msgf(msg, len, "unknown value %s%s%s%s; expected one of %s", v->desc,
+                        best ? " (did you mean \"" : "", best ? best : "", best ? "\"?)" : "", list);
+        }
+        return msgf(msg, len, "expected one of %s, got %s", list, v->desc);
+    case FK_ERRNO:
+        return errno_value_parse(v, (int *)(void *)text_at(q, f), msg, len);
+    case FK_SYSCALLS:
+        if (str) /* --set: "openat,read,231" */
+            return syscall_list_parse(v->str, (uint64_t *)(void *)text_at(q, f), msg, len);
+        return msgf(msg, len, "expected an array of syscall names or numbers like [\"openat\", "
+                    "231], got %s", v->desc);
+    case FK_GRANTS:
+        return msgf(msg, len, "expected an array of grants like [{\"guest\": \"/data\", \"host\": "
+                    "\"/srv/in\", \"rights\": \"ro\"}], got %s", v->desc);
+    case FK_GUEST_PATH:
+    case FK_HOST_PATH:
+    case FK_JOB_ID:
+        if (!str)
+            return msgf(msg, len, "expected a %s string, got %s",
+                        f->kind == FK_JOB_ID ? "job id" : "path", v->desc);
+        rc = f->kind == FK_GUEST_PATH ? guest_path_check(v->str, v->len, true, msg, len)
+           : f->kind == FK_HOST_PATH  ? host_path_check(v->str, v->len, f->max, false, msg, len)
+                                      : job_id_check(v->str, v->len, msg, len);
+        if (rc)
+            return rc;
+        strcpy(text_at(q, f), v->str); /* the checks bound the length below f->max */
+        return 0;
+    case FK_SEED: {
+        uint64_t x;
+        if (v->type == V_INTEGER && v->num >= 0) {
+            *u64_at(q, f) = (uint64_t)v->num;
+            return 0;
+        }
+        if (str && v->len && strlen(v->str) == v->len && (rc = count_parse(v->str, &x)) != -EINVAL) {
+            if (rc == -ERANGE)
+                return msgf(msg, len, "%s is above 18446744073709551615", v->desc);
+            *u64_at(q, f) = x;
+            return 0;
+        }
+        return msgf(msg, len, "expected an integer 0..9223372036854775807 or a string of decimal "
+                    "digits up to \"18446744073709551615\", got %s", v->desc);
+    }
+    default:
+        return -EINVAL;
+    }
+}
+
 int field_apply(struct policy *q, const struct field *f, const struct pval *v, char *msg, size_t len)
 {
     uint64_t x = 0;
@@ -385,7 +493,7 @@ int field_apply(struct policy *q, const struct field *f, const struct pval *v, c
         *u64_at(q, f) = x;
         return 0;
     case FK_DURATION:
-        if ((rc = get_duration(v, f->flags & FF_ZERO_NONE, &x, msg, len)))
+        if ((rc = pval_duration(v, f->flags & FF_ZERO_NONE, &x, msg, len)))
             return rc;
         if (!(x == 0 && (f->flags & FF_ZERO_NONE)) && (x < f->min || x > f->max))
             return range_error(f, x, msg, len);
@@ -457,6 +565,8 @@ int field_apply(struct policy *q, const struct field *f, const struct pval *v, c
                     "\"refill_time\"}, or 0 for no limit, got %s",
                     (f->flags & FF_OPS) ? "1000/s" : "4MiB/s", v->desc);
     }
+    default:
+        return sandbox_apply(q, f, v, msg, len);
     }
     return -EINVAL;
 }
@@ -495,6 +605,34 @@ int policy_check(const struct policy *p, const char **key, char *msg, size_t len
             break;
         case FK_BUCKET:
             if (bucket_check(p, f, msg, len))
+                return -EINVAL;
+            break;
+        case FK_ENUM:
+            x = *(const unsigned *)(const void *)((const char *)p + f->off);
+            if (x > f->max)
+                return msgf(msg, len, "value %llu is not one of the names", (unsigned long long)x);
+            break;
+        case FK_ERRNO:
+            x = (uint64_t)(int64_t)*(const int *)(const void *)((const char *)p + f->off);
+            if (x != 0 && (x < f->min || x > f->max))
+                return msgf(msg, len, "%lld is outside %llu..%llu (or 0 for the default)",
+                            (long long)x, (unsigned long long)f->min, (unsigned long long)f->max);
+            break;
+        case FK_GUEST_PATH:
+        case FK_HOST_PATH:
+        case FK_JOB_ID: {
+            const char *t = (const char *)p + f->off;
+            size_t n = strnlen(t, f->max);
+            if (n == f->max)
+                return msgf(msg, len, "not NUL-terminated");
+            if (n && (f->kind == FK_GUEST_PATH ? guest_path_check(t, n, true, msg, len)
+                      : f->kind == FK_HOST_PATH ? host_path_check(t, n, f->max, false, msg, len)
+                      : job_id_check(t, n, msg, len)))
+                return -EINVAL;
+            break;
+        }
+        case FK_GRANTS:
+            if (grants_check(p, key, msg, len))
                 return -EINVAL;
             break;
         default:
@@ -563,18 +701,18 @@ int policy_set_from(struct policy *p, const char *key, const char *value, const 
     text_clean(key, clean_key, sizeof clean_key);
     const struct field *f = field_by_key(key);
     if (!f) {
-        char keys[400] = "";
+        char keys[700] = "";
         const char *best = NULL;
         unsigned best_d = 3;
         for (size_t i = 0; i < policy_nfields; i++) {
             const struct field *g = &policy_fields[i];
-            unsigned d = edits(key, g->key);
+            unsigned d = text_edits(key, g->key);
             if (g->kind != FK_GROUP && d < best_d && 2 * d <= strlen(g->key)) {
                 best_d = d;
                 best = g->key;
             }
-            if (g->kind == FK_GROUP || strstr(g->key, ".size") || strstr(g->key, ".one_time_burst") ||
-                strstr(g->key, ".refill_time"))
+            if (g->kind == FK_GROUP || g->kind == FK_GRANTS || strstr(g->key, ".size") ||
+                strstr(g->key, ".one_time_burst") || strstr(g->key, ".refill_time"))
                 continue;
             append(keys, sizeof keys, "%s%s", keys[0] ? ", " : "", g->key);
         }
@@ -591,10 +729,20 @@ int policy_set_from(struct policy *p, const char *key, const char *value, const 
         snprintf(err, errlen, "%s: \"%s\" is a group; set one of %s", org, f->key, keys);
         return -EINVAL;
     }
-    struct pval v = { .type = V_STRING, .str = value };
+    if (f->kind == FK_GRANTS) {
+        snprintf(err, errlen, "%s: grants cannot be set with --set; add each with --grant "
+                 "GUEST=HOST[:RIGHTS]", org);
+        return -EINVAL;
+    }
+    struct pval v = { .type = V_STRING, .str = value, .len = strlen(value) };
     uint64_t n;
     int rc = count_parse(value, &n);
-    if (rc == 0 && n <= (uint64_t)INT64_MAX) {
+    bool text_kind = f->kind == FK_SYSCALLS || f->kind == FK_GUEST_PATH ||
+                     f->kind == FK_HOST_PATH || f->kind == FK_JOB_ID || f->kind == FK_ENUM;
+    if (text_kind || (f->kind == FK_SEED && rc != -EINVAL)) {
+        /* a job id "42" is a string; a seed takes the whole 64-bit range */
+        text_quote(value, strlen(value), v.desc, sizeof v.desc);
+    } else if (rc == 0 && n <= (uint64_t)INT64_MAX) {
         v.type = V_INTEGER;
         v.num = (long long)n;
         snprintf(v.desc, sizeof v.desc, "%llu", (unsigned long long)n);
@@ -634,5 +782,23 @@ void policy_write_json(const struct policy *p, FILE *f, int indent)
         fprintf(f, "%s\n%*s\"%s\": %llu", sep, indent + 2, "", fl->out, (unsigned long long)x);
         sep = ",";
     }
+    fprintf(f, ",\n%*s\"syscalls\": ", indent + 2, "");
+    syscalls_write_json(&p->syscalls, f);
+    fprintf(f, ",\n%*s\"grants\": ", indent + 2, "");
+    grants_write_json(p, f, indent);
+    const struct { const char *key; const char *text; size_t max; const char *none; } texts[] = {
+        { "cwd", p->cwd, sizeof p->cwd, "\"/\"" },
+        { "audit_path", p->audit_path, sizeof p->audit_path, "null" },
+        { "control_path", p->control_path, sizeof p->control_path, "null" },
+        { "job_id", p->job_id, sizeof p->job_id, "null" },
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        fprintf(f, ",\n%*s\"%s\": ", indent + 2, "", texts[i].key);
+        if (texts[i].text[0])
+            json_put_string(f, texts[i].text, texts[i].max);
+        else
+            fputs(texts[i].none, f);
+    }
+    fprintf(f, ",\n%*s\"seed\": %llu", indent + 2, "", (unsigned long long)p->seed);
     fprintf(f, "\n%*s}", indent, "");
 }

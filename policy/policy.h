@@ -121,6 +121,12 @@ int policy_set(struct policy *p, const char *key, const char *value, char *err, 
 int policy_set_from(struct policy *p, const char *key, const char *value, const char *origin,
                     char *err, size_t errlen);
 
+/* Append a grant given as GUEST=HOST[:ro|:rw|:RIGHT,RIGHT...] (--grant; default rights "ro";
+ * the rights follow the last ':'), with the checks of the file's "grants". -EINVAL with a message
+ * opening with `origin` (NULL: "--grant SPEC") on error; *p is untouched on error. */
+int policy_add_grant(struct policy *p, const char *spec, const char *origin, char *err,
+                     size_t errlen);
+
 /* Cross-field checks (e.g. quota <= period * max_threads). Run after file and overrides. */
 int policy_validate(const struct policy *p, char *err, size_t errlen);
 
@@ -132,8 +138,8 @@ int policy_validate(const struct policy *p, char *err, size_t errlen);
 void policy_write_json(const struct policy *p, FILE *f, int indent);
 
 /* Line and column (1-based; a column counts characters, as jansson's do) of the value at a
- * dotted path of object keys ("cpu.quota") in JSON text that jansson accepted. 0, or -ENOENT
- * when the text has no such member. */
+ * dotted path of object keys and array indexes ("cpu.quota", "grants[1].host") in JSON text that
+ * jansson accepted. 0, or -ENOENT when the text has no such member or element. */
 int policy_locate(const char *text, size_t len, const char *path, int *line, int *col);
 
 /* The same for the member's key (where an unknown key is reported). */

@@ -11,7 +11,7 @@
 #include "policy.h"
 #include "policy_internal.h"
 
-#define MAX_DEPTH 8 /* the schema is 4 deep */
+#define MAX_DEPTH 8 /* the schema is 4 deep ("grants[1].rights[0]") */
 
 struct fctx {
     const char *text;
@@ -19,7 +19,7 @@ struct fctx {
     char name[256];
     char *err;
     size_t errlen;
-    const char *segs[MAX_DEPTH];
+    struct jseg segs[MAX_DEPTH];
     int nsegs;
 };
 
@@ -47,19 +47,12 @@ static int fail_at(struct fctx *c, size_t off, const char *key, const char *msg)
     return -EINVAL;
 }
 
-static void path_text(const char *const *segs, int n, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    for (int k = 0; k < n; k++)
-        key_path_append(buf, len, segs[k], strlen(segs[k]));
-}
-
 /* An error about the member at c->segs: at its key or at its value. */
 static int fail_member(struct fctx *c, bool at_key, const char *msg)
 {
     char key[300];
     size_t off;
-    path_text(c->segs, c->nsegs, key, sizeof key);
+    jpath_text(c->segs, c->nsegs, key, sizeof key);
     if (jloc_find(c->text, c->len, c->segs, c->nsegs, at_key, &off))
         off = first_token(c);
     return fail_at(c, off, key, msg);
@@ -86,6 +79,7 @@ static void pval_from_json(const struct fctx *c, const json_t *j, struct pval *v
     case JSON_STRING:
         v->type = V_STRING;
         v->str = json_string_value(j);
+        v->len = json_string_length(j);
         text_quote(v->str, json_string_length(j), v->desc, sizeof v->desc);
         break;
     case JSON_INTEGER:
@@ -130,6 +124,129 @@ static int unknown_key(struct fctx *c, const struct field *parent, const char *k
     return fail_member(c, true, msg);
 }
 
+static void push_key(struct fctx *c, const char *k)
+{
+    c->segs[c->nsegs++] = (struct jseg){ k, 0 };
+}
+
+static void push_index(struct fctx *c, size_t i)
+{
+    c->segs[c->nsegs++] = (struct jseg){ NULL, i };
+}
+
+/* "syscalls.allow": [names or numbers]: replaces the bitmap at f. */
+static int apply_syscall_list(struct fctx *c, struct policy *q, const struct field *f, json_t *arr)
+{
+    uint64_t set[POLICY_SYSCALL_NR_MAX / 64] = { 0 };
+    char msg[400];
+    size_t i;
+    json_t *el;
+    json_array_foreach(arr, i, el) {
+        struct pval pv;
+        unsigned nr;
+        push_index(c, i);
+        pval_from_json(c, el, &pv);
+        if (syscall_entry_parse(&pv, &nr, msg, sizeof msg))
+            return fail_member(c, false, msg);
+        set[nr / 64] |= 1ull << (nr % 64);
+        c->nsegs--;
+    }
+    memcpy((char *)q + f->off, set, sizeof set);
+    return 0;
+}
+
+static int unknown_grant_key(struct fctx *c, const char *k)
+{
+    char keys[120], msg[300];
+    const char *best = name_suggest(k, grant_keys);
+    names_list(grant_keys, keys, sizeof keys);
+    snprintf(msg, sizeof msg, "unknown key%s%s%s; a grant has the keys %s", best ? " (did you mean \"" : "",
+             best ? best : "", best ? "\"?)" : "", keys);
+    return fail_member(c, true, msg);
+}
+
+/* One grant object, at c->segs (grants[i]). */
+static int apply_grant(struct fctx *c, struct grant *g, json_t *obj)
+{
+    const char *k;
+    json_t *v;
+    char msg[400];
+    bool have_guest = false, have_host = false;
+    *g = (struct grant){ .rights = CAP_RIGHTS_RO };
+    json_object_foreach(obj, k, v) {
+        struct pval pv;
+        push_key(c, k);
+        if (!strcmp(k, "rights") && json_is_array(v)) {
+            size_t i;
+            json_t *el;
+            g->rights = 0;
+            json_array_foreach(v, i, el) {
+                push_index(c, i);
+                pval_from_json(c, el, &pv);
+                if (grant_right_add(&g->rights, &pv, msg, sizeof msg))
+                    return fail_member(c, false, msg);
+                c->nsegs--;
+            }
+            if (!g->rights)
+                return fail_member(c, false, "an empty list of rights grants nothing (remove the "
+                                   "grant, or name rights like [\"read\", \"list\"])");
+        } else {
+            pval_from_json(c, v, &pv);
+            int rc = grant_member_apply(g, k, &pv, msg, sizeof msg);
+            if (rc == -ENOENT)
+                return unknown_grant_key(c, k);
+            if (rc)
+                return fail_member(c, false, msg);
+        }
+        have_guest |= !strcmp(k, "guest");
+        have_host |= !strcmp(k, "host");
+        c->nsegs--;
+    }
+    if (!have_guest || !have_host)
+        return fail_member(c, false, !have_guest && !have_host
+                           ? "a grant needs \"guest\" and \"host\" paths, like {\"guest\": "
+                             "\"/data\", \"host\": \"/srv/in\", \"rights\": \"ro\"}"
+                           : !have_guest ? "a grant needs a \"guest\" path (where the job sees it, like \"/data\")"
+                                         : "a grant needs a \"host\" path (what it shows, like \"/srv/in\")");
+    return 0;
+}
+
+/* "grants": [objects]: replaces the grants. */
+static int apply_grants(struct fctx *c, struct policy *q, json_t *arr)
+{
+    char msg[400];
+    size_t i;
+    json_t *el;
+    q->ngrants = 0;
+    memset(q->grants, 0, sizeof q->grants);
+    json_array_foreach(arr, i, el) {
+        struct grant g;
+        push_index(c, i);
+        if (i >= POLICY_MAX_GRANTS) {
+            snprintf(msg, sizeof msg, "too many grants: %zu (at most %d)", json_array_size(arr),
+                     POLICY_MAX_GRANTS);
+            return fail_member(c, false, msg);
+        }
+        if (!json_is_object(el)) {
+            struct pval pv;
+            pval_from_json(c, el, &pv);
+            snprintf(msg, sizeof msg, "expected a grant object like {\"guest\": \"/data\", "
+                     "\"host\": \"/srv/in\", \"rights\": \"ro\"}, got %s", pv.desc);
+            return fail_member(c, false, msg);
+        }
+        int rc = apply_grant(c, &g, el);
+        if (rc)
+            return rc;
+        if (grant_admit(q->grants, q->ngrants, &g, msg, sizeof msg)) {
+            push_key(c, "guest");
+            return fail_member(c, false, msg);
+        }
+        q->grants[q->ngrants++] = g;
+        c->nsegs--;
+    }
+    return 0;
+}
+
 static int apply_object(struct fctx *c, struct policy *q, const struct field *parent, json_t *obj)
 {
     const char *k;
@@ -138,11 +255,18 @@ static int apply_object(struct fctx *c, struct policy *q, const struct field *pa
     json_object_foreach(obj, k, v) {
         if (c->nsegs == MAX_DEPTH)
             return fail_member(c, false, "nested too deep");
-        c->segs[c->nsegs++] = k;
+        push_key(c, k);
         const struct field *f = strchr(k, '.') ? NULL : field_child(parent, k);
         if (!f)
             return unknown_key(c, parent, k);
-        if (json_is_object(v) && (f->kind == FK_GROUP || f->kind == FK_BUCKET)) {
+        if (json_is_array(v) && (f->kind == FK_SYSCALLS || f->kind == FK_GRANTS)) {
+            int rc = f->kind == FK_GRANTS ? apply_grants(c, q, v) : apply_syscall_list(c, q, f, v);
+            if (rc)
+                return rc;
+        } else if (json_is_string(v) && f->kind == FK_SYSCALLS) {
+            return fail_member(c, false, "expected an array of syscall names or numbers like "
+                               "[\"openat\", 231]");
+        } else if (json_is_object(v) && (f->kind == FK_GROUP || f->kind == FK_BUCKET)) {
             if (f->kind == FK_BUCKET)
                 bucket_reset(q, f); /* the object replaces the whole bucket */
             int rc = apply_object(c, q, f, v);
@@ -174,7 +298,7 @@ static int syntax_error(struct fctx *c, const json_error_t *e)
         size_t start, first;
         bool is_key;
         if (jloc_ending_at(c->text, c->len, pos, &path, &start, &is_key) == 0) {
-            path_text(path.seg, path.depth, key, sizeof key);
+            jpath_text(path.seg, path.depth, key, sizeof key);
             if (code == json_error_duplicate_key && is_key) {
                 int l, col;
                 if (jloc_find(c->text, c->len, path.seg, path.depth, true, &first) == 0 &&

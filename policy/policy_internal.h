@@ -15,6 +15,15 @@ enum field_kind {
     FK_COUNT,    /* integer */
     FK_QUOTA,    /* cpu.quota: percentage or duration, integer 0 for none */
     FK_BUCKET,   /* token bucket: rate string, integer 0, or an object of its three fields */
+    FK_ENUM,     /* one of f->names, stored as an enum (unsigned) */
+    FK_ERRNO,    /* an errno name ("EPERM") or an integer min..max, stored as int */
+    FK_SYSCALLS, /* array of syscall names or numbers (file), "a,b,231" (--set): a bitmap of
+                  * POLICY_SYSCALL_NR_MAX bits, replaced as a whole */
+    FK_GRANTS,   /* array of grant objects, replaced as a whole (policy_add_grant appends) */
+    FK_GUEST_PATH, /* absolute normalized guest path ("/" allowed) in char[max] */
+    FK_HOST_PATH,  /* host path (relative allowed) in char[max] */
+    FK_JOB_ID,   /* 1..64 of [A-Za-z0-9._-] in char[max] */
+    FK_SEED,     /* uint64: integer, or a string of decimal digits for the whole range */
 };
 
 #define FF_ZERO_NONE 1u /* 0 means none: no range check for it */
@@ -29,6 +38,7 @@ struct field {
     size_t off;           /* offset in struct policy (all kinds but groups and version) */
     uint64_t min, max;    /* range of the stored value */
     const char *out;      /* key in policy_write_json; NULL: not written */
+    const char *const *names; /* FK_ENUM: the names by value, NULL-terminated */
 };
 
 extern const struct field policy_fields[];
@@ -42,6 +52,14 @@ const struct field *field_by_key(const char *key);
 void field_children(const struct field *parent, char *buf, size_t len);
 /* A child name of parent within two edits of name, or NULL. */
 const char *field_suggest(const struct field *parent, const char *name);
+/* Edit distance (case-insensitive), or a large number for long strings. */
+unsigned text_edits(const char *a, const char *b);
+/* Of the NULL-terminated names, the one within two edits of name, or NULL. */
+const char *name_suggest(const char *name, const char *const *names);
+/* "a, b, c" from NULL-terminated names into buf. */
+void names_list(const char *const *names, char *buf, size_t len);
+/* Write msg (printf style) and return -EINVAL. */
+int policy_msgf(char *msg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 enum val_type { V_STRING, V_INTEGER, V_REAL, V_BOOL, V_NULL, V_OBJECT, V_ARRAY };
 
@@ -49,9 +67,13 @@ enum val_type { V_STRING, V_INTEGER, V_REAL, V_BOOL, V_NULL, V_OBJECT, V_ARRAY }
 struct pval {
     enum val_type type;
     const char *str;  /* V_STRING */
+    size_t len;       /* V_STRING: its length in bytes (a JSON string may hold "\u0000") */
     long long num;    /* V_INTEGER */
     char desc[96];    /* "\"lots\"", "-5", "1.5", "true", "an object" */
 };
+
+/* A duration value ("30s"; integer 0 where zero_none): 0 and *x, or -EINVAL with msg. */
+int pval_duration(const struct pval *v, bool zero_none, uint64_t *x, char *msg, size_t len);
 
 /* Parse v into field f of q (any kind but FK_GROUP objects). 0, or -EINVAL with a message
  * (without the key) in msg. */
@@ -71,14 +93,20 @@ void text_quote(const char *s, size_t n, char *buf, size_t len);
 /* text with control characters escaped (for file names and keys in one-line messages). */
 void text_clean(const char *s, char *buf, size_t len);
 
-/* Position finder over JSON text (policy_locate.c). Paths are arrays of decoded keys. */
-/* Byte offset of the value (want_key false) or key of the member at path; -ENOENT if none. */
-int jloc_find(const char *text, size_t len, const char *const *path, int depth, bool want_key,
+/* Position finder over JSON text (policy_locate.c). Paths are arrays of steps: decoded keys of
+ * object members and indexes of array elements. */
+struct jseg {
+    const char *key; /* a member's decoded key; NULL for an array element */
+    size_t index;    /* the element's index (key NULL) */
+};
+/* Byte offset of the value (want_key false) or key of the member at path; -ENOENT if none. An
+ * array element has no key: its value is found. */
+int jloc_find(const char *text, size_t len, const struct jseg *path, int depth, bool want_key,
               size_t *off);
-/* A path of decoded keys, as jloc_ending_at finds it. */
+/* A path, as jloc_ending_at finds it. */
 struct jloc_path {
     char buf[512];       /* the keys, NUL-separated */
-    const char *seg[16];
+    struct jseg seg[16];
     int depth;
 };
 /* The member whose key, or whose scalar value, ends at byte offset end (jansson's error
@@ -87,7 +115,55 @@ int jloc_ending_at(const char *text, size_t len, size_t end, struct jloc_path *p
                    size_t *start, bool *is_key);
 /* Append a decoded key to a dotted path for messages (quoted if it holds a dot or is empty). */
 void key_path_append(char *buf, size_t len, const char *seg, size_t seglen);
+/* A path for messages: "grants[1].rights[0]". */
+void jpath_text(const struct jseg *segs, int n, char *buf, size_t len);
 /* 1-based line and character column of byte offset off. */
 void jloc_linecol(const char *text, size_t len, size_t off, int *line, int *col);
+
+/* ---- sandbox sections (policy_syscalls.c, policy_grants.c) ---------------------------------- */
+
+extern const char *const syscall_profile_names[]; /* by enum syscall_profile, NULL-terminated */
+extern const char *const syscall_action_names[];  /* by enum syscall_action */
+/* An errno by name ("EACCES") or number 1..4095 into *e. 0, or -EINVAL with msg. */
+int errno_value_parse(const struct pval *v, int *e, char *msg, size_t len);
+/* "EPERM", or NULL for a number without a name. */
+const char *errno_name_of(int e);
+/* One syscall by name or number (0..POLICY_SYSCALL_NR_MAX-1). 0, or -EINVAL with msg (unknown
+ * names get a suggestion). */
+int syscall_entry_parse(const struct pval *v, unsigned *nr, char *msg, size_t len);
+/* --set syscalls.allow=openat,read,231: the list into a bitmap. 0, or -EINVAL with msg. */
+int syscall_list_parse(const char *text, uint64_t *bitmap, char *msg, size_t len);
+/* The syscalls section as one JSON object. */
+void syscalls_write_json(const struct syscall_policy *s, FILE *f);
+
+extern const char *const grant_keys[]; /* "guest", "host", "rights", "expires", NULL */
+/* A guest path: absolute, normalized, shorter than POLICY_GUEST_PATH_MAX; "/" only if root_ok.
+ * 0, or -EINVAL with msg. */
+int guest_path_check(const char *s, size_t n, bool root_ok, char *msg, size_t len);
+/* A host path shorter than max bytes (with the NUL), absolute if must_be_absolute, without
+ * control characters, valid UTF-8. 0, or -EINVAL with msg. */
+int host_path_check(const char *s, size_t n, size_t max, bool must_be_absolute, char *msg,
+                    size_t len);
+/* A job id: 1..64 of [A-Za-z0-9._-], not "." or "..". 0, or -EINVAL with msg. */
+int job_id_check(const char *s, size_t n, char *msg, size_t len);
+/* One member of a grant object (key "guest", "host", "rights" as a string, "expires"). 0,
+ * -ENOENT for an unknown key (msg untouched), or -EINVAL with msg. */
+int grant_member_apply(struct grant *g, const char *key, const struct pval *v, char *msg,
+                       size_t len);
+/* One element of a "rights" array ("read", or "ro"/"rw"), added to *rights. 0 or -EINVAL. */
+int grant_right_add(uint32_t *rights, const struct pval *v, char *msg, size_t len);
+/* May g join grants[0..n)? (count, same guest path, nesting). 0, or -EINVAL with msg. */
+int grant_admit(const struct grant *grants, unsigned n, const struct grant *g, char *msg,
+                size_t len);
+/* The grants as a JSON array, one grant per line at indent + 2. */
+void grants_write_json(const struct policy *p, FILE *f, int indent);
+/* Every grant valid and none nested in another; on failure *key names it (static storage). */
+int grants_check(const struct policy *p, const char **key, char *msg, size_t len);
+
+/* s (at most max bytes) as a JSON string with quotes (escaped; bytes that are not UTF-8 as
+ * U+FFFD). */
+void json_put_string(FILE *f, const char *s, size_t max);
+/* Is s[0..n) valid UTF-8? */
+bool text_utf8_valid(const char *s, size_t n);
 
 #endif

@@ -1,5 +1,6 @@
-/* Finds where a member of a JSON document is (line and column of its key or value), since
- * jansson keeps no positions for values; a tolerant walk over text jansson has already read. */
+/* Finds where a member or an array element of a JSON document is (line and column of its key
+ * or value), since jansson keeps no positions for values; a tolerant walk over text jansson has
+ * already read. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -9,19 +10,21 @@
 #define WALK_MAX_PATH 16   /* members deeper than this are walked but never reported */
 #define WALK_MAX_NEST 4096 /* jansson itself stops at 2048 */
 
+/* One step of the current path: a member's raw key, or an array element's index. */
 struct span {
     size_t off, len; /* raw key text between the quotes */
+    bool is_index;
+    size_t index;
 };
 
 struct walk {
     const char *t;
     size_t n, i;
     struct span path[WALK_MAX_PATH];
-    int depth;  /* members on the current path */
+    int depth;  /* members and elements on the current path */
     int nest;   /* objects and arrays open */
-    int arrays; /* arrays open: members inside them have no path */
-    /* one event per member: its key (before the value is walked) and its value (after); a
-     * non-zero return stops the walk */
+    /* one event per member: its key (before the value is walked) and its value (after); one per
+     * array element: its value (after); a non-zero return stops the walk */
     int (*visit)(struct walk *w, bool is_key, size_t start, size_t end);
     void *ctx;
 };
@@ -67,9 +70,9 @@ static int walk_object(struct walk *w)
         size_t ks = w->i;
         if (skip_string(w))
             return -1;
-        bool track = w->arrays == 0 && w->depth < WALK_MAX_PATH;
+        bool track = w->depth < WALK_MAX_PATH;
         if (track)
-            w->path[w->depth] = (struct span){ ks + 1, w->i - ks - 2 };
+            w->path[w->depth] = (struct span){ ks + 1, w->i - ks - 2, false, 0 };
         w->depth++;
         if (track && w->visit(w, true, ks, w->i))
             return 1;
@@ -101,18 +104,24 @@ static int walk_object(struct walk *w)
 static int walk_array(struct walk *w)
 {
     w->i++; /* '[' */
-    w->arrays++;
     skip_ws(w);
     if (peek(w) == ']') {
         w->i++;
-        w->arrays--;
         return 0;
     }
-    for (;;) {
+    for (size_t index = 0;; index++) {
         skip_ws(w);
+        bool track = w->depth < WALK_MAX_PATH;
+        if (track)
+            w->path[w->depth] = (struct span){ 0, 0, true, index };
+        w->depth++;
+        size_t vs = w->i;
         int rc = walk_value(w);
         if (rc)
             return rc;
+        if (track && w->visit(w, false, vs, w->i))
+            return 1;
+        w->depth--;
         skip_ws(w);
         if (peek(w) == ',') {
             w->i++;
@@ -120,7 +129,6 @@ static int walk_array(struct walk *w)
         }
         if (peek(w) == ']') {
             w->i++;
-            w->arrays--;
             return 0;
         }
         return -1;
@@ -241,7 +249,7 @@ static bool key_is(const char *raw, size_t n, const char *want)
 /* ---- finding a member by path ----------------------------------------------------------------- */
 
 struct find_ctx {
-    const char *const *path;
+    const struct jseg *path;
     int depth;
     bool want_key;
     size_t off;
@@ -253,20 +261,25 @@ static int find_visit(struct walk *w, bool is_key, size_t start, size_t end)
     (void)end;
     if (is_key != c->want_key || w->depth != c->depth)
         return 0;
-    for (int k = 0; k < c->depth; k++)
-        if (!key_is(w->t + w->path[k].off, w->path[k].len, c->path[k]))
+    for (int k = 0; k < c->depth; k++) {
+        const struct span *s = &w->path[k];
+        if (c->path[k].key ? s->is_index || !key_is(w->t + s->off, s->len, c->path[k].key)
+                           : !s->is_index || s->index != c->path[k].index)
             return 0;
+    }
     c->off = start;
     return 1;
 }
 
-int jloc_find(const char *text, size_t len, const char *const *path, int depth, bool want_key,
+int jloc_find(const char *text, size_t len, const struct jseg *path, int depth, bool want_key,
               size_t *off)
 {
     struct find_ctx c = { path, depth, want_key, 0 };
     struct walk w = { .t = text, .n = len, .visit = find_visit, .ctx = &c };
     if (depth < 1 || depth > WALK_MAX_PATH)
         return -ENOENT;
+    if (!path[depth - 1].key)
+        c.want_key = false; /* an array element has no key: its value is where it is */
     skip_ws(&w);
     if (walk_value(&w) != 1)
         return -ENOENT;
@@ -298,6 +311,22 @@ void key_path_append(char *buf, size_t len, const char *seg, size_t seglen)
     snprintf(buf + used, len - used, "%s%s", used ? "." : "", out);
 }
 
+void jpath_text(const struct jseg *segs, int n, char *buf, size_t len)
+{
+    if (!len)
+        return;
+    buf[0] = '\0';
+    for (int k = 0; k < n; k++) {
+        if (segs[k].key) {
+            key_path_append(buf, len, segs[k].key, strlen(segs[k].key));
+        } else {
+            size_t used = strnlen(buf, len);
+            if (used + 1 < len)
+                snprintf(buf + used, len - used, "[%zu]", segs[k].index);
+        }
+    }
+}
+
 static int end_visit(struct walk *w, bool is_key, size_t start, size_t end)
 {
     struct end_ctx *c = w->ctx;
@@ -313,6 +342,10 @@ static int end_visit(struct walk *w, bool is_key, size_t start, size_t end)
     size_t used = 0;
     p->depth = 0;
     for (int k = 0; k < w->depth && k < 16; k++) {
+        if (w->path[k].is_index) {
+            p->seg[p->depth++] = (struct jseg){ NULL, w->path[k].index };
+            continue;
+        }
         size_t room = sizeof p->buf - used;
         size_t n = key_decode(w->t + w->path[k].off, w->path[k].len, p->buf + used, room);
         if (n >= room || memchr(p->buf + used, '\0', n)) {
@@ -320,7 +353,7 @@ static int end_visit(struct walk *w, bool is_key, size_t start, size_t end)
             return 1;
         }
         p->buf[used + n] = '\0';
-        p->seg[p->depth++] = p->buf + used;
+        p->seg[p->depth++] = (struct jseg){ p->buf + used, 0 };
         used += n + 1;
     }
     return 1;
@@ -358,24 +391,48 @@ void jloc_linecol(const char *text, size_t len, size_t off, int *line, int *col)
     *col = c;
 }
 
+/* Split "grants[1].rights[0]" into keys and indexes (in place). 0, or -ENOENT if malformed. */
+static int path_parse(char *s, struct jseg *path, int *depth)
+{
+    *depth = 0;
+    for (char *dot; s; s = dot ? dot + 1 : NULL) {
+        dot = strchr(s, '.');
+        if (dot)
+            *dot = '\0';
+        char *br = strchr(s, '[');
+        if (br)
+            *br = '\0';
+        if (*depth == WALK_MAX_PATH)
+            return -ENOENT;
+        path[(*depth)++] = (struct jseg){ s, 0 };
+        while (br) { /* "[N]" after the key, repeated */
+            char *end;
+            if (!isdigit((unsigned char)br[1]))
+                return -ENOENT;
+            unsigned long long index = strtoull(br + 1, &end, 10);
+            if (*end != ']' || *depth == WALK_MAX_PATH)
+                return -ENOENT;
+            path[(*depth)++] = (struct jseg){ NULL, (size_t)index };
+            if (end[1] != '[' && end[1] != '\0')
+                return -ENOENT;
+            br = end[1] == '[' ? end + 1 : NULL;
+        }
+    }
+    return 0;
+}
+
 static int locate(const char *text, size_t len, const char *dotted, bool want_key, int *line,
                   int *col)
 {
     char copy[256];
-    const char *path[WALK_MAX_PATH];
+    struct jseg path[WALK_MAX_PATH];
     int depth = 0;
     size_t off;
     if (strlen(dotted) >= sizeof copy)
         return -ENOENT;
     strcpy(copy, dotted);
-    for (char *s = copy, *dot; s; s = dot ? dot + 1 : NULL) {
-        dot = strchr(s, '.');
-        if (dot)
-            *dot = '\0';
-        if (depth == WALK_MAX_PATH)
-            return -ENOENT;
-        path[depth++] = s;
-    }
+    if (path_parse(copy, path, &depth))
+        return -ENOENT;
     if (jloc_find(text, len, path, depth, want_key, &off))
         return -ENOENT;
     jloc_linecol(text, len, off, line, col);

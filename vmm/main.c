@@ -32,15 +32,28 @@ static void usage(FILE *f)
         "  --max-threads N       threads at once, main thread included (default 16; 1..64)\n"
         "  --max-capabilities N  open descriptors at once, stdin/out/err included (default 64; 3..65536)\n"
         "  --set KEY=VALUE       set any policy field by its dotted key (repeatable), e.g.\n"
-        "                        --set io.write.bandwidth=4MiB/s --set io.read.ops=1000/s\n"
+        "                        --set io.write.bandwidth=4MiB/s --set syscalls.deny=ptrace,kill\n"
+        "\n"
+        "sandbox options (docs/policy.md):\n"
+        "  --grant GUEST=HOST[:ro|:rw|:RIGHT,RIGHT...]\n"
+        "                        show host path HOST at guest path GUEST (repeatable; default ro;\n"
+        "                        rights: read write create delete list stat seek truncate)\n"
+        "  --cwd PATH            the job's working directory, a guest path (default /)\n"
+        "  --syscall-profile P   default, deterministic or none (default: default)\n"
+        "  --syscall-action A    for a syscall outside the profile: errno, kill or log (default errno)\n"
+        "  --seed N              the deterministic profile's random seed (0..18446744073709551615)\n"
+        "  --audit FILE          write the audit log (JSON lines) to FILE\n"
+        "  --control PATH        serve the control socket (isovm cap revoke ...) at PATH\n"
+        "  --job-id ID           name the job in the audit log and the report (1..64 of A-Za-z0-9._-)\n"
+        "\n"
         "  --env KEY=VALUE       add a variable to the job's environment (repeatable; default empty)\n"
         "  --report FILE         write a JSON usage report when the job ends (- for stderr)\n"
         "  -v, --verbose         log unknown syscalls and other details to stderr\n"
         "  -h, --help            show this help\n"
         "\n"
-        "The policy file is read first; --memory, --cpu-*, --timeout, --max-* and --set then\n"
-        "override its fields in command-line order, wherever they appear. A duration D needs a\n"
-        "unit (250us, 500ms, 1.5s, 2m, 1h); 0 means none.\n"
+        "The policy file is read first; the other options then override its fields in\n"
+        "command-line order, wherever they appear (--grant adds to the file's grants). A\n"
+        "duration D needs a unit (250us, 500ms, 1.5s, 2m, 1h); 0 means none.\n"
         "\n"
         "check: validate each policy FILE without running anything and print \"FILE: ok\", or\n"
         "with --print the effective policy as JSON. Errors go to stderr as FILE:LINE:COL: KEY: ...\n"
@@ -68,9 +81,9 @@ static int bad_usage(const char *fmt, ...)
 
 /* A policy field given on the command line, applied after the policy file. */
 struct override {
-    const char *key;
+    const char *key;   /* NULL for --grant */
     const char *value;
-    const char *opt; /* "--memory" ...; NULL for --set KEY=VALUE */
+    const char *opt;   /* "--memory" ...; NULL for --set KEY=VALUE */
 };
 
 /* The policy: defaults, then the file, then the overrides in order, then the cross-field checks.
@@ -87,8 +100,10 @@ static int build_policy(struct policy *p, const char *file, const struct overrid
         char origin[300];
         if (ov[i].opt)
             snprintf(origin, sizeof origin, "%s %s", ov[i].opt, ov[i].value);
-        if (policy_set_from(p, ov[i].key, ov[i].value, ov[i].opt ? origin : NULL, err,
-                            sizeof err) != 0)
+        int rc = ov[i].key ? policy_set_from(p, ov[i].key, ov[i].value, ov[i].opt ? origin : NULL,
+                                             err, sizeof err)
+                           : policy_add_grant(p, ov[i].value, origin, err, sizeof err);
+        if (rc != 0)
             return bad_usage("%s", err);
     }
     if (policy_validate(p, err, sizeof err) != 0) {
@@ -100,7 +115,8 @@ static int build_policy(struct policy *p, const char *file, const struct overrid
 
 enum {
     OPT_POLICY = 256, OPT_CPU_QUOTA, OPT_CPU_PERIOD, OPT_CPU_TIME_LIMIT, OPT_TIMEOUT,
-    OPT_MAX_THREADS, OPT_MAX_CAPS, OPT_SET,
+    OPT_MAX_THREADS, OPT_MAX_CAPS, OPT_SET, OPT_GRANT, OPT_CWD, OPT_SYSCALL_PROFILE,
+    OPT_SYSCALL_ACTION, OPT_SEED, OPT_AUDIT, OPT_CONTROL, OPT_JOB_ID,
 };
 
 static int cmd_launch(int argc, char **argv)
@@ -115,6 +131,14 @@ static int cmd_launch(int argc, char **argv)
         { "max-threads", required_argument, NULL, OPT_MAX_THREADS },
         { "max-capabilities", required_argument, NULL, OPT_MAX_CAPS },
         { "set", required_argument, NULL, OPT_SET },
+        { "grant", required_argument, NULL, OPT_GRANT },
+        { "cwd", required_argument, NULL, OPT_CWD },
+        { "syscall-profile", required_argument, NULL, OPT_SYSCALL_PROFILE },
+        { "syscall-action", required_argument, NULL, OPT_SYSCALL_ACTION },
+        { "seed", required_argument, NULL, OPT_SEED },
+        { "audit", required_argument, NULL, OPT_AUDIT },
+        { "control", required_argument, NULL, OPT_CONTROL },
+        { "job-id", required_argument, NULL, OPT_JOB_ID },
         { "env", required_argument, NULL, 'e' },
         { "report", required_argument, NULL, 'r' },
         { "verbose", no_argument, NULL, 'v' },
@@ -130,6 +154,14 @@ static int cmd_launch(int argc, char **argv)
         { OPT_TIMEOUT, "--timeout", "timeout" },
         { OPT_MAX_THREADS, "--max-threads", "max_threads" },
         { OPT_MAX_CAPS, "--max-capabilities", "max_capabilities" },
+        { OPT_GRANT, "--grant", NULL }, /* policy_add_grant */
+        { OPT_CWD, "--cwd", "cwd" },
+        { OPT_SYSCALL_PROFILE, "--syscall-profile", "syscalls.profile" },
+        { OPT_SYSCALL_ACTION, "--syscall-action", "syscalls.action" },
+        { OPT_SEED, "--seed", "seed" },
+        { OPT_AUDIT, "--audit", "audit" },
+        { OPT_CONTROL, "--control", "control" },
+        { OPT_JOB_ID, "--job-id", "job_id" },
     };
     struct launch_opts o = { 0 };
     const char *policy_file = NULL;
@@ -173,6 +205,14 @@ static int cmd_launch(int argc, char **argv)
         case OPT_TIMEOUT:
         case OPT_MAX_THREADS:
         case OPT_MAX_CAPS:
+        case OPT_GRANT:
+        case OPT_CWD:
+        case OPT_SYSCALL_PROFILE:
+        case OPT_SYSCALL_ACTION:
+        case OPT_SEED:
+        case OPT_AUDIT:
+        case OPT_CONTROL:
+        case OPT_JOB_ID:
             for (unsigned i = 0; i < sizeof direct / sizeof direct[0]; i++)
                 if (direct[i].opt == c)
                     ov[nov++] = (struct override){ direct[i].key, optarg, direct[i].name };

@@ -75,7 +75,7 @@ c_pc_print() {
     expect_stdout_line '  "io_write_bandwidth_size_bytes": 100,'
     expect_stdout_line '  "io_write_bandwidth_refill_time_ns": 100000000,'
     expect_stdout_line '  "max_threads": 2,'
-    expect_stdout_line '  "max_capabilities": 64'
+    expect_stdout_line '  "max_capabilities": 64,'
     expect_stdout_line "}"
     if command -v python3 >/dev/null &&
         ! python3 -c 'import json,sys; json.load(sys.stdin)' <"$OUT_FILE" 2>/dev/null; then
@@ -223,7 +223,7 @@ if ! native; then
         '3:11: cpu.period: duplicate key (first given at 2:11)'
     add_case "policy-check/unknown top-level key" c_pc_bad \
         '{\n  "memroy": "64MiB"\n}\n' \
-        '2:3: memroy: unknown key (did you mean "memory"?); valid keys here: version, memory, cpu, timeout, io, max_threads, max_capabilities'
+        '2:3: memroy: unknown key (did you mean "memory"?); valid keys here: version, memory, cpu, timeout, io, max_threads, max_capabilities, syscalls, grants, cwd, audit, control, job_id, seed'
     add_case "policy-check/unknown nested key" c_pc_bad \
         '{"io": {"write": {"bandwidth": {"size": "1MiB", "refill": "1s"}}}}\n' \
         '1:49: io.write.bandwidth.refill: unknown key; valid keys in "io.write.bandwidth": size, one_time_burst, refill_time'

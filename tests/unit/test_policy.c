@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "policy.h"
+#include "syscall_names.h"
 
 #define MS 1000000ull
 #define S  1000000000ull
@@ -602,13 +603,22 @@ static void test_write_json(void **state)
         if (!json_is_integer(v) || (uint64_t)json_integer_value(v) != keys[i].want)
             fail_msg("%s: want %llu in\n%s", keys[i].key, (unsigned long long)keys[i].want, s);
     }
-    assert_int_equal(json_object_size(j), 19);
+    /* the sandbox at its defaults */
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "syscalls"), "profile")),
+                        "default");
+    assert_int_equal(json_array_size(json_object_get(j, "grants")), 0);
+    assert_string_equal(json_string_value(json_object_get(j, "cwd")), "/");
+    assert_true(json_is_null(json_object_get(j, "audit_path")));
+    assert_true(json_is_null(json_object_get(j, "control_path")));
+    assert_true(json_is_null(json_object_get(j, "job_id")));
+    assert_int_equal(json_integer_value(json_object_get(j, "seed")), 0);
+    assert_int_equal(json_object_size(j), 26);
     json_decref(j);
     /* one key per line, opening brace where the stream is, closing brace at the indent */
     unsigned lines = 0;
     for (const char *c = s; *c; c++)
         lines += *c == '\n';
-    assert_int_equal(lines, 20);
+    assert_int_equal(lines, 27);
     assert_true(strncmp(s, "{\n  \"memory_bytes\": ", 20) == 0);
     assert_string_equal(s + strlen(s) - 2, "\n}");
     free(s);
@@ -713,6 +723,622 @@ static void test_load(void **state)
     }
 }
 
+/* ---- the sandbox sections (issue 4) ---- */
+
+static bool bit(const uint64_t *bitmap, unsigned nr)
+{
+    return bitmap[nr / 64] >> (nr % 64) & 1;
+}
+
+static unsigned bits(const uint64_t *bitmap)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < POLICY_SYSCALL_NR_MAX / 64; i++)
+        n += (unsigned)__builtin_popcountll(bitmap[i]);
+    return n;
+}
+
+static const char *sandbox =
+    "{\n"
+    "  \"syscalls\": {\"profile\": \"deterministic\", \"action\": \"kill\", \"errno\": \"EACCES\",\n"
+    "               \"allow\": [\"openat\", 231, \"isovm_cap_derive\", \"mseal\"],\n"
+    "               \"deny\": [\"ptrace\", 999]},\n"
+    "  \"grants\": [\n"
+    "    {\"guest\": \"/data\", \"host\": \"/srv/in\", \"rights\": \"ro\"},\n"
+    "    {\"guest\": \"/out\", \"host\": \"/srv/out\", \"rights\": \"rw\", \"expires\": \"30s\"},\n"
+    "    {\"guest\": \"/lib/x.so\", \"host\": \"/usr/lib/x.so\", \"rights\": [\"read\", \"stat\", \"ro\"]},\n"
+    "    {\"guest\": \"/database\", \"host\": \"/a b/\\u00e9:x\", \"expires\": 0}\n"
+    "  ],\n"
+    "  \"cwd\": \"/data\",\n"
+    "  \"audit\": \"/var/log/job.audit\",\n"
+    "  \"control\": \"/run/isovm/job.sock\",\n"
+    "  \"job_id\": \"build-42.x_Y\",\n"
+    "  \"seed\": 42\n"
+    "}\n";
+
+static void test_sandbox_fields(void **state)
+{
+    (void)state;
+    struct policy p;
+    char err[512];
+    parse_ok(&p, sandbox);
+    assert_int_equal(p.syscalls.profile, SCP_DETERMINISTIC);
+    assert_int_equal(p.syscalls.action, SCA_KILL);
+    assert_int_equal(p.syscalls.errno_value, EACCES);
+    assert_true(bit(p.syscalls.allow, 257) && bit(p.syscalls.allow, 231) &&
+                bit(p.syscalls.allow, 1000) && bit(p.syscalls.allow, 462));
+    assert_int_equal(bits(p.syscalls.allow), 4);
+    assert_true(bit(p.syscalls.deny, 101) && bit(p.syscalls.deny, 999));
+    assert_int_equal(bits(p.syscalls.deny), 2);
+    assert_int_equal(p.ngrants, 4);
+    assert_string_equal(p.grants[0].guest, "/data");
+    assert_string_equal(p.grants[0].host, "/srv/in");
+    assert_int_equal(p.grants[0].rights, CAP_RIGHTS_RO);
+    assert_true(p.grants[0].expires_ns == 0);
+    assert_int_equal(p.grants[1].rights, CAP_RIGHTS_RW);
+    assert_true(p.grants[1].expires_ns == 30 * S);
+    assert_int_equal(p.grants[2].rights, CAP_RIGHTS_RO); /* read, stat and ro's set */
+    assert_int_equal(p.grants[3].rights, CAP_RIGHTS_RO); /* the default */
+    assert_string_equal(p.grants[3].host, "/a b/\xc3\xa9:x"); /* "/database" is not in "/data" */
+    assert_string_equal(p.cwd, "/data");
+    assert_string_equal(p.audit_path, "/var/log/job.audit");
+    assert_string_equal(p.control_path, "/run/isovm/job.sock");
+    assert_string_equal(p.job_id, "build-42.x_Y");
+    assert_true(p.seed == 42);
+    assert_int_equal(policy_validate(&p, err, sizeof err), 0);
+
+    /* other forms */
+    parse_ok(&p, "{\"syscalls\": {\"errno\": 4095, \"profile\": \"none\", \"action\": \"log\"}, "
+                 "\"seed\": \"18446744073709551615\", \"cwd\": \"/\", \"audit\": \"job.audit\"}");
+    assert_int_equal(p.syscalls.errno_value, 4095);
+    assert_int_equal(p.syscalls.profile, SCP_NONE);
+    assert_int_equal(p.syscalls.action, SCA_LOG);
+    assert_true(p.seed == UINT64_MAX);
+    assert_string_equal(p.cwd, "/");
+    assert_string_equal(p.audit_path, "job.audit"); /* relative to isovm's working directory */
+    parse_ok(&p, "{\"seed\": 9223372036854775807, \"syscalls\": {\"errno\": \"EWOULDBLOCK\"}, "
+                 "\"grants\": [], \"job_id\": \"0123456789012345678901234567890123456789012345678901234567890123\"}");
+    assert_true(p.seed == INT64_MAX);
+    assert_int_equal(p.syscalls.errno_value, EAGAIN);
+    assert_int_equal(p.ngrants, 0);
+    assert_int_equal(strlen(p.job_id), 64);
+    /* the longest paths */
+    char text[2048], g[300], h[1100];
+    memset(g, 'g', sizeof g);
+    g[0] = '/';
+    g[128] = '/';
+    g[POLICY_GUEST_PATH_MAX - 1] = '\0';
+    memset(h, 'h', sizeof h);
+    h[0] = '/';
+    h[POLICY_HOST_PATH_MAX - 1] = '\0';
+    snprintf(text, sizeof text, "{\"grants\": [{\"guest\": \"%s\", \"host\": \"%s\"}]}", g, h);
+    parse_ok(&p, text);
+    assert_string_equal(p.grants[0].host, h);
+    /* 32 grants are fine */
+    size_t o = (size_t)snprintf(text, sizeof text, "{\"grants\": [");
+    for (int i = 0; i < POLICY_MAX_GRANTS; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s{\"guest\": \"/g%d\", \"host\": \"/h\"}",
+                              i ? "," : "", i);
+    snprintf(text + o, sizeof text - o, "]}");
+    parse_ok(&p, text);
+    assert_int_equal(p.ngrants, POLICY_MAX_GRANTS);
+}
+
+/* A file's grants and syscall lists replace what was there; other fields stay. */
+static void test_sandbox_replace(void **state)
+{
+    (void)state;
+    struct policy p;
+    char err[512];
+    parse_ok(&p, sandbox);
+    assert_int_equal(parse(&p, "{\"grants\": [{\"guest\": \"/x\", \"host\": \"/y\"}], "
+                               "\"syscalls\": {\"allow\": [\"read\"]}}", err, sizeof err), 0);
+    assert_int_equal(p.ngrants, 1);
+    assert_string_equal(p.grants[0].guest, "/x");
+    assert_true(p.grants[1].guest[0] == '\0');
+    assert_int_equal(bits(p.syscalls.allow), 1);
+    assert_int_equal(bits(p.syscalls.deny), 2);
+    assert_int_equal(p.syscalls.profile, SCP_DETERMINISTIC);
+    assert_string_equal(p.job_id, "build-42.x_Y");
+    /* an error leaves everything as it was */
+    struct policy before = p;
+    assert_int_equal(parse(&p, "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/y\"}, 5]}", err,
+                           sizeof err), -EINVAL);
+    assert_memory_equal(&p, &before, sizeof p);
+}
+
+static const struct bad_case sandbox_bad[] = {
+    /* syscalls */
+    { "{\"syscalls\": {\"profile\": \"defualt\"}}", "t.json:1:26: syscalls.profile: unknown value "
+      "\"defualt\" (did you mean \"default\"?); expected one of \"default\", \"deterministic\", \"none\"", NULL },
+    { "{\"syscalls\": {\"profile\": 1}}", "t.json:1:26: syscalls.profile: expected one of", "got 1" },
+    { "{\"syscalls\": {\"action\": \"die\"}}", "t.json:1:25: syscalls.action: unknown value \"die\"; "
+      "expected one of \"errno\", \"kill\", \"log\"", NULL },
+    { "{\"syscalls\": {\"errno\": \"EPRM\"}}", "t.json:1:24: syscalls.errno: unknown errno name "
+      "\"EPRM\" (did you mean \"EPERM\"?)", NULL },
+    { "{\"syscalls\": {\"errno\": 0}}", "t.json:1:24: syscalls.errno: 0 is outside 1..4095", NULL },
+    { "{\"syscalls\": {\"errno\": 4096}}", "t.json:1:24: syscalls.errno: 4096 is outside 1..4095", NULL },
+    { "{\"syscalls\": {\"errno\": \"eperm\"}}", "t.json:1:24: syscalls.errno: unknown errno name", NULL },
+    { "{\"syscalls\": {\n  \"allow\": [\"read\",\n            \"opnat\"]}}",
+      "t.json:3:13: syscalls.allow[1]: unknown syscall \"opnat\" (did you mean \"openat\"?)", NULL },
+    { "{\"syscalls\": {\"deny\": [\"xyzzy_nothing\"]}}", "t.json:1:24: syscalls.deny[0]: unknown "
+      "syscall \"xyzzy_nothing\" (names are", NULL },
+    { "{\"syscalls\": {\"allow\": [0, 1024]}}", "t.json:1:28: syscalls.allow[1]: syscall number 1024 is "
+      "outside 0..1023", NULL },
+    { "{\"syscalls\": {\"allow\": [-1]}}", "t.json:1:25: syscalls.allow[0]: syscall number -1 is outside",
+      NULL },
+    { "{\"syscalls\": {\"allow\": [[1]]}}", "t.json:1:25: syscalls.allow[0]: expected a syscall name",
+      "got an array" },
+    { "{\"syscalls\": {\"allow\": \"read\"}}", "t.json:1:24: syscalls.allow: expected an array", NULL },
+    { "{\"syscalls\": {\"deny\": 5}}", "t.json:1:23: syscalls.deny: expected an array", "got 5" },
+    { "{\"syscalls\": {\"alow\": []}}", "t.json:1:15: syscalls.alow: unknown key (did you mean \"allow\"?)",
+      "profile, action, errno, allow, deny" },
+    { "{\"syscalls\": \"default\"}", "t.json:1:14: syscalls: expected an object", NULL },
+    /* grants: the container and its elements */
+    { "{\"grants\": {\"guest\": \"/data\"}}", "t.json:1:12: grants: expected an array of grants",
+      "got an object" },
+    { "{\"grants\": [\n  {\"guest\": \"/a\", \"host\": \"/b\"},\n  \"/data\"]}",
+      "t.json:3:3: grants[1]: expected a grant object", "got \"/data\"" },
+    { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\", \"hots\": \"/c\"}]}",
+      "t.json:1:43: grants[0].hots: unknown key (did you mean \"host\"?); a grant has the keys \"guest\", "
+      "\"host\", \"rights\", \"expires\"", NULL },
+    { "{\"grants\": [{\"guest\": \"/a\"}]}", "t.json:1:13: grants[0]: a grant needs a \"host\" path", NULL },
+    { "{\"grants\": [{\"host\": \"/a\"}]}", "t.json:1:13: grants[0]: a grant needs a \"guest\" path", NULL },
+    { "{\"grants\": [{}]}", "t.json:1:13: grants[0]: a grant needs \"guest\" and \"host\"", NULL },
+    { "{\"grants\": [{\"guest\": \"/a\", \"guest\": \"/b\", \"host\": \"/c\"}]}",
+      "t.json:1:29: grants[0].guest: duplicate key (first given at 1:14)", NULL },
+    /* guest paths */
+    { "{\"grants\": [\n {\"host\": \"/srv\",\n  \"guest\": \"data\"}]}",
+      "t.json:3:12: grants[0].guest: guest path \"data\" is not absolute", NULL },
+    { "{\"grants\": [{\"guest\": \"/data/../etc\", \"host\": \"/b\"}]}",
+      "t.json:1:23: grants[0].guest: guest path \"/data/../etc\" has a \"..\" component", NULL },
+    { "{\"grants\": [{\"guest\": \"/data/.\", \"host\": \"/b\"}]}",
+      "t.json:1:23: grants[0].guest: guest path \"/data/.\" has a \".\" component", NULL },
+    { "{\"grants\": [{\"guest\": \"//data\", \"host\": \"/b\"}]}",
+      "t.json:1:23: grants[0].guest: guest path \"//data\" has \"//\"", NULL },
+    { "{\"grants\": [{\"guest\": \"/data/\", \"host\": \"/b\"}]}",
+      "t.json:1:23: grants[0].guest: guest path \"/data/\" has a trailing \"/\"", NULL },
+    { "{\"grants\": [{\"guest\": \"/\", \"host\": \"/b\"}]}",
+      "t.json:1:23: grants[0].guest: \"/\" itself cannot be granted", NULL },
+    { "{\"grants\": [{\"guest\": \"\", \"host\": \"/b\"}]}",
+      "t.json:1:23: grants[0].guest: expected an absolute guest path", NULL },
+    { "{\"grants\": [{\"guest\": \"/a\\nb\", \"host\": \"/b\"}]}",
+      "t.json:1:23: grants[0].guest: guest path \"/a\\nb\" holds a control character", NULL },
+    { "{\"grants\": [{\"guest\": 5, \"host\": \"/b\"}]}",
+      "t.json:1:23: grants[0].guest: expected a guest path string", "got 5" },
+    /* duplicates and nesting, reported at the later grant's guest */
+    { "{\"grants\": [\n  {\"guest\": \"/data\", \"host\": \"/a\"},\n  {\"guest\": \"/data\", \"host\": \"/b\"}]}",
+      "t.json:3:13: grants[1].guest: \"/data\" is already granted by grants[0]", NULL },
+    { "{\"grants\": [\n  {\"guest\": \"/data\", \"host\": \"/a\"},\n  {\"host\": \"/b\", \"guest\": \"/data/x\"}]}",
+      "t.json:3:27: grants[1].guest: \"/data/x\" is inside grants[0]'s \"/data\"; grants cannot nest", NULL },
+    { "{\"grants\": [\n  {\"guest\": \"/data/x/y\", \"host\": \"/a\"},\n  {\"guest\": \"/o\", \"host\": \"/a\"},\n"
+      "  {\"guest\": \"/data\", \"host\": \"/b\"}]}",
+      "t.json:4:13: grants[2].guest: \"/data\" contains grants[0]'s \"/data/x/y\"; grants cannot nest", NULL },
+    /* host paths */
+    { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"srv/in\"}]}",
+      "t.json:1:37: grants[0].host: host path \"srv/in\" is not absolute", NULL },
+    { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"\"}]}", "t.json:1:37: grants[0].host: expected a path",
+      NULL },
+    { "{\"grants\": [{\"guest\": \"/a\", \"host\": [\"/b\"]}]}",
+      "t.json:1:37: grants[0].host: expected an absolute host path string", NULL },
+    /* rights */
+    { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\", \"rights\": \"readonly\"}]}",
+      "t.json:1:53: grants[0].rights: unknown right \"readonly\"; expected \"ro\", \"rw\" or rights from: "
+      "read, write, create, delete, list, stat, seek, truncate", NULL },
+    { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\",\n  \"rights\": [\"read\", \"wrte\"]}]}",
+      "t.json:2:22: grants[0].rights[1]: unknown right \"wrte\"", NULL },
+    { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\", \"rights\": []}]}",
+      "t.json:1:53: grants[0].rights: an empty list of rights grants nothing", NULL },
+    { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\", \"rights\": 7}]}",
+      "t.json:1:53: grants[0].rights: expected \"ro\", \"rw\" or an array of rights", "got 7" },
+    /* expires */
+    { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\", \"expires\": \"30\"}]}",
+      "t.json:1:54: grants[0].expires: expected a duration with a unit", "got \"30\"" },
+    { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\", \"expires\": 30}]}",
+      "t.json:1:54: grants[0].expires: expected a duration", "(a plain number has no unit)" },
+    { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\", \"expires\": \"-1s\"}]}",
+      "t.json:1:54: grants[0].expires: expected a duration", NULL },
+    /* cwd, audit, control, job_id, seed */
+    { "{\"cwd\": \"data\"}", "t.json:1:9: cwd: guest path \"data\" is not absolute", NULL },
+    { "{\"cwd\": \"/data/..\"}", "t.json:1:9: cwd: guest path \"/data/..\" has a \"..\" component", NULL },
+    { "{\"cwd\": \"/data/\"}", "t.json:1:9: cwd: guest path \"/data/\" has a trailing \"/\"", NULL },
+    { "{\"audit\": \"\"}", "t.json:1:11: audit: expected a path, got \"\"", NULL },
+    { "{\"audit\": false}", "t.json:1:11: audit: expected a path string, got false", NULL },
+    { "{\"control\": \"/run/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
+      "t.json:1:13: control: a unix socket path of 109 bytes is too long (at most 107)", NULL },
+    { "{\"job_id\": \"build 42\"}", "t.json:1:12: job_id: job id \"build 42\" has a character other than "
+      "A-Z a-z 0-9 . _ - at byte 6", NULL },
+    { "{\"job_id\": \"a/b\"}", "t.json:1:12: job_id: job id \"a/b\" has a character", NULL },
+    { "{\"job_id\": \"\"}", "t.json:1:12: job_id: a job id has 1..64 characters, got 0", NULL },
+    { "{\"job_id\": \"01234567890123456789012345678901234567890123456789012345678901234\"}",
+      "t.json:1:12: job_id: a job id has 1..64 characters, got 65", NULL },
+    { "{\"job_id\": \"..\"}", "t.json:1:12: job_id: job id \"..\" is not allowed", NULL },
+    { "{\"job_id\": 42}", "t.json:1:12: job_id: expected a job id string, got 42", NULL },
+    { "{\"seed\": -1}", "t.json:1:10: seed: expected an integer 0..9223372036854775807 or a string of "
+      "decimal digits up to \"18446744073709551615\", got -1", NULL },
+    { "{\"seed\": \"18446744073709551616\"}", "t.json:1:10: seed: \"18446744073709551616\" is above "
+      "18446744073709551615", NULL },
+    { "{\"seed\": 9223372036854775808}", "t.json:1:10: seed: number 9223372036854775808 is out of range",
+      NULL },
+    { "{\"seed\": \"0x10\"}", "t.json:1:10: seed: expected an integer", "got \"0x10\"" },
+    { "{\"seed\": 1.5}", "t.json:1:10: seed: expected an integer", "got 1.5" },
+};
+
+static void test_sandbox_malformed(void **state)
+{
+    (void)state;
+    unsigned failed = 0;
+    for (size_t i = 0; i < sizeof sandbox_bad / sizeof sandbox_bad[0]; i++)
+        failed += !refused(sandbox_bad[i].text, sandbox_bad[i].prefix, sandbox_bad[i].has);
+    /* too many grants: the 33rd is at fault */
+    char text[2048];
+    size_t o = (size_t)snprintf(text, sizeof text, "{\"grants\": [");
+    for (int i = 0; i <= POLICY_MAX_GRANTS; i++)
+        o += (size_t)snprintf(text + o, sizeof text - o, "%s\n{\"guest\": \"/g%d\", \"host\": \"/h\"}",
+                              i ? "," : "", i);
+    snprintf(text + o, sizeof text - o, "]}");
+    failed += !refused(text, "t.json:34:1: grants[32]: too many grants: 33 (at most 32)", NULL);
+    /* too long paths */
+    char g[300];
+    memset(g, 'g', sizeof g);
+    g[0] = '/';
+    g[POLICY_GUEST_PATH_MAX] = '\0';
+    snprintf(text, sizeof text, "{\"grants\": [{\"guest\": \"%s\", \"host\": \"/h\"}]}", g);
+    failed += !refused(text, "t.json:1:23: grants[0].guest: guest path of 256 bytes is too long "
+                       "(at most 255)", NULL);
+    char h[1100];
+    memset(h, 'h', sizeof h);
+    h[0] = '/';
+    h[POLICY_HOST_PATH_MAX] = '\0';
+    snprintf(text, sizeof text, "{\"grants\": [{\"guest\": \"/g\", \"host\": \"%s\"}]}", h);
+    failed += !refused(text, "t.json:1:37: grants[0].host: path of 1024 bytes is too long "
+                       "(at most 1023)", NULL);
+    if (failed)
+        fail_msg("%u malformed sandbox policies not refused as expected", failed);
+}
+
+static void test_sandbox_set(void **state)
+{
+    (void)state;
+    struct policy p, before;
+    char err[1024];
+    policy_defaults(&p);
+    struct { const char *key, *value; } ok[] = {
+        { "syscalls.profile", "none" }, { "syscalls.action", "log" }, { "syscalls.errno", "EACCES" },
+        { "syscalls.allow", "openat,read,231" }, { "syscalls.deny", "ptrace" },
+        { "audit", "job.audit" }, { "control", "/run/j.sock" }, { "job_id", "42" },
+        { "seed", "18446744073709551615" }, { "cwd", "/out" },
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        if (policy_set(&p, ok[i].key, ok[i].value, err, sizeof err))
+            fail_msg("policy_set(%s, %s): %s", ok[i].key, ok[i].value, err);
+    assert_int_equal(p.syscalls.profile, SCP_NONE);
+    assert_int_equal(p.syscalls.action, SCA_LOG);
+    assert_int_equal(p.syscalls.errno_value, EACCES);
+    assert_true(bit(p.syscalls.allow, 257) && bit(p.syscalls.allow, 0) && bit(p.syscalls.allow, 231));
+    assert_int_equal(bits(p.syscalls.allow), 3);
+    assert_true(bit(p.syscalls.deny, 101));
+    assert_string_equal(p.audit_path, "job.audit");
+    assert_string_equal(p.control_path, "/run/j.sock");
+    assert_string_equal(p.job_id, "42"); /* digits, yet a string */
+    assert_true(p.seed == UINT64_MAX);
+    assert_string_equal(p.cwd, "/out");
+    assert_int_equal(policy_set(&p, "syscalls.errno", "13", err, sizeof err), 0);
+    assert_int_equal(p.syscalls.errno_value, 13);
+    assert_int_equal(policy_set(&p, "seed", "7", err, sizeof err), 0);
+    assert_true(p.seed == 7);
+    assert_int_equal(policy_set(&p, "syscalls.allow", "", err, sizeof err), 0); /* the empty list */
+    assert_int_equal(bits(p.syscalls.allow), 0);
+
+    struct { const char *key, *value, *want; } errs[] = {
+        { "syscalls.profile", "strict", "--set syscalls.profile=strict: unknown value \"strict\"; "
+          "expected one of \"default\", \"deterministic\", \"none\"" },
+        { "syscalls.action", "kil", "--set syscalls.action=kil: unknown value \"kil\" (did you mean "
+          "\"kill\"?)" },
+        { "syscalls.errno", "0", "--set syscalls.errno=0: 0 is outside 1..4095" },
+        { "syscalls.allow", "read,,write", "--set syscalls.allow=read,,write: expected syscall names "
+          "or numbers separated by commas" },
+        { "syscalls.allow", "read,", "--set syscalls.allow=read,: a list ends with a comma" },
+        { "syscalls.deny", "opnat", "--set syscalls.deny=opnat: unknown syscall \"opnat\" (did you "
+          "mean \"openat\"?)" },
+        { "syscalls.deny", "1024", "--set syscalls.deny=1024: syscall number 1024 is outside 0..1023" },
+        { "syscalls.deny", "99999999999", "--set syscalls.deny=99999999999: syscall number 99999999999 "
+          "is outside" },
+        { "grants", "/a=/b", "--set grants=/a=/b: grants cannot be set with --set; add each with "
+          "--grant" },
+        { "cwd", "rel", "--set cwd=rel: guest path \"rel\" is not absolute" },
+        { "job_id", "a b", "--set job_id=a b: job id \"a b\" has a character" },
+        { "seed", "-1", "--set seed=-1: expected an integer" },
+        { "seed", "18446744073709551616", "--set seed=18446744073709551616: \"18446744073709551616\" "
+          "is above 18446744073709551615" },
+        { "audit", "", "--set audit=: expected a path" },
+        { "audit", "a\x01", "--set audit=a\\x01: path \"a\\x01\" holds a control character" },
+        { "audit", "\xff", "--set audit=\xff: path \"\xff\" is not valid UTF-8" },
+        { "syscalls", "1", "--set syscalls=1: \"syscalls\" is a group; set one of syscalls.profile, "
+          "syscalls.action, syscalls.errno, syscalls.allow, syscalls.deny" },
+    };
+    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
+        before = p;
+        int rc = policy_set(&p, errs[i].key, errs[i].value, err, sizeof err);
+        if (rc != -EINVAL || strncmp(err, errs[i].want, strlen(errs[i].want)) != 0 || strchr(err, '\n'))
+            fail_msg("policy_set(%s, %s) = %d:\n  got  \"%s\"\n  want \"%s...\"", errs[i].key,
+                     errs[i].value, rc, err, errs[i].want);
+        assert_memory_equal(&p, &before, sizeof p);
+    }
+    /* an unknown key lists the new ones too */
+    assert_int_equal(policy_set(&p, "job", "x", err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "syscalls.profile, syscalls.action, syscalls.errno, syscalls.allow, "
+                               "syscalls.deny, cwd, audit, control, job_id, seed"));
+    assert_int_equal(policy_set_from(&p, "syscalls.profile", "x", "--syscall-profile x", err,
+                                     sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "--syscall-profile x: unknown value \"x\""));
+}
+
+static void test_add_grant(void **state)
+{
+    (void)state;
+    struct policy p, before;
+    char err[1024];
+    policy_defaults(&p);
+    assert_int_equal(policy_add_grant(&p, "/data=/srv/in", NULL, err, sizeof err), 0);
+    assert_int_equal(policy_add_grant(&p, "/out=/srv/out:rw", NULL, err, sizeof err), 0);
+    assert_int_equal(policy_add_grant(&p, "/logs=/var/log:read,list", NULL, err, sizeof err), 0);
+    assert_int_equal(policy_add_grant(&p, "/c=/srv/a:b:ro", NULL, err, sizeof err), 0);
+    assert_int_equal(p.ngrants, 4);
+    assert_string_equal(p.grants[0].guest, "/data");
+    assert_string_equal(p.grants[0].host, "/srv/in");
+    assert_int_equal(p.grants[0].rights, CAP_RIGHTS_RO);
+    assert_int_equal(p.grants[1].rights, CAP_RIGHTS_RW);
+    assert_int_equal(p.grants[2].rights, CAP_R_READ | CAP_R_LIST);
+    assert_string_equal(p.grants[3].host, "/srv/a:b");
+    assert_int_equal(policy_validate(&p, err, sizeof err), 0);
+    /* a file's grants, then --grant appends */
+    parse_ok(&p, "{\"grants\": [{\"guest\": \"/data\", \"host\": \"/srv/in\"}]}");
+    assert_int_equal(policy_add_grant(&p, "/out=/o:rw", "--grant /out=/o:rw", err, sizeof err), 0);
+    assert_int_equal(p.ngrants, 2);
+
+    struct { const char *spec, *want; } errs[] = {
+        { "/data", "--grant /data: expected GUEST=HOST[:ro|:rw|:RIGHT,RIGHT...], like /data=/srv/in:ro" },
+        { "=/srv", "--grant =/srv: expected GUEST=HOST" },
+        { "/x=", "--grant /x=: expected GUEST=HOST" },
+        { "x=/srv", "--grant x=/srv: guest path \"x\" is not absolute" },
+        { "/x/../y=/srv", "--grant /x/../y=/srv: guest path \"/x/../y\" has a \"..\" component" },
+        { "/x=srv", "--grant /x=srv: host path \"srv\" is not absolute" },
+        { "/x=/srv:rx", "--grant /x=/srv:rx: unknown right \"rx\"; expected \"ro\", \"rw\" or rights "
+          "from: read, write, create, delete, list, stat, seek, truncate" },
+        { "/x=/srv:read,,list", "--grant /x=/srv:read,,list: unknown right \"\"" },
+        { "/x=/a:b/c", "--grant /x=/a:b/c: unknown right \"b/c\"", },
+        { "/data=/other", "--grant /data=/other: \"/data\" is already granted by grants[0]" },
+        { "/data/sub=/other", "--grant /data/sub=/other: \"/data/sub\" is inside grants[0]'s \"/data\"" },
+        { "/=/srv", "--grant /=/srv: \"/\" itself cannot be granted" },
+    };
+    for (size_t i = 0; i < sizeof errs / sizeof errs[0]; i++) {
+        before = p;
+        int rc = policy_add_grant(&p, errs[i].spec, NULL, err, sizeof err);
+        if (rc != -EINVAL || strncmp(err, errs[i].want, strlen(errs[i].want)) != 0 || strchr(err, '\n'))
+            fail_msg("policy_add_grant(%s) = %d:\n  got  \"%s\"\n  want \"%s...\"", errs[i].spec, rc,
+                     err, errs[i].want);
+        assert_memory_equal(&p, &before, sizeof p);
+    }
+    /* too long, with the real length */
+    char longspec[1400];
+    memset(longspec, 'x', sizeof longspec);
+    longspec[0] = '/';
+    longspec[300] = '=';
+    longspec[301] = '/';
+    longspec[310] = '\0';
+    assert_int_equal(policy_add_grant(&p, longspec, "--grant G", err, sizeof err), -EINVAL);
+    assert_string_equal(err, "--grant G: guest path of 300 bytes is too long (at most 255)");
+    longspec[5] = '=';
+    longspec[6] = '/';
+    longspec[310] = 'x';
+    longspec[1300] = '\0';
+    assert_int_equal(policy_add_grant(&p, longspec, "--grant H", err, sizeof err), -EINVAL);
+    assert_string_equal(err, "--grant H: host path of 1294 bytes is too long (at most 1023)");
+    /* the 33rd grant */
+    policy_defaults(&p);
+    for (int i = 0; i < POLICY_MAX_GRANTS; i++) {
+        char spec[32];
+        snprintf(spec, sizeof spec, "/g%d=/h", i);
+        assert_int_equal(policy_add_grant(&p, spec, NULL, err, sizeof err), 0);
+    }
+    assert_int_equal(policy_add_grant(&p, "/last=/h", "--grant /last=/h", err, sizeof err), -EINVAL);
+    assert_string_equal(err, "--grant /last=/h: too many grants (at most 32)");
+}
+
+static void test_sandbox_validate(void **state)
+{
+    (void)state;
+    struct policy p;
+    char err[512];
+    policy_defaults(&p);
+    p.syscalls.profile = (enum syscall_profile)7;
+    assert_int_equal(policy_validate(&p, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "syscalls.profile: value 7 is not one of the names");
+    policy_defaults(&p);
+    p.syscalls.errno_value = 5000;
+    assert_int_equal(policy_validate(&p, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "syscalls.errno: 5000 is outside 1..4095 (or 0 for the default)");
+    policy_defaults(&p);
+    p.ngrants = 2;
+    strcpy(p.grants[0].guest, "/a");
+    strcpy(p.grants[0].host, "/h");
+    p.grants[0].rights = CAP_RIGHTS_RO;
+    strcpy(p.grants[1].guest, "/a/b");
+    strcpy(p.grants[1].host, "/h");
+    p.grants[1].rights = CAP_RIGHTS_RO;
+    assert_int_equal(policy_validate(&p, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "grants[1].guest: \"/a/b\" is inside grants[0]'s \"/a\"; grants cannot "
+                             "nest (give the nested directory its own guest path outside \"/a\")");
+    strcpy(p.grants[1].guest, "/b");
+    p.grants[1].rights = 0;
+    assert_int_equal(policy_validate(&p, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "grants[1].rights: rights 0x0: expected a non-empty set of the 8 rights");
+    p.grants[1].rights = CAP_RIGHTS_RO;
+    p.grants[1].host[0] = '\0';
+    assert_int_equal(policy_validate(&p, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "grants[1].host: expected a path, got \"\"");
+    strcpy(p.grants[1].host, "/h");
+    assert_int_equal(policy_validate(&p, err, sizeof err), 0);
+    p.ngrants = POLICY_MAX_GRANTS + 1;
+    assert_int_equal(policy_validate(&p, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "grants: 33 grants, at most 32");
+    policy_defaults(&p);
+    memset(p.job_id, 'x', sizeof p.job_id);
+    assert_int_equal(policy_validate(&p, err, sizeof err), -EINVAL);
+    assert_string_equal(err, "job_id: not NUL-terminated");
+    policy_defaults(&p);
+    strcpy(p.cwd, "/a/");
+    assert_int_equal(policy_validate(&p, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "cwd: guest path \"/a/\" has a trailing \"/\""));
+}
+
+static void test_sandbox_write_json(void **state)
+{
+    (void)state;
+    struct policy p;
+    parse_ok(&p, sandbox);
+    p.syscalls.allow[1000 / 64] |= 1ull << (1010 % 64); /* a number without a name */
+    strcpy(p.job_id, "j");
+    char *s = write_json(&p, 2);
+    json_error_t e;
+    json_t *j = json_loads(s, JSON_REJECT_DUPLICATES, &e);
+    if (!j)
+        fail_msg("policy_write_json is not JSON (%d:%d %s):\n%s", e.line, e.column, e.text, s);
+    json_t *sc = json_object_get(j, "syscalls");
+    assert_string_equal(json_string_value(json_object_get(sc, "profile")), "deterministic");
+    assert_string_equal(json_string_value(json_object_get(sc, "action")), "kill");
+    assert_string_equal(json_string_value(json_object_get(sc, "errno")), "EACCES");
+    char *allow = json_dumps(json_object_get(sc, "allow"), JSON_COMPACT);
+    char *deny = json_dumps(json_object_get(sc, "deny"), JSON_COMPACT);
+    assert_string_equal(allow, "[\"exit_group\",\"openat\",\"mseal\",\"isovm_cap_derive\",1010]");
+    assert_string_equal(deny, "[\"ptrace\",999]");
+    free(allow);
+    free(deny);
+    json_t *gs = json_object_get(j, "grants");
+    assert_int_equal(json_array_size(gs), 4);
+    char *g1 = json_dumps(json_array_get(gs, 1), JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(g1, "{\"expires_ns\":30000000000,\"guest\":\"/out\",\"host\":\"/srv/out\","
+                            "\"rights\":[\"read\",\"write\",\"create\",\"delete\",\"list\",\"stat\",\"seek\","
+                            "\"truncate\"]}");
+    free(g1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(gs, 3), "host")),
+                        "/a b/\xc3\xa9:x");
+    assert_string_equal(json_string_value(json_object_get(j, "cwd")), "/data");
+    assert_string_equal(json_string_value(json_object_get(j, "audit_path")), "/var/log/job.audit");
+    assert_string_equal(json_string_value(json_object_get(j, "control_path")), "/run/isovm/job.sock");
+    assert_string_equal(json_string_value(json_object_get(j, "job_id")), "j");
+    assert_int_equal(json_integer_value(json_object_get(j, "seed")), 42);
+    json_decref(j);
+    /* the grants at the indent: one per line */
+    assert_non_null(strstr(s, "\n    \"grants\": [\n      {\"guest\": \"/data\", "));
+    assert_non_null(strstr(s, "\"expires_ns\": 0}\n    ],\n"));
+    free(s);
+
+    /* strings set directly are escaped: quotes, backslashes, control characters, bad UTF-8 */
+    policy_defaults(&p);
+    p.ngrants = 1;
+    strcpy(p.grants[0].guest, "/q\"\\");
+    strcpy(p.grants[0].host, "/h\x01\n\xff\xc3");
+    p.grants[0].rights = CAP_R_READ;
+    strcpy(p.audit_path, "a\"b");
+    p.syscalls.errno_value = 4000; /* no name: a number */
+    s = write_json(&p, 0);
+    j = json_loads(s, JSON_REJECT_DUPLICATES, &e);
+    if (!j)
+        fail_msg("policy_write_json is not JSON (%d:%d %s):\n%s", e.line, e.column, e.text, s);
+    gs = json_object_get(j, "grants");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(gs, 0), "guest")), "/q\"\\");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(gs, 0), "host")),
+                        "/h\x01\n\xef\xbf\xbd\xef\xbf\xbd");
+    assert_string_equal(json_string_value(json_object_get(j, "audit_path")), "a\"b");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "syscalls"), "errno")), 4000);
+    json_decref(j);
+    free(s);
+    /* the effective errno when none is given: ENOSYS under the default profile, else EPERM */
+    policy_defaults(&p);
+    s = write_json(&p, 0);
+    assert_non_null(strstr(s, "\"errno\": \"ENOSYS\""));
+    free(s);
+    p.syscalls.profile = SCP_NONE;
+    s = write_json(&p, 0);
+    assert_non_null(strstr(s, "\"errno\": \"EPERM\""));
+    free(s);
+}
+
+static void test_syscall_names(void **state)
+{
+    (void)state;
+    assert_int_equal(syscall_nr_by_name("read"), 0);
+    assert_int_equal(syscall_nr_by_name("openat"), 257);
+    assert_int_equal(syscall_nr_by_name("exit_group"), 231);
+    assert_int_equal(syscall_nr_by_name("rseq"), 334);
+    assert_int_equal(syscall_nr_by_name("pidfd_send_signal"), 424);
+    assert_int_equal(syscall_nr_by_name("clone3"), 435);
+    assert_int_equal(syscall_nr_by_name("futex_waitv"), 449);
+    assert_int_equal(syscall_nr_by_name("mseal"), 462);
+    assert_int_equal(syscall_nr_by_name("isovm_cap_derive"), 1000);
+    assert_int_equal(syscall_nr_by_name("isovm_cap_revoke"), 1001);
+    assert_int_equal(syscall_nr_by_name("isovm_cap_info"), 1002);
+    assert_int_equal(syscall_nr_by_name("nope"), -ENOENT);
+    assert_int_equal(syscall_nr_by_name(""), -ENOENT);
+    assert_int_equal(syscall_nr_by_name("READ"), -ENOENT);
+    assert_string_equal(syscall_name_any(0), "read");
+    assert_string_equal(syscall_name_any(60), "exit");
+    assert_string_equal(syscall_name_any(1002), "isovm_cap_info");
+    assert_null(syscall_name_any(335)); /* the gap before the common numbers */
+    assert_null(syscall_name_any(999));
+    assert_null(syscall_name_any(UINT32_MAX));
+    /* every number 0..334 and 424..462 has a name, and each name gives its number back */
+    unsigned named = 0;
+    for (unsigned nr = 0; nr < 2000; nr++) {
+        const char *name = syscall_name_any(nr);
+        if ((nr <= 334 || (nr >= 424 && nr <= 462)) && !name)
+            fail_msg("syscall %u has no name", nr);
+        if (name) {
+            named++;
+            assert_int_equal(syscall_nr_by_name(name), (int)nr);
+        }
+    }
+    assert_true(named >= 335 + 39 + 3);
+    assert_string_equal(syscall_name_suggest("opnat"), "openat");
+    assert_string_equal(syscall_name_suggest("exitgroup"), "exit_group");
+    assert_null(syscall_name_suggest("completely_unknown_thing"));
+}
+
+static void test_locate_arrays(void **state)
+{
+    (void)state;
+    const char *t = "{\"a\": [1, {\"cpu\": 5}, [7, \"x\"]],\n"
+                    " \"grants\": [\n  {\"guest\": \"/d\"},\n  {\"host\": \"/h\", \"guest\": \"/e\"}\n ]}";
+    size_t n = strlen(t);
+    int line = 0, col = 0;
+    assert_int_equal(policy_locate(t, n, "a[1].cpu", &line, &col), 0);
+    assert_int_equal(line, 1);
+    assert_int_equal(col, 19);
+    assert_int_equal(policy_locate_key(t, n, "a[1].cpu", &line, &col), 0);
+    assert_int_equal(col, 12);
+    assert_int_equal(policy_locate(t, n, "a[0]", &line, &col), 0);
+    assert_int_equal(col, 8);
+    assert_int_equal(policy_locate(t, n, "a[2][1]", &line, &col), 0);
+    assert_int_equal(col, 27);
+    assert_int_equal(policy_locate_key(t, n, "a[2]", &line, &col), 0); /* an element: its value */
+    assert_int_equal(col, 23);
+    assert_int_equal(policy_locate(t, n, "grants[1].guest", &line, &col), 0);
+    assert_int_equal(line, 4);
+    assert_int_equal(col, 27);
+    assert_int_equal(policy_locate(t, n, "grants[0]", &line, &col), 0);
+    assert_int_equal(line, 3);
+    assert_int_equal(col, 3);
+    assert_int_equal(policy_locate(t, n, "grants[2]", &line, &col), -ENOENT);
+    assert_int_equal(policy_locate(t, n, "grants[0].host", &line, &col), -ENOENT);
+    assert_int_equal(policy_locate(t, n, "grants.guest", &line, &col), -ENOENT);
+    assert_int_equal(policy_locate(t, n, "grants[x]", &line, &col), -ENOENT);
+    assert_int_equal(policy_locate(t, n, "grants[1", &line, &col), -ENOENT);
+    assert_int_equal(policy_locate(t, n, "grants[1]x", &line, &col), -ENOENT);
+    assert_int_equal(policy_locate(t, n, "a[1]cpu", &line, &col), -ENOENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -727,6 +1353,15 @@ int main(void)
         cmocka_unit_test(test_set_after_file),
         cmocka_unit_test(test_validate),
         cmocka_unit_test(test_write_json),
+        cmocka_unit_test(test_sandbox_fields),
+        cmocka_unit_test(test_sandbox_replace),
+        cmocka_unit_test(test_sandbox_malformed),
+        cmocka_unit_test(test_sandbox_set),
+        cmocka_unit_test(test_add_grant),
+        cmocka_unit_test(test_sandbox_validate),
+        cmocka_unit_test(test_sandbox_write_json),
+        cmocka_unit_test(test_syscall_names),
+        cmocka_unit_test(test_locate_arrays),
         cmocka_unit_test_setup_teardown(test_load, files_setup, files_teardown),
     };
     return cmocka_run_group_tests_name("policy", tests, NULL, NULL) ? 1 : 0;

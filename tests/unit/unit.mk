@@ -5,7 +5,7 @@
 UNIT_TESTS     := $(BUILD)/tests/test_elf $(BUILD)/tests/test_stack \
                   $(BUILD)/tests/test_guest_mem $(BUILD)/tests/test_sys_mem \
                   $(BUILD)/tests/test_syscalls $(BUILD)/tests/test_units $(BUILD)/tests/test_limits \
-                  $(BUILD)/tests/test_token_bucket $(BUILD)/tests/test_filter \
+                  $(BUILD)/tests/test_token_bucket $(BUILD)/tests/test_cap $(BUILD)/tests/test_filter \
                   $(BUILD)/tests/test_report
 UNIT_TOOLS     := $(BUILD)/tests/badelf
 UNIT_LDLIBS    := -lcmocka -ljansson -lpthread
@@ -18,12 +18,13 @@ UNIT_VMM_OBJS  := $(filter-out $(BUILD)/vmm/main.o $(BUILD)/vmm/launch.o $(BUILD
 UNIT_OBJS      := $(BUILD)/tests/unit/test_elf.o $(BUILD)/tests/unit/test_stack.o \
                   $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) $(BUILD)/tests/tools/badelf.o $(UNIT_JOB_FIX) \
                   $(patsubst %,$(BUILD)/tests/unit/%.o,test_guest_mem test_sys_mem test_syscalls test_units test_limits \
-                  test_token_bucket test_filter test_report)
+                  test_token_bucket test_cap test_filter test_report)
 
 # the policy parser with jansson: policy/*.c but the token bucket, which is not the parser's
 UNIT_TESTS     += $(BUILD)/tests/test_policy
 UNIT_OBJS      += $(BUILD)/tests/unit/test_policy.o
-UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_locate.o units.o)
+UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_locate.o units.o rights.o \
+                    policy_grants.o policy_syscalls.o syscall_names.o)
 
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)
@@ -43,7 +44,7 @@ $(BUILD)/tests/test_stack: $(BUILD)/tests/unit/test_stack.o $(BUILD)/vmm/stack_b
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
-$(BUILD)/tests/test_guest_mem $(BUILD)/tests/test_sys_mem $(BUILD)/tests/test_syscalls $(BUILD)/tests/test_limits \
+$(BUILD)/tests/test_guest_mem $(BUILD)/tests/test_sys_mem $(BUILD)/tests/test_syscalls $(BUILD)/tests/test_limits $(BUILD)/tests/test_cap \
 $(BUILD)/tests/test_filter: \
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_JOB_FIX) $(UNIT_VMM_OBJS)
 	@mkdir -p $(dir $@)
