@@ -112,7 +112,7 @@ int report_write(const char *path, const struct job *job, const struct launch_op
     for (unsigned i = 0; i < SYSCALL_TABLE_SIZE; i++) {
         if (st->filtered[i]) {
             char num[16];
-            const char *name = syscall_name(i);
+            const char *name = filter_syscall_name(i);
             if (!name) {
                 snprintf(num, sizeof num, "%u", i);
                 name = num;

@@ -9,6 +9,7 @@
 #include "abi.h"
 #include "audit.h"
 #include "log.h"
+#include "syscall_names.h"
 #include "syscalls.h"
 
 /* Memory, I/O on granted objects, exit, process bookkeeping, the clocks (virtual in
@@ -103,7 +104,7 @@ enum filter_verdict syscall_filter_refused(struct job *job, const struct sc_call
     if (job->policy.syscalls.action == SCA_KILL) {
         audit_deny(job, DENY_SYSCALL, nr, 0, CAP_NONE, NULL);
         char what[48];
-        const char *name = syscall_name(nr);
+        const char *name = filter_syscall_name(nr);
         if (name)
             snprintf(what, sizeof what, "%s (%" PRIu64 ")", name, nr);
         else
@@ -118,6 +119,14 @@ enum filter_verdict syscall_filter_refused(struct job *job, const struct sc_call
     audit_deny(job, DENY_SYSCALL, nr, job->filter_errno, CAP_NONE, NULL);
     *ret = -(int64_t)job->filter_errno;
     return FILTER_REFUSE;
+}
+
+const char *filter_syscall_name(uint64_t nr)
+{
+    if (nr >= SYSCALL_TABLE_SIZE)
+        return NULL;
+    const char *name = syscall_name_any((unsigned)nr);
+    return name ? name : syscall_name(nr);
 }
 
 const char *filter_profile_name(enum syscall_profile p)

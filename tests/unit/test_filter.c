@@ -302,6 +302,26 @@ static void test_kill_hostile_numbers(void **state)
     assert_int_equal(job->end, JOB_SIGNALED);
 }
 
+static void test_kill_names_unimplemented(void **state)
+{
+    struct job *job = ((struct fix *)*state)->job;
+    rebuild(job, SCP_DEFAULT, SCA_KILL, 0);
+    char msg[256];
+    assert_int_equal(hc_capture(job, SYS_socket, msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "syscall socket (41) blocked by the syscall filter"));
+    assert_int_equal(job->stats.filtered[SYS_socket], 1);
+    assert_int_equal(job->stats.unknown_total, 1);
+}
+
+static void test_kill_unnamed_number(void **state)
+{
+    struct job *job = ((struct fix *)*state)->job;
+    rebuild(job, SCP_DEFAULT, SCA_KILL, 0);
+    char msg[256];
+    assert_int_equal(hc_capture(job, 1023, msg, sizeof msg), 1);
+    assert_non_null(strstr(msg, "syscall 1023 blocked by the syscall filter"));
+}
+
 static void test_errno_hostile_numbers(void **state)
 {
     struct job *job = ((struct fix *)*state)->job;
@@ -368,6 +388,8 @@ int main(void)
         T(test_errno_action),
         T(test_kill_action),
         T(test_kill_hostile_numbers),
+        T(test_kill_names_unimplemented),
+        T(test_kill_unnamed_number),
         T(test_errno_hostile_numbers),
         T(test_log_action),
         T(test_names),
