@@ -5,6 +5,7 @@
 #include "abi.h"
 #include "determinism.h"
 #include "log.h"
+#include "syscall_filter.h"
 #include "syscalls.h"
 
 static void unknown_count(struct job_stats *st, uint64_t nr)
@@ -40,15 +41,24 @@ int hypercall_handle(struct job *job, struct vthread *t, uint32_t value)
     job->stats.hypercalls_total++;
     if (job->deterministic) vclock_advance(job, ISOVM_VCLOCK_STEP_NS); /* determinism.h */
 
-    int64_t ret;
+    int64_t ret = 0;
     sc_handler fn = syscall_lookup(c.nr);
-    if (fn) {
-        job->stats.syscalls[c.nr]++;
-        ret = fn(job, &c);
-    } else {
+    if (fn)
+        job->stats.syscalls[c.nr]++; /* whatever the answer, a filter refusal included */
+    else
         unknown_count(&job->stats, c.nr);
-        log_debug("unknown syscall %llu: ENOSYS", (unsigned long long)c.nr);
-        ret = -ENOSYS;
+    enum filter_verdict verdict = FILTER_RUN;
+    if (!syscall_filter_allows(job, c.nr))
+        verdict = syscall_filter_refused(job, &c, &ret); /* the policy's action */
+    if (verdict == FILTER_STOP)
+        return 1;
+    if (verdict == FILTER_RUN) {
+        if (fn) {
+            ret = fn(job, &c);
+        } else {
+            log_debug("unknown syscall %llu: ENOSYS", (unsigned long long)c.nr);
+            ret = -ENOSYS;
+        }
     }
     if (ret == SC_STOP)
         return 1;

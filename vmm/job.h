@@ -102,6 +102,7 @@ struct job_stats {
     uint64_t tlb_shootdowns;
     uint64_t denials[DENY_KINDS];
     uint64_t filtered[SYSCALL_TABLE_SIZE];   /* refused by the syscall filter, by number */
+    uint64_t filtered_beyond;                /* refused by it, numbers >= SYSCALL_TABLE_SIZE */
     uint64_t filter_logged;                  /* let through by the "log" action */
 };
 

@@ -21,6 +21,7 @@
 #include "report.h"
 #include "stack_build.h"
 #include "supervisor.h"
+#include "syscall_filter.h"
 
 #define PG ((uint64_t)ISOVM_PAGE_SIZE)
 
@@ -150,6 +151,12 @@ int launch_run(const struct launch_opts *o)
         job_fini(job);
         free(job);
         log_err("cannot set up the job: out of memory");
+        return EXIT_ISOVM_ERROR;
+    }
+    if (syscall_filter_build(job) < 0) {
+        free(file);
+        job_fini(job);
+        free(job);
         return EXIT_ISOVM_ERROR;
     }
     job->start_ns = t0;

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 #include "fault.h"
+#include "audit.h"
 #include "log.h"
+#include "syscall_filter.h"
 #include "syscalls.h"
 
 static const char *end_name(enum job_end e)
@@ -38,7 +40,7 @@ int report_write(const char *path, const struct job *job, const struct launch_op
     const struct job_stats *st = &job->stats;
     const struct guest_mem *gm = &job->vm.gm;
     fprintf(f, "{\n");
-    fprintf(f, "  \"isovm_report_version\": 2,\n");
+    fprintf(f, "  \"isovm_report_version\": 3,\n");
     fprintf(f, "  \"exit_reason\": \"%s\",\n", end_name(job->end));
     fprintf(f, "  \"exit_status\": %d,\n", job->exit_status);
     if (job->signal)
@@ -99,13 +101,60 @@ int report_write(const char *path, const struct job *job, const struct launch_op
         sep = ",";
     }
     fprintf(f, "%s},\n", *sep ? "\n  " : "");
+    fprintf(f, "  \"filter\": {\n");
+    fprintf(f, "    \"profile\": \"%s\",\n", filter_profile_name(o->policy.syscalls.profile));
+    fprintf(f, "    \"action\": \"%s\",\n", filter_action_name(o->policy.syscalls.action));
+    fprintf(f, "    \"errno\": %d\n", job->filter_errno);
+    fprintf(f, "  },\n");
+    uint64_t filtered_total = st->filtered_beyond;
+    fprintf(f, "  \"filtered_syscalls\": {");
+    sep = "";
+    for (unsigned i = 0; i < SYSCALL_TABLE_SIZE; i++) {
+        if (st->filtered[i]) {
+            char num[16];
+            const char *name = filter_syscall_name(i);
+            if (!name) {
+                snprintf(num, sizeof num, "%u", i);
+                name = num;
+            }
+            fprintf(f, "%s\n    \"%s\": %llu", sep, name, (unsigned long long)st->filtered[i]);
+            sep = ",";
+            filtered_total += st->filtered[i];
+        }
+    }
+    if (st->filtered_beyond) { /* numbers past the table; unknown_syscalls has them by number */
+        fprintf(f, "%s\n    \"other\": %llu", sep, (unsigned long long)st->filtered_beyond);
+        sep = ",";
+    }
+    fprintf(f, "%s},\n", *sep ? "\n  " : "");
+    key_u64(f, "filtered_syscalls_total", filtered_total);
+    key_u64(f, "filter_logged_total", st->filter_logged);
+    uint64_t denials_total = 0;
+    fprintf(f, "  \"denials\": {");
+    for (unsigned k = 0; k < DENY_KINDS; k++) {
+        fprintf(f, "%s\n    \"%s\": %llu", k ? "," : "", deny_kind_name((enum deny_kind)k),
+                (unsigned long long)st->denials[k]);
+        denials_total += st->denials[k];
+    }
+    fprintf(f, "\n  },\n");
+    key_u64(f, "denials_total", denials_total);
     fprintf(f, "  \"vm_exits\": {\n");
     fprintf(f, "    \"io\": %llu,\n", (unsigned long long)st->exits_io);
     fprintf(f, "    \"hlt\": %llu,\n", (unsigned long long)st->exits_hlt);
     fprintf(f, "    \"shutdown\": %llu,\n", (unsigned long long)st->exits_shutdown);
     fprintf(f, "    \"interrupted\": %llu,\n", (unsigned long long)st->exits_intr);
     fprintf(f, "    \"other\": %llu\n", (unsigned long long)st->exits_other);
-    fprintf(f, "  }\n}\n");
+    fprintf(f, "  },\n");
+    /* Keys whose values depend on the host's speed and scheduling (docs/report.md): the rest
+     * is the same from run to run of a job that does the same thing. */
+    static const char *const host_timing[] = {
+        "wall_time_ns", "cpu_time_ns", "cpu_throttled_ns", "cpu_throttled_periods",
+        "read_throttled_ns", "write_throttled_ns", "threads_peak", "tlb_shootdowns", "vm_exits",
+    };
+    fprintf(f, "  \"host_timing_fields\": [");
+    for (size_t i = 0; i < sizeof host_timing / sizeof host_timing[0]; i++)
+        fprintf(f, "%s\"%s\"", i ? ", " : "", host_timing[i]);
+    fprintf(f, "]\n}\n");
     int bad = ferror(f);
     if (f != stderr && fclose(f) != 0)
         bad = 1;

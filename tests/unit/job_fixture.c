@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "paging.h"
+#include "syscall_filter.h"
 
 struct job *fix_job_new(void)
 {
@@ -20,6 +21,7 @@ struct job *fix_job_new(void)
     struct policy pol;
     policy_defaults(&pol);
     assert_int_equal(job_init(job, &pol), 0);
+    assert_int_equal(syscall_filter_build(job), 0); /* as launch does: the default profile */
     for (unsigned fd = 0; fd < 3; fd++)
         fd_close(job, fd); /* tests open what they need */
     struct guest_mem *gm = &job->vm.gm;
