@@ -93,7 +93,7 @@ void job_end(struct job *job, enum job_end how, int status, int sig, const char 
 {
     if (job->end != JOB_RUNNING)
         return;
-    if (how == JOB_SIGNALED && job->stats.enomem_total)
+    if (how == JOB_SIGNALED && job->stats.enomem_total && sig != SIGSYS)
         how = JOB_OOM; /* it died after the memory limit refused it */
     job->end = how;
     job->exit_status = status;
