@@ -3,7 +3,7 @@
 #define ISOVM_FIRMWARE_ABI_H
 
 /* Bump when the request-block layout or the port protocol changes. */
-#define ISOVM_ABI_VERSION 2
+#define ISOVM_ABI_VERSION 3
 
 #define ISOVM_PAGE_SIZE 0x1000
 
@@ -20,7 +20,9 @@
 #define ISOVM_FW_STACK_GPA     0x10000    /* per-vCPU exception (IST1) stacks, one page each */
 #define ISOVM_FW_STACK_END     0x50000
 #define ISOVM_FW_CODE_GPA      0x80000    /* firmware image */
-#define ISOVM_FW_CODE_END      0x100000
+#define ISOVM_FW_CODE_END      0x90000
+#define ISOVM_RCACHE_GPA       0x90000    /* read cache: file data the firmware may hand out */
+#define ISOVM_RCACHE_END       0x100000
 #define ISOVM_USER_MIN_GPA     0x100000   /* lowest address a job may map */
 #define ISOVM_MAX_VCPUS        64
 /* Every per-vCPU array must hold ISOVM_MAX_VCPUS slots inside its own region. */
@@ -29,6 +31,9 @@
 #endif
 #if ISOVM_HCBLOCK_GPA + ISOVM_MAX_VCPUS * ISOVM_HCBLOCK_STRIDE > ISOVM_HCBLOCK_END
 #error "request blocks overflow their region"
+#endif
+#if ISOVM_FW_CODE_END > ISOVM_RCACHE_GPA || ISOVM_RCACHE_END > ISOVM_USER_MIN_GPA
+#error "the read cache overlaps its neighbours"
 #endif
 #if ISOVM_FW_STACK_GPA + ISOVM_MAX_VCPUS * ISOVM_PAGE_SIZE > ISOVM_FW_STACK_END
 #error "firmware stacks overflow their region"
@@ -63,7 +68,19 @@
 #define HCB_FS_BASE   0x60   /* value for ISOVM_ACT_SET_FS */
 #define HCB_ABI       0x68   /* ISOVM_ABI_VERSION, written by the VMM at setup */
 #define HCB_CPU       0x70   /* vCPU index */
-#define HCB_SIZE      0x78
+/* Read cache (ABI 3): when HCB_RC_MAXLEN != 0, a read(HCB_RC_FD, HCB_RC_BUF, n) with
+ * 0 < n <= HCB_RC_MAXLEN and n <= HCB_RC_AVAIL is answered by the firmware from HCB_RC_DATA
+ * without an exit; it counts HCB_RC_HITS and HCB_RC_BYTES. The VMM fills and empties it. */
+#define HCB_RC_FD     0x78
+#define HCB_RC_BUF    0x80   /* the job's buffer, checked writable by the VMM at fill time */
+#define HCB_RC_MAXLEN 0x88   /* its checked length; 0 = cache off */
+#define HCB_RC_DATA   0x90   /* guest address of the next cached byte */
+#define HCB_RC_AVAIL  0x98   /* cached bytes left */
+#define HCB_RC_HITS   0xa0
+#define HCB_RC_BYTES  0xa8
+#define HCB_RC_FLAGS  0xb0   /* ISOVM_RC_SMAP: bracket the copy with stac/clac */
+#define HCB_SIZE      0xb8
+#define ISOVM_RC_SMAP 0x1
 
 #define ISOVM_ACT_FLUSH_TLB   0x1   /* reload CR3: the VMM changed page tables */
 #define ISOVM_ACT_SET_FS      0x2   /* wrmsr FS_BASE <- HCB_FS_BASE (already validated) */
@@ -127,6 +144,7 @@ struct isovm_hcblock {
     uint64_t fs_base;
     uint64_t abi;
     uint64_t cpu;
+    uint64_t rc_fd, rc_buf, rc_maxlen, rc_data, rc_avail, rc_hits, rc_bytes, rc_flags;
 };
 _Static_assert(sizeof(struct isovm_hcblock) == HCB_SIZE, "request block layout");
 _Static_assert(HCB_SIZE <= ISOVM_HCBLOCK_STRIDE, "request block fits its slot");

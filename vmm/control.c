@@ -1,6 +1,7 @@
 /* The control socket server: one request line, one answer, one connection at a time, driven by
  * the supervisor's poll loop without blocking it (docs/control.md). */
 #include "control.h"
+#include "read_cache.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -194,6 +195,7 @@ static void revoke_slot(struct job *job, FILE *f, uint32_t slot)
         return;
     }
     int n = e->revoked ? 0 : cap_revoke(&job->caps, slot, false, revoked_by_control, job);
+    read_cache_drop(job); /* the firmware hands out nothing more without asking the VMM */
     fprintf(f, "ok %d\n", n);
 }
 

@@ -5,6 +5,7 @@
 #include "abi.h"
 #include "determinism.h"
 #include "log.h"
+#include "read_cache.h"
 #include "syscall_filter.h"
 #include "syscalls.h"
 
@@ -39,6 +40,7 @@ int hypercall_handle(struct job *job, struct vthread *t, uint32_t value)
     struct sc_call c = { .nr = blk->nr, .user_rip = blk->user_rip, .self = t };
     memcpy(c.a, blk->arg, sizeof c.a);
     job->stats.hypercalls_total++;
+    read_cache_sync(job, t); /* what the firmware served since the last exit, first */
     if (job->deterministic) vclock_advance(job, ISOVM_VCLOCK_STEP_NS); /* determinism.h */
 
     int64_t ret = 0;

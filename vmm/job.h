@@ -104,6 +104,7 @@ struct job_stats {
     uint64_t filtered[SYSCALL_TABLE_SIZE];   /* refused by the syscall filter, by number */
     uint64_t filtered_beyond;                /* refused by it, numbers >= SYSCALL_TABLE_SIZE */
     uint64_t filter_logged;                  /* let through by the "log" action */
+    uint64_t read_cache_fills, read_cache_hits; /* read_cache.h */
 };
 
 struct sig_state {
@@ -113,6 +114,13 @@ struct sig_state {
 /* I/O throttling state of one direction. */
 struct io_throttle {
     struct token_bucket bytes, ops;
+};
+
+/* The read cache (read_cache.h): armed for one thread's reads of one descriptor. */
+struct read_cache {
+    bool armed;
+    struct vthread *owner;
+    uint32_t slot, gen;           /* the capability read through */
 };
 
 struct job {
@@ -139,6 +147,7 @@ struct job {
     struct fd_slot *fds;         /* policy.max_capabilities slots */
     unsigned fds_max, fds_open;
     struct cap_table caps;       /* every capability the job holds (cap.h) */
+    struct read_cache rcache;
     uint32_t console_cap[3];     /* slots of stdin, stdout, stderr's entries */
     char cwd[POLICY_GUEST_PATH_MAX]; /* guest working directory (normalized, absolute) */
     struct grant_root grant_roots[POLICY_MAX_GRANTS]; /* policy.grants[i]'s root (fsview) */

@@ -18,6 +18,7 @@
 #include "grants.h"
 #include "job.h"
 #include "log.h"
+#include "read_cache.h"
 #include "report.h"
 #include "stack_build.h"
 #include "supervisor.h"
@@ -219,6 +220,8 @@ int launch_run(const struct launch_opts *o)
     job_supervise(job, &ctl);
     control_close(&ctl);
     status = job->exit_status;
+    if (job->rcache.armed) /* the job ended after reads the firmware served */
+        read_cache_sync(job, job->rcache.owner);
     if (o->report_path && report_write(o->report_path, job, o, mono_ns() - t0) < 0 && status == 0)
         status = EXIT_ISOVM_ERROR;
 out:

@@ -78,6 +78,8 @@ int paging_init(struct paging *pg, struct guest_mem *gm, uint64_t fw_image_size)
         pg->pte[a / PG] = a | kdata;
     for (uint64_t a = ISOVM_FW_STACK_GPA; a < ISOVM_FW_STACK_END; a += PG)
         pg->pte[a / PG] = a | kdata;
+    for (uint64_t a = ISOVM_RCACHE_GPA; a < ISOVM_RCACHE_END; a += PG)
+        pg->pte[a / PG] = a | kdata;
     for (uint64_t a = ISOVM_FW_CODE_GPA; a < ISOVM_FW_CODE_GPA + fw_image_size; a += PG)
         pg->pte[a / PG] = a | PTE_P;
 

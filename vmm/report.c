@@ -60,6 +60,8 @@ int report_write(const char *path, const struct job *job, const struct launch_op
     key_u64(f, "read_bytes", st->bytes_read);
     key_u64(f, "read_ops", st->read_ops);
     key_u64(f, "read_throttled_ns", st->read_throttled_ns);
+    key_u64(f, "read_cache_fills", st->read_cache_fills);
+    key_u64(f, "read_cache_hits", st->read_cache_hits);
     key_u64(f, "written_bytes", st->bytes_written);
     key_u64(f, "write_ops", st->write_ops);
     key_u64(f, "write_throttled_ns", st->write_throttled_ns);

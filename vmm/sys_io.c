@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "fd.h"
 #include "io_throttle.h"
+#include "read_cache.h"
 #include "syscalls.h"
 
 #define MAX_RW_COUNT 0x7ffff000ull   /* Linux caps one read/write at this many bytes */
@@ -136,7 +137,10 @@ static int64_t io_plain(struct job *job, struct sc_call *c, bool is_write)
     int rc = fd_cap(job, c, c->a[0], is_write ? CAP_R_WRITE : CAP_R_READ, &e, &slot);
     if (rc)
         return rc;
-    return io_buffer(job, c, slot, is_write, c->a[1], c->a[2], -1);
+    int64_t r = io_buffer(job, c, slot, is_write, c->a[1], c->a[2], -1);
+    if (!is_write && r > 0 && (uint64_t)r == c->a[2])
+        read_cache_fill(job, c, slot, c->a[0], c->a[1], c->a[2]);
+    return r;
 }
 
 int64_t sys_read(struct job *job, struct sc_call *c) { return io_plain(job, c, false); }

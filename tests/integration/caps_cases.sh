@@ -104,8 +104,55 @@ c_caps_reuse() { # VARIANT
     expect_checks_pass
 }
 
+# _pattern FILE SIZE : byte i = (i * 7 + i / 4096) & 0xff (what guest/tests/readcache.c checks)
+_pattern() {
+    python3 -c 'import sys
+n = int(sys.argv[2])
+open(sys.argv[1], "wb").write(bytes(((i * 7 + i // 4096) & 0xff) for i in range(n)))' "$1" "$2"
+}
+
+# The firmware's read cache: sequential reads see exactly the file, whatever comes in between.
+c_caps_read_cache() { # VARIANT
+    need "readcache.$1" || return
+    _caps_tree
+    local p=$WORK/case/p.json r=$WORK/case/r.json
+    _caps_policy "$p" ""
+    _pattern "$CT/ro/pat" 1000003
+    run_job launch --policy "$p" --report "$r" -- "$J" verify /ro/pat 1000003
+    expect_status 0 || return
+    expect_checks_pass || return
+    expect_report_ge "$r" read_cache_hits 100
+    expect_report_ge "$r" read_cache_fills 2
+}
+
+# A revocation from outside stops reads the firmware would answer from its cache.
+c_caps_read_cache_revoke() { # VARIANT
+    need "readcache.$1" || return
+    _caps_tree
+    local p=$WORK/case/p.json sock=$WORK/case/ctl.sock out=$WORK/case/job.out err=$WORK/case/job.err pid i
+    _caps_policy "$p" ""
+    _pattern "$CT/ro/pat" 600000
+    timeout -k 5 120 "$ISOVM" launch --policy "$p" --control "$sock" -- "$J" spin /ro/pat \
+        </dev/null >"$out" 2>"$err" &
+    pid=$!
+    for ((i = 0; i < 600; i++)); do grep -q ready "$out" 2>/dev/null && break; sleep 0.1; done
+    grep -q ready "$out" || { fail "the job did not print ready"; kill "$pid"; wait "$pid"; return 1; }
+    sleep 1 # let it read through the cache for a while
+    run_cmd "$ISOVM" cap revoke --control "$sock" --path /ro
+    expect_status 0 "cap revoke --path /ro" || { kill "$pid"; wait "$pid"; return 1; }
+    wait "$pid"
+    RC=$?
+    OUT_FILE=$out
+    ERR_FILE=$err
+    expect_status 0 "the job"
+    grep -q "read failed errno=$(python3 -c 'import errno; print(errno.EKEYREVOKED)') after" "$out" ||
+        fail "the job's reads did not stop with EKEYREVOKED: $(tail -n 2 "$out")"
+}
+
 if ! native; then
     for v in musl glibc-pie; do
+        add_case "caps/read cache: exact bytes and positions readcache.$v" with_budget 30 c_caps_read_cache "$v"
+        add_case "caps/read cache: revoked from outside readcache.$v" with_budget 40 c_caps_read_cache_revoke "$v"
         add_case "caps/attenuate and amplify caps.$v" with_budget 20 c_caps_attenuate "$v"
         add_case "caps/expiry at the next use caps.$v" with_budget 30 c_caps_expire "$v"
         add_case "caps/revoking a directory closes files beneath caps.$v" with_budget 20 c_caps_revoke_dir "$v"

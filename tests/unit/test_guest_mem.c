@@ -83,7 +83,8 @@ static void test_low_and_firmware_refused(void **state)
     struct guest_mem *gm = GM(state);
     /* Even if perm bytes were somehow set below user_lo, the range bound refuses them. */
     const uint64_t bad[] = { 0, 1, 0x1000, ISOVM_IDT_GPA, ISOVM_HCBLOCK_GPA, ISOVM_FW_STACK_GPA,
-                             ISOVM_FW_CODE_GPA, ISOVM_FW_CODE_END - 8 };
+                             ISOVM_FW_CODE_GPA, ISOVM_FW_CODE_END - 8, ISOVM_RCACHE_GPA,
+                             ISOVM_RCACHE_END - 8 };
     for (unsigned i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         void *h = (void *)1;
         assert_int_equal(gpa_range_check(gm, bad[i], 8, GPERM_R, &h), -EFAULT);
@@ -344,6 +345,9 @@ static void test_paging_init_layout(void **state)
         assert_int_equal(pte[a / FIX_PG], a | PTE_P);
     for (uint64_t a = ISOVM_FW_CODE_GPA + FIX_FW_SIZE; a < ISOVM_FW_CODE_END; a += FIX_PG)
         assert_int_equal(pte[a / FIX_PG], 0);
+    /* The read cache: supervisor data, never executable. */
+    for (uint64_t a = ISOVM_RCACHE_GPA; a < ISOVM_RCACHE_END; a += FIX_PG)
+        assert_int_equal(pte[a / FIX_PG], a | PTE_P | PTE_RW | PTE_NX);
     /* No firmware page is user-accessible. */
     for (uint64_t p = 0; p < ISOVM_USER_MIN_GPA / FIX_PG; p++)
         assert_int_equal(pte[p] & PTE_US, 0);

@@ -6,7 +6,7 @@ UNIT_TESTS     := $(BUILD)/tests/test_elf $(BUILD)/tests/test_stack \
                   $(BUILD)/tests/test_guest_mem $(BUILD)/tests/test_sys_mem \
                   $(BUILD)/tests/test_syscalls $(BUILD)/tests/test_units $(BUILD)/tests/test_limits \
                   $(BUILD)/tests/test_token_bucket $(BUILD)/tests/test_cap $(BUILD)/tests/test_determinism $(BUILD)/tests/test_audit \
-                  $(BUILD)/tests/test_filter $(BUILD)/tests/test_report
+                  $(BUILD)/tests/test_filter $(BUILD)/tests/test_report $(BUILD)/tests/test_read_cache
 UNIT_TOOLS     := $(BUILD)/tests/badelf
 UNIT_LDLIBS    := -lcmocka -ljansson -lpthread
 UNIT_FIXTURE   := $(BUILD)/tests/unit/elf_fixture.o
@@ -18,7 +18,7 @@ UNIT_VMM_OBJS  := $(filter-out $(BUILD)/vmm/main.o $(BUILD)/vmm/launch.o $(BUILD
 UNIT_OBJS      := $(BUILD)/tests/unit/test_elf.o $(BUILD)/tests/unit/test_stack.o \
                   $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) $(BUILD)/tests/tools/badelf.o $(UNIT_JOB_FIX) \
                   $(patsubst %,$(BUILD)/tests/unit/%.o,test_guest_mem test_sys_mem test_syscalls test_units test_limits \
-                  test_token_bucket test_cap test_determinism test_audit test_filter test_report)
+                  test_token_bucket test_cap test_determinism test_audit test_filter test_report test_read_cache)
 
 # the file-system view's guest path logic (pure)
 UNIT_TESTS     += $(BUILD)/tests/test_fs_path
@@ -49,7 +49,8 @@ $(BUILD)/tests/test_stack: $(BUILD)/tests/unit/test_stack.o $(BUILD)/vmm/stack_b
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
 $(BUILD)/tests/test_guest_mem $(BUILD)/tests/test_sys_mem $(BUILD)/tests/test_syscalls $(BUILD)/tests/test_limits $(BUILD)/tests/test_cap \
-$(BUILD)/tests/test_determinism $(BUILD)/tests/test_audit $(BUILD)/tests/test_filter: \
+$(BUILD)/tests/test_determinism $(BUILD)/tests/test_audit $(BUILD)/tests/test_filter \
+$(BUILD)/tests/test_read_cache: \
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_JOB_FIX) $(UNIT_VMM_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
