@@ -53,12 +53,29 @@ PY
     fi
 }
 
-# action kill: the job ends with SIGSYS (159), stderr and report name the syscall
+# _fc_audit_names LOG EVENT SYSCALL [ERRNO-NAME] : the audit log has an EVENT line naming SYSCALL
+_fc_audit_names() {
+    [ -f "$1" ] || { fail "no audit log at $1"; return 1; }
+    python3 - "$@" <<'PY' 2>"$WORK/case/audit.err" || { fail "audit log: $(tail -n 2 "$WORK/case/audit.err")"; return 1; }
+import json, sys
+log, event, name = sys.argv[1:4]
+want_errno = sys.argv[4] if len(sys.argv) > 4 else None
+lines = [json.loads(l) for l in open(log)]
+hits = [l for l in lines if l.get("event") == event and l.get("syscall") == name]
+assert hits, "no %s event naming %s in %d lines" % (event, name, len(lines))
+if event == "deny":
+    assert hits[0].get("kind") == "syscall-filter", hits[0]
+if want_errno:
+    assert hits[0].get("errno") == want_errno, hits[0]
+PY
+}
+
+# action kill: the job ends with SIGSYS (159), stderr, report and audit log name the syscall
 c_fc_kill() { # VARIANT DENY-ENTRY (a name or a number)
     need "blocked.$1" || return
     local r=$WORK/case/report.json
     _fc_policy "{\"syscalls\": {\"profile\": \"default\", \"deny\": [$2], \"action\": \"kill\"}}"
-    run_isovm launch --policy "$P" --report "$r" -- "$J" getpid
+    run_isovm launch --policy "$P" --report "$r" --audit "$WORK/case/audit.jsonl" -- "$J" getpid
     expect_status 159 || { _show_outputs; return; }
     expect_stdout_eq "" || return
     expect_stderr_has "isovm: job killed by SIGSYS: syscall getpid (39) blocked by the syscall filter" ||
@@ -70,6 +87,7 @@ c_fc_kill() { # VARIANT DENY-ENTRY (a name or a number)
     expect_report "$r" filtered_syscalls_total 1
     expect_report_match "$r" '^    "syscall-filter": 1,?$' 'denials lacks "syscall-filter": 1'
     expect_report_match "$r" '^    "action": "kill",?$' 'filter.action is not "kill"'
+    _fc_audit_names "$WORK/case/audit.jsonl" deny getpid
     _fc_report_common "$r"
 }
 
@@ -79,9 +97,10 @@ c_fc_errno() { # VARIANT PROFILE SYSCALL ERRNO-JSON-OR-EMPTY WANT-ERRNO
     local r=$WORK/case/report.json e=""
     [ -n "$4" ] && e=", \"errno\": $4"
     _fc_policy "{\"syscalls\": {\"profile\": \"$2\", \"deny\": [\"$3\"], \"action\": \"errno\"$e}}"
-    run_isovm launch --policy "$P" --report "$r" -- "$J" "$3"
+    run_isovm launch --policy "$P" --report "$r" --audit "$WORK/case/audit.jsonl" -- "$J" "$3"
     expect_status 0 || { _show_outputs; return; }
     expect_stdout_eq "ret=-1 errno=$5" || return
+    _fc_audit_names "$WORK/case/audit.jsonl" deny "$3" "$(python3 -c 'import errno, sys; print(errno.errorcode[int(sys.argv[1])])' "$5")" || return
     expect_report "$r" exit_reason '"exit"'
     expect_report_match "$r" "^    \"$3\": 1,?\$" "filtered_syscalls lacks \"$3\": 1"
     expect_report "$r" filtered_syscalls_total 1
@@ -108,9 +127,10 @@ c_fc_log() { # VARIANT
     need "blocked.$1" || return
     local r=$WORK/case/report.json
     _fc_policy '{"syscalls": {"profile": "default", "deny": ["getpid"], "action": "log"}}'
-    run_isovm launch --policy "$P" --report "$r" -- "$J" getpid
+    run_isovm launch --policy "$P" --report "$r" --audit "$WORK/case/audit.jsonl" -- "$J" getpid
     expect_status 0 || { _show_outputs; return; }
     expect_stdout_eq "ret=1 errno=0" || return
+    _fc_audit_names "$WORK/case/audit.jsonl" syscall-log getpid || return
     expect_report "$r" filter_logged_total 1
     expect_report "$r" filtered_syscalls_total 0
     expect_report_match "$r" '^    "39": 1,?$' 'syscalls lacks "39": 1 (getpid ran)'
