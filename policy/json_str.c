@@ -3,8 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence starting at s[0] (2..4), or 0 if it is not one. */
-static size_t utf8_seq_len(const unsigned char *s, size_t left)
+size_t utf8_seq_len(const unsigned char *s, size_t left)
 {
     unsigned char c = s[0];
     size_t n;
@@ -79,4 +78,16 @@ void json_put_cstr(FILE *out, const char *s)
         json_put_string(out, s, strlen(s));
     else
         fputs("null", out);
+}
+
+bool utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t k = u[i] < 0x80 ? 1 : utf8_seq_len(u + i, n - i);
+        if (!k)
+            return false;
+        i += k;
+    }
+    return true;
 }

@@ -2,6 +2,7 @@
  * for valid UTF-8. */
 #ifndef ISOVM_JSON_STR_H
 #define ISOVM_JSON_STR_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -16,5 +17,13 @@ void json_put_string(FILE *out, const char *s, size_t len);
 
 /* json_put_string of a NUL-terminated string; NULL is written as null. */
 void json_put_cstr(FILE *out, const char *s);
+
+/* Length of the valid UTF-8 multi-byte sequence starting at s[0] (2..4, within `left`
+ * bytes), or 0 if it is not one (ASCII included: callers handle bytes below 0x80). */
+size_t utf8_seq_len(const unsigned char *s, size_t left);
+
+/* Are the n bytes at s valid UTF-8 (no overlong forms, surrogates or code points beyond
+ * U+10FFFF)? */
+bool utf8_valid(const char *s, size_t n);
 
 #endif

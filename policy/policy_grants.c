@@ -11,43 +11,6 @@ const char *const grant_keys[] = { "guest", "host", "rights", "expires", NULL };
 #define NORMAL_FORM "guest paths are written normalized: absolute, without \".\" or \"..\" " \
                     "components, \"//\" or a trailing \"/\""
 
-bool text_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        unsigned c = u[i], need;
-        uint32_t cp;
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
-            return false;
-        }
-        if (n - i <= need)
-            return false;
-        for (unsigned k = 1; k <= need; k++) {
-            if ((u[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = cp << 6 | (u[i + k] & 0x3f);
-        }
-        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += need + 1;
-    }
-    return true;
-}
-
 /* Control characters, NUL bytes and bytes that are not UTF-8 are refused in every path. */
 static int text_check(const char *s, size_t n, const char *what, char *msg, size_t len)
 {
@@ -58,7 +21,7 @@ static int text_check(const char *s, size_t n, const char *what, char *msg, size
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
             return policy_msgf(msg, len, "%s %s holds a control character", what, q);
-    if (!text_utf8_valid(s, n))
+    if (!utf8_valid(s, n))
         return policy_msgf(msg, len, "%s %s is not valid UTF-8", what, q);
     return 0;
 }

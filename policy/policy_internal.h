@@ -160,7 +160,5 @@ void grants_write_json(const struct policy *p, FILE *f, int indent);
 /* Every grant valid and none nested in another; on failure *key names it (static storage). */
 int grants_check(const struct policy *p, const char **key, char *msg, size_t len);
 
-/* Is s[0..n) valid UTF-8? */
-bool text_utf8_valid(const char *s, size_t n);
 
 #endif
