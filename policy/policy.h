@@ -60,6 +60,15 @@ struct syscall_policy {
     uint64_t deny[POLICY_SYSCALL_NR_MAX / 64];  /* taken from the profile (after allow) */
 };
 
+/* "default", "deterministic", "none"; "errno", "kill", "log": the policy file's words ("?" for
+ * another value). */
+const char *syscall_profile_name(enum syscall_profile p);
+const char *syscall_action_name(enum syscall_action a);
+
+/* The errno a call the filter refuses gets: errno_value, or the default EPERM (ENOSYS under
+ * SCP_DEFAULT, so that probing programs fall back). */
+int syscall_policy_errno(const struct syscall_policy *s);
+
 struct policy {
     uint64_t memory_bytes;       /* guest RAM; default 64MiB, 8MiB..64GiB, multiple of 4KiB */
     uint64_t cpu_quota_ns;       /* vCPU time per period, all vCPUs together; 0 = unlimited */

@@ -151,13 +151,27 @@ static void write_list(const uint64_t *bitmap, FILE *f)
     fputc(']', f);
 }
 
+const char *syscall_profile_name(enum syscall_profile p)
+{
+    return (unsigned)p <= SCP_NONE ? syscall_profile_names[p] : "?";
+}
+
+const char *syscall_action_name(enum syscall_action a)
+{
+    return (unsigned)a <= SCA_LOG ? syscall_action_names[a] : "?";
+}
+
+int syscall_policy_errno(const struct syscall_policy *s)
+{
+    return s->errno_value ? s->errno_value : s->profile == SCP_DEFAULT ? ENOSYS : EPERM;
+}
+
 void syscalls_write_json(const struct syscall_policy *s, FILE *f)
 {
-    int e = s->errno_value ? s->errno_value : s->profile == SCP_DEFAULT ? ENOSYS : EPERM;
+    int e = syscall_policy_errno(s);
     const char *en = errno_name_of(e);
     fprintf(f, "{\"profile\": \"%s\", \"action\": \"%s\", \"errno\": ",
-            (unsigned)s->profile <= SCP_NONE ? syscall_profile_names[s->profile] : "?",
-            (unsigned)s->action <= SCA_LOG ? syscall_action_names[s->action] : "?");
+            syscall_profile_name(s->profile), syscall_action_name(s->action));
     if (en)
         fprintf(f, "\"%s\"", en);
     else

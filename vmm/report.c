@@ -104,8 +104,8 @@ int report_write(const char *path, const struct job *job, const struct launch_op
     }
     fprintf(f, "%s},\n", *sep ? "\n  " : "");
     fprintf(f, "  \"filter\": {\n");
-    fprintf(f, "    \"profile\": \"%s\",\n", filter_profile_name(o->policy.syscalls.profile));
-    fprintf(f, "    \"action\": \"%s\",\n", filter_action_name(o->policy.syscalls.action));
+    fprintf(f, "    \"profile\": \"%s\",\n", syscall_profile_name(o->policy.syscalls.profile));
+    fprintf(f, "    \"action\": \"%s\",\n", syscall_action_name(o->policy.syscalls.action));
     fprintf(f, "    \"errno\": %d\n", job->filter_errno);
     fprintf(f, "  },\n");
     uint64_t filtered_total = st->filtered_beyond;
@@ -114,7 +114,7 @@ int report_write(const char *path, const struct job *job, const struct launch_op
     for (unsigned i = 0; i < SYSCALL_TABLE_SIZE; i++) {
         if (st->filtered[i]) {
             char num[16];
-            const char *name = filter_syscall_name(i);
+            const char *name = syscall_name(i);
             if (!name) {
                 snprintf(num, sizeof num, "%u", i);
                 name = num;

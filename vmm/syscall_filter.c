@@ -78,10 +78,7 @@ int syscall_filter_build(struct job *job)
         log_err("syscalls.errno: %d is not an errno (1..4095)", sp->errno_value);
         return -EINVAL;
     }
-    if (sp->errno_value)
-        job->filter_errno = sp->errno_value;
-    else /* under the default profile a refused call looks unimplemented: callers fall back */
-        job->filter_errno = sp->profile == SCP_DEFAULT ? ENOSYS : EPERM;
+    job->filter_errno = syscall_policy_errno(sp);
     if (sp->action != SCA_ERRNO && sp->action != SCA_KILL && sp->action != SCA_LOG) {
         log_err("internal: unknown syscall filter action %d", (int)sp->action);
         return -EINVAL;
@@ -103,7 +100,7 @@ enum filter_verdict syscall_filter_refused(struct job *job, const struct sc_call
     if (job->policy.syscalls.action == SCA_KILL) {
         audit_deny(job, DENY_SYSCALL, nr, 0, CAP_NONE, NULL);
         char what[48];
-        const char *name = filter_syscall_name(nr);
+        const char *name = syscall_name(nr);
         if (name)
             snprintf(what, sizeof what, "%s (%" PRIu64 ")", name, nr);
         else
@@ -118,32 +115,4 @@ enum filter_verdict syscall_filter_refused(struct job *job, const struct sc_call
     audit_deny(job, DENY_SYSCALL, nr, job->filter_errno, CAP_NONE, NULL);
     *ret = -(int64_t)job->filter_errno;
     return FILTER_REFUSE;
-}
-
-const char *filter_syscall_name(uint64_t nr)
-{
-    if (nr >= SYSCALL_TABLE_SIZE)
-        return NULL;
-    const char *name = syscall_name_any((unsigned)nr);
-    return name ? name : syscall_name(nr);
-}
-
-const char *filter_profile_name(enum syscall_profile p)
-{
-    switch (p) {
-    case SCP_DEFAULT: return "default";
-    case SCP_DETERMINISTIC: return "deterministic";
-    case SCP_NONE: return "none";
-    }
-    return "?";
-}
-
-const char *filter_action_name(enum syscall_action a)
-{
-    switch (a) {
-    case SCA_ERRNO: return "errno";
-    case SCA_KILL: return "kill";
-    case SCA_LOG: return "log";
-    }
-    return "?";
 }

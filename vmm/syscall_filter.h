@@ -37,12 +37,4 @@ enum filter_verdict syscall_filter_refused(struct job *job, const struct sc_call
 extern const uint16_t syscall_profile_deterministic[];
 extern const size_t syscall_profile_deterministic_count;
 
-/* The Linux x86-64 (or isovm) name of syscall nr, whether isovm implements it or not ("socket",
- * "getpid", "isovm_cap_info"), or NULL for a number without one. */
-const char *filter_syscall_name(uint64_t nr);
-
-/* "default", "deterministic", "none"; "errno", "kill", "log" (the policy file's words). */
-const char *filter_profile_name(enum syscall_profile p);
-const char *filter_action_name(enum syscall_action a);
-
 #endif

@@ -1,17 +1,13 @@
-/* Maps Linux x86-64 syscall numbers to isovm's handlers and names. */
+/* Maps Linux x86-64 syscall numbers to isovm's handlers (and to their names). */
 #include <stddef.h>
 #include <sys/syscall.h>
 #include "abi.h"
+#include "syscall_names.h"
 #include "syscalls.h"
 
-struct sc_entry {
-    sc_handler fn;
-    const char *name;
-};
+#define SC(nr, fn) [nr] = fn
 
-#define SC(nr, fn) [nr] = { fn, #nr }
-
-static const struct sc_entry table[SYSCALL_TABLE_SIZE] = {
+static const sc_handler table[SYSCALL_TABLE_SIZE] = {
     SC(SYS_read, sys_read),
     SC(SYS_write, sys_write),
     SC(SYS_readv, sys_readv),
@@ -103,19 +99,17 @@ static const struct sc_entry table[SYSCALL_TABLE_SIZE] = {
     SC(SYS_statx, sys_enosys_quiet),
     SC(SYS_openat2, sys_enosys_quiet),
     SC(SYS_sendfile, sys_enosys_quiet),
-    [ISOVM_SYS_CAP_DERIVE] = { sys_isovm_cap_derive, "SYS_isovm_cap_derive" },
-    [ISOVM_SYS_CAP_REVOKE] = { sys_isovm_cap_revoke, "SYS_isovm_cap_revoke" },
-    [ISOVM_SYS_CAP_INFO] = { sys_isovm_cap_info, "SYS_isovm_cap_info" },
+    [ISOVM_SYS_CAP_DERIVE] = sys_isovm_cap_derive,
+    [ISOVM_SYS_CAP_REVOKE] = sys_isovm_cap_revoke,
+    [ISOVM_SYS_CAP_INFO] = sys_isovm_cap_info,
 };
 
 sc_handler syscall_lookup(uint64_t nr)
 {
-    return nr < SYSCALL_TABLE_SIZE ? table[nr].fn : NULL;
+    return nr < SYSCALL_TABLE_SIZE ? table[nr] : NULL;
 }
 
 const char *syscall_name(uint64_t nr)
 {
-    if (nr < SYSCALL_TABLE_SIZE && table[nr].name)
-        return table[nr].name + 4; /* skip "SYS_" */
-    return NULL;
+    return nr < SYSCALL_TABLE_SIZE ? syscall_name_any((unsigned)nr) : NULL;
 }

@@ -18,6 +18,8 @@ typedef int64_t (*sc_handler)(struct job *job, struct sc_call *c);
 
 /* The handler for nr, or NULL when isovm does not implement it (ENOSYS, counted). */
 sc_handler syscall_lookup(uint64_t nr);
+/* The x86-64 name of syscall nr, implemented or not ("socket", "isovm_cap_info"), from the one
+ * name table (policy/syscall_names.h); NULL for a number without one. */
 const char *syscall_name(uint64_t nr);
 
 int64_t sys_read(struct job *, struct sc_call *);

@@ -366,12 +366,12 @@ static void test_log_action(void **state)
 static void test_names(void **state)
 {
     (void)state;
-    assert_string_equal(filter_profile_name(SCP_DEFAULT), "default");
-    assert_string_equal(filter_profile_name(SCP_DETERMINISTIC), "deterministic");
-    assert_string_equal(filter_profile_name(SCP_NONE), "none");
-    assert_string_equal(filter_action_name(SCA_ERRNO), "errno");
-    assert_string_equal(filter_action_name(SCA_KILL), "kill");
-    assert_string_equal(filter_action_name(SCA_LOG), "log");
+    assert_string_equal(syscall_profile_name(SCP_DEFAULT), "default");
+    assert_string_equal(syscall_profile_name(SCP_DETERMINISTIC), "deterministic");
+    assert_string_equal(syscall_profile_name(SCP_NONE), "none");
+    assert_string_equal(syscall_action_name(SCA_ERRNO), "errno");
+    assert_string_equal(syscall_action_name(SCA_KILL), "kill");
+    assert_string_equal(syscall_action_name(SCA_LOG), "log");
 }
 
 int main(void)
