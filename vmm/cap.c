@@ -75,8 +75,7 @@ int cap_create(struct cap_table *t, uint32_t parent, enum cap_kind kind, enum ca
     };
     if (p)
         p->children++;
-    if (++t->used > t->peak)
-        t->peak = t->used;
+    t->used++;
     return (int)slot;
 }
 

@@ -41,7 +41,6 @@ struct cap_table {
     struct cap *caps;
     uint32_t max;         /* slots (policy.max_capabilities) */
     uint32_t used;        /* live entries */
-    uint32_t peak;
     uint32_t next_id;
 };
 

@@ -15,31 +15,38 @@ enum deny_kind fd_deny_kind(int err)
     }
 }
 
+int cap_use(struct job *job, const struct sc_call *c, uint32_t slot, uint32_t gen, uint32_t need,
+            int fd, const char *path, struct cap **out)
+{
+    struct cap *e = &job->caps.caps[slot];
+    /* Only read the clock when the entry can expire: the common case costs no clock read. */
+    uint64_t now = e->expires_ns && e->gen == gen ? mono_ns() : 0;
+    bool newly_expired;
+    int rc = cap_check(&job->caps, slot, gen, need, now, &newly_expired);
+    if (rc == -EBADF)
+        return rc;
+    if (rc == 0) {
+        *out = e;
+        return 0;
+    }
+    if (newly_expired)
+        audit_cap(job, "expire", slot, fd, c->nr, "expiry");
+    /* a missing read or write right answers as Linux does for the descriptor's mode */
+    if (rc == -EACCES && (need & ~e->rights & ~(uint32_t)(CAP_R_READ | CAP_R_WRITE)) == 0)
+        rc = -EBADF;
+    audit_deny(job, rc == -EBADF ? DENY_RIGHTS : fd_deny_kind(rc), c->nr, -rc, slot, path);
+    return rc;
+}
+
 int fd_cap(struct job *job, const struct sc_call *c, uint64_t fd, uint32_t need, struct cap **out,
            uint32_t *slot)
 {
     if (fd >= job->fds_max || !job->fds[fd].open)
         return -EBADF;
     const struct fd_slot *d = &job->fds[fd];
-    struct cap *e = &job->caps.caps[d->cap];
-    /* Only read the clock when the entry can expire: the common case costs no clock read. */
-    uint64_t now = e->expires_ns && e->gen == d->gen ? mono_ns() : 0;
-    bool newly_expired;
-    int rc = cap_check(&job->caps, d->cap, d->gen, need, now, &newly_expired);
-    if (rc == -EBADF)
-        return rc;
-    if (rc == 0) {
-        *out = e;
-        if (slot)
-            *slot = d->cap;
-        return 0;
-    }
-    if (newly_expired)
-        audit_cap(job, "expire", d->cap, (int)fd, c->nr, "expiry");
-    /* a missing read or write right answers as Linux does for the descriptor's mode */
-    if (rc == -EACCES && (need & ~e->rights & ~(uint32_t)(CAP_R_READ | CAP_R_WRITE)) == 0)
-        rc = -EBADF;
-    audit_deny(job, rc == -EBADF ? DENY_RIGHTS : fd_deny_kind(rc), c->nr, -rc, d->cap, NULL);
+    int rc = cap_use(job, c, d->cap, d->gen, need, (int)fd, NULL, out);
+    if (rc == 0 && slot)
+        *slot = d->cap;
     return rc;
 }
 

@@ -7,6 +7,15 @@
 #include "job.h"
 #include "syscalls.h"
 
+/* May the capability in `slot` (generation `gen`) be used for the rights in `need` now? 0 and
+ * *out; or -EBADF (stale handle), -EKEYREVOKED, -EKEYEXPIRED, -EBADF when READ or WRITE is
+ * missing, -EACCES when another right is. The clock is read only for entries that can expire;
+ * a first use past the deadline logs the "expire" event. Every refusal but a stale handle is
+ * counted and audited under syscall c->nr, naming descriptor `fd` (-1: none) and guest `path`
+ * (NULL: none). job->lock held. */
+int cap_use(struct job *job, const struct sc_call *c, uint32_t slot, uint32_t gen, uint32_t need,
+            int fd, const char *path, struct cap **out);
+
 /* The capability behind guest descriptor `fd`, checked for the rights in `need` now (expiry
  * at every use). 0 and *out (and *slot if not NULL); or -EBADF (not open), -EKEYREVOKED,
  * -EKEYEXPIRED, -EBADF when READ or WRITE is missing (as Linux answers a read on an O_WRONLY

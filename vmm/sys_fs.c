@@ -126,15 +126,9 @@ static int resolve(struct job *job, const struct sc_call *c, uint64_t dirfd, con
         return deny(job, c, DENY_OUTSIDE, ENOENT, CAP_NONE, t->guest);
     }
     const struct grant_root *r = &job->grant_roots[g];
-    struct cap *root = &job->caps.caps[r->slot];
-    bool newly_expired = false;
-    rc = cap_check(&job->caps, r->slot, r->gen, 0, root->expires_ns ? mono_ns() : 0,
-                   &newly_expired);
-    if (rc) {
-        if (newly_expired)
-            audit_cap(job, "expire", r->slot, -1, c->nr, "expiry");
-        return deny(job, c, fd_deny_kind(rc), -rc, r->slot, t->guest);
-    }
+    struct cap *root;
+    if ((rc = cap_use(job, c, r->slot, r->gen, 0, -1, t->guest, &root)))
+        return rc;
     if (r->is_file && t->rest[0])
         return -ENOTDIR; /* "/data/file.txt/x" */
     t->slot = r->slot;
