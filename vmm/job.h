@@ -121,6 +121,9 @@ struct read_cache {
     bool armed;
     struct vthread *owner;
     uint32_t slot, gen;           /* the capability read through */
+    uint64_t filled;              /* bytes the armed fill read ahead */
+    uint64_t ahead;               /* the next fill's size; 0: start small again */
+    unsigned skip, skipped;       /* after fills nobody used: leave out `skip` chances */
 };
 
 struct job {

@@ -36,7 +36,17 @@ void read_cache_fill(struct job *job, struct sc_call *c, uint32_t slot, uint64_t
     off_t pos = lseek(e->host_fd, 0, SEEK_CUR);
     if (pos < 0 || pos >= st.st_size)
         return;
-    uint64_t size = ISOVM_RCACHE_END - ISOVM_RCACHE_GPA;
+    if (rc->skipped < rc->skip) { /* recent fills went unused: not this time */
+        rc->skipped++;
+        return;
+    }
+    rc->skipped = 0;
+    const uint64_t room = ISOVM_RCACHE_END - ISOVM_RCACHE_GPA;
+    uint64_t size = rc->ahead ? rc->ahead : 4 * count;
+    if (size < READ_CACHE_FIRST)
+        size = READ_CACHE_FIRST;
+    if (size > room)
+        size = room;
     void *area = gmem_host_ptr(&job->vm.gm, ISOVM_RCACHE_GPA, size);
     struct isovm_hcblock *b = block_of(job, c->self);
     if (!area || !b)
@@ -44,6 +54,8 @@ void read_cache_fill(struct job *job, struct sc_call *c, uint32_t slot, uint64_t
     ssize_t n = pread(e->host_fd, area, size, pos);
     if (n <= 0)
         return;
+    rc->ahead = size;
+    rc->filled = (uint64_t)n;
     rc->armed = true;
     rc->owner = c->self;
     rc->slot = slot;
@@ -77,6 +89,16 @@ void read_cache_sync(struct job *job, struct vthread *t)
     disarm(b);
     uint64_t hits = b->rc_hits, bytes = b->rc_bytes;
     rc->armed = false;
+    if (hits == 0) { /* a wasted read-ahead: start small, and wait longer before the next */
+        rc->ahead = 0;
+        rc->skip = rc->skip ? (rc->skip * 2 > READ_CACHE_MAX_SKIP ? READ_CACHE_MAX_SKIP
+                                                                  : rc->skip * 2)
+                            : 1;
+    } else {
+        rc->skip = 0;
+        if (2 * bytes >= rc->filled)
+            rc->ahead *= 2; /* capped at the region by the next fill */
+    }
     job->stats.read_cache_hits += hits;
     job->stats.syscalls[SYS_read] += hits;
     job->stats.read_ops += hits;

@@ -6,13 +6,19 @@
 #include "syscalls.h"
 
 #define READ_CACHE_MAX_READ 65536u /* reads larger than this gain nothing from the cache */
+#define READ_CACHE_FIRST    16384u /* the first fill after a miss: at least this, 4 reads' worth */
+#define READ_CACHE_MAX_SKIP 64u    /* fills left out at most after unused ones */
 
 /* After a read of `count` bytes (all of them) from descriptor fd (capability `slot`) into the
  * job's buffer `buf`, on the calling thread: when the job may use a cache (one thread, no
  * expiry on the capability, no read throttling, read allowed by the filter without logging,
- * a regular file), read ahead up to ISOVM_RCACHE_END - ISOVM_RCACHE_GPA bytes at the file's
- * position without moving it, and arm the firmware's fast path for reads of the same
- * descriptor into the same buffer. job->lock held. */
+ * a regular file), read ahead at the file's position without moving it, and arm the
+ * firmware's fast path for reads of the same descriptor into the same buffer. The read-ahead
+ * adapts so that a job the cache does not help (reads into moving buffers, a write between
+ * reads) pays little for it: it starts at max(READ_CACHE_FIRST, 4 * count), doubles after a
+ * fill that was at least half used, up to ISOVM_RCACHE_END - ISOVM_RCACHE_GPA; a fill with no
+ * hit starts it small again and leaves out the next 1, 2, 4, ... (at most
+ * READ_CACHE_MAX_SKIP) chances to fill. job->lock held. */
 void read_cache_fill(struct job *job, struct sc_call *c, uint32_t slot, uint64_t fd, uint64_t buf,
                      uint64_t count);
 

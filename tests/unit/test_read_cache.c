@@ -88,8 +88,7 @@ static void test_armed_after_a_full_read(void **state)
     assert_int_equal(b->rc_buf, U0);
     assert_int_equal(b->rc_maxlen, 4096);
     assert_int_equal(b->rc_data, ISOVM_RCACHE_GPA);
-    uint64_t room = ISOVM_RCACHE_END - ISOVM_RCACHE_GPA;
-    assert_int_equal(b->rc_avail, FILE_SIZE - 4096 < room ? FILE_SIZE - 4096 : room);
+    assert_int_equal(b->rc_avail, READ_CACHE_FIRST); /* the first fill: 4 reads' worth */
     const unsigned char *cache = fix_host(job, ISOVM_RCACHE_GPA);
     for (uint64_t i = 0; i < 1000; i++)
         assert_int_equal(cache[i], pattern(4096 + i));
@@ -115,6 +114,58 @@ static void test_armed_after_a_full_read(void **state)
     /* the next read continues from there */
     assert_int_equal(SC(job, sys_read, 3, U0, 100), 100);
     assert_int_equal(*fix_host(job, U0), pattern(3 * 4096));
+}
+
+static void sync_with(struct job *job, uint64_t hits, uint64_t bytes)
+{
+    blk(job)->rc_hits = hits;
+    blk(job)->rc_bytes = bytes;
+    pthread_mutex_lock(&job->lock);
+    read_cache_sync(job, &job->threads[0]);
+    pthread_mutex_unlock(&job->lock);
+}
+
+/* The read-ahead grows while it is used, and backs off when it is not. */
+static void test_read_ahead_adapts(void **state)
+{
+    struct fix *f = *state;
+    struct job *job = f->job;
+    const uint64_t room = ISOVM_RCACHE_END - ISOVM_RCACHE_GPA;
+    bind_file(f, 0);
+    uint64_t want = READ_CACHE_FIRST;
+    for (int i = 0; i < 5; i++) { /* used in full: doubles (16 KiB .. 256 KiB) */
+        assert_int_equal(lseek(f->host, 0, SEEK_SET), 0);
+        assert_int_equal(SC(job, sys_read, 3, U0, 4096), 4096);
+        assert_true(job->rcache.armed);
+        assert_int_equal(blk(job)->rc_avail, want);
+        sync_with(job, want / 4096, want);
+        want = 2 * want > room ? room : 2 * want;
+    }
+    assert_int_equal(lseek(f->host, 0, SEEK_SET), 0);
+    assert_int_equal(SC(job, sys_read, 3, U0, 4096), 4096);
+    assert_int_equal(blk(job)->rc_avail, FILE_SIZE - 4096 < room ? FILE_SIZE - 4096 : room);
+    /* unused (a write came between the reads): start small, skip 1, then 2, then 4 chances */
+    sync_with(job, 0, 0);
+    for (unsigned skip = 1; skip <= 4; skip *= 2) {
+        for (unsigned k = 0; k < skip; k++) {
+            assert_int_equal(SC(job, sys_read, 3, U0, 16), 16);
+            assert_false(job->rcache.armed);
+        }
+        assert_int_equal(SC(job, sys_read, 3, U0, 16), 16);
+        assert_true(job->rcache.armed);
+        assert_int_equal(blk(job)->rc_avail, READ_CACHE_FIRST);
+        sync_with(job, 0, 0);
+    }
+    /* one used fill: no more skipping */
+    for (unsigned k = 0; k < 8; k++) { /* the 8 skipped chances */
+        assert_int_equal(SC(job, sys_read, 3, U0, 16), 16);
+        assert_false(job->rcache.armed);
+    }
+    assert_int_equal(SC(job, sys_read, 3, U0, 16), 16);
+    assert_true(job->rcache.armed);
+    sync_with(job, 1, 16);
+    assert_int_equal(SC(job, sys_read, 3, U0, 16), 16);
+    assert_true(job->rcache.armed);
 }
 
 static void test_off_when_unusual(void **state)
@@ -199,6 +250,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_armed_after_a_full_read),
+        T(test_read_ahead_adapts),
         T(test_off_when_unusual),
         T(test_expiring_capability_never_cached),
         T(test_drop_from_outside),
