@@ -23,17 +23,24 @@ static int clock_map(uint64_t id, clockid_t *out)
     }
 }
 
+/* The job's clock `guest_id` (mapped by clock_map to the host's `id`) now: the host's clock, or
+ * a deterministic job's virtual clock. */
+static struct timespec clock_now(struct job *job, clockid_t guest_id, clockid_t id)
+{
+    if (job->deterministic)
+        return ns_ts(vclock_read(job, guest_id));
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return ts;
+}
+
 int64_t sys_clock_gettime(struct job *job, struct sc_call *c)
 {
     clockid_t id;
     int rc = clock_map(c->a[0], &id);
     if (rc)
         return rc;
-    struct timespec ts;
-    if (job->deterministic)
-        ts = ns_ts(vclock_read(job, (clockid_t)c->a[0]));
-    else
-        clock_gettime(id, &ts);
+    struct timespec ts = clock_now(job, (clockid_t)c->a[0], id);
     return gmem_copy_to(&job->vm.gm, c->a[1], &ts, sizeof ts);
 }
 
@@ -54,11 +61,7 @@ int64_t sys_clock_getres(struct job *job, struct sc_call *c)
 int64_t sys_gettimeofday(struct job *job, struct sc_call *c)
 {
     if (c->a[0]) {
-        struct timespec ts;
-        if (job->deterministic)
-            ts = ns_ts(vclock_read(job, CLOCK_REALTIME));
-        else
-            clock_gettime(CLOCK_REALTIME, &ts);
+        struct timespec ts = clock_now(job, CLOCK_REALTIME, CLOCK_REALTIME);
         struct timeval tv = { .tv_sec = ts.tv_sec, .tv_usec = ts.tv_nsec / 1000 };
         int rc = gmem_copy_to(&job->vm.gm, c->a[0], &tv, sizeof tv);
         if (rc)
@@ -73,8 +76,7 @@ int64_t sys_gettimeofday(struct job *job, struct sc_call *c)
 
 int64_t sys_time(struct job *job, struct sc_call *c)
 {
-    int64_t now = job->deterministic ? (int64_t)(vclock_read(job, CLOCK_REALTIME) / 1000000000ull)
-                                     : (int64_t)time(NULL);
+    int64_t now = clock_now(job, CLOCK_REALTIME, CLOCK_REALTIME).tv_sec;
     if (c->a[0]) {
         int rc = gmem_copy_to(&job->vm.gm, c->a[0], &now, sizeof now);
         if (rc)
