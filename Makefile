@@ -22,9 +22,11 @@ VMM_SRCS  := $(wildcard vmm/*.c devices/*.c policy/*.c)
 VMM_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(VMM_SRCS))
 LIB_OBJS  := $(filter-out $(BUILD)/vmm/main.o,$(VMM_OBJS)) $(BUILD)/firmware/blob.o
 ISOVM     := $(BUILD)/isovm
+# isovm-hooks: isovm with the test-only hooks of vmm/test_hooks.h live (tests only, never shipped)
+ISOVM_HOOKS := $(BUILD)/isovm-hooks
 
 .PHONY: all clean test check-san
-all: $(ISOVM) guest unit
+all: $(ISOVM) $(ISOVM_HOOKS) guest unit
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -43,6 +45,13 @@ $(BUILD)/firmware/blob.o: firmware/blob.S $(BUILD)/firmware/firmware.bin
 	$(CC) -c -DFW_BIN_PATH='"$(BUILD)/firmware/firmware.bin"' $< -o $@
 
 $(ISOVM): $(VMM_OBJS) $(BUILD)/firmware/blob.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/hooks/test_hooks.o: vmm/test_hooks.c vmm/test_hooks.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DISOVM_TEST_HOOKS -c $< -o $@
+$(ISOVM_HOOKS): $(filter-out $(BUILD)/vmm/test_hooks.o,$(VMM_OBJS)) $(BUILD)/hooks/test_hooks.o \
+                $(BUILD)/firmware/blob.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 include guest/guest.mk
