@@ -22,6 +22,7 @@ struct launch_opts {
     int envc;
     char **envp;
     const char *report_path;  /* NULL: none; "-": stderr */
+    const char *policy_file;  /* --policy FILE, or NULL (isovm jail binds it into the jail) */
 };
 
 /* Run the job to its end. Returns the status isovm should exit with. */

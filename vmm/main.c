@@ -7,8 +7,12 @@
 #include <string.h>
 #include "abi.h"
 #include "control_client.h"
+#include "jail.h"
+#include "jail_probe.h"
 #include "launch.h"
+#include "launch_cli.h"
 #include "log.h"
+#include "test_hooks.h"
 
 #define ISOVM_VERSION "0.1.0"
 
@@ -18,6 +22,7 @@ static void usage(FILE *f)
         "usage: isovm launch [options] [--] PROGRAM [ARGS...]\n"
         "       isovm check [--print] FILE...\n"
         "       isovm cap list|revoke|info --control PATH ... (isovm cap --help)\n"
+        "       isovm jail --id ID --uid U --gid G [jail options] -- launch ... (isovm jail --help)\n"
         "       isovm --help | --version\n"
         "\n"
         "Runs a static Linux x86-64 program in its own KVM microVM. Every system call the\n"
@@ -121,7 +126,7 @@ enum {
     OPT_SYSCALL_ACTION, OPT_SEED, OPT_AUDIT, OPT_CONTROL, OPT_JOB_ID,
 };
 
-static int cmd_launch(int argc, char **argv)
+int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
 {
     static const struct option longopts[] = {
         { "policy", required_argument, NULL, OPT_POLICY },
@@ -250,12 +255,15 @@ static int cmd_launch(int argc, char **argv)
     }
     if ((status = build_policy(&o.policy, policy_file, ov, nov)) != 0)
         goto out;
+    o.policy_file = policy_file;
     o.program = argv[optind];
     o.argv = argv + optind;
     o.argc = argc - optind;
     o.envp = env;
     o.envc = envc;
-    status = launch_run(&o);
+    if (!then && test_hook("jail-probe"))
+        jail_probe(); /* isovm-hooks only: what a jailed VMM sees */
+    status = then ? then(&o, ctx) : launch_run(&o);
 out:
     for (int i = 0; i < nkeys; i++)
         free(keys[i]);
@@ -335,7 +343,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "launch"))
-        return cmd_launch(argc - 1, argv + 1);
+        return launch_cli(argc - 1, argv + 1, NULL, NULL);
+    if (!strcmp(cmd, "jail"))
+        return jail_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))
         return cmd_check(argc - 1, argv + 1);
     if (!strcmp(cmd, "cap"))

@@ -15,6 +15,8 @@ UNIT_JOB_FIX   := $(BUILD)/tests/unit/job_fixture.o
 UNIT_VMM_OBJS  := $(filter-out $(BUILD)/vmm/main.o $(BUILD)/vmm/launch.o $(BUILD)/vmm/elf_load.o \
                   $(BUILD)/vmm/stack_build.o $(BUILD)/vmm/report.o $(BUILD)/vmm/supervisor.o, $(VMM_OBJS)) \
                   $(BUILD)/firmware/blob.o
+# the jailer needs launch_cli (main.c): not in the VMM-object tests
+UNIT_VMM_OBJS  := $(filter-out $(BUILD)/vmm/jail.o,$(UNIT_VMM_OBJS))
 UNIT_OBJS      := $(BUILD)/tests/unit/test_elf.o $(BUILD)/tests/unit/test_stack.o \
                   $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) $(BUILD)/tests/tools/badelf.o $(UNIT_JOB_FIX) \
                   $(patsubst %,$(BUILD)/tests/unit/%.o,test_guest_mem test_sys_mem test_syscalls test_units test_limits \
@@ -29,6 +31,10 @@ UNIT_TESTS     += $(BUILD)/tests/test_policy
 UNIT_OBJS      += $(BUILD)/tests/unit/test_policy.o
 UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_locate.o units.o rights.o json_str.o \
                     policy_grants.o policy_syscalls.o syscall_names.o)
+
+# isovm jail's argument checks (pure)
+UNIT_TESTS     += $(BUILD)/tests/test_jail
+UNIT_OBJS      += $(BUILD)/tests/unit/test_jail.o
 
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)
@@ -83,3 +89,7 @@ $(BUILD)/tests/badelf: $(BUILD)/tests/tools/badelf.o $(UNIT_FIXTURE)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 -include $(UNIT_OBJS:.o=.d)
+
+$(BUILD)/tests/test_jail: $(BUILD)/tests/unit/test_jail.o $(BUILD)/vmm/jail_args.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
