@@ -2,6 +2,10 @@
 #include "grants.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,8 +14,34 @@
 #include "fs_path.h"
 #include "log.h"
 
-/* Open grants[i]'s host path: a directory to resolve beneath, or a regular file to reopen. */
-static int grant_host_open(const struct grant *g, unsigned i, bool *is_file)
+/* Reopen a granted regular file by name beneath its parent directory, never through /proc
+ * (the jailed VMM has none), and check it is still the granted inode. fd or -errno (-ESTALE:
+ * another file took the name). O_TRUNC is applied only after the check. */
+int grant_file_reopen(const struct grant_root *r, int flags)
+{
+    struct open_how how = {
+        .flags = (uint64_t)(flags & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOFOLLOW)) | O_CLOEXEC,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd = syscall(SYS_openat2, r->parent_fd, r->name, &how, sizeof how);
+    if (fd < 0)
+        return -errno;
+    struct stat st;
+    if (fstat((int)fd, &st) < 0 || (uint64_t)st.st_dev != r->dev || (uint64_t)st.st_ino != r->ino) {
+        close((int)fd);
+        return -ESTALE;
+    }
+    if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY && ftruncate((int)fd, 0) < 0) {
+        int e = errno;
+        close((int)fd);
+        return -e;
+    }
+    return (int)fd;
+}
+
+/* Open grants[i]'s host path: a directory to resolve beneath, or a regular file (O_PATH, with
+ * its parent directory and name in *r to reopen it). */
+static int grant_host_open(const struct grant *g, unsigned i, struct grant_root *r)
 {
     int fd = open(g->host, O_PATH | O_CLOEXEC);
     struct stat st;
@@ -30,7 +60,7 @@ static int grant_host_open(const struct grant *g, unsigned i, bool *is_file)
             log_err("policy grants[%u].host: %s: %s", i, g->host, strerror(e));
             return -e;
         }
-        *is_file = false;
+        r->is_file = false;
         return fd;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -38,22 +68,46 @@ static int grant_host_open(const struct grant *g, unsigned i, bool *is_file)
         log_err("policy grants[%u].host: %s: not a directory or a regular file", i, g->host);
         return -EINVAL;
     }
+    /* its parent directory and name, symlinks resolved (the file itself may be one) */
+    char real[PATH_MAX];
+    if (!realpath(g->host, real)) {
+        int e = errno;
+        close(fd);
+        log_err("policy grants[%u].host: %s: %s", i, g->host, strerror(e));
+        return -e;
+    }
+    char *slash = strrchr(real, '/');
+    if (strlen(slash + 1) >= sizeof r->name) {
+        close(fd);
+        log_err("policy grants[%u].host: %s: name too long", i, g->host);
+        return -ENAMETOOLONG;
+    }
+    snprintf(r->name, sizeof r->name, "%s", slash + 1);
+    *slash = '\0';
+    r->parent_fd = open(real[0] ? real : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (r->parent_fd < 0) {
+        int e = errno;
+        close(fd);
+        log_err("policy grants[%u].host: %s: its directory: %s", i, g->host, strerror(e));
+        return -e;
+    }
+    r->is_file = true;
+    r->dev = (uint64_t)st.st_dev;
+    r->ino = (uint64_t)st.st_ino;
     /* A file the job could not open as its rights allow is a policy error found now. */
     int mode = (g->rights & CAP_R_WRITE) ? ((g->rights & CAP_R_READ) ? O_RDWR : O_WRONLY)
                                          : O_RDONLY;
     if (g->rights & (CAP_R_READ | CAP_R_WRITE)) {
-        char proc[64];
-        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-        int probe = open(proc, mode | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        int probe = grant_file_reopen(r, mode | O_NOCTTY | O_NONBLOCK);
         if (probe < 0) {
-            int e = errno;
             close(fd);
-            log_err("policy grants[%u].host: %s: %s", i, g->host, strerror(e));
-            return -e;
+            close(r->parent_fd);
+            r->parent_fd = -1;
+            log_err("policy grants[%u].host: %s: %s", i, g->host, strerror(-probe));
+            return probe;
         }
         close(probe);
     }
-    *is_file = true;
     return fd;
 }
 
@@ -69,10 +123,11 @@ int grants_open(struct job *job)
                     i, g->guest);
             return -EINVAL;
         }
-        bool is_file = false;
-        int fd = grant_host_open(g, i, &is_file);
+        struct grant_root r = { .parent_fd = -1 };
+        int fd = grant_host_open(g, i, &r);
         if (fd < 0)
             return fd;
+        bool is_file = r.is_file;
         uint64_t deadline = 0;
         if (g->expires_ns && __builtin_add_overflow(job->start_ns, g->expires_ns, &deadline))
             deadline = UINT64_MAX;
@@ -80,13 +135,16 @@ int grants_open(struct job *job)
                               CAP_FROM_GRANT, g->rights, deadline, fd, g->guest);
         if (slot < 0) {
             close(fd);
+            if (r.parent_fd >= 0)
+                close(r.parent_fd);
             log_err("policy grants[%u]: %s", i,
                     slot == -EMFILE ? "more grants than max_capabilities leaves room for"
                                     : strerror(-slot));
             return slot;
         }
-        job->grant_roots[i] = (struct grant_root){
-            .slot = (uint32_t)slot, .gen = job->caps.caps[slot].gen, .is_file = is_file };
+        r.slot = (uint32_t)slot;
+        r.gen = job->caps.caps[slot].gen;
+        job->grant_roots[i] = r;
         job->ngrant_roots = i + 1;
         audit_cap(job, "grant", (uint32_t)slot, -1, UINT64_MAX, "policy");
     }

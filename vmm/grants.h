@@ -11,6 +11,10 @@
  * ("policy grants[1].host: /srv/in: No such file or directory"); the caller exits 125. */
 int grants_open(struct job *job);
 
+/* Reopen file grant r (is_file) with open flags `flags`, by name beneath its parent directory,
+ * checked to be the granted inode: fd or -errno (-ESTALE when another file took the name). */
+int grant_file_reopen(const struct grant_root *r, int flags);
+
 /* The grant whose root is `slot` (the root of a chain), or -1. */
 int grants_index_of_root(const struct job *job, uint32_t root_slot);
 

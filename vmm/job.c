@@ -1,5 +1,6 @@
 /* Job lifecycle shared by every thread: set-up, ending the job, kicking vCPUs, sleeping. */
 #include "job.h"
+#include <unistd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -64,6 +65,11 @@ void job_fini(struct job *job)
     pthread_mutex_destroy(&job->lock);
     free(job->fds);
     job->fds = NULL;
+    for (unsigned i = 0; i < job->ngrant_roots; i++)
+        if (job->grant_roots[i].is_file && job->grant_roots[i].parent_fd > 2) {
+            close(job->grant_roots[i].parent_fd);
+            job->grant_roots[i].parent_fd = -1;
+        }
     cap_table_fini(&job->caps);
 }
 

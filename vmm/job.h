@@ -29,10 +29,14 @@ struct fd_slot {
 
 /* One policy grant opened at launch (grants.c): the root capability of its part of the view.
  * A directory's root holds an O_RDONLY|O_DIRECTORY descriptor that paths resolve beneath; a
- * regular file's holds an O_PATH descriptor that opens reopen through /proc/self/fd. */
+ * regular file's holds an O_PATH descriptor, and opens reopen it by name beneath its parent
+ * directory (no /proc: the jailed VMM has none), checked to be the same inode. */
 struct grant_root {
     uint32_t slot, gen;   /* the root entry in job->caps */
     bool is_file;         /* a regular file granted directly */
+    int parent_fd;        /* is_file: O_PATH descriptor of its host directory (job_fini closes) */
+    char name[256];       /* is_file: its name in that directory */
+    uint64_t dev, ino;    /* is_file: the granted inode */
 };
 
 /* Kinds of refusal counted in the report's "denials" and named in the audit log. */

@@ -170,9 +170,37 @@ static int openat2_beneath(int dirfd, const char *rest, uint64_t flags, uint64_t
     return fd < 0 ? -errno : (int)fd;
 }
 
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452
+#endif
+
 static void proc_fd_path(int fd, char *buf, size_t len)
 {
     snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+/* Operations on a host descriptor (often O_PATH) without /proc where the kernel allows it (the
+ * jailed VMM has no /proc), through /proc/self/fd otherwise. */
+static int fd_access(int fd, int mode)
+{
+    if (syscall(SYS_faccessat2, fd, "", mode, AT_EMPTY_PATH | AT_EACCESS) == 0)
+        return 0;
+    if (errno != ENOSYS && errno != EINVAL)
+        return -errno;
+    char proc[32];
+    proc_fd_path(fd, proc, sizeof proc);
+    return faccessat(AT_FDCWD, proc, mode, AT_EACCESS) < 0 ? -errno : 0;
+}
+
+static int fd_utimens(int fd, const struct timespec *times)
+{
+    if (utimensat(fd, "", times, AT_EMPTY_PATH) == 0)
+        return 0;
+    if (errno != EINVAL && errno != ENOENT)
+        return -errno;
+    char proc[32];
+    proc_fd_path(fd, proc, sizeof proc);
+    return utimensat(AT_FDCWD, proc, times, 0) < 0 ? -errno : 0;
 }
 
 /* Open the target on the host (following symlinks, but only beneath its grant). A file grant
@@ -184,10 +212,9 @@ static int target_open(struct job *job, const struct sc_call *c, const struct fs
     if (t->file_grant) {
         if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
             return -EEXIST;
-        char proc[32];
-        proc_fd_path(t->cap->host_fd, proc, sizeof proc);
-        fd = open(proc, (int)(flags & ~(uint64_t)(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
-        return fd < 0 ? -errno : fd;
+        if (t->grant < 0 || !job->grant_roots[t->grant].is_file)
+            return -ENOENT;
+        return grant_file_reopen(&job->grant_roots[t->grant], (int)flags);
     }
     fd = openat2_beneath(t->cap->host_fd, t->rest, flags, mode);
     return fd < 0 ? host_err(job, c, t, -fd, flags & O_NOFOLLOW) : fd;
@@ -491,9 +518,7 @@ static int64_t do_access(struct job *job, struct sc_call *c, uint64_t dirfd, uin
         rc = target_need(job, c, &t, need);
     }
     if (!rc && mode) {
-        char proc[32];
-        proc_fd_path(fd, proc, sizeof proc);
-        rc = faccessat(AT_FDCWD, proc, (int)mode, AT_EACCESS) < 0 ? -errno : 0;
+        rc = fd_access(fd, (int)mode);
     }
     close(fd);
     return rc;
@@ -823,23 +848,34 @@ int64_t sys_readlinkat(struct job *job, struct sc_call *c)
     return do_readlink(job, c, c->a[0], c->a[1], c->a[2], c->a[3]);
 }
 
-/* The physical depth of host directory `dir_fd` below grant root `root_fd` (through
- * /proc/self/fd), or -1 when it cannot be told or is not below it. */
+/* The physical depth of host directory `dir_fd` below grant root `root_fd`, found by walking
+ * ".." up to the root's inode (no /proc), or -1 when it cannot be told or is not below it. */
 static int physical_depth(int root_fd, int dir_fd)
 {
-    char proc[32], root[PATH_MAX], dir[PATH_MAX];
-    proc_fd_path(root_fd, proc, sizeof proc);
-    ssize_t n = readlink(proc, root, sizeof root - 1);
-    if (n <= 0)
+    struct stat root, st;
+    if (fstat(root_fd, &root) < 0)
         return -1;
-    root[n] = '\0';
-    proc_fd_path(dir_fd, proc, sizeof proc);
-    ssize_t m = readlink(proc, dir, sizeof dir - 1);
-    if (m <= 0)
-        return -1;
-    dir[m] = '\0';
-    const char *rel = fsp_beneath(root, dir);
-    return rel ? fsp_depth(rel) : -1;
+    int cur = dup(dir_fd);
+    for (int depth = 0; cur >= 0 && depth < 4096; depth++) {
+        if (fstat(cur, &st) < 0)
+            break;
+        if (st.st_dev == root.st_dev && st.st_ino == root.st_ino) {
+            close(cur);
+            return depth;
+        }
+        int up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        struct stat ust;
+        if (up < 0 || fstat(up, &ust) < 0 || (ust.st_dev == st.st_dev && ust.st_ino == st.st_ino)) {
+            if (up >= 0)
+                close(up); /* the file system's root: not below the grant */
+            break;
+        }
+        close(cur);
+        cur = up;
+    }
+    if (cur >= 0)
+        close(cur);
+    return -1;
 }
 
 /* A symlink the job makes must not lead out of its grant, for whoever follows it later on the
@@ -973,10 +1009,23 @@ static int64_t do_chmod(struct job *job, struct sc_call *c, uint64_t dirfd, uint
     int fd = target_open(job, c, &t, O_PATH, 0);
     if (fd < 0)
         return fd;
-    char proc[32];
-    proc_fd_path(fd, proc, sizeof proc);
-    rc = chmod(proc, (mode_t)(mode & MODE_ALLOWED)) < 0 ? -errno : 0;
+    mode_t m = (mode_t)(mode & MODE_ALLOWED);
+    rc = syscall(SYS_fchmodat2, fd, "", m, AT_EMPTY_PATH) < 0 ? -errno : 0; /* Linux 6.6 */
+    if (rc == -ENOSYS || rc == -EINVAL) {
+        char proc[32];
+        proc_fd_path(fd, proc, sizeof proc);
+        rc = chmod(proc, m) < 0 ? -errno : 0;
+    }
     close(fd);
+    if (rc == -ENOENT) { /* no /proc (the jailed VMM): reopen the target itself */
+        fd = target_open(job, c, &t, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);
+        if (fd == -EACCES)
+            fd = target_open(job, c, &t, O_WRONLY | O_NONBLOCK | O_NOCTTY, 0);
+        if (fd < 0)
+            return fd;
+        rc = fchmod(fd, m) < 0 ? -errno : 0;
+        close(fd);
+    }
     return rc;
 }
 
@@ -1016,9 +1065,7 @@ int64_t sys_utimensat(struct job *job, struct sc_call *c)
             return -EPERM;
         if ((rc = cap_need(job, c, e, slot, CAP_R_WRITE)))
             return rc;
-        char proc[32];
-        proc_fd_path(e->host_fd, proc, sizeof proc);
-        return utimensat(AT_FDCWD, proc, times, 0) < 0 ? -errno : 0;
+        return fd_utimens(e->host_fd, times);
     }
     if (!raw[0] && (c->a[3] & AT_EMPTY_PATH))
         strcpy(raw, ".");
@@ -1041,9 +1088,7 @@ int64_t sys_utimensat(struct job *job, struct sc_call *c)
     int fd = target_open(job, c, &t, O_PATH, 0);
     if (fd < 0)
         return fd;
-    char proc[32];
-    proc_fd_path(fd, proc, sizeof proc);
-    rc = utimensat(AT_FDCWD, proc, times, 0) < 0 ? -errno : 0;
+    rc = fd_utimens(fd, times);
     close(fd);
     return rc;
 }
