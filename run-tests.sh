@@ -59,6 +59,7 @@ stage build-san make -j"$(nproc)" SAN=1 all
 stage unit make unit-run
 stage unit-san make SAN=1 unit-run
 stage unit-valgrind valgrind_units
+stage jail-outer tests/jail/outer_cases.sh
 if [ $quick -eq 0 ]; then
     stage emuhost-setup tests/emuhost/setup.sh
     stage kvm-integration kvm_suite

@@ -238,12 +238,6 @@ static int jail_validate(struct jail *j)
         return jerr("--control %s: the control socket is not available under isovm jail (it "
                     "would be inside the jail's mount namespace)", o->policy.control_path);
 
-    /* The VMM cannot see /sys in the jail, where launch tells PVM apart (vm.c): tell it here.
-     * isovm-hooks' jail-probe runs anyway (tests/jail: the VMM then fails at KVM). */
-    if (access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_amd", F_OK) != 0 &&
-        access("/sys/module/kvm_intel", F_OK) != 0 && !test_hook("jail-probe"))
-        return jerr("/dev/kvm on this host is PVM (kvm_pvm), which cannot run isovm's ring-0 "
-                    "firmware");
     /* the VMM and what it loads */
     ssize_t n = readlink("/proc/self/exe", j->vmm, sizeof j->vmm - 1);
     if (n <= 0)
@@ -294,6 +288,12 @@ static int jail_validate(struct jail *j)
     if (o->report_path && strcmp(o->report_path, "-") != 0 &&
         path_absolute(j->cwd, o->report_path, j->report_user, sizeof j->report_user) < 0)
         return jerr("--report %s: path too long", o->report_path);
+    /* The VMM cannot see /sys in the jail, where launch tells PVM apart (vm.c): tell it here.
+     * isovm-hooks' jail-probe runs anyway (tests/jail: the VMM then fails at KVM). */
+    if (access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_amd", F_OK) != 0 &&
+        access("/sys/module/kvm_intel", F_OK) != 0 && !test_hook("jail-probe"))
+        return jerr("/dev/kvm on this host is PVM (kvm_pvm), which cannot run isovm's ring-0 "
+                    "firmware");
     return 0;
 }
 
