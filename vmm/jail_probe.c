@@ -6,6 +6,8 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -78,8 +80,17 @@ void jail_probe(void)
     gethostname(host, sizeof host - 1);
     printf("hostname %s\n", host);
     struct if_nameindex *ifs = if_nameindex();
-    for (struct if_nameindex *i = ifs; i && i->if_index; i++)
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
         printf("netif %s\n", i->if_name);
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof ifr);
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", i->if_name);
+        if (sock >= 0 && ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP))
+            printf("netif-up %s\n", i->if_name);
+    }
+    if (sock >= 0)
+        close(sock);
     if (ifs)
         if_freenameindex(ifs);
     char cwd[4096];

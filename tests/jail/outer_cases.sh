@@ -186,6 +186,7 @@ for want in "uid $JUID $JUID" "gid $JGID $JGID" "groups 0" "cap_effective 000000
     "cap_ambient_count 0" "no_new_privs 1" "hostname isovm" "netif lo"; do
     grep -qxF "$want" "$o" || fail "probe: no line '$want'"
 done
+grep -q '^netif-up' "$o" && fail "probe: an interface is up in the new network namespace"
 [ "$(grep -c '^netif ' "$o")" = 1 ] || fail "probe: interfaces other than lo: $(grep '^netif' "$o" | tr '\n' ' ')"
 # the whole tree: only the expected paths
 python3 - "$o" "$HOOKS" "$GUEST" "$W" <<'PY' 2>"$W/py.err" || fail "mount view: $(tail -n 3 "$W/py.err" | tr '\n' ' ')"
@@ -237,11 +238,11 @@ nothing_made p2
 finish "probe/new-pid-ns"
 
 # --netns: joins the given namespace (with a dummy interface in it)
-if ip netns add "$NETNS" 2>/dev/null && ip -n "$NETNS" link add isovm-d0 type bridge 2>/dev/null; then
+if ip netns add "$NETNS" 2>/dev/null && ip -n "$NETNS" link set lo up 2>/dev/null; then
     probe_run p3 "$W/fifo" --netns "/run/netns/$NETNS" -- launch -- "$GUEST"
     exec 9>&-
     wait $PROBE_PID
-    grep -qx "netif isovm-d0" "$W/out" || fail "probe: the namespace's interface isovm-d0 not seen"
+    grep -qx "netif-up lo" "$W/out" || fail "probe: the joined namespace's loopback (up) not seen"
     nothing_made p3
     finish "probe/netns-join"
 else
