@@ -12,6 +12,7 @@
 #include "launch.h"
 #include "launch_cli.h"
 #include "log.h"
+#include "san_noproc.h"
 #include "test_hooks.h"
 
 #define ISOVM_VERSION "0.1.0"
@@ -343,7 +344,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(cmd, "launch"))
-        return launch_cli(argc - 1, argv + 1, NULL, NULL);
+        return san_exit_without_proc(launch_cli(argc - 1, argv + 1, NULL, NULL));
     if (!strcmp(cmd, "jail"))
         return jail_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))
