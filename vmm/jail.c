@@ -664,10 +664,6 @@ static int jail_run(const struct launch_opts *o, void *ctx)
     }
     if ((rc = jail_make(j)))
         return rc;
-    if (j->a->new_pid_ns && unshare(CLONE_NEWPID) < 0) {
-        rc = jerr("unshare the PID namespace: %s", strerror(errno));
-        goto cleanup;
-    }
     struct sigaction sa = { .sa_handler = forward_signal };
     sigemptyset(&sa.sa_mask);
     sigset_t block, old;
@@ -679,7 +675,10 @@ static int jail_run(const struct launch_opts *o, void *ctx)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
-    pid_t pid = fork();
+    /* --new-pid-ns: the child alone in a new PID namespace (clone like fork: the jailer's own
+     * later children, e.g. a sanitizer's helper, stay in its namespace) */
+    pid_t pid = j->a->new_pid_ns ? (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0)
+                                 : fork();
     if (pid == 0) {
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
@@ -688,7 +687,8 @@ static int jail_run(const struct launch_opts *o, void *ctx)
         jail_child(j);
     }
     if (pid < 0) {
-        rc = jerr("fork: %s", strerror(errno));
+        rc = jerr("%s: %s", j->a->new_pid_ns ? "clone a new PID namespace" : "fork",
+                  strerror(errno));
         sigprocmask(SIG_SETMASK, &old, NULL);
         goto cleanup;
     }

@@ -227,6 +227,29 @@ PY
     _jail_gone jmt
 }
 
+# a job that fills its guest RAM: the VMM stays under memory.max (guest RAM + the allowance)
+c_jail_memory_full() { # MEMORY-MIB
+    _jail_init || return
+    need oom.musl || return
+    local r=$WORK/jmf.json
+    rm -f "$r"
+    _jail_run jmf -- launch --memory "$1MiB" --report "$r" -- "$J" handle
+    expect_status 3 "the job's own ENOMEM exit, not a cgroup OOM kill" || return
+    python3 - "$r" "$1" <<'PY' 2>"$WORK/py.err" || fail "report: $(tail -n 3 "$WORK/py.err" | tr '\n' ' ')"
+import json, sys
+r = json.load(open(sys.argv[1]))
+mib = int(sys.argv[2]) << 20
+cg = r["cgroup"]
+assert cg["memory_max"] == mib + (64 << 20), cg
+assert cg.get("memory_oom_events", 0) == 0, cg
+assert cg["memory_peak_bytes"] > mib * 0.8, "peak %d below 80%% of guest RAM" % cg["memory_peak_bytes"]
+assert cg["memory_peak_bytes"] < cg["memory_max"], cg
+print("overhead beyond guest RAM: %.1f MiB" % ((cg["memory_peak_bytes"] - mib) / 2**20), file=sys.stderr)
+PY
+    sed -n '/overhead/p' "$WORK/py.err" >>"$WORK/jail-memory.txt"
+    _jail_gone jmf
+}
+
 c_jail_exit() { # JOB STATUS
     _jail_init || return
     need "$1" || return
@@ -241,6 +264,8 @@ add_case "jail/new PID namespace: the VMM is PID 1" c_jail_pidns
 add_case "jail/joins a network namespace" c_jail_netns
 add_case "jail/threads stop at pids.max" c_jail_pids_max
 add_case "jail/threads stop at max_threads" c_jail_max_threads
+add_case "jail/guest RAM filled (64MiB) under memory.max" c_jail_memory_full 64
+add_case "jail/guest RAM filled (256MiB) under memory.max" c_jail_memory_full 256
 add_case "jail/exit status abort.musl" c_jail_exit abort.musl 134
 add_case "jail/exit status exitcode.musl" c_jail_wrapped c_exitcode musl
 add_case "jail/hello.musl" c_jail_wrapped c_hello musl
