@@ -443,8 +443,8 @@ int cgroup_remove(struct cgroup_job *cg)
         unsigned i = cg->made - 1;
         int tries = 0, r;
         /* the last task leaves the cgroup a moment after its parent reaped it */
-        while ((r = rmdir(cg->dir[i])) != 0 && errno == EBUSY && ++tries < 200)
-            nanosleep(&(struct timespec){ 0, 5000000 }, NULL);
+        while ((r = rmdir(cg->dir[i])) != 0 && errno == EBUSY && ++tries < 1000)
+            nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
         if (r != 0 && errno != ENOENT) {
             int e = errno;
             log_err("cgroup: cannot remove %s: %s", cg->dir[i], strerror(e));

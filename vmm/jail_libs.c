@@ -126,6 +126,8 @@ static int scan(const char *file, struct jail_libs *l, int depth, char *err, siz
             rc = fail(err, errlen, -ENOEXEC, "jail: %s: a bad DT_NEEDED entry", file);
             goto out;
         }
+        if (l->n && l->path[0][0] && !strcmp(name, strrchr(l->path[0], '/') + 1))
+            continue; /* the interpreter (libc's DT_NEEDED ld-linux): loaded already */
         char path[512] = "";
         for (size_t d = 0; d < sizeof lib_dirs / sizeof lib_dirs[0]; d++) {
             snprintf(path, sizeof path, "%s/%s", lib_dirs[d], name);
