@@ -466,7 +466,7 @@ static void bind_one(const struct bind *b)
         if (mkdir(dst, 0755) < 0 && errno != EEXIST)
             child_die("mkdir", b->dst);
     } else {
-        int fd = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+        int fd = open(dst, O_RDONLY | O_CREAT | O_CLOEXEC, 0444); /* may exist in a parent bind */
         if (fd < 0)
             child_die("create the mount point", b->dst);
         close(fd);
@@ -477,6 +477,12 @@ static void bind_one(const struct bind *b)
                        (b->exec ? 0 : MS_NOEXEC);
     if (mount(NULL, dst, NULL, fl, NULL) < 0)
         child_die(b->rw ? "remount nosuid,nodev" : "remount read-only", b->dst);
+}
+
+static int bind_cmp(const void *a, const void *b)
+{
+    size_t la = strlen(((const struct bind *)a)->dst), lb = strlen(((const struct bind *)b)->dst);
+    return la < lb ? -1 : la > lb;
 }
 
 static int capset_all(uint32_t eff, uint32_t perm, uint32_t inh, bool keep_current)
@@ -548,6 +554,9 @@ static void jail_child(struct jail *j)
         child_die("mount the jail's tmpfs on", j->root);
     if (chdir(j->root) < 0)
         child_die("chdir", j->root);
+    /* parents before what they hold: a grant inside another grant's directory, a library in a
+     * granted /lib, stay visible */
+    qsort(j->binds, j->nbinds, sizeof j->binds[0], bind_cmp);
     for (unsigned i = 0; i < j->nbinds; i++)
         bind_one(&j->binds[i]);
     if (j->report_user[0]) {
@@ -646,14 +655,18 @@ static int jail_run(const struct launch_opts *o, void *ctx)
     clearenv();
     if (hook_copy[0])
         setenv("ISOVM_TEST_HOOK", hook_copy, 1);
-    if (j->a->daemonize) {
+    if ((rc = jail_make(j)))
+        return rc;
+    if (j->a->daemonize) { /* after the jail and cgroup exist: their errors still reach the caller */
         pid_t d = fork();
-        if (d < 0)
-            return jerr("fork: %s", strerror(errno));
+        if (d < 0) {
+            rc = jerr("fork: %s", strerror(errno));
+            goto cleanup;
+        }
         if (d > 0)
-            _exit(0);
+            _exit(0); /* the background jailer owns the cleanup now */
         setsid();
-        int nul = open("/dev/null", O_RDWR);
+        int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (nul >= 0) {
             dup2(nul, 0);
             dup2(nul, 1);
@@ -662,8 +675,6 @@ static int jail_run(const struct launch_opts *o, void *ctx)
                 close(nul);
         }
     }
-    if ((rc = jail_make(j)))
-        return rc;
     struct sigaction sa = { .sa_handler = forward_signal };
     sigemptyset(&sa.sa_mask);
     sigset_t block, old;

@@ -229,6 +229,22 @@ sleep 0.2
 nothing_made p1
 finish "probe/v1-jail-cgroup-privileges"
 
+# a read-write grant inside a read-only one: both bound, the inner one over the outer, in
+# whichever order the policy lists them
+cat >"$W/nested.json" <<JSON
+{"grants": [{"guest": "/inner", "host": "$W/tree/ro/sub", "rights": "rw"},
+            {"guest": "/outer", "host": "$W/tree/ro", "rights": "ro"}]}
+JSON
+chmod 0644 "$W/nested.json"
+probe_run p6 "$W/fifo" -- launch --policy "$W/nested.json" -- "$GUEST"
+exec 9>&-
+wait $PROBE_PID
+grep -qx "path $W/tree/ro/sub/f f 0644 $JUID:$JGID rw writable" "$W/out" ||
+    fail "the inner rw grant's file: $(grep "path $W/tree/ro/sub/f " "$W/out")"
+grep -q "^path $W/tree/ro d .* ro -$" "$W/out" || fail "the outer grant is not read-only"
+nothing_made p6
+finish "probe/nested-grants"
+
 # --new-pid-ns: the VMM is PID 1
 probe_run p2 "$W/fifo" --new-pid-ns -- launch -- "$GUEST"
 exec 9>&-
