@@ -247,7 +247,7 @@ static int jail_validate(struct jail *j)
     if ((rc = bind_add(j, "isovm", j->vmm, false, true)))
         return rc;
     struct jail_libs libs;
-    if (jail_libs_resolve(j->vmm, &libs, err, sizeof err) < 0)
+    if (jail_libs_self(&libs, err, sizeof err) < 0)
         return jerr("%s", err + (strncmp(err, "jail: ", 6) ? 0 : 6));
     for (unsigned i = 0; i < libs.n; i++)
         if ((rc = bind_add(j, "library", libs.path[i], false, true)))

@@ -1,4 +1,4 @@
-/* What a dynamically linked VMM binary needs in the jail: its ELF interpreter and libraries. */
+/* What a dynamically linked VMM needs in the jail: its ELF interpreter and libraries. */
 #ifndef ISOVM_JAIL_LIBS_H
 #define ISOVM_JAIL_LIBS_H
 #include <stddef.h>
@@ -7,13 +7,14 @@
 
 struct jail_libs {
     unsigned n;
-    char path[JAIL_MAX_LIBS][512];   /* absolute host paths: the interpreter, then DT_NEEDED */
+    char path[JAIL_MAX_LIBS][512];   /* absolute host paths: the interpreter and every library */
 };
 
-/* The interpreter (PT_INTERP) and every DT_NEEDED library of `exe`, recursively, found in the
- * standard directories (/lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib64, /usr/lib64,
- * /lib, /usr/lib) as the dynamic loader finds them without ld.so.cache. A static binary gives
- * none. 0, or -errno with one line in err naming the file or the library not found. */
-int jail_libs_resolve(const char *exe, struct jail_libs *out, char *err, size_t errlen);
+/* The shared objects this process has loaded (dl_iterate_phdr): the jailer is the VMM's own
+ * binary, so these are exactly what the VMM will load, found without reading a file. A static
+ * binary has none. The jailed loader has no ld.so.cache: it finds them again in its default
+ * directories (/lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib, /usr/lib), where the
+ * jailer binds them at these paths. 0, or -errno with one line in err. */
+int jail_libs_self(struct jail_libs *out, char *err, size_t errlen);
 
 #endif
