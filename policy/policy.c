@@ -42,6 +42,7 @@ const struct field policy_fields[] = {
     { "io.write", FK_GROUP, 0, 0, 0, 0, NULL, NULL },
     BUCKET("io.write.bandwidth", io_write.bytes, 0, "io_write_bandwidth", "_bytes"),
     BUCKET("io.write.ops", io_write.ops, FF_OPS, "io_write_ops", ""),
+    { "io.device", FK_HOST_PATH, 0, OFF(io_device), 0, POLICY_IO_DEVICE_MAX, NULL, NULL },
     { "max_threads", FK_COUNT, FF_U32, OFF(max_threads), 1, POLICY_MAX_THREADS, "max_threads", NULL },
     { "max_capabilities", FK_COUNT, FF_U32, OFF(max_capabilities), POLICY_MIN_CAPS,
       POLICY_MAX_CAPS, "max_capabilities", NULL },
@@ -792,6 +793,7 @@ void policy_write_json(const struct policy *p, FILE *f, int indent)
         { "audit_path", p->audit_path, sizeof p->audit_path, "null" },
         { "control_path", p->control_path, sizeof p->control_path, "null" },
         { "job_id", p->job_id, sizeof p->job_id, "null" },
+        { "io_device", p->io_device, sizeof p->io_device, "null" },
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
         fprintf(f, ",\n%*s\"%s\": ", indent + 2, "", texts[i].key);

@@ -234,6 +234,15 @@ static int jail_validate(struct jail *j)
             return jerr("--cgroup %s=%s: no cgroup v%d controller of this job has \"%s\" (%s)",
                         a->cgroups[i].key, a->cgroups[i].value, j->cg.version, a->cgroups[i].key,
                         j->cg.version == 2 ? j->cg.ctrls[0] : "cpu, cpuacct, memory, pids, blkio");
+    if (o->policy.io_device[0]) {
+        if (stat(o->policy.io_device, &st) < 0)
+            return jerr("policy io.device %s: %s", o->policy.io_device, strerror(errno));
+        if (!S_ISBLK(st.st_mode))
+            return jerr("policy io.device %s: not a block device", o->policy.io_device);
+        if (!cgroup_key_known(&j->cg, j->cg.version == 2 ? "io.max" : "blkio.throttle.read_bps_device"))
+            return jerr("policy io.device %s: the job's cgroup has no %s controller",
+                        o->policy.io_device, j->cg.version == 2 ? "io" : "blkio");
+    }
     if (o->policy.control_path[0])
         return jerr("--control %s: the control socket is not available under isovm jail (it "
                     "would be inside the jail's mount namespace)", o->policy.control_path);
@@ -325,6 +334,15 @@ static int vmm_argv_build(struct jail *j)
     return 0;
 }
 
+/* A token bucket's sustained rate per second (size per refill time); 0 for none. */
+static uint64_t bucket_rate(const struct bucket_cfg *b)
+{
+    if (!b->size || !b->refill_time_ns)
+        return 0;
+    unsigned __int128 r = (unsigned __int128)b->size * 1000000000u / b->refill_time_ns;
+    return r ? (r > UINT64_MAX ? UINT64_MAX : (uint64_t)r) : 1;
+}
+
 /* The cgroup's limits: the policy's as a second line of defence, then --cgroup. */
 static int cgroup_limits(struct jail *j)
 {
@@ -356,6 +374,34 @@ static int cgroup_limits(struct jail *j)
             if (cgroup_set(cg, "cpu.cfs_quota_us", v, err, sizeof err) < 0)
                 return jerr("%s", err);
         }
+    }
+    if (p->io_device[0]) { /* the policy's I/O rates on the device it names */
+        struct stat st;
+        if (stat(p->io_device, &st) < 0 || !S_ISBLK(st.st_mode))
+            return jerr("policy io.device %s: not a block device", p->io_device);
+        uint64_t rate[4] = { bucket_rate(&p->io_read.bytes), bucket_rate(&p->io_write.bytes),
+                             bucket_rate(&p->io_read.ops), bucket_rate(&p->io_write.ops) };
+        static const char *const v2key[4] = { "rbps", "wbps", "riops", "wiops" };
+        static const char *const v1file[4] = {
+            "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+            "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device" };
+        char line[160];
+        int n = snprintf(line, sizeof line, "%u:%u", major(st.st_rdev), minor(st.st_rdev));
+        for (int k = 0; k < 4; k++) {
+            if (!rate[k])
+                continue;
+            if (cg->version == 2) {
+                n += snprintf(line + n, sizeof line - (size_t)n, " %s=%llu", v2key[k],
+                              (unsigned long long)rate[k]);
+            } else {
+                snprintf(v, sizeof v, "%u:%u %llu", major(st.st_rdev), minor(st.st_rdev),
+                         (unsigned long long)rate[k]);
+                if (cgroup_set(cg, v1file[k], v, err, sizeof err) < 0)
+                    return jerr("policy io.device %s: %s", p->io_device, err);
+            }
+        }
+        if (cg->version == 2 && strchr(line, '=') && cgroup_set(cg, "io.max", line, err, sizeof err) < 0)
+            return jerr("policy io.device %s: %s", p->io_device, err);
     }
     for (unsigned i = 0; i < j->a->ncgroups; i++)
         if (cgroup_set(cg, j->a->cgroups[i].key, j->a->cgroups[i].value, err, sizeof err) < 0)

@@ -103,6 +103,10 @@ refused launch-missing-grant "grants[0].host $W/absent: No such file" j1 --id j1
     --chroot-base "$BASE" -- launch --grant "/d=$W/absent" -- "$GUEST"
 refused launch-control '--control' j1 --id j1 --uid $JUID --gid $JGID --chroot-base "$BASE" \
     -- launch --control "$W/ctl.sock" -- "$GUEST"
+refused io-device-missing 'policy io.device /dev/isovm-none: No such file' j1 --id j1 --uid $JUID \
+    --gid $JGID --chroot-base "$BASE" -- launch --set io.device=/dev/isovm-none -- "$GUEST"
+refused io-device-chr 'policy io.device /dev/null: not a block device' j1 --id j1 --uid $JUID \
+    --gid $JGID --chroot-base "$BASE" -- launch --set io.device=/dev/null -- "$GUEST"
 refused not-launch 'expected "-- launch' j1 --id j1 --uid $JUID --gid $JGID -- run "$GUEST"
 # a job id in use: the existing jail directory is refused and left alone
 mkdir -p "$BASE/isovm/busy/root"
@@ -244,6 +248,25 @@ grep -qx "path $W/tree/ro/sub/f f 0644 $JUID:$JGID rw writable" "$W/out" ||
 grep -q "^path $W/tree/ro d .* ro -$" "$W/out" || fail "the outer grant is not read-only"
 nothing_made p6
 finish "probe/nested-grants"
+
+# io.device: the policy's I/O rates as blkio throttles on that device (v1)
+BLK=$(lsblk -dno PATH,TYPE 2>/dev/null | awk '$2 == "disk" {print $1; exit}')
+if [ -n "$BLK" ] && [ -b "$BLK" ]; then
+    MM=$(printf '%d:%d' "0x$(stat -c %t "$BLK")" "0x$(stat -c %T "$BLK")")
+    probe_run p7 "$W/fifo" -- launch --set io.device="$BLK" --set io.write.bandwidth=1MiB/s \
+        --set io.read.ops=200/s -- "$GUEST"
+    [ "$(cgv blkio p7 blkio.throttle.write_bps_device)" = "$MM 1048576" ] ||
+        fail "write_bps_device '$(cgv blkio p7 blkio.throttle.write_bps_device)', want '$MM 1048576'"
+    [ "$(cgv blkio p7 blkio.throttle.read_iops_device)" = "$MM 200" ] ||
+        fail "read_iops_device '$(cgv blkio p7 blkio.throttle.read_iops_device)', want '$MM 200'"
+    [ -z "$(cgv blkio p7 blkio.throttle.read_bps_device)" ] || fail "read_bps_device set without a limit"
+    exec 9>&-
+    wait $PROBE_PID
+    nothing_made p7
+    finish "probe/io-device-v1"
+else
+    echo "SKIP probe/io-device-v1: no block device"
+fi
 
 # --new-pid-ns: the VMM is PID 1
 probe_run p2 "$W/fifo" --new-pid-ns -- launch -- "$GUEST"
