@@ -60,6 +60,16 @@ refused() {
 }
 
 L=(-- launch -- "$GUEST")
+"$HOOKS" jail --help >"$W/out" 2>"$W/err"
+rc=$?
+[ "$rc" = 0 ] || fail "jail --help: status $rc"
+for want in "usage: isovm jail --id ID --uid U --gid G" "--chroot-base DIR" "--cgroup KEY=VALUE" \
+    "--cgroup-version 1|2" "--parent-cgroup NAME" "--netns PATH" "--new-pid-ns" "--daemonize" \
+    "--resource-limit NAME=N"; do
+    grep -qF -- "$want" "$W/out" || fail "jail --help lacks '$want'"
+done
+"$HOOKS" --help | grep -qF "isovm jail --id ID" || fail "isovm --help does not mention jail"
+finish "help"
 refused bad-id '--id "a/b"' x --id a/b --uid $JUID --gid $JGID --chroot-base "$BASE" "${L[@]}"
 refused long-id '--id "' x --id "$(printf 'a%.0s' {1..65})" --uid $JUID --gid $JGID "${L[@]}"
 refused no-id '--id ID is required' x --uid $JUID --gid $JGID "${L[@]}"
