@@ -170,9 +170,28 @@ static int openat2_beneath(int dirfd, const char *rest, uint64_t flags, uint64_t
     return fd < 0 ? -errno : (int)fd;
 }
 
-static void proc_fd_path(int fd, char *buf, size_t len)
+/* /proc/self/fd as a directory descriptor (sys_fs_proc_dir_open), or -1: absolute paths. */
+static int proc_fd_dir = -1;
+
+int sys_fs_proc_dir_open(void)
 {
+    if (proc_fd_dir >= 0)
+        return 0;
+    proc_fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return proc_fd_dir < 0 ? -errno : 0;
+}
+
+/* Host descriptor fd's magic link in /proc/self/fd: the directory descriptor to use with the
+ * name written to buf (a descriptor and "N" once sys_fs_proc_dir_open ran; otherwise AT_FDCWD
+ * and "/proc/self/fd/N"). */
+static int proc_fd_at(int fd, char *buf, size_t len)
+{
+    if (proc_fd_dir >= 0) {
+        snprintf(buf, len, "%d", fd);
+        return proc_fd_dir;
+    }
     snprintf(buf, len, "/proc/self/fd/%d", fd);
+    return AT_FDCWD;
 }
 
 /* Open the target on the host (following symlinks, but only beneath its grant). A file grant
@@ -185,8 +204,8 @@ static int target_open(struct job *job, const struct sc_call *c, const struct fs
         if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
             return -EEXIST;
         char proc[32];
-        proc_fd_path(t->cap->host_fd, proc, sizeof proc);
-        fd = open(proc, (int)(flags & ~(uint64_t)(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
+        int dir = proc_fd_at(t->cap->host_fd, proc, sizeof proc);
+        fd = openat(dir, proc, (int)(flags & ~(uint64_t)(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC);
         return fd < 0 ? -errno : fd;
     }
     fd = openat2_beneath(t->cap->host_fd, t->rest, flags, mode);
@@ -492,8 +511,8 @@ static int64_t do_access(struct job *job, struct sc_call *c, uint64_t dirfd, uin
     }
     if (!rc && mode) {
         char proc[32];
-        proc_fd_path(fd, proc, sizeof proc);
-        rc = faccessat(AT_FDCWD, proc, (int)mode, AT_EACCESS) < 0 ? -errno : 0;
+        int dir = proc_fd_at(fd, proc, sizeof proc);
+        rc = faccessat(dir, proc, (int)mode, AT_EACCESS) < 0 ? -errno : 0;
     }
     close(fd);
     return rc;
@@ -828,13 +847,13 @@ int64_t sys_readlinkat(struct job *job, struct sc_call *c)
 static int physical_depth(int root_fd, int dir_fd)
 {
     char proc[32], root[PATH_MAX], dir[PATH_MAX];
-    proc_fd_path(root_fd, proc, sizeof proc);
-    ssize_t n = readlink(proc, root, sizeof root - 1);
+    int at = proc_fd_at(root_fd, proc, sizeof proc);
+    ssize_t n = readlinkat(at, proc, root, sizeof root - 1);
     if (n <= 0)
         return -1;
     root[n] = '\0';
-    proc_fd_path(dir_fd, proc, sizeof proc);
-    ssize_t m = readlink(proc, dir, sizeof dir - 1);
+    at = proc_fd_at(dir_fd, proc, sizeof proc);
+    ssize_t m = readlinkat(at, proc, dir, sizeof dir - 1);
     if (m <= 0)
         return -1;
     dir[m] = '\0';
@@ -974,8 +993,8 @@ static int64_t do_chmod(struct job *job, struct sc_call *c, uint64_t dirfd, uint
     if (fd < 0)
         return fd;
     char proc[32];
-    proc_fd_path(fd, proc, sizeof proc);
-    rc = chmod(proc, (mode_t)(mode & MODE_ALLOWED)) < 0 ? -errno : 0;
+    int dir = proc_fd_at(fd, proc, sizeof proc);
+    rc = fchmodat(dir, proc, (mode_t)(mode & MODE_ALLOWED), 0) < 0 ? -errno : 0;
     close(fd);
     return rc;
 }
@@ -1017,8 +1036,8 @@ int64_t sys_utimensat(struct job *job, struct sc_call *c)
         if ((rc = cap_need(job, c, e, slot, CAP_R_WRITE)))
             return rc;
         char proc[32];
-        proc_fd_path(e->host_fd, proc, sizeof proc);
-        return utimensat(AT_FDCWD, proc, times, 0) < 0 ? -errno : 0;
+        int dir = proc_fd_at(e->host_fd, proc, sizeof proc);
+        return utimensat(dir, proc, times, 0) < 0 ? -errno : 0;
     }
     if (!raw[0] && (c->a[3] & AT_EMPTY_PATH))
         strcpy(raw, ".");
@@ -1042,8 +1061,8 @@ int64_t sys_utimensat(struct job *job, struct sc_call *c)
     if (fd < 0)
         return fd;
     char proc[32];
-    proc_fd_path(fd, proc, sizeof proc);
-    rc = utimensat(AT_FDCWD, proc, times, 0) < 0 ? -errno : 0;
+    int dir = proc_fd_at(fd, proc, sizeof proc);
+    rc = utimensat(dir, proc, times, 0) < 0 ? -errno : 0;
     close(fd);
     return rc;
 }
