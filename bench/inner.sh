@@ -54,3 +54,6 @@ awk -v f="$f" -v l="$l" -v e="$exit_ns" -v s="$sys_ns" 'BEGIN {
 
 # Capabilities: small reads with and without a capability chain, sha256 of a granted file.
 [ "${BENCH_CAPS:-1}" = 0 ] || BUILD=$B bench/caps.sh
+
+# The VMM's seccomp filter: getpid round trips with and without --no-seccomp.
+[ "${BENCH_SECCOMP:-1}" = 0 ] || BUILD=$B bench/seccomp.sh

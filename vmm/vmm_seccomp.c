@@ -218,6 +218,10 @@ int vmm_seccomp_build(scmp_filter_ctx *out, uint32_t deflt, int pid)
         return -ENOMEM;
     }
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1); /* every thread, should one exist */
+    if (rc == 0) /* another architecture's numbering (i386 int 0x80, x32) kills the process too */
+        rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    if (rc == 0) /* a binary tree of syscall numbers: about 7 tests to any row instead of a list */
+        rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
     for (size_t i = 0; rc == 0 && i < vsc_rules_count; i++)
         rc = rule_add(ctx, &vsc_rules[i], pid);
     /* A sanitizer row widens a syscall the main table already restricts: the extra rule is the

@@ -171,6 +171,13 @@ static long do_openat2_cwd_zero_extended(void)
 static long do_clone3(void) { return syscall(SYS_clone3, NULL, 0); }
 static long do_tgkill_other(void) { return syscall(SYS_tgkill, 1, 1, 0); }
 static long do_setuid(void) { return syscall(SYS_setuid, 0); }
+static long do_i386_getpid(void) /* getpid (20) through the 32-bit entry: another architecture */
+{
+    long r = 20;
+    __asm__ volatile("int $0x80" : "+a"(r) : : "memory");
+    return r;
+}
+static long do_x32_getpid(void) { return syscall(0x40000000 | SYS_getpid); }
 
 static void test_kills(void **state)
 {
@@ -184,7 +191,7 @@ static void test_kills(void **state)
     long (*killed[])(void) = { do_execve, do_ioctl_create_vm, do_ioctl_high_bits, do_mmap_exec,
                                do_mprotect_exec, do_socket_netlink, do_socket_raw_inet,
                                do_openat2_cwd, do_openat2_cwd_zero_extended, do_tgkill_other,
-                               do_setuid };
+                               do_setuid, do_i386_getpid, do_x32_getpid };
     for (size_t i = 0; i < sizeof killed / sizeof killed[0]; i++) {
         print_message("forbidden call %zu\n", i);
         assert_killed(under_filter(killed[i], 0));
