@@ -12,12 +12,13 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
-#include <unistd.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include "log.h"
 #include "test_hooks.h"
 
-/* Rule shorthands: R(name, reason) any arguments; R1/R2/R3 with argument conditions. */
+/* Row shorthands: ROW(syscall, [ARGS(conditions...),] .reason = ...); a row without ARGS allows
+ * any arguments. */
 #define ROW(sys, ...) { .nr = SYS_##sys, .name = #sys, __VA_ARGS__ }
 #define ARGS(...) .nargs = sizeof((struct vsc_arg[]){ __VA_ARGS__ }) / sizeof(struct vsc_arg), \
                   .args = { __VA_ARGS__ }
@@ -222,10 +223,13 @@ int vmm_seccomp_build(scmp_filter_ctx *out, uint32_t deflt, int pid)
         rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
     if (rc == 0) /* a binary tree of syscall numbers: about 7 tests to any row instead of a list */
         rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+    if (rc < 0)
+        log_err("seccomp: cannot set the filter's attributes: %s", strerror(-rc));
+    /* rule_add names its row on failure. Rules of one syscall are alternatives: a sanitizer row
+     * for a syscall the main table restricts widens it (madvise: any advice; clone:
+     * LeakSanitizer's flags as well). */
     for (size_t i = 0; rc == 0 && i < vsc_rules_count; i++)
         rc = rule_add(ctx, &vsc_rules[i], pid);
-    /* A sanitizer row widens a syscall the main table already restricts: the extra rule is the
-     * unrestricted one, so it replaces rather than adds (libseccomp keeps the wider rule). */
     for (size_t i = 0; rc == 0 && i < vsc_san_rules_count; i++)
         rc = rule_add(ctx, &vsc_san_rules[i], pid);
     if (rc < 0) {
