@@ -17,6 +17,8 @@ CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvl
 LDFLAGS += $(SANFLAGS)
 # jansson is linked statically: one shared library fewer to load at every launch.
 LDLIBS  += -Wl,-Bstatic -ljansson -Wl,-Bdynamic
+# libseccomp likewise (the VMM's own syscall filter, vmm/vmm_seccomp.c)
+LDLIBS  += -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
 
 VMM_SRCS  := $(wildcard vmm/*.c devices/*.c policy/*.c)
 VMM_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(VMM_SRCS))

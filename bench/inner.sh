@@ -57,3 +57,5 @@ awk -v f="$f" -v l="$l" -v e="$exit_ns" -v s="$sys_ns" 'BEGIN {
 
 # Jailer: launch through `isovm jail` against plain launch.
 [ "${BENCH_JAIL:-1}" = 0 ] || BUILD=$B bench/jail.sh
+# The VMM's seccomp filter: getpid round trips with and without --no-seccomp.
+[ "${BENCH_SECCOMP:-1}" = 0 ] || BUILD=$B bench/seccomp.sh

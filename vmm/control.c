@@ -21,6 +21,24 @@ void control_init(struct control_server *s)
     memset(s, 0, sizeof *s);
     s->listen_fd = -1;
     s->conn_fd = -1;
+    s->dir_fd = -1;
+}
+
+/* The socket's directory as an O_PATH descriptor and the file's name in it, so that the VMM
+ * under its seccomp filter (no path relative to the cwd: docs/security.md) can remove it. */
+static int dir_open(struct control_server *s, const char *path)
+{
+    char dir[sizeof s->path];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == path)
+        strcpy(dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    snprintf(s->base, sizeof s->base, "%s", slash ? slash + 1 : path);
+    s->dir_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return s->dir_fd < 0 ? -errno : 0;
 }
 
 /* Is someone listening on the socket file at addr? 1 yes, 0 no (stale), -errno unknown. */
@@ -85,8 +103,12 @@ int control_listen(struct control_server *s, const char *path)
             return listen_fail(fd, path, errno, "cannot replace the stale socket");
     }
     struct stat st;
-    if (chmod(path, 0600) < 0 || stat(path, &st) < 0 || listen(fd, 16) < 0) {
+    if (chmod(path, 0600) < 0 || stat(path, &st) < 0 || listen(fd, 16) < 0 ||
+        dir_open(s, path) < 0) {
         int e = errno;
+        if (s->dir_fd >= 0)
+            close(s->dir_fd);
+        s->dir_fd = -1;
         unlink(path);
         return listen_fail(fd, path, e, "cannot listen");
     }
@@ -117,8 +139,11 @@ void control_close(struct control_server *s)
     s->listen_fd = -1;
     struct stat st;
     /* only the file we made: a later VMM may have replaced it meanwhile */
-    if (lstat(s->path, &st) == 0 && st.st_dev == s->dev && st.st_ino == s->ino)
-        unlink(s->path);
+    if (fstatat(s->dir_fd, s->base, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == s->dev &&
+        st.st_ino == s->ino)
+        unlinkat(s->dir_fd, s->base, 0);
+    close(s->dir_fd);
+    s->dir_fd = -1;
 }
 
 void control_poll_setup(const struct control_server *s, struct pollfd *pfd, uint64_t *deadline)

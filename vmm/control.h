@@ -16,6 +16,8 @@ struct control_server {
     dev_t dev;               /* the socket file we made (unlinked at exit only if still ours) */
     ino_t ino;
     char path[108];
+    int dir_fd;              /* O_PATH descriptor of the socket's directory and the file's name */
+    char base[108];          /* in it: removal at exit needs no path lookup from the cwd */
     /* the one connection served at a time (-1: none); others wait in the listen backlog */
     int conn_fd;
     uint64_t conn_start_ns, conn_idle_deadline_ns;

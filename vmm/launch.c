@@ -23,6 +23,8 @@
 #include "stack_build.h"
 #include "supervisor.h"
 #include "syscall_filter.h"
+#include "syscalls.h"
+#include "vmm_seccomp.h"
 
 #define PG ((uint64_t)ISOVM_PAGE_SIZE)
 
@@ -135,6 +137,9 @@ int launch_run(const struct launch_opts *o)
 {
     uint64_t t0 = mono_ns();
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is the job's EPIPE, not isovm's death */
+    if (o->no_seccomp)
+        vmm_seccomp_warn_disabled();
+    FILE *report = NULL;
     uint8_t *file;
     size_t size;
     int status = program_read(o->program, o->policy.memory_bytes, &file, &size);
@@ -217,14 +222,37 @@ int launch_run(const struct launch_opts *o)
     }
     free(file);
     file = NULL;
+    /* Everything the job needs is set up: the report file is opened now (it is written at the
+     * end, and the filter allows no open from the cwd), then the VMM's own seccomp filter goes
+     * on before the first guest instruction; every thread is created after it and inherits it. */
+    if (o->report_path && !(report = report_open(o->report_path))) {
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
+    /* /proc/self/fd serves chmod/access/utimens on old kernels; a jailed VMM has no /proc and
+     * does without it (those calls then reopen their target or fail with ENOENT). */
+    int proc_rc = sys_fs_proc_dir_open();
+    if (proc_rc < 0 && proc_rc != -ENOENT)
+        log_debug("no /proc/self/fd: %s", strerror(-proc_rc));
+    if (!o->no_seccomp && vmm_seccomp_install() < 0) {
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
+    vmm_seccomp_test_hooks(job->vm.kvm_fd);
     job_supervise(job, &ctl);
     control_close(&ctl);
     status = job->exit_status;
     if (job->rcache.armed) /* the job ended after reads the firmware served */
         read_cache_sync(job, job->rcache.owner);
-    if (o->report_path && report_write(o->report_path, job, o, mono_ns() - t0) < 0 && status == 0)
-        status = EXIT_ISOVM_ERROR;
+    if (report) {
+        FILE *f = report;
+        report = NULL; /* closed by report_write_to */
+        if (report_write_to(f, o->report_path, job, o, mono_ns() - t0) < 0 && status == 0)
+            status = EXIT_ISOVM_ERROR;
+    }
 out:
+    if (report && report != stderr)
+        fclose(report);
     control_close(&ctl);
     audit_close(job);
     free(file);

@@ -1,6 +1,7 @@
 /* Launching a job: program file, microVM, loader, stack, run, report. */
 #ifndef ISOVM_LAUNCH_H
 #define ISOVM_LAUNCH_H
+#include <stdbool.h>
 #include <stdint.h>
 #include "policy.h"
 
@@ -23,6 +24,7 @@ struct launch_opts {
     char **envp;
     const char *report_path;  /* NULL: none; "-": stderr */
     const char *policy_file;  /* --policy FILE, or NULL (isovm jail binds it into the jail) */
+    bool no_seccomp;          /* --no-seccomp: no VMM seccomp filter (debugging only) */
 };
 
 /* Run the job to its end. Returns the status isovm should exit with. */

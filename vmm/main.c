@@ -57,6 +57,8 @@ static void usage(FILE *f)
         "  --env KEY=VALUE       add a variable to the job's environment (repeatable; default empty)\n"
         "  --report FILE         write a JSON usage report when the job ends (- for stderr)\n"
         "  -v, --verbose         log unknown syscalls and other details to stderr\n"
+        "  --no-seccomp          DEBUGGING ONLY: run the VMM without its own seccomp filter\n"
+        "                        (a warning is printed every time; docs/security.md)\n"
         "  -h, --help            show this help\n"
         "\n"
         "The policy file is read first; the other options then override its fields in\n"
@@ -126,6 +128,7 @@ enum {
     OPT_MAX_THREADS, OPT_MAX_CAPS, OPT_SET, OPT_GRANT, OPT_CWD, OPT_SYSCALL_PROFILE,
     OPT_SYSCALL_ACTION, OPT_SEED, OPT_AUDIT, OPT_CONTROL, OPT_JOB_ID,
 };
+enum { OPT_NO_SECCOMP = 0x1000 }; /* the VMM's own seccomp filter (docs/security.md) */
 
 int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
 {
@@ -150,6 +153,7 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         { "env", required_argument, NULL, 'e' },
         { "report", required_argument, NULL, 'r' },
         { "verbose", no_argument, NULL, 'v' },
+        { "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -237,6 +241,9 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
             break;
         case 'v':
             log_verbose = 1;
+            break;
+        case OPT_NO_SECCOMP:
+            o.no_seccomp = true;
             break;
         case 'h':
             usage(stdout);

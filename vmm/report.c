@@ -28,15 +28,24 @@ static void key_u64(FILE *f, const char *key, uint64_t v)
     fprintf(f, "  \"%s\": %llu,\n", key, (unsigned long long)v);
 }
 
+FILE *report_open(const char *path)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stderr : fopen(path, "w");
+    if (!f)
+        log_err("cannot write report %s: %s", path, strerror(errno));
+    return f;
+}
+
 int report_write(const char *path, const struct job *job, const struct launch_opts *o,
                  uint64_t wall_ns)
 {
-    FILE *f = strcmp(path, "-") == 0 ? stderr : fopen(path, "w");
-    if (!f) {
-        int e = errno;
-        log_err("cannot write report %s: %s", path, strerror(e));
-        return -e;
-    }
+    FILE *f = report_open(path);
+    return f ? report_write_to(f, path, job, o, wall_ns) : -EIO;
+}
+
+int report_write_to(FILE *f, const char *path, const struct job *job,
+                    const struct launch_opts *o, uint64_t wall_ns)
+{
     const struct job_stats *st = &job->stats;
     const struct guest_mem *gm = &job->vm.gm;
     fprintf(f, "{\n");

@@ -170,13 +170,26 @@ static int openat2_beneath(int dirfd, const char *rest, uint64_t flags, uint64_t
     return fd < 0 ? -errno : (int)fd;
 }
 
-#ifndef SYS_fchmodat2
-#define SYS_fchmodat2 452
-#endif
+/* /proc/self/fd as a directory descriptor, opened before the VMM's seccomp filter (which refuses
+ * paths relative to the working directory), or -1: no /proc (the jailed VMM). */
+static int proc_fd_dir = -1;
 
-static void proc_fd_path(int fd, char *buf, size_t len)
+int sys_fs_proc_dir_open(void)
 {
-    snprintf(buf, len, "/proc/self/fd/%d", fd);
+    if (proc_fd_dir >= 0)
+        return 0;
+    proc_fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return proc_fd_dir < 0 ? -errno : 0;
+}
+
+/* Host descriptor fd's magic link in /proc/self/fd: the directory descriptor to use with the
+ * name written to buf, or -ENOENT when there is no /proc. */
+static int proc_fd_at(int fd, char *buf, size_t len)
+{
+    if (proc_fd_dir < 0)
+        return -ENOENT;
+    snprintf(buf, len, "%d", fd);
+    return proc_fd_dir;
 }
 
 /* Operations on a host descriptor (often O_PATH) without /proc where the kernel allows it (the
@@ -188,8 +201,10 @@ static int fd_access(int fd, int mode)
     if (errno != ENOSYS && errno != EINVAL)
         return -errno;
     char proc[32];
-    proc_fd_path(fd, proc, sizeof proc);
-    return faccessat(AT_FDCWD, proc, mode, AT_EACCESS) < 0 ? -errno : 0;
+    int dir = proc_fd_at(fd, proc, sizeof proc);
+    if (dir < 0)
+        return dir;
+    return faccessat(dir, proc, mode, AT_EACCESS) < 0 ? -errno : 0;
 }
 
 static int fd_utimens(int fd, const struct timespec *times)
@@ -199,8 +214,10 @@ static int fd_utimens(int fd, const struct timespec *times)
     if (errno != EINVAL && errno != ENOENT)
         return -errno;
     char proc[32];
-    proc_fd_path(fd, proc, sizeof proc);
-    return utimensat(AT_FDCWD, proc, times, 0) < 0 ? -errno : 0;
+    int dir = proc_fd_at(fd, proc, sizeof proc);
+    if (dir < 0)
+        return dir;
+    return utimensat(dir, proc, times, 0) < 0 ? -errno : 0;
 }
 
 /* Open the target on the host (following symlinks, but only beneath its grant). A file grant
@@ -855,7 +872,7 @@ static int physical_depth(int root_fd, int dir_fd)
     struct stat root, st;
     if (fstat(root_fd, &root) < 0)
         return -1;
-    int cur = dup(dir_fd);
+    int cur = openat(dir_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
     for (int depth = 0; cur >= 0 && depth < 4096; depth++) {
         if (fstat(cur, &st) < 0)
             break;
@@ -1010,12 +1027,9 @@ static int64_t do_chmod(struct job *job, struct sc_call *c, uint64_t dirfd, uint
     if (fd < 0)
         return fd;
     mode_t m = (mode_t)(mode & MODE_ALLOWED);
-    rc = syscall(SYS_fchmodat2, fd, "", m, AT_EMPTY_PATH) < 0 ? -errno : 0; /* Linux 6.6 */
-    if (rc == -ENOSYS || rc == -EINVAL) {
-        char proc[32];
-        proc_fd_path(fd, proc, sizeof proc);
-        rc = chmod(proc, m) < 0 ? -errno : 0;
-    }
+    char proc[32];
+    int dir = proc_fd_at(fd, proc, sizeof proc);
+    rc = dir < 0 ? dir : fchmodat(dir, proc, m, 0) < 0 ? -errno : 0;
     close(fd);
     if (rc == -ENOENT) { /* no /proc (the jailed VMM): reopen the target itself */
         fd = target_open(job, c, &t, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0);

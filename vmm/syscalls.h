@@ -76,6 +76,10 @@ int64_t sys_enosys_quiet(struct job *, struct sc_call *);
 int64_t io_buffer(struct job *job, struct sc_call *c, uint32_t slot, bool is_write, uint64_t gva,
                   uint64_t len, int64_t off);
 /* file-system view (sys_fs.c): paths resolve only through the policy's grants */
+/* Open /proc/self/fd as a directory descriptor, so that reopening a descriptor through it names
+ * no path from the cwd (the VMM's seccomp filter refuses AT_FDCWD: docs/security.md). Before
+ * it, or if it fails, "/proc/self/fd/N" is used. 0 or -errno. */
+int sys_fs_proc_dir_open(void);
 int64_t sys_open(struct job *, struct sc_call *);
 int64_t sys_openat(struct job *, struct sc_call *);
 int64_t sys_stat(struct job *, struct sc_call *);

@@ -35,6 +35,16 @@ UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_l
 # isovm jail's argument checks (pure)
 UNIT_TESTS     += $(BUILD)/tests/test_jail
 UNIT_OBJS      += $(BUILD)/tests/unit/test_jail.o
+# the VMM's seccomp allowlist (vmm/vmm_seccomp.c, among UNIT_VMM_OBJS: every test linking those
+# needs libseccomp) against docs/security.md
+UNIT_LDLIBS    += -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
+UNIT_TESTS     += $(BUILD)/tests/test_vmm_seccomp
+UNIT_OBJS      += $(BUILD)/tests/unit/test_vmm_seccomp.o
+$(BUILD)/tests/unit/test_vmm_seccomp.o: CFLAGS += -DISOVM_SECURITY_DOC='"$(CURDIR)/docs/security.md"'
+$(BUILD)/tests/test_vmm_seccomp: $(BUILD)/tests/unit/test_vmm_seccomp.o $(BUILD)/vmm/vmm_seccomp.o \
+                                 $(BUILD)/vmm/log.o $(BUILD)/vmm/test_hooks.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)

@@ -1,0 +1,63 @@
+/* The VMM's own seccomp filter: one allowlist table, default kill, installed before the guest runs. */
+#ifndef ISOVM_VMM_SECCOMP_H
+#define ISOVM_VMM_SECCOMP_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <seccomp.h>
+
+#define VSC_MAX_ARGS   3  /* argument conditions of one rule, all of which must hold */
+#define VSC_MAX_VALUES 16 /* alternatives of one condition, any of which may hold */
+
+/* How one argument is compared: (arg & mask) == one of values[] (VSC_IN), or arg < values[0]
+ * (VSC_BELOW: a descriptor, i.e. 0 <= fd < 2^31, so never AT_FDCWD nor a sign-extended int). */
+enum vsc_op { VSC_IN = 1, VSC_BELOW };
+
+struct vsc_arg {
+    unsigned index;  /* 0..5 */
+    enum vsc_op op;
+    uint64_t mask;   /* VSC_IN only; 0 means all 64 bits */
+    unsigned nvalues;
+    uint64_t values[VSC_MAX_VALUES];
+};
+
+/* One row of the allowlist: the syscall, its argument rule (empty: any arguments), why the VMM
+ * needs it. errno_value != 0 makes the call fail with that errno instead of allowing it. */
+struct vsc_rule {
+    int nr;
+    const char *name;
+    int errno_value;
+    unsigned nargs;
+    struct vsc_arg args[VSC_MAX_ARGS];
+    const char *reason;
+};
+
+/* The allowlist (docs/security.md lists it row by row). */
+extern const struct vsc_rule vsc_rules[];
+extern const size_t vsc_rules_count;
+/* Extra rows compiled in only under ASan/UBSan for the sanitizer runtimes (count 0 otherwise). */
+extern const struct vsc_rule vsc_san_rules[];
+extern const size_t vsc_san_rules_count;
+
+/* Distinct syscalls named by vsc_rules (the "N syscalls" of docs/security.md). */
+size_t vmm_seccomp_syscall_count(void);
+
+/* Build the filter (default action `deflt`, e.g. SCMP_ACT_KILL_PROCESS) without loading it.
+ * `pid` is the VMM's pid (tgkill may signal only its own threads). Returns 0 or -errno with a
+ * message naming the rule. */
+int vmm_seccomp_build(scmp_filter_ctx *out, uint32_t deflt, int pid);
+
+/* Set no_new_privs and load the filter into the calling thread (single-threaded at this point:
+ * every thread created later inherits it). Returns 0 or -errno after a message. */
+int vmm_seccomp_install(void);
+
+/* Test-only (isovm-hooks, ISOVM_TEST_HOOK): right after installation, make one forbidden call:
+ * seccomp-execve, seccomp-fork, seccomp-ioctl (KVM_CREATE_VM on kvm_fd), seccomp-mmap-exec,
+ * seccomp-open-cwd, seccomp-socket-netlink; print what it returned if the VMM is still alive.
+ * seccomp-log: install with the log action instead of kill (to find a missing syscall). */
+void vmm_seccomp_test_hooks(int kvm_fd);
+
+/* The one warning line `launch --no-seccomp` prints on stderr. */
+void vmm_seccomp_warn_disabled(void);
+
+#endif
