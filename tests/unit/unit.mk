@@ -28,7 +28,7 @@ UNIT_OBJS      += $(BUILD)/tests/unit/test_fs_path.o
 UNIT_TESTS     += $(BUILD)/tests/test_policy
 UNIT_OBJS      += $(BUILD)/tests/unit/test_policy.o
 UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_locate.o units.o rights.o json_str.o \
-                    policy_grants.o policy_syscalls.o syscall_names.o)
+                    policy_grants.o policy_syscalls.o syscall_names.o policy_endpoints.o)
 
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)
