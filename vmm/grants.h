@@ -11,6 +11,11 @@
  * ("policy grants[1].host: /srv/in: No such file or directory"); the caller exits 125. */
 int grants_open(struct job *job);
 
+/* Make every policy endpoint a root capability (CAP_ENDPOINT, no host descriptor) with its
+ * deadline, logged as "grant"; grants_open calls it last. 0, or -errno after one line on
+ * stderr. */
+int endpoints_open(struct job *job);
+
 /* The grant whose root is `slot` (the root of a chain), or -1. */
 int grants_index_of_root(const struct job *job, uint32_t root_slot);
 
