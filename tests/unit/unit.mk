@@ -30,6 +30,10 @@ UNIT_OBJS      += $(BUILD)/tests/unit/test_policy.o
 UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_locate.o units.o rights.o json_str.o \
                     policy_grants.o policy_syscalls.o syscall_names.o policy_endpoints.o)
 
+# the policy's network endpoints (same objects as test_policy)
+UNIT_TESTS     += $(BUILD)/tests/test_endpoints
+UNIT_OBJS      += $(BUILD)/tests/unit/test_endpoints.o
+
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)
 
@@ -74,6 +78,10 @@ $(BUILD)/tests/test_policy: $(BUILD)/tests/unit/test_policy.o $(UNIT_POLICY_OBJS
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -ljansson
 
+$(BUILD)/tests/test_endpoints: $(BUILD)/tests/unit/test_endpoints.o $(UNIT_POLICY_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -ljansson
+
 $(BUILD)/tests/test_fs_path: $(BUILD)/tests/unit/test_fs_path.o $(BUILD)/vmm/fs_path.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
@@ -83,3 +91,4 @@ $(BUILD)/tests/badelf: $(BUILD)/tests/tools/badelf.o $(UNIT_FIXTURE)
 	$(CC) $(LDFLAGS) -o $@ $^
 
 -include $(UNIT_OBJS:.o=.d)
+
