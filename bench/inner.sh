@@ -54,3 +54,6 @@ awk -v f="$f" -v l="$l" -v e="$exit_ns" -v s="$sys_ns" 'BEGIN {
 
 # Capabilities: small reads with and without a capability chain, sha256 of a granted file.
 [ "${BENCH_CAPS:-1}" = 0 ] || BUILD=$B bench/caps.sh
+
+# Network: TCP round trips through a granted endpoint against the same client run natively.
+[ "${BENCH_NET:-1}" = 0 ] || BUILD=$B bench/net.sh
