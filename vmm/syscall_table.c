@@ -114,6 +114,8 @@ static const sc_handler table[SYSCALL_TABLE_SIZE] = {
     SC(SYS_getpeername, sys_getpeername),
     SC(SYS_setsockopt, sys_setsockopt),
     SC(SYS_getsockopt, sys_getsockopt),
+    SC(SYS_poll, sys_poll),
+    SC(SYS_ppoll, sys_ppoll),
     [ISOVM_SYS_CAP_DERIVE] = sys_isovm_cap_derive,
     [ISOVM_SYS_CAP_REVOKE] = sys_isovm_cap_revoke,
     [ISOVM_SYS_CAP_INFO] = sys_isovm_cap_info,

@@ -100,6 +100,8 @@ int64_t sys_getsockname(struct job *, struct sc_call *);
 int64_t sys_getpeername(struct job *, struct sc_call *);
 int64_t sys_setsockopt(struct job *, struct sc_call *);
 int64_t sys_getsockopt(struct job *, struct sc_call *);
+int64_t sys_poll(struct job *, struct sc_call *);
+int64_t sys_ppoll(struct job *, struct sc_call *);
 /* file-system view (sys_fs.c): paths resolve only through the policy's grants */
 int64_t sys_open(struct job *, struct sc_call *);
 int64_t sys_openat(struct job *, struct sc_call *);

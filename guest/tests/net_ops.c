@@ -9,11 +9,13 @@
  *                            ends: print "recv r=R errno=E", then try a send: "send errno=E"
  *   send ADDR PORT N         connect, send N bytes, print "sent=N"
  *   hostile ADDR PORT        bad pointers, lengths, families and options on a granted endpoint
- *   many ADDR PORT           sockets until refused: print "sockets=N" and the errno */
+ *   many ADDR PORT           sockets until refused: print "sockets=N" and the errno
+ *   poll ADDR PORT           poll and ppoll on a connection to an echo server */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +285,41 @@ static int mode_hostile(const char *addr, int port)
     return check_done();
 }
 
+static int mode_poll(const char *addr, int port)
+{
+    int s = tcp_connect(addr, port);
+    CHECK("connect", s >= 0, "no connection");
+    if (s < 0)
+        return check_done();
+    struct pollfd p[3] = { { .fd = s, .events = POLLOUT }, { .fd = -1, .events = POLLIN },
+                           { .fd = 999, .events = POLLIN } };
+    int r = poll(p, 1, 1000);
+    CHECK("writable", r == 1 && (p[0].revents & POLLOUT), "r=%d revents=%x", r, p[0].revents);
+    p[0].events = POLLIN;
+    r = poll(p, 2, 100);
+    CHECK("nothing to read yet (timeout)", r == 0 && p[0].revents == 0, "r=%d revents=%x", r,
+          p[0].revents);
+    CHECK("send", send(s, "ping", 4, 0) == 4, "errno %d", errno);
+    r = poll(p, 2, 5000);
+    CHECK("readable", r == 1 && (p[0].revents & POLLIN) && p[1].revents == 0, "r=%d", r);
+    char buf[8] = "";
+    CHECK("echo", read_all(s, buf, 4) == 0 && !memcmp(buf, "ping", 4), "got %s", buf);
+    r = poll(p, 3, 0);
+    CHECK("POLLNVAL for a closed descriptor", r == 1 && p[2].revents == POLLNVAL,
+          "r=%d revents=%x", r, p[2].revents);
+    struct timespec ts = { 0, 50000000 };
+    r = ppoll(p, 1, &ts, NULL);
+    CHECK("ppoll timeout", r == 0, "r=%d errno %d", r, errno);
+    ts.tv_nsec = 2000000000L;
+    CHECK_ERRNO("ppoll bad timespec", ppoll(p, 1, &ts, NULL), EINVAL);
+    CHECK_ERRNO("poll bad pointer", syscall(SYS_poll, BAD_PTR, 1, 0), EFAULT);
+    CHECK_ERRNO("poll too many", syscall(SYS_poll, p, 1u << 20, 0), EINVAL);
+    CHECK("console writable", ({ struct pollfd o = { .fd = 1, .events = POLLOUT };
+                                 poll(&o, 1, 0) == 1 && (o.revents & POLLOUT); }), "errno %d", errno);
+    close(s);
+    return check_done();
+}
+
 static int mode_many(const char *addr)
 {
     int n = 0, e = 0;
@@ -323,6 +360,8 @@ int main(int argc, char **argv)
         return mode_send(addr, port, atol(argv[4]));
     if (!strcmp(m, "hostile"))
         return mode_hostile(addr, port);
+    if (!strcmp(m, "poll"))
+        return mode_poll(addr, port);
     if (!strcmp(m, "many"))
         return mode_many(addr);
     return 2;

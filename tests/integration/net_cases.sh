@@ -243,6 +243,45 @@ c_net_many() { # VARIANT
     expect_report_ge "$r" capabilities_refused 1
 }
 
+c_net_poll() { # VARIANT
+    need "net_ops.$1" || return
+    local port
+    _net_port
+    port=$NET_PORT
+    _net_peer "$WORK/case/peer" echo 127.0.0.1 "$port" || return
+    run_job launch --connect "tcp:127.0.0.1:$port" -- "$J" poll 127.0.0.1 "$port"
+    _net_peer_done
+    expect_status 0 || return
+    expect_checks_pass
+}
+
+# An unmodified program: busybox wget fetches a file from a loopback HTTP server (python3's
+# http.server) through a granted endpoint, into a granted directory; without the grant it fails.
+c_net_wget() {
+    local port d=$WORK/case/www o=$WORK/case/out
+    _net_port
+    port=$NET_PORT
+    mkdir -p "$d" "$o"
+    head -c 100000 /dev/urandom >"$d/blob"
+    _net_up
+    (cd "$d" && exec python3 -m http.server --bind 127.0.0.1 "$port") >"$WORK/case/http.log" 2>&1 &
+    NET_PEER_PID=$!
+    local i
+    for ((i = 0; i < 100; i++)); do
+        python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null && break
+        sleep 0.1
+    done
+    run_job launch --connect "tcp:127.0.0.1:$port" --grant "/out=$o:rw" -- "$BUSYBOX" wget -q \
+        -O /out/blob "http://127.0.0.1:$port/blob"
+    expect_status 0 || { kill "$NET_PEER_PID"; wait "$NET_PEER_PID" 2>/dev/null; return 1; }
+    cmp -s "$d/blob" "$o/blob" || fail "the fetched file differs from the served one"
+    run_job launch --grant "/out=$o:rw" -- "$BUSYBOX" wget -q -O /out/none "http://127.0.0.1:$port/blob"
+    kill "$NET_PEER_PID"
+    wait "$NET_PEER_PID" 2>/dev/null
+    [ "$RC" != 0 ] || fail "wget without a grant succeeded"
+    expect_stderr_has "Permission denied"
+}
+
 c_net_policy_errors() {
     local p=$WORK/case/p.json
     mkdir -p "$WORK/case"
@@ -270,5 +309,8 @@ if ! native; then
     done
     add_case "net/tcp echo over IPv6 net_ops.musl-pie" with_budget 30 c_net_tcp musl-pie ::1
     add_case "net/udp over IPv6 net_ops.glibc" with_budget 30 c_net_udp glibc ::1
+    add_case "net/poll and ppoll net_ops.musl" with_budget 30 c_net_poll musl
+    add_case "net/poll and ppoll net_ops.glibc" with_budget 30 c_net_poll glibc
+    add_case "net/busybox wget through a granted endpoint" with_budget 60 c_net_wget
     add_case "net/write throttle applies to sockets net_ops.musl" with_budget 40 c_net_throttle musl
 fi
