@@ -358,14 +358,14 @@ int64_t sys_connect(struct job *job, struct sc_call *c)
     struct sockaddr_storage ss;
     socklen_t sl = addr_host(&a, &ss);
     int64_t r = host_net(job, slot, OP_CONNECT, NULL, 0, &ss, &sl);
-    if (r < 0)
+    if (r < 0 && r != -EINPROGRESS) /* a non-blocking connect goes on: it is to `what` */
         return r;
     e = &job->caps.caps[slot];
     e->net.state = SOCK_ST_CONNECTED;
     cap_set_path(&job->caps, slot, what);
     job->stats.net_connections++;
     audit_cap(job, "connect", slot, (int)c->a[0], c->nr, "job");
-    return 0;
+    return r;
 }
 
 int64_t sys_bind(struct job *job, struct sc_call *c)

@@ -317,6 +317,18 @@ static int mode_poll(const char *addr, int port)
     CHECK("console writable", ({ struct pollfd o = { .fd = 1, .events = POLLOUT };
                                  poll(&o, 1, 0) == 1 && (o.revents & POLLOUT); }), "errno %d", errno);
     close(s);
+    /* a non-blocking connect: EINPROGRESS (or done at once), then writable with no error */
+    struct sockaddr_storage ss;
+    socklen_t sl = make_addr(addr, port, &ss);
+    s = socket(family_of(addr), SOCK_STREAM | SOCK_NONBLOCK, 0);
+    r = connect(s, (struct sockaddr *)&ss, sl);
+    CHECK("non-blocking connect", r == 0 || errno == EINPROGRESS, "errno %d", errno);
+    struct pollfd w = { .fd = s, .events = POLLOUT };
+    int err = -1;
+    socklen_t el = sizeof err;
+    CHECK("connected", poll(&w, 1, 5000) == 1 && getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el) == 0 &&
+          err == 0, "err %d errno %d", err, errno);
+    close(s);
     return check_done();
 }
 

@@ -248,7 +248,7 @@ c_net_poll() { # VARIANT
     local port
     _net_port
     port=$NET_PORT
-    _net_peer "$WORK/case/peer" echo 127.0.0.1 "$port" || return
+    _net_peer "$WORK/case/peer" echo 127.0.0.1 "$port" 2 || return
     run_job launch --connect "tcp:127.0.0.1:$port" -- "$J" poll 127.0.0.1 "$port"
     _net_peer_done
     expect_status 0 || return
