@@ -15,3 +15,8 @@ $(BUILD)/bench/getpid_loop.musl: bench/getpid_loop.c
 $(BUILD)/bench/read_loop.musl: bench/read_loop.c firmware/abi.h
 	@mkdir -p $(dir $@)
 	musl-gcc -static -O2 -Wall -Wextra -Werror -Ifirmware -o $@ $<
+
+# the socket round-trip client and echo server (bench/net.sh): static, native and as a job alike
+$(BUILD)/bench/net_rr.musl: bench/net_rr.c
+	@mkdir -p $(dir $@)
+	musl-gcc -static -O2 -Wall -Wextra -Werror -o $@ $<

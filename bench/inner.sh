@@ -59,3 +59,5 @@ awk -v f="$f" -v l="$l" -v e="$exit_ns" -v s="$sys_ns" 'BEGIN {
 [ "${BENCH_JAIL:-1}" = 0 ] || BUILD=$B bench/jail.sh
 # The VMM's seccomp filter: getpid round trips with and without --no-seccomp.
 [ "${BENCH_SECCOMP:-1}" = 0 ] || BUILD=$B bench/seccomp.sh
+# Network: TCP round trips through a granted endpoint against the same client run natively.
+[ "${BENCH_NET:-1}" = 0 ] || BUILD=$B bench/net.sh

@@ -55,6 +55,7 @@ const struct field policy_fields[] = {
     { "syscalls.allow", FK_SYSCALLS, 0, OFF(syscalls.allow), 0, POLICY_SYSCALL_NR_MAX - 1, NULL, NULL },
     { "syscalls.deny", FK_SYSCALLS, 0, OFF(syscalls.deny), 0, POLICY_SYSCALL_NR_MAX - 1, NULL, NULL },
     { "grants", FK_GRANTS, 0, OFF(grants), 0, POLICY_MAX_GRANTS, NULL, NULL },
+    { "endpoints", FK_ENDPOINTS, 0, OFF(endpoints), 0, POLICY_MAX_ENDPOINTS, NULL, NULL },
     { "cwd", FK_GUEST_PATH, 0, OFF(cwd), 0, POLICY_GUEST_PATH_MAX, NULL, NULL },
     { "audit", FK_HOST_PATH, 0, OFF(audit_path), 0, POLICY_HOST_PATH_MAX, NULL, NULL },
     { "control", FK_HOST_PATH, 0, OFF(control_path), 0, POLICY_SOCKET_PATH_MAX, NULL, NULL },
@@ -433,6 +434,10 @@ static int sandbox_apply(struct policy *q, const struct field *f, const struct p
     case FK_GRANTS:
         return msgf(msg, len, "expected an array of grants like [{\"guest\": \"/data\", \"host\": "
                     "\"/srv/in\", \"rights\": \"ro\"}], got %s", v->desc);
+    case FK_ENDPOINTS:
+        return msgf(msg, len, "expected an array of endpoints like [{\"connect\": "
+                    "\"tcp:127.0.0.1:8080\"}, {\"listen\": \"tcp:127.0.0.1:9000\"}], got %s",
+                    v->desc);
     case FK_GUEST_PATH:
     case FK_HOST_PATH:
     case FK_JOB_ID:
@@ -637,6 +642,10 @@ int policy_check(const struct policy *p, const char **key, char *msg, size_t len
             if (grants_check(p, key, msg, len))
                 return -EINVAL;
             break;
+        case FK_ENDPOINTS:
+            if (endpoints_check(p, key, msg, len))
+                return -EINVAL;
+            break;
         default:
             break;
         }
@@ -713,7 +722,7 @@ int policy_set_from(struct policy *p, const char *key, const char *value, const 
                 best_d = d;
                 best = g->key;
             }
-            if (g->kind == FK_GROUP || g->kind == FK_GRANTS || strstr(g->key, ".size") ||
+            if (g->kind == FK_GROUP || g->kind == FK_GRANTS || g->kind == FK_ENDPOINTS || strstr(g->key, ".size") ||
                 strstr(g->key, ".one_time_burst") || strstr(g->key, ".refill_time"))
                 continue;
             append(keys, sizeof keys, "%s%s", keys[0] ? ", " : "", g->key);
@@ -734,6 +743,11 @@ int policy_set_from(struct policy *p, const char *key, const char *value, const 
     if (f->kind == FK_GRANTS) {
         snprintf(err, errlen, "%s: grants cannot be set with --set; add each with --grant "
                  "GUEST=HOST[:RIGHTS]", org);
+        return -EINVAL;
+    }
+    if (f->kind == FK_ENDPOINTS) {
+        snprintf(err, errlen, "%s: endpoints cannot be set with --set; add each with --connect "
+                 "PROTO:HOST:PORT or --listen tcp:HOST:PORT", org);
         return -EINVAL;
     }
     struct pval v = { .type = V_STRING, .str = value, .len = strlen(value) };
@@ -788,6 +802,8 @@ void policy_write_json(const struct policy *p, FILE *f, int indent)
     syscalls_write_json(&p->syscalls, f);
     fprintf(f, ",\n%*s\"grants\": ", indent + 2, "");
     grants_write_json(p, f, indent);
+    fprintf(f, ",\n%*s\"endpoints\": ", indent + 2, "");
+    endpoints_write_json(p, f, indent);
     const struct { const char *key; const char *text; size_t max; const char *none; } texts[] = {
         { "cwd", p->cwd, sizeof p->cwd, "\"/\"" },
         { "audit_path", p->audit_path, sizeof p->audit_path, "null" },

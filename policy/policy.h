@@ -39,6 +39,22 @@ struct grant {
     uint64_t expires_ns;               /* relative to the job's start; 0 = never */
 };
 
+/* One network endpoint the job may use (docs/network.md): connect to PROTO:HOST:PORT (tcp or
+ * udp), or listen on tcp:HOST:PORT. HOST is a numeric IPv4 or IPv6 address: isovm resolves no
+ * names. */
+#define POLICY_MAX_ENDPOINTS   32
+#define POLICY_ENDPOINT_TEXT   56    /* "listen tcp:[ffff:ffff:...]:65535" with the NUL */
+enum endpoint_mode { EP_CONNECT, EP_LISTEN };
+enum endpoint_proto { EP_TCP, EP_UDP };
+struct endpoint {
+    enum endpoint_mode mode;
+    enum endpoint_proto proto;
+    bool v6;                           /* IPv6 address (else IPv4 in addr[0..4)) */
+    uint8_t addr[16];                  /* network byte order */
+    uint16_t port;                     /* 1..65535, host byte order */
+    uint64_t expires_ns;               /* relative to the job's start; 0 = never */
+};
+
 enum syscall_profile {
     SCP_DEFAULT,        /* every syscall isovm implements */
     SCP_DETERMINISTIC,  /* memory, I/O on granted objects, exit; virtual clock, seeded random */
@@ -84,6 +100,8 @@ struct policy {
     struct syscall_policy syscalls;
     struct grant grants[POLICY_MAX_GRANTS];
     unsigned ngrants;
+    struct endpoint endpoints[POLICY_MAX_ENDPOINTS];
+    unsigned nendpoints;
     char cwd[POLICY_GUEST_PATH_MAX];          /* initial working directory; "" = "/" */
     char audit_path[POLICY_HOST_PATH_MAX];    /* audit log (JSON lines); "" = none */
     char control_path[POLICY_SOCKET_PATH_MAX];/* control socket of the running VMM; "" = none */
@@ -138,6 +156,15 @@ int policy_set_from(struct policy *p, const char *key, const char *value, const 
  * opening with `origin` (NULL: "--grant SPEC") on error; *p is untouched on error. */
 int policy_add_grant(struct policy *p, const char *spec, const char *origin, char *err,
                      size_t errlen);
+
+/* Append an endpoint given as PROTO:HOST:PORT (--connect; --listen with mode EP_LISTEN), with
+ * the checks of the file's "endpoints". -EINVAL with a message opening with `origin` (NULL:
+ * "--connect SPEC") on error; *p is untouched on error. */
+int policy_add_endpoint(struct policy *p, enum endpoint_mode mode, const char *spec,
+                        const char *origin, char *err, size_t errlen);
+
+/* "tcp:127.0.0.1:8080", "udp:[::1]:53": the endpoint's address as the policy writes it. */
+void endpoint_format(const struct endpoint *e, char *buf, size_t len);
 
 /* Cross-field checks (e.g. quota <= period * max_threads). Run after file and overrides. */
 int policy_validate(const struct policy *p, char *err, size_t errlen);

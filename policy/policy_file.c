@@ -247,6 +247,90 @@ static int apply_grants(struct fctx *c, struct policy *q, json_t *arr)
     return 0;
 }
 
+static int unknown_endpoint_key(struct fctx *c, const char *k)
+{
+    char keys[120], msg[300];
+    const char *best = name_suggest(k, endpoint_keys);
+    names_list(endpoint_keys, keys, sizeof keys);
+    snprintf(msg, sizeof msg, "unknown key%s%s%s; an endpoint has the keys %s",
+             best ? " (did you mean \"" : "", best ? best : "", best ? "\"?)" : "", keys);
+    return fail_member(c, true, msg);
+}
+
+/* One endpoint object {"connect"|"listen": "PROTO:HOST:PORT", "expires": D}, at c->segs. */
+static int apply_endpoint(struct fctx *c, struct endpoint *e, json_t *obj)
+{
+    const char *k;
+    json_t *v;
+    char msg[600];
+    int modes = 0;
+    uint64_t expires = 0;
+    json_object_foreach(obj, k, v) {
+        struct pval pv;
+        push_key(c, k);
+        pval_from_json(c, v, &pv);
+        if (!strcmp(k, "connect") || !strcmp(k, "listen")) {
+            enum endpoint_mode mode = k[0] == 'l' ? EP_LISTEN : EP_CONNECT;
+            if (++modes > 1)
+                return fail_member(c, true, "an endpoint has one of \"connect\" or \"listen\"; "
+                                   "write a second endpoint for the other");
+            if (pv.type != V_STRING)
+                return fail_member(c, false, mode == EP_LISTEN
+                                   ? "expected \"tcp:HOST:PORT\" like \"tcp:127.0.0.1:9000\""
+                                   : "expected \"PROTO:HOST:PORT\" like \"tcp:127.0.0.1:8080\"");
+            if (endpoint_parse(pv.str, pv.len, mode, e, msg, sizeof msg))
+                return fail_member(c, false, msg);
+        } else if (!strcmp(k, "expires")) {
+            if (pval_duration(&pv, true, &expires, msg, sizeof msg))
+                return fail_member(c, false, msg);
+        } else {
+            return unknown_endpoint_key(c, k);
+        }
+        c->nsegs--;
+    }
+    if (!modes)
+        return fail_member(c, false, "an endpoint needs \"connect\" or \"listen\", like "
+                           "{\"connect\": \"tcp:127.0.0.1:8080\"}");
+    e->expires_ns = expires;
+    return 0;
+}
+
+/* "endpoints": [objects]: replaces the endpoints. */
+static int apply_endpoints(struct fctx *c, struct policy *q, json_t *arr)
+{
+    char msg[600];
+    size_t i;
+    json_t *el;
+    q->nendpoints = 0;
+    memset(q->endpoints, 0, sizeof q->endpoints);
+    json_array_foreach(arr, i, el) {
+        struct endpoint e;
+        push_index(c, i);
+        if (i >= POLICY_MAX_ENDPOINTS) {
+            snprintf(msg, sizeof msg, "too many endpoints: %zu (at most %d)",
+                     json_array_size(arr), POLICY_MAX_ENDPOINTS);
+            return fail_member(c, false, msg);
+        }
+        if (!json_is_object(el)) {
+            struct pval pv;
+            pval_from_json(c, el, &pv);
+            snprintf(msg, sizeof msg, "expected an endpoint object like {\"connect\": "
+                     "\"tcp:127.0.0.1:8080\"}, got %s", pv.desc);
+            return fail_member(c, false, msg);
+        }
+        int rc = apply_endpoint(c, &e, el);
+        if (rc)
+            return rc;
+        if (endpoint_admit(q->endpoints, q->nendpoints, &e, msg, sizeof msg)) {
+            push_key(c, e.mode == EP_LISTEN ? "listen" : "connect");
+            return fail_member(c, false, msg);
+        }
+        q->endpoints[q->nendpoints++] = e;
+        c->nsegs--;
+    }
+    return 0;
+}
+
 static int apply_object(struct fctx *c, struct policy *q, const struct field *parent, json_t *obj)
 {
     const char *k;
@@ -259,7 +343,11 @@ static int apply_object(struct fctx *c, struct policy *q, const struct field *pa
         const struct field *f = strchr(k, '.') ? NULL : field_child(parent, k);
         if (!f)
             return unknown_key(c, parent, k);
-        if (json_is_array(v) && (f->kind == FK_SYSCALLS || f->kind == FK_GRANTS)) {
+        if (json_is_array(v) && f->kind == FK_ENDPOINTS) {
+            int rc = apply_endpoints(c, q, v);
+            if (rc)
+                return rc;
+        } else if (json_is_array(v) && (f->kind == FK_SYSCALLS || f->kind == FK_GRANTS)) {
             int rc = f->kind == FK_GRANTS ? apply_grants(c, q, v) : apply_syscall_list(c, q, f, v);
             if (rc)
                 return rc;

@@ -20,6 +20,7 @@ enum field_kind {
     FK_SYSCALLS, /* array of syscall names or numbers (file), "a,b,231" (--set): a bitmap of
                   * POLICY_SYSCALL_NR_MAX bits, replaced as a whole */
     FK_GRANTS,   /* array of grant objects, replaced as a whole (policy_add_grant appends) */
+    FK_ENDPOINTS, /* array of endpoint objects, replaced as a whole (policy_add_endpoint appends) */
     FK_GUEST_PATH, /* absolute normalized guest path ("/" allowed) in char[max] */
     FK_HOST_PATH,  /* host path (relative allowed) in char[max] */
     FK_JOB_ID,   /* 1..64 of [A-Za-z0-9._-] in char[max] */
@@ -160,5 +161,16 @@ void grants_write_json(const struct policy *p, FILE *f, int indent);
 /* Every grant valid and none nested in another; on failure *key names it (static storage). */
 int grants_check(const struct policy *p, const char **key, char *msg, size_t len);
 
+extern const char *const endpoint_keys[]; /* "connect", "listen", "expires", NULL */
+/* PROTO:HOST:PORT (s, n bytes) into *e for `mode`. 0, or -EINVAL with msg. */
+int endpoint_parse(const char *s, size_t n, enum endpoint_mode mode, struct endpoint *e,
+                   char *msg, size_t len);
+/* May e join eps[0..n)? (count, duplicates). 0, or -EINVAL with msg. */
+int endpoint_admit(const struct endpoint *eps, unsigned n, const struct endpoint *e, char *msg,
+                   size_t len);
+/* The endpoints as a JSON array, one per line at indent + 2. */
+void endpoints_write_json(const struct policy *p, FILE *f, int indent);
+/* Every endpoint valid; on failure *key names it (static storage). */
+int endpoints_check(const struct policy *p, const char **key, char *msg, size_t len);
 
 #endif

@@ -16,7 +16,7 @@ const char *deny_kind_name(enum deny_kind kind)
 {
     static const char *const names[DENY_KINDS] = {
         "syscall-filter", "rights", "amplification", "expired", "revoked", "outside-grants",
-        "escape", "limit",
+        "escape", "limit", "network",
     };
     return kind < DENY_KINDS ? names[kind] : "?";
 }
@@ -28,6 +28,8 @@ const char *cap_origin_name(enum cap_origin origin)
     case CAP_FROM_GRANT: return "grant";
     case CAP_FROM_OPEN: return "open";
     case CAP_FROM_DERIVE: return "derive";
+    case CAP_FROM_SOCKET: return "socket";
+    case CAP_FROM_ACCEPT: return "accept";
     }
     return "?";
 }
@@ -38,6 +40,8 @@ const char *cap_kind_name(enum cap_kind kind)
     case CAP_CONSOLE: return "console";
     case CAP_DIR: return "dir";
     case CAP_FILE: return "file";
+    case CAP_ENDPOINT: return "endpoint";
+    case CAP_SOCKET: return "socket";
     }
     return "?";
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "abi.h"
 
@@ -176,6 +177,8 @@ int cap_revoke(struct cap_table *t, uint32_t slot, bool expired,
             e->expired = expired;
             if (!e->io_busy)
                 fd_release(e);
+            else if (e->kind == CAP_SOCKET && e->host_fd >= 0)
+                shutdown(e->host_fd, SHUT_RDWR); /* wake a thread blocked in recv or accept */
             n++;
             if (each)
                 each(ctx, i);
@@ -215,6 +218,34 @@ int cap_chain(const struct cap_table *t, uint32_t slot, uint32_t *out, int max)
             out[k] = s;
     }
     return len;
+}
+
+int cap_reparent(struct cap_table *t, uint32_t slot, uint32_t parent)
+{
+    struct cap *e = &t->caps[slot], *p = &t->caps[parent];
+    if (e->children)
+        return -EBUSY;
+    if (!p->id || p->revoked)
+        return p->expired ? -EKEYEXPIRED : -EKEYREVOKED;
+    if (e->parent == parent)
+        return 0;
+    if (e->parent != CAP_NONE)
+        t->caps[e->parent].children--;
+    e->parent = parent;
+    p->children++;
+    if (p->expires_ns && (!e->expires_ns || p->expires_ns < e->expires_ns))
+        e->expires_ns = p->expires_ns;
+    return 0;
+}
+
+int cap_set_path(struct cap_table *t, uint32_t slot, const char *path)
+{
+    char *copy = path ? strdup(path) : NULL;
+    if (path && !copy)
+        return -ENOMEM;
+    free(t->caps[slot].path);
+    t->caps[slot].path = copy;
+    return 0;
 }
 
 uint32_t cap_find_id(const struct cap_table *t, uint32_t id)

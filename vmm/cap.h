@@ -8,7 +8,11 @@
 
 #define CAP_NONE UINT32_MAX
 
-enum cap_kind { CAP_CONSOLE, CAP_DIR, CAP_FILE };
+enum cap_kind {
+    CAP_CONSOLE, CAP_DIR, CAP_FILE,
+    CAP_ENDPOINT, /* a policy endpoint (network grant): a root with no host descriptor */
+    CAP_SOCKET,   /* a host socket, derived from an endpoint (or from a listening socket) */
+};
 
 /* How an entry came to be (the audit log's "how" of each link in a chain). */
 enum cap_origin {
@@ -16,6 +20,17 @@ enum cap_origin {
     CAP_FROM_GRANT,    /* a policy grant at launch */
     CAP_FROM_OPEN,     /* open/openat beneath a directory capability */
     CAP_FROM_DERIVE,   /* ISOVM_SYS_CAP_DERIVE (attenuation) */
+    CAP_FROM_SOCKET,   /* socket() beneath an endpoint (sys_net.c) */
+    CAP_FROM_ACCEPT,   /* accept/accept4 on a listening socket */
+};
+
+/* A socket's or an endpoint's network facts (sys_net.c). */
+enum cap_sock_state { SOCK_ST_NEW, SOCK_ST_BOUND, SOCK_ST_LISTENING, SOCK_ST_CONNECTED };
+struct cap_net {
+    bool v6;              /* AF_INET6 (else AF_INET) */
+    uint8_t proto;        /* EP_TCP / EP_UDP (policy.h) */
+    uint8_t state;        /* enum cap_sock_state (sockets) */
+    int16_t endpoint;     /* CAP_ENDPOINT: index in policy.endpoints */
 };
 
 struct cap {
@@ -34,7 +49,9 @@ struct cap {
     bool expired;         /* revoked because its deadline passed */
     bool pinned;          /* a root (grant, console): kept while the job runs, even unreferenced */
     bool keep_fd;         /* never close host_fd (the console's 0-2) */
-    char *path;           /* guest path of the object ("/data/a.txt"); NULL for the console */
+    char *path;           /* guest path of the object ("/data/a.txt"); NULL for the console;
+                           * an endpoint's "connect tcp:127.0.0.1:80", a socket's peer */
+    struct cap_net net;   /* CAP_ENDPOINT, CAP_SOCKET */
 };
 
 struct cap_table {
@@ -86,6 +103,14 @@ void cap_io_end(struct cap_table *t, uint32_t slot);
 /* The chain from the root down to `slot`, root first: out[0..max) gets its first max links.
  * Returns the chain's length (which may exceed max). */
 int cap_chain(const struct cap_table *t, uint32_t slot, uint32_t *out, int max);
+
+/* Move `slot` (which has no children) under `parent` (live): its expiry becomes the earlier of
+ * its own and the new parent's. A socket created under one endpoint connects under another.
+ * 0, -EBUSY (it has children), -EKEYREVOKED / -EKEYEXPIRED (the parent is not live). */
+int cap_reparent(struct cap_table *t, uint32_t slot, uint32_t parent);
+
+/* Replace the entry's path (a socket's peer). 0 or -ENOMEM (the old path stays). */
+int cap_set_path(struct cap_table *t, uint32_t slot, const char *path);
 
 /* The slot of the live entry with this id, or CAP_NONE. */
 uint32_t cap_find_id(const struct cap_table *t, uint32_t id);

@@ -148,6 +148,32 @@ int grants_open(struct job *job)
         job->ngrant_roots = i + 1;
         audit_cap(job, "grant", (uint32_t)slot, -1, UINT64_MAX, "policy");
     }
+    return endpoints_open(job);
+}
+
+int endpoints_open(struct job *job)
+{
+    const struct policy *p = &job->policy;
+    for (unsigned i = 0; i < p->nendpoints && i < POLICY_MAX_ENDPOINTS; i++) {
+        const struct endpoint *ep = &p->endpoints[i];
+        char text[POLICY_ENDPOINT_TEXT], path[POLICY_ENDPOINT_TEXT + 8];
+        endpoint_format(ep, text, sizeof text);
+        snprintf(path, sizeof path, "%s %s", ep->mode == EP_LISTEN ? "listen" : "connect", text);
+        uint64_t deadline = 0;
+        if (ep->expires_ns && __builtin_add_overflow(job->start_ns, ep->expires_ns, &deadline))
+            deadline = UINT64_MAX;
+        int slot = cap_create(&job->caps, CAP_NONE, CAP_ENDPOINT, CAP_FROM_GRANT,
+                              CAP_R_READ | CAP_R_WRITE, deadline, -1, path);
+        if (slot < 0) {
+            log_err("policy endpoints[%u]: %s", i,
+                    slot == -EMFILE ? "more grants and endpoints than max_capabilities leaves "
+                                      "room for" : strerror(-slot));
+            return slot;
+        }
+        job->caps.caps[slot].net = (struct cap_net){
+            .v6 = ep->v6, .proto = (uint8_t)ep->proto, .endpoint = (int16_t)i };
+        audit_cap(job, "grant", (uint32_t)slot, -1, UINT64_MAX, "policy");
+    }
     return 0;
 }
 

@@ -14,6 +14,10 @@ int grants_open(struct job *job);
 /* Reopen file grant r (is_file) with open flags `flags`, by name beneath its parent directory,
  * checked to be the granted inode: fd or -errno (-ESTALE when another file took the name). */
 int grant_file_reopen(const struct grant_root *r, int flags);
+/* Make every policy endpoint a root capability (CAP_ENDPOINT, no host descriptor) with its
+ * deadline, logged as "grant"; grants_open calls it last. 0, or -errno after one line on
+ * stderr. */
+int endpoints_open(struct job *job);
 
 /* The grant whose root is `slot` (the root of a chain), or -1. */
 int grants_index_of_root(const struct job *job, uint32_t root_slot);

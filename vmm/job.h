@@ -49,6 +49,7 @@ enum deny_kind {
     DENY_OUTSIDE,   /* a path outside every grant (ENOENT) */
     DENY_ESCAPE,    /* resolution would leave the grant: .., symlinks out, magic links */
     DENY_LIMIT,     /* max_capabilities, max_threads */
+    DENY_NETWORK,   /* a socket family, address or port no endpoint grants (sys_net.c) */
     DENY_KINDS
 };
 
@@ -109,6 +110,8 @@ struct job_stats {
     uint64_t filtered_beyond;                /* refused by it, numbers >= SYSCALL_TABLE_SIZE */
     uint64_t filter_logged;                  /* let through by the "log" action */
     uint64_t read_cache_fills, read_cache_hits; /* read_cache.h */
+    uint64_t net_connections;                /* connects and accepts that succeeded */
+    uint64_t net_bytes_sent, net_bytes_received; /* through sockets (also in bytes_*) */
 };
 
 struct sig_state {

@@ -46,6 +46,10 @@ static void usage(FILE *f)
         "  --grant GUEST=HOST[:ro|:rw|:RIGHT,RIGHT...]\n"
         "                        show host path HOST at guest path GUEST (repeatable; default ro;\n"
         "                        rights: read write create delete list stat seek truncate)\n"
+        "  --connect PROTO:HOST:PORT\n"
+        "                        let the job connect to tcp or udp HOST:PORT (repeatable; HOST a\n"
+        "                        numeric IPv4 or [IPv6] address; no network without it; docs/network.md)\n"
+        "  --listen tcp:HOST:PORT let the job listen on tcp HOST:PORT (repeatable)\n"
         "  --cwd PATH            the job's working directory, a guest path (default /)\n"
         "  --syscall-profile P   default, deterministic or none (default: default)\n"
         "  --syscall-action A    for a syscall outside the profile: errno, kill or log (default errno)\n"
@@ -93,7 +97,8 @@ static int bad_usage(const char *fmt, ...)
 struct override {
     const char *key;   /* NULL for --grant */
     const char *value;
-    const char *opt;   /* "--memory" ...; NULL for --set KEY=VALUE */
+    const char *opt;   /* "--memory" ...; NULL for --set KEY=VALUE; "--connect", "--listen"
+                        * (key NULL) for endpoints */
 };
 
 /* The policy: defaults, then the file, then the overrides in order, then the cross-field checks.
@@ -110,8 +115,11 @@ static int build_policy(struct policy *p, const char *file, const struct overrid
         char origin[300];
         if (ov[i].opt)
             snprintf(origin, sizeof origin, "%s %s", ov[i].opt, ov[i].value);
+        bool endpoint = !ov[i].key && ov[i].opt && strcmp(ov[i].opt, "--grant") != 0;
         int rc = ov[i].key ? policy_set_from(p, ov[i].key, ov[i].value, ov[i].opt ? origin : NULL,
                                              err, sizeof err)
+               : endpoint  ? policy_add_endpoint(p, strcmp(ov[i].opt, "--listen") == 0 ? EP_LISTEN
+                                                 : EP_CONNECT, ov[i].value, origin, err, sizeof err)
                            : policy_add_grant(p, ov[i].value, origin, err, sizeof err);
         if (rc != 0)
             return bad_usage("%s", err);
@@ -127,6 +135,7 @@ enum {
     OPT_POLICY = 256, OPT_CPU_QUOTA, OPT_CPU_PERIOD, OPT_CPU_TIME_LIMIT, OPT_TIMEOUT,
     OPT_MAX_THREADS, OPT_MAX_CAPS, OPT_SET, OPT_GRANT, OPT_CWD, OPT_SYSCALL_PROFILE,
     OPT_SYSCALL_ACTION, OPT_SEED, OPT_AUDIT, OPT_CONTROL, OPT_JOB_ID,
+    OPT_CONNECT = 400, OPT_LISTEN,
 };
 enum { OPT_NO_SECCOMP = 0x1000 }; /* the VMM's own seccomp filter (docs/security.md) */
 
@@ -143,6 +152,8 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         { "max-capabilities", required_argument, NULL, OPT_MAX_CAPS },
         { "set", required_argument, NULL, OPT_SET },
         { "grant", required_argument, NULL, OPT_GRANT },
+        { "connect", required_argument, NULL, OPT_CONNECT },
+        { "listen", required_argument, NULL, OPT_LISTEN },
         { "cwd", required_argument, NULL, OPT_CWD },
         { "syscall-profile", required_argument, NULL, OPT_SYSCALL_PROFILE },
         { "syscall-action", required_argument, NULL, OPT_SYSCALL_ACTION },
@@ -167,6 +178,8 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         { OPT_MAX_THREADS, "--max-threads", "max_threads" },
         { OPT_MAX_CAPS, "--max-capabilities", "max_capabilities" },
         { OPT_GRANT, "--grant", NULL }, /* policy_add_grant */
+        { OPT_CONNECT, "--connect", NULL }, /* policy_add_endpoint */
+        { OPT_LISTEN, "--listen", NULL },
         { OPT_CWD, "--cwd", "cwd" },
         { OPT_SYSCALL_PROFILE, "--syscall-profile", "syscalls.profile" },
         { OPT_SYSCALL_ACTION, "--syscall-action", "syscalls.action" },
@@ -218,6 +231,8 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         case OPT_MAX_THREADS:
         case OPT_MAX_CAPS:
         case OPT_GRANT:
+        case OPT_CONNECT:
+        case OPT_LISTEN:
         case OPT_CWD:
         case OPT_SYSCALL_PROFILE:
         case OPT_SYSCALL_ACTION:

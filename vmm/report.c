@@ -149,6 +149,13 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
     }
     fprintf(f, "\n  },\n");
     key_u64(f, "denials_total", denials_total);
+    fprintf(f, "  \"network\": {\n");
+    fprintf(f, "    \"endpoints\": %u,\n", o->policy.nendpoints);
+    fprintf(f, "    \"connections\": %llu,\n", (unsigned long long)st->net_connections);
+    fprintf(f, "    \"bytes_sent\": %llu,\n", (unsigned long long)st->net_bytes_sent);
+    fprintf(f, "    \"bytes_received\": %llu,\n", (unsigned long long)st->net_bytes_received);
+    fprintf(f, "    \"denials\": %llu\n", (unsigned long long)st->denials[DENY_NETWORK]);
+    fprintf(f, "  },\n");
     fprintf(f, "  \"vm_exits\": {\n");
     fprintf(f, "    \"io\": %llu,\n", (unsigned long long)st->exits_io);
     fprintf(f, "    \"hlt\": %llu,\n", (unsigned long long)st->exits_hlt);

@@ -44,6 +44,7 @@ int64_t sys_isovm_cap_derive(struct job *job, struct sc_call *c)
     }
     if (e->kind == CAP_CONSOLE)
         job->caps.caps[job->fds[rc].cap].keep_fd = true;
+    job->caps.caps[job->fds[rc].cap].net = e->net; /* a socket's family, protocol and state */
     return rc;
 }
 

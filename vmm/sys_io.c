@@ -15,7 +15,6 @@
 #include "syscalls.h"
 
 #define MAX_RW_COUNT 0x7ffff000ull   /* Linux caps one read/write at this many bytes */
-#define IOV_LIMIT 1024
 
 /* One host read or write into guest memory with job->lock released, so the job's other threads
  * go on meanwhile (guest RAM stays mapped for the VMM's whole life, so the buffer cannot go
@@ -41,8 +40,7 @@ static int64_t host_io(struct job *job, uint32_t slot, bool is_write, const stru
     return r < 0 ? -(int64_t)e : (int64_t)r;
 }
 
-/* The first `max` bytes of iov[0..n) starting `skip` bytes in, as a new iovec array. */
-static int iov_window(const struct iovec *iov, int n, uint64_t skip, uint64_t max,
+int iov_window(const struct iovec *iov, int n, uint64_t skip, uint64_t max,
                       struct iovec *out)
 {
     int k = 0;
@@ -106,6 +104,8 @@ static int64_t io_transfer(struct job *job, struct sc_call *c, uint32_t slot, bo
         }
         done += (uint64_t)r;
         *(is_write ? &job->stats.bytes_written : &job->stats.bytes_read) += (uint64_t)r;
+        if (job->caps.caps[slot].kind == CAP_SOCKET) /* the slot lives while the fd holds it */
+            *(is_write ? &job->stats.net_bytes_sent : &job->stats.net_bytes_received) += (uint64_t)r;
         /* A write stops early only on the job's end or a device that takes nothing more; a
          * short count from a kick (quota, shootdown) is carried on, as the job asked for all. */
         if (!is_write || r == 0 || atomic_load(&job->stop))
@@ -146,8 +146,7 @@ static int64_t io_plain(struct job *job, struct sc_call *c, bool is_write)
 int64_t sys_read(struct job *job, struct sc_call *c) { return io_plain(job, c, false); }
 int64_t sys_write(struct job *job, struct sc_call *c) { return io_plain(job, c, true); }
 
-/* Copy and check a guest iovec array once; fill host iovecs. Returns the count or -errno. */
-static int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need,
+int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need,
                       struct iovec *out, uint64_t *total_out)
 {
     if (cnt > IOV_LIMIT)
@@ -297,6 +296,9 @@ int64_t sys_fcntl(struct job *job, struct sc_call *c)
          * mode (writes at an offset go through pwrite64, which checks rights itself). */
         s->status = (uint32_t)(c->a[2] & (O_APPEND | O_NONBLOCK));
         if (e->kind == CAP_FILE && fcntl(e->host_fd, F_SETFL, (int)(s->status & O_APPEND)) < 0)
+            return -errno;
+        /* a socket's host descriptor blocks as the job's does (sys_net.c) */
+        if (e->kind == CAP_SOCKET && fcntl(e->host_fd, F_SETFL, (int)(s->status & O_NONBLOCK)) < 0)
             return -errno;
         return 0;
     default:

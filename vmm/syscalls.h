@@ -2,6 +2,7 @@
 #ifndef ISOVM_SYSCALLS_H
 #define ISOVM_SYSCALLS_H
 #include <stdint.h>
+#include <sys/uio.h>
 #include "job.h"
 
 /* One forwarded syscall: number and arguments as read once from the request block. */
@@ -75,6 +76,32 @@ int64_t sys_enosys_quiet(struct job *, struct sc_call *);
  * descriptor's position), on capability `slot` which the caller has checked (sys_io.c). */
 int64_t io_buffer(struct job *job, struct sc_call *c, uint32_t slot, bool is_write, uint64_t gva,
                   uint64_t len, int64_t off);
+/* A guest iovec array of cnt entries at gva (cnt <= IOV_LIMIT), copied once, each entry checked
+ * for the GPERM_ bits in `need`, into host iovecs `out`; *total the sum (overflow-checked).
+ * Returns the count or -errno (sys_io.c). */
+#define IOV_LIMIT 1024
+int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need, struct iovec *out,
+               uint64_t *total);
+/* The first `max` bytes of iov[0..n) starting `skip` bytes in, as a new iovec array (sys_io.c). */
+int iov_window(const struct iovec *iov, int n, uint64_t skip, uint64_t max, struct iovec *out);
+/* network (sys_net.c): sockets on the policy's endpoint grants */
+int64_t sys_socket(struct job *, struct sc_call *);
+int64_t sys_connect(struct job *, struct sc_call *);
+int64_t sys_bind(struct job *, struct sc_call *);
+int64_t sys_listen(struct job *, struct sc_call *);
+int64_t sys_accept(struct job *, struct sc_call *);
+int64_t sys_accept4(struct job *, struct sc_call *);
+int64_t sys_sendto(struct job *, struct sc_call *);
+int64_t sys_recvfrom(struct job *, struct sc_call *);
+int64_t sys_sendmsg(struct job *, struct sc_call *);
+int64_t sys_recvmsg(struct job *, struct sc_call *);
+int64_t sys_shutdown(struct job *, struct sc_call *);
+int64_t sys_getsockname(struct job *, struct sc_call *);
+int64_t sys_getpeername(struct job *, struct sc_call *);
+int64_t sys_setsockopt(struct job *, struct sc_call *);
+int64_t sys_getsockopt(struct job *, struct sc_call *);
+int64_t sys_poll(struct job *, struct sc_call *);
+int64_t sys_ppoll(struct job *, struct sc_call *);
 /* file-system view (sys_fs.c): paths resolve only through the policy's grants */
 /* Open /proc/self/fd as a directory descriptor, so that reopening a descriptor through it names
  * no path from the cwd (the VMM's seccomp filter refuses AT_FDCWD: docs/security.md). Before

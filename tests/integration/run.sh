@@ -503,6 +503,7 @@ add_case "busybox sh -c arithmetic" c_bb 0 "32" sh -c 'x=5; echo $((x*6+2))'
 . "$HERE/determinism_cases.sh" # deterministic jobs (issue 4, part 5)
 . "$HERE/fs_cases.sh" # the file-system view: grants, rights, escapes, busybox (issue 4)
 . "$HERE/audit_cases.sh" # audit log, isovm cap and the control socket (issue 4)
+. "$HERE/net_cases.sh" # network endpoints as capabilities (issue 5)
 . "$HERE/valgrind_cases.sh" # isovm itself under valgrind
 . "$HERE/jail_cases.sh" # isovm jail: namespaces, pivot_root, cgroup, privileges (issue 5)
 . "$HERE/seccomp_cases.sh" # the VMM's own seccomp filter (issue 5, part 3)

@@ -30,7 +30,11 @@ UNIT_OBJS      += $(BUILD)/tests/unit/test_fs_path.o
 UNIT_TESTS     += $(BUILD)/tests/test_policy
 UNIT_OBJS      += $(BUILD)/tests/unit/test_policy.o
 UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_locate.o units.o rights.o json_str.o \
-                    policy_grants.o policy_syscalls.o syscall_names.o)
+                    policy_grants.o policy_syscalls.o syscall_names.o policy_endpoints.o)
+
+# the policy's network endpoints (same objects as test_policy)
+UNIT_TESTS     += $(BUILD)/tests/test_endpoints
+UNIT_OBJS      += $(BUILD)/tests/unit/test_endpoints.o
 
 # isovm jail's argument checks (pure)
 UNIT_TESTS     += $(BUILD)/tests/test_jail
@@ -87,6 +91,10 @@ $(BUILD)/tests/test_token_bucket: $(BUILD)/tests/unit/test_token_bucket.o \
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
 $(BUILD)/tests/test_policy: $(BUILD)/tests/unit/test_policy.o $(UNIT_POLICY_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -ljansson
+
+$(BUILD)/tests/test_endpoints: $(BUILD)/tests/unit/test_endpoints.o $(UNIT_POLICY_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -ljansson
 
