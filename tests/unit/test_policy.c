@@ -614,7 +614,7 @@ static void test_write_json(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "seed")), 0);
     assert_true(json_is_null(json_object_get(j, "io_device"))); /* isovm jail's cgroup I/O limit */
     assert_int_equal(json_array_size(json_object_get(j, "endpoints")), 0);
-    assert_int_equal(json_object_size(j), 27);
+    assert_int_equal(json_object_size(j), 28);
     json_decref(j);
     /* one key per line, opening brace where the stream is, closing brace at the indent */
     unsigned lines = 0;
