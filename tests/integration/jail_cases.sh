@@ -276,3 +276,17 @@ add_case "jail/fs/escape/musl" c_jail_wrapped c_fs_escape musl
 add_case "jail/fs/rights/musl" c_jail_wrapped c_fs_rights musl
 add_case "jail/fs/busybox/ls-lR" c_jail_wrapped c_fs_bb ls-lR ls -lnR
 add_case "jail/caps/attenuate and amplify caps.musl" c_jail_wrapped c_caps_attenuate musl
+
+# the jailer itself under valgrind (memcheck, leak check; the VMM it execs is not traced)
+c_jail_valgrind() {
+    _jail_init || return
+    need hello.musl || return
+    c_valgrind 0 jail --id jv --uid $JAIL_UID --gid $JAIL_GID --chroot-base "$JAIL_BASE" \
+        -- launch --report "$WORK/jv.json" -- "$J"
+    expect_stdout_has "hello from isovm"
+    expect_report "$WORK/jv.json" exit_reason '"exit"'
+    _jail_gone jv
+}
+if ! grep -qa __asan_init "$ISOVM" 2>/dev/null; then # ASan and valgrind do not mix
+    add_case "jail/valgrind: the jailer" with_budget 120 c_jail_valgrind
+fi
