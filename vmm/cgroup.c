@@ -414,6 +414,8 @@ void cgroup_report(const struct cgroup_job *cg, FILE *f)
         key_limit(f, &sep, cg, "memory_peak_bytes", "memory.peak");
         if (cgroup_read(cg, "memory.events", buf, sizeof buf) == 0 && field_u64(buf, "oom", &v))
             key_num(f, &sep, "memory_oom_events", v);
+        if (cgroup_read(cg, "memory.events", buf, sizeof buf) == 0 && field_u64(buf, "oom_kill", &v))
+            key_num(f, &sep, "memory_oom_kill_events", v);
         key_limit(f, &sep, cg, "pids_peak", "pids.peak");
         if (cgroup_read(cg, "pids.events", buf, sizeof buf) == 0 && field_u64(buf, "max", &v))
             key_num(f, &sep, "pids_max_events", v);

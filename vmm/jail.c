@@ -517,11 +517,11 @@ static void bind_one(const struct bind *b)
             child_die("create the mount point", b->dst);
         close(fd);
     }
-    if (mount(b->src, dst, NULL, MS_BIND | (b->dir ? MS_REC : 0), NULL) < 0)
+    if (mount(b->src, dst, "none", MS_BIND | (b->dir ? MS_REC : 0), NULL) < 0)
         child_die("bind-mount", b->src);
     unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (b->rw ? 0 : MS_RDONLY) |
                        (b->exec ? 0 : MS_NOEXEC);
-    if (mount(NULL, dst, NULL, fl, NULL) < 0)
+    if (mount("none", dst, "none", fl, NULL) < 0)
         child_die(b->rw ? "remount nosuid,nodev" : "remount read-only", b->dst);
 }
 
@@ -592,7 +592,7 @@ static void jail_child(struct jail *j)
         close(j->netns_fd);
     if (sethostname("isovm", 5) < 0)
         child_die("sethostname", NULL);
-    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    if (mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0)
         child_die("make the mounts private", NULL);
     /* the jail's root: a small tmpfs (nothing of it outlives the namespace), read-only at the end */
     if (mount("isovm-jail", j->root, "tmpfs", MS_NOSUID | MS_NOEXEC,
@@ -619,7 +619,7 @@ static void jail_child(struct jail *j)
     if (j->need_cwd)
         mkdir_parents(j->cwd, true);
     /* read-only from here (device nodes still open read-write: the mount is not nodev) */
-    if (mount(NULL, ".", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
+    if (mount("none", ".", "none", MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
         child_die("remount the jail read-only", NULL);
     if (syscall(SYS_pivot_root, ".", ".") < 0)
         child_die("pivot_root into", j->root);
