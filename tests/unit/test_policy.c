@@ -620,7 +620,7 @@ static void test_write_json(void **state)
     unsigned lines = 0;
     for (const char *c = s; *c; c++)
         lines += *c == '\n';
-    assert_int_equal(lines, 28);
+    assert_int_equal(lines, 29);
     assert_true(strncmp(s, "{\n  \"memory_bytes\": ", 20) == 0);
     assert_string_equal(s + strlen(s) - 2, "\n}");
     free(s);
