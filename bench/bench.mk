@@ -15,3 +15,9 @@ $(BUILD)/bench/getpid_loop.musl: bench/getpid_loop.c
 $(BUILD)/bench/read_loop.musl: bench/read_loop.c firmware/abi.h
 	@mkdir -p $(dir $@)
 	musl-gcc -static -O2 -Wall -Wextra -Werror -Ifirmware -o $@ $<
+
+# the VMM seccomp filter's cost per host syscall, natively (bench/seccomp_cost.c)
+$(BUILD)/bench/seccomp_cost: bench/seccomp_cost.c $(BUILD)/vmm/vmm_seccomp.o $(BUILD)/vmm/log.o \
+                             $(BUILD)/vmm/test_hooks.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
