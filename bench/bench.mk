@@ -20,3 +20,8 @@ $(BUILD)/bench/read_loop.musl: bench/read_loop.c firmware/abi.h
 $(BUILD)/bench/net_rr.musl: bench/net_rr.c
 	@mkdir -p $(dir $@)
 	musl-gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
+# the VMM seccomp filter's cost per host syscall, natively (bench/seccomp_cost.c)
+$(BUILD)/bench/seccomp_cost: bench/seccomp_cost.c $(BUILD)/vmm/vmm_seccomp.o $(BUILD)/vmm/log.o \
+                             $(BUILD)/vmm/test_hooks.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
