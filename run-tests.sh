@@ -44,7 +44,7 @@ valgrind_units() {
 
 # Runs inside the KVM host (one boot): the integration suite on the normal and the sanitized isovm.
 kvm_suite() {
-    tests/emuhost/run.sh --timeout "${ISOVM_KVM_TIMEOUT:-2400}" -- bash -c '
+    tests/emuhost/run.sh --timeout "${ISOVM_KVM_TIMEOUT:-3600}" -- bash -c '
         set -u; rc=0
         echo "--- integration (build/isovm)"
         tests/integration/run.sh || rc=1
@@ -60,6 +60,7 @@ stage unit make unit-run
 stage unit-san make SAN=1 unit-run
 stage unit-valgrind valgrind_units
 stage jail-outer tests/jail/outer_cases.sh
+stage jail-outer-san env ISOVM_HOOKS=build-san/isovm-hooks tests/jail/outer_cases.sh
 if [ $quick -eq 0 ]; then
     stage emuhost-setup tests/emuhost/setup.sh
     stage kvm-integration kvm_suite
