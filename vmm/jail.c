@@ -660,7 +660,11 @@ static int report_merge(struct jail *j)
         return jerr("the job's report %s: %s", j->report_host, strerror(errno));
     static char buf[1 << 20];
     size_t n = fread(buf, 1, sizeof buf - 1, in);
+    bool whole = feof(in) && !ferror(in);
     fclose(in);
+    if (!whole)
+        return jerr("the job's report %s: %s", j->report_host,
+                    n == sizeof buf - 1 ? "larger than 1 MiB" : "read error");
     buf[n] = '\0';
     char *end = strrchr(buf, '}');
     if (!n)

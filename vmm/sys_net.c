@@ -336,18 +336,27 @@ int64_t sys_socket(struct job *job, struct sc_call *c)
     return fd;
 }
 
+/* connect and bind's arguments: the socket (a[0]) and the job's address (a[1], a[2]) imported
+ * for its family, with its text for the audit log. 0, or -errno. */
+static int sock_addr_args(struct job *job, struct sc_call *c, struct cap **e, uint32_t *slot,
+                          struct net_addr *a, char what[POLICY_ENDPOINT_TEXT])
+{
+    int rc = net_sock(job, c, c->a[0], 0, e, slot);
+    if (rc || (rc = addr_import(job, c->a[1], c->a[2], (*e)->net.v6, a)))
+        return rc;
+    addr_text(a, (*e)->net.proto, what, POLICY_ENDPOINT_TEXT);
+    return 0;
+}
+
 int64_t sys_connect(struct job *job, struct sc_call *c)
 {
     struct cap *e;
     uint32_t slot;
-    int rc = net_sock(job, c, c->a[0], 0, &e, &slot);
+    struct net_addr a;
+    char what[POLICY_ENDPOINT_TEXT];
+    int rc = sock_addr_args(job, c, &e, &slot, &a, what);
     if (rc)
         return rc;
-    struct net_addr a;
-    if ((rc = addr_import(job, c->a[1], c->a[2], e->net.v6, &a)))
-        return rc;
-    char what[POLICY_ENDPOINT_TEXT];
-    addr_text(&a, e->net.proto, what, sizeof what);
     if (e->net.state == SOCK_ST_LISTENING || e->net.state == SOCK_ST_BOUND)
         return net_deny(job, c, EACCES, slot, what); /* a listener connects nowhere */
     int ep = endpoint_admit_addr(job, c, EP_CONNECT, e->net.proto, e->net.v6, &a, what);
@@ -372,14 +381,11 @@ int64_t sys_bind(struct job *job, struct sc_call *c)
 {
     struct cap *e;
     uint32_t slot;
-    int rc = net_sock(job, c, c->a[0], 0, &e, &slot);
+    struct net_addr a;
+    char what[POLICY_ENDPOINT_TEXT];
+    int rc = sock_addr_args(job, c, &e, &slot, &a, what);
     if (rc)
         return rc;
-    struct net_addr a;
-    if ((rc = addr_import(job, c->a[1], c->a[2], e->net.v6, &a)))
-        return rc;
-    char what[POLICY_ENDPOINT_TEXT];
-    addr_text(&a, e->net.proto, what, sizeof what);
     if (e->net.state != SOCK_ST_NEW)
         return -EINVAL; /* bound or connected already, as Linux answers */
     /* only a listen endpoint's exact address can be bound (listen endpoints are tcp) */
