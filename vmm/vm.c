@@ -359,6 +359,14 @@ int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *v)
     if ((rc = vcpu_ioctl(v, KVM_GET_REGS, &regs, "KVM_GET_REGS")) ||
         (rc = vcpu_ioctl(v, KVM_GET_SREGS, &sr, "KVM_GET_SREGS")))
         return rc;
+    /* An exception on its way in (a fault whose delivery an exit interrupted; KVM injects it
+     * again at the next entry): redirecting the vCPU now would deliver it at fw_tlb_flush, as
+     * a firmware fault. It goes to the exception path, which never returns to the job. */
+    struct kvm_vcpu_events ev;
+    if ((rc = vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS")))
+        return rc;
+    if (ev.exception.injected || ev.exception.pending || ev.interrupt.injected || ev.nmi.injected)
+        return 1;
     if (regs.rip == vm->fw.hcall_out_gpa) {
         /* In a hypercall (about to make it, or its completion is pending): the firmware acts on
          * the request block's action bits right after the `out`, before it returns to the job. */

@@ -51,7 +51,8 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, int index, uint64_t entry, uin
 
 /* The vCPU has been stopped (KVM_RUN returned) after another vCPU changed the page tables:
  * make it flush its TLB before it runs another guest instruction. 0, or -errno; 1 when this
- * vCPU is in the firmware's exception path and will never run the job again. */
+ * vCPU is in the firmware's exception path, or an exception is on its way in, and will never
+ * run the job again. */
 int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *vcpu);
 
 void vcpu_destroy(struct vm *vm, struct vcpu *vcpu);
