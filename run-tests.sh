@@ -36,6 +36,12 @@ valgrind_units() {
     local t rc=0
     for t in build/tests/test_*; do
         [ -x "$t" ] || continue
+        if [ "${t##*/}" = test_vmm_seccomp ]; then
+            # valgrind does not implement seccomp(2) (syscall 317), so the filter cannot be
+            # built under it; this test runs in the unit and unit-san stages
+            echo "valgrind: not run: $t (valgrind has no seccomp(2))"
+            continue
+        fi
         echo "valgrind $t"
         valgrind -q --error-exitcode=1 --leak-check=full "$t" >/dev/null || rc=1
     done
