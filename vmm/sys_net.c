@@ -596,43 +596,51 @@ static int64_t net_recv(struct job *job, struct sc_call *c, uint32_t slot, const
     }
 }
 
-int64_t sys_sendto(struct job *job, struct sc_call *c)
+/* sendto and recvfrom's socket (a[0], with right `need`) and buffer (a[1], a[2] bytes, capped
+ * as Linux caps one call, checked for `perm`) as one iovec. 0, or -errno. */
+static int sock_buf_args(struct job *job, struct sc_call *c, uint32_t need, unsigned perm,
+                         struct cap **e, uint32_t *slot, struct iovec *one)
 {
-    struct cap *e;
-    uint32_t slot;
-    int rc = net_sock(job, c, c->a[0], CAP_R_WRITE, &e, &slot);
+    int rc = net_sock(job, c, c->a[0], need, e, slot);
     if (rc)
         return rc;
     uint64_t len = c->a[2] > NET_RW_MAX ? NET_RW_MAX : c->a[2];
     void *buf;
-    if ((rc = gpa_range_check(&job->vm.gm, c->a[1], len, GPERM_R, &buf)))
+    if ((rc = gpa_range_check(&job->vm.gm, c->a[1], len, perm, &buf)))
+        return rc;
+    *one = (struct iovec){ .iov_base = buf, .iov_len = len };
+    return 0;
+}
+
+int64_t sys_sendto(struct job *job, struct sc_call *c)
+{
+    struct cap *e;
+    uint32_t slot;
+    struct iovec one;
+    int rc = sock_buf_args(job, c, CAP_R_WRITE, GPERM_R, &e, &slot, &one);
+    if (rc)
         return rc;
     struct net_addr to;
     if (c->a[4] && (rc = addr_import(job, c->a[4], c->a[5], e->net.v6, &to)))
         return rc;
-    struct iovec one = { .iov_base = buf, .iov_len = len };
-    return net_send(job, c, slot, &one, 1, len, c->a[3], c->a[4] ? &to : NULL);
+    return net_send(job, c, slot, &one, 1, one.iov_len, c->a[3], c->a[4] ? &to : NULL);
 }
 
 int64_t sys_recvfrom(struct job *job, struct sc_call *c)
 {
     struct cap *e;
     uint32_t slot;
-    int rc = net_sock(job, c, c->a[0], CAP_R_READ, &e, &slot);
+    struct iovec one;
+    int rc = sock_buf_args(job, c, CAP_R_READ, GPERM_W, &e, &slot, &one);
     if (rc)
-        return rc;
-    uint64_t len = c->a[2] > NET_RW_MAX ? NET_RW_MAX : c->a[2];
-    void *buf;
-    if ((rc = gpa_range_check(&job->vm.gm, c->a[1], len, GPERM_W, &buf)))
         return rc;
     int32_t alen;
     if ((rc = addr_out_prepare(job, c->a[4], c->a[5], &alen)))
         return rc;
-    struct iovec one = { .iov_base = buf, .iov_len = len };
     struct sockaddr_storage from;
     socklen_t fl = 0;
     int mf;
-    int64_t r = net_recv(job, c, slot, &one, 1, len, c->a[3], &from, &fl, &mf);
+    int64_t r = net_recv(job, c, slot, &one, 1, one.iov_len, c->a[3], &from, &fl, &mf);
     if (r >= 0 && fl && (rc = addr_out(job, c->a[4], c->a[5], alen, &from, fl)))
         return rc;
     return r;
