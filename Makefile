@@ -13,18 +13,19 @@ endif
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla \
-           -fstack-protector-strong -Ivmm -Ifirmware -Idevices -Ipolicy $(SANFLAGS)
+           -fstack-protector-strong -I. $(SANFLAGS)
 LDFLAGS += $(SANFLAGS)
 # jansson is linked statically: one shared library fewer to load at every launch.
 LDLIBS  += -Wl,-Bstatic -ljansson -Wl,-Bdynamic
-# libseccomp likewise (the VMM's own syscall filter, vmm/vmm_seccomp.c)
+# libseccomp likewise (the VMM's own syscall filter, vmm/run/vmm_seccomp.c)
 LDLIBS  += -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
 
-VMM_SRCS  := $(wildcard vmm/*.c devices/*.c policy/*.c)
+# every folder of the VMM (docs/architecture.md: what each may include)
+VMM_SRCS  := $(wildcard lib/*.c policy/*.c limits/*.c vmm/*/*.c jail/*.c cli/*.c devices/*.c devices/*/*.c)
 VMM_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(VMM_SRCS))
-LIB_OBJS  := $(filter-out $(BUILD)/vmm/main.o,$(VMM_OBJS)) $(BUILD)/firmware/blob.o
+LIB_OBJS  := $(filter-out $(BUILD)/cli/main.o,$(VMM_OBJS)) $(BUILD)/firmware/blob.o
 ISOVM     := $(BUILD)/isovm
-# isovm-hooks: isovm with the test-only hooks of vmm/test_hooks.h live (tests only, never shipped)
+# isovm-hooks: isovm with the test-only hooks of lib/test_hooks.h live (tests only, never shipped)
 ISOVM_HOOKS := $(BUILD)/isovm-hooks
 
 .PHONY: all clean test check-san
@@ -49,10 +50,10 @@ $(BUILD)/firmware/blob.o: firmware/blob.S $(BUILD)/firmware/firmware.bin
 $(ISOVM): $(VMM_OBJS) $(BUILD)/firmware/blob.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/hooks/test_hooks.o: vmm/test_hooks.c vmm/test_hooks.h
+$(BUILD)/hooks/test_hooks.o: lib/test_hooks.c lib/test_hooks.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DISOVM_TEST_HOOKS -c $< -o $@
-$(ISOVM_HOOKS): $(filter-out $(BUILD)/vmm/test_hooks.o,$(VMM_OBJS)) $(BUILD)/hooks/test_hooks.o \
+$(ISOVM_HOOKS): $(filter-out $(BUILD)/lib/test_hooks.o,$(VMM_OBJS)) $(BUILD)/hooks/test_hooks.o \
                 $(BUILD)/firmware/blob.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -14,14 +14,14 @@ $(BUILD)/bench/getpid_loop.musl: bench/getpid_loop.c
 
 $(BUILD)/bench/read_loop.musl: bench/read_loop.c firmware/abi.h
 	@mkdir -p $(dir $@)
-	musl-gcc -static -O2 -Wall -Wextra -Werror -Ifirmware -o $@ $<
+	musl-gcc -static -O2 -Wall -Wextra -Werror -I. -o $@ $<
 
 # the socket round-trip client and echo server (bench/net.sh): static, native and as a job alike
 $(BUILD)/bench/net_rr.musl: bench/net_rr.c
 	@mkdir -p $(dir $@)
 	musl-gcc -static -O2 -Wall -Wextra -Werror -o $@ $<
 # the VMM seccomp filter's cost per host syscall, natively (bench/seccomp_cost.c)
-$(BUILD)/bench/seccomp_cost: bench/seccomp_cost.c $(BUILD)/vmm/vmm_seccomp.o $(BUILD)/vmm/log.o \
-                             $(BUILD)/vmm/test_hooks.o
+$(BUILD)/bench/seccomp_cost: bench/seccomp_cost.c $(BUILD)/vmm/run/vmm_seccomp.o $(BUILD)/lib/log.o \
+                             $(BUILD)/lib/test_hooks.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ -Wl,-Bstatic -lseccomp -Wl,-Bdynamic

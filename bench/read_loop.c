@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include "abi.h"
+#include "firmware/abi.h"
 
 int main(int argc, char **argv)
 {

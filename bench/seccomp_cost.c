@@ -12,7 +12,7 @@
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
-#include "vmm_seccomp.h"
+#include "vmm/run/vmm_seccomp.h"
 
 static double ns_per_call(int fd, long n, int which)
 {

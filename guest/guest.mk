@@ -16,9 +16,9 @@ GUEST_OUT     := $(BUILD)/guest
 GUEST_CC_MUSL ?= musl-gcc
 GUEST_CC_GLIBC?= gcc
 MUSL_LIBDIR   ?= /usr/lib/x86_64-linux-musl
-GUEST_CFLAGS  := -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(GUEST_SRC) -Ifirmware \
+GUEST_CFLAGS  := -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(GUEST_SRC) -I. \
                  -fno-stack-protector
-GUEST_RAWFLAGS:= -nostdlib -static -no-pie -Wall -Wextra -Werror -Ifirmware
+GUEST_RAWFLAGS:= -nostdlib -static -no-pie -Wall -Wextra -Werror -I.
 # extra compile+link flags of some jobs (per job name, any variant)
 GUEST_PTHREAD := threads tlb_shootdown spin_threads threads_many
 guest_extra    = $(if $(filter $(GUEST_PTHREAD),$(basename $(notdir $@))),-pthread)

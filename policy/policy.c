@@ -1,14 +1,14 @@
 /* The job policy's fields: one table drives the file parser, --set overrides, the cross-field
  * checks and the JSON output, so they cannot disagree. */
-#include "policy.h"
+#include "policy/policy.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "json_str.h"
-#include "policy_internal.h"
-#include "units.h"
+#include "lib/json_str.h"
+#include "policy/policy_internal.h"
+#include "policy/units.h"
 
 #define OFF(m) offsetof(struct policy, m)
 #define NS_PER_S 1000000000ull

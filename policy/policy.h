@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "rights.h"
+#include "policy/rights.h"
 
 /* One token bucket, as Firecracker's rate limiter: `size` tokens, refilled completely every
  * `refill_time_ns` (so the rate is size / refill_time), plus `one_time_burst` extra tokens that

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "json_str.h"
-#include "policy_internal.h"
+#include "lib/json_str.h"
+#include "policy/policy_internal.h"
 
 const char *const endpoint_keys[] = { "connect", "listen", "expires", NULL };
 

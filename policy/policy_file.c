@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "policy.h"
-#include "policy_internal.h"
+#include "policy/policy.h"
+#include "policy/policy_internal.h"
 
 #define MAX_DEPTH 8 /* the schema is 4 deep ("grants[1].rights[0]") */
 

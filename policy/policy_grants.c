@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "json_str.h"
-#include "policy_internal.h"
+#include "lib/json_str.h"
+#include "policy/policy_internal.h"
 
 const char *const grant_keys[] = { "guest", "host", "rights", "expires", NULL };
 

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "policy.h"
+#include "policy/policy.h"
 
 enum field_kind {
     FK_GROUP,    /* an object of further fields ("cpu", "io", "io.read") */

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "policy_internal.h"
+#include "policy/policy_internal.h"
 
 #define WALK_MAX_PATH 16   /* members deeper than this are walked but never reported */
 #define WALK_MAX_NEST 4096 /* jansson itself stops at 2048 */

@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "policy_internal.h"
-#include "syscall_names.h"
+#include "policy/policy_internal.h"
+#include "lib/syscall_names.h"
 
 #define ERRNO_MAX 4095
 

@@ -1,5 +1,5 @@
 /* Names of capability rights, for the policy file, the audit log and messages. */
-#include "rights.h"
+#include "policy/rights.h"
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>

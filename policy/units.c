@@ -1,6 +1,6 @@
 /* Parses and prints sizes ("64MiB"), durations ("500ms"), percentages ("25%") and counts,
  * overflow-checked. */
-#include "units.h"
+#include "policy/units.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>

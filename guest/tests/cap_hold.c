@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/syscall.h>
-#include "abi.h"
+#include "firmware/abi.h"
 
 static long derive(int fd, unsigned rights)
 {

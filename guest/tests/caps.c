@@ -6,7 +6,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
-#include "abi.h"
+#include "firmware/abi.h"
 #include "check.h"
 
 #define R_FILE (ISOVM_RIGHT_READ | ISOVM_RIGHT_SEEK | ISOVM_RIGHT_STAT)

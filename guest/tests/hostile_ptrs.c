@@ -8,7 +8,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-#include "abi.h"
+#include "firmware/abi.h"
 #include "check.h"
 
 #define P(x) ((void *)(uintptr_t)(x))

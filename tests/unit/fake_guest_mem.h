@@ -1,7 +1,7 @@
 /* Test double for guest RAM: gmem_host_ptr and gmem_set_perm over a calloc'ed buffer, logging calls. */
 #ifndef ISOVM_TESTS_FAKE_GUEST_MEM_H
 #define ISOVM_TESTS_FAKE_GUEST_MEM_H
-#include "guest_mem.h"
+#include "vmm/core/guest_mem.h"
 
 #define FAKE_PERM_LOG_MAX 64
 

@@ -1,6 +1,6 @@
 /* Test fixture: a struct job over real guest_mem/paging with an mmap'ed RAM buffer, no KVM. */
 #include "job_fixture.h"
-#include "fd.h"
+#include "vmm/caps/fd.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,8 +11,8 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 
-#include "paging.h"
-#include "syscall_filter.h"
+#include "vmm/core/paging.h"
+#include "vmm/hypercall/syscall_filter.h"
 
 struct job *fix_job_new(void)
 {

@@ -2,8 +2,8 @@
 #ifndef ISOVM_TESTS_JOB_FIXTURE_H
 #define ISOVM_TESTS_JOB_FIXTURE_H
 #include <stdint.h>
-#include "job.h"
-#include "syscalls.h"
+#include "vmm/core/job.h"
+#include "vmm/sys/sys.h"
 
 #define FIX_RAM_SIZE   (16ull << 20)
 #define FIX_FW_SIZE    0x3000ull          /* firmware image size given to paging_init */

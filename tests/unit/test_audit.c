@@ -15,12 +15,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include "abi.h"
-#include "audit.h"
-#include "control.h"
-#include "control_client.h"
+#include "firmware/abi.h"
+#include "vmm/caps/audit.h"
+#include "vmm/run/control.h"
+#include "cli/control_client.h"
 #include "job_fixture.h"
-#include "json_str.h"
+#include "lib/json_str.h"
 
 /* ---- JSON strings -------------------------------------------------------------------------- */
 

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "abi.h"
-#include "cap.h"
-#include "fd.h"
+#include "firmware/abi.h"
+#include "vmm/caps/cap.h"
+#include "vmm/caps/fd.h"
 #include "job_fixture.h"
 
 #define PG   FIX_PG

@@ -11,10 +11,10 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "abi.h"
-#include "determinism.h"
-#include "guest_mem.h"
-#include "hypercall.h"
+#include "firmware/abi.h"
+#include "vmm/core/determinism.h"
+#include "vmm/core/guest_mem.h"
+#include "vmm/hypercall/hypercall.h"
 #include "job_fixture.h"
 
 #define PG   FIX_PG

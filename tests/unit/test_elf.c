@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "elf_fixture.h"
-#include "elf_load.h"
+#include "vmm/core/elf_load.h"
 #include "fake_guest_mem.h"
 
 #define ERR_LEN       256

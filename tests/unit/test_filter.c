@@ -16,10 +16,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "abi.h"
-#include "hypercall.h"
+#include "firmware/abi.h"
+#include "vmm/hypercall/hypercall.h"
 #include "job_fixture.h"
-#include "syscall_filter.h"
+#include "vmm/hypercall/syscall_filter.h"
 
 #define U0   0x200000ull
 #define E(x) ((int64_t)-(x))

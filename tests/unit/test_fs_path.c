@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs_path.h"
+#include "vmm/caps/fs_path.h"
 
 static void join_ok(const char *base, const char *path, const char *want)
 {

@@ -8,10 +8,10 @@
 #include <errno.h>
 #include <string.h>
 
-#include "abi.h"
-#include "guest_mem.h"
+#include "firmware/abi.h"
+#include "vmm/core/guest_mem.h"
 #include "job_fixture.h"
-#include "paging.h"
+#include "vmm/core/paging.h"
 
 #define U0 0x200000ull   /* a user address used by most tests */
 

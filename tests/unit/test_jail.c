@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "jail_args.h"
+#include "jail/jail_args.h"
 
 /* Parse a NULL-terminated list after "jail"; returns the rc, err has the message. */
 static int parse(struct jail_args *a, char *err, size_t errlen, ...)

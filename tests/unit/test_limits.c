@@ -14,9 +14,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cpu_quota.h"
-#include "futex.h"
-#include "io_throttle.h"
+#include "limits/cpu_quota.h"
+#include "vmm/sys/sys_futex.h"
+#include "limits/io_throttle.h"
 #include "job_fixture.h"
 
 #define PG   FIX_PG

@@ -16,8 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "policy.h"
-#include "syscall_names.h"
+#include "policy/policy.h"
+#include "lib/syscall_names.h"
 
 #define MS 1000000ull
 #define S  1000000000ull

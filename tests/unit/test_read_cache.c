@@ -13,10 +13,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "abi.h"
-#include "fd.h"
+#include "firmware/abi.h"
+#include "vmm/caps/fd.h"
 #include "job_fixture.h"
-#include "read_cache.h"
+#include "vmm/sys/read_cache.h"
 
 #define U0   0x200000ull
 #define FILE_SIZE 300000u

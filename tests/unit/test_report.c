@@ -15,10 +15,10 @@
 #include <unistd.h>
 #include <jansson.h>
 
-#include "audit.h"
+#include "vmm/caps/audit.h"
 #include "job_fixture.h"
-#include "report.h"
-#include "syscall_filter.h"
+#include "vmm/run/report.h"
+#include "vmm/hypercall/syscall_filter.h"
 
 static json_t *report_of(struct job *job, const struct launch_opts *o)
 {

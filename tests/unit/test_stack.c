@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "stack_build.h"
+#include "vmm/core/stack_build.h"
 
 #define ERR_LEN   256
 #define FILL_BYTE 0x5a

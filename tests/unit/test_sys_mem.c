@@ -9,8 +9,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "abi.h"
-#include "guest_mem.h"
+#include "firmware/abi.h"
+#include "vmm/core/guest_mem.h"
 #include "job_fixture.h"
 
 #define PG       FIX_PG

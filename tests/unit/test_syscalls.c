@@ -18,9 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "abi.h"
-#include "guest_mem.h"
-#include "hypercall.h"
+#include "firmware/abi.h"
+#include "vmm/core/guest_mem.h"
+#include "vmm/hypercall/hypercall.h"
 #include "job_fixture.h"
 
 #define PG   FIX_PG

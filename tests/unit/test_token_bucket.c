@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "token_bucket.h"
+#include "limits/token_bucket.h"
 
 #define MS 1000000ull
 #define S  1000000000ull

@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "units.h"
+#include "policy/units.h"
 
 static void ok(const char *s, uint64_t want)
 {

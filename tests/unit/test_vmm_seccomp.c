@@ -20,7 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "vmm_seccomp.h"
+#include "vmm/run/vmm_seccomp.h"
 
 static void check_rows(const struct vsc_rule *rows, size_t n)
 {

@@ -12,11 +12,11 @@ UNIT_LDLIBS    := -lcmocka -ljansson -lpthread
 UNIT_FIXTURE   := $(BUILD)/tests/unit/elf_fixture.o
 UNIT_FAKE_GMEM := $(BUILD)/tests/unit/fake_guest_mem.o
 UNIT_JOB_FIX   := $(BUILD)/tests/unit/job_fixture.o
-UNIT_VMM_OBJS  := $(filter-out $(BUILD)/vmm/main.o $(BUILD)/vmm/launch.o $(BUILD)/vmm/elf_load.o \
-                  $(BUILD)/vmm/stack_build.o $(BUILD)/vmm/report.o $(BUILD)/vmm/supervisor.o, $(VMM_OBJS)) \
+UNIT_VMM_OBJS  := $(filter-out $(BUILD)/cli/main.o $(BUILD)/vmm/run/launch.o $(BUILD)/vmm/core/elf_load.o \
+                  $(BUILD)/vmm/core/stack_build.o $(BUILD)/vmm/run/report.o $(BUILD)/vmm/run/supervisor.o, $(VMM_OBJS)) \
                   $(BUILD)/firmware/blob.o
 # the jailer needs launch_cli (main.c): not in the VMM-object tests
-UNIT_VMM_OBJS  := $(filter-out $(BUILD)/vmm/jail.o,$(UNIT_VMM_OBJS))
+UNIT_VMM_OBJS  := $(filter-out $(BUILD)/jail/jail.o,$(UNIT_VMM_OBJS))
 UNIT_OBJS      := $(BUILD)/tests/unit/test_elf.o $(BUILD)/tests/unit/test_stack.o \
                   $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) $(BUILD)/tests/tools/badelf.o $(UNIT_JOB_FIX) \
                   $(patsubst %,$(BUILD)/tests/unit/%.o,test_guest_mem test_sys_mem test_syscalls test_units test_limits \
@@ -29,8 +29,8 @@ UNIT_OBJS      += $(BUILD)/tests/unit/test_fs_path.o
 # the policy parser with jansson: policy/*.c but the token bucket, which is not the parser's
 UNIT_TESTS     += $(BUILD)/tests/test_policy
 UNIT_OBJS      += $(BUILD)/tests/unit/test_policy.o
-UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_locate.o units.o rights.o json_str.o \
-                    policy_grants.o policy_syscalls.o syscall_names.o policy_endpoints.o)
+UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_locate.o units.o rights.o \
+                    policy_grants.o policy_syscalls.o policy_endpoints.o) $(BUILD)/lib/json_str.o $(BUILD)/lib/syscall_names.o
 
 # the policy's network endpoints (same objects as test_policy)
 UNIT_TESTS     += $(BUILD)/tests/test_endpoints
@@ -45,8 +45,8 @@ UNIT_LDLIBS    += -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
 UNIT_TESTS     += $(BUILD)/tests/test_vmm_seccomp
 UNIT_OBJS      += $(BUILD)/tests/unit/test_vmm_seccomp.o
 $(BUILD)/tests/unit/test_vmm_seccomp.o: CFLAGS += -DISOVM_SECURITY_DOC='"$(CURDIR)/docs/security.md"'
-$(BUILD)/tests/test_vmm_seccomp: $(BUILD)/tests/unit/test_vmm_seccomp.o $(BUILD)/vmm/vmm_seccomp.o \
-                                 $(BUILD)/vmm/log.o $(BUILD)/vmm/test_hooks.o
+$(BUILD)/tests/test_vmm_seccomp: $(BUILD)/tests/unit/test_vmm_seccomp.o $(BUILD)/vmm/run/vmm_seccomp.o \
+                                 $(BUILD)/lib/log.o $(BUILD)/lib/test_hooks.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
@@ -60,11 +60,11 @@ unit-run: unit
 	exit $$rc
 
 $(BUILD)/tests/test_elf: $(BUILD)/tests/unit/test_elf.o $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) \
-                         $(BUILD)/vmm/elf_load.o $(BUILD)/vmm/stack_build.o
+                         $(BUILD)/vmm/core/elf_load.o $(BUILD)/vmm/core/stack_build.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
-$(BUILD)/tests/test_stack: $(BUILD)/tests/unit/test_stack.o $(BUILD)/vmm/stack_build.o
+$(BUILD)/tests/test_stack: $(BUILD)/tests/unit/test_stack.o $(BUILD)/vmm/core/stack_build.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
@@ -77,7 +77,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_JOB_FIX) $(UNIT_VMM_OBJS)
 
 # the report writer over the job fixture (report.o is not among UNIT_VMM_OBJS)
 $(BUILD)/tests/test_report: $(BUILD)/tests/unit/test_report.o $(UNIT_JOB_FIX) $(UNIT_VMM_OBJS) \
-                            $(BUILD)/vmm/report.o
+                            $(BUILD)/vmm/run/report.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
@@ -86,7 +86,7 @@ $(BUILD)/tests/test_units: $(BUILD)/tests/unit/test_units.o $(BUILD)/policy/unit
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
 $(BUILD)/tests/test_token_bucket: $(BUILD)/tests/unit/test_token_bucket.o \
-                                 $(BUILD)/policy/token_bucket.o
+                                 $(BUILD)/limits/token_bucket.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
@@ -98,7 +98,7 @@ $(BUILD)/tests/test_endpoints: $(BUILD)/tests/unit/test_endpoints.o $(UNIT_POLIC
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -ljansson
 
-$(BUILD)/tests/test_fs_path: $(BUILD)/tests/unit/test_fs_path.o $(BUILD)/vmm/fs_path.o
+$(BUILD)/tests/test_fs_path: $(BUILD)/tests/unit/test_fs_path.o $(BUILD)/vmm/caps/fs_path.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
@@ -108,6 +108,6 @@ $(BUILD)/tests/badelf: $(BUILD)/tests/tools/badelf.o $(UNIT_FIXTURE)
 
 -include $(UNIT_OBJS:.o=.d)
 
-$(BUILD)/tests/test_jail: $(BUILD)/tests/unit/test_jail.o $(BUILD)/vmm/jail_args.o
+$(BUILD)/tests/test_jail: $(BUILD)/tests/unit/test_jail.o $(BUILD)/jail/jail_args.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)

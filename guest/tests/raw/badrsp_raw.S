@@ -1,6 +1,6 @@
 /* System calls made with a hostile user stack pointer (in the request blocks, then non-canonical):
  * the firmware must not use the user stack. getpid must return > 0, then exit_group(3). */
-#include "abi.h"
+#include "firmware/abi.h"
 	.text
 	.globl _start
 _start:

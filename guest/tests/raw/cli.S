@@ -1,5 +1,5 @@
 /* cli in ring 3 with IOPL 0: #GP -> 139. */
-#include "abi.h"
+#include "firmware/abi.h"
 	.text
 	.globl _start
 _start:

@@ -1,5 +1,5 @@
 /* Ring-3 port read (in) of the hypercall port. #GP -> 139. */
-#include "abi.h"
+#include "firmware/abi.h"
 	.text
 	.globl _start
 _start:

@@ -1,5 +1,5 @@
 /* jmp to the supervisor-only firmware code: instruction-fetch page fault -> 139. */
-#include "abi.h"
+#include "firmware/abi.h"
 	.text
 	.globl _start
 _start:

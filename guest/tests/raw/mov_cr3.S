@@ -1,5 +1,5 @@
 /* mov %cr3,%rax in ring 3: #GP -> 139. */
-#include "abi.h"
+#include "firmware/abi.h"
 	.text
 	.globl _start
 _start:

@@ -1,5 +1,5 @@
 /* Ring 3 forging a hypercall: 32-bit out of a request-block GPA to the hypercall port. #GP -> 139. */
-#include "abi.h"
+#include "firmware/abi.h"
 	.text
 	.globl _start
 _start:

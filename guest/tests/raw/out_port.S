@@ -1,5 +1,5 @@
 /* Ring-3 port write as the very first instruction: #GP -> SIGSEGV (139), no hypercall. */
-#include "abi.h"
+#include "firmware/abi.h"
 	.text
 	.globl _start
 _start:

@@ -1,5 +1,5 @@
 /* rdmsr (LSTAR) in ring 3: #GP -> 139. */
-#include "abi.h"
+#include "firmware/abi.h"
 	.text
 	.globl _start
 _start:

@@ -1,5 +1,5 @@
 /* Load from a supervisor-only request block: page fault -> 139. */
-#include "abi.h"
+#include "firmware/abi.h"
 	.text
 	.globl _start
 _start:

@@ -1,5 +1,5 @@
 /* sysretq in ring 3: #GP -> SIGSEGV (139), as on Linux. */
-#include "abi.h"
+#include "firmware/abi.h"
 	.text
 	.globl _start
 _start:

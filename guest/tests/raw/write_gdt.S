@@ -1,5 +1,5 @@
 /* Store to the supervisor-only GDT: page fault -> 139. */
-#include "abi.h"
+#include "firmware/abi.h"
 	.text
 	.globl _start
 _start:

@@ -1,0 +1,113 @@
+/* Guest descriptors: each a handle (slot + generation) on a capability-table entry. */
+#include "vmm/caps/fd.h"
+#include <errno.h>
+#include <fcntl.h>
+#include "vmm/caps/audit.h"
+
+enum deny_kind fd_deny_kind(int err)
+{
+    switch (err) {
+    case -EKEYEXPIRED: return DENY_EXPIRED;
+    case -EKEYREVOKED: return DENY_REVOKED;
+    case -EPERM: return DENY_AMPLIFY;
+    case -EMFILE: return DENY_LIMIT;
+    default: return DENY_RIGHTS;
+    }
+}
+
+int cap_use(struct job *job, const struct sc_call *c, uint32_t slot, uint32_t gen, uint32_t need,
+            int fd, const char *path, struct cap **out)
+{
+    struct cap *e = &job->caps.caps[slot];
+    /* Only read the clock when the entry can expire: the common case costs no clock read. */
+    uint64_t now = e->expires_ns && e->gen == gen ? mono_ns() : 0;
+    bool newly_expired;
+    int rc = cap_check(&job->caps, slot, gen, need, now, &newly_expired);
+    if (rc == -EBADF)
+        return rc;
+    if (rc == 0) {
+        *out = e;
+        return 0;
+    }
+    if (newly_expired)
+        audit_cap(job, "expire", slot, fd, c->nr, "expiry");
+    /* a missing read or write right answers as Linux does for the descriptor's mode */
+    if (rc == -EACCES && (need & ~e->rights & ~(uint32_t)(CAP_R_READ | CAP_R_WRITE)) == 0)
+        rc = -EBADF;
+    audit_deny(job, rc == -EBADF ? DENY_RIGHTS : fd_deny_kind(rc), c->nr, -rc, slot, path);
+    return rc;
+}
+
+int fd_cap(struct job *job, const struct sc_call *c, uint64_t fd, uint32_t need, struct cap **out,
+           uint32_t *slot)
+{
+    if (fd >= job->fds_max || !job->fds[fd].open)
+        return -EBADF;
+    const struct fd_slot *d = &job->fds[fd];
+    int rc = cap_use(job, c, d->cap, d->gen, need, (int)fd, NULL, out);
+    if (rc == 0 && slot)
+        *slot = d->cap;
+    return rc;
+}
+
+int fd_alloc(struct job *job, const struct sc_call *c, uint64_t from)
+{
+    if (from >= job->fds_max)
+        return -EINVAL;
+    for (uint64_t fd = from; fd < job->fds_max; fd++)
+        if (!job->fds[fd].open)
+            return (int)fd;
+    job->stats.caps_refused++;
+    job_count_denied(job, c->nr);
+    audit_deny(job, DENY_LIMIT, c->nr, EMFILE, CAP_NONE, NULL);
+    return -EMFILE;
+}
+
+int fd_bind(struct job *job, int fd, uint32_t slot, bool cloexec, uint32_t access)
+{
+    struct fd_slot *d = &job->fds[fd];
+    cap_ref(&job->caps, slot); /* first: closing what fd held may otherwise free `slot` */
+    if (d->open)
+        fd_close(job, (uint64_t)fd);
+    *d = (struct fd_slot){ .open = true, .cloexec = cloexec, .cap = slot,
+                           .gen = job->caps.caps[slot].gen, .access = access };
+    job->fds_open++;
+    if (job->fds_open > job->stats.caps_peak)
+        job->stats.caps_peak = job->fds_open;
+    return fd;
+}
+
+int fd_new_cap(struct job *job, const struct sc_call *c, uint32_t parent, enum cap_kind kind,
+               enum cap_origin origin, uint32_t rights, uint64_t expires_ns, int host_fd,
+               const char *path, bool cloexec, uint32_t access)
+{
+    int fd = fd_alloc(job, c, 0);
+    if (fd < 0)
+        return fd;
+    int slot = cap_create(&job->caps, parent, kind, origin, rights, expires_ns, host_fd, path);
+    if (slot < 0) {
+        if (slot == -EMFILE) {
+            job->stats.caps_refused++;
+            job_count_denied(job, c->nr);
+        }
+        if (slot != -ENOMEM)
+            audit_deny(job, fd_deny_kind(slot), c->nr, -slot, parent, path);
+        return slot;
+    }
+    fd_bind(job, fd, (uint32_t)slot, cloexec, access);
+    audit_cap(job, "derive", (uint32_t)slot, fd, c->nr, "job");
+    return fd;
+}
+
+int fd_close(struct job *job, uint64_t fd)
+{
+    if (fd >= job->fds_max || !job->fds[fd].open)
+        return -EBADF;
+    struct fd_slot *d = &job->fds[fd];
+    uint32_t slot = d->cap;
+    d->open = false;
+    job->fds_open--;
+    if (cap_get(&job->caps, slot, d->gen))
+        cap_unref(&job->caps, slot);
+    return 0;
+}

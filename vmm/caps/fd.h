@@ -1,0 +1,50 @@
+/* Guest descriptors as handles on capabilities: look up with the rights check, install, close. */
+#ifndef ISOVM_FD_H
+#define ISOVM_FD_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "vmm/caps/cap.h"
+#include "vmm/core/job.h"
+#include "vmm/sys/sys.h"
+
+/* May the capability in `slot` (generation `gen`) be used for the rights in `need` now? 0 and
+ * *out; or -EBADF (stale handle), -EKEYREVOKED, -EKEYEXPIRED, -EBADF when READ or WRITE is
+ * missing, -EACCES when another right is. The clock is read only for entries that can expire;
+ * a first use past the deadline logs the "expire" event. Every refusal but a stale handle is
+ * counted and audited under syscall c->nr, naming descriptor `fd` (-1: none) and guest `path`
+ * (NULL: none). job->lock held. */
+int cap_use(struct job *job, const struct sc_call *c, uint32_t slot, uint32_t gen, uint32_t need,
+            int fd, const char *path, struct cap **out);
+
+/* The capability behind guest descriptor `fd`, checked for the rights in `need` now (expiry
+ * at every use). 0 and *out (and *slot if not NULL); or -EBADF (not open), -EKEYREVOKED,
+ * -EKEYEXPIRED, -EBADF when READ or WRITE is missing (as Linux answers a read on an O_WRONLY
+ * descriptor), -EACCES when another right is missing. Every refusal but "not open" is counted
+ * and written to the audit log under syscall c->nr. job->lock held. */
+int fd_cap(struct job *job, const struct sc_call *c, uint64_t fd, uint32_t need, struct cap **out,
+           uint32_t *slot);
+
+/* The lowest free descriptor number >= from, or -EMFILE (counted as a limit denial, audited)
+ * when the job holds max_capabilities descriptors, -EINVAL when from is beyond the table. */
+int fd_alloc(struct job *job, const struct sc_call *c, uint64_t from);
+
+/* Make descriptor `fd` (free, or closed first) a handle on capability `slot` (a reference is
+ * taken). Returns fd. */
+int fd_bind(struct job *job, int fd, uint32_t slot, bool cloexec, uint32_t access);
+
+/* A new capability derived from `parent` and a descriptor for it, both or neither: a failed
+ * call uses no descriptor and no table slot (the caller keeps host_fd then). Refusals are
+ * counted and audited (EMFILE: limit; EPERM: amplification). On success the "derive" event
+ * is in the audit log. Returns the descriptor or -errno. */
+int fd_new_cap(struct job *job, const struct sc_call *c, uint32_t parent, enum cap_kind kind,
+               enum cap_origin origin, uint32_t rights, uint64_t expires_ns, int host_fd,
+               const char *path, bool cloexec, uint32_t access);
+
+/* Close guest descriptor fd (drops its reference). 0 or -EBADF. */
+int fd_close(struct job *job, uint64_t fd);
+
+/* Errno for a cap_check failure in a path operation (-EACCES stays, others pass through) and
+ * the denial kind to count it under. */
+enum deny_kind fd_deny_kind(int err);
+
+#endif

@@ -1,0 +1,25 @@
+/* The policy's grants opened at launch: one root capability per grant, the roots of the job's
+ * file-system view (sys_fs.c resolves every path beneath one of them). */
+#ifndef ISOVM_GRANTS_H
+#define ISOVM_GRANTS_H
+#include "vmm/core/job.h"
+
+/* Open every policy grant's host path (a directory O_RDONLY|O_DIRECTORY, a regular file O_PATH
+ * after checking it can be opened as its rights need) and make it a root capability with the
+ * grant's rights and its deadline (job->start_ns + expires_ns), logged as "grant". Call after
+ * job->start_ns is set. 0, or -errno after one line on stderr naming the grant
+ * ("policy grants[1].host: /srv/in: No such file or directory"); the caller exits 125. */
+int grants_open(struct job *job);
+
+/* Reopen file grant r (is_file) with open flags `flags`, by name beneath its parent directory,
+ * checked to be the granted inode: fd or -errno (-ESTALE when another file took the name). */
+int grant_file_reopen(const struct grant_root *r, int flags);
+/* Make every policy endpoint a root capability (CAP_ENDPOINT, no host descriptor) with its
+ * deadline, logged as "grant"; grants_open calls it last. 0, or -errno after one line on
+ * stderr. */
+int endpoints_open(struct job *job);
+
+/* The grant whose root is `slot` (the root of a chain), or -1. */
+int grants_index_of_root(const struct job *job, uint32_t root_slot);
+
+#endif

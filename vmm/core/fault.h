@@ -1,0 +1,22 @@
+/* CPU exceptions: turn a fault the firmware reports into the signal Linux would deliver. */
+#ifndef ISOVM_FAULT_H
+#define ISOVM_FAULT_H
+#include <stdint.h>
+#include "vmm/core/job.h"
+
+struct fault_info {
+    uint64_t vector, error_code, rip, cs, rflags, rsp, cr2;
+};
+
+/* Signal number Linux delivers for an exception vector (SIGSEGV for the unusual ones). */
+int fault_signal(uint64_t vector);
+const char *fault_name(uint64_t vector);
+const char *signal_name(int sig);
+
+/* Describe the fault in one line (no "isovm: " prefix) into buf. */
+void fault_describe(const struct fault_info *f, int sig, char *buf, size_t len);
+
+/* Handle an exception exit of vCPU v: read the frame, print one line, end the job. */
+int fault_handle(struct job *job, struct vcpu *v);
+
+#endif

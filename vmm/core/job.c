@@ -1,0 +1,153 @@
+/* Job lifecycle shared by every thread: set-up, ending the job, kicking vCPUs, sleeping. */
+#include "vmm/core/job.h"
+#include <unistd.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include "vmm/caps/fd.h"
+#include "lib/log.h"
+
+int job_init(struct job *job, const struct policy *p)
+{
+    job->policy = *p;
+    job->vm.kvm_fd = job->vm.vm_fd = -1; /* nothing to close until vm_create */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);
+    int rc = pthread_mutex_init(&job->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
+    if (rc)
+        return -rc;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
+        struct vthread *t = &job->threads[i];
+        t->job = job;
+        t->vcpu.fd = -1;
+        t->vcpu.index = (int)i;
+        pthread_cond_init(&t->wake, &ca);
+    }
+    pthread_condattr_destroy(&ca);
+    job->next_tid = 1;
+    job->fds_max = p->max_capabilities;
+    job->fds = calloc(job->fds_max, sizeof *job->fds);
+    if (!job->fds)
+        return -ENOMEM;
+    if (cap_table_init(&job->caps, job->fds_max))
+        return -ENOMEM;
+    /* stdin, stdout, stderr: the console, one capability each (isovm's own 0-2) */
+    for (int fd = 0; fd < 3; fd++) {
+        uint32_t rights = (fd == 0 ? CAP_R_READ : CAP_R_WRITE) | CAP_R_STAT;
+        int slot = cap_create(&job->caps, CAP_NONE, CAP_CONSOLE, CAP_FROM_CONSOLE, rights, 0, fd,
+                              NULL);
+        if (slot < 0)
+            return slot;
+        job->caps.caps[slot].keep_fd = true;
+        job->console_cap[fd] = (uint32_t)slot;
+        fd_bind(job, fd, (uint32_t)slot, false, fd == 0 ? O_RDONLY : O_WRONLY);
+    }
+    strcpy(job->cwd, p->cwd[0] ? p->cwd : "/");
+    uint64_t now = mono_ns();
+    tb_init(&job->io_read.bytes, &p->io_read.bytes, now);
+    tb_init(&job->io_read.ops, &p->io_read.ops, now);
+    tb_init(&job->io_write.bytes, &p->io_write.bytes, now);
+    tb_init(&job->io_write.ops, &p->io_write.ops, now);
+    return 0;
+}
+
+void job_fini(struct job *job)
+{
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
+        pthread_cond_destroy(&job->threads[i].wake);
+    pthread_mutex_destroy(&job->lock);
+    free(job->fds);
+    job->fds = NULL;
+    for (unsigned i = 0; i < job->ngrant_roots; i++)
+        if (job->grant_roots[i].is_file && job->grant_roots[i].parent_fd > 2) {
+            close(job->grant_roots[i].parent_fd);
+            job->grant_roots[i].parent_fd = -1;
+        }
+    cap_table_fini(&job->caps);
+}
+
+void job_kick(struct job *job, const struct vthread *self)
+{
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
+        struct vthread *t = &job->threads[i];
+        if (t != self && t->host_started && t->state != VT_DONE && t->state != VT_FREE)
+            pthread_kill(t->host, SIGUSR1);
+    }
+}
+
+void job_wake_all(struct job *job)
+{
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
+        if (job->threads[i].state == VT_RUNNING)
+            pthread_cond_broadcast(&job->threads[i].wake);
+}
+
+void job_notify_supervisor(struct job *job)
+{
+    if (job->supervised)
+        pthread_kill(job->supervisor, SIGUSR2);
+}
+
+void job_end(struct job *job, enum job_end how, int status, int sig, const char *msg)
+{
+    if (job->end != JOB_RUNNING)
+        return;
+    if (how == JOB_SIGNALED && job->stats.enomem_total && sig != SIGSYS)
+        how = JOB_OOM; /* it died after the memory limit refused it */
+    job->end = how;
+    job->exit_status = status;
+    job->signal = sig;
+    if (msg) {
+        if (how == JOB_OOM)
+            log_err("%s; memory limit reached (peak %llu of %llu bytes, %llu requests refused)",
+                    msg, (unsigned long long)gmem_peak_bytes(&job->vm.gm),
+                    (unsigned long long)job->vm.gm.size,
+                    (unsigned long long)job->stats.enomem_total);
+        else
+            log_err("%s", msg);
+    }
+    atomic_store(&job->stop, true);
+    job_wake_all(job);
+    job_kick(job, NULL);
+    job_notify_supervisor(job);
+}
+
+void job_count_denied(struct job *job, uint64_t nr)
+{
+    if (nr < SYSCALL_TABLE_SIZE)
+        job->stats.denied[nr]++;
+    job->stats.denied_total++;
+}
+
+uint64_t job_cpu_ns(struct job *job)
+{
+    uint64_t sum = job->cpu_ns_retired;
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
+        struct vthread *t = &job->threads[i];
+        if (!t->host_started || t->state == VT_DONE || t->state == VT_FREE)
+            continue;
+        sum += clock_ns(t->cpu_clock);
+    }
+    return sum;
+}
+
+int job_sleep_until(struct job *job, struct vthread *self, uint64_t deadline_ns)
+{
+    struct timespec ts = ns_ts(deadline_ns);
+    for (;;) {
+        if (atomic_load(&job->stop))
+            return -EINTR;
+        if (mono_ns() >= deadline_ns)
+            return 0;
+        int rc = pthread_cond_timedwait(&self->wake, &job->lock, &ts);
+        if (rc == ETIMEDOUT)
+            return atomic_load(&job->stop) ? -EINTR : 0;
+    }
+}

@@ -1,0 +1,210 @@
+/* One job: its VM, threads (one vCPU each), address space, descriptors, counters and its end. */
+#ifndef ISOVM_JOB_H
+#define ISOVM_JOB_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include "firmware/abi.h"
+#include "vmm/caps/cap.h"
+#include "lib/clock.h"
+#include "policy/policy.h"
+#include "limits/token_bucket.h"
+#include "vmm/core/vm.h"
+
+#define SYSCALL_TABLE_SIZE 1024 /* Linux numbers and isovm's own (ISOVM_SYS_*, from 1000) */
+#define UNKNOWN_TRACKED    16
+
+/* A guest descriptor: a handle on a capability-table entry (cap.h). Closing it drops the
+ * reference; a reused number holds a new entry and generation, never the old authority. */
+struct fd_slot {
+    bool open;
+    bool cloexec;
+    uint32_t cap;         /* slot in job->caps */
+    uint32_t gen;         /* the entry's generation when the handle was made */
+    uint32_t status;      /* O_APPEND | O_NONBLOCK as the job set them (F_GETFL) */
+    uint32_t access;      /* O_RDONLY / O_WRONLY / O_RDWR as opened (F_GETFL) */
+};
+
+/* One policy grant opened at launch (grants.c): the root capability of its part of the view.
+ * A directory's root holds an O_RDONLY|O_DIRECTORY descriptor that paths resolve beneath; a
+ * regular file's holds an O_PATH descriptor, and opens reopen it by name beneath its parent
+ * directory (no /proc: the jailed VMM has none), checked to be the same inode. */
+struct grant_root {
+    uint32_t slot, gen;   /* the root entry in job->caps */
+    bool is_file;         /* a regular file granted directly */
+    int parent_fd;        /* is_file: O_PATH descriptor of its host directory (job_fini closes) */
+    char name[256];       /* is_file: its name in that directory */
+    uint64_t dev, ino;    /* is_file: the granted inode */
+};
+
+/* Kinds of refusal counted in the report's "denials" and named in the audit log. */
+enum deny_kind {
+    DENY_SYSCALL,   /* the syscall filter */
+    DENY_RIGHTS,    /* a right the capability lacks */
+    DENY_AMPLIFY,   /* derive asked for a right its source lacks */
+    DENY_EXPIRED,   /* use of an expired capability */
+    DENY_REVOKED,   /* use of a revoked capability */
+    DENY_OUTSIDE,   /* a path outside every grant (ENOENT) */
+    DENY_ESCAPE,    /* resolution would leave the grant: .., symlinks out, magic links */
+    DENY_LIMIT,     /* max_capabilities, max_threads */
+    DENY_NETWORK,   /* a socket family, address or port no endpoint grants (sys_net.c) */
+    DENY_KINDS
+};
+
+/* How the job ended. JOB_OOM is a fatal signal after a memory request failed for the limit. */
+enum job_end {
+    JOB_RUNNING, JOB_EXITED, JOB_SIGNALED, JOB_OOM, JOB_CPU_LIMIT, JOB_TIMEOUT, JOB_KILLED,
+    JOB_INTERNAL_ERROR,
+};
+
+enum vthread_state {
+    VT_FREE,      /* slot never used, or used and its host thread joined */
+    VT_RUNNING,   /* a live job thread */
+    VT_EXITING,   /* the job thread called exit; its host thread is finishing */
+    VT_DONE,      /* host thread finished; join before reuse */
+};
+
+/* One job thread: a vCPU and the host thread that runs it. */
+struct vthread {
+    struct job *job;
+    struct vcpu vcpu;             /* vcpu.fd < 0 until first used; kept for reuse */
+    enum vthread_state state;
+    bool host_started;            /* a host thread exists and must be joined */
+    pthread_t host;
+    clockid_t cpu_clock;          /* the host thread's CPU-time clock */
+    int tid;                      /* guest-visible thread id (main thread: 1) */
+    uint64_t fs_base;
+    uint64_t clear_child_tid;     /* CLONE_CHILD_CLEARTID / set_tid_address */
+    uint64_t robust_list, robust_len;
+    uint64_t sig_blocked;
+    uint64_t tlb_gen;             /* page-table generation this vCPU has flushed up to */
+    pthread_cond_t wake;          /* waited on with job->lock: futex, sleeps, throttling */
+    uint64_t futex_addr;          /* valid while futex_waiting */
+    uint32_t futex_bitset;
+    bool futex_waiting, futex_woken;
+    uint64_t cpu_ns_final;        /* CPU time when the host thread finished */
+};
+
+struct job_stats {
+    uint64_t hypercalls_total;
+    uint64_t syscalls[SYSCALL_TABLE_SIZE];
+    uint64_t denied[SYSCALL_TABLE_SIZE];     /* refused by a limit (threads, descriptors) */
+    uint64_t denied_total;
+    uint64_t unknown_total;
+    uint64_t unknown_nr[UNKNOWN_TRACKED];
+    uint64_t unknown_count[UNKNOWN_TRACKED];
+    unsigned unknown_distinct;
+    uint64_t exits_io, exits_hlt, exits_shutdown, exits_intr, exits_other;
+    uint64_t bytes_read, bytes_written, read_ops, write_ops;
+    uint64_t read_throttled_ns, write_throttled_ns;
+    uint64_t cpu_ns;                          /* final vCPU time of all threads */
+    uint64_t cpu_throttled_ns, cpu_throttled_periods;
+    uint64_t threads_created, threads_peak, threads_refused;
+    uint64_t caps_peak, caps_refused;
+    uint64_t enomem_total;                    /* brk/mmap/mremap refused for lack of memory */
+    uint64_t tlb_shootdowns;
+    uint64_t denials[DENY_KINDS];
+    uint64_t filtered[SYSCALL_TABLE_SIZE];   /* refused by the syscall filter, by number */
+    uint64_t filtered_beyond;                /* refused by it, numbers >= SYSCALL_TABLE_SIZE */
+    uint64_t filter_logged;                  /* let through by the "log" action */
+    uint64_t read_cache_fills, read_cache_hits; /* read_cache.h */
+    uint64_t net_connections;                /* connects and accepts that succeeded */
+    uint64_t net_bytes_sent, net_bytes_received; /* through sockets (also in bytes_*) */
+};
+
+struct sig_state {
+    uint64_t action[64][4];   /* handler, flags, restorer, mask as the job gave them */
+};
+
+/* I/O throttling state of one direction. */
+struct io_throttle {
+    struct token_bucket bytes, ops;
+};
+
+/* The read cache (read_cache.h): armed for one thread's reads of one descriptor. */
+struct read_cache {
+    bool armed;
+    struct vthread *owner;
+    uint32_t slot, gen;           /* the capability read through */
+    uint64_t filled;              /* bytes the armed fill read ahead */
+    uint64_t ahead;               /* the next fill's size; 0: start small again */
+    unsigned skip, skipped;       /* after fills nobody used: leave out `skip` chances */
+};
+
+struct job {
+    struct vm vm;
+    struct policy policy;
+    pthread_mutex_t lock;        /* held while a hypercall runs; guards everything below */
+    struct vthread threads[ISOVM_MAX_VCPUS];
+    unsigned threads_live;       /* RUNNING threads */
+    unsigned threads_hosted;     /* host threads started and not yet DONE */
+    int next_tid;
+    pthread_t supervisor;        /* the thread that runs the CPU governor (woken by SIGUSR2) */
+    bool supervised;             /* supervisor is set */
+    atomic_bool stop;            /* the job has ended: every vCPU leaves the guest */
+    atomic_bool throttled;       /* CPU quota spent: vCPUs wait for the next period */
+    atomic_uint_fast64_t tlb_gen;/* bumped when user page tables change */
+    uint64_t cpu_ns_retired;     /* CPU time of host threads that have finished */
+    uint64_t start_ns;           /* CLOCK_MONOTONIC at launch */
+    const char *exe_path;        /* readlink("/proc/self/exe") answer */
+    char *exe_path_owned;        /* exe_path when isovm allocated it */
+    uint64_t brk_start, brk_cur;
+    uint64_t mmap_top;           /* mmap searches down from here */
+    uint64_t stack_lo, stack_hi;
+    uint64_t rlimits[16][2];
+    struct fd_slot *fds;         /* policy.max_capabilities slots */
+    unsigned fds_max, fds_open;
+    struct cap_table caps;       /* every capability the job holds (cap.h) */
+    struct read_cache rcache;
+    uint32_t console_cap[3];     /* slots of stdin, stdout, stderr's entries */
+    char cwd[POLICY_GUEST_PATH_MAX]; /* guest working directory (normalized, absolute) */
+    struct grant_root grant_roots[POLICY_MAX_GRANTS]; /* policy.grants[i]'s root (fsview) */
+    unsigned ngrant_roots;       /* grants opened so far */
+    FILE *audit;                 /* audit log; NULL: none */
+    char job_id[POLICY_JOB_ID_MAX];
+    uint64_t filter_allow[SYSCALL_TABLE_SIZE / 64]; /* syscall filter: allowed numbers */
+    int filter_errno;            /* errno for SCA_ERRNO */
+    bool deterministic;          /* the deterministic profile: virtual clock, seeded random */
+    uint64_t vclock_ns;          /* deterministic: virtual time, advanced by the job's progress */
+    uint64_t rng_state[4];       /* deterministic: the seeded generator */
+    struct io_throttle io_read, io_write;
+    struct sig_state sig;
+    struct job_stats stats;
+    enum job_end end;
+    int exit_status;             /* the status isovm exits with */
+    int signal;                  /* for JOB_SIGNALED / JOB_OOM / JOB_KILLED */
+    int main_exit_status;        /* what the main thread passed to exit, if it did */
+};
+
+/* Set up the job's lock, thread slots and descriptor table (0-2: the console) from its policy.
+ * 0 or -ENOMEM. */
+int job_init(struct job *job, const struct policy *p);
+void job_fini(struct job *job);
+
+/* End the job (the first call wins; later ones are ignored), with job->lock held: record how,
+ * print `msg` (if not NULL) as one line on stderr, stop every vCPU and wake every waiter. */
+void job_end(struct job *job, enum job_end how, int status, int sig, const char *msg);
+
+/* Make every running vCPU except `self` (may be NULL) leave KVM_RUN soon. job->lock held. */
+void job_kick(struct job *job, const struct vthread *self);
+
+/* Wake every thread waiting on its condition (after stop or the end of throttling). Lock held. */
+void job_wake_all(struct job *job);
+
+/* Count syscall nr as refused by a limit (the report's denied_syscalls). job->lock held. */
+void job_count_denied(struct job *job, uint64_t nr);
+
+/* Sum of the vCPU threads' CPU time, ns. job->lock held. */
+uint64_t job_cpu_ns(struct job *job);
+
+/* Sleep the calling job thread until CLOCK_MONOTONIC deadline_ns, with job->lock held (released
+ * while waiting). 0 at the deadline, -EINTR when the job stops first. */
+int job_sleep_until(struct job *job, struct vthread *self, uint64_t deadline_ns);
+
+/* Tell the supervisor to look at the job again now (threads changed, the job ended). */
+void job_notify_supervisor(struct job *job);
+
+
+#endif

@@ -1,0 +1,428 @@
+/* Creates the microVM: KVM checks, guest RAM, firmware, descriptor tables and vCPU state. */
+#include "vmm/core/vm.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "firmware/abi.h"
+#include "lib/log.h"
+
+int firmware_image_get(struct firmware_image *fw);
+
+#define MSR_EFER            0xc0000080
+#define MSR_STAR            0xc0000081
+#define MSR_LSTAR           0xc0000082
+#define MSR_CSTAR           0xc0000083
+#define MSR_SFMASK          0xc0000084
+#define MSR_FS_BASE         0xc0000100
+#define MSR_GS_BASE         0xc0000101
+#define MSR_KERNEL_GS_BASE  0xc0000102
+
+#define EFER_SCE  (1u << 0)
+#define EFER_LME  (1u << 8)
+#define EFER_LMA  (1u << 10)
+#define EFER_NXE  (1u << 11)
+#define CR0_PE    (1u << 0)
+#define CR0_MP    (1u << 1)
+#define CR0_ET    (1u << 4)
+#define CR0_NE    (1u << 5)
+#define CR0_WP    (1u << 16)
+#define CR0_PG    (1u << 31)
+#define CR4_PAE   (1u << 5)
+#define CR4_OSFXSR (1u << 9)
+#define CR4_OSXMMEXCPT (1u << 10)
+#define CR4_UMIP  (1u << 11)
+#define CR4_OSXSAVE (1u << 18)
+#define CR4_SMEP  (1u << 20)
+#define CR4_SMAP  (1u << 21)
+/* Flags cleared on syscall entry: as Linux, everything a job could use against ring 0. */
+#define SFMASK_BITS 0x257fd5ull
+
+static int kvm_check_ext(int kvm_fd, long ext, const char *name)
+{
+    int r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, ext);
+    if (r <= 0) {
+        log_err("KVM lacks the %s extension, which isovm needs", name);
+        return -ENOTSUP;
+    }
+    return 0;
+}
+
+static int cpuid_setup(struct vm *vm)
+{
+    for (int nent = 64; nent <= 1024; nent *= 2) {
+        struct kvm_cpuid2 *c = calloc(1, sizeof *c + (size_t)nent * sizeof c->entries[0]);
+        if (!c)
+            return -ENOMEM;
+        c->nent = (uint32_t)nent;
+        if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+            vm->cpuid = c;
+            return 0;
+        }
+        int e = errno;
+        free(c);
+        if (e != E2BIG) {
+            log_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
+            return -e;
+        }
+    }
+    return -E2BIG;
+}
+
+static struct kvm_cpuid_entry2 *cpuid_find(struct vm *vm, uint32_t fn, uint32_t idx)
+{
+    for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+        if (e->function == fn && e->index == idx)
+            return e;
+    }
+    return NULL;
+}
+
+/* CR4 and XCR0 from what the host CPU offers: SSE always, XSAVE/AVX and the ring-0
+ * protections (SMEP, SMAP, UMIP) where available. */
+static void features_choose(struct vm *vm)
+{
+    vm->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+    struct kvm_cpuid_entry2 *l1 = cpuid_find(vm, 1, 0);
+    struct kvm_cpuid_entry2 *l7 = cpuid_find(vm, 7, 0);
+    struct kvm_cpuid_entry2 *ld = cpuid_find(vm, 0xd, 0);
+    if (l7) {
+        if (l7->ebx & (1u << 7))
+            vm->cr4 |= CR4_SMEP;
+        if (l7->ebx & (1u << 20))
+            vm->cr4 |= CR4_SMAP;
+        if (l7->ecx & (1u << 2))
+            vm->cr4 |= CR4_UMIP;
+    }
+    vm->xcr0 = 0;
+    if (l1 && (l1->ecx & (1u << 26)) && ld) {
+        uint64_t offered = ld->eax | ((uint64_t)ld->edx << 32);
+        uint64_t x = offered & 0x7; /* x87, SSE, AVX */
+        if ((offered & 0xe0) == 0xe0)
+            x |= 0xe0; /* AVX-512 state comes as a set */
+        if ((x & 0x3) == 0x3) {
+            vm->xcr0 = x;
+            vm->cr4 |= CR4_OSXSAVE;
+        }
+    }
+}
+
+static void gdt_entry(uint64_t *gdt, unsigned sel, uint64_t desc) { gdt[sel / 8] = desc; }
+
+static void tables_write(struct vm *vm)
+{
+    uint8_t *h = vm->gm.host;
+    uint64_t *gdt = (uint64_t *)(void *)(h + ISOVM_GDT_GPA);
+    gdt_entry(gdt, ISOVM_SEL_KCODE, 0x00af9b000000ffffull); /* 64-bit code, DPL 0 */
+    gdt_entry(gdt, ISOVM_SEL_KDATA, 0x00cf93000000ffffull); /* data, DPL 0 */
+    gdt_entry(gdt, ISOVM_SEL_UDATA, 0x00cff3000000ffffull); /* data, DPL 3 */
+    gdt_entry(gdt, ISOVM_SEL_UCODE, 0x00affb000000ffffull); /* 64-bit code, DPL 3 */
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
+        uint64_t base = ISOVM_TSS_GPA + (uint64_t)i * ISOVM_TSS_STRIDE, limit = 103;
+        uint64_t lo = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
+                      (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+        gdt_entry(gdt, ISOVM_SEL_TSS0 + 16 * i, lo);
+        gdt_entry(gdt, ISOVM_SEL_TSS0 + 16 * i + 8, base >> 32);
+        /* TSS: rsp0 at 4, ist1 at 36, iomap base at 102 = 104: no I/O bitmap. */
+        uint8_t *tss = h + base;
+        uint64_t stack_top = ISOVM_FW_STACK_GPA + ((uint64_t)i + 1) * ISOVM_PAGE_SIZE;
+        memcpy(tss + 4, &stack_top, 8);
+        memcpy(tss + 36, &stack_top, 8);
+        uint16_t iomap = 104;
+        memcpy(tss + 102, &iomap, 2);
+        /* Request block. */
+        struct isovm_hcblock *b = (void *)(h + ISOVM_HCBLOCK_GPA + (uint64_t)i * ISOVM_HCBLOCK_STRIDE);
+        b->self = ISOVM_HCBLOCK_GPA + (uint64_t)i * ISOVM_HCBLOCK_STRIDE;
+        b->abi = ISOVM_ABI_VERSION;
+        b->cpu = i;
+    }
+    /* IDT: the 32 CPU exceptions go to the firmware stubs on IST1; only #BP may be raised from
+     * ring 3 (int3). Vectors 32..255 stay not present: `int N` from ring 3 is a #GP. */
+    uint8_t *idt = h + ISOVM_IDT_GPA;
+    for (unsigned v = 0; v < 32; v++) {
+        uint64_t off = vm->fw.exc_stubs_gpa + v * vm->fw.exc_stride;
+        unsigned dpl = (v == 3) ? 3 : 0;
+        uint64_t lo = (off & 0xffff) | ((uint64_t)ISOVM_SEL_KCODE << 16) | (1ull << 32) /* IST1 */ |
+                      ((uint64_t)(0x8e | (dpl << 5)) << 40) | (((off >> 16) & 0xffff) << 48);
+        uint64_t hi = off >> 32;
+        memcpy(idt + v * 16, &lo, 8);
+        memcpy(idt + v * 16 + 8, &hi, 8);
+    }
+}
+
+int vm_create(struct vm *vm, uint64_t ram_size)
+{
+    memset(vm, 0, sizeof *vm);
+    vm->kvm_fd = vm->vm_fd = -1;
+    int rc = firmware_image_get(&vm->fw);
+    if (rc)
+        return rc;
+    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (vm->kvm_fd < 0) {
+        int e = errno;
+        log_err("cannot open /dev/kvm: %s (isovm needs KVM; without it, run jobs through "
+                "tests/emuhost/run.sh)", strerror(e));
+        return -e;
+    }
+    /* PVM (kvm_pvm) offers /dev/kvm without hardware virtualization: its guests must be
+     * PVM-aware, and isovm's ring-0 firmware is not. */
+    if (access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_amd", F_OK) != 0 &&
+        access("/sys/module/kvm_intel", F_OK) != 0) {
+        log_err("/dev/kvm on this host is PVM (kvm_pvm), which cannot run isovm's ring-0 "
+                "firmware; run jobs through tests/emuhost/run.sh --force-emulated");
+        return -ENOTSUP;
+    }
+    int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+    if (api != KVM_API_VERSION) {
+        log_err("/dev/kvm speaks API version %d; isovm needs %d", api, KVM_API_VERSION);
+        return -ENOTSUP;
+    }
+    if ((rc = kvm_check_ext(vm->kvm_fd, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY")) ||
+        (rc = kvm_check_ext(vm->kvm_fd, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID")) ||
+        (rc = kvm_check_ext(vm->kvm_fd, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT")))
+        return rc;
+    vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    if (vm->run_size < (int)sizeof(struct kvm_run)) {
+        log_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+        return -ENOTSUP;
+    }
+    vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+    if (vm->vm_fd < 0) {
+        int e = errno;
+        log_err("KVM_CREATE_VM: %s", strerror(e));
+        return -e;
+    }
+    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
+        ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000ul) < 0) {
+        int e = errno;
+        log_err("KVM_SET_TSS_ADDR: %s", strerror(e));
+        return -e;
+    }
+    if ((rc = cpuid_setup(vm)))
+        return rc;
+    features_choose(vm);
+
+    struct guest_mem *gm = &vm->gm;
+    gm->size = ram_size;
+    gm->npages = ram_size / ISOVM_PAGE_SIZE;
+    void *mem = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (mem == MAP_FAILED) {
+        int e = errno;
+        log_err("cannot map %llu bytes of guest RAM: %s", (unsigned long long)ram_size, strerror(e));
+        return -e;
+    }
+    gm->host = mem;
+    madvise(mem, ram_size, MADV_DONTDUMP);
+    gm->perm = calloc(gm->npages, 1);
+    if (!gm->perm)
+        return -ENOMEM;
+    struct kvm_userspace_memory_region region = {
+        .slot = 0, .guest_phys_addr = 0, .memory_size = ram_size, .userspace_addr = (uint64_t)mem,
+    };
+    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+        int e = errno;
+        log_err("KVM_SET_USER_MEMORY_REGION (%llu bytes): %s", (unsigned long long)ram_size, strerror(e));
+        return -e;
+    }
+    memcpy(gm->host + ISOVM_FW_CODE_GPA, vm->fw.bytes, vm->fw.size);
+    if ((rc = paging_init(&vm->pg, gm, vm->fw.size))) {
+        log_err("guest RAM of %llu bytes is too small for the firmware and page tables",
+                (unsigned long long)ram_size);
+        return rc;
+    }
+    tables_write(vm);
+    return 0;
+}
+
+static struct kvm_segment seg_make(uint16_t sel, uint8_t type, uint8_t dpl, int code)
+{
+    struct kvm_segment s = {
+        .base = 0, .limit = 0xffffffff, .selector = sel, .type = type, .present = 1,
+        .dpl = dpl, .db = code ? 0 : 1, .s = 1, .l = code ? 1 : 0, .g = 1,
+    };
+    return s;
+}
+
+static int vcpu_ioctl(struct vcpu *v, unsigned long req, void *arg, const char *what)
+{
+    if (ioctl(v->fd, req, arg) < 0) {
+        int e = errno;
+        log_err("vCPU %d: %s: %s", v->index, what, strerror(e));
+        return -e;
+    }
+    return 0;
+}
+
+int vcpu_open(struct vm *vm, struct vcpu *v, int index)
+{
+    memset(v, 0, sizeof *v);
+    v->index = index;
+    v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, index);
+    if (v->fd < 0) {
+        int e = errno;
+        log_err("KVM_CREATE_VCPU %d: %s", index, strerror(e));
+        return -e;
+    }
+    v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+    if (v->run == MAP_FAILED) {
+        int e = errno;
+        v->run = NULL;
+        log_err("vCPU %d: cannot map its kvm_run area: %s", index, strerror(e));
+        return -e;
+    }
+    v->block_gpa = ISOVM_HCBLOCK_GPA + (uint64_t)index * ISOVM_HCBLOCK_STRIDE;
+    return vcpu_ioctl(v, KVM_SET_CPUID2, vm->cpuid, "KVM_SET_CPUID2");
+}
+
+int vcpu_setup(struct vm *vm, struct vcpu *v, const struct kvm_regs *start, uint64_t fs_base,
+               const struct kvm_fpu *fpu)
+{
+    int rc, index = v->index;
+    struct kvm_sregs sr;
+    if ((rc = vcpu_ioctl(v, KVM_GET_SREGS, &sr, "KVM_GET_SREGS")))
+        return rc;
+    sr.cs = seg_make(ISOVM_SEL_KCODE, 0xb, 0, 1);
+    sr.ds = sr.es = sr.fs = sr.gs = sr.ss = seg_make(ISOVM_SEL_KDATA, 0x3, 0, 0);
+    sr.tr = (struct kvm_segment){ .base = ISOVM_TSS_GPA + (uint64_t)index * ISOVM_TSS_STRIDE,
+                                  .limit = 103, .selector = (uint16_t)(ISOVM_SEL_TSS0 + 16 * index),
+                                  .type = 0xb, .present = 1 };
+    sr.ldt = (struct kvm_segment){ .unusable = 1 };
+    sr.gdt.base = ISOVM_GDT_GPA;
+    sr.gdt.limit = (uint16_t)(ISOVM_SEL_TSS0 + 16 * ISOVM_MAX_VCPUS - 1);
+    sr.idt.base = ISOVM_IDT_GPA;
+    sr.idt.limit = 32 * 16 - 1;
+    sr.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+    sr.cr3 = vm->pg.pml4_gpa;
+    sr.cr4 = vm->cr4;
+    sr.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
+    if ((rc = vcpu_ioctl(v, KVM_SET_SREGS, &sr, "KVM_SET_SREGS")))
+        return rc;
+    if (vm->xcr0) {
+        struct kvm_xcrs x = { .nr_xcrs = 1, .xcrs = { { .xcr = 0, .value = vm->xcr0 } } };
+        if ((rc = vcpu_ioctl(v, KVM_SET_XCRS, &x, "KVM_SET_XCRS")))
+            return rc;
+    }
+    struct {
+        struct kvm_msrs h;
+        struct kvm_msr_entry e[7];
+    } msrs = { .h = { .nmsrs = 7 }, .e = {
+        { .index = MSR_STAR, .data = ((uint64_t)ISOVM_SEL_USTAR << 48) | ((uint64_t)ISOVM_SEL_KCODE << 32) },
+        { .index = MSR_LSTAR, .data = vm->fw.syscall_gpa },
+        { .index = MSR_CSTAR, .data = 0 },
+        { .index = MSR_SFMASK, .data = SFMASK_BITS },
+        { .index = MSR_KERNEL_GS_BASE, .data = v->block_gpa },
+        { .index = MSR_FS_BASE, .data = fs_base },
+        { .index = MSR_GS_BASE, .data = 0 },
+    } };
+    if (ioctl(v->fd, KVM_SET_MSRS, &msrs) != 7) {
+        log_err("vCPU %d: KVM_SET_MSRS: could not set the syscall MSRs", index);
+        return -EIO;
+    }
+    if (log_verbose) {
+        struct { struct kvm_msrs h; struct kvm_msr_entry e[3]; } chk = { .h = { .nmsrs = 3 },
+            .e = { { .index = MSR_STAR }, { .index = MSR_LSTAR }, { .index = MSR_SFMASK } } };
+        int n = ioctl(v->fd, KVM_GET_MSRS, &chk);
+        log_debug("msrs(%d): star 0x%llx lstar 0x%llx sfmask 0x%llx", n,
+                  (unsigned long long)chk.e[0].data, (unsigned long long)chk.e[1].data,
+                  (unsigned long long)chk.e[2].data);
+    }
+    struct kvm_fpu fresh = { .fcw = 0x37f, .mxcsr = 0x1f80 };
+    if ((rc = vcpu_ioctl(v, KVM_SET_FPU, (void *)(fpu ? fpu : &fresh), "KVM_SET_FPU")))
+        return rc;
+    /* fw_start does sysretq: rcx -> rip, r11 -> rflags; rsp is already the job's. */
+    struct kvm_regs regs = *start;
+    regs.rip = vm->fw.start_gpa;
+    regs.rflags = 0x2;
+    return vcpu_ioctl(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+}
+
+int vcpu_create(struct vm *vm, struct vcpu *v, int index, uint64_t entry, uint64_t rsp)
+{
+    int rc = vcpu_open(vm, v, index);
+    if (rc)
+        return rc;
+    struct kvm_regs regs = { .rcx = entry, .r11 = 0x202, .rsp = rsp };
+    return vcpu_setup(vm, v, &regs, 0, NULL);
+}
+
+int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *v)
+{
+    struct kvm_regs regs;
+    struct kvm_sregs sr;
+    int rc;
+    if ((rc = vcpu_ioctl(v, KVM_GET_REGS, &regs, "KVM_GET_REGS")) ||
+        (rc = vcpu_ioctl(v, KVM_GET_SREGS, &sr, "KVM_GET_SREGS")))
+        return rc;
+    /* An exception on its way in (a fault whose delivery an exit interrupted; KVM injects it
+     * again at the next entry): redirecting the vCPU now would deliver it at fw_tlb_flush, as
+     * a firmware fault. It goes to the exception path, which never returns to the job. */
+    struct kvm_vcpu_events ev;
+    if ((rc = vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS")))
+        return rc;
+    if (ev.exception.injected || ev.exception.pending || ev.interrupt.injected || ev.nmi.injected)
+        return 1;
+    if (regs.rip == vm->fw.hcall_out_gpa) {
+        /* In a hypercall (about to make it, or its completion is pending): the firmware acts on
+         * the request block's action bits right after the `out`, before it returns to the job. */
+        struct isovm_hcblock *blk = gmem_host_ptr(&vm->gm, v->block_gpa, sizeof *blk);
+        if (!blk)
+            return -EPROTO;
+        blk->action |= ISOVM_ACT_FLUSH_TLB;
+        return 0;
+    }
+    uint64_t ist_lo = ISOVM_FW_STACK_GPA + (uint64_t)v->index * ISOVM_PAGE_SIZE;
+    uint64_t ist_hi = ist_lo + ISOVM_PAGE_SIZE, top = ist_hi;
+    bool on_ist = regs.rsp > ist_lo && regs.rsp <= ist_hi;
+    if (on_ist) {
+        if (regs.rip < vm->fw.tlb_flush_gpa ||
+            regs.rip >= vm->fw.tlb_flush_gpa + ISOVM_FW_TLB_FLUSH_LEN)
+            return 1; /* the exception path: this vCPU never returns to the job */
+        top = regs.rsp & ~0xfull; /* a shootdown during a shootdown: nest below its frame */
+    }
+    uint64_t frame_gpa = top - 6 * 8; /* rip, cs, rflags, rsp, ss; and room for the push */
+    if (frame_gpa < ist_lo + 64)
+        return -EPROTO;
+    uint64_t frame[5] = { regs.rip, sr.cs.selector, regs.rflags, regs.rsp, sr.ss.selector };
+    void *dst = gmem_host_ptr(&vm->gm, frame_gpa, sizeof frame);
+    if (!dst)
+        return -EPROTO;
+    memcpy(dst, frame, sizeof frame);
+    regs.rip = vm->fw.tlb_flush_gpa;
+    regs.rsp = frame_gpa;
+    regs.rflags = 0x2;
+    sr.cs = seg_make(ISOVM_SEL_KCODE, 0xb, 0, 1);
+    sr.ss = seg_make(ISOVM_SEL_KDATA, 0x3, 0, 0);
+    if ((rc = vcpu_ioctl(v, KVM_SET_SREGS, &sr, "KVM_SET_SREGS")))
+        return rc;
+    return vcpu_ioctl(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+}
+
+void vcpu_destroy(struct vm *vm, struct vcpu *v)
+{
+    if (v->run)
+        munmap(v->run, (size_t)vm->run_size);
+    if (v->fd >= 0)
+        close(v->fd);
+    v->run = NULL;
+    v->fd = -1;
+}
+
+void vm_destroy(struct vm *vm)
+{
+    if (vm->gm.host)
+        munmap(vm->gm.host, vm->gm.size);
+    free(vm->gm.perm);
+    free(vm->cpuid);
+    if (vm->vm_fd >= 0)
+        close(vm->vm_fd);
+    if (vm->kvm_fd >= 0)
+        close(vm->kvm_fd);
+    memset(vm, 0, sizeof *vm);
+    vm->vm_fd = vm->kvm_fd = -1;
+}

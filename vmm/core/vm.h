@@ -1,0 +1,61 @@
+/* One microVM: the KVM handles, guest RAM, page tables, firmware and vCPUs. */
+#ifndef ISOVM_VM_H
+#define ISOVM_VM_H
+#include <linux/kvm.h>
+#include <stdint.h>
+#include "vmm/core/guest_mem.h"
+#include "vmm/core/paging.h"
+
+struct vcpu {
+    int fd;
+    int index;
+    struct kvm_run *run;
+    uint64_t block_gpa;            /* this vCPU's request block */
+};
+
+struct firmware_image {
+    const uint8_t *bytes;
+    uint64_t size;
+    uint64_t start_gpa, syscall_gpa, exc_stubs_gpa, exc_stride;
+    uint64_t tlb_flush_gpa, hcall_out_gpa;
+};
+
+struct vm {
+    int kvm_fd;
+    int vm_fd;
+    int run_size;
+    struct guest_mem gm;
+    struct paging pg;
+    struct firmware_image fw;
+    struct kvm_cpuid2 *cpuid;      /* what the vCPUs are given */
+    uint64_t xcr0;                 /* 0 when XSAVE is not offered */
+    uint64_t cr4;
+};
+
+/* Open /dev/kvm, check API 12 and the extensions isovm uses, create the VM with ram_size bytes
+ * of RAM, write the firmware and its tables. Prints the reason and returns -errno on failure. */
+int vm_create(struct vm *vm, uint64_t ram_size);
+
+/* Create vCPU `index` (KVM_CREATE_VCPU, its kvm_run area, CPUID). */
+int vcpu_open(struct vm *vm, struct vcpu *vcpu, int index);
+
+/* Put an open vCPU at the firmware's start in ring 0, which sysrets to start->rcx with rflags
+ * start->r11, rsp start->rsp and every other register from *start; FS base fs_base; FPU state
+ * *fpu (NULL: fresh). Used for the first thread and for every clone. */
+int vcpu_setup(struct vm *vm, struct vcpu *vcpu, const struct kvm_regs *start, uint64_t fs_base,
+               const struct kvm_fpu *fpu);
+
+/* Create vCPU `index`, set it to start in the firmware, which enters ring 3 at entry with the
+ * given stack pointer. */
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, int index, uint64_t entry, uint64_t rsp);
+
+/* The vCPU has been stopped (KVM_RUN returned) after another vCPU changed the page tables:
+ * make it flush its TLB before it runs another guest instruction. 0, or -errno; 1 when this
+ * vCPU is in the firmware's exception path, or an exception is on its way in, and will never
+ * run the job again. */
+int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *vcpu);
+
+void vcpu_destroy(struct vm *vm, struct vcpu *vcpu);
+void vm_destroy(struct vm *vm);
+
+#endif

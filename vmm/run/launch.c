@@ -1,0 +1,267 @@
+/* Launches one job: reads the program, builds the microVM, loads, runs, reports. */
+#include "vmm/run/launch.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "firmware/abi.h"
+#include "vmm/caps/audit.h"
+#include "vmm/run/control.h"
+#include "vmm/core/determinism.h"
+#include "vmm/core/elf_load.h"
+#include "vmm/caps/grants.h"
+#include "vmm/core/job.h"
+#include "lib/log.h"
+#include "vmm/sys/read_cache.h"
+#include "vmm/run/report.h"
+#include "vmm/core/stack_build.h"
+#include "vmm/run/supervisor.h"
+#include "vmm/hypercall/syscall_filter.h"
+#include "vmm/sys/sys.h"
+#include "vmm/run/vmm_seccomp.h"
+
+#define PG ((uint64_t)ISOVM_PAGE_SIZE)
+
+/* Read the whole program file once. Returns 0, or the isovm exit status after a message. */
+static int program_read(const char *path, uint64_t max, uint8_t **out, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        log_err("%s: %s", path, strerror(e));
+        return e == ENOENT || e == ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        log_err("%s: %s", path, S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file");
+        close(fd);
+        return EXIT_CANNOT_EXEC;
+    }
+    if ((uint64_t)st.st_size > max) {
+        log_err("%s: bad ELF: file of %lld bytes is larger than guest RAM", path,
+                (long long)st.st_size);
+        close(fd);
+        return EXIT_CANNOT_EXEC;
+    }
+    size_t size = (size_t)st.st_size;
+    uint8_t *buf = malloc(size ? size : 1);
+    if (!buf) {
+        log_err("%s: out of memory reading the program", path);
+        close(fd);
+        return EXIT_ISOVM_ERROR;
+    }
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = read(fd, buf + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            log_err("%s: read failed: %s", path, n < 0 ? strerror(errno) : "file shrank");
+            free(buf);
+            close(fd);
+            return EXIT_CANNOT_EXEC;
+        }
+        got += (size_t)n;
+    }
+    close(fd);
+    *out = buf;
+    *len = size;
+    return 0;
+}
+
+static uint64_t stack_size_for(uint64_t ram)
+{
+    uint64_t s = ram / 16;
+    if (s < (256u << 10))
+        s = 256u << 10;
+    if (s > (8u << 20))
+        s = 8u << 20;
+    return s;
+}
+
+static void job_defaults(struct job *job, const struct launch_opts *o, uint64_t stack)
+{
+    /* Linux answers readlink("/proc/self/exe") with the absolute, resolved path; glibc's
+     * static start-up asserts it begins with '/'. */
+    char *abs = realpath(o->program, NULL);
+    job->exe_path = abs ? abs : o->program;
+    job->exe_path_owned = abs;
+    for (int r = 0; r < 16; r++)
+        job->rlimits[r][0] = job->rlimits[r][1] = RLIM_INFINITY;
+    job->rlimits[RLIMIT_STACK][0] = stack;
+    job->rlimits[RLIMIT_AS][0] = job->rlimits[RLIMIT_AS][1] = o->policy.memory_bytes;
+    job->rlimits[RLIMIT_NOFILE][0] = job->rlimits[RLIMIT_NOFILE][1] = job->fds_max;
+    job->rlimits[RLIMIT_CORE][0] = job->rlimits[RLIMIT_CORE][1] = 0;
+}
+
+/* Place the stack under the page tables with a guard page below it, and build it. */
+static int stack_setup(struct job *job, const struct launch_opts *o, const struct elf_info *info,
+                       const uint8_t *file, uint64_t *rsp)
+{
+    struct guest_mem *gm = &job->vm.gm;
+    unsigned perm = GPERM_R | GPERM_W | (info->exec_stack ? GPERM_X : 0);
+    if (gmem_set_perm(gm, job->stack_lo, job->stack_hi - job->stack_lo, perm) ||
+        gmem_set_perm(gm, job->stack_lo - PG, PG, GPERM_RESERVED))
+        return -EINVAL;
+    uint8_t random16[16]; /* AT_RANDOM: the host's, or the seeded stream of a deterministic job */
+    int rc = job_random_bytes(job, random16, sizeof random16);
+    if (rc)
+        return rc;
+    unsigned a, b, c, d;
+    __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
+    struct stack_args sa = {
+        .argc = o->argc, .argv = o->argv, .envc = o->envc, .envp = o->envp,
+        .execfn = o->program, .random16 = random16,
+        .phdr = info->phdr_gva, .phent = info->phent, .phnum = info->phnum,
+        .entry = info->entry, .hwcap = d, .hwcap2 = 0,
+    };
+    if (!info->phdr_gva) {
+        sa.phdr_copy = file + info->phoff;
+        sa.phdr_copy_len = info->phnum * info->phent;
+    }
+    char err[256] = "";
+    uint8_t *host = gmem_host_ptr(gm, job->stack_lo, job->stack_hi - job->stack_lo);
+    rc = stack_build(host, job->stack_lo, job->stack_hi - job->stack_lo, &sa, rsp, err, sizeof err);
+    if (rc)
+        log_err("%s: %s", o->program, err);
+    return rc;
+}
+
+int launch_run(const struct launch_opts *o)
+{
+    uint64_t t0 = mono_ns();
+    signal(SIGPIPE, SIG_IGN); /* a closed stdout is the job's EPIPE, not isovm's death */
+    if (o->no_seccomp)
+        vmm_seccomp_warn_disabled();
+    FILE *report = NULL;
+    uint8_t *file;
+    size_t size;
+    int status = program_read(o->program, o->policy.memory_bytes, &file, &size);
+    if (status)
+        return status;
+
+    struct job *job = calloc(1, sizeof *job);
+    if (!job) {
+        free(file);
+        log_err("out of memory");
+        return EXIT_ISOVM_ERROR;
+    }
+    if (job_init(job, &o->policy) < 0 || supervisor_signals_init() < 0) {
+        free(file);
+        job_fini(job);
+        free(job);
+        log_err("cannot set up the job: out of memory");
+        return EXIT_ISOVM_ERROR;
+    }
+    if (syscall_filter_build(job) < 0) {
+        free(file);
+        job_fini(job);
+        free(job);
+        return EXIT_ISOVM_ERROR;
+    }
+    job->start_ns = t0;
+    determinism_init(job);
+    struct control_server ctl;
+    control_init(&ctl);
+    if (o->policy.job_id[0])
+        snprintf(job->job_id, sizeof job->job_id, "%s", o->policy.job_id);
+    else
+        snprintf(job->job_id, sizeof job->job_id, "isovm-%d", (int)getpid());
+    if (audit_open(job) < 0 ||
+        (o->policy.control_path[0] && control_listen(&ctl, o->policy.control_path) < 0)) {
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
+    if (vm_create(&job->vm, o->policy.memory_bytes) < 0) {
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
+    if (grants_open(job) < 0) { /* the message names the grant */
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
+    struct guest_mem *gm = &job->vm.gm;
+    uint64_t stack = stack_size_for(o->policy.memory_bytes);
+    job->stack_hi = gm->user_hi;
+    job->stack_lo = job->stack_hi - stack;
+    job->mmap_top = job->stack_lo - PG; /* the guard page */
+    job_defaults(job, o, stack);
+
+    struct elf_info info;
+    char err[256] = "";
+    if (elf_validate(file, size, gm->user_lo, job->mmap_top, ISOVM_PIE_BASE, &info, err,
+                     sizeof err) < 0) {
+        log_err("%s: bad ELF: %s", o->program, err);
+        status = EXIT_CANNOT_EXEC;
+        goto out;
+    }
+    if (elf_load(gm, file, size, &info) < 0) {
+        log_err("%s: bad ELF: cannot load its segments", o->program);
+        status = EXIT_CANNOT_EXEC;
+        goto out;
+    }
+    job->brk_start = job->brk_cur = info.image_hi;
+
+    uint64_t rsp;
+    if (stack_setup(job, o, &info, file, &rsp) < 0) {
+        status = EXIT_CANNOT_EXEC;
+        goto out;
+    }
+    gm->pt_dirty = false;
+    struct vthread *main_thread = &job->threads[0];
+    main_thread->tid = 1;
+    if (vcpu_create(&job->vm, &main_thread->vcpu, 0, info.entry, rsp) < 0) {
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
+    free(file);
+    file = NULL;
+    /* Everything the job needs is set up: the report file is opened now (it is written at the
+     * end, and the filter allows no open from the cwd), then the VMM's own seccomp filter goes
+     * on before the first guest instruction; every thread is created after it and inherits it. */
+    if (o->report_path && !(report = report_open(o->report_path))) {
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
+    /* /proc/self/fd serves chmod/access/utimens on old kernels; a jailed VMM has no /proc and
+     * does without it (those calls then reopen their target or fail with ENOENT). */
+    int proc_rc = sys_fs_proc_dir_open();
+    if (proc_rc < 0 && proc_rc != -ENOENT)
+        log_debug("no /proc/self/fd: %s", strerror(-proc_rc));
+    if (!o->no_seccomp && vmm_seccomp_install() < 0) {
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
+    vmm_seccomp_test_hooks(job->vm.kvm_fd);
+    job_supervise(job, &ctl);
+    control_close(&ctl);
+    status = job->exit_status;
+    if (job->rcache.armed) /* the job ended after reads the firmware served */
+        read_cache_sync(job, job->rcache.owner);
+    if (report) {
+        FILE *f = report;
+        report = NULL; /* closed by report_write_to */
+        if (report_write_to(f, o->report_path, job, o, mono_ns() - t0) < 0 && status == 0)
+            status = EXIT_ISOVM_ERROR;
+    }
+out:
+    if (report && report != stderr)
+        fclose(report);
+    control_close(&ctl);
+    audit_close(job);
+    free(file);
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
+        if (job->threads[i].vcpu.fd >= 0)
+            vcpu_destroy(&job->vm, &job->threads[i].vcpu);
+    vm_destroy(&job->vm);
+    job_fini(job);
+    free(job->exe_path_owned);
+    free(job);
+    return status;
+}

@@ -1,0 +1,33 @@
+/* Launching a job: program file, microVM, loader, stack, run, report. */
+#ifndef ISOVM_LAUNCH_H
+#define ISOVM_LAUNCH_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "policy/policy.h"
+
+#define ISOVM_DEFAULT_MEMORY POLICY_DEFAULT_MEMORY
+#define ISOVM_MIN_MEMORY     POLICY_MIN_MEMORY
+#define ISOVM_MAX_MEMORY     POLICY_MAX_MEMORY
+#define ISOVM_PIE_BASE       0x400000ull
+
+/* Exit statuses isovm itself uses (docs/exit-codes.md). */
+#define EXIT_ISOVM_ERROR   125
+#define EXIT_CANNOT_EXEC   126
+#define EXIT_NOT_FOUND     127
+
+struct launch_opts {
+    struct policy policy;     /* the limits in force (file, then command-line overrides) */
+    const char *program;
+    int argc;                 /* job argv, argv[0] = program as given */
+    char *const *argv;
+    int envc;
+    char **envp;
+    const char *report_path;  /* NULL: none; "-": stderr */
+    const char *policy_file;  /* --policy FILE, or NULL (isovm jail binds it into the jail) */
+    bool no_seccomp;          /* --no-seccomp: no VMM seccomp filter (debugging only) */
+};
+
+/* Run the job to its end. Returns the status isovm should exit with. */
+int launch_run(const struct launch_opts *o);
+
+#endif

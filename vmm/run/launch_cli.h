@@ -1,0 +1,14 @@
+/* `isovm launch`'s option parser, shared with `isovm jail` (which checks the same arguments). */
+#ifndef ISOVM_LAUNCH_CLI_H
+#define ISOVM_LAUNCH_CLI_H
+#include "vmm/run/launch.h"
+
+/* Called with the parsed options (valid only during the call); its return is the exit status. */
+typedef int (*launch_then_fn)(const struct launch_opts *o, void *ctx);
+
+/* Parse `launch [options] [--] PROGRAM [ARGS...]` (argv[0] is "launch"), build and check the
+ * policy, then run the job (then NULL) or call then(o, ctx). Bad usage prints a message and the
+ * usage and returns 125; --help prints the usage and returns 0 without calling then. */
+int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx);
+
+#endif

@@ -1,0 +1,179 @@
+/* The supervisor thread: CPU governor (quota, CPU-time limit), wall-clock timeout, signals,
+ * and the control socket, all from one ppoll on a signalfd and the socket. */
+#include "vmm/run/supervisor.h"
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include "limits/cpu_quota.h"
+#include "vmm/core/fault.h"
+#include "lib/log.h"
+#include "vmm/run/vthread.h"
+#include "vmm/run/vcpu_run.h"
+
+/* After the job has ended, threads still in the guest or in a blocking host call are kicked
+ * again this often until they are out. */
+#define RESTOP_INTERVAL_NS 10000000ull
+
+static sigset_t supervisor_set(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR2);
+    return set;
+}
+
+int supervisor_signals_init(void)
+{
+    sigset_t set = supervisor_set();
+    sigaddset(&set, SIGUSR1);
+    int rc = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    if (rc)
+        return -rc;
+    return vcpu_signals_init();
+}
+
+static void fmt_secs(char *buf, size_t len, uint64_t ns)
+{
+    snprintf(buf, len, "%llu.%03llus", (unsigned long long)(ns / 1000000000ull),
+             (unsigned long long)(ns / 1000000ull % 1000));
+}
+
+/* One look at the job: limits, quota. job->lock held. Returns when to look next. */
+static uint64_t governor_step(struct job *job, struct cpu_quota *q, uint64_t now)
+{
+    const struct policy *p = &job->policy;
+    uint64_t next = UINT64_MAX;
+    if (atomic_load(&job->stop))
+        return now + RESTOP_INTERVAL_NS;
+    uint64_t cpu = job_cpu_ns(job);
+    unsigned running = job->threads_live ? job->threads_live : 1;
+    char a[32], b[32], msg[200];
+    if (p->timeout_ns) {
+        uint64_t deadline = job->start_ns + p->timeout_ns;
+        if (now >= deadline) {
+            fmt_secs(a, sizeof a, now - job->start_ns);
+            fmt_secs(b, sizeof b, p->timeout_ns);
+            snprintf(msg, sizeof msg, "job killed: wall-clock timeout after %s (limit %s)", a, b);
+            job_end(job, JOB_TIMEOUT, 124, 0, msg);
+            return now + RESTOP_INTERVAL_NS;
+        }
+        next = deadline;
+    }
+    if (p->cpu_time_limit_ns) {
+        if (cpu >= p->cpu_time_limit_ns) {
+            fmt_secs(a, sizeof a, cpu);
+            fmt_secs(b, sizeof b, p->cpu_time_limit_ns);
+            snprintf(msg, sizeof msg,
+                     "job killed by SIGXCPU: CPU time limit reached (%s of vCPU time, limit %s)",
+                     a, b);
+            job_end(job, JOB_CPU_LIMIT, 128 + SIGXCPU, SIGXCPU, msg);
+            return now + RESTOP_INTERVAL_NS;
+        }
+        uint64_t left = (p->cpu_time_limit_ns - cpu) / running;
+        if (left < CPU_QUOTA_MIN_CHECK_NS)
+            left = CPU_QUOTA_MIN_CHECK_NS;
+        if (now + left < next)
+            next = now + left;
+    }
+    uint64_t qnext;
+    bool hold = cpu_quota_step(q, now, cpu, running, &qnext);
+    if (hold != atomic_load(&job->throttled)) {
+        atomic_store(&job->throttled, hold);
+        if (hold)
+            job_kick(job, NULL);   /* out of the guest: they wait in their run loops */
+        else
+            job_wake_all(job);     /* a new period */
+    }
+    return qnext < next ? qnext : next;
+}
+
+/* Read every signal pending on sfd (non-blocking) and act on it. Returns whether one came
+ * (a wakeup that makes the governor look again, as SIGUSR2 is meant to). job->lock held. */
+static bool signals_take(struct job *job, int sfd)
+{
+    bool any = false;
+    struct signalfd_siginfo si[8];
+    for (;;) {
+        ssize_t n = read(sfd, si, sizeof si);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return any;
+        for (size_t i = 0; i < (size_t)n / sizeof si[0]; i++) {
+            int sig = (int)si[i].ssi_signo;
+            any = true;
+            if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+                char msg[120];
+                snprintf(msg, sizeof msg, "job killed: isovm received %s", signal_name(sig));
+                job_end(job, JOB_KILLED, 128 + sig, sig, msg);
+            }
+        }
+    }
+}
+
+void job_supervise(struct job *job, struct control_server *ctl)
+{
+    sigset_t set = supervisor_set();
+    job->supervisor = pthread_self();
+    job->supervised = true;
+    struct cpu_quota q;
+    /* The supervisor set is blocked in every thread: its signals wait on this descriptor,
+     * thread-directed ones (SIGUSR2 from job_notify_supervisor) included, as it is read by
+     * this thread. */
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    pthread_mutex_lock(&job->lock);
+    cpu_quota_init(&q, job->policy.cpu_quota_ns, job->policy.cpu_period_ns, mono_ns(), 0);
+    int rc = sfd < 0 ? -errno : vthread_start(job, &job->threads[0]);
+    if (rc < 0) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "internal: cannot start the job's first thread: %s",
+                 strerror(-rc));
+        job_end(job, JOB_INTERNAL_ERROR, 125, 0, msg);
+    }
+    /* The governor looks at the job when a signal comes or its own deadline passes, exactly as
+     * when this loop waited in sigtimedwait; control-socket traffic never moves it. */
+    uint64_t next = 0;
+    bool look = true;
+    for (;;) {
+        if (job->threads_hosted == 0)
+            break;
+        uint64_t now = mono_ns();
+        if (look || now >= next) {
+            next = governor_step(job, &q, now);
+            if (atomic_load(&job->stop))
+                job_kick(job, NULL);
+        }
+        pthread_mutex_unlock(&job->lock);
+        struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN } };
+        uint64_t ctl_deadline;
+        control_poll_setup(ctl, &pfd[1], &ctl_deadline);
+        uint64_t wake = next < ctl_deadline ? next : ctl_deadline;
+        struct timespec ts, *tsp = NULL;
+        if (wake != UINT64_MAX) {
+            ts = ns_ts(wake > now ? wake - now : 0);
+            tsp = &ts;
+        }
+        int n = ppoll(pfd, 2, tsp, NULL);
+        uint64_t after = mono_ns();
+        if (n > 0 || after >= ctl_deadline)
+            control_step(ctl, job, n > 0 ? pfd[1].revents : 0, after);
+        pthread_mutex_lock(&job->lock);
+        look = n > 0 && (pfd[0].revents & POLLIN) && signals_take(job, sfd);
+    }
+    uint64_t now = mono_ns();
+    cpu_quota_finish(&q, now);
+    job->stats.cpu_throttled_ns = q.throttled_ns;
+    job->stats.cpu_throttled_periods = q.throttled_periods;
+    job->stats.cpu_ns = job->cpu_ns_retired;
+    pthread_mutex_unlock(&job->lock);
+    vthread_join_all(job);
+    if (sfd >= 0)
+        close(sfd);
+}

@@ -1,0 +1,314 @@
+/* The VMM's own seccomp filter (docs/security.md): the allowlist table, its builder and installer. */
+#include "vmm/run/vmm_seccomp.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "lib/log.h"
+#include "lib/test_hooks.h"
+
+/* Row shorthands: ROW(syscall, [ARGS(conditions...),] .reason = ...); a row without ARGS allows
+ * any arguments. */
+#define ROW(sys, ...) { .nr = SYS_##sys, .name = #sys, __VA_ARGS__ }
+#define ARGS(...) .nargs = sizeof((struct vsc_arg[]){ __VA_ARGS__ }) / sizeof(struct vsc_arg), \
+                  .args = { __VA_ARGS__ }
+#define VALS(...) .nvalues = sizeof((uint64_t[]){ __VA_ARGS__ }) / sizeof(uint64_t), \
+                  .values = { __VA_ARGS__ }
+/* argument i is a descriptor: 0 <= a[i] < 2^31 (AT_FDCWD and any other negative value kill) */
+#define FD_ARG(i) { .index = (i), .op = VSC_BELOW, VALS(0x80000000ull) }
+/* argument i has none of the bits of m */
+#define NO_BITS(i, m) { .index = (i), .op = VSC_IN, .mask = (m), VALS(0) }
+/* argument i (all 64 bits) is one of the values */
+#define ONE_OF(i, ...) { .index = (i), .op = VSC_IN, VALS(__VA_ARGS__) }
+/* the low 32 bits of argument i (an int in the kernel) are one of the values */
+#define INT_OF(i, ...) { .index = (i), .op = VSC_IN, .mask = 0xffffffffull, VALS(__VA_ARGS__) }
+
+/* glibc's pthread_create (the clone fallback after clone3's ENOSYS): exactly these flags. */
+#define PTHREAD_CLONE_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_SIGHAND | \
+                             CLONE_THREAD | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
+/* The tgkill row's pid placeholder: replaced by the VMM's own pid when the filter is built. */
+#define OWN_PID 0xffffffffffffffffull
+
+const struct vsc_rule vsc_rules[] = {
+    /* memory */
+    ROW(mmap, ARGS(NO_BITS(2, PROT_EXEC)),
+        .reason = "malloc, thread stacks, a new vCPU's kvm_run area; never executable"),
+    ROW(mprotect, ARGS(NO_BITS(2, PROT_EXEC)),
+        .reason = "glibc thread stack guards and malloc arenas; never executable"),
+    ROW(munmap, .reason = "free, thread stacks, a vCPU's kvm_run area"),
+    ROW(mremap, .reason = "realloc of large blocks (cannot add PROT_EXEC)"),
+    ROW(brk, .reason = "malloc's main arena"),
+    ROW(madvise, ARGS(INT_OF(2, MADV_DONTNEED)),
+        .reason = "guest munmap/madvise zero pages; glibc frees thread stacks and arena tops"),
+    /* threads, signals, time */
+    ROW(clone, ARGS(ONE_OF(0, PTHREAD_CLONE_FLAGS)),
+        .reason = "pthread_create for a job thread's host thread; threads only, no new process"),
+    ROW(clone3, .errno_value = ENOSYS,
+        .reason = "fails with ENOSYS (its flags are in memory, out of the filter's sight): glibc "
+                  "falls back to clone, whose flags are checked"),
+    ROW(set_robust_list, .reason = "glibc, in every new thread"),
+    ROW(rseq, .reason = "glibc registers restartable sequences in every new thread"),
+    ROW(futex, .reason = "mutexes, condition variables (the job lock, guest futexes), joins"),
+    ROW(sched_yield, .reason = "a guest sched_yield"),
+    ROW(exit, .reason = "a host thread ends"),
+    ROW(exit_group, .reason = "the VMM ends"),
+    ROW(rt_sigprocmask, .reason = "vCPU threads unblock SIGUSR1 (the kick) around KVM_RUN"),
+    ROW(rt_sigreturn, .reason = "return from the SIGUSR1 kick handler"),
+    ROW(tgkill, ARGS(ONE_OF(0, OWN_PID)),
+        .reason = "pthread_kill: kicks of vCPU threads, wake-ups of the supervisor; own threads only"),
+    ROW(gettid, .reason = "pthread_kill of the calling thread (a vCPU thread kicking itself)"),
+    ROW(rt_sigaction, ARGS(INT_OF(0, 33)),
+        .reason = "glibc's first pthread_create installs its internal SIGSETXID (33) handler; "
+                  "no other signal"),
+    ROW(getpid, .reason = "pthread_kill's tgkill argument; the control socket's status answer"),
+    ROW(geteuid, .reason = "the control socket checks its peer's uid"),
+    ROW(signalfd4, .reason = "the supervisor's signal descriptor"),
+    ROW(ppoll, .reason = "the supervisor's wait (signals, control socket, deadlines); network waits"),
+    ROW(poll, .reason = "network waits"),
+    ROW(clock_gettime, .reason = "thread CPU clocks (not in the vDSO); the job's clocks"),
+    ROW(clock_getres, .reason = "a guest clock_getres of a CPU-time clock"),
+    ROW(getrandom, .reason = "a guest getrandom (non-deterministic jobs)"),
+    /* the vCPUs */
+    ROW(ioctl, ARGS(ONE_OF(1, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
+                           KVM_GET_VCPU_EVENTS, KVM_GET_FPU, KVM_SET_FPU, KVM_CREATE_VCPU,
+                           KVM_SET_CPUID2, KVM_SET_XCRS, KVM_SET_MSRS, KVM_GET_MSRS, TCGETS,
+                           TIOCGWINSZ)),
+        .reason = "KVM_RUN and register access of the run loop, clone, fault reports and TLB "
+                  "shootdowns; KVM_CREATE_VCPU and its setup for a new job thread; TCGETS/TIOCGWINSZ for a "
+                  "guest ioctl on the console (and stdio's isatty)"),
+    /* descriptors the VMM already holds */
+    ROW(read, .reason = "job I/O, the signal descriptor, the control socket"),
+    ROW(write, .reason = "job I/O, diagnostics, audit log, report"),
+    ROW(readv, .reason = "a guest readv"),
+    ROW(writev, .reason = "a guest writev"),
+    ROW(pread64, .reason = "a guest pread64, the read cache"),
+    ROW(pwrite64, .reason = "a guest pwrite64"),
+    ROW(preadv, .reason = "a guest preadv of several guest pages"),
+    ROW(pwritev, .reason = "a guest pwritev of several guest pages"),
+    ROW(lseek, .reason = "a guest lseek, the read cache"),
+    ROW(close, .reason = "a guest close, ends of connections and threads"),
+    ROW(fcntl, ARGS(INT_OF(1, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC)),
+        .reason = "a guest dup/fcntl (F_DUPFD_CLOEXEC, F_SETFL O_APPEND), non-blocking sockets"),
+    ROW(getdents64, .reason = "a guest getdents64 on a granted directory"),
+    ROW(ftruncate, .reason = "a guest ftruncate/truncate"),
+    ROW(fsync, .reason = "a guest fsync"),
+    ROW(fdatasync, .reason = "a guest fdatasync"),
+    ROW(fchmod, .reason = "a guest fchmod"),
+    /* paths: only beneath a descriptor (a grant's, or /proc/self/fd opened before the filter) */
+    ROW(openat2, ARGS(FD_ARG(0)),
+        .reason = "every guest path is opened beneath its grant's descriptor (RESOLVE_BENEATH)"),
+    ROW(openat, ARGS(FD_ARG(0)),
+        .reason = "reopen a file grant's O_PATH descriptor through /proc/self/fd"),
+    ROW(newfstatat, ARGS(FD_ARG(0)), .reason = "fstat (glibc's AT_EMPTY_PATH) and guest stat"),
+    ROW(faccessat2, ARGS(FD_ARG(0)), .reason = "a guest access/faccessat"),
+    ROW(readlinkat, ARGS(FD_ARG(0)), .reason = "a guest readlink; a grant's root path"),
+    ROW(mkdirat, ARGS(FD_ARG(0)), .reason = "a guest mkdir"),
+    ROW(unlinkat, ARGS(FD_ARG(0)), .reason = "a guest unlink/rmdir; the control socket's removal"),
+    ROW(renameat2, ARGS(FD_ARG(0), FD_ARG(2)), .reason = "a guest rename"),
+    ROW(symlinkat, ARGS(FD_ARG(1)), .reason = "a guest symlink"),
+    ROW(fchmodat, ARGS(FD_ARG(0)), .reason = "a guest chmod"),
+    ROW(utimensat, ARGS(FD_ARG(0)), .reason = "a guest utimensat/futimens"),
+    /* sockets: the control socket (created before) and the job's granted network endpoints */
+    ROW(socket, ARGS(INT_OF(0, AF_INET, AF_INET6),
+                     { .index = 1, .op = VSC_IN, .mask = 0xffffffffull & ~(uint64_t)SOCK_NONBLOCK,
+                       VALS(SOCK_STREAM | SOCK_CLOEXEC, SOCK_DGRAM | SOCK_CLOEXEC) },
+                     INT_OF(2, 0, IPPROTO_TCP, IPPROTO_UDP)),
+        .reason = "a granted network endpoint: IPv4/IPv6 TCP or UDP, close-on-exec"),
+    ROW(connect, .reason = "a granted network endpoint"),
+    ROW(bind, .reason = "a granted network endpoint"),
+    ROW(listen, .reason = "a granted network endpoint"),
+    ROW(accept4, .reason = "the control socket; a granted listening endpoint"),
+    ROW(sendto, .reason = "the control socket's answers; network endpoints"),
+    ROW(recvfrom, .reason = "the control socket's requests; network endpoints"),
+    ROW(sendmsg, .reason = "network endpoints"),
+    ROW(recvmsg, .reason = "network endpoints"),
+    ROW(shutdown, .reason = "network endpoints"),
+    ROW(getsockname, .reason = "network endpoints"),
+    ROW(getpeername, .reason = "network endpoints"),
+    ROW(setsockopt, .reason = "network endpoints"),
+    ROW(getsockopt, .reason = "the control socket's SO_PEERCRED; network endpoints"),
+};
+const size_t vsc_rules_count = sizeof vsc_rules / sizeof vsc_rules[0];
+
+/* The sanitizer runtimes (ASan, UBSan, LeakSanitizer) make calls of their own: shadow memory,
+ * reports, and LeakSanitizer's check at exit (a tracer task that ptrace-stops every thread and
+ * reads /proc). Only the SAN=1 build (build-san/) has them; isovm itself never does. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+const struct vsc_rule vsc_san_rules[] = {
+    ROW(madvise, .reason = "sanitizer: shadow memory advice of any kind"),
+    ROW(open, .reason = "sanitizer: its raw open (the legacy syscall) of /proc/self/maps, "
+                        "/proc/self/task at exit"),
+    ROW(getdents, .reason = "LeakSanitizer: lists /proc/self/task at exit"),
+    ROW(readlink, .reason = "sanitizer: /proc/self/exe for reports"),
+    ROW(clone, ARGS(ONE_OF(0, CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_UNTRACED)),
+        .reason = "LeakSanitizer: its tracer task at exit (these flags exactly)"),
+    ROW(ptrace, .reason = "LeakSanitizer: the tracer stops every thread to scan its registers"),
+    ROW(wait4, .reason = "LeakSanitizer: waits for stopped threads and for its tracer"),
+    ROW(prctl, .reason = "LeakSanitizer: PR_SET_PTRACER, PR_SET_PDEATHSIG, PR_GET_DUMPABLE"),
+    ROW(sigaltstack, .reason = "sanitizer: alternate signal stacks for its handlers"),
+    ROW(rt_sigaction, .reason = "sanitizer: its own handlers (any signal)"),
+    ROW(getppid, .reason = "LeakSanitizer: the tracer checks its parent"),
+    ROW(kill, .reason = "LeakSanitizer: the tracer ends itself or its parent on a failure"),
+    ROW(sched_getaffinity, .reason = "sanitizer: processor count"),
+};
+const size_t vsc_san_rules_count = sizeof vsc_san_rules / sizeof vsc_san_rules[0];
+#else
+const struct vsc_rule vsc_san_rules[1];
+const size_t vsc_san_rules_count = 0;
+#endif
+
+size_t vmm_seccomp_syscall_count(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < vsc_rules_count; i++) {
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = vsc_rules[j].nr == vsc_rules[i].nr;
+        n += !seen;
+    }
+    return n;
+}
+
+static struct scmp_arg_cmp arg_cmp(const struct vsc_arg *a, unsigned v, int pid)
+{
+    uint64_t value = a->values[v] == OWN_PID ? (uint64_t)pid : a->values[v];
+    if (a->op == VSC_BELOW)
+        return (struct scmp_arg_cmp){ .arg = a->index, .op = SCMP_CMP_LT, .datum_a = value };
+    if (a->mask)
+        return (struct scmp_arg_cmp){ .arg = a->index, .op = SCMP_CMP_MASKED_EQ,
+                                      .datum_a = a->mask, .datum_b = value & a->mask };
+    return (struct scmp_arg_cmp){ .arg = a->index, .op = SCMP_CMP_EQ, .datum_a = value };
+}
+
+/* One table row: a libseccomp rule for every combination of its conditions' alternatives. */
+static int rule_add(scmp_filter_ctx ctx, const struct vsc_rule *r, int pid)
+{
+    uint32_t action = r->errno_value ? SCMP_ACT_ERRNO((uint32_t)r->errno_value) : SCMP_ACT_ALLOW;
+    unsigned pick[VSC_MAX_ARGS] = { 0 };
+    for (;;) {
+        struct scmp_arg_cmp cmp[VSC_MAX_ARGS];
+        for (unsigned a = 0; a < r->nargs; a++)
+            cmp[a] = arg_cmp(&r->args[a], pick[a], pid);
+        int rc = seccomp_rule_add_exact_array(ctx, action, r->nr, r->nargs, cmp);
+        if (rc < 0) {
+            log_err("seccomp: cannot add the rule for %s: %s", r->name, strerror(-rc));
+            return rc;
+        }
+        unsigned a = 0; /* the next combination, as an odometer */
+        while (a < r->nargs && ++pick[a] == r->args[a].nvalues)
+            pick[a++] = 0;
+        if (a == r->nargs)
+            return 0;
+    }
+}
+
+int vmm_seccomp_build(scmp_filter_ctx *out, uint32_t deflt, int pid)
+{
+    scmp_filter_ctx ctx = seccomp_init(deflt);
+    if (!ctx) {
+        log_err("seccomp: cannot create the filter (out of memory)");
+        return -ENOMEM;
+    }
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1); /* every thread, should one exist */
+    if (rc == 0) /* another architecture's numbering (i386 int 0x80, x32) kills the process too */
+        rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    if (rc == 0) /* a binary tree of syscall numbers: about 7 tests to any row instead of a list */
+        rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+    if (rc < 0)
+        log_err("seccomp: cannot set the filter's attributes: %s", strerror(-rc));
+    /* rule_add names its row on failure. Rules of one syscall are alternatives: a sanitizer row
+     * for a syscall the main table restricts widens it (madvise: any advice; clone:
+     * LeakSanitizer's flags as well). */
+    for (size_t i = 0; rc == 0 && i < vsc_rules_count; i++)
+        rc = rule_add(ctx, &vsc_rules[i], pid);
+    for (size_t i = 0; rc == 0 && i < vsc_san_rules_count; i++)
+        rc = rule_add(ctx, &vsc_san_rules[i], pid);
+    if (rc < 0) {
+        seccomp_release(ctx);
+        return rc;
+    }
+    *out = ctx;
+    return 0;
+}
+
+int vmm_seccomp_install(void)
+{
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+        int e = errno;
+        log_err("seccomp: cannot set no_new_privs: %s", strerror(e));
+        return -e;
+    }
+    scmp_filter_ctx ctx;
+    uint32_t deflt = test_hook("seccomp-log") ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
+    int rc = vmm_seccomp_build(&ctx, deflt, (int)getpid());
+    if (rc < 0)
+        return rc;
+    rc = seccomp_load(ctx);
+    seccomp_release(ctx);
+    if (rc < 0)
+        log_err("seccomp: cannot load the VMM's filter: %s", strerror(-rc));
+    return rc;
+}
+
+void vmm_seccomp_warn_disabled(void)
+{
+    fprintf(stderr, "isovm: WARNING: --no-seccomp: the VMM runs WITHOUT its seccomp filter; a guest "
+                    "that escaped KVM could make any syscall (debugging only, never in production)\n");
+}
+
+static void hook_result(const char *name, long r)
+{
+    fprintf(stderr, "isovm: test hook %s: the call returned %ld (%s)\n", name, r,
+            r < 0 ? strerror(errno) : "ok");
+}
+
+void vmm_seccomp_test_hooks(int kvm_fd)
+{
+    if (test_hook("seccomp-execve")) {
+        char *const argv[] = { "/bin/echo", "seccomp-execve: the new program ran", NULL };
+        char *const envp[] = { NULL };
+        hook_result("seccomp-execve", execve(argv[0], argv, envp));
+    }
+    if (test_hook("seccomp-fork")) {
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(0);
+        if (pid > 0)
+            waitpid(pid, NULL, 0);
+        hook_result("seccomp-fork", pid);
+    }
+    if (test_hook("seccomp-ioctl")) {
+        int fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+        hook_result("seccomp-ioctl", fd);
+        if (fd >= 0)
+            close(fd);
+    }
+    if (test_hook("seccomp-mmap-exec")) {
+        void *p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        hook_result("seccomp-mmap-exec", p == MAP_FAILED ? -1 : 0);
+        if (p != MAP_FAILED)
+            munmap(p, 4096);
+    }
+    if (test_hook("seccomp-open-cwd")) {
+        int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+        hook_result("seccomp-open-cwd", fd);
+        if (fd >= 0)
+            close(fd);
+    }
+    if (test_hook("seccomp-socket-netlink")) {
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0);
+        hook_result("seccomp-socket-netlink", fd);
+        if (fd >= 0)
+            close(fd);
+    }
+}

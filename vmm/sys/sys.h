@@ -1,0 +1,153 @@
+/* The Linux syscalls isovm implements for a job, each checking its guest arguments. */
+#ifndef ISOVM_SYSCALLS_H
+#define ISOVM_SYSCALLS_H
+#include <stdint.h>
+#include <sys/uio.h>
+#include "vmm/core/job.h"
+
+/* One forwarded syscall: number and arguments as read once from the request block. */
+struct sc_call {
+    uint64_t nr;
+    uint64_t a[6];
+    uint64_t user_rip;    /* where the job's syscall returns to (for messages) */
+    uint64_t action;      /* ISOVM_ACT_* bits for the firmware */
+    uint64_t fs_base;
+    struct vthread *self; /* the calling thread */
+};
+
+typedef int64_t (*sc_handler)(struct job *job, struct sc_call *c);
+
+/* The handler for nr, or NULL when isovm does not implement it (ENOSYS, counted). */
+sc_handler syscall_lookup(uint64_t nr);
+/* The x86-64 name of syscall nr, implemented or not ("socket", "isovm_cap_info"), from the one
+ * name table (policy/syscall_names.h); NULL for a number without one. */
+const char *syscall_name(uint64_t nr);
+
+int64_t sys_read(struct job *, struct sc_call *);
+int64_t sys_write(struct job *, struct sc_call *);
+int64_t sys_readv(struct job *, struct sc_call *);
+int64_t sys_writev(struct job *, struct sc_call *);
+int64_t sys_close(struct job *, struct sc_call *);
+int64_t sys_ioctl(struct job *, struct sc_call *);
+int64_t sys_fstat(struct job *, struct sc_call *);
+int64_t sys_newfstatat(struct job *, struct sc_call *);
+int64_t sys_fcntl(struct job *, struct sc_call *);
+int64_t sys_brk(struct job *, struct sc_call *);
+int64_t sys_mmap(struct job *, struct sc_call *);
+int64_t sys_munmap(struct job *, struct sc_call *);
+int64_t sys_mprotect(struct job *, struct sc_call *);
+int64_t sys_mremap(struct job *, struct sc_call *);
+int64_t sys_madvise(struct job *, struct sc_call *);
+int64_t sys_clock_gettime(struct job *, struct sc_call *);
+int64_t sys_clock_getres(struct job *, struct sc_call *);
+int64_t sys_gettimeofday(struct job *, struct sc_call *);
+int64_t sys_time(struct job *, struct sc_call *);
+int64_t sys_nanosleep(struct job *, struct sc_call *);
+int64_t sys_clock_nanosleep(struct job *, struct sc_call *);
+int64_t sys_exit(struct job *, struct sc_call *);
+int64_t sys_exit_group(struct job *, struct sc_call *);
+int64_t sys_arch_prctl(struct job *, struct sc_call *);
+int64_t sys_set_tid_address(struct job *, struct sc_call *);
+int64_t sys_set_robust_list(struct job *, struct sc_call *);
+int64_t sys_uname(struct job *, struct sc_call *);
+int64_t sys_getpid(struct job *, struct sc_call *);
+int64_t sys_getppid(struct job *, struct sc_call *);
+int64_t sys_getid(struct job *, struct sc_call *);
+int64_t sys_getrandom(struct job *, struct sc_call *);
+int64_t sys_rt_sigaction(struct job *, struct sc_call *);
+int64_t sys_rt_sigprocmask(struct job *, struct sc_call *);
+int64_t sys_sigaltstack(struct job *, struct sc_call *);
+int64_t sys_prlimit64(struct job *, struct sc_call *);
+int64_t sys_getrlimit(struct job *, struct sc_call *);
+int64_t sys_readlink(struct job *, struct sc_call *);
+int64_t sys_readlinkat(struct job *, struct sc_call *);
+int64_t sys_sched_yield(struct job *, struct sc_call *);
+int64_t sys_gettid(struct job *, struct sc_call *);
+int64_t sys_clone(struct job *, struct sc_call *);
+int64_t sys_futex(struct job *, struct sc_call *);
+int64_t sys_dup(struct job *, struct sc_call *);
+int64_t sys_dup2(struct job *, struct sc_call *);
+int64_t sys_dup3(struct job *, struct sc_call *);
+int64_t sys_kill(struct job *, struct sc_call *);
+int64_t sys_tkill(struct job *, struct sc_call *);
+int64_t sys_tgkill(struct job *, struct sc_call *);
+int64_t sys_enosys_quiet(struct job *, struct sc_call *);
+/* One guest buffer read or written through the direction's throttle at offset `off` (-1: the
+ * descriptor's position), on capability `slot` which the caller has checked (sys_io.c). */
+int64_t io_buffer(struct job *job, struct sc_call *c, uint32_t slot, bool is_write, uint64_t gva,
+                  uint64_t len, int64_t off);
+/* A guest iovec array of cnt entries at gva (cnt <= IOV_LIMIT), copied once, each entry checked
+ * for the GPERM_ bits in `need`, into host iovecs `out`; *total the sum (overflow-checked).
+ * Returns the count or -errno (sys_io.c). */
+#define IOV_LIMIT 1024
+int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need, struct iovec *out,
+               uint64_t *total);
+/* The first `max` bytes of iov[0..n) starting `skip` bytes in, as a new iovec array (sys_io.c). */
+int iov_window(const struct iovec *iov, int n, uint64_t skip, uint64_t max, struct iovec *out);
+/* network (sys_net.c): sockets on the policy's endpoint grants */
+int64_t sys_socket(struct job *, struct sc_call *);
+int64_t sys_connect(struct job *, struct sc_call *);
+int64_t sys_bind(struct job *, struct sc_call *);
+int64_t sys_listen(struct job *, struct sc_call *);
+int64_t sys_accept(struct job *, struct sc_call *);
+int64_t sys_accept4(struct job *, struct sc_call *);
+int64_t sys_sendto(struct job *, struct sc_call *);
+int64_t sys_recvfrom(struct job *, struct sc_call *);
+int64_t sys_sendmsg(struct job *, struct sc_call *);
+int64_t sys_recvmsg(struct job *, struct sc_call *);
+int64_t sys_shutdown(struct job *, struct sc_call *);
+int64_t sys_getsockname(struct job *, struct sc_call *);
+int64_t sys_getpeername(struct job *, struct sc_call *);
+int64_t sys_setsockopt(struct job *, struct sc_call *);
+int64_t sys_getsockopt(struct job *, struct sc_call *);
+int64_t sys_poll(struct job *, struct sc_call *);
+int64_t sys_ppoll(struct job *, struct sc_call *);
+/* file-system view (sys_fs.c): paths resolve only through the policy's grants */
+/* Open /proc/self/fd as a directory descriptor, so that reopening a descriptor through it names
+ * no path from the cwd (the VMM's seccomp filter refuses AT_FDCWD: docs/security.md). Before
+ * it, or if it fails, "/proc/self/fd/N" is used. 0 or -errno. */
+int sys_fs_proc_dir_open(void);
+int64_t sys_open(struct job *, struct sc_call *);
+int64_t sys_openat(struct job *, struct sc_call *);
+int64_t sys_stat(struct job *, struct sc_call *);
+int64_t sys_lstat(struct job *, struct sc_call *);
+int64_t sys_access(struct job *, struct sc_call *);
+int64_t sys_faccessat(struct job *, struct sc_call *);
+int64_t sys_faccessat2(struct job *, struct sc_call *);
+int64_t sys_getdents64(struct job *, struct sc_call *);
+int64_t sys_lseek(struct job *, struct sc_call *);
+int64_t sys_pread64(struct job *, struct sc_call *);
+int64_t sys_pwrite64(struct job *, struct sc_call *);
+int64_t sys_mkdir(struct job *, struct sc_call *);
+int64_t sys_mkdirat(struct job *, struct sc_call *);
+int64_t sys_unlink(struct job *, struct sc_call *);
+int64_t sys_unlinkat(struct job *, struct sc_call *);
+int64_t sys_rmdir(struct job *, struct sc_call *);
+int64_t sys_rename(struct job *, struct sc_call *);
+int64_t sys_renameat(struct job *, struct sc_call *);
+int64_t sys_renameat2(struct job *, struct sc_call *);
+int64_t sys_ftruncate(struct job *, struct sc_call *);
+int64_t sys_truncate(struct job *, struct sc_call *);
+int64_t sys_fsync(struct job *, struct sc_call *);
+int64_t sys_fdatasync(struct job *, struct sc_call *);
+int64_t sys_chdir(struct job *, struct sc_call *);
+int64_t sys_fchdir(struct job *, struct sc_call *);
+int64_t sys_getcwd(struct job *, struct sc_call *);
+int64_t sys_symlink(struct job *, struct sc_call *);
+int64_t sys_symlinkat(struct job *, struct sc_call *);
+int64_t sys_fchmod(struct job *, struct sc_call *);
+int64_t sys_fchmodat(struct job *, struct sc_call *);
+int64_t sys_chmod(struct job *, struct sc_call *);
+int64_t sys_utimensat(struct job *, struct sc_call *);
+int64_t sys_fchown(struct job *, struct sc_call *);
+int64_t sys_fchownat(struct job *, struct sc_call *);
+int64_t sys_fadvise64(struct job *, struct sc_call *);
+/* isovm's own (sys_cap.c): ISOVM_SYS_CAP_* */
+int64_t sys_isovm_cap_derive(struct job *, struct sc_call *);
+int64_t sys_isovm_cap_revoke(struct job *, struct sc_call *);
+int64_t sys_isovm_cap_info(struct job *, struct sc_call *);
+
+/* The calling thread is done (it exited, or the job ended): its run loop stops. */
+#define SC_STOP INT64_MIN
+
+#endif

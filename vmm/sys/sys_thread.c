@@ -1,0 +1,214 @@
+/* Job threads: clone makes a thread backed by a new vCPU and host thread; exit ends one. */
+#include "vmm/run/vthread.h"
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include "vmm/sys/sys_futex.h"
+#include "lib/log.h"
+#include "vmm/sys/sys.h"
+#include "vmm/run/vcpu_run.h"
+
+/* The clone flags a thread must have, and the ones isovm accepts besides. */
+#define VTHREAD_STACK_SIZE (512u << 10)
+
+#define THREAD_NEEDS (CLONE_VM | CLONE_THREAD | CLONE_SIGHAND)
+#define THREAD_MAY   (CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
+                      CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED)
+
+static void *vthread_main(void *arg)
+{
+    struct vthread *t = arg;
+    struct job *job = t->job;
+    vcpu_run(job, t);
+    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    pthread_mutex_lock(&job->lock);
+    if (t->state == VT_RUNNING) /* stopped by the job's end rather than by its own exit */
+        job->threads_live--;
+    t->cpu_ns_final = cpu;
+    job->cpu_ns_retired += cpu;
+    t->state = VT_DONE;
+    job->threads_hosted--;
+    job_notify_supervisor(job);
+    pthread_mutex_unlock(&job->lock);
+    return NULL;
+}
+
+int vthread_start(struct job *job, struct vthread *t)
+{
+    t->state = VT_RUNNING;
+    job->threads_live++;
+    job->threads_hosted++;
+    /* The host thread only runs the VMM's hypercall handlers: a small stack is plenty. */
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, VTHREAD_STACK_SIZE);
+    int rc = pthread_create(&t->host, &attr, vthread_main, t);
+    pthread_attr_destroy(&attr);
+    if (rc) {
+        t->state = VT_FREE;
+        job->threads_live--;
+        job->threads_hosted--;
+        return -rc;
+    }
+    t->host_started = true;
+    if (pthread_getcpuclockid(t->host, &t->cpu_clock) != 0)
+        t->cpu_clock = CLOCK_MONOTONIC; /* cannot happen for a live thread */
+    job->stats.threads_created++;
+    if (job->threads_live > job->stats.threads_peak)
+        job->stats.threads_peak = job->threads_live;
+    return 0;
+}
+
+void vthread_join_all(struct job *job)
+{
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
+        struct vthread *t = &job->threads[i];
+        if (t->host_started) {
+            pthread_join(t->host, NULL);
+            t->host_started = false;
+        }
+    }
+}
+
+/* A slot for a new thread: never used, or finished (its host thread is joined here). */
+static struct vthread *slot_find(struct job *job)
+{
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
+        struct vthread *t = &job->threads[i];
+        if (t->state == VT_FREE || t->state == VT_DONE) {
+            if (t->host_started) {
+                pthread_join(t->host, NULL); /* already past its last use of the lock */
+                t->host_started = false;
+            }
+            t->state = VT_FREE;
+            return t;
+        }
+    }
+    return NULL;
+}
+
+static int64_t refuse_thread(struct job *job, struct sc_call *c)
+{
+    job->stats.threads_refused++;
+    job_count_denied(job, c->nr);
+    log_debug("clone refused: %u threads running, max_threads %u", job->threads_live,
+              job->policy.max_threads);
+    return -EAGAIN;
+}
+
+/* clone(flags, newsp, parent_tid, child_tid, tls): threads only. */
+int64_t sys_clone(struct job *job, struct sc_call *c)
+{
+    struct vthread *parent = c->self;
+    uint64_t flags = c->a[0], newsp = c->a[1], ptid = c->a[2], ctid = c->a[3], tls = c->a[4];
+    uint64_t csig = flags & 0xff;
+    flags &= ~0xffull;
+    if (!(flags & CLONE_VM) || !(flags & CLONE_THREAD))
+        return -ENOSYS; /* new processes (fork, vfork, posix_spawn) are not supported */
+    if ((flags & THREAD_NEEDS) != THREAD_NEEDS || flags & ~(uint64_t)(THREAD_NEEDS | THREAD_MAY) ||
+        csig)
+        return -EINVAL;
+    if ((flags & CLONE_SETTLS) && !gva_canonical_user(tls))
+        return -EPERM;
+    /* Check every pointer the kernel would write before creating anything. */
+    if ((flags & CLONE_PARENT_SETTID) && gpa_range_check(&job->vm.gm, ptid, 4, GPERM_W, NULL))
+        return -EFAULT;
+    if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) &&
+        gpa_range_check(&job->vm.gm, ctid, 4, GPERM_W, NULL))
+        return -EFAULT;
+    if (job->threads_live >= job->policy.max_threads)
+        return refuse_thread(job, c);
+    struct vthread *t = slot_find(job);
+    if (!t)
+        return refuse_thread(job, c);
+    int rc;
+    if (t->vcpu.fd < 0 && vcpu_open(&job->vm, &t->vcpu, t->vcpu.index) < 0) {
+        vcpu_destroy(&job->vm, &t->vcpu);
+        return -EAGAIN;
+    }
+    /* The child resumes where the parent's syscall returns, with the parent's registers
+     * except rax = 0 and the new stack. */
+    struct kvm_regs regs;
+    struct kvm_fpu fpu;
+    if (ioctl(parent->vcpu.fd, KVM_GET_REGS, &regs) < 0 ||
+        ioctl(parent->vcpu.fd, KVM_GET_FPU, &fpu) < 0) {
+        log_err("clone: cannot read the parent vCPU: %s", strerror(errno));
+        return -EAGAIN;
+    }
+    regs.rax = 0;
+    regs.rcx = c->user_rip;
+    regs.rdx = c->a[2]; /* the firmware's `out` used rdx; this is the value the job had */
+    if (newsp)
+        regs.rsp = newsp;
+    uint64_t fs = (flags & CLONE_SETTLS) ? tls : parent->fs_base;
+    if (vcpu_setup(&job->vm, &t->vcpu, &regs, fs, &fpu) < 0)
+        return -EAGAIN;
+    int tid = ++job->next_tid;
+    t->tid = tid;
+    t->fs_base = fs;
+    t->sig_blocked = parent->sig_blocked;
+    t->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
+    t->robust_list = t->robust_len = 0;
+    t->futex_waiting = t->futex_woken = false;
+    t->tlb_gen = 0; /* a reused vCPU may hold stale translations: flush at its first hypercall */
+    uint32_t tid32 = (uint32_t)tid;
+    if (flags & CLONE_PARENT_SETTID)
+        gmem_copy_to(&job->vm.gm, ptid, &tid32, 4);
+    if (flags & CLONE_CHILD_SETTID)
+        gmem_copy_to(&job->vm.gm, ctid, &tid32, 4);
+    if ((rc = vthread_start(job, t)) < 0) {
+        log_err("clone: cannot start a host thread: %s", strerror(-rc));
+        return -EAGAIN;
+    }
+    job_notify_supervisor(job);
+    return tid;
+}
+
+int64_t sys_exit(struct job *job, struct sc_call *c)
+{
+    struct vthread *t = c->self;
+    if (t->clear_child_tid) {
+        uint32_t zero = 0;
+        if (gmem_copy_to(&job->vm.gm, t->clear_child_tid, &zero, 4) == 0)
+            futex_wake_addr(job, t->clear_child_tid, 1, FUTEX_BITSET_ANY);
+    }
+    t->state = VT_EXITING;
+    job->threads_live--;
+    if (t->tid == 1)
+        job->main_exit_status = (int)(c->a[0] & 0xff);
+    /* As on Linux, a job whose threads all called exit ends with the main thread's status. */
+    if (job->threads_live == 0)
+        job_end(job, JOB_EXITED, job->main_exit_status, 0, NULL);
+    return SC_STOP;
+}
+
+int64_t sys_exit_group(struct job *job, struct sc_call *c)
+{
+    job_end(job, JOB_EXITED, (int)(c->a[0] & 0xff), 0, NULL);
+    return SC_STOP;
+}
+
+int64_t sys_gettid(struct job *job, struct sc_call *c)
+{
+    (void)job;
+    return c->self->tid;
+}
+
+int64_t sys_set_tid_address(struct job *job, struct sc_call *c)
+{
+    (void)job;
+    c->self->clear_child_tid = c->a[0];
+    return c->self->tid;
+}
+
+int64_t sys_sched_yield(struct job *job, struct sc_call *c)
+{
+    (void)c;
+    pthread_mutex_unlock(&job->lock);
+    sched_yield();
+    pthread_mutex_lock(&job->lock);
+    return 0;
+}
