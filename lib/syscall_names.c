@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
-#include "policy/policy_internal.h"
+#include "lib/text_edits.h"
 #include "lib/syscall_names_table.h"
 
 #define NNAMES (sizeof syscall_names / sizeof syscall_names[0])
@@ -29,6 +29,11 @@ const char *syscall_name_any(unsigned nr)
             hi = mid;
     }
     return NULL;
+}
+
+const char *syscall_name(uint64_t nr)
+{
+    return nr <= UINT32_MAX ? syscall_name_any((unsigned)nr) : NULL;
 }
 
 const char *syscall_name_suggest(const char *name)

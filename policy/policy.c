@@ -1,7 +1,6 @@
 /* The job policy's fields: one table drives the file parser, --set overrides, the cross-field
  * checks and the JSON output, so they cannot disagree. */
 #include "policy/policy.h"
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -135,31 +134,6 @@ void field_children(const struct field *parent, char *buf, size_t len)
     for (size_t i = 0; i < policy_nfields; i++)
         if (is_child(&policy_fields[i], parent))
             append(buf, len, "%s%s", buf[0] ? ", " : "", last_name(&policy_fields[i]));
-}
-
-unsigned text_edits(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned row[65];
-    if (la > 64 || lb > 64)
-        return 99;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = (unsigned)j;
-    for (size_t i = 1; i <= la; i++) {
-        unsigned diag = row[0];
-        row[0] = (unsigned)i;
-        for (size_t j = 1; j <= lb; j++) {
-            unsigned up = row[j];
-            unsigned best = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
 }
 
 const char *field_suggest(const struct field *parent, const char *name)

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "policy/policy.h"
+#include "lib/text_edits.h"
 
 enum field_kind {
     FK_GROUP,    /* an object of further fields ("cpu", "io", "io.read") */
@@ -53,8 +54,6 @@ const struct field *field_by_key(const char *key);
 void field_children(const struct field *parent, char *buf, size_t len);
 /* A child name of parent within two edits of name, or NULL. */
 const char *field_suggest(const struct field *parent, const char *name);
-/* Edit distance (case-insensitive), or a large number for long strings. */
-unsigned text_edits(const char *a, const char *b);
 /* Of the NULL-terminated names, the one within two edits of name, or NULL. */
 const char *name_suggest(const char *name, const char *const *names);
 /* "a, b, c" from NULL-terminated names into buf. */

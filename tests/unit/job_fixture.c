@@ -1,6 +1,7 @@
 /* Test fixture: a struct job over real guest_mem/paging with an mmap'ed RAM buffer, no KVM. */
 #include "job_fixture.h"
 #include "vmm/caps/fd.h"
+#include "vmm/caps/grants.h"
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@ struct job *fix_job_new(void)
     struct policy pol;
     policy_defaults(&pol);
     assert_int_equal(job_init(job, &pol), 0);
+    assert_int_equal(fd_table_init(job), 0);
     assert_int_equal(syscall_filter_build(job), 0); /* as launch does: the default profile */
     for (unsigned fd = 0; fd < 3; fd++)
         fd_close(job, fd); /* tests open what they need */
@@ -54,6 +56,8 @@ void fix_job_free(struct job *job)
         return;
     munmap(job->vm.gm.host, job->vm.gm.size);
     free(job->vm.gm.perm);
+    grants_close(job);
+    fd_table_fini(job);
     job_fini(job);
     free(job);
 }
@@ -93,10 +97,10 @@ int64_t fix_callv(struct job *job, sc_handler fn, const uint64_t a[6])
 
 void fix_fd(struct job *job, int fd, int host_fd, uint32_t rights)
 {
-    int slot = cap_create(&job->caps, CAP_NONE, CAP_CONSOLE, CAP_FROM_CONSOLE, rights, 0, host_fd,
+    int slot = cap_create(job->caps, CAP_NONE, CAP_CONSOLE, CAP_FROM_CONSOLE, rights, 0, host_fd,
                           NULL);
     assert_true(slot >= 0);
-    job->caps.caps[slot].keep_fd = true; /* the test closes its own descriptors */
+    job->caps->caps[slot].keep_fd = true; /* the test closes its own descriptors */
     fd_bind(job, fd, (uint32_t)slot, false,
             (rights & CAP_R_WRITE) ? ((rights & CAP_R_READ) ? O_RDWR : O_WRONLY) : O_RDONLY);
 }

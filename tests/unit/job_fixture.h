@@ -3,6 +3,7 @@
 #define ISOVM_TESTS_JOB_FIXTURE_H
 #include <stdint.h>
 #include "vmm/core/job.h"
+#include "vmm/hypercall/syscall_table.h"
 #include "vmm/sys/sys.h"
 
 #define FIX_RAM_SIZE   (16ull << 20)

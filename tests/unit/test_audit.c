@@ -184,15 +184,15 @@ static void test_log_format(void **state)
     assert_int_equal(stat(lf->path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     /* a grant, a directory opened beneath it with a hostile name, an attenuated copy */
-    int g = cap_create(&job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_RIGHTS_RW, 0, -1,
+    int g = cap_create(job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_RIGHTS_RW, 0, -1,
                        "/data");
     assert_true(g >= 0);
     audit_cap(job, "grant", (uint32_t)g, -1, UINT64_MAX, "policy");
-    int o = cap_create(&job->caps, (uint32_t)g, CAP_FILE, CAP_FROM_OPEN, CAP_RIGHTS_RO, 0, -1,
+    int o = cap_create(job->caps, (uint32_t)g, CAP_FILE, CAP_FROM_OPEN, CAP_RIGHTS_RO, 0, -1,
                        hostile);
     assert_true(o >= 0);
     audit_cap(job, "derive", (uint32_t)o, 3, 257, "job");
-    int d = cap_create(&job->caps, (uint32_t)o, CAP_FILE, CAP_FROM_DERIVE, CAP_R_READ, 0, -1,
+    int d = cap_create(job->caps, (uint32_t)o, CAP_FILE, CAP_FROM_DERIVE, CAP_R_READ, 0, -1,
                        hostile);
     assert_true(d >= 0);
     audit_cap(job, "derive", (uint32_t)d, 4, ISOVM_SYS_CAP_DERIVE, "job");
@@ -358,16 +358,16 @@ static void test_control_requests(void **state)
     struct logfix *lf = *state;
     struct job *job = lf->job;
     assert_int_equal(audit_open(job), 0);
-    int g = cap_create(&job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_RIGHTS_RO, 0, -1,
+    int g = cap_create(job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_RIGHTS_RO, 0, -1,
                        "/data");
-    int f1 = cap_create(&job->caps, (uint32_t)g, CAP_FILE, CAP_FROM_OPEN, CAP_R_READ, 0, -1,
+    int f1 = cap_create(job->caps, (uint32_t)g, CAP_FILE, CAP_FROM_OPEN, CAP_R_READ, 0, -1,
                         "/data/a\nb");
-    int f2 = cap_create(&job->caps, (uint32_t)f1, CAP_FILE, CAP_FROM_DERIVE, CAP_R_READ, 0, -1,
+    int f2 = cap_create(job->caps, (uint32_t)f1, CAP_FILE, CAP_FROM_DERIVE, CAP_R_READ, 0, -1,
                         "/data/a\nb");
-    int c1 = cap_create(&job->caps, job->console_cap[1], CAP_CONSOLE, CAP_FROM_DERIVE,
+    int c1 = cap_create(job->caps, job->console_cap[1], CAP_CONSOLE, CAP_FROM_DERIVE,
                         CAP_R_WRITE, mono_ns() + 60000000000ull, 1, NULL);
     assert_true(g >= 0 && f1 >= 0 && f2 >= 0 && c1 >= 0);
-    job->caps.caps[c1].keep_fd = true;
+    job->caps->caps[c1].keep_fd = true;
 
     char *a = ask(job, "list");
     /* one JSON object per capability, then ok */
@@ -410,7 +410,7 @@ static void test_control_requests(void **state)
     assert_answer(job, "revoke-path data", "error EINVAL revoke-path: expected an absolute "
                   "guest path\n");
     assert_answer(job, "revoke-path /data/", "ok 3\n");
-    assert_true(job->caps.caps[f2].revoked && job->caps.caps[f1].revoked);
+    assert_true(job->caps->caps[f2].revoked && job->caps->caps[f1].revoked);
     assert_answer(job, "frobnicate", "error EINVAL unknown request (expected: list, info, "
                   "revoke CAP_ID, revoke-path GUEST_PATH)\n");
     assert_answer(job, "list extra", "error EINVAL unknown request (expected: list, info, "
@@ -520,10 +520,10 @@ static void test_control_socket(void **state)
     /* a live socket is not taken over */
     assert_int_equal(control_listen(&other, path), -EEXIST);
 
-    int c1 = cap_create(&job->caps, job->console_cap[1], CAP_CONSOLE, CAP_FROM_DERIVE,
+    int c1 = cap_create(job->caps, job->console_cap[1], CAP_CONSOLE, CAP_FROM_DERIVE,
                         CAP_R_WRITE, 0, 1, NULL);
     assert_true(c1 >= 0);
-    job->caps.caps[c1].keep_fd = true;
+    job->caps->caps[c1].keep_fd = true;
 
     struct server_run run = { .s = &s, .job = job };
     pthread_t th;
@@ -555,7 +555,7 @@ static void test_control_socket(void **state)
     close(idle);
 
     /* the CLI; the table never prints the guest's control characters raw */
-    int hp = cap_create(&job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_R_LIST, 0, -1,
+    int hp = cap_create(job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_R_LIST, 0, -1,
                         "/d\x1b[31m\n\xc2\x9b\\");
     assert_true(hp >= 0);
     char table[160];
@@ -586,7 +586,7 @@ static void test_control_socket(void **state)
                      1);
     assert_int_equal(run_cli((const char *[]){ "cap", "revoke", "--control", path, "4", NULL }),
                      0);
-    assert_true(job->caps.caps[c1].revoked);
+    assert_true(job->caps->caps[c1].revoked);
     assert_int_equal(run_cli((const char *[]){ "cap", "revoke", "--control", path, "--path",
                                                "/nope", NULL }), 1);
     assert_int_equal(run_cli((const char *[]){ "cap", "revoke", "--control", path, NULL }), 125);

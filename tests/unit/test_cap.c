@@ -168,7 +168,7 @@ static int setup(void **state)
     f->job = fix_job_new();
     f->host = host_file();
     /* fd 3: a read-write file capability (a root, as a grant of one file would be) */
-    int slot = cap_create(&f->job->caps, CAP_NONE, CAP_FILE, CAP_FROM_GRANT, RW_FILE, 0, f->host,
+    int slot = cap_create(f->job->caps, CAP_NONE, CAP_FILE, CAP_FROM_GRANT, RW_FILE, 0, f->host,
                           "/data/f");
     assert_true(slot >= 0);
     fd_bind(f->job, 3, (uint32_t)slot, false, O_RDWR);
@@ -209,7 +209,7 @@ static void test_derive_attenuates(void **state)
     memcpy(&info, fix_host(job, U0 + 64), sizeof info);
     assert_int_equal(info.rights, CAP_R_READ | CAP_R_SEEK);
     assert_int_equal(info.depth, 1);
-    assert_int_equal(info.parent_id, job->caps.caps[job->fds[3].cap].id);
+    assert_int_equal(info.parent_id, job->caps->caps[job->fds[3].cap].id);
     assert_int_equal(SC(job, sys_isovm_cap_info, (uint64_t)ro, 0), E(EFAULT));
     assert_int_equal(SC(job, sys_isovm_cap_info, (uint64_t)ro, ISOVM_FW_CODE_GPA), E(EFAULT));
 }
@@ -217,19 +217,19 @@ static void test_derive_attenuates(void **state)
 static void test_derive_limit_leaks_nothing(void **state)
 {
     struct job *job = ((struct fix *)*state)->job;
-    uint32_t used = job->caps.used;
+    uint32_t used = job->caps->used;
     unsigned open = job->fds_open;
     int n = 0;
     while (SC(job, sys_isovm_cap_derive, 3, CAP_R_READ) >= 0)
         n++;
     assert_true(n > 0);
     assert_int_equal(SC(job, sys_isovm_cap_derive, 3, CAP_R_READ), E(EMFILE));
-    assert_int_equal(job->caps.used, used + (uint32_t)n);
+    assert_int_equal(job->caps->used, used + (uint32_t)n);
     assert_int_equal(job->fds_open, open + (unsigned)n);
     assert_true(job->stats.denials[DENY_LIMIT] >= 2);
     /* closing one frees exactly one descriptor and one table slot */
     assert_int_equal(SC(job, sys_close, 4), 0);
-    assert_int_equal(job->caps.used, used + (uint32_t)n - 1);
+    assert_int_equal(job->caps->used, used + (uint32_t)n - 1);
     assert_int_equal(SC(job, sys_isovm_cap_derive, 3, CAP_R_READ), 4);
 }
 
@@ -255,7 +255,7 @@ static void test_revoke_and_reuse(void **state)
     assert_int_equal(SC(job, sys_read, (uint64_t)w, U0, 1), E(EBADF));
     /* the console cannot be revoked */
     fix_fd(job, 1, 1, CAP_R_WRITE);
-    job->caps.caps[job->fds[1].cap].origin = CAP_FROM_CONSOLE;
+    job->caps->caps[job->fds[1].cap].origin = CAP_FROM_CONSOLE;
     assert_int_equal(SC(job, sys_isovm_cap_revoke, 1), E(EPERM));
 }
 

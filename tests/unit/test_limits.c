@@ -16,7 +16,7 @@
 
 #include "limits/cpu_quota.h"
 #include "vmm/sys/sys_futex.h"
-#include "limits/io_throttle.h"
+#include "vmm/sys/io_admit.h"
 #include "job_fixture.h"
 
 #define PG   FIX_PG

@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include "lib/json_str.h"
 #include "lib/log.h"
-#include "vmm/sys/sys.h"
+#include "lib/syscall_names.h"
 
 #define AUDIT_BUFFER (64u << 10) /* a line shorter than this reaches the file in one write */
 #define CHAIN_ON_STACK 64
@@ -49,7 +49,7 @@ const char *cap_kind_name(enum cap_kind kind)
 const char *cap_console_name(const struct job *job, uint32_t slot)
 {
     static const char *const names[3] = { "stdin", "stdout", "stderr" };
-    const struct cap_table *t = &job->caps;
+    const struct cap_table *t = job->caps;
     for (uint32_t n = 0; slot < t->max && n <= t->max; n++) {
         if (t->caps[slot].parent == CAP_NONE) {
             for (int i = 0; i < 3; i++)
@@ -83,8 +83,8 @@ int audit_open(struct job *job)
     setvbuf(f, NULL, _IOFBF, AUDIT_BUFFER);
     job->audit = f;
     /* the roots made before the log was open (the console, the policy's grants) */
-    for (uint32_t i = 0; i < job->caps.max; i++) {
-        const struct cap *e = &job->caps.caps[i];
+    for (uint32_t i = 0; i < job->caps->max; i++) {
+        const struct cap *e = &job->caps->caps[i];
         if (e->id && e->parent == CAP_NONE)
             audit_cap(job, "grant", i, -1, UINT64_MAX, "policy");
     }
@@ -152,18 +152,18 @@ static void put_chain(struct job *job, uint32_t slot)
 {
     FILE *f = job->audit;
     uint32_t local[CHAIN_ON_STACK], *links = local;
-    int len = cap_chain(&job->caps, slot, local, CHAIN_ON_STACK);
+    int len = cap_chain(job->caps, slot, local, CHAIN_ON_STACK);
     if (len > CHAIN_ON_STACK) {
         links = malloc((size_t)len * sizeof *links);
         if (!links) {
             fputs(",\"chain\":null", f);
             return;
         }
-        cap_chain(&job->caps, slot, links, len);
+        cap_chain(job->caps, slot, links, len);
     }
     fputs(",\"chain\":[", f);
     for (int i = 0; i < len; i++) {
-        const struct cap *e = &job->caps.caps[links[i]];
+        const struct cap *e = &job->caps->caps[links[i]];
         fprintf(f, "%s{\"cap\":%u,\"how\":\"%s\"", i ? "," : "", e->id,
                 cap_origin_name(e->origin));
         char buf[128];
@@ -188,7 +188,7 @@ static void put_chain(struct job *job, uint32_t slot)
 static void put_cap(struct job *job, uint32_t slot)
 {
     FILE *f = job->audit;
-    const struct cap *e = &job->caps.caps[slot];
+    const struct cap *e = &job->caps->caps[slot];
     fprintf(f, ",\"cap\":%u,\"object\":\"%s\"", e->id, cap_kind_name(e->kind));
     if (e->kind == CAP_CONSOLE) {
         const char *con = cap_console_name(job, slot);
@@ -204,7 +204,7 @@ static void put_cap(struct job *job, uint32_t slot)
 
 static bool slot_live(const struct job *job, uint32_t slot)
 {
-    return slot != CAP_NONE && slot < job->caps.max && job->caps.caps[slot].id;
+    return slot != CAP_NONE && slot < job->caps->max && job->caps->caps[slot].id;
 }
 
 void audit_cap(struct job *job, const char *event, uint32_t slot, int fd, uint64_t nr,
@@ -222,7 +222,7 @@ void audit_cap(struct job *job, const char *event, uint32_t slot, int fd, uint64
     put_syscall(f, nr);
     fprintf(f, ",\"by\":\"%s\"", by);
     if (live) {
-        const struct cap *e = &job->caps.caps[slot];
+        const struct cap *e = &job->caps->caps[slot];
         put_rights(f, e->rights);
         if (e->path) {
             fputs(",\"path\":", f);
@@ -253,9 +253,9 @@ void audit_deny(struct job *job, enum deny_kind kind, uint64_t nr, int err, uint
     else if (err > 0)
         fprintf(f, ",\"errno\":%d", err); /* no name: the number (0: none, e.g. killed) */
     if (live)
-        put_rights(f, job->caps.caps[slot].rights);
+        put_rights(f, job->caps->caps[slot].rights);
     if (!path && live)
-        path = job->caps.caps[slot].path;
+        path = job->caps->caps[slot].path;
     if (path) {
         fputs(",\"path\":", f);
         json_put_cstr(f, path);

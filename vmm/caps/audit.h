@@ -2,6 +2,7 @@
 #ifndef ISOVM_AUDIT_H
 #define ISOVM_AUDIT_H
 #include <stdint.h>
+#include "vmm/caps/cap.h"
 #include "vmm/core/job.h"
 
 /* Open the log named by job->policy.audit_path (nothing if empty): appending, created 0600.

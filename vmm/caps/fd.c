@@ -2,7 +2,41 @@
 #include "vmm/caps/fd.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include "vmm/caps/audit.h"
+
+int fd_table_init(struct job *job)
+{
+    job->fds_max = job->policy.max_capabilities;
+    job->fds = calloc(job->fds_max, sizeof *job->fds);
+    job->caps = calloc(1, sizeof *job->caps);
+    if (!job->fds || !job->caps)
+        return -ENOMEM;
+    if (cap_table_init(job->caps, job->fds_max))
+        return -ENOMEM;
+    /* stdin, stdout, stderr: the console, one capability each (isovm's own 0-2) */
+    for (int fd = 0; fd < 3; fd++) {
+        uint32_t rights = (fd == 0 ? CAP_R_READ : CAP_R_WRITE) | CAP_R_STAT;
+        int slot = cap_create(job->caps, CAP_NONE, CAP_CONSOLE, CAP_FROM_CONSOLE, rights, 0, fd,
+                              NULL);
+        if (slot < 0)
+            return slot;
+        job->caps->caps[slot].keep_fd = true;
+        job->console_cap[fd] = (uint32_t)slot;
+        fd_bind(job, fd, (uint32_t)slot, false, fd == 0 ? O_RDONLY : O_WRONLY);
+    }
+    return 0;
+}
+
+void fd_table_fini(struct job *job)
+{
+    free(job->fds);
+    job->fds = NULL;
+    if (job->caps)
+        cap_table_fini(job->caps);
+    free(job->caps);
+    job->caps = NULL;
+}
 
 enum deny_kind fd_deny_kind(int err)
 {
@@ -18,11 +52,11 @@ enum deny_kind fd_deny_kind(int err)
 int cap_use(struct job *job, const struct sc_call *c, uint32_t slot, uint32_t gen, uint32_t need,
             int fd, const char *path, struct cap **out)
 {
-    struct cap *e = &job->caps.caps[slot];
+    struct cap *e = &job->caps->caps[slot];
     /* Only read the clock when the entry can expire: the common case costs no clock read. */
     uint64_t now = e->expires_ns && e->gen == gen ? mono_ns() : 0;
     bool newly_expired;
-    int rc = cap_check(&job->caps, slot, gen, need, now, &newly_expired);
+    int rc = cap_check(job->caps, slot, gen, need, now, &newly_expired);
     if (rc == -EBADF)
         return rc;
     if (rc == 0) {
@@ -66,11 +100,11 @@ int fd_alloc(struct job *job, const struct sc_call *c, uint64_t from)
 int fd_bind(struct job *job, int fd, uint32_t slot, bool cloexec, uint32_t access)
 {
     struct fd_slot *d = &job->fds[fd];
-    cap_ref(&job->caps, slot); /* first: closing what fd held may otherwise free `slot` */
+    cap_ref(job->caps, slot); /* first: closing what fd held may otherwise free `slot` */
     if (d->open)
         fd_close(job, (uint64_t)fd);
     *d = (struct fd_slot){ .open = true, .cloexec = cloexec, .cap = slot,
-                           .gen = job->caps.caps[slot].gen, .access = access };
+                           .gen = job->caps->caps[slot].gen, .access = access };
     job->fds_open++;
     if (job->fds_open > job->stats.caps_peak)
         job->stats.caps_peak = job->fds_open;
@@ -84,7 +118,7 @@ int fd_new_cap(struct job *job, const struct sc_call *c, uint32_t parent, enum c
     int fd = fd_alloc(job, c, 0);
     if (fd < 0)
         return fd;
-    int slot = cap_create(&job->caps, parent, kind, origin, rights, expires_ns, host_fd, path);
+    int slot = cap_create(job->caps, parent, kind, origin, rights, expires_ns, host_fd, path);
     if (slot < 0) {
         if (slot == -EMFILE) {
             job->stats.caps_refused++;
@@ -107,7 +141,7 @@ int fd_close(struct job *job, uint64_t fd)
     uint32_t slot = d->cap;
     d->open = false;
     job->fds_open--;
-    if (cap_get(&job->caps, slot, d->gen))
-        cap_unref(&job->caps, slot);
+    if (cap_get(job->caps, slot, d->gen))
+        cap_unref(job->caps, slot);
     return 0;
 }

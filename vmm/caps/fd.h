@@ -5,7 +5,25 @@
 #include <stdint.h>
 #include "vmm/caps/cap.h"
 #include "vmm/core/job.h"
-#include "vmm/sys/sys.h"
+#include "vmm/core/sc_call.h"
+
+/* A guest descriptor: a handle on a capability-table entry (vmm/caps/cap.h). Closing it drops the
+ * reference; a reused number holds a new entry and generation, never the old authority. */
+struct fd_slot {
+    bool open;
+    bool cloexec;
+    uint32_t cap;         /* slot in job->caps */
+    uint32_t gen;         /* the entry's generation when the handle was made */
+    uint32_t status;      /* O_APPEND | O_NONBLOCK as the job set them (F_GETFL) */
+    uint32_t access;      /* O_RDONLY / O_WRONLY / O_RDWR as opened (F_GETFL) */
+};
+
+/* The job's capability table (policy.max_capabilities entries) and descriptor table, with
+ * stdin, stdout and stderr as descriptors 0-2 on the console, one root capability each (isovm's
+ * own 0-2, never closed by it). 0 or -ENOMEM (fd_table_fini still frees what was made). */
+int fd_table_init(struct job *job);
+/* Close every host descriptor the capability table owns and free both tables. */
+void fd_table_fini(struct job *job);
 
 /* May the capability in `slot` (generation `gen`) be used for the rights in `need` now? 0 and
  * *out; or -EBADF (stale handle), -EKEYREVOKED, -EKEYEXPIRED, -EBADF when READ or WRITE is

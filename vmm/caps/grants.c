@@ -114,6 +114,13 @@ static int grant_host_open(const struct grant *g, unsigned i, struct grant_root 
 int grants_open(struct job *job)
 {
     const struct policy *p = &job->policy;
+    if (p->ngrants) {
+        job->grant_roots = calloc(POLICY_MAX_GRANTS, sizeof *job->grant_roots);
+        if (!job->grant_roots) {
+            log_err("cannot open the policy's grants: out of memory");
+            return -ENOMEM;
+        }
+    }
     for (unsigned i = 0; i < p->ngrants; i++) {
         const struct grant *g = &p->grants[i];
         char norm[POLICY_GUEST_PATH_MAX];
@@ -131,7 +138,7 @@ int grants_open(struct job *job)
         uint64_t deadline = 0;
         if (g->expires_ns && __builtin_add_overflow(job->start_ns, g->expires_ns, &deadline))
             deadline = UINT64_MAX;
-        int slot = cap_create(&job->caps, CAP_NONE, is_file ? CAP_FILE : CAP_DIR,
+        int slot = cap_create(job->caps, CAP_NONE, is_file ? CAP_FILE : CAP_DIR,
                               CAP_FROM_GRANT, g->rights, deadline, fd, g->guest);
         if (slot < 0) {
             close(fd);
@@ -143,12 +150,24 @@ int grants_open(struct job *job)
             return slot;
         }
         r.slot = (uint32_t)slot;
-        r.gen = job->caps.caps[slot].gen;
+        r.gen = job->caps->caps[slot].gen;
         job->grant_roots[i] = r;
         job->ngrant_roots = i + 1;
         audit_cap(job, "grant", (uint32_t)slot, -1, UINT64_MAX, "policy");
     }
     return endpoints_open(job);
+}
+
+void grants_close(struct job *job)
+{
+    for (unsigned i = 0; i < job->ngrant_roots; i++)
+        if (job->grant_roots[i].is_file && job->grant_roots[i].parent_fd > 2) {
+            close(job->grant_roots[i].parent_fd);
+            job->grant_roots[i].parent_fd = -1;
+        }
+    free(job->grant_roots);
+    job->grant_roots = NULL;
+    job->ngrant_roots = 0;
 }
 
 int endpoints_open(struct job *job)
@@ -162,7 +181,7 @@ int endpoints_open(struct job *job)
         uint64_t deadline = 0;
         if (ep->expires_ns && __builtin_add_overflow(job->start_ns, ep->expires_ns, &deadline))
             deadline = UINT64_MAX;
-        int slot = cap_create(&job->caps, CAP_NONE, CAP_ENDPOINT, CAP_FROM_GRANT,
+        int slot = cap_create(job->caps, CAP_NONE, CAP_ENDPOINT, CAP_FROM_GRANT,
                               CAP_R_READ | CAP_R_WRITE, deadline, -1, path);
         if (slot < 0) {
             log_err("policy endpoints[%u]: %s", i,
@@ -170,7 +189,7 @@ int endpoints_open(struct job *job)
                                       "room for" : strerror(-slot));
             return slot;
         }
-        job->caps.caps[slot].net = (struct cap_net){
+        job->caps->caps[slot].net = (struct cap_net){
             .v6 = ep->v6, .proto = (uint8_t)ep->proto, .endpoint = (int16_t)i };
         audit_cap(job, "grant", (uint32_t)slot, -1, UINT64_MAX, "policy");
     }
@@ -181,7 +200,7 @@ int grants_index_of_root(const struct job *job, uint32_t root_slot)
 {
     for (unsigned i = 0; i < job->ngrant_roots; i++)
         if (job->grant_roots[i].slot == root_slot &&
-            job->caps.caps[root_slot].gen == job->grant_roots[i].gen)
+            job->caps->caps[root_slot].gen == job->grant_roots[i].gen)
             return (int)i;
     return -1;
 }

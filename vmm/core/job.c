@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include "vmm/caps/fd.h"
 #include "lib/log.h"
 
 int job_init(struct job *job, const struct policy *p)
@@ -32,29 +31,10 @@ int job_init(struct job *job, const struct policy *p)
     }
     pthread_condattr_destroy(&ca);
     job->next_tid = 1;
-    job->fds_max = p->max_capabilities;
-    job->fds = calloc(job->fds_max, sizeof *job->fds);
-    if (!job->fds)
-        return -ENOMEM;
-    if (cap_table_init(&job->caps, job->fds_max))
-        return -ENOMEM;
-    /* stdin, stdout, stderr: the console, one capability each (isovm's own 0-2) */
-    for (int fd = 0; fd < 3; fd++) {
-        uint32_t rights = (fd == 0 ? CAP_R_READ : CAP_R_WRITE) | CAP_R_STAT;
-        int slot = cap_create(&job->caps, CAP_NONE, CAP_CONSOLE, CAP_FROM_CONSOLE, rights, 0, fd,
-                              NULL);
-        if (slot < 0)
-            return slot;
-        job->caps.caps[slot].keep_fd = true;
-        job->console_cap[fd] = (uint32_t)slot;
-        fd_bind(job, fd, (uint32_t)slot, false, fd == 0 ? O_RDONLY : O_WRONLY);
-    }
     strcpy(job->cwd, p->cwd[0] ? p->cwd : "/");
     uint64_t now = mono_ns();
-    tb_init(&job->io_read.bytes, &p->io_read.bytes, now);
-    tb_init(&job->io_read.ops, &p->io_read.ops, now);
-    tb_init(&job->io_write.bytes, &p->io_write.bytes, now);
-    tb_init(&job->io_write.ops, &p->io_write.ops, now);
+    io_throttle_init(&job->io_read, &p->io_read, now);
+    io_throttle_init(&job->io_write, &p->io_write, now);
     return 0;
 }
 
@@ -63,14 +43,6 @@ void job_fini(struct job *job)
     for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
         pthread_cond_destroy(&job->threads[i].wake);
     pthread_mutex_destroy(&job->lock);
-    free(job->fds);
-    job->fds = NULL;
-    for (unsigned i = 0; i < job->ngrant_roots; i++)
-        if (job->grant_roots[i].is_file && job->grant_roots[i].parent_fd > 2) {
-            close(job->grant_roots[i].parent_fd);
-            job->grant_roots[i].parent_fd = -1;
-        }
-    cap_table_fini(&job->caps);
 }
 
 void job_kick(struct job *job, const struct vthread *self)

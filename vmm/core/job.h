@@ -7,37 +7,19 @@
 #include <stdint.h>
 #include <time.h>
 #include "firmware/abi.h"
-#include "vmm/caps/cap.h"
 #include "lib/clock.h"
 #include "policy/policy.h"
-#include "limits/token_bucket.h"
+#include "limits/io_throttle.h"
 #include "vmm/core/vm.h"
+
+/* The job's authority is kept by vmm/caps/ (the job holds it by pointer, so core/ needs none
+ * of caps/'s definitions): the capability table, the descriptors over it, the grants' roots. */
+struct cap_table;
+struct fd_slot;
+struct grant_root;
 
 #define SYSCALL_TABLE_SIZE 1024 /* Linux numbers and isovm's own (ISOVM_SYS_*, from 1000) */
 #define UNKNOWN_TRACKED    16
-
-/* A guest descriptor: a handle on a capability-table entry (cap.h). Closing it drops the
- * reference; a reused number holds a new entry and generation, never the old authority. */
-struct fd_slot {
-    bool open;
-    bool cloexec;
-    uint32_t cap;         /* slot in job->caps */
-    uint32_t gen;         /* the entry's generation when the handle was made */
-    uint32_t status;      /* O_APPEND | O_NONBLOCK as the job set them (F_GETFL) */
-    uint32_t access;      /* O_RDONLY / O_WRONLY / O_RDWR as opened (F_GETFL) */
-};
-
-/* One policy grant opened at launch (grants.c): the root capability of its part of the view.
- * A directory's root holds an O_RDONLY|O_DIRECTORY descriptor that paths resolve beneath; a
- * regular file's holds an O_PATH descriptor, and opens reopen it by name beneath its parent
- * directory (no /proc: the jailed VMM has none), checked to be the same inode. */
-struct grant_root {
-    uint32_t slot, gen;   /* the root entry in job->caps */
-    bool is_file;         /* a regular file granted directly */
-    int parent_fd;        /* is_file: O_PATH descriptor of its host directory (job_fini closes) */
-    char name[256];       /* is_file: its name in that directory */
-    uint64_t dev, ino;    /* is_file: the granted inode */
-};
 
 /* Kinds of refusal counted in the report's "denials" and named in the audit log. */
 enum deny_kind {
@@ -118,11 +100,6 @@ struct sig_state {
     uint64_t action[64][4];   /* handler, flags, restorer, mask as the job gave them */
 };
 
-/* I/O throttling state of one direction. */
-struct io_throttle {
-    struct token_bucket bytes, ops;
-};
-
 /* The read cache (read_cache.h): armed for one thread's reads of one descriptor. */
 struct read_cache {
     bool armed;
@@ -141,6 +118,9 @@ struct job {
     unsigned threads_live;       /* RUNNING threads */
     unsigned threads_hosted;     /* host threads started and not yet DONE */
     int next_tid;
+    /* Start a host thread running t's vCPU: vmm/run/vthread.c's vthread_start, set at launch.
+     * clone (vmm/sys/) starts threads through it without depending on the run loop. */
+    int (*thread_start)(struct job *job, struct vthread *t);
     pthread_t supervisor;        /* the thread that runs the CPU governor (woken by SIGUSR2) */
     bool supervised;             /* supervisor is set */
     atomic_bool stop;            /* the job has ended: every vCPU leaves the guest */
@@ -154,13 +134,13 @@ struct job {
     uint64_t mmap_top;           /* mmap searches down from here */
     uint64_t stack_lo, stack_hi;
     uint64_t rlimits[16][2];
-    struct fd_slot *fds;         /* policy.max_capabilities slots */
+    struct fd_slot *fds;         /* policy.max_capabilities slots (vmm/caps/fd.h) */
     unsigned fds_max, fds_open;
-    struct cap_table caps;       /* every capability the job holds (cap.h) */
+    struct cap_table *caps;      /* every capability the job holds (vmm/caps/cap.h) */
     struct read_cache rcache;
     uint32_t console_cap[3];     /* slots of stdin, stdout, stderr's entries */
     char cwd[POLICY_GUEST_PATH_MAX]; /* guest working directory (normalized, absolute) */
-    struct grant_root grant_roots[POLICY_MAX_GRANTS]; /* policy.grants[i]'s root (fsview) */
+    struct grant_root *grant_roots; /* policy.grants[i]'s root (vmm/caps/grants.h) */
     unsigned ngrant_roots;       /* grants opened so far */
     FILE *audit;                 /* audit log; NULL: none */
     char job_id[POLICY_JOB_ID_MAX];
@@ -178,8 +158,8 @@ struct job {
     int main_exit_status;        /* what the main thread passed to exit, if it did */
 };
 
-/* Set up the job's lock, thread slots and descriptor table (0-2: the console) from its policy.
- * 0 or -ENOMEM. */
+/* Set up the job's lock, thread slots and I/O throttles from its policy (its descriptors and
+ * capabilities: vmm/caps/fd.h's fd_table_init). 0 or -errno. */
 int job_init(struct job *job, const struct policy *p);
 void job_fini(struct job *job);
 

@@ -7,7 +7,7 @@
 #include "lib/log.h"
 #include "vmm/sys/read_cache.h"
 #include "vmm/hypercall/syscall_filter.h"
-#include "vmm/sys/sys.h"
+#include "vmm/hypercall/syscall_table.h"
 
 static void unknown_count(struct job_stats *st, uint64_t nr)
 {

@@ -10,7 +10,8 @@
 #include "vmm/caps/audit.h"
 #include "lib/log.h"
 #include "lib/syscall_names.h"
-#include "vmm/sys/sys.h"
+#include "vmm/core/sc_call.h"
+#include "vmm/hypercall/syscall_table.h"
 
 /* Memory, I/O on granted objects, exit, process bookkeeping, the clocks (virtual in
  * deterministic mode), getrandom (seeded), the isovm cap syscalls, futex and sched_yield.

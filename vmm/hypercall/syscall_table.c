@@ -1,8 +1,8 @@
-/* Maps Linux x86-64 syscall numbers to isovm's handlers (and to their names). */
+/* Maps Linux x86-64 syscall numbers to isovm's handlers. */
+#include "vmm/hypercall/syscall_table.h"
 #include <stddef.h>
 #include <sys/syscall.h>
 #include "firmware/abi.h"
-#include "lib/syscall_names.h"
 #include "vmm/sys/sys.h"
 
 #define SC(nr, fn) [nr] = fn
@@ -124,9 +124,4 @@ static const sc_handler table[SYSCALL_TABLE_SIZE] = {
 sc_handler syscall_lookup(uint64_t nr)
 {
     return nr < SYSCALL_TABLE_SIZE ? table[nr] : NULL;
-}
-
-const char *syscall_name(uint64_t nr)
-{
-    return nr < SYSCALL_TABLE_SIZE ? syscall_name_any((unsigned)nr) : NULL;
 }

@@ -181,7 +181,7 @@ static void answer_error(FILE *f, int err, const char *fmt, ...)
 
 static void list_caps(struct job *job, FILE *f)
 {
-    const struct cap_table *t = &job->caps;
+    const struct cap_table *t = job->caps;
     uint64_t now = mono_ns();
     for (uint32_t i = 0; i < t->max; i++) {
         const struct cap *e = &t->caps[i];
@@ -213,13 +213,13 @@ static void revoked_by_control(void *ctx, uint32_t slot)
 /* Revoke the live entry in slot and its subtree, answering "ok N". */
 static void revoke_slot(struct job *job, FILE *f, uint32_t slot)
 {
-    const struct cap *e = &job->caps.caps[slot];
+    const struct cap *e = &job->caps->caps[slot];
     if (e->kind == CAP_CONSOLE && e->origin == CAP_FROM_CONSOLE) {
         answer_error(f, EPERM, "capability %" PRIu32 " is the console itself: revoke a copy "
                      "derived from it instead", e->id);
         return;
     }
-    int n = e->revoked ? 0 : cap_revoke(&job->caps, slot, false, revoked_by_control, job);
+    int n = e->revoked ? 0 : cap_revoke(job->caps, slot, false, revoked_by_control, job);
     read_cache_drop(job); /* the firmware hands out nothing more without asking the VMM */
     fprintf(f, "ok %d\n", n);
 }
@@ -248,7 +248,7 @@ static void revoke_id(struct job *job, FILE *f, const char *arg)
         answer_error(f, EINVAL, "revoke: expected a capability id (a positive decimal number)");
         return;
     }
-    uint32_t slot = cap_find_id(&job->caps, id);
+    uint32_t slot = cap_find_id(job->caps, id);
     if (slot == CAP_NONE) {
         answer_error(f, ENOENT, "no capability %" PRIu32, id);
         return;
@@ -265,7 +265,7 @@ static void revoke_path(struct job *job, FILE *f, const char *path)
         answer_error(f, EINVAL, "revoke-path: expected an absolute guest path");
         return;
     }
-    const struct cap_table *t = &job->caps;
+    const struct cap_table *t = job->caps;
     for (uint32_t i = 0; i < t->max; i++) {
         const struct cap *e = &t->caps[i];
         if (e->id && e->origin == CAP_FROM_GRANT && e->parent == CAP_NONE && e->path &&
@@ -286,7 +286,7 @@ static void info(struct job *job, FILE *f)
     json_put_cstr(f, job->job_id);
     fprintf(f, ",\"pid\":%d,\"uptime_ns\":%" PRIu64 ",\"capabilities\":%" PRIu32
             ",\"threads\":%u,\"running\":%s}\nok\n", (int)getpid(),
-            now > job->start_ns ? now - job->start_ns : 0, job->caps.used, job->threads_live,
+            now > job->start_ns ? now - job->start_ns : 0, job->caps->used, job->threads_live,
             job->end == JOB_RUNNING ? "true" : "false");
 }
 

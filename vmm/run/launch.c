@@ -15,6 +15,7 @@
 #include "vmm/run/control.h"
 #include "vmm/core/determinism.h"
 #include "vmm/core/elf_load.h"
+#include "vmm/caps/fd.h"
 #include "vmm/caps/grants.h"
 #include "vmm/core/job.h"
 #include "lib/log.h"
@@ -25,6 +26,7 @@
 #include "vmm/hypercall/syscall_filter.h"
 #include "vmm/sys/sys.h"
 #include "vmm/run/vmm_seccomp.h"
+#include "vmm/run/vthread.h"
 
 #define PG ((uint64_t)ISOVM_PAGE_SIZE)
 
@@ -133,6 +135,16 @@ static int stack_setup(struct job *job, const struct launch_opts *o, const struc
     return rc;
 }
 
+/* Free the job and everything it holds (after its vCPUs and VM are gone). */
+static void job_teardown(struct job *job)
+{
+    grants_close(job);
+    fd_table_fini(job);
+    job_fini(job);
+    free(job->exe_path_owned);
+    free(job);
+}
+
 int launch_run(const struct launch_opts *o)
 {
     uint64_t t0 = mono_ns();
@@ -152,20 +164,20 @@ int launch_run(const struct launch_opts *o)
         log_err("out of memory");
         return EXIT_ISOVM_ERROR;
     }
-    if (job_init(job, &o->policy) < 0 || supervisor_signals_init() < 0) {
+    if (job_init(job, &o->policy) < 0 || fd_table_init(job) < 0 ||
+        supervisor_signals_init() < 0) {
         free(file);
-        job_fini(job);
-        free(job);
+        job_teardown(job);
         log_err("cannot set up the job: out of memory");
         return EXIT_ISOVM_ERROR;
     }
     if (syscall_filter_build(job) < 0) {
         free(file);
-        job_fini(job);
-        free(job);
+        job_teardown(job);
         return EXIT_ISOVM_ERROR;
     }
     job->start_ns = t0;
+    job->thread_start = vthread_start;
     determinism_init(job);
     struct control_server ctl;
     control_init(&ctl);
@@ -260,8 +272,6 @@ out:
         if (job->threads[i].vcpu.fd >= 0)
             vcpu_destroy(&job->vm, &job->threads[i].vcpu);
     vm_destroy(&job->vm);
-    job_fini(job);
-    free(job->exe_path_owned);
-    free(job);
+    job_teardown(job);
     return status;
 }

@@ -7,7 +7,7 @@
 #include "vmm/caps/audit.h"
 #include "lib/log.h"
 #include "vmm/hypercall/syscall_filter.h"
-#include "vmm/sys/sys.h"
+#include "lib/syscall_names.h"
 
 static const char *end_name(enum job_end e)
 {

@@ -130,7 +130,7 @@ void job_supervise(struct job *job, struct control_server *ctl)
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     pthread_mutex_lock(&job->lock);
     cpu_quota_init(&q, job->policy.cpu_quota_ns, job->policy.cpu_period_ns, mono_ns(), 0);
-    int rc = sfd < 0 ? -errno : vthread_start(job, &job->threads[0]);
+    int rc = sfd < 0 ? -errno : job->thread_start(job, &job->threads[0]);
     if (rc < 0) {
         char msg[120];
         snprintf(msg, sizeof msg, "internal: cannot start the job's first thread: %s",

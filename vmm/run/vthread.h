@@ -1,10 +1,10 @@
-/* Job threads: each one a vCPU run by its own host thread. */
-#ifndef ISOVM_THREAD_H
-#define ISOVM_THREAD_H
+/* Host threads of the job: each runs one vCPU (vmm/run/vcpu_run.c) for one job thread. */
+#ifndef ISOVM_VTHREAD_H
+#define ISOVM_VTHREAD_H
 #include "vmm/core/job.h"
 
 /* Start a host thread running t's (already set up) vCPU. job->lock held (or no thread running
- * yet). 0 or -errno. */
+ * yet). 0 or -errno. Launch makes it the job's thread_start, which clone calls. */
 int vthread_start(struct job *job, struct vthread *t);
 
 /* Join every host thread that was started. Call once they are all done. */

@@ -3,6 +3,7 @@
  * it without an exit. Every other hypercall of the owning thread first accounts and disarms
  * it, so the VMM's view (file position, counters, capabilities) is exact whenever it acts. */
 #include "vmm/sys/read_cache.h"
+#include "vmm/caps/cap.h"
 #include <errno.h>
 #include <stdatomic.h>
 #include <sys/stat.h>
@@ -25,7 +26,7 @@ void read_cache_fill(struct job *job, struct sc_call *c, uint32_t slot, uint64_t
                      uint64_t count)
 {
     struct read_cache *rc = &job->rcache;
-    const struct cap *e = &job->caps.caps[slot];
+    const struct cap *e = &job->caps->caps[slot];
     if (rc->armed || job->threads_live != 1 || count == 0 || count > READ_CACHE_MAX_READ ||
         e->kind != CAP_FILE || e->expires_ns || e->revoked || !filter_allows_read(job) ||
         !tb_unlimited(&job->io_read.bytes) || !tb_unlimited(&job->io_read.ops))
@@ -104,7 +105,7 @@ void read_cache_sync(struct job *job, struct vthread *t)
     job->stats.read_ops += hits;
     job->stats.bytes_read += bytes;
     /* the job has consumed `bytes` past the position the VMM left: move there */
-    struct cap *e = cap_get(&job->caps, rc->slot, rc->gen);
+    struct cap *e = cap_get(job->caps, rc->slot, rc->gen);
     if (bytes && e && e->host_fd >= 0 && lseek(e->host_fd, (off_t)bytes, SEEK_CUR) < 0)
         log_err("internal: read cache: cannot advance the file position: errno %d", errno);
 }

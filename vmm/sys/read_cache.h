@@ -3,7 +3,7 @@
 #define ISOVM_READ_CACHE_H
 #include <stdint.h>
 #include "vmm/core/job.h"
-#include "vmm/sys/sys.h"
+#include "vmm/core/sc_call.h"
 
 #define READ_CACHE_MAX_READ 65536u /* reads larger than this gain nothing from the cache */
 #define READ_CACHE_FIRST    16384u /* the first fill after a miss: at least this, 4 reads' worth */

@@ -1,27 +1,10 @@
-/* The Linux syscalls isovm implements for a job, each checking its guest arguments. */
-#ifndef ISOVM_SYSCALLS_H
-#define ISOVM_SYSCALLS_H
+/* The Linux syscalls isovm implements for a job (one handler each, grouped by topic in
+ * vmm/sys/sys_*.c), each checking its guest arguments. */
+#ifndef ISOVM_SYS_H
+#define ISOVM_SYS_H
 #include <stdint.h>
-#include <sys/uio.h>
 #include "vmm/core/job.h"
-
-/* One forwarded syscall: number and arguments as read once from the request block. */
-struct sc_call {
-    uint64_t nr;
-    uint64_t a[6];
-    uint64_t user_rip;    /* where the job's syscall returns to (for messages) */
-    uint64_t action;      /* ISOVM_ACT_* bits for the firmware */
-    uint64_t fs_base;
-    struct vthread *self; /* the calling thread */
-};
-
-typedef int64_t (*sc_handler)(struct job *job, struct sc_call *c);
-
-/* The handler for nr, or NULL when isovm does not implement it (ENOSYS, counted). */
-sc_handler syscall_lookup(uint64_t nr);
-/* The x86-64 name of syscall nr, implemented or not ("socket", "isovm_cap_info"), from the one
- * name table (policy/syscall_names.h); NULL for a number without one. */
-const char *syscall_name(uint64_t nr);
+#include "vmm/core/sc_call.h"
 
 int64_t sys_read(struct job *, struct sc_call *);
 int64_t sys_write(struct job *, struct sc_call *);
@@ -72,18 +55,6 @@ int64_t sys_kill(struct job *, struct sc_call *);
 int64_t sys_tkill(struct job *, struct sc_call *);
 int64_t sys_tgkill(struct job *, struct sc_call *);
 int64_t sys_enosys_quiet(struct job *, struct sc_call *);
-/* One guest buffer read or written through the direction's throttle at offset `off` (-1: the
- * descriptor's position), on capability `slot` which the caller has checked (sys_io.c). */
-int64_t io_buffer(struct job *job, struct sc_call *c, uint32_t slot, bool is_write, uint64_t gva,
-                  uint64_t len, int64_t off);
-/* A guest iovec array of cnt entries at gva (cnt <= IOV_LIMIT), copied once, each entry checked
- * for the GPERM_ bits in `need`, into host iovecs `out`; *total the sum (overflow-checked).
- * Returns the count or -errno (sys_io.c). */
-#define IOV_LIMIT 1024
-int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need, struct iovec *out,
-               uint64_t *total);
-/* The first `max` bytes of iov[0..n) starting `skip` bytes in, as a new iovec array (sys_io.c). */
-int iov_window(const struct iovec *iov, int n, uint64_t skip, uint64_t max, struct iovec *out);
 /* network (sys_net.c): sockets on the policy's endpoint grants */
 int64_t sys_socket(struct job *, struct sc_call *);
 int64_t sys_connect(struct job *, struct sc_call *);
@@ -146,8 +117,5 @@ int64_t sys_fadvise64(struct job *, struct sc_call *);
 int64_t sys_isovm_cap_derive(struct job *, struct sc_call *);
 int64_t sys_isovm_cap_revoke(struct job *, struct sc_call *);
 int64_t sys_isovm_cap_info(struct job *, struct sc_call *);
-
-/* The calling thread is done (it exited, or the job ended): its run loop stops. */
-#define SC_STOP INT64_MIN
 
 #endif

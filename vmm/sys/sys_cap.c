@@ -43,8 +43,8 @@ int64_t sys_isovm_cap_derive(struct job *job, struct sc_call *c)
         return rc;
     }
     if (e->kind == CAP_CONSOLE)
-        job->caps.caps[job->fds[rc].cap].keep_fd = true;
-    job->caps.caps[job->fds[rc].cap].net = e->net; /* a socket's family, protocol and state */
+        job->caps->caps[job->fds[rc].cap].keep_fd = true;
+    job->caps->caps[job->fds[rc].cap].net = e->net; /* a socket's family, protocol and state */
     return rc;
 }
 
@@ -62,7 +62,7 @@ int64_t sys_isovm_cap_revoke(struct job *job, struct sc_call *c)
         return rc;
     if (e->kind == CAP_CONSOLE && e->origin == CAP_FROM_CONSOLE)
         return -EPERM; /* the console itself stays: revoke a derived copy instead */
-    cap_revoke(&job->caps, slot, false, revoked_one, job);
+    cap_revoke(job->caps, slot, false, revoked_one, job);
     return 0;
 }
 
@@ -76,12 +76,12 @@ int64_t sys_isovm_cap_info(struct job *job, struct sc_call *c)
     struct isovm_cap_info info;
     memset(&info, 0, sizeof info);
     info.id = e->id;
-    info.parent_id = e->parent == CAP_NONE ? 0 : job->caps.caps[e->parent].id;
+    info.parent_id = e->parent == CAP_NONE ? 0 : job->caps->caps[e->parent].id;
     info.rights = e->rights;
     if (e->expires_ns) {
         uint64_t now = mono_ns();
         info.expires_in_ns = e->expires_ns > now ? e->expires_ns - now : 1;
     }
-    info.depth = (uint64_t)cap_chain(&job->caps, slot, NULL, 0) - 1;
+    info.depth = (uint64_t)cap_chain(job->caps, slot, NULL, 0) - 1;
     return gmem_copy_to(&job->vm.gm, c->a[1], &info, sizeof info);
 }

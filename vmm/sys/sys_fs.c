@@ -14,6 +14,7 @@
 #include "vmm/caps/fs_path.h"
 #include "vmm/caps/grants.h"
 #include "vmm/sys/sys.h"
+#include "vmm/sys/sys_io.h"
 
 #define RESOLVE_IN_GRANT (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 #define GETDENTS_MAX     (1u << 20)  /* one getdents64 moves at most this many bytes */
@@ -42,7 +43,7 @@ static bool target_virtual(const struct fs_target *t) { return t->slot == CAP_NO
 static int grant_of_slot(const struct job *job, uint32_t slot)
 {
     uint32_t root;
-    if (cap_chain(&job->caps, slot, &root, 1) < 1)
+    if (cap_chain(job->caps, slot, &root, 1) < 1)
         return -1;
     return grants_index_of_root(job, root);
 }
@@ -924,7 +925,7 @@ static int64_t do_symlink(struct job *job, struct sc_call *c, uint64_t target_gv
     int pfd = target_parent(job, c, &t, &last);
     if (pfd < 0)
         return pfd;
-    int root_fd = job->caps.caps[job->grant_roots[t.grant].slot].host_fd;
+    int root_fd = job->caps->caps[job->grant_roots[t.grant].slot].host_fd;
     if (climb > 0 && climb > physical_depth(root_fd, pfd)) {
         close(pfd);
         return deny(job, c, DENY_ESCAPE, EPERM, t.slot, t.guest);

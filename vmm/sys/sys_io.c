@@ -10,9 +10,10 @@
 #include <unistd.h>
 #include "vmm/caps/audit.h"
 #include "vmm/caps/fd.h"
-#include "limits/io_throttle.h"
+#include "vmm/sys/io_admit.h"
 #include "vmm/sys/read_cache.h"
 #include "vmm/sys/sys.h"
+#include "vmm/sys/sys_io.h"
 
 #define MAX_RW_COUNT 0x7ffff000ull   /* Linux caps one read/write at this many bytes */
 
@@ -23,7 +24,7 @@ static int64_t host_io(struct job *job, uint32_t slot, bool is_write, const stru
                        int n, int64_t off)
 {
     /* The capability may be revoked meanwhile: its descriptor stays open until io_end. */
-    int fd = cap_io_begin(&job->caps, slot);
+    int fd = cap_io_begin(job->caps, slot);
     if (fd < 0)
         return fd;
     pthread_mutex_unlock(&job->lock);
@@ -36,7 +37,7 @@ static int64_t host_io(struct job *job, uint32_t slot, bool is_write, const stru
     } while (r < 0 && errno == EINTR && !atomic_load(&job->stop));
     int e = errno;
     pthread_mutex_lock(&job->lock);
-    cap_io_end(&job->caps, slot);
+    cap_io_end(job->caps, slot);
     return r < 0 ? -(int64_t)e : (int64_t)r;
 }
 
@@ -79,7 +80,7 @@ static bool read_at_eof(struct job *job, int host_fd, int64_t off)
 static int64_t io_transfer(struct job *job, struct sc_call *c, uint32_t slot, bool is_write,
                            const struct iovec *iov, int n, uint64_t total, int64_t off)
 {
-    int host_fd = job->caps.caps[slot].host_fd;
+    int host_fd = job->caps->caps[slot].host_fd;
     uint64_t done = 0;
     int64_t result = 0;
     bool first = true;
@@ -104,7 +105,7 @@ static int64_t io_transfer(struct job *job, struct sc_call *c, uint32_t slot, bo
         }
         done += (uint64_t)r;
         *(is_write ? &job->stats.bytes_written : &job->stats.bytes_read) += (uint64_t)r;
-        if (job->caps.caps[slot].kind == CAP_SOCKET) /* the slot lives while the fd holds it */
+        if (job->caps->caps[slot].kind == CAP_SOCKET) /* the slot lives while the fd holds it */
             *(is_write ? &job->stats.net_bytes_sent : &job->stats.net_bytes_received) += (uint64_t)r;
         /* A write stops early only on the job's end or a device that takes nothing more; a
          * short count from a kick (quota, shootdown) is carried on, as the job asked for all. */

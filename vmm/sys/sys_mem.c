@@ -3,6 +3,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "firmware/abi.h"
+#include "vmm/caps/fd.h"
 #include "vmm/sys/sys.h"
 
 #define PG ((uint64_t)ISOVM_PAGE_SIZE)

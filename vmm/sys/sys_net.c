@@ -12,8 +12,9 @@
 #include <unistd.h>
 #include "vmm/caps/audit.h"
 #include "vmm/caps/fd.h"
-#include "limits/io_throttle.h"
+#include "vmm/sys/io_admit.h"
 #include "vmm/sys/sys.h"
+#include "vmm/sys/sys_io.h"
 
 #define NET_ADDR_MAX  128            /* sizeof(struct sockaddr_storage): a longer addrlen is EINVAL */
 #define NET_RW_MAX    0x7ffff000ull  /* Linux caps one send/recv at this many bytes */
@@ -154,7 +155,7 @@ static int addr_out(struct job *job, uint64_t addr_gva, uint64_t len_gva, int32_
 static int endpoint_admit_addr(struct job *job, const struct sc_call *c, int mode, uint8_t proto,
                                bool v6, const struct net_addr *a, const char *what)
 {
-    struct cap_table *t = &job->caps;
+    struct cap_table *t = job->caps;
     uint32_t dead = CAP_NONE;
     int dead_err = 0;
     for (uint32_t i = 0; i < t->max; i++) {
@@ -197,12 +198,12 @@ static int net_sock(struct job *job, struct sc_call *c, uint64_t fd, uint32_t ne
  * and bind move it under the one that grants the address). */
 static int sock_attach(struct job *job, const struct sc_call *c, uint32_t slot, uint32_t ep)
 {
-    struct cap *e = &job->caps.caps[slot];
+    struct cap *e = &job->caps->caps[slot];
     if (e->parent == ep)
         return 0;
-    if (e->parent == CAP_NONE || job->caps.caps[e->parent].kind != CAP_ENDPOINT || e->children)
+    if (e->parent == CAP_NONE || job->caps->caps[e->parent].kind != CAP_ENDPOINT || e->children)
         return net_deny(job, c, EACCES, slot, e->path); /* a copy or accepted socket stays put */
-    int rc = cap_reparent(&job->caps, slot, ep);
+    int rc = cap_reparent(job->caps, slot, ep);
     return rc == -EBUSY ? -EACCES : rc;
 }
 
@@ -236,7 +237,7 @@ static int connect_finish(struct job *job, int fd)
 static int64_t host_net(struct job *job, uint32_t slot, enum net_op op, struct msghdr *m,
                         int flags, struct sockaddr_storage *ss, socklen_t *sl)
 {
-    int fd = cap_io_begin(&job->caps, slot);
+    int fd = cap_io_begin(job->caps, slot);
     if (fd < 0)
         return fd;
     pthread_mutex_unlock(&job->lock);
@@ -257,9 +258,9 @@ static int64_t host_net(struct job *job, uint32_t slot, enum net_op op, struct m
     }
     int e = errno;
     pthread_mutex_lock(&job->lock);
-    const struct cap *cp = &job->caps.caps[slot];
+    const struct cap *cp = &job->caps->caps[slot];
     int dead = cp->revoked ? (cp->expired ? -EKEYEXPIRED : -EKEYREVOKED) : 0;
-    cap_io_end(&job->caps, slot);
+    cap_io_end(job->caps, slot);
     if (dead) {
         if (op == OP_ACCEPT && r >= 0)
             close((int)r);
@@ -330,7 +331,7 @@ int64_t sys_socket(struct job *job, struct sc_call *c)
         close(host);
         return fd;
     }
-    struct cap *e = &job->caps.caps[job->fds[fd].cap];
+    struct cap *e = &job->caps->caps[job->fds[fd].cap];
     e->net = (struct cap_net){ .v6 = v6, .proto = ep_proto, .state = SOCK_ST_NEW, .endpoint = -1 };
     job->fds[fd].status = nonblock ? O_NONBLOCK : 0;
     return fd;
@@ -369,9 +370,9 @@ int64_t sys_connect(struct job *job, struct sc_call *c)
     int64_t r = host_net(job, slot, OP_CONNECT, NULL, 0, &ss, &sl);
     if (r < 0 && r != -EINPROGRESS) /* a non-blocking connect goes on: it is to `what` */
         return r;
-    e = &job->caps.caps[slot];
+    e = &job->caps->caps[slot];
     e->net.state = SOCK_ST_CONNECTED;
-    cap_set_path(&job->caps, slot, what);
+    cap_set_path(job->caps, slot, what);
     job->stats.net_connections++;
     audit_cap(job, "connect", slot, (int)c->a[0], c->nr, "job");
     return r;
@@ -399,7 +400,7 @@ int64_t sys_bind(struct job *job, struct sc_call *c)
     if (bind(e->host_fd, (struct sockaddr *)&ss, sl) < 0)
         return -errno;
     e->net.state = SOCK_ST_BOUND;
-    cap_set_path(&job->caps, slot, what);
+    cap_set_path(job->caps, slot, what);
     return 0;
 }
 
@@ -451,7 +452,7 @@ static int64_t accept_common(struct job *job, struct sc_call *c, uint64_t flags)
         return host;
     struct net_addr peer;
     addr_parse_host(&ss, &peer);
-    e = &job->caps.caps[slot];
+    e = &job->caps->caps[slot];
     char what[POLICY_ENDPOINT_TEXT];
     addr_text(&peer, e->net.proto, what, sizeof what);
     struct cap_net net = { .v6 = e->net.v6, .proto = e->net.proto, .state = SOCK_ST_CONNECTED,
@@ -462,7 +463,7 @@ static int64_t accept_common(struct job *job, struct sc_call *c, uint64_t flags)
         close((int)host);
         return fd;
     }
-    job->caps.caps[job->fds[fd].cap].net = net;
+    job->caps->caps[job->fds[fd].cap].net = net;
     job->fds[fd].status = nonblock ? O_NONBLOCK : 0;
     job->stats.net_connections++;
     if ((rc = addr_out(job, c->a[1], c->a[2], alen, &ss, sl))) {
@@ -485,7 +486,7 @@ int64_t sys_accept4(struct job *job, struct sc_call *c) { return accept_common(j
 static int64_t net_send(struct job *job, struct sc_call *c, uint32_t slot, const struct iovec *iov,
                         int n, uint64_t total, uint64_t flags, const struct net_addr *to)
 {
-    struct cap *e = &job->caps.caps[slot];
+    struct cap *e = &job->caps->caps[slot];
     if (flags & ~(uint64_t)SEND_FLAGS)
         return -EOPNOTSUPP;
     bool dgram = e->net.proto == EP_UDP;
@@ -547,7 +548,7 @@ static int64_t net_recv(struct job *job, struct sc_call *c, uint32_t slot, const
     if (total > NET_RW_MAX)
         total = NET_RW_MAX;
     for (;;) {
-        struct cap *e = &job->caps.caps[slot];
+        struct cap *e = &job->caps->caps[slot];
         bool dgram = e->net.proto == EP_UDP;
         uint64_t want = total;
         job->stats.read_ops++;
@@ -573,7 +574,7 @@ static int64_t net_recv(struct job *job, struct sc_call *c, uint32_t slot, const
         io_refund(job, false, (uint64_t)got - moved);
         if (r < 0)
             return r;
-        e = &job->caps.caps[slot];
+        e = &job->caps->caps[slot];
         struct net_addr src;
         addr_parse_host(from, &src);
         if (dgram && e->net.state != SOCK_ST_CONNECTED && m.msg_namelen &&
@@ -874,7 +875,7 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
             ready++;
             continue;
         }
-        int fd = cap_io_begin(&job->caps, slot);
+        int fd = cap_io_begin(job->caps, slot);
         if (fd < 0) {
             g[i].revents = POLLNVAL;
             ready++;
@@ -905,11 +906,11 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
     for (uint64_t i = 0; i < nfds; i++) {
         if (slots[i] == CAP_NONE)
             continue;
-        const struct cap *cp = &job->caps.caps[slots[i]];
+        const struct cap *cp = &job->caps->caps[slots[i]];
         if (cp->revoked)
             h[i].revents = POLLNVAL; /* revoked meanwhile: its next use says so */
         g[i].revents = h[i].revents;
-        cap_io_end(&job->caps, slots[i]);
+        cap_io_end(job->caps, slots[i]);
     }
     if (r < 0) {
         ret = -e;

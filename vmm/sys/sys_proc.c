@@ -11,6 +11,7 @@
 #include "vmm/core/determinism.h"
 #include "vmm/core/fault.h"
 #include "lib/log.h"
+#include "lib/syscall_names.h"
 #include "vmm/sys/sys.h"
 
 #define ARCH_SET_GS 0x1001
