@@ -12,11 +12,14 @@ UNIT_LDLIBS    := -lcmocka -ljansson -lpthread
 UNIT_FIXTURE   := $(BUILD)/tests/unit/elf_fixture.o
 UNIT_FAKE_GMEM := $(BUILD)/tests/unit/fake_guest_mem.o
 UNIT_JOB_FIX   := $(BUILD)/tests/unit/job_fixture.o
-UNIT_VMM_OBJS  := $(filter-out $(BUILD)/cli/main.o $(BUILD)/vmm/run/launch.o $(BUILD)/vmm/core/elf_load.o \
-                  $(BUILD)/vmm/core/stack_build.o $(BUILD)/vmm/run/report.o $(BUILD)/vmm/run/supervisor.o, $(VMM_OBJS)) \
-                  $(BUILD)/firmware/blob.o
-# the jailer needs launch_cli (main.c): not in the VMM-object tests
-UNIT_VMM_OBJS  := $(filter-out $(BUILD)/jail/jail.o,$(UNIT_VMM_OBJS))
+# the layers below the run loop (docs/architecture.md), with the control socket and its client
+# (test_audit); not the launch path, the run loop, the jailer or the command line
+# (test_audit); not the launch path, the run loop, the jailer or the command line; the ELF loader
+# and the stack builder are tested apart over fake guest memory (test_elf, test_stack)
+UNIT_VMM_OBJS  := $(filter-out $(BUILD)/vmm/core/elf_load.o $(BUILD)/vmm/core/stack_build.o, \
+                  $(filter $(patsubst %,$(BUILD)/%/%,lib policy limits vmm/core vmm/caps vmm/sys \
+                  vmm/hypercall),$(VMM_OBJS))) \
+                  $(BUILD)/vmm/run/control.o $(BUILD)/cli/control_client.o $(BUILD)/firmware/blob.o
 UNIT_OBJS      := $(BUILD)/tests/unit/test_elf.o $(BUILD)/tests/unit/test_stack.o \
                   $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) $(BUILD)/tests/tools/badelf.o $(UNIT_JOB_FIX) \
                   $(patsubst %,$(BUILD)/tests/unit/%.o,test_guest_mem test_sys_mem test_syscalls test_units test_limits \
@@ -40,8 +43,7 @@ UNIT_OBJS      += $(BUILD)/tests/unit/test_endpoints.o
 # isovm jail's argument checks (pure)
 UNIT_TESTS     += $(BUILD)/tests/test_jail
 UNIT_OBJS      += $(BUILD)/tests/unit/test_jail.o
-# the VMM's seccomp allowlist (vmm/vmm_seccomp.c, among UNIT_VMM_OBJS: every test linking those
-# needs libseccomp) against docs/security.md
+# the VMM's seccomp allowlist (vmm/run/vmm_seccomp.c) against docs/security.md
 UNIT_LDLIBS    += -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
 UNIT_TESTS     += $(BUILD)/tests/test_vmm_seccomp
 UNIT_OBJS      += $(BUILD)/tests/unit/test_vmm_seccomp.o

@@ -1,6 +1,7 @@
 /* `isovm launch`'s option parser, shared with `isovm jail` (which checks the same arguments). */
 #ifndef ISOVM_LAUNCH_CLI_H
 #define ISOVM_LAUNCH_CLI_H
+#include <stdio.h>
 #include "vmm/run/launch.h"
 
 /* Called with the parsed options (valid only during the call); its return is the exit status. */
@@ -10,5 +11,12 @@ typedef int (*launch_then_fn)(const struct launch_opts *o, void *ctx);
  * policy, then run the job (then NULL) or call then(o, ctx). Bad usage prints a message and the
  * usage and returns 125; --help prints the usage and returns 0 without calling then. */
 int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx);
+
+/* `isovm launch --help`: its usage line, options and exit statuses. */
+void launch_usage(FILE *f);
+/* The option list alone ("launch options:" ... "0 means none."), for `isovm --help` too. */
+void launch_usage_options(FILE *f);
+/* "launch exit status: ..." */
+void launch_usage_exit_status(FILE *f);
 
 #endif

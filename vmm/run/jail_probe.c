@@ -1,5 +1,5 @@
 /* Test hook "jail-probe": what a VMM started by `isovm jail` sees (tests/jail, jail_cases.sh). */
-#include "jail/jail_probe.h"
+#include "vmm/run/jail_probe.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
