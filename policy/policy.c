@@ -113,19 +113,6 @@ const struct field *field_by_key(const char *key)
     return NULL;
 }
 
-/* Append to buf (always NUL-terminated, truncated if needed). */
-static void append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void append(char *buf, size_t len, const char *fmt, ...)
-{
-    size_t used = strnlen(buf, len);
-    if (used + 1 >= len)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf + used, len - used, fmt, ap);
-    va_end(ap);
-}
-
 void field_children(const struct field *parent, char *buf, size_t len)
 {
     if (!len)
@@ -133,7 +120,7 @@ void field_children(const struct field *parent, char *buf, size_t len)
     buf[0] = '\0';
     for (size_t i = 0; i < policy_nfields; i++)
         if (is_child(&policy_fields[i], parent))
-            append(buf, len, "%s%s", buf[0] ? ", " : "", last_name(&policy_fields[i]));
+            text_appendf(buf, len, "%s%s", buf[0] ? ", " : "", last_name(&policy_fields[i]));
 }
 
 const char *field_suggest(const struct field *parent, const char *name)
@@ -153,91 +140,6 @@ const char *field_suggest(const struct field *parent, const char *name)
     return best;
 }
 
-const char *name_suggest(const char *name, const char *const *names)
-{
-    const char *best = NULL;
-    unsigned best_d = 3;
-    for (; *names; names++) {
-        unsigned d = text_edits(name, *names);
-        if (d < best_d && 2 * d <= strlen(*names)) {
-            best_d = d;
-            best = *names;
-        }
-    }
-    return best;
-}
-
-void names_list(const char *const *names, char *buf, size_t len)
-{
-    if (!len)
-        return;
-    buf[0] = '\0';
-    for (; *names; names++)
-        append(buf, len, "%s\"%s\"", buf[0] ? ", " : "", *names);
-}
-
-/* ---- text for messages ---------------------------------------------------------------------- */
-
-/* Escape one byte of s into buf at *o (room permitting); quotes true also escapes '"' and '\'. */
-static void put_escaped(unsigned char ch, bool quotes, char *buf, size_t len, size_t *o)
-{
-    char tmp[8];
-    if (ch == '\n')
-        strcpy(tmp, "\\n");
-    else if (ch == '\t')
-        strcpy(tmp, "\\t");
-    else if (ch == '\r')
-        strcpy(tmp, "\\r");
-    else if (ch < 0x20 || ch == 0x7f)
-        snprintf(tmp, sizeof tmp, "\\x%02x", ch);
-    else if (quotes && (ch == '"' || ch == '\\'))
-        snprintf(tmp, sizeof tmp, "\\%c", ch);
-    else {
-        tmp[0] = (char)ch;
-        tmp[1] = '\0';
-    }
-    size_t n = strlen(tmp);
-    if (*o + n < len) {
-        memcpy(buf + *o, tmp, n);
-        *o += n;
-    }
-}
-
-void text_quote(const char *s, size_t n, char *buf, size_t len)
-{
-    size_t o = 0;
-    if (len < 8) {
-        if (len)
-            buf[0] = '\0';
-        return;
-    }
-    buf[o++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        if (o + 8 >= len) { /* room for a last escape, "...", the quote and the NUL */
-            while (o > 1 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
-                o--; /* do not cut a UTF-8 character */
-            if (o > 1 && ((unsigned char)buf[o - 1] & 0xc0) == 0xc0)
-                o--;
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        put_escaped((unsigned char)s[i], true, buf, len, &o);
-    }
-    buf[o++] = '"';
-    buf[o] = '\0';
-}
-
-void text_clean(const char *s, char *buf, size_t len)
-{
-    size_t o = 0;
-    if (!len)
-        return;
-    for (; *s; s++)
-        put_escaped((unsigned char)*s, false, buf, len, &o);
-    buf[o] = '\0';
-}
-
 /* ---- parsing one value ---------------------------------------------------------------------- */
 
 #define SIZE_EXPECT "expected a size like \"64MiB\" or an integer number of bytes"
@@ -249,15 +151,6 @@ static uint64_t *u64_at(struct policy *q, const struct field *f)
 }
 
 #define msgf policy_msgf
-int policy_msgf(char *msg, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, len, fmt, ap);
-    va_end(ap);
-    return -EINVAL;
-}
-
 static int get_size(const struct pval *v, uint64_t *x, char *msg, size_t len)
 {
     if (v->type == V_INTEGER && v->num >= 0) {
@@ -272,24 +165,6 @@ static int get_size(const struct pval *v, uint64_t *x, char *msg, size_t len)
             return 0;
     }
     return msgf(msg, len, SIZE_EXPECT ", got %s", v->desc);
-}
-
-int pval_duration(const struct pval *v, bool zero_none, uint64_t *x, char *msg, size_t len)
-{
-    if (v->type == V_INTEGER && v->num == 0 && zero_none) {
-        *x = 0;
-        return 0;
-    }
-    if (v->type == V_STRING) {
-        int rc = duration_parse(v->str, x);
-        if (rc == -ERANGE)
-            return msgf(msg, len, "%s is too large (the most is about 584 years)", v->desc);
-        if (rc == 0)
-            return 0;
-    }
-    return msgf(msg, len, "expected a duration with a unit like \"500ms\" or \"30s\"%s, got %s%s",
-                zero_none ? " (or 0 for none)" : "", v->desc,
-                v->type == V_INTEGER && v->num ? " (a plain number has no unit)" : "");
 }
 
 static int range_error(const struct field *f, uint64_t x, char *msg, size_t len)
@@ -699,7 +574,7 @@ int policy_set_from(struct policy *p, const char *key, const char *value, const 
             if (g->kind == FK_GROUP || g->kind == FK_GRANTS || g->kind == FK_ENDPOINTS || strstr(g->key, ".size") ||
                 strstr(g->key, ".one_time_burst") || strstr(g->key, ".refill_time"))
                 continue;
-            append(keys, sizeof keys, "%s%s", keys[0] ? ", " : "", g->key);
+            text_appendf(keys, sizeof keys, "%s%s", keys[0] ? ", " : "", g->key);
         }
         snprintf(err, errlen, "%s: unknown key \"%s\"%s%s%s; valid keys: %s, and a bucket's "
                  "io.DIRECTION.KIND.size, .one_time_burst, .refill_time", org, clean_key,
@@ -710,7 +585,7 @@ int policy_set_from(struct policy *p, const char *key, const char *value, const 
         char keys[160] = "", kids[160];
         field_children(f, kids, sizeof kids);
         for (char *tok = strtok(kids, ", "); tok; tok = strtok(NULL, ", "))
-            append(keys, sizeof keys, "%s%s.%s", keys[0] ? ", " : "", f->key, tok);
+            text_appendf(keys, sizeof keys, "%s%s.%s", keys[0] ? ", " : "", f->key, tok);
         snprintf(err, errlen, "%s: \"%s\" is a group; set one of %s", org, f->key, keys);
         return -EINVAL;
     }

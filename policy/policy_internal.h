@@ -54,12 +54,6 @@ const struct field *field_by_key(const char *key);
 void field_children(const struct field *parent, char *buf, size_t len);
 /* A child name of parent within two edits of name, or NULL. */
 const char *field_suggest(const struct field *parent, const char *name);
-/* Of the NULL-terminated names, the one within two edits of name, or NULL. */
-const char *name_suggest(const char *name, const char *const *names);
-/* "a, b, c" from NULL-terminated names into buf. */
-void names_list(const char *const *names, char *buf, size_t len);
-/* Write msg (printf style) and return -EINVAL. */
-int policy_msgf(char *msg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 enum val_type { V_STRING, V_INTEGER, V_REAL, V_BOOL, V_NULL, V_OBJECT, V_ARRAY };
 
@@ -72,9 +66,11 @@ struct pval {
     char desc[96];    /* "\"lots\"", "-5", "1.5", "true", "an object" */
 };
 
-/* A duration value ("30s"; integer 0 where zero_none): 0 and *x, or -EINVAL with msg. */
+/* A duration value ("30s"; integer 0 where zero_none): 0 and *x, or -EINVAL with msg
+ * (policy_value.c). */
 int pval_duration(const struct pval *v, bool zero_none, uint64_t *x, char *msg, size_t len);
 
+/* ---- the field table (policy.c) ---- */
 /* Parse v into field f of q (any kind but FK_GROUP objects). 0, or -EINVAL with a message
  * (without the key) in msg. */
 int field_apply(struct policy *q, const struct field *f, const struct pval *v, char *msg,
@@ -88,6 +84,15 @@ void policy_quota_follow(struct policy *q);
 /* Cross-field checks; on failure *key names the field at fault and msg says why. */
 int policy_check(const struct policy *p, const char **key, char *msg, size_t len);
 
+/* ---- the wording of messages (policy_text.c) ---- */
+/* Of the NULL-terminated names, the one within two edits of name, or NULL. */
+const char *name_suggest(const char *name, const char *const *names);
+/* "a, b, c" from NULL-terminated names into buf. */
+void names_list(const char *const *names, char *buf, size_t len);
+/* Append to buf (always NUL-terminated, truncated if needed). */
+void text_appendf(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Write msg (printf style) and return -EINVAL. */
+int policy_msgf(char *msg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* `"text"` with quotes, backslashes and control characters escaped, cut with "..." if long. */
 void text_quote(const char *s, size_t n, char *buf, size_t len);
 /* text with control characters escaped (for file names and keys in one-line messages). */

@@ -33,7 +33,7 @@ UNIT_OBJS      += $(BUILD)/tests/unit/test_fs_path.o
 UNIT_TESTS     += $(BUILD)/tests/test_policy
 UNIT_OBJS      += $(BUILD)/tests/unit/test_policy.o
 UNIT_POLICY_OBJS := $(addprefix $(BUILD)/policy/,policy.o policy_file.o policy_locate.o units.o rights.o \
-                    policy_grants.o policy_syscalls.o policy_endpoints.o) $(BUILD)/lib/json_str.o $(BUILD)/lib/syscall_names.o \
+                    policy_grants.o policy_syscalls.o policy_endpoints.o policy_text.o policy_value.o) $(BUILD)/lib/json_str.o $(BUILD)/lib/syscall_names.o \
                     $(BUILD)/lib/text_edits.o
 
 # the policy's network endpoints (same objects as test_policy)
