@@ -72,6 +72,15 @@ int cap_use(struct job *job, const struct sc_call *c, uint32_t slot, uint32_t ge
     return rc;
 }
 
+int cap_need(struct job *job, const struct sc_call *c, const struct cap *e, uint32_t slot,
+             uint32_t need)
+{
+    if ((need & ~e->rights) == 0)
+        return 0;
+    audit_deny(job, DENY_RIGHTS, c->nr, EACCES, slot, e->path);
+    return -EACCES;
+}
+
 int fd_cap(struct job *job, const struct sc_call *c, uint64_t fd, uint32_t need, struct cap **out,
            uint32_t *slot)
 {

@@ -42,6 +42,10 @@ int cap_use(struct job *job, const struct sc_call *c, uint32_t slot, uint32_t ge
 int fd_cap(struct job *job, const struct sc_call *c, uint64_t fd, uint32_t need, struct cap **out,
            uint32_t *slot);
 
+/* Does capability e (in `slot`, already looked up and checked live) carry every right in
+ * `need`? 0, or -EACCES counted and audited as a rights denial naming e's path. job->lock held. */
+int cap_need(struct job *job, const struct sc_call *c, const struct cap *e, uint32_t slot,
+             uint32_t need);
 /* The lowest free descriptor number >= from, or -EMFILE (counted as a limit denial, audited)
  * when the job holds max_capabilities descriptors, -EINVAL when from is beyond the table. */
 int fd_alloc(struct job *job, const struct sc_call *c, uint64_t from);

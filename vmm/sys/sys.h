@@ -6,31 +6,38 @@
 #include "vmm/core/job.h"
 #include "vmm/core/sc_call.h"
 
+/* I/O and descriptors (sys_io.c) */
 int64_t sys_read(struct job *, struct sc_call *);
 int64_t sys_write(struct job *, struct sc_call *);
 int64_t sys_readv(struct job *, struct sc_call *);
 int64_t sys_writev(struct job *, struct sc_call *);
+int64_t sys_pread64(struct job *, struct sc_call *);
+int64_t sys_pwrite64(struct job *, struct sc_call *);
 int64_t sys_close(struct job *, struct sc_call *);
 int64_t sys_ioctl(struct job *, struct sc_call *);
-int64_t sys_fstat(struct job *, struct sc_call *);
-int64_t sys_newfstatat(struct job *, struct sc_call *);
 int64_t sys_fcntl(struct job *, struct sc_call *);
+int64_t sys_dup(struct job *, struct sc_call *);
+int64_t sys_dup2(struct job *, struct sc_call *);
+int64_t sys_dup3(struct job *, struct sc_call *);
+
+/* memory (sys_mem.c) */
 int64_t sys_brk(struct job *, struct sc_call *);
 int64_t sys_mmap(struct job *, struct sc_call *);
 int64_t sys_munmap(struct job *, struct sc_call *);
 int64_t sys_mprotect(struct job *, struct sc_call *);
 int64_t sys_mremap(struct job *, struct sc_call *);
 int64_t sys_madvise(struct job *, struct sc_call *);
+
+/* time and sleeping (sys_time.c) */
 int64_t sys_clock_gettime(struct job *, struct sc_call *);
 int64_t sys_clock_getres(struct job *, struct sc_call *);
 int64_t sys_gettimeofday(struct job *, struct sc_call *);
 int64_t sys_time(struct job *, struct sc_call *);
 int64_t sys_nanosleep(struct job *, struct sc_call *);
 int64_t sys_clock_nanosleep(struct job *, struct sc_call *);
-int64_t sys_exit(struct job *, struct sc_call *);
-int64_t sys_exit_group(struct job *, struct sc_call *);
+
+/* process identity, signals, limits (sys_proc.c) */
 int64_t sys_arch_prctl(struct job *, struct sc_call *);
-int64_t sys_set_tid_address(struct job *, struct sc_call *);
 int64_t sys_set_robust_list(struct job *, struct sc_call *);
 int64_t sys_uname(struct job *, struct sc_call *);
 int64_t sys_getpid(struct job *, struct sc_call *);
@@ -42,20 +49,23 @@ int64_t sys_rt_sigprocmask(struct job *, struct sc_call *);
 int64_t sys_sigaltstack(struct job *, struct sc_call *);
 int64_t sys_prlimit64(struct job *, struct sc_call *);
 int64_t sys_getrlimit(struct job *, struct sc_call *);
-int64_t sys_readlink(struct job *, struct sc_call *);
-int64_t sys_readlinkat(struct job *, struct sc_call *);
-int64_t sys_sched_yield(struct job *, struct sc_call *);
-int64_t sys_gettid(struct job *, struct sc_call *);
-int64_t sys_clone(struct job *, struct sc_call *);
-int64_t sys_futex(struct job *, struct sc_call *);
-int64_t sys_dup(struct job *, struct sc_call *);
-int64_t sys_dup2(struct job *, struct sc_call *);
-int64_t sys_dup3(struct job *, struct sc_call *);
 int64_t sys_kill(struct job *, struct sc_call *);
 int64_t sys_tkill(struct job *, struct sc_call *);
 int64_t sys_tgkill(struct job *, struct sc_call *);
 int64_t sys_enosys_quiet(struct job *, struct sc_call *);
-/* network (sys_net.c): sockets on the policy's endpoint grants */
+
+/* threads (sys_thread.c) */
+int64_t sys_exit(struct job *, struct sc_call *);
+int64_t sys_exit_group(struct job *, struct sc_call *);
+int64_t sys_set_tid_address(struct job *, struct sc_call *);
+int64_t sys_sched_yield(struct job *, struct sc_call *);
+int64_t sys_gettid(struct job *, struct sc_call *);
+int64_t sys_clone(struct job *, struct sc_call *);
+
+/* futexes (sys_futex.c) */
+int64_t sys_futex(struct job *, struct sc_call *);
+
+/* network: sockets on the policy's endpoint grants (sys_net.c) */
 int64_t sys_socket(struct job *, struct sc_call *);
 int64_t sys_connect(struct job *, struct sc_call *);
 int64_t sys_bind(struct job *, struct sc_call *);
@@ -71,13 +81,20 @@ int64_t sys_getsockname(struct job *, struct sc_call *);
 int64_t sys_getpeername(struct job *, struct sc_call *);
 int64_t sys_setsockopt(struct job *, struct sc_call *);
 int64_t sys_getsockopt(struct job *, struct sc_call *);
+
+/* readiness (sys_poll.c) */
 int64_t sys_poll(struct job *, struct sc_call *);
 int64_t sys_ppoll(struct job *, struct sc_call *);
-/* file-system view (sys_fs.c): paths resolve only through the policy's grants */
+
+/* file-system view: paths resolve only through the policy's grants (sys_fs.c) */
 /* Open /proc/self/fd as a directory descriptor, so that reopening a descriptor through it names
  * no path from the cwd (the VMM's seccomp filter refuses AT_FDCWD: docs/security.md). Before
  * it, or if it fails, "/proc/self/fd/N" is used. 0 or -errno. */
 int sys_fs_proc_dir_open(void);
+int64_t sys_fstat(struct job *, struct sc_call *);
+int64_t sys_newfstatat(struct job *, struct sc_call *);
+int64_t sys_readlink(struct job *, struct sc_call *);
+int64_t sys_readlinkat(struct job *, struct sc_call *);
 int64_t sys_open(struct job *, struct sc_call *);
 int64_t sys_openat(struct job *, struct sc_call *);
 int64_t sys_stat(struct job *, struct sc_call *);
@@ -87,8 +104,6 @@ int64_t sys_faccessat(struct job *, struct sc_call *);
 int64_t sys_faccessat2(struct job *, struct sc_call *);
 int64_t sys_getdents64(struct job *, struct sc_call *);
 int64_t sys_lseek(struct job *, struct sc_call *);
-int64_t sys_pread64(struct job *, struct sc_call *);
-int64_t sys_pwrite64(struct job *, struct sc_call *);
 int64_t sys_mkdir(struct job *, struct sc_call *);
 int64_t sys_mkdirat(struct job *, struct sc_call *);
 int64_t sys_unlink(struct job *, struct sc_call *);
@@ -113,7 +128,8 @@ int64_t sys_utimensat(struct job *, struct sc_call *);
 int64_t sys_fchown(struct job *, struct sc_call *);
 int64_t sys_fchownat(struct job *, struct sc_call *);
 int64_t sys_fadvise64(struct job *, struct sc_call *);
-/* isovm's own (sys_cap.c): ISOVM_SYS_CAP_* */
+
+/* isovm's own: ISOVM_SYS_CAP_* (sys_cap.c) */
 int64_t sys_isovm_cap_derive(struct job *, struct sc_call *);
 int64_t sys_isovm_cap_revoke(struct job *, struct sc_call *);
 int64_t sys_isovm_cap_info(struct job *, struct sc_call *);

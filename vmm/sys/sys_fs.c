@@ -65,15 +65,6 @@ static int target_need(struct job *job, const struct sc_call *c, const struct fs
     return deny(job, c, DENY_RIGHTS, EACCES, t->slot, t->guest);
 }
 
-/* The same for a descriptor's capability. */
-static int cap_need(struct job *job, const struct sc_call *c, const struct cap *e, uint32_t slot,
-                    uint32_t need)
-{
-    if ((need & ~e->rights) == 0)
-        return 0;
-    return deny(job, c, DENY_RIGHTS, EACCES, slot, e->path);
-}
-
 /* Copy a guest path once (PATH_MAX with its NUL). Length, -EFAULT or -ENAMETOOLONG. */
 static long path_copy(struct job *job, uint64_t gva, char *out)
 {
@@ -602,25 +593,6 @@ int64_t sys_lseek(struct job *job, struct sc_call *c)
     off_t r = lseek(e->host_fd, (off_t)c->a[1], (int)c->a[2]);
     return r < 0 ? -errno : (int64_t)r;
 }
-
-static int64_t io_at(struct job *job, struct sc_call *c, bool is_write)
-{
-    struct cap *e;
-    uint32_t slot;
-    int rc = fd_cap(job, c, c->a[0], is_write ? CAP_R_WRITE : CAP_R_READ, &e, &slot);
-    if (rc)
-        return rc;
-    if (e->kind == CAP_CONSOLE)
-        return -ESPIPE;
-    if ((int64_t)c->a[3] < 0)
-        return -EINVAL;
-    if ((rc = cap_need(job, c, e, slot, CAP_R_SEEK)))
-        return rc;
-    return io_buffer(job, c, slot, is_write, c->a[1], c->a[2], (int64_t)c->a[3]);
-}
-
-int64_t sys_pread64(struct job *job, struct sc_call *c) { return io_at(job, c, false); }
-int64_t sys_pwrite64(struct job *job, struct sc_call *c) { return io_at(job, c, true); }
 
 int64_t sys_ftruncate(struct job *job, struct sc_call *c)
 {

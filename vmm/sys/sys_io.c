@@ -130,22 +130,35 @@ int64_t io_buffer(struct job *job, struct sc_call *c, uint32_t slot, bool is_wri
     return io_transfer(job, c, slot, is_write, &one, 1, len, off);
 }
 
-/* read/write: one guest buffer, checked for the direction's permission. */
-static int64_t io_plain(struct job *job, struct sc_call *c, bool is_write)
+/* read/write and pread64/pwrite64 (`at`: at offset a[3], which needs the seek right and a
+ * file): one guest buffer, checked for the direction's permission. */
+static int64_t io_plain(struct job *job, struct sc_call *c, bool is_write, bool at)
 {
     struct cap *e;
     uint32_t slot;
     int rc = fd_cap(job, c, c->a[0], is_write ? CAP_R_WRITE : CAP_R_READ, &e, &slot);
     if (rc)
         return rc;
-    int64_t r = io_buffer(job, c, slot, is_write, c->a[1], c->a[2], -1);
-    if (!is_write && r > 0 && (uint64_t)r == c->a[2])
+    int64_t off = -1;
+    if (at) {
+        if (e->kind == CAP_CONSOLE)
+            return -ESPIPE;
+        if ((int64_t)c->a[3] < 0)
+            return -EINVAL;
+        if ((rc = cap_need(job, c, e, slot, CAP_R_SEEK)))
+            return rc;
+        off = (int64_t)c->a[3];
+    }
+    int64_t r = io_buffer(job, c, slot, is_write, c->a[1], c->a[2], off);
+    if (!at && !is_write && r > 0 && (uint64_t)r == c->a[2])
         read_cache_fill(job, c, slot, c->a[0], c->a[1], c->a[2]);
     return r;
 }
 
-int64_t sys_read(struct job *job, struct sc_call *c) { return io_plain(job, c, false); }
-int64_t sys_write(struct job *job, struct sc_call *c) { return io_plain(job, c, true); }
+int64_t sys_read(struct job *job, struct sc_call *c) { return io_plain(job, c, false, false); }
+int64_t sys_write(struct job *job, struct sc_call *c) { return io_plain(job, c, true, false); }
+int64_t sys_pread64(struct job *job, struct sc_call *c) { return io_plain(job, c, false, true); }
+int64_t sys_pwrite64(struct job *job, struct sc_call *c) { return io_plain(job, c, true, true); }
 
 int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need,
                       struct iovec *out, uint64_t *total_out)
