@@ -1,0 +1,52 @@
+/* The jail being built: shared by the jailer's parts (checks and building, the child, outside). */
+#ifndef ISOVM_JAIL_BUILD_H
+#define ISOVM_JAIL_BUILD_H
+#include <limits.h>
+#include <stdbool.h>
+#include "jail/cgroup.h"
+#include "jail/jail.h"
+#include "jail/jail_args.h"
+#include "jail/jail_libs.h"
+#include "vmm/run/launch.h"
+
+#define JAIL_MAX_BINDS (JAIL_MAX_LIBS + POLICY_MAX_GRANTS + 8)
+
+struct bind {
+    char src[PATH_MAX];   /* host path */
+    char dst[PATH_MAX];   /* the same path inside the jail (lexically normalized) */
+    bool dir, rw, exec;
+};
+
+struct jail {
+    const struct jail_args *a;
+    const struct launch_opts *o;
+    char vmm[PATH_MAX];            /* this binary, bound at the same path */
+    char cwd[PATH_MAX];            /* made in the jail when a path given was relative */
+    bool need_cwd;
+    char jail_dir[PATH_MAX];       /* <base>/isovm/<id> */
+    char root[PATH_MAX];           /* <jail_dir>/root */
+    char report_host[PATH_MAX];    /* <jail_dir>/report.json */
+    char report_user[PATH_MAX];    /* the user's --report FILE (absolute), "" for none or "-" */
+    struct bind binds[JAIL_MAX_BINDS];
+    unsigned nbinds;
+    struct cgroup_job cg;
+    int cg_fds[CGROUP_MAX_DIRS];
+    int ncg_fds;
+    int netns_fd;
+    char **vmm_argv;
+};
+
+/* Print "isovm: jail: MESSAGE" on stderr; returns 125. */
+int jerr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Everything checked before the system is touched: the arguments, the policy's paths, the
+ * binds. 0 or the exit status after a message. */
+int jail_validate(struct jail *j);
+/* The VMM's argv: launch's own options, --report inside the jail, then the program and args. */
+int vmm_argv_build(struct jail *j);
+/* Make the jail directory, the report file and the cgroup. 0 or the exit status (undone). */
+int jail_make(struct jail *j);
+/* Remove the jail directory (the mounts lived in the VMM's mount namespace and are gone). */
+void jail_dir_remove(struct jail *j);
+
+#endif
