@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Generates policy/syscall_names_table.h, the x86-64 syscall name table (for syscall_names.c), from the installed kernel
+# Generates lib/syscall_names_table.h, the x86-64 syscall name table (for syscall_names.c), from the installed kernel
 # headers (the SYS_* names of <sys/syscall.h> and their __NR_* numbers), plus the syscalls newer
 # than those headers listed below, plus isovm's own. Run once when the headers grow; commit the
-# output: `scripts/gen_syscall_names.sh > policy/syscall_names_table.h`.
+# output: `scripts/gen_syscall_names.sh > lib/syscall_names_table.h`.
 set -euo pipefail
 
 # Linux x86-64 syscalls the build machine's headers may lack (number name), from the kernel's

@@ -1,5 +1,5 @@
 # cmocka unit tests for host-side logic, plus the badelf generator; `make unit-run` builds and runs them.
-# test_elf links the code under test with tests/unit/fake_guest_mem.c, never with vmm/guest_mem.c;
+# test_elf links the code under test with tests/unit/fake_guest_mem.c, never with vmm/core/guest_mem.c;
 # the guest_mem/syscall tests link the real vmm objects over tests/unit/job_fixture.c (no KVM).
 
 UNIT_TESTS     := $(BUILD)/tests/test_elf $(BUILD)/tests/test_stack \
@@ -58,6 +58,7 @@ unit: $(UNIT_TESTS) $(UNIT_TOOLS)
 
 unit-run: unit
 	@rc=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || { rc=1; echo "== FAILED: $$t"; }; done; \
+	echo "== tests/layout/check_layers.py"; tests/layout/check_layers.py || rc=1; \
 	rm -rf $(BUILD)/tests/badelf-out && mkdir -p $(BUILD)/tests/badelf-out && \
 	echo "== $(BUILD)/tests/badelf: $$($(BUILD)/tests/badelf $(BUILD)/tests/badelf-out | wc -l) files" && \
 	exit $$rc
