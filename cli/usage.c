@@ -29,12 +29,10 @@ void isovm_usage(FILE *f)
 
 int cli_bad_usage(const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    log_errv(fmt, ap);
     va_end(ap);
-    log_err("%s", msg);
     isovm_usage(stderr);
     return EXIT_ISOVM_ERROR;
 }

@@ -19,6 +19,11 @@ void log_err(const char *fmt, ...)
     va_end(ap);
 }
 
+void log_errv(const char *fmt, va_list ap)
+{
+    log_line(fmt, ap);
+}
+
 void log_debug(const char *fmt, ...)
 {
     if (!log_verbose)

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* log_err with a va_list. */
+void log_errv(const char *fmt, va_list ap);
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern int log_verbose;
 

@@ -80,12 +80,10 @@ void launch_usage(FILE *f)
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int bad_usage(const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    log_errv(fmt, ap);
     va_end(ap);
-    log_err("%s", msg);
     launch_usage(stderr);
     return EXIT_ISOVM_ERROR;
 }
