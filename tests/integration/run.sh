@@ -507,6 +507,7 @@ add_case "busybox sh -c arithmetic" c_bb 0 "32" sh -c 'x=5; echo $((x*6+2))'
 . "$HERE/valgrind_cases.sh" # isovm itself under valgrind
 . "$HERE/jail_cases.sh" # isovm jail: namespaces, pivot_root, cgroup, privileges (issue 5)
 . "$HERE/seccomp_cases.sh" # the VMM's own seccomp filter (issue 5, part 3)
+. "$HERE/blocking_cases.sh" # blocking calls end when the supervisor says so; issue 12 races
 
 # ---------------------------------------------------------------------------------------------
 if ! native && [ ! -x "$ISOVM" ]; then

@@ -16,6 +16,7 @@
 
 #include "limits/cpu_quota.h"
 #include "vmm/sys/sys_futex.h"
+#include "vmm/caps/cap_hold.h"
 #include "vmm/sys/io_admit.h"
 #include "job_fixture.h"
 
@@ -280,28 +281,92 @@ static void test_io_admit(void **state)
 {
     (void)state;
     struct job *job = fix_job_new();
+    struct sc_call call = { .nr = 1, .self = &job->threads[0] };
+    const struct sc_call *c = &call;
     /* No limit: everything at once, no throttled time. */
     pthread_mutex_lock(&job->lock);
-    assert_int_equal(io_admit(job, &job->threads[0], true, true, 1 << 20), 1 << 20);
+    assert_int_equal(io_admit(job, c, NULL, true, true, 1 << 20), 1 << 20);
     assert_int_equal(job->stats.write_throttled_ns, 0);
     /* 64 KiB per 20 ms: the first 64 KiB pass, the next piece waits about 10 ms (half a
      * bucket) and is admitted in pieces no larger than the bucket. */
     struct bucket_cfg cfg = { .size = 64 << 10, .refill_time_ns = 20 * MS };
     uint64_t now = mono_ns();
     tb_init(&job->io_write.bytes, &cfg, now);
-    assert_int_equal(io_admit(job, &job->threads[0], true, true, 1 << 20), 64 << 10);
+    assert_int_equal(io_admit(job, c, NULL, true, true, 1 << 20), 64 << 10);
     uint64_t t0 = mono_ns();
-    int64_t got = io_admit(job, &job->threads[0], true, false, 1 << 20);
+    int64_t got = io_admit(job, c, NULL, true, false, 1 << 20);
     uint64_t waited = mono_ns() - t0;
     assert_true(got >= 32 << 10 && got <= 64 << 10);
     assert_true(waited >= 9 * MS);
     assert_true(job->stats.write_throttled_ns >= 9 * MS);
     /* Unused tokens come back. */
     io_refund(job, true, (uint64_t)got);
-    assert_int_equal(io_admit(job, &job->threads[0], true, false, (uint64_t)got), got);
+    assert_int_equal(io_admit(job, c, NULL, true, false, (uint64_t)got), got);
     /* The job's end cuts a wait short. */
     atomic_store(&job->stop, true);
-    assert_int_equal(io_admit(job, &job->threads[0], true, false, 1 << 20), E(EINTR));
+    assert_int_equal(io_admit(job, c, NULL, true, false, 1 << 20), E(EINTR));
+    pthread_mutex_unlock(&job->lock);
+    fix_job_free(job);
+}
+
+/* A call holding a capability that expires while it waits for the throttle stops at the
+ * deadline with -EKEYEXPIRED (it does not sleep on to the tokens), and the expiry is final. */
+static void test_io_admit_expiry(void **state)
+{
+    (void)state;
+    struct job *job = fix_job_new();
+    struct sc_call call = { .nr = 1, .self = &job->threads[0] };
+    pthread_mutex_lock(&job->lock);
+    int host = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    assert_true(host >= 0);
+    uint64_t now = mono_ns();
+    int slot = cap_create(job->caps, CAP_NONE, CAP_FILE, CAP_FROM_GRANT, CAP_R_WRITE,
+                          now + 30 * MS, host, "/out/f");
+    assert_true(slot >= 0);
+    struct cap_hold h;
+    assert_int_equal(cap_hold_begin(job, (uint32_t)slot, &h), 0);
+    assert_int_equal(job->holds_expiring, 1);
+    /* 4 KiB per second, the bucket empty: the next 2 KiB would come after half a second */
+    struct bucket_cfg cfg = { .size = 4 << 10, .refill_time_ns = 1000 * MS };
+    tb_init(&job->io_write.bytes, &cfg, now);
+    assert_int_equal(io_admit(job, &call, &h, true, false, 4 << 10), 4 << 10);
+    uint64_t t0 = mono_ns();
+    assert_int_equal(io_admit(job, &call, &h, true, false, 4 << 10), E(EKEYEXPIRED));
+    uint64_t waited = mono_ns() - t0;
+    assert_true(waited < 400 * MS);          /* the deadline, not the tokens */
+    assert_true(mono_ns() >= now + 30 * MS);
+    assert_true(job->caps->caps[slot].revoked && job->caps->caps[slot].expired);
+    assert_true(cap_hold_revoked(job, &h));
+    assert_int_equal(cap_hold_live(job, &call, &h), E(EKEYEXPIRED));
+    cap_hold_end(job, &h);
+    assert_int_equal(job->holds_expiring, 0);
+    pthread_mutex_unlock(&job->lock);
+    fix_job_free(job);
+}
+
+/* The supervisor ends a held capability at its deadline and answers the next one due. */
+static void test_caps_expire_held(void **state)
+{
+    (void)state;
+    struct job *job = fix_job_new();
+    pthread_mutex_lock(&job->lock);
+    uint64_t now = mono_ns();
+    int s1 = cap_create(job->caps, CAP_NONE, CAP_FILE, CAP_FROM_GRANT, CAP_R_READ, now + 1000 * MS,
+                        open("/dev/null", O_RDONLY | O_CLOEXEC), "/a");
+    int s2 = cap_create(job->caps, CAP_NONE, CAP_FILE, CAP_FROM_GRANT, CAP_R_READ, now + 5000 * MS,
+                        open("/dev/null", O_RDONLY | O_CLOEXEC), "/b");
+    assert_true(s1 >= 0 && s2 >= 0);
+    assert_int_equal(caps_expire_held(job, now), UINT64_MAX); /* nothing held */
+    struct cap_hold h1, h2;
+    assert_int_equal(cap_hold_begin(job, (uint32_t)s1, &h1), 0);
+    assert_int_equal(cap_hold_begin(job, (uint32_t)s2, &h2), 0);
+    assert_int_equal(caps_expire_held(job, now), now + 1000 * MS);
+    assert_int_equal(caps_expire_held(job, now + 2000 * MS), now + 5000 * MS);
+    assert_true(job->caps->caps[s1].revoked && job->caps->caps[s1].expired);
+    assert_false(job->caps->caps[s2].revoked);
+    assert_true(h1.fd >= 0 && fcntl(h1.fd, F_GETFD) >= 0); /* open until the call lets go */
+    cap_hold_end(job, &h1);
+    cap_hold_end(job, &h2);
     pthread_mutex_unlock(&job->lock);
     fix_job_free(job);
 }
@@ -319,6 +384,8 @@ int main(void)
         cmocka_unit_test(test_futex_args),
         cmocka_unit_test(test_futex_wake_requeue_op),
         cmocka_unit_test(test_io_admit),
+        cmocka_unit_test(test_io_admit_expiry),
+        cmocka_unit_test(test_caps_expire_held),
     };
     return cmocka_run_group_tests_name("limits", tests, NULL, NULL) ? 1 : 0;
 }

@@ -25,10 +25,27 @@ int cap_table_init(struct cap_table *t, uint32_t max)
     return 0;
 }
 
+/* A socket the job set to linger (SO_LINGER with a time) would make close wait, with the job
+ * lock held, until its data is sent or the time is up: the linger is turned off first, so
+ * close returns at once and the kernel sends what is queued in the background (an abortive
+ * close, linger 0, stays as the job set it). docs/network.md. */
+static void socket_linger_off(int fd)
+{
+    struct linger l;
+    socklen_t len = sizeof l;
+    if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &l, &len) == 0 && l.l_onoff && l.l_linger > 0) {
+        l = (struct linger){ .l_onoff = 0, .l_linger = 0 };
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+    }
+}
+
 static void fd_release(struct cap *e)
 {
-    if (e->host_fd >= 0 && !e->keep_fd)
+    if (e->host_fd >= 0 && !e->keep_fd) {
+        if (e->kind == CAP_SOCKET)
+            socket_linger_off(e->host_fd);
         close(e->host_fd);
+    }
     e->host_fd = -1;
 }
 
@@ -173,7 +190,8 @@ int cap_revoke(struct cap_table *t, uint32_t slot, bool expired,
             struct cap *e = &t->caps[i];
             if (!e->id || e->revoked || (pass == 0) != (i == slot) || !cap_descends(t, i, slot))
                 continue;
-            e->revoked = true;
+            /* atomic: a host call's retry loop reads it without the lock (cap_hold.h) */
+            __atomic_store_n(&e->revoked, true, __ATOMIC_RELEASE);
             e->expired = expired;
             if (!e->io_busy)
                 fd_release(e);

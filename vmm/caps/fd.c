@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include "vmm/caps/audit.h"
+#include "vmm/caps/cap_hold.h"
 
 int fd_table_init(struct job *job)
 {
@@ -63,8 +64,10 @@ int cap_use(struct job *job, const struct sc_call *c, uint32_t slot, uint32_t ge
         *out = e;
         return 0;
     }
-    if (newly_expired)
+    if (newly_expired) {
         audit_cap(job, "expire", slot, fd, c->nr, "expiry");
+        caps_revoked_wake(job, c->self); /* calls blocked on its subtree end now */
+    }
     /* a missing read or write right answers as Linux does for the descriptor's mode */
     if (rc == -EACCES && (need & ~e->rights & ~(uint32_t)(CAP_R_READ | CAP_R_WRITE)) == 0)
         rc = -EBADF;

@@ -110,6 +110,17 @@ uint64_t job_cpu_ns(struct job *job)
     return sum;
 }
 
+int job_wait_until(struct job *job, struct vthread *self, uint64_t deadline_ns)
+{
+    if (atomic_load(&job->stop))
+        return -EINTR;
+    if (mono_ns() >= deadline_ns)
+        return 0;
+    struct timespec ts = ns_ts(deadline_ns);
+    pthread_cond_timedwait(&self->wake, &job->lock, &ts);
+    return atomic_load(&job->stop) ? -EINTR : 0;
+}
+
 int job_sleep_until(struct job *job, struct vthread *self, uint64_t deadline_ns)
 {
     struct timespec ts = ns_ts(deadline_ns);

@@ -94,6 +94,7 @@ struct job_stats {
     uint64_t read_cache_fills, read_cache_hits; /* read_cache.h */
     uint64_t net_connections;                /* connects and accepts that succeeded */
     uint64_t net_bytes_sent, net_bytes_received; /* through sockets (also in bytes_*) */
+    uint64_t net_datagrams_dropped;          /* from ungranted sources, never seen by the job */
 };
 
 struct sig_state {
@@ -137,6 +138,7 @@ struct job {
     struct fd_slot *fds;         /* policy.max_capabilities slots (vmm/caps/fd.h) */
     unsigned fds_max, fds_open;
     struct cap_table *caps;      /* every capability the job holds (vmm/caps/cap.h) */
+    unsigned holds_expiring;     /* calls holding an entry that can expire (vmm/caps/cap_hold.h) */
     struct read_cache rcache;
     uint32_t console_cap[3];     /* slots of stdin, stdout, stderr's entries */
     char cwd[POLICY_GUEST_PATH_MAX]; /* guest working directory (normalized, absolute) */
@@ -182,6 +184,11 @@ uint64_t job_cpu_ns(struct job *job);
 /* Sleep the calling job thread until CLOCK_MONOTONIC deadline_ns, with job->lock held (released
  * while waiting). 0 at the deadline, -EINTR when the job stops first. */
 int job_sleep_until(struct job *job, struct vthread *self, uint64_t deadline_ns);
+
+/* Wait on the calling thread's condition, job->lock released meanwhile, until CLOCK_MONOTONIC
+ * deadline_ns, a wake-up (job_wake_all: a new quota period, a revocation) or the job's end.
+ * 0 (the caller looks again: it may be early), or -EINTR when the job is ending. */
+int job_wait_until(struct job *job, struct vthread *self, uint64_t deadline_ns);
 
 /* Tell the supervisor to look at the job again now (threads changed, the job ended). */
 void job_notify_supervisor(struct job *job);

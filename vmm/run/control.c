@@ -1,6 +1,7 @@
 /* The control socket server: one request line, one answer, one connection at a time, driven by
  * the supervisor's poll loop without blocking it (docs/control.md). */
 #include "vmm/run/control.h"
+#include "vmm/caps/cap_hold.h"
 #include "vmm/sys/read_cache.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -220,6 +221,8 @@ static void revoke_slot(struct job *job, FILE *f, uint32_t slot)
         return;
     }
     int n = e->revoked ? 0 : cap_revoke(job->caps, slot, false, revoked_by_control, job);
+    if (n)
+        caps_revoked_wake(job, NULL); /* calls blocked on the subtree end now */
     read_cache_drop(job); /* the firmware hands out nothing more without asking the VMM */
     fprintf(f, "ok %d\n", n);
 }

@@ -154,6 +154,7 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
     fprintf(f, "    \"connections\": %llu,\n", (unsigned long long)st->net_connections);
     fprintf(f, "    \"bytes_sent\": %llu,\n", (unsigned long long)st->net_bytes_sent);
     fprintf(f, "    \"bytes_received\": %llu,\n", (unsigned long long)st->net_bytes_received);
+    fprintf(f, "    \"datagrams_dropped\": %llu,\n", (unsigned long long)st->net_datagrams_dropped);
     fprintf(f, "    \"denials\": %llu\n", (unsigned long long)st->denials[DENY_NETWORK]);
     fprintf(f, "  },\n");
     fprintf(f, "  \"vm_exits\": {\n");

@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include "limits/cpu_quota.h"
+#include "vmm/caps/cap_hold.h"
 #include "vmm/core/fault.h"
 #include "lib/log.h"
 #include "vmm/run/vthread.h"
@@ -82,6 +83,9 @@ static uint64_t governor_step(struct job *job, struct cpu_quota *q, uint64_t now
         if (now + left < next)
             next = now + left;
     }
+    uint64_t cnext = caps_expire_held(job, now); /* calls blocked on a capability past its deadline */
+    if (cnext < next)
+        next = cnext;
     uint64_t qnext;
     bool hold = cpu_quota_step(q, now, cpu, running, &qnext);
     if (hold != atomic_load(&job->throttled)) {

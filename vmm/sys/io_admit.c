@@ -1,10 +1,10 @@
 /* I/O admission for a job thread: wait (job lock released) until its direction's throttle
- * admits the request. */
+ * admits the request, ending early when the capability the call holds is revoked or expires. */
 #include "vmm/sys/io_admit.h"
 #include <errno.h>
 
-int64_t io_admit(struct job *job, struct vthread *self, bool is_write, bool charge_op,
-                 uint64_t want)
+int64_t io_admit(struct job *job, const struct sc_call *c, const struct cap_hold *h,
+                 bool is_write, bool charge_op, uint64_t want)
 {
     struct io_throttle *io = is_write ? &job->io_write : &job->io_read;
     uint64_t *throttled = is_write ? &job->stats.write_throttled_ns : &job->stats.read_throttled_ns;
@@ -21,9 +21,14 @@ int64_t io_admit(struct job *job, struct vthread *self, bool is_write, bool char
         if (!start)
             start = now;
         uint64_t deadline = w > UINT64_MAX - now ? UINT64_MAX : now + w;
-        if (job_sleep_until(job, self, deadline) < 0) {
+        if (h && cap_hold_deadline(job, h) < deadline)
+            deadline = cap_hold_deadline(job, h); /* wake at its expiry to stop there */
+        int rc = job_wait_until(job, c->self, deadline);
+        if (rc == 0 && h)
+            rc = cap_hold_live(job, c, h); /* revoked or expired while waiting */
+        if (rc < 0) {
             *throttled += mono_ns() - start;
-            return -EINTR;
+            return rc;
         }
     }
     return (int64_t)io_throttle_take(io, charge_op, want, now);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "firmware/abi.h"
+#include "vmm/caps/cap_hold.h"
 #include "vmm/caps/audit.h"
 #include "vmm/caps/fd.h"
 #include "vmm/sys/sys.h"
@@ -63,6 +64,7 @@ int64_t sys_isovm_cap_revoke(struct job *job, struct sc_call *c)
     if (e->kind == CAP_CONSOLE && e->origin == CAP_FROM_CONSOLE)
         return -EPERM; /* the console itself stays: revoke a derived copy instead */
     cap_revoke(job->caps, slot, false, revoked_one, job);
+    caps_revoked_wake(job, c->self); /* other threads' calls on the subtree end now */
     return 0;
 }
 

@@ -9,24 +9,24 @@
 #include <termios.h>
 #include <unistd.h>
 #include "vmm/caps/audit.h"
+#include "vmm/caps/cap_hold.h"
 #include "vmm/caps/fd.h"
 #include "vmm/sys/io_admit.h"
 #include "vmm/sys/read_cache.h"
 #include "vmm/sys/sys.h"
 #include "vmm/sys/sys_io.h"
+#include "vmm/sys/sys_net.h"
 
 #define MAX_RW_COUNT 0x7ffff000ull   /* Linux caps one read/write at this many bytes */
 
-/* One host read or write into guest memory with job->lock released, so the job's other threads
- * go on meanwhile (guest RAM stays mapped for the VMM's whole life, so the buffer cannot go
- * away). A kick that is not the job's end restarts it. Returns bytes or -errno. */
-static int64_t host_io(struct job *job, uint32_t slot, bool is_write, const struct iovec *iov,
-                       int n, int64_t off)
+/* One host read or write into guest memory on the held capability's descriptor, with job->lock
+ * released, so the job's other threads go on meanwhile (guest RAM stays mapped for the VMM's
+ * whole life, so the buffer cannot go away). A kick restarts it unless the job is ending or
+ * the capability was revoked (the revoker kicks every thread). Returns bytes or -errno. */
+static int64_t host_io(struct job *job, const struct cap_hold *h, bool is_write,
+                       const struct iovec *iov, int n, int64_t off)
 {
-    /* The capability may be revoked meanwhile: its descriptor stays open until io_end. */
-    int fd = cap_io_begin(job->caps, slot);
-    if (fd < 0)
-        return fd;
+    int fd = h->fd;
     pthread_mutex_unlock(&job->lock);
     ssize_t r;
     do {
@@ -34,10 +34,9 @@ static int64_t host_io(struct job *job, uint32_t slot, bool is_write, const stru
             r = is_write ? pwritev(fd, iov, n, off) : preadv(fd, iov, n, off);
         else
             r = is_write ? writev(fd, iov, n) : readv(fd, iov, n);
-    } while (r < 0 && errno == EINTR && !atomic_load(&job->stop));
+    } while (r < 0 && errno == EINTR && !atomic_load(&job->stop) && !cap_hold_revoked(job, h));
     int e = errno;
     pthread_mutex_lock(&job->lock);
-    cap_io_end(job->caps, slot);
     return r < 0 ? -(int64_t)e : (int64_t)r;
 }
 
@@ -77,18 +76,29 @@ static bool read_at_eof(struct job *job, int host_fd, int64_t off)
     return pos >= 0 && pos >= st.st_size;
 }
 
+/* The call holds its capability from start to end (cap_hold.h): a descriptor closed or reused
+ * by another thread meanwhile never redirects it, and revocation or expiry, checked at every
+ * chunk and every throttle wake-up, stops it with the bytes done so far (a short count, as a
+ * signal does on Linux; the error itself when nothing was done). */
 static int64_t io_transfer(struct job *job, struct sc_call *c, uint32_t slot, bool is_write,
                            const struct iovec *iov, int n, uint64_t total, int64_t off)
 {
-    int host_fd = job->caps->caps[slot].host_fd;
+    struct cap_hold h;
+    int64_t result = cap_hold_begin(job, slot, &h);
+    if (result < 0)
+        return result;
+    bool is_socket = job->caps->caps[slot].kind == CAP_SOCKET;
     uint64_t done = 0;
-    int64_t result = 0;
     bool first = true;
     *(is_write ? &job->stats.write_ops : &job->stats.read_ops) += 1;
-    if (!is_write && read_at_eof(job, host_fd, off))
+    if (!is_write && read_at_eof(job, h.fd, off)) {
+        cap_hold_end(job, &h);
         return 0; /* nothing to move: no tokens to wait for */
+    }
     do {
-        int64_t got = io_admit(job, c->self, is_write, first, total - done);
+        int64_t got = first ? 0 : cap_hold_live(job, c, &h);
+        if (got == 0)
+            got = io_admit(job, c, &h, is_write, first, total - done);
         if (got < 0) {
             result = got;
             break;
@@ -97,21 +107,24 @@ static int64_t io_transfer(struct job *job, struct sc_call *c, uint32_t slot, bo
         struct iovec win[IOV_LIMIT];
         int k = iov_window(iov, n, done, (uint64_t)got, win);
         int64_t at = off < 0 ? -1 : off + (int64_t)done;
-        int64_t r = k ? host_io(job, slot, is_write, win, k, at) : 0;
+        int64_t r = k ? host_io(job, &h, is_write, win, k, at) : 0;
         io_refund(job, is_write, r > 0 ? (uint64_t)got - (uint64_t)r : (uint64_t)got);
-        if (r < 0) {
-            result = r;
+        if (r < 0) { /* a revocation's kick ends it with the revocation's answer */
+            int dead = r == -EINTR ? cap_hold_live(job, c, &h) : 0;
+            result = dead ? dead : r;
             break;
         }
         done += (uint64_t)r;
         *(is_write ? &job->stats.bytes_written : &job->stats.bytes_read) += (uint64_t)r;
-        if (job->caps->caps[slot].kind == CAP_SOCKET) /* the slot lives while the fd holds it */
+        if (is_socket)
             *(is_write ? &job->stats.net_bytes_sent : &job->stats.net_bytes_received) += (uint64_t)r;
-        /* A write stops early only on the job's end or a device that takes nothing more; a
-         * short count from a kick (quota, shootdown) is carried on, as the job asked for all. */
+        /* A write stops early only on the job's end, a device that takes nothing more, or the
+         * capability's revocation or expiry (checked at the next chunk); a short count from a
+         * kick (quota, shootdown) is carried on, as the job asked for all. */
         if (!is_write || r == 0 || atomic_load(&job->stop))
             break;
     } while (done < total);
+    cap_hold_end(job, &h);
     return done ? (int64_t)done : result;
 }
 
@@ -127,6 +140,8 @@ int64_t io_buffer(struct job *job, struct sc_call *c, uint32_t slot, bool is_wri
     if (len == 0)
         return 0;
     struct iovec one = { .iov_base = buf, .iov_len = len };
+    if (!is_write && off < 0 && job->caps->caps[slot].kind == CAP_SOCKET)
+        return net_read(job, c, slot, &one, 1, len); /* datagrams filtered by source */
     return io_transfer(job, c, slot, is_write, &one, 1, len, off);
 }
 
@@ -201,6 +216,8 @@ static int64_t io_vector(struct job *job, struct sc_call *c, bool is_write)
     int n = iov_import(job, c->a[1], c->a[2], is_write ? GPERM_R : GPERM_W, iov, &total);
     if (n <= 0 || total == 0)
         return n < 0 ? n : 0;
+    if (!is_write && e->kind == CAP_SOCKET)
+        return net_read(job, c, slot, iov, n, total); /* datagrams filtered by source */
     return io_transfer(job, c, slot, is_write, iov, n, total, -1);
 }
 

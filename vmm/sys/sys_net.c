@@ -13,6 +13,7 @@
 #include "vmm/caps/audit.h"
 #include "vmm/caps/fd.h"
 #include "vmm/sys/io_admit.h"
+#include "vmm/sys/sys_net.h"
 #include "vmm/sys/sys.h"
 #include "vmm/sys/sys_io.h"
 
@@ -212,13 +213,13 @@ static int sock_attach(struct job *job, const struct sc_call *c, uint32_t slot, 
 enum net_op { OP_SEND, OP_RECV, OP_ACCEPT, OP_CONNECT };
 
 /* Wait (lock released) until an interrupted connect completes; its result. */
-static int connect_finish(struct job *job, int fd)
+static int connect_finish(struct job *job, const struct cap_hold *h, int fd)
 {
     struct pollfd p = { .fd = fd, .events = POLLOUT };
     int r;
     do
         r = poll(&p, 1, -1);
-    while (r < 0 && errno == EINTR && !atomic_load(&job->stop));
+    while (r < 0 && errno == EINTR && !atomic_load(&job->stop) && !cap_hold_revoked(job, h));
     if (r < 0)
         return -1;
     int err = 0;
@@ -229,17 +230,15 @@ static int connect_finish(struct job *job, int fd)
     return err ? -1 : 0;
 }
 
-/* One host socket call on socket `slot` with job->lock released (the capability's io_busy
- * keeps its descriptor open; a revocation meanwhile shuts the socket down, which wakes the
- * call). A kick that is not the job's end restarts it. Returns the call's result or -errno;
- * -EKEYREVOKED / -EKEYEXPIRED when the socket was revoked meanwhile (an accepted descriptor
- * is closed then). */
-static int64_t host_net(struct job *job, uint32_t slot, enum net_op op, struct msghdr *m,
-                        int flags, struct sockaddr_storage *ss, socklen_t *sl)
+/* One host socket call on the held socket with job->lock released (the hold keeps its
+ * descriptor open; a revocation meanwhile shuts the socket down, which wakes the call, and
+ * kicks it). A kick restarts it unless the job is ending or the socket was revoked. Returns
+ * the call's result or -errno; -EKEYREVOKED / -EKEYEXPIRED when the socket was revoked
+ * meanwhile (an accepted descriptor is closed then). */
+static int64_t host_net(struct job *job, const struct cap_hold *h, enum net_op op,
+                        struct msghdr *m, int flags, struct sockaddr_storage *ss, socklen_t *sl)
 {
-    int fd = cap_io_begin(job->caps, slot);
-    if (fd < 0)
-        return fd;
+    int fd = h->fd;
     pthread_mutex_unlock(&job->lock);
     int64_t r;
     for (;;) {
@@ -249,18 +248,17 @@ static int64_t host_net(struct job *job, uint32_t slot, enum net_op op, struct m
         case OP_ACCEPT: r = accept4(fd, (struct sockaddr *)ss, sl, flags); break;
         default:
             r = connect(fd, (struct sockaddr *)ss, *sl);
-            if (r < 0 && errno == EINTR && !atomic_load(&job->stop))
-                r = connect_finish(job, fd); /* the connection goes on in the background */
+            if (r < 0 && errno == EINTR && !atomic_load(&job->stop) && !cap_hold_revoked(job, h))
+                r = connect_finish(job, h, fd); /* the connection goes on in the background */
             break;
         }
-        if (!(r < 0 && errno == EINTR && !atomic_load(&job->stop)))
+        if (!(r < 0 && errno == EINTR && !atomic_load(&job->stop) && !cap_hold_revoked(job, h)))
             break;
     }
     int e = errno;
     pthread_mutex_lock(&job->lock);
-    const struct cap *cp = &job->caps->caps[slot];
+    const struct cap *cp = &job->caps->caps[h->slot];
     int dead = cp->revoked ? (cp->expired ? -EKEYEXPIRED : -EKEYREVOKED) : 0;
-    cap_io_end(job->caps, slot);
     if (dead) {
         if (op == OP_ACCEPT && r >= 0)
             close((int)r);
@@ -269,17 +267,31 @@ static int64_t host_net(struct job *job, uint32_t slot, enum net_op op, struct m
     return r < 0 ? -(int64_t)e : r;
 }
 
-/* Take `want` bytes of the direction's tokens (and one operation): all of them when `whole`
- * (a datagram is never cut), else at least one. The bytes taken, or -EINTR. */
-static int64_t net_admit(struct job *job, struct sc_call *c, bool is_write, uint64_t want,
-                         bool whole)
+/* host_net for one call that holds the socket only for that call (connect, accept). */
+static int64_t host_net_once(struct job *job, uint32_t slot, enum net_op op, int flags,
+                             struct sockaddr_storage *ss, socklen_t *sl)
 {
-    int64_t got = io_admit(job, c->self, is_write, true, want);
+    struct cap_hold h;
+    int rc = cap_hold_begin(job, slot, &h);
+    if (rc)
+        return rc;
+    int64_t r = host_net(job, &h, op, NULL, flags, ss, sl);
+    cap_hold_end(job, &h);
+    return r;
+}
+
+/* Take `want` bytes of the direction's tokens (and one operation): all of them when `whole`
+ * (a datagram is never cut), else at least one. The bytes taken, -EINTR, or -EKEYREVOKED /
+ * -EKEYEXPIRED when the held socket dies while waiting. */
+static int64_t net_admit(struct job *job, struct sc_call *c, const struct cap_hold *h,
+                         bool is_write, uint64_t want, bool whole)
+{
+    int64_t got = io_admit(job, c, h, is_write, true, want);
     if (got < 0 || !whole)
         return got;
     uint64_t have = (uint64_t)got;
     while (have < want) {
-        int64_t more = io_admit(job, c->self, is_write, false, want - have);
+        int64_t more = io_admit(job, c, h, is_write, false, want - have);
         if (more < 0) {
             io_refund(job, is_write, have);
             return more;
@@ -367,7 +379,7 @@ int64_t sys_connect(struct job *job, struct sc_call *c)
         return rc;
     struct sockaddr_storage ss;
     socklen_t sl = addr_host(&a, &ss);
-    int64_t r = host_net(job, slot, OP_CONNECT, NULL, 0, &ss, &sl);
+    int64_t r = host_net_once(job, slot, OP_CONNECT, 0, &ss, &sl);
     if (r < 0 && r != -EINPROGRESS) /* a non-blocking connect goes on: it is to `what` */
         return r;
     e = &job->caps->caps[slot];
@@ -446,8 +458,8 @@ static int64_t accept_common(struct job *job, struct sc_call *c, uint64_t flags)
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     bool nonblock = flags & SOCK_NONBLOCK;
-    int64_t host = host_net(job, slot, OP_ACCEPT, NULL,
-                            SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), &ss, &sl);
+    int64_t host = host_net_once(job, slot, OP_ACCEPT, SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0),
+                                 &ss, &sl);
     if (host < 0)
         return host;
     struct net_addr peer;
@@ -506,14 +518,21 @@ static int64_t net_send(struct job *job, struct sc_call *c, uint32_t slot, const
         total = NET_RW_MAX;
     }
     job->stats.write_ops++;
-    int64_t got = net_admit(job, c, true, total, dgram);
-    if (got < 0)
+    struct cap_hold h;
+    int64_t r = cap_hold_begin(job, slot, &h);
+    if (r < 0)
+        return r;
+    int64_t got = net_admit(job, c, &h, true, total, dgram);
+    if (got < 0) {
+        cap_hold_end(job, &h);
         return got;
+    }
     struct iovec win[IOV_LIMIT];
     int k = iov_window(iov, n, 0, (uint64_t)got, win);
     struct msghdr m = { .msg_name = sl ? &ss : NULL, .msg_namelen = sl, .msg_iov = win,
                         .msg_iovlen = (size_t)k };
-    int64_t r = host_net(job, slot, OP_SEND, &m, (int)flags, NULL, NULL);
+    r = host_net(job, &h, OP_SEND, &m, (int)flags, NULL, NULL);
+    cap_hold_end(job, &h);
     io_refund(job, true, r > 0 ? (uint64_t)got - (uint64_t)r : (uint64_t)got);
     if (r > 0) {
         job->stats.bytes_written += (uint64_t)r;
@@ -534,10 +553,40 @@ static bool dgram_source_granted(struct job *job, const struct net_addr *a)
     return false;
 }
 
+/* Is a datagram that came to the held socket from `from` (fromlen bytes of address) one the
+ * job may not see: an unconnected datagram socket's, from no granted connect endpoint? Then
+ * it is counted and audited, and the caller drops it. */
+static bool dgram_refused(struct job *job, const struct sc_call *c, const struct cap_hold *h,
+                          const struct sockaddr_storage *from, socklen_t fromlen)
+{
+    const struct cap *e = &job->caps->caps[h->slot];
+    if (e->net.proto != EP_UDP || e->net.state == SOCK_ST_CONNECTED || !fromlen)
+        return false;
+    struct net_addr src;
+    addr_parse_host(from, &src);
+    if (dgram_source_granted(job, &src))
+        return false;
+    char what[POLICY_ENDPOINT_TEXT];
+    addr_text(&src, EP_UDP, what, sizeof what);
+    net_deny(job, c, EACCES, h->slot, what);
+    job->stats.net_datagrams_dropped++;
+    return true;
+}
+
+/* Read and drop the datagram at the head of the held socket's queue (without waiting). */
+static void dgram_drop(const struct cap_hold *h)
+{
+    struct msghdr dm = { 0 };
+    while (recvmsg(h->fd, &dm, MSG_DONTWAIT) < 0 && errno == EINTR)
+        ;
+}
+
 /* Receive into iov (total bytes) from socket `slot` through the read throttle; the source
- * into *from / *fromlen. A datagram socket receives only from granted connect endpoints:
- * others' datagrams are dropped (audited). Bytes (with MSG_TRUNC: the datagram's size) or
- * -errno; *mflags the host's msg_flags. */
+ * into *from / *fromlen (NULL: not wanted). A datagram socket receives only from granted
+ * connect endpoints: others' datagrams are dropped (counted, audited), on every receive path
+ * (read, readv, recvfrom, recvmsg; poll: net_poll_filter). The call holds the socket from
+ * start to end. Bytes (with MSG_TRUNC: the datagram's size) or -errno; *mflags the host's
+ * msg_flags. */
 static int64_t net_recv(struct job *job, struct sc_call *c, uint32_t slot, const struct iovec *iov,
                         int n, uint64_t total, uint64_t flags, struct sockaddr_storage *from,
                         socklen_t *fromlen, int *mflags)
@@ -547,53 +596,89 @@ static int64_t net_recv(struct job *job, struct sc_call *c, uint32_t slot, const
     flags &= ~(uint64_t)MSG_CMSG_CLOEXEC; /* no ancillary data is ever passed */
     if (total > NET_RW_MAX)
         total = NET_RW_MAX;
+    struct cap_hold h;
+    int64_t rc = cap_hold_begin(job, slot, &h);
+    if (rc < 0)
+        return rc;
+    struct sockaddr_storage src_ss;
+    if (!from)
+        from = &src_ss;
+    job->stats.read_ops++;
+    bool dgram = job->caps->caps[slot].net.proto == EP_UDP;
     for (;;) {
-        struct cap *e = &job->caps->caps[slot];
-        bool dgram = e->net.proto == EP_UDP;
         uint64_t want = total;
-        job->stats.read_ops++;
         if (dgram && !tb_unlimited(&job->io_read.bytes)) {
-            /* learn the datagram's size first (waiting for it): it is admitted whole */
-            struct msghdr pm = { 0 };
-            int64_t size = host_net(job, slot, OP_RECV, &pm,
+            /* learn the datagram's size and source first (waiting for it): it is admitted
+             * whole, and only from a granted source */
+            struct msghdr pm = { .msg_name = from, .msg_namelen = sizeof *from };
+            int64_t size = host_net(job, &h, OP_RECV, &pm,
                                     (int)(flags & MSG_DONTWAIT) | MSG_PEEK | MSG_TRUNC, NULL, NULL);
-            if (size < 0)
-                return size;
+            if (size < 0) {
+                rc = size;
+                break;
+            }
+            if (dgram_refused(job, c, &h, from, pm.msg_namelen)) {
+                dgram_drop(&h);
+                continue;
+            }
             if ((uint64_t)size < want)
                 want = (uint64_t)size;
         }
-        int64_t got = net_admit(job, c, false, want, dgram);
-        if (got < 0)
-            return got;
+        int64_t got = net_admit(job, c, &h, false, want, dgram);
+        if (got < 0) {
+            rc = got;
+            break;
+        }
         struct iovec win[IOV_LIMIT];
         int k = iov_window(iov, n, 0, dgram ? total : (uint64_t)got, win);
         struct msghdr m = { .msg_name = from, .msg_namelen = sizeof *from, .msg_iov = win,
                             .msg_iovlen = (size_t)k };
-        int64_t r = host_net(job, slot, OP_RECV, &m, (int)flags, NULL, NULL);
+        int64_t r = host_net(job, &h, OP_RECV, &m, (int)flags, NULL, NULL);
         uint64_t moved = r > 0 ? ((uint64_t)r < (uint64_t)got ? (uint64_t)r : (uint64_t)got) : 0;
         io_refund(job, false, (uint64_t)got - moved);
-        if (r < 0)
-            return r;
-        e = &job->caps->caps[slot];
-        struct net_addr src;
-        addr_parse_host(from, &src);
-        if (dgram && e->net.state != SOCK_ST_CONNECTED && m.msg_namelen &&
-            !dgram_source_granted(job, &src)) {
-            char what[POLICY_ENDPOINT_TEXT];
-            addr_text(&src, EP_UDP, what, sizeof what);
-            net_deny(job, c, EACCES, slot, what);
-            if (flags & MSG_PEEK) { /* drop the peeked datagram for real */
-                struct msghdr dm = { 0 };
-                host_net(job, slot, OP_RECV, &dm, MSG_DONTWAIT, NULL, NULL);
-            }
+        if (r < 0) {
+            rc = r;
+            break;
+        }
+        if (dgram && dgram_refused(job, c, &h, from, m.msg_namelen)) {
+            if (flags & MSG_PEEK)
+                dgram_drop(&h); /* drop the peeked datagram for real */
             continue;
         }
         uint64_t len = (uint64_t)r < total ? (uint64_t)r : total;
         job->stats.bytes_read += len;
         job->stats.net_bytes_received += len;
-        *fromlen = m.msg_namelen;
-        *mflags = m.msg_flags;
-        return r;
+        if (fromlen)
+            *fromlen = m.msg_namelen;
+        if (mflags)
+            *mflags = m.msg_flags;
+        rc = r;
+        break;
+    }
+    cap_hold_end(job, &h);
+    return rc;
+}
+
+int64_t net_read(struct job *job, struct sc_call *c, uint32_t slot, const struct iovec *iov,
+                 int n, uint64_t total)
+{
+    return net_recv(job, c, slot, iov, n, total, 0, NULL, NULL, NULL);
+}
+
+bool net_poll_filter(struct job *job, struct sc_call *c, uint32_t slot, int host_fd)
+{
+    const struct cap *e = &job->caps->caps[slot];
+    if (e->kind != CAP_SOCKET || e->net.proto != EP_UDP || e->net.state == SOCK_ST_CONNECTED)
+        return true;
+    struct cap_hold h = { .slot = slot, .gen = e->gen, .fd = host_fd };
+    for (;;) {
+        struct sockaddr_storage from;
+        struct msghdr pm = { .msg_name = &from, .msg_namelen = sizeof from };
+        if (recvmsg(host_fd, &pm, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT) < 0)
+            return errno != EAGAIN && errno != EWOULDBLOCK; /* an error is news for the job */
+        if (!dgram_refused(job, c, &h, &from, pm.msg_namelen))
+            return true;
+        dgram_drop(&h);
     }
 }
 

@@ -10,6 +10,7 @@
 #include "vmm/caps/fd.h"
 #include "vmm/core/guest_mem.h"
 #include "vmm/sys/sys.h"
+#include "vmm/sys/sys_net.h"
 
 #define POLL_EVENTS (POLLIN | POLLPRI | POLLOUT | POLLRDHUP | POLLRDNORM | POLLRDBAND | \
                      POLLWRNORM | POLLWRBAND)
@@ -63,28 +64,52 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
     if (ready)
         timeout_ns = 0; /* report the invalid ones now, with whatever else is ready */
     uint64_t deadline = timeout_ns < 0 ? 0 : mono_ns() + (uint64_t)timeout_ns;
-    pthread_mutex_unlock(&job->lock);
-    int r;
+    int r, e;
     for (;;) {
-        struct timespec ts, *tsp = NULL;
-        if (timeout_ns >= 0) {
-            uint64_t now = mono_ns(), left = deadline > now ? deadline - now : 0;
-            ts = (struct timespec){ .tv_sec = (time_t)(left / 1000000000u),
-                                    .tv_nsec = (long)(left % 1000000000u) };
-            tsp = &ts;
+        pthread_mutex_unlock(&job->lock);
+        bool revoked = false;
+        for (;;) {
+            struct timespec ts, *tsp = NULL;
+            if (timeout_ns >= 0) {
+                uint64_t now = mono_ns(), left = deadline > now ? deadline - now : 0;
+                ts = (struct timespec){ .tv_sec = (time_t)(left / 1000000000u),
+                                        .tv_nsec = (long)(left % 1000000000u) };
+                tsp = &ts;
+            }
+            r = ppoll(h, (nfds_t)nfds, tsp, NULL);
+            if (!(r < 0 && errno == EINTR && !atomic_load(&job->stop)))
+                break;
+            for (uint64_t i = 0; i < nfds && !revoked; i++) /* a revocation's kick: answer now */
+                revoked = slots[i] != CAP_NONE &&
+                          __atomic_load_n(&job->caps->caps[slots[i]].revoked, __ATOMIC_ACQUIRE);
+            if (revoked) {
+                r = 0;
+                break;
+            }
         }
-        r = ppoll(h, (nfds_t)nfds, tsp, NULL);
-        if (!(r < 0 && errno == EINTR && !atomic_load(&job->stop)))
+        e = errno;
+        pthread_mutex_lock(&job->lock);
+        ready = 0;
+        for (uint64_t i = 0; r >= 0 && i < nfds; i++) {
+            if (slots[i] == CAP_NONE) {
+                ready += g[i].revents != 0;
+                continue;
+            }
+            const struct cap *cp = &job->caps->caps[slots[i]];
+            if (cp->revoked)
+                h[i].revents = POLLNVAL; /* revoked meanwhile: its next use says so */
+            else if ((h[i].revents & (POLLIN | POLLRDNORM)) &&
+                     !net_poll_filter(job, c, slots[i], h[i].fd))
+                h[i].revents &= (short)~(POLLIN | POLLRDNORM); /* only ungranted datagrams */
+            ready += h[i].revents != 0;
+        }
+        /* what woke it was only datagrams the job may not see: wait on, as Linux would */
+        if (r <= 0 || ready || atomic_load(&job->stop) || (timeout_ns >= 0 && mono_ns() >= deadline))
             break;
     }
-    int e = errno;
-    pthread_mutex_lock(&job->lock);
     for (uint64_t i = 0; i < nfds; i++) {
         if (slots[i] == CAP_NONE)
             continue;
-        const struct cap *cp = &job->caps->caps[slots[i]];
-        if (cp->revoked)
-            h[i].revents = POLLNVAL; /* revoked meanwhile: its next use says so */
         g[i].revents = h[i].revents;
         cap_io_end(job->caps, slots[i]);
     }
@@ -92,9 +117,6 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
         ret = -e;
         goto out;
     }
-    ready = 0;
-    for (uint64_t i = 0; i < nfds; i++)
-        ready += g[i].revents != 0;
     ret = nfds ? gmem_copy_to(&job->vm.gm, gva, g, nfds * sizeof *g) : 0;
     if (!ret)
         ret = ready;

@@ -1,0 +1,81 @@
+/* A capability held by one call from start to end, and ending such calls on revocation and
+ * at the entry's deadline. */
+#include "vmm/caps/cap_hold.h"
+#include <errno.h>
+#include "vmm/caps/audit.h"
+#include "vmm/caps/fd.h"
+
+int cap_hold_begin(struct job *job, uint32_t slot, struct cap_hold *h)
+{
+    int fd = cap_io_begin(job->caps, slot);
+    if (fd < 0)
+        return fd;
+    const struct cap *e = &job->caps->caps[slot];
+    *h = (struct cap_hold){ .slot = slot, .gen = e->gen, .fd = fd, .expiring = e->expires_ns };
+    if (h->expiring) {
+        job->holds_expiring++;
+        job_notify_supervisor(job); /* its deadline may come while the call blocks */
+    }
+    return 0;
+}
+
+int cap_hold_live(struct job *job, const struct sc_call *c, const struct cap_hold *h)
+{
+    struct cap *e = &job->caps->caps[h->slot];
+    if (!e->revoked && !e->expires_ns)
+        return 0;
+    return cap_use(job, c, h->slot, h->gen, 0, -1, e->path, &e);
+}
+
+bool cap_hold_revoked(const struct job *job, const struct cap_hold *h)
+{
+    return __atomic_load_n(&job->caps->caps[h->slot].revoked, __ATOMIC_ACQUIRE);
+}
+
+uint64_t cap_hold_deadline(const struct job *job, const struct cap_hold *h)
+{
+    uint64_t d = job->caps->caps[h->slot].expires_ns;
+    return d ? d : UINT64_MAX;
+}
+
+void cap_hold_end(struct job *job, struct cap_hold *h)
+{
+    if (h->expiring)
+        job->holds_expiring--;
+    cap_io_end(job->caps, h->slot);
+    h->fd = -1;
+    h->expiring = false;
+}
+
+void caps_revoked_wake(struct job *job, const struct vthread *self)
+{
+    job_wake_all(job);
+    job_kick(job, self);
+}
+
+uint64_t caps_expire_held(struct job *job, uint64_t now)
+{
+    struct cap_table *t = job->caps;
+    uint64_t next = UINT64_MAX;
+    bool any = false;
+    if (!job->holds_expiring)
+        return next;
+    for (uint32_t i = 0; t && i < t->max; i++) {
+        struct cap *e = &t->caps[i];
+        if (!e->id || !e->io_busy || e->revoked || !e->expires_ns)
+            continue;
+        if (e->expires_ns > now) {
+            if (e->expires_ns < next)
+                next = e->expires_ns;
+            continue;
+        }
+        bool newly = false;
+        cap_check(t, i, e->gen, 0, now, &newly);
+        if (newly)
+            audit_cap(job, "expire", i, -1, UINT64_MAX, "expiry");
+        any = true;
+    }
+    if (any)
+        caps_revoked_wake(job, NULL);
+    return next;
+}
