@@ -54,7 +54,8 @@ _blk_args() {
     esac
     if [ "$1" = throttled-write ]; then
         mkdir -p "$WORK/case/out.$1"
-        BLK_OPTS=(--grant "/out=$WORK/case/out.$1:rw" --set io.write.bandwidth.size=64KiB
+        # 4 KiB/s: the job's 4 MiB write would take 17 minutes
+        BLK_OPTS=(--grant "/out=$WORK/case/out.$1:rw" --set io.write.bandwidth.size=4KiB
             --set io.write.bandwidth.refill_time=1s --set io.write.bandwidth.one_time_burst=0)
     fi
 }
@@ -103,6 +104,13 @@ _blk_wait_done() {
 
 _blk_ms() { echo $(((${2:-$(date +%s%N)} - $1) / 1000000)); } # START_NS [END_NS] -> ms
 
+# _blk_report_ms NAME KEY : a time in the job's report (the VMM's own clock), in ms
+_blk_report_ms() {
+    local ns
+    ns=$(report_int "$WORK/case/$1/r.json" "$2")
+    echo $((${ns:-999999999999} / 1000000))
+}
+
 _blk_setup() { # ports, the never-answering peers, stdin that never ends
     mkdir -p "$WORK/case"
     _blk_ports
@@ -117,8 +125,9 @@ _blk_teardown() {
     _blk_peer_done
 }
 
-# Every blocking call under --timeout 2s: each job ends with 124 within 2.5 s of its start,
-# having blocked in its call (and not returned from it). Six at a time.
+# Every blocking call under --timeout 2s: each job ends with 124 within 2.5 s of its launch
+# (the report's wall_time_ns, the VMM's own clock from its start: a busy machine's slow process
+# start is not the call's), having blocked in its call and not returned from it. Six at a time.
 c_blk_timeout() {
     need "$BLK_JOB" || return
     _blk_setup || return
@@ -135,12 +144,12 @@ c_blk_timeout() {
         for call in "${batch[@]}"; do
             _blk_wait_done "$call" 10 || continue
             local d=$WORK/case/$call ms
-            ms=$(_blk_ms "$(cat "$d/t0")" "$(cat "$d/t1")")
+            ms=$(_blk_report_ms "$call" wall_time_ns)
             [ "$(cat "$d/rc")" = 124 ] || fail "$call: status $(cat "$d/rc"), want 124 (err: $(head -c 300 "$d/err" | tr '\n' '|'))"
             grep -qx "blocking $call" "$d/out" || fail "$call: never blocked (out: $(head -c 200 "$d/out" | tr '\n' '|'))"
             grep -q '^returned' "$d/out" && fail "$call: the call returned: $(grep '^returned' "$d/out")"
-            ((ms < 2500)) || fail "$call: ended $ms ms after its start, want < 2500"
-            echo "    $call: ended after $ms ms"
+            ((ms < 2500)) || fail "$call: ended $ms ms after its launch (the VMM's wall_time_ns), want < 2500"
+            echo "    $call: ended $ms ms after its launch, stop latency $(_blk_report_ms "$call" stop_latency_ns) ms ($(_blk_ms "$(cat "$d/t0")" "$(cat "$d/t1")") ms with process start)"
         done
         batch=()
     done
@@ -148,7 +157,10 @@ c_blk_timeout() {
     _blk_teardown
 }
 
-# SIGTERM to isovm while the job is blocked: every call ends, status 143, within 500 ms.
+# SIGTERM to isovm while the job is blocked: every call ends, status 143; by the VMM's own
+# clock the end reaches every thread within 500 ms (the report's stop_latency_ns; the aim is
+# 100 ms, the slack is for a loaded emulated host), and isovm exits within 3 s of the signal
+# (a call blocked with the job lock held would never end).
 c_blk_sigterm() {
     need "$BLK_JOB" || return
     _blk_setup || return
@@ -167,16 +179,21 @@ c_blk_sigterm() {
         kill -TERM "$(cat "$d/pid")"
         _blk_wait_done "$call" 5 || continue
         ms=$(_blk_ms "$t" "$(cat "$d/t1")")
+        local stop
+        stop=$(_blk_report_ms "$call" stop_latency_ns)
         [ "$(cat "$d/rc")" = 143 ] || fail "$call: status $(cat "$d/rc") after SIGTERM, want 143"
-        ((ms < 500)) || fail "$call: ended $ms ms after SIGTERM, want < 500"
-        echo "    $call: ended $ms ms after SIGTERM"
+        ((stop < 500)) || fail "$call: stop_latency_ns $stop ms, want < 500"
+        ((ms < 3000)) || fail "$call: isovm exited $ms ms after SIGTERM, want < 3000"
+        echo "    $call: stop latency $stop ms, isovm exited $ms ms after SIGTERM"
     done
     _blk_teardown
 }
 
 # `isovm cap revoke` of the grant or endpoint a blocked call's capability derives from ends the
 # call at once: EKEYREVOKED (128), or for poll the descriptor reported POLLNVAL, or a short
-# count for a write under way; the job goes on and exits 3.
+# count for a write under way; the job goes on and exits 3 (within 3 s of the revocation's start,
+# a loaded emulated host's slack; blocked with the lock held it would never). Each job's one grant or endpoint is
+# capability 4 (after the console's three), as the first job's `cap list` shows.
 c_blk_revoke() {
     need "$BLK_JOB" || return
     _blk_setup || return
@@ -187,25 +204,22 @@ c_blk_revoke() {
         _blk_start "$call" "$call" "$BLK_ARG" --control "$WORK/case/$call.sock" "${BLK_OPTS[@]}"
     done
     for call in "${calls[@]}"; do
-        local d=$WORK/case/$call id t ms
-        _blk_wait_blocking "$call" "$call" || { kill -9 "$(cat "$d/pid")" 2>/dev/null; continue; }
-        sleep 0.2
-        "$ISOVM" cap list --json --control "$WORK/case/$call.sock" >"$d/caps" 2>&1
-        id=$(python3 -c 'import json, sys
-for l in open(sys.argv[1]):
-    c = json.loads(l) if l.startswith("{") else None
-    if c and c["kind"] in ("endpoint", "dir") and c["how"] == "grant":
-        print(c["cap"]); break' "$d/caps")
-        if [ -z "$id" ]; then
-            fail "$call: cap list shows no grant or endpoint: $(head -c 300 "$d/caps")"
-            kill -9 "$(cat "$d/pid")" 2>/dev/null
-            continue
-        fi
-        t=$(date +%s%N)
-        "$ISOVM" cap revoke --control "$WORK/case/$call.sock" "$id" >/dev/null 2>"$d/revoke.err" ||
-            fail "$call: cap revoke $id failed: $(cat "$d/revoke.err")"
+        _blk_wait_blocking "$call" "$call" || { kill -9 "$(cat "$WORK/case/$call/pid")" 2>/dev/null; _blk_teardown; return; }
+    done
+    "$ISOVM" cap list --control "$WORK/case/recv.sock" >"$WORK/case/caps" 2>&1
+    grep -qE '^ *4 .*endpoint' "$WORK/case/caps" ||
+        fail "capability 4 is not the endpoint: $(head -c 400 "$WORK/case/caps" | tr '\n' '|')"
+    sleep 0.2
+    for call in "${calls[@]}"; do
+        local d=$WORK/case/$call
+        date +%s%N >"$d/trevoke"
+        "$ISOVM" cap revoke --control "$WORK/case/$call.sock" 4 >/dev/null 2>"$d/revoke.err" ||
+            fail "$call: cap revoke 4 failed: $(cat "$d/revoke.err")"
+    done
+    for call in "${calls[@]}"; do
+        local d=$WORK/case/$call ms
         _blk_wait_done "$call" 5 || continue
-        ms=$(_blk_ms "$t" "$(cat "$d/t1")")
+        ms=$(_blk_ms "$(cat "$d/trevoke")" "$(cat "$d/t1")")
         [ "$(cat "$d/rc")" = 3 ] || fail "$call: status $(cat "$d/rc") after the revocation, want 3 (the call returned)"
         case $call in
             poll) grep -qx 'returned r=1 errno=0' "$d/out" || fail "$call: $(grep returned "$d/out"), want r=1 (POLLNVAL)" ;;
@@ -213,20 +227,22 @@ for l in open(sys.argv[1]):
                 fail "$call: $(grep returned "$d/out"), want a short count or EKEYREVOKED" ;;
             *) grep -qx 'returned r=-1 errno=128' "$d/out" || fail "$call: $(grep returned "$d/out" || echo nothing returned), want errno 128 (EKEYREVOKED)" ;;
         esac
-        ((ms < 1000)) || fail "$call: ended $ms ms after the revocation, want < 1000"
-        echo "    $call: returned $ms ms after the revocation"
+        ((ms < 3000)) || fail "$call: ended $ms ms after its revocation began, want < 3000"
+        echo "    $call: returned $ms ms after its revocation began"
     done
     _blk_teardown
 }
 
-# An endpoint (and a grant) that expires 1 s after launch ends the calls blocked on it then:
-# EKEYEXPIRED (127), a short count for the throttled write, though nothing else happens.
+# An endpoint (and a grant) that expires 2 s after launch ends the calls blocked on it then
+# (the supervisor expires held capabilities at their deadline): EKEYEXPIRED (127), POLLNVAL for
+# poll, a short count for the throttled write, though nothing else happens. The report's
+# wall_time_ns (the VMM's clock) puts the end between the deadline and 500 ms after it.
 c_blk_expire() {
     need "$BLK_JOB" || return
     _blk_setup || return
     local p=$WORK/case/p.json call
     mkdir -p "$WORK/case/out.throttled-write"
-    printf '{"endpoints": [{"connect": "tcp:127.0.0.1:%s", "expires": "1s"}], "grants": [{"guest": "/out", "host": "%s", "rights": "rw", "expires": "1s"}], "io": {"write": {"bandwidth": {"size": "64KiB", "one_time_burst": 0, "refill_time": "1s"}}}}\n' \
+    printf '{"endpoints": [{"connect": "tcp:127.0.0.1:%s", "expires": "2s"}], "grants": [{"guest": "/out", "host": "%s", "rights": "rw", "expires": "2s"}], "io": {"write": {"bandwidth": {"size": "4KiB", "one_time_burst": 0, "refill_time": "1s"}}}}\n' \
         "$BLK_PORT" "$WORK/case/out.throttled-write" >"$p"
     for call in recv poll send throttled-write; do
         _blk_args "$call" P
@@ -235,8 +251,8 @@ c_blk_expire() {
     done
     for call in recv poll send throttled-write; do
         local d=$WORK/case/$call ms
-        _blk_wait_done "$call" 10 || continue
-        ms=$(_blk_ms "$(cat "$d/t0")" "$(cat "$d/t1")")
+        _blk_wait_done "$call" 15 || continue
+        ms=$(_blk_report_ms "$call" wall_time_ns)
         grep -qx "blocking $call" "$d/out" || fail "$call: never blocked (out: $(head -c 200 "$d/out" | tr '\n' '|'), err: $(head -c 200 "$d/err" | tr '\n' '|'))"
         case $call in
             poll) grep -qx 'returned r=1 errno=0' "$d/out" || fail "$call: $(grep returned "$d/out"), want r=1 (POLLNVAL)" ;;
@@ -244,8 +260,8 @@ c_blk_expire() {
                 fail "$call: $(grep returned "$d/out"), want a short count" ;;
             *) grep -qx 'returned r=-1 errno=127' "$d/out" || fail "$call: $(grep returned "$d/out" || echo nothing returned), want errno 127 (EKEYEXPIRED)" ;;
         esac
-        ((ms < 2500)) || fail "$call: ended $ms ms after its start, want about 1000 (< 2500)"
-        echo "    $call: returned $ms ms after its start"
+        ((ms >= 2000 && ms < 2500)) || fail "$call: the job ended $ms ms after its launch, want 2000..2500 (expiry at 2000)"
+        echo "    $call: the job ended $ms ms after its launch"
     done
     _blk_teardown
 }

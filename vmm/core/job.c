@@ -74,6 +74,7 @@ void job_end(struct job *job, enum job_end how, int status, int sig, const char 
     if (how == JOB_SIGNALED && job->stats.enomem_total && sig != SIGSYS)
         how = JOB_OOM; /* it died after the memory limit refused it */
     job->end = how;
+    job->end_ns = mono_ns();
     job->exit_status = status;
     job->signal = sig;
     if (msg) {

@@ -129,6 +129,8 @@ struct job {
     atomic_uint_fast64_t tlb_gen;/* bumped when user page tables change */
     uint64_t cpu_ns_retired;     /* CPU time of host threads that have finished */
     uint64_t start_ns;           /* CLOCK_MONOTONIC at launch */
+    uint64_t end_ns;             /* when job_end was first called (0: still running) */
+    uint64_t stopped_ns;         /* when the last host thread of a vCPU had finished */
     const char *exe_path;        /* readlink("/proc/self/exe") answer */
     char *exe_path_owned;        /* exe_path when isovm allocated it */
     uint64_t brk_start, brk_cur;

@@ -58,6 +58,8 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
     policy_write_json(&o->policy, f, 2);
     fprintf(f, ",\n");
     key_u64(f, "wall_time_ns", wall_ns);
+    key_u64(f, "stop_latency_ns", job->end_ns && job->stopped_ns > job->end_ns
+                                      ? job->stopped_ns - job->end_ns : 0);
     key_u64(f, "cpu_time_ns", st->cpu_ns);
     key_u64(f, "cpu_throttled_ns", st->cpu_throttled_ns);
     key_u64(f, "cpu_throttled_periods", st->cpu_throttled_periods);
@@ -167,7 +169,7 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
     /* Keys whose values depend on the host's speed and scheduling (docs/report.md): the rest
      * is the same from run to run of a job that does the same thing. */
     static const char *const host_timing[] = {
-        "wall_time_ns", "cpu_time_ns", "cpu_throttled_ns", "cpu_throttled_periods",
+        "wall_time_ns", "stop_latency_ns", "cpu_time_ns", "cpu_throttled_ns", "cpu_throttled_periods",
         "read_throttled_ns", "write_throttled_ns", "threads_peak", "tlb_shootdowns", "vm_exits",
     };
     fprintf(f, "  \"host_timing_fields\": [");

@@ -19,7 +19,8 @@ static void *vthread_main(void *arg)
     t->cpu_ns_final = cpu;
     job->cpu_ns_retired += cpu;
     t->state = VT_DONE;
-    job->threads_hosted--;
+    if (--job->threads_hosted == 0)
+        job->stopped_ns = mono_ns();
     job_notify_supervisor(job);
     pthread_mutex_unlock(&job->lock);
     return NULL;

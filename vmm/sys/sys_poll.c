@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "vmm/caps/cap.h"
+#include "vmm/caps/cap_hold.h"
 #include "vmm/caps/fd.h"
 #include "vmm/core/guest_mem.h"
 #include "vmm/sys/sys.h"
@@ -24,13 +25,13 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
     if (nfds > job->fds_max)
         return -EINVAL;
     struct pollfd *g = NULL, *h = NULL;
-    uint32_t *slots = NULL;
+    struct cap_hold *holds = NULL; /* fd -1: none held */
     int64_t ret = 0;
     if (nfds) {
         g = calloc(nfds, sizeof *g);
         h = calloc(nfds, sizeof *h);
-        slots = calloc(nfds, sizeof *slots);
-        if (!g || !h || !slots) {
+        holds = calloc(nfds, sizeof *holds);
+        if (!g || !h || !holds) {
             ret = -ENOMEM;
             goto out;
         }
@@ -40,7 +41,7 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
     }
     int64_t ready = 0;
     for (uint64_t i = 0; i < nfds; i++) {
-        slots[i] = CAP_NONE;
+        holds[i].fd = -1;
         h[i] = (struct pollfd){ .fd = -1, .events = (short)(g[i].events & POLL_EVENTS) };
         g[i].revents = 0;
         if (g[i].fd < 0)
@@ -52,14 +53,12 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
             ready++;
             continue;
         }
-        int fd = cap_io_begin(job->caps, slot);
-        if (fd < 0) {
+        if (cap_hold_begin(job, slot, &holds[i]) < 0) {
             g[i].revents = POLLNVAL;
             ready++;
             continue;
         }
-        slots[i] = slot;
-        h[i].fd = fd;
+        h[i].fd = holds[i].fd;
     }
     if (ready)
         timeout_ns = 0; /* report the invalid ones now, with whatever else is ready */
@@ -80,8 +79,7 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
             if (!(r < 0 && errno == EINTR && !atomic_load(&job->stop)))
                 break;
             for (uint64_t i = 0; i < nfds && !revoked; i++) /* a revocation's kick: answer now */
-                revoked = slots[i] != CAP_NONE &&
-                          __atomic_load_n(&job->caps->caps[slots[i]].revoked, __ATOMIC_ACQUIRE);
+                revoked = holds[i].fd >= 0 && cap_hold_revoked(job, &holds[i]);
             if (revoked) {
                 r = 0;
                 break;
@@ -91,15 +89,15 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
         pthread_mutex_lock(&job->lock);
         ready = 0;
         for (uint64_t i = 0; r >= 0 && i < nfds; i++) {
-            if (slots[i] == CAP_NONE) {
+            if (holds[i].fd < 0) {
                 ready += g[i].revents != 0;
                 continue;
             }
-            const struct cap *cp = &job->caps->caps[slots[i]];
+            const struct cap *cp = &job->caps->caps[holds[i].slot];
             if (cp->revoked)
                 h[i].revents = POLLNVAL; /* revoked meanwhile: its next use says so */
             else if ((h[i].revents & (POLLIN | POLLRDNORM)) &&
-                     !net_poll_filter(job, c, slots[i], h[i].fd))
+                     !net_poll_filter(job, c, holds[i].slot, h[i].fd))
                 h[i].revents &= (short)~(POLLIN | POLLRDNORM); /* only ungranted datagrams */
             ready += h[i].revents != 0;
         }
@@ -108,10 +106,10 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
             break;
     }
     for (uint64_t i = 0; i < nfds; i++) {
-        if (slots[i] == CAP_NONE)
+        if (holds[i].fd < 0)
             continue;
         g[i].revents = h[i].revents;
-        cap_io_end(job->caps, slots[i]);
+        cap_hold_end(job, &holds[i]);
     }
     if (r < 0) {
         ret = -e;
@@ -123,7 +121,7 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
 out:
     free(g);
     free(h);
-    free(slots);
+    free(holds);
     return ret;
 }
 
