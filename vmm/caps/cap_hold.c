@@ -14,7 +14,9 @@ int cap_hold_begin(struct job *job, uint32_t slot, struct cap_hold *h)
     *h = (struct cap_hold){ .slot = slot, .gen = e->gen, .fd = fd, .expiring = e->expires_ns };
     if (h->expiring) {
         job->holds_expiring++;
-        job_notify_supervisor(job); /* its deadline may come while the call blocks */
+        /* its deadline may come while the call blocks: the supervisor must look by then */
+        if (job->supervisor_wake_ns == 0 || e->expires_ns < job->supervisor_wake_ns)
+            job_notify_supervisor(job);
     }
     return 0;
 }

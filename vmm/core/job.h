@@ -124,6 +124,7 @@ struct job {
     int (*thread_start)(struct job *job, struct vthread *t);
     pthread_t supervisor;        /* the thread that runs the CPU governor (woken by SIGUSR2) */
     bool supervised;             /* supervisor is set */
+    uint64_t supervisor_wake_ns; /* when the supervisor looks next on its own (0: unknown) */
     atomic_bool stop;            /* the job has ended: every vCPU leaves the guest */
     atomic_bool throttled;       /* CPU quota spent: vCPUs wait for the next period */
     atomic_uint_fast64_t tlb_gen;/* bumped when user page tables change */

@@ -151,6 +151,7 @@ void job_supervise(struct job *job, struct control_server *ctl)
         uint64_t now = mono_ns();
         if (look || now >= next) {
             next = governor_step(job, &q, now);
+            job->supervisor_wake_ns = next;
             if (atomic_load(&job->stop))
                 job_kick(job, NULL);
         }
