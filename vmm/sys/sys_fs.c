@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "vmm/caps/audit.h"
+#include "vmm/caps/cap_hold.h"
 #include "vmm/caps/fd.h"
 #include "vmm/caps/fs_path.h"
 #include "vmm/caps/grants.h"
@@ -628,16 +629,25 @@ int64_t sys_truncate(struct job *job, struct sc_call *c)
     return rc;
 }
 
+/* fsync and fdatasync wait for the disk: with the job lock released, on the held capability. */
 static int64_t do_sync(struct job *job, struct sc_call *c, bool data_only)
 {
     struct cap *e;
-    int rc = fd_cap(job, c, c->a[0], 0, &e, NULL);
+    uint32_t slot;
+    int rc = fd_cap(job, c, c->a[0], 0, &e, &slot);
     if (rc)
         return rc;
     if (e->kind == CAP_CONSOLE)
         return -EINVAL; /* as Linux for a terminal or pipe */
-    rc = data_only ? fdatasync(e->host_fd) : fsync(e->host_fd);
-    return rc < 0 ? -errno : 0;
+    struct cap_hold h;
+    if ((rc = cap_hold_begin(job, slot, &h)))
+        return rc;
+    pthread_mutex_unlock(&job->lock);
+    rc = data_only ? fdatasync(h.fd) : fsync(h.fd);
+    int err = errno;
+    pthread_mutex_lock(&job->lock);
+    cap_hold_end(job, &h);
+    return rc < 0 ? -err : 0;
 }
 
 int64_t sys_fsync(struct job *job, struct sc_call *c) { return do_sync(job, c, false); }
