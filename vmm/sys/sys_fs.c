@@ -445,7 +445,9 @@ static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint6
             return -EEXIST;
         }
     } else {
-        fd = target_open(job, c, &t, host_flags, mode & 0777 & ~FS_UMASK);
+        /* the mode counts only with O_CREAT, as Linux (openat2 refuses one without it) */
+        fd = target_open(job, c, &t, host_flags,
+                         (flags & O_CREAT) ? mode & 0777 & ~FS_UMASK : 0);
     }
     if (fd < 0)
         return fd;
