@@ -14,12 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "vmm/caps/fd.h"
 #include "vmm/caps/grants.h"
 #include "vmm/core/guest_mem.h"
 #include "job_fixture.h"
@@ -257,6 +261,138 @@ static void test_grant_dir_through_symlink_refused(void **state)
     assert_int_equal(f->job->ngrant_roots, 2);
 }
 
+/* ---- special files: nothing blocks an open with the job lock held ------------------------- */
+
+/* A host thread that opens `path` (the FIFO's other end) after `delay_ms`, so that an open that
+ * blocks (the old code) ends after that delay instead of hanging the test run. */
+struct other_end {
+    pthread_t thread;
+    const char *path;
+    int flags, delay_ms, fd;
+};
+
+static void *other_end_main(void *arg)
+{
+    struct other_end *o = arg;
+    struct timespec d = { o->delay_ms / 1000, (long)(o->delay_ms % 1000) * 1000000L };
+    nanosleep(&d, NULL);
+    o->fd = open(o->path, o->flags | O_NONBLOCK | O_CLOEXEC); /* never blocks this thread */
+    return NULL;
+}
+
+static void other_end_start(struct other_end *o, const char *path, int flags, int delay_ms)
+{
+    *o = (struct other_end){ .path = path, .flags = flags, .delay_ms = delay_ms, .fd = -1 };
+    assert_int_equal(pthread_create(&o->thread, NULL, other_end_main, o), 0);
+}
+
+static void other_end_join(struct other_end *o)
+{
+    pthread_join(o->thread, NULL);
+    if (o->fd >= 0)
+        close(o->fd);
+}
+
+/* open of `guest` with `flags` in the job: its result, and its duration in *ms. */
+static int64_t timed_open(struct fsfix *f, const char *guest, int flags, uint64_t *ms)
+{
+    uint64_t t0 = mono_ns();
+    int64_t r = SC(f->job, sys_openat, (uint64_t)(uint32_t)AT_FDCWD, gs(f, guest),
+                   (uint64_t)flags, 0600);
+    *ms = (mono_ns() - t0) / 1000000;
+    return r;
+}
+
+/* The finding: open() of a FIFO inside a grant blocked in the VMM with the job lock held, past
+ * the timeout and SIGTERM. Every mode is refused at once with ENXIO, counted as special-file. */
+static void test_fifo_open_refused(void **state)
+{
+    struct fsfix *f = *state;
+    struct job *job = f->job;
+    assert_int_equal(grant(f, "/out", "w/out", CAP_RIGHTS_RW), 0);
+    const char *fifo = hp(f, "w/out/fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    static const int modes[] = { O_RDONLY, O_WRONLY, O_RDWR, O_RDONLY | O_NONBLOCK,
+                                 O_WRONLY | O_NONBLOCK, O_WRONLY | O_TRUNC, O_RDONLY | O_CREAT };
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        struct other_end o;
+        /* the other end opens after 1.5 s: a blocking open would end then, and succeed */
+        other_end_start(&o, fifo, (modes[i] & O_ACCMODE) == O_RDONLY ? O_WRONLY : O_RDONLY, 1500);
+        uint64_t ms;
+        int64_t r = timed_open(f, "/out/fifo", modes[i], &ms);
+        other_end_join(&o);
+        if (r != E(ENXIO) || ms > 500)
+            fail_msg("open of a FIFO with flags %#o: %lld after %llu ms, want -ENXIO at once",
+                     modes[i], (long long)r, (unsigned long long)ms);
+    }
+    /* with a reader already there, a write open succeeds on the host: refused after fstat */
+    int reader = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    assert_true(reader >= 0);
+    uint64_t ms;
+    assert_int_equal(timed_open(f, "/out/fifo", O_WRONLY, &ms), E(ENXIO));
+    close(reader);
+    assert_int_equal(job->stats.denials[DENY_SPECIAL], 8);
+    assert_int_equal(job->fds_open, 0);
+    /* a symlink to it is the same; stat, lstat, access and O_PATH do not open it */
+    assert_int_equal(SC(job, sys_symlink, gs(f, "fifo"), gs(f, "/out/fl")), 0);
+    assert_int_equal(timed_open(f, "/out/fl", O_RDONLY, &ms), E(ENXIO));
+    assert_true(ms < 500);
+    assert_int_equal(SC(job, sys_stat, gs(f, "/out/fifo"), f->next), 0);
+    assert_int_equal(SC(job, sys_access, gs(f, "/out/fifo"), R_OK), 0);
+    int64_t p = timed_open(f, "/out/fifo", O_PATH, &ms);
+    assert_true(p >= 0);
+    /* truncate opens it for writing: refused too, at once */
+    uint64_t t0 = mono_ns();
+    assert_int_equal(SC(job, sys_truncate, gs(f, "/out/fl"), 0), E(ENXIO));
+    assert_true(mono_ns() - t0 < 500000000ull);
+}
+
+/* Sockets and devices beneath a grant are refused the same way; regular files keep working, and
+ * the host descriptor is blocking again (the job's O_NONBLOCK lives in its descriptor). */
+static void test_special_files_refused(void **state)
+{
+    struct fsfix *f = *state;
+    struct job *job = f->job;
+    assert_int_equal(grant(f, "/out", "w/out", CAP_RIGHTS_RW), 0);
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", hp(f, "w/out/sock"));
+    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(s, 1), 0);
+    uint64_t ms;
+    assert_int_equal(timed_open(f, "/out/sock", O_RDWR, &ms), E(ENXIO));
+    close(s);
+    unsigned want = 1;
+    if (mknod(hp(f, "w/out/null"), S_IFCHR | 0666, makedev(1, 3)) == 0) {
+        assert_int_equal(timed_open(f, "/out/null", O_WRONLY, &ms), E(ENXIO));
+        want++;
+    }
+    assert_int_equal(job->stats.denials[DENY_SPECIAL], want);
+    int64_t fd = timed_open(f, "/out/plain", O_RDWR | O_CREAT | O_NONBLOCK, &ms);
+    assert_true(fd >= 0);
+    assert_true(job->fds[fd].status & O_NONBLOCK);
+    int host = job->caps->caps[job->fds[fd].cap].host_fd;
+    assert_int_equal(fcntl(host, F_GETFL) & (O_NONBLOCK | O_ACCMODE), O_RDWR);
+    fd = timed_open(f, "/out", O_RDONLY | O_DIRECTORY, &ms);
+    assert_true(fd >= 0);
+}
+
+/* A FIFO granted as a file is refused at launch without blocking it. */
+static void test_grant_fifo_refused(void **state)
+{
+    struct fsfix *f = *state;
+    assert_int_equal(mkfifo(hp(f, "w/fifo"), 0600), 0);
+    char msg[1024];
+    struct other_end o;
+    other_end_start(&o, hp(f, "w/fifo"), O_WRONLY, 1500);
+    uint64_t t0 = mono_ns();
+    assert_int_equal(grant_captured(f, "/fifo", "w/fifo", CAP_RIGHTS_RO, msg, sizeof msg),
+                     -EINVAL);
+    assert_true(mono_ns() - t0 < 500000000ull);
+    other_end_join(&o);
+    assert_non_null(strstr(msg, "w/fifo: not a directory or a regular file\n"));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fs_setup, fs_teardown)
@@ -266,6 +402,9 @@ int main(void)
         T(test_rename_host_symlink),
         T(test_grant_file_symlink_refused),
         T(test_grant_dir_through_symlink_refused),
+        T(test_fifo_open_refused),
+        T(test_special_files_refused),
+        T(test_grant_fifo_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,7 @@ const char *deny_kind_name(enum deny_kind kind)
 {
     static const char *const names[DENY_KINDS] = {
         "syscall-filter", "rights", "amplification", "expired", "revoked", "outside-grants",
-        "escape", "limit", "network",
+        "escape", "limit", "network", "special-file",
     };
     return kind < DENY_KINDS ? names[kind] : "?";
 }

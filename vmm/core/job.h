@@ -32,6 +32,7 @@ enum deny_kind {
     DENY_ESCAPE,    /* resolution would leave the grant: .., symlinks out, magic links */
     DENY_LIMIT,     /* max_capabilities, max_threads */
     DENY_NETWORK,   /* a socket family, address or port no endpoint grants (sys_net.c) */
+    DENY_SPECIAL,   /* an open of a FIFO, device or socket beneath a grant (ENXIO, sys_fs.c) */
     DENY_KINDS
 };
 

@@ -214,20 +214,51 @@ static int fd_utimens(int fd, const struct timespec *times)
 }
 
 /* Open the target on the host (following symlinks, but only beneath its grant). A file grant
- * is reopened through its O_PATH descriptor. Host descriptor or -errno (escapes audited). */
+ * is reopened through its O_PATH descriptor. Every open but O_PATH is non-blocking without a
+ * controlling tty, and must find a regular file or a directory: a FIFO, a device or a socket
+ * would block (a FIFO without its other end) or reach beyond the file system, with the job
+ * lock held, so it is refused with ENXIO (audited as special-file). What is allowed loses the
+ * O_NONBLOCK again (the job's own is kept in its descriptor's status). Host descriptor or
+ * -errno (escapes audited). */
 static int target_open(struct job *job, const struct sc_call *c, const struct fs_target *t,
                        uint64_t flags, uint64_t mode)
 {
+    bool opath = flags & O_PATH;
+    if (!opath)
+        flags |= O_NONBLOCK | O_NOCTTY;
     int fd;
     if (t->file_grant) {
         if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
             return -EEXIST;
         if (t->grant < 0 || !job->grant_roots[t->grant].is_file)
             return -ENOENT;
-        return grant_file_reopen(&job->grant_roots[t->grant], (int)flags);
+        fd = grant_file_reopen(&job->grant_roots[t->grant], (int)flags);
+    } else {
+        fd = openat2_beneath(t->cap->host_fd, t->rest, flags, mode);
+        if (fd < 0 && -fd != ENXIO)
+            return host_err(job, c, t, -fd, flags & O_NOFOLLOW);
     }
-    fd = openat2_beneath(t->cap->host_fd, t->rest, flags, mode);
-    return fd < 0 ? host_err(job, c, t, -fd, flags & O_NOFOLLOW) : fd;
+    if (opath || fd == -ENXIO) /* ENXIO: a FIFO without a reader, a device without a driver */
+        return fd == -ENXIO ? deny(job, c, DENY_SPECIAL, ENXIO, t->slot, t->guest) : fd;
+    if (fd < 0)
+        return fd;
+    struct stat st;
+    int fl;
+    if (fstat(fd, &st) < 0 || (fl = fcntl(fd, F_GETFL)) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        close(fd);
+        return deny(job, c, DENY_SPECIAL, ENXIO, t->slot, t->guest);
+    }
+    if (fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
 }
 
 /* The target's parent directory on the host (O_PATH, beneath the grant) and its last
@@ -418,7 +449,8 @@ static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint6
     uint32_t acc = (uint32_t)(flags & O_ACCMODE);
     bool cloexec = flags & O_CLOEXEC;
     uint32_t status = (uint32_t)(flags & (O_APPEND | O_NONBLOCK));
-    /* what isovm opens with: no O_NONBLOCK (regular files ignore it), no controlling tty */
+    /* what isovm asks for (target_open adds O_NONBLOCK and O_NOCTTY to every open but O_PATH,
+     * and clears O_NONBLOCK again) */
     uint64_t host_flags =
         flags & ~(uint64_t)(O_NONBLOCK | O_NOCTTY | GUEST_O_LARGEFILE | O_CLOEXEC);
     struct fs_target t;
