@@ -7,12 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "firmware/abi.h"
@@ -349,6 +351,11 @@ static void test_log_refused_open_flood(void **state)
 {
     struct logfix *lf = *state;
     struct job *job = lf->job;
+    struct open_how how = { .flags = O_PATH | O_CLOEXEC };
+    long probe = syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+    if (probe < 0 && errno == ENOSYS)
+        skip(); /* valgrind (3.19) has no openat2, which resolves every path beneath a grant */
+    close((int)probe);
     char in[128];
     snprintf(in, sizeof in, "%s/in", lf->dir);
     assert_int_equal(mkdir(in, 0755), 0);
