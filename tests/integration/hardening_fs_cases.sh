@@ -71,13 +71,13 @@ c_hfs_cross_job() {
     _hfs_dir "cross-$1"
     _hfs_tree
     run_isovm launch --grant "/out=$HFS/w/out:rw" -- "$a" symlink-escape
-    expect_checks_pass "job A" || return
+    expect_checks_pass # and on: job B runs whatever job A did
     [ -L "$HFS/w/out/l" ] && fail "job A left out/l on the host"
-    # what job A left with the old rule, made by hand
-    ln -s ../../outside-secret.txt "$HFS/w/out/l"
+    # what job A left with the old rule, made by hand when it could not
+    [ -L "$HFS/w/out/l" ] || ln -s ../../outside-secret.txt "$HFS/w/out/l"
     run_isovm launch --grant "/in/l=$HFS/w/out/l:ro" -- "$J" read:/in/l
-    expect_status 125 "job B granted the link" || return
     expect_stdout_lacks OUTSIDE-SECRET
+    expect_status 125 "job B granted the link" || return
     expect_stderr_has "isovm: policy grants[0].host: $HFS/w/out/l: $HFS/w/out/l is a symlink (-> ../../outside-secret.txt); give the real path $HFS/outside-secret.txt"
     # a directory grant through a symlink
     ln -s w "$HFS/wl"
@@ -93,9 +93,9 @@ read:/out/h/f.txt -> host|"
 
 # Finding 2: opens of a FIFO inside a grant, for read and for write, blocking or not, are all
 # refused at once (ENXIO, each in under 0.5 s by the job's clock); the job goes on and exits 0
-# before its 2 s timeout. A FIFO granted as a file does not hang launch either. (Wall-clock
-# bounds on the whole isovm run are loose: starting a process takes 0.3 s to 2 s in a loaded
-# emulated host.)
+# before its 2 s timeout. A FIFO granted as a file does not hang launch either (the bound on
+# that run is loose: starting and ending isovm takes from 0.3 s to seconds in a loaded emulated
+# host).
 c_hfs_fifo() {
     native && return
     need "hostile_fs.$1" || return
@@ -110,38 +110,40 @@ c_hfs_fifo() {
     t1=$(_hfs_ms)
     expect_status 125 "a FIFO granted as a file" || return
     expect_stderr_has "grants[0].host: $HFS/fifo: not a directory or a regular file"
-    ((t1 - t0 <= 5000)) || fail "the refused launch took $((t1 - t0)) ms"
+    ((t1 - t0 <= 10000)) || fail "the refused launch took $((t1 - t0)) ms"
 }
 
-# Finding 2: after the refused opens the job spins; the 2 s timeout ends it (124) within 100 ms
-# of the deadline (the report's wall time, from the start the timeout counts from, to the
-# report after every job thread stopped). Starting and ending a process takes 0.3 s more in
-# the emulated host, and more when it is loaded: the whole run is only bounded at 4 s.
+# Finding 2: after the refused opens the job spins; the 2 s timeout ends it (124), by the VMM's
+# clock: the report's wall time (from the start the timeout counts from to the report, after
+# every job thread stopped and was joined) is under 2.5 s, and its stop latency (from the end to
+# the last vCPU thread out) under 100 ms. (Starting and ending the isovm process takes from
+# 0.3 s to seconds more in a loaded emulated host: not counted.)
 c_hfs_fifo_timeout() {
     native && return
     need "hostile_fs.$1" || return
     _hfs_dir "fifo-timeout-$1"
     mkfifo "$HFS/fifo"
-    local t0 t1 rep=$HFS/report.json
-    t0=$(_hfs_ms)
+    local rep=$HFS/report.json
     run_job launch --timeout 2s --report "$rep" --grant "/in=$HFS:rw" -- "$J" fifo /in/fifo spin
-    t1=$(_hfs_ms)
     expect_status 124 || return
     expect_stdout_line ready
     expect_stdout_lacks FAIL
     expect_report "$rep" exit_reason '"timeout"'
-    expect_report_in "$rep" wall_time_ns 2000000000 2100000000
-    ((t1 - t0 <= 4000)) || fail "isovm ran $((t1 - t0)) ms under a 2 s timeout"
+    expect_report_in "$rep" wall_time_ns 2000000000 2500000000
+    expect_report_in "$rep" stop_latency_ns 0 100000000
 }
 
-# Finding 2: SIGTERM to isovm ends the job (143) at once after the refused opens.
+# Finding 2: SIGTERM to isovm ends the job (143) at once after the refused opens: within 100 ms
+# by the report's stop_latency_ns (the VMM's clock); the whole process within 5 s (a sanitized
+# isovm in a loaded emulated host takes seconds to exit).
 c_hfs_fifo_sigterm() {
     native && return
     need "hostile_fs.$1" || return
     _hfs_dir "fifo-term-$1"
     mkfifo "$HFS/fifo"
-    local out=$WORK/case/out err=$WORK/case/err pid i rc t0 t1
-    "$ISOVM" launch --grant "/in=$HFS:rw" -- "$J" fifo /in/fifo sleep </dev/null >"$out" 2>"$err" &
+    local out=$WORK/case/out err=$WORK/case/err rep=$HFS/report.json pid i rc t0 t1
+    "$ISOVM" launch --report "$rep" --grant "/in=$HFS:rw" -- "$J" fifo /in/fifo sleep \
+        </dev/null >"$out" 2>"$err" &
     pid=$!
     for ((i = 0; i < 100; i++)); do
         grep -qx ready "$out" 2>/dev/null && break
@@ -149,13 +151,13 @@ c_hfs_fifo_sigterm() {
     done
     t0=$(_hfs_ms)
     kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < 50; i++)); do
+    for ((i = 0; i < 100; i++)); do
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.05
     done
     t1=$(_hfs_ms)
     if kill -0 "$pid" 2>/dev/null; then
-        fail "isovm still runs 2.5 s after SIGTERM (the job printed: $(head -c 200 "$out" | tr '\n' '|'))"
+        fail "isovm still runs 5 s after SIGTERM (the job printed: $(head -c 200 "$out" | tr '\n' '|'))"
         kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
         return
@@ -165,8 +167,9 @@ c_hfs_fifo_sigterm() {
     grep -qx ready "$out" || fail "the job never printed ready"
     [ "$rc" = 143 ] || fail "exit status $rc after SIGTERM, want 143"
     grep -q '^FAIL' "$out" && fail "job check failed: $(grep -m1 '^FAIL' "$out")"
-    # (isovm's teardown and exit take some 0.2-0.7 s in the emulated host)
-    ((t1 - t0 <= 1500)) || fail "isovm ended $((t1 - t0)) ms after SIGTERM"
+    expect_report "$rep" exit_reason '"killed"'
+    expect_report_in "$rep" stop_latency_ns 0 100000000
+    ((t1 - t0 <= 5000)) || fail "isovm ended $((t1 - t0)) ms after SIGTERM"
 }
 
 # _hfs_audit_check LOG REPORT MAXSIZE : the log is valid JSON lines within MAXSIZE bytes, its
@@ -242,9 +245,11 @@ c_hfs_audit_limit() {
 for v in musl glibc; do
     add_case "harden-fs/symlink-rename/$v" c_hfs_symlink_rename "$v"
     add_case "harden-fs/cross-job/$v" c_hfs_cross_job "$v"
-    add_case "harden-fs/fifo/$v" with_budget 10 c_hfs_fifo "$v"
-    add_case "harden-fs/fifo-timeout/$v" with_budget 10 c_hfs_fifo_timeout "$v"
-    add_case "harden-fs/fifo-sigterm/$v" with_budget 15 c_hfs_fifo_sigterm "$v"
+    # budgets: an old isovm hangs in these for good; a sanitized one in a loaded emulated host
+    # takes seconds to start and to exit
+    add_case "harden-fs/fifo/$v" with_budget 30 c_hfs_fifo "$v"
+    add_case "harden-fs/fifo-timeout/$v" with_budget 30 c_hfs_fifo_timeout "$v"
+    add_case "harden-fs/fifo-sigterm/$v" with_budget 30 c_hfs_fifo_sigterm "$v"
     add_case "harden-fs/audit-flood/$v" c_hfs_audit_flood "$v"
     add_case "harden-fs/audit-limit/$v" c_hfs_audit_limit "$v"
 done
