@@ -6,7 +6,8 @@
 #      timeout and SIGTERM;
 #   7. refused opens of long control-byte paths wrote megabytes of audit log.
 # shellcheck shell=bash
-# Sourced by run.sh: uses V4, WORK, GUEST_DIR, ISOVM and lib.sh. Every case name starts with
+# Sourced by run.sh: uses WORK, GUEST_DIR, ISOVM, lib.sh and jail_cases.sh's _jail_* helpers
+# (harden-fs/jail-symlink, as root). Every case name starts with
 # "harden-fs/", so `run.sh harden-fs/` runs just these. isovm only (natively they are skipped).
 
 # _hfs_dir NAME : a fresh directory for the case (its physical path: the checks compare real
@@ -89,6 +90,21 @@ c_hfs_cross_job() {
         -- "$J" read:/in/s read:/out/h/f.txt
     expect_status 0 "the real paths" && expect_stdout_eq "read:/in/s -> OUTSIDE-SECRET|
 read:/out/h/f.txt -> host|"
+}
+
+# Finding 1 under isovm jail: a bind mount follows links, so the jailer refuses a grant through a
+# symlink before it makes anything (as the VMM would at launch).
+c_hfs_jail_symlink() {
+    _jail_init || return
+    need "fs_ops.musl" || return
+    _hfs_dir jail-symlink
+    _hfs_tree
+    ln -s ../../outside-secret.txt "$HFS/w/out/l"
+    _jail_run hfsj -- launch --grant "/in/l=$HFS/w/out/l:ro" -- "$J" read:/in/l
+    expect_stdout_lacks OUTSIDE-SECRET
+    expect_status 125 "isovm jail with a grant through a symlink" || return
+    expect_stderr_has "isovm: jail: policy grants[0].host $HFS/w/out/l: $HFS/w/out/l is a symlink (-> ../../outside-secret.txt); give the real path $HFS/outside-secret.txt"
+    _jail_gone hfsj
 }
 
 # Finding 2: opens of a FIFO inside a grant, for read and for write, blocking or not, are all
@@ -242,6 +258,7 @@ c_hfs_audit_limit() {
     expect_report_ge "$rep" lines_dropped 1
 }
 
+add_case "harden-fs/jail-symlink" c_hfs_jail_symlink
 for v in musl glibc; do
     add_case "harden-fs/symlink-rename/$v" c_hfs_symlink_rename "$v"
     add_case "harden-fs/cross-job/$v" c_hfs_cross_job "$v"
