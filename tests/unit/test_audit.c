@@ -431,8 +431,10 @@ static void test_log_paths_cut(void **state)
     memset(longp, 'q', sizeof longp);
     memcpy(longp, "/data/", 6);
     longp[sizeof longp - 1] = '\0';
-    int gr = cap_create(job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_RIGHTS_RO, 0, -1, "/data");
-    int o = cap_create(job->caps, (uint32_t)gr, CAP_FILE, CAP_FROM_OPEN, CAP_R_READ, 0, -1, longp);
+    int gr = cap_create(job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_RIGHTS_RO, 0, -1,
+                        "/data");
+    int o = cap_create(job->caps, (uint32_t)gr, CAP_FILE, CAP_FROM_OPEN, CAP_R_READ, 0, -1,
+                       longp);
     assert_true(gr >= 0 && o >= 0);
     audit_cap(job, "derive", (uint32_t)o, 3, 257, "job");
     audit_deny(job, DENY_OUTSIDE, 257, ENOENT, CAP_NONE, "/etc/short");
@@ -537,7 +539,8 @@ static void test_log_max_bytes(void **state)
     struct job *job = lf->job;
     job->policy.audit_max_bytes = 4096;
     assert_int_equal(audit_open(job), 0);
-    int gr = cap_create(job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_RIGHTS_RO, 0, -1, "/data");
+    int gr = cap_create(job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_RIGHTS_RO, 0, -1,
+                        "/data");
     assert_true(gr >= 0);
     for (int i = 0; i < 100; i++)
         audit_cap(job, "grant", (uint32_t)gr, -1, UINT64_MAX, "policy");

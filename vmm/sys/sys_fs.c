@@ -238,9 +238,9 @@ static int target_open(struct job *job, const struct sc_call *c, const struct fs
         if (fd < 0 && -fd != ENXIO)
             return host_err(job, c, t, -fd, flags & O_NOFOLLOW);
     }
-    if (opath || fd == -ENXIO) /* ENXIO: a FIFO without a reader, a device without a driver */
-        return fd == -ENXIO ? deny(job, c, DENY_SPECIAL, ENXIO, t->slot, t->guest) : fd;
-    if (fd < 0)
+    if (fd == -ENXIO) /* the kernel's: a FIFO without a reader, a device without a driver */
+        return deny(job, c, DENY_SPECIAL, ENXIO, t->slot, t->guest);
+    if (fd < 0 || opath)
         return fd;
     struct stat st;
     int fl;
