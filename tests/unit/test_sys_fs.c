@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,31 +278,37 @@ static void test_grant_dir_through_symlink_refused(void **state)
 /* ---- special files: nothing blocks an open with the job lock held ------------------------- */
 
 /* A host thread that opens `path` (the FIFO's other end) after `delay_ms`, so that an open that
- * blocks (the old code) ends after that delay instead of hanging the test run. */
+ * blocks (the old code) ends after that delay instead of hanging the test run; told to stop
+ * first (other_end_join), it opens nothing, so a run where nothing blocks does not wait. */
 struct other_end {
     pthread_t thread;
     const char *path;
     int flags, delay_ms, fd;
+    int stop[2];         /* a pipe: written by other_end_join */
 };
 
 static void *other_end_main(void *arg)
 {
     struct other_end *o = arg;
-    struct timespec d = { o->delay_ms / 1000, (long)(o->delay_ms % 1000) * 1000000L };
-    nanosleep(&d, NULL);
-    o->fd = open(o->path, o->flags | O_NONBLOCK | O_CLOEXEC); /* never blocks this thread */
+    struct pollfd p = { .fd = o->stop[0], .events = POLLIN };
+    if (poll(&p, 1, o->delay_ms) == 0)
+        o->fd = open(o->path, o->flags | O_NONBLOCK | O_CLOEXEC); /* never blocks this thread */
     return NULL;
 }
 
 static void other_end_start(struct other_end *o, const char *path, int flags, int delay_ms)
 {
     *o = (struct other_end){ .path = path, .flags = flags, .delay_ms = delay_ms, .fd = -1 };
+    assert_int_equal(pipe2(o->stop, O_CLOEXEC), 0);
     assert_int_equal(pthread_create(&o->thread, NULL, other_end_main, o), 0);
 }
 
 static void other_end_join(struct other_end *o)
 {
+    assert_int_equal(write(o->stop[1], "x", 1), 1);
     pthread_join(o->thread, NULL);
+    close(o->stop[0]);
+    close(o->stop[1]);
     if (o->fd >= 0)
         close(o->fd);
 }
