@@ -16,6 +16,7 @@
 #include <sys/statvfs.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include "lib/host_path.h"
 #include "lib/log.h"
 #include "lib/test_hooks.h"
 
@@ -202,6 +203,15 @@ int jail_validate(struct jail *j)
     for (unsigned i = 0; i < o->policy.ngrants; i++) {
         char what[64];
         snprintf(what, sizeof what, "policy grants[%u].host", i);
+        /* as the VMM refuses it at launch: bound, the link's target would pass unnoticed */
+        int fd = host_path_open(o->policy.grants[i].host, O_PATH);
+        if (fd == -ELOOP) {
+            char why[3 * PATH_MAX];
+            host_path_symlink_explain(o->policy.grants[i].host, why, sizeof why);
+            return jerr("%s %s: %s", what, o->policy.grants[i].host, why);
+        }
+        if (fd >= 0)
+            close(fd);
         if ((rc = bind_add(j, what, o->policy.grants[i].host,
                            (o->policy.grants[i].rights & WRITE_RIGHTS) != 0, false)))
             return rc;

@@ -57,6 +57,8 @@ const struct field policy_fields[] = {
     { "endpoints", FK_ENDPOINTS, 0, OFF(endpoints), 0, POLICY_MAX_ENDPOINTS, NULL, NULL },
     { "cwd", FK_GUEST_PATH, 0, OFF(cwd), 0, POLICY_GUEST_PATH_MAX, NULL, NULL },
     { "audit", FK_HOST_PATH, 0, OFF(audit_path), 0, POLICY_HOST_PATH_MAX, NULL, NULL },
+    { "audit_max_bytes", FK_SIZE, FF_ZERO_NONE, OFF(audit_max_bytes), 0, UINT64_MAX,
+      "audit_max_bytes", NULL },
     { "control", FK_HOST_PATH, 0, OFF(control_path), 0, POLICY_SOCKET_PATH_MAX, NULL, NULL },
     { "job_id", FK_JOB_ID, 0, OFF(job_id), 0, POLICY_JOB_ID_MAX, NULL, NULL },
     { "seed", FK_SEED, 0, OFF(seed), 0, UINT64_MAX, NULL, NULL },
@@ -72,6 +74,7 @@ void policy_defaults(struct policy *p)
     p->cpu_period_ns = POLICY_DEFAULT_CPU_PERIOD_NS;
     p->max_threads = POLICY_DEFAULT_MAX_THREADS;
     p->max_capabilities = POLICY_DEFAULT_MAX_CAPS;
+    p->audit_max_bytes = POLICY_DEFAULT_AUDIT_MAX;
 }
 
 /* ---- the table ------------------------------------------------------------------------------ */

@@ -104,6 +104,7 @@ struct policy {
     unsigned nendpoints;
     char cwd[POLICY_GUEST_PATH_MAX];          /* initial working directory; "" = "/" */
     char audit_path[POLICY_HOST_PATH_MAX];    /* audit log (JSON lines); "" = none */
+    uint64_t audit_max_bytes;                 /* bytes this job may write to it; 0 = no limit */
     char control_path[POLICY_SOCKET_PATH_MAX];/* control socket of the running VMM; "" = none */
     char job_id[POLICY_JOB_ID_MAX];           /* names the job in audit and report; "" = isovm-PID */
     uint64_t seed;                            /* deterministic profile: the randomness seed */
@@ -124,6 +125,7 @@ struct policy {
 #define POLICY_MAX_CAPS              65536
 #define POLICY_MIN_CPU_QUOTA_NS      100000ull   /* 100us: a smaller quota is refused */
 #define POLICY_MAX_FILE_SIZE         (1u << 20)  /* policy files larger than 1 MiB are refused */
+#define POLICY_DEFAULT_AUDIT_MAX     (16ull << 20) /* audit_max_bytes */
 
 /* Every field at its documented default (no CPU, time or I/O limit). */
 void policy_defaults(struct policy *p);

@@ -502,6 +502,7 @@ add_case "busybox sh -c arithmetic" c_bb 0 "32" sh -c 'x=5; echo $((x*6+2))'
 . "$HERE/caps_cases.sh" # capabilities: attenuation, expiry, revocation, limit (issue 4)
 . "$HERE/determinism_cases.sh" # deterministic jobs (issue 4, part 5)
 . "$HERE/fs_cases.sh" # the file-system view: grants, rights, escapes, busybox (issue 4)
+. "$HERE/hardening_fs_cases.sh" # hostile file-system jobs: symlinks, FIFOs, audit flood (issue 12)
 . "$HERE/audit_cases.sh" # audit log, isovm cap and the control socket (issue 4)
 . "$HERE/net_cases.sh" # network endpoints as capabilities (issue 5)
 . "$HERE/valgrind_cases.sh" # isovm itself under valgrind

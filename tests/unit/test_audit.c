@@ -7,16 +7,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include "firmware/abi.h"
 #include "vmm/caps/audit.h"
+#include "vmm/caps/grants.h"
+#include "vmm/core/guest_mem.h"
 #include "vmm/run/control.h"
 #include "cli/control_client.h"
 #include "job_fixture.h"
@@ -128,6 +132,8 @@ static int log_teardown(void **state)
     unlink(sock);
     snprintf(sock, sizeof sock, "%s/plain", lf->dir);
     unlink(sock);
+    snprintf(sock, sizeof sock, "%s/in", lf->dir); /* test_log_refused_open_flood's grant */
+    rmdir(sock);
     rmdir(lf->dir);
     free(lf);
     return 0;
@@ -329,6 +335,252 @@ static void test_log_write_error_not_fatal(void **state)
         audit_deny(job, DENY_RIGHTS, 0, EACCES, CAP_NONE, "/x");
     assert_int_equal(job->stats.denials[DENY_RIGHTS], 100);
     audit_close(job);
+}
+
+/* ---- bounds: path length, repeated denials, the byte budget (issue 12, finding 7) ---------- */
+
+static off_t file_size(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+/* The finding, through the syscall path: a job with a read-only grant made 300 refused opens of
+ * a 4 KiB path of control bytes, and the VMM wrote 7.4 MB of audit log (each byte six in JSON).
+ * Now a line shows 256 bytes of a path, and past 10 a second the refusals are only counted. */
+static void test_log_refused_open_flood(void **state)
+{
+    struct logfix *lf = *state;
+    struct job *job = lf->job;
+    struct open_how how = { .flags = O_PATH | O_CLOEXEC };
+    long probe = syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+    if (probe < 0 && errno == ENOSYS)
+        skip(); /* valgrind (3.19) has no openat2, which resolves every path beneath a grant */
+    close((int)probe);
+    char in[128];
+    snprintf(in, sizeof in, "%s/in", lf->dir);
+    assert_int_equal(mkdir(in, 0755), 0);
+    struct grant *g = &job->policy.grants[job->policy.ngrants++];
+    strcpy(g->guest, "/in");
+    strcpy(g->host, in);
+    g->rights = CAP_RIGHTS_RO;
+    assert_int_equal(grants_open(job), 0);
+    assert_int_equal(audit_open(job), 0);
+    const uint64_t gva = 0x200000;
+    fix_map(job, gva, 2 * FIX_PG, GPERM_R | GPERM_W);
+    char *path = (char *)fix_host(job, gva);
+    memcpy(path, "/in/", 4);
+    memset(path + 4, 1, 4090);
+    path[4094] = '\0';
+    for (int i = 0; i < 300; i++)
+        assert_int_equal(SC(job, sys_openat, (uint64_t)(uint32_t)AT_FDCWD, gva,
+                            O_WRONLY | O_CREAT, 0644), -EACCES);
+    audit_close(job);
+    assert_int_equal(job->stats.denials[DENY_RIGHTS], 300);
+    off_t size = file_size(lf->path);
+    if (size > 64 * 1024)
+        fail_msg("300 refused opens wrote %lld bytes of audit log", (long long)size);
+    json_t *lines = read_log(lf->path);
+    size_t i;
+    json_t *l;
+    unsigned denies = 0, suppressed = 0;
+    json_array_foreach(lines, i, l) {
+        if (!strcmp(sget(l, "event"), "deny")) {
+            denies++;
+            assert_int_equal(strlen(sget(l, "path")), AUDIT_PATH_MAX);
+            assert_int_equal(iget(l, "path_bytes"), 4094);
+        } else if (!strcmp(sget(l, "event"), "suppressed")) {
+            suppressed += (unsigned)iget(l, "count");
+            assert_string_equal(sget(l, "kind"), "rights");
+            assert_string_equal(sget(l, "syscall"), "openat");
+        }
+    }
+    /* the host is slow at times: a window may end during the loop, never more than a few */
+    assert_true(denies >= AUDIT_BURST && denies <= 4 * AUDIT_BURST);
+    assert_int_equal(denies + suppressed, 300);
+    assert_int_equal(job->stats.audit_denials_suppressed, suppressed);
+    json_decref(lines);
+}
+
+/* Guest paths in lines are cut to AUDIT_PATH_MAX bytes at a character boundary, with the whole
+ * length in path_bytes; shorter ones are whole, without it. Chains are cut the same way. */
+static void test_log_paths_cut(void **state)
+{
+    struct logfix *lf = *state;
+    struct job *job = lf->job;
+    char p[600];
+    memset(p, 'a', 255);
+    memcpy(p + 255, "\xc3\xa9", 3); /* "é" would end at byte 257 */
+    assert_int_equal(audit_path_shown(p, 257), 255);
+    assert_int_equal(audit_path_shown(p, 256), 256); /* 256 bytes: whole, even a cut "é" */
+    memset(p, 'a', 256);
+    assert_int_equal(audit_path_shown(p, 300), 256);
+    p[255] = '\xff'; /* an invalid byte counts alone */
+    assert_int_equal(audit_path_shown(p, 300), 256);
+    for (int i = 0; i < 300; i++)
+        memcpy(p + 2 * i, "\xc3\xa9", 2); /* 600 bytes of "é" */
+    assert_int_equal(audit_path_shown(p, 600), 256);
+    p[0] = 'x'; /* then 0xa9 alone (invalid), then "é" from byte 2: 256 */
+    assert_int_equal(audit_path_shown(p, 600), 256);
+    for (int i = 0; i < 299; i++)
+        memcpy(p + 1 + 2 * i, "\xc3\xa9", 2); /* "x" and "é"s: the 128th would end at 257 */
+    assert_int_equal(audit_path_shown(p, 599), 255);
+
+    assert_int_equal(audit_open(job), 0);
+    char longp[1200];
+    memset(longp, 'q', sizeof longp);
+    memcpy(longp, "/data/", 6);
+    longp[sizeof longp - 1] = '\0';
+    int gr = cap_create(job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_RIGHTS_RO, 0, -1,
+                        "/data");
+    int o = cap_create(job->caps, (uint32_t)gr, CAP_FILE, CAP_FROM_OPEN, CAP_R_READ, 0, -1,
+                       longp);
+    assert_true(gr >= 0 && o >= 0);
+    audit_cap(job, "derive", (uint32_t)o, 3, 257, "job");
+    audit_deny(job, DENY_OUTSIDE, 257, ENOENT, CAP_NONE, "/etc/short");
+    audit_close(job);
+    json_t *lines = read_log(lf->path);
+    json_t *der = json_array_get(lines, 3);
+    assert_string_equal(sget(der, "event"), "derive");
+    assert_int_equal(strlen(sget(der, "path")), AUDIT_PATH_MAX);
+    assert_memory_equal(sget(der, "path"), longp, AUDIT_PATH_MAX);
+    assert_int_equal(iget(der, "path_bytes"), sizeof longp - 1);
+    json_t *link = json_array_get(json_object_get(der, "chain"), 1);
+    assert_int_equal(strlen(sget(link, "path")), AUDIT_PATH_MAX);
+    assert_int_equal(iget(link, "path_bytes"), sizeof longp - 1);
+    json_t *root = json_array_get(json_object_get(der, "chain"), 0);
+    assert_null(json_object_get(root, "path_bytes"));
+    json_t *deny = json_array_get(lines, 4);
+    assert_string_equal(sget(deny, "path"), "/etc/short");
+    assert_null(json_object_get(deny, "path_bytes"));
+    json_decref(lines);
+}
+
+/* AUDIT_BURST denials of a kind and syscall a second in full; the rest counted, then summed up
+ * in one "suppressed" line when the window ends; other pairs have their own windows. */
+static void test_log_denials_rate_limited(void **state)
+{
+    struct logfix *lf = *state;
+    struct job *job = lf->job;
+    assert_int_equal(audit_open(job), 0);
+    pthread_mutex_lock(&job->lock);
+    for (int i = 0; i < 50; i++)
+        audit_deny(job, DENY_RIGHTS, 257, EACCES, CAP_NONE, "/in/x");
+    for (int i = 0; i < 12; i++)
+        audit_deny(job, DENY_RIGHTS, 0, EBADF, CAP_NONE, NULL); /* another syscall */
+    for (int i = 0; i < 3; i++)
+        audit_deny(job, DENY_OUTSIDE, 257, ENOENT, CAP_NONE, "/etc/x"); /* another kind */
+    pthread_mutex_unlock(&job->lock);
+    assert_int_equal(job->stats.denials[DENY_RIGHTS], 62);
+    assert_int_equal(job->stats.audit_denials_suppressed, 40 + 2);
+    /* a window ends: its counter line, and the next denial is written in full again */
+    struct timespec d = { 1, 50000000 };
+    nanosleep(&d, NULL);
+    pthread_mutex_lock(&job->lock);
+    audit_deny(job, DENY_RIGHTS, 257, EACCES, CAP_NONE, "/in/y");
+    pthread_mutex_unlock(&job->lock);
+    audit_close(job); /* nothing left to sum up: no more lines */
+    json_t *lines = read_log(lf->path);
+    size_t n = json_array_size(lines);
+    /* 3 grants, 10 + 10 + 3 denials, 2 counters, 1 denial */
+    assert_int_equal(n, 3 + 23 + 2 + 1);
+    json_t *c1 = json_array_get(lines, 26), *c2 = json_array_get(lines, 27);
+    assert_string_equal(sget(c1, "event"), "suppressed");
+    assert_string_equal(sget(c2, "event"), "suppressed");
+    json_t *openat = !strcmp(sget(c1, "syscall"), "openat") ? c1 : c2;
+    json_t *read = openat == c1 ? c2 : c1;
+    assert_int_equal(iget(openat, "count"), 40);
+    assert_string_equal(sget(openat, "kind"), "rights");
+    assert_string_equal(sget(openat, "by"), "job");
+    assert_true(iget(openat, "first_ns") <= iget(openat, "last_ns"));
+    assert_true(iget(openat, "last_ns") < iget(openat, "t_ns"));
+    assert_string_equal(sget(read, "syscall"), "read");
+    assert_int_equal(iget(read, "count"), 2);
+    json_t *last = json_array_get(lines, 28);
+    assert_string_equal(sget(last, "event"), "deny");
+    assert_string_equal(sget(last, "path"), "/in/y");
+    json_decref(lines);
+    assert_int_equal(job->stats.audit_lines_written, n);
+    assert_int_equal(job->stats.audit_bytes_written, file_size(lf->path));
+    assert_int_equal(job->stats.audit_lines_dropped, 0);
+}
+
+/* More kind and syscall pairs at once than windows: the oldest window is summed up early. */
+static void test_log_many_windows(void **state)
+{
+    struct logfix *lf = *state;
+    struct job *job = lf->job;
+    assert_int_equal(audit_open(job), 0);
+    pthread_mutex_lock(&job->lock);
+    for (uint64_t nr = 0; nr < AUDIT_WINDOWS + 8; nr++)
+        for (int i = 0; i < 11; i++)
+            audit_deny(job, DENY_SYSCALL, nr, EPERM, CAP_NONE, NULL);
+    pthread_mutex_unlock(&job->lock);
+    audit_close(job);
+    json_t *lines = read_log(lf->path);
+    size_t i;
+    json_t *l;
+    uint64_t denies = 0, counted = 0;
+    json_array_foreach(lines, i, l) {
+        denies += !strcmp(sget(l, "event"), "deny");
+        if (!strcmp(sget(l, "event"), "suppressed"))
+            counted += (uint64_t)iget(l, "count");
+    }
+    assert_int_equal(denies, (AUDIT_WINDOWS + 8) * 10);
+    assert_int_equal(counted, AUDIT_WINDOWS + 8);
+    json_decref(lines);
+}
+
+/* audit_max_bytes: the first line that does not fit and every later one are dropped; the last
+ * line says how many; the report's counters agree with the file. 0: no limit. */
+static void test_log_max_bytes(void **state)
+{
+    struct logfix *lf = *state;
+    struct job *job = lf->job;
+    job->policy.audit_max_bytes = 4096;
+    assert_int_equal(audit_open(job), 0);
+    int gr = cap_create(job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_RIGHTS_RO, 0, -1,
+                        "/data");
+    assert_true(gr >= 0);
+    for (int i = 0; i < 100; i++)
+        audit_cap(job, "grant", (uint32_t)gr, -1, UINT64_MAX, "policy");
+    uint64_t written = job->stats.audit_lines_written, dropped = job->stats.audit_lines_dropped;
+    assert_true(written > 3 && dropped > 0 && written + dropped == 103);
+    /* a small line after the first drop is dropped too: the log is a prefix of the events */
+    audit_syscall_logged(job, 39);
+    assert_int_equal(job->stats.audit_lines_dropped, dropped + 1);
+    off_t before = file_size(lf->path);
+    assert_true(before <= 4096);
+    assert_int_equal(job->stats.audit_bytes_written, before);
+    audit_end(job);
+    audit_end(job); /* once */
+    audit_close(job);
+    json_t *lines = read_log(lf->path);
+    json_t *last = json_array_get(lines, json_array_size(lines) - 1);
+    assert_string_equal(sget(last, "event"), "dropped");
+    assert_string_equal(sget(last, "by"), "policy");
+    assert_int_equal(iget(last, "lines"), dropped + 1);
+    assert_int_equal(iget(last, "bytes"), job->stats.audit_bytes_dropped);
+    assert_int_equal(iget(last, "limit_bytes"), 4096);
+    assert_int_equal(json_array_size(lines), written + 1);
+    assert_true(file_size(lf->path) - before < 300); /* the one line past the limit */
+    assert_int_equal(job->stats.audit_lines_written, written + 1);
+    json_decref(lines);
+
+    /* no limit */
+    unlink(lf->path);
+    memset(&job->stats, 0, sizeof job->stats);
+    job->policy.audit_max_bytes = 0;
+    assert_int_equal(audit_open(job), 0);
+    for (int i = 0; i < 100; i++)
+        audit_cap(job, "grant", (uint32_t)gr, -1, UINT64_MAX, "policy");
+    audit_close(job);
+    assert_int_equal(job->stats.audit_lines_dropped, 0);
+    assert_int_equal(job->stats.audit_lines_written, 104);
+    lines = read_log(lf->path);
+    assert_int_equal(json_array_size(lines), 104);
+    json_decref(lines);
 }
 
 /* ---- control requests -------------------------------------------------------------------- */
@@ -621,6 +873,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_denials_counted_without_log, log_setup, log_teardown),
         cmocka_unit_test_setup_teardown(test_log_open_errors, log_setup, log_teardown),
         cmocka_unit_test_setup_teardown(test_log_write_error_not_fatal, log_setup, log_teardown),
+        cmocka_unit_test_setup_teardown(test_log_refused_open_flood, log_setup, log_teardown),
+        cmocka_unit_test_setup_teardown(test_log_paths_cut, log_setup, log_teardown),
+        cmocka_unit_test_setup_teardown(test_log_denials_rate_limited, log_setup, log_teardown),
+        cmocka_unit_test_setup_teardown(test_log_many_windows, log_setup, log_teardown),
+        cmocka_unit_test_setup_teardown(test_log_max_bytes, log_setup, log_teardown),
         cmocka_unit_test_setup_teardown(test_control_requests, log_setup, log_teardown),
         cmocka_unit_test_setup_teardown(test_control_socket, log_setup, log_teardown),
     };

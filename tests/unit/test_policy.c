@@ -87,6 +87,7 @@ static void test_defaults(void **state)
     assert_true(p.io_write.bytes.refill_time_ns == 0 && p.io_write.bytes.one_time_burst == 0);
     assert_int_equal(p.max_threads, 16);
     assert_int_equal(p.max_capabilities, 64);
+    assert_true(p.audit_max_bytes == 16ull << 20);
     assert_int_equal(policy_validate(&p, err, sizeof err), 0);
 
     struct policy q;
@@ -614,13 +615,14 @@ static void test_write_json(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "seed")), 0);
     assert_true(json_is_null(json_object_get(j, "io_device"))); /* isovm jail's cgroup I/O limit */
     assert_int_equal(json_array_size(json_object_get(j, "endpoints")), 0);
-    assert_int_equal(json_object_size(j), 28);
+    assert_int_equal(json_integer_value(json_object_get(j, "audit_max_bytes")), 16 << 20);
+    assert_int_equal(json_object_size(j), 29);
     json_decref(j);
     /* one key per line, opening brace where the stream is, closing brace at the indent */
     unsigned lines = 0;
     for (const char *c = s; *c; c++)
         lines += *c == '\n';
-    assert_int_equal(lines, 29);
+    assert_int_equal(lines, 30);
     assert_true(strncmp(s, "{\n  \"memory_bytes\": ", 20) == 0);
     assert_string_equal(s + strlen(s) - 2, "\n}");
     free(s);
@@ -753,6 +755,7 @@ static const char *sandbox =
     "  ],\n"
     "  \"cwd\": \"/data\",\n"
     "  \"audit\": \"/var/log/job.audit\",\n"
+    "  \"audit_max_bytes\": \"1MiB\",\n"
     "  \"control\": \"/run/isovm/job.sock\",\n"
     "  \"job_id\": \"build-42.x_Y\",\n"
     "  \"seed\": 42\n"
@@ -784,6 +787,7 @@ static void test_sandbox_fields(void **state)
     assert_string_equal(p.grants[3].host, "/a b/\xc3\xa9:x"); /* "/database" is not in "/data" */
     assert_string_equal(p.cwd, "/data");
     assert_string_equal(p.audit_path, "/var/log/job.audit");
+    assert_true(p.audit_max_bytes == 1ull << 20);
     assert_string_equal(p.control_path, "/run/isovm/job.sock");
     assert_string_equal(p.job_id, "build-42.x_Y");
     assert_true(p.seed == 42);
@@ -798,6 +802,10 @@ static void test_sandbox_fields(void **state)
     assert_true(p.seed == UINT64_MAX);
     assert_string_equal(p.cwd, "/");
     assert_string_equal(p.audit_path, "job.audit"); /* relative to isovm's working directory */
+    parse_ok(&p, "{\"audit_max_bytes\": 0}"); /* no limit */
+    assert_true(p.audit_max_bytes == 0);
+    parse_ok(&p, "{\"audit_max_bytes\": 4096}");
+    assert_true(p.audit_max_bytes == 4096);
     parse_ok(&p, "{\"seed\": 9223372036854775807, \"syscalls\": {\"errno\": \"EWOULDBLOCK\"}, "
                  "\"grants\": [], \"job_id\": \"0123456789012345678901234567890123456789012345678901234567890123\"}");
     assert_true(p.seed == INT64_MAX);
@@ -850,6 +858,12 @@ static void test_sandbox_replace(void **state)
 }
 
 static const struct bad_case sandbox_bad[] = {
+    /* the audit log's limit */
+    { "{\"audit_max_bytes\": -5}", "t.json:1:21: audit_max_bytes: expected a size like \"64MiB\" "
+      "or an integer number of bytes, got -5", NULL },
+    { "{\"audit_max_bytes\": \"16MB/s\"}", "t.json:1:21: audit_max_bytes: expected a size",
+      "got \"16MB/s\"" },
+    { "{\"audit_max_bytes\": true}", "t.json:1:21: audit_max_bytes: expected a size", NULL },
     /* syscalls */
     { "{\"syscalls\": {\"profile\": \"defualt\"}}", "t.json:1:26: syscalls.profile: unknown value "
       "\"defualt\" (did you mean \"default\"?); expected one of \"default\", \"deterministic\", \"none\"", NULL },
@@ -1008,7 +1022,8 @@ static void test_sandbox_set(void **state)
     struct { const char *key, *value; } ok[] = {
         { "syscalls.profile", "none" }, { "syscalls.action", "log" }, { "syscalls.errno", "EACCES" },
         { "syscalls.allow", "openat,read,231" }, { "syscalls.deny", "ptrace" },
-        { "audit", "job.audit" }, { "control", "/run/j.sock" }, { "job_id", "42" },
+        { "audit", "job.audit" }, { "audit_max_bytes", "64KiB" }, { "control", "/run/j.sock" },
+        { "job_id", "42" },
         { "seed", "18446744073709551615" }, { "cwd", "/out" },
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -1021,6 +1036,7 @@ static void test_sandbox_set(void **state)
     assert_int_equal(bits(p.syscalls.allow), 3);
     assert_true(bit(p.syscalls.deny, 101));
     assert_string_equal(p.audit_path, "job.audit");
+    assert_true(p.audit_max_bytes == 64u << 10);
     assert_string_equal(p.control_path, "/run/j.sock");
     assert_string_equal(p.job_id, "42"); /* digits, yet a string */
     assert_true(p.seed == UINT64_MAX);
@@ -1056,6 +1072,12 @@ static void test_sandbox_set(void **state)
         { "audit", "", "--set audit=: expected a path" },
         { "audit", "a\x01", "--set audit=a\\x01: path \"a\\x01\" holds a control character" },
         { "audit", "\xff", "--set audit=\xff: path \"\xff\" is not valid UTF-8" },
+        { "audit_max_bytes", "lots", "--set audit_max_bytes=lots: expected a size like \"64MiB\" or "
+          "an integer number of bytes, got \"lots\"" },
+        { "audit_max_bytes", "-1", "--set audit_max_bytes=-1: expected a size" },
+        { "audit_max_bytes", "1.5MiB", "--set audit_max_bytes=1.5MiB: expected a size" },
+        { "audit_max_byte", "1", "--set audit_max_byte=1: unknown key \"audit_max_byte\" (did you "
+          "mean \"audit_max_bytes\"?)" },
         { "syscalls", "1", "--set syscalls=1: \"syscalls\" is a group; set one of syscalls.profile, "
           "syscalls.action, syscalls.errno, syscalls.allow, syscalls.deny" },
     };
@@ -1070,7 +1092,7 @@ static void test_sandbox_set(void **state)
     /* an unknown key lists the new ones too */
     assert_int_equal(policy_set(&p, "job", "x", err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "syscalls.profile, syscalls.action, syscalls.errno, syscalls.allow, "
-                               "syscalls.deny, cwd, audit, control, job_id, seed"));
+                               "syscalls.deny, cwd, audit, audit_max_bytes, control, job_id, seed"));
     assert_int_equal(policy_set_from(&p, "syscalls.profile", "x", "--syscall-profile x", err,
                                      sizeof err), -EINVAL);
     assert_non_null(strstr(err, "--syscall-profile x: unknown value \"x\""));

@@ -59,6 +59,11 @@ static void test_report_filter_keys(void **state)
     job->stats.filtered[ISOVM_SYS_CAP_INFO] = 1;
     job->stats.filtered_beyond = 3;              /* 5000, -1, ... */
     job->stats.filter_logged = 4;
+    job->stats.audit_lines_written = 11;
+    job->stats.audit_bytes_written = 4000;
+    job->stats.audit_lines_dropped = 7;
+    job->stats.audit_bytes_dropped = 900;
+    job->stats.audit_denials_suppressed = 290;
     audit_deny(job, DENY_SYSCALL, SYS_getpid, 0, CAP_NONE, NULL);
     audit_deny(job, DENY_RIGHTS, SYS_write, EBADF, CAP_NONE, NULL);
     audit_deny(job, DENY_RIGHTS, SYS_write, EBADF, CAP_NONE, NULL);
@@ -94,6 +99,15 @@ static void test_report_filter_keys(void **state)
     assert_int_equal(num(d, "syscall-filter"), 1);
     assert_int_equal(num(d, "rights"), 2);
     assert_int_equal(num(r, "denials_total"), 3);
+
+    /* the audit log's counters (docs/audit.md) */
+    json_t *au = json_object_get(r, "audit");
+    assert_int_equal(json_object_size(au), 5);
+    assert_int_equal(num(au, "lines_written"), 11);
+    assert_int_equal(num(au, "bytes_written"), 4000);
+    assert_int_equal(num(au, "lines_dropped"), 7);
+    assert_int_equal(num(au, "bytes_dropped"), 900);
+    assert_int_equal(num(au, "denials_suppressed"), 290);
 
     /* every host-timing field names a key of the report; the obvious ones are there */
     json_t *ht = json_object_get(r, "host_timing_fields");

@@ -5,13 +5,24 @@
 #include "vmm/caps/cap.h"
 #include "vmm/core/job.h"
 
+#define AUDIT_PATH_MAX  256u          /* guest path bytes a line shows (then "path_bytes") */
+#define AUDIT_BURST     10u           /* denials of one kind and syscall written in full ... */
+#define AUDIT_WINDOW_NS 1000000000ull /* ... per window of this long; the rest only counted */
+#define AUDIT_WINDOWS   32u           /* kind and syscall pairs followed at once */
+
 /* Open the log named by job->policy.audit_path (nothing if empty): appending, created 0600.
  * Then logs a "grant" (by "policy") for every root capability already in the table (the
  * console, the policy's grants); roots made later must log themselves. Needs job->start_ns
- * and job->job_id set. 0 or -errno (with a message naming the file). Every line is flushed as
- * it is written; a write error is reported once on stderr and never ends the job. */
+ * and job->job_id set. 0 or -errno (with a message naming the file). Every line reaches the
+ * file in one write as it happens; a write error is reported once on stderr and never ends
+ * the job. The job may write job->policy.audit_max_bytes (0: no limit): a line that does not
+ * fit is dropped, and so is every later one, counted in job->stats (docs/audit.md). */
 int audit_open(struct job *job);
-/* Flush and close it. */
+/* The log's last lines, once the job's events are over: a "suppressed" line for every window of
+ * repeated denials still open, then, if any line was dropped, one "dropped" line saying how
+ * many (written whatever the limit). The stats are final after it. Idempotent. */
+void audit_end(struct job *job);
+/* audit_end, then close it. */
 void audit_close(struct job *job);
 
 /* A capability event: "grant", "derive", "delegate", "revoke", "expire". `slot` is the entry,
@@ -24,9 +35,16 @@ void audit_cap(struct job *job, const char *event, uint32_t slot, int fd, uint64
 
 /* A refusal: counted in job->stats.denials[kind] and logged with the syscall, the errno
  * returned, the capability (CAP_NONE: none) and its chain, and the guest path if any
- * (NULL: none). job->lock held. */
+ * (NULL: none). Of the denials of one kind and syscall, AUDIT_BURST per AUDIT_WINDOW_NS are
+ * written in full; the rest are counted (job->stats.audit_denials_suppressed) and summed up
+ * in one "suppressed" line when the window ends (at the next denial after it, or at the end).
+ * job->lock held. */
 void audit_deny(struct job *job, enum deny_kind kind, uint64_t nr, int err, uint32_t slot,
                 const char *path);
+
+/* How many bytes of a guest path of n bytes a line shows: n up to AUDIT_PATH_MAX, else the
+ * whole UTF-8 characters (or single invalid bytes) that fit in AUDIT_PATH_MAX. */
+size_t audit_path_shown(const char *path, size_t n);
 
 /* A syscall outside the filter's allowlist that the "log" action let through. */
 void audit_syscall_logged(struct job *job, uint64_t nr);

@@ -118,36 +118,17 @@ const char *fsp_split(const char *rest, char *dir, size_t len)
     return slash + 1;
 }
 
-int fsp_depth(const char *rest)
-{
-    if (!rest[0])
-        return 0;
-    int d = 1;
-    for (const char *s = rest; *s; s++)
-        d += *s == '/';
-    return d;
-}
-
-int fsp_symlink_climb(const char *target)
+bool fsp_symlink_downward(const char *target)
 {
     if (!target[0] || target[0] == '/')
-        return -1;
-    int climb = 0;
-    bool descended = false;
-    const char *s = target;
-    while (*s) {
+        return false;
+    for (const char *s = target; *s;) {
         const char *end = s;
         while (*end && *end != '/')
             end++;
-        size_t k = (size_t)(end - s);
-        if (k == 2 && s[0] == '.' && s[1] == '.') {
-            if (descended)
-                return -1;
-            climb++;
-        } else if (k > 0 && !(k == 1 && s[0] == '.')) {
-            descended = true;
-        }
+        if (end - s == 2 && s[0] == '.' && s[1] == '.')
+            return false;
         s = *end ? end + 1 : end;
     }
-    return climb;
+    return true;
 }

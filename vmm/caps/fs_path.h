@@ -30,13 +30,10 @@ bool fsp_is_ancestor(const char *const *guests, unsigned n, const char *path);
  * does not fit. */
 const char *fsp_split(const char *rest, char *dir, size_t len);
 
-/* Components of a normalized relative remainder ("" -> 0, "a/b" -> 2). */
-int fsp_depth(const char *rest);
-
-/* How far a symlink target climbs: for a relative target made of leading ".." components and
- * then only ordinary ones ("../../x/y", "x", "./x"), the number of ".."; -1 for anything else
- * (empty, absolute, a ".." after an ordinary component such as "x/../../y", whose meaning
- * depends on what x is on the host). */
-int fsp_symlink_climb(const char *target);
+/* Does a symlink target only lead downward from the link's own directory: relative, not empty,
+ * with no ".." component ("x", "./x/y", "x//y/", "...x")? Such a link means the same wherever
+ * it is moved to, so it can never lead out of the grant it is in (docs/filesystem.md). False
+ * for anything else: absolute, "..", "../x", "x/../y". */
+bool fsp_symlink_downward(const char *target);
 
 #endif

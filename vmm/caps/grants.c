@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "vmm/caps/audit.h"
 #include "vmm/caps/fs_path.h"
+#include "lib/host_path.h"
 #include "lib/log.h"
 
 /* Reopen a granted regular file by name beneath its parent directory, never through /proc
@@ -39,54 +40,64 @@ int grant_file_reopen(const struct grant_root *r, int flags)
     return (int)fd;
 }
 
+/* One line naming grant i and what is wrong with its host path; -err. */
+static int grant_err(const struct grant *g, unsigned i, int err, const char *what)
+{
+    log_err("policy grants[%u].host: %s: %s", i, g->host, what ? what : strerror(err));
+    return -err;
+}
+
 /* Open grants[i]'s host path: a directory to resolve beneath, or a regular file (O_PATH, with
- * its parent directory and name in *r to reopen it). */
+ * its parent directory and name in *r to reopen it). No component of the path may be a symlink,
+ * the last one included: what a grant shows is what its path names, not what a link there
+ * points to at launch (a job could have made that link: docs/filesystem.md). */
 static int grant_host_open(const struct grant *g, unsigned i, struct grant_root *r)
 {
-    int fd = open(g->host, O_PATH | O_CLOEXEC);
+    int fd = host_path_open(g->host, O_PATH);
+    if (fd == -ELOOP) {
+        char why[3 * PATH_MAX];
+        host_path_symlink_explain(g->host, why, sizeof why);
+        return grant_err(g, i, ELOOP, why);
+    }
+    if (fd < 0)
+        return grant_err(g, i, -fd, NULL);
     struct stat st;
-    if (fd < 0 || fstat(fd, &st) < 0) {
+    if (fstat(fd, &st) < 0) {
         int e = errno;
-        if (fd >= 0)
-            close(fd);
-        log_err("policy grants[%u].host: %s: %s", i, g->host, strerror(e));
-        return -e;
+        close(fd);
+        return grant_err(g, i, e, NULL);
     }
     if (S_ISDIR(st.st_mode)) {
+        /* the very directory just opened, readable for getdents */
+        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int e = errno;
         close(fd);
-        fd = open(g->host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-            int e = errno;
-            log_err("policy grants[%u].host: %s: %s", i, g->host, strerror(e));
-            return -e;
-        }
+        if (dfd < 0)
+            return grant_err(g, i, e, NULL);
         r->is_file = false;
-        return fd;
+        return dfd;
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        log_err("policy grants[%u].host: %s: not a directory or a regular file", i, g->host);
-        return -EINVAL;
+        return grant_err(g, i, EINVAL, "not a directory or a regular file");
     }
-    /* its parent directory and name, symlinks resolved (the file itself may be one) */
+    /* its parent directory and name (no symlink in the path: realpath only tidies it) */
     char real[PATH_MAX];
     if (!realpath(g->host, real)) {
         int e = errno;
         close(fd);
-        log_err("policy grants[%u].host: %s: %s", i, g->host, strerror(e));
-        return -e;
+        return grant_err(g, i, e, NULL);
     }
     char *slash = strrchr(real, '/');
     if (strlen(slash + 1) >= sizeof r->name) {
         close(fd);
-        log_err("policy grants[%u].host: %s: name too long", i, g->host);
-        return -ENAMETOOLONG;
+        return grant_err(g, i, ENAMETOOLONG, "name too long");
     }
     snprintf(r->name, sizeof r->name, "%s", slash + 1);
     *slash = '\0';
-    r->parent_fd = open(real[0] ? real : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    r->parent_fd = host_path_open(real[0] ? real : "/", O_PATH | O_DIRECTORY);
     if (r->parent_fd < 0) {
-        int e = errno;
+        int e = -r->parent_fd;
         close(fd);
         log_err("policy grants[%u].host: %s: its directory: %s", i, g->host, strerror(e));
         return -e;
@@ -103,8 +114,7 @@ static int grant_host_open(const struct grant *g, unsigned i, struct grant_root 
             close(fd);
             close(r->parent_fd);
             r->parent_fd = -1;
-            log_err("policy grants[%u].host: %s: %s", i, g->host, strerror(-probe));
-            return probe;
+            return grant_err(g, i, -probe, NULL);
         }
         close(probe);
     }

@@ -13,10 +13,12 @@
 #include "vmm/core/vm.h"
 
 /* The job's authority is kept by vmm/caps/ (the job holds it by pointer, so core/ needs none
- * of caps/'s definitions): the capability table, the descriptors over it, the grants' roots. */
+ * of caps/'s definitions): the capability table, the descriptors over it, the grants' roots,
+ * the audit log. */
 struct cap_table;
 struct fd_slot;
 struct grant_root;
+struct audit_log;
 
 #define SYSCALL_TABLE_SIZE 1024 /* Linux numbers and isovm's own (ISOVM_SYS_*, from 1000) */
 #define UNKNOWN_TRACKED    16
@@ -32,6 +34,7 @@ enum deny_kind {
     DENY_ESCAPE,    /* resolution would leave the grant: .., symlinks out, magic links */
     DENY_LIMIT,     /* max_capabilities, max_threads */
     DENY_NETWORK,   /* a socket family, address or port no endpoint grants (sys_net.c) */
+    DENY_SPECIAL,   /* an open of a FIFO, device or socket beneath a grant (ENXIO, sys_fs.c) */
     DENY_KINDS
 };
 
@@ -95,6 +98,9 @@ struct job_stats {
     uint64_t net_connections;                /* connects and accepts that succeeded */
     uint64_t net_bytes_sent, net_bytes_received; /* through sockets (also in bytes_*) */
     uint64_t net_datagrams_dropped;          /* from ungranted sources, never seen by the job */
+    uint64_t audit_lines_written, audit_bytes_written; /* the audit log (vmm/caps/audit.c) */
+    uint64_t audit_lines_dropped, audit_bytes_dropped; /* past audit_max_bytes, or not written */
+    uint64_t audit_denials_suppressed;       /* denials counted, not written in full */
 };
 
 struct sig_state {
@@ -147,7 +153,7 @@ struct job {
     char cwd[POLICY_GUEST_PATH_MAX]; /* guest working directory (normalized, absolute) */
     struct grant_root *grant_roots; /* policy.grants[i]'s root (vmm/caps/grants.h) */
     unsigned ngrant_roots;       /* grants opened so far */
-    FILE *audit;                 /* audit log; NULL: none */
+    struct audit_log *audit;     /* audit log (vmm/caps/audit.c); NULL: none */
     char job_id[POLICY_JOB_ID_MAX];
     uint64_t filter_allow[SYSCALL_TABLE_SIZE / 64]; /* syscall filter: allowed numbers */
     int filter_errno;            /* errno for SCA_ERRNO */

@@ -253,6 +253,7 @@ int launch_run(const struct launch_opts *o)
     vmm_seccomp_test_hooks(job->vm.kvm_fd);
     job_supervise(job, &ctl);
     control_close(&ctl);
+    audit_end(job); /* the log's last lines: the report's audit counts are final */
     status = job->exit_status;
     if (job->rcache.armed) /* the job ended after reads the firmware served */
         read_cache_sync(job, job->rcache.owner);

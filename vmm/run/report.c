@@ -159,6 +159,14 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
     fprintf(f, "    \"datagrams_dropped\": %llu,\n", (unsigned long long)st->net_datagrams_dropped);
     fprintf(f, "    \"denials\": %llu\n", (unsigned long long)st->denials[DENY_NETWORK]);
     fprintf(f, "  },\n");
+    fprintf(f, "  \"audit\": {\n"); /* the audit log (docs/audit.md); all 0 without one */
+    fprintf(f, "    \"lines_written\": %llu,\n", (unsigned long long)st->audit_lines_written);
+    fprintf(f, "    \"bytes_written\": %llu,\n", (unsigned long long)st->audit_bytes_written);
+    fprintf(f, "    \"lines_dropped\": %llu,\n", (unsigned long long)st->audit_lines_dropped);
+    fprintf(f, "    \"bytes_dropped\": %llu,\n", (unsigned long long)st->audit_bytes_dropped);
+    fprintf(f, "    \"denials_suppressed\": %llu\n",
+            (unsigned long long)st->audit_denials_suppressed);
+    fprintf(f, "  },\n");
     fprintf(f, "  \"vm_exits\": {\n");
     fprintf(f, "    \"io\": %llu,\n", (unsigned long long)st->exits_io);
     fprintf(f, "    \"hlt\": %llu,\n", (unsigned long long)st->exits_hlt);

@@ -214,20 +214,51 @@ static int fd_utimens(int fd, const struct timespec *times)
 }
 
 /* Open the target on the host (following symlinks, but only beneath its grant). A file grant
- * is reopened through its O_PATH descriptor. Host descriptor or -errno (escapes audited). */
+ * is reopened through its O_PATH descriptor. Every open but O_PATH is non-blocking without a
+ * controlling tty, and must find a regular file or a directory: a FIFO, a device or a socket
+ * would block (a FIFO without its other end) or reach beyond the file system, with the job
+ * lock held, so it is refused with ENXIO (audited as special-file). What is allowed loses the
+ * O_NONBLOCK again (the job's own is kept in its descriptor's status). Host descriptor or
+ * -errno (escapes audited). */
 static int target_open(struct job *job, const struct sc_call *c, const struct fs_target *t,
                        uint64_t flags, uint64_t mode)
 {
+    bool opath = flags & O_PATH;
+    if (!opath)
+        flags |= O_NONBLOCK | O_NOCTTY;
     int fd;
     if (t->file_grant) {
         if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
             return -EEXIST;
         if (t->grant < 0 || !job->grant_roots[t->grant].is_file)
             return -ENOENT;
-        return grant_file_reopen(&job->grant_roots[t->grant], (int)flags);
+        fd = grant_file_reopen(&job->grant_roots[t->grant], (int)flags);
+    } else {
+        fd = openat2_beneath(t->cap->host_fd, t->rest, flags, mode);
+        if (fd < 0 && -fd != ENXIO)
+            return host_err(job, c, t, -fd, flags & O_NOFOLLOW);
     }
-    fd = openat2_beneath(t->cap->host_fd, t->rest, flags, mode);
-    return fd < 0 ? host_err(job, c, t, -fd, flags & O_NOFOLLOW) : fd;
+    if (fd == -ENXIO) /* the kernel's: a FIFO without a reader, a device without a driver */
+        return deny(job, c, DENY_SPECIAL, ENXIO, t->slot, t->guest);
+    if (fd < 0 || opath)
+        return fd;
+    struct stat st;
+    int fl;
+    if (fstat(fd, &st) < 0 || (fl = fcntl(fd, F_GETFL)) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        close(fd);
+        return deny(job, c, DENY_SPECIAL, ENXIO, t->slot, t->guest);
+    }
+    if (fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    return fd;
 }
 
 /* The target's parent directory on the host (O_PATH, beneath the grant) and its last
@@ -418,7 +449,8 @@ static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint6
     uint32_t acc = (uint32_t)(flags & O_ACCMODE);
     bool cloexec = flags & O_CLOEXEC;
     uint32_t status = (uint32_t)(flags & (O_APPEND | O_NONBLOCK));
-    /* what isovm opens with: no O_NONBLOCK (regular files ignore it), no controlling tty */
+    /* what isovm asks for (target_open adds O_NONBLOCK and O_NOCTTY to every open but O_PATH,
+     * and clears O_NONBLOCK again) */
     uint64_t host_flags =
         flags & ~(uint64_t)(O_NONBLOCK | O_NOCTTY | GUEST_O_LARGEFILE | O_CLOEXEC);
     struct fs_target t;
@@ -445,7 +477,9 @@ static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint6
             return -EEXIST;
         }
     } else {
-        fd = target_open(job, c, &t, host_flags, mode & 0777 & ~FS_UMASK);
+        /* the mode counts only with O_CREAT, as Linux (openat2 refuses one without it) */
+        fd = target_open(job, c, &t, host_flags,
+                         (flags & O_CREAT) ? mode & 0777 & ~FS_UMASK : 0);
     }
     if (fd < 0)
         return fd;
@@ -765,6 +799,17 @@ static int64_t do_rename(struct job *job, struct sc_call *c, uint64_t olddir, ui
         rc = pfrom < 0 ? pfrom : pto;
         goto out;
     }
+    /* a symlink (the host's: the job makes only downward ones) whose target climbs or is
+     * absolute would change meaning by moving: refused */
+    char link[PATH_MAX + 1];
+    ssize_t len = readlinkat(pfrom, lfrom, link, sizeof link);
+    if (len >= 0) {
+        link[len < (ssize_t)sizeof link ? len : 0] = '\0'; /* longer than PATH_MAX: refused */
+        if (!fsp_symlink_downward(link)) {
+            rc = deny(job, c, DENY_ESCAPE, EPERM, from->slot, from->guest);
+            goto out;
+        }
+    }
     struct stat st;
     /* replacing an existing name deletes it: DELETE on its side too */
     if (!(flags & RENAME_NOREPLACE) && fstatat(pto, lto, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -848,39 +893,9 @@ int64_t sys_readlinkat(struct job *job, struct sc_call *c)
     return do_readlink(job, c, c->a[0], c->a[1], c->a[2], c->a[3]);
 }
 
-/* The physical depth of host directory `dir_fd` below grant root `root_fd`, found by walking
- * ".." up to the root's inode (no /proc), or -1 when it cannot be told or is not below it. */
-static int physical_depth(int root_fd, int dir_fd)
-{
-    struct stat root, st;
-    if (fstat(root_fd, &root) < 0)
-        return -1;
-    int cur = openat(dir_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    for (int depth = 0; cur >= 0 && depth < 4096; depth++) {
-        if (fstat(cur, &st) < 0)
-            break;
-        if (st.st_dev == root.st_dev && st.st_ino == root.st_ino) {
-            close(cur);
-            return depth;
-        }
-        int up = openat(cur, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        struct stat ust;
-        if (up < 0 || fstat(up, &ust) < 0 || (ust.st_dev == st.st_dev && ust.st_ino == st.st_ino)) {
-            if (up >= 0)
-                close(up); /* the file system's root: not below the grant */
-            break;
-        }
-        close(cur);
-        cur = up;
-    }
-    if (cur >= 0)
-        close(cur);
-    return -1;
-}
-
-/* A symlink the job makes must not lead out of its grant, for whoever follows it later on the
- * host: a relative target whose leading ".." stay within the link's directory's depth below the
- * grant root, both as the job sees it and physically on the host. */
+/* A symlink the job makes must lead only downward from its own directory (fsp_symlink_downward):
+ * then it means the same wherever it is moved, and can never lead out of its grant for whoever
+ * follows it later on the host (a host tool, another job granted it). */
 static int64_t do_symlink(struct job *job, struct sc_call *c, uint64_t target_gva, uint64_t dirfd,
                           uint64_t path)
 {
@@ -898,20 +913,12 @@ static int64_t do_symlink(struct job *job, struct sc_call *c, uint64_t target_gv
         return -EEXIST;
     if ((rc = target_need(job, c, &t, CAP_R_CREATE)))
         return rc;
-    int climb = fsp_symlink_climb(target);
-    const char *in_grant = t.grant >= 0 ? fsp_beneath(job->policy.grants[t.grant].guest, t.guest)
-                                        : NULL;
-    if (climb < 0 || !in_grant || climb > fsp_depth(in_grant) - 1)
+    if (!fsp_symlink_downward(target))
         return deny(job, c, DENY_ESCAPE, EPERM, t.slot, t.guest);
     const char *last;
     int pfd = target_parent(job, c, &t, &last);
     if (pfd < 0)
         return pfd;
-    int root_fd = job->caps->caps[job->grant_roots[t.grant].slot].host_fd;
-    if (climb > 0 && climb > physical_depth(root_fd, pfd)) {
-        close(pfd);
-        return deny(job, c, DENY_ESCAPE, EPERM, t.slot, t.guest);
-    }
     rc = symlinkat(target, pfd, last) < 0 ? -errno : 0;
     close(pfd);
     return rc;
