@@ -68,7 +68,7 @@ unit-run: unit
 	exit $$rc
 
 $(BUILD)/tests/test_elf: $(BUILD)/tests/unit/test_elf.o $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) \
-                         $(BUILD)/vmm/core/elf_load.o $(BUILD)/vmm/core/stack_build.o
+                         $(BUILD)/vmm/core/elf_load.o $(BUILD)/vmm/core/elf_check.o $(BUILD)/vmm/core/stack_build.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
@@ -117,5 +117,12 @@ $(BUILD)/tests/badelf: $(BUILD)/tests/tools/badelf.o $(UNIT_FIXTURE)
 -include $(UNIT_OBJS:.o=.d)
 
 $(BUILD)/tests/test_jail: $(BUILD)/tests/unit/test_jail.o $(BUILD)/jail/jail_args.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# the Linux tier's ACPI tables and AML encoder (iasl, from acpica-tools, reads the DSDT back)
+UNIT_TESTS     += $(BUILD)/tests/test_acpi
+UNIT_OBJS      += $(BUILD)/tests/unit/test_acpi.o
+$(BUILD)/tests/test_acpi: $(BUILD)/tests/unit/test_acpi.o $(BUILD)/vmm/linux/acpi.o $(BUILD)/vmm/linux/aml.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)

@@ -1,5 +1,6 @@
 /* ELF loader: validates every header field of a static x86-64 executable and copies it into guest RAM. */
 #include "vmm/core/elf_load.h"
+#include "vmm/core/elf_check.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -10,20 +11,7 @@
 #include <string.h>
 
 #define LOADER_PAGE       ((uint64_t)4096)
-#define MAX_PHNUM         64
 #define INTERP_SHOWN_MAX  128   /* bytes of a PT_INTERP path quoted in the refusal */
-
-__attribute__((format(printf, 3, 4)))
-static int refuse(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -ENOEXEC;
-}
 
 static uint64_t page_down(uint64_t v) { return v & ~(LOADER_PAGE - 1); }
 
@@ -38,13 +26,6 @@ static bool round_up(uint64_t v, uint64_t align, uint64_t *out)
 }
 
 static bool is_power_of_two(uint64_t v) { return v != 0 && (v & (v - 1)) == 0; }
-
-/* True when [off, off+len) lies inside a file of `size` bytes. */
-static bool in_file(uint64_t off, uint64_t len, size_t size)
-{
-    uint64_t end;
-    return !__builtin_add_overflow(off, len, &end) && end <= (uint64_t)size;
-}
 
 static const char *phdr_type_name(uint32_t type, char *buf, size_t len)
 {
@@ -81,7 +62,7 @@ static unsigned perm_from_flags(uint32_t flags)
 /* Copies the PT_INTERP path into `out` printable and bounded, for the refusal message. */
 static void quote_interp(const uint8_t *file, size_t size, const Elf64_Phdr *ph, char *out, size_t outlen)
 {
-    if (!in_file(ph->p_offset, ph->p_filesz, size) || ph->p_filesz == 0) {
+    if (!elf_in_file(ph->p_offset, ph->p_filesz, size) || ph->p_filesz == 0) {
         snprintf(out, outlen, "<unreadable>");
         return;
     }
@@ -93,82 +74,6 @@ static void quote_interp(const uint8_t *file, size_t size, const Elf64_Phdr *ph,
         out[n++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
     }
     out[n] = 0;
-}
-
-static int check_ident_and_types(const Elf64_Ehdr *eh, char *err, size_t errlen)
-{
-    if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
-        return refuse(err, errlen, "bad ELF magic %02x %02x %02x %02x: not an ELF file",
-                      eh->e_ident[0], eh->e_ident[1], eh->e_ident[2], eh->e_ident[3]);
-    if (eh->e_ident[EI_CLASS] != ELFCLASS64)
-        return refuse(err, errlen, "EI_CLASS %u: not a 64-bit ELF file (ELFCLASS64 = %u)",
-                      eh->e_ident[EI_CLASS], ELFCLASS64);
-    if (eh->e_ident[EI_DATA] != ELFDATA2LSB)
-        return refuse(err, errlen, "EI_DATA %u: not little-endian (ELFDATA2LSB = %u)",
-                      eh->e_ident[EI_DATA], ELFDATA2LSB);
-    if (eh->e_ident[EI_VERSION] != EV_CURRENT)
-        return refuse(err, errlen, "EI_VERSION %u: not EV_CURRENT (%u)", eh->e_ident[EI_VERSION],
-                      EV_CURRENT);
-    if (eh->e_ident[EI_OSABI] != ELFOSABI_SYSV && eh->e_ident[EI_OSABI] != ELFOSABI_GNU)
-        return refuse(err, errlen, "EI_OSABI %u: not a System V or GNU/Linux program",
-                      eh->e_ident[EI_OSABI]);
-    if (eh->e_type == ET_REL)
-        return refuse(err, errlen, "e_type ET_REL: a relocatable object, not an executable");
-    if (eh->e_type == ET_CORE)
-        return refuse(err, errlen, "e_type ET_CORE: a core dump, not an executable");
-    if (eh->e_type != ET_EXEC && eh->e_type != ET_DYN)
-        return refuse(err, errlen, "e_type 0x%x: not an executable (ET_EXEC or ET_DYN)", eh->e_type);
-    if (eh->e_machine != EM_X86_64)
-        return refuse(err, errlen, "e_machine %u: not x86-64 (EM_X86_64 = %u)", eh->e_machine,
-                      EM_X86_64);
-    if (eh->e_version != EV_CURRENT)
-        return refuse(err, errlen, "e_version %" PRIu32 ": not EV_CURRENT (%u)", eh->e_version,
-                      EV_CURRENT);
-    if (eh->e_ehsize != sizeof(Elf64_Ehdr))
-        return refuse(err, errlen, "e_ehsize %u: ELF header is %zu bytes", eh->e_ehsize,
-                      sizeof(Elf64_Ehdr));
-    return 0;
-}
-
-static int check_header_tables(const Elf64_Ehdr *eh, size_t size, char *err, size_t errlen)
-{
-    if (eh->e_phentsize != sizeof(Elf64_Phdr))
-        return refuse(err, errlen, "e_phentsize %u: program headers are %zu bytes", eh->e_phentsize,
-                      sizeof(Elf64_Phdr));
-    if (eh->e_phnum == PN_XNUM)
-        return refuse(err, errlen, "e_phnum PN_XNUM (0x%x): extended program header count unsupported",
-                      PN_XNUM);
-    if (eh->e_phnum == 0 || eh->e_phnum > MAX_PHNUM)
-        return refuse(err, errlen, "e_phnum %u: must be between 1 and %d", eh->e_phnum, MAX_PHNUM);
-    uint64_t table_len = (uint64_t)eh->e_phnum * sizeof(Elf64_Phdr);
-    if (!in_file(eh->e_phoff, table_len, size))
-        return refuse(err, errlen,
-                      "program header table [0x%" PRIx64 ", +0x%" PRIx64 ") extends past end of file (%zu bytes)",
-                      eh->e_phoff, table_len, size);
-    if (eh->e_phoff < sizeof(Elf64_Ehdr))
-        return refuse(err, errlen, "program header table at e_phoff 0x%" PRIx64 " overlaps the ELF header",
-                      eh->e_phoff);
-
-    /* Section headers are not used for loading, but a file that lies about them is malformed. */
-    if (eh->e_shoff == 0) {
-        if (eh->e_shnum != 0)
-            return refuse(err, errlen, "e_shnum %u but e_shoff 0: section header table missing",
-                          eh->e_shnum);
-    } else {
-        if (eh->e_shentsize != sizeof(Elf64_Shdr))
-            return refuse(err, errlen, "e_shentsize %u: section headers are %zu bytes",
-                          eh->e_shentsize, sizeof(Elf64_Shdr));
-        uint64_t count = eh->e_shnum ? eh->e_shnum : 1; /* 0: real count lives in section 0 */
-        if (!in_file(eh->e_shoff, count * sizeof(Elf64_Shdr), size))
-            return refuse(err, errlen,
-                          "section header table at e_shoff 0x%" PRIx64 " (%" PRIu64 " entries) extends past end of file (%zu bytes)",
-                          eh->e_shoff, count, size);
-        if (eh->e_shnum != 0 && eh->e_shstrndx != SHN_UNDEF && eh->e_shstrndx != SHN_XINDEX &&
-            eh->e_shstrndx >= eh->e_shnum)
-            return refuse(err, errlen, "e_shstrndx %u: not below e_shnum %u", eh->e_shstrndx,
-                          eh->e_shnum);
-    }
-    return 0;
 }
 
 /* One PT_LOAD accepted so far, in file coordinates (not yet relocated). */
@@ -183,28 +88,28 @@ static int check_load(const Elf64_Phdr *ph, unsigned idx, struct loadable *loads
 {
     const char *what = "PT_LOAD";
     if (!is_power_of_two(ph->p_align) && ph->p_align > 1)
-        return refuse(err, errlen, "program header %u (%s): p_align 0x%" PRIx64 " is not a power of two",
+        return elf_refuse(err, errlen, "program header %u (%s): p_align 0x%" PRIx64 " is not a power of two",
                       idx, what, ph->p_align);
     if ((ph->p_vaddr - ph->p_offset) % LOADER_PAGE != 0)
-        return refuse(err, errlen,
+        return elf_refuse(err, errlen,
                       "program header %u (%s): p_vaddr 0x%" PRIx64 " and p_offset 0x%" PRIx64 " are not congruent modulo the page size 0x%" PRIx64,
                       idx, what, ph->p_vaddr, ph->p_offset, LOADER_PAGE);
     uint64_t end;
     if (__builtin_add_overflow(ph->p_vaddr, ph->p_memsz, &end))
-        return refuse(err, errlen,
+        return elf_refuse(err, errlen,
                       "program header %u (%s): p_vaddr 0x%" PRIx64 " + p_memsz 0x%" PRIx64 " wraps around the address space",
                       idx, what, ph->p_vaddr, ph->p_memsz);
     if (nloads == ELF_MAX_SEGMENTS)
-        return refuse(err, errlen, "program header %u (%s): more than %d loadable segments", idx,
+        return elf_refuse(err, errlen, "program header %u (%s): more than %d loadable segments", idx,
                       what, ELF_MAX_SEGMENTS);
     if (nloads > 0) {
         const struct loadable *prev = &loads[nloads - 1];
         if (ph->p_vaddr < prev->vaddr)
-            return refuse(err, errlen,
+            return elf_refuse(err, errlen,
                           "program header %u (%s): p_vaddr 0x%" PRIx64 " below program header %u's 0x%" PRIx64 ": PT_LOAD not sorted by ascending p_vaddr",
                           idx, what, ph->p_vaddr, prev->index, prev->vaddr);
         if (prev->vaddr + prev->memsz > ph->p_vaddr)
-            return refuse(err, errlen,
+            return elf_refuse(err, errlen,
                           "program header %u (%s): segment [0x%" PRIx64 ", 0x%" PRIx64 ") overlaps program header %u's [0x%" PRIx64 ", 0x%" PRIx64 ")",
                           idx, what, ph->p_vaddr, end, prev->index, prev->vaddr,
                           prev->vaddr + prev->memsz);
@@ -246,12 +151,10 @@ int elf_validate(const uint8_t *file, size_t size, uint64_t user_lo, uint64_t us
 
     Elf64_Ehdr eh;
     if (size < sizeof(eh))
-        return refuse(err, errlen, "file is %zu bytes, smaller than the %zu-byte ELF header", size,
+        return elf_refuse(err, errlen, "file is %zu bytes, smaller than the %zu-byte ELF header", size,
                       sizeof(eh));
     memcpy(&eh, file, sizeof(eh));
-    int rc = check_ident_and_types(&eh, err, errlen);
-    if (rc == 0)
-        rc = check_header_tables(&eh, size, err, errlen);
+    int rc = elf_check_header(&eh, size, err, errlen);
     if (rc)
         return rc;
 
@@ -272,14 +175,14 @@ int elf_validate(const uint8_t *file, size_t size, uint64_t user_lo, uint64_t us
         if (ph.p_type == PT_INTERP) {
             char path[INTERP_SHOWN_MAX + 1];
             quote_interp(file, size, &ph, path, sizeof(path));
-            return refuse(err, errlen,
+            return elf_refuse(err, errlen,
                           "dynamically linked (PT_INTERP %s): only static programs are supported", path);
         }
         if (ph.p_filesz > ph.p_memsz && (ph.p_type == PT_LOAD || ph.p_type == PT_TLS))
-            return refuse(err, errlen, "program header %u (%s): p_filesz 0x%" PRIx64 " > p_memsz 0x%" PRIx64,
+            return elf_refuse(err, errlen, "program header %u (%s): p_filesz 0x%" PRIx64 " > p_memsz 0x%" PRIx64,
                           i, tname, ph.p_filesz, ph.p_memsz);
-        if (!in_file(ph.p_offset, ph.p_filesz, size))
-            return refuse(err, errlen,
+        if (!elf_in_file(ph.p_offset, ph.p_filesz, size))
+            return elf_refuse(err, errlen,
                           "program header %u (%s): file range [0x%" PRIx64 ", +0x%" PRIx64 ") extends past end of file (%zu bytes)",
                           i, tname, ph.p_offset, ph.p_filesz, size);
         switch (ph.p_type) {
@@ -295,20 +198,20 @@ int elf_validate(const uint8_t *file, size_t size, uint64_t user_lo, uint64_t us
             break;
         case PT_TLS:
             if (tls_idx >= 0)
-                return refuse(err, errlen, "program header %u (PT_TLS): second PT_TLS (first is %d)", i,
+                return elf_refuse(err, errlen, "program header %u (PT_TLS): second PT_TLS (first is %d)", i,
                               tls_idx);
             if (ph.p_align > 1 && !is_power_of_two(ph.p_align))
-                return refuse(err, errlen, "program header %u (PT_TLS): p_align 0x%" PRIx64 " is not a power of two",
+                return elf_refuse(err, errlen, "program header %u (PT_TLS): p_align 0x%" PRIx64 " is not a power of two",
                               i, ph.p_align);
             tls_idx = (int)i;
             tls = ph;
             break;
         case PT_PHDR:
             if (phdr_idx >= 0)
-                return refuse(err, errlen, "program header %u (PT_PHDR): second PT_PHDR (first is %d)", i,
+                return elf_refuse(err, errlen, "program header %u (PT_PHDR): second PT_PHDR (first is %d)", i,
                               phdr_idx);
             if (nloads > 0)
-                return refuse(err, errlen, "program header %u (PT_PHDR): must precede every PT_LOAD", i);
+                return elf_refuse(err, errlen, "program header %u (PT_PHDR): must precede every PT_LOAD", i);
             phdr_idx = (int)i;
             pt_phdr = ph;
             break;
@@ -320,7 +223,7 @@ int elf_validate(const uint8_t *file, size_t size, uint64_t user_lo, uint64_t us
         }
     }
     if (nloads == 0)
-        return refuse(err, errlen, "no PT_LOAD segment with p_memsz > 0: nothing to load");
+        return elf_refuse(err, errlen, "no PT_LOAD segment with p_memsz > 0: nothing to load");
 
     /* Placement: ET_EXEC loads where linked; ET_DYN at pie_base, keeping the largest alignment. */
     uint64_t lowest_page = page_down(loads[0].vaddr);
@@ -328,7 +231,7 @@ int elf_validate(const uint8_t *file, size_t size, uint64_t user_lo, uint64_t us
     if (eh.e_type == ET_DYN) {
         if (!round_up(pie_base, max_align, &load_start) ||
             __builtin_add_overflow(load_start, lowest_page % max_align, &load_start))
-            return refuse(err, errlen,
+            return elf_refuse(err, errlen,
                           "cannot place the image at 0x%" PRIx64 " aligned to p_align 0x%" PRIx64,
                           pie_base, max_align);
     }
@@ -348,7 +251,7 @@ int elf_validate(const uint8_t *file, size_t size, uint64_t user_lo, uint64_t us
                     round_up(end, LOADER_PAGE, &page_end) && page_down(gva) >= user_lo &&
                     page_end <= user_hi;
         if (!fits)
-            return refuse(err, errlen,
+            return elf_refuse(err, errlen,
                           "program header %u (PT_LOAD): segment [0x%" PRIx64 ", 0x%" PRIx64 ") does not fit in guest user memory [0x%" PRIx64 ", 0x%" PRIx64 ")",
                           l->index, l->vaddr + info.base, l->vaddr + info.base + l->memsz, user_lo,
                           user_hi);
@@ -369,10 +272,10 @@ int elf_validate(const uint8_t *file, size_t size, uint64_t user_lo, uint64_t us
                 entry_seg = (int)k;
     }
     if (entry_seg < 0)
-        return refuse(err, errlen, "entry point e_entry 0x%" PRIx64 " is outside every loadable segment",
+        return elf_refuse(err, errlen, "entry point e_entry 0x%" PRIx64 " is outside every loadable segment",
                       eh.e_entry);
     if (!(loads[entry_seg].flags & PF_X))
-        return refuse(err, errlen,
+        return elf_refuse(err, errlen,
                       "entry point e_entry 0x%" PRIx64 " lies in program header %u (PT_LOAD), which is not executable (no PF_X)",
                       eh.e_entry, loads[entry_seg].index);
     info.entry = entry;
@@ -381,7 +284,7 @@ int elf_validate(const uint8_t *file, size_t size, uint64_t user_lo, uint64_t us
     if (tls_idx >= 0 && tls.p_filesz > 0) {
         int k = load_containing_file_range(loads, nloads, tls.p_offset, tls.p_filesz);
         if (k < 0 || loads[k].vaddr + (tls.p_offset - loads[k].offset) != tls.p_vaddr)
-            return refuse(err, errlen,
+            return elf_refuse(err, errlen,
                           "program header %d (PT_TLS): [0x%" PRIx64 ", +0x%" PRIx64 ") at p_vaddr 0x%" PRIx64 " does not lie within a loaded segment's file range",
                           tls_idx, tls.p_offset, tls.p_filesz, tls.p_vaddr);
     }
@@ -395,7 +298,7 @@ int elf_validate(const uint8_t *file, size_t size, uint64_t user_lo, uint64_t us
         if (pt_phdr.p_vaddr < lowest_page ||
             __builtin_add_overflow(pt_phdr.p_vaddr - lowest_page, load_start, &claimed) ||
             claimed != mapped_phdr || mapped_phdr == 0)
-            return refuse(err, errlen,
+            return elf_refuse(err, errlen,
                           "program header %d (PT_PHDR): p_vaddr 0x%" PRIx64 " is not where a PT_LOAD maps the program header table (file offset 0x%" PRIx64 ")",
                           phdr_idx, pt_phdr.p_vaddr, eh.e_phoff);
     }
@@ -464,7 +367,7 @@ int elf_load(struct guest_mem *gm, const uint8_t *file, size_t size, const struc
         return -EINVAL;
     for (unsigned i = 0; i < info->nseg; i++) {
         const struct elf_segment *s = &info->seg[i];
-        if (s->filesz > s->memsz || !in_file(s->offset, s->filesz, size) || s->memsz == 0)
+        if (s->filesz > s->memsz || !elf_in_file(s->offset, s->filesz, size) || s->memsz == 0)
             return -EINVAL;
         uint8_t *dst = gmem_host_ptr(gm, s->gva, s->memsz);
         if (!dst)
