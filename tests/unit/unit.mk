@@ -126,3 +126,18 @@ UNIT_OBJS      += $(BUILD)/tests/unit/test_acpi.o
 $(BUILD)/tests/test_acpi: $(BUILD)/tests/unit/test_acpi.o $(BUILD)/vmm/linux/acpi.o $(BUILD)/vmm/linux/aml.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# the Linux tier's PVH kernel loader and start_info (crafted kernels; Debian's vmlinux when the
+# emulated host's cache has it)
+UNIT_TESTS     += $(BUILD)/tests/test_pvh
+UNIT_OBJS      += $(BUILD)/tests/unit/test_pvh.o
+$(BUILD)/tests/test_pvh: $(BUILD)/tests/unit/test_pvh.o $(BUILD)/vmm/linux/pvh.o $(BUILD)/vmm/core/elf_check.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# the Linux tier's initramfs writer (GNU cpio extracts what it writes)
+UNIT_TESTS     += $(BUILD)/tests/test_cpio
+UNIT_OBJS      += $(BUILD)/tests/unit/test_cpio.o
+$(BUILD)/tests/test_cpio: $(BUILD)/tests/unit/test_cpio.o $(BUILD)/vmm/linux/cpio.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
