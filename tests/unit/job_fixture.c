@@ -46,7 +46,7 @@ struct job *fix_job_new(void)
         job->rlimits[i][0] = 1024;
         job->rlimits[i][1] = 4096;
     }
-    job->vm.kvm_fd = job->vm.vm_fd = -1;
+    job->vm.kvm.kvm_fd = job->vm.kvm.vm_fd = -1;
     return job;
 }
 

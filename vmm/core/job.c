@@ -11,7 +11,7 @@
 int job_init(struct job *job, const struct policy *p)
 {
     job->policy = *p;
-    job->vm.kvm_fd = job->vm.vm_fd = -1; /* nothing to close until vm_create */
+    job->vm.kvm.kvm_fd = job->vm.kvm.vm_fd = -1; /* nothing to close until vm_create */
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);

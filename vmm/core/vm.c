@@ -1,5 +1,6 @@
 /* Creates the microVM: KVM checks, guest RAM, firmware, descriptor tables and vCPU state. */
 #include "vmm/core/vm.h"
+#include "vmm/core/kvm.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -42,41 +43,10 @@ int firmware_image_get(struct firmware_image *fw);
 /* Flags cleared on syscall entry: as Linux, everything a job could use against ring 0. */
 #define SFMASK_BITS 0x257fd5ull
 
-static int kvm_check_ext(int kvm_fd, long ext, const char *name)
-{
-    int r = ioctl(kvm_fd, KVM_CHECK_EXTENSION, ext);
-    if (r <= 0) {
-        log_err("KVM lacks the %s extension, which isovm needs", name);
-        return -ENOTSUP;
-    }
-    return 0;
-}
-
-static int cpuid_setup(struct vm *vm)
-{
-    for (int nent = 64; nent <= 1024; nent *= 2) {
-        struct kvm_cpuid2 *c = calloc(1, sizeof *c + (size_t)nent * sizeof c->entries[0]);
-        if (!c)
-            return -ENOMEM;
-        c->nent = (uint32_t)nent;
-        if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
-            vm->cpuid = c;
-            return 0;
-        }
-        int e = errno;
-        free(c);
-        if (e != E2BIG) {
-            log_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(e));
-            return -e;
-        }
-    }
-    return -E2BIG;
-}
-
 static struct kvm_cpuid_entry2 *cpuid_find(struct vm *vm, uint32_t fn, uint32_t idx)
 {
-    for (uint32_t i = 0; i < vm->cpuid->nent; i++) {
-        struct kvm_cpuid_entry2 *e = &vm->cpuid->entries[i];
+    for (uint32_t i = 0; i < vm->kvm.cpuid->nent; i++) {
+        struct kvm_cpuid_entry2 *e = &vm->kvm.cpuid->entries[i];
         if (e->function == fn && e->index == idx)
             return e;
     }
@@ -158,52 +128,11 @@ static void tables_write(struct vm *vm)
 int vm_create(struct vm *vm, uint64_t ram_size)
 {
     memset(vm, 0, sizeof *vm);
-    vm->kvm_fd = vm->vm_fd = -1;
+    vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;
     int rc = firmware_image_get(&vm->fw);
     if (rc)
         return rc;
-    vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-    if (vm->kvm_fd < 0) {
-        int e = errno;
-        log_err("cannot open /dev/kvm: %s (isovm needs KVM; without it, run jobs through "
-                "tests/emuhost/run.sh)", strerror(e));
-        return -e;
-    }
-    /* PVM (kvm_pvm) offers /dev/kvm without hardware virtualization: its guests must be
-     * PVM-aware, and isovm's ring-0 firmware is not. */
-    if (access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_amd", F_OK) != 0 &&
-        access("/sys/module/kvm_intel", F_OK) != 0) {
-        log_err("/dev/kvm on this host is PVM (kvm_pvm), which cannot run isovm's ring-0 "
-                "firmware; run jobs through tests/emuhost/run.sh --force-emulated");
-        return -ENOTSUP;
-    }
-    int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
-    if (api != KVM_API_VERSION) {
-        log_err("/dev/kvm speaks API version %d; isovm needs %d", api, KVM_API_VERSION);
-        return -ENOTSUP;
-    }
-    if ((rc = kvm_check_ext(vm->kvm_fd, KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY")) ||
-        (rc = kvm_check_ext(vm->kvm_fd, KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID")) ||
-        (rc = kvm_check_ext(vm->kvm_fd, KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT")))
-        return rc;
-    vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-    if (vm->run_size < (int)sizeof(struct kvm_run)) {
-        log_err("KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
-        return -ENOTSUP;
-    }
-    vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-    if (vm->vm_fd < 0) {
-        int e = errno;
-        log_err("KVM_CREATE_VM: %s", strerror(e));
-        return -e;
-    }
-    if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_TSS_ADDR) > 0 &&
-        ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000ul) < 0) {
-        int e = errno;
-        log_err("KVM_SET_TSS_ADDR: %s", strerror(e));
-        return -e;
-    }
-    if ((rc = cpuid_setup(vm)))
+    if ((rc = kvm_vm_open(&vm->kvm)))
         return rc;
     features_choose(vm);
 
@@ -225,7 +154,7 @@ int vm_create(struct vm *vm, uint64_t ram_size)
     struct kvm_userspace_memory_region region = {
         .slot = 0, .guest_phys_addr = 0, .memory_size = ram_size, .userspace_addr = (uint64_t)mem,
     };
-    if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+    if (ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
         int e = errno;
         log_err("KVM_SET_USER_MEMORY_REGION (%llu bytes): %s", (unsigned long long)ram_size, strerror(e));
         return -e;
@@ -263,13 +192,13 @@ int vcpu_open(struct vm *vm, struct vcpu *v, int index)
 {
     memset(v, 0, sizeof *v);
     v->index = index;
-    v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, index);
+    v->fd = ioctl(vm->kvm.vm_fd, KVM_CREATE_VCPU, index);
     if (v->fd < 0) {
         int e = errno;
         log_err("KVM_CREATE_VCPU %d: %s", index, strerror(e));
         return -e;
     }
-    v->run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+    v->run = mmap(NULL, (size_t)vm->kvm.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
     if (v->run == MAP_FAILED) {
         int e = errno;
         v->run = NULL;
@@ -277,7 +206,7 @@ int vcpu_open(struct vm *vm, struct vcpu *v, int index)
         return -e;
     }
     v->block_gpa = ISOVM_HCBLOCK_GPA + (uint64_t)index * ISOVM_HCBLOCK_STRIDE;
-    return vcpu_ioctl(v, KVM_SET_CPUID2, vm->cpuid, "KVM_SET_CPUID2");
+    return vcpu_ioctl(v, KVM_SET_CPUID2, vm->kvm.cpuid, "KVM_SET_CPUID2");
 }
 
 int vcpu_setup(struct vm *vm, struct vcpu *v, const struct kvm_regs *start, uint64_t fs_base,
@@ -406,7 +335,7 @@ int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *v)
 void vcpu_destroy(struct vm *vm, struct vcpu *v)
 {
     if (v->run)
-        munmap(v->run, (size_t)vm->run_size);
+        munmap(v->run, (size_t)vm->kvm.run_size);
     if (v->fd >= 0)
         close(v->fd);
     v->run = NULL;
@@ -418,11 +347,7 @@ void vm_destroy(struct vm *vm)
     if (vm->gm.host)
         munmap(vm->gm.host, vm->gm.size);
     free(vm->gm.perm);
-    free(vm->cpuid);
-    if (vm->vm_fd >= 0)
-        close(vm->vm_fd);
-    if (vm->kvm_fd >= 0)
-        close(vm->kvm_fd);
+    kvm_vm_close(&vm->kvm);
     memset(vm, 0, sizeof *vm);
-    vm->vm_fd = vm->kvm_fd = -1;
+    vm->kvm.vm_fd = vm->kvm.kvm_fd = -1;
 }

@@ -4,6 +4,7 @@
 #include <linux/kvm.h>
 #include <stdint.h>
 #include "vmm/core/guest_mem.h"
+#include "vmm/core/kvm.h"
 #include "vmm/core/paging.h"
 
 struct vcpu {
@@ -21,13 +22,10 @@ struct firmware_image {
 };
 
 struct vm {
-    int kvm_fd;
-    int vm_fd;
-    int run_size;
+    struct kvm_vm kvm;             /* /dev/kvm, the VM, the supported CPUID */
     struct guest_mem gm;
     struct paging pg;
     struct firmware_image fw;
-    struct kvm_cpuid2 *cpuid;      /* what the vCPUs are given */
     uint64_t xcr0;                 /* 0 when XSAVE is not offered */
     uint64_t cr4;
 };

@@ -250,7 +250,7 @@ int launch_run(const struct launch_opts *o)
         status = EXIT_ISOVM_ERROR;
         goto out;
     }
-    vmm_seccomp_test_hooks(job->vm.kvm_fd);
+    vmm_seccomp_test_hooks(job->vm.kvm.kvm_fd);
     job_supervise(job, &ctl);
     control_close(&ctl);
     audit_end(job); /* the log's last lines: the report's audit counts are final */

@@ -56,7 +56,7 @@ static int io_exit(struct job *job, struct vthread *t)
     struct kvm_run *run = v->run;
     job->stats.exits_io++;
     if (run->io.direction != KVM_EXIT_IO_OUT || run->io.size != 4 || run->io.count != 1 ||
-        run->io.data_offset > (uint64_t)job->vm.run_size - 4) {
+        run->io.data_offset > (uint64_t)job->vm.kvm.run_size - 4) {
         internal_stop(job, "unexpected port I/O (port 0x%x, size %u, count %u)", run->io.port,
                       run->io.size, run->io.count);
         return 1;
