@@ -20,7 +20,7 @@ FREE = ('tests/', 'guest/', 'bench/')
 def folder_of(path):
     """The layer a repository path belongs to: vmm/<sub> under vmm/, else the top folder."""
     parts = path.split('/')
-    if parts[0] in ('vmm', 'devices') and len(parts) > 2:
+    if parts[0] == 'vmm' and len(parts) > 2:
         return '/'.join(parts[:2])
     return parts[0]
 

@@ -141,3 +141,10 @@ UNIT_OBJS      += $(BUILD)/tests/unit/test_cpio.o
 $(BUILD)/tests/test_cpio: $(BUILD)/tests/unit/test_cpio.o $(BUILD)/vmm/linux/cpio.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# the Linux tier's serial port (the kernel's console)
+UNIT_TESTS     += $(BUILD)/tests/test_uart8250
+UNIT_OBJS      += $(BUILD)/tests/unit/test_uart8250.o
+$(BUILD)/tests/test_uart8250: $(BUILD)/tests/unit/test_uart8250.o $(BUILD)/devices/serial/uart8250.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
