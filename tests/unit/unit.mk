@@ -57,9 +57,6 @@ $(BUILD)/tests/test_vmm_seccomp: $(BUILD)/tests/unit/test_vmm_seccomp.o $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
-.PHONY: unit unit-run
-unit: $(UNIT_TESTS) $(UNIT_TOOLS)
-
 unit-run: unit
 	@rc=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || { rc=1; echo "== FAILED: $$t"; }; done; \
 	echo "== tests/layout/check_layers.py"; tests/layout/check_layers.py || rc=1; \
@@ -148,3 +145,7 @@ UNIT_OBJS      += $(BUILD)/tests/unit/test_uart8250.o
 $(BUILD)/tests/test_uart8250: $(BUILD)/tests/unit/test_uart8250.o $(BUILD)/devices/serial/uart8250.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# last: a rule's prerequisites expand where it is read, so every UNIT_TESTS += above is in them
+.PHONY: unit unit-run
+unit: $(UNIT_TESTS) $(UNIT_TOOLS)
