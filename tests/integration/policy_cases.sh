@@ -77,8 +77,8 @@ c_pc_print() {
     expect_stdout_line '  "max_threads": 2,'
     expect_stdout_line '  "max_capabilities": 64,'
     expect_stdout_line "}"
-    if command -v python3 >/dev/null &&
-        ! python3 -c 'import json,sys; json.load(sys.stdin)' <"$OUT_FILE" 2>/dev/null; then
+    if [ -n "$PYTHON3" ] &&
+        ! "$PYTHON3" -c 'import json,sys; json.load(sys.stdin)' <"$OUT_FILE" 2>/dev/null; then
         fail "--print output is not valid JSON"
     fi
 }

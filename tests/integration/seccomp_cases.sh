@@ -64,7 +64,7 @@ _sc_run_hook() {
     ERR_FILE="$WORK/err"
     HUNG=0
     local res
-    res=$(ISOVM_TEST_HOOK=$hook timeout -k 5 60 python3 -c '
+    res=$(ISOVM_TEST_HOOK=$hook timeout -k 5 60 "$PYTHON3" -c '
 import subprocess, sys
 r = subprocess.run(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=open(sys.argv[1] + "/out", "w"),
                    stderr=open(sys.argv[1] + "/err", "w"))
