@@ -21,12 +21,12 @@ if [ -z "${PYTHON3:-}" ]; then
     done
 fi
 
-declare -a CASE_NAMES=() CASE_CMDS=()
+declare -a CASE_NAMES=() CASE_CMDS=() CASE_FILES=()
 PASSED=0
 FAILED=0
 declare -a FAILED_NAMES=()
 
-# add_case NAME FUNCTION [ARGS...]
+# add_case NAME FUNCTION [ARGS...] (the file that calls it is recorded, for run.sh --file)
 add_case() {
     local name=$1
     shift
@@ -34,6 +34,7 @@ add_case() {
     printf -v cmd '%q ' "$@"
     CASE_NAMES+=("$name")
     CASE_CMDS+=("$cmd")
+    CASE_FILES+=("${BASH_SOURCE[1]##*/}")
 }
 
 native() { [ "$ISOVM_NATIVE" = 1 ]; }
@@ -288,23 +289,67 @@ expect_report_match() { # FILE REGEX DESCRIPTION : some line of the report match
 }
 
 # --- running cases ----------------------------------------------------------------------------
+# Set by run.sh's options (see its header):
+SELECT_EXACT=0      # --exact: filters are whole case names, not substrings
+SELECT_FILES=()     # --file F: only cases registered by F (e.g. limits_cases.sh, run.sh)
+CLAIM_DIR=""        # --claim DIR: run case I only if `mkdir DIR/I` succeeds (shared work queue)
+CLAIM_REVERSE=0     # --reverse: go through the cases from the last one
+TIMES_FILE=""       # --times FILE: append "MS<tab>PASS|FAIL<tab>LABEL<tab>NAME" per case run
+# ISOVM_TEST_LABEL names this run (e.g. the isovm binary and the emulated host) in progress lines
+# and the times file.
+
 _progress() {
     if [ -n "${ISOVM_EMUHOST_PROGRESS:-}" ]; then
-        printf 'running %s\n' "$1" >>"$ISOVM_EMUHOST_PROGRESS" 2>/dev/null || true
+        printf 'running %s%s\n' "${ISOVM_TEST_LABEL:+[$ISOVM_TEST_LABEL] }" "$1" \
+            >>"$ISOVM_EMUHOST_PROGRESS" 2>/dev/null || true
     fi
 }
 
-# run_cases [FILTER...] : run every registered case whose name contains one of the filters.
-run_cases() {
-    local i name matched=0
-    for i in "${!CASE_NAMES[@]}"; do
-        name=${CASE_NAMES[$i]}
-        if [ $# -gt 0 ]; then
-            local f ok=0
-            for f in "$@"; do [[ "$name" == *"$f"* ]] && ok=1; done
-            [ $ok = 1 ] || continue
+# _selected I FILTER... : case I is chosen by the filters (none: every case) and --file
+_selected() {
+    local i=$1 f ok
+    shift
+    if [ ${#SELECT_FILES[@]} -gt 0 ]; then
+        ok=0
+        for f in "${SELECT_FILES[@]}"; do [ "${CASE_FILES[$i]}" = "${f##*/}" ] && ok=1; done
+        [ $ok = 1 ] || return 1
+    fi
+    [ $# -eq 0 ] && return 0
+    for f in "$@"; do
+        if [ "$SELECT_EXACT" = 1 ]; then
+            [ "${CASE_NAMES[$i]}" = "$f" ] && return 0
+        else
+            [[ "${CASE_NAMES[$i]}" == *"$f"* ]] && return 0
         fi
+    done
+    return 1
+}
+
+# list_cases [FILTER...] : the names of the selected cases, one a line
+list_cases() {
+    local i
+    for i in "${!CASE_NAMES[@]}"; do
+        _selected "$i" "$@" && printf '%s\n' "${CASE_NAMES[$i]}"
+    done
+    return 0
+}
+
+# run_cases [FILTER...] : run every selected case (see _selected); with CLAIM_DIR, only those
+# this run claims first.
+run_cases() {
+    local i name matched=0 t0 ms result
+    local -a order=("${!CASE_NAMES[@]}")
+    if [ "$CLAIM_REVERSE" = 1 ]; then
+        local -a rev=()
+        for ((i = ${#order[@]} - 1; i >= 0; i--)); do rev+=("${order[$i]}"); done
+        order=("${rev[@]}")
+    fi
+    for i in "${order[@]}"; do
+        name=${CASE_NAMES[$i]}
+        _selected "$i" "$@" || continue
         matched=$((matched + 1))
+        # mkdir is atomic on the host's file system (also through 9p): one claimant wins
+        if [ -n "$CLAIM_DIR" ] && ! mkdir "$CLAIM_DIR/$i" 2>/dev/null; then continue; fi
         _progress "$name"
         CASE_FAIL=""
         CASE_DETAIL=""
@@ -315,15 +360,22 @@ run_cases() {
         CASE_DEADLINE=$((SECONDS + CASE_TIMEOUT))
         rm -rf "$WORK/case"
         mkdir -p "$WORK/case"
+        t0=$(date +%s%N)
         eval "${CASE_CMDS[$i]}"
+        ms=$((($(date +%s%N) - t0) / 1000000))
         if [ -z "$CASE_FAIL" ]; then
+            result=PASS
             echo "PASS $name"
             PASSED=$((PASSED + 1))
         else
+            result=FAIL
             echo "FAIL $name: $CASE_FAIL"
             [ -n "$CASE_DETAIL" ] && printf '%s' "$CASE_DETAIL" | sed '/^$/d'
             FAILED=$((FAILED + 1))
             FAILED_NAMES+=("$name")
+        fi
+        if [ -n "$TIMES_FILE" ]; then
+            printf '%s\t%s\t%s\t%s\n' "$ms" "$result" "${ISOVM_TEST_LABEL:-}" "$name" >>"$TIMES_FILE"
         fi
     done
     if [ "$matched" = 0 ]; then
