@@ -8,8 +8,8 @@ cache=${ISOVM_CACHE:-$repo/.cache/emuhost}
 
 usage() {
   cat <<EOF
-usage: $0 [--force-emulated] [--share DIR]... [--timeout SECONDS] [--memory MB] [--cpus N]
-          [--verbose] [--keep] -- CMD [ARGS...]
+usage: $0 [--force-emulated] [--share DIR]... [--timeout SECONDS] [--idle-timeout SECONDS]
+          [--memory MB] [--cpus N] [--verbose] [--keep] -- CMD [ARGS...]
 Runs CMD with a working /dev/kvm. If /dev/kvm works on this host (build/kvm_probe) and
 --force-emulated is not given, CMD runs directly. Otherwise it runs inside an emulated KVM host:
 QEMU TCG (-cpu max, nested SVM) booting Debian's kernel, with the host's / read-only as its root,
@@ -18,6 +18,8 @@ and the repository, each --share DIR and a run folder mounted read-write at thei
   --share DIR       also share DIR read-write (repeatable; the repository is always shared)
   --timeout SECONDS whole-run limit, default 1800; on expiry: exit 124 and
                     "emuhost: timed out after N s" (+ "emuhost: hung during: <line>")
+  --idle-timeout SECONDS  also stop (exit 124) when no progress line came for that long:
+                    "emuhost: no progress for N s" (+ "emuhost: hung during: <line>")
   --memory MB       guest memory, default 2048
   --cpus N          guest vCPUs, default \$ISOVM_EMUHOST_CPUS or 1
   --verbose         show the guest's kernel console on stderr, and timings
@@ -35,6 +37,7 @@ force=0
 verbose=0
 keep=0
 timeout_s=1800
+idle_s=0
 memory=2048
 cpus=${ISOVM_EMUHOST_CPUS:-1}
 shares=()
@@ -45,6 +48,8 @@ while [ $# -gt 0 ]; do
     --share=*) shares+=("${1#*=}") ;;
     --timeout) [ $# -ge 2 ] || die "--timeout needs seconds"; timeout_s=$2; shift ;;
     --timeout=*) timeout_s=${1#*=} ;;
+    --idle-timeout) [ $# -ge 2 ] || die "--idle-timeout needs seconds"; idle_s=$2; shift ;;
+    --idle-timeout=*) idle_s=${1#*=} ;;
     --memory) [ $# -ge 2 ] || die "--memory needs MB"; memory=$2; shift ;;
     --memory=*) memory=${1#*=} ;;
     --cpus) [ $# -ge 2 ] || die "--cpus needs a number"; cpus=$2; shift ;;
@@ -59,6 +64,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { echo "emuhost: no command given (put it after --)" >&2; usage >&2; exit 2; }
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive whole number of seconds, not '$timeout_s'"
+[[ $idle_s =~ ^[0-9]+$ ]] || die "--idle-timeout must be a whole number of seconds, not '$idle_s'"
 [[ $memory =~ ^[1-9][0-9]*$ ]] || die "--memory must be a positive number of MB, not '$memory'"
 [[ $cpus =~ ^[1-9][0-9]*$ ]] || die "--cpus must be a positive number, not '$cpus'"
 
@@ -85,9 +91,11 @@ progress=$rundir/progress
 : >"$progress"
 qpid=
 tailpid=
+watchpid=
 cleanup() {
   local rc=$?
   [ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null || true
+  [ -n "$watchpid" ] && kill "$watchpid" 2>/dev/null || true
   [ -n "$qpid" ] && kill "$qpid" 2>/dev/null || true
   [ -f "$rundir/console.log" ] && cp -f "$rundir/console.log" "$cache/last-console.log" 2>/dev/null || true
   if [ "$keep" = 1 ]; then echo "emuhost: run folder kept: $rundir" >&2; else rm -rf "$rundir"; fi
@@ -98,13 +106,40 @@ trap 'echo "emuhost: interrupted" >&2; exit 130' INT
 trap 'echo "emuhost: terminated" >&2; exit 143' TERM
 
 report_timeout() {
-  echo "emuhost: timed out after $timeout_s s" >&2
+  if [ -f "$rundir/idle-expired" ]; then
+    echo "emuhost: no progress for $idle_s s (--idle-timeout); stopped" >&2
+  else
+    echo "emuhost: timed out after $timeout_s s" >&2
+  fi
   [ "$mode" = emulated ] && echo "emuhost: guest console log: $cache/last-console.log" >&2
   local last
   last=$(grep -v '^[[:space:]]*$' "$progress" 2>/dev/null | tail -n 1 | tr -d '\r') || true
   [ -n "$last" ] && echo "emuhost: hung during: $last" >&2
   return 0
 }
+
+# watch_idle PID : with --idle-timeout, kill PID (timeout(1) running CMD or QEMU) once the
+# progress file has not grown for idle_s seconds; the file idle-expired says so afterwards.
+watch_idle() {
+  [ "$idle_s" -gt 0 ] || return 0
+  (
+    size=-1
+    since=$SECONDS
+    while kill -0 "$1" 2>/dev/null; do
+      now=$(stat -c %s "$progress" 2>/dev/null || echo 0)
+      if [ "$now" != "$size" ]; then size=$now; since=$SECONDS; fi
+      if [ $((SECONDS - since)) -ge "$idle_s" ]; then
+        : >"$rundir/idle-expired"
+        kill -TERM "$1" 2>/dev/null
+        exit 0
+      fi
+      sleep 2
+    done
+  ) &
+  watchpid=$!
+}
+# stopped_for_idle RC : the watchdog killed the run (timeout(1) then exits 124 or 143)
+stopped_for_idle() { [ -f "$rundir/idle-expired" ]; }
 
 # ---- direct mode: this host's /dev/kvm works ----
 mode=emulated
@@ -116,10 +151,12 @@ if [ "$force" = 0 ] && "$probe" -q 2>/dev/null; then
   set +e
   timeout -k 10 "$timeout_s" "$@" </dev/null 2>&1 &
   qpid=$!
+  watch_idle "$qpid"
   wait "$qpid"
   rc=$?
   qpid=
   set -e
+  if stopped_for_idle; then report_timeout; exit 124; fi
   if [ "$rc" = 124 ] && [ $((SECONDS - start)) -ge "$timeout_s" ]; then report_timeout; exit 124; fi
   exit "$rc"
 fi
@@ -226,6 +263,7 @@ start_ns=$(date +%s%N)
 set +e
 timeout -k 10 "$timeout_s" qemu-system-x86_64 "${qemu_args[@]}" <&8 8<&- 2>"$rundir/qemu.log" &
 qpid=$!
+watch_idle "$qpid"
 wait "$qpid"
 qrc=$?
 qpid=
@@ -234,7 +272,7 @@ exec 8<&-
 end_ns=$(date +%s%N)
 if [ -n "$tailpid" ]; then sleep 0.3; kill "$tailpid" 2>/dev/null || true; tailpid=; fi
 
-if [ "$qrc" = 124 ]; then report_timeout; exit 124; fi
+if [ "$qrc" = 124 ] || stopped_for_idle; then report_timeout; exit 124; fi
 if [ "$verbose" = 1 ]; then
   boot=$(cat "$rundir/boot-seconds" 2>/dev/null || echo "?")
   echo "emuhost: guest uptime when the command started: $boot s; whole run (QEMU start to exit): $(( (end_ns - start_ns) / 1000000 )) ms" >&2
