@@ -394,6 +394,40 @@ with_budget() {
     "$@"
 }
 
+# --- the host's load (tests/emuhost/cpu_meter.py) -----------------------------------------------
+# In the emulated host, the guest's clock follows the real one while its speed follows the share
+# of a host core QEMU gets, which a busy machine (a build, another emulated host) takes from it
+# unseen: the emulated kernel charges the lost time to whatever ran. run.sh's CPU meter measures
+# that share from outside, and the stretches in which the emulated CPU stood still. Without a
+# meter (direct mode: real KVM, whose kernel accounts for it itself) the share is 1 and nothing
+# is frozen.
+
+# host_cpu_read : HC_T HC_R HC_N HC_F = the meter's host time, vCPU run time, vCPUs, frozen time
+# (ns); empty without a meter. A bash builtin read (no process started).
+host_cpu_read() {
+    HC_T="" HC_R="" HC_N="" HC_F=""
+    [ -n "${ISOVM_EMUHOST_CPU_METER:-}" ] || return 0
+    read -r HC_T HC_R HC_N HC_F <"$ISOVM_EMUHOST_CPU_METER" 2>/dev/null || HC_T=""
+}
+
+# run_metered RUN_JOB-ARGS... : run_job bracketed by meter reads. HOST_SHARE: the share of a host
+# core the emulated CPU had during the run (4 decimals); HOST_FROZEN_MS: how long it stood still
+# in stretches of 30 ms or more. (1 and 0 without a meter.)
+run_metered() {
+    local t0 r0 f0
+    host_cpu_read
+    t0=$HC_T r0=$HC_R f0=$HC_F
+    run_job "$@"
+    host_cpu_read
+    HOST_SHARE=1
+    HOST_FROZEN_MS=0
+    if [ -n "$t0" ] && [ -n "$HC_T" ] && ((HC_T > t0)); then
+        HOST_SHARE=$(awk -v t="$((HC_T - t0))" -v r="$((HC_R - r0))" -v n="${HC_N:-1}" \
+            'BEGIN { s = r / t / n; if (s <= 0.01) s = 0.01; printf "%.4f", s }')
+        HOST_FROZEN_MS=$(((${HC_F:-0} - ${f0:-0}) / 1000000))
+    fi
+}
+
 # _size_kib SIZE : "32MiB", "64M", "512KiB", "1G" or bytes -> KiB (for ulimit)
 _size_kib() {
     local n=${1%%[!0-9]*} u=${1##*[0-9]}
