@@ -196,7 +196,7 @@ c_pc_launch_overrides() {
 if ! native; then
     for f in "$EXAMPLES_DIR"/*.json; do
         [ -e "$f" ] || continue
-        add_case "policy-check/example $(basename "$f")" c_pc_example "$f"
+        add_case "policy-check/example ${f##*/}" c_pc_example "$f"
     done
     add_case "policy-check/all examples at once" c_pc_examples_all
     add_case "policy-check/--print" c_pc_print

@@ -496,8 +496,8 @@ if ! native; then
         while IFS= read -r line; do
             [ -n "$line" ] || continue
             case $line in /*) f=$line ;; *) f=$WORK/badelf/$line ;; esac
-            [ -e "$f" ] || { [ -e "$WORK/badelf/$(basename "$line")" ] && f=$WORK/badelf/$(basename "$line"); }
-            add_case "badelf/$(basename "$line")" c_badelf_file "$f"
+            [ -e "$f" ] || { [ -e "$WORK/badelf/${line##*/}" ] && f=$WORK/badelf/${line##*/}; }
+            add_case "badelf/${line##*/}" c_badelf_file "$f"
         done <"$WORK/badelf.list"
     else
         add_case "badelf generator" c_badelf_missing
