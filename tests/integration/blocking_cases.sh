@@ -27,7 +27,7 @@ _blk_ports() { BLK_PORT=$((BLK_PORT + 6)); } # the case's ports: $BLK_PORT and t
 _blk_peer() {
     local out=$WORK/case/peer i
     ip link set lo up 2>/dev/null || busybox ip link set lo up 2>/dev/null || true
-    python3 "$BLK_PEER" "$@" >"$out" 2>"$out.err" &
+    "$PYTHON3" "$BLK_PEER" "$@" >"$out" 2>"$out.err" &
     BLK_PEER_PID=$!
     for ((i = 0; i < 100; i++)); do grep -q ready "$out" 2>/dev/null && return 0; sleep 0.1; done
     fail "block_peer.py $* did not start: $(head -c 300 "$out.err")"
