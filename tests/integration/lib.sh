@@ -369,7 +369,7 @@ expect_report_match() { # FILE REGEX DESCRIPTION : some line of the report match
 # Set by run.sh's options (see its header):
 SELECT_EXACT=0      # --exact: filters are whole case names, not substrings
 SELECT_FILES=()     # --file F: only cases registered by F (e.g. limits_cases.sh, run.sh)
-CLAIM_DIR=""        # --claim DIR: run case I only if `mkdir DIR/I` succeeds (shared work queue)
+CLAIM_DIR=""        # --claim DIR: run case I only if this run creates DIR/I (shared work queue)
 CLAIM_REVERSE=0     # --reverse: go through the cases from the last one
 TIMES_FILE=""       # --times FILE: append "MS<tab>PASS|FAIL<tab>LABEL<tab>NAME" per case run
 # ISOVM_TEST_LABEL names this run (e.g. the isovm binary and the emulated host) in progress lines
@@ -403,20 +403,31 @@ _selected() {
 }
 
 # _fresh_case_dir : an empty $WORK/case; left as it is when it already is (most cases leave it
-# so, and rm and mkdir cost a tenth of a second or more in the emulated host)
+# so, and starting rm or mkdir costs a tenth of a second or more in the emulated host), else
+# emptied with one rm
 _fresh_case_dir() {
     local f
+    local -a left=()
     if [ -d "$WORK/case" ] && [ ! -L "$WORK/case" ]; then
         for f in "$WORK/case"/* "$WORK/case"/.[!.]* "$WORK/case"/..?*; do
-            if [ -e "$f" ] || [ -L "$f" ]; then
-                rm -rf "$WORK/case"
-                break
-            fi
+            if [ -e "$f" ] || [ -L "$f" ]; then left+=("$f"); fi
         done
+        [ ${#left[@]} -eq 0 ] || rm -rf -- "${left[@]}"
     else
         rm -rf "$WORK/case"
+        mkdir -p "$WORK/case"
     fi
-    [ -d "$WORK/case" ] || mkdir -p "$WORK/case"
+}
+
+# _claim FILE : create FILE, failing if it is there (O_EXCL, which the host's file system makes
+# atomic, also for two emulated hosts through 9p); no process started, where mkdir costs 0.1 s
+_claim() {
+    local rc
+    set -C
+    { : >"$1"; } 2>/dev/null
+    rc=$?
+    set +C
+    return $rc
 }
 
 # list_cases [FILTER...] : the names of the selected cases, one a line
@@ -442,8 +453,11 @@ run_cases() {
         name=${CASE_NAMES[$i]}
         _selected "$i" "$@" || continue
         matched=$((matched + 1))
-        # mkdir is atomic on the host's file system (also through 9p): one claimant wins
-        if [ -n "$CLAIM_DIR" ] && ! mkdir "$CLAIM_DIR/$i" 2>/dev/null; then continue; fi
+        # one claimant wins; a claimed case is skipped without trying (a look costs 2 ms)
+        if [ -n "$CLAIM_DIR" ]; then
+            [ -e "$CLAIM_DIR/$i" ] && continue
+            _claim "$CLAIM_DIR/$i" || continue
+        fi
         _progress "$name"
         CASE_FAIL=""
         CASE_DETAIL=""
@@ -498,9 +512,36 @@ with_budget() {
 # host_cpu_read : HC_T HC_R HC_N HC_F = the meter's host time, vCPU run time, vCPUs, frozen time
 # (ns); empty without a meter. A bash builtin read (no process started).
 host_cpu_read() {
-    HC_T="" HC_R="" HC_N="" HC_F=""
+    HC_T="" HC_R="" HC_N="" HC_F="" HC_BOOST=""
     [ -n "${ISOVM_EMUHOST_CPU_METER:-}" ] || return 0
-    read -r HC_T HC_R HC_N HC_F <"$ISOVM_EMUHOST_CPU_METER" 2>/dev/null || HC_T=""
+    read -r HC_T HC_R HC_N HC_F HC_BOOST <"$ISOVM_EMUHOST_CPU_METER" 2>/dev/null || HC_T=""
+}
+
+# _nap SECONDS : sleep without starting a process (a read that times out on a FIFO nobody writes)
+_nap() {
+    if [ -z "${NAP_FD:-}" ]; then
+        mkfifo "$WORK/nap.fifo" 2>/dev/null
+        exec {NAP_FD}<>"$WORK/nap.fifo"
+    fi
+    read -r -t "$1" -u "$NAP_FD" _ 2>/dev/null
+    return 0
+}
+
+# host_boost on|off : ask the emulated host's meter to run QEMU at a higher CPU priority (or no
+# longer), so that a measurement gets a whole host core on a busy machine; "on" waits (at most
+# 1 s) until the meter says it is done. Nothing without a meter, or where the meter may not
+# raise priorities (the measurement then goes on without, and run_usable still checks it).
+host_boost() {
+    [ -n "${ISOVM_EMUHOST_BOOST:-}" ] || return 0
+    printf '%s\n' "$1" >"$ISOVM_EMUHOST_BOOST" 2>/dev/null || return 0
+    [ "$1" = on ] || return 0
+    local i extra
+    for ((i = 0; i < 50; i++)); do
+        read -r _ _ _ _ extra <"$ISOVM_EMUHOST_CPU_METER" 2>/dev/null
+        [ "$extra" = boost ] && return 0
+        _nap 0.02
+    done
+    return 0
 }
 
 # run_metered RUN_JOB-ARGS... : run_job bracketed by meter reads. HOST_SHARE: the share of a host

@@ -2,8 +2,9 @@
 # Checks lib.sh's file expectations, which use bash builtins for speed in the emulated host,
 # against the programs they stand for (grep -F, grep -xF, grep -iF, grep -E, the sed of
 # report_value, grep -o of stdout_value, od of expect_stdout_eq), on matching and non-matching
-# inputs, files without a final newline, empty files, NUL bytes, regex characters. Runs anywhere
-# (no KVM); run-tests.sh runs it as the stage integration-lib.
+# inputs, files without a final newline, empty files, NUL bytes, regex characters; and the case
+# loop's _fresh_case_dir and _claim. Runs anywhere (no KVM); run-tests.sh runs it as the stage
+# integration-lib.
 #
 #   tests/integration/lib_selftest.sh      prints FAIL lines and "N passed, N failed"
 set -uo pipefail
@@ -84,6 +85,12 @@ _fresh_case_dir
 same "_fresh_case_dir empties" "$(ls -A "$WORK/case" | wc -l)" 0
 _fresh_case_dir
 same "_fresh_case_dir keeps an empty one" "$([ -d "$WORK/case" ] && echo dir)" dir
+
+# _claim: the first creation wins, the second fails, noclobber is off again
+same "_claim first" "$(st01 _claim "$T/claim")" 0
+same "_claim second" "$(st01 _claim "$T/claim")" 1
+_claim "$T/claim2"
+same "_claim leaves noclobber off" "$([[ $- == *C* ]] && echo on || echo off)" off
 
 echo "$ok passed, $bad failed"
 [ "$bad" = 0 ]

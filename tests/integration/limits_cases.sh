@@ -35,18 +35,21 @@ _lim_info() { # TEXT : a measured figure, shown under a failing case (and with L
     if [ "${LIMITS_VERBOSE:-0}" = 1 ]; then echo "    measured: $1" >&2; fi
 }
 
-# run_usable RUN_JOB-ARGS... : run_metered until the run was made in conditions a wall-clock
-# measurement can use: the emulated CPU never stood still for 30 ms or more and had at least half
-# a host core (a real machine's CPU does not stop: a token bucket or a quota's windows cannot
-# keep to the clock across such a stop). An unusable run is noted under the case and made again
-# while the case's time budget leaves room for it (twice what it took, and 5 s); then the case
-# fails, naming the conditions. The job's stdin (STDIN_FILE) is given again to each repeat.
+# run_usable RUN_JOB-ARGS... : run_metered, with the emulated host at a higher CPU priority
+# (host_boost), until the run was made in conditions a wall-clock measurement can use: the
+# emulated CPU never stood still for 30 ms or more and had at least half a host core (a real
+# machine's CPU does not stop: a token bucket or a quota's windows cannot keep to the clock
+# across such a stop). An unusable run is noted under the case and made again while the case's
+# time budget leaves room for it (twice what it took, and 5 s); then the case fails, naming the
+# conditions. The job's stdin (STDIN_FILE) is given again to each repeat.
 run_usable() {
     local k t0 stdin=$STDIN_FILE
     for ((k = 1; ; k++)); do
         STDIN_FILE=$stdin
         t0=$SECONDS
+        host_boost on
         run_metered "$@"
+        host_boost off
         [ "$HUNG" = 1 ] && return 0 # a hang is the case's failure, not the machine's
         if [ "$HOST_FROZEN_MS" = 0 ] && awk -v s="$HOST_SHARE" 'BEGIN { exit !(s >= 0.5) }'; then
             return 0

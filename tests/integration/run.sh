@@ -9,8 +9,8 @@
 #   --exact        a FILTER must be a whole case name (run exactly one case)
 #   --file FILE    only the cases registered by FILE (repeatable): limits_cases.sh, run.sh, ...
 #   --list         print the selected case names, one a line, and run nothing
-#   --claim DIR    shared work queue: run a case only if this run is the first to make the
-#                  folder DIR/<case index> (two emulated hosts share DIR and split the cases)
+#   --claim DIR    shared work queue: run a case only if this run is the first to create the
+#                  file DIR/<case index> (two emulated hosts share DIR and split the cases)
 #   --reverse      go through the cases from the last one (with --claim: start at the other end)
 #   --times FILE   append "MS<tab>PASS|FAIL<tab>LABEL<tab>NAME" for every case run
 #
