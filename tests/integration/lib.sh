@@ -544,6 +544,17 @@ host_boost() {
     return 0
 }
 
+# with_boost FUNCTION [ARGS...] : a case function run with host_boost on (a timing case that
+# times its own jobs)
+with_boost() {
+    local rc
+    host_boost on
+    "$@"
+    rc=$?
+    host_boost off
+    return $rc
+}
+
 # run_metered RUN_JOB-ARGS... : run_job bracketed by meter reads. HOST_SHARE: the share of a host
 # core the emulated CPU had during the run (4 decimals); HOST_FROZEN_MS: how long it stood still
 # in stretches of 30 ms or more. (1 and 0 without a meter.)
