@@ -6,7 +6,8 @@
 # host-side stages run while the KVM hosts do.
 #
 #   ./run-tests.sh            everything
-#   ./run-tests.sh --quick    builds, unit tests and the jailer's outer cases only (no KVM host)
+#   ./run-tests.sh --quick    the stages that need no KVM host: builds, unit tests, the
+#                             integration helpers' self-test, the jailer's outer cases
 #
 # Environment: ISOVM_KVM_HOSTS (default 2; 1 on a one-core machine) KVM hosts side by side;
 # ISOVM_KVM_TIMEOUT (default 2400) whole-run limit of each, in seconds; ISOVM_KVM_IDLE_TIMEOUT
@@ -155,30 +156,36 @@ trap 'echo "run-tests.sh: interrupted" >&2; stop_kvm_hosts; exit 130' INT
 trap 'echo "run-tests.sh: terminated" >&2; stop_kvm_hosts; exit 143' TERM
 
 # kvm_results BUILD : every case of BUILD/isovm ran and passed (from the hosts' times files and
-# logs); prints the failed and the missing cases, and "N passed, N failed" for that build
+# logs); prints one line per failed or missing case (their details, as the hosts printed them, go
+# to $LOGS/failures.BUILD.txt), and "N passed, N failed" for that build
 kvm_results() {
-    local b=$1 label=$1/isovm list times
+    local b=$1 label=$1/isovm list times details=$LOGS/failures.$1.txt
     list=$LOGS/cases.$b.txt
     times=$LOGS/times.$b.txt
     if ! ISOVM=$b/isovm tests/integration/run.sh --list -- "${KVM_FILTER[@]}" >"$list"; then
         echo "cannot list the cases of $label"
         return 1
     fi
-    cat "$QUEUE"/times.host* 2>/dev/null | awk -F'\t' -v l="$label" 'index($3, l ", ") == 1' >"$times"
+    # this build's cases (the label is "BUILD/isovm, WHERE"), of the list (ISOVM_KVM_FILTER)
+    cat "$QUEUE"/times.* 2>/dev/null | awk -F'\t' -v l="$label" 'NR == FNR { want[$0] = 1; next }
+        index($3, l ", ") == 1 && ($4 in want)' "$list" - >"$times"
     local total ran fails
     total=$(grep -c . "$list")
     ran=$(grep -c . "$times")
     fails=$(awk -F'\t' '$2 != "PASS"' "$times" | grep -c .)
     # a failed case's lines in its host's log: "FAIL name: reason" and the indented details
     local h
-    for h in "$LOGS"/kvm-host*.log; do
+    : >"$details"
+    for h in "$LOGS"/kvm-host*.log "$LOGS"/kvm-free-cases.log; do
         [ -f "$h" ] || continue
         awk -v l="$label" '
             /^--- integration / { mine = index($0, "(" l ")") > 0 }
             mine && /^FAIL / { show = 1; print "FAIL [" l "] " substr($0, 6); next }
             mine && show && /^    / { print; next }
-            { show = 0 }' "$h"
+            { show = 0 }' "$h" >>"$details"
     done
+    grep '^FAIL ' "$details"
+    [ "$fails" = 0 ] || echo "(what the failed cases printed: $details)"
     # cases that never finished: the host hung in them, died, or never got to them
     local missing
     missing=$(cut -f4 "$times" | sort | comm -23 <(sort "$list") -)
@@ -209,17 +216,22 @@ if [ $quick -eq 0 ]; then
     stage_wait emuhost-setup
     rm -rf "$QUEUE"
     mkdir -p "$QUEUE"
+    # The integration cases that never start a VM (policy-check/: isovm checks or refuses before
+    # it opens /dev/kvm; policy_cases.sh) take seconds here against minutes in an emulated host:
+    # they run on this machine first, for both builds, and the KVM hosts find them claimed.
+    if [ ${#KVM_FILTER[@]} -eq 0 ]; then
+        stage kvm-free-cases tests/integration/shard.sh "$QUEUE" here build build-san -- policy-check/
+    fi
     stage_bg kvm-host1 kvm_host 1 build build-san
     [ "$KVM_HOSTS" = 1 ] || stage_bg kvm-host2 kvm_host 2 build-san build
 fi
-# While the KVM hosts run: the host-side stages one after the other, at a lower CPU priority
-# than the emulated hosts (they need little CPU and nothing in them measures time).
-stage --nice unit make unit-run
-stage --nice unit-san make SAN=1 unit-run
-stage --nice unit-valgrind valgrind_units
+# While the KVM hosts run: the host-side stages (they need little CPU), one after the other.
+stage unit make unit-run
+stage unit-san make SAN=1 unit-run
+stage unit-valgrind valgrind_units
 stage --nice integration-lib tests/integration/lib_selftest.sh
-stage --nice jail-outer tests/jail/outer_cases.sh
-stage --nice jail-outer-san env ISOVM_HOOKS=build-san/isovm-hooks tests/jail/outer_cases.sh
+stage jail-outer tests/jail/outer_cases.sh
+stage jail-outer-san env ISOVM_HOOKS=build-san/isovm-hooks tests/jail/outer_cases.sh
 if [ $quick -eq 0 ]; then
     stage_wait emuhost-selftest kvm-host1
     [ "$KVM_HOSTS" = 1 ] || stage_wait kvm-host2
