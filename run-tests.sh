@@ -88,7 +88,7 @@ stage_wait() {
         echo "=== $name ($(secs "$(took_ms "$name")") s)"
         if [ "$rc" = 0 ]; then
             passed=$((passed + 1))
-            tail -n 3 "$log" | sed 's/^/    /'
+            tail -n 3 "$log" | cut -c1-150 | sed 's/^/    /'
             echo "PASS $name"
         else
             failed=$((failed + 1))
@@ -217,10 +217,12 @@ if [ $quick -eq 0 ]; then
     rm -rf "$QUEUE"
     mkdir -p "$QUEUE"
     # The integration cases that never start a VM (policy-check/: isovm checks or refuses before
-    # it opens /dev/kvm; policy_cases.sh) take seconds here against minutes in an emulated host:
-    # they run on this machine first, for both builds, and the KVM hosts find them claimed.
+    # it opens /dev/kvm, policy_cases.sh; valgrind/check: isovm check under valgrind) take
+    # seconds here against minutes in an emulated host: they run on this machine first, for both
+    # builds, and the KVM hosts find them claimed.
     if [ ${#KVM_FILTER[@]} -eq 0 ]; then
-        stage kvm-free-cases tests/integration/shard.sh "$QUEUE" here build build-san -- policy-check/
+        stage kvm-free-cases tests/integration/shard.sh "$QUEUE" here build build-san -- \
+            policy-check/ valgrind/check
     fi
     stage_bg kvm-host1 kvm_host 1 build build-san
     [ "$KVM_HOSTS" = 1 ] || stage_bg kvm-host2 kvm_host 2 build-san build

@@ -21,6 +21,134 @@ if [ -z "${PYTHON3:-}" ]; then
     done
 fi
 
+# --- py: python3 for short scripts, through one interpreter per run ----------------------------
+# `py - ARGS... <<'PY' ... PY` (the script on stdin) and `py -c CODE ARGS...` (data on stdin) do
+# what "$PYTHON3" would, in a python3 that run.sh starts once (py_start) instead of one per call:
+# each start costs 0.4-0.9 s in the emulated host, and the cases make hundreds of JSON checks.
+# The server runs the script with the caller's stdin, stdout, stderr (the very same open files,
+# taken with pidfd_getfd; /proc/PID/fd opened again where that fails) and cwd, sys.argv as
+# python3 would set it, and answers its exit status
+# (sys.exit's, or 1 and the traceback on stderr for an exception). Without the server (not
+# started, gone, or a call that outlived the case's time) py starts "$PYTHON3" as before.
+# Long-running helpers (net_peer.py, http.server) and anything needing its own environment or
+# process are started with "$PYTHON3" itself.
+PY_SERVER_CODE='
+import ctypes, gc, os, sys, traceback
+libc = ctypes.CDLL(None, use_errno=True)
+def take(pid, n):
+    """the caller fd n itself (pidfd_getfd, syscall 438), or /proc/PID/fd/n opened again"""
+    try:
+        pfd = os.pidfd_open(int(pid))
+        try:
+            fd = libc.syscall(438, pfd, n, 0)
+        finally:
+            os.close(pfd)
+        if fd >= 0:
+            return fd
+    except OSError:
+        pass
+    return os.open("/proc/%s/fd/%d" % (pid, n), os.O_RDONLY if n == 0 else os.O_WRONLY | os.O_APPEND)
+req = os.fdopen(os.open(sys.argv[1], os.O_RDWR), "rb", buffering=0)
+resp = os.fdopen(os.open(sys.argv[2], os.O_RDWR), "w", buffering=1)
+buf = b""
+def field():
+    global buf
+    while b"\0" not in buf:
+        more = req.read(65536)
+        if not more:
+            sys.exit(0)
+        buf += more
+    f, buf = buf.split(b"\0", 1)
+    return f.decode("utf-8", "surrogateescape")
+while True:
+    pid, fd_in, fd_out, fd_err, mode, n = field(), field(), field(), field(), field(), int(field())
+    args = [field() for _ in range(n)]
+    p = "/proc/%s/" % pid
+    saved = [os.dup(0), os.dup(1), os.dup(2)]
+    saved_sys, cwd, rc, g = (sys.stdin, sys.stdout, sys.stderr, sys.argv), os.getcwd(), 0, {}
+    try:
+        fds = [take(pid, int(fd_in)), take(pid, int(fd_out)), take(pid, int(fd_err))]
+        for i, fd in enumerate(fds):
+            os.dup2(fd, i)
+            os.close(fd)
+        sys.stdin = open(0, "r", closefd=False)
+        sys.stdout = open(1, "w", closefd=False)
+        sys.stderr = open(2, "w", closefd=False, buffering=1)
+        os.chdir(os.readlink(p + "cwd"))
+        if mode == "-c":
+            code, name, sys.argv = args[0], "<string>", ["-c"] + args[1:]
+        else:
+            code, name, sys.argv = sys.stdin.read(), "<stdin>", ["-"] + args
+        g = {"__name__": "__main__", "__builtins__": __builtins__}
+        exec(compile(code, name, "exec"), g)
+    except SystemExit as e:
+        if e.code is None:
+            rc = 0
+        elif isinstance(e.code, int):
+            rc = e.code & 0xff
+        else:
+            sys.stdout.flush() # as python3 does before it prints the message
+            print(e.code, file=sys.stderr)
+            rc = 1
+    except BaseException:
+        sys.stdout.flush() # as python3 does before it prints the traceback
+        t, v, tb = sys.exc_info()
+        traceback.print_exception(t, v, tb.tb_next) # from the script down, as python3 prints it
+        rc = 1
+    finally:
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except Exception:
+                pass
+        g.clear()
+        gc.collect()
+        sys.stdin, sys.stdout, sys.stderr, sys.argv = saved_sys
+        for i, fd in enumerate(saved):
+            os.dup2(fd, i)
+            os.close(fd)
+        os.chdir(cwd)
+    resp.write("%s %d\n" % (pid, rc))
+'
+PY_PID=""
+
+# py_start : the server (once per run; run.sh calls it, and a failed start leaves py to start
+# "$PYTHON3" every time)
+py_start() {
+    [ -n "$PYTHON3" ] && [ -z "$PY_PID" ] || return 0
+    rm -f "$WORK/py.req" "$WORK/py.resp"
+    mkfifo "$WORK/py.req" "$WORK/py.resp" || return 0
+    exec {PY_REQ}<>"$WORK/py.req" {PY_RESP}<>"$WORK/py.resp"
+    "$PYTHON3" -c "$PY_SERVER_CODE" "$WORK/py.req" "$WORK/py.resp" </dev/null >/dev/null 2>&1 &
+    PY_PID=$!
+}
+
+py_stop() { [ -z "$PY_PID" ] || kill "$PY_PID" 2>/dev/null; PY_PID=""; return 0; }
+
+py() { # - ARGS... | -c CODE ARGS...
+    if [ -z "$PY_PID" ] || ! kill -0 "$PY_PID" 2>/dev/null; then
+        "$PYTHON3" "$@"
+        return
+    fi
+    local mode=$1 line left in out err
+    shift
+    # the caller's stdin, stdout and stderr as other descriptors: writing the request redirects
+    # stdout for a moment, and the server takes them as soon as it has read it
+    exec {in}<&0 {out}>&1 {err}>&2
+    printf '%s\0' "$BASHPID" "$in" "$out" "$err" "$mode" "$#" "$@" >&"$PY_REQ"
+    left=$((CASE_DEADLINE - SECONDS))
+    ((left > 0)) || left=1
+    if ! IFS= read -r -t "$left" -u "$PY_RESP" line; then
+        kill "$PY_PID" 2>/dev/null # a script that does not end: no server any more
+        PY_PID=""
+        fail "hang: a python check did not end within the case's time"
+        exec {in}<&- {out}>&- {err}>&-
+        return 1
+    fi
+    exec {in}<&- {out}>&- {err}>&-
+    return "${line##* }"
+}
+
 declare -a CASE_NAMES=() CASE_CMDS=() CASE_FILES=()
 PASSED=0
 FAILED=0
@@ -698,14 +826,13 @@ median() {
 expect_report_schema() {
     native && return 0
     [ "$HUNG" = 1 ] && return 1
-    local f=$1 ints=$2 objs=$3 py msg
+    local f=$1 ints=$2 objs=$3 msg
     if [ ! -s "$f" ]; then
         fail "report $f missing or empty"
         return 1
     fi
-    py=$PYTHON3
-    if [ -n "$py" ]; then
-        if ! msg=$("$py" - "$f" "$ints" "$objs" 2>&1 <<'PY'
+    if [ -n "$PYTHON3" ]; then
+        if ! msg=$(py - "$f" "$ints" "$objs" 2>&1 <<'PY'
 import json, sys
 path, ints, objs = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
 try:

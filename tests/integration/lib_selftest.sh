@@ -86,6 +86,41 @@ same "_fresh_case_dir empties" "$(ls -A "$WORK/case" | wc -l)" 0
 _fresh_case_dir
 same "_fresh_case_dir keeps an empty one" "$([ -d "$WORK/case" ] && echo dir)" dir
 
+# py (the python server) against python3 itself: output, exit status, stdin, argv, cwd, errors
+WORK=$T/pyw
+mkdir -p "$WORK"
+CASE_DEADLINE=$((SECONDS + 60))
+if [ -n "$PYTHON3" ]; then
+    py_start
+    printf 'line one\nline two\n' >"$T/data"
+    pycmp() { # NAME ARGS... (for py and "$PYTHON3"; stdin from $T/data, output and status compared)
+        local name=$1 a b
+        shift
+        a=$(cd "$T" && py "$@" <"$T/data" 2>&1; echo "status $?")
+        b=$(cd "$T" && "$PYTHON3" "$@" <"$T/data" 2>&1; echo "status $?")
+        same "py $name" "$a" "$b"
+    }
+    pycmp "-c print" -c 'print("hi")'
+    pycmp "-c argv" -c 'import sys; print(sys.argv)' x 'y z' ''
+    pycmp "-c stdin" -c 'import sys; print(sys.stdin.read().upper(), end="")'
+    pycmp "-c cwd" -c 'import os; print(os.getcwd())'
+    pycmp "-c exit 3" -c 'import sys; sys.exit(3)'
+    pycmp "-c exit message" -c 'import sys; sys.exit("bad thing")'
+    pycmp "-c stderr" -c 'import sys; print("to stderr", file=sys.stderr); print("out")'
+    pycmp "-c assert" -c 'assert 1 == 2, "one is not two"'
+    printf 'import sys\nprint(sys.argv)\nassert sys.argv[1] == "ok", "argv[1] is %%r" %% sys.argv[1]\n' >"$T/script"
+    a=$(py - ok <"$T/script" 2>&1; echo "status $?")
+    b=$("$PYTHON3" - ok <"$T/script" 2>&1; echo "status $?")
+    same "py - ok" "$a" "$b"
+    a=$(py - no <"$T/script" 2>&1 | tail -n 1; echo "status ${PIPESTATUS[0]}")
+    b=$("$PYTHON3" - no <"$T/script" 2>&1 | tail -n 1; echo "status ${PIPESTATUS[0]}")
+    same "py - no (traceback's last line)" "$a" "$b"
+    py -c 'import sys; print("to a file")' >"$T/pyout" 2>"$T/pyerr"
+    same "py output to a file" "$(cat "$T/pyout")" "to a file"
+    same "py still the server" "$([ -n "$PY_PID" ] && kill -0 "$PY_PID" && echo yes)" yes
+    py_stop
+fi
+
 # _claim: the first creation wins, the second fails, noclobber is off again
 same "_claim first" "$(st01 _claim "$T/claim")" 0
 same "_claim second" "$(st01 _claim "$T/claim")" 1

@@ -65,7 +65,7 @@ c_net_none() { # VARIANT
     run_job launch --report "$r" --audit "$a" -- "$J" nosocket
     expect_status 0 || return
     expect_checks_pass || return
-    "$PYTHON3" - "$r" "$a" <<'PY' 2>"$WORK/case/py.err" || fail "report/audit: $(tail -n 2 "$WORK/case/py.err")"
+    py - "$r" "$a" <<'PY' 2>"$WORK/case/py.err" || fail "report/audit: $(tail -n 2 "$WORK/case/py.err")"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["network"]["denials"] == 7, r["network"]
@@ -174,7 +174,7 @@ c_net_revoke() { # VARIANT
     _net_hold_job "$port" --connect "tcp:127.0.0.1:$port" --control "$sock" --audit "$a" || return
     sleep 0.5 # let it block in recv
     run_cmd "$ISOVM" cap list --json --control "$sock"
-    id=$("$PYTHON3" -c 'import json, sys
+    id=$(py -c 'import json, sys
 for l in open(sys.argv[1]):
     c = json.loads(l) if l.startswith("{") else None
     if c and c["kind"] == "endpoint":
@@ -268,7 +268,7 @@ c_net_wget() {
     NET_PEER_PID=$!
     local i
     for ((i = 0; i < 100; i++)); do
-        "$PYTHON3" -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null && break
+        py -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null && break
         sleep 0.1
     done
     run_job launch --connect "tcp:127.0.0.1:$port" --grant "/out=$o:rw" -- "$BUSYBOX" wget -q \

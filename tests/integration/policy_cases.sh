@@ -78,7 +78,7 @@ c_pc_print() {
     expect_stdout_line '  "max_capabilities": 64,'
     expect_stdout_line "}"
     if [ -n "$PYTHON3" ] &&
-        ! "$PYTHON3" -c 'import json,sys; json.load(sys.stdin)' <"$OUT_FILE" 2>/dev/null; then
+        ! py -c 'import json,sys; json.load(sys.stdin)' <"$OUT_FILE" 2>/dev/null; then
         fail "--print output is not valid JSON"
     fi
 }

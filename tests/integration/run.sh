@@ -65,7 +65,7 @@ while [ $# -gt 0 ]; do
 done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/isovm-it.XXXXXX") || { echo "mktemp failed" >&2; exit 1; }
-trap 'rm -rf "$WORK"' EXIT
+trap 'py_stop; rm -rf "$WORK"' EXIT
 
 V4="musl musl-pie glibc glibc-pie"
 GIB=$((1 << 30))
@@ -552,6 +552,7 @@ if [ ${#SELECT_FILES[@]} -gt 0 ]; then
             { echo "run.sh: --file $f: no case is registered by that file" >&2; exit 2; }
     done
 fi
+py_start # one python3 for every case's short scripts (lib.sh, py)
 if ! native && [ ! -x "$ISOVM" ]; then
     echo "FAIL setup: isovm not found at $ISOVM (make $BUILD/isovm)"
     echo "0 passed, 1 failed"

@@ -23,7 +23,7 @@ JSON
     expect_stdout_line '  "job_id": "j-1",'
     expect_stdout_line '  "seed": 18446744073709551615'
     if [ -n "$PYTHON3" ] &&
-        ! "$PYTHON3" -c 'import json,sys; json.load(sys.stdin)' <"$OUT_FILE" 2>/dev/null; then
+        ! py -c 'import json,sys; json.load(sys.stdin)' <"$OUT_FILE" 2>/dev/null; then
         fail "--print output is not valid JSON"
     fi
 }
