@@ -8,8 +8,8 @@ cache=${ISOVM_CACHE:-$repo/.cache/emuhost}
 
 usage() {
   cat <<EOF
-usage: $0 [--force-emulated] [--share DIR]... [--timeout SECONDS] [--memory MB] [--cpus N]
-          [--verbose] [--keep] -- CMD [ARGS...]
+usage: $0 [--force-emulated] [--share DIR]... [--timeout SECONDS] [--idle-timeout SECONDS]
+          [--memory MB] [--cpus N] [--boost] [--verbose] [--keep] -- CMD [ARGS...]
 Runs CMD with a working /dev/kvm. If /dev/kvm works on this host (build/kvm_probe) and
 --force-emulated is not given, CMD runs directly. Otherwise it runs inside an emulated KVM host:
 QEMU TCG (-cpu max, nested SVM) booting Debian's kernel, with the host's / read-only as its root,
@@ -18,6 +18,10 @@ and the repository, each --share DIR and a run folder mounted read-write at thei
   --share DIR       also share DIR read-write (repeatable; the repository is always shared)
   --timeout SECONDS whole-run limit, default 1800; on expiry: exit 124 and
                     "emuhost: timed out after N s" (+ "emuhost: hung during: <line>")
+  --idle-timeout SECONDS  also stop (exit 124) when no progress line came for that long once
+                    CMD runs: "emuhost: no progress for N s" (+ "emuhost: hung during: <line>")
+  --boost           run QEMU at a higher CPU priority throughout (see cpu_meter.py), for
+                    checks that time the emulated host on a busy machine
   --memory MB       guest memory, default 2048
   --cpus N          guest vCPUs, default \$ISOVM_EMUHOST_CPUS or 1
   --verbose         show the guest's kernel console on stderr, and timings
@@ -35,6 +39,8 @@ force=0
 verbose=0
 keep=0
 timeout_s=1800
+idle_s=0
+boost=0
 memory=2048
 cpus=${ISOVM_EMUHOST_CPUS:-1}
 shares=()
@@ -45,12 +51,15 @@ while [ $# -gt 0 ]; do
     --share=*) shares+=("${1#*=}") ;;
     --timeout) [ $# -ge 2 ] || die "--timeout needs seconds"; timeout_s=$2; shift ;;
     --timeout=*) timeout_s=${1#*=} ;;
+    --idle-timeout) [ $# -ge 2 ] || die "--idle-timeout needs seconds"; idle_s=$2; shift ;;
+    --idle-timeout=*) idle_s=${1#*=} ;;
     --memory) [ $# -ge 2 ] || die "--memory needs MB"; memory=$2; shift ;;
     --memory=*) memory=${1#*=} ;;
     --cpus) [ $# -ge 2 ] || die "--cpus needs a number"; cpus=$2; shift ;;
     --cpus=*) cpus=${1#*=} ;;
     --verbose|-v) verbose=1 ;;
     --keep) keep=1 ;;
+    --boost) boost=1 ;;
     -h|--help) usage; exit 0 ;;
     --) shift; break ;;
     *) echo "emuhost: unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -59,6 +68,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# -gt 0 ] || { echo "emuhost: no command given (put it after --)" >&2; usage >&2; exit 2; }
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive whole number of seconds, not '$timeout_s'"
+[[ $idle_s =~ ^[0-9]+$ ]] || die "--idle-timeout must be a whole number of seconds, not '$idle_s'"
 [[ $memory =~ ^[1-9][0-9]*$ ]] || die "--memory must be a positive number of MB, not '$memory'"
 [[ $cpus =~ ^[1-9][0-9]*$ ]] || die "--cpus must be a positive number, not '$cpus'"
 
@@ -85,9 +95,12 @@ progress=$rundir/progress
 : >"$progress"
 qpid=
 tailpid=
+watchpid=
 cleanup() {
   local rc=$?
   [ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null || true
+  [ -n "$watchpid" ] && kill "$watchpid" 2>/dev/null || true
+  [ -n "${meterpid:-}" ] && kill "$meterpid" 2>/dev/null || true
   [ -n "$qpid" ] && kill "$qpid" 2>/dev/null || true
   [ -f "$rundir/console.log" ] && cp -f "$rundir/console.log" "$cache/last-console.log" 2>/dev/null || true
   if [ "$keep" = 1 ]; then echo "emuhost: run folder kept: $rundir" >&2; else rm -rf "$rundir"; fi
@@ -98,13 +111,42 @@ trap 'echo "emuhost: interrupted" >&2; exit 130' INT
 trap 'echo "emuhost: terminated" >&2; exit 143' TERM
 
 report_timeout() {
-  echo "emuhost: timed out after $timeout_s s" >&2
+  if [ -f "$rundir/idle-expired" ]; then
+    echo "emuhost: no progress for $idle_s s (--idle-timeout); stopped" >&2
+  else
+    echo "emuhost: timed out after $timeout_s s" >&2
+  fi
   [ "$mode" = emulated ] && echo "emuhost: guest console log: $cache/last-console.log" >&2
   local last
   last=$(grep -v '^[[:space:]]*$' "$progress" 2>/dev/null | tail -n 1 | tr -d '\r') || true
   [ -n "$last" ] && echo "emuhost: hung during: $last" >&2
   return 0
 }
+
+# watch_idle PID [STARTED-FILE] : with --idle-timeout, kill PID (timeout(1) running CMD or QEMU)
+# once the progress file has not grown for idle_s seconds since CMD started (STARTED-FILE
+# exists: the guest's boot does not count; a hung boot is --timeout's); the file idle-expired
+# says so afterwards.
+watch_idle() {
+  [ "$idle_s" -gt 0 ] || return 0
+  (
+    size=-1
+    since=$SECONDS
+    while kill -0 "$1" 2>/dev/null; do
+      now=$(stat -c %s "$progress" 2>/dev/null || echo 0)
+      if [ "$now" != "$size" ] || { [ -n "${2:-}" ] && [ ! -e "$2" ]; }; then size=$now; since=$SECONDS; fi
+      if [ $((SECONDS - since)) -ge "$idle_s" ]; then
+        : >"$rundir/idle-expired"
+        kill -TERM "$1" 2>/dev/null
+        exit 0
+      fi
+      sleep 2
+    done
+  ) &
+  watchpid=$!
+}
+# stopped_for_idle RC : the watchdog killed the run (timeout(1) then exits 124 or 143)
+stopped_for_idle() { [ -f "$rundir/idle-expired" ]; }
 
 # ---- direct mode: this host's /dev/kvm works ----
 mode=emulated
@@ -116,10 +158,12 @@ if [ "$force" = 0 ] && "$probe" -q 2>/dev/null; then
   set +e
   timeout -k 10 "$timeout_s" "$@" </dev/null 2>&1 &
   qpid=$!
+  watch_idle "$qpid"
   wait "$qpid"
   rc=$?
   qpid=
   set -e
+  if stopped_for_idle; then report_timeout; exit 124; fi
   if [ "$rc" = 124 ] && [ $((SECONDS - start)) -ge "$timeout_s" ]; then report_timeout; exit 124; fi
   exit "$rc"
 fi
@@ -148,7 +192,7 @@ done
 # shellcheck disable=SC2054 # commas belong to QEMU option values
 qemu_args=(
   -accel tcg,thread=multi -cpu max -machine pc -m "$memory" -smp "$cpus"
-  -nodefaults -no-user-config -display none -no-reboot
+  -nodefaults -no-user-config -display none -no-reboot -name isovm-emuhost,debug-threads=on
   -kernel "$kernel" -initrd "$cache/initramfs.gz"
   -serial "file:$(qesc "$rundir/console.log")"
   -device virtio-serial-pci,id=vser
@@ -182,6 +226,14 @@ for p in "${share_list[@]}"; do
 done
 printf '%s\n' "${share_lines[@]}" | LC_ALL=C sort -t' ' -k3 >>"$rundir/guest.conf"
 
+# The host CPU meter (cpu_meter.py): how much of a host core the emulated CPU gets, and a higher
+# CPU priority for QEMU while the guest asks for it, for timing cases on a busy machine. Needs
+# python3 (the interpreter itself, not a wrapper that PATH finds).
+meter_py=
+for p in /usr/bin/python3 "$(command -v python3 2>/dev/null)"; do
+  if [ -n "$p" ] && [ -x "$p" ]; then meter_py=$p; break; fi
+done
+
 # The command script, run by the host's bash inside the guest: caller's environment, cwd, argv.
 guest_path=$PATH
 for d in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
@@ -196,7 +248,7 @@ cwd=$(pwd -P)
     echo '# generated by tests/emuhost/run.sh'
     while IFS= read -r name; do
       case $name in
-        PWD|OLDPWD|SHLVL|_|PATH|ISOVM_EMUHOST|ISOVM_EMUHOST_PROGRESS|BASH_*|BASHOPTS|SHELLOPTS) continue ;;
+        PWD|OLDPWD|SHLVL|_|PATH|ISOVM_EMUHOST|ISOVM_EMUHOST_PROGRESS|ISOVM_EMUHOST_CPU_METER|ISOVM_EMUHOST_BOOST|BASH_*|BASHOPTS|SHELLOPTS) continue ;;
       esac
       [[ $name =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
       printf 'export %s=%q\n' "$name" "${!name}"
@@ -204,6 +256,10 @@ cwd=$(pwd -P)
     printf 'export PATH=%q\n' "$guest_path"
     echo 'export ISOVM_EMUHOST=1'
     printf 'export ISOVM_EMUHOST_PROGRESS=%q\n' "$progress"
+    if [ -n "$meter_py" ]; then
+      printf 'export ISOVM_EMUHOST_CPU_METER=%q\n' "$rundir/host-cpu"
+      printf 'export ISOVM_EMUHOST_BOOST=%q\n' "$rundir/boost"
+    fi
     printf 'cd -- %q || { echo "emuhost: cannot cd to %q inside the guest" >&2; exit 125; }\n' "$cwd" "$cwd"
     printf 'exec'
     printf ' %q' "$@"
@@ -218,14 +274,24 @@ if [ "$verbose" = 1 ]; then
   tailpid=$!
 fi
 
+[ "$boost" = 0 ] || echo on >"$rundir/boost" # cpu_meter.py raises QEMU's priority at once
+
 # QEMU's stdin: a FIFO nobody writes to. At EOF (e.g. </dev/null) QEMU would mark the stdio chardev
 # disconnected and the guest's writes to the virtio serial port would block forever.
 mkfifo "$rundir/stdin"
 exec 8<>"$rundir/stdin"
 start_ns=$(date +%s%N)
 set +e
-timeout -k 10 "$timeout_s" qemu-system-x86_64 "${qemu_args[@]}" <&8 8<&- 2>"$rundir/qemu.log" &
+# QEMU in a session of its own (setsid): where the kernel shares CPU between sessions
+# (autogroup), cpu_meter.py can then raise QEMU's priority without raising the caller's.
+timeout -k 10 "$timeout_s" setsid qemu-system-x86_64 "${qemu_args[@]}" <&8 8<&- 2>"$rundir/qemu.log" &
 qpid=$!
+watch_idle "$qpid" "$rundir/boot-seconds" # written by init.sh just before it runs CMD
+meterpid=
+if [ -n "$meter_py" ]; then
+  "$meter_py" "$here/cpu_meter.py" "$qpid" "$rundir/host-cpu" "$rundir/boost" </dev/null >/dev/null 2>&1 &
+  meterpid=$!
+fi
 wait "$qpid"
 qrc=$?
 qpid=
@@ -234,7 +300,7 @@ exec 8<&-
 end_ns=$(date +%s%N)
 if [ -n "$tailpid" ]; then sleep 0.3; kill "$tailpid" 2>/dev/null || true; tailpid=; fi
 
-if [ "$qrc" = 124 ]; then report_timeout; exit 124; fi
+if [ "$qrc" = 124 ] || stopped_for_idle; then report_timeout; exit 124; fi
 if [ "$verbose" = 1 ]; then
   boot=$(cat "$rundir/boot-seconds" 2>/dev/null || echo "?")
   echo "emuhost: guest uptime when the command started: $boot s; whole run (QEMU start to exit): $(( (end_ns - start_ns) / 1000000 )) ms" >&2

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end check of tests/emuhost/run.sh --force-emulated (3 boots): status, output, shares, nested /dev/kvm, timeout.
+# End-to-end check of tests/emuhost/run.sh --force-emulated (4 boots): status, output, shares, nested /dev/kvm, timeouts.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -54,17 +54,32 @@ check "exit_status_0" [ "$rc" = 0 ]
 check "argv_quoting" [ "$out2" = "a b|c'd|\$HOME|" ]
 [ "$rc" = 0 ] || tail -n 20 "$work/boot2.err" | sed 's/^/  /'
 
-# Boot 3: whole-run timeout while the command sleeps; names the last progress line.
+# Boot 3: whole-run timeout while the command sleeps; names the last progress line. A progress
+# line every 2 s keeps --idle-timeout 10 from firing first. Boots 3 and 4 time the emulated host:
+# --boost, so that a busy machine does not slow its boot past the limits.
 set +e
-"$run" --force-emulated --timeout 25 -- sh -c \
-  'echo "step 1: warming up" >>"$ISOVM_EMUHOST_PROGRESS"; echo "step 2: sleeping forever" >>"$ISOVM_EMUHOST_PROGRESS"; sleep 600' \
+"$run" --force-emulated --boost --timeout 25 --idle-timeout 10 -- bash -c \
+  'echo "step 1: warming up" >>"$ISOVM_EMUHOST_PROGRESS"; for ((i = 0; ; i++)); do echo "step 2: sleeping forever ($i)" >>"$ISOVM_EMUHOST_PROGRESS"; sleep 2; done' \
   >"$work/boot3.out" 2>"$work/boot3.err"
 rc=$?
 set -e
 check "timeout_exit_124" [ "$rc" = 124 ]
 check "timeout_message" grep -qx "emuhost: timed out after 25 s" "$work/boot3.err"
-check "timeout_progress_line" grep -qx "emuhost: hung during: step 2: sleeping forever" "$work/boot3.err"
+check "timeout_progress_line" grep -qx "emuhost: hung during: step 2: sleeping forever ([0-9]*)" "$work/boot3.err"
 [ "$rc" = 124 ] || tail -n 20 "$work/boot3.err" | sed 's/^/  /'
+
+# Boot 4: --idle-timeout: no progress line for 8 s once the command runs stops the run long
+# before --timeout.
+set +e
+"$run" --force-emulated --boost --timeout 300 --idle-timeout 8 -- sh -c \
+  'echo "step 1: about to hang" >>"$ISOVM_EMUHOST_PROGRESS"; sleep 600' \
+  >"$work/boot4.out" 2>"$work/boot4.err"
+rc=$?
+set -e
+check "idle_timeout_exit_124" [ "$rc" = 124 ]
+check "idle_timeout_message" grep -qx "emuhost: no progress for 8 s (--idle-timeout); stopped" "$work/boot4.err"
+check "idle_timeout_progress_line" grep -qx "emuhost: hung during: step 1: about to hang" "$work/boot4.err"
+[ "$rc" = 124 ] || tail -n 20 "$work/boot4.err" | sed 's/^/  /'
 
 # Direct mode costs no boot; only meaningful where this host's /dev/kvm works.
 if "$repo/build/kvm_probe" -q 2>/dev/null; then

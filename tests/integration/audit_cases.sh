@@ -28,7 +28,7 @@ _wait_for() {
 _audit_py() {
     local log=$1 prog=$2
     shift 2
-    python3 -c "
+    py -c "
 import json, sys
 lines = []
 for n, l in enumerate(open(sys.argv[1], 'rb').read().decode('utf-8').split('\n')[:-1], 1):
@@ -75,7 +75,7 @@ c_audit_revoke_outside() {
         fail "cap list has no row for capability $w2cap (derived from $wcap)"
     run_cmd "$ISOVM" cap list --json --control "$sock"
     expect_status 0 "cap list --json"
-    python3 -c '
+    py -c '
 import json, sys
 caps = {c["cap"]: c for c in map(json.loads, open(sys.argv[1]).read().splitlines())}
 assert caps[int(sys.argv[2])]["parent"] == 1 and caps[int(sys.argv[2])]["rights"] == ["read"], caps
@@ -139,7 +139,7 @@ if not any(l['cap'] == w2 and l.get('errno') == 'EKEYREVOKED' and l.get('syscall
     print('no revoked write denial of', w2, deny[:2])
 " "$rcap" "$wcap" "$w2cap" 2>&1)
     [ -n "$problems" ] && fail "audit log: $(head -n3 <<<"$problems" | tr '\n' '|')"
-    if ! python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin]' <"$log"; then
+    if ! py -c 'import json,sys; [json.loads(l) for l in sys.stdin]' <"$log"; then
         fail "the audit log is not JSON lines"
     fi
     [ "$(stat -c %a "$log")" = 600 ] || fail "audit log mode $(stat -c %a "$log"), want 600"
@@ -166,12 +166,12 @@ c_audit_setup_errors() {
     expect_status 125 "cap revoke without an id"
     expect_stderr_has "usage"
     # a stale socket (its VMM gone) is replaced; hello runs, logs and leaves no socket
-    python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$sock"
+    py -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$sock"
     run_isovm launch --set "control=$sock" --set "audit=$WORK/case/a.log" -- "$J"
     expect_status 0 "stale socket replaced"
     expect_stdout_eq "hello from isovm"
     [ -e "$sock" ] && fail "socket left after the job"
-    python3 -c 'import json,sys; [json.loads(l) for l in sys.stdin]' <"$WORK/case/a.log" ||
+    py -c 'import json,sys; [json.loads(l) for l in sys.stdin]' <"$WORK/case/a.log" ||
         fail "the audit log is not JSON lines"
     grep -q '"event":"grant"' "$WORK/case/a.log" || fail "no grant lines in the log"
 }

@@ -24,7 +24,7 @@ JSON
 }
 
 _json_lines_valid() { # FILE : every line is a JSON object
-    python3 -c 'import json, sys
+    py -c 'import json, sys
 for n, l in enumerate(open(sys.argv[1]), 1):
     o = json.loads(l)
     assert isinstance(o, dict), "line %d is not an object" % n' "$1" 2>"$WORK/case/json.err" ||
@@ -43,7 +43,7 @@ c_caps_attenuate() { # VARIANT
     [ -f "$a" ] || { fail "no audit log written"; return 1; }
     _json_lines_valid "$a" || return
     # the amplification is logged with its full chain: grant -> open -> derive
-    python3 - "$a" <<'PY' 2>"$WORK/case/py.err" || { fail "audit chain: $(tail -n 3 "$WORK/case/py.err")"; return 1; }
+    py - "$a" <<'PY' 2>"$WORK/case/py.err" || { fail "audit chain: $(tail -n 3 "$WORK/case/py.err")"; return 1; }
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 amp = [e for e in ev if e.get("event") == "deny" and e.get("kind") == "amplification"]
@@ -106,7 +106,7 @@ c_caps_reuse() { # VARIANT
 
 # _pattern FILE SIZE : byte i = (i * 7 + i / 4096) & 0xff (what guest/tests/readcache.c checks)
 _pattern() {
-    python3 -c 'import sys
+    py -c 'import sys
 n = int(sys.argv[2])
 open(sys.argv[1], "wb").write(bytes(((i * 7 + i // 4096) & 0xff) for i in range(n)))' "$1" "$2"
 }
@@ -145,7 +145,7 @@ c_caps_read_cache_revoke() { # VARIANT
     OUT_FILE=$out
     ERR_FILE=$err
     expect_status 0 "the job"
-    grep -q "read failed errno=$(python3 -c 'import errno; print(errno.EKEYREVOKED)') after" "$out" ||
+    grep -q "read failed errno=$(py -c 'import errno; print(errno.EKEYREVOKED)') after" "$out" ||
         fail "the job's reads did not stop with EKEYREVOKED: $(tail -n 2 "$out")"
 }
 

@@ -28,7 +28,7 @@ _dc_run() {
 # (a key "a.b" names member b of object a). A report without host_timing_fields fails.
 _dc_reports_same() {
     local msg
-    msg=$(python3 -c '
+    msg=$(py -c '
 import json, sys
 
 def load(path):

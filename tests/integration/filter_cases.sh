@@ -24,11 +24,9 @@ _fc_report_common() {
     expect_report_schema "$r" "$FILTER_REPORT_INTS" "$FILTER_REPORT_OBJS" || return
     expect_report_match "$r" '^  "host_timing_fields": \[.*"wall_time_ns".*"cpu_time_ns".*\]$' \
         'host_timing_fields missing or without wall_time_ns, cpu_time_ns' || return
-    local py
-    py=$(_python)
-    [ -n "$py" ] || return 0
+    [ -n "$PYTHON3" ] || return 0
     local msg
-    if ! msg=$("$py" - "$r" 2>&1 <<'PY'
+    if ! msg=$(py - "$r" 2>&1 <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 bad = []
@@ -56,7 +54,7 @@ PY
 # _fc_audit_names LOG EVENT SYSCALL [ERRNO-NAME] : the audit log has an EVENT line naming SYSCALL
 _fc_audit_names() {
     [ -f "$1" ] || { fail "no audit log at $1"; return 1; }
-    python3 - "$@" <<'PY' 2>"$WORK/case/audit.err" || { fail "audit log: $(tail -n 2 "$WORK/case/audit.err")"; return 1; }
+    py - "$@" <<'PY' 2>"$WORK/case/audit.err" || { fail "audit log: $(tail -n 2 "$WORK/case/audit.err")"; return 1; }
 import json, sys
 log, event, name = sys.argv[1:4]
 want_errno = sys.argv[4] if len(sys.argv) > 4 else None
@@ -100,7 +98,7 @@ c_fc_errno() { # VARIANT PROFILE SYSCALL ERRNO-JSON-OR-EMPTY WANT-ERRNO
     run_isovm launch --policy "$P" --report "$r" --audit "$WORK/case/audit.jsonl" -- "$J" "$3"
     expect_status 0 || { _show_outputs; return; }
     expect_stdout_eq "ret=-1 errno=$5" || return
-    _fc_audit_names "$WORK/case/audit.jsonl" deny "$3" "$(python3 -c 'import errno, sys; print(errno.errorcode[int(sys.argv[1])])' "$5")" || return
+    _fc_audit_names "$WORK/case/audit.jsonl" deny "$3" "$(py -c 'import errno, sys; print(errno.errorcode[int(sys.argv[1])])' "$5")" || return
     expect_report "$r" exit_reason '"exit"'
     expect_report_match "$r" "^    \"$3\": 1,?\$" "filtered_syscalls lacks \"$3\": 1"
     expect_report "$r" filtered_syscalls_total 1

@@ -192,12 +192,11 @@ c_hfs_fifo_sigterm() {
 # deny lines show 256 bytes of the 4004-byte path, denials written + suppressed = 300, and the
 # report's audit counts agree with the file
 _hfs_audit_check() {
-    local py size msg
+    local size msg
     size=$(stat -c %s "$1")
     ((size <= $3)) || { fail "the audit log is $size bytes (want at most $3)"; return 1; }
-    py=$(_python)
-    [ -n "$py" ] || { fail "no python3 for the JSON checks"; return 1; }
-    msg=$("$py" - "$1" "$2" <<'PY'
+    [ -n "$PYTHON3" ] || { fail "no python3 for the JSON checks"; return 1; }
+    msg=$(py - "$1" "$2" <<'PY'
 import json, sys
 bad = []
 raw = open(sys.argv[1], 'rb').read()

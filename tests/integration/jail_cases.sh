@@ -69,7 +69,7 @@ c_jail_report() {
     _jail_run jr -- launch --memory 32MiB --max-threads 4 --report "$r" -- "$J"
     expect_status 0 || return
     expect_stdout_eq "hello from isovm"
-    python3 - "$r" <<'PY' 2>"$WORK/py.err" || fail "report: $(tail -n 3 "$WORK/py.err" | tr '\n' ' ')"
+    py - "$r" <<'PY' 2>"$WORK/py.err" || fail "report: $(tail -n 3 "$WORK/py.err" | tr '\n' ' ')"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["exit_reason"] == "exit" and r["exit_status"] == 0, r["exit_reason"]
@@ -137,7 +137,7 @@ c_jail_probe() {
     done
     grep -q '^netif-up' "$OUT_FILE" && fail "the new network namespace has an interface up"
     [ "$(grep -c '^netif ' "$OUT_FILE")" = 1 ] || fail "the VMM sees host interfaces: $(grep '^netif' "$OUT_FILE" | tr '\n' ' ')"
-    python3 - "$OUT_FILE" "$JAIL_HOOKS" "$J" <<'PY' 2>"$WORK/py.err" || fail "mount view: $(tail -n 3 "$WORK/py.err" | tr '\n' ' ')"
+    py - "$OUT_FILE" "$JAIL_HOOKS" "$J" <<'PY' 2>"$WORK/py.err" || fail "mount view: $(tail -n 3 "$WORK/py.err" | tr '\n' ' ')"
 import os, subprocess, sys
 out, hooks, job = sys.argv[1:]
 paths = {}
@@ -199,7 +199,7 @@ c_jail_pids_max() {
     rm -f "$r"
     _jail_run jpm --cgroup pids.max=6 -- launch --max-threads 32 --report "$r" -- "$J" run 20
     expect_status 3 "pthread_create failed" || return
-    python3 - "$r" <<'PY' 2>"$WORK/py.err" || fail "report: $(tail -n 3 "$WORK/py.err" | tr '\n' ' ')"
+    py - "$r" <<'PY' 2>"$WORK/py.err" || fail "report: $(tail -n 3 "$WORK/py.err" | tr '\n' ' ')"
 import json, sys
 cg = json.load(open(sys.argv[1]))["cgroup"]
 assert cg["pids_max"] == 6, cg
@@ -217,7 +217,7 @@ c_jail_max_threads() {
     _jail_run jmt -- launch --max-threads 4 --report "$r" -- "$J" run 10
     expect_status 3 "pthread_create failed" || return
     expect_report_ge "$r" threads_refused 1
-    python3 - "$r" <<'PY' 2>"$WORK/py.err" || fail "report: $(tail -n 3 "$WORK/py.err" | tr '\n' ' ')"
+    py - "$r" <<'PY' 2>"$WORK/py.err" || fail "report: $(tail -n 3 "$WORK/py.err" | tr '\n' ' ')"
 import json, sys
 r = json.load(open(sys.argv[1]))
 cg = r["cgroup"]
@@ -235,7 +235,7 @@ c_jail_memory_full() { # MEMORY-MIB
     rm -f "$r"
     _jail_run jmf -- launch --memory "$1MiB" --report "$r" -- "$J" handle
     expect_status 3 "the job's own ENOMEM exit, not a cgroup OOM kill" || return
-    python3 - "$r" "$1" <<'PY' 2>"$WORK/py.err" || fail "report: $(tail -n 3 "$WORK/py.err" | tr '\n' ' ')"
+    py - "$r" "$1" <<'PY' 2>"$WORK/py.err" || fail "report: $(tail -n 3 "$WORK/py.err" | tr '\n' ' ')"
 import json, sys
 r = json.load(open(sys.argv[1]))
 mib = int(sys.argv[2]) << 20

@@ -12,12 +12,149 @@
 CASE_TIMEOUT=${CASE_TIMEOUT:-60}
 ISOVM_NATIVE=${ISOVM_NATIVE:-0}
 
-declare -a CASE_NAMES=() CASE_CMDS=()
+# PYTHON3: the python3 of every case's JSON checks and helpers, looked for once: /usr/bin/python3
+# before the one PATH finds, which may be a wrapper (pyenv's shim is a bash script: 5-8 s per
+# start in the emulated host, against 0.5-0.9 s for the interpreter). Empty if there is none.
+if [ -z "${PYTHON3:-}" ]; then
+    for PYTHON3 in /usr/bin/python3 "$(command -v python3 2>/dev/null)" ""; do
+        [ -n "$PYTHON3" ] && [ -x "$PYTHON3" ] && "$PYTHON3" -c 'import json' >/dev/null 2>&1 && break
+    done
+fi
+
+# --- py: python3 for short scripts, through one interpreter per run ----------------------------
+# `py - ARGS... <<'PY' ... PY` (the script on stdin) and `py -c CODE ARGS...` (data on stdin) do
+# what "$PYTHON3" would, in a python3 that run.sh starts once (py_start) instead of one per call:
+# each start costs 0.4-0.9 s in the emulated host, and the cases make hundreds of JSON checks.
+# The server runs the script with the caller's stdin, stdout, stderr (the very same open files,
+# taken with pidfd_getfd; /proc/PID/fd opened again where that fails) and cwd, sys.argv as
+# python3 would set it, and answers its exit status
+# (sys.exit's, or 1 and the traceback on stderr for an exception). Without the server (not
+# started, gone, or a call that outlived the case's time) py starts "$PYTHON3" as before.
+# Long-running helpers (net_peer.py, http.server) and anything needing its own environment or
+# process are started with "$PYTHON3" itself.
+PY_SERVER_CODE='
+import ctypes, gc, os, sys, traceback
+libc = ctypes.CDLL(None, use_errno=True)
+def take(pid, n):
+    """the caller fd n itself (pidfd_getfd, syscall 438), or /proc/PID/fd/n opened again"""
+    try:
+        pfd = os.pidfd_open(int(pid))
+        try:
+            fd = libc.syscall(438, pfd, n, 0)
+        finally:
+            os.close(pfd)
+        if fd >= 0:
+            return fd
+    except OSError:
+        pass
+    return os.open("/proc/%s/fd/%d" % (pid, n), os.O_RDONLY if n == 0 else os.O_WRONLY | os.O_APPEND)
+req = os.fdopen(os.open(sys.argv[1], os.O_RDWR), "rb", buffering=0)
+resp = os.fdopen(os.open(sys.argv[2], os.O_RDWR), "w", buffering=1)
+buf = b""
+def field():
+    global buf
+    while b"\0" not in buf:
+        more = req.read(65536)
+        if not more:
+            sys.exit(0)
+        buf += more
+    f, buf = buf.split(b"\0", 1)
+    return f.decode("utf-8", "surrogateescape")
+while True:
+    pid, fd_in, fd_out, fd_err, mode, n = field(), field(), field(), field(), field(), int(field())
+    args = [field() for _ in range(n)]
+    p = "/proc/%s/" % pid
+    saved = [os.dup(0), os.dup(1), os.dup(2)]
+    saved_sys, cwd, rc, g = (sys.stdin, sys.stdout, sys.stderr, sys.argv), os.getcwd(), 0, {}
+    try:
+        fds = [take(pid, int(fd_in)), take(pid, int(fd_out)), take(pid, int(fd_err))]
+        for i, fd in enumerate(fds):
+            os.dup2(fd, i)
+            os.close(fd)
+        sys.stdin = open(0, "r", closefd=False)
+        sys.stdout = open(1, "w", closefd=False)
+        sys.stderr = open(2, "w", closefd=False, buffering=1)
+        os.chdir(os.readlink(p + "cwd"))
+        if mode == "-c":
+            code, name, sys.argv = args[0], "<string>", ["-c"] + args[1:]
+        else:
+            code, name, sys.argv = sys.stdin.read(), "<stdin>", ["-"] + args
+        g = {"__name__": "__main__", "__builtins__": __builtins__}
+        exec(compile(code, name, "exec"), g)
+    except SystemExit as e:
+        if e.code is None:
+            rc = 0
+        elif isinstance(e.code, int):
+            rc = e.code & 0xff
+        else:
+            sys.stdout.flush() # as python3 does before it prints the message
+            print(e.code, file=sys.stderr)
+            rc = 1
+    except BaseException:
+        sys.stdout.flush() # as python3 does before it prints the traceback
+        t, v, tb = sys.exc_info()
+        traceback.print_exception(t, v, tb.tb_next) # from the script down, as python3 prints it
+        rc = 1
+    finally:
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except Exception:
+                pass
+        g.clear()
+        gc.collect()
+        sys.stdin, sys.stdout, sys.stderr, sys.argv = saved_sys
+        for i, fd in enumerate(saved):
+            os.dup2(fd, i)
+            os.close(fd)
+        os.chdir(cwd)
+    resp.write("%s %d\n" % (pid, rc))
+'
+PY_PID=""
+
+# py_start : the server (once per run; run.sh calls it, and a failed start leaves py to start
+# "$PYTHON3" every time)
+py_start() {
+    [ -n "$PYTHON3" ] && [ -z "$PY_PID" ] || return 0
+    rm -f "$WORK/py.req" "$WORK/py.resp"
+    mkfifo "$WORK/py.req" "$WORK/py.resp" || return 0
+    exec {PY_REQ}<>"$WORK/py.req" {PY_RESP}<>"$WORK/py.resp"
+    "$PYTHON3" -c "$PY_SERVER_CODE" "$WORK/py.req" "$WORK/py.resp" </dev/null >/dev/null 2>&1 &
+    PY_PID=$!
+}
+
+py_stop() { [ -z "$PY_PID" ] || kill "$PY_PID" 2>/dev/null; PY_PID=""; return 0; }
+
+py() { # - ARGS... | -c CODE ARGS...
+    if [ -z "$PY_PID" ] || ! kill -0 "$PY_PID" 2>/dev/null; then
+        "$PYTHON3" "$@"
+        return
+    fi
+    local mode=$1 line left in out err
+    shift
+    # the caller's stdin, stdout and stderr as other descriptors: writing the request redirects
+    # stdout for a moment, and the server takes them as soon as it has read it
+    exec {in}<&0 {out}>&1 {err}>&2
+    printf '%s\0' "$BASHPID" "$in" "$out" "$err" "$mode" "$#" "$@" >&"$PY_REQ"
+    left=$((CASE_DEADLINE - SECONDS))
+    ((left > 0)) || left=1
+    if ! IFS= read -r -t "$left" -u "$PY_RESP" line; then
+        kill "$PY_PID" 2>/dev/null # a script that does not end: no server any more
+        PY_PID=""
+        fail "hang: a python check did not end within the case's time"
+        exec {in}<&- {out}>&- {err}>&-
+        return 1
+    fi
+    exec {in}<&- {out}>&- {err}>&-
+    return "${line##* }"
+}
+
+declare -a CASE_NAMES=() CASE_CMDS=() CASE_FILES=()
 PASSED=0
 FAILED=0
 declare -a FAILED_NAMES=()
 
-# add_case NAME FUNCTION [ARGS...]
+# add_case NAME FUNCTION [ARGS...] (the file that calls it is recorded, for run.sh --file)
 add_case() {
     local name=$1
     shift
@@ -25,6 +162,7 @@ add_case() {
     printf -v cmd '%q ' "$@"
     CASE_NAMES+=("$name")
     CASE_CMDS+=("$cmd")
+    CASE_FILES+=("${BASH_SOURCE[1]##*/}")
 }
 
 native() { [ "$ISOVM_NATIVE" = 1 ]; }
@@ -114,6 +252,20 @@ launch() {
 }
 
 # --- expectations -----------------------------------------------------------------------------
+# The expectations run on every case, many times: they read files with bash builtins rather than
+# grep, sed or od, since starting a program costs 50-300 ms in the emulated host (0.5 ms here).
+# Each falls back to the program for what a bash variable cannot hold (a NUL byte) or a
+# pattern it would read differently (one with a newline).
+
+# _slurp FILE : TEXT = FILE's content; status 1 (TEXT cut short) if FILE holds a NUL byte or
+# cannot be read
+_slurp() {
+    TEXT=""
+    [ -f "$1" ] && [ -r "$1" ] || return 1
+    IFS= read -r -d '' TEXT <"$1" && return 1 # read stops at a NUL byte with status 0, at EOF with 1
+    return 0
+}
+
 _show() { # a short excerpt of a file for detail lines
     head -c 600 "$1" | sed -n '1,8p' | sed 's/^/        | /'
 }
@@ -149,21 +301,42 @@ expect_status_in() {
 # expect_stdout_eq TEXT : stdout is exactly TEXT followed by one newline (empty TEXT: no output)
 expect_stdout_eq() {
     [ "$HUNG" = 1 ] && return 1
-    local want got
-    if [ -z "$1" ]; then
-        want=""
+    local want got same=0
+    if _slurp "$OUT_FILE"; then
+        if [ -z "$1" ]; then [ -z "$TEXT" ] && same=1; else [ "$TEXT" = "$1"$'\n' ] && same=1; fi
     else
-        want=$(printf '%s\n' "$1" | od -An -c)
+        if [ -z "$1" ]; then
+            want=""
+        else
+            want=$(printf '%s\n' "$1" | od -An -c)
+        fi
+        got=$(od -An -c <"$OUT_FILE")
+        [ "$want" = "$got" ] && same=1
     fi
-    got=$(od -An -c <"$OUT_FILE")
-    if [ "$want" != "$got" ]; then
+    if [ "$same" = 0 ]; then
         fail "stdout is not '$(printf '%s' "$1" | head -c 80 | tr '\n' '|')'"
         _show_outputs
         return 1
     fi
 }
 
-_has() { grep -qF -- "$2" "$1"; }
+_has() { # FILE TEXT : grep -qF -- TEXT FILE
+    if [[ $2 != *$'\n'* ]] && _slurp "$1"; then
+        [ -n "$TEXT" ] && [[ $TEXT == *"$2"* ]] # (no line at all: not even "" matches)
+    else
+        grep -qF -- "$2" "$1" 2>/dev/null
+    fi
+}
+
+_has_line() { # FILE LINE : grep -qxF -- LINE FILE
+    if [[ $2 != *$'\n'* ]] && _slurp "$1"; then
+        local t=$'\n'$TEXT
+        [[ $t == *$'\n' ]] || t+=$'\n'
+        [[ $t == *$'\n'"$2"$'\n'* ]]
+    else
+        grep -qxF -- "$2" "$1" 2>/dev/null
+    fi
+}
 
 expect_stdout_has() {
     [ "$HUNG" = 1 ] && return 1
@@ -185,7 +358,7 @@ expect_stdout_lacks() {
 
 expect_stdout_line() { # a whole line equal to $1
     [ "$HUNG" = 1 ] && return 1
-    if ! grep -qxF -- "$1" "$OUT_FILE"; then
+    if ! _has_line "$OUT_FILE" "$1"; then
         fail "stdout has no line '$1'"
         _show_outputs
         return 1
@@ -203,7 +376,13 @@ expect_stderr_has() {
 
 expect_stderr_has_i() { # case-insensitive
     [ "$HUNG" = 1 ] && return 1
-    if ! grep -qiF -- "$1" "$ERR_FILE"; then
+    local found=0
+    if [[ $1 != *$'\n'* ]] && _slurp "$ERR_FILE"; then
+        [ -n "$TEXT" ] && [[ ${TEXT,,} == *"${1,,}"* ]] && found=1
+    else
+        grep -qiF -- "$1" "$ERR_FILE" 2>/dev/null && found=1
+    fi
+    if [ "$found" = 0 ]; then
         fail "stderr lacks '$1' (any case)"
         _show_outputs
         return 1
@@ -213,8 +392,12 @@ expect_stderr_has_i() { # case-insensitive
 # A job built on check.h: no "FAIL " line and the final "all checks passed".
 expect_checks_pass() {
     [ "$HUNG" = 1 ] && return 1
-    local f
-    f=$(grep -m1 '^FAIL ' "$OUT_FILE")
+    local f=""
+    if _slurp "$OUT_FILE"; then
+        [[ $'\n'$TEXT =~ $'\n'(FAIL [^$'\n']*) ]] && f=${BASH_REMATCH[1]}
+    else
+        f=$(grep -m1 '^FAIL ' "$OUT_FILE")
+    fi
     if [ -n "$f" ]; then
         fail "job check failed: ${f#FAIL }"
         CASE_DETAIL+="$(grep '^FAIL ' "$OUT_FILE" | sed -n '2,20p' | sed 's/^/    also: /')"$'\n'
@@ -234,9 +417,26 @@ expect_fault() {
 }
 
 # --- report JSON (one key per line: "key": value) ------------------------------------------------
-# report_value FILE KEY : the raw value text after "KEY": (first occurrence), without trailing comma
+# _report_value FILE KEY : RV = the raw value text after "KEY": (first occurrence), without a
+# trailing comma (builtins; as sed -n 's/^[[:space:]]*"KEY":[[:space:]]*\(.*\)$/\1/p' | head -n1)
+_report_value() {
+    RV=""
+    if _slurp "$1"; then
+        local sp=$'[ \t\r\v\f]' re
+        re="(^|"$'\n'")$sp*\"$2\":$sp*([^"$'\n'"]*)"
+        [[ $TEXT =~ $re ]] || return 0
+        RV=${BASH_REMATCH[2]}
+    else
+        RV=$(sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\(.*\)\$/\1/p" "$1" 2>/dev/null | head -n1)
+    fi
+    [[ $RV =~ ^(.*),[[:space:]]*$ ]] && RV=${BASH_REMATCH[1]}
+    return 0
+}
+
+# report_value FILE KEY : prints _report_value's RV
 report_value() {
-    sed -n "s/^[[:space:]]*\"$2\":[[:space:]]*\(.*\)\$/\1/p" "$1" | head -n1 | sed 's/,[[:space:]]*$//'
+    _report_value "$1" "$2"
+    printf '%s\n' "$RV"
 }
 
 expect_report() { # FILE KEY VALUE (value text as written in JSON, e.g. 0 or "exit")
@@ -247,7 +447,8 @@ expect_report() { # FILE KEY VALUE (value text as written in JSON, e.g. 0 or "ex
         return 1
     fi
     local v
-    v=$(report_value "$1" "$2")
+    _report_value "$1" "$2"
+    v=$RV
     if [ "$v" != "$3" ]; then
         fail "report $2 is '${v}', want '$3'"
         return 1
@@ -262,40 +463,129 @@ expect_report_ge() { # FILE KEY MIN (integer)
         return 1
     fi
     local v
-    v=$(report_value "$1" "$2")
+    _report_value "$1" "$2"
+    v=$RV
     if ! [[ "$v" =~ ^[0-9]+$ ]] || ((v < $3)); then
         fail "report $2 is '${v}', want >= $3"
         return 1
     fi
 }
 
+_has_match() { # FILE REGEX : grep -qE -- REGEX FILE (a line of FILE matches the extended REGEX)
+    local line re=$2
+    if [[ $2 != *$'\n'* ]] && _slurp "$1"; then
+        [ -n "$TEXT" ] || return 1
+        [[ $TEXT == *$'\n' ]] && TEXT=${TEXT%$'\n'} # the here-string adds it back
+        while IFS= read -r line; do
+            [[ $line =~ $re ]] && return 0
+        done <<<"$TEXT"
+        return 1
+    fi
+    grep -qE -- "$2" "$1" 2>/dev/null
+}
+
 expect_report_match() { # FILE REGEX DESCRIPTION : some line of the report matches REGEX (grep -E)
     native && return 0
     [ "$HUNG" = 1 ] && return 1
-    if ! grep -qE -- "$2" "$1" 2>/dev/null; then
+    if ! _has_match "$1" "$2"; then
         fail "report: $3"
         return 1
     fi
 }
 
 # --- running cases ----------------------------------------------------------------------------
+# Set by run.sh's options (see its header):
+SELECT_EXACT=0      # --exact: filters are whole case names, not substrings
+SELECT_FILES=()     # --file F: only cases registered by F (e.g. limits_cases.sh, run.sh)
+CLAIM_DIR=""        # --claim DIR: run case I only if this run creates DIR/I (shared work queue)
+CLAIM_REVERSE=0     # --reverse: go through the cases from the last one
+TIMES_FILE=""       # --times FILE: append "MS<tab>PASS|FAIL<tab>LABEL<tab>NAME" per case run
+# ISOVM_TEST_LABEL names this run (e.g. the isovm binary and the emulated host) in progress lines
+# and the times file.
+
 _progress() {
     if [ -n "${ISOVM_EMUHOST_PROGRESS:-}" ]; then
-        printf 'running %s\n' "$1" >>"$ISOVM_EMUHOST_PROGRESS" 2>/dev/null || true
+        printf 'running %s%s\n' "${ISOVM_TEST_LABEL:+[$ISOVM_TEST_LABEL] }" "$1" \
+            >>"$ISOVM_EMUHOST_PROGRESS" 2>/dev/null || true
     fi
 }
 
-# run_cases [FILTER...] : run every registered case whose name contains one of the filters.
-run_cases() {
-    local i name matched=0
-    for i in "${!CASE_NAMES[@]}"; do
-        name=${CASE_NAMES[$i]}
-        if [ $# -gt 0 ]; then
-            local f ok=0
-            for f in "$@"; do [[ "$name" == *"$f"* ]] && ok=1; done
-            [ $ok = 1 ] || continue
+# _selected I FILTER... : case I is chosen by the filters (none: every case) and --file
+_selected() {
+    local i=$1 f ok
+    shift
+    if [ ${#SELECT_FILES[@]} -gt 0 ]; then
+        ok=0
+        for f in "${SELECT_FILES[@]}"; do [ "${CASE_FILES[$i]}" = "${f##*/}" ] && ok=1; done
+        [ $ok = 1 ] || return 1
+    fi
+    [ $# -eq 0 ] && return 0
+    for f in "$@"; do
+        if [ "$SELECT_EXACT" = 1 ]; then
+            [ "${CASE_NAMES[$i]}" = "$f" ] && return 0
+        else
+            [[ "${CASE_NAMES[$i]}" == *"$f"* ]] && return 0
         fi
+    done
+    return 1
+}
+
+# _fresh_case_dir : an empty $WORK/case; left as it is when it already is (most cases leave it
+# so, and starting rm or mkdir costs a tenth of a second or more in the emulated host), else
+# emptied with one rm
+_fresh_case_dir() {
+    local f
+    local -a left=()
+    if [ -d "$WORK/case" ] && [ ! -L "$WORK/case" ]; then
+        for f in "$WORK/case"/* "$WORK/case"/.[!.]* "$WORK/case"/..?*; do
+            if [ -e "$f" ] || [ -L "$f" ]; then left+=("$f"); fi
+        done
+        [ ${#left[@]} -eq 0 ] || rm -rf -- "${left[@]}"
+    else
+        rm -rf "$WORK/case"
+        mkdir -p "$WORK/case"
+    fi
+}
+
+# _claim FILE : create FILE, failing if it is there (O_EXCL, which the host's file system makes
+# atomic, also for two emulated hosts through 9p); no process started, where mkdir costs 0.1 s
+_claim() {
+    local rc
+    set -C
+    { : >"$1"; } 2>/dev/null
+    rc=$?
+    set +C
+    return $rc
+}
+
+# list_cases [FILTER...] : the names of the selected cases, one a line
+list_cases() {
+    local i
+    for i in "${!CASE_NAMES[@]}"; do
+        _selected "$i" "$@" && printf '%s\n' "${CASE_NAMES[$i]}"
+    done
+    return 0
+}
+
+# run_cases [FILTER...] : run every selected case (see _selected); with CLAIM_DIR, only those
+# this run claims first.
+run_cases() {
+    local i name matched=0 t0 ms result
+    local -a order=("${!CASE_NAMES[@]}")
+    if [ "$CLAIM_REVERSE" = 1 ]; then
+        local -a rev=()
+        for ((i = ${#order[@]} - 1; i >= 0; i--)); do rev+=("${order[$i]}"); done
+        order=("${rev[@]}")
+    fi
+    for i in "${order[@]}"; do
+        name=${CASE_NAMES[$i]}
+        _selected "$i" "$@" || continue
         matched=$((matched + 1))
+        # one claimant wins; a claimed case is skipped without trying (a look costs 2 ms)
+        if [ -n "$CLAIM_DIR" ]; then
+            [ -e "$CLAIM_DIR/$i" ] && continue
+            _claim "$CLAIM_DIR/$i" || continue
+        fi
         _progress "$name"
         CASE_FAIL=""
         CASE_DETAIL=""
@@ -304,17 +594,23 @@ run_cases() {
         HUNG=0
         STDIN_FILE=/dev/null
         CASE_DEADLINE=$((SECONDS + CASE_TIMEOUT))
-        rm -rf "$WORK/case"
-        mkdir -p "$WORK/case"
+        _fresh_case_dir
+        t0=${EPOCHREALTIME//[!0-9]/} # microseconds, no process started
         eval "${CASE_CMDS[$i]}"
+        ms=$(((${EPOCHREALTIME//[!0-9]/} - t0) / 1000))
         if [ -z "$CASE_FAIL" ]; then
+            result=PASS
             echo "PASS $name"
             PASSED=$((PASSED + 1))
         else
+            result=FAIL
             echo "FAIL $name: $CASE_FAIL"
             [ -n "$CASE_DETAIL" ] && printf '%s' "$CASE_DETAIL" | sed '/^$/d'
             FAILED=$((FAILED + 1))
             FAILED_NAMES+=("$name")
+        fi
+        if [ -n "$TIMES_FILE" ]; then
+            printf '%s\t%s\t%s\t%s\n' "$ms" "$result" "${ISOVM_TEST_LABEL:-}" "$name" >>"$TIMES_FILE"
         fi
     done
     if [ "$matched" = 0 ]; then
@@ -331,6 +627,78 @@ with_budget() {
     CASE_DEADLINE=$((SECONDS + CASE_TIMEOUT))
     shift
     "$@"
+}
+
+# --- the host's load (tests/emuhost/cpu_meter.py) -----------------------------------------------
+# In the emulated host, the guest's clock follows the real one while its speed follows the share
+# of a host core QEMU gets, which a busy machine (a build, another emulated host) takes from it
+# unseen: the emulated kernel charges the lost time to whatever ran. run.sh's CPU meter measures
+# that share from outside, and the stretches in which the emulated CPU stood still. Without a
+# meter (direct mode: real KVM, whose kernel accounts for it itself) the share is 1 and nothing
+# is frozen.
+
+# host_cpu_read : HC_T HC_R HC_N HC_F = the meter's host time, vCPU run time, vCPUs, frozen time
+# (ns); empty without a meter. A bash builtin read (no process started).
+host_cpu_read() {
+    HC_T="" HC_R="" HC_N="" HC_F="" HC_BOOST=""
+    [ -n "${ISOVM_EMUHOST_CPU_METER:-}" ] || return 0
+    read -r HC_T HC_R HC_N HC_F HC_BOOST <"$ISOVM_EMUHOST_CPU_METER" 2>/dev/null || HC_T=""
+}
+
+# _nap SECONDS : sleep without starting a process (a read that times out on a FIFO nobody writes)
+_nap() {
+    if [ -z "${NAP_FD:-}" ]; then
+        mkfifo "$WORK/nap.fifo" 2>/dev/null
+        exec {NAP_FD}<>"$WORK/nap.fifo"
+    fi
+    read -r -t "$1" -u "$NAP_FD" _ 2>/dev/null
+    return 0
+}
+
+# host_boost on|off : ask the emulated host's meter to run QEMU at a higher CPU priority (or no
+# longer), so that a measurement gets a whole host core on a busy machine; "on" waits (at most
+# 1 s) until the meter says it is done. Nothing without a meter, or where the meter may not
+# raise priorities (the measurement then goes on without, and run_usable still checks it).
+host_boost() {
+    [ -n "${ISOVM_EMUHOST_BOOST:-}" ] || return 0
+    printf '%s\n' "$1" >"$ISOVM_EMUHOST_BOOST" 2>/dev/null || return 0
+    [ "$1" = on ] || return 0
+    local i extra
+    for ((i = 0; i < 50; i++)); do
+        read -r _ _ _ _ extra <"$ISOVM_EMUHOST_CPU_METER" 2>/dev/null
+        [ "$extra" = boost ] && return 0
+        _nap 0.02
+    done
+    return 0
+}
+
+# with_boost FUNCTION [ARGS...] : a case function run with host_boost on (a timing case that
+# times its own jobs)
+with_boost() {
+    local rc
+    host_boost on
+    "$@"
+    rc=$?
+    host_boost off
+    return $rc
+}
+
+# run_metered RUN_JOB-ARGS... : run_job bracketed by meter reads. HOST_SHARE: the share of a host
+# core the emulated CPU had during the run (4 decimals); HOST_FROZEN_MS: how long it stood still
+# in stretches of 30 ms or more. (1 and 0 without a meter.)
+run_metered() {
+    local t0 r0 f0
+    host_cpu_read
+    t0=$HC_T r0=$HC_R f0=$HC_F
+    run_job "$@"
+    host_cpu_read
+    HOST_SHARE=1
+    HOST_FROZEN_MS=0
+    if [ -n "$t0" ] && [ -n "$HC_T" ] && ((HC_T > t0)); then
+        HOST_SHARE=$(awk -v t="$((HC_T - t0))" -v r="$((HC_R - r0))" -v n="${HC_N:-1}" \
+            'BEGIN { s = r / t / n; if (s <= 0.01) s = 0.01; printf "%.4f", s }')
+        HOST_FROZEN_MS=$(((${HC_F:-0} - ${f0:-0}) / 1000000))
+    fi
 }
 
 # _size_kib SIZE : "32MiB", "64M", "512KiB", "1G" or bytes -> KiB (for ulimit)
@@ -399,6 +767,11 @@ run_job() {
 
 # stdout_value KEY [FILE] : VALUE of the first "KEY=VALUE" word in FILE (default the job's stdout)
 stdout_value() {
+    if _slurp "${2:-$OUT_FILE}"; then
+        local re="(^|[[:space:]])$1=([^[:space:]]*)"
+        [[ $TEXT =~ $re ]] && printf '%s\n' "${BASH_REMATCH[2]}"
+        return 0
+    fi
     grep -o -- "\(^\|[[:space:]]\)$1=[^[:space:]]*" "${2:-$OUT_FILE}" 2>/dev/null | head -n1 |
         sed "s/^[[:space:]]*$1=//"
 }
@@ -408,9 +781,8 @@ stderr_value() { stdout_value "$1" "$ERR_FILE"; }
 
 # report_int FILE KEY : the integer value of KEY, or nothing
 report_int() {
-    local v
-    v=$(report_value "$1" "$2")
-    [[ "$v" =~ ^[0-9]+$ ]] && echo "$v"
+    _report_value "$1" "$2"
+    [[ "$RV" =~ ^[0-9]+$ ]] && echo "$RV"
 }
 
 expect_report_in() { # FILE KEY LO HI : integer LO <= value <= HI
@@ -421,7 +793,8 @@ expect_report_in() { # FILE KEY LO HI : integer LO <= value <= HI
         return 1
     fi
     local v
-    v=$(report_value "$1" "$2")
+    _report_value "$1" "$2"
+    v=$RV
     if ! [[ "$v" =~ ^[0-9]+$ ]] || ((v < $3 || v > $4)); then
         fail "report $2 is '${v}', want $3..$4"
         return 1
@@ -445,17 +818,6 @@ median() {
     printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'
 }
 
-# _python : a python3 that works here (the emulated host has the host's / read-only), or nothing
-_python() {
-    local p
-    for p in /usr/bin/python3 "$(command -v python3 2>/dev/null)"; do
-        if [ -n "$p" ] && [ -x "$p" ] && "$p" -c 'import json' >/dev/null 2>&1; then
-            echo "$p"
-            return
-        fi
-    done
-}
-
 # expect_report_schema FILE INT_KEYS OBJECT_KEYS : FILE is valid JSON (python3 when there is one,
 # else a structural check with grep/sed) whose top level has every INT_KEYS key as a non-negative
 # integer, every OBJECT_KEYS key as an object of non-negative integers (the key "policy" may hold
@@ -464,14 +826,13 @@ _python() {
 expect_report_schema() {
     native && return 0
     [ "$HUNG" = 1 ] && return 1
-    local f=$1 ints=$2 objs=$3 py msg
+    local f=$1 ints=$2 objs=$3 msg
     if [ ! -s "$f" ]; then
         fail "report $f missing or empty"
         return 1
     fi
-    py=$(_python)
-    if [ -n "$py" ]; then
-        if ! msg=$("$py" - "$f" "$ints" "$objs" 2>&1 <<'PY'
+    if [ -n "$PYTHON3" ]; then
+        if ! msg=$(py - "$f" "$ints" "$objs" 2>&1 <<'PY'
 import json, sys
 path, ints, objs = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
 try:

@@ -22,7 +22,7 @@ _net_peer() {
     local out=$1 i
     shift
     _net_up
-    python3 "$NET_PEER" "$@" >"$out" 2>"$out.err" &
+    "$PYTHON3" "$NET_PEER" "$@" >"$out" 2>"$out.err" &
     NET_PEER_PID=$!
     for ((i = 0; i < 100; i++)); do grep -q ready "$out" 2>/dev/null && return 0; sleep 0.1; done
     fail "net_peer.py $* did not start: $(head -c 300 "$out.err")"
@@ -65,7 +65,7 @@ c_net_none() { # VARIANT
     run_job launch --report "$r" --audit "$a" -- "$J" nosocket
     expect_status 0 || return
     expect_checks_pass || return
-    python3 - "$r" "$a" <<'PY' 2>"$WORK/case/py.err" || fail "report/audit: $(tail -n 2 "$WORK/case/py.err")"
+    py - "$r" "$a" <<'PY' 2>"$WORK/case/py.err" || fail "report/audit: $(tail -n 2 "$WORK/case/py.err")"
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["network"]["denials"] == 7, r["network"]
@@ -111,7 +111,7 @@ c_net_listen() { # VARIANT
         </dev/null >"$out" 2>"$err" &
     pid=$!
     for ((i = 0; i < 300; i++)); do grep -q listening "$out" 2>/dev/null && break; sleep 0.1; done
-    run_cmd python3 "$NET_PEER" connect 127.0.0.1 "$port" ping-from-host
+    run_cmd "$PYTHON3" "$NET_PEER" connect 127.0.0.1 "$port" ping-from-host
     expect_status 0 "the host's client" || { kill "$pid"; wait "$pid"; return 1; }
     expect_stdout_eq "ping-from-host" || { kill "$pid"; wait "$pid"; return 1; }
     wait "$pid"
@@ -174,7 +174,7 @@ c_net_revoke() { # VARIANT
     _net_hold_job "$port" --connect "tcp:127.0.0.1:$port" --control "$sock" --audit "$a" || return
     sleep 0.5 # let it block in recv
     run_cmd "$ISOVM" cap list --json --control "$sock"
-    id=$(python3 -c 'import json, sys
+    id=$(py -c 'import json, sys
 for l in open(sys.argv[1]):
     c = json.loads(l) if l.startswith("{") else None
     if c and c["kind"] == "endpoint":
@@ -264,11 +264,11 @@ c_net_wget() {
     mkdir -p "$d" "$o"
     head -c 100000 /dev/urandom >"$d/blob"
     _net_up
-    (cd "$d" && exec python3 -m http.server --bind 127.0.0.1 "$port") >"$WORK/case/http.log" 2>&1 &
+    (cd "$d" && exec "$PYTHON3" -m http.server --bind 127.0.0.1 "$port") >"$WORK/case/http.log" 2>&1 &
     NET_PEER_PID=$!
     local i
     for ((i = 0; i < 100; i++)); do
-        python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null && break
+        py -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$port" 2>/dev/null && break
         sleep 0.1
     done
     run_job launch --connect "tcp:127.0.0.1:$port" --grant "/out=$o:rw" -- "$BUSYBOX" wget -q \

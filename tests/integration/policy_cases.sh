@@ -77,8 +77,8 @@ c_pc_print() {
     expect_stdout_line '  "max_threads": 2,'
     expect_stdout_line '  "max_capabilities": 64,'
     expect_stdout_line "}"
-    if command -v python3 >/dev/null &&
-        ! python3 -c 'import json,sys; json.load(sys.stdin)' <"$OUT_FILE" 2>/dev/null; then
+    if [ -n "$PYTHON3" ] &&
+        ! py -c 'import json,sys; json.load(sys.stdin)' <"$OUT_FILE" 2>/dev/null; then
         fail "--print output is not valid JSON"
     fi
 }
@@ -196,7 +196,7 @@ c_pc_launch_overrides() {
 if ! native; then
     for f in "$EXAMPLES_DIR"/*.json; do
         [ -e "$f" ] || continue
-        add_case "policy-check/example $(basename "$f")" c_pc_example "$f"
+        add_case "policy-check/example ${f##*/}" c_pc_example "$f"
     done
     add_case "policy-check/all examples at once" c_pc_examples_all
     add_case "policy-check/--print" c_pc_print

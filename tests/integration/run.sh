@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
 # Integration tests: run the guest jobs (build/guest), malformed ELFs and busybox under isovm and
-# check exit status, stdout, stderr and the --report JSON.
+# check exit status, stdout, stderr and the --report JSON. Needs a working /dev/kvm: run it
+# through tests/emuhost/run.sh (docs/testing.md).
 #
-#   tests/integration/run.sh [FILTER...]     run the cases whose name contains any FILTER
+#   tests/integration/run.sh [OPTIONS] [FILTER...]
+#
+# Runs the cases whose name contains any FILTER (no FILTER: all of them). Options:
+#   --exact        a FILTER must be a whole case name (run exactly one case)
+#   --file FILE    only the cases registered by FILE (repeatable): limits_cases.sh, run.sh, ...
+#   --list         print the selected case names, one a line, and run nothing
+#   --claim DIR    shared work queue: run a case only if this run is the first to create the
+#                  file DIR/<case index> (two emulated hosts share DIR and split the cases)
+#   --reverse      go through the cases from the last one (with --claim: start at the other end)
+#   --times FILE   append "MS<tab>PASS|FAIL<tab>LABEL<tab>NAME" for every case run
 #
 # Environment:
 #   ISOVM      isovm binary            (default <repo>/$BUILD/isovm)
@@ -10,11 +20,13 @@
 #   BUILD      build directory         (default build; relative paths are relative to the repo)
 #   BUSYBOX    static busybox          (default /bin/busybox)
 #   CASE_TIMEOUT  seconds per case     (default 60)
-#   ISOVM_EMUHOST_PROGRESS  if set, "running <case>" is appended to this file before each case
+#   ISOVM_EMUHOST_PROGRESS  if set, "running [LABEL] <case>" is appended to this file before
+#              each case (tests/emuhost/run.sh prints the last one if the host hangs)
+#   ISOVM_TEST_LABEL  LABEL above and in the --times file (e.g. "build-san/isovm, host 2")
 #   ISOVM_NATIVE=1  run the jobs directly on the host (checks the jobs, not isovm)
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed".
-# Exit status 1 if any case failed. Needs only bash, coreutils, grep and sed.
+# Exit status 1 if any case failed, 2 for a bad option. Needs only bash, coreutils, grep and sed.
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,8 +44,28 @@ case $GUEST_DIR in /*) ;; *) GUEST_DIR=$PWD/$GUEST_DIR ;; esac
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
 
+LIST=0
+while [ $# -gt 0 ]; do
+    case $1 in
+        --exact) SELECT_EXACT=1 ;;
+        --file) [ $# -ge 2 ] || { echo "run.sh: --file needs a case file name" >&2; exit 2; }
+            SELECT_FILES+=("$2"); shift ;;
+        --list) LIST=1 ;;
+        --claim) [ $# -ge 2 ] && [ -d "$2" ] || { echo "run.sh: --claim needs an existing folder" >&2; exit 2; }
+            CLAIM_DIR=$2; shift ;;
+        --reverse) CLAIM_REVERSE=1 ;;
+        --times) [ $# -ge 2 ] || { echo "run.sh: --times needs a file" >&2; exit 2; }
+            TIMES_FILE=$2; shift ;;
+        -h | --help) sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+        --) shift; break ;;
+        -*) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+        *) break ;;
+    esac
+    shift
+done
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/isovm-it.XXXXXX") || { echo "mktemp failed" >&2; exit 1; }
-trap 'rm -rf "$WORK"' EXIT
+trap 'py_stop; rm -rf "$WORK"' EXIT
 
 V4="musl musl-pie glibc glibc-pie"
 GIB=$((1 << 30))
@@ -464,8 +496,8 @@ if ! native; then
         while IFS= read -r line; do
             [ -n "$line" ] || continue
             case $line in /*) f=$line ;; *) f=$WORK/badelf/$line ;; esac
-            [ -e "$f" ] || { [ -e "$WORK/badelf/$(basename "$line")" ] && f=$WORK/badelf/$(basename "$line"); }
-            add_case "badelf/$(basename "$line")" c_badelf_file "$f"
+            [ -e "$f" ] || { [ -e "$WORK/badelf/${line##*/}" ] && f=$WORK/badelf/${line##*/}; }
+            add_case "badelf/${line##*/}" c_badelf_file "$f"
         done <"$WORK/badelf.list"
     else
         add_case "badelf generator" c_badelf_missing
@@ -511,6 +543,17 @@ add_case "busybox sh -c arithmetic" c_bb 0 "32" sh -c 'x=5; echo $((x*6+2))'
 . "$HERE/blocking_cases.sh" # blocking calls end when the supervisor says so; issue 12 races
 
 # ---------------------------------------------------------------------------------------------
+if [ "$LIST" = 1 ]; then
+    list_cases "$@"
+    exit 0
+fi
+if [ ${#SELECT_FILES[@]} -gt 0 ]; then
+    for f in "${SELECT_FILES[@]}"; do
+        printf '%s\n' "${CASE_FILES[@]}" | grep -qxF -- "${f##*/}" ||
+            { echo "run.sh: --file $f: no case is registered by that file" >&2; exit 2; }
+    done
+fi
+py_start # one python3 for every case's short scripts (lib.sh, py)
 if ! native && [ ! -x "$ISOVM" ]; then
     echo "FAIL setup: isovm not found at $ISOVM (make $BUILD/isovm)"
     echo "0 passed, 1 failed"

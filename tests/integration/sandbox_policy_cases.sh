@@ -22,8 +22,8 @@ JSON
     expect_stdout_line '  "control_path": null,'
     expect_stdout_line '  "job_id": "j-1",'
     expect_stdout_line '  "seed": 18446744073709551615'
-    if command -v python3 >/dev/null &&
-        ! python3 -c 'import json,sys; json.load(sys.stdin)' <"$OUT_FILE" 2>/dev/null; then
+    if [ -n "$PYTHON3" ] &&
+        ! py -c 'import json,sys; json.load(sys.stdin)' <"$OUT_FILE" 2>/dev/null; then
         fail "--print output is not valid JSON"
     fi
 }

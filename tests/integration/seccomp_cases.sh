@@ -56,7 +56,8 @@ c_seccomp_status() {
 }
 
 # _sc_run_hook HOOK [ISOVM OPTIONS...] : run hello.musl under isovm-hooks with HOOK; sets RC,
-# and SIG to the signal that ended isovm (python3's view of the wait status; empty: it exited)
+# and SIG to the signal that ended isovm (python3's view of the wait status; empty: it exited;
+# 60 s at most, then status 124)
 _sc_run_hook() {
     local hook=$1
     shift
@@ -64,11 +65,16 @@ _sc_run_hook() {
     ERR_FILE="$WORK/err"
     HUNG=0
     local res
-    res=$(ISOVM_TEST_HOOK=$hook timeout -k 5 60 python3 -c '
-import subprocess, sys
-r = subprocess.run(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=open(sys.argv[1] + "/out", "w"),
-                   stderr=open(sys.argv[1] + "/err", "w"))
-print(r.returncode)' "$WORK" "$ISOVM_HOOKS" launch "$@" -- "$J")
+    res=$(py -c '
+import os, subprocess, sys
+env = dict(os.environ, ISOVM_TEST_HOOK=sys.argv[2])
+with open(sys.argv[1] + "/out", "w") as out, open(sys.argv[1] + "/err", "w") as err:
+    try:
+        r = subprocess.run(sys.argv[3:], stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
+                           timeout=60)
+        print(r.returncode)
+    except subprocess.TimeoutExpired:
+        print(124)' "$WORK" "$hook" "$ISOVM_HOOKS" launch "$@" -- "$J")
     RC=$res
     SIG=""
     case $res in -*) SIG=${res#-}; RC=$((128 + SIG)) ;; esac

@@ -10,7 +10,7 @@ c_threads_quota() { # VARIANT THREADS PERCENT
     need "spin_threads.$1" || return
     native && return
     local r=$WORK/case/report.json n=$2 pct=$3 cpu wall i c
-    run_job launch --cpu-quota "$pct%" --max-threads "$n" --report "$r" -- "$J" "$n" 4
+    run_usable launch --cpu-quota "$pct%" --max-threads "$n" --report "$r" -- "$J" "$n" 4 || return
     expect_status 0 || return
     wall=$(stdout_value wall_ns)
     cpu=$(report_int "$r" cpu_time_ns)
@@ -35,7 +35,7 @@ c_threads_quota() { # VARIANT THREADS PERCENT
 c_threads_cpu_limit() { # VARIANT THREADS
     need "spin_threads.$1" || return
     local r=$WORK/case/report.json
-    run_job launch --cpu-time-limit 1s --report "$r" -- "$J" "$2" --forever
+    run_usable launch --cpu-time-limit 1s --report "$r" -- "$J" "$2" --forever || return
     expect_status 152 "128 + SIGXCPU: the CPU time limit" || return
     native && return
     expect_report "$r" exit_reason '"cpu-limit"'
@@ -69,10 +69,10 @@ for v in $V4; do
     add_case "threads/tlb shootdown munmap tlb_shootdown.$v" with_budget 20 c_tlb_shootdown "$v" munmap
     add_case "threads/tlb shootdown mprotect tlb_shootdown.$v" with_budget 20 c_tlb_shootdown "$v" mprotect
 done
-add_case "threads/quota 50% over 2 threads spin_threads.musl" with_budget 30 c_threads_quota musl 2 50
-add_case "threads/quota 25% over 3 threads spin_threads.glibc" with_budget 30 c_threads_quota glibc 3 25
-add_case "threads/cpu time limit 1s over 4 threads spin_threads.musl-pie" with_budget 20 c_threads_cpu_limit musl-pie 4
-add_case "threads/cpu time limit 1s over 2 threads spin_threads.glibc-pie" with_budget 20 c_threads_cpu_limit glibc-pie 2
+add_case "threads/quota 50% over 2 threads spin_threads.musl" with_budget 60 c_threads_quota musl 2 50
+add_case "threads/quota 25% over 3 threads spin_threads.glibc" with_budget 60 c_threads_quota glibc 3 25
+add_case "threads/cpu time limit 1s over 4 threads spin_threads.musl-pie" with_budget 30 c_threads_cpu_limit musl-pie 4
+add_case "threads/cpu time limit 1s over 2 threads spin_threads.glibc-pie" with_budget 30 c_threads_cpu_limit glibc-pie 2
 
 # 63 threads (64 vCPUs, the maximum) run and are joined; a fault on the 50th vCPU is reported
 # as the job's SIGSEGV at address 0 (each vCPU's TSS and exception stack are its own).
@@ -105,20 +105,20 @@ c_timeout_blocked() { # read|futex
         sleep 30 >"$WORK/case/fifo" & # holds the FIFO open without writing
         local holder=$!
         STDIN_FILE=$WORK/case/fifo
-        run_job launch --timeout 1s --report "$r" -- "$BUSYBOX" cat
+        run_usable launch --timeout 1s --report "$r" -- "$BUSYBOX" cat || { kill "$holder"; return; }
         kill "$holder" 2>/dev/null
         wait "$holder" 2>/dev/null
     else
         need "threads_many.glibc" || return
-        run_job launch --timeout 1s --report "$r" -- "$J" hang 4
+        run_usable launch --timeout 1s --report "$r" -- "$J" hang 4 || return
         expect_stdout_line hanging
     fi
     expect_status 124 "the timeout" || return
     expect_report "$r" exit_reason '"timeout"'
     expect_report_in "$r" wall_time_ns 1000000000 3000000000
 }
-add_case "threads/timeout while blocked reading stdin (busybox cat)" with_budget 20 c_timeout_blocked read
-add_case "threads/timeout while every thread waits in a futex threads_many.glibc" with_budget 20 c_timeout_blocked futex
+add_case "threads/timeout while blocked reading stdin (busybox cat)" with_budget 30 c_timeout_blocked read
+add_case "threads/timeout while every thread waits in a futex threads_many.glibc" with_budget 30 c_timeout_blocked futex
 
 # SIGTERM (or SIGINT) to isovm ends the job, not isovm: exit 128+N, exit_reason "killed", one
 # stderr line naming the signal, and the report is still written. Two spinning threads.
