@@ -119,3 +119,11 @@ $(BUILD)/tests/badelf: $(BUILD)/tests/tools/badelf.o $(UNIT_FIXTURE)
 $(BUILD)/tests/test_jail: $(BUILD)/tests/unit/test_jail.o $(BUILD)/jail/jail_args.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# the job file of the Linux tier's init (init/job_file.c, init/job_write.c), built for the host
+UNIT_TESTS     += $(BUILD)/tests/test_init_job
+UNIT_OBJS      += $(BUILD)/tests/unit/test_init_job.o
+$(BUILD)/tests/test_init_job: $(BUILD)/tests/unit/test_init_job.o $(BUILD)/init/job_file.o \
+                              $(BUILD)/init/job_write.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
