@@ -65,6 +65,7 @@ stage build-san make -j"$(nproc)" SAN=1 all
 stage unit make unit-run
 stage unit-san make SAN=1 unit-run
 stage unit-valgrind valgrind_units
+stage init-emu make init-test
 stage jail-outer tests/jail/outer_cases.sh
 stage jail-outer-san env ISOVM_HOOKS=build-san/isovm-hooks tests/jail/outer_cases.sh
 if [ $quick -eq 0 ]; then

@@ -127,3 +127,14 @@ $(BUILD)/tests/test_init_job: $(BUILD)/tests/unit/test_init_job.o $(BUILD)/init/
                               $(BUILD)/init/job_write.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# the init's cgroup set-up over a fake hierarchy, its job outcomes, its program lookup (host-built)
+UNIT_TESTS     += $(BUILD)/tests/test_init_cgroup $(BUILD)/tests/test_init_exec
+UNIT_OBJS      += $(BUILD)/tests/unit/test_init_cgroup.o $(BUILD)/tests/unit/test_init_exec.o
+$(BUILD)/tests/test_init_cgroup: $(BUILD)/tests/unit/test_init_cgroup.o $(BUILD)/init/cgroup.o \
+                                 $(BUILD)/init/outcome.o $(BUILD)/init/fsutil.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+$(BUILD)/tests/test_init_exec: $(BUILD)/tests/unit/test_init_exec.o $(BUILD)/init/exec_path.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
