@@ -29,7 +29,7 @@ ISOVM     := $(BUILD)/isovm
 ISOVM_HOOKS := $(BUILD)/isovm-hooks
 
 .PHONY: all clean test check-san
-all: $(ISOVM) $(ISOVM_HOOKS) guest unit
+all: $(ISOVM) $(ISOVM_HOOKS) guest unit init
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -59,6 +59,8 @@ $(ISOVM_HOOKS): $(filter-out $(BUILD)/lib/test_hooks.o,$(VMM_OBJS)) $(BUILD)/hoo
 
 include guest/guest.mk
 include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
+include init/init.mk
 include bench/bench.mk
 
 test: all

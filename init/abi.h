@@ -1,57 +1,120 @@
-/* The contract between the VMM and isovm's init (PID 1 of a Linux-tier guest): the job file
- * in the initramfs, the consoles, the kernel command line, and the status port. */
+/* The contract between the VMM and isovm's init (PID 1 of a Linux-tier guest): the initramfs
+ * layout, the job file in it, the job's streams, and the status port. */
 #ifndef ISOVM_INIT_ABI_H
 #define ISOVM_INIT_ABI_H
 
+/* ---- the initramfs the VMM assembles (a newc cpio, any compression the kernel reads) ----
+ *   /init                  isovm's init (this folder), mode 0755: the kernel runs it as PID 1
+ *   /isovm/job             the job file (below)
+ *   /lib/modules/order     the modules to load, one file name a line (LF-terminated, relative to
+ *                          /lib/modules, [A-Za-z0-9_.-]+.ko), in load order: each after its
+ *                          dependencies. Written host-side (scripts/linux-kernel.sh makes it
+ *                          with the modules, from modules.dep); the VMM copies both as they are.
+ *   /lib/modules/NAME.ko   the modules, uncompressed (Debian's are)
+ *   /dev/console           optional (c 5 1); the init opens it itself after mounting devtmpfs
+ * Anything else is ignored. The init loads every module in the order file with finit_module
+ * (one already loaded, EEXIST, is fine) and unlinks the files it knows before it leaves the
+ * initramfs. */
+#define ISOVM_INIT_PATH "/init"
+#define ISOVM_MODULES_DIR "/lib/modules"
+#define ISOVM_MODULES_ORDER "/lib/modules/order"
+#define ISOVM_MODULES_ORDER_MAX (64 * 1024) /* bytes of the order file */
+
 /* ---- the job file: /isovm/job in the initramfs ----
- * A text file of records, one per line: KEY SP VALUE LF, VALUE percent-escaped (every byte
- * below 0x21, above 0x7e, and '%' itself as %XX), so any byte string fits on one line. Keys,
- * in this order where they appear (repeatable ones marked *):
- *   version 1
- *   arg* VALUE        the job's argv, argv[0] first (at least one)
- *   env* KEY=VALUE    the job's environment (none: empty)
- *   cwd PATH          the working directory inside the guest (default /)
- *   root DEV FSTYPE   the root file system: e.g. "/dev/vda squashfs" (read-only)
- *   overlay KIND      the writable layer over the root: "tmpfs" or "disk /dev/vdb ext4"
- *   disk* DEV FSTYPE MOUNTPOINT ro|rw   further disks the init mounts (MOUNTPOINT "-": none)
- *   max_threads N     pids.max of the job's cgroup (tasks of every process of the job)
- *   memory N          guest RAM in bytes (for the init's own messages)
- * Unknown keys are an init error (status kind ISOVM_INIT_ERROR), never ignored. */
+ * A text file of records, one per line: KEY SP FIELD [SP FIELD]... LF. Every FIELD is
+ * percent-escaped (every byte below 0x21, above 0x7e, and '%' itself as %XX, hex, either case),
+ * so any byte string but NUL fits in one field; %00 is refused (fields become C strings). Raw
+ * bytes outside 0x21..0x7e other than the separators are refused, as is a last line without LF.
+ * Keys, in this order where they appear (repeatable ones marked *; required ones marked !):
+ *   version 1 !        always the first line
+ *   arg* VALUE !       the job's argv, argv[0] first (at least one; argv[0] not empty). argv[0]
+ *                      without '/' is looked up in the PATH of the job's environment, as a shell
+ *                      does (default /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
+ *   env* KEY=VALUE     the job's environment (none: empty); KEY not empty
+ *   cwd PATH           the working directory inside the guest, absolute (default /)
+ *   root DEV FSTYPE !  the root file system, always mounted read-only: e.g. "/dev/vda squashfs"
+ *   overlay tmpfs      the writable layer over the root: an overlayfs with upper and work on a
+ *   overlay disk DEV FSTYPE   tmpfs, or on the disk DEV (directories /upper and /work on it,
+ *                      made when missing). No overlay line: the root stays read-only.
+ *   disk* DEV FSTYPE MOUNTPOINT ro|rw   further disks the init mounts at MOUNTPOINT (absolute,
+ *                      not "/", made when missing) in the new root; MOUNTPOINT "-": not mounted
+ *                      (the device is there for the job to use)
+ *   max_threads N      pids.max of the job's cgroup (tasks of every process of the job), 1..4194304
+ *   memory N           guest RAM in bytes (for the init's own messages)
+ * DEV is an absolute path (/dev/vda, ...), each used once. FSTYPE: squashfs, erofs (read-only
+ * only), ext4, ext3, ext2. Unknown keys, keys out of order or repeated, missing required keys:
+ * an init error (status ISOVM_INIT_ERROR, stage ISOVM_STAGE_JOB_FILE), never ignored.
+ * init/job_write.h writes this format from a struct job_spec; init/job_file.h parses it. */
 #define ISOVM_JOB_FILE "/isovm/job"
 #define ISOVM_JOB_VERSION 1
-#define ISOVM_JOB_LINE_MAX 65536 /* bytes of one escaped record, LF included */
+#define ISOVM_JOB_LINE_MAX 65536          /* bytes of one escaped record, LF included */
+#define ISOVM_JOB_FILE_MAX (4u << 20)     /* bytes of the whole file */
+#define ISOVM_JOB_MAX_THREADS_MAX 4194304 /* Linux's PID_MAX_LIMIT */
+#define ISOVM_JOB_DISKS_MAX 64            /* disk lines */
+
+/* ---- the guest's disks (virtio-blk over virtio-mmio, in the ACPI DSDT's order) ----
+ * /dev/vda the root image, /dev/vdb, /dev/vdc, ... the --disk images in the order given, then
+ * the scratch disk of "overlay disk" last. The job file names them; the init does not count. */
 
 /* ---- the job's streams: one virtio-console device with VIRTIO_CONSOLE_F_MULTIPORT ----
  * Generic ports (not consoles), named through the control queue (VIRTIO_CONSOLE_PORT_NAME):
  *   "isovm.stdin"   host -> guest; the host closes the port (VIRTIO_CONSOLE_PORT_OPEN 0) when
  *                   isovm's stdin ends, and the guest's read then returns 0 (EOF)
  *   "isovm.stdout"  guest -> host: isovm's stdout, in order
- *   "isovm.stderr"  guest -> host: isovm's stderr, in order
- * The init finds each /dev/vportNpM by the name in /sys/class/virtio-ports/vportNpM/name and
- * gives the job its descriptors 0, 1 and 2 on them.
- * ttyS0 (8250 at 0x3f8) carries the kernel's messages, to `--console-log FILE` or nowhere. */
+ *   "isovm.stderr"  guest -> host: isovm's stderr, in order; also the init's own messages once
+ *                   the port is open (one line each, starting "isovm-init: ")
+ * The host must send VIRTIO_CONSOLE_PORT_OPEN 1 for each port before its PORT_NAME: Linux
+ * blocks a write to a port whose host side is closed, and a read returns 0 at once.
+ * The init finds each /dev/vportNpM by the name in /sys/class/virtio-ports/vportNpM/name
+ * (waiting up to ISOVM_INIT_WAIT_MS for all three), opens each once (Linux allows one open per
+ * port) and gives the job its descriptors 0, 1 and 2 on them.
+ * ttyS0 (8250 at 0x3f8) carries the kernel's messages, and the init's messages from before the
+ * ports exist, to `--console-log FILE` or nowhere. */
 #define ISOVM_PORT_STDIN  "isovm.stdin"
 #define ISOVM_PORT_STDOUT "isovm.stdout"
 #define ISOVM_PORT_STDERR "isovm.stderr"
+#define ISOVM_INIT_WAIT_MS 5000 /* the longest the init waits for a device node or the ports */
 
 /* ---- the status port: 32-bit `out` to this I/O port from the init ----
  * value = (kind << 24) | (detail & 0xffffff). The VMM timestamps every write (boot phases in
- * the report) and ends the guest at the first ISOVM_STATUS_EXIT/SIGNAL/OOM/INIT_ERROR. */
+ * the report) and ends the guest at the first ISOVM_STATUS_EXIT/SIGNAL/OOM/INIT_ERROR. The init
+ * writes every byte of the job's output before that last write (the VMM drains the console's
+ * queues before it exits), and after it calls reboot(RB_POWER_OFF) as a fallback. */
 #define ISOVM_STATUS_PORT 0x4f8
 enum isovm_status_kind {
     ISOVM_STATUS_PHASE = 1,      /* detail: enum isovm_phase */
     ISOVM_STATUS_EXIT = 2,       /* detail: the job's exit status (0..255) */
     ISOVM_STATUS_SIGNAL = 3,     /* detail: the signal that killed the job */
-    ISOVM_STATUS_OOM = 4,        /* detail: the status the job got (128 + SIGKILL) after the
-                                  * guest kernel's OOM killer chose it */
-    ISOVM_INIT_ERROR = 5,        /* detail: an errno; the init printed why on isovm.stderr */
+    ISOVM_STATUS_OOM = 4,        /* detail: the status the job got, as a shell reports it (its
+                                  * exit status, or 128 + the signal that killed it), after the
+                                  * guest kernel's OOM killer ended one of the job's processes
+                                  * (the job cgroup's memory.events oom_kill went up) */
+    ISOVM_INIT_ERROR = 5,        /* detail: ISOVM_INIT_ERROR_DETAIL(stage, errno); the init
+                                  * printed why on isovm.stderr (or ttyS0 before the ports) */
 };
 enum isovm_phase {
     ISOVM_PHASE_INIT_START = 1,  /* the init's first instruction in main */
-    ISOVM_PHASE_ROOT_READY = 2,  /* modules loaded, root and overlay mounted */
-    ISOVM_PHASE_JOB_START = 3,   /* just before the job's execve */
+    ISOVM_PHASE_ROOT_READY = 2,  /* modules loaded, root, overlay and disks mounted, moved in */
+    ISOVM_PHASE_JOB_START = 3,   /* just before the job's process is started */
     ISOVM_PHASE_JOB_END = 4,     /* the job's process has been reaped */
 };
+/* What the init was doing when an init error happened: bits 16..23 of the detail. */
+enum isovm_init_stage {
+    ISOVM_STAGE_SETUP = 1,       /* mounting /proc, /sys, /dev; the status port */
+    ISOVM_STAGE_MODULES = 2,     /* reading the order file, loading a module */
+    ISOVM_STAGE_STREAMS = 3,     /* finding and opening the three ports */
+    ISOVM_STAGE_JOB_FILE = 4,    /* reading or parsing /isovm/job */
+    ISOVM_STAGE_ROOT = 5,        /* waiting for or mounting the root (EINVAL etc.: the guest
+                                  * kernel cannot mount the image as that file system) */
+    ISOVM_STAGE_OVERLAY = 6,     /* the writable layer: its tmpfs or disk, the overlayfs */
+    ISOVM_STAGE_DISKS = 7,       /* waiting for or mounting a disk line's device */
+    ISOVM_STAGE_NEW_ROOT = 8,    /* /proc, /sys, /dev, /tmp, ... in the new root; moving in */
+    ISOVM_STAGE_CGROUP = 9,      /* the job's cgroup (ENOTSUP: no pids controller for max_threads) */
+    ISOVM_STAGE_JOB = 10,        /* starting the job: fork, its working directory */
+};
 #define ISOVM_STATUS(kind, detail) (((unsigned)(kind) << 24) | ((unsigned)(detail) & 0xffffffu))
+#define ISOVM_INIT_ERROR_DETAIL(stage, err) (((unsigned)(stage) << 16) | ((unsigned)(err) & 0xffffu))
+#define ISOVM_STATUS_KIND(v) ((unsigned)(v) >> 24)
+#define ISOVM_STATUS_DETAIL(v) ((unsigned)(v) & 0xffffffu)
 
 #endif

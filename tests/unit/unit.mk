@@ -146,6 +146,25 @@ $(BUILD)/tests/test_uart8250: $(BUILD)/tests/unit/test_uart8250.o $(BUILD)/devic
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
+# the job file of the Linux tier's init (init/job_file.c, init/job_write.c), built for the host
+UNIT_TESTS     += $(BUILD)/tests/test_init_job
+UNIT_OBJS      += $(BUILD)/tests/unit/test_init_job.o
+$(BUILD)/tests/test_init_job: $(BUILD)/tests/unit/test_init_job.o $(BUILD)/init/job_file.o \
+                              $(BUILD)/init/job_write.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# the init's cgroup set-up over a fake hierarchy, its job outcomes, its program lookup (host-built)
+UNIT_TESTS     += $(BUILD)/tests/test_init_cgroup $(BUILD)/tests/test_init_exec
+UNIT_OBJS      += $(BUILD)/tests/unit/test_init_cgroup.o $(BUILD)/tests/unit/test_init_exec.o
+$(BUILD)/tests/test_init_cgroup: $(BUILD)/tests/unit/test_init_cgroup.o $(BUILD)/init/cgroup.o \
+                                 $(BUILD)/init/outcome.o $(BUILD)/init/fsutil.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+$(BUILD)/tests/test_init_exec: $(BUILD)/tests/unit/test_init_exec.o $(BUILD)/init/exec_path.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
 # last: a rule's prerequisites expand where it is read, so every UNIT_TESTS += above is in them
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)

@@ -1,0 +1,45 @@
+/* The job file (init/abi.h) as a struct: its parser, for the init (musl) and the VMM (glibc). */
+#ifndef ISOVM_INIT_JOB_FILE_H
+#define ISOVM_INIT_JOB_FILE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum job_overlay { JOB_OVERLAY_NONE = 0, JOB_OVERLAY_TMPFS, JOB_OVERLAY_DISK };
+
+struct job_disk {
+    const char *dev, *fstype;
+    const char *mountpoint; /* NULL: not mounted (the file's "-") */
+    bool rw;
+};
+
+struct job_spec {
+    unsigned version;
+    char **argv;  /* argc entries, then NULL */
+    size_t argc;
+    char **envp;  /* envc entries, then NULL */
+    size_t envc;
+    const char *cwd; /* "/" when the file has none */
+    const char *root_dev, *root_fstype;
+    enum job_overlay overlay;
+    const char *overlay_dev, *overlay_fstype; /* JOB_OVERLAY_DISK only */
+    struct job_disk *disks;
+    size_t ndisks;
+    uint64_t max_threads; /* 0: no limit */
+    uint64_t memory;      /* 0: not given */
+    char *text;           /* parsed specs: the decoded file, which every string points into */
+};
+
+/* Parses len bytes of a job file into *out (zeroed first). 0, or -EINVAL (malformed: err says
+ * "line N: KEY: what"), -E2BIG (over ISOVM_JOB_FILE_MAX) or -ENOMEM, with *out left empty.
+ * text need not be NUL-terminated and may hold any bytes. err may be NULL when errlen is 0. */
+int job_parse(const char *text, size_t len, struct job_spec *out, char *err, size_t errlen);
+
+/* Frees what job_parse allocated; the spec is zeroed. NULL and zeroed specs are fine. */
+void job_spec_free(struct job_spec *spec);
+
+/* Whether a file system type may carry FSTYPE in a job file, and whether it can be written. */
+bool job_fstype_known(const char *fstype);
+bool job_fstype_writable(const char *fstype);
+
+#endif

@@ -1,0 +1,118 @@
+/* isovm's init, PID 1 of a Linux-tier guest: mounts, modules, the job's streams, its root and
+ * cgroup; runs the job and hands its end to the VMM (init/abi.h, docs/linux-tier.md). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "init/abi.h"
+#include "init/cgroup.h"
+#include "init/fsutil.h"
+#include "init/job_file.h"
+#include "init/job_run.h"
+#include "init/modules.h"
+#include "init/mounts.h"
+#include "init/msg.h"
+#include "init/outcome.h"
+#include "init/seam.h"
+#include "init/status.h"
+#include "init/streams.h"
+
+/* The kernel opens /dev/console as 0, 1 and 2 when the initramfs has it; otherwise they are
+ * closed, and the init opens the console itself (after devtmpfs) so that no later open lands
+ * on them. */
+static void console_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) >= 0)
+            continue;
+        int c = open("/dev/console", O_RDWR | O_NOCTTY);
+        if (c < 0)
+            c = open("/dev/null", O_RDWR);
+        if (c >= 0 && c != fd) {
+            dup2(c, fd);
+            close(c);
+        }
+    }
+}
+
+static void read_job(struct job_spec *spec)
+{
+    char *text, err[512];
+    size_t n;
+    int rc = read_file(ISOVM_JOB_FILE, ISOVM_JOB_FILE_MAX, &text, &n);
+    if (rc == -EFBIG)
+        die(ISOVM_STAGE_JOB_FILE, EFBIG, "%s: more than the %u bytes a job file may have",
+            ISOVM_JOB_FILE, ISOVM_JOB_FILE_MAX);
+    if (rc)
+        die(ISOVM_STAGE_JOB_FILE, -rc, "cannot read the job file %s: %s", ISOVM_JOB_FILE,
+            strerror(-rc));
+    rc = job_parse(text, n, spec, err, sizeof err);
+    free(text);
+    if (rc)
+        die(ISOVM_STAGE_JOB_FILE, -rc, "%s: %s", ISOVM_JOB_FILE, err);
+    /* the initramfs is RAM; neither file is read again */
+    unlink(ISOVM_JOB_FILE);
+    unlink(ISOVM_INIT_PATH);
+}
+
+int main(void)
+{
+    char err[512];
+    int rc;
+    if (getpid() != 1) {
+        fprintf(stderr, "isovm-init: this is the init of an isovm guest; it runs as PID 1 only\n");
+        return 125;
+    }
+    if ((rc = status_open())) {
+        fprintf(stderr, "isovm-init: cannot reach the status port: %s\n", strerror(-rc));
+        _exit(1); /* in a guest: a panic, and with panic=-1 a reset the VMM sees */
+    }
+    status_phase(ISOVM_PHASE_INIT_START);
+    if ((rc = mounts_early(err, sizeof err)))
+        die(ISOVM_STAGE_SETUP, -rc, "%s", err);
+    console_fds();
+    write_file("/proc/self/oom_score_adj", "-1000"); /* the OOM killer takes the job, not PID 1 */
+
+    unsigned nmod;
+    if ((rc = modules_load(&nmod, err, sizeof err)))
+        die(ISOVM_STAGE_MODULES, -rc, "%s", err);
+    struct streams st;
+    if ((rc = streams_open(&st, err, sizeof err)))
+        die(ISOVM_STAGE_STREAMS, -rc, "%s", err);
+    msg_use_stderr(st.err);
+
+    struct job_spec spec;
+    read_job(&spec);
+    enum isovm_init_stage stage;
+    if ((rc = mounts_root(&spec, &stage, err, sizeof err)))
+        die(stage, -rc, "%s", err);
+    if ((rc = mounts_new_root(err, sizeof err)))
+        die(ISOVM_STAGE_NEW_ROOT, -rc, "%s", err);
+    if ((rc = mounts_disks(&spec, err, sizeof err)))
+        die(ISOVM_STAGE_DISKS, -rc, "%s", err);
+    status_phase(ISOVM_PHASE_ROOT_READY);
+
+    struct job_cgroup cg;
+    if ((rc = cgroup_setup("/sys/fs/cgroup", &spec, SEAM_TEST, &cg, err, sizeof err)))
+        die(ISOVM_STAGE_CGROUP, -rc, "%s", err);
+    long long oom_before = cgroup_oom_kills(&cg);
+
+    status_phase(ISOVM_PHASE_JOB_START);
+    pid_t pid;
+    if ((rc = job_start(&spec, &st, &cg, &pid, &stage, err, sizeof err)))
+        die(stage, -rc, "%s", err);
+    int ws;
+    if ((rc = job_wait(pid, &ws)))
+        die(ISOVM_STAGE_JOB, -rc, "lost the job's process: %s", strerror(-rc));
+    status_phase(ISOVM_PHASE_JOB_END);
+    struct outcome o = outcome_of(ws, oom_before, cgroup_oom_kills(&cg));
+    if (o.kind == ISOVM_STATUS_OOM)
+        msg_console("the guest kernel's OOM killer ended a process of the job (guest RAM: %llu MiB)",
+                    (unsigned long long)(spec.memory >> 20));
+    job_kill_rest();
+    mounts_release(&spec);
+    status_end(o.kind, o.detail);
+}

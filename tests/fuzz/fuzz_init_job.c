@@ -1,0 +1,60 @@
+/* libFuzzer harness for the job file (init/job_file.c): the input is a whole /isovm/job. A file
+ * the parser accepts must be well formed (argv and envp NULL-terminated, every string inside
+ * the decoded copy) and survive the writer's round trip (init/job_write.c) unchanged. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "init/job_file.h"
+#include "init/job_write.h"
+
+static int same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static void same(const struct job_spec *a, const struct job_spec *b)
+{
+    if (a->argc != b->argc || a->envc != b->envc || !same_str(a->cwd, b->cwd) ||
+        !same_str(a->root_dev, b->root_dev) || !same_str(a->root_fstype, b->root_fstype) ||
+        a->overlay != b->overlay || !same_str(a->overlay_dev, b->overlay_dev) ||
+        !same_str(a->overlay_fstype, b->overlay_fstype) || a->ndisks != b->ndisks ||
+        a->max_threads != b->max_threads || a->memory != b->memory)
+        abort();
+    for (size_t i = 0; i < a->argc; i++)
+        if (strcmp(a->argv[i], b->argv[i]))
+            abort();
+    for (size_t i = 0; i < a->envc; i++)
+        if (strcmp(a->envp[i], b->envp[i]))
+            abort();
+    for (size_t i = 0; i < a->ndisks; i++)
+        if (!same_str(a->disks[i].dev, b->disks[i].dev) ||
+            !same_str(a->disks[i].fstype, b->disks[i].fstype) ||
+            !same_str(a->disks[i].mountpoint, b->disks[i].mountpoint) ||
+            a->disks[i].rw != b->disks[i].rw)
+            abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct job_spec s;
+    char err[256];
+    if (job_parse((const char *)data, size, &s, err, sizeof err)) {
+        if (!err[0] || strlen(err) >= sizeof err)
+            abort(); /* every refusal says why */
+        return 0;
+    }
+    if (s.argc < 1 || s.argv[s.argc] || s.envp[s.envc] || !s.argv[0][0] || !s.root_dev)
+        abort();
+    char *text;
+    size_t len;
+    if (job_write(&s, &text, &len, err, sizeof err))
+        abort();
+    struct job_spec again;
+    if (job_parse(text, len, &again, err, sizeof err))
+        abort();
+    same(&s, &again);
+    job_spec_free(&again);
+    free(text);
+    job_spec_free(&s);
+    return 0;
+}

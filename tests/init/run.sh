@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# The init's emulation tests: the test build of isovm's init ($BUILD/init/isovm-init-test,
+# init/seam.h) runs as PID 1 of a new PID, mount and cgroup namespace, chroot'ed into a directory
+# laid out as the VMM's initramfs (init/abi.h), with loop devices for the guest's disks and plain
+# files for the ports and the status port. Everything the guest's init does but load modules and
+# write an I/O port happens for real: mounts, overlay, the move into the new root, the cgroup, the
+# job's process, its streams and its end.
+#
+#   tests/init/run.sh [-v] [CASE...]     needs root, loop devices, mksquashfs, mke2fs, debugfs
+#
+# Prints PASS/FAIL per check and "N passed, N failed"; exit 1 on any failure. Without root or
+# loop devices it says SKIP and exits 0.
+set -uo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+BUILD=${BUILD:-build}
+INIT=${ISOVM_INIT_TEST:-$repo/$BUILD/init/isovm-init-test}
+verbose=0
+[ "${1:-}" = -v ] && { verbose=1; shift; }
+only=("$@")
+
+if [ "$(id -u)" != 0 ] || [ ! -e /dev/loop-control ]; then
+    echo "SKIP tests/init/run.sh: needs root and loop devices"
+    exit 0
+fi
+for t in mksquashfs mke2fs debugfs losetup unshare chroot busybox timeout; do
+    command -v "$t" >/dev/null || { echo "FAIL tests/init/run.sh: missing $t (scripts/install-deps.sh)"; exit 1; }
+done
+[ -x "$INIT" ] || { echo "FAIL tests/init/run.sh: no $INIT (make init)"; exit 1; }
+
+W=$(mktemp -d /tmp/isovm-init-test.XXXXXX)
+cgroups=()
+cleanup() {
+    local l c
+    [ -f "$W/loops" ] && while read -r l; do losetup -d "$l" 2>/dev/null; done <"$W/loops"
+    for c in "${cgroups[@]}"; do rmdir "$c/job" "$c/init" "$c" 2>/dev/null; done
+    rm -rf "$W"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); [ $verbose = 1 ] && echo "PASS $case: $*"; return 0; }
+bad() { failed=$((failed + 1)); echo "FAIL $case: $*"; return 0; }
+
+# --- the images -------------------------------------------------------------------------------
+tree=$W/rootdir
+mkdir -p "$tree"/{bin,proc,sys,dev,tmp,etc,opt/bin,home}
+cp "$(command -v busybox)" "$tree/bin/busybox"
+for a in $("$tree/bin/busybox" --list); do [ -e "$tree/bin/$a" ] || ln -s busybox "$tree/bin/$a"; done
+echo root-marker >"$tree/etc/marker"
+printf 'echo not run\n' >"$tree/bin/plain" && chmod 0644 "$tree/bin/plain"
+printf 'echo ran-by-sh "$@"; exit 5\n' >"$tree/bin/noshebang" && chmod 0755 "$tree/bin/noshebang"
+printf '#!/bin/sh\necho tool-ran\n' >"$tree/opt/bin/tool" && chmod 0755 "$tree/opt/bin/tool"
+mksquashfs "$tree" "$W/root.sqfs" -all-root -noappend -quiet >/dev/null || { echo "FAIL mksquashfs"; exit 1; }
+mke2fs -q -t ext4 -d "$tree" -E root_owner=0:0 "$W/root.ext4" 32M >/dev/null || { echo "FAIL mke2fs root"; exit 1; }
+mkdir -p "$W/datadir" && echo disk-data >"$W/datadir/data.txt"
+mke2fs -q -t ext4 -d "$W/datadir" "$W/data.ext4" 8M >/dev/null || exit 1
+head -c 4M /dev/zero >"$W/zeros.img"
+
+attach() { # attach FILE [ro]: prints the loop device (listed in $W/loops for the clean-up)
+    local l
+    if [ "${2:-}" = ro ]; then l=$(losetup -f --show -r "$1"); else l=$(losetup -f --show "$1"); fi || return 1
+    echo "$l" >>"$W/loops"
+    echo "$l"
+}
+ROOT_SQ=$(attach "$W/root.sqfs" ro) && ROOT_EXT4=$(attach "$W/root.ext4" ro) &&
+DATA=$(attach "$W/data.ext4" ro) && ZEROS=$(attach "$W/zeros.img" ro) || { echo "FAIL losetup"; exit 1; }
+
+cg2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
+[ -n "$cg2" ] || { echo "FAIL no cgroup2 hierarchy mounted"; exit 1; }
+has_ctl() { grep -qw "$1" "$cg2/cgroup.subtree_control" 2>/dev/null; }
+
+# --- one boot -----------------------------------------------------------------------------------
+esc() { # percent-escapes $1 as the job file wants
+    local b out=""
+    for b in $(printf '%s' "$1" | od -An -tx1 -v); do
+        if (( 16#$b < 0x21 || 16#$b > 0x7e || 16#$b == 0x25 )); then out+="%${b^^}"; else out+=$(printf "\\x$b"); fi
+    done
+    printf '%s' "$out"
+}
+
+new_case() { # new_case NAME: a fresh initramfs directory $T with three ports and two modules
+    case=$1
+    T=$W/cases/$case
+    mkdir -p "$T"/{isovm,lib/modules,test/dev}
+    cp "$INIT" "$T/init"
+    cp "$tree/bin/busybox" "$T/lib/modules/virtio.ko"
+    cp "$tree/bin/busybox" "$T/lib/modules/virtio_console.ko"
+    printf 'virtio.ko\nvirtio_console.ko\n' >"$T/lib/modules/order"
+    local i=1 n
+    for n in isovm.stdin isovm.stdout isovm.stderr; do
+        mkdir -p "$T/test/virtio-ports/vport0p$i"
+        echo "$n" >"$T/test/virtio-ports/vport0p$i/name"
+        : >"$T/test/dev/vport0p$i"
+        i=$((i + 1))
+    done
+    JOB_ENV=("PATH=/bin:/opt/nothing")
+    JOB_CWD=""
+    JOB_ROOT="$ROOT_SQ squashfs"
+    JOB_OVERLAY="tmpfs"
+    JOB_DISKS=()
+    JOB_LIMITS=()
+    WAIT_MS=400
+}
+
+job() { # job ARGS...: the job file from ARGS and the JOB_* settings
+    local a e
+    {
+        echo "version 1"
+        for a in "$@"; do echo "arg $(esc "$a")"; done
+        for e in "${JOB_ENV[@]}"; do echo "env $(esc "$e")"; done
+        [ -n "$JOB_CWD" ] && echo "cwd $(esc "$JOB_CWD")"
+        echo "root $JOB_ROOT"
+        [ -n "$JOB_OVERLAY" ] && echo "overlay $JOB_OVERLAY"
+        for a in "${JOB_DISKS[@]}"; do echo "disk $a"; done
+        for a in "${JOB_LIMITS[@]}"; do echo "$a"; done
+    } >"$T/isovm/job"
+}
+
+boot() { # boot [STDIN]: runs the init; sets $status (the status lines joined), $out, $err, $console
+    printf '%s' "${1:-}" >"$T/test/dev/vport0p1"
+    local cg=$cg2/isovm-init-test.$$.$case t0 t1
+    mkdir -p "$cg" && cgroups+=("$cg")
+    t0=$(date +%s%N)
+    bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$cg" \
+        env -i ISOVM_INIT_TEST_WAIT_MS="$WAIT_MS" timeout 60 \
+        unshare --mount --pid --fork --cgroup --propagation private -- /usr/sbin/chroot "$T" /init \
+        >"$T/console" 2>&1
+    rc=$?
+    t1=$(date +%s%N)
+    ms=$(( (t1 - t0) / 1000000 ))
+    status=$(tr '\n' ',' <"$T/test/status" 2>/dev/null)
+    status=${status%,}
+    out=$(cat "$T/test/dev/vport0p2")
+    err=$(cat "$T/test/dev/vport0p3")
+    console=$(cat "$T/console")
+    [ $verbose = 1 ] && printf '  [%s] rc=%s %sms status=%s\n  out=%q\n  err=%q\n  console=%q\n' \
+        "$case" "$rc" "$ms" "$status" "$out" "$err" "$console"
+    [ "$rc" = 0 ] || bad "the init's namespace ended with $rc (timeout 124), console: $console"
+}
+
+# the phases of a job that ran, then its end
+ran() { echo "1 1,1 2,1 3,1 4,$1"; }
+init_error() { echo "1 1${2:+,$2},5 $(( $1 ))"; } # init_error DETAIL [PHASES-BETWEEN]
+E() { echo $(( ($1 << 16) | $2 )); }               # E STAGE ERRNO: INIT_ERROR's detail
+
+want_status() { [ "$status" = "$1" ] && ok "status $1" || bad "status \"$status\", want \"$1\""; }
+want_out() { [ "$out" = "$1" ] && ok "stdout" || bad "stdout $(printf %q "$out"), want $(printf %q "$1")"; }
+want_err() { [ "$err" = "$1" ] && ok "stderr" || bad "stderr $(printf %q "$err"), want $(printf %q "$1")"; }
+want_in() { # want_in WHAT TEXT NEEDLE
+    case $2 in *"$3"*) ok "$1 has \"$3\"" ;; *) bad "$1 $(printf %q "$2") lacks \"$3\"" ;; esac
+}
+selected() { [ ${#only[@]} -eq 0 ] && return 0; local c; for c in "${only[@]}"; do [ "$c" = "$1" ] && return 0; done; return 1; }
+
+# ENOENT 2, EIO 5, ENOEXEC 8, EROFS 30, EINVAL 22, ENODEV 19, ENOTSUP 95; stages: init/abi.h
+S_MODULES=2 S_STREAMS=3 S_JOB_FILE=4 S_ROOT=5 S_DISKS=7 S_CGROUP=9 S_JOB=10
+
+# --- the cases ----------------------------------------------------------------------------------
+c_hello() {
+    new_case hello; job echo hello; boot
+    want_status "$(ran '2 0')"; want_out hello; want_err ""
+    [ -z "$console" ] && ok "quiet console" || bad "console: $console"
+    [ "$(cat "$T/test/modules.log")" = $'virtio.ko\nvirtio_console.ko' ] && ok "modules in order" ||
+        bad "modules.log: $(cat "$T/test/modules.log")"
+    local left
+    left=$(cd "$T" && ls init isovm/job lib/modules/order lib/modules/*.ko 2>/dev/null)
+    [ -z "$left" ] && ok "initramfs files freed" || bad "left in the initramfs: $left"
+}
+c_exit() { new_case exit; job sh -c 'exit 7'; boot; want_status "$(ran '2 7')"; }
+c_stdin() { new_case stdin; job sort; boot $'b\na\n'; want_status "$(ran '2 0')"; want_out $'a\nb'; }
+c_stdin_eof() { new_case stdin_eof; job cat; boot; want_status "$(ran '2 0')"; want_out ""; }
+c_streams() {
+    new_case streams; job sh -c 'echo out1; echo err1 >&2; echo out2; echo err2 >&2'; boot
+    want_out $'out1\nout2'; want_err $'err1\nerr2'
+}
+c_signal() { new_case signal; job sh -c 'kill -9 $$'; boot; want_status "$(ran '3 9')"; }
+c_not_found() {
+    new_case not_found; job nosuch arg; boot
+    want_status "$(ran '2 127')"; want_err "isovm-init: nosuch: not found (PATH=/bin:/opt/nothing)"
+}
+c_not_found_path() { new_case not_found_path; job /bin/nosuch; boot; want_status "$(ran '2 127')"
+    want_err "isovm-init: /bin/nosuch: No such file or directory"; }
+c_not_executable() {
+    new_case not_executable; job plain; boot
+    want_status "$(ran '2 126')"; want_err "isovm-init: plain: Permission denied"
+}
+c_no_shebang() { new_case no_shebang; job noshebang a1; boot; want_status "$(ran '2 5')"; want_out "ran-by-sh a1"; }
+c_path() {
+    new_case path; JOB_ENV=("PATH=/nowhere:/opt/bin"); job tool; boot
+    want_status "$(ran '2 0')"; want_out tool-ran
+    new_case default_path; JOB_ENV=(); job sh -c 'echo found'; boot   # sh found on the default PATH
+    want_status "$(ran '2 0')"; want_out found
+}
+c_args_env_cwd() {
+    new_case args_env_cwd; JOB_ENV=("A=1 2" "B=%x" "C=" "PATH=/bin") JOB_CWD=/etc
+    job sh -c 'printf "[%s]" "$@"; echo; env | sort; pwd' zero "a b" "" $'c\nd' 'é%'
+    boot
+    want_status "$(ran '2 0')"
+    want_out "$(printf '[a b][][c\nd][é%%]\nA=1 2\nB=%%x\nC=\nPATH=/bin\nPWD=/etc\nSHLVL=1\n/etc')"
+}
+c_cwd_missing() {
+    new_case cwd_missing; JOB_CWD=/nope; job true; boot
+    want_status "$(init_error "$(E $S_JOB 2)" '1 2,1 3')"
+    want_err "isovm-init: cannot enter the working directory /nope: No such file or directory"
+}
+c_process() {
+    new_case process
+    job sh -c 'read -r _ _ _ _ _ sid _ </proc/$$/stat; [ "$sid" = $$ ] && echo own-session; [ $$ != 1 ] && echo not-pid1
+               cat /proc/self/oom_score_adj; grep "^0::" /proc/self/cgroup'
+    boot
+    want_status "$(ran '2 0')"
+    want_out "$(printf 'own-session\nnot-pid1\n0\n0::/job')"
+    # the job's program holds 0, 1 and 2 only (ls adds 3, the directory it reads)
+    new_case fds; job ls /proc/self/fd; boot
+    want_status "$(ran '2 0')"; want_out "$(printf '0\n1\n2\n3')"
+}
+c_orphans() {
+    new_case orphans; job sh -c 'sleep 30 & sleep 30 & exit 3'; boot
+    want_status "$(ran '2 3')"
+    [ "$ms" -lt 10000 ] && ok "ends in ${ms} ms, orphans killed" || bad "took ${ms} ms (orphans waited for?)"
+}
+c_reaper() {
+    # a grandchild orphaned while the job still runs is reaped by PID 1: no zombie stays
+    new_case reaper
+    job sh -c '(sleep 0.2 &) ; sleep 0.6; grep -l "^State:.*Z" /proc/[0-9]*/status | wc -l'
+    boot; want_status "$(ran '2 0')"; want_out 0
+}
+c_mounts() {
+    new_case mounts
+    job sh -c 'while read -r dev mp type opts _; do echo "$mp $type"; done </proc/mounts; echo x >/etc/new && cat /etc/new; cat /etc/marker'
+    boot
+    want_status "$(ran '2 0')"
+    want_out "$(printf '/proc proc\n/sys sysfs\n/dev devtmpfs\n/ overlay\n/tmp tmpfs\n/dev/pts devpts\n/dev/shm tmpfs\n/sys/fs/cgroup cgroup2\nx\nroot-marker')"
+}
+c_read_only_root() {
+    new_case read_only_root; JOB_OVERLAY=""; job sh -c 'echo x >/etc/new || echo refused; echo y >/tmp/t && cat /tmp/t'
+    boot; want_status "$(ran '2 0')"; want_in stderr "$err" "Read-only file system"; want_out $'refused\ny'
+}
+c_ext4_root() { new_case ext4_root; JOB_ROOT="$ROOT_EXT4 ext4"; job cat /etc/marker; boot; want_status "$(ran '2 0')"; want_out root-marker; }
+c_overlay_disk() {
+    new_case overlay_disk
+    mke2fs -q -t ext4 "$W/scratch.ext4" 16M >/dev/null
+    local s; s=$(attach "$W/scratch.ext4")
+    JOB_OVERLAY="disk $s ext4"; job sh -c 'echo kept >/etc/newfile'; boot
+    want_status "$(ran '2 0')"
+    [ "$(debugfs -R 'cat /upper/etc/newfile' "$W/scratch.ext4" 2>/dev/null)" = kept ] &&
+        ok "the write is in the scratch disk's upper/" || bad "no /upper/etc/newfile in the scratch disk"
+}
+c_disks() {
+    new_case disks
+    mke2fs -q -t ext4 "$W/out.ext4" 8M >/dev/null
+    local o raw; o=$(attach "$W/out.ext4"); raw=$(attach "$W/zeros.img" ro)
+    JOB_DISKS=("$DATA ext4 /data ro" "$o ext4 /mnt/out rw" "$raw ext4 - ro")
+    job sh -c "cat /data/data.txt; echo w >/data/x 2>/dev/null || echo ro-refused; echo written >/mnt/out/f;
+               [ -b $raw ] && echo raw-there; grep -c $raw /proc/mounts || true"
+    boot
+    want_status "$(ran '2 0')"
+    want_out $'disk-data\nro-refused\nraw-there\n0'
+    [ "$(debugfs -R 'cat /f' "$W/out.ext4" 2>/dev/null)" = written ] && ok "rw disk written" || bad "no /f on the rw disk"
+    dumpe2fs -h "$W/out.ext4" 2>/dev/null | grep -q 'Filesystem state: *clean$' &&
+        ok "rw disk unmounted clean" || bad "rw disk not clean: $(dumpe2fs -h "$W/out.ext4" 2>/dev/null | grep state)"
+}
+c_disk_read_only_root() {
+    new_case disk_read_only_root; JOB_OVERLAY=""; JOB_DISKS=("$DATA ext4 /nodir ro"); job true; boot
+    want_status "$(init_error "$(E $S_DISKS 30)")"
+    want_err "isovm-init: cannot make the mount point /nodir of the disk $DATA: Read-only file system (the root has no overlay)"
+}
+c_bad_job_file() {
+    new_case bad_job_file; job true; echo "user nobody" >>"$T/isovm/job"; boot
+    want_status "$(init_error "$(E $S_JOB_FILE 22)")"
+    want_err "isovm-init: /isovm/job: line 6: unknown key \"user\""
+    want_in console "$console" "unknown key"
+    new_case no_job_file; boot
+    want_status "$(init_error "$(E $S_JOB_FILE 2)")"
+    want_err "isovm-init: cannot read the job file /isovm/job: No such file or directory"
+}
+c_modules() {
+    new_case module_missing; job true; printf 'virtio.ko\nmissing.ko\n' >"$T/lib/modules/order"; boot
+    want_status "$(init_error "$(E $S_MODULES 2)")"
+    want_in console "$console" "cannot load /lib/modules/missing.ko (line 2 of /lib/modules/order): No such file or directory"
+    want_in "stderr (found before the streams were opened)" "$err" "missing.ko"
+    new_case module_bad; job true; echo junk >"$T/lib/modules/virtio.ko"; boot
+    want_status "$(init_error "$(E $S_MODULES 8)")"
+    new_case module_name; job true; printf '../x.ko\n' >"$T/lib/modules/order"; boot
+    want_status "$(init_error "$(E $S_MODULES 22)")"
+    want_in console "$console" '"../x.ko" is not a module file name'
+    new_case no_order; job true; rm "$T/lib/modules/order"; boot
+    want_status "$(init_error "$(E $S_MODULES 2)")"
+}
+c_ports() {
+    new_case no_ports; job true; rm -r "$T/test/virtio-ports"; boot
+    want_status "$(init_error "$(E $S_STREAMS 19)")"
+    want_in console "$console" "no port named isovm.stdin, isovm.stdout, isovm.stderr under /test/virtio-ports after 400 ms"
+    new_case one_port_missing; job true; echo other >"$T/test/virtio-ports/vport0p1/name"; boot
+    want_status "$(init_error "$(E $S_STREAMS 19)")"
+    want_in console "$console" "no port named isovm.stdin under"
+}
+c_root_errors() {
+    new_case root_wrong_type; JOB_ROOT="$ROOT_SQ ext4"; job true; boot
+    want_status "$(init_error "$(E $S_ROOT 22)")"
+    want_err "isovm-init: cannot mount the root $ROOT_SQ as ext4 (read-only): Invalid argument: the guest kernel cannot mount the image as ext4 (damaged, or another file system)"
+    new_case root_zeros; JOB_ROOT="$ZEROS squashfs"; job true; boot
+    want_status "$(init_error "$(E $S_ROOT 22)")"
+    new_case root_missing; JOB_ROOT="/dev/vdz squashfs"; job true; boot
+    want_status "$(init_error "$(E $S_ROOT 2)")"
+    want_err "isovm-init: the root /dev/vdz did not appear within 400 ms (is its image attached?)"
+    new_case root_not_block; JOB_ROOT="/dev/null squashfs"; job true; boot
+    want_status "$(init_error "$(E $S_ROOT 15)")"
+}
+c_limits() {
+    if has_ctl pids; then
+        new_case max_threads; JOB_LIMITS=("max_threads 4")
+        job sh -c 'for i in 1 2 3 4 5 6; do sleep 1 & done 2>/dev/null; wait; cat /sys/fs/cgroup/job/pids.max'
+        boot; want_status "$(ran '2 0')"; want_in stdout "$out" 4
+        want_in stderr "$err" "can't fork"
+    else
+        new_case max_threads_no_pids; JOB_LIMITS=("max_threads 4"); job true; boot
+        want_status "$(init_error "$(E $S_CGROUP 95)" '1 2')"
+        want_in stderr "$err" "max_threads 4 cannot be enforced: the guest kernel offers no pids controller"
+        echo "NOTE: this host's cgroup2 has no pids controller: max_threads checked for its refusal only"
+    fi
+    if has_ctl memory; then
+        new_case oom; JOB_LIMITS=("memory 67108864")
+        job sh -c 'x=$(head -c 300000000 /dev/zero | tr "\0" a); echo survived'
+        boot; want_status "$(ran '4 137')"
+        new_case oom_child; JOB_LIMITS=("memory 67108864")
+        job sh -c 'sh -c "x=\$(head -c 300000000 /dev/zero | tr \"\\0\" a)"; exit 3'
+        boot; want_status "$(ran '4 3')"
+    else
+        echo "NOTE: this host's cgroup2 has no memory controller: the OOM report is not exercised here"
+    fi
+}
+
+cases=(hello exit stdin stdin_eof streams signal not_found not_found_path not_executable no_shebang
+       path args_env_cwd cwd_missing process orphans reaper mounts read_only_root ext4_root
+       overlay_disk disks disk_read_only_root bad_job_file modules ports root_errors limits)
+for c in "${cases[@]}"; do
+    selected "$c" || continue
+    "c_$c"
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,378 @@
+/* Unit tests for the job file (init/job_file.c, init/job_write.c): valid files and their
+ * defaults, escapes, the writer's round trip, and hostile files (over-long lines, bad escapes,
+ * missing, unknown, repeated and misordered keys, NULs, raw control bytes, huge files). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "init/abi.h"
+#include "init/job_file.h"
+#include "init/job_write.h"
+
+#define HEAD "version 1\narg /bin/true\n"
+#define ROOT "root /dev/vda squashfs\n"
+
+static int parse(const char *text, size_t len, struct job_spec *s, char *err, size_t errlen)
+{
+    return job_parse(text, len, s, err, errlen);
+}
+
+/* The file must be refused with rc and a message containing want. */
+static void refused_n(const char *text, size_t len, int rc_want, const char *want)
+{
+    struct job_spec s;
+    char err[512] = "";
+    int rc = parse(text, len, &s, err, sizeof err);
+    if (rc != rc_want || !strstr(err, want))
+        fail_msg("job_parse of %zu bytes \"%.80s\" = %d \"%s\"; want %d and \"%s\"", len, text, rc,
+                 err, rc_want, want);
+    assert_null(s.argv);
+    assert_null(s.text);
+    assert_int_equal(s.argc, 0);
+}
+
+static void refused(const char *text, const char *want)
+{
+    refused_n(text, strlen(text), -EINVAL, want);
+}
+
+static void test_minimal(void **state)
+{
+    (void)state;
+    struct job_spec s;
+    char err[256];
+    const char *t = HEAD ROOT;
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_int_equal(s.version, 1);
+    assert_int_equal(s.argc, 1);
+    assert_string_equal(s.argv[0], "/bin/true");
+    assert_null(s.argv[1]);
+    assert_int_equal(s.envc, 0);
+    assert_non_null(s.envp);
+    assert_null(s.envp[0]);
+    assert_string_equal(s.cwd, "/");
+    assert_string_equal(s.root_dev, "/dev/vda");
+    assert_string_equal(s.root_fstype, "squashfs");
+    assert_int_equal(s.overlay, JOB_OVERLAY_NONE);
+    assert_int_equal(s.ndisks, 0);
+    assert_int_equal(s.max_threads, 0);
+    assert_int_equal(s.memory, 0);
+    job_spec_free(&s);
+    assert_null(s.text);
+    job_spec_free(&s); /* twice is fine */
+    job_spec_free(NULL);
+}
+
+static void test_full(void **state)
+{
+    (void)state;
+    struct job_spec s;
+    char err[256];
+    const char *t = "version 1\n"
+                    "arg sh\narg -c\narg cc%20-O2%20-o%20t%20t.c%20&&%20./t\narg \narg 100%25%0a%C3%a9\n"
+                    "env PATH=/usr/bin:/bin\nenv EMPTY=\nenv X=a=b\n"
+                    "cwd /home/build%20dir\n"
+                    "root /dev/vda ext4\n"
+                    "overlay disk /dev/vdd ext4\n"
+                    "disk /dev/vdb ext4 /data ro\n"
+                    "disk /dev/vdc ext2 - rw\n"
+                    "max_threads 64\n"
+                    "memory 268435456\n";
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_int_equal(s.argc, 5);
+    assert_string_equal(s.argv[0], "sh");
+    assert_string_equal(s.argv[2], "cc -O2 -o t t.c && ./t");
+    assert_string_equal(s.argv[3], "");
+    assert_string_equal(s.argv[4], "100%\n\xc3\xa9");
+    assert_null(s.argv[5]);
+    assert_int_equal(s.envc, 3);
+    assert_string_equal(s.envp[1], "EMPTY=");
+    assert_string_equal(s.envp[2], "X=a=b");
+    assert_null(s.envp[3]);
+    assert_string_equal(s.cwd, "/home/build dir");
+    assert_string_equal(s.root_fstype, "ext4");
+    assert_int_equal(s.overlay, JOB_OVERLAY_DISK);
+    assert_string_equal(s.overlay_dev, "/dev/vdd");
+    assert_string_equal(s.overlay_fstype, "ext4");
+    assert_int_equal(s.ndisks, 2);
+    assert_string_equal(s.disks[0].mountpoint, "/data");
+    assert_false(s.disks[0].rw);
+    assert_null(s.disks[1].mountpoint);
+    assert_true(s.disks[1].rw);
+    assert_string_equal(s.disks[1].fstype, "ext2");
+    assert_int_equal(s.max_threads, 64);
+    assert_int_equal(s.memory, 268435456);
+    job_spec_free(&s);
+
+    t = HEAD ROOT "overlay tmpfs\n";
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_int_equal(s.overlay, JOB_OVERLAY_TMPFS);
+    job_spec_free(&s);
+}
+
+static void test_not_nul_terminated(void **state)
+{
+    (void)state;
+    /* the parser reads len bytes only: a buffer with no NUL after it */
+    const char src[] = HEAD ROOT;
+    size_t n = sizeof src - 1;
+    char *buf = malloc(n);
+    assert_non_null(buf);
+    memcpy(buf, src, n);
+    struct job_spec s;
+    char err[256];
+    assert_int_equal(parse(buf, n, &s, err, sizeof err), 0);
+    assert_string_equal(s.root_fstype, "squashfs");
+    job_spec_free(&s);
+    free(buf);
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    char every[256];
+    for (int i = 1; i < 256; i++)
+        every[i - 1] = (char)i;
+    every[255] = '\0';
+    char *argv[] = {"prog with space", every, "", "%%41", NULL};
+    char *envp[] = {"A=1 2", "B=%\n", NULL};
+    struct job_disk disks[] = {{"/dev/vdb", "ext4", "/mnt/a b", true}, {"/dev/vdc", "squashfs", NULL, false}};
+    struct job_spec in = {.argv = argv, .argc = 4, .envp = envp, .envc = 2, .cwd = "/w\tx",
+                          .root_dev = "/dev/vda", .root_fstype = "erofs", .overlay = JOB_OVERLAY_TMPFS,
+                          .disks = disks, .ndisks = 2, .max_threads = 7, .memory = 1u << 30};
+    char *text;
+    size_t len;
+    char err[256];
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), 0);
+    assert_int_equal(strlen(text), len);
+    /* every byte of the file is printable ASCII, a separator or LF */
+    for (size_t i = 0; i < len; i++)
+        assert_true(text[i] == '\n' || (text[i] >= 0x20 && text[i] <= 0x7e));
+    assert_non_null(strstr(text, "arg %25%2541\n"));
+    struct job_spec out;
+    assert_int_equal(job_parse(text, len, &out, err, sizeof err), 0);
+    assert_int_equal(out.argc, 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_string_equal(out.argv[i], argv[i]);
+    assert_int_equal(out.envc, 2);
+    assert_string_equal(out.envp[1], "B=%\n");
+    assert_string_equal(out.cwd, "/w\tx");
+    assert_string_equal(out.root_fstype, "erofs");
+    assert_int_equal(out.overlay, JOB_OVERLAY_TMPFS);
+    assert_int_equal(out.ndisks, 2);
+    assert_string_equal(out.disks[0].mountpoint, "/mnt/a b");
+    assert_true(out.disks[0].rw);
+    assert_null(out.disks[1].mountpoint);
+    assert_int_equal(out.max_threads, 7);
+    assert_int_equal(out.memory, 1u << 30);
+    job_spec_free(&out);
+    free(text);
+}
+
+static void test_writer_refuses(void **state)
+{
+    (void)state;
+    char *argv[] = {"x", NULL};
+    struct job_spec in = {.argv = argv, .argc = 1, .root_dev = "/dev/vda", .root_fstype = "xfs"};
+    char *text = (char *)1;
+    size_t len = 1;
+    char err[256];
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    assert_null(text);
+    assert_int_equal(len, 0);
+    assert_non_null(strstr(err, "xfs"));
+    in.root_fstype = "squashfs";
+    in.argc = 0;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "no arg line"));
+    in.argc = 1;
+    in.overlay = JOB_OVERLAY_DISK;
+    in.overlay_dev = "/dev/vda";
+    in.overlay_fstype = "ext4";
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "named twice"));
+}
+
+static void test_long_lines(void **state)
+{
+    (void)state;
+    size_t cap = ISOVM_JOB_LINE_MAX + 256;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    /* an arg record of exactly ISOVM_JOB_LINE_MAX bytes, LF included: accepted */
+    int n = snprintf(t, cap, "version 1\narg ");
+    size_t fill = ISOVM_JOB_LINE_MAX - 4 - 1;
+    memset(t + n, 'a', fill);
+    n += (int)fill;
+    n += snprintf(t + n, cap - (size_t)n, "\n" ROOT);
+    struct job_spec s;
+    char err[256];
+    assert_int_equal(parse(t, (size_t)n, &s, err, sizeof err), 0);
+    assert_int_equal(strlen(s.argv[0]), fill);
+    job_spec_free(&s);
+    /* one byte more: refused, naming the line */
+    n = snprintf(t, cap, "version 1\narg ");
+    memset(t + n, 'a', fill + 1);
+    n += (int)fill + 1;
+    n += snprintf(t + n, cap - (size_t)n, "\n" ROOT);
+    refused_n(t, (size_t)n, -EINVAL, "line 2: longer than 65536 bytes");
+    /* an endless line without LF */
+    memset(t, 'x', cap);
+    refused_n(t, cap, -EINVAL, "line 1: longer than");
+    free(t);
+}
+
+static void test_bad_escapes(void **state)
+{
+    (void)state;
+    refused(HEAD "arg %\n" ROOT, "line 3: arg: field 1: bad escape \"%\"");
+    refused(HEAD "arg a%4\n" ROOT, "bad escape \"%4\"");
+    refused(HEAD "arg %G1\n" ROOT, "bad escape \"%G1\"");
+    refused(HEAD "arg %1G\n" ROOT, "bad escape \"%1G\"");
+    refused(HEAD "arg %00\n" ROOT, "%00: a NUL byte cannot be passed");
+    refused(HEAD "root /dev/vda %00\n", "line 3: root: field 2: %00");
+    refused(HEAD "arg %-1\n" ROOT, "bad escape");
+}
+
+static void test_missing_keys(void **state)
+{
+    (void)state;
+    refused("arg /bin/true\n" ROOT, "line 1: arg: the file must start with \"version 1\"");
+    refused("version 1\n" ROOT, "no arg line");
+    refused(HEAD, "no root line");
+    refused(HEAD "cwd /\n", "no root line");
+    refused_n("", 0, -EINVAL, "the file is empty");
+}
+
+static void test_unknown_and_misordered(void **state)
+{
+    (void)state;
+    refused(HEAD "user nobody\n" ROOT, "line 3: unknown key \"user\"");
+    refused(HEAD "ARG x\n" ROOT, "unknown key \"ARG\"");
+    refused(HEAD "arg%20x\n" ROOT, "\"arg%20x\" has no value");
+    refused(HEAD ROOT "arg x\n", "line 4: arg: comes after root: the keys' order is fixed");
+    refused(HEAD ROOT "cwd /\n", "cwd: comes after root");
+    refused(HEAD "cwd /\ncwd /\n" ROOT, "line 4: cwd: given twice");
+    refused(HEAD ROOT ROOT, "root: given twice");
+    refused("version 1\nversion 1\narg x\n" ROOT, "version: given twice");
+    refused("version 2\narg x\n" ROOT, "version 2 is not supported");
+    refused("version 01x\narg x\n" ROOT, "not a decimal number");
+}
+
+static void test_nuls_and_raw_bytes(void **state)
+{
+    (void)state;
+    static const char nul[] = "version 1\narg a\0b\n" ROOT;
+    refused_n(nul, sizeof nul - 1, -EINVAL, "line 2: byte 0x00 at column 6 must be percent-escaped");
+    static const char nul_key[] = "version 1\n\0rg a\n" ROOT;
+    refused_n(nul_key, sizeof nul_key - 1, -EINVAL, "byte 0x00 at column 1");
+    refused(HEAD "arg a\tb\n" ROOT, "byte 0x09 at column 6");
+    refused(HEAD "arg a\r\n" ROOT, "byte 0x0d");
+    refused(HEAD "arg \xc3\xa9\n" ROOT, "byte 0xc3");
+    refused(HEAD "arg \x7f\n" ROOT, "byte 0x7f");
+    refused(HEAD "\n" ROOT, "line 3: empty line");
+    refused(HEAD ROOT "\n", "line 4: empty line");
+    refused(HEAD "root /dev/vda squashfs", "line 3: no newline at its end");
+}
+
+static void test_fields(void **state)
+{
+    (void)state;
+    refused(HEAD "root /dev/vda\n", "line 3: root: too few fields (want root DEV FSTYPE)");
+    refused(HEAD "root /dev/vda squashfs x\n", "root: too many fields");
+    refused(HEAD "root  /dev/vda\n", "not a path under /dev/");
+    refused(HEAD "root vda squashfs\n", "device \"vda\" is not a path under /dev/");
+    refused(HEAD "root /dev/ squashfs\n", "not a path under /dev/");
+    refused(HEAD "root /dev/vda xfs\n", "file system type \"xfs\" is not one of");
+    refused(HEAD ROOT "overlay\n", "\"overlay\" has no value");
+    refused(HEAD ROOT "overlay disk /dev/vdb\n", "want \"tmpfs\" or \"disk DEV FSTYPE\"");
+    refused(HEAD ROOT "overlay tmpfs x\n", "want \"tmpfs\"");
+    refused(HEAD ROOT "overlay disk /dev/vdb squashfs\n", "squashfs is a read-only file system type");
+    refused(HEAD ROOT "overlay disk /dev/vda ext4\n", "device /dev/vda is named twice");
+    refused(HEAD ROOT "disk /dev/vdb ext4 /d rx\n", "access \"rx\" is neither ro nor rw");
+    refused(HEAD ROOT "disk /dev/vdb erofs /d rw\n", "erofs is a read-only file system type");
+    refused(HEAD ROOT "disk /dev/vdb ext4 / ro\n", "mount point \"/\"");
+    refused(HEAD ROOT "disk /dev/vdb ext4 data ro\n", "mount point \"data\"");
+    refused(HEAD ROOT "disk /dev/vdb ext4 /a ro\ndisk /dev/vdb ext4 /b ro\n", "/dev/vdb is named twice");
+    refused(HEAD "env =x\n" ROOT, "env: \"=x\" is not KEY=VALUE");
+    refused(HEAD "env X\n" ROOT, "\"X\" is not KEY=VALUE");
+    refused(HEAD "cwd tmp\n" ROOT, "cwd: \"tmp\" is not an absolute path");
+    refused("version 1\narg \n" ROOT, "argv[0] is empty");
+    refused(HEAD ROOT "max_threads 0\n", "max_threads: 0 is out of range (1..4194304)");
+    refused(HEAD ROOT "max_threads 4194305\n", "out of range");
+    refused(HEAD ROOT "max_threads -1\n", "not a decimal number");
+    refused(HEAD ROOT "max_threads +1\n", "not a decimal number");
+    refused(HEAD ROOT "memory 18446744073709551616\n", "memory: \"18446744073709551616\" is too large");
+    refused(HEAD ROOT "memory 12a\n", "not a decimal number");
+
+    struct job_spec s;
+    char err[256];
+    const char *t = HEAD ROOT "memory 18446744073709551615\n";
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_true(s.memory == UINT64_MAX);
+    job_spec_free(&s);
+}
+
+static void test_many(void **state)
+{
+    (void)state;
+    /* 20000 args parse; 64 disks do, 65 do not */
+    size_t cap = 20000 * 12 + 4096;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    size_t n = (size_t)snprintf(t, cap, "version 1\n");
+    for (int i = 0; i < 20000; i++)
+        n += (size_t)snprintf(t + n, cap - n, "arg a%d\n", i);
+    n += (size_t)snprintf(t + n, cap - n, ROOT);
+    for (int i = 0; i < ISOVM_JOB_DISKS_MAX; i++)
+        n += (size_t)snprintf(t + n, cap - n, "disk /dev/x%d ext4 - ro\n", i);
+    struct job_spec s;
+    char err[256];
+    assert_int_equal(parse(t, n, &s, err, sizeof err), 0);
+    assert_int_equal(s.argc, 20000);
+    assert_string_equal(s.argv[19999], "a19999");
+    assert_null(s.argv[20000]);
+    assert_int_equal(s.ndisks, ISOVM_JOB_DISKS_MAX);
+    job_spec_free(&s);
+    n += (size_t)snprintf(t + n, cap - n, "disk /dev/y ext4 - ro\n");
+    refused_n(t, n, -EINVAL, "more than 64 disks");
+    free(t);
+}
+
+static void test_too_big(void **state)
+{
+    (void)state;
+    size_t n = ISOVM_JOB_FILE_MAX + 1;
+    char *t = malloc(n);
+    assert_non_null(t);
+    memset(t, 'a', n);
+    refused_n(t, n, -E2BIG, "more than the 4194304 a job file may have");
+    free(t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_minimal),
+        cmocka_unit_test(test_full),
+        cmocka_unit_test(test_not_nul_terminated),
+        cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_writer_refuses),
+        cmocka_unit_test(test_long_lines),
+        cmocka_unit_test(test_bad_escapes),
+        cmocka_unit_test(test_missing_keys),
+        cmocka_unit_test(test_unknown_and_misordered),
+        cmocka_unit_test(test_nuls_and_raw_bytes),
+        cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_many),
+        cmocka_unit_test(test_too_big),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
