@@ -115,3 +115,15 @@ $(BUILD)/tests/badelf: $(BUILD)/tests/tools/badelf.o $(UNIT_FIXTURE)
 $(BUILD)/tests/test_jail: $(BUILD)/tests/unit/test_jail.o $(BUILD)/jail/jail_args.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# the Linux tier's devices (docs/devices.md) over fake guest RAM and a fake driver
+# (tests/unit/virtio_fixture.c): no KVM, no terminal, no disk but temporary files
+DEV_TESTS      := test_guest_ram test_virtq
+UNIT_TESTS     += $(patsubst %,$(BUILD)/tests/%,$(DEV_TESTS))
+UNIT_OBJS      += $(patsubst %,$(BUILD)/tests/unit/%.o,$(DEV_TESTS)) $(BUILD)/tests/unit/virtio_fixture.o
+UNIT_DEV_OBJS  := $(filter $(BUILD)/devices/%,$(VMM_OBJS)) $(BUILD)/vmm/core/guest_ram.o \
+                  $(BUILD)/limits/io_throttle.o $(BUILD)/limits/token_bucket.o $(BUILD)/lib/clock.o
+$(patsubst %,$(BUILD)/tests/%,$(DEV_TESTS)): \
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/virtio_fixture.o $(UNIT_DEV_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
