@@ -59,6 +59,7 @@ $(ISOVM_HOOKS): $(filter-out $(BUILD)/lib/test_hooks.o,$(VMM_OBJS)) $(BUILD)/hoo
 
 include guest/guest.mk
 include tests/unit/unit.mk
+include tests/fuzz/fuzz.mk
 include bench/bench.mk
 
 test: all

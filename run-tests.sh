@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Runs every isovm test: build (normal and ASan+UBSan), unit tests (plain, sanitized, valgrind),
-# and the integration tests in one KVM host (this one if its /dev/kvm works, else the emulated one).
+# Runs every isovm test: build (normal and ASan+UBSan), unit tests (plain, sanitized, valgrind), a
+# short run of each libFuzzer harness, and the integration tests in one KVM host (this one if its
+# /dev/kvm works, else the emulated one).
 #
 #   ./run-tests.sh            everything
-#   ./run-tests.sh --quick    unit tests only (no KVM needed)
+#   ./run-tests.sh --quick    unit tests and fuzzing only (no KVM needed)
 #
 # Ends with "N passed, N failed" over all stages; exit status 1 if anything failed.
 set -uo pipefail
@@ -65,6 +66,7 @@ stage build-san make -j"$(nproc)" SAN=1 all
 stage unit make unit-run
 stage unit-san make SAN=1 unit-run
 stage unit-valgrind valgrind_units
+stage fuzz-smoke make fuzz-smoke
 stage jail-outer tests/jail/outer_cases.sh
 stage jail-outer-san env ISOVM_HOOKS=build-san/isovm-hooks tests/jail/outer_cases.sh
 if [ $quick -eq 0 ]; then
