@@ -361,15 +361,22 @@ static struct io_limit limit(uint64_t ops, uint64_t bytes)
     return (struct io_limit){ .bytes = { bytes, 0, bytes ? S : 0 }, .ops = { ops, 0, ops ? S : 0 } };
 }
 
+/* A disk whose reads are limited to rl (writes not), the buckets full at time 0. */
+static void start_throttled(struct env *e, struct io_throttle *rd, struct io_throttle *wr,
+                            struct io_limit rl)
+{
+    struct io_limit none = limit(0, 0);
+    io_throttle_init(rd, &rl, 0);
+    io_throttle_init(wr, &none, 0);
+    struct vblk_cfg cfg = { .rd = rd, .wr = wr };
+    start(e, &cfg);
+}
+
 static void test_throttle_ops(void **state)
 {
     struct env *e = *state;
     struct io_throttle rd, wr;
-    struct io_limit l = limit(2, 0), none = limit(0, 0);
-    io_throttle_init(&rd, &l, 0);
-    io_throttle_init(&wr, &none, 0);
-    struct vblk_cfg cfg = { .rd = &rd, .wr = &wr };
-    start(e, &cfg);
+    start_throttled(e, &rd, &wr, limit(2, 0));
     uint64_t st[4];
     for (int i = 0; i < 4; i++)
         st[i] = req(e, VIRTIO_BLK_T_IN, (uint64_t)i, DATA + 512ull * i, 512, true);
@@ -408,11 +415,7 @@ static void test_throttle_bytes_larger_than_bucket(void **state)
 {
     struct env *e = *state;
     struct io_throttle rd, wr;
-    struct io_limit l = limit(0, 4096), none = limit(0, 0);
-    io_throttle_init(&rd, &l, 0);
-    io_throttle_init(&wr, &none, 0);
-    struct vblk_cfg cfg = { .rd = &rd, .wr = &wr };
-    start(e, &cfg);
+    start_throttled(e, &rd, &wr, limit(0, 4096));
     /* 16 KiB through a 4 KiB/s bucket: 4 KiB at once, 12 KiB more take 3 s, paid in pieces */
     uint64_t st = req(e, VIRTIO_BLK_T_IN, 0, DATA, 16384, true);
     vmmio_notify(&e->b.mmio, 0);
@@ -435,11 +438,7 @@ static void test_reset_mid_throttle(void **state)
 {
     struct env *e = *state;
     struct io_throttle rd, wr;
-    struct io_limit l = limit(1, 0), none = limit(0, 0);
-    io_throttle_init(&rd, &l, 0);
-    io_throttle_init(&wr, &none, 0);
-    struct vblk_cfg cfg = { .rd = &rd, .wr = &wr };
-    start(e, &cfg);
+    start_throttled(e, &rd, &wr, limit(1, 0));
     req(e, VIRTIO_BLK_T_IN, 0, DATA, 512, true);
     uint64_t st = req(e, VIRTIO_BLK_T_IN, 1, DATA + 512, 512, true);
     vmmio_notify(&e->b.mmio, 0);
