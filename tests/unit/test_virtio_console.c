@@ -421,6 +421,26 @@ static void test_input_until_end(void **state)
     assert_int_equal(e->c.port[0].bytes, 7);
 }
 
+static void test_input_waiting_while_guest_writes(void **state)
+{
+    struct env *e = *state;
+    handshake(e);
+    ctrl_send(e, 0, VIRTIO_CONSOLE_PORT_OPEN, 1);
+    rx_give(e, 1, 64); /* taken, waiting for input */
+    assert_true(e->c.port[0].rx_pending);
+    tx(e, 0, "to stdin"); /* the guest writes to the input port meanwhile: dropped */
+    uint32_t head, len;
+    assert_true(tq_used(&e->t[vcons_txq(0)], &head, &len));
+    assert_false(tq_used(&e->t[vcons_txq(0)], &head, &len));
+    assert_int_equal(tq_used_idx(&e->t[vcons_rxq(0)]), 0);
+    assert_true(e->c.port[0].rx_pending); /* still waiting, and still the same buffer */
+    e->h.in = "late";
+    e->h.in_len = 4;
+    vcons_host_ready(&e->c);
+    rx_expect(e, "late");
+    assert_int_equal(e->c.port[0].dropped, 8);
+}
+
 static void test_input_pieces(void **state)
 {
     struct env *e = *state;
@@ -523,6 +543,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_output_back_pressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_until_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_input_waiting_while_guest_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_pieces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_input_ends_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_queue, setup, teardown),

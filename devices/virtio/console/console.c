@@ -145,21 +145,21 @@ static bool port_tx(struct vcons *c, unsigned i, uint32_t *pushed)
     unsigned qi = vcons_txq(i);
     struct iovec iov[VIRTQ_MAX_SIZE];
     for (;;) {
-        if (!p->have_chain) {
-            int rc = pop(c, qi, &p->chain);
+        if (!p->tx_pending) {
+            int rc = pop(c, qi, &p->tx);
             if (rc <= 0)
                 return rc == 0;
-            p->have_chain = true;
+            p->tx_pending = true;
             p->done = 0;
         }
-        while (p->done < p->chain.read_len) {
-            uint32_t left = p->chain.read_len - p->done;
+        while (p->done < p->tx.read_len) {
+            uint32_t left = p->tx.read_len - p->done;
             if (p->dir == VCONS_IN || p->ended) {
                 p->dropped += left;
                 p->done += left;
                 break;
             }
-            int n = virtq_chain_iov(&c->vq[qi], &p->chain, false, p->done, left, iov, VIRTQ_MAX_SIZE);
+            int n = virtq_chain_iov(&c->vq[qi], &p->tx, false, p->done, left, iov, VIRTQ_MAX_SIZE);
             if (n <= 0) {
                 vmmio_fail(&c->mmio, n < 0 ? n : -EINVAL);
                 return false;
@@ -176,8 +176,8 @@ static bool port_tx(struct vcons *c, unsigned i, uint32_t *pushed)
             p->done += (uint32_t)w;
             p->bytes += (uint64_t)w;
         }
-        p->have_chain = false;
-        if (!push(c, qi, p->chain.head, 0, pushed))
+        p->tx_pending = false;
+        if (!push(c, qi, p->tx.head, 0, pushed))
             return false;
     }
 }
@@ -191,19 +191,19 @@ static bool port_rx(struct vcons *c, unsigned i, uint32_t *pushed)
     unsigned qi = vcons_rxq(i);
     struct iovec iov[VIRTQ_MAX_SIZE];
     while (p->dir == VCONS_IN && p->ready && p->guest_open && !p->ended) {
-        if (!p->have_chain) {
-            int rc = pop(c, qi, &p->chain);
+        if (!p->rx_pending) {
+            int rc = pop(c, qi, &p->rx);
             if (rc <= 0)
                 return rc == 0;
-            if (p->chain.write_len == 0) { /* nothing to fill: given back as it came */
+            if (p->rx.write_len == 0) { /* nothing to fill: given back as it came */
                 c->mmio.stats.driver_errors++;
-                if (!push(c, qi, p->chain.head, 0, pushed))
+                if (!push(c, qi, p->rx.head, 0, pushed))
                     return false;
                 continue;
             }
-            p->have_chain = true;
+            p->rx_pending = true;
         }
-        int n = virtq_chain_iov(&c->vq[qi], &p->chain, true, 0, p->chain.write_len, iov, VIRTQ_MAX_SIZE);
+        int n = virtq_chain_iov(&c->vq[qi], &p->rx, true, 0, p->rx.write_len, iov, VIRTQ_MAX_SIZE);
         if (n <= 0) {
             vmmio_fail(&c->mmio, n < 0 ? n : -EINVAL);
             return false;
@@ -228,8 +228,8 @@ static bool port_rx(struct vcons *c, unsigned i, uint32_t *pushed)
         }
         if (got) {
             p->bytes += got;
-            p->have_chain = false;
-            if (!push(c, qi, p->chain.head, got, pushed))
+            p->rx_pending = false;
+            if (!push(c, qi, p->rx.head, got, pushed))
                 return false;
         }
         if (p->ended)
@@ -269,7 +269,7 @@ static void cons_reset(struct vmmio *m)
     struct vcons *c = cons_of(m);
     for (unsigned i = 0; i < c->nports; i++) {
         struct vcons_port *p = &c->port[i];
-        p->ready = p->guest_open = p->have_chain = false;
+        p->ready = p->guest_open = p->rx_pending = p->tx_pending = false;
         p->done = 0; /* `ended` stays: the host input does not come back */
     }
     c->out_head = c->out_len = 0;
@@ -292,7 +292,7 @@ bool vcons_wants_input(const struct vcons *c, unsigned port)
         return false;
     const struct vcons_port *p = &c->port[port];
     return p->dir == VCONS_IN && p->ready && p->guest_open && !p->ended &&
-           (p->have_chain || virtq_has_avail(&c->vq[vcons_rxq(port)]));
+           (p->rx_pending || virtq_has_avail(&c->vq[vcons_rxq(port)]));
 }
 
 bool vcons_wants_output(const struct vcons *c, unsigned port)
@@ -300,7 +300,7 @@ bool vcons_wants_output(const struct vcons *c, unsigned port)
     if (port >= c->nports || !vmmio_live(&c->mmio))
         return false;
     const struct vcons_port *p = &c->port[port];
-    return p->dir == VCONS_OUT && p->have_chain && !p->ended;
+    return p->dir == VCONS_OUT && p->tx_pending && !p->ended;
 }
 
 int vcons_init(struct vcons *c, const struct guest_ram *ram, const struct vcons_port_cfg *ports,

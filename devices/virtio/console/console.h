@@ -41,9 +41,10 @@ struct vcons_port {
     bool ready;         /* the guest answered PORT_READY 1 */
     bool guest_open;    /* the guest has it open (its PORT_OPEN) */
     bool ended;         /* input: the host's input ended; output: the host's output failed */
-    bool have_chain;    /* a chain taken and not finished: rx waits for input, tx for room */
-    uint32_t done;      /* tx: bytes of the chain written so far */
-    struct virtq_chain chain;
+    bool rx_pending;    /* rx: a receive buffer taken, waiting for input */
+    bool tx_pending;    /* tx: a chain taken and not all written, waiting for room */
+    uint32_t done;      /* tx: bytes of it written so far */
+    struct virtq_chain rx, tx;
     uint64_t bytes;     /* moved: input delivered to the guest, output taken by the host */
     uint64_t dropped;   /* output lost after a host error; guest writes to an input port */
 };
