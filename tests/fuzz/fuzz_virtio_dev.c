@@ -17,7 +17,10 @@
  *   op % 6 == 2: notify queue val (the ioeventfd path)
  *   op % 6 == 3: the clock moves val ns; the timer fires if it is due
  *   op % 6 == 4: the driver writes le32 val at guest address off * 4
- *   op % 6 == 5: the console's host side is ready (input, output room) */
+ *   op % 6 == 5: the host side changes to val: the disk fails (bit 0), or the console's input
+ *                gives bytes, nothing yet, its end or an error (bits 0-1; bits 8-15: how many)
+ *                and its output takes bytes, nothing yet, fails or takes none (bits 2-3;
+ *                bits 16-23: how many); then the console is told the host is ready */
 #define RAM_SIZE 0x10000ull
 
 static uint8_t *ram_mem;
@@ -25,13 +28,15 @@ static uint8_t disk[0x10000];
 static uint64_t now;
 static struct vblk blk;
 static struct vcons cons;
-static unsigned host_in, host_out;
+static uint32_t host; /* the op 5 value in force */
 
 static uint64_t clock_fn(void) { return now; }
 
 static int d_readv(void *ctx, struct iovec *iov, int n, uint64_t off)
 {
     (void)ctx;
+    if (host & 1)
+        return -EIO;
     for (int i = 0; i < n; i++) {
         if (off > sizeof disk || iov[i].iov_len > sizeof disk - off)
             abort(); /* the device let a request past the disk's end */
@@ -44,6 +49,8 @@ static int d_readv(void *ctx, struct iovec *iov, int n, uint64_t off)
 static int d_writev(void *ctx, struct iovec *iov, int n, uint64_t off)
 {
     (void)ctx;
+    if (host & 1)
+        return -EIO;
     for (int i = 0; i < n; i++) {
         if (off > sizeof disk || iov[i].iov_len > sizeof disk - off)
             abort();
@@ -53,23 +60,33 @@ static int d_writev(void *ctx, struct iovec *iov, int n, uint64_t off)
     return 0;
 }
 
-static int d_flush(void *ctx) { (void)ctx; return 0; }
+static int d_flush(void *ctx) { (void)ctx; return host & 1 ? -EIO : 0; }
 
 static ssize_t h_read(void *ctx, unsigned port, void *buf, size_t len)
 {
     (void)ctx, (void)port;
-    if (host_in++ % 5 == 4)
-        return host_in > 40 ? 0 : -EAGAIN;
-    memset(buf, 'i', len > 7 ? 7 : len);
-    return len > 7 ? 7 : (ssize_t)len;
+    size_t n = ((host >> 8) & 0xff) + 1;
+    switch (host & 3) {
+    case 0:
+        n = n < len ? n : len;
+        memset(buf, 'i', n);
+        return (ssize_t)n;
+    case 1: return -EAGAIN;
+    case 2: return 0;
+    default: return -EIO;
+    }
 }
 
 static ssize_t h_write(void *ctx, unsigned port, const void *buf, size_t len)
 {
     (void)ctx, (void)port, (void)buf;
-    if (host_out++ % 4 == 3)
-        return host_out > 50 ? -EPIPE : -EAGAIN;
-    return len > 5 ? 5 : (ssize_t)len;
+    size_t n = ((host >> 16) & 0xff) + 1;
+    switch ((host >> 2) & 3) {
+    case 0: return (ssize_t)(n < len ? n : len);
+    case 1: return -EAGAIN;
+    case 2: return -EPIPE;
+    default: return 0;
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -88,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(ram_mem, 0, RAM_SIZE);
     memcpy(ram_mem, data + 3, image < RAM_SIZE ? image : RAM_SIZE);
     now = 0;
-    host_in = host_out = 0;
+    host = 0xff00; /* input: 256 bytes a read; output: one byte a write */
     struct vmmio *m;
     static const struct io_limit lim = { { 8192, 0, 1000000 }, { 4, 1, 1000000 } };
     static struct io_throttle rd, wr;
@@ -130,8 +147,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 memcpy(ram_mem + (uint64_t)off * 4, &val, 4);
             break;
         case 5:
-            if (m == &cons.mmio)
+            host = val;
+            if (m == &cons.mmio) {
                 vcons_host_ready(&cons);
+                for (unsigned p = 0; p < 4; p++)
+                    (void)(vcons_wants_input(&cons, p) + vcons_wants_output(&cons, p));
+            }
             break;
         }
     }

@@ -114,6 +114,7 @@ def dev_seeds():
         steps = setup_steps(feats, 1) + [step(W, QNOTIFY, 0), step(CLOCK, val=400000), step(NOTIFY, val=0),
                                          step(CLOCK, val=2000000), step(R, IACK - 4), step(W, IACK, 1)]
         seeds['disk%d' % device] = dev_input(device, img, steps)
+        seeds['disk%d-fail' % device] = dev_input(device, img, [step(HOST, val=1)] + steps)
         put_chain(img, 0, 0, [(0x830, 16, 0), (0xa00, 20, F_WRITE), (0xf00, 1, F_WRITE)], 3)
         seeds['disk%d-id' % device] = dev_input(device, img, steps + [step(NOTIFY, val=0)])
     img = bytearray(0x2000)
@@ -127,9 +128,11 @@ def dev_seeds():
         put_chain(img, 0, k, [(0x1c00 + 64 * k, 64, F_WRITE)], k)
     img[0x1e00:0x1e05] = b'hello'
     put_chain(img, 5, 0, [(0x1e00, 5, 0)], 0)
-    steps = setup_steps(1 << 32 | 2, 8) + [step(W, QNOTIFY, 3), step(HOST), step(NOTIFY, val=5), step(HOST),
-                                            step(NOTIFY, val=0), step(HOST)]
+    steps = setup_steps(1 << 32 | 2, 8) + [step(W, QNOTIFY, 3), step(HOST, val=0x00ff0f00), step(NOTIFY, val=5),
+                                            step(HOST, val=1 | 1 << 2), step(NOTIFY, val=0), step(HOST, val=0x0300)]
     seeds['console'] = dev_input(2, img, steps)
+    seeds['console-end'] = dev_input(2, img, [step(HOST, val=1)] + setup_steps(1 << 32 | 2, 8) + [
+        step(W, QNOTIFY, 3), step(HOST, val=2 | 2 << 2), step(NOTIFY, val=5)])
     return seeds
 
 
