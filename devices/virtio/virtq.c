@@ -39,6 +39,7 @@ int virtq_enable(struct virtq *q)
         !guest_ram_ptr(q->ram, q->used_gpa, USED_BYTES(n)))
         return -EFAULT;
     q->next_avail = q->seen_avail = q->next_used = 0;
+    memset(q->inflight, 0, sizeof q->inflight);
     q->error = 0;
     q->ready = true;
     return 0;
@@ -56,6 +57,11 @@ static int broken(struct virtq *q, int err)
 static void *ring(const struct virtq *q, uint64_t gpa, uint64_t off, uint64_t len)
 {
     return guest_ram_ptr(q->ram, gpa + off, len);
+}
+
+static bool inflight(const struct virtq *q, uint16_t head)
+{
+    return q->inflight[head / 8] & (1u << (head % 8));
 }
 
 struct desc {
@@ -139,9 +145,12 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c)
     uint16_t head = __atomic_load_n(head_p, __ATOMIC_RELAXED);
     if (head >= q->size)
         return broken(q, -ERANGE);
+    if (inflight(q, head))
+        return broken(q, -EBUSY);
     int rc = walk_chain(q, head, c);
     if (rc)
         return broken(q, rc);
+    q->inflight[head / 8] |= (uint8_t)(1u << (head % 8));
     q->next_avail++;
     return 1;
 }
@@ -152,12 +161,15 @@ int virtq_push(struct virtq *q, uint16_t head, uint32_t written)
         return q->error;
     if (!q->ready || head >= q->size)
         return -EINVAL;
+    if (!inflight(q, head))
+        return -ENOENT;
     uint8_t *elem = ring(q, q->used_gpa, 4 + 8ull * (q->next_used & (q->size - 1)), 8);
     uint16_t *idx_p = ring(q, q->used_gpa, 2, 2);
     if (!elem || !idx_p)
         return broken(q, -EFAULT);
     __atomic_store_n((uint32_t *)elem, (uint32_t)head, __ATOMIC_RELAXED);
     __atomic_store_n((uint32_t *)(elem + 4), written, __ATOMIC_RELAXED);
+    q->inflight[head / 8] &= (uint8_t)~(1u << (head % 8));
     q->next_used++;
     __atomic_store_n(idx_p, q->next_used, __ATOMIC_RELEASE);
     return 0;

@@ -40,6 +40,7 @@ struct virtq {
     uint16_t next_avail; /* the next avail ring entry to take */
     uint16_t seen_avail; /* the avail index as last read */
     uint16_t next_used;  /* the used index the device has published */
+    uint8_t inflight[VIRTQ_MAX_SIZE / 8]; /* heads popped and not pushed yet, one bit each */
     int error;           /* 0, or the first malformation found: the queue is broken, and no
                           * call touches guest memory for it again until virtq_reset */
 };
@@ -63,6 +64,7 @@ int virtq_enable(struct virtq *q);
  *                more than the queue size ahead of the entries taken (this includes moving
  *                backwards): read once per call
  *   -ERANGE      a head or a `next` index is not below the queue size
+ *   -EBUSY       a head that is still in flight (popped, not pushed back) offered again
  *   -ELOOP       the chain has more descriptors than the queue (a loop, or too long)
  *   -EOPNOTSUPP  VIRTQ_DESC_F_INDIRECT (never offered)
  *   -EINVAL      a zero-length descriptor, or a readable descriptor after a writable one
@@ -72,7 +74,8 @@ int virtq_pop(struct virtq *q, struct virtq_chain *c);
 
 /* Put (head, written) in the used ring, then publish the used index (release order: the
  * element and the data written before it are visible first). 0, -EINVAL (not ready, head out
- * of range), or the queue's error. */
+ * of range), -ENOENT (head is not in flight: a device bug, refused so the driver never sees
+ * it), or the queue's error. */
 int virtq_push(struct virtq *q, uint16_t head, uint32_t written);
 
 /* After pushing: should the driver be interrupted? False when it set VRING_AVAIL_F_NO_INTERRUPT

@@ -218,6 +218,7 @@ static void test_chain_as_long_as_queue(void **state)
     for (int i = 0; i < 8; i++)
         assert_int_equal(e->c.seg[i].gpa, BUF + 0x100 * i);
     /* the same with the last one pointing back into the chain: one too many */
+    assert_int_equal(virtq_push(&e->q, 5, 0), 0);
     tq_desc(&e->t, 4, BUF, 0x100, F_NEXT, 7);
     expect_broken(e, 5, -ELOOP);
 }
@@ -270,10 +271,31 @@ static void test_total_length_limit(void **state)
     assert_int_equal(virtq_pop(&e->q, &e->c), 1); /* 2^32 - 1 in all: the most there can be */
     assert_int_equal(e->c.read_len, UINT32_MAX - 1);
     assert_int_equal(e->c.write_len, 1);
+    assert_int_equal(virtq_push(&e->q, 0, 0), 0);
     tq_desc(&e->t, 2, BUF, 2, F_WRITE, 0);
     expect_broken(e, 0, -EMSGSIZE);
     e->f.ram.nregions--;
     munmap(m, big);
+}
+
+static void test_heads_in_flight(void **state)
+{
+    struct env *e = *state;
+    struct tbuf b = { BUF, 16, false };
+    uint16_t h0 = tq_add(&e->t, &b, 1), h1 = tq_add(&e->t, &b, 1);
+    assert_int_equal(virtq_push(&e->q, h0, 0), -ENOENT); /* not popped yet */
+    assert_int_equal(virtq_pop(&e->q, &e->c), 1);
+    assert_int_equal(virtq_pop(&e->q, &e->c), 1);
+    assert_int_equal(virtq_push(&e->q, h1, 0), 0);        /* out of order is fine */
+    assert_int_equal(virtq_push(&e->q, h1, 0), -ENOENT);  /* but only once */
+    assert_int_equal(virtq_push(&e->q, 7, 0), -ENOENT);
+    assert_int_equal(e->q.error, 0);
+    tq_publish(&e->t, h1);                                /* given back: may come again */
+    assert_int_equal(virtq_pop(&e->q, &e->c), 1);
+    assert_int_equal(e->c.head, h1);
+    uint16_t used = tq_used_idx(&e->t);
+    expect_broken(e, h0, -EBUSY);                         /* still in flight: offered again */
+    assert_int_equal(tq_used_idx(&e->t), used);
 }
 
 static void test_avail_jump(void **state)
@@ -415,6 +437,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chain_as_long_as_queue, setup, teardown),
         cmocka_unit_test_setup_teardown(test_buffer_outside_ram, setup, teardown),
         cmocka_unit_test_setup_teardown(test_total_length_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_heads_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_avail_jump, setup, teardown),
         cmocka_unit_test_setup_teardown(test_avail_backwards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_avail_jump_from_seen, setup, teardown),
