@@ -4,6 +4,7 @@
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 #include <string.h>
+#include "devices/virtio/le.h"
 #include "lib/clock.h"
 
 #define MMIO_MAGIC  0x74726976u /* "virt" */
@@ -12,23 +13,6 @@
                       VIRTIO_CONFIG_S_FEATURES_OK | VIRTIO_CONFIG_S_DRIVER_OK | \
                       VIRTIO_CONFIG_S_FAILED)
 #define F_VERSION_1 (1ull << VIRTIO_F_VERSION_1)
-
-/* Registers and config space are little-endian; these do not depend on the host's order. */
-static uint64_t get_le(const void *data, uint32_t size)
-{
-    const uint8_t *b = data;
-    uint64_t v = 0;
-    for (uint32_t i = 0; i < size; i++)
-        v |= (uint64_t)b[i] << (8 * i);
-    return v;
-}
-
-static void put_le32(void *data, uint32_t v)
-{
-    uint8_t *b = data;
-    for (int i = 0; i < 4; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
-}
 
 static bool access_size_ok(uint32_t size)
 {
@@ -318,7 +302,7 @@ int vmmio_read(struct vmmio *m, uint64_t offset, void *data, uint32_t size)
     case T_REG:
         if (reg_read(m, (uint32_t)offset, &v))
             break;
-        put_le32(data, v);
+        le_put(data, v, 4);
         return 0;
     case T_CONFIG:
         memcpy(data, m->config + cfg_off, size);
@@ -335,7 +319,7 @@ int vmmio_write(struct vmmio *m, uint64_t offset, const void *data, uint32_t siz
     uint32_t cfg_off;
     switch (decode(m, offset, size, &cfg_off)) {
     case T_REG:
-        if (reg_write(m, (uint32_t)offset, (uint32_t)get_le(data, 4)))
+        if (reg_write(m, (uint32_t)offset, (uint32_t)le_get(data, 4)))
             break;
         return 0;
     case T_CONFIG:

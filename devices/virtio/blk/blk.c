@@ -1,5 +1,6 @@
 /* virtio-blk requests: layout and range checks, the I/O throttle, IN/OUT/FLUSH/GET_ID on the backend. */
 #include "devices/virtio/blk/blk.h"
+#include "devices/virtio/le.h"
 #include <errno.h>
 #include <linux/virtio_blk.h>
 #include <linux/virtio_ids.h>
@@ -12,20 +13,6 @@
 static struct vblk *blk_of(struct vmmio *m)
 {
     return (struct vblk *)((char *)m - offsetof(struct vblk, mmio));
-}
-
-static void put_le(uint8_t *p, uint64_t v, unsigned n)
-{
-    for (unsigned i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
 }
 
 /* Answer the request in b->chain: the status in its last writable byte, `written` bytes in
@@ -66,8 +53,8 @@ static uint8_t parse(struct vblk *b)
         return VIRTIO_BLK_S_IOERR;
     struct vblk_req *r = &b->req;
     memset(r, 0, sizeof(*r));
-    r->type = (uint32_t)get_le(hdr, 4);
-    r->sector = get_le(hdr + 8, 8);
+    r->type = (uint32_t)le_get(hdr, 4);
+    r->sector = le_get(hdr + 8, 8);
     uint32_t data_in = c->write_len - 1, data_out = c->read_len - HDR_LEN;
     switch (r->type) {
     case VIRTIO_BLK_T_IN:
@@ -249,9 +236,9 @@ int vblk_init(struct vblk *b, const struct guest_ram *ram, const struct vblk_bac
         memcpy(b->serial, cfg->serial, strnlen(cfg->serial, VBLK_ID_BYTES));
     b->io_read = cfg->rd;
     b->io_write = cfg->wr;
-    put_le(b->config, be->size / VBLK_SECTOR, 8);     /* capacity in 512-byte sectors */
-    put_le(b->config + 12, VBLK_QUEUE_SIZE - 2, 4);   /* seg_max: a header and a status too */
-    put_le(b->config + 20, VBLK_SECTOR, 4);           /* blk_size */
+    le_put(b->config, be->size / VBLK_SECTOR, 8);     /* capacity in 512-byte sectors */
+    le_put(b->config + 12, VBLK_QUEUE_SIZE - 2, 4);   /* seg_max: a header and a status too */
+    le_put(b->config + 20, VBLK_SECTOR, 4);           /* blk_size */
     uint64_t features = 1ull << VIRTIO_BLK_F_SEG_MAX | 1ull << VIRTIO_BLK_F_BLK_SIZE;
     features |= cfg->read_only ? 1ull << VIRTIO_BLK_F_RO : 1ull << VIRTIO_BLK_F_FLUSH;
     return vmmio_init(&b->mmio, &blk_ops, ram, VIRTIO_ID_BLOCK, features, 0, &b->vq, 1,

@@ -1,5 +1,6 @@
 /* virtio-console MULTIPORT: the control handshake, each port's input and output, the end of input as the host side closing. */
 #include "devices/virtio/console/console.h"
+#include "devices/virtio/le.h"
 #include <errno.h>
 #include <linux/virtio_console.h>
 #include <linux/virtio_ids.h>
@@ -80,14 +81,6 @@ static void handle(struct vcons *c, uint32_t id, uint16_t event, uint16_t value)
     c->mmio.stats.driver_errors++;
 }
 
-static uint32_t get_le(const uint8_t *b, unsigned n)
-{
-    uint32_t v = 0;
-    for (unsigned i = 0; i < n; i++)
-        v |= (uint32_t)b[i] << (8 * i);
-    return v;
-}
-
 /* Control messages from the guest, each read once and answered with a used length of 0. */
 static bool control_from_guest(struct vcons *c, uint32_t *pushed)
 {
@@ -99,7 +92,7 @@ static bool control_from_guest(struct vcons *c, uint32_t *pushed)
         if (c->ctl.read_len < MSG_LEN || virtq_chain_read(&c->vq[VCONS_CTRL_TXQ], &c->ctl, 0, b, MSG_LEN))
             c->mmio.stats.driver_errors++;
         else
-            handle(c, get_le(b, 4), (uint16_t)get_le(b + 4, 2), (uint16_t)get_le(b + 6, 2));
+            handle(c, (uint32_t)le_get(b, 4), (uint16_t)le_get(b + 4, 2), (uint16_t)le_get(b + 6, 2));
         if (!push(c, VCONS_CTRL_TXQ, c->ctl.head, 0, pushed))
             return false;
     }
@@ -116,10 +109,9 @@ static bool control_to_guest(struct vcons *c, uint32_t *pushed)
         const struct vcons_msg *m = &c->outbox[c->out_head];
         uint8_t b[MSG_LEN + VCONS_NAME_MAX];
         uint32_t len = MSG_LEN;
-        for (unsigned i = 0; i < 4; i++)
-            b[i] = (uint8_t)(m->id >> (8 * i));
-        b[4] = (uint8_t)m->event, b[5] = (uint8_t)(m->event >> 8);
-        b[6] = (uint8_t)m->value, b[7] = (uint8_t)(m->value >> 8);
+        le_put(b, m->id, 4);
+        le_put(b + 4, m->event, 2);
+        le_put(b + 6, m->value, 2);
         if (m->event == VIRTIO_CONSOLE_PORT_NAME) {
             size_t n = strlen(c->port[m->id].name); /* no NUL: the guest adds it */
             memcpy(b + MSG_LEN, c->port[m->id].name, n);
@@ -318,7 +310,7 @@ int vcons_init(struct vcons *c, const struct guest_ram *ram, const struct vcons_
     }
     c->nports = nports;
     c->host = *host;
-    c->config[4] = (uint8_t)nports; /* max_nr_ports (le32); cols, rows and emerg_wr 0 */
+    le_put(c->config + 4, nports, 4); /* max_nr_ports; cols, rows and emerg_wr 0 */
     uint64_t multiport = 1ull << VIRTIO_CONSOLE_F_MULTIPORT;
     return vmmio_init(&c->mmio, &cons_ops, ram, VIRTIO_ID_CONSOLE, multiport, multiport, c->vq,
                       2 + 2 * nports, VCONS_QUEUE_SIZE, c->config, VCONS_CONFIG_LEN);
