@@ -530,6 +530,24 @@ static void test_backend_errors(void **state)
     assert_int_equal(fl.calls, 3);
     assert_int_equal(e->b.stats.io_errors, 4);
     assert_int_equal(e->b.stats.read_bytes + e->b.stats.write_bytes, 0);
+    /* the bytes of a failed transfer go back to the bucket: the next read does not wait */
+    struct io_throttle rd;
+    struct io_limit l = limit(0, 1024);
+    io_throttle_init(&rd, &l, 0);
+    cfg.rd = &rd;
+    assert_int_equal(vblk_init(&e->b, &e->f.ram, &be, &cfg), 0);
+    e->b.mmio.clock = fake_clock;
+    tq_init(&e->t, &e->f, 16, QBASE);
+    drv_setup(&e->b.mmio, &e->t, 1);
+    st = req(e, VIRTIO_BLK_T_IN, 0, DATA, 512, true);
+    expect_done(e, st, VIRTIO_BLK_S_IOERR, 1);
+    fl.rc = 0;
+    st = req(e, VIRTIO_BLK_T_IN, 0, DATA, 512, true);
+    st = req(e, VIRTIO_BLK_T_IN, 0, DATA, 512, true);
+    vmmio_notify(&e->b.mmio, 0);
+    assert_int_equal(vmmio_wake_ns(&e->b.mmio), 0);
+    assert_int_equal(tq_used_idx(&e->t), 3);
+    assert_int_equal(e->b.stats.read_throttled_ns, 0);
     be.size = 511;
     assert_int_equal(vblk_init(&e->b, &e->f.ram, &be, &cfg), -EINVAL);
     be.size = 512;

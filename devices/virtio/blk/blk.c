@@ -151,8 +151,12 @@ static uint8_t execute(struct vblk *b, uint32_t *written)
         return VIRTIO_BLK_S_IOERR;
     uint64_t off = r->sector * VBLK_SECTOR;
     int rc = out ? b->be.writev(b->be.ctx, b->iov, n, off) : b->be.readv(b->be.ctx, b->iov, n, off);
-    if (rc)
+    if (rc) {
+        struct io_throttle *io = out ? b->io_write : b->io_read;
+        if (io)
+            io_throttle_refund(io, r->data_len); /* bytes not moved, as the hypercall tier does */
         return VIRTIO_BLK_S_IOERR;
+    }
     *(out ? &b->stats.write_bytes : &b->stats.read_bytes) += r->data_len;
     if (!out)
         *written += r->data_len;
