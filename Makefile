@@ -21,7 +21,7 @@ LDLIBS  += -Wl,-Bstatic -ljansson -Wl,-Bdynamic
 LDLIBS  += -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
 
 # every folder of the VMM (docs/architecture.md: what each may include)
-VMM_SRCS  := $(wildcard lib/*.c policy/*.c limits/*.c vmm/*/*.c jail/*.c cli/*.c devices/*.c devices/*/*.c)
+VMM_SRCS  := $(wildcard lib/*.c policy/*.c limits/*.c vmm/*/*.c jail/*.c cli/*.c devices/*.c devices/*/*.c devices/*/*/*.c)
 VMM_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(VMM_SRCS))
 LIB_OBJS  := $(filter-out $(BUILD)/cli/main.o,$(VMM_OBJS)) $(BUILD)/firmware/blob.o
 ISOVM     := $(BUILD)/isovm

@@ -233,6 +233,7 @@ stage unit-san make SAN=1 unit-run
 stage unit-valgrind valgrind_units
 stage --nice integration-lib tests/integration/lib_selftest.sh
 stage init-emu make init-test
+stage fuzz-smoke make fuzz-smoke
 stage jail-outer tests/jail/outer_cases.sh
 stage jail-outer-san env ISOVM_HOOKS=build-san/isovm-hooks tests/jail/outer_cases.sh
 if [ $quick -eq 0 ]; then

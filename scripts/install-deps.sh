@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libjansson-dev libseccomp-dev libsqlite3-dev libcmocka-dev
       libfdt-dev musl-tools qemu-system-x86 busybox-static cpio xz-utils zstd valgrind
-      linux-libc-dev python3 acpica-tools)
+      linux-libc-dev python3 acpica-tools clang libclang-rt-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

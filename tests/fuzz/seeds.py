@@ -2,11 +2,140 @@
 """Writes seed inputs for a fuzz harness (its input format is described atop the harness), so the
 fuzzer starts from inputs that reach deep into the code:
 
-    tests/fuzz/seeds.py init_job DIR     fuzz_init_job.c: job files with every key, escapes, and
-                                         the malformations the unit tests cover
+    tests/fuzz/seeds.py virtq DIR   fuzz_virtq.c: well-formed queues with chains of every shape,
+                                    and the malformations the unit tests cover
+    tests/fuzz/seeds.py virtio_dev DIR  fuzz_virtio_dev.c: a driver's whole set-up of a disk (read,
+                                    write, flush requests) and of a console (the port handshake,
+                                    input and output), then what a driver does next
+    tests/fuzz/seeds.py init_job DIR    fuzz_init_job.c: job files with every key, escapes, and
+                                    the malformations the unit tests cover
 """
 import os
+import struct
 import sys
+
+DESC, AVAIL, USED = 0x000, 0x400, 0x600  # offsets in the rings' region (4 KiB at most)
+BASES = (0, 0x100000000, 0xffffffffffffe000)  # the regions' guest addresses
+F_NEXT, F_WRITE, F_INDIRECT = 1, 2, 4
+
+
+def seed(size_log2, chains, region=0, extra=None, script=b'', avail_idx=None):
+    """chains: lists of (addr, len, flags, next) descriptors by index; the heads published in order."""
+    size = 1 << size_log2
+    ram = bytearray(0x1000)
+    heads = []
+    for i, (addr, length, flags, nxt) in sorted(chains.items()):
+        struct.pack_into('<QIHH', ram, DESC + 16 * i, addr, length, flags, nxt)
+    for h in (extra or []):
+        heads.append(h)
+    for k, h in enumerate(heads):
+        struct.pack_into('<H', ram, AVAIL + 4 + 2 * (k % size), h)
+    struct.pack_into('<H', ram, AVAIL + 2, len(heads) if avail_idx is None else avail_idx)
+    hdr = struct.pack('<BBHHHH', size_log2, region, DESC, AVAIL, USED, len(script))
+    return hdr + bytes(ram) + script
+
+
+def virtq_seeds():
+    buf = 0xa00
+    pop = bytes([0, 15, 0, 0, 0])
+    seeds = {
+        'one': seed(3, {0: (buf, 16, 0, 0)}, extra=[0], script=pop),
+        'rw': seed(3, {0: (buf, 16, F_NEXT, 1), 1: (buf + 16, 512, F_NEXT | F_WRITE, 2),
+                       2: (buf + 600, 1, F_WRITE, 0)}, extra=[0], script=pop),
+        'many': seed(4, {i: (buf + 32 * i, 32, F_NEXT if i % 4 != 3 else 0, i + 1) for i in range(16)},
+                     extra=[0, 4, 8, 12], script=pop * 2),
+        'full': seed(2, {0: (buf, 8, F_NEXT, 1), 1: (buf, 8, F_NEXT, 2), 2: (buf, 8, F_NEXT, 3),
+                         3: (buf, 8, F_WRITE, 0)}, extra=[0]),
+        'loop': seed(3, {0: (buf, 16, F_NEXT, 1), 1: (buf, 16, F_NEXT, 0)}, extra=[0]),
+        'range': seed(3, {0: (buf, 16, F_NEXT, 9)}, extra=[0]),
+        'indirect': seed(3, {0: (buf, 16, F_INDIRECT, 0)}, extra=[0]),
+        'zero': seed(3, {0: (buf, 0, 0, 0)}, extra=[0]),
+        'wrap': seed(3, {0: (0xfffffffffffffff0, 0x20, 0, 0)}, extra=[0]),
+        'top': seed(3, {0: (BASES[2] + 0xf00, 0x100, F_WRITE, 0)}, region=2, extra=[0], script=pop),
+        'top-past': seed(3, {0: (BASES[2] + 0xf00, 0x101, F_WRITE, 0)}, region=2, extra=[0]),
+        'high': seed(3, {0: (BASES[1] + buf, 0x100, 0, 0)}, region=1, extra=[0], script=pop),
+        'jump': seed(3, {0: (buf, 16, 0, 0)}, extra=[0], avail_idx=9),
+        'script': seed(3, {0: (buf, 16, 0, 0), 1: (buf, 16, F_WRITE, 0)}, extra=[0, 1],
+                       script=pop + bytes([2, 0, 0, 3, 0]) + bytes([1]) + struct.pack('<HH', AVAIL + 6, 1) + pop),
+        'overlap': seed(3, {0: (DESC, 128, F_WRITE, 0)}, extra=[0], script=pop + bytes([2, 0, 0, 2, 0]) + pop),
+    }
+    return seeds
+
+
+# fuzz_virtio_dev.c: virtio-mmio registers and the op codes of its steps
+STATUS, DRV_FEAT, DRV_FEAT_SEL, QSEL, QNUM, QREADY, QNOTIFY, IACK = 0x70, 0x20, 0x24, 0x30, 0x38, 0x44, 0x50, 0x64
+QDESC, QAVAIL, QUSED = 0x80, 0x90, 0xa0
+W, R, NOTIFY, CLOCK, POKE, HOST = range(6)
+
+
+def step(op, off=0, val=0, size=4):
+    return struct.pack('<BBHI', op, size, off, val)
+
+
+def dev_input(device, image, steps):
+    return struct.pack('<BH', device, len(image)) + bytes(image) + b''.join(steps)
+
+
+def ring(q):
+    """queue q's descriptor table, avail and used rings (8 entries)"""
+    return 0x300 * q, 0x300 * q + 0x100, 0x300 * q + 0x200
+
+
+def put_chain(img, q, slot, descs, heads_before):
+    """descs: (addr, len, flags) on descriptors slot.. of queue q, published as entry heads_before"""
+    d, a, _ = ring(q)
+    for k, (addr, length, flags) in enumerate(descs):
+        nxt = slot + k + 1 if k + 1 < len(descs) else 0
+        struct.pack_into('<QIHH', img, d + 16 * (slot + k), addr, length, flags | (F_NEXT if k + 1 < len(descs) else 0), nxt)
+    struct.pack_into('<H', img, a + 4 + 2 * heads_before, slot)
+    struct.pack_into('<H', img, a + 2, heads_before + 1)
+
+
+def setup_steps(features, nqueues):
+    st = [step(W, STATUS, 0), step(W, STATUS, 1), step(W, STATUS, 3),
+          step(W, DRV_FEAT_SEL, 0), step(W, DRV_FEAT, features & 0xffffffff),
+          step(W, DRV_FEAT_SEL, 1), step(W, DRV_FEAT, features >> 32), step(W, STATUS, 11)]
+    for q in range(nqueues):
+        d, a, u = ring(q)
+        st += [step(W, QSEL, q), step(W, QNUM, 8), step(W, QDESC, d), step(W, QAVAIL, a), step(W, QUSED, u),
+               step(W, QREADY, 1)]
+    return st + [step(W, STATUS, 15)]
+
+
+def dev_seeds():
+    seeds = {}
+    for device, feats in ((0, 1 << 32 | 0x244), (1, 1 << 32 | 0x64)):
+        img = bytearray(0x1000)
+        struct.pack_into('<IIQ', img, 0x800, 0, 0, 1)       # IN sector 1
+        struct.pack_into('<IIQ', img, 0x810, 1, 0, 2)       # OUT sector 2
+        struct.pack_into('<IIQ', img, 0x820, 4, 0, 0)       # FLUSH
+        struct.pack_into('<IIQ', img, 0x830, 8, 0, 0)       # GET_ID
+        put_chain(img, 0, 0, [(0x800, 16, 0), (0xa00, 512, F_WRITE), (0xf00, 1, F_WRITE)], 0)
+        put_chain(img, 0, 3, [(0x810, 16, 0), (0xc00, 512, 0), (0xf10, 1, F_WRITE)], 1)
+        put_chain(img, 0, 6, [(0x820, 16, 0), (0xf20, 1, F_WRITE)], 2)
+        steps = setup_steps(feats, 1) + [step(W, QNOTIFY, 0), step(CLOCK, val=400000), step(NOTIFY, val=0),
+                                         step(CLOCK, val=2000000), step(R, IACK - 4), step(W, IACK, 1)]
+        seeds['disk%d' % device] = dev_input(device, img, steps)
+        seeds['disk%d-fail' % device] = dev_input(device, img, [step(HOST, val=1)] + steps)
+        put_chain(img, 0, 0, [(0x830, 16, 0), (0xa00, 20, F_WRITE), (0xf00, 1, F_WRITE)], 3)
+        seeds['disk%d-id' % device] = dev_input(device, img, steps + [step(NOTIFY, val=0)])
+    img = bytearray(0x2000)
+    msgs = [(0xffffffff, 0, 1), (0, 3, 1), (1, 3, 1), (2, 3, 1), (0, 6, 1), (1, 6, 1)]
+    for k, (pid, ev, val) in enumerate(msgs):
+        struct.pack_into('<IHH', img, 0x1a00 + 8 * k, pid, ev, val)
+        put_chain(img, 3, k, [(0x1a00 + 8 * k, 8, 0)], k)
+    for k in range(6):
+        put_chain(img, 2, k, [(0x1800 + 64 * k, 64, F_WRITE)], k)
+    for k in range(2):
+        put_chain(img, 0, k, [(0x1c00 + 64 * k, 64, F_WRITE)], k)
+    img[0x1e00:0x1e05] = b'hello'
+    put_chain(img, 5, 0, [(0x1e00, 5, 0)], 0)
+    steps = setup_steps(1 << 32 | 2, 8) + [step(W, QNOTIFY, 3), step(HOST, val=0x00ff0f00), step(NOTIFY, val=5),
+                                            step(HOST, val=1 | 1 << 2), step(NOTIFY, val=0), step(HOST, val=0x0300)]
+    seeds['console'] = dev_input(2, img, steps)
+    seeds['console-end'] = dev_input(2, img, [step(HOST, val=1)] + setup_steps(1 << 32 | 2, 8) + [
+        step(W, QNOTIFY, 3), step(HOST, val=2 | 2 << 2), step(NOTIFY, val=5)])
+    return seeds
 
 
 def init_job_seeds():
@@ -28,15 +157,16 @@ def init_job_seeds():
     }
 
 
-HARNESSES = {'init_job': init_job_seeds}
+HARNESSES = {'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds}
 
 
 def main():
     if len(sys.argv) != 3 or sys.argv[1] not in HARNESSES:
         sys.exit('usage: seeds.py %s DIR' % '|'.join(sorted(HARNESSES)))
-    out = sys.argv[2]
+    which, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    for name, data in HARNESSES[sys.argv[1]]().items():
+    seeds = HARNESSES[which]()
+    for name, data in seeds.items():
         with open(os.path.join(out, name), 'wb') as f:
             f.write(data)
 

@@ -57,6 +57,19 @@ $(BUILD)/tests/test_vmm_seccomp: $(BUILD)/tests/unit/test_vmm_seccomp.o $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
+# the Linux tier's devices (docs/devices.md) over fake guest RAM and a fake driver
+# (tests/unit/virtio_fixture.c): no KVM, no terminal, no disk but temporary files
+DEV_TESTS      := test_guest_ram test_virtq test_virtio_mmio test_virtio_blk test_virtio_console \
+                  test_status_port
+UNIT_TESTS     += $(patsubst %,$(BUILD)/tests/%,$(DEV_TESTS))
+UNIT_OBJS      += $(patsubst %,$(BUILD)/tests/unit/%.o,$(DEV_TESTS)) $(BUILD)/tests/unit/virtio_fixture.o
+UNIT_DEV_OBJS  := $(filter $(BUILD)/devices/%,$(VMM_OBJS)) $(BUILD)/vmm/core/guest_ram.o \
+                  $(BUILD)/limits/io_throttle.o $(BUILD)/limits/token_bucket.o $(BUILD)/lib/clock.o
+$(patsubst %,$(BUILD)/tests/%,$(DEV_TESTS)): \
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/virtio_fixture.o $(UNIT_DEV_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
 unit-run: unit
 	@rc=0; for t in $(UNIT_TESTS); do echo "== $$t"; $$t || { rc=1; echo "== FAILED: $$t"; }; done; \
 	echo "== tests/layout/check_layers.py"; tests/layout/check_layers.py || rc=1; \
