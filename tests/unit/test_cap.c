@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "firmware/abi.h"
+#include "lib/clock.h"
 #include "vmm/caps/cap.h"
 #include "vmm/caps/fd.h"
 #include "job_fixture.h"
@@ -262,14 +263,29 @@ static void test_revoke_and_reuse(void **state)
 static void test_derive_ttl_expires(void **state)
 {
     struct job *job = ((struct fix *)*state)->job;
-    int64_t t = SC(job, sys_isovm_cap_derive, 3, CAP_R_READ, 2000000 /* 2 ms */);
-    int64_t d = SC(job, sys_dup, (uint64_t)t);
-    assert_true(t >= 0);
-    assert_int_equal(SC(job, sys_read, (uint64_t)t, U0, 1), 1);
-    usleep(5000);
+    /* the ttl is calibrated: long enough for a derive, a dup and a read on this machine (under
+     * valgrind they can take more than a few ms), doubled until they fit */
+    uint64_t ttl = 2000000; /* 2 ms */
+    int64_t t, d, r;
+    for (;;) {
+        uint64_t t0 = mono_ns();
+        t = SC(job, sys_isovm_cap_derive, 3, CAP_R_READ, ttl);
+        d = SC(job, sys_dup, (uint64_t)t);
+        assert_true(t >= 0);
+        assert_true(d >= 0);
+        r = SC(job, sys_read, (uint64_t)t, U0, 1);
+        if (mono_ns() - t0 < ttl / 2 || ttl >= 8000000000ull)
+            break;
+        assert_int_equal(SC(job, sys_close, (uint64_t)t), 0);
+        assert_int_equal(SC(job, sys_close, (uint64_t)d), 0);
+        ttl *= 2;
+    }
+    assert_int_equal(r, 1);
+    uint64_t expired_before = job->stats.denials[DENY_EXPIRED];
+    usleep((useconds_t)(ttl / 1000 + 3000));
     assert_int_equal(SC(job, sys_read, (uint64_t)d, U0, 1), E(EKEYEXPIRED));
     assert_int_equal(SC(job, sys_read, (uint64_t)t, U0, 1), E(EKEYEXPIRED));
-    assert_int_equal(job->stats.denials[DENY_EXPIRED], 2);
+    assert_int_equal(job->stats.denials[DENY_EXPIRED], expired_before + 2);
     assert_int_equal(SC(job, sys_read, 3, U0, 1), 1);
     /* a huge ttl means "with the parent" */
     assert_true(SC(job, sys_isovm_cap_derive, 3, CAP_R_READ, UINT64_MAX) >= 0);

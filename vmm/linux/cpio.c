@@ -18,7 +18,7 @@ void cpio_init(struct cpio *c, uint8_t *buf, size_t cap)
 
 static void put(struct cpio *c, const void *p, size_t n)
 {
-    if (c->err)
+    if (c->err || n == 0)
         return;
     if (n > c->cap - c->len) {
         c->err = -ENOSPC;
