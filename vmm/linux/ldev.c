@@ -336,9 +336,14 @@ bool ldev_pio(struct ldev *d, uint16_t port, bool write, uint8_t *data, uint32_t
     }
     if (port >= ISOVM_STATUS_PORT && port < ISOVM_STATUS_PORT + STATUS_PORT_LEN) {
         pthread_mutex_lock(&d->lock);
-        if (write)
+        if (write) {
+            uint64_t seen[ISOVM_PHASE_JOB_END + 1];
+            memcpy(seen, d->status.phase_ns, sizeof seen);
             status_port_write(&d->status, port - ISOVM_STATUS_PORT, data, size, mono_ns());
-        else
+            for (unsigned ph = 1; ph <= ISOVM_PHASE_JOB_END && d->on_phase; ph++)
+                if (!seen[ph] && d->status.phase_ns[ph])
+                    d->on_phase(d->end_ctx, ph);
+        } else
             status_port_read(&d->status, port - ISOVM_STATUS_PORT, data, size);
         pthread_mutex_unlock(&d->lock);
         return true;

@@ -58,6 +58,7 @@ struct ldev {
     bool thread_started;
     atomic_bool panicked, reset;
     void (*on_end)(void *ctx);   /* the guest ended (status port end, panic, reset) */
+    void (*on_phase)(void *ctx, unsigned phase); /* a boot phase's first word (NULL: none) */
     void *end_ctx;
     uint64_t serial_bytes;
     char uart_buf[256];          /* the console log's line being written */

@@ -23,6 +23,7 @@
 #include "vmm/linux/ldev.h"
 #include "vmm/linux/lvcpu.h"
 #include "vmm/linux/lvm.h"
+#include "vmm/linux/pvh.h"
 #include "vmm/run/launch.h"
 #include "vmm/run/vcpu_run.h"
 
@@ -52,6 +53,7 @@ struct lx {
     uint8_t *kernel, *modules;
     size_t kernel_size, modules_size;
     bool vm_made, dev_made;
+    uint64_t phase_cpu_ns[ISOVM_PHASE_JOB_END + 1]; /* the vCPUs' CPU time at each boot phase */
 };
 
 static void lx_on_end(void *ctx)
@@ -141,7 +143,7 @@ static int lx_map(const char *path, const char *what, uint8_t **out, size_t *siz
 
 /* The kernel: --kernel, else $ISOVM_KERNEL, else the kernel cache's current/vmlinux; its
  * modules.cpio lies beside it. */
-static int lx_kernel(struct lx *x)
+static int lx_kernel(struct lx *x, uint64_t low_ram)
 {
     char path[PATH_MAX], mods[PATH_MAX];
     const char *k = x->o->kernel ? x->o->kernel : getenv("ISOVM_KERNEL");
@@ -166,9 +168,16 @@ static int lx_kernel(struct lx *x)
     int dirlen = slash ? (int)(slash - path) : 1;
     snprintf(mods, sizeof mods, "%.*s/modules.cpio", dirlen, slash ? path : ".");
     int rc = lx_map(path, "kernel", &x->kernel, &x->kernel_size);
-    if (!rc)
-        rc = lx_map(mods, "the kernel's modules (beside --kernel)", &x->modules, &x->modules_size);
-    return rc;
+    if (rc)
+        return rc;
+    /* checked here, before any VM exists, for its message (boot_load checks it again) */
+    struct pvh_kernel checked;
+    char err[256] = "";
+    if (pvh_kernel_check(x->kernel, x->kernel_size, 0x100000, low_ram, &checked, err, sizeof err) < 0) {
+        log_err("kernel %s: %s", path, err);
+        return EXIT_ISOVM_ERROR;
+    }
+    return lx_map(mods, "the kernel's modules (beside --kernel)", &x->modules, &x->modules_size);
 }
 
 /* ---- the job file ---- */
@@ -200,6 +209,14 @@ static int lx_job_file(struct lx *x, char **text, size_t *len)
         return EXIT_ISOVM_ERROR;
     }
     return 0;
+}
+
+static uint64_t lx_cpu_ns(struct lx *x);
+
+static void lx_on_phase(void *ctx, unsigned phase)
+{
+    struct lx *x = ctx;
+    x->phase_cpu_ns[phase] = lx_cpu_ns(x);
 }
 
 /* ---- supervision: signals, timeout, CPU time limit, CPU quota ---- */
@@ -340,6 +357,11 @@ static int lx_report(struct lx *x, int status)
     json_object_set_new(boot, "job_start_ns", lx_since(x, x->d.status.phase_ns[ISOVM_PHASE_JOB_START]));
     json_object_set_new(boot, "job_end_ns", lx_since(x, x->d.status.phase_ns[ISOVM_PHASE_JOB_END]));
     json_object_set_new(r, "boot", boot);
+    /* the vCPUs' CPU time while the job ran: its share of a CPU is this over job_end - job_start */
+    if (x->phase_cpu_ns[ISOVM_PHASE_JOB_START] && x->phase_cpu_ns[ISOVM_PHASE_JOB_END])
+        json_object_set_new(r, "job_cpu_time_ns",
+                            json_integer((json_int_t)(x->phase_cpu_ns[ISOVM_PHASE_JOB_END] -
+                                                      x->phase_cpu_ns[ISOVM_PHASE_JOB_START])));
     for (unsigned i = 0; i < x->d.ndisks; i++) {
         const struct vblk_stats *s = &x->d.disk[i].stats;
         char dev[16];
@@ -379,9 +401,28 @@ static int lx_status(struct lx *x)
     switch (x->end) {
     case LX_GUEST: {
         int s = status_port_exit_status(&x->d.status);
-        if (x->d.status.kind == ISOVM_INIT_ERROR)
-            log_err("the guest's init could not start the job (stage %u, %s); its message is above",
-                    x->d.status.detail >> 16, strerror((int)(x->d.status.detail & 0xffff)));
+        if (x->d.status.kind == ISOVM_INIT_ERROR) {
+            static const char *stages[] = {
+                [ISOVM_STAGE_SETUP] = "setting up /proc, /sys and /dev",
+                [ISOVM_STAGE_MODULES] = "loading the kernel's modules",
+                [ISOVM_STAGE_STREAMS] = "opening the job's streams",
+                [ISOVM_STAGE_JOB_FILE] = "reading the job file",
+                [ISOVM_STAGE_ROOT] = "mounting the root image",
+                [ISOVM_STAGE_OVERLAY] = "setting up the writable layer",
+                [ISOVM_STAGE_DISKS] = "mounting a disk",
+                [ISOVM_STAGE_NEW_ROOT] = "entering the new root",
+                [ISOVM_STAGE_CGROUP] = "setting up the job's cgroup",
+                [ISOVM_STAGE_JOB] = "starting the job",
+            };
+            unsigned st = x->d.status.detail >> 16;
+            int e = (int)(x->d.status.detail & 0xffff);
+            const char *what = st < sizeof stages / sizeof stages[0] && stages[st] ? stages[st] : "an unknown stage";
+            if (st == ISOVM_STAGE_ROOT)
+                log_err("the guest kernel cannot mount the root image %s as %s: %s", x->disk_path[0],
+                        x->disk_fstype[0], strerror(e));
+            else
+                log_err("the guest's init failed %s: %s", what, strerror(e));
+        }
         else if (x->d.status.kind == ISOVM_STATUS_OOM)
             log_err("job ran out of memory: the guest kernel's OOM killer ended one of its processes "
                     "(memory %llu bytes)", (unsigned long long)x->m.mem_size);
@@ -438,7 +479,7 @@ int launch_linux_run(const struct launch_opts *o)
     for (unsigned i = 0; i < o->ndisks; i++)
         if ((status = lx_image_open(x, o->disks[i].path, o->disks[i].rw, "--disk")))
             goto out;
-    if ((status = lx_kernel(x)) || (status = lx_job_file(x, &job_text, &job_len)))
+    if ((status = lx_kernel(x, mem < LVM_LOW_RAM_MAX ? mem : LVM_LOW_RAM_MAX)) || (status = lx_job_file(x, &job_text, &job_len)))
         goto out;
     if (o->console_log) {
         console_log = open(o->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
@@ -482,6 +523,7 @@ int launch_linux_run(const struct launch_opts *o)
         .modules_cpio = x->modules, .modules_cpio_size = x->modules_size,
         .cmdline = o->console_log ? LX_CMDLINE : LX_CMDLINE " quiet",
     };
+    x->d.on_phase = lx_on_phase;
     ldev_acpi(&x->d, &parts.acpi, x->nvcpus);
     struct boot_layout layout;
     if (boot_load(&x->m, &parts, &layout) < 0)
