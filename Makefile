@@ -47,14 +47,17 @@ $(BUILD)/firmware/firmware.bin: $(BUILD)/firmware/firmware.elf
 $(BUILD)/firmware/blob.o: firmware/blob.S $(BUILD)/firmware/firmware.bin
 	$(CC) -c -DFW_BIN_PATH='"$(BUILD)/firmware/firmware.bin"' $< -o $@
 
-$(ISOVM): $(VMM_OBJS) $(BUILD)/firmware/blob.o
+# the Linux tier: the job file's writer (and its parser, which checks what it writes) and the
+# embedded init (init/init.mk)
+VMM_INIT_OBJS := $(BUILD)/init/job_file.o $(BUILD)/init/job_write.o $(BUILD)/init/blob.o
+$(ISOVM): $(VMM_OBJS) $(VMM_INIT_OBJS) $(BUILD)/firmware/blob.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/hooks/test_hooks.o: lib/test_hooks.c lib/test_hooks.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DISOVM_TEST_HOOKS -c $< -o $@
 $(ISOVM_HOOKS): $(filter-out $(BUILD)/lib/test_hooks.o,$(VMM_OBJS)) $(BUILD)/hooks/test_hooks.o \
-                $(BUILD)/firmware/blob.o
+                $(VMM_INIT_OBJS) $(BUILD)/firmware/blob.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 include guest/guest.mk

@@ -222,7 +222,7 @@ if [ $quick -eq 0 ]; then
     # builds, and the KVM hosts find them claimed.
     if [ ${#KVM_FILTER[@]} -eq 0 ]; then
         stage kvm-free-cases tests/integration/shard.sh "$QUEUE" here build build-san -- \
-            policy-check/ valgrind/check
+            policy-check/ valgrind/check linux-refuse/
     fi
     stage_bg kvm-host1 kvm_host 1 build build-san
     [ "$KVM_HOSTS" = 1 ] || stage_bg kvm-host2 kvm_host 2 build-san build

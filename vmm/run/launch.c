@@ -147,6 +147,8 @@ static void job_teardown(struct job *job)
 
 int launch_run(const struct launch_opts *o)
 {
+    if (o->rootfs)
+        return launch_linux_run(o);
     uint64_t t0 = mono_ns();
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is the job's EPIPE, not isovm's death */
     if (o->no_seccomp)

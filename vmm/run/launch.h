@@ -15,6 +15,8 @@
 #define EXIT_CANNOT_EXEC   126
 #define EXIT_NOT_FOUND     127
 
+#define LAUNCH_MAX_DISKS 15 /* --disk images: /dev/vdb .. /dev/vdp */
+
 struct launch_opts {
     struct policy policy;     /* the limits in force (file, then command-line overrides) */
     const char *program;
@@ -25,9 +27,18 @@ struct launch_opts {
     const char *report_path;  /* NULL: none; "-": stderr */
     const char *policy_file;  /* --policy FILE, or NULL (isovm jail binds it into the jail) */
     bool no_seccomp;          /* --no-seccomp: no VMM seccomp filter (debugging only) */
+    /* the Linux tier (docs/linux-tier.md): set by --rootfs */
+    const char *rootfs;       /* the root image (/dev/vda), read-only under a tmpfs overlay */
+    const char *kernel;       /* --kernel: a PVH vmlinux; NULL: the kernel cache's */
+    const char *console_log;  /* --console-log: the kernel's messages; NULL: dropped */
+    struct launch_disk { const char *path; bool rw; } disks[LAUNCH_MAX_DISKS]; /* --disk */
+    unsigned ndisks;
 };
 
 /* Run the job to its end. Returns the status isovm should exit with. */
 int launch_run(const struct launch_opts *o);
+
+/* The Linux tier's launch (o->rootfs set): boot the kernel, run the job under the init. */
+int launch_linux_run(const struct launch_opts *o);
 
 #endif

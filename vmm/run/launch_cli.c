@@ -49,6 +49,15 @@ void launch_usage_options(FILE *f)
         "                        (a warning is printed every time; docs/security.md)\n"
         "  -h, --help            show this help\n"
         "\n"
+        "The Linux tier (docs/linux-tier.md): PROGRAM runs under Debian's stock kernel and\n"
+        "isovm's init, in the root file system IMAGE (ext4, squashfs or erofs):\n"
+        "  --rootfs IMAGE        boot the kernel with IMAGE as /dev/vda, read-only under a\n"
+        "                        tmpfs overlay that takes the job's writes\n"
+        "  --disk IMAGE[:ro|:rw] a further disk, /dev/vdb, /dev/vdc, ... in order (default :ro)\n"
+        "  --kernel VMLINUX      a PVH vmlinux with modules.cpio beside it (default: the cache\n"
+        "                        scripts/linux-kernel.sh fills)\n"
+        "  --console-log FILE    the kernel's messages (ttyS0) to FILE\n"
+        "\n"
         "The policy file is read first; the other options then override its fields in\n"
         "command-line order, wherever they appear (--grant adds to the file's grants). A\n"
         "duration D needs a unit (250us, 500ms, 1.5s, 2m, 1h); 0 means none.\n");
@@ -68,6 +77,7 @@ void launch_usage(FILE *f)
 {
     fprintf(f,
         "usage: isovm launch [options] [--] PROGRAM [ARGS...]\n"
+        "       isovm launch --rootfs IMAGE [options] [--] COMMAND [ARGS...]\n"
         "\n"
         "Runs a static Linux x86-64 program in its own KVM microVM. Every system call the\n"
         "program makes is forwarded to isovm, which implements it.\n"
@@ -132,7 +142,8 @@ enum {
     OPT_SYSCALL_ACTION, OPT_SEED, OPT_AUDIT, OPT_CONTROL, OPT_JOB_ID,
     OPT_CONNECT = 400, OPT_LISTEN,
 };
-enum { OPT_NO_SECCOMP = 0x1000 }; /* the VMM's own seccomp filter (docs/security.md) */
+enum { OPT_NO_SECCOMP = 0x1000 };
+enum { OPT_ROOTFS = 0x1100, OPT_DISK, OPT_KERNEL, OPT_CONSOLE_LOG }; /* the Linux tier */ /* the VMM's own seccomp filter (docs/security.md) */
 
 int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
 {
@@ -160,6 +171,10 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         { "report", required_argument, NULL, 'r' },
         { "verbose", no_argument, NULL, 'v' },
         { "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+        { "rootfs", required_argument, NULL, OPT_ROOTFS },
+        { "disk", required_argument, NULL, OPT_DISK },
+        { "kernel", required_argument, NULL, OPT_KERNEL },
+        { "console-log", required_argument, NULL, OPT_CONSOLE_LOG },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -255,6 +270,39 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         case OPT_NO_SECCOMP:
             o.no_seccomp = true;
             break;
+        case OPT_ROOTFS:
+            if (o.rootfs) {
+                status = bad_usage("--rootfs given twice (\"%s\" and \"%s\")", o.rootfs, optarg);
+                goto out;
+            }
+            o.rootfs = optarg;
+            break;
+        case OPT_DISK: {
+            if (o.ndisks == LAUNCH_MAX_DISKS) {
+                status = bad_usage("--disk: at most %d disks", LAUNCH_MAX_DISKS);
+                goto out;
+            }
+            /* IMAGE[:ro|:rw]: a trailing ":ro" or ":rw" is the mode, the rest the path */
+            size_t n = strlen(optarg);
+            bool rw = false;
+            if (n > 3 && (!strcmp(optarg + n - 3, ":ro") || !strcmp(optarg + n - 3, ":rw"))) {
+                rw = optarg[n - 1] == 'w';
+                optarg[n - 3] = '\0';
+            }
+            if (!optarg[0]) {
+                status = bad_usage("%s", "--disk: expected IMAGE[:ro|:rw]");
+                goto out;
+            }
+            o.disks[o.ndisks].path = optarg;
+            o.disks[o.ndisks++].rw = rw;
+            break;
+        }
+        case OPT_KERNEL:
+            o.kernel = optarg;
+            break;
+        case OPT_CONSOLE_LOG:
+            o.console_log = optarg;
+            break;
         case 'h':
             launch_usage(stdout);
             status = 0;
@@ -269,6 +317,10 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
     }
     if (optind >= argc) {
         status = bad_usage("%s", "launch: missing PROGRAM (usage: isovm launch [options] -- PROGRAM [ARGS...])");
+        goto out;
+    }
+    if (!o.rootfs && (o.ndisks || o.kernel || o.console_log)) {
+        status = bad_usage("%s", "--disk, --kernel and --console-log need --rootfs (the Linux tier)");
         goto out;
     }
     if ((status = build_policy(&o.policy, policy_file, ov, nov)) != 0)

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The Linux tier against QEMU's microvm, side by side in one KVM host (run it there:
+# tests/emuhost/run.sh --timeout 3000 -- bench/linux.sh). Prints ratios; figures in
+# docs/performance.md.
+#
+#  - Boot to job and back: wall time from the process's start to its exit for `true`, isovm
+#    launch --rootfs against qemu-system-x86_64 -M microvm -accel kvm with the same vmlinux (PVH),
+#    the same initramfs (isovm's init, the same modules, the same job file), the same root image
+#    and the same streams (a virtio-console with the init's three named ports); and isovm's own
+#    boot phases (kernel entry, init start, root ready, job start) from its report.
+#    Target: isovm <= 0.5x QEMU.
+#  - Block throughput: guest/blkbench (O_DIRECT in the guest) on a second disk, sequential reads
+#    and writes in 1 MiB requests and random 4 KiB reads, isovm's virtio-blk against QEMU's
+#    (virtio-blk-device, raw file, its default cache). Target: >= 0.9x QEMU.
+# Runs are interleaved (isovm, QEMU, isovm, ...), LINUX_RUNS (default 5) of each; medians.
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+B=${BUILD:-build}
+RUNS=${LINUX_RUNS:-5}
+ISOVM=${ISOVM:-$B/isovm}
+QEMU=${QEMU:-qemu-system-x86_64}
+KDIR=${ISOVM_TEST_KERNEL_DIR:-.cache/linux-kernel/current}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/isovm-bench.XXXXXX") || exit 1
+trap 'rm -rf "$TMP"' EXIT
+MEM=256M
+CMDLINE="console=ttyS0 reboot=k panic=-1 8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd tsc=reliable no_timer_check random.trust_cpu=on cryptomgr.notests pci=off rdinit=/init quiet"
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'; }
+now_ns() { date +%s%N; }
+kv() { grep -o -- "\(^\|[[:space:]]\)$1=[^[:space:]]*" "$2" | head -n1 | sed "s/^[[:space:]]*$1=//"; }
+rint() { sed -n "s/^[[:space:]]*\"$1\":[[:space:]]*\([0-9]*\),\{0,1\}[[:space:]]*\$/\1/p" "$2" | head -n1; }
+
+[ -f "$KDIR/vmlinux" ] && [ -f "$KDIR/modules.cpio" ] || { echo "bench/linux.sh: no kernel in $KDIR (scripts/linux-kernel.sh)" >&2; exit 1; }
+command -v "$QEMU" >/dev/null || { echo "bench/linux.sh: no $QEMU" >&2; exit 1; }
+
+# the images: a root with busybox and blkbench, a 128 MiB data disk
+mkdir -p "$TMP/root/bin" "$TMP/root/mnt" "$TMP/root/tmp"
+cp /bin/busybox "$TMP/root/bin/" && for a in sh true cat; do ln -s busybox "$TMP/root/bin/$a"; done
+cp "$B/guest/blkbench.musl" "$TMP/root/bin/blkbench" || exit 1
+mkfs.ext4 -q -F -d "$TMP/root" "$TMP/root.img" 16M || exit 1
+truncate -s 128M "$TMP/data.img" && mkfs.ext4 -q -F "$TMP/data.img" || exit 1
+
+# qemu_initrd JOB_ARGS... : $TMP/initrd for QEMU: /init, /isovm/job, the modules (init/abi.h)
+qemu_initrd() {
+    local d=$TMP/ird a
+    rm -rf "$d"
+    mkdir -p "$d/isovm"
+    cp "$B/init/isovm-init" "$d/init"
+    { echo "version 1"; for a in "$@"; do echo "arg $a"; done
+      echo "root /dev/vda ext4"; echo "overlay tmpfs"; echo "disk /dev/vdb ext4 - rw"; } >"$d/isovm/job"
+    (cd "$d" && find . -mindepth 1 | cpio -o -H newc --quiet -R 0:0) >"$TMP/initrd"
+    cat "$KDIR/modules.cpio" >>"$TMP/initrd"
+}
+
+# run_isovm JOB... / run_qemu JOB... : one run; WALL (ns), stdout in $TMP/out
+run_isovm() {
+    local t0
+    t0=$(now_ns)
+    "$ISOVM" launch --rootfs "$TMP/root.img" --disk "$TMP/data.img:rw" --memory "$MEM" \
+        --kernel "$KDIR/vmlinux" --report "$TMP/r.json" -- "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
+    local rc=$?
+    WALL=$(($(now_ns) - t0))
+    [ $rc = 0 ] || { echo "isovm failed ($rc): $(tail -n 3 "$TMP/err")" >&2; return 1; }
+}
+run_qemu() {
+    local t0
+    qemu_initrd "$@"
+    t0=$(now_ns)
+    "$QEMU" -M microvm,acpi=on,rtc=on -accel kvm -cpu host -m "$MEM" -smp 1 -nodefaults \
+        -no-user-config -display none -no-reboot -serial null \
+        -kernel "$KDIR/vmlinux" -initrd "$TMP/initrd" -append "$CMDLINE" \
+        -drive id=root,file="$TMP/root.img",format=raw,if=none,readonly=on -device virtio-blk-device,drive=root \
+        -drive id=data,file="$TMP/data.img",format=raw,if=none -device virtio-blk-device,drive=data \
+        -device virtio-serial-device,max_ports=4 \
+        -chardev null,id=cin -device virtserialport,chardev=cin,name=isovm.stdin \
+        -chardev file,id=cout,path="$TMP/out" -device virtserialport,chardev=cout,name=isovm.stdout \
+        -chardev file,id=cerr,path="$TMP/err" -device virtserialport,chardev=cerr,name=isovm.stderr \
+        </dev/null >"$TMP/qemu.log" 2>&1
+    local rc=$?
+    WALL=$(($(now_ns) - t0))
+    [ $rc = 0 ] || { echo "qemu failed ($rc): $(tail -n 3 "$TMP/qemu.log")" >&2; return 1; }
+}
+
+echo "== boot to job and back: true ($RUNS runs each, interleaved)"
+iso=() qem=() ent=() ini=() rdy=() job=()
+for ((i = 0; i < RUNS; i++)); do
+    run_isovm /bin/true || exit 1
+    iso+=("$WALL")
+    ent+=("$(rint kernel_entry_ns "$TMP/r.json")")
+    ini+=("$(rint init_start_ns "$TMP/r.json")")
+    rdy+=("$(rint root_ready_ns "$TMP/r.json")")
+    job+=("$(rint job_start_ns "$TMP/r.json")")
+    run_qemu /bin/true || exit 1
+    qem+=("$WALL")
+done
+mi=$(median "${iso[@]}") mq=$(median "${qem[@]}")
+awk -v i="$mi" -v q="$mq" 'BEGIN { printf "isovm %.3f s, QEMU microvm %.3f s: ratio %.2fx (target <= 0.5x)\n", i / 1e9, q / 1e9, i / q }'
+awk -v e="$(median "${ent[@]}")" -v n="$(median "${ini[@]}")" -v r="$(median "${rdy[@]}")" -v j="$(median "${job[@]}")" \
+    'BEGIN { printf "isovm phases (medians, from its start): kernel entry %.3f s, init %.3f s, root ready %.3f s, job start %.3f s\n", e / 1e9, n / 1e9, r / 1e9, j / 1e9 }'
+
+bench_blk() { # NAME MODE N
+    local name=$1 i bi=() bq=() r
+    for ((i = 0; i < RUNS; i++)); do
+        [ "$2" = seqwrite ] && mkfs.ext4 -q -F "$TMP/data.img" # isovm checks a disk's file system
+        run_isovm /bin/blkbench /dev/vdb "$2" "$3" || return 1
+        bi+=("$(awk -v b="$(kv bytes "$TMP/out")" -v n="$(kv ns "$TMP/out")" 'BEGIN { if (n > 0) printf "%.6g", b * 1000 / n }')")
+        [ "$2" = seqwrite ] && mkfs.ext4 -q -F "$TMP/data.img"
+        run_qemu /bin/blkbench /dev/vdb "$2" "$3" || return 1
+        bq+=("$(awk -v b="$(kv bytes "$TMP/out")" -v n="$(kv ns "$TMP/out")" 'BEGIN { if (n > 0) printf "%.6g", b * 1000 / n }')")
+    done
+    awk -v i="$(median "${bi[@]}")" -v q="$(median "${bq[@]}")" -v n="$name" \
+        'BEGIN { printf "%s: isovm %.1f MB/s, QEMU %.1f MB/s: ratio %.2fx (target >= 0.9x)\n", n, i, q, (q > 0 ? i / q : 0) }'
+}
+echo "== block throughput ($RUNS runs each, interleaved; MB/s by the guest's clock)"
+bench_blk "sequential read 64 MiB" seqread 64
+bench_blk "random 4 KiB reads x2000" randread 2000
+bench_blk "sequential write 64 MiB" seqwrite 64

@@ -1,0 +1,203 @@
+# The Linux tier (issue 13): Debian's stock kernel booted by isovm with isovm's init, the job run
+# in a root image built here (busybox, the spin job), its streams, disks, limits and report.
+# shellcheck shell=bash
+# Sourced by run.sh: uses WORK, GUEST_DIR, ISOVM, REPO and lib.sh. Case names start with
+# "linux/" (boots) or "linux-refuse/" (refused before any VM: no KVM needed). isovm only.
+# The kernel: $ISOVM_TEST_KERNEL, else the repository's cache (.cache/linux-kernel, filled by
+# scripts/linux-kernel.sh), else isovm's default cache.
+# Every boot takes 10-20 s in the emulated host, so each case checks as much as one boot shows.
+
+LX_MEM=256M
+
+# _lx_kernel : LX_KERNEL_ARGS (--kernel PATH, or nothing for isovm's default cache)
+_lx_kernel() {
+    LX_KERNEL_ARGS=()
+    local k=${ISOVM_TEST_KERNEL:-$REPO/.cache/linux-kernel/current/vmlinux}
+    [ -f "$k" ] && LX_KERNEL_ARGS=(--kernel "$k")
+    return 0
+}
+
+# _lx_images : LX/root.img (ext4: busybox and its applets, the spin job) and LX/data.img (ext4
+# with hello.txt), made once per run; a case that writes a disk copies it first
+_lx_images() {
+    LX=$WORK/lx
+    [ -f "$LX/root.img" ] && [ -f "$LX/data.img" ] && [ -f "$LX/zero.img" ] && return 0
+    rm -rf "$LX"
+    mkdir -p "$LX/root/bin" "$LX/root/etc" "$LX/root/mnt" "$LX/root/tmp" "$LX/data"
+    cp "$BUSYBOX" "$LX/root/bin/busybox" || { fail "cannot copy $BUSYBOX"; return 1; }
+    local a
+    for a in sh cat sort echo ls mount umount true false head tail wc dd sleep kill tr seq rm \
+        mkdir sync md5sum grep cut; do
+        ln -s busybox "$LX/root/bin/$a"
+    done
+    [ -f "$GUEST_DIR/spin.musl" ] && cp "$GUEST_DIR/spin.musl" "$LX/root/bin/spin"
+    echo 'root:x:0:0:root:/:/bin/sh' >"$LX/root/etc/passwd"
+    head -c 1048576 /dev/zero >"$LX/zero.img"
+    printf 'hello from the data disk\n' >"$LX/data/hello.txt"
+    mkfs.ext4 -q -F -d "$LX/root" "$LX/root.img" 16M >"$LX/mkfs.log" 2>&1 &&
+        mkfs.ext4 -q -F -d "$LX/data" "$LX/data.img" 8M >>"$LX/mkfs.log" 2>&1 ||
+        { fail "mkfs.ext4 failed: $(tail -n 2 "$LX/mkfs.log")"; return 1; }
+}
+
+# _lx_run ARGS... -- CMD... : isovm launch --rootfs root.img --memory 256M [--kernel] --report
+# $WORK/case/r.json ARGS (stdin from with_stdin)
+_lx_run() {
+    _lx_kernel
+    run_isovm launch --rootfs "$LX/root.img" --memory "$LX_MEM" "${LX_KERNEL_ARGS[@]}" \
+        --report "$WORK/case/r.json" "$@"
+}
+
+# A shell script: pipes, command substitution, a subshell's status, a background job, the job's
+# stdin piped in, stdout and stderr apart (no kernel or init message in either), exit 42.
+c_lx_shell() {
+    native && return
+    _lx_images || return
+    with_stdin $'b\na\n'
+    _lx_run -- /bin/sh -c 'sort; echo "sub=$(echo x | tr x y)"; (exit 5); echo "sub-status=$?";
+        sleep 0.1 & wait $!; echo "bg=$?"; echo "words=$(seq 1 100 | wc -l)"; echo err-line >&2; exit 42'
+    expect_status 42 || return
+    expect_stdout_eq $'a\nb\nsub=y\nsub-status=5\nbg=0\nwords=100'
+    _slurp "$ERR_FILE"
+    [ "$TEXT" = $'err-line\n' ] || fail "stderr is '${TEXT:0:300}', want exactly 'err-line'"
+    local r=$WORK/case/r.json
+    expect_report "$r" tier '"linux"'
+    expect_report "$r" exit_reason '"exit"'
+    expect_report "$r" stdin_bytes 4
+    expect_report "$r" stdout_bytes 43
+    expect_report_ge "$r" job_start_ns 1
+    cp "$r" "$WORK/lx/boot-report.json" # the timeout case calibrates on it
+}
+
+# exit statuses: 0, 1, and death by a signal (128 + N, reported "signal")
+c_lx_status() { # WANT REASON CMD...
+    native && return
+    _lx_images || return
+    local want=$1 reason=$2
+    shift 2
+    _lx_run -- "$@"
+    expect_status "$want" || return
+    expect_report "$WORK/case/r.json" exit_reason "\"$reason\""
+}
+
+# The root is read-only (its device refuses writes, the image is unchanged) while the overlay
+# takes the job's writes; a second disk (rw) is mounted, read and written, and the host sees the
+# file; a third (ro) refuses writes.
+c_lx_disks() {
+    native && return
+    _lx_images || return
+    cp "$LX/data.img" "$WORK/case/rw.img" && cp "$LX/data.img" "$WORK/case/ro.img" || return
+    local sum0
+    sum0=$(md5sum <"$LX/root.img")
+    _lx_run --disk "$WORK/case/rw.img:rw" --disk "$WORK/case/ro.img" -- /bin/sh -c '
+        echo layer >/etc/new-file && echo "overlay=$(cat /etc/new-file)"
+        dd if=/dev/zero of=/dev/vda bs=512 count=1 2>/dev/null && echo "vda-written" || echo "vda-refused"
+        mount -t ext4 /dev/vdb /mnt && echo "vdb=$(cat /mnt/hello.txt)" && echo from-guest >/mnt/new.txt && sync && umount /mnt
+        dd if=/dev/zero of=/dev/vdc bs=512 count=1 2>/dev/null && echo "vdc-written" || echo "vdc-refused"
+        exit 0'
+    expect_status 0 || return
+    expect_stdout_eq $'overlay=layer\nvda-refused\nvdb=hello from the data disk\nvdc-refused'
+    [ "$(md5sum <"$LX/root.img")" = "$sum0" ] || fail "the root image changed"
+    [ "$(debugfs -R 'cat /new.txt' "$WORK/case/rw.img" 2>/dev/null)" = from-guest ] ||
+        fail "the rw disk has no /new.txt 'from-guest' on the host"
+    cmp -s "$LX/data.img" "$WORK/case/ro.img" || fail "the read-only disk changed"
+    local r=$WORK/case/r.json
+    expect_report_match "$r" '"device": "/dev/vdb"' "a /dev/vdb entry in disks"
+}
+
+# io.write.bandwidth=4MiB/s: 16 MiB written with O_DIRECT to a disk takes (16 MiB - the 0.4 MiB
+# the bucket starts with) / 4 MiB/s = 3.9 s +/- 2%, by dd's own clock in the guest
+c_lx_io_write() {
+    native && return
+    _lx_images || return
+    truncate -s 24M "$WORK/case/scratch.img" && mkfs.ext4 -q -F "$WORK/case/scratch.img" >/dev/null 2>&1 || return
+    _lx_run --set io.write.bandwidth=4MiB/s --disk "$WORK/case/scratch.img:rw" -- \
+        /bin/dd if=/dev/zero of=/dev/vdb bs=1M count=16 oflag=direct
+    expect_status 0 || return
+    local secs
+    secs=$(sed -n 's/.* copied, \([0-9.]*\) seconds.*/\1/p' "$ERR_FILE")
+    expect_near "seconds for 16 MiB at 4 MiB/s" "$secs" 3.9 0.078
+    local r=$WORK/case/r.json
+    expect_report_ge "$r" write_throttled_ns 1
+    expect_report_match "$r" '"write_bytes": 16777216' "write_bytes 16777216 for /dev/vdb"
+}
+
+# cpu.quota 25%: the spin job in the guest gets 25 +/- 2% of a CPU over its own wall time, by
+# the VMM's accounting (the vCPUs' CPU time between the job's start and end)
+c_lx_cpu_quota() {
+    native && return
+    _lx_images || return
+    [ -f "$GUEST_DIR/spin.musl" ] || { fail "job not built: spin.musl"; return; }
+    _lx_run --cpu-quota 25% --cpu-period 100ms -- /bin/spin 4
+    expect_status 0 || return
+    local r=$WORK/case/r.json cpu s e
+    cpu=$(report_int "$r" job_cpu_time_ns)
+    s=$(report_int "$r" job_start_ns)
+    e=$(report_int "$r" job_end_ns)
+    [ -n "$cpu" ] && [ -n "$s" ] && [ -n "$e" ] || { fail "report lacks job_cpu_time_ns or the job's phases"; return; }
+    expect_near "CPU % of the job by the VMM's accounting" \
+        "$(awk -v c="$cpu" -v w="$((e - s))" 'BEGIN { printf "%.2f", 100 * c / w }')" 25 2
+    expect_report_ge "$r" cpu_throttled_ns 1
+}
+
+# A memory hog: the guest kernel's OOM killer ends it; reported "oom" with the status it got
+# (SIGKILL: 137), isovm itself exits normally.
+c_lx_oom() {
+    native && return
+    _lx_images || return
+    _lx_run -- /bin/sh -c 'x=$(head -c 400000000 /dev/zero | tr "\0" a); echo survived'
+    expect_status 137 || return
+    expect_report "$WORK/case/r.json" exit_reason '"oom"'
+    expect_stderr_has "out of memory"
+}
+
+# timeout: a job that sleeps is stopped at the timeout (the boot's time, from the shell case's
+# report, plus 4 s), 124 and "timeout"
+c_lx_timeout() {
+    native && return
+    _lx_images || return
+    local boot_ns=20000000000 t
+    [ -f "$WORK/lx/boot-report.json" ] && boot_ns=$(report_int "$WORK/lx/boot-report.json" job_start_ns)
+    t=$((boot_ns / 1000000000 * 2 + 4))
+    _lx_run --timeout "${t}s" -- /bin/sleep 1000
+    expect_status 124 || return
+    expect_report "$WORK/case/r.json" exit_reason '"timeout"'
+    expect_report_in "$WORK/case/r.json" wall_time_ns $((t * 1000000000)) $(((t + 5) * 1000000000))
+}
+
+# Refused before anything boots (exit 125, the file named): a missing root, a file too small, one
+# that holds no file system, a squashfs disk asked for :rw, a kernel that is no PVH vmlinux,
+# too little memory, --disk without --rootfs
+c_lx_refuse() { # WHAT WANT_STDERR ARGS...
+    native && return
+    _lx_images || return
+    local want=$2
+    shift 2
+    _lx_kernel
+    run_isovm launch "$@" -- /bin/true
+    expect_status 125 || return
+    expect_stderr_has "$want"
+}
+
+if ! native; then
+    add_case "linux/shell: pipes, substitution, stdin, stdout and stderr apart, exit 42" c_lx_shell
+    add_case "linux/exit 0" c_lx_status 0 exit /bin/true
+    add_case "linux/exit 1" c_lx_status 1 exit /bin/false
+    add_case "linux/death by SIGSEGV is 139" c_lx_status 139 signal /bin/sh -c 'kill -SEGV $$'
+    add_case "linux/read-only root, overlay, rw and ro disks" c_lx_disks
+    add_case "linux/io.write 4MiB/s: 16 MiB direct in 3.9 s" c_lx_io_write
+    add_case "linux/cpu quota 25% spin" c_lx_cpu_quota
+    add_case "linux/oom" c_lx_oom
+    add_case "linux/timeout" c_lx_timeout
+    add_case "linux-refuse/missing root" c_lx_refuse missing "--rootfs /nonexistent.img: No such file" \
+        --rootfs /nonexistent.img --memory 256M
+    add_case "linux-refuse/tiny root" c_lx_refuse tiny "too small to be a file system image" \
+        --rootfs /etc/hostname --memory 256M
+    add_case "linux-refuse/no file system" c_lx_refuse zero "not an ext2/3/4, squashfs or erofs image" \
+        --rootfs "$WORK/lx/zero.img" --memory 256M
+    add_case "linux-refuse/bad kernel" c_lx_refuse kernel "a kernel is ET_EXEC" \
+        --rootfs "$WORK/lx/root.img" --memory 256M --kernel /bin/true
+    add_case "linux-refuse/too little memory" c_lx_refuse memory "needs at least 128 MiB" \
+        --rootfs "$WORK/lx/root.img" --memory 64M
+    add_case "linux-refuse/--disk without --rootfs" c_lx_refuse disk "need --rootfs" \
+        --disk "$WORK/lx/data.img"
+fi

@@ -1,0 +1,575 @@
+/* The Linux tier's launch: checks the images and the kernel, boots the VM, supervises the job, reports. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "init/abi.h"
+#include "init/blob.h"
+#include "init/job_write.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "limits/cpu_quota.h"
+#include "vmm/linux/boot.h"
+#include "vmm/linux/ldev.h"
+#include "vmm/linux/lvcpu.h"
+#include "vmm/linux/lvm.h"
+#include "vmm/linux/pvh.h"
+#include "vmm/run/launch.h"
+#include "vmm/run/vcpu_run.h"
+
+#define LX_MIN_MEMORY (128ull << 20) /* Debian's stock kernel and the init need this much */
+#define LX_CMDLINE "console=ttyS0 reboot=k panic=-1 8250.nr_uarts=1 i8042.noaux i8042.nomux " \
+                   "i8042.nopnp i8042.dumbkbd tsc=reliable no_timer_check random.trust_cpu=on " \
+                   "cryptomgr.notests pci=off rdinit=/init"
+
+enum lx_end { LX_RUNNING, LX_GUEST, LX_PANIC, LX_RESET, LX_TIMEOUT, LX_CPU_LIMIT, LX_KILLED, LX_FAILED };
+
+struct lx {
+    const struct launch_opts *o;
+    struct lvm m;
+    struct ldev d;
+    struct lvcpu_shared sh;
+    struct lvcpu vcpu[LVM_MAX_VCPUS];
+    unsigned nvcpus;
+    int end_fd;                    /* written when the guest or a vCPU ends the run */
+    enum lx_end end;
+    int signo;
+    struct cpu_quota quota;
+    uint64_t t0, end_ns;
+    int disk_fd[LAUNCH_MAX_DISKS + 1];
+    const char *disk_path[LAUNCH_MAX_DISKS + 1];
+    const char *disk_fstype[LAUNCH_MAX_DISKS + 1];
+    unsigned ndisks;
+    uint8_t *kernel, *modules;
+    size_t kernel_size, modules_size;
+    bool vm_made, dev_made;
+    uint64_t phase_cpu_ns[ISOVM_PHASE_JOB_END + 1]; /* the vCPUs' CPU time at each boot phase */
+};
+
+static void lx_on_end(void *ctx)
+{
+    struct lx *x = ctx;
+    uint64_t one = 1;
+    if (write(x->end_fd, &one, sizeof one) < 0)
+        log_debug("end eventfd: %s", strerror(errno));
+}
+
+/* ---- files: images, the kernel, its modules ---- */
+
+/* The file system in an image, from its superblock: "ext4" (ext2/3/4 all mount as ext4),
+ * "squashfs", "erofs", or NULL. */
+static const char *lx_fstype(int fd)
+{
+    uint8_t sb[2048];
+    ssize_t n = pread(fd, sb, sizeof sb, 0);
+    if (n >= 4 && !memcmp(sb, "hsqs", 4))
+        return "squashfs";
+    if (n >= 1024 + 58 && sb[1024 + 56] == 0x53 && sb[1024 + 57] == 0xef)
+        return "ext4";
+    if (n >= 1028 && sb[1024] == 0xe2 && sb[1025] == 0xe1 && sb[1026] == 0xf5 && sb[1027] == 0xe0)
+        return "erofs";
+    return NULL;
+}
+
+/* Open an image and name its file system; 0 or EXIT_ISOVM_ERROR after a message naming it. */
+static int lx_image_open(struct lx *x, const char *path, bool rw, const char *what)
+{
+    int fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        log_err("%s %s: %s", what, path, strerror(errno));
+        return EXIT_ISOVM_ERROR;
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+        log_err("%s %s: not a regular file or a block device", what, path);
+        close(fd);
+        return EXIT_ISOVM_ERROR;
+    }
+    if (S_ISREG(st.st_mode) && st.st_size < 4096) {
+        log_err("%s %s: %lld bytes: too small to be a file system image", what, path,
+                (long long)st.st_size);
+        close(fd);
+        return EXIT_ISOVM_ERROR;
+    }
+    const char *fs = lx_fstype(fd);
+    if (!fs) {
+        log_err("%s %s: not an ext2/3/4, squashfs or erofs image", what, path);
+        close(fd);
+        return EXIT_ISOVM_ERROR;
+    }
+    if (rw && strcmp(fs, "ext4")) {
+        log_err("%s %s: a %s image cannot be written (use :ro)", what, path, fs);
+        close(fd);
+        return EXIT_ISOVM_ERROR;
+    }
+    x->disk_fd[x->ndisks] = fd;
+    x->disk_path[x->ndisks] = path;
+    x->disk_fstype[x->ndisks] = fs;
+    x->ndisks++;
+    return 0;
+}
+
+/* A whole file, mapped read-only; 0 or EXIT_ISOVM_ERROR after a message. */
+static int lx_map(const char *path, const char *what, uint8_t **out, size_t *size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+        log_err("%s %s: %s", what, path, fd < 0 ? strerror(errno) : "not a non-empty regular file");
+        if (fd >= 0)
+            close(fd);
+        return EXIT_ISOVM_ERROR;
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        log_err("%s %s: %s", what, path, strerror(errno));
+        return EXIT_ISOVM_ERROR;
+    }
+    *out = p;
+    *size = (size_t)st.st_size;
+    return 0;
+}
+
+/* The kernel: --kernel, else $ISOVM_KERNEL, else the kernel cache's current/vmlinux; its
+ * modules.cpio lies beside it. */
+static int lx_kernel(struct lx *x, uint64_t low_ram)
+{
+    char path[PATH_MAX], mods[PATH_MAX];
+    const char *k = x->o->kernel ? x->o->kernel : getenv("ISOVM_KERNEL");
+    if (k && *k) {
+        snprintf(path, sizeof path, "%s", k);
+    } else {
+        const char *cache = getenv("ISOVM_KERNEL_CACHE"), *xdg = getenv("XDG_CACHE_HOME"),
+                   *home = getenv("HOME");
+        if (cache && *cache)
+            snprintf(path, sizeof path, "%s/current/vmlinux", cache);
+        else if (xdg && *xdg)
+            snprintf(path, sizeof path, "%s/isovm/kernel/current/vmlinux", xdg);
+        else
+            snprintf(path, sizeof path, "%s/.cache/isovm/kernel/current/vmlinux", home ? home : "");
+        if (access(path, R_OK) != 0) {
+            log_err("no kernel: %s: %s (run scripts/linux-kernel.sh, or give --kernel VMLINUX)",
+                    path, strerror(errno));
+            return EXIT_ISOVM_ERROR;
+        }
+    }
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path) : 1;
+    snprintf(mods, sizeof mods, "%.*s/modules.cpio", dirlen, slash ? path : ".");
+    int rc = lx_map(path, "kernel", &x->kernel, &x->kernel_size);
+    if (rc)
+        return rc;
+    /* checked here, before any VM exists, for its message (boot_load checks it again) */
+    struct pvh_kernel checked;
+    char err[256] = "";
+    if (pvh_kernel_check(x->kernel, x->kernel_size, 0x100000, low_ram, &checked, err, sizeof err) < 0) {
+        log_err("kernel %s: %s", path, err);
+        return EXIT_ISOVM_ERROR;
+    }
+    return lx_map(mods, "the kernel's modules (beside --kernel)", &x->modules, &x->modules_size);
+}
+
+/* ---- the job file ---- */
+
+static int lx_job_file(struct lx *x, char **text, size_t *len)
+{
+    const struct launch_opts *o = x->o;
+    struct job_disk disks[LAUNCH_MAX_DISKS];
+    char devs[LAUNCH_MAX_DISKS][16];
+    for (unsigned i = 1; i < x->ndisks; i++) {
+        snprintf(devs[i - 1], sizeof devs[i - 1], "/dev/vd%c", 'a' + (int)i);
+        disks[i - 1] = (struct job_disk){ devs[i - 1], x->disk_fstype[i], NULL, o->disks[i - 1].rw };
+    }
+    struct job_spec spec = {
+        .version = ISOVM_JOB_VERSION,
+        .argv = (char **)o->argv, .argc = (size_t)o->argc,
+        .envp = o->envp, .envc = (size_t)o->envc,
+        .cwd = o->policy.cwd[0] ? o->policy.cwd : "/",
+        .root_dev = "/dev/vda", .root_fstype = x->disk_fstype[0],
+        .overlay = JOB_OVERLAY_TMPFS,
+        .disks = disks, .ndisks = x->ndisks - 1,
+        .max_threads = o->policy.max_threads,
+        .memory = o->policy.memory_bytes,
+    };
+    char err[256] = "";
+    int rc = job_write(&spec, text, len, err, sizeof err);
+    if (rc < 0) {
+        log_err("cannot describe the job to the guest's init: %s", err[0] ? err : strerror(-rc));
+        return EXIT_ISOVM_ERROR;
+    }
+    return 0;
+}
+
+static uint64_t lx_cpu_ns(struct lx *x);
+
+static void lx_on_phase(void *ctx, unsigned phase)
+{
+    struct lx *x = ctx;
+    x->phase_cpu_ns[phase] = lx_cpu_ns(x);
+}
+
+/* ---- supervision: signals, timeout, CPU time limit, CPU quota ---- */
+
+static uint64_t lx_cpu_ns(struct lx *x)
+{
+    uint64_t t = 0;
+    for (unsigned i = 0; i < x->nvcpus; i++)
+        t += lvcpu_cpu_ns(&x->vcpu[i]);
+    return t;
+}
+
+static void lx_hold(struct lx *x, bool held)
+{
+    if (atomic_load(&x->sh.held) == held)
+        return;
+    atomic_store(&x->sh.held, held);
+    if (held)
+        for (unsigned i = 0; i < x->nvcpus; i++)
+            lvcpu_kick(&x->vcpu[i]);
+    else {
+        pthread_mutex_lock(&x->sh.hold_lock);
+        pthread_cond_broadcast(&x->sh.wake);
+        pthread_mutex_unlock(&x->sh.hold_lock);
+    }
+}
+
+static void lx_supervise(struct lx *x, int sig_fd)
+{
+    const struct policy *p = &x->o->policy;
+    uint64_t deadline = p->timeout_ns ? x->t0 + p->timeout_ns : 0;
+    for (;;) {
+        uint64_t now = mono_ns(), next = deadline;
+        if (deadline && now >= deadline) {
+            x->end = LX_TIMEOUT;
+            return;
+        }
+        uint64_t cpu = lx_cpu_ns(x);
+        if (p->cpu_time_limit_ns) {
+            if (cpu >= p->cpu_time_limit_ns) {
+                x->end = LX_CPU_LIMIT;
+                return;
+            }
+            uint64_t left = (p->cpu_time_limit_ns - cpu) / x->nvcpus;
+            uint64_t at = now + (left > CPU_QUOTA_MIN_CHECK_NS ? left : CPU_QUOTA_MIN_CHECK_NS);
+            if (!next || at < next)
+                next = at;
+        }
+        if (p->cpu_quota_ns) {
+            uint64_t qnext = 0;
+            lx_hold(x, cpu_quota_step(&x->quota, now, cpu, x->nvcpus, &qnext));
+            if (qnext && (!next || qnext < next))
+                next = qnext;
+        }
+        int timeout_ms = -1;
+        if (next) {
+            uint64_t d = next > now ? next - now : 0;
+            timeout_ms = (int)((d + 999999) / 1000000);
+            if (timeout_ms == 0 && d)
+                timeout_ms = 1;
+        }
+        struct pollfd pf[2] = { { .fd = x->end_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN } };
+        /* a sub-millisecond wait is a busy check: poll's granularity is fine here */
+        int r = poll(pf, 2, timeout_ms);
+        if (r < 0 && errno != EINTR) {
+            x->end = LX_FAILED;
+            return;
+        }
+        if (r > 0 && (pf[1].revents & POLLIN)) {
+            struct signalfd_siginfo si;
+            if (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+                x->signo = (int)si.ssi_signo;
+                x->end = LX_KILLED;
+                return;
+            }
+        }
+        if (r > 0 && (pf[0].revents & POLLIN)) {
+            if (atomic_load(&x->sh.failed))
+                x->end = LX_FAILED;
+            else if (x->d.status.ended)
+                x->end = LX_GUEST;
+            else if (atomic_load(&x->d.panicked))
+                x->end = LX_PANIC;
+            else
+                x->end = LX_RESET;
+            return;
+        }
+    }
+}
+
+/* ---- the report ---- */
+
+static const char *lx_reason(const struct lx *x)
+{
+    switch (x->end) {
+    case LX_GUEST:
+        switch (x->d.status.kind) {
+        case ISOVM_STATUS_EXIT: return "exit";
+        case ISOVM_STATUS_SIGNAL: return "signal";
+        case ISOVM_STATUS_OOM: return "oom";
+        default: return "init-error";
+        }
+    case LX_PANIC: return "kernel-panic";
+    case LX_RESET: return "guest-reset";
+    case LX_TIMEOUT: return "timeout";
+    case LX_CPU_LIMIT: return "cpu-limit";
+    case LX_KILLED: return "killed";
+    default: return "internal-error";
+    }
+}
+
+static json_t *lx_since(const struct lx *x, uint64_t t)
+{
+    return t ? json_integer((json_int_t)(t - x->t0)) : json_null();
+}
+
+static int lx_report(struct lx *x, int status)
+{
+    const char *path = x->o->report_path;
+    json_t *r = json_object(), *boot = json_object(), *disks = json_array(), *exits = json_object(),
+           *cons = json_object();
+    json_object_set_new(r, "tier", json_string("linux"));
+    json_object_set_new(r, "exit_reason", json_string(lx_reason(x)));
+    json_object_set_new(r, "exit_status", json_integer(status));
+    if (x->end == LX_GUEST && x->d.status.kind == ISOVM_INIT_ERROR) {
+        json_object_set_new(r, "init_error_stage", json_integer(x->d.status.detail >> 16));
+        json_object_set_new(r, "init_error_errno", json_integer(x->d.status.detail & 0xffff));
+    }
+    json_object_set_new(r, "wall_time_ns", json_integer((json_int_t)(x->end_ns - x->t0)));
+    json_object_set_new(r, "memory_bytes", json_integer((json_int_t)x->m.mem_size));
+    json_object_set_new(r, "vcpus", json_integer(x->nvcpus));
+    json_object_set_new(r, "cpu_time_ns", json_integer((json_int_t)lx_cpu_ns(x)));
+    json_object_set_new(r, "cpu_throttled_ns", json_integer((json_int_t)x->quota.throttled_ns));
+    json_object_set_new(boot, "vmm_start_ns", json_integer(0));
+    json_object_set_new(boot, "kernel_entry_ns", lx_since(x, atomic_load(&x->sh.first_entry_ns)));
+    json_object_set_new(boot, "init_start_ns", lx_since(x, x->d.status.phase_ns[ISOVM_PHASE_INIT_START]));
+    json_object_set_new(boot, "root_ready_ns", lx_since(x, x->d.status.phase_ns[ISOVM_PHASE_ROOT_READY]));
+    json_object_set_new(boot, "job_start_ns", lx_since(x, x->d.status.phase_ns[ISOVM_PHASE_JOB_START]));
+    json_object_set_new(boot, "job_end_ns", lx_since(x, x->d.status.phase_ns[ISOVM_PHASE_JOB_END]));
+    json_object_set_new(r, "boot", boot);
+    /* the vCPUs' CPU time while the job ran: its share of a CPU is this over job_end - job_start */
+    if (x->phase_cpu_ns[ISOVM_PHASE_JOB_START] && x->phase_cpu_ns[ISOVM_PHASE_JOB_END])
+        json_object_set_new(r, "job_cpu_time_ns",
+                            json_integer((json_int_t)(x->phase_cpu_ns[ISOVM_PHASE_JOB_END] -
+                                                      x->phase_cpu_ns[ISOVM_PHASE_JOB_START])));
+    for (unsigned i = 0; i < x->d.ndisks; i++) {
+        const struct vblk_stats *s = &x->d.disk[i].stats;
+        char dev[16];
+        snprintf(dev, sizeof dev, "/dev/vd%c", 'a' + (int)i);
+        json_array_append_new(disks, json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+            "device", dev, "image", x->disk_path[i], "read_only", x->d.disk[i].read_only,
+            "read_ops", (json_int_t)s->read_ops, "read_bytes", (json_int_t)s->read_bytes,
+            "write_ops", (json_int_t)s->write_ops, "write_bytes", (json_int_t)s->write_bytes,
+            "flushes", (json_int_t)s->flushes, "read_throttled_ns", (json_int_t)s->read_throttled_ns,
+            "write_throttled_ns", (json_int_t)s->write_throttled_ns, "io_errors", (json_int_t)s->io_errors));
+    }
+    json_object_set_new(r, "disks", disks);
+    json_object_set_new(cons, "stdin_bytes", json_integer((json_int_t)x->d.cons.port[LDEV_PORT_STDIN].bytes));
+    json_object_set_new(cons, "stdout_bytes", json_integer((json_int_t)x->d.cons.port[LDEV_PORT_STDOUT].bytes));
+    json_object_set_new(cons, "stderr_bytes", json_integer((json_int_t)x->d.cons.port[LDEV_PORT_STDERR].bytes));
+    json_object_set_new(cons, "dropped_bytes", json_integer((json_int_t)(x->d.cons.port[LDEV_PORT_STDOUT].dropped +
+                                                                        x->d.cons.port[LDEV_PORT_STDERR].dropped)));
+    json_object_set_new(cons, "serial_bytes", json_integer((json_int_t)x->d.serial_bytes));
+    json_object_set_new(r, "console", cons);
+    static const char *names[LX_KINDS] = { "io", "mmio", "unclaimed", "interrupted", "shutdown", "other" };
+    for (unsigned i = 0; i < LX_KINDS; i++)
+        json_object_set_new(exits, names[i], json_integer((json_int_t)atomic_load(&x->sh.exits[i])));
+    json_object_set_new(r, "vm_exits", exits);
+    json_object_set_new(r, "status_port_ignored", json_integer((json_int_t)x->d.status.ignored));
+    int rc = strcmp(path, "-") ? json_dump_file(r, path, JSON_INDENT(2) | JSON_SORT_KEYS)
+                               : json_dumpf(r, stderr, JSON_INDENT(2) | JSON_SORT_KEYS);
+    json_decref(r);
+    if (rc < 0)
+        log_err("cannot write the report %s", path);
+    return rc < 0 ? -EIO : 0;
+}
+
+/* ---- the launch ---- */
+
+static int lx_status(struct lx *x)
+{
+    switch (x->end) {
+    case LX_GUEST: {
+        int s = status_port_exit_status(&x->d.status);
+        if (x->d.status.kind == ISOVM_INIT_ERROR) {
+            static const char *stages[] = {
+                [ISOVM_STAGE_SETUP] = "setting up /proc, /sys and /dev",
+                [ISOVM_STAGE_MODULES] = "loading the kernel's modules",
+                [ISOVM_STAGE_STREAMS] = "opening the job's streams",
+                [ISOVM_STAGE_JOB_FILE] = "reading the job file",
+                [ISOVM_STAGE_ROOT] = "mounting the root image",
+                [ISOVM_STAGE_OVERLAY] = "setting up the writable layer",
+                [ISOVM_STAGE_DISKS] = "mounting a disk",
+                [ISOVM_STAGE_NEW_ROOT] = "entering the new root",
+                [ISOVM_STAGE_CGROUP] = "setting up the job's cgroup",
+                [ISOVM_STAGE_JOB] = "starting the job",
+            };
+            unsigned st = x->d.status.detail >> 16;
+            int e = (int)(x->d.status.detail & 0xffff);
+            const char *what = st < sizeof stages / sizeof stages[0] && stages[st] ? stages[st] : "an unknown stage";
+            if (st == ISOVM_STAGE_ROOT)
+                log_err("the guest kernel cannot mount the root image %s as %s: %s", x->disk_path[0],
+                        x->disk_fstype[0], strerror(e));
+            else
+                log_err("the guest's init failed %s: %s", what, strerror(e));
+        }
+        else if (x->d.status.kind == ISOVM_STATUS_OOM)
+            log_err("job ran out of memory: the guest kernel's OOM killer ended one of its processes "
+                    "(memory %llu bytes)", (unsigned long long)x->m.mem_size);
+        return s;
+    }
+    case LX_PANIC:
+        log_err("the guest kernel panicked (see --console-log)");
+        return EXIT_ISOVM_ERROR;
+    case LX_RESET:
+        log_err("the guest reset or powered off before the job ended (see --console-log)");
+        return EXIT_ISOVM_ERROR;
+    case LX_TIMEOUT:
+        log_err("job killed: wall-clock timeout after %.3fs",
+                (double)x->o->policy.timeout_ns / 1e9);
+        return 124;
+    case LX_CPU_LIMIT:
+        log_err("job killed by SIGXCPU: CPU time limit reached (%.3fs of vCPU time)",
+                (double)lx_cpu_ns(x) / 1e9);
+        return 152;
+    case LX_KILLED:
+        log_err("isovm received %s: job stopped", strsignal(x->signo));
+        return 128 + x->signo;
+    default:
+        log_err("internal error: %s", x->sh.fail_msg[0] ? x->sh.fail_msg : "the run loop failed");
+        return EXIT_ISOVM_ERROR;
+    }
+}
+
+int launch_linux_run(const struct launch_opts *o)
+{
+    struct lx *x = calloc(1, sizeof *x);
+    if (!x) {
+        log_err("out of memory");
+        return EXIT_ISOVM_ERROR;
+    }
+    x->o = o;
+    x->t0 = mono_ns();
+    x->end_fd = -1;
+    int status = 0, sig_fd = -1, console_log = -1;
+    char *job_text = NULL;
+    size_t job_len = 0;
+    signal(SIGPIPE, SIG_IGN);
+    uint64_t mem = (o->policy.memory_bytes + (2u << 20) - 1) / (2u << 20) * (2u << 20);
+    if (mem < LX_MIN_MEMORY) {
+        log_err("memory %llu bytes: the Linux tier needs at least %llu MiB (Debian's kernel and "
+                "the init); give --memory 256M or more", (unsigned long long)o->policy.memory_bytes,
+                LX_MIN_MEMORY >> 20);
+        free(x);
+        return EXIT_ISOVM_ERROR;
+    }
+    /* every image checked before anything boots */
+    if ((status = lx_image_open(x, o->rootfs, false, "--rootfs")))
+        goto out;
+    for (unsigned i = 0; i < o->ndisks; i++)
+        if ((status = lx_image_open(x, o->disks[i].path, o->disks[i].rw, "--disk")))
+            goto out;
+    if ((status = lx_kernel(x, mem < LVM_LOW_RAM_MAX ? mem : LVM_LOW_RAM_MAX)) || (status = lx_job_file(x, &job_text, &job_len)))
+        goto out;
+    if (o->console_log) {
+        console_log = open(o->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
+        if (console_log < 0) {
+            log_err("--console-log %s: %s", o->console_log, strerror(errno));
+            status = EXIT_ISOVM_ERROR;
+            goto out;
+        }
+    }
+    status = EXIT_ISOVM_ERROR;
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    sigdelset(&sigs, SIGUSR1);
+    sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    x->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (sig_fd < 0 || x->end_fd < 0 || vcpu_signals_init() < 0) {
+        log_err("cannot set up the supervisor: %s", strerror(errno));
+        goto out;
+    }
+    x->nvcpus = 1;
+    x->vm_made = true;
+    if (lvm_create(&x->m, mem, x->nvcpus) < 0)
+        goto out;
+    struct ldev_disk_cfg dcfg[LAUNCH_MAX_DISKS + 1];
+    for (unsigned i = 0; i < x->ndisks; i++)
+        dcfg[i] = (struct ldev_disk_cfg){ x->disk_path[i], x->disk_fd[i], i == 0 || !o->disks[i - 1].rw };
+    x->dev_made = true;
+    if (ldev_init(&x->d, &x->m, dcfg, x->ndisks, &o->policy.io_read, &o->policy.io_write,
+                  STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, console_log, lx_on_end, x) < 0)
+        goto out;
+    struct boot_parts parts = {
+        .kernel = x->kernel, .kernel_size = x->kernel_size,
+        .kernel_path = o->kernel ? o->kernel : "the cached kernel",
+        .init = isovm_init_start, .init_size = (size_t)(isovm_init_end - isovm_init_start),
+        .job_file = job_text, .job_len = job_len,
+        .modules_cpio = x->modules, .modules_cpio_size = x->modules_size,
+        .cmdline = o->console_log ? LX_CMDLINE : LX_CMDLINE " quiet",
+    };
+    x->d.on_phase = lx_on_phase;
+    ldev_acpi(&x->d, &parts.acpi, x->nvcpus);
+    struct boot_layout layout;
+    if (boot_load(&x->m, &parts, &layout) < 0)
+        goto out;
+    munmap(x->kernel, x->kernel_size);
+    x->kernel = NULL;
+    x->sh = (struct lvcpu_shared){ .m = &x->m, .d = &x->d, .on_end = lx_on_end, .end_ctx = x };
+    pthread_mutex_init(&x->sh.hold_lock, NULL);
+    pthread_cond_init(&x->sh.wake, NULL);
+    cpu_quota_init(&x->quota, o->policy.cpu_quota_ns, o->policy.cpu_period_ns, mono_ns(), 0);
+    if (ldev_start(&x->d) < 0)
+        goto out;
+    for (unsigned i = 0; i < x->nvcpus; i++)
+        if (lvcpu_start(&x->vcpu[i], &x->sh, i) < 0)
+            goto stop;
+    lx_supervise(x, sig_fd);
+stop:
+    atomic_store(&x->sh.stop, true);
+    for (unsigned i = 0; i < x->nvcpus; i++)
+        lvcpu_kick(&x->vcpu[i]);
+    for (unsigned i = 0; i < x->nvcpus; i++)
+        lvcpu_join(&x->vcpu[i]);
+    ldev_stop(&x->d);
+    x->end_ns = mono_ns();
+    cpu_quota_finish(&x->quota, x->end_ns);
+    status = lx_status(x);
+    if (o->report_path && lx_report(x, status) < 0 && status == 0)
+        status = EXIT_ISOVM_ERROR;
+out:
+    if (x->dev_made)
+        ldev_fini(&x->d);
+    if (x->vm_made)
+        lvm_destroy(&x->m);
+    for (unsigned i = 0; i < x->ndisks; i++)
+        close(x->disk_fd[i]);
+    if (x->kernel)
+        munmap(x->kernel, x->kernel_size);
+    if (x->modules)
+        munmap(x->modules, x->modules_size);
+    free(job_text);
+    if (console_log >= 0)
+        close(console_log);
+    if (sig_fd >= 0)
+        close(sig_fd);
+    if (x->end_fd >= 0)
+        close(x->end_fd);
+    free(x);
+    return status;
+}
