@@ -25,7 +25,7 @@ static void usage(FILE *f)
         "                         [--rebuild] [-v] -o IMG\n"
         "       isovm image from-dir [--format squashfs|ext4] [--size SIZE] [--rebuild] [-v] DIR -o IMG\n"
         "\n"
-        "Makes a root file system image for the Linux tier (isovm run --rootfs IMG).\n"
+        "Makes a root file system image for the Linux tier (isovm launch --rootfs IMG -- CMD).\n"
         "build     a Debian system made by mmdebstrap: --suite (bookworm), --variant (minbase;\n"
         "          also essential, apt, required, buildd, important, standard, ...), --include\n"
         "          more packages (repeatable, comma-separated), --mirror (default: the host's apt\n"
