@@ -7,13 +7,14 @@ FUZZ_SECONDS ?= 20
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_FLAGS   := -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_HARNESSES := virtq virtio_dev init_job
+FUZZ_HARNESSES := virtq virtio_dev init_job image_check
 FUZZ_SRCS_virtq      := devices/virtio/virtq.c vmm/core/guest_ram.c
 FUZZ_SRCS_virtio_dev := $(wildcard devices/virtio/*.c devices/virtio/*/*.c) vmm/core/guest_ram.c \
                         limits/io_throttle.c limits/token_bucket.c lib/clock.c
 FUZZ_SRCS_init_job   := init/job_file.c init/job_write.c
+FUZZ_SRCS_image_check := vmm/linux/image_check.c
 FUZZ_HDRS    := $(wildcard devices/virtio/*.h devices/virtio/*/*.h vmm/core/guest_ram.h limits/*.h lib/clock.h \
-                init/*.h)
+                init/*.h vmm/linux/image_check.h)
 
 .PHONY: fuzz fuzz-smoke
 fuzz: $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_HARNESSES))
@@ -21,6 +22,7 @@ fuzz: $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_HARNESSES))
 $(FUZZ_DIR)/fuzz_virtq: tests/fuzz/fuzz_virtq.c $(FUZZ_SRCS_virtq) $(FUZZ_HDRS)
 $(FUZZ_DIR)/fuzz_virtio_dev: tests/fuzz/fuzz_virtio_dev.c $(FUZZ_SRCS_virtio_dev) $(FUZZ_HDRS)
 $(FUZZ_DIR)/fuzz_init_job: tests/fuzz/fuzz_init_job.c $(FUZZ_SRCS_init_job) $(FUZZ_HDRS)
+$(FUZZ_DIR)/fuzz_image_check: tests/fuzz/fuzz_image_check.c $(FUZZ_SRCS_image_check) $(FUZZ_HDRS)
 $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_HARNESSES)):
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter %.c,$^) -o $@

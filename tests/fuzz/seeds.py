@@ -9,6 +9,8 @@ fuzzer starts from inputs that reach deep into the code:
                                     input and output), then what a driver does next
     tests/fuzz/seeds.py init_job DIR    fuzz_init_job.c: job files with every key, escapes, and
                                     the malformations the unit tests cover
+    tests/fuzz/seeds.py image_check DIR fuzz_image_check.c: ext2/3/4, squashfs and erofs
+                                    superblocks, good and with each defect the unit tests cover
 """
 import os
 import struct
@@ -157,7 +159,58 @@ def init_job_seeds():
     }
 
 
-HARNESSES = {'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds}
+def image_check_seeds():
+    """the claimed file size (u64 LE), then the image's first 4 KiB"""
+    def img(size, head):
+        return struct.pack('<Q', size) + bytes(head)
+
+    def ext(log_bs=2, blocks=1024, compat=0, incompat=0x40, ro=0, rev=1, inodes=64, hi=None):
+        b = bytearray(4096)
+        struct.pack_into('<II', b, 1024, inodes, blocks)
+        struct.pack_into('<I', b, 1024 + 24, log_bs)
+        struct.pack_into('<H', b, 1024 + 56, 0xEF53)
+        struct.pack_into('<I', b, 1024 + 76, rev)
+        struct.pack_into('<III', b, 1024 + 92, compat, incompat, ro)
+        if hi is not None:
+            struct.pack_into('<I', b, 1024 + 0x150, hi)
+        return b
+
+    def sq(major=4, comp=6, bsize=131072, blog=17, used=8000):
+        b = bytearray(4096)
+        b[0:4] = b'hsqs'
+        struct.pack_into('<I', b, 12, bsize)
+        struct.pack_into('<HHxxxxH', b, 20, comp, blog, major)
+        struct.pack_into('<Q', b, 40, used)
+        return b
+
+    def ero(bits=12, blocks=3):
+        b = bytearray(4096)
+        struct.pack_into('<I', b, 1024, 0xE0F5E1E2)
+        b[1024 + 12] = bits
+        struct.pack_into('<I', b, 1024 + 36, blocks)
+        return b
+
+    mib = 1 << 20
+    return {
+        'ext4': img(4 * mib, ext()), 'ext3': img(4 * mib, ext(incompat=2, compat=4)),
+        'ext2': img(4 * mib, ext(incompat=2)), 'ext4-csum': img(4 * mib, ext(incompat=0, ro=0x400)),
+        'ext4-trunc': img(2 * mib, ext()), 'ext4-64bit': img(1 << 44, ext(incompat=0xc0, hi=1)),
+        'ext4-overflow': img(1 << 44, ext(incompat=0xc0, hi=0xffffffff, log_bs=6)),
+        'ext-bs': img(4 * mib, ext(log_bs=7)), 'ext-rev': img(4 * mib, ext(rev=2)),
+        'ext-noblocks': img(4 * mib, ext(blocks=0)), 'ext-noinodes': img(4 * mib, ext(inodes=0)),
+        'ext-cut': img(4 * mib, ext()[:2047]),
+        'squashfs': img(8192, sq()), 'squashfs-v3': img(8192, sq(major=3)),
+        'squashfs-lzma': img(8192, sq(comp=2)), 'squashfs-comp': img(8192, sq(comp=9)),
+        'squashfs-blog': img(8192, sq(blog=16)), 'squashfs-used': img(8192, sq(used=1 << 63)),
+        'squashfs-cut': img(8192, sq()[:95]),
+        'erofs': img(3 * 4096, ero()), 'erofs-bits': img(3 * 4096, ero(bits=9)),
+        'erofs-noblocks': img(3 * 4096, ero(blocks=0)), 'erofs-trunc': img(4096, ero()),
+        'zeros': img(mib, bytes(4096)), 'tiny': img(512, b'hsqs'),
+    }
+
+
+HARNESSES = {'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
+             'image_check': image_check_seeds}
 
 
 def main():

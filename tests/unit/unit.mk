@@ -178,6 +178,21 @@ $(BUILD)/tests/test_init_exec: $(BUILD)/tests/unit/test_init_exec.o $(BUILD)/ini
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
+# SHA-256 (lib/sha256.c: the image cache's keys)
+UNIT_TESTS     += $(BUILD)/tests/test_sha256
+UNIT_OBJS      += $(BUILD)/tests/unit/test_sha256.o
+$(BUILD)/tests/test_sha256: $(BUILD)/tests/unit/test_sha256.o $(BUILD)/lib/sha256.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# the Linux tier's image checks before boot (crafted superblocks and files; real images from
+# mkfs.ext4, mksquashfs and mkfs.erofs when installed)
+UNIT_TESTS     += $(BUILD)/tests/test_image_check
+UNIT_OBJS      += $(BUILD)/tests/unit/test_image_check.o
+$(BUILD)/tests/test_image_check: $(BUILD)/tests/unit/test_image_check.o $(BUILD)/vmm/linux/image_check.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
 # last: a rule's prerequisites expand where it is read, so every UNIT_TESTS += above is in them
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)
