@@ -196,12 +196,14 @@ if ! native; then
     add_case "linux/cpu quota 25% spin" c_lx_cpu_quota
     add_case "linux/oom" c_lx_oom
     add_case "linux/timeout" c_lx_timeout
-    add_case "linux-refuse/missing root" c_lx_refuse missing "--rootfs /nonexistent.img: No such file" \
+    add_case "linux-refuse/missing root" c_lx_refuse missing "--rootfs /nonexistent.img: cannot open: No such file" \
         --rootfs /nonexistent.img --memory 256M
-    add_case "linux-refuse/tiny root" c_lx_refuse tiny "too small to be a file system image" \
+    add_case "linux-refuse/tiny root" c_lx_refuse tiny "is not a whole number of 512-byte sectors" \
         --rootfs /etc/hostname --memory 256M
-    add_case "linux-refuse/no file system" c_lx_refuse zero "not an ext2/3/4, squashfs or erofs image" \
+    add_case "linux-refuse/no file system" c_lx_refuse zero "not an ext4, squashfs or erofs image" \
         --rootfs "$WORK/lx/zero.img" --memory 256M
+    add_case "linux-refuse/a directory as a disk" c_lx_refuse dir "is a directory, not an image file" \
+        --rootfs "$WORK/lx/root.img" --memory 256M --disk "$WORK/lx"
     add_case "linux-refuse/bad kernel" c_lx_refuse kernel "a kernel is ET_EXEC" \
         --rootfs "$WORK/lx/root.img" --memory 256M --kernel /bin/true
     add_case "linux-refuse/too little memory" c_lx_refuse memory "needs at least 128 MiB" \

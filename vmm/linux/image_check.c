@@ -161,17 +161,12 @@ int image_probe(const uint8_t *buf, size_t len, uint64_t file_size, struct image
     return 0;
 }
 
-int image_check(const char *path, enum image_role role, struct image_info *info, char *err, size_t errlen)
+int image_check_fd(int fd, const char *path, enum image_role role, struct image_info *info, char *err,
+                   size_t errlen)
 {
     const char *opt = role == IMAGE_ROLE_ROOT ? "--rootfs" : "--disk";
     char why[512];
     memset(info, 0, sizeof *info);
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        snprintf(err, errlen, "%s %s: cannot open: %s", opt, path, strerror(e));
-        return -e;
-    }
     struct stat st;
     int rc = 0;
     uint64_t size = 0;
@@ -246,6 +241,20 @@ int image_check(const char *path, enum image_role role, struct image_info *info,
         rc = -EINVAL;
     }
 out:
+    return rc;
+}
+
+int image_check(const char *path, enum image_role role, struct image_info *info, char *err, size_t errlen)
+{
+    memset(info, 0, sizeof *info);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errlen, "%s %s: cannot open: %s", role == IMAGE_ROLE_ROOT ? "--rootfs" : "--disk",
+                 path, strerror(e));
+        return -e;
+    }
+    int rc = image_check_fd(fd, path, role, info, err, errlen);
     close(fd);
     return rc;
 }

@@ -38,5 +38,9 @@ int image_probe(const uint8_t *buf, size_t len, uint64_t file_size, struct image
  * hold one of the file systems. 0, or a negative errno with err naming the option and the file
  * ("--rootfs IMG: not an ext4, squashfs or erofs image"). */
 int image_check(const char *path, enum image_role role, struct image_info *info, char *err, size_t errlen);
+/* The same checks on a descriptor the caller opened (and keeps: the VMM serves the disk from
+ * it, so the file checked is the file served); path only names it in err. */
+int image_check_fd(int fd, const char *path, enum image_role role, struct image_info *info, char *err,
+                   size_t errlen);
 
 #endif

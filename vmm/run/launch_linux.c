@@ -20,6 +20,7 @@
 #include "lib/log.h"
 #include "limits/cpu_quota.h"
 #include "vmm/linux/boot.h"
+#include "vmm/linux/image_check.h"
 #include "vmm/linux/ldev.h"
 #include "vmm/linux/lvcpu.h"
 #include "vmm/linux/lvm.h"
@@ -66,55 +67,31 @@ static void lx_on_end(void *ctx)
 
 /* ---- files: images, the kernel, its modules ---- */
 
-/* The file system in an image, from its superblock: "ext4" (ext2/3/4 all mount as ext4),
- * "squashfs", "erofs", or NULL. */
-static const char *lx_fstype(int fd)
+/* Open an image and check it (vmm/linux/image_check.c) on the descriptor the disk is then
+ * served from; 0 or EXIT_ISOVM_ERROR after a message naming it. */
+static int lx_image_open(struct lx *x, const char *path, bool rw, enum image_role role)
 {
-    uint8_t sb[2048];
-    ssize_t n = pread(fd, sb, sizeof sb, 0);
-    if (n >= 4 && !memcmp(sb, "hsqs", 4))
-        return "squashfs";
-    if (n >= 1024 + 58 && sb[1024 + 56] == 0x53 && sb[1024 + 57] == 0xef)
-        return "ext4";
-    if (n >= 1028 && sb[1024] == 0xe2 && sb[1025] == 0xe1 && sb[1026] == 0xf5 && sb[1027] == 0xe0)
-        return "erofs";
-    return NULL;
-}
-
-/* Open an image and name its file system; 0 or EXIT_ISOVM_ERROR after a message naming it. */
-static int lx_image_open(struct lx *x, const char *path, bool rw, const char *what)
-{
-    int fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK);
+    const char *opt = role == IMAGE_ROLE_ROOT ? "--rootfs" : "--disk";
+    int fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
-        log_err("%s %s: %s", what, path, strerror(errno));
+        log_err("%s %s: cannot open%s: %s", opt, path, rw ? " for writing" : "", strerror(errno));
         return EXIT_ISOVM_ERROR;
     }
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-        log_err("%s %s: not a regular file or a block device", what, path);
+    struct image_info info;
+    char err[600] = "";
+    if (image_check_fd(fd, path, role, &info, err, sizeof err) < 0) {
+        log_err("%s", err);
         close(fd);
         return EXIT_ISOVM_ERROR;
     }
-    if (S_ISREG(st.st_mode) && st.st_size < 4096) {
-        log_err("%s %s: %lld bytes: too small to be a file system image", what, path,
-                (long long)st.st_size);
-        close(fd);
-        return EXIT_ISOVM_ERROR;
-    }
-    const char *fs = lx_fstype(fd);
-    if (!fs) {
-        log_err("%s %s: not an ext2/3/4, squashfs or erofs image", what, path);
-        close(fd);
-        return EXIT_ISOVM_ERROR;
-    }
-    if (rw && strcmp(fs, "ext4")) {
-        log_err("%s %s: a %s image cannot be written (use :ro)", what, path, fs);
+    if (rw && info.read_only) {
+        log_err("%s %s: a %s image cannot be written (give it :ro)", opt, path, info.fstype);
         close(fd);
         return EXIT_ISOVM_ERROR;
     }
     x->disk_fd[x->ndisks] = fd;
     x->disk_path[x->ndisks] = path;
-    x->disk_fstype[x->ndisks] = fs;
+    x->disk_fstype[x->ndisks] = info.fstype;
     x->ndisks++;
     return 0;
 }
@@ -185,12 +162,7 @@ static int lx_kernel(struct lx *x, uint64_t low_ram)
 static int lx_job_file(struct lx *x, char **text, size_t *len)
 {
     const struct launch_opts *o = x->o;
-    struct job_disk disks[LAUNCH_MAX_DISKS];
-    char devs[LAUNCH_MAX_DISKS][16];
-    for (unsigned i = 1; i < x->ndisks; i++) {
-        snprintf(devs[i - 1], sizeof devs[i - 1], "/dev/vd%c", 'a' + (int)i);
-        disks[i - 1] = (struct job_disk){ devs[i - 1], x->disk_fstype[i], NULL, o->disks[i - 1].rw };
-    }
+    /* the --disk images are the job's to mount: no disk lines (init/abi.h) */
     struct job_spec spec = {
         .version = ISOVM_JOB_VERSION,
         .argv = (char **)o->argv, .argc = (size_t)o->argc,
@@ -198,7 +170,6 @@ static int lx_job_file(struct lx *x, char **text, size_t *len)
         .cwd = o->policy.cwd[0] ? o->policy.cwd : "/",
         .root_dev = "/dev/vda", .root_fstype = x->disk_fstype[0],
         .overlay = JOB_OVERLAY_TMPFS,
-        .disks = disks, .ndisks = x->ndisks - 1,
         .max_threads = o->policy.max_threads,
         .memory = o->policy.memory_bytes,
     };
@@ -474,10 +445,10 @@ int launch_linux_run(const struct launch_opts *o)
         return EXIT_ISOVM_ERROR;
     }
     /* every image checked before anything boots */
-    if ((status = lx_image_open(x, o->rootfs, false, "--rootfs")))
+    if ((status = lx_image_open(x, o->rootfs, false, IMAGE_ROLE_ROOT)))
         goto out;
     for (unsigned i = 0; i < o->ndisks; i++)
-        if ((status = lx_image_open(x, o->disks[i].path, o->disks[i].rw, "--disk")))
+        if ((status = lx_image_open(x, o->disks[i].path, o->disks[i].rw, IMAGE_ROLE_DISK)))
             goto out;
     if ((status = lx_kernel(x, mem < LVM_LOW_RAM_MAX ? mem : LVM_LOW_RAM_MAX)) || (status = lx_job_file(x, &job_text, &job_len)))
         goto out;
