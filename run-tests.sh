@@ -213,6 +213,12 @@ if [ $quick -eq 0 ]; then
 fi
 stage_wait build build-san
 if [ $quick -eq 0 ]; then
+    # the Linux tier's buildd image (gcc, make; minutes from Debian's archive the first time,
+    # then a copy from isovm's image cache) for linux/gcc, which waits for this stage's end
+    mkdir -p .cache/images
+    export ISOVM_TEST_BUILDD_IMAGE=$PWD/.cache/images/buildd.img
+    export ISOVM_TEST_BUILDD_READY=$PWD/$LOGS/image-buildd.rc
+    stage_bg --nice image-buildd build/isovm image build --variant buildd -o "$ISOVM_TEST_BUILDD_IMAGE"
     stage_wait emuhost-setup
     rm -rf "$QUEUE"
     mkdir -p "$QUEUE"
@@ -239,7 +245,7 @@ stage fuzz-smoke make fuzz-smoke
 stage jail-outer tests/jail/outer_cases.sh
 stage jail-outer-san env ISOVM_HOOKS=build-san/isovm-hooks tests/jail/outer_cases.sh
 if [ $quick -eq 0 ]; then
-    stage_wait emuhost-selftest kvm-host1
+    stage_wait emuhost-selftest kvm-host1 image-buildd
     [ "$KVM_HOSTS" = 1 ] || stage_wait kvm-host2
     for b in "${BUILDS[@]}"; do
         stage "kvm-integration${b#build}" kvm_results "$b"

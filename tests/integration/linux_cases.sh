@@ -158,6 +158,27 @@ c_lx_oom() {
     expect_stderr_has "out of memory"
 }
 
+# A C program compiled by gcc inside a buildd image (isovm image build --variant buildd) and run:
+# its output and its exit status. The image: $ISOVM_TEST_BUILDD_IMAGE (run-tests.sh builds it
+# meanwhile and sets ISOVM_TEST_BUILDD_READY to the file that says it is done), else
+# .cache/images/buildd.img. A missing image fails the case: it is not skipped.
+c_lx_gcc() {
+    native && return
+    local img=${ISOVM_TEST_BUILDD_IMAGE:-$REPO/.cache/images/buildd.img} i
+    if [ -n "${ISOVM_TEST_BUILDD_READY:-}" ]; then
+        for ((i = 0; i < 900 && ! -f $ISOVM_TEST_BUILDD_READY; i++)); do sleep 1; done
+    fi
+    [ -f "$img" ] || { fail "no buildd image $img (isovm image build --variant buildd -o $img)"; return; }
+    _lx_kernel
+    run_isovm launch --rootfs "$img" --memory 512M "${LX_KERNEL_ARGS[@]}" --report "$WORK/case/r.json" \
+        --env PATH=/usr/bin:/bin -- /bin/sh -c 'cd /tmp && printf "%s\n" "#include <stdio.h>" \
+        "int main(void) { int s = 0; for (int i = 1; i <= 10; i++) s += i; printf(\"sum=%d\\n\", s); return 7; }" >t.c &&
+        cc -O2 -Wall -o t t.c && ./t'
+    expect_status 7 || return
+    expect_stdout_eq "sum=55"
+    expect_report "$WORK/case/r.json" exit_reason '"exit"'
+}
+
 # timeout: a job that sleeps is stopped at the timeout (the boot's time, from the shell case's
 # report, plus 4 s), 124 and "timeout"
 c_lx_timeout() {
@@ -196,6 +217,7 @@ if ! native; then
     add_case "linux/cpu quota 25% spin" c_lx_cpu_quota
     add_case "linux/oom" c_lx_oom
     add_case "linux/timeout" c_lx_timeout
+    add_case "linux/gcc in a buildd image" with_budget 1200 c_lx_gcc
     add_case "linux-refuse/missing root" c_lx_refuse missing "--rootfs /nonexistent.img: cannot open: No such file" \
         --rootfs /nonexistent.img --memory 256M
     add_case "linux-refuse/tiny root" c_lx_refuse tiny "is not a whole number of 512-byte sectors" \
