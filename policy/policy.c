@@ -45,6 +45,7 @@ const struct field policy_fields[] = {
     { "max_threads", FK_COUNT, FF_U32, OFF(max_threads), 1, POLICY_MAX_THREADS, "max_threads", NULL },
     { "max_capabilities", FK_COUNT, FF_U32, OFF(max_capabilities), POLICY_MIN_CAPS,
       POLICY_MAX_CAPS, "max_capabilities", NULL },
+    { "vcpus", FK_COUNT, FF_U32, OFF(vcpus), 1, POLICY_MAX_VCPUS, "vcpus", NULL },
     /* the sandbox (policy_syscalls.c, policy_grants.c); written by policy_write_json by hand */
     { "syscalls", FK_GROUP, 0, 0, 0, 0, NULL, NULL },
     { "syscalls.profile", FK_ENUM, 0, OFF(syscalls.profile), 0, SCP_NONE, NULL,
@@ -74,6 +75,7 @@ void policy_defaults(struct policy *p)
     p->cpu_period_ns = POLICY_DEFAULT_CPU_PERIOD_NS;
     p->max_threads = POLICY_DEFAULT_MAX_THREADS;
     p->max_capabilities = POLICY_DEFAULT_MAX_CAPS;
+    p->vcpus = 1;
     p->audit_max_bytes = POLICY_DEFAULT_AUDIT_MAX;
 }
 

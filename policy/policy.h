@@ -95,6 +95,8 @@ struct policy {
     struct io_limit io_read, io_write;
     uint32_t max_threads;        /* vCPUs (threads) at once, main thread included; 1..64, default 16 */
     uint32_t max_capabilities;   /* open descriptors at once (stdin/out/err count); 3..65536, default 64 */
+    uint32_t vcpus;              /* the Linux tier's vCPUs; 1..POLICY_MAX_VCPUS, default 1 (the
+                                  * hypercall tier has one vCPU per thread: max_threads) */
     uint32_t cpu_quota_bp;       /* cpu.quota given as a percentage: in basis points (1/100 %) of the
                                   * period, and cpu_quota_ns follows cpu_period_ns; 0 otherwise */
     struct syscall_policy syscalls;
@@ -123,6 +125,7 @@ struct policy {
 #define POLICY_DEFAULT_MAX_CAPS      64
 #define POLICY_MIN_CAPS              3
 #define POLICY_MAX_CAPS              65536
+#define POLICY_MAX_VCPUS             8
 #define POLICY_MIN_CPU_QUOTA_NS      100000ull   /* 100us: a smaller quota is refused */
 #define POLICY_MAX_FILE_SIZE         (1u << 20)  /* policy files larger than 1 MiB are refused */
 #define POLICY_DEFAULT_AUDIT_MAX     (16ull << 20) /* audit_max_bytes */

@@ -27,7 +27,7 @@ _lx_images() {
     cp "$BUSYBOX" "$LX/root/bin/busybox" || { fail "cannot copy $BUSYBOX"; return 1; }
     local a
     for a in sh cat sort echo ls mount umount true false head tail wc dd sleep kill tr seq rm \
-        mkdir sync md5sum grep cut; do
+        mkdir sync md5sum grep cut nproc; do
         ln -s busybox "$LX/root/bin/$a"
     done
     for a in spin oom blkbench; do
@@ -79,6 +79,16 @@ c_lx_status() { # WANT REASON CMD...
     _lx_run -- "$@"
     expect_status "$want" || return
     expect_report "$WORK/case/r.json" exit_reason "\"$reason\""
+}
+
+# vcpus=2: the guest kernel brings up both vCPUs (INIT/SIPI through the in-kernel LAPIC)
+c_lx_vcpus() {
+    native && return
+    _lx_images || return
+    _lx_run --set vcpus=2 -- /bin/nproc
+    expect_status 0 || return
+    expect_stdout_eq 2
+    expect_report "$WORK/case/r.json" vcpus 2
 }
 
 # The root is read-only (its device refuses writes, the image is unchanged) while the overlay
@@ -211,6 +221,7 @@ if ! native; then
     add_case "linux/shell: pipes, substitution, stdin, stdout and stderr apart, exit 42" c_lx_shell
     add_case "linux/exit 0" c_lx_status 0 exit /bin/true
     add_case "linux/exit 1" c_lx_status 1 exit /bin/false
+    add_case "linux/vcpus 2: the guest sees two CPUs" c_lx_vcpus
     add_case "linux/death by SIGSEGV is 139" c_lx_status 139 signal /bin/sh -c 'kill -SEGV $$'
     add_case "linux/read-only root, overlay, rw and ro disks" c_lx_disks
     add_case "linux/io.write 4MiB/s: 16 MiB direct writes in 3.9 s" c_lx_io_write

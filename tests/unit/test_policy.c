@@ -598,6 +598,7 @@ static void test_write_json(void **state)
         { "io_write_ops_refill_time_ns", 100 * MS },
         { "max_threads", 8 },
         { "max_capabilities", 256 },
+        { "vcpus", 1 },
     };
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
         json_t *v = json_object_get(j, keys[i].key);
@@ -616,13 +617,13 @@ static void test_write_json(void **state)
     assert_true(json_is_null(json_object_get(j, "io_device"))); /* isovm jail's cgroup I/O limit */
     assert_int_equal(json_array_size(json_object_get(j, "endpoints")), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "audit_max_bytes")), 16 << 20);
-    assert_int_equal(json_object_size(j), 29);
+    assert_int_equal(json_object_size(j), 30);
     json_decref(j);
     /* one key per line, opening brace where the stream is, closing brace at the indent */
     unsigned lines = 0;
     for (const char *c = s; *c; c++)
         lines += *c == '\n';
-    assert_int_equal(lines, 30);
+    assert_int_equal(lines, 31);
     assert_true(strncmp(s, "{\n  \"memory_bytes\": ", 20) == 0);
     assert_string_equal(s + strlen(s) - 2, "\n}");
     free(s);

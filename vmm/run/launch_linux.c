@@ -475,7 +475,7 @@ int launch_linux_run(const struct launch_opts *o)
         log_err("cannot set up the supervisor: %s", strerror(errno));
         goto out;
     }
-    x->nvcpus = 1;
+    x->nvcpus = o->policy.vcpus ? o->policy.vcpus : 1;
     x->vm_made = true;
     if (lvm_create(&x->m, mem, x->nvcpus) < 0)
         goto out;
