@@ -26,7 +26,9 @@
 #include "vmm/linux/lvm.h"
 #include "vmm/linux/pvh.h"
 #include "vmm/run/launch.h"
+#include "vmm/run/report.h"
 #include "vmm/run/vcpu_run.h"
+#include "vmm/run/vmm_seccomp.h"
 
 #define LX_MIN_MEMORY (128ull << 20) /* Debian's stock kernel and the init need this much */
 #define LX_CMDLINE "console=ttyS0 reboot=k panic=-1 8250.nr_uarts=1 i8042.noaux i8042.nomux " \
@@ -304,9 +306,8 @@ static json_t *lx_since(const struct lx *x, uint64_t t)
     return t ? json_integer((json_int_t)(t - x->t0)) : json_null();
 }
 
-static int lx_report(struct lx *x, int status)
+static int lx_report(struct lx *x, int status, FILE *out)
 {
-    const char *path = x->o->report_path;
     json_t *r = json_object(), *boot = json_object(), *disks = json_array(), *exits = json_object(),
            *cons = json_object();
     json_object_set_new(r, "tier", json_string("linux"));
@@ -357,11 +358,14 @@ static int lx_report(struct lx *x, int status)
         json_object_set_new(exits, names[i], json_integer((json_int_t)atomic_load(&x->sh.exits[i])));
     json_object_set_new(r, "vm_exits", exits);
     json_object_set_new(r, "status_port_ignored", json_integer((json_int_t)x->d.status.ignored));
-    int rc = strcmp(path, "-") ? json_dump_file(r, path, JSON_INDENT(2) | JSON_SORT_KEYS)
-                               : json_dumpf(r, stderr, JSON_INDENT(2) | JSON_SORT_KEYS);
+    int rc = json_dumpf(r, out, JSON_INDENT(2) | JSON_SORT_KEYS);
+    if (rc == 0 && fputc('\n', out) == EOF)
+        rc = -1;
+    if (fflush(out) == EOF)
+        rc = -1;
     json_decref(r);
     if (rc < 0)
-        log_err("cannot write the report %s", path);
+        log_err("cannot write the report %s", x->o->report_path);
     return rc < 0 ? -EIO : 0;
 }
 
@@ -433,6 +437,7 @@ int launch_linux_run(const struct launch_opts *o)
     x->t0 = mono_ns();
     x->end_fd = -1;
     int status = 0, sig_fd = -1, console_log = -1;
+    FILE *report = NULL;
     char *job_text = NULL;
     size_t job_len = 0;
     signal(SIGPIPE, SIG_IGN);
@@ -459,6 +464,11 @@ int launch_linux_run(const struct launch_opts *o)
             status = EXIT_ISOVM_ERROR;
             goto out;
         }
+    }
+    /* the report file is opened now: the VMM's seccomp filter allows no open once the guest runs */
+    if (o->report_path && !(report = report_open(o->report_path))) {
+        status = EXIT_ISOVM_ERROR;
+        goto out;
     }
     status = EXIT_ISOVM_ERROR;
     sigset_t sigs;
@@ -505,6 +515,12 @@ int launch_linux_run(const struct launch_opts *o)
     pthread_mutex_init(&x->sh.hold_lock, NULL);
     pthread_cond_init(&x->sh.wake, NULL);
     cpu_quota_init(&x->quota, o->policy.cpu_quota_ns, o->policy.cpu_period_ns, mono_ns(), 0);
+    /* the VMM's own seccomp filter (docs/security.md) before the first guest instruction: every
+     * thread started from here inherits it */
+    if (o->no_seccomp)
+        vmm_seccomp_warn_disabled();
+    else if (vmm_seccomp_install() < 0)
+        goto out;
     if (ldev_start(&x->d) < 0)
         goto out;
     for (unsigned i = 0; i < x->nvcpus; i++)
@@ -521,7 +537,7 @@ stop:
     x->end_ns = mono_ns();
     cpu_quota_finish(&x->quota, x->end_ns);
     status = lx_status(x);
-    if (o->report_path && lx_report(x, status) < 0 && status == 0)
+    if (report && lx_report(x, status, report) < 0 && status == 0)
         status = EXIT_ISOVM_ERROR;
 out:
     if (x->dev_made)
@@ -537,6 +553,8 @@ out:
     free(job_text);
     if (console_log >= 0)
         close(console_log);
+    if (report && report != stderr)
+        fclose(report);
     if (sig_fd >= 0)
         close(sig_fd);
     if (x->end_fd >= 0)
