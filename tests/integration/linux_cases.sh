@@ -81,6 +81,31 @@ c_lx_status() { # WANT REASON CMD...
     expect_report "$WORK/case/r.json" exit_reason "\"$reason\""
 }
 
+# A root image that passes isovm's checks (its superblock is sound) but that the guest kernel
+# cannot mount (its group descriptors zeroed): 125, the message says so, reported "init-error"
+c_lx_unmountable() {
+    native && return
+    _lx_images || return
+    cp "$LX/root.img" "$WORK/case/bad.img" &&
+        dd if=/dev/zero of="$WORK/case/bad.img" bs=1024 seek=2 count=8 conv=notrunc 2>/dev/null || return
+    _lx_kernel
+    run_isovm launch --rootfs "$WORK/case/bad.img" --memory "$LX_MEM" "${LX_KERNEL_ARGS[@]}" \
+        --report "$WORK/case/r.json" -- /bin/true
+    expect_status 125 || return
+    expect_stderr_has "cannot mount the root image $WORK/case/bad.img"
+    expect_report "$WORK/case/r.json" exit_reason '"init-error"'
+}
+
+# max_threads: the init's pids cgroup in the guest bounds the job's tasks; forks past it fail
+c_lx_max_threads() {
+    native && return
+    _lx_images || return
+    _lx_run --max-threads 4 -- /bin/sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 2 & done; wait; echo done'
+    expect_status 0 || return
+    expect_stdout_eq done
+    expect_stderr_has "can't fork"
+}
+
 # vcpus=2: the guest kernel brings up both vCPUs (INIT/SIPI through the in-kernel LAPIC)
 c_lx_vcpus() {
     native && return
@@ -222,6 +247,8 @@ if ! native; then
     add_case "linux/exit 0" c_lx_status 0 exit /bin/true
     add_case "linux/exit 1" c_lx_status 1 exit /bin/false
     add_case "linux/vcpus 2: the guest sees two CPUs" c_lx_vcpus
+    add_case "linux/max_threads 4: the guest's pids cgroup" c_lx_max_threads
+    add_case "linux/a root the guest kernel cannot mount" c_lx_unmountable
     add_case "linux/death by SIGSEGV is 139" c_lx_status 139 signal /bin/sh -c 'kill -SEGV $$'
     add_case "linux/read-only root, overlay, rw and ro disks" c_lx_disks
     add_case "linux/io.write 4MiB/s: 16 MiB direct writes in 3.9 s" c_lx_io_write
