@@ -193,6 +193,14 @@ $(BUILD)/tests/test_image_check: $(BUILD)/tests/unit/test_image_check.o $(BUILD)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
+# the Linux tier's exit dispatch (vmm/linux/ldev.c) with synthetic port and MMIO exits, no KVM
+UNIT_TESTS     += $(BUILD)/tests/test_ldev
+UNIT_OBJS      += $(BUILD)/tests/unit/test_ldev.o
+$(BUILD)/tests/test_ldev: $(BUILD)/tests/unit/test_ldev.o $(BUILD)/vmm/linux/ldev.o $(UNIT_DEV_OBJS) \
+                          $(BUILD)/lib/log.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
 # last: a rule's prerequisites expand where it is read, so every UNIT_TESTS += above is in them
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)
