@@ -517,6 +517,7 @@ int launch_linux_run(const struct launch_opts *o)
     cpu_quota_init(&x->quota, o->policy.cpu_quota_ns, o->policy.cpu_period_ns, mono_ns(), 0);
     /* the VMM's own seccomp filter (docs/security.md) before the first guest instruction: every
      * thread started from here inherits it */
+    json_object_seed(0); /* jansson seeds its hash from /dev/urandom: now, not at the report */
     if (o->no_seccomp)
         vmm_seccomp_warn_disabled();
     else if (vmm_seccomp_install() < 0)
