@@ -194,6 +194,26 @@ c_lx_oom() {
     expect_stderr_has "out of memory"
 }
 
+# cpu.time_limit: the vCPUs' CPU time, boot included, ends a spinning job with 152, "cpu-limit",
+# within a few checks of the limit (the boot's CPU time from the shell case's report, doubled,
+# plus 2 s)
+c_lx_cpu_limit() {
+    native && return
+    _lx_images || return
+    local boot_cpu=10000000000 lim r=$WORK/case/r.json
+    if [ -f "$WORK/lx/boot-report.json" ]; then
+        local all job
+        all=$(report_int "$WORK/lx/boot-report.json" cpu_time_ns)
+        job=$(report_int "$WORK/lx/boot-report.json" job_cpu_time_ns)
+        [ -n "$all" ] && [ -n "$job" ] && boot_cpu=$((all - job))
+    fi
+    lim=$((boot_cpu / 1000000 * 2 + 2000))
+    _lx_run --cpu-time-limit "${lim}ms" -- /bin/spin --forever
+    expect_status 152 || return
+    expect_report "$r" exit_reason '"cpu-limit"'
+    expect_report_in "$r" cpu_time_ns $((lim * 1000000)) $(((lim + 500) * 1000000))
+}
+
 # A C program compiled by gcc inside a buildd image (isovm image build --variant buildd) and run:
 # its output and its exit status. The image: $ISOVM_TEST_BUILDD_IMAGE (run-tests.sh builds it
 # meanwhile and sets ISOVM_TEST_BUILDD_READY to the file that says it is done), else
@@ -256,6 +276,7 @@ if ! native; then
     add_case "linux/cpu quota 25% spin" c_lx_cpu_quota
     add_case "linux/oom" c_lx_oom
     add_case "linux/timeout" c_lx_timeout
+    add_case "linux/cpu time limit" c_lx_cpu_limit
     add_case "linux/gcc in a buildd image" with_budget 1200 c_lx_gcc
     add_case "linux-refuse/missing root" c_lx_refuse missing "--rootfs /nonexistent.img: cannot open: No such file" \
         --rootfs /nonexistent.img --memory 256M

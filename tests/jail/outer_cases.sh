@@ -68,7 +68,9 @@ for want in "usage: isovm jail --id ID --uid U --gid G" "--chroot-base DIR" "--c
     "--resource-limit NAME=N"; do
     grep -qF -- "$want" "$W/out" || fail "jail --help lacks '$want'"
 done
-"$HOOKS" --help | grep -qF "isovm jail --id ID" || fail "isovm --help does not mention jail"
+# (to a file: `| grep -q` may end before isovm has written all its help, SIGPIPE, and pipefail)
+"$HOOKS" --help >"$W/help" 2>&1
+grep -qF "isovm jail --id ID" "$W/help" || fail "isovm --help does not mention jail"
 finish "help"
 refused bad-id '--id "a/b"' x --id a/b --uid $JUID --gid $JGID --chroot-base "$BASE" "${L[@]}"
 refused long-id '--id "' x --id "$(printf 'a%.0s' {1..65})" --uid $JUID --gid $JGID "${L[@]}"
