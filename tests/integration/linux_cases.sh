@@ -222,7 +222,10 @@ c_lx_gcc() {
     native && return
     local img=${ISOVM_TEST_BUILDD_IMAGE:-$REPO/.cache/images/buildd.img} i
     if [ -n "${ISOVM_TEST_BUILDD_READY:-}" ]; then
-        for ((i = 0; i < 900 && ! -f $ISOVM_TEST_BUILDD_READY; i++)); do sleep 1; done
+        for ((i = 0; i < 900; i++)); do
+            [ -f "$ISOVM_TEST_BUILDD_READY" ] && break
+            sleep 1
+        done
     fi
     [ -f "$img" ] || { fail "no buildd image $img (isovm image build --variant buildd -o $img)"; return; }
     _lx_kernel
