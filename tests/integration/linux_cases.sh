@@ -143,25 +143,47 @@ c_lx_disks() {
 }
 
 # io.write.bandwidth=4MiB/s: 16 MiB written with O_DIRECT to a disk (guest/tests/blkbench.c,
-# 1 MiB requests) takes (16 MiB - the 0.4 MiB the bucket starts with) / 4 MiB/s = 3.9 s +/- 2%,
-# by the guest's clock; the report shows the disk's bytes and the time its requests waited
-c_lx_io_write() {
-    native && return
-    _lx_images || return
+# 1 MiB requests) takes (16 MiB - the 0.4 MiB the bucket starts with) / 4 MiB/s = 3.9 s, by the
+# guest's clock: the median of 3 runs must be 3.9 s - 2% at the least and 3.9 s + 2% plus the
+# same writes' own time unthrottled at the most (a calibration run in the same conditions just
+# before: the device's and the guest's work per request, which the wait for tokens need not
+# hide; the sanitized VMM's is larger). Runs are made in usable conditions (run_usable: the
+# emulated CPU had half a host core and never stood still, else the run is made again). The
+# report shows the disk's bytes and the time its requests waited.
+_lx_blkwrite() { # [OPTIONS...] : one usable run of blkbench seqwrite 16 on a fresh scratch disk; SECS
     truncate -s 24M "$WORK/case/scratch.img" && mkfs.ext4 -q -F "$WORK/case/scratch.img" >/dev/null 2>&1 || return
-    _lx_run --set io.write.bandwidth=4MiB/s --disk "$WORK/case/scratch.img:rw" -- \
-        /bin/blkbench /dev/vdb seqwrite 16
+    run_usable launch --rootfs "$LX/root.img" --memory "$LX_MEM" "${LX_KERNEL_ARGS[@]}" \
+        --report "$WORK/case/r.json" "$@" --disk "$WORK/case/scratch.img:rw" -- \
+        /bin/blkbench /dev/vdb seqwrite 16 || return
     expect_status 0 || return
     local ns
     ns=$(stdout_value ns)
-    expect_near "seconds for 16 MiB at 4 MiB/s" "$(awk -v n="$ns" 'BEGIN { printf "%.4f", n / 1e9 }')" 3.9 0.078
-    py - "$WORK/case/r.json" <<'PY' 2>"$WORK/case/py.err" || fail "report: $(tail -n 2 "$WORK/case/py.err")"
+    [[ $ns =~ ^[0-9]+$ ]] || { fail "blkbench printed no ns=N"; _show_outputs; return 1; }
+    SECS=$(awk -v n="$ns" 'BEGIN { printf "%.4f", n / 1e9 }')
+}
+
+c_lx_io_write() {
+    native && return
+    _lx_images || return
+    local i u secs=() m hi
+    _lx_kernel
+    _lx_blkwrite || return
+    u=$SECS
+    for i in 1 2 3; do
+        _lx_blkwrite --set io.write.bandwidth=4MiB/s || return
+        secs+=("$SECS")
+        py - "$WORK/case/r.json" <<'PY' 2>"$WORK/case/py.err" || { fail "report: $(tail -n 2 "$WORK/case/py.err")"; return; }
 import json, sys
 d = {x["device"]: x for x in json.load(open(sys.argv[1]))["disks"]}["/dev/vdb"]
 assert d["write_bytes"] == 16 << 20, "vdb write_bytes %r" % d["write_bytes"]
 assert d["write_throttled_ns"] >= 3000000000, "vdb write_throttled_ns %r" % d["write_throttled_ns"]
 assert not d["read_only"] and d["io_errors"] == 0, d
 PY
+    done
+    m=$(median "${secs[@]}")
+    hi=$(awk -v u="$u" 'BEGIN { printf "%.4f", 3.9 * 1.02 + u }')
+    awk -v m="$m" -v hi="$hi" 'BEGIN { exit !(m >= 3.9 * 0.98 && m <= hi) }' ||
+        fail "16 MiB at 4 MiB/s took $m s (median of ${secs[*]}), want 3.822 .. $hi (3.9 s +/- 2%, plus $u s, the writes unthrottled)"
 }
 
 # cpu.quota 25%: the spin job in the guest gets 25 +/- 2% of a CPU over its own wall time, by
@@ -170,7 +192,9 @@ c_lx_cpu_quota() {
     native && return
     _lx_images || return
     [ -f "$GUEST_DIR/spin.musl" ] || { fail "job not built: spin.musl"; return; }
-    _lx_run --cpu-quota 25% --cpu-period 100ms -- /bin/spin 4
+    _lx_kernel
+    run_usable launch --rootfs "$LX/root.img" --memory "$LX_MEM" "${LX_KERNEL_ARGS[@]}" \
+        --report "$WORK/case/r.json" --cpu-quota 25% --cpu-period 100ms -- /bin/spin 4 || return
     expect_status 0 || return
     local r=$WORK/case/r.json cpu s e
     cpu=$(report_int "$r" job_cpu_time_ns)
@@ -275,8 +299,8 @@ if ! native; then
     add_case "linux/a root the guest kernel cannot mount" c_lx_unmountable
     add_case "linux/death by SIGSEGV is 139" c_lx_status 139 signal /bin/sh -c 'kill -SEGV $$'
     add_case "linux/read-only root, overlay, rw and ro disks" c_lx_disks
-    add_case "linux/io.write 4MiB/s: 16 MiB direct writes in 3.9 s" c_lx_io_write
-    add_case "linux/cpu quota 25% spin" c_lx_cpu_quota
+    add_case "linux/io.write 4MiB/s: 16 MiB direct writes in 3.9 s" with_budget 180 c_lx_io_write
+    add_case "linux/cpu quota 25% spin" with_budget 120 c_lx_cpu_quota
     add_case "linux/oom" c_lx_oom
     add_case "linux/timeout" c_lx_timeout
     add_case "linux/cpu time limit" c_lx_cpu_limit

@@ -18,6 +18,8 @@ struct boot_parts {
     const uint8_t *kernel;       /* the vmlinux file (PVH), kernel_size bytes */
     size_t kernel_size;
     const char *kernel_path;     /* for messages */
+    int kernel_fd;               /* the same file, open: the segments are read from it straight
+                                  * into guest RAM (-1: copied from `kernel`) */
     const uint8_t *init;         /* isovm's init, init_size bytes (/init) */
     size_t init_size;
     const char *job_file;        /* /isovm/job, job_len bytes */

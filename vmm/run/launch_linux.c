@@ -56,6 +56,7 @@ struct lx {
     uint8_t *kernel, *modules;
     size_t kernel_size, modules_size;
     bool vm_made, dev_made;
+    int kernel_fd;
     uint64_t phase_cpu_ns[ISOVM_PHASE_JOB_END + 1]; /* the vCPUs' CPU time at each boot phase */
 };
 
@@ -98,8 +99,9 @@ static int lx_image_open(struct lx *x, const char *path, bool rw, enum image_rol
     return 0;
 }
 
-/* A whole file, mapped read-only; 0 or EXIT_ISOVM_ERROR after a message. */
-static int lx_map(const char *path, const char *what, uint8_t **out, size_t *size)
+/* A whole file, mapped read-only; 0 or EXIT_ISOVM_ERROR after a message. keep_fd: the file
+ * stays open there (else closed). */
+static int lx_map(const char *path, const char *what, uint8_t **out, size_t *size, int *keep_fd)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
@@ -110,7 +112,10 @@ static int lx_map(const char *path, const char *what, uint8_t **out, size_t *siz
         return EXIT_ISOVM_ERROR;
     }
     void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
+    if (keep_fd && p != MAP_FAILED)
+        *keep_fd = fd;
+    else
+        close(fd);
     if (p == MAP_FAILED) {
         log_err("%s %s: %s", what, path, strerror(errno));
         return EXIT_ISOVM_ERROR;
@@ -146,7 +151,7 @@ static int lx_kernel(struct lx *x, uint64_t low_ram)
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path) : 1;
     snprintf(mods, sizeof mods, "%.*s/modules.cpio", dirlen, slash ? path : ".");
-    int rc = lx_map(path, "kernel", &x->kernel, &x->kernel_size);
+    int rc = lx_map(path, "kernel", &x->kernel, &x->kernel_size, &x->kernel_fd);
     if (rc)
         return rc;
     /* checked here, before any VM exists, for its message (boot_load checks it again) */
@@ -156,7 +161,7 @@ static int lx_kernel(struct lx *x, uint64_t low_ram)
         log_err("kernel %s: %s", path, err);
         return EXIT_ISOVM_ERROR;
     }
-    return lx_map(mods, "the kernel's modules (beside --kernel)", &x->modules, &x->modules_size);
+    return lx_map(mods, "the kernel's modules (beside --kernel)", &x->modules, &x->modules_size, NULL);
 }
 
 /* ---- the job file ---- */
@@ -436,6 +441,7 @@ int launch_linux_run(const struct launch_opts *o)
     x->o = o;
     x->t0 = mono_ns();
     x->end_fd = -1;
+    x->kernel_fd = -1;
     int status = 0, sig_fd = -1, console_log = -1;
     FILE *report = NULL;
     char *job_text = NULL;
@@ -498,7 +504,7 @@ int launch_linux_run(const struct launch_opts *o)
         goto out;
     struct boot_parts parts = {
         .kernel = x->kernel, .kernel_size = x->kernel_size,
-        .kernel_path = o->kernel ? o->kernel : "the cached kernel",
+        .kernel_path = o->kernel ? o->kernel : "the cached kernel", .kernel_fd = x->kernel_fd,
         .init = isovm_init_start, .init_size = (size_t)(isovm_init_end - isovm_init_start),
         .job_file = job_text, .job_len = job_len,
         .modules_cpio = x->modules, .modules_cpio_size = x->modules_size,
@@ -511,6 +517,8 @@ int launch_linux_run(const struct launch_opts *o)
         goto out;
     munmap(x->kernel, x->kernel_size);
     x->kernel = NULL;
+    close(x->kernel_fd);
+    x->kernel_fd = -1;
     x->sh = (struct lvcpu_shared){ .m = &x->m, .d = &x->d, .on_end = lx_on_end, .end_ctx = x };
     pthread_mutex_init(&x->sh.hold_lock, NULL);
     pthread_cond_init(&x->sh.wake, NULL);
@@ -549,6 +557,8 @@ out:
         close(x->disk_fd[i]);
     if (x->kernel)
         munmap(x->kernel, x->kernel_size);
+    if (x->kernel_fd >= 0)
+        close(x->kernel_fd);
     if (x->modules)
         munmap(x->modules, x->modules_size);
     free(job_text);
