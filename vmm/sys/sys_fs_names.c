@@ -1,0 +1,307 @@
+/* The job's file-system names: mkdir, unlink, rmdir, rename, links, the working directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "vmm/caps/audit.h"
+#include "vmm/caps/cap_hold.h"
+#include "vmm/caps/fd.h"
+#include "vmm/caps/fs_path.h"
+#include "vmm/caps/grants.h"
+#include "vmm/sys/sys.h"
+#include "vmm/sys/sys_io.h"
+#include "vmm/sys/fs_target.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* directories and names: mkdir, unlink, rmdir, rename, readlink, symlink */
+
+static int64_t do_mkdir(struct job *job, struct sc_call *c, uint64_t dirfd, uint64_t path,
+                        uint64_t mode)
+{
+    struct fs_target t;
+    int rc = fs_resolve_gva(job, c, dirfd, path, &t);
+    if (rc)
+        return rc;
+    if (fs_target_virtual(&t) || t.file_grant || !t.rest[0])
+        return -EEXIST;
+    if ((rc = fs_target_need(job, c, &t, CAP_R_CREATE)))
+        return rc;
+    const char *last;
+    int pfd = fs_target_parent(job, c, &t, &last);
+    if (pfd < 0)
+        return pfd;
+    rc = mkdirat(pfd, last, (mode_t)(mode & 0777 & ~FS_UMASK)) < 0 ? -errno : 0;
+    close(pfd);
+    return rc;
+}
+
+int64_t sys_mkdir(struct job *job, struct sc_call *c)
+{
+    return do_mkdir(job, c, GUEST_AT_FDCWD, c->a[0], c->a[1]);
+}
+
+int64_t sys_mkdirat(struct job *job, struct sc_call *c)
+{
+    return do_mkdir(job, c, c->a[0], c->a[1], c->a[2]);
+}
+
+static int64_t do_unlink(struct job *job, struct sc_call *c, uint64_t dirfd, uint64_t path,
+                         uint64_t flags)
+{
+    if (flags & ~(uint64_t)AT_REMOVEDIR)
+        return -EINVAL;
+    struct fs_target t;
+    int rc = fs_resolve_gva(job, c, dirfd, path, &t);
+    if (rc)
+        return rc;
+    if (fs_target_virtual(&t) || t.file_grant || !t.rest[0])
+        return -EBUSY; /* "/", a grant's own root */
+    if ((rc = fs_target_need(job, c, &t, CAP_R_DELETE)))
+        return rc;
+    const char *last;
+    int pfd = fs_target_parent(job, c, &t, &last);
+    if (pfd < 0)
+        return pfd;
+    rc = unlinkat(pfd, last, (int)flags) < 0 ? -errno : 0;
+    close(pfd);
+    return rc;
+}
+
+int64_t sys_unlink(struct job *job, struct sc_call *c)
+{
+    return do_unlink(job, c, GUEST_AT_FDCWD, c->a[0], 0);
+}
+
+int64_t sys_unlinkat(struct job *job, struct sc_call *c)
+{
+    return do_unlink(job, c, c->a[0], c->a[1], c->a[2]);
+}
+
+int64_t sys_rmdir(struct job *job, struct sc_call *c)
+{
+    return do_unlink(job, c, GUEST_AT_FDCWD, c->a[0], AT_REMOVEDIR);
+}
+
+static int64_t do_rename(struct job *job, struct sc_call *c, uint64_t olddir, uint64_t oldpath,
+                         uint64_t newdir, uint64_t newpath, uint64_t flags)
+{
+    if (flags & ~(uint64_t)RENAME_NOREPLACE)
+        return -EINVAL;
+    struct fs_target *from = malloc(2 * sizeof *from);
+    if (!from)
+        return -ENOMEM;
+    struct fs_target *to = from + 1;
+    int pfrom = -1, pto = -1;
+    const char *lfrom, *lto;
+    int rc = fs_resolve_gva(job, c, olddir, oldpath, from);
+    if (!rc)
+        rc = fs_resolve_gva(job, c, newdir, newpath, to);
+    if (rc)
+        goto out;
+    if (fs_target_virtual(from) || fs_target_virtual(to) || from->file_grant || to->file_grant ||
+        !from->rest[0] || !to->rest[0]) {
+        rc = -EBUSY;
+        goto out;
+    }
+    if (from->grant != to->grant) {
+        rc = -EXDEV; /* each grant is its own file system */
+        goto out;
+    }
+    if ((rc = fs_target_need(job, c, from, CAP_R_DELETE)) ||
+        (rc = fs_target_need(job, c, to, CAP_R_CREATE)))
+        goto out;
+    if ((pfrom = fs_target_parent(job, c, from, &lfrom)) < 0 ||
+        (pto = fs_target_parent(job, c, to, &lto)) < 0) {
+        rc = pfrom < 0 ? pfrom : pto;
+        goto out;
+    }
+    /* a symlink (the host's: the job makes only downward ones) whose target climbs or is
+     * absolute would change meaning by moving: refused */
+    char link[PATH_MAX + 1];
+    ssize_t len = readlinkat(pfrom, lfrom, link, sizeof link);
+    if (len >= 0) {
+        link[len < (ssize_t)sizeof link ? len : 0] = '\0'; /* longer than PATH_MAX: refused */
+        if (!fsp_symlink_downward(link)) {
+            rc = fs_deny(job, c, DENY_ESCAPE, EPERM, from->slot, from->guest);
+            goto out;
+        }
+    }
+    struct stat st;
+    /* replacing an existing name deletes it: DELETE on its side too */
+    if (!(flags & RENAME_NOREPLACE) && fstatat(pto, lto, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        (rc = fs_target_need(job, c, to, CAP_R_DELETE)))
+        goto out;
+    rc = syscall(SYS_renameat2, pfrom, lfrom, pto, lto, (unsigned)flags) < 0 ? -errno : 0;
+out:
+    if (pfrom >= 0)
+        close(pfrom);
+    if (pto >= 0)
+        close(pto);
+    free(from);
+    return rc;
+}
+
+int64_t sys_rename(struct job *job, struct sc_call *c)
+{
+    return do_rename(job, c, GUEST_AT_FDCWD, c->a[0], GUEST_AT_FDCWD, c->a[1], 0);
+}
+
+int64_t sys_renameat(struct job *job, struct sc_call *c)
+{
+    return do_rename(job, c, c->a[0], c->a[1], c->a[2], c->a[3], 0);
+}
+
+int64_t sys_renameat2(struct job *job, struct sc_call *c)
+{
+    return do_rename(job, c, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]);
+}
+
+/* readlink: "/proc/self/exe" is the program's path (as Linux answers it); any other path is a
+ * symlink in the view, read beneath its grant. */
+static int64_t do_readlink(struct job *job, struct sc_call *c, uint64_t dirfd, uint64_t path,
+                           uint64_t buf, uint64_t size)
+{
+    char raw[PATH_MAX];
+    long n = fs_path_copy(job, path, raw);
+    if (n < 0)
+        return n;
+    if ((int64_t)size <= 0)
+        return -EINVAL;
+    const char *answer = NULL;
+    char target[PATH_MAX];
+    ssize_t len;
+    if (strcmp(raw, "/proc/self/exe") == 0) {
+        answer = job->exe_path;
+        len = (ssize_t)strlen(answer);
+    } else {
+        struct fs_target t;
+        int rc = fs_resolve(job, c, dirfd, raw, &t);
+        if (rc)
+            return rc;
+        if (fs_target_virtual(&t) || t.file_grant || !t.rest[0])
+            return -EINVAL; /* not a symlink */
+        if ((rc = fs_target_need(job, c, &t, CAP_R_STAT)))
+            return rc;
+        const char *last;
+        int pfd = fs_target_parent(job, c, &t, &last);
+        if (pfd < 0)
+            return pfd;
+        len = readlinkat(pfd, last, target, sizeof target);
+        rc = len < 0 ? -errno : 0;
+        close(pfd);
+        if (rc)
+            return rc;
+        answer = target;
+    }
+    if ((uint64_t)len > size)
+        len = (ssize_t)size;
+    int rc = gmem_copy_to(&job->vm.gm, buf, answer, (uint64_t)len);
+    return rc ? rc : (int64_t)len;
+}
+
+int64_t sys_readlink(struct job *job, struct sc_call *c)
+{
+    return do_readlink(job, c, GUEST_AT_FDCWD, c->a[0], c->a[1], c->a[2]);
+}
+
+int64_t sys_readlinkat(struct job *job, struct sc_call *c)
+{
+    return do_readlink(job, c, c->a[0], c->a[1], c->a[2], c->a[3]);
+}
+
+/* A symlink the job makes must lead only downward from its own directory (fsp_symlink_downward):
+ * then it means the same wherever it is moved, and can never lead out of its grant for whoever
+ * follows it later on the host (a host tool, another job granted it). */
+static int64_t do_symlink(struct job *job, struct sc_call *c, uint64_t target_gva, uint64_t dirfd,
+                          uint64_t path)
+{
+    char target[PATH_MAX];
+    long n = fs_path_copy(job, target_gva, target);
+    if (n < 0)
+        return n;
+    if (n == 0)
+        return -ENOENT;
+    struct fs_target t;
+    int rc = fs_resolve_gva(job, c, dirfd, path, &t);
+    if (rc)
+        return rc;
+    if (fs_target_virtual(&t) || t.file_grant || !t.rest[0])
+        return -EEXIST;
+    if ((rc = fs_target_need(job, c, &t, CAP_R_CREATE)))
+        return rc;
+    if (!fsp_symlink_downward(target))
+        return fs_deny(job, c, DENY_ESCAPE, EPERM, t.slot, t.guest);
+    const char *last;
+    int pfd = fs_target_parent(job, c, &t, &last);
+    if (pfd < 0)
+        return pfd;
+    rc = symlinkat(target, pfd, last) < 0 ? -errno : 0;
+    close(pfd);
+    return rc;
+}
+
+int64_t sys_symlink(struct job *job, struct sc_call *c)
+{
+    return do_symlink(job, c, c->a[0], GUEST_AT_FDCWD, c->a[1]);
+}
+
+int64_t sys_symlinkat(struct job *job, struct sc_call *c)
+{
+    return do_symlink(job, c, c->a[0], c->a[1], c->a[2]);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* working directory */
+
+static int64_t cwd_set(struct job *job, const char *path)
+{
+    if (strlen(path) >= sizeof job->cwd)
+        return -ENAMETOOLONG;
+    strcpy(job->cwd, path);
+    return 0;
+}
+
+int64_t sys_chdir(struct job *job, struct sc_call *c)
+{
+    struct fs_target t;
+    int rc = fs_resolve_gva(job, c, GUEST_AT_FDCWD, c->a[0], &t);
+    if (rc)
+        return rc;
+    if (!fs_target_virtual(&t)) {
+        if (t.file_grant)
+            return -ENOTDIR;
+        int fd = fs_target_open(job, c, &t, O_PATH | O_DIRECTORY, 0);
+        if (fd < 0)
+            return fd;
+        close(fd);
+    }
+    return cwd_set(job, t.guest);
+}
+
+int64_t sys_fchdir(struct job *job, struct sc_call *c)
+{
+    struct cap *e;
+    int rc = fd_cap(job, c, c->a[0], 0, &e, NULL);
+    if (rc)
+        return rc;
+    if (e->kind != CAP_DIR)
+        return -ENOTDIR;
+    return cwd_set(job, e->path);
+}
+
+int64_t sys_getcwd(struct job *job, struct sc_call *c)
+{
+    const char *cwd = job->cwd[0] ? job->cwd : "/";
+    uint64_t len = strlen(cwd) + 1;
+    if (c->a[1] < len)
+        return -ERANGE;
+    int rc = gmem_copy_to(&job->vm.gm, c->a[0], cwd, len);
+    return rc ? rc : (int64_t)len;
+}
+
