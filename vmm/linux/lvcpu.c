@@ -91,19 +91,13 @@ static void *lvcpu_thread(void *arg)
         case KVM_EXIT_INTR:
             atomic_fetch_add(&sh->exits[LX_INTR], 1);
             break;
-        case KVM_EXIT_SHUTDOWN:
-            atomic_fetch_add(&sh->exits[LX_SHUTDOWN], 1);
-            atomic_store(&sh->shutdown, true);
+        case KVM_EXIT_SHUTDOWN:      /* a triple fault */
+        case KVM_EXIT_SYSTEM_EVENT:  /* a reset or power-off KVM saw */
+            /* the supervisor reports either as a guest reset (no end on the status port) */
+            atomic_fetch_add(&sh->exits[run->exit_reason == KVM_EXIT_SHUTDOWN ? LX_SHUTDOWN : LX_OTHER], 1);
+            atomic_store(&sh->stop, true);
             if (sh->on_end)
                 sh->on_end(sh->end_ctx);
-            atomic_store(&sh->stop, true);
-            break;
-        case KVM_EXIT_SYSTEM_EVENT:
-            atomic_fetch_add(&sh->exits[LX_OTHER], 1);
-            atomic_store(&sh->shutdown, true);
-            if (sh->on_end)
-                sh->on_end(sh->end_ctx);
-            atomic_store(&sh->stop, true);
             break;
         case KVM_EXIT_FAIL_ENTRY:
             lvcpu_fail(sh, "vCPU %u: KVM could not enter the guest (reason %#llx)", v->index,

@@ -18,7 +18,6 @@ struct lvcpu_shared {
     atomic_bool held;           /* the CPU quota holds the vCPUs (they wait on `wake`) */
     pthread_mutex_t hold_lock;
     pthread_cond_t wake;
-    atomic_bool shutdown;       /* a triple fault (KVM_EXIT_SHUTDOWN) */
     atomic_bool failed;         /* KVM failed or an exit isovm cannot serve */
     char fail_msg[160];
     atomic_uint_fast64_t first_entry_ns; /* CLOCK_MONOTONIC of vCPU 0's first KVM_RUN */
