@@ -6,19 +6,25 @@
 /* ---- the initramfs the VMM assembles (a newc cpio, any compression the kernel reads) ----
  *   /init                  isovm's init (this folder), mode 0755: the kernel runs it as PID 1
  *   /isovm/job             the job file (below)
- *   /lib/modules/order     the modules to load, one file name a line (LF-terminated, relative to
- *                          /lib/modules, [A-Za-z0-9_.-]+.ko), in load order: each after its
- *                          dependencies. Written host-side (scripts/linux-kernel.sh makes it
- *                          with the modules, from modules.dep); the VMM copies both as they are.
+ *   /lib/modules/order     the modules, one a line (LF-terminated): a file name relative to
+ *                          /lib/modules ([A-Za-z0-9_.-]+.ko), then optionally tags, each after
+ *                          one space ([a-z0-9_]+, at most ISOVM_MODULE_TAGS_MAX): the file
+ *                          system types the module serves (job file FSTYPEs, and "overlay" for
+ *                          overlayfs). In load order: each after its dependencies. Written
+ *                          host-side (scripts/linux-kernel.sh makes it with the modules, from
+ *                          modules.dep); the VMM copies both as they are.
  *   /lib/modules/NAME.ko   the modules, uncompressed (Debian's are)
  *   /dev/console           optional (c 5 1); the init opens it itself after mounting devtmpfs
- * Anything else is ignored. The init loads every module in the order file with finit_module
- * (one already loaded, EEXIST, is fine) and unlinks the files it knows before it leaves the
- * initramfs. */
+ * Anything else is ignored. The init loads, with finit_module and in the file's order, every
+ * untagged module and every tagged one with a tag the job file names (the root's, the overlay
+ * disk's and the disks' FSTYPEs; "overlay" when there is an overlay line): a job on a squashfs
+ * root loads no ext4. One already loaded (EEXIST) is fine. It unlinks every module file and the
+ * order file before it leaves the initramfs. */
 #define ISOVM_INIT_PATH "/init"
 #define ISOVM_MODULES_DIR "/lib/modules"
 #define ISOVM_MODULES_ORDER "/lib/modules/order"
 #define ISOVM_MODULES_ORDER_MAX (64 * 1024) /* bytes of the order file */
+#define ISOVM_MODULE_TAGS_MAX 16             /* tags on one line of it */
 
 /* ---- the job file: /isovm/job in the initramfs ----
  * A text file of records, one per line: KEY SP FIELD [SP FIELD]... LF. Every FIELD is

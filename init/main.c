@@ -13,6 +13,7 @@
 #include "init/job_file.h"
 #include "init/job_run.h"
 #include "init/modules.h"
+#include "init/modules_order.h"
 #include "init/mounts.h"
 #include "init/msg.h"
 #include "init/outcome.h"
@@ -76,16 +77,18 @@ int main(void)
     console_fds();
     write_file("/proc/self/oom_score_adj", "-1000"); /* the OOM killer takes the job, not PID 1 */
 
-    unsigned nmod;
-    if ((rc = modules_load(&nmod, err, sizeof err)))
+    /* the job file first: it says which file systems' modules to load */
+    struct job_spec spec;
+    read_job(&spec);
+    const char *tags[ISOVM_JOB_DISKS_MAX + 3];
+    size_t ntags = modules_wanted_tags(&spec, tags, sizeof tags / sizeof tags[0]);
+    unsigned nmod, nskip;
+    if ((rc = modules_load(tags, ntags, &nmod, &nskip, err, sizeof err)))
         die(ISOVM_STAGE_MODULES, -rc, "%s", err);
     struct streams st;
     if ((rc = streams_open(&st, err, sizeof err)))
         die(ISOVM_STAGE_STREAMS, -rc, "%s", err);
     msg_use_stderr(st.err);
-
-    struct job_spec spec;
-    read_job(&spec);
     enum isovm_init_stage stage;
     if ((rc = mounts_root(&spec, &stage, err, sizeof err)))
         die(stage, -rc, "%s", err);

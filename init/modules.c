@@ -1,9 +1,9 @@
-/* Loads the initramfs's modules with finit_module in the order file's order, one name a line,
- * and frees their memory (unlink) as it goes; the test build checks and logs them instead. */
+/* Loads the initramfs's modules with finit_module in the order file's order, those tagged with
+ * file system types only for the job's, and frees their memory (unlink) as it goes; the test
+ * build checks and logs them instead. */
 #include "init/modules.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,19 +11,8 @@
 #include <unistd.h>
 #include "init/abi.h"
 #include "init/fsutil.h"
+#include "init/modules_order.h"
 #include "init/seam.h"
-
-static bool module_name_ok(const char *s)
-{
-    size_t n = strlen(s);
-    if (n < 4 || n > 200 || strcmp(s + n - 3, ".ko") || s[0] == '.')
-        return false;
-    for (const char *c = s; *c; c++)
-        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-              *c == '_' || *c == '-' || *c == '.'))
-            return false;
-    return true;
-}
 
 static int load_one(int fd, const char *name)
 {
@@ -46,11 +35,12 @@ static int load_one(int fd, const char *name)
 #endif
 }
 
-int modules_load(unsigned *loaded, char *err, size_t len)
+int modules_load(const char *const *tags, size_t ntags, unsigned *loaded, unsigned *skipped,
+                 char *err, size_t len)
 {
     char *text;
     size_t n;
-    *loaded = 0;
+    *loaded = *skipped = 0;
     int rc = read_file(ISOVM_MODULES_ORDER, ISOVM_MODULES_ORDER_MAX, &text, &n);
     if (rc) {
         snprintf(err, len, "cannot read %s (the initramfs's list of modules): %s",
@@ -66,16 +56,18 @@ int modules_load(unsigned *loaded, char *err, size_t len)
         *eol = '\0';
         if (c == eol)
             continue;
-        if (strlen(c) != (size_t)(eol - c) || !module_name_ok(c)) {
-            snprintf(err, len, "line %u of %s: \"%.60s\" is not a module file name (NAME.ko)", line,
-                     ISOVM_MODULES_ORDER, c);
-            rc = -EINVAL;
+        struct modules_order_line l;
+        if ((rc = modules_order_line_parse(c, (size_t)(eol - c), &l, err, len, line)))
             break;
-        }
         char path[256];
-        snprintf(path, sizeof path, "%s/%s", ISOVM_MODULES_DIR, c);
+        snprintf(path, sizeof path, "%s/%s", ISOVM_MODULES_DIR, l.name);
+        if (!modules_order_line_wanted(&l, tags, ntags)) {
+            (*skipped)++;
+            unlink(path); /* the initramfs is RAM */
+            continue;
+        }
         int fd = open(path, O_RDONLY | O_CLOEXEC);
-        rc = fd < 0 ? -errno : load_one(fd, c);
+        rc = fd < 0 ? -errno : load_one(fd, l.name);
         if (fd >= 0)
             close(fd);
         if (rc) {

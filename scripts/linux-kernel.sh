@@ -57,6 +57,11 @@ DK_QUIET=$quiet
 # which it does not depend on by symbol (a softdep): crc32c_generic is named. Their
 # dependencies (virtio, virtio_ring, jbd2, mbcache, crc16, libcrc32c, ...) come from modules.dep.
 want_modules=(virtio_ring virtio virtio_mmio virtio_blk virtio_console crc32c_generic squashfs ext4 erofs overlay)
+# The file system types each of those serves (job file FSTYPEs, and "overlay"): the order file
+# tags a module with them, and the init loads a tagged module only when the job file names one
+# of its tags (init/abi.h). A module some untagged one needs is loaded always.
+declare -A serves=([crc32c_generic]="ext4 ext3 ext2 erofs" [squashfs]=squashfs [ext4]="ext4 ext3 ext2"
+                   [erofs]=erofs [overlay]=overlay)
 # What the init and the VMM rely on in the kernel itself.
 want_config=(PVH KVM_GUEST ACPI DEVTMPFS TMPFS BLK_DEV_INITRD UNIX98_PTYS CGROUPS CGROUP_PIDS MEMCG
              VIRTIO_MMIO VIRTIO_BLK VIRTIO_CONSOLE SQUASHFS SQUASHFS_ZSTD EXT4_FS EROFS_FS OVERLAY_FS)
@@ -109,17 +114,34 @@ dk_check_config "$config" "${want_config[@]}"
 mdir=$work/pkg/lib/modules/$kver
 dk_modules_dep "$work/pkg" "$kver" "${depmod[@]}"
 order=$(dk_module_order "$mdir" "${want_modules[@]}") || exit 1
+# each module's tags: the union of what the wanted modules that need it serve; "" when one of
+# them is untagged (always loaded)
+declare -A tags always
+for w in "${want_modules[@]}"; do
+  while read -r name _; do
+    if [ -z "${serves[$w]:-}" ]; then always[$name]=1
+    else tags[$name]="${tags[$name]:-} ${serves[$w]}"
+    fi
+  done < <(dk_module_order "$mdir" "$w")
+done
 
 out=$work/out
 mkdir -p "$out/modules"
 while read -r name path; do
   cp "$mdir/$path" "$out/modules/$name.ko"
-  echo "$name.ko" >>"$out/modules/order"
+  line="$name.ko"
+  if [ -z "${always[$name]:-}" ] && [ -n "${tags[$name]:-}" ]; then
+    line="$line $(tr ' ' '\n' <<<"${tags[$name]}" | awk 'NF && !seen[$0]++' | tr '\n' ' ' | sed 's/ $//')"
+  fi
+  echo "$line" >>"$out/modules/order"
 done <<<"$order"
 cp "$work/pkg/boot/vmlinuz-$kver" "$out/vmlinuz"
 cp "$config" "$out/config"
 dk_extract_vmlinux "$out/vmlinuz" "$out/vmlinux" ||
   dk_die "no ELF vmlinux with a PVH entry note inside $(basename "$deb")'s vmlinuz"
+# about half of vmlinux is zeros (.bss, padding): holes, which isovm does not read (guest RAM
+# starts zeroed); a file system without hole punching keeps them as data, which works the same
+fallocate --dig-holes "$out/vmlinux" 2>/dev/null || true
 mkdir -p "$work/cpio/lib"
 cp -r "$out/modules" "$work/cpio/lib/modules"
 (cd "$work/cpio" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
@@ -130,5 +152,5 @@ rm -rf "${cache:?}/$kver"
 mv "$out" "$cache/$kver"
 ln -sfn "$kver" "$cache/current"
 rm -rf "$work"
-dk_say "ready: $cache/$kver (modules: $(tr '\n' ' ' <"$cache/$kver/modules/order"))"
+dk_say "ready: $cache/$kver (modules, with the file systems they serve: $(tr '\n' ';' <"$cache/$kver/modules/order"))"
 echo "$cache/$kver"

@@ -7,12 +7,13 @@ FUZZ_SECONDS ?= 20
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_FLAGS   := -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-FUZZ_HARNESSES := virtq virtio_dev init_job image_check
+FUZZ_HARNESSES := virtq virtio_dev init_job image_check modules_order
 FUZZ_SRCS_virtq      := devices/virtio/virtq.c vmm/core/guest_ram.c
 FUZZ_SRCS_virtio_dev := $(wildcard devices/virtio/*.c devices/virtio/*/*.c) vmm/core/guest_ram.c \
                         limits/io_throttle.c limits/token_bucket.c lib/clock.c
 FUZZ_SRCS_init_job   := init/job_file.c init/job_write.c
 FUZZ_SRCS_image_check := vmm/linux/image_check.c
+FUZZ_SRCS_modules_order := init/modules_order.c
 FUZZ_HDRS    := $(wildcard devices/virtio/*.h devices/virtio/*/*.h vmm/core/guest_ram.h limits/*.h lib/clock.h \
                 init/*.h vmm/linux/image_check.h)
 
@@ -23,6 +24,7 @@ $(FUZZ_DIR)/fuzz_virtq: tests/fuzz/fuzz_virtq.c $(FUZZ_SRCS_virtq) $(FUZZ_HDRS)
 $(FUZZ_DIR)/fuzz_virtio_dev: tests/fuzz/fuzz_virtio_dev.c $(FUZZ_SRCS_virtio_dev) $(FUZZ_HDRS)
 $(FUZZ_DIR)/fuzz_init_job: tests/fuzz/fuzz_init_job.c $(FUZZ_SRCS_init_job) $(FUZZ_HDRS)
 $(FUZZ_DIR)/fuzz_image_check: tests/fuzz/fuzz_image_check.c $(FUZZ_SRCS_image_check) $(FUZZ_HDRS)
+$(FUZZ_DIR)/fuzz_modules_order: tests/fuzz/fuzz_modules_order.c $(FUZZ_SRCS_modules_order) $(FUZZ_HDRS)
 $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_HARNESSES)):
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter %.c,$^) -o $@

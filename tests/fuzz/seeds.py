@@ -11,6 +11,8 @@ fuzzer starts from inputs that reach deep into the code:
                                     the malformations the unit tests cover
     tests/fuzz/seeds.py image_check DIR fuzz_image_check.c: ext2/3/4, squashfs and erofs
                                     superblocks, good and with each defect the unit tests cover
+    tests/fuzz/seeds.py modules_order DIR fuzz_modules_order.c: the order file
+                                    scripts/linux-kernel.sh writes, and malformed lines
 """
 import os
 import struct
@@ -209,8 +211,23 @@ def image_check_seeds():
     }
 
 
+def modules_order_seeds():
+    real = (b'virtio_ring.ko\nvirtio.ko\nvirtio_mmio.ko\nvirtio_blk.ko\nvirtio_console.ko\n'
+            b'crc32c_generic.ko ext4 ext3 ext2 erofs\nsquashfs.ko squashfs\njbd2.ko ext4 ext3 ext2\n'
+            b'ext4.ko ext4 ext3 ext2\nlibcrc32c.ko erofs\nerofs.ko erofs\noverlay.ko overlay\n')
+    return {
+        'real': real,
+        'untagged': b'virtio.ko\nvirtio_console.ko\n',
+        'bad-name': b'../x.ko\n.hidden.ko\nx.o\n',
+        'bad-tags': b'a.ko EXT4\nb.ko  ext4\nc.ko ext4 \nd.ko ' + b'x' * 33 + b'\n',
+        'many-tags': b'a.ko ' + b' '.join(b't%d' % i for i in range(20)) + b'\n',
+        'nul': b'a.ko ext\0 4\n',
+        'no-lf': b'a.ko ext4',
+    }
+
+
 HARNESSES = {'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
-             'image_check': image_check_seeds}
+             'image_check': image_check_seeds, 'modules_order': modules_order_seeds}
 
 
 def main():

@@ -287,6 +287,31 @@ c_modules() {
     want_in console "$console" '"../x.ko" is not a module file name'
     new_case no_order; job true; rm "$T/lib/modules/order"; boot
     want_status "$(init_error "$(E $S_MODULES 2)")"
+    # tagged modules: only those for the job's file systems (a squashfs root, no overlay, an ext3
+    # disk); every file freed, loaded or not
+    new_case module_tags
+    local m
+    for m in crc16 ext4 squashfs erofs overlay; do cp "$tree/bin/busybox" "$T/lib/modules/$m.ko"; done
+    printf 'virtio.ko\ncrc16.ko ext4 ext3 ext2\next4.ko ext4 ext3 ext2\nsquashfs.ko squashfs\nvirtio_console.ko\nerofs.ko erofs\noverlay.ko overlay\n' \
+        >"$T/lib/modules/order"
+    JOB_OVERLAY=""; JOB_DISKS=("$ZEROS ext3 - ro"); job true; boot
+    want_status "$(ran '2 0')"
+    [ "$(tr '\n' ' ' <"$T/test/modules.log")" = "virtio.ko crc16.ko ext4.ko squashfs.ko virtio_console.ko " ] &&
+        ok "only the job's file systems' modules" || bad "modules.log: $(tr '\n' ' ' <"$T/test/modules.log")"
+    left=$(cd "$T" && ls lib/modules/ 2>/dev/null)
+    [ -z "$left" ] && ok "every module file freed" || bad "left in /lib/modules: $left"
+    new_case module_tags_overlay
+    for m in ext4 overlay; do cp "$tree/bin/busybox" "$T/lib/modules/$m.ko"; done
+    printf 'virtio.ko\nvirtio_console.ko\next4.ko ext4\noverlay.ko overlay\n' >"$T/lib/modules/order"
+    job true; boot
+    want_status "$(ran '2 0')"
+    [ "$(tr '\n' ' ' <"$T/test/modules.log")" = "virtio.ko virtio_console.ko overlay.ko " ] &&
+        ok "overlay's module for an overlay line" || bad "modules.log: $(tr '\n' ' ' <"$T/test/modules.log")"
+    new_case module_bad_tag; job true; printf 'virtio.ko EXT4\n' >"$T/lib/modules/order"; boot
+    want_status "$(init_error "$(E $S_MODULES 22)")"
+    want_in console "$console" '"EXT4" is not a tag'
+    new_case module_empty_tag; job true; printf 'virtio.ko \n' >"$T/lib/modules/order"; boot
+    want_status "$(init_error "$(E $S_MODULES 22)")"
 }
 c_ports() {
     new_case no_ports; job true; rm -r "$T/test/virtio-ports"; boot

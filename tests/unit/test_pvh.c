@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "vmm/linux/pvh.h"
 
 #define RAM (64u << 20)
@@ -79,6 +82,57 @@ static void test_good_kernel(void **state)
     assert_memory_equal(ram + KBASE + 0x10000, f + 0x3000, 0x1000);
     assert_int_equal(ram[KBASE + 0x3000], 0xee); /* nothing else written */
     free(ram);
+}
+
+/* pvh_kernel_read: the same bytes as pvh_kernel_load from a file; a hole in the file is neither
+ * read nor written (fresh guest RAM is zero there); a file cut short is -ENODATA */
+static void test_kernel_read(void **state)
+{
+    (void)state;
+    static uint8_t f[0x4000];
+    size_t n = make_kernel(f, sizeof f, (uint32_t)KBASE + 0x100, 18);
+    struct pvh_kernel k;
+    char err[256];
+    assert_int_equal(pvh_kernel_check(f, n, 0x100000, RAM, &k, err, sizeof err), 0);
+    int fd = memfd_create("vmlinux", 0);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, f, n), (ssize_t)n);
+    uint8_t *ram = malloc(RAM), *want = malloc(RAM);
+    assert_non_null(ram);
+    assert_non_null(want);
+    memset(ram, 0xee, RAM);
+    memset(want, 0xee, RAM);
+    assert_int_equal(pvh_kernel_load(f, n, &k, want, RAM), 0);
+    assert_int_equal(pvh_kernel_read(fd, &k, ram, RAM), 0);
+    assert_memory_equal(ram + KBASE, want + KBASE, 0x11000);
+
+    /* a hole over the second page of segment 0's bytes (file 0x2000..0x3000) */
+    assert_int_equal(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0x2000, 0x1000), 0);
+    memset(ram, 0xee, RAM);
+    assert_int_equal(pvh_kernel_read(fd, &k, ram, RAM), 0);
+    assert_memory_equal(ram + KBASE, f + 0x1000, 0x1000);
+    for (size_t i = 0x1000; i < 0x2000; i++) /* the hole: skipped */
+        assert_int_equal(ram[KBASE + i], 0xee);
+    for (size_t i = 0x2000; i < 0x3000; i++) /* bss zeroed */
+        assert_int_equal(ram[KBASE + i], 0);
+    assert_memory_equal(ram + KBASE + 0x10000, f + 0x3000, 0x1000);
+    assert_int_equal(ram[KBASE + 0x3000], 0xee);
+
+    /* a hole to the end of the file: segment 1 (file 0x3000..0x4000) is not read */
+    assert_int_equal(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0x3000, 0x1000), 0);
+    memset(ram, 0xee, RAM);
+    assert_int_equal(pvh_kernel_read(fd, &k, ram, RAM), 0);
+    assert_int_equal(ram[KBASE + 0x10000], 0xee);
+    assert_int_equal(ram[KBASE + 0x10fff], 0xee);
+
+    /* the file cut short after the check: a short read is an error, not a partial kernel */
+    assert_int_equal(ftruncate(fd, 0x1800), 0);
+    assert_int_equal(pvh_kernel_read(fd, &k, ram, RAM), -ENODATA);
+    /* a segment outside RAM */
+    assert_int_equal(pvh_kernel_read(fd, &k, ram, KBASE + 0x1000), -EINVAL);
+    close(fd);
+    free(ram);
+    free(want);
 }
 
 /* each defect, refused with a message containing `want` */
@@ -215,6 +269,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_good_kernel),
+        cmocka_unit_test(test_kernel_read),
         cmocka_unit_test(test_bad_kernels),
         cmocka_unit_test(test_debian_vmlinux),
         cmocka_unit_test(test_start_info),

@@ -49,30 +49,6 @@ static int boot_initramfs(struct lvm *m, const struct boot_parts *p, uint64_t fl
     return 0;
 }
 
-/* The checked segments read from the kernel file straight into guest RAM: one read per segment
- * rather than page faults on a mapping of the file (which on a network or 9p file system cost
- * a round trip each), and no intermediate copy. 0, or -EIO / the errno of pread. */
-static int boot_kernel_read(struct lvm *m, const struct pvh_kernel *k, int fd)
-{
-    for (unsigned i = 0; i < k->nseg; i++) {
-        const struct pvh_segment *s = &k->seg[i];
-        uint8_t *dst = lvm_gpa(m, s->paddr, s->memsz);
-        if (!dst || s->filesz > s->memsz)
-            return -EINVAL;
-        uint64_t done = 0;
-        while (done < s->filesz) {
-            ssize_t n = pread(fd, dst + done, s->filesz - done, (off_t)(s->offset + done));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                return n < 0 ? -errno : -EIO;
-            done += (uint64_t)n;
-        }
-        memset(dst + s->filesz, 0, s->memsz - s->filesz);
-    }
-    return 0;
-}
-
 int boot_load(struct lvm *m, const struct boot_parts *p, struct boot_layout *out)
 {
     memset(out, 0, sizeof *out);
@@ -83,10 +59,15 @@ int boot_load(struct lvm *m, const struct boot_parts *p, struct boot_layout *out
         log_err("%s: %s", p->kernel_path, err);
         return -ENOEXEC;
     }
-    int rd = p->kernel_fd >= 0 ? boot_kernel_read(m, &k, p->kernel_fd) : -EBADF;
-    if (rd < 0 && p->kernel_fd >= 0)
-        log_debug("%s: reading its segments: %s; copying them", p->kernel_path, strerror(-rd));
-    if (rd < 0 && pvh_kernel_load(p->kernel, p->kernel_size, &k, m->mem, m->low_size) < 0) {
+    /* from the file when there is one (a mapping of a file that shrank since would fault) */
+    if (p->kernel_fd >= 0) {
+        int rd = pvh_kernel_read(p->kernel_fd, &k, m->mem, m->low_size);
+        if (rd < 0) {
+            log_err("%s: cannot read its segments: %s", p->kernel_path,
+                    rd == -ENODATA ? "the file is shorter than it was when checked" : strerror(-rd));
+            return -ENOEXEC;
+        }
+    } else if (pvh_kernel_load(p->kernel, p->kernel_size, &k, m->mem, m->low_size) < 0) {
         log_err("%s: cannot load its segments into guest RAM", p->kernel_path);
         return -ENOEXEC;
     }

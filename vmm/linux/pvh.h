@@ -36,6 +36,16 @@ int pvh_kernel_check(const uint8_t *file, size_t size, uint64_t ram_lo, uint64_t
 int pvh_kernel_load(const uint8_t *file, size_t size, const struct pvh_kernel *k, uint8_t *ram,
                     uint64_t ram_size);
 
+/* The checked segments read from the kernel file fd straight into guest RAM (as
+ * pvh_kernel_load): one read per data extent, no mapping of the file (whose page faults on a
+ * network or 9p file system cost a round trip each) and no intermediate copy. Holes in the file
+ * (SEEK_DATA/SEEK_HOLE: scripts/linux-kernel.sh digs them in the cached vmlinux, whose .bss and
+ * padding, about half of it, are zeros) are not read and their RAM is not written: ram must be
+ * zero there, as fresh guest RAM is. A file system without holes reports all of it as data.
+ * 0, -EINVAL when a segment is outside ram, -ENODATA when the file is shorter than a segment
+ * needs (it shrank since it was checked), or the errno of pread. */
+int pvh_kernel_read(int fd, const struct pvh_kernel *k, uint8_t *ram, uint64_t ram_size);
+
 /* One entry of the memory map handed over in start_info. */
 struct pvh_memmap {
     uint64_t addr, size;
