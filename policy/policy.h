@@ -115,6 +115,8 @@ struct policy {
 };
 
 #define POLICY_DEFAULT_MEMORY        (64ull << 20)
+#define POLICY_DEFAULT_MEMORY_LINUX  (256ull << 20) /* the Linux tier's, when neither the file nor
+                                                     * an option gives memory */
 #define POLICY_MIN_MEMORY            (8ull << 20)
 #define POLICY_MAX_MEMORY            (64ull << 30)
 #define POLICY_DEFAULT_CPU_PERIOD_NS 100000000ull

@@ -41,21 +41,24 @@ _lx_images() {
         { fail "mkfs.ext4 failed: $(tail -n 2 "$LX/mkfs.log")"; return 1; }
 }
 
-# _lx_run ARGS... -- CMD... : isovm launch --rootfs root.img --memory 256M [--kernel] --report
-# $WORK/case/r.json ARGS (stdin from with_stdin)
+# _lx_run ARGS... -- CMD... : isovm launch --rootfs root.img --memory $LX_MEM [--kernel] --report
+# $WORK/case/r.json ARGS (stdin from with_stdin); LX_MEM empty: no --memory (the default)
 _lx_run() {
     _lx_kernel
-    run_isovm launch --rootfs "$LX/root.img" --memory "$LX_MEM" "${LX_KERNEL_ARGS[@]}" \
+    local mem=(--memory "$LX_MEM")
+    [ -n "$LX_MEM" ] || mem=()
+    run_isovm launch --rootfs "$LX/root.img" "${mem[@]}" "${LX_KERNEL_ARGS[@]}" \
         --report "$WORK/case/r.json" "$@"
 }
 
 # A shell script: pipes, command substitution, a subshell's status, a background job, the job's
-# stdin piped in, stdout and stderr apart (no kernel or init message in either), exit 42.
+# stdin piped in, stdout and stderr apart (no kernel or init message in either), exit 42. No
+# --memory: the Linux tier's default (256 MiB) boots.
 c_lx_shell() {
     native && return
     _lx_images || return
     with_stdin $'b\na\n'
-    _lx_run -- /bin/sh -c 'sort; echo "sub=$(echo x | tr x y)"; (exit 5); echo "sub-status=$?";
+    LX_MEM='' _lx_run -- /bin/sh -c 'sort; echo "sub=$(echo x | tr x y)"; (exit 5); echo "sub-status=$?";
         sleep 0.1 & wait $!; echo "bg=$?"; echo "words=$(seq 1 100 | wc -l)"; echo err-line >&2; exit 42'
     expect_status 42 || return
     expect_stdout_eq $'a\nb\nsub=y\nsub-status=5\nbg=0\nwords=100'
@@ -66,6 +69,7 @@ c_lx_shell() {
     expect_report "$r" exit_reason '"exit"'
     expect_report "$r" stdin_bytes 4
     expect_report "$r" stdout_bytes 38
+    expect_report "$r" memory_bytes 268435456
     expect_report_ge "$r" job_start_ns 1
     cp "$r" "$WORK/lx/boot-report.json" # the timeout case calibrates on it
 }

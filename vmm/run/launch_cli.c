@@ -15,7 +15,8 @@ void launch_usage_options(FILE *f)
     fprintf(f,
         "launch options:\n"
         "  --policy FILE         read the job's limits from a JSON policy file (docs/policy.md)\n"
-        "  --memory SIZE         guest RAM (default 64MiB; 8MiB..64GiB; suffixes K, M, G, KiB, MiB, GiB)\n"
+        "  --memory SIZE         guest RAM (default 64MiB, 256MiB with --rootfs; 8MiB..64GiB; suffixes\n"
+        "                        K, M, G, KiB, MiB, GiB)\n"
         "  --cpu-quota Q         vCPU time per period, all threads together: \"25%%\" of the period or\n"
         "                        \"25ms\" (default 0: none)\n"
         "  --cpu-period D        the quota's period (default 100ms; 1ms..10s)\n"
@@ -106,12 +107,16 @@ struct override {
                         * (key NULL) for endpoints */
 };
 
-/* The policy: defaults, then the file, then the overrides in order, then the cross-field checks.
- * Returns 0 or the exit status. */
-static int build_policy(struct policy *p, const char *file, const struct override *ov, int n)
+/* The policy: defaults (the Linux tier's memory default with --rootfs: Debian's kernel needs
+ * more than the hypercall tier's default), then the file, then the overrides in order, then the
+ * cross-field checks. Returns 0 or the exit status. */
+static int build_policy(struct policy *p, const char *file, const struct override *ov, int n,
+                        bool linux_tier)
 {
     char err[1024];
     policy_defaults(p);
+    if (linux_tier)
+        p->memory_bytes = POLICY_DEFAULT_MEMORY_LINUX;
     if (file && policy_load(p, file, err, sizeof err) != 0) {
         log_err("%s", err);
         return EXIT_ISOVM_ERROR;
@@ -323,7 +328,7 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         status = bad_usage("%s", "--disk, --kernel and --console-log need --rootfs (the Linux tier)");
         goto out;
     }
-    if ((status = build_policy(&o.policy, policy_file, ov, nov)) != 0)
+    if ((status = build_policy(&o.policy, policy_file, ov, nov, o.rootfs != NULL)) != 0)
         goto out;
     o.policy_file = policy_file;
     o.program = argv[optind];
