@@ -241,6 +241,7 @@ stage --nice integration-lib tests/integration/lib_selftest.sh
 stage init-emu make init-test
 stage image tests/image/run.sh
 stage image-san env ISOVM=build-san/isovm tests/image/run.sh
+stage image-unshare tests/image/unshare.sh
 stage fuzz-smoke make fuzz-smoke
 stage jail-outer tests/jail/outer_cases.sh
 stage jail-outer-san env ISOVM_HOOKS=build-san/isovm-hooks tests/jail/outer_cases.sh

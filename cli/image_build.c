@@ -114,6 +114,9 @@ void image_build_key(const struct image_build *b, char key[65])
         sha256_update(&h, parts[i], strlen(parts[i]) + 1);
     for (size_t i = 0; i < b->nincludes; i++)
         sha256_update(&h, b->includes[i], strlen(b->includes[i]) + 1);
+    /* an unshare-mode image cached before / was made root's 0755 is not served again */
+    if (geteuid() != 0)
+        sha256_update(&h, "unshare: / root's", sizeof "unshare: / root's");
     sha256_final(&h, d);
     sha256_hex(d, key);
 }

@@ -54,9 +54,15 @@ static int pack_squashfs(const char *src, int tar, const char *out, int verbose,
     /* zstd: the guest kernel has SQUASHFS_ZSTD; -reproducible is mksquashfs's default */
     const char *dir_argv[] = { "mksquashfs", src, out, "-noappend", "-comp", "zstd", "-quiet",
                                "-no-progress", NULL };
-    const char *tar_argv[] = { "mksquashfs", "-", out, "-tar", "-noappend", "-comp", "zstd", "-quiet",
-                               "-no-progress", NULL };
-    struct run_tool t = { .argv = tar ? tar_argv : dir_argv, .stdin_path = tar ? src : NULL,
+    /* A tar holds no entry for / itself, and mksquashfs gives it mode 0777 and the builder's
+     * ids, which -root-uid/-root-gid do not change in tar mode (4.5.1): not being root, it runs
+     * as root in a user namespace of its own (unshare -r, as mmdebstrap --mode=unshare needs
+     * anyway), which owns nothing but makes / root's in the image. */
+    const char *tar_argv[] = { "unshare", "--map-root-user", "mksquashfs", "-", out, "-tar",
+                               "-noappend", "-comp", "zstd", "-quiet", "-no-progress", "-root-mode",
+                               "0755", "-root-uid", "0", "-root-gid", "0", NULL };
+    const char *const *argv = tar ? tar_argv + (geteuid() == 0 ? 2 : 0) : dir_argv;
+    struct run_tool t = { .argv = argv, .stdin_path = tar ? src : NULL,
                           .package = "squashfs-tools", .verbose = verbose };
     return run_tool(&t, err, len);
 }
