@@ -59,16 +59,11 @@ int boot_load(struct lvm *m, const struct boot_parts *p, struct boot_layout *out
         log_err("%s: %s", p->kernel_path, err);
         return -ENOEXEC;
     }
-    /* from the file when there is one (a mapping of a file that shrank since would fault) */
-    if (p->kernel_fd >= 0) {
-        int rd = pvh_kernel_read(p->kernel_fd, &k, m->mem, m->low_size);
-        if (rd < 0) {
-            log_err("%s: cannot read its segments: %s", p->kernel_path,
-                    rd == -ENODATA ? "the file is shorter than it was when checked" : strerror(-rd));
-            return -ENOEXEC;
-        }
-    } else if (pvh_kernel_load(p->kernel, p->kernel_size, &k, m->mem, m->low_size) < 0) {
-        log_err("%s: cannot load its segments into guest RAM", p->kernel_path);
+    /* from the file, not the mapping (whose pages would fault if the file shrank since) */
+    int rd = pvh_kernel_read(p->kernel_fd, &k, m->mem, m->low_size);
+    if (rd < 0) {
+        log_err("%s: cannot read its segments: %s", p->kernel_path,
+                rd == -ENODATA ? "the file is shorter than it was when checked" : strerror(-rd));
         return -ENOEXEC;
     }
     out->entry = k.entry;

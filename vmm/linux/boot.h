@@ -19,7 +19,7 @@ struct boot_parts {
     size_t kernel_size;
     const char *kernel_path;     /* for messages */
     int kernel_fd;               /* the same file, open: the segments are read from it straight
-                                  * into guest RAM (-1: copied from `kernel`) */
+                                  * into guest RAM */
     const uint8_t *init;         /* isovm's init, init_size bytes (/init) */
     size_t init_size;
     const char *job_file;        /* /isovm/job, job_len bytes */

@@ -107,20 +107,6 @@ int pvh_kernel_check(const uint8_t *file, size_t size, uint64_t ram_lo, uint64_t
     return 0;
 }
 
-int pvh_kernel_load(const uint8_t *file, size_t size, const struct pvh_kernel *k, uint8_t *ram,
-                    uint64_t ram_size)
-{
-    for (unsigned i = 0; i < k->nseg; i++) {
-        const struct pvh_segment *s = &k->seg[i];
-        if (!range_in(s->paddr, s->memsz, 0, ram_size) || !elf_in_file(s->offset, s->filesz, size) ||
-            s->filesz > s->memsz)
-            return -EINVAL;
-        memcpy(ram + s->paddr, file + s->offset, s->filesz);
-        memset(ram + s->paddr + s->filesz, 0, s->memsz - s->filesz);
-    }
-    return 0;
-}
-
 /* Reads [off, off + len) of the file into dst, whole. 0, -ENODATA at the end of the file, or
  * the errno of pread. */
 static int pread_all(int fd, uint8_t *dst, uint64_t len, uint64_t off)

@@ -31,13 +31,9 @@ struct pvh_kernel {
 int pvh_kernel_check(const uint8_t *file, size_t size, uint64_t ram_lo, uint64_t ram_hi,
                      struct pvh_kernel *k, char *err, size_t errlen);
 
-/* Copy the checked segments into guest RAM (ram: host view of guest-physical [0, ram_size)),
- * zeroing what is past each segment's file bytes. 0, or -EINVAL when a segment is outside. */
-int pvh_kernel_load(const uint8_t *file, size_t size, const struct pvh_kernel *k, uint8_t *ram,
-                    uint64_t ram_size);
-
-/* The checked segments read from the kernel file fd straight into guest RAM (as
- * pvh_kernel_load): one read per data extent, no mapping of the file (whose page faults on a
+/* The checked segments read from the kernel file fd straight into guest RAM (ram: host view of
+ * guest-physical [0, ram_size)), zeroing what is past each segment's file bytes: one read per
+ * data extent, no mapping of the file (whose page faults on a
  * network or 9p file system cost a round trip each) and no intermediate copy. Holes in the file
  * (SEEK_DATA/SEEK_HOLE: scripts/linux-kernel.sh digs them in the cached vmlinux, whose .bss and
  * padding, about half of it, are zeros) are not read and their RAM is not written: ram must be
