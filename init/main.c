@@ -82,8 +82,7 @@ int main(void)
     read_job(&spec);
     const char *tags[ISOVM_JOB_DISKS_MAX + 3];
     size_t ntags = modules_wanted_tags(&spec, tags, sizeof tags / sizeof tags[0]);
-    unsigned nmod, nskip;
-    if ((rc = modules_load(tags, ntags, &nmod, &nskip, err, sizeof err)))
+    if ((rc = modules_load(tags, ntags, err, sizeof err)))
         die(ISOVM_STAGE_MODULES, -rc, "%s", err);
     struct streams st;
     if ((rc = streams_open(&st, err, sizeof err)))

@@ -35,12 +35,10 @@ static int load_one(int fd, const char *name)
 #endif
 }
 
-int modules_load(const char *const *tags, size_t ntags, unsigned *loaded, unsigned *skipped,
-                 char *err, size_t len)
+int modules_load(const char *const *tags, size_t ntags, char *err, size_t len)
 {
     char *text;
     size_t n;
-    *loaded = *skipped = 0;
     int rc = read_file(ISOVM_MODULES_ORDER, ISOVM_MODULES_ORDER_MAX, &text, &n);
     if (rc) {
         snprintf(err, len, "cannot read %s (the initramfs's list of modules): %s",
@@ -62,7 +60,6 @@ int modules_load(const char *const *tags, size_t ntags, unsigned *loaded, unsign
         char path[256];
         snprintf(path, sizeof path, "%s/%s", ISOVM_MODULES_DIR, l.name);
         if (!modules_order_line_wanted(&l, tags, ntags)) {
-            (*skipped)++;
             unlink(path); /* the initramfs is RAM */
             continue;
         }
@@ -75,7 +72,6 @@ int modules_load(const char *const *tags, size_t ntags, unsigned *loaded, unsign
                      strerror(-rc));
             break;
         }
-        (*loaded)++;
         unlink(path); /* the initramfs is RAM: the module's copy there is not needed any more */
     }
     free(text);

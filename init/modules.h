@@ -6,9 +6,8 @@
 
 /* Loads, in ISOVM_MODULES_ORDER's order, every untagged module and every module with one of the
  * ntags tags (modules_wanted_tags, init/modules_order.h; EEXIST: already there, fine), unlinks
- * every module file the order file names and then the order file. 0, or -errno with err naming the module, the order file's line and what
- * went wrong. *loaded counts the modules loaded, *skipped those left out. */
-int modules_load(const char *const *tags, size_t ntags, unsigned *loaded, unsigned *skipped,
-                 char *err, size_t len);
+ * every module file the order file names and then the order file. 0, or -errno with err naming
+ * the module, the order file's line and what went wrong. */
+int modules_load(const char *const *tags, size_t ntags, char *err, size_t len);
 
 #endif
