@@ -12,56 +12,11 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* mkdir -p of an absolute or relative path. */
-static int mkdirs(const char *path, char *err, size_t len)
-{
-    char buf[IMAGE_CACHE_PATH_MAX];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-        snprintf(err, len, "cache directory path too long");
-        return -ENAMETOOLONG;
-    }
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || !*p) {
-            char c = *p;
-            *p = 0;
-            if (mkdir(buf, 0755) && errno != EEXIST) {
-                int e = errno;
-                snprintf(err, len, "cannot make the image cache directory %s: %s", buf, strerror(e));
-                return -e;
-            }
-            if (!c)
-                break;
-            *p = c;
-        }
-    }
-    struct stat st;
-    if (stat(path, &st) || !S_ISDIR(st.st_mode)) {
-        snprintf(err, len, "the image cache %s is not a directory", path);
-        return -ENOTDIR;
-    }
-    return 0;
-}
+#include "lib/cache_dir.h"
 
 int image_cache_dir(char *dir, size_t cap, char *err, size_t len)
 {
-    const char *own = getenv("ISOVM_IMAGE_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    int n;
-    if (own && *own)
-        n = snprintf(dir, cap, "%s", own);
-    else if (xdg && *xdg == '/')
-        n = snprintf(dir, cap, "%s/isovm/images", xdg);
-    else if (home && *home == '/')
-        n = snprintf(dir, cap, "%s/.cache/isovm/images", home);
-    else {
-        snprintf(err, len, "no image cache directory: set XDG_CACHE_HOME or HOME (or ISOVM_IMAGE_CACHE)");
-        return -ENOENT;
-    }
-    if (n < 0 || (size_t)n >= cap) {
-        snprintf(err, len, "the image cache directory's path is too long");
-        return -ENAMETOOLONG;
-    }
-    return mkdirs(dir, err, len);
+    return cache_dir("ISOVM_IMAGE_CACHE", "images", 0755, dir, cap, err, len);
 }
 
 int image_cache_workdir(const char *dir, char *work, size_t cap, char *err, size_t len)

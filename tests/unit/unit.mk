@@ -141,7 +141,7 @@ $(BUILD)/tests/test_acpi: $(BUILD)/tests/unit/test_acpi.o $(BUILD)/vmm/linux/acp
 # emulated host's cache has it)
 UNIT_TESTS     += $(BUILD)/tests/test_pvh
 UNIT_OBJS      += $(BUILD)/tests/unit/test_pvh.o
-$(BUILD)/tests/test_pvh: $(BUILD)/tests/unit/test_pvh.o $(BUILD)/vmm/linux/pvh.o $(BUILD)/vmm/core/elf_check.o
+$(BUILD)/tests/test_pvh: $(BUILD)/tests/unit/test_pvh.o $(BUILD)/vmm/linux/pvh.o $(BUILD)/vmm/core/elf_check.o $(BUILD)/lib/sparse_read.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 

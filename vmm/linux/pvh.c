@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "lib/sparse_read.h"
 #include "vmm/core/elf_check.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
@@ -107,22 +108,6 @@ int pvh_kernel_check(const uint8_t *file, size_t size, uint64_t ram_lo, uint64_t
     return 0;
 }
 
-/* Reads [off, off + len) of the file into dst, whole. 0, -ENODATA at the end of the file, or
- * the errno of pread. */
-static int pread_all(int fd, uint8_t *dst, uint64_t len, uint64_t off)
-{
-    uint64_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(fd, dst + done, len - done, (off_t)(off + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return n < 0 ? -errno : -ENODATA;
-        done += (uint64_t)n;
-    }
-    return 0;
-}
-
 int pvh_kernel_read(int fd, const struct pvh_kernel *k, uint8_t *ram, uint64_t ram_size)
 {
     struct stat st;
@@ -136,22 +121,9 @@ int pvh_kernel_read(int fd, const struct pvh_kernel *k, uint8_t *ram, uint64_t r
         if (s->offset + s->filesz > (uint64_t)st.st_size)
             return -ENODATA; /* cut short since it was checked: a hole past its end is no zeros */
         uint8_t *dst = ram + s->paddr;
-        uint64_t pos = s->offset, end = s->offset + s->filesz;
-        while (pos < end) {
-            off_t d = lseek(fd, (off_t)pos, SEEK_DATA);
-            if (d < 0 && errno == ENXIO)
-                break; /* a hole up to the end of the file */
-            if (d < 0 || (uint64_t)d < pos)
-                d = (off_t)pos; /* no SEEK_DATA here: all of it is data */
-            if ((uint64_t)d >= end)
-                break;
-            off_t h = lseek(fd, d, SEEK_HOLE);
-            uint64_t stop = h <= d || (uint64_t)h > end ? end : (uint64_t)h;
-            int rc = pread_all(fd, dst + ((uint64_t)d - s->offset), stop - (uint64_t)d, (uint64_t)d);
-            if (rc)
-                return rc;
-            pos = stop;
-        }
+        int rc = sparse_read(fd, s->offset, s->filesz, dst);
+        if (rc)
+            return rc;
         memset(dst + s->filesz, 0, s->memsz - s->filesz);
     }
     return 0;
