@@ -35,7 +35,7 @@ int status_port_write(struct status_port *p, uint64_t offset, const void *data, 
     uint32_t kind = ISOVM_STATUS_KIND(v), detail = ISOVM_STATUS_DETAIL(v);
     switch (kind) {
     case ISOVM_STATUS_PHASE:
-        if (detail < ISOVM_PHASE_INIT_START || detail > ISOVM_PHASE_JOB_END || p->phase_ns[detail])
+        if (detail < ISOVM_PHASE_INIT_START || detail > ISOVM_PHASE_MAX || p->phase_ns[detail])
             return status_port_ignore(p);
         p->phase_ns[detail] = now_ns ? now_ns : 1;
         return 0;

@@ -11,7 +11,7 @@ struct status_port {
     bool ended;
     uint8_t kind;      /* enum isovm_status_kind of the end: EXIT, SIGNAL, OOM or INIT_ERROR */
     uint32_t detail;   /* its detail (24 bits) */
-    uint64_t phase_ns[ISOVM_PHASE_JOB_END + 1]; /* CLOCK_MONOTONIC of each phase's first word; 0: not seen */
+    uint64_t phase_ns[ISOVM_PHASE_MAX + 1]; /* CLOCK_MONOTONIC of each phase's first word; 0: not seen */
     uint64_t ignored;  /* accesses that did nothing: a read, a wrong size or offset, an unknown
                         * kind or phase, any word after the end */
     void (*on_end)(void *ctx, uint8_t kind, uint32_t detail); /* the run loop: stop the VM */

@@ -1,11 +1,10 @@
 /* The contract between the VMM and isovm's init (PID 1 of a Linux-tier guest): the initramfs
- * layout, the job file in it, the job's streams, and the status port. */
+ * layout, the job file and the job channel that gives it, the job's streams, and the status port. */
 #ifndef ISOVM_INIT_ABI_H
 #define ISOVM_INIT_ABI_H
 
 /* ---- the initramfs the VMM assembles (a newc cpio, any compression the kernel reads) ----
  *   /init                  isovm's init (this folder), mode 0755: the kernel runs it as PID 1
- *   /isovm/job             the job file (below)
  *   /lib/modules/order     the modules, one a line (LF-terminated): a file name relative to
  *                          /lib/modules ([A-Za-z0-9_.-]+.ko), then optionally tags, each after
  *                          one space ([a-z0-9_]+, at most ISOVM_MODULE_TAGS_MAX): the file
@@ -26,7 +25,7 @@
 #define ISOVM_MODULES_ORDER_MAX (64 * 1024) /* bytes of the order file */
 #define ISOVM_MODULE_TAGS_MAX 16             /* tags on one line of it */
 
-/* ---- the job file: /isovm/job in the initramfs ----
+/* ---- the job file: fetched from the VMM over the job channel (below) ----
  * A text file of records, one per line: KEY SP FIELD [SP FIELD]... LF. Every FIELD is
  * percent-escaped (every byte below 0x21, above 0x7e, and '%' itself as %XX, hex, either case),
  * so any byte string but NUL fits in one field; %00 is refused (fields become C strings). Raw
@@ -47,16 +46,41 @@
  *                      (the device is there for the job to use)
  *   max_threads N      pids.max of the job's cgroup (tasks of every process of the job), 1..4194304
  *   memory N           guest RAM in bytes (for the init's own messages)
+ *   time SEC NSEC      the host's CLOCK_REALTIME when the VMM wrote the file: the init sets
+ *                      the guest's clock to it (a restored guest's clock is the snapshot's)
+ *   seed HEX           32 bytes (64 hex digits) of the host's randomness: the init mixes them
+ *                      into the guest's pool (RNDADDENTROPY, credited) and reseeds its CRNG
+ *                      (RNDRESEEDCRNG), so guests restored from one snapshot do not share
+ *                      random numbers
  * DEV is an absolute path (/dev/vda, ...), each used once. FSTYPE: squashfs, erofs (read-only
  * only), ext4, ext3, ext2. Unknown keys, keys out of order or repeated, missing required keys:
  * an init error (status ISOVM_INIT_ERROR, stage ISOVM_STAGE_JOB_FILE), never ignored.
  * init/job_write.h writes this format from a struct job_spec; init/job_file.h parses it. */
-#define ISOVM_JOB_FILE "/isovm/job"
 #define ISOVM_JOB_VERSION 1
 #define ISOVM_JOB_LINE_MAX 65536          /* bytes of one escaped record, LF included */
 #define ISOVM_JOB_FILE_MAX (4u << 20)     /* bytes of the whole file */
 #define ISOVM_JOB_MAX_THREADS_MAX 4194304 /* Linux's PID_MAX_LIMIT */
 #define ISOVM_JOB_DISKS_MAX 64            /* disk lines */
+
+/* ---- the job channel: how the init gets its job file ----
+ * The job file is not in the initramfs: the init asks the VMM for it once it is ready, so that a
+ * guest can be booted once, snapshotted at that point with nothing of any job's in it, and
+ * restored for each job (docs/linux-tier.md).
+ *   1. the init writes ISOVM_PHASE_READY to the status port. Until then it has mounted /proc,
+ *      /sys and /dev and opened its console, and done nothing else: no module loaded, no disk
+ *      or console device touched. The VMM may stop the guest here and snapshot it.
+ *   2. a 32-bit `in` from ISOVM_JOB_PORT gives the job file's length in bytes (1 ..
+ *      ISOVM_JOB_FILE_MAX) and rewinds the channel to the file's first byte
+ *   3. 8-bit `in`s from ISOVM_JOB_PORT + 4 (one `rep insb`) give the file's bytes in order;
+ *      past its end they read 0
+ * Any other access reads all ones and is ignored.
+ * For another VMM running this init (bench/linux.sh runs it under QEMU, which has no job
+ * channel): an initramfs holding ISOVM_JOB_FILE_INITRAMFS gives the job file that way instead,
+ * and the channel is not used. isovm's initramfs never holds one. */
+#define ISOVM_JOB_FILE_INITRAMFS "/isovm/job"
+#define ISOVM_JOB_PORT 0x4f0
+#define ISOVM_JOB_PORT_LEN 8
+#define ISOVM_JOB_SEED_BYTES 32
 
 /* ---- the guest's disks (virtio-blk over virtio-mmio, in the ACPI DSDT's order) ----
  * /dev/vda the root image, /dev/vdb, /dev/vdc, ... the --disk images in the order given, then
@@ -103,13 +127,18 @@ enum isovm_phase {
     ISOVM_PHASE_ROOT_READY = 2,  /* modules loaded, root, overlay and disks mounted, moved in */
     ISOVM_PHASE_JOB_START = 3,   /* just before the job's process is started */
     ISOVM_PHASE_JOB_END = 4,     /* the job's process has been reaped */
+    ISOVM_PHASE_READY = 5,       /* set up, no module loaded, about to fetch the job file (the
+                                  * snapshot point: see the job channel); between INIT_START and
+                                  * ROOT_READY in time */
 };
+#define ISOVM_PHASE_MAX ISOVM_PHASE_READY
 /* What the init was doing when an init error happened: bits 16..23 of the detail. */
 enum isovm_init_stage {
     ISOVM_STAGE_SETUP = 1,       /* mounting /proc, /sys, /dev; the status port */
     ISOVM_STAGE_MODULES = 2,     /* reading the order file, loading a module */
     ISOVM_STAGE_STREAMS = 3,     /* finding and opening the three ports */
-    ISOVM_STAGE_JOB_FILE = 4,    /* reading or parsing /isovm/job */
+    ISOVM_STAGE_JOB_FILE = 4,    /* fetching the job file over the job channel, parsing it, or
+                                  * applying its time and seed */
     ISOVM_STAGE_ROOT = 5,        /* waiting for or mounting the root (EINVAL etc.: the guest
                                   * kernel cannot mount the image as that file system) */
     ISOVM_STAGE_OVERLAY = 6,     /* the writable layer: its tmpfs or disk, the overlayfs */

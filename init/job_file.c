@@ -1,4 +1,4 @@
-/* The job file's parser: checks every byte, line, key and field of /isovm/job (init/abi.h) and
+/* The job file's parser: checks every byte, line, key and field of a job file (init/abi.h) and
  * decodes it into a struct job_spec whose strings point into one decoded copy of the file. */
 #include "init/job_file.h"
 #include <errno.h>
@@ -8,7 +8,10 @@
 #include <string.h>
 #include "init/abi.h"
 
-enum key { K_VERSION, K_ARG, K_ENV, K_CWD, K_ROOT, K_OVERLAY, K_DISK, K_MAX_THREADS, K_MEMORY, K_COUNT };
+enum key {
+    K_VERSION, K_ARG, K_ENV, K_CWD, K_ROOT, K_OVERLAY, K_DISK, K_MAX_THREADS, K_MEMORY, K_TIME, K_SEED,
+    K_COUNT
+};
 
 #define FIELDS_MAX 4
 
@@ -27,6 +30,8 @@ static const struct {
     [K_DISK] = {"disk", true, 4, 4, "disk DEV FSTYPE MOUNTPOINT ro|rw"},
     [K_MAX_THREADS] = {"max_threads", false, 1, 1, "max_threads N"},
     [K_MEMORY] = {"memory", false, 1, 1, "memory N"},
+    [K_TIME] = {"time", false, 2, 2, "time SEC NSEC"},
+    [K_SEED] = {"seed", false, 1, 1, "seed HEX"},
 };
 
 static const char *const fstypes[] = {"squashfs", "erofs", "ext4", "ext3", "ext2"};
@@ -120,6 +125,22 @@ static int number(struct parser *p, const char *f, uint64_t min, uint64_t max, u
         return bad(p, "%llu is out of range (%llu..%llu)", (unsigned long long)n,
                    (unsigned long long)min, (unsigned long long)max);
     *v = n;
+    return 0;
+}
+
+/* seed: exactly 2 * ISOVM_JOB_SEED_BYTES hex digits, either case. */
+static int seed(struct parser *p, const char *f, uint8_t *out)
+{
+    size_t n = strlen(f);
+    if (n != 2 * ISOVM_JOB_SEED_BYTES)
+        return bad(p, "%zu hex digits, want %d (%d bytes)", n, 2 * ISOVM_JOB_SEED_BYTES,
+                   ISOVM_JOB_SEED_BYTES);
+    for (size_t i = 0; i < ISOVM_JOB_SEED_BYTES; i++) {
+        int hi = hexval(f[2 * i]), lo = hexval(f[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return bad(p, "\"%.2s\" at column %zu is not two hex digits", f + 2 * i, 2 * i + 1);
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
     return 0;
 }
 
@@ -247,6 +268,21 @@ static int record(struct parser *p, enum key k, char **f, unsigned nf)
         return number(p, f[0], 1, ISOVM_JOB_MAX_THREADS_MAX, &s->max_threads);
     case K_MEMORY:
         return number(p, f[0], 0, UINT64_MAX, &s->memory);
+    case K_TIME: {
+        uint64_t ns;
+        if ((rc = number(p, f[0], 0, JOB_TIME_SEC_MAX, &v)) ||
+            (rc = number(p, f[1], 0, 999999999, &ns)))
+            return rc;
+        s->has_time = true;
+        s->time_sec = (int64_t)v;
+        s->time_nsec = (uint32_t)ns;
+        return 0;
+    }
+    case K_SEED:
+        if ((rc = seed(p, f[0], s->seed)))
+            return rc;
+        s->has_seed = true;
+        return 0;
     case K_COUNT:
         break;
     }

@@ -4,6 +4,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "init/abi.h"
+
+/* The largest SEC of a time line (2^62; the guest kernel itself refuses a clock past 2262). */
+#define JOB_TIME_SEC_MAX (UINT64_C(1) << 62)
 
 enum job_overlay { JOB_OVERLAY_NONE = 0, JOB_OVERLAY_TMPFS, JOB_OVERLAY_DISK };
 
@@ -27,6 +31,11 @@ struct job_spec {
     size_t ndisks;
     uint64_t max_threads; /* 0: no limit */
     uint64_t memory;      /* 0: not given */
+    bool has_time;        /* a time line: set the guest's CLOCK_REALTIME to time_sec.time_nsec */
+    int64_t time_sec;     /* 0..JOB_TIME_SEC_MAX */
+    uint32_t time_nsec;   /* 0..999999999 */
+    bool has_seed;        /* a seed line: mix seed into the guest's random pool */
+    uint8_t seed[ISOVM_JOB_SEED_BYTES];
     char *text;           /* parsed specs: the decoded file, which every string points into */
 };
 

@@ -97,6 +97,22 @@ int job_write(const struct job_spec *s, char **text, size_t *len, char *err, siz
         num(&o, "max_threads", s->max_threads);
     if (s->memory)
         num(&o, "memory", s->memory);
+    if (s->has_time) {
+        char sec[24], nsec[24];
+        snprintf(sec, sizeof sec, "%" PRId64, s->time_sec);
+        snprintf(nsec, sizeof nsec, "%" PRIu32, s->time_nsec);
+        rec(&o, "time", sec, nsec, NULL, NULL);
+    }
+    if (s->has_seed) {
+        static const char hex[] = "0123456789abcdef";
+        char h[2 * ISOVM_JOB_SEED_BYTES + 1];
+        for (size_t i = 0; i < ISOVM_JOB_SEED_BYTES; i++) {
+            h[2 * i] = hex[s->seed[i] >> 4];
+            h[2 * i + 1] = hex[s->seed[i] & 15];
+        }
+        h[2 * ISOVM_JOB_SEED_BYTES] = '\0';
+        rec(&o, "seed", h, NULL, NULL, NULL);
+    }
     if (o.oom) {
         free(o.p);
         if (err && errlen)

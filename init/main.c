@@ -1,5 +1,5 @@
-/* isovm's init, PID 1 of a Linux-tier guest: mounts, modules, the job's streams, its root and
- * cgroup; runs the job and hands its end to the VMM (init/abi.h, docs/linux-tier.md). */
+/* isovm's init, PID 1 of a Linux-tier guest: mounts, the job file from the VMM, modules, the job's
+ * streams, its root and cgroup; runs the job and hands its end to the VMM (init/abi.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -10,6 +10,7 @@
 #include "init/abi.h"
 #include "init/cgroup.h"
 #include "init/fsutil.h"
+#include "init/job_fetch.h"
 #include "init/job_file.h"
 #include "init/job_run.h"
 #include "init/modules.h"
@@ -39,23 +40,21 @@ static void console_fds(void)
     }
 }
 
-static void read_job(struct job_spec *spec)
+/* The job file from the VMM (the job channel), parsed; its time and seed applied. */
+static void fetch_job(struct job_spec *spec)
 {
     char *text, err[512];
     size_t n;
-    int rc = read_file(ISOVM_JOB_FILE, ISOVM_JOB_FILE_MAX, &text, &n);
-    if (rc == -EFBIG)
-        die(ISOVM_STAGE_JOB_FILE, EFBIG, "%s: more than the %u bytes a job file may have",
-            ISOVM_JOB_FILE, ISOVM_JOB_FILE_MAX);
+    int rc = job_fetch(&text, &n, err, sizeof err);
     if (rc)
-        die(ISOVM_STAGE_JOB_FILE, -rc, "cannot read the job file %s: %s", ISOVM_JOB_FILE,
-            strerror(-rc));
+        die(ISOVM_STAGE_JOB_FILE, -rc, "%s", err);
     rc = job_parse(text, n, spec, err, sizeof err);
     free(text);
     if (rc)
-        die(ISOVM_STAGE_JOB_FILE, -rc, "%s: %s", ISOVM_JOB_FILE, err);
-    /* the initramfs is RAM; neither file is read again */
-    unlink(ISOVM_JOB_FILE);
+        die(ISOVM_STAGE_JOB_FILE, -rc, "the job file: %s", err);
+    if ((rc = job_apply(spec, err, sizeof err)))
+        die(ISOVM_STAGE_JOB_FILE, -rc, "%s", err);
+    /* the initramfs is RAM; the init is not read again */
     unlink(ISOVM_INIT_PATH);
 }
 
@@ -77,9 +76,11 @@ int main(void)
     console_fds();
     write_file("/proc/self/oom_score_adj", "-1000"); /* the OOM killer takes the job, not PID 1 */
 
+    /* the snapshot point (init/abi.h, the job channel): nothing of any job's before it */
+    status_phase(ISOVM_PHASE_READY);
     /* the job file first: it says which file systems' modules to load */
     struct job_spec spec;
-    read_job(&spec);
+    fetch_job(&spec);
     const char *tags[ISOVM_JOB_DISKS_MAX + 3];
     size_t ntags = modules_wanted_tags(&spec, tags, sizeof tags / sizeof tags[0]);
     if ((rc = modules_load(tags, ntags, err, sizeof err)))

@@ -5,6 +5,14 @@
 
 /* The test build (tests/init/run.sh) differs from the guest's init in these points only:
  * - the status port is the file /test/status, one "KIND DETAIL" line per write;
+ * - the job channel is the file /test/job: its size is the length the channel gives (0 for an
+ *   empty file), its bytes the file's; a missing file is a channel that cannot be opened;
+ * - the job file's time and seed are not applied to the host: each call the guest's init would
+ *   make is appended to /test/applied.log as one line, with its arguments:
+ *       clock_settime CLOCK_REALTIME SEC NSEC
+ *       RNDADDENTROPY ENTROPY_BITS BUF_SIZE HEX     (the rand_pool_info given; HEX lower-case)
+ *       RNDRESEEDCRNG
+ *   (/dev/urandom is opened as in the guest);
  * - a module is checked to be an ELF file and its name appended to /test/modules.log, not
  *   loaded into the host's kernel;
  * - the ports are named under /test/virtio-ports/vportNpM/name and opened as /test/dev/vportNpM;
@@ -17,6 +25,8 @@
 #define SEAM_PORTS_DEVDIR "/test/dev"
 #define SEAM_STATUS_FILE "/test/status"
 #define SEAM_MODULES_LOG "/test/modules.log"
+#define SEAM_JOB_FILE "/test/job"
+#define SEAM_APPLIED_LOG "/test/applied.log"
 #else
 #define SEAM_TEST 0
 #define SEAM_PORTS_SYSDIR "/sys/class/virtio-ports"

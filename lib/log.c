@@ -24,6 +24,16 @@ void log_errv(const char *fmt, va_list ap)
     log_line(fmt, ap);
 }
 
+void log_warn(const char *fmt, ...)
+{
+    char with[256];
+    snprintf(with, sizeof with, "warning: %s", fmt);
+    va_list ap;
+    va_start(ap, fmt);
+    log_line(with, ap);
+    va_end(ap);
+}
+
 void log_debug(const char *fmt, ...)
 {
     if (!log_verbose)

@@ -17,7 +17,7 @@
 #   DIR/VERSION/config         the kernel's configuration
 #   DIR/VERSION/modules/       NAME.ko and "order": /lib/modules/ of the initramfs (init/abi.h)
 #   DIR/VERSION/modules.cpio   the same as a newc cpio (lib/modules/...), owned by root: the VMM
-#                              appends it to its own cpio of /init and /isovm/job
+#                              appends it to its own cpio of /init
 #   DIR/current -> VERSION
 #   DIR/debs/                  the downloaded package
 # DIR: --cache, else $ISOVM_KERNEL_CACHE, else ${XDG_CACHE_HOME:-~/.cache}/isovm/kernel.

@@ -77,3 +77,20 @@ void uart8250_write(struct uart8250 *u, unsigned offset, uint8_t value)
     default: break; /* LSR, MSR: read-only */
     }
 }
+
+void uart8250_save(const struct uart8250 *u, struct uart8250_state *s)
+{
+    *s = (struct uart8250_state){ .ier = u->ier, .lcr = u->lcr, .mcr = u->mcr, .scr = u->scr,
+                                  .fcr = u->fcr, .dll = u->dll, .dlm = u->dlm };
+}
+
+void uart8250_load(struct uart8250 *u, const struct uart8250_state *s)
+{
+    u->ier = s->ier;
+    u->lcr = s->lcr;
+    u->mcr = s->mcr;
+    u->scr = s->scr;
+    u->fcr = s->fcr;
+    u->dll = s->dll;
+    u->dlm = s->dlm;
+}

@@ -14,11 +14,19 @@ struct uart8250 {
     void *ctx;
 };
 
+/* Its registers, for a snapshot: every byte value is one the guest could have written. */
+struct uart8250_state {
+    uint8_t ier, lcr, mcr, scr, fcr, dll, dlm, pad;
+};
+
 void uart8250_init(struct uart8250 *u, void (*tx)(void *ctx, uint8_t byte), void *ctx);
 
 /* A byte read or written at `offset` (0..7) from the base; other offsets read 0xff and ignore
  * writes. Never fails. */
 uint8_t uart8250_read(struct uart8250 *u, unsigned offset);
 void uart8250_write(struct uart8250 *u, unsigned offset, uint8_t value);
+
+void uart8250_save(const struct uart8250 *u, struct uart8250_state *s);
+void uart8250_load(struct uart8250 *u, const struct uart8250_state *s);
 
 #endif

@@ -1,4 +1,4 @@
-/* libFuzzer harness for the job file (init/job_file.c): the input is a whole /isovm/job. A file
+/* libFuzzer harness for the job file (init/job_file.c): the input is a whole job file. A file
  * the parser accepts must be well formed (argv and envp NULL-terminated, every string inside
  * the decoded copy) and survive the writer's round trip (init/job_write.c) unchanged. */
 #include <stdint.h>
@@ -18,7 +18,9 @@ static void same(const struct job_spec *a, const struct job_spec *b)
         !same_str(a->root_dev, b->root_dev) || !same_str(a->root_fstype, b->root_fstype) ||
         a->overlay != b->overlay || !same_str(a->overlay_dev, b->overlay_dev) ||
         !same_str(a->overlay_fstype, b->overlay_fstype) || a->ndisks != b->ndisks ||
-        a->max_threads != b->max_threads || a->memory != b->memory)
+        a->max_threads != b->max_threads || a->memory != b->memory || a->has_time != b->has_time ||
+        a->time_sec != b->time_sec || a->time_nsec != b->time_nsec || a->has_seed != b->has_seed ||
+        memcmp(a->seed, b->seed, sizeof a->seed))
         abort();
     for (size_t i = 0; i < a->argc; i++)
         if (strcmp(a->argv[i], b->argv[i]))
@@ -44,6 +46,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     if (s.argc < 1 || s.argv[s.argc] || s.envp[s.envc] || !s.argv[0][0] || !s.root_dev)
+        abort();
+    if (s.has_time ? s.time_sec < 0 || s.time_nsec > 999999999 : s.time_sec || s.time_nsec)
         abort();
     char *text;
     size_t len;

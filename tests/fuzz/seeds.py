@@ -149,8 +149,17 @@ def init_job_seeds():
         'minimal': b'version 1\narg /bin/true\n' + root,
         'full': head + b'env PATH=/usr/bin:/bin\nenv A=%25%0A\ncwd /work\nroot /dev/vda ext4\n'
                 b'overlay disk /dev/vdd ext4\ndisk /dev/vdb ext4 /data ro\ndisk /dev/vdc ext2 - rw\n'
-                b'max_threads 64\nmemory 268435456\n',
+                b'max_threads 64\nmemory 268435456\ntime 1700000000 123456789\n'
+                b'seed 000102030405060708090a0b0c0d0e0fF0E1D2C3B4A5968778695A4B3C2D1E0F\n',
         'tmpfs': head + root + b'overlay tmpfs\n',
+        'time': head + root + b'time 4611686018427387904 999999999\n',
+        'seed': head + root + b'seed ' + b'aB' * 32 + b'\n',
+        'time-nsec': head + root + b'time 1 1000000000\n',
+        'time-sign': head + root + b'time -1 0\n',
+        'seed-short': head + root + b'seed ' + b'0' * 63 + b'\n',
+        'seed-hex': head + root + b'seed ' + b'0' * 62 + b'0g\n',
+        'time-seed-order': head + root + b'seed ' + b'1' * 64 + b'\ntime 0 0\n',
+        'time-twice': head + root + b'time 0 0\ntime 0 0\n',
         'escapes': b'version 1\narg %C3%a9%20%25\narg \n' + root,
         'bad-escape': head + b'arg %G1\n' + root,
         'nul': head.replace(b'echo', b'ec\0ho') + root,
@@ -226,8 +235,30 @@ def modules_order_seeds():
     }
 
 
+def lsnap_seeds():
+    """Snapshot files: 'GEN!' inputs are made into sound files by the harness (lsnap_write) and read
+    back; the others are headers with each field wrong in turn (struct lsnap_header, 128 bytes)."""
+    def hdr(magic=b'ISOVMSN1', version=1, size=128, mem=16384, nvcpus=1, state=0, log_len=0,
+            state_off=4096, log_off=8192, ram_off=8192):
+        return (magic + struct.pack('<II', version, size) + b'\x5a' * 32 +
+                struct.pack('<QIIQQQQ', mem, nvcpus, state, state_off, log_off, log_len, ram_off) +
+                bytes(32))
+    return {
+        'gen-empty': b'GEN!',
+        'gen-log': b'GEN!' + b'[    0.000000] Linux version 6.1\n' * 4,
+        'gen-ram': b'GEN!' + bytes(range(256)) * 64,
+        'header': hdr() + bytes(4096 - 128),
+        'bad-magic': hdr(magic=b'ISOVMSN0'),
+        'bad-version': hdr(version=2),
+        'short': hdr()[:100],
+        'huge-log': hdr(log_len=1 << 40),
+        'huge-mem': hdr(mem=(1 << 64) - 4096),
+    }
+
+
 HARNESSES = {'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
-             'image_check': image_check_seeds, 'modules_order': modules_order_seeds}
+             'image_check': image_check_seeds, 'modules_order': modules_order_seeds,
+             'lsnap': lsnap_seeds}
 
 
 def main():

@@ -2,8 +2,9 @@
 # The init's emulation tests: the test build of isovm's init ($BUILD/init/isovm-init-test,
 # init/seam.h) runs as PID 1 of a new PID, mount and cgroup namespace, chroot'ed into a directory
 # laid out as the VMM's initramfs (init/abi.h), with loop devices for the guest's disks and plain
-# files for the ports and the status port. Everything the guest's init does but load modules and
-# write an I/O port happens for real: mounts, overlay, the move into the new root, the cgroup, the
+# files for the ports, the status port and the job channel (/test/job). Everything the guest's init
+# does but load modules, use an I/O port, and set the clock and seed the random pool (recorded in
+# /test/applied.log) happens for real: mounts, overlay, the move into the new root, the cgroup, the
 # job's process, its streams and its end.
 #
 #   tests/init/run.sh [-v] [CASE...]     needs root, loop devices, mksquashfs, mke2fs, debugfs
@@ -83,7 +84,7 @@ esc() { # percent-escapes $1 as the job file wants
 new_case() { # new_case NAME: a fresh initramfs directory $T with three ports and two modules
     case=$1
     T=$W/cases/$case
-    mkdir -p "$T"/{isovm,lib/modules,test/dev}
+    mkdir -p "$T"/{lib/modules,test/dev}
     cp "$INIT" "$T/init"
     cp "$tree/bin/busybox" "$T/lib/modules/virtio.ko"
     cp "$tree/bin/busybox" "$T/lib/modules/virtio_console.ko"
@@ -104,7 +105,7 @@ new_case() { # new_case NAME: a fresh initramfs directory $T with three ports an
     WAIT_MS=400
 }
 
-job() { # job ARGS...: the job file from ARGS and the JOB_* settings
+job() { # job ARGS...: the job file from ARGS and the JOB_* settings, what the job channel gives
     local a e
     {
         echo "version 1"
@@ -115,7 +116,7 @@ job() { # job ARGS...: the job file from ARGS and the JOB_* settings
         [ -n "$JOB_OVERLAY" ] && echo "overlay $JOB_OVERLAY"
         for a in "${JOB_DISKS[@]}"; do echo "disk $a"; done
         for a in "${JOB_LIMITS[@]}"; do echo "$a"; done
-    } >"$T/isovm/job"
+    } >"$T/test/job"
 }
 
 boot() { # boot [STDIN]: runs the init; sets $status (the status lines joined), $out, $err, $console
@@ -140,9 +141,9 @@ boot() { # boot [STDIN]: runs the init; sets $status (the status lines joined), 
     [ "$rc" = 0 ] || bad "the init's namespace ended with $rc (timeout 124), console: $console"
 }
 
-# the phases of a job that ran, then its end
-ran() { echo "1 1,1 2,1 3,1 4,$1"; }
-init_error() { echo "1 1${2:+,$2},5 $(( $1 ))"; } # init_error DETAIL [PHASES-BETWEEN]
+# the phases of a job that ran (INIT_START, READY, ROOT_READY, JOB_START, JOB_END), then its end
+ran() { echo "1 1,1 5,1 2,1 3,1 4,$1"; }
+init_error() { echo "1 1,1 5${2:+,$2},5 $(( $1 ))"; } # init_error DETAIL [PHASES-AFTER-READY]
 E() { echo $(( ($1 << 16) | $2 )); }               # E STAGE ERRNO: INIT_ERROR's detail
 
 want_status() { [ "$status" = "$1" ] && ok "status $1" || bad "status \"$status\", want \"$1\""; }
@@ -153,7 +154,8 @@ want_in() { # want_in WHAT TEXT NEEDLE
 }
 selected() { [ ${#only[@]} -eq 0 ] && return 0; local c; for c in "${only[@]}"; do [ "$c" = "$1" ] && return 0; done; return 1; }
 
-# ENOENT 2, EIO 5, ENOEXEC 8, EROFS 30, EINVAL 22, ENODEV 19, ENOTSUP 95; stages: init/abi.h
+# ENOENT 2, EIO 5, ENOEXEC 8, EROFS 30, EINVAL 22, ENODEV 19, EFBIG 27, ENODATA 61, ENOTSUP 95;
+# stages: init/abi.h
 S_MODULES=2 S_STREAMS=3 S_JOB_FILE=4 S_ROOT=5 S_DISKS=7 S_CGROUP=9 S_JOB=10
 
 # --- the cases ----------------------------------------------------------------------------------
@@ -164,8 +166,10 @@ c_hello() {
     [ "$(cat "$T/test/modules.log")" = $'virtio.ko\nvirtio_console.ko' ] && ok "modules in order" ||
         bad "modules.log: $(cat "$T/test/modules.log")"
     local left
-    left=$(cd "$T" && ls init isovm/job lib/modules/order lib/modules/*.ko 2>/dev/null)
+    left=$(cd "$T" && ls init lib/modules/order lib/modules/*.ko 2>/dev/null)
     [ -z "$left" ] && ok "initramfs files freed" || bad "left in the initramfs: $left"
+    [ ! -e "$T/test/applied.log" ] && ok "no time or seed applied without their lines" ||
+        bad "applied.log: $(cat "$T/test/applied.log")"
 }
 c_exit() { new_case exit; job sh -c 'exit 7'; boot; want_status "$(ran '2 7')"; }
 c_stdin() { new_case stdin; job sort; boot $'b\na\n'; want_status "$(ran '2 0')"; want_out $'a\nb'; }
@@ -266,14 +270,80 @@ c_disk_read_only_root() {
     want_status "$(init_error "$(E $S_DISKS 30)")"
     want_err "isovm-init: cannot make the mount point /nodir of the disk $DATA: Read-only file system (the root has no overlay)"
 }
+# nothing loaded, applied or freed: the init stopped at the job file
+nothing_after_job_file() {
+    [ ! -e "$T/test/modules.log" ] && [ -e "$T/lib/modules/order" ] && ok "no module loaded" ||
+        bad "modules loaded or freed before the job file was good"
+    [ ! -e "$T/test/applied.log" ] && ok "nothing applied" || bad "applied.log: $(cat "$T/test/applied.log")"
+}
 c_bad_job_file() {
-    new_case bad_job_file; job true; echo "user nobody" >>"$T/isovm/job"; boot
+    new_case bad_job_file; job true; echo "user nobody" >>"$T/test/job"; boot
     want_status "$(init_error "$(E $S_JOB_FILE 22)")"
-    want_err "isovm-init: /isovm/job: line 6: unknown key \"user\""
+    want_err "isovm-init: the job file: line 6: unknown key \"user\""
     want_in console "$console" "unknown key"
+    nothing_after_job_file
+    # the channel cannot be opened (in a guest: ioperm refused)
     new_case no_job_file; boot
     want_status "$(init_error "$(E $S_JOB_FILE 2)")"
-    want_err "isovm-init: cannot read the job file /isovm/job: No such file or directory"
+    want_err "isovm-init: cannot open the job channel (/test/job): No such file or directory"
+    nothing_after_job_file
+}
+# another VMM's initramfs with its own /isovm/job (bench/linux.sh's QEMU peer): that file is the
+# job, read and removed, and the channel is never opened (there is none: no /test/job)
+c_initramfs_job() {
+    new_case initramfs_job; job echo from-initramfs
+    mkdir -p "$T/isovm" && mv "$T/test/job" "$T/isovm/job"; boot
+    want_status "$(ran '2 0')"; want_out from-initramfs
+    [ ! -e "$T/isovm/job" ] && ok "/isovm/job removed" || bad "/isovm/job is still there"
+}
+c_job_length() {
+    new_case empty_job; : >"$T/test/job"; boot
+    want_status "$(init_error "$(E $S_JOB_FILE 61)")"
+    want_err "isovm-init: the VMM has no job file for this guest (the job channel (/test/job) gives the length 0)"
+    nothing_after_job_file
+    new_case huge_job; truncate -s $((4 * 1024 * 1024 + 1)) "$T/test/job"; boot
+    want_status "$(init_error "$(E $S_JOB_FILE 27)")"
+    want_err "isovm-init: the job channel (/test/job) gives a job file of 4194305 bytes, more than the 4194304 a job file may have"
+    nothing_after_job_file
+}
+SEED=000102030405060708090a0b0c0d0e0fF0E1D2C3B4A5968778695A4B3C2D1E0F
+c_time_seed() {
+    # the calls the guest's init would make, with their values (the seed's bytes in lower-case hex)
+    new_case time_seed; JOB_LIMITS=("memory 268435456" "time 1700000000 123456789" "seed $SEED")
+    job sh -c 'echo ran'; boot
+    want_status "$(ran '2 0')"; want_out ran
+    local want
+    want=$(printf '%s\n' "clock_settime CLOCK_REALTIME 1700000000 123456789" \
+        "RNDADDENTROPY 256 32 ${SEED,,}" RNDRESEEDCRNG)
+    [ "$(cat "$T/test/applied.log" 2>/dev/null)" = "$want" ] && ok "time and seed applied" ||
+        bad "applied.log $(printf %q "$(cat "$T/test/applied.log" 2>/dev/null)"), want $(printf %q "$want")"
+    new_case time_only; JOB_LIMITS=("time 4102444800 999999999"); job true; boot
+    want_status "$(ran '2 0')"
+    [ "$(cat "$T/test/applied.log" 2>/dev/null)" = "clock_settime CLOCK_REALTIME 4102444800 999999999" ] &&
+        ok "time alone" || bad "applied.log: $(cat "$T/test/applied.log" 2>/dev/null)"
+}
+c_bad_time_seed() {
+    new_case bad_seed; JOB_LIMITS=("time 1 0" "seed ${SEED:1}"); job true; boot
+    want_status "$(init_error "$(E $S_JOB_FILE 22)")"
+    want_err "isovm-init: the job file: line 7: seed: 63 hex digits, want 64 (32 bytes)"
+    nothing_after_job_file
+    new_case bad_time; JOB_LIMITS=("time 1 1000000000"); job true; boot
+    want_status "$(init_error "$(E $S_JOB_FILE 22)")"
+    want_err "isovm-init: the job file: line 6: time: 1000000000 is out of range (0..999999999)"
+    nothing_after_job_file
+}
+c_ready_first() {
+    # READY, then the job file's time and seed, then the modules: the status port, the record of
+    # what was applied and the modules' log share one file here, so its lines are in the order
+    # the init did each thing
+    new_case ready_first; JOB_LIMITS=("time 5 6" "seed $SEED")
+    ln -s status "$T/test/modules.log"; ln -s status "$T/test/applied.log"
+    job true; boot
+    local want
+    want=$(printf '%s\n' "1 1" "1 5" "clock_settime CLOCK_REALTIME 5 6" "RNDADDENTROPY 256 32 ${SEED,,}" \
+        RNDRESEEDCRNG virtio.ko virtio_console.ko "1 2" "1 3" "1 4" "2 0")
+    [ "$(cat "$T/test/status")" = "$want" ] && ok "READY before the job file's time and seed, before any module" ||
+        bad "status and logs $(printf %q "$(cat "$T/test/status")"), want $(printf %q "$want")"
 }
 c_modules() {
     new_case module_missing; job true; printf 'virtio.ko\nmissing.ko\n' >"$T/lib/modules/order"; boot
@@ -359,7 +429,8 @@ c_limits() {
 
 cases=(hello exit stdin stdin_eof streams signal not_found not_found_path not_executable no_shebang
        path args_env_cwd cwd_missing process orphans reaper mounts read_only_root ext4_root
-       overlay_disk disks disk_read_only_root bad_job_file modules ports root_errors limits)
+       overlay_disk disks disk_read_only_root bad_job_file initramfs_job job_length time_seed bad_time_seed
+       ready_first modules ports root_errors limits)
 for c in "${cases[@]}"; do
     selected "$c" || continue
     "c_$c"

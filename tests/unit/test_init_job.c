@@ -1,6 +1,6 @@
 /* Unit tests for the job file (init/job_file.c, init/job_write.c): valid files and their
- * defaults, escapes, the writer's round trip, and hostile files (over-long lines, bad escapes,
- * missing, unknown, repeated and misordered keys, NULs, raw control bytes, huge files). */
+ * defaults, escapes, time and seed, the writer's round trip, and hostile files (over-long lines,
+ * bad escapes, missing, unknown, repeated and misordered keys, NULs, raw control bytes, huge files). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +64,10 @@ static void test_minimal(void **state)
     assert_int_equal(s.ndisks, 0);
     assert_int_equal(s.max_threads, 0);
     assert_int_equal(s.memory, 0);
+    assert_false(s.has_time);
+    assert_int_equal(s.time_sec, 0);
+    assert_int_equal(s.time_nsec, 0);
+    assert_false(s.has_seed);
     job_spec_free(&s);
     assert_null(s.text);
     job_spec_free(&s); /* twice is fine */
@@ -115,6 +119,147 @@ static void test_full(void **state)
     assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
     assert_int_equal(s.overlay, JOB_OVERLAY_TMPFS);
     job_spec_free(&s);
+}
+
+#define SEED_LO "000102030405060708090a0b0c0d0e0f" "f0e1d2c3b4a5968778695a4b3c2d1e0f"
+
+static void test_time_seed(void **state)
+{
+    (void)state;
+    struct job_spec s;
+    char err[256];
+    const char *t = HEAD ROOT "max_threads 8\nmemory 1048576\ntime 1700000000 123456789\n"
+                    "seed " SEED_LO "\n";
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_true(s.has_time);
+    assert_int_equal(s.time_sec, 1700000000);
+    assert_int_equal(s.time_nsec, 123456789);
+    assert_true(s.has_seed);
+    for (int i = 0; i < 16; i++)
+        assert_int_equal(s.seed[i], i);
+    assert_int_equal(s.seed[16], 0xf0);
+    assert_int_equal(s.seed[31], 0x0f);
+    job_spec_free(&s);
+    assert_false(s.has_time);
+    assert_false(s.has_seed);
+
+    /* either alone; the extremes; upper-case hex, mixed case */
+    t = HEAD ROOT "time 0 0\n";
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_true(s.has_time);
+    assert_false(s.has_seed);
+    assert_int_equal(s.time_sec, 0);
+    job_spec_free(&s);
+    t = HEAD ROOT "time 4611686018427387904 999999999\n";
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_true(s.time_sec == (int64_t)1 << 62);
+    assert_int_equal(s.time_nsec, 999999999);
+    job_spec_free(&s);
+    t = HEAD ROOT "seed FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFaBcDeF0123456789AbCdEf0123456789\n";
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_false(s.has_time);
+    assert_true(s.has_seed);
+    assert_int_equal(s.seed[0], 0xff);
+    assert_int_equal(s.seed[16], 0xab);
+    assert_int_equal(s.seed[17], 0xcd);
+    assert_int_equal(s.seed[31], 0x89);
+    job_spec_free(&s);
+    /* an all-zero seed is a seed */
+    t = HEAD ROOT "seed 0000000000000000000000000000000000000000000000000000000000000000\n";
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_true(s.has_seed);
+    job_spec_free(&s);
+}
+
+static void test_time_seed_refused(void **state)
+{
+    (void)state;
+    /* time */
+    refused(HEAD ROOT "time 1 1000000000\n", "line 4: time: 1000000000 is out of range (0..999999999)");
+    refused(HEAD ROOT "time 4611686018427387905 0\n", "time: 4611686018427387905 is out of range");
+    refused(HEAD ROOT "time 18446744073709551616 0\n", "time: \"18446744073709551616\" is too large");
+    refused(HEAD ROOT "time -1 0\n", "time: \"-1\" is not a decimal number");
+    refused(HEAD ROOT "time 1 -1\n", "\"-1\" is not a decimal number");
+    refused(HEAD ROOT "time +1 0\n", "not a decimal number");
+    refused(HEAD ROOT "time 1x 0\n", "not a decimal number");
+    refused(HEAD ROOT "time 0x10 0\n", "not a decimal number");
+    refused(HEAD ROOT "time 1.5 0\n", "not a decimal number");
+    refused(HEAD ROOT "time 1\n", "line 4: time: too few fields (want time SEC NSEC)");
+    refused(HEAD ROOT "time 1 2 3\n", "time: too many fields");
+    refused(HEAD ROOT "time  1 2\n", "time: too many fields");
+    refused(HEAD ROOT "time 1 \n", "time: empty number");
+    /* seed */
+    refused(HEAD ROOT "seed " SEED_LO "0\n", "line 4: seed: 65 hex digits, want 64 (32 bytes)");
+    refused(HEAD ROOT "seed " SEED_LO "00\n", "seed: 66 hex digits, want 64");
+    refused(HEAD ROOT "seed 0\n", "seed: 1 hex digits, want 64");
+    refused(HEAD ROOT "seed 000102030405060708090a0b0c0d0e0ff0e1d2c3b4a5968778695a4b3c2d1e0\n",
+            "seed: 63 hex digits");
+    refused(HEAD ROOT "seed " "000102030405060708090a0b0c0d0e0f" "f0e1d2c3b4a5968778695a4b3c2d1eg0" "\n",
+            "seed: \"g0\" at column 63 is not two hex digits");
+    refused(HEAD ROOT "seed x00102030405060708090a0b0c0d0e0ff0e1d2c3b4a5968778695a4b3c2d1e0f\n",
+            "\"x0\" at column 1");
+    refused(HEAD ROOT "seed 0x0102030405060708090a0b0c0d0e0ff0e1d2c3b4a5968778695a4b3c2d1e0f\n",
+            "\"0x\" at column 1");
+    refused(HEAD ROOT "seed " SEED_LO " x\n", "seed: too many fields (want seed HEX)");
+    refused(HEAD ROOT "seed\n", "\"seed\" has no value");
+    refused(HEAD ROOT "seed %20" SEED_LO "\n", "seed: 65 hex digits");
+    /* order, repetition */
+    refused(HEAD ROOT "seed " SEED_LO "\ntime 1 0\n", "line 5: time: comes after seed: the keys' order is fixed");
+    refused(HEAD ROOT "time 1 0\nmemory 4096\n", "line 5: memory: comes after time");
+    refused(HEAD ROOT "seed " SEED_LO "\nmemory 4096\n", "memory: comes after seed");
+    refused(HEAD "time 1 0\n" ROOT, "line 4: root: comes after time");
+    refused(HEAD ROOT "time 1 0\ntime 2 0\n", "line 5: time: given twice");
+    refused(HEAD ROOT "seed " SEED_LO "\nseed " SEED_LO "\n", "line 5: seed: given twice");
+    refused(HEAD ROOT "TIME 1 0\n", "unknown key \"TIME\"");
+}
+
+static void test_time_seed_round_trip(void **state)
+{
+    (void)state;
+    char *argv[] = {"x", NULL};
+    struct job_spec in = {.argv = argv, .argc = 1, .root_dev = "/dev/vda", .root_fstype = "squashfs",
+                          .memory = 4096, .has_time = true, .time_sec = ((int64_t)1 << 62),
+                          .time_nsec = 999999999, .has_seed = true};
+    for (int i = 0; i < ISOVM_JOB_SEED_BYTES; i++)
+        in.seed[i] = (uint8_t)(0xff - 7 * i);
+    char *text;
+    size_t len;
+    char err[256];
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), 0);
+    assert_non_null(strstr(text, "memory 4096\ntime 4611686018427387904 999999999\nseed fff8f1"));
+    struct job_spec out;
+    assert_int_equal(job_parse(text, len, &out, err, sizeof err), 0);
+    assert_true(out.has_time);
+    assert_true(out.time_sec == in.time_sec);
+    assert_int_equal(out.time_nsec, in.time_nsec);
+    assert_true(out.has_seed);
+    assert_memory_equal(out.seed, in.seed, ISOVM_JOB_SEED_BYTES);
+    job_spec_free(&out);
+    free(text);
+
+    /* neither flag: neither line, whatever the fields hold */
+    in.has_time = in.has_seed = false;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), 0);
+    assert_null(strstr(text, "time"));
+    assert_null(strstr(text, "seed"));
+    free(text);
+
+    /* values the parser would refuse are refused by the writer */
+    in.has_time = true;
+    in.time_sec = -1;
+    in.time_nsec = 0;
+    text = (char *)1;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    assert_null(text);
+    assert_non_null(strstr(err, "time: \"-1\" is not a decimal number"));
+    in.time_sec = 0;
+    in.time_nsec = 1000000000;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "time: 1000000000 is out of range"));
+    in.time_nsec = 0;
+    in.time_sec = INT64_MAX;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "out of range"));
 }
 
 static void test_not_nul_terminated(void **state)
@@ -362,6 +507,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_time_seed),
+        cmocka_unit_test(test_time_seed_refused),
+        cmocka_unit_test(test_time_seed_round_trip),
         cmocka_unit_test(test_not_nul_terminated),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_writer_refuses),

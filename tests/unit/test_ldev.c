@@ -11,7 +11,7 @@
 
 struct seen {
     unsigned ends;
-    unsigned phases[ISOVM_PHASE_JOB_END + 1];
+    unsigned phases[ISOVM_PHASE_MAX + 1];
 };
 
 static void on_end(void *ctx)
@@ -64,11 +64,42 @@ static void test_status_port_exits(void **state)
     /* the port's other bytes are claimed (and ignored), its neighbours are not */
     assert_true(out32(&d, ISOVM_STATUS_PORT + 3, 1));
     assert_false(out32(&d, ISOVM_STATUS_PORT + 4, 1));
-    assert_false(out32(&d, ISOVM_STATUS_PORT - 1, 1));
+    assert_true(out32(&d, ISOVM_STATUS_PORT - 1, 1)); /* the job port's last byte */
+    assert_false(out32(&d, ISOVM_JOB_PORT - 1, 1));
     uint8_t b[8];
     memset(b, 0xaa, sizeof b);
     assert_true(ldev_pio(&d, ISOVM_STATUS_PORT, false, b, 4));
     assert_int_equal(b[0] | b[1] | b[2] | b[3], 0);
+    pthread_mutex_destroy(&d.lock);
+}
+
+/* The job channel through the port exits: the length, then a string of byte reads (what one
+ * `rep insb` exit brings: count reads of size 1), zeros past the end; writes ignored. */
+static void test_job_port_exits(void **state)
+{
+    (void)state;
+    struct ldev d;
+    struct seen s;
+    fake_ldev(&d, &s);
+    job_port_init(&d.job);
+    uint8_t b[8] = { 0 };
+    assert_true(ldev_pio(&d, ISOVM_JOB_PORT, false, b, 4));
+    assert_int_equal(b[0] | b[1] | b[2] | b[3], 0); /* no job yet: length 0 */
+    static const char job[] = "version 1\narg /bin/true\n";
+    job_port_set(&d.job, job, sizeof job - 1);
+    assert_true(ldev_pio(&d, ISOVM_JOB_PORT, false, b, 4));
+    uint32_t len;
+    memcpy(&len, b, 4);
+    assert_int_equal(len, sizeof job - 1);
+    char got[sizeof job + 2];
+    for (size_t i = 0; i < sizeof got; i++) {
+        assert_true(ldev_pio(&d, ISOVM_JOB_PORT + 4, false, b, 1));
+        got[i] = (char)b[0];
+    }
+    assert_memory_equal(got, job, sizeof job - 1);
+    assert_int_equal(got[sizeof job - 1] | got[sizeof job] | got[sizeof job + 1], 0);
+    assert_true(out32(&d, ISOVM_JOB_PORT, 7)); /* claimed, ignored */
+    assert_int_equal(d.job.ignored, 1);
     pthread_mutex_destroy(&d.lock);
 }
 
@@ -125,6 +156,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_port_exits),
+        cmocka_unit_test(test_job_port_exits),
         cmocka_unit_test(test_panic_and_reset),
         cmocka_unit_test(test_uart_and_unclaimed),
     };

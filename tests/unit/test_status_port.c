@@ -54,7 +54,7 @@ static void test_phases_once(void **state)
     assert_int_equal(wr32(&p, ISOVM_STATUS(ISOVM_STATUS_PHASE, ISOVM_PHASE_INIT_START), 200), -EINVAL);
     assert_int_equal(wr32(&p, ISOVM_STATUS(ISOVM_STATUS_PHASE, ISOVM_PHASE_JOB_START), 300), 0);
     assert_int_equal(wr32(&p, ISOVM_STATUS(ISOVM_STATUS_PHASE, 0), 300), -EINVAL);
-    assert_int_equal(wr32(&p, ISOVM_STATUS(ISOVM_STATUS_PHASE, ISOVM_PHASE_JOB_END + 1), 300), -EINVAL);
+    assert_int_equal(wr32(&p, ISOVM_STATUS(ISOVM_STATUS_PHASE, ISOVM_PHASE_MAX + 1), 300), -EINVAL);
     assert_int_equal(wr32(&p, ISOVM_STATUS(ISOVM_STATUS_PHASE, 0xffffff), 300), -EINVAL);
     assert_int_equal(p.phase_ns[ISOVM_PHASE_INIT_START], 100);
     assert_int_equal(p.phase_ns[ISOVM_PHASE_JOB_START], 300);

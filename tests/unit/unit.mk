@@ -60,7 +60,7 @@ $(BUILD)/tests/test_vmm_seccomp: $(BUILD)/tests/unit/test_vmm_seccomp.o $(BUILD)
 # the Linux tier's devices (docs/devices.md) over fake guest RAM and a fake driver
 # (tests/unit/virtio_fixture.c): no KVM, no terminal, no disk but temporary files
 DEV_TESTS      := test_guest_ram test_virtq test_virtio_mmio test_virtio_blk test_virtio_console \
-                  test_status_port
+                  test_status_port test_job_port
 UNIT_TESTS     += $(patsubst %,$(BUILD)/tests/%,$(DEV_TESTS))
 UNIT_OBJS      += $(patsubst %,$(BUILD)/tests/unit/%.o,$(DEV_TESTS)) $(BUILD)/tests/unit/virtio_fixture.o
 UNIT_DEV_OBJS  := $(filter $(BUILD)/devices/%,$(VMM_OBJS)) $(BUILD)/vmm/core/guest_ram.o \
@@ -201,6 +201,16 @@ $(BUILD)/tests/test_ldev: $(BUILD)/tests/unit/test_ldev.o $(BUILD)/vmm/linux/lde
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
+# the Linux tier's snapshot file and cache (no KVM: the state is plain data here)
+UNIT_TESTS     += $(BUILD)/tests/test_lsnap
+UNIT_OBJS      += $(BUILD)/tests/unit/test_lsnap.o
+$(BUILD)/tests/test_lsnap: $(BUILD)/tests/unit/test_lsnap.o $(BUILD)/vmm/linux/lsnap_file.o \
+                           $(BUILD)/vmm/linux/lsnap_cache.o $(BUILD)/vmm/linux/lstate.o $(BUILD)/lib/sha256.o \
+                           $(BUILD)/lib/sparse_read.o $(BUILD)/lib/cache_dir.o $(BUILD)/lib/log.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
 # last: a rule's prerequisites expand where it is read, so every UNIT_TESTS += above is in them
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)
+

@@ -10,16 +10,17 @@
 
 #define BOOT_KERNEL_LO 0x100000ull /* a kernel's segments must lie above 1 MiB */
 
-/* The initramfs: /init, /isovm/job, then the modules' archive as it is. Written at the top of
+/* The initramfs: /init, then the modules' archive as it is (the job file comes over the job
+ * channel, init/abi.h). Written at the top of
  * low RAM, above the kernel. */
 static int boot_initramfs(struct lvm *m, const struct boot_parts *p, uint64_t floor,
                           struct boot_layout *out)
 {
     size_t overhead = 4 * 512; /* headers, names, padding and the trailer of our own archive */
-    size_t need = p->init_size + p->job_len + overhead + p->modules_cpio_size + 4;
+    size_t need = p->init_size + overhead + p->modules_cpio_size + 4;
     uint64_t top = m->low_size;
     if (need > top || (top - need) / 4096 * 4096 < floor) {
-        log_err("the initramfs (%zu bytes: init, modules, job file) does not fit in guest RAM "
+        log_err("the initramfs (%zu bytes: init and modules) does not fit in guest RAM "
                 "above the kernel (ends at %#llx); raise memory", need, (unsigned long long)floor);
         return -ENOSPC;
     }
@@ -30,8 +31,6 @@ static int boot_initramfs(struct lvm *m, const struct boot_parts *p, uint64_t fl
     struct cpio c;
     cpio_init(&c, buf, (size_t)(top - gpa));
     cpio_file(&c, ISOVM_INIT_PATH + 1, 0755, p->init, p->init_size);
-    cpio_dir(&c, "isovm", 0755);
-    cpio_file(&c, ISOVM_JOB_FILE + 1, 0644, p->job_file, p->job_len);
     cpio_trailer(&c);
     if (c.err) {
         log_err("cannot write the initramfs: %s", strerror(-c.err));

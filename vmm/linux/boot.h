@@ -1,4 +1,4 @@
-/* The Linux tier's boot image in guest RAM: the kernel, the initramfs (init, modules, job file), ACPI, start_info and the command line. */
+/* The Linux tier's boot image in guest RAM: the kernel, the initramfs (init, modules), ACPI, start_info and the command line. */
 #ifndef ISOVM_LINUX_BOOT_H
 #define ISOVM_LINUX_BOOT_H
 #include <stddef.h>
@@ -22,8 +22,6 @@ struct boot_parts {
                                   * into guest RAM */
     const uint8_t *init;         /* isovm's init, init_size bytes (/init) */
     size_t init_size;
-    const char *job_file;        /* /isovm/job, job_len bytes */
-    size_t job_len;
     const uint8_t *modules_cpio; /* a newc archive of lib/modules/..., appended as it is */
     size_t modules_cpio_size;
     const char *cmdline;

@@ -33,6 +33,8 @@ static void ldev_uart_tx(void *ctx, uint8_t byte)
 {
     struct ldev *d = ctx;
     d->serial_bytes++;
+    if (d->boot_log && d->boot_log_len < d->boot_log_cap)
+        d->boot_log[d->boot_log_len++] = (char)byte;
     if (d->console_log_fd < 0)
         return;
     d->uart_buf[d->uart_len++] = (char)byte;
@@ -149,6 +151,7 @@ int ldev_init(struct ldev *d, struct lvm *m, const struct ldev_disk_cfg *disks, 
     pthread_mutex_init(&d->lock, NULL);
     uart8250_init(&d->uart, ldev_uart_tx, d);
     status_port_init(&d->status, ldev_status_end, d);
+    job_port_init(&d->job);
     uint64_t now = mono_ns();
     io_throttle_init(&d->io_read, rd, now);
     io_throttle_init(&d->io_write, wr, now);
@@ -337,14 +340,23 @@ bool ldev_pio(struct ldev *d, uint16_t port, bool write, uint8_t *data, uint32_t
     if (port >= ISOVM_STATUS_PORT && port < ISOVM_STATUS_PORT + STATUS_PORT_LEN) {
         pthread_mutex_lock(&d->lock);
         if (write) {
-            uint64_t seen[ISOVM_PHASE_JOB_END + 1];
+            uint64_t seen[ISOVM_PHASE_MAX + 1];
             memcpy(seen, d->status.phase_ns, sizeof seen);
             status_port_write(&d->status, port - ISOVM_STATUS_PORT, data, size, mono_ns());
-            for (unsigned ph = 1; ph <= ISOVM_PHASE_JOB_END && d->on_phase; ph++)
+            for (unsigned ph = 1; ph <= ISOVM_PHASE_MAX && d->on_phase; ph++)
                 if (!seen[ph] && d->status.phase_ns[ph])
                     d->on_phase(d->end_ctx, ph);
         } else
             status_port_read(&d->status, port - ISOVM_STATUS_PORT, data, size);
+        pthread_mutex_unlock(&d->lock);
+        return true;
+    }
+    if (port >= ISOVM_JOB_PORT && port < ISOVM_JOB_PORT + ISOVM_JOB_PORT_LEN) {
+        pthread_mutex_lock(&d->lock);
+        if (write)
+            job_port_write(&d->job, port - ISOVM_JOB_PORT, data, size);
+        else
+            job_port_read(&d->job, port - ISOVM_JOB_PORT, data, size);
         pthread_mutex_unlock(&d->lock);
         return true;
     }
@@ -379,6 +391,7 @@ bool ldev_mmio(struct ldev *d, uint64_t gpa, bool write, uint8_t *data, uint32_t
         return false;
     uint64_t off = gpa - d->mmio[i].base;
     pthread_mutex_lock(&d->lock);
+    d->mmio_accesses++;
     if (write)
         vmmio_write(d->mmio[i].dev, off, data, size);
     else

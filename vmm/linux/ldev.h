@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "devices/serial/uart8250.h"
+#include "devices/job_port.h"
 #include "devices/status_port.h"
 #include "devices/virtio/blk/blk.h"
 #include "devices/virtio/blk/blk_raw.h"
@@ -42,6 +43,7 @@ struct ldev {
     struct uart8250 uart;
     int console_log_fd;          /* the kernel's messages (ttyS0); -1: dropped */
     struct status_port status;
+    struct job_port job;         /* the job file, for the init (init/abi.h's job channel) */
     struct vcons cons;
     int in_fd, out_fd, err_fd;   /* the job's streams on the host: isovm's 0, 1, 2 */
     bool in_ended;
@@ -61,6 +63,10 @@ struct ldev {
     void (*on_phase)(void *ctx, unsigned phase); /* a boot phase's first word (NULL: none) */
     void *end_ctx;
     uint64_t serial_bytes;
+    uint64_t mmio_accesses;      /* every access to a virtio-mmio window (0: no driver yet) */
+    char *boot_log;              /* non-NULL: the serial output is also kept here (a snapshot's
+                                  * boot log), up to boot_log_cap bytes */
+    size_t boot_log_len, boot_log_cap;
     char uart_buf[256];          /* the console log's line being written */
     size_t uart_len;
 };

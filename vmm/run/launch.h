@@ -31,6 +31,7 @@ struct launch_opts {
     const char *rootfs;       /* the root image (/dev/vda), read-only under a tmpfs overlay */
     const char *kernel;       /* --kernel: a PVH vmlinux; NULL: the kernel cache's */
     const char *console_log;  /* --console-log: the kernel's messages; NULL: dropped */
+    bool no_snapshot;         /* --no-snapshot: boot the kernel afresh; no snapshot used or made */
     struct launch_disk { const char *path; bool rw; } disks[LAUNCH_MAX_DISKS]; /* --disk */
     unsigned ndisks;
 };

@@ -58,6 +58,10 @@ void launch_usage_options(FILE *f)
         "  --kernel VMLINUX      a PVH vmlinux with modules.cpio beside it (default: the cache\n"
         "                        scripts/linux-kernel.sh fills)\n"
         "  --console-log FILE    the kernel's messages (ttyS0) to FILE\n"
+        "  --no-snapshot         boot the kernel afresh: neither restore a snapshot of a booted\n"
+        "                        guest from the cache nor make one (by default the first run\n"
+        "                        makes one and later runs with the same kernel, memory, vCPUs\n"
+        "                        and disk count start from it; $ISOVM_SNAPSHOT_CACHE)\n"
         "\n"
         "The policy file is read first; the other options then override its fields in\n"
         "command-line order, wherever they appear (--grant adds to the file's grants). A\n"
@@ -148,7 +152,7 @@ enum {
     OPT_CONNECT = 400, OPT_LISTEN,
 };
 enum { OPT_NO_SECCOMP = 0x1000 };
-enum { OPT_ROOTFS = 0x1100, OPT_DISK, OPT_KERNEL, OPT_CONSOLE_LOG }; /* the Linux tier */ /* the VMM's own seccomp filter (docs/security.md) */
+enum { OPT_ROOTFS = 0x1100, OPT_DISK, OPT_KERNEL, OPT_CONSOLE_LOG, OPT_NO_SNAPSHOT }; /* the Linux tier */
 
 int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
 {
@@ -180,6 +184,7 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         { "disk", required_argument, NULL, OPT_DISK },
         { "kernel", required_argument, NULL, OPT_KERNEL },
         { "console-log", required_argument, NULL, OPT_CONSOLE_LOG },
+        { "no-snapshot", no_argument, NULL, OPT_NO_SNAPSHOT },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -308,6 +313,9 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         case OPT_CONSOLE_LOG:
             o.console_log = optarg;
             break;
+        case OPT_NO_SNAPSHOT:
+            o.no_snapshot = true;
+            break;
         case 'h':
             launch_usage(stdout);
             status = 0;
@@ -324,8 +332,8 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         status = bad_usage("%s", "launch: missing PROGRAM (usage: isovm launch [options] -- PROGRAM [ARGS...])");
         goto out;
     }
-    if (!o.rootfs && (o.ndisks || o.kernel || o.console_log)) {
-        status = bad_usage("%s", "--disk, --kernel and --console-log need --rootfs (the Linux tier)");
+    if (!o.rootfs && (o.ndisks || o.kernel || o.console_log || o.no_snapshot)) {
+        status = bad_usage("%s", "--disk, --kernel, --console-log and --no-snapshot need --rootfs (the Linux tier)");
         goto out;
     }
     if ((status = build_policy(&o.policy, policy_file, ov, nov, o.rootfs != NULL)) != 0)

@@ -10,8 +10,10 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "init/abi.h"
 #include "init/blob.h"
@@ -23,6 +25,7 @@
 #include "vmm/linux/image_check.h"
 #include "vmm/linux/ldev.h"
 #include "vmm/linux/lvcpu.h"
+#include "vmm/linux/lsnap.h"
 #include "vmm/linux/lvm.h"
 #include "vmm/linux/pvh.h"
 #include "vmm/run/launch.h"
@@ -35,7 +38,7 @@
                    "i8042.nopnp i8042.dumbkbd tsc=reliable no_timer_check random.trust_cpu=on " \
                    "cryptomgr.notests pci=off rdinit=/init"
 
-enum lx_end { LX_RUNNING, LX_GUEST, LX_PANIC, LX_RESET, LX_TIMEOUT, LX_CPU_LIMIT, LX_KILLED, LX_FAILED };
+enum lx_end { LX_RUNNING, LX_READY, LX_GUEST, LX_PANIC, LX_RESET, LX_TIMEOUT, LX_CPU_LIMIT, LX_KILLED, LX_FAILED };
 
 struct lx {
     const struct launch_opts *o;
@@ -57,7 +60,14 @@ struct lx {
     size_t kernel_size, modules_size;
     bool vm_made, dev_made;
     int kernel_fd;
-    uint64_t phase_cpu_ns[ISOVM_PHASE_JOB_END + 1]; /* the vCPUs' CPU time at each boot phase */
+    uint64_t phase_cpu_ns[ISOVM_PHASE_MAX + 1]; /* the vCPUs' CPU time at each boot phase */
+    char kernel_path[PATH_MAX], modules_path[PATH_MAX];
+    /* the snapshot of the booted guest (docs/linux-tier.md): restored, made at the init's ready
+     * point (ready_fd: the vCPU that saw it parked), or none */
+    enum { LX_SNAP_NONE, LX_SNAP_MAKE, LX_SNAP_RESTORED } snap_mode;
+    bool snap_made;
+    struct lsnap snap;
+    int ready_fd;
 };
 
 static void lx_on_end(void *ctx)
@@ -151,6 +161,8 @@ static int lx_kernel(struct lx *x, uint64_t low_ram)
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path) : 1;
     snprintf(mods, sizeof mods, "%.*s/modules.cpio", dirlen, slash ? path : ".");
+    snprintf(x->kernel_path, sizeof x->kernel_path, "%s", path);
+    snprintf(x->modules_path, sizeof x->modules_path, "%s", mods);
     int rc = lx_map(path, "kernel", &x->kernel, &x->kernel_size, &x->kernel_fd);
     if (rc)
         return rc;
@@ -180,6 +192,17 @@ static int lx_job_file(struct lx *x, char **text, size_t *len)
         .max_threads = o->policy.max_threads,
         .memory = o->policy.memory_bytes,
     };
+    /* the guest's wall clock and randomness: a restored guest's are the snapshot's */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    spec.has_time = true;
+    spec.time_sec = (int64_t)now.tv_sec;
+    spec.time_nsec = (uint32_t)now.tv_nsec;
+    if (getrandom(spec.seed, sizeof spec.seed, 0) != (ssize_t)sizeof spec.seed) {
+        log_err("cannot get randomness for the guest: %s", strerror(errno));
+        return EXIT_ISOVM_ERROR;
+    }
+    spec.has_seed = true;
     char err[256] = "";
     int rc = job_write(&spec, text, len, err, sizeof err);
     if (rc < 0) {
@@ -191,10 +214,19 @@ static int lx_job_file(struct lx *x, char **text, size_t *len)
 
 static uint64_t lx_cpu_ns(struct lx *x);
 
+/* Called with the devices' lock held, on the vCPU thread that wrote the phase. */
 static void lx_on_phase(void *ctx, unsigned phase)
 {
     struct lx *x = ctx;
     x->phase_cpu_ns[phase] = lx_cpu_ns(x);
+    if (phase == ISOVM_PHASE_READY && x->snap_mode == LX_SNAP_MAKE) {
+        /* this vCPU parks before it runs another instruction: the init's next one asks for the
+         * job, which is not there yet; the supervisor parks the others and saves */
+        atomic_store(&x->sh.pause, true);
+        uint64_t one = 1;
+        if (write(x->ready_fd, &one, sizeof one) < 0)
+            log_debug("ready eventfd: %s", strerror(errno));
+    }
 }
 
 /* ---- supervision: signals, timeout, CPU time limit, CPU quota ---- */
@@ -256,9 +288,10 @@ static void lx_supervise(struct lx *x, int sig_fd)
             if (timeout_ms == 0 && d)
                 timeout_ms = 1;
         }
-        struct pollfd pf[2] = { { .fd = x->end_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN } };
+        struct pollfd pf[3] = { { .fd = x->end_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN },
+                                { .fd = x->ready_fd, .events = POLLIN } };
         /* a sub-millisecond wait is a busy check: poll's granularity is fine here */
-        int r = poll(pf, 2, timeout_ms);
+        int r = poll(pf, 3, timeout_ms);
         if (r < 0 && errno != EINTR) {
             x->end = LX_FAILED;
             return;
@@ -268,6 +301,13 @@ static void lx_supervise(struct lx *x, int sig_fd)
             if (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
                 x->signo = (int)si.ssi_signo;
                 x->end = LX_KILLED;
+                return;
+            }
+        }
+        if (r > 0 && (pf[2].revents & POLLIN)) {
+            uint64_t n;
+            if (read(x->ready_fd, &n, sizeof n) == (ssize_t)sizeof n && !(pf[0].revents & POLLIN)) {
+                x->end = LX_READY;
                 return;
             }
         }
@@ -328,7 +368,11 @@ static int lx_report(struct lx *x, int status, FILE *out)
     json_object_set_new(r, "cpu_time_ns", json_integer((json_int_t)lx_cpu_ns(x)));
     json_object_set_new(r, "cpu_throttled_ns", json_integer((json_int_t)x->quota.throttled_ns));
     json_object_set_new(boot, "vmm_start_ns", json_integer(0));
-    json_object_set_new(boot, "kernel_entry_ns", lx_since(x, atomic_load(&x->sh.first_entry_ns)));
+    bool restored = x->snap_mode == LX_SNAP_RESTORED;
+    uint64_t entry = atomic_load(&x->sh.first_entry_ns);
+    json_object_set_new(boot, "snapshot", json_string(restored ? "restored" : x->snap_made ? "made" : "none"));
+    json_object_set_new(boot, "kernel_entry_ns", lx_since(x, restored ? 0 : entry));
+    json_object_set_new(boot, "ready_ns", lx_since(x, restored ? entry : x->d.status.phase_ns[ISOVM_PHASE_READY]));
     json_object_set_new(boot, "init_start_ns", lx_since(x, x->d.status.phase_ns[ISOVM_PHASE_INIT_START]));
     json_object_set_new(boot, "root_ready_ns", lx_since(x, x->d.status.phase_ns[ISOVM_PHASE_ROOT_READY]));
     json_object_set_new(boot, "job_start_ns", lx_since(x, x->d.status.phase_ns[ISOVM_PHASE_JOB_START]));
@@ -386,7 +430,7 @@ static int lx_status(struct lx *x)
                 [ISOVM_STAGE_SETUP] = "setting up /proc, /sys and /dev",
                 [ISOVM_STAGE_MODULES] = "loading the kernel's modules",
                 [ISOVM_STAGE_STREAMS] = "opening the job's streams",
-                [ISOVM_STAGE_JOB_FILE] = "reading the job file",
+                [ISOVM_STAGE_JOB_FILE] = "fetching or applying the job file",
                 [ISOVM_STAGE_ROOT] = "mounting the root image",
                 [ISOVM_STAGE_OVERLAY] = "setting up the writable layer",
                 [ISOVM_STAGE_DISKS] = "mounting a disk",
@@ -431,6 +475,79 @@ static int lx_status(struct lx *x)
     }
 }
 
+/* The devices over x->m, the job's disks among them. */
+static int lx_devices(struct lx *x, int console_log)
+{
+    const struct launch_opts *o = x->o;
+    struct ldev_disk_cfg dcfg[LAUNCH_MAX_DISKS + 1];
+    for (unsigned i = 0; i < x->ndisks; i++)
+        dcfg[i] = (struct ldev_disk_cfg){ x->disk_path[i], x->disk_fd[i], i == 0 || !o->disks[i - 1].rw };
+    x->dev_made = true;
+    return ldev_init(&x->d, &x->m, dcfg, x->ndisks, &o->policy.io_read, &o->policy.io_write,
+                     STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, console_log, lx_on_end, x);
+}
+
+/* The machine and its devices, restored from the snapshot cache when it holds this boot, else
+ * to be booted (x->snap_mode says which, and whether a snapshot is to be made). */
+static int lx_machine(struct lx *x, uint64_t mem, int console_log, const char *cmdline)
+{
+    x->vm_made = true;
+    if (lvm_create(&x->m, mem, x->nvcpus) < 0 || lx_devices(x, console_log) < 0)
+        return -1;
+    x->snap_mode = LX_SNAP_NONE;
+    if (x->o->no_snapshot ||
+        lsnap_prepare(&x->snap, &x->m, &x->d, x->kernel_path, x->modules_path, cmdline) < 0)
+        return 0;
+    bool dirty;
+    int rc = lsnap_restore(&x->snap, &x->m, &x->d, console_log, &dirty);
+    if (rc == 0) {
+        x->snap_mode = LX_SNAP_RESTORED;
+        return 0;
+    }
+    x->snap_mode = LX_SNAP_MAKE;
+    if (dirty) { /* a snapshot that failed half-way: start from a new machine */
+        ldev_fini(&x->d);
+        lvm_destroy(&x->m);
+        if (lvm_create(&x->m, mem, x->nvcpus) < 0 || lx_devices(x, console_log) < 0)
+            return -1;
+    }
+    if (!(x->d.boot_log = malloc(LSNAP_LOG_MAX)))
+        return -1;
+    x->d.boot_log_cap = LSNAP_LOG_MAX;
+    return 0;
+}
+
+/* The VMM's own seccomp filter (docs/security.md); 0 or -1 after a message. */
+static int lx_seccomp(struct lx *x)
+{
+    json_object_seed(0); /* jansson seeds its hash from /dev/urandom: now, not at the report */
+    if (x->o->no_seccomp) {
+        vmm_seccomp_warn_disabled();
+        return 0;
+    }
+    return vmm_seccomp_install() < 0 ? -1 : 0;
+}
+
+/* The init is at its ready point and its vCPU parked: park the others, save the snapshot, then
+ * (and only then) install the VMM's filter on every thread, hand the guest its job and let it
+ * run. -1 when the filter cannot be installed (the run must stop). */
+static int lx_snapshot_at_ready(struct lx *x, const char *job_text, size_t job_len)
+{
+    int rc = lvcpu_pause(&x->sh, x->vcpu, x->nvcpus, 10000);
+    pthread_mutex_lock(&x->d.lock);
+    if (rc == 0)
+        x->snap_made = lsnap_make(&x->snap, &x->m, &x->d) == 0;
+    else if (rc == -ETIMEDOUT)
+        log_warn("no snapshot made: the vCPUs did not stop within 10 s");
+    free(x->d.boot_log);
+    x->d.boot_log = NULL;
+    job_port_set(&x->d.job, job_text, (uint32_t)job_len);
+    pthread_mutex_unlock(&x->d.lock);
+    rc = lx_seccomp(x);
+    lvcpu_resume(&x->sh);
+    return rc;
+}
+
 int launch_linux_run(const struct launch_opts *o)
 {
     struct lx *x = calloc(1, sizeof *x);
@@ -440,7 +557,7 @@ int launch_linux_run(const struct launch_opts *o)
     }
     x->o = o;
     x->t0 = mono_ns();
-    x->end_fd = -1;
+    x->end_fd = x->ready_fd = -1;
     x->kernel_fd = -1;
     int status = 0, sig_fd = -1, console_log = -1;
     FILE *report = NULL;
@@ -487,55 +604,60 @@ int launch_linux_run(const struct launch_opts *o)
     sigdelset(&sigs, SIGUSR1);
     sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
     x->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (sig_fd < 0 || x->end_fd < 0 || vcpu_signals_init() < 0) {
+    x->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (sig_fd < 0 || x->end_fd < 0 || x->ready_fd < 0 || vcpu_signals_init() < 0) {
         log_err("cannot set up the supervisor: %s", strerror(errno));
         goto out;
     }
     x->nvcpus = o->policy.vcpus ? o->policy.vcpus : 1;
-    x->vm_made = true;
-    if (lvm_create(&x->m, mem, x->nvcpus) < 0)
+    const char *cmdline = o->console_log ? LX_CMDLINE : LX_CMDLINE " quiet";
+    if (lx_machine(x, mem, console_log, cmdline) < 0)
         goto out;
-    struct ldev_disk_cfg dcfg[LAUNCH_MAX_DISKS + 1];
-    for (unsigned i = 0; i < x->ndisks; i++)
-        dcfg[i] = (struct ldev_disk_cfg){ x->disk_path[i], x->disk_fd[i], i == 0 || !o->disks[i - 1].rw };
-    x->dev_made = true;
-    if (ldev_init(&x->d, &x->m, dcfg, x->ndisks, &o->policy.io_read, &o->policy.io_write,
-                  STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, console_log, lx_on_end, x) < 0)
-        goto out;
-    struct boot_parts parts = {
-        .kernel = x->kernel, .kernel_size = x->kernel_size,
-        .kernel_path = o->kernel ? o->kernel : "the cached kernel", .kernel_fd = x->kernel_fd,
-        .init = isovm_init_start, .init_size = (size_t)(isovm_init_end - isovm_init_start),
-        .job_file = job_text, .job_len = job_len,
-        .modules_cpio = x->modules, .modules_cpio_size = x->modules_size,
-        .cmdline = o->console_log ? LX_CMDLINE : LX_CMDLINE " quiet",
-    };
-    x->d.on_phase = lx_on_phase;
-    ldev_acpi(&x->d, &parts.acpi, x->nvcpus);
-    struct boot_layout layout;
-    if (boot_load(&x->m, &parts, &layout) < 0)
-        goto out;
+    if (x->snap_mode != LX_SNAP_RESTORED) {
+        struct boot_parts parts = {
+            .kernel = x->kernel, .kernel_size = x->kernel_size,
+            .kernel_path = o->kernel ? o->kernel : "the cached kernel", .kernel_fd = x->kernel_fd,
+            .init = isovm_init_start, .init_size = (size_t)(isovm_init_end - isovm_init_start),
+            .modules_cpio = x->modules, .modules_cpio_size = x->modules_size,
+            .cmdline = cmdline,
+        };
+        ldev_acpi(&x->d, &parts.acpi, x->nvcpus);
+        struct boot_layout layout;
+        if (boot_load(&x->m, &parts, &layout) < 0)
+            goto out;
+    }
     munmap(x->kernel, x->kernel_size);
     x->kernel = NULL;
     close(x->kernel_fd);
     x->kernel_fd = -1;
+    x->d.on_phase = lx_on_phase;
     x->sh = (struct lvcpu_shared){ .m = &x->m, .d = &x->d, .on_end = lx_on_end, .end_ctx = x };
-    pthread_mutex_init(&x->sh.hold_lock, NULL);
-    pthread_cond_init(&x->sh.wake, NULL);
-    cpu_quota_init(&x->quota, o->policy.cpu_quota_ns, o->policy.cpu_period_ns, mono_ns(), 0);
-    /* the VMM's own seccomp filter (docs/security.md) before the first guest instruction: every
-     * thread started from here inherits it */
-    json_object_seed(0); /* jansson seeds its hash from /dev/urandom: now, not at the report */
-    if (o->no_seccomp)
-        vmm_seccomp_warn_disabled();
-    else if (vmm_seccomp_install() < 0)
+    if (lvcpu_shared_init(&x->sh) < 0)
         goto out;
+    cpu_quota_init(&x->quota, o->policy.cpu_quota_ns, o->policy.cpu_period_ns, mono_ns(), 0);
+    /* the VMM's own seccomp filter before the first guest instruction, every thread started
+     * from here inheriting it; except when this run makes a snapshot: then at the init's ready
+     * point, once the snapshot is saved, on every thread (TSYNC), before the guest gets its job
+     * or touches a device (docs/security.md) */
+    if (x->snap_mode != LX_SNAP_MAKE) {
+        job_port_set(&x->d.job, job_text, (uint32_t)job_len);
+        if (lx_seccomp(x) < 0)
+            goto out;
+    }
     if (ldev_start(&x->d) < 0)
         goto out;
     for (unsigned i = 0; i < x->nvcpus; i++)
         if (lvcpu_start(&x->vcpu[i], &x->sh, i) < 0)
             goto stop;
     lx_supervise(x, sig_fd);
+    if (x->end == LX_READY) {
+        if (lx_snapshot_at_ready(x, job_text, job_len) < 0) {
+            x->end = LX_FAILED;
+            goto stop;
+        }
+        x->end = LX_RUNNING;
+        lx_supervise(x, sig_fd);
+    }
 stop:
     atomic_store(&x->sh.stop, true);
     for (unsigned i = 0; i < x->nvcpus; i++)
@@ -570,6 +692,10 @@ out:
         close(sig_fd);
     if (x->end_fd >= 0)
         close(x->end_fd);
+    if (x->ready_fd >= 0)
+        close(x->ready_fd);
+    if (x->dev_made)
+        free(x->d.boot_log);
     free(x);
     return status;
 }

@@ -1,0 +1,34 @@
+/* Snapshots of a booted Linux-tier guest: restoring one from the cache into a new VM, or making one when the init reaches its ready point. */
+#ifndef ISOVM_LINUX_LSNAP_H
+#define ISOVM_LINUX_LSNAP_H
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "vmm/linux/ldev.h"
+#include "vmm/linux/lsnap_cache.h"
+#include "vmm/linux/lsnap_file.h"
+#include "vmm/linux/lvm.h"
+
+struct lsnap {
+    char dir[PATH_MAX];
+    struct lsnap_expect expect;   /* the key, RAM size and vCPU count */
+    uint64_t ram_bytes;           /* RAM bytes the file holds (restored or written) */
+};
+
+/* The key of what m and d will boot (cmdline, the kernel and its modules), and the cache
+ * directory. 0, or a negative errno after a message saying why no snapshot can be used (the run
+ * then boots afresh). */
+int lsnap_prepare(struct lsnap *s, const struct lvm *m, const struct ldev *d, const char *kernel_path,
+                  const char *modules_path, const char *cmdline);
+
+/* Restore the cached snapshot into m (just made, RAM untouched) and d (just set up): RAM, the
+ * KVM state, the serial port; the boot log it kept goes to console_log_fd (if >= 0). 0 restored;
+ * -ENOENT none cached; another negative errno after a warning naming the file: it cannot be
+ * used, and *dirty says whether m was changed (then m and d must be made again). */
+int lsnap_restore(struct lsnap *s, struct lvm *m, struct ldev *d, int console_log_fd, bool *dirty);
+
+/* Save m and d (every vCPU parked, d->boot_log holding the serial output so far) into the
+ * cache. 0, or a negative errno after a warning (the run goes on without one). */
+int lsnap_make(struct lsnap *s, const struct lvm *m, const struct ldev *d);
+
+#endif
