@@ -88,13 +88,10 @@ int lsnap_restore(struct lsnap *s, struct lvm *m, struct ldev *d, int console_lo
     return rc;
 }
 
-int lsnap_make(struct lsnap *s, const struct lvm *m, const struct ldev *d)
+int lsnap_make(struct lsnap *s, const struct lvm *m, const struct lsnap_dev *dev, const char *log,
+               size_t log_len)
 {
     char err[PATH_MAX + 256] = "", tmp[PATH_MAX + 128];
-    if (d->mmio_accesses) {
-        log_warn("no snapshot made: the guest touched a virtio device before its init was ready");
-        return -EBUSY;
-    }
     struct lstate *st = malloc(sizeof *st);
     if (!st)
         return -ENOMEM;
@@ -104,13 +101,10 @@ int lsnap_make(struct lsnap *s, const struct lvm *m, const struct ldev *d)
         log_warn("no snapshot made: the guest's state could not be read");
         return rc;
     }
-    struct lsnap_dev dev;
-    memset(&dev, 0, sizeof dev);
-    uart8250_save(&d->uart, &dev.uart);
     fd = lsnap_cache_create(s->dir, s->expect.key, tmp, sizeof tmp, err, sizeof err);
     rc = fd < 0 ? fd : 0;
-    if (!rc && (rc = lsnap_write(fd, &s->expect, st, &dev, d->boot_log, d->boot_log_len, m->mem,
-                                 &s->ram_bytes, err, sizeof err)))
+    if (!rc && (rc = lsnap_write(fd, &s->expect, st, dev, log, log_len, m->mem, &s->ram_bytes, err,
+                                 sizeof err)))
         unlink(tmp);
     if (!rc)
         rc = lsnap_cache_publish(fd, s->dir, s->expect.key, tmp, err, sizeof err);

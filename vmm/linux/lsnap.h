@@ -27,8 +27,10 @@ int lsnap_prepare(struct lsnap *s, const struct lvm *m, const struct ldev *d, co
  * used, and *dirty says whether m was changed (then m and d must be made again). */
 int lsnap_restore(struct lsnap *s, struct lvm *m, struct ldev *d, int console_log_fd, bool *dirty);
 
-/* Save m and d (every vCPU parked, d->boot_log holding the serial output so far) into the
- * cache. 0, or a negative errno after a warning (the run goes on without one). */
-int lsnap_make(struct lsnap *s, const struct lvm *m, const struct ldev *d);
+/* Save m (every vCPU parked), the devices' state dev and the boot log (the serial output so
+ * far; copied by the caller under the devices' lock, which this does not take: it writes a file)
+ * into the cache. 0, or a negative errno after a warning (the run goes on without one). */
+int lsnap_make(struct lsnap *s, const struct lvm *m, const struct lsnap_dev *dev, const char *log,
+               size_t log_len);
 
 #endif

@@ -534,13 +534,24 @@ static int lx_seccomp(struct lx *x)
 static int lx_snapshot_at_ready(struct lx *x, const char *job_text, size_t job_len)
 {
     int rc = lvcpu_pause(&x->sh, x->vcpu, x->nvcpus, 10000);
+    /* the devices' state under their lock; the file written without it */
+    struct lsnap_dev dev;
+    memset(&dev, 0, sizeof dev);
     pthread_mutex_lock(&x->d.lock);
-    if (rc == 0)
-        x->snap_made = lsnap_make(&x->snap, &x->m, &x->d) == 0;
-    else if (rc == -ETIMEDOUT)
-        log_warn("no snapshot made: the vCPUs did not stop within 10 s");
-    free(x->d.boot_log);
+    uart8250_save(&x->d.uart, &dev.uart);
+    char *log = x->d.boot_log;
+    size_t log_len = x->d.boot_log_len;
+    bool touched = x->d.mmio_accesses != 0;
     x->d.boot_log = NULL;
+    pthread_mutex_unlock(&x->d.lock);
+    if (rc == -ETIMEDOUT)
+        log_warn("no snapshot made: the vCPUs did not stop within 10 s");
+    else if (rc == 0 && touched)
+        log_warn("no snapshot made: the guest touched a virtio device before its init was ready");
+    else if (rc == 0)
+        x->snap_made = lsnap_make(&x->snap, &x->m, &dev, log, log_len) == 0;
+    free(log);
+    pthread_mutex_lock(&x->d.lock);
     job_port_set(&x->d.job, job_text, (uint32_t)job_len);
     pthread_mutex_unlock(&x->d.lock);
     rc = lx_seccomp(x);
