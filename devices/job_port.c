@@ -2,6 +2,7 @@
 #include "devices/job_port.h"
 #include <errno.h>
 #include <string.h>
+#include "devices/virtio/le.h"
 
 void job_port_init(struct job_port *p)
 {
@@ -19,11 +20,7 @@ int job_port_read(struct job_port *p, uint64_t offset, void *data, uint32_t size
 {
     uint8_t *b = data;
     if (offset == 0 && size == 4) {
-        uint32_t n = p->len;
-        b[0] = (uint8_t)n;
-        b[1] = (uint8_t)(n >> 8);
-        b[2] = (uint8_t)(n >> 16);
-        b[3] = (uint8_t)(n >> 24);
+        le_put(b, p->len, 4);
         p->pos = 0;
         return 0;
     }

@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(&e, 0x5a, sizeof e.key);
         e.mem_size = sizeof gen_ram;
         e.nvcpus = 1;
-        if (lsnap_write(fd, &e, &st, &dev, (const char *)data, size, gen_ram, &bytes, err, sizeof err) != 0) {
+        if (lsnap_write(fd, &e, &st, &dev, (const char *)data, size, gen_ram, &bytes, NULL, NULL, err, sizeof err) != 0) {
             close(fd);
             return 0;
         }

@@ -66,7 +66,7 @@ static int write_it(struct fix *f, const char *log, size_t log_len)
 {
     char err[256] = "";
     uint64_t bytes = 0;
-    int rc = lsnap_write(f->fd, &f->e, &f->st, &f->dev, log, log_len, f->ram, &bytes, err, sizeof err);
+    int rc = lsnap_write(f->fd, &f->e, &f->st, &f->dev, log, log_len, f->ram, &bytes, NULL, NULL, err, sizeof err);
     if (rc == 0)
         assert_int_equal(bytes, 4 * 4096); /* the non-zero pages only */
     return rc;
@@ -192,6 +192,27 @@ static void test_damaged(void **state)
     assert_int_equal(read_it(f, err, sizeof err), -EINVAL);
 }
 
+static bool stop_at_once(void *ctx)
+{
+    ++*(unsigned *)ctx;
+    return true;
+}
+
+/* A writer told to stop gives up after the first run of RAM pages, with -ECANCELED and no
+ * header (a file that no reader takes). */
+static void test_write_stopped(void **state)
+{
+    struct fix *f = *state;
+    char err[256] = "";
+    uint64_t bytes = 0;
+    unsigned asked = 0;
+    assert_int_equal(lsnap_write(f->fd, &f->e, &f->st, &f->dev, NULL, 0, f->ram, &bytes, stop_at_once,
+                                 &asked, err, sizeof err), -ECANCELED);
+    assert_int_equal(asked, 1);
+    assert_int_equal(read_it(f, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "magic"));
+}
+
 /* A header-sized prefix and nothing else; an empty file. */
 static void test_short(void **state)
 {
@@ -268,6 +289,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_stopped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -73,9 +73,6 @@ int lsnap_restore(struct lsnap *s, struct lvm *m, struct ldev *d, int console_lo
             }
         }
         futimens(fd, NULL); /* recently used: the cache evicts by mtime */
-        struct stat sb;
-        if (fstat(fd, &sb) == 0)
-            s->ram_bytes = (uint64_t)sb.st_blocks * 512;
         *dirty = false;
     } else {
         char hex[65];
@@ -89,8 +86,9 @@ int lsnap_restore(struct lsnap *s, struct lvm *m, struct ldev *d, int console_lo
 }
 
 int lsnap_make(struct lsnap *s, const struct lvm *m, const struct lsnap_dev *dev, const char *log,
-               size_t log_len)
+               size_t log_len, bool (*stop)(void *ctx), void *stop_ctx)
 {
+    uint64_t ram_bytes;
     char err[PATH_MAX + 256] = "", tmp[PATH_MAX + 128];
     struct lstate *st = malloc(sizeof *st);
     if (!st)
@@ -103,15 +101,15 @@ int lsnap_make(struct lsnap *s, const struct lvm *m, const struct lsnap_dev *dev
     }
     fd = lsnap_cache_create(s->dir, s->expect.key, tmp, sizeof tmp, err, sizeof err);
     rc = fd < 0 ? fd : 0;
-    if (!rc && (rc = lsnap_write(fd, &s->expect, st, dev, log, log_len, m->mem, &s->ram_bytes, err,
-                                 sizeof err)))
+    if (!rc && (rc = lsnap_write(fd, &s->expect, st, dev, log, log_len, m->mem, &ram_bytes, stop,
+                                 stop_ctx, err, sizeof err)))
         unlink(tmp);
     if (!rc)
         rc = lsnap_cache_publish(fd, s->dir, s->expect.key, tmp, err, sizeof err);
     if (fd >= 0)
         close(fd);
     free(st);
-    if (rc)
+    if (rc && rc != -ECANCELED)
         log_warn("no snapshot made: %s", err);
     return rc;
 }

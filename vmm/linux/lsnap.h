@@ -12,7 +12,6 @@
 struct lsnap {
     char dir[PATH_MAX];
     struct lsnap_expect expect;   /* the key, RAM size and vCPU count */
-    uint64_t ram_bytes;           /* RAM bytes the file holds (restored or written) */
 };
 
 /* The key of what m and d will boot (cmdline, the kernel and its modules), and the cache
@@ -29,8 +28,10 @@ int lsnap_restore(struct lsnap *s, struct lvm *m, struct ldev *d, int console_lo
 
 /* Save m (every vCPU parked), the devices' state dev and the boot log (the serial output so
  * far; copied by the caller under the devices' lock, which this does not take: it writes a file)
- * into the cache. 0, or a negative errno after a warning (the run goes on without one). */
+ * into the cache, asking stop(stop_ctx) between chunks whether to give up (lsnap_write). 0,
+ * -ECANCELED (stop said so: nothing left behind), or a negative errno after a warning (the run
+ * goes on without one). */
 int lsnap_make(struct lsnap *s, const struct lvm *m, const struct lsnap_dev *dev, const char *log,
-               size_t log_len);
+               size_t log_len, bool (*stop)(void *ctx), void *stop_ctx);
 
 #endif

@@ -1,6 +1,7 @@
 /* The snapshot file's format: writing it (zero pages as holes) and reading it back with every header field checked. */
 #include "vmm/linux/lsnap_file.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +107,7 @@ static bool page_zero(const uint8_t *p)
 
 int lsnap_write(int fd, const struct lsnap_expect *e, const struct lstate *st, const struct lsnap_dev *dev,
                 const char *log, size_t log_len, const uint8_t *ram, uint64_t *ram_bytes,
-                char *err, size_t errlen)
+                bool (*stop)(void *ctx), void *stop_ctx, char *err, size_t errlen)
 {
     if (log_len > LSNAP_LOG_MAX) { /* the newest part of the log is kept */
         log += log_len - LSNAP_LOG_MAX;
@@ -142,12 +143,18 @@ int lsnap_write(int fd, const struct lsnap_expect *e, const struct lstate *st, c
             continue;
         }
         uint64_t end = off + LSNAP_PAGE;
-        while (end < h.mem_size && end - off < (64u << 20) && !page_zero(ram + end))
+        while (end < h.mem_size && end - off < LSNAP_CHUNK && !page_zero(ram + end))
             end += LSNAP_PAGE;
         if ((rc = pwrite_all(fd, ram + off, (size_t)(end - off), h.ram_off + off)))
             goto fail;
+        /* flushed now, so that neither the next stop check nor the final fdatasync waits on
+         * more than a chunk (a file system without it flushes at the fdatasync) */
+        sync_file_range(fd, (off_t)(h.ram_off + off), (off_t)(end - off),
+                        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
         written += end - off;
         off = end;
+        if (stop && stop(stop_ctx))
+            return -ECANCELED;
     }
     /* the header last: a file cut short while written has none */
     what = "its header";

@@ -1,6 +1,7 @@
 /* The Linux tier's snapshot file: a booted guest at the init's ready point (header, KVM state, device state, boot log, sparse RAM image). */
 #ifndef ISOVM_LINUX_LSNAP_FILE_H
 #define ISOVM_LINUX_LSNAP_FILE_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "devices/serial/uart8250.h"
@@ -10,6 +11,7 @@
 #define LSNAP_VERSION 1u
 #define LSNAP_PAGE 4096u
 #define LSNAP_LOG_MAX (1u << 20)   /* bytes of boot log kept (the serial console's output) */
+#define LSNAP_CHUNK (4u << 20)     /* RAM written and flushed at most this much between stop checks */
 
 /* The VMM's own device state at the ready point: only the serial port has any (no virtio
  * device has been touched yet: the init loads no module before it). */
@@ -46,11 +48,13 @@ int lsnap_header_check(const void *buf, size_t len, uint64_t file_size, const st
                        struct lsnap_header *out, char *err, size_t errlen);
 
 /* Write a snapshot to fd (an empty file): the header, state, device state and log, then RAM's
- * non-zero pages at ram_off + their offset (the rest stays holes). *ram_bytes: RAM bytes
- * written. 0 or a negative errno (err: what failed). */
+ * non-zero pages at ram_off + their offset (the rest stays holes), LSNAP_CHUNK bytes at most at
+ * a time, each flushed to the disk (sync_file_range) before stop(stop_ctx) is asked whether to
+ * give up (stop may be NULL). *ram_bytes: RAM bytes written. 0, -ECANCELED (stop said so), or
+ * another negative errno (err: what failed). */
 int lsnap_write(int fd, const struct lsnap_expect *e, const struct lstate *st, const struct lsnap_dev *dev,
                 const char *log, size_t log_len, const uint8_t *ram, uint64_t *ram_bytes,
-                char *err, size_t errlen);
+                bool (*stop)(void *ctx), void *stop_ctx, char *err, size_t errlen);
 
 /* Read a snapshot from fd into st, dev, a malloc'd *log (*log_len bytes; NULL when empty) and
  * ram (e->mem_size bytes, all zero: only the file's data extents are copied), after checking

@@ -224,14 +224,7 @@ int lvcpu_pause(struct lvcpu_shared *sh, struct lvcpu *v, unsigned n, int timeou
     atomic_store(&sh->pause, true);
     for (unsigned i = 0; i < n; i++)
         lvcpu_kick(&v[i]);
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = ns_ts(mono_ns() + (uint64_t)timeout_ms * 1000000u);
     int rc = 0;
     pthread_mutex_lock(&sh->hold_lock);
     while (sh->parked < n && !atomic_load(&sh->stop) && rc == 0)

@@ -68,6 +68,7 @@ struct lx {
     bool snap_made;
     struct lsnap snap;
     int ready_fd;
+    int sig_fd;                    /* SIGINT, SIGTERM, SIGHUP */
 };
 
 static void lx_on_end(void *ctx)
@@ -254,6 +255,17 @@ static void lx_hold(struct lx *x, bool held)
     }
 }
 
+/* A signal waiting on sig_fd ends the run (LX_KILLED): true, x->end and x->signo set. */
+static bool lx_take_signal(struct lx *x)
+{
+    struct signalfd_siginfo si;
+    if (read(x->sig_fd, &si, sizeof si) != (ssize_t)sizeof si)
+        return false;
+    x->signo = (int)si.ssi_signo;
+    x->end = LX_KILLED;
+    return true;
+}
+
 static void lx_supervise(struct lx *x, int sig_fd)
 {
     const struct policy *p = &x->o->policy;
@@ -296,14 +308,8 @@ static void lx_supervise(struct lx *x, int sig_fd)
             x->end = LX_FAILED;
             return;
         }
-        if (r > 0 && (pf[1].revents & POLLIN)) {
-            struct signalfd_siginfo si;
-            if (read(sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
-                x->signo = (int)si.ssi_signo;
-                x->end = LX_KILLED;
-                return;
-            }
-        }
+        if (r > 0 && (pf[1].revents & POLLIN) && lx_take_signal(x))
+            return;
         if (r > 0 && (pf[2].revents & POLLIN)) {
             uint64_t n;
             if (read(x->ready_fd, &n, sizeof n) == (ssize_t)sizeof n && !(pf[0].revents & POLLIN)) {
@@ -528,12 +534,33 @@ static int lx_seccomp(struct lx *x)
     return vmm_seccomp_install() < 0 ? -1 : 0;
 }
 
+/* While the guest stands parked for its snapshot, the supervisor is not polling: a signal or
+ * the wall-clock timeout still ends the run within a slice of the parking or a chunk of the
+ * file (x->end set; the CPU limits need no check, the vCPUs do not run). */
+static bool lx_stop_now(void *ctx)
+{
+    struct lx *x = ctx;
+    uint64_t timeout = x->o->policy.timeout_ns;
+    if (timeout && mono_ns() >= x->t0 + timeout) {
+        x->end = LX_TIMEOUT;
+        return true;
+    }
+    return lx_take_signal(x);
+}
+
 /* The init is at its ready point and its vCPU parked: park the others, save the snapshot, then
  * (and only then) install the VMM's filter on every thread, hand the guest its job and let it
- * run. -1 when the filter cannot be installed (the run must stop). */
+ * run. 0; 1 when a signal or the timeout came meanwhile (x->end says which: the run stops, no
+ * snapshot left behind); -1 when the filter cannot be installed (the run must stop). */
 static int lx_snapshot_at_ready(struct lx *x, const char *job_text, size_t job_len)
 {
-    int rc = lvcpu_pause(&x->sh, x->vcpu, x->nvcpus, 10000);
+    /* parked in 20 ms slices (each kicks again), 10 s in all */
+    uint64_t give_up = mono_ns() + 10000000000ull;
+    bool stopped = false;
+    int rc;
+    while ((rc = lvcpu_pause(&x->sh, x->vcpu, x->nvcpus, 20)) == -ETIMEDOUT && mono_ns() < give_up)
+        if (lx_stop_now(x))
+            return 1;
     /* the devices' state under their lock; the file written without it */
     struct lsnap_dev dev;
     memset(&dev, 0, sizeof dev);
@@ -548,9 +575,14 @@ static int lx_snapshot_at_ready(struct lx *x, const char *job_text, size_t job_l
         log_warn("no snapshot made: the vCPUs did not stop within 10 s");
     else if (rc == 0 && touched)
         log_warn("no snapshot made: the guest touched a virtio device before its init was ready");
-    else if (rc == 0)
-        x->snap_made = lsnap_make(&x->snap, &x->m, &dev, log, log_len) == 0;
+    else if (rc == 0) {
+        rc = lsnap_make(&x->snap, &x->m, &dev, log, log_len, lx_stop_now, x);
+        x->snap_made = rc == 0;
+        stopped = rc == -ECANCELED;
+    }
     free(log);
+    if (stopped)
+        return 1;
     pthread_mutex_lock(&x->d.lock);
     job_port_set(&x->d.job, job_text, (uint32_t)job_len);
     pthread_mutex_unlock(&x->d.lock);
@@ -616,6 +648,7 @@ int launch_linux_run(const struct launch_opts *o)
     sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
     x->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     x->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    x->sig_fd = sig_fd;
     if (sig_fd < 0 || x->end_fd < 0 || x->ready_fd < 0 || vcpu_signals_init() < 0) {
         log_err("cannot set up the supervisor: %s", strerror(errno));
         goto out;
@@ -662,10 +695,11 @@ int launch_linux_run(const struct launch_opts *o)
             goto stop;
     lx_supervise(x, sig_fd);
     if (x->end == LX_READY) {
-        if (lx_snapshot_at_ready(x, job_text, job_len) < 0) {
+        int rc = lx_snapshot_at_ready(x, job_text, job_len);
+        if (rc < 0)
             x->end = LX_FAILED;
+        if (rc)
             goto stop;
-        }
         x->end = LX_RUNNING;
         lx_supervise(x, sig_fd);
     }
