@@ -53,18 +53,21 @@ DK_WHO="linux-kernel"
 DK_QUIET=$quiet
 
 # What the init loads (init/abi.h): the virtio-mmio transport and the disk and console devices,
-# the root's file systems, overlayfs. ext4 checks its metadata with the crypto API's crc32c,
+# the root's file systems, overlayfs; the grants' 9P file system over virtio (9p, 9pnet_virtio)
+# and virtio-net, each only for a job that has grants or endpoints. ext4 checks its metadata with the crypto API's crc32c,
 # which it does not depend on by symbol (a softdep): crc32c_generic is named. Their
 # dependencies (virtio, virtio_ring, jbd2, mbcache, crc16, libcrc32c, ...) come from modules.dep.
-want_modules=(virtio_ring virtio virtio_mmio virtio_blk virtio_console crc32c_generic squashfs ext4 erofs overlay)
+want_modules=(virtio_ring virtio virtio_mmio virtio_blk virtio_console crc32c_generic squashfs ext4 erofs overlay
+              9pnet_virtio 9p virtio_net)
 # The file system types each of those serves (job file FSTYPEs, and "overlay"): the order file
 # tags a module with them, and the init loads a tagged module only when the job file names one
 # of its tags (init/abi.h). A module some untagged one needs is loaded always.
 declare -A serves=([crc32c_generic]="ext4 ext3 ext2 erofs" [squashfs]=squashfs [ext4]="ext4 ext3 ext2"
-                   [erofs]=erofs [overlay]=overlay)
+                   [erofs]=erofs [overlay]=overlay [9pnet_virtio]=9p [9p]=9p [virtio_net]=net)
 # What the init and the VMM rely on in the kernel itself.
 want_config=(PVH KVM_GUEST ACPI DEVTMPFS TMPFS BLK_DEV_INITRD UNIX98_PTYS CGROUPS CGROUP_PIDS MEMCG
-             VIRTIO_MMIO VIRTIO_BLK VIRTIO_CONSOLE SQUASHFS SQUASHFS_ZSTD EXT4_FS EROFS_FS OVERLAY_FS)
+             VIRTIO_MMIO VIRTIO_BLK VIRTIO_CONSOLE SQUASHFS SQUASHFS_ZSTD EXT4_FS EROFS_FS OVERLAY_FS
+             NET_9P NET_9P_VIRTIO 9P_FS VIRTIO_NET)
 
 mkdir -p "$cache/debs"
 exec 9>"$cache/.lock"
