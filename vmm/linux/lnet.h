@@ -17,7 +17,7 @@
 #define LNET_GATEWAY_ADDR "10.0.2.2"
 #define LNET_PREFIX_LEN   24
 #define LNET_EP_ADDR_BASE 100
-#define LNET_HOSTNAME_MAX 16
+#define LNET_HOSTNAME_MAX 24
 
 struct lnet_core; /* the net thread's side (lnet.c) */
 
