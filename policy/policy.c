@@ -42,6 +42,15 @@ const struct field policy_fields[] = {
     BUCKET("io.write.bandwidth", io_write.bytes, 0, "io_write_bandwidth", "_bytes"),
     BUCKET("io.write.ops", io_write.ops, FF_OPS, "io_write_ops", ""),
     { "io.device", FK_HOST_PATH, 0, OFF(io_device), 0, POLICY_IO_DEVICE_MAX, NULL, NULL },
+    /* the Linux tier's virtio-net: frames from the network to the guest (rx) and back (tx);
+     * an operation is a frame. The io buckets never apply to the network. */
+    { "net", FK_GROUP, 0, 0, 0, 0, NULL, NULL },
+    { "net.rx", FK_GROUP, 0, 0, 0, 0, NULL, NULL },
+    BUCKET("net.rx.bandwidth", net_rx.bytes, 0, "net_rx_bandwidth", "_bytes"),
+    BUCKET("net.rx.ops", net_rx.ops, FF_OPS, "net_rx_ops", ""),
+    { "net.tx", FK_GROUP, 0, 0, 0, 0, NULL, NULL },
+    BUCKET("net.tx.bandwidth", net_tx.bytes, 0, "net_tx_bandwidth", "_bytes"),
+    BUCKET("net.tx.ops", net_tx.ops, FF_OPS, "net_tx_ops", ""),
     { "max_threads", FK_COUNT, FF_U32, OFF(max_threads), 1, POLICY_MAX_THREADS, "max_threads", NULL },
     { "max_capabilities", FK_COUNT, FF_U32, OFF(max_capabilities), POLICY_MIN_CAPS,
       POLICY_MAX_CAPS, "max_capabilities", NULL },

@@ -93,6 +93,8 @@ struct policy {
     uint64_t cpu_time_limit_ns;  /* total vCPU time before the job is killed; 0 = none */
     uint64_t timeout_ns;         /* wall-clock limit; 0 = none */
     struct io_limit io_read, io_write;
+    struct io_limit net_rx, net_tx; /* the Linux tier's network: rx to the guest, tx from it;
+                                   * an operation is a frame (docs/policy.md) */
     uint32_t max_threads;        /* vCPUs (threads) at once, main thread included; 1..64, default 16 */
     uint32_t max_capabilities;   /* open descriptors at once (stdin/out/err count); 3..65536, default 64 */
     uint32_t vcpus;              /* the Linux tier's vCPUs; 1..POLICY_MAX_VCPUS, default 1 (the

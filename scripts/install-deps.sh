@@ -11,11 +11,12 @@ case ${1:-} in
   -h|--help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
   *) echo "install-deps: unknown argument: $1" >&2; exit 2 ;;
 esac
+# libslirp-dev: the Linux tier's network (vmm/linux/lnet*.c)
 # mmdebstrap, uidmap (its --mode=unshare), squashfs-tools, e2fsprogs, erofs-utils: isovm image
 pkgs=(build-essential pkg-config libjansson-dev libseccomp-dev libsqlite3-dev libcmocka-dev
       libfdt-dev musl-tools qemu-system-x86 busybox-static cpio xz-utils zstd valgrind
       linux-libc-dev python3 acpica-tools clang libclang-rt-14-dev
-      mmdebstrap uidmap squashfs-tools e2fsprogs erofs-utils)
+      mmdebstrap uidmap squashfs-tools e2fsprogs erofs-utils libslirp-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

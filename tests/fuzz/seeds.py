@@ -256,9 +256,35 @@ def lsnap_seeds():
     }
 
 
+def vnet_seeds():
+    """fuzz_vnet.c: a driver's set-up of virtio-net (VERSION_1, MAC, MTU), tx chains good and bad,
+    rx buffers, frames offered to the guest; plain and with the buckets (flag bit 0)"""
+    img = bytearray(0x2000)
+    # an IPv4 TCP SYN and a UDP datagram as frames after 12-byte headers
+    eth = bytes(6) + bytes([2, 0x15, 0x15, 0, 0, 1]) + b'\x08\x00'
+    syn = eth + bytes([0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 2, 15, 10, 0, 2, 100]) + \
+        struct.pack('>HHIIBBHHH', 40000, 8080, 1, 0, 0x50, 0x02, 65535, 0, 0)
+    udp = eth + bytes([0x45, 0, 0, 33, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 2, 15, 10, 0, 2, 100]) + \
+        struct.pack('>HHHH', 40000, 53, 13, 0) + b'hello'
+    img[0x1000 + 12:0x1000 + 12 + len(syn)] = syn
+    img[0x1100 + 12:0x1100 + 12 + len(udp)] = udp
+    put_chain(img, 1, 0, [(0x1000, 12 + len(syn), 0)], 0)
+    put_chain(img, 1, 1, [(0x1100, 12, 0), (0x110c, len(udp), 0)], 1)
+    put_chain(img, 1, 3, [(0x1200, 8, 0)], 2)                     # short header
+    put_chain(img, 1, 4, [(0x1000, 12 + len(syn), 0), (0x1800, 64, F_WRITE)], 3)  # writable part
+    for k in range(4):
+        put_chain(img, 0, k, [(0x1400 + 0x100 * k, 0x100 if k else 8, F_WRITE)], k)
+    steps = setup_steps(1 << 32 | 1 << 5 | 1 << 3, 2) + [
+        step(W, QNOTIFY, 1), step(HOST, off=0x1000 // 4 + 3, val=60 << 8), step(HOST, off=0x400, val=(60 << 8) | 1),
+        step(CLOCK, val=500000000), step(NOTIFY, val=0), step(HOST, off=0x400, val=200 << 8 | 4),
+        step(R, IACK - 4), step(W, IACK, 1)]
+    return {'net': dev_input(0, img, steps), 'net-throttled': dev_input(1, img, steps),
+            'net-syn-frame': syn, 'net-udp-frame': udp}
+
+
 HARNESSES = {'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
              'image_check': image_check_seeds, 'modules_order': modules_order_seeds,
-             'lsnap': lsnap_seeds}
+             'lsnap': lsnap_seeds, 'vnet': vnet_seeds}
 
 
 def main():

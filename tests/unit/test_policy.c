@@ -243,7 +243,7 @@ static const struct bad_case bad_cases[] = {
     /* unknown keys, named with the valid ones */
     { "{\n  \"memory\": \"64MiB\",\n  \"memroy\": \"64MiB\"\n}",
       "t.json:3:3: memroy: unknown key (did you mean \"memory\"?); valid keys here: version, memory, "
-      "cpu, timeout, io, max_threads, max_capabilities", NULL },
+      "cpu, timeout, io, net, max_threads, max_capabilities", NULL },
     { "{\"cpu\": {\"period\": \"1s\",\n          \"qouta\": \"25%\"}}",
       "t.json:2:11: cpu.qouta: unknown key (did you mean \"quota\"?); valid keys in \"cpu\": quota, "
       "period, time_limit", NULL },
@@ -517,6 +517,17 @@ static void test_set_after_file(void **state)
     assert_int_equal(policy_validate(&p, err, sizeof err), -EINVAL);
     assert_string_equal(err, "io.read.bandwidth: size 1MiB with refill_time 0 would never refill; "
                              "give a refill_time like \"1s\" (or size 0 for no limit)");
+    /* the network's buckets (net.rx, net.tx) as io.read's, set apart from them */
+    parse_ok(&p, "{\"net\": {\"rx\": {\"bandwidth\": \"4MiB/s\"}, \"tx\": {\"ops\": \"100/s\"}}}");
+    parse_ok(&q, "{}");
+    assert_int_equal(policy_set(&q, "net.rx.bandwidth", "4MiB/s", err, sizeof err), 0);
+    assert_int_equal(policy_set(&q, "net.tx.ops", "100/s", err, sizeof err), 0);
+    assert_memory_equal(&p, &q, sizeof p);
+    assert_true(p.net_rx.bytes.size > 0 && p.net_rx.bytes.refill_time_ns > 0);
+    assert_true((double)p.net_rx.bytes.size * 1e9 / (double)p.net_rx.bytes.refill_time_ns == 4.0 * (1 << 20));
+    assert_true(p.net_tx.ops.size > 0 && p.net_rx.ops.size == 0 && p.net_tx.bytes.size == 0);
+    assert_true(p.io_read.bytes.size == 0 && p.io_write.ops.size == 0);
+    assert_int_not_equal(policy_set(&q, "net.rx.bandwith", "4MiB/s", err, sizeof err), 0);
 }
 
 static void test_validate(void **state)
@@ -617,13 +628,13 @@ static void test_write_json(void **state)
     assert_true(json_is_null(json_object_get(j, "io_device"))); /* isovm jail's cgroup I/O limit */
     assert_int_equal(json_array_size(json_object_get(j, "endpoints")), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "audit_max_bytes")), 16 << 20);
-    assert_int_equal(json_object_size(j), 30);
+    assert_int_equal(json_object_size(j), 42);
     json_decref(j);
     /* one key per line, opening brace where the stream is, closing brace at the indent */
     unsigned lines = 0;
     for (const char *c = s; *c; c++)
         lines += *c == '\n';
-    assert_int_equal(lines, 31);
+    assert_int_equal(lines, 43);
     assert_true(strncmp(s, "{\n  \"memory_bytes\": ", 20) == 0);
     assert_string_equal(s + strlen(s) - 2, "\n}");
     free(s);

@@ -214,3 +214,20 @@ $(BUILD)/tests/test_lsnap: $(BUILD)/tests/unit/test_lsnap.o $(BUILD)/vmm/linux/l
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)
 
+
+# the Linux tier's network: virtio-net over fake guest RAM and a fake driver (test_vnet); the
+# libslirp backend for real on this host, frames built as a guest would (test_lnet; no KVM)
+UNIT_TESTS     += $(BUILD)/tests/test_vnet
+UNIT_OBJS      += $(BUILD)/tests/unit/test_vnet.o
+$(BUILD)/tests/test_vnet: $(BUILD)/tests/unit/test_vnet.o $(BUILD)/tests/unit/virtio_fixture.o $(UNIT_DEV_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+unit: $(BUILD)/tests/test_vnet
+UNIT_TESTS     += $(BUILD)/tests/test_lnet
+UNIT_OBJS      += $(BUILD)/tests/unit/test_lnet.o
+$(BUILD)/tests/test_lnet: $(BUILD)/tests/unit/test_lnet.o $(BUILD)/tests/unit/virtio_fixture.o \
+                          $(UNIT_DEV_OBJS) $(BUILD)/vmm/linux/lnet.o $(BUILD)/vmm/linux/lnet_fwd.o \
+                          $(BUILD)/vmm/linux/lnet_frame.o $(UNIT_POLICY_OBJS) $(BUILD)/lib/log.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) $(SLIRP_LIBS)
+unit: $(BUILD)/tests/test_lnet

@@ -1,0 +1,902 @@
+/* The Linux tier's network backend: libslirp (restricted) on its own thread, frame queues to the device, endpoints as per-connection forwards, expiry and revocation. */
+#include "vmm/linux/lnet.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <slirp/libslirp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "vmm/linux/lnet_frame.h"
+#include "vmm/linux/lnet_fwd.h"
+
+#define TXQ_FRAMES 256  /* guest frames waiting for the net thread */
+#define RXQ_FRAMES 512  /* frames waiting for guest buffers or rx tokens */
+#define RXQ_SOFT   128  /* above this the host sockets are not read (POLLIN masked) */
+#define MAX_FWDS   128  /* live guest connections to connect endpoints, all together */
+#define MAX_TIMERS 8
+#define TX_BATCH   64
+#define NET_ADDR   0x0a000200u /* 10.0.2.0 */
+#define GUEST_HOST 15u
+#define GW_HOST    2u
+static const uint8_t guest_mac[6] = { 0x02, 0x15, 0x15, 0x00, 0x00, 0x01 };
+
+struct frame {
+    uint32_t len;
+    uint8_t data[VNET_FRAME_MAX];
+};
+
+struct ring {
+    struct frame *f;
+    unsigned cap, head, count;
+};
+
+struct slirp_timer {
+    bool used, armed;
+    int64_t expire_ms;
+    SlirpTimerId id;      /* timer_new_opaque's */
+    SlirpTimerCb cb;      /* timer_new's */
+    void *cb_opaque;
+};
+
+struct ep_state {
+    struct endpoint e;
+    bool forwarded;        /* a connect tcp endpoint (slirp_add_unix) or a listen one (hostfwd) */
+    bool closed;           /* revoked or expired: nothing new */
+    bool expired;
+    uint64_t deadline_ns;  /* 0: never */
+    struct in_addr vaddr;  /* connect: the guest-visible address */
+    int listen_fd;         /* connect: the Unix socket slirp connects to per guest connection */
+    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+    struct sockaddr_storage real;
+    socklen_t real_len;
+    uint64_t connections, refused, failed, datagrams_dropped;
+};
+
+struct lnet_core {
+    struct lnet *n;
+    pthread_mutex_t lock;  /* the queues and the requests below; never held while taking dev_lock */
+    struct ring txq, rxq;
+    bool tx_blocked;       /* the device holds a frame: kick it when the queue has room */
+    bool rx_masked;        /* POLLIN masked: wake the thread when the queue drains */
+    bool stop;
+    bool revoke_req[POLICY_MAX_ENDPOINTS]; /* asked for, not done yet */
+    bool revoked[POLICY_MAX_ENDPOINTS];    /* asked for or expired, ever */
+    uint64_t rx_queue_drops;
+    int wake_fd;
+    pthread_mutex_t *dev_lock;
+    void (*rearm)(void *);
+    void *rearm_ctx;
+    pthread_t thread;
+    bool running;
+    /* the net thread's alone (and lnet_init's, lnet_fini's, before and after it) */
+    Slirp *slirp;
+    struct slirp_timer timers[MAX_TIMERS];
+    struct pollfd *pfd;
+    unsigned npfd, cap_pfd;
+    int *slirp_fds;        /* the sockets slirp registered (hostfwd connections among them) */
+    unsigned nslirp_fds, cap_slirp_fds;
+    struct ep_state eps[POLICY_MAX_ENDPOINTS];
+    unsigned neps;
+    struct lnet_fwd fwds[MAX_FWDS];
+    char dir[64];          /* the forwards' private directory ("" when none) */
+    uint64_t refused_other, udp_dropped, fwd_limit_refused;
+};
+
+/* ---- queues (c->lock held) ---- */
+
+static int ring_init(struct ring *r, unsigned cap)
+{
+    r->f = calloc(cap, sizeof(*r->f));
+    r->cap = cap;
+    r->head = r->count = 0;
+    return r->f ? 0 : -ENOMEM;
+}
+
+static struct frame *ring_tail(struct ring *r)
+{
+    return r->count < r->cap ? &r->f[(r->head + r->count) % r->cap] : NULL;
+}
+
+static struct frame *ring_head(struct ring *r)
+{
+    return r->count ? &r->f[r->head] : NULL;
+}
+
+static void ring_pop(struct ring *r)
+{
+    r->head = (r->head + 1) % r->cap;
+    r->count--;
+}
+
+static void wake_thread(struct lnet_core *c)
+{
+    uint64_t one = 1;
+    /* non-blocking eventfd: a full counter already means "wake up" */
+    if (write(c->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        log_warn("lnet: waking the net thread: %s", strerror(errno));
+}
+
+/* ---- the device's side (dev_lock held) ---- */
+
+static int dev_transmit(void *ctx, const uint8_t *frame, uint32_t len)
+{
+    struct lnet_core *c = ctx;
+    pthread_mutex_lock(&c->lock);
+    struct frame *f = ring_tail(&c->txq);
+    if (!f) {
+        c->tx_blocked = true;
+        pthread_mutex_unlock(&c->lock);
+        return -EAGAIN;
+    }
+    f->len = len;
+    memcpy(f->data, frame, len);
+    bool was_empty = c->txq.count++ == 0;
+    pthread_mutex_unlock(&c->lock);
+    if (was_empty)
+        wake_thread(c);
+    return 0;
+}
+
+/* Deliver the queued frames the device takes now (dev_lock held). */
+static void deliver_locked(struct lnet_core *c)
+{
+    struct vnet *v = &c->n->dev;
+    pthread_mutex_lock(&c->lock);
+    struct frame *f;
+    while ((f = ring_head(&c->rxq))) {
+        if (vnet_receive(v, f->data, f->len) == -EAGAIN)
+            break;
+        ring_pop(&c->rxq);
+    }
+    bool wake = c->rx_masked && c->rxq.count < RXQ_SOFT;
+    if (wake)
+        c->rx_masked = false;
+    pthread_mutex_unlock(&c->lock);
+    vnet_rx_done(v);
+    if (wake)
+        wake_thread(c);
+}
+
+static void dev_rx_ready(void *ctx)
+{
+    deliver_locked(ctx);
+}
+
+/* ---- slirp's callbacks (the net thread) ---- */
+
+static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
+{
+    struct lnet_core *c = opaque;
+    if (len < VNET_FRAME_MIN || len > VNET_FRAME_MAX)
+        return (ssize_t)len; /* slirp never makes one; dropped */
+    pthread_mutex_lock(&c->lock);
+    struct frame *f = ring_tail(&c->rxq);
+    if (f) {
+        f->len = (uint32_t)len;
+        memcpy(f->data, buf, len);
+        c->rxq.count++;
+    } else {
+        c->rx_queue_drops++; /* TCP retransmits; the rx mask keeps this rare */
+    }
+    pthread_mutex_unlock(&c->lock);
+    return (ssize_t)len;
+}
+
+static void cb_guest_error(const char *msg, void *opaque)
+{
+    (void)opaque;
+    log_debug("lnet: slirp: guest error: %s", msg);
+}
+
+static int64_t cb_clock_ns(void *opaque)
+{
+    (void)opaque;
+    return (int64_t)mono_ns();
+}
+
+static struct slirp_timer *timer_alloc(struct lnet_core *c)
+{
+    for (unsigned i = 0; i < MAX_TIMERS; i++)
+        if (!c->timers[i].used) {
+            memset(&c->timers[i], 0, sizeof c->timers[i]);
+            c->timers[i].used = true;
+            return &c->timers[i];
+        }
+    log_err("lnet: slirp asked for more than %d timers", MAX_TIMERS);
+    return NULL;
+}
+
+static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
+{
+    struct slirp_timer *t = timer_alloc(opaque);
+    if (t) {
+        t->cb = cb;
+        t->cb_opaque = cb_opaque;
+    }
+    return t;
+}
+
+static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
+{
+    struct slirp_timer *t = timer_alloc(opaque);
+    if (t) {
+        t->id = id;
+        t->cb_opaque = cb_opaque;
+    }
+    return t;
+}
+
+static void cb_timer_free(void *timer, void *opaque)
+{
+    (void)opaque;
+    if (timer)
+        ((struct slirp_timer *)timer)->used = false;
+}
+
+static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
+{
+    (void)opaque;
+    struct slirp_timer *t = timer;
+    if (t) {
+        t->armed = true;
+        t->expire_ms = expire_ms;
+    }
+}
+
+static void cb_register_fd(int fd, void *opaque)
+{
+    struct lnet_core *c = opaque;
+    if (c->nslirp_fds == c->cap_slirp_fds) {
+        unsigned cap = c->cap_slirp_fds ? 2 * c->cap_slirp_fds : 16;
+        int *p = realloc(c->slirp_fds, cap * sizeof *p);
+        if (!p)
+            return; /* only revocation of a listen endpoint's live connections misses it */
+        c->slirp_fds = p;
+        c->cap_slirp_fds = cap;
+    }
+    c->slirp_fds[c->nslirp_fds++] = fd;
+}
+
+static void cb_unregister_fd(int fd, void *opaque)
+{
+    struct lnet_core *c = opaque;
+    for (unsigned i = 0; i < c->nslirp_fds; i++)
+        if (c->slirp_fds[i] == fd) {
+            c->slirp_fds[i] = c->slirp_fds[--c->nslirp_fds];
+            return;
+        }
+}
+
+static void cb_notify(void *opaque)
+{
+    wake_thread(opaque);
+}
+
+static const SlirpCb slirp_cbs = {
+    .send_packet = cb_send_packet,
+    .guest_error = cb_guest_error,
+    .clock_get_ns = cb_clock_ns,
+    .timer_new = cb_timer_new,
+    .timer_free = cb_timer_free,
+    .timer_mod = cb_timer_mod,
+    .register_poll_fd = cb_register_fd,
+    .unregister_poll_fd = cb_unregister_fd,
+    .notify = cb_notify,
+    .timer_new_opaque = cb_timer_new_opaque,
+};
+
+/* ---- the poll set ---- */
+
+static int pfd_add(struct lnet_core *c, int fd, short events)
+{
+    if (c->npfd == c->cap_pfd) {
+        unsigned cap = c->cap_pfd ? 2 * c->cap_pfd : 64;
+        struct pollfd *p = realloc(c->pfd, cap * sizeof *p);
+        if (!p)
+            return -1;
+        c->pfd = p;
+        c->cap_pfd = cap;
+    }
+    c->pfd[c->npfd] = (struct pollfd){ .fd = fd, .events = events };
+    return (int)c->npfd++;
+}
+
+static int cb_add_poll(int fd, int events, void *opaque)
+{
+    struct lnet_core *c = opaque;
+    short ev = 0;
+    /* rx throttling: while the guest is not taking frames, slirp reads no host socket, so the
+     * senders' TCP windows close instead of frames being dropped */
+    if ((events & SLIRP_POLL_IN) && !c->rx_masked)
+        ev |= POLLIN;
+    if (events & SLIRP_POLL_OUT)
+        ev |= POLLOUT;
+    if (events & SLIRP_POLL_PRI)
+        ev |= POLLPRI;
+    return pfd_add(c, fd, ev);
+}
+
+static int cb_get_revents(int idx, void *opaque)
+{
+    struct lnet_core *c = opaque;
+    if (idx < 0 || (unsigned)idx >= c->npfd)
+        return 0;
+    short r = c->pfd[idx].revents;
+    int ev = 0;
+    if (r & POLLIN)
+        ev |= SLIRP_POLL_IN;
+    if (r & POLLOUT)
+        ev |= SLIRP_POLL_OUT;
+    if (r & POLLPRI)
+        ev |= SLIRP_POLL_PRI;
+    if (r & POLLERR)
+        ev |= SLIRP_POLL_ERR;
+    if (r & POLLHUP)
+        ev |= SLIRP_POLL_HUP;
+    return ev;
+}
+
+/* ---- endpoints ---- */
+
+static struct sockaddr_in guest_sockaddr(uint16_t port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+    a.sin_addr.s_addr = htonl(NET_ADDR | GUEST_HOST);
+    return a;
+}
+
+static void endpoint_sockaddr(const struct endpoint *e, struct sockaddr_storage *ss,
+                              socklen_t *len)
+{
+    memset(ss, 0, sizeof *ss);
+    if (e->v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(e->port);
+        memcpy(&a->sin6_addr, e->addr, 16);
+        *len = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(e->port);
+        memcpy(&a->sin_addr, e->addr, 4);
+        *len = sizeof *a;
+    }
+}
+
+/* Close endpoint i: nothing new reaches it, and its live connections end. Net thread. */
+static void endpoint_close(struct lnet_core *c, unsigned i)
+{
+    struct ep_state *s = &c->eps[i];
+    if (s->closed)
+        return;
+    s->closed = true;
+    if (!s->forwarded)
+        return;
+    if (s->e.mode == EP_CONNECT) {
+        slirp_remove_guestfwd(c->slirp, s->vaddr, s->e.port);
+        for (unsigned k = 0; k < MAX_FWDS; k++)
+            if (c->fwds[k].used && c->fwds[k].ep == i)
+                lnet_fwd_close(&c->fwds[k]);
+        if (s->listen_fd >= 0) {
+            close(s->listen_fd);
+            s->listen_fd = -1;
+            unlink(s->path);
+        }
+        return;
+    }
+    /* listen: the host port closes; the connections slirp accepted on it are shut down, and
+     * slirp closes them (a FIN to the guest) at its next poll */
+    struct sockaddr_storage ss;
+    socklen_t len;
+    endpoint_sockaddr(&s->e, &ss, &len);
+    slirp_remove_hostxfwd(c->slirp, (struct sockaddr *)&ss, len, 0);
+    for (unsigned k = 0; k < c->nslirp_fds; k++) {
+        struct sockaddr_storage local;
+        socklen_t ll = sizeof local;
+        int listening = 0;
+        socklen_t bl = sizeof listening;
+        int fd = c->slirp_fds[k];
+        if (getsockname(fd, (struct sockaddr *)&local, &ll) < 0 ||
+            getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &bl) < 0 || listening)
+            continue;
+        uint16_t port = local.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&local)->sin_port)
+                      : local.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&local)->sin6_port)
+                      : 0;
+        int type = 0;
+        socklen_t tl = sizeof type;
+        if (port == s->e.port && getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) == 0 &&
+            type == SOCK_STREAM)
+            shutdown(fd, SHUT_RDWR);
+    }
+}
+
+static int endpoint_setup(struct lnet_core *c, unsigned i, const struct endpoint *e,
+                          uint64_t start_ns)
+{
+    struct ep_state *s = &c->eps[i];
+    s->e = *e;
+    s->listen_fd = -1;
+    s->vaddr.s_addr = htonl(NET_ADDR | (LNET_EP_ADDR_BASE + i));
+    s->deadline_ns = e->expires_ns ? start_ns + e->expires_ns : 0;
+    endpoint_sockaddr(e, &s->real, &s->real_len);
+    char text[POLICY_ENDPOINT_TEXT];
+    endpoint_format(e, text, sizeof text);
+    if (e->mode == EP_LISTEN) {
+        struct sockaddr_in g = guest_sockaddr(e->port);
+        if (slirp_add_hostxfwd(c->slirp, (struct sockaddr *)&s->real, s->real_len,
+                               (struct sockaddr *)&g, sizeof g, 0) < 0) {
+            log_err("lnet: endpoint %s: cannot listen on the host (in use?)", text);
+            return -EADDRINUSE;
+        }
+        s->forwarded = true;
+        return 0;
+    }
+    if (e->proto == EP_UDP)
+        return 0; /* no forward: libslirp's restricted mode drops every UDP datagram */
+    /* A connect endpoint: slirp_add_unix makes slirp connect() to a Unix socket for every guest
+     * connection to vaddr:port once its handshake completes; the VMM accepts it here and makes
+     * its own real connection for it (lnet_fwd), so each guest connection is one real
+     * connection with its own open, close and half-close. */
+    int n = snprintf(s->path, sizeof s->path, "%s/ep%u.sock", c->dir, i);
+    if (n < 0 || (size_t)n >= sizeof s->path) {
+        log_err("lnet: endpoint %s: socket path under %s too long", text, c->dir);
+        return -ENAMETOOLONG;
+    }
+    s->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_un un = { .sun_family = AF_UNIX };
+    memcpy(un.sun_path, s->path, (size_t)n + 1);
+    if (s->listen_fd < 0 || bind(s->listen_fd, (struct sockaddr *)&un, sizeof un) < 0 ||
+        listen(s->listen_fd, 128) < 0) {
+        int err = -errno;
+        log_err("lnet: endpoint %s: Unix socket %s: %s", text, s->path, strerror(errno));
+        return err;
+    }
+    if (slirp_add_unix(c->slirp, s->path, &s->vaddr, e->port) < 0) {
+        log_err("lnet: endpoint %s: slirp_add_unix refused", text);
+        return -EINVAL;
+    }
+    s->forwarded = true;
+    return 0;
+}
+
+/* Accept what slirp connected to endpoint i's Unix socket, each with its real connection. */
+static void endpoint_accept(struct lnet_core *c, unsigned i)
+{
+    struct ep_state *s = &c->eps[i];
+    for (;;) {
+        int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        if (s->closed) {
+            close(fd);
+            continue;
+        }
+        unsigned k = 0;
+        while (k < MAX_FWDS && c->fwds[k].used)
+            k++;
+        if (k == MAX_FWDS) {
+            c->fwd_limit_refused++;
+            s->refused++;
+            close(fd);
+            continue;
+        }
+        if (lnet_fwd_open(&c->fwds[k], i, fd, (struct sockaddr *)&s->real, s->real_len) < 0)
+            s->failed++;
+    }
+}
+
+/* Look at a guest frame before slirp does: count what restricted mode will refuse. */
+static void classify_tx(struct lnet_core *c, const struct frame *f)
+{
+    struct lnet_pkt p;
+    lnet_frame_parse(f->data, f->len, &p);
+    if (p.kind != LNET_PKT_TCP_SYN && p.kind != LNET_PKT_UDP)
+        return;
+    for (unsigned i = 0; i < c->neps; i++) {
+        struct ep_state *s = &c->eps[i];
+        if (s->e.mode != EP_CONNECT || s->vaddr.s_addr != p.dst_addr || s->e.port != p.dst_port)
+            continue;
+        if (p.kind == LNET_PKT_UDP && s->e.proto == EP_UDP)
+            s->datagrams_dropped++;
+        else if (p.kind == LNET_PKT_TCP_SYN && s->e.proto == EP_TCP && s->closed)
+            s->refused++;
+        else
+            continue;
+        return;
+    }
+    if (p.kind == LNET_PKT_UDP)
+        c->udp_dropped++;
+    else
+        c->refused_other++;
+}
+
+/* ---- the net thread ---- */
+
+static uint64_t next_deadline(const struct lnet_core *c)
+{
+    uint64_t d = 0;
+    for (unsigned i = 0; i < c->neps; i++)
+        if (!c->eps[i].closed && c->eps[i].deadline_ns && (!d || c->eps[i].deadline_ns < d))
+            d = c->eps[i].deadline_ns;
+    return d;
+}
+
+static void run_timers(struct lnet_core *c)
+{
+    int64_t now_ms = (int64_t)(mono_ns() / 1000000);
+    for (unsigned i = 0; i < MAX_TIMERS; i++) {
+        struct slirp_timer *t = &c->timers[i];
+        if (!t->used || !t->armed || t->expire_ms > now_ms)
+            continue;
+        t->armed = false;
+        if (t->cb)
+            t->cb(t->cb_opaque);
+        else
+            slirp_handle_timer(c->slirp, t->id, t->cb_opaque);
+    }
+}
+
+/* One round: poll slirp's sockets, ours and the wake-up; then timers, expiry, revocations,
+ * guest frames into slirp, frames out to the device. */
+static void net_round(struct lnet_core *c)
+{
+    c->npfd = 0;
+    uint32_t timeout = 1000;
+    pthread_mutex_lock(&c->lock);
+    if (c->rxq.count >= RXQ_SOFT)
+        c->rx_masked = true;
+    pthread_mutex_unlock(&c->lock);
+    slirp_pollfds_fill(c->slirp, &timeout, cb_add_poll, c);
+    int wake_idx = pfd_add(c, c->wake_fd, POLLIN);
+    int ep_idx[POLICY_MAX_ENDPOINTS];
+    for (unsigned i = 0; i < c->neps; i++)
+        ep_idx[i] = c->eps[i].listen_fd >= 0 ? pfd_add(c, c->eps[i].listen_fd, POLLIN) : -1;
+    for (unsigned k = 0; k < MAX_FWDS; k++) {
+        struct lnet_fwd *f = &c->fwds[k];
+        if (!f->used)
+            continue;
+        f->pidx_guest = pfd_add(c, f->guest_fd, lnet_fwd_guest_events(f));
+        f->pidx_host = pfd_add(c, f->host_fd, lnet_fwd_host_events(f));
+    }
+    uint64_t now = mono_ns();
+    int64_t now_ms = (int64_t)(now / 1000000);
+    for (unsigned i = 0; i < MAX_TIMERS; i++)
+        if (c->timers[i].used && c->timers[i].armed) {
+            int64_t w = c->timers[i].expire_ms - now_ms;
+            if (w < (int64_t)timeout)
+                timeout = w < 0 ? 0 : (uint32_t)w;
+        }
+    uint64_t d = next_deadline(c);
+    if (d) {
+        uint64_t w = d > now ? (d - now + 999999) / 1000000 : 0;
+        if (w < timeout)
+            timeout = (uint32_t)w;
+    }
+    int rc = poll(c->pfd, c->npfd, (int)timeout);
+    if (rc < 0 && errno != EINTR)
+        log_warn("lnet: poll: %s", strerror(errno));
+    slirp_pollfds_poll(c->slirp, rc < 0, cb_get_revents, c);
+    if (wake_idx >= 0 && (c->pfd[wake_idx].revents & POLLIN)) {
+        uint64_t v;
+        if (read(c->wake_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+            log_warn("lnet: wake eventfd: %s", strerror(errno));
+    }
+    for (unsigned i = 0; i < c->neps; i++)
+        if (ep_idx[i] >= 0 && c->eps[i].listen_fd >= 0 && (c->pfd[ep_idx[i]].revents & POLLIN))
+            endpoint_accept(c, i);
+    for (unsigned k = 0; k < MAX_FWDS; k++) {
+        struct lnet_fwd *f = &c->fwds[k];
+        if (!f->used || f->pidx_guest < 0)
+            continue;
+        if (!c->pfd[f->pidx_guest].revents && !c->pfd[f->pidx_host].revents)
+            continue;
+        unsigned ep = f->ep;
+        bool connected;
+        int r = lnet_fwd_pump(f, &connected);
+        if (connected)
+            c->eps[ep].connections++;
+        if (r < 0 && !connected)
+            c->eps[ep].failed++;
+    }
+    run_timers(c);
+    now = mono_ns();
+    for (unsigned i = 0; i < c->neps; i++)
+        if (!c->eps[i].closed && c->eps[i].deadline_ns && c->eps[i].deadline_ns <= now) {
+            c->eps[i].expired = true;
+            pthread_mutex_lock(&c->lock);
+            c->revoked[i] = true;
+            pthread_mutex_unlock(&c->lock);
+            endpoint_close(c, i);
+        }
+    /* revocations, and the guest's frames, taken under the lock and handled outside it */
+    static __thread struct frame batch[TX_BATCH];
+    bool revoke[POLICY_MAX_ENDPOINTS];
+    unsigned nb = 0;
+    bool kick = false;
+    pthread_mutex_lock(&c->lock);
+    memcpy(revoke, c->revoke_req, sizeof revoke);
+    memset(c->revoke_req, 0, sizeof c->revoke_req);
+    struct frame *f;
+    while (nb < TX_BATCH && (f = ring_head(&c->txq))) {
+        batch[nb].len = f->len;
+        memcpy(batch[nb].data, f->data, f->len);
+        nb++;
+        ring_pop(&c->txq);
+    }
+    if (c->tx_blocked && c->txq.count < c->txq.cap) {
+        c->tx_blocked = false;
+        kick = true;
+    }
+    if (c->txq.count)
+        wake_thread(c); /* more than one batch: come back at once */
+    pthread_mutex_unlock(&c->lock);
+    for (unsigned i = 0; i < c->neps; i++)
+        if (revoke[i])
+            endpoint_close(c, i);
+    for (unsigned i = 0; i < nb; i++) {
+        classify_tx(c, &batch[i]);
+        slirp_input(c->slirp, batch[i].data, (int)batch[i].len);
+    }
+    pthread_mutex_lock(&c->lock);
+    bool deliver = c->rxq.count > 0;
+    pthread_mutex_unlock(&c->lock);
+    if ((deliver || kick) && c->dev_lock) {
+        pthread_mutex_lock(c->dev_lock);
+        if (deliver)
+            deliver_locked(c);
+        if (kick)
+            vnet_kick_tx(&c->n->dev);
+        if (c->rearm)
+            c->rearm(c->rearm_ctx);
+        pthread_mutex_unlock(c->dev_lock);
+    }
+}
+
+static void *net_thread(void *arg)
+{
+    struct lnet_core *c = arg;
+    for (;;) {
+        pthread_mutex_lock(&c->lock);
+        bool stop = c->stop;
+        pthread_mutex_unlock(&c->lock);
+        if (stop)
+            return NULL;
+        net_round(c);
+    }
+}
+
+/* ---- the API ---- */
+
+static int make_private_dir(struct lnet_core *c)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp || strlen(tmp) > 40)
+        tmp = "/tmp";
+    snprintf(c->dir, sizeof c->dir, "%s/isovm-net-XXXXXX", tmp);
+    if (!mkdtemp(c->dir)) { /* mode 0700 */
+        int err = -errno;
+        log_err("lnet: private directory %s: %s", c->dir, strerror(errno));
+        c->dir[0] = 0;
+        return err;
+    }
+    return 0;
+}
+
+int lnet_init(struct lnet *n, const struct guest_ram *ram, const struct policy *p,
+              uint64_t start_ns)
+{
+    memset(n, 0, sizeof(*n));
+    if (p->nendpoints == 0)
+        return 0;
+    if (p->nendpoints > POLICY_MAX_ENDPOINTS || POLICY_MAX_ENDPOINTS + LNET_EP_ADDR_BASE > 254)
+        return -EINVAL;
+    struct lnet_core *c = calloc(1, sizeof(*c));
+    if (!c) {
+        log_err("lnet: out of memory");
+        return -ENOMEM;
+    }
+    n->core = c;
+    c->n = n;
+    c->wake_fd = -1;
+    pthread_mutex_init(&c->lock, NULL);
+    for (unsigned k = 0; k < MAX_FWDS; k++)
+        c->fwds[k].guest_fd = c->fwds[k].host_fd = -1;
+    int rc = -ENOMEM;
+    if (ring_init(&c->txq, TXQ_FRAMES) || ring_init(&c->rxq, RXQ_FRAMES)) {
+        log_err("lnet: out of memory for the frame queues");
+        goto fail;
+    }
+    c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (c->wake_fd < 0) {
+        rc = -errno;
+        log_err("lnet: eventfd: %s", strerror(errno));
+        goto fail;
+    }
+    SlirpConfig cfg = { .version = 4, .restricted = 1, .in_enabled = true };
+    cfg.vnetwork.s_addr = htonl(NET_ADDR);
+    cfg.vnetmask.s_addr = htonl(0xffffff00u);
+    cfg.vhost.s_addr = htonl(NET_ADDR | GW_HOST);
+    cfg.vdhcp_start.s_addr = htonl(NET_ADDR | GUEST_HOST);
+    cfg.vnameserver.s_addr = htonl(NET_ADDR | 3u);
+    cfg.if_mtu = VNET_MTU;
+    cfg.if_mru = VNET_MTU;
+    cfg.disable_host_loopback = true;
+    cfg.disable_dns = true;   /* no DNS unless an endpoint grants a server (docs/network.md) */
+    cfg.disable_dhcp = true;  /* the init configures the interface from the job file */
+    c->slirp = slirp_new(&cfg, &slirp_cbs, c);
+    if (!c->slirp) {
+        log_err("lnet: slirp_new failed");
+        rc = -EINVAL;
+        goto fail;
+    }
+    bool need_dir = false;
+    for (unsigned i = 0; i < p->nendpoints; i++)
+        need_dir |= p->endpoints[i].mode == EP_CONNECT && p->endpoints[i].proto == EP_TCP;
+    if (need_dir && (rc = make_private_dir(c)) < 0)
+        goto fail;
+    c->neps = p->nendpoints;
+    for (unsigned i = 0; i < p->nendpoints; i++)
+        if ((rc = endpoint_setup(c, i, &p->endpoints[i], start_ns)) < 0)
+            goto fail;
+    struct vnet_backend be = { dev_transmit, dev_rx_ready, c };
+    struct vnet_cfg vc = { .rx = &p->net_rx, .tx = &p->net_tx };
+    memcpy(vc.mac, guest_mac, 6);
+    if ((rc = vnet_init(&n->dev, ram, &be, &vc)) < 0) {
+        log_err("lnet: the virtio-net device: %s", strerror(-rc));
+        goto fail;
+    }
+    n->enabled = true;
+    return 0;
+fail:
+    lnet_fini(n);
+    return rc;
+}
+
+struct vmmio *lnet_mmio(struct lnet *n)
+{
+    return n->enabled ? &n->dev.mmio : NULL;
+}
+
+int lnet_start(struct lnet *n, pthread_mutex_t *dev_lock, void (*rearm)(void *ctx), void *ctx)
+{
+    struct lnet_core *c = n->core;
+    if (!n->enabled || !c || c->running || !dev_lock)
+        return -EINVAL;
+    c->dev_lock = dev_lock;
+    c->rearm = rearm;
+    c->rearm_ctx = ctx;
+    c->stop = false;
+    int rc = pthread_create(&c->thread, NULL, net_thread, c);
+    if (rc) {
+        log_err("lnet: starting the net thread: %s", strerror(rc));
+        return -rc;
+    }
+    c->running = true;
+    return 0;
+}
+
+void lnet_stop(struct lnet *n)
+{
+    struct lnet_core *c = n->core;
+    if (!c || !c->running)
+        return;
+    pthread_mutex_lock(&c->lock);
+    c->stop = true;
+    pthread_mutex_unlock(&c->lock);
+    wake_thread(c);
+    pthread_join(c->thread, NULL);
+    c->running = false;
+    for (unsigned k = 0; k < MAX_FWDS; k++)
+        lnet_fwd_close(&c->fwds[k]);
+}
+
+void lnet_fini(struct lnet *n)
+{
+    struct lnet_core *c = n->core;
+    if (!c)
+        return;
+    lnet_stop(n);
+    for (unsigned k = 0; k < MAX_FWDS; k++)
+        lnet_fwd_close(&c->fwds[k]);
+    if (c->slirp)
+        slirp_cleanup(c->slirp);
+    for (unsigned i = 0; i < c->neps; i++)
+        if (c->eps[i].listen_fd >= 0) {
+            close(c->eps[i].listen_fd);
+            unlink(c->eps[i].path);
+        }
+    if (c->dir[0] && rmdir(c->dir) < 0)
+        log_warn("lnet: removing %s: %s", c->dir, strerror(errno));
+    if (c->wake_fd >= 0)
+        close(c->wake_fd);
+    free(c->txq.f);
+    free(c->rxq.f);
+    free(c->pfd);
+    free(c->slirp_fds);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    n->core = NULL;
+    n->enabled = false;
+}
+
+int lnet_revoke_endpoint(struct lnet *n, unsigned index)
+{
+    struct lnet_core *c = n->core;
+    if (!n->enabled || !c || index >= c->neps)
+        return -EINVAL;
+    pthread_mutex_lock(&c->lock);
+    bool already = c->revoked[index];
+    c->revoked[index] = c->revoke_req[index] = true;
+    pthread_mutex_unlock(&c->lock);
+    wake_thread(c);
+    return already ? -EALREADY : 0;
+}
+
+void lnet_guest_config(const struct lnet *n, struct lnet_guest_config *out)
+{
+    memset(out, 0, sizeof(*out));
+    const struct lnet_core *c = n->core;
+    if (!n->enabled || !c)
+        return;
+    memcpy(out->mac, guest_mac, 6);
+    out->addr.s_addr = htonl(NET_ADDR | GUEST_HOST);
+    out->gateway.s_addr = htonl(NET_ADDR | GW_HOST);
+    out->prefix_len = LNET_PREFIX_LEN;
+    for (unsigned i = 0; i < c->neps; i++) {
+        const struct ep_state *s = &c->eps[i];
+        if (s->e.mode != EP_CONNECT)
+            continue;
+        struct lnet_guest_endpoint *g = &out->endpoints[out->nendpoints++];
+        g->index = i;
+        g->udp = s->e.proto == EP_UDP;
+        g->addr = s->vaddr;
+        g->port = s->e.port;
+        snprintf(g->hostname, sizeof g->hostname, "ep%u.isovm", i);
+    }
+}
+
+json_t *lnet_report(const struct lnet *n)
+{
+    const struct lnet_core *c = n->core;
+    if (!n->enabled || !c)
+        return NULL;
+    const struct vnet *v = &n->dev;
+    json_t *eps = json_array();
+    /* the per-endpoint counters are the net thread's; read while it may run, they are at worst
+     * a round old (the report is written after lnet_stop) */
+    for (unsigned i = 0; i < c->neps; i++) {
+        const struct ep_state *s = &c->eps[i];
+        char text[POLICY_ENDPOINT_TEXT];
+        endpoint_format(&s->e, text, sizeof text);
+        json_array_append_new(eps, json_pack("{s:s, s:I, s:I, s:I, s:b}", "endpoint", text,
+                              "connections", (json_int_t)s->connections,
+                              "refused", (json_int_t)s->refused,
+                              "failed", (json_int_t)s->failed, "closed", s->closed));
+    }
+    pthread_mutex_t *lock = (pthread_mutex_t *)&c->lock;
+    pthread_mutex_lock(lock);
+    uint64_t queue_drops = c->rx_queue_drops;
+    pthread_mutex_unlock(lock);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+                     "rx_packets", (json_int_t)v->stats.rx_packets,
+                     "rx_bytes", (json_int_t)v->stats.rx_bytes,
+                     "tx_packets", (json_int_t)v->stats.tx_packets,
+                     "tx_bytes", (json_int_t)v->stats.tx_bytes,
+                     "rx_dropped", (json_int_t)(v->stats.rx_dropped + queue_drops),
+                     "tx_dropped", (json_int_t)v->stats.tx_dropped,
+                     "rx_throttled_ns", (json_int_t)v->rx.throttled_ns,
+                     "tx_throttled_ns", (json_int_t)v->tx.throttled_ns,
+                     "refused", (json_int_t)c->refused_other,
+                     "datagrams_dropped", (json_int_t)c->udp_dropped,
+                     "connections_over_limit", (json_int_t)c->fwd_limit_refused,
+                     "endpoints", eps);
+}

@@ -1,0 +1,151 @@
+/* A guest connection spliced to a real one: non-blocking connect, bounded buffers each way, EOF passed on as a shutdown for writing. */
+#include "vmm/linux/lnet_fwd.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int lnet_fwd_open(struct lnet_fwd *f, unsigned ep, int guest_fd, const struct sockaddr *addr,
+                  socklen_t addrlen)
+{
+    memset(f, 0, sizeof(*f));
+    f->guest_fd = guest_fd;
+    f->host_fd = -1;
+    f->ep = ep;
+    f->pidx_guest = f->pidx_host = -1;
+    f->up.buf = malloc(LNET_FWD_BUF);
+    f->down.buf = malloc(LNET_FWD_BUF);
+    int err = -ENOMEM;
+    if (!f->up.buf || !f->down.buf)
+        goto fail;
+    f->host_fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (f->host_fd < 0) {
+        err = -errno;
+        goto fail;
+    }
+    if (connect(f->host_fd, addr, addrlen) < 0) {
+        if (errno != EINPROGRESS) {
+            err = -errno;
+            goto fail;
+        }
+        f->connecting = true;
+    }
+    f->used = true;
+    return 0;
+fail:
+    f->used = true;
+    lnet_fwd_close(f);
+    return err;
+}
+
+void lnet_fwd_close(struct lnet_fwd *f)
+{
+    if (!f->used)
+        return;
+    if (f->guest_fd >= 0)
+        close(f->guest_fd);
+    if (f->host_fd >= 0)
+        close(f->host_fd);
+    free(f->up.buf);
+    free(f->down.buf);
+    memset(f, 0, sizeof(*f));
+    f->guest_fd = f->host_fd = -1;
+}
+
+static short dir_events(const struct lnet_fwd_dir *from_me, const struct lnet_fwd_dir *to_me)
+{
+    short ev = 0;
+    if (!from_me->eof && from_me->len < LNET_FWD_BUF)
+        ev |= POLLIN;
+    if (to_me->len > to_me->off)
+        ev |= POLLOUT;
+    return ev;
+}
+
+short lnet_fwd_guest_events(const struct lnet_fwd *f)
+{
+    return dir_events(&f->up, &f->down);
+}
+
+short lnet_fwd_host_events(const struct lnet_fwd *f)
+{
+    if (f->connecting)
+        return POLLOUT;
+    return dir_events(&f->down, &f->up);
+}
+
+/* Read from `from` into d while there is room; write d out to `to`; pass the EOF on once d is
+ * drained. -1 on an error of either socket. */
+static int move(struct lnet_fwd_dir *d, int from, int to)
+{
+    for (;;) {
+        bool progress = false;
+        if (!d->eof) {
+            if (d->off == d->len)
+                d->off = d->len = 0;
+            else if (d->len == LNET_FWD_BUF && d->off) {
+                memmove(d->buf, d->buf + d->off, d->len - d->off);
+                d->len -= d->off;
+                d->off = 0;
+            }
+            if (d->len < LNET_FWD_BUF) {
+                ssize_t r = recv(from, d->buf + d->len, LNET_FWD_BUF - d->len, MSG_DONTWAIT);
+                if (r > 0) {
+                    d->len += (size_t)r;
+                    progress = true;
+                } else if (r == 0) {
+                    d->eof = true;
+                } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                    return -1;
+                }
+            }
+        }
+        if (d->len > d->off) {
+            ssize_t w = send(to, d->buf + d->off, d->len - d->off, MSG_DONTWAIT | MSG_NOSIGNAL);
+            if (w > 0) {
+                d->off += (size_t)w;
+                progress = true;
+            } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                return -1;
+            }
+        }
+        if (d->eof && d->off == d->len && !d->shut) {
+            shutdown(to, SHUT_WR);
+            d->shut = true;
+        }
+        if (!progress)
+            return 0;
+    }
+}
+
+int lnet_fwd_pump(struct lnet_fwd *f, bool *connected)
+{
+    *connected = false;
+    if (f->connecting) {
+        int err = 0;
+        socklen_t l = sizeof err;
+        if (getsockopt(f->host_fd, SOL_SOCKET, SO_ERROR, &err, &l) < 0)
+            err = errno;
+        if (err == EINPROGRESS || err == EALREADY)
+            return 1;
+        if (err) {
+            lnet_fwd_close(f);
+            return -1;
+        }
+        /* SO_ERROR 0 also before the connect finished: only a writable socket is connected */
+        struct pollfd p = { .fd = f->host_fd, .events = POLLOUT };
+        if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLOUT))
+            return 1;
+        f->connecting = false;
+        *connected = true;
+    }
+    if (move(&f->up, f->guest_fd, f->host_fd) < 0 || move(&f->down, f->host_fd, f->guest_fd) < 0) {
+        lnet_fwd_close(f);
+        return -1;
+    }
+    if (f->up.shut && f->down.shut) {
+        lnet_fwd_close(f);
+        return 0;
+    }
+    return 1;
+}
