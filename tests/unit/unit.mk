@@ -210,6 +210,15 @@ $(BUILD)/tests/test_lsnap: $(BUILD)/tests/unit/test_lsnap.o $(BUILD)/vmm/linux/l
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
+# the grants' 9P2000.L server over real host directories and the job fixture (vmm/share/)
+UNIT_TESTS     += $(BUILD)/tests/test_p9
+UNIT_OBJS      += $(BUILD)/tests/unit/test_p9.o
+$(BUILD)/tests/test_p9: $(BUILD)/tests/unit/test_p9.o $(UNIT_JOB_FIX) $(UNIT_VMM_OBJS) \
+                        $(BUILD)/vmm/share/p9_server.o $(BUILD)/vmm/share/p9_ops.o \
+                        $(BUILD)/vmm/share/p9_fid.o $(BUILD)/devices/virtio/p9/p9_wire.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
 # last: a rule's prerequisites expand where it is read, so every UNIT_TESTS += above is in them
 .PHONY: unit unit-run
 unit: $(UNIT_TESTS) $(UNIT_TOOLS)

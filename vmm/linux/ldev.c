@@ -99,6 +99,8 @@ static void ldev_irq(void *ctx)
 
 static int ldev_wire(struct ldev *d, struct vmmio *dev)
 {
+    if (d->nmmio >= LDEV_MAX_MMIO || d->nmmio >= sizeof ldev_gsis)
+        return -E2BIG;
     struct ldev_mmio *w = &d->mmio[d->nmmio];
     memset(w, 0, sizeof *w);
     w->dev = dev;
@@ -196,6 +198,16 @@ int ldev_init(struct ldev *d, struct lvm *m, const struct ldev_disk_cfg *disks, 
     return 0;
 }
 
+int ldev_add(struct ldev *d, struct vmmio *dev, const char *what)
+{
+    int rc = ldev_wire(d, dev);
+    if (rc == -E2BIG)
+        log_err("%s: no free interrupt pin for another device (at most %u)", what, LDEV_MAX_MMIO);
+    else if (rc < 0)
+        log_err("%s: cannot wire the device: %s", what, strerror(-rc));
+    return rc;
+}
+
 void ldev_acpi(const struct ldev *d, struct acpi_config *cfg, unsigned ncpus)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -206,12 +218,12 @@ void ldev_acpi(const struct ldev *d, struct acpi_config *cfg, unsigned ncpus)
     cfg->pvpanic_port = LDEV_PVPANIC_PORT;
 }
 
-/* After any call into the disks: arm the timer for the earliest throttle wake-up. */
+/* After any call into a device: arm the timer for the earliest wake-up (a throttle's). */
 static void ldev_timer_arm(struct ldev *d)
 {
     uint64_t wake = 0;
-    for (unsigned i = 0; i < d->ndisks; i++) {
-        uint64_t w = vmmio_wake_ns(&d->disk[i].mmio);
+    for (unsigned i = 0; i < d->nmmio; i++) {
+        uint64_t w = vmmio_wake_ns(d->mmio[i].dev);
         if (w && (!wake || w < wake))
             wake = w;
     }
@@ -228,7 +240,7 @@ static void ldev_drain(int fd)
         ;
 }
 
-#define LDEV_MAX_POLL (2 + 3 + (LDEV_MAX_DISKS + 1) * VMMIO_MAX_QUEUES)
+#define LDEV_MAX_POLL (2 + 3 + LDEV_MAX_MMIO * VMMIO_MAX_QUEUES)
 
 static void *ldev_thread(void *arg)
 {
@@ -274,10 +286,10 @@ static void *ldev_thread(void *arg)
         if (p[1].revents & POLLIN) {
             ldev_drain(d->timer_fd);
             uint64_t now = mono_ns();
-            for (unsigned i = 0; i < d->ndisks; i++) {
-                uint64_t w = vmmio_wake_ns(&d->disk[i].mmio);
+            for (unsigned i = 0; i < d->nmmio; i++) {
+                uint64_t w = vmmio_wake_ns(d->mmio[i].dev);
                 if (w && w <= now)
-                    vmmio_timer(&d->disk[i].mmio);
+                    vmmio_timer(d->mmio[i].dev);
             }
         }
         for (unsigned k = end_ioev; k < n; k++)
@@ -396,8 +408,7 @@ bool ldev_mmio(struct ldev *d, uint64_t gpa, bool write, uint8_t *data, uint32_t
         vmmio_write(d->mmio[i].dev, off, data, size);
     else
         vmmio_read(d->mmio[i].dev, off, data, size);
-    if (i < d->ndisks)
-        ldev_timer_arm(d);
+    ldev_timer_arm(d);
     pthread_mutex_unlock(&d->lock);
     return true;
 }

@@ -1,4 +1,4 @@
-/* The Linux tier's devices: the serial port, the status port, virtio-mmio disks and console, their ioeventfds, irqfds and the device thread. */
+/* The Linux tier's devices: the serial port, the status port, virtio-mmio disks, console and any added device, their ioeventfds, irqfds and the device thread. */
 #ifndef ISOVM_LINUX_LDEV_H
 #define ISOVM_LINUX_LDEV_H
 #include <pthread.h>
@@ -15,7 +15,8 @@
 #include "vmm/linux/acpi.h"
 #include "vmm/linux/lvm.h"
 
-#define LDEV_MAX_DISKS   16
+#define LDEV_MAX_DISKS   14
+#define LDEV_MAX_MMIO    17          /* virtio-mmio devices: one free I/O APIC pin each */
 #define LDEV_MMIO_BASE   0xd0000000u /* virtio-mmio windows, one VMMIO_WINDOW each */
 #define LDEV_PVPANIC_PORT 0x505
 #define LDEV_I8042_PORT  0x64        /* writing 0xfe resets the machine (reboot=k) */
@@ -52,9 +53,9 @@ struct ldev {
     const char *disk_path[LDEV_MAX_DISKS];
     unsigned ndisks;
     struct io_throttle io_read, io_write;
-    struct ldev_mmio mmio[LDEV_MAX_DISKS + 1]; /* the disks, then the console */
+    struct ldev_mmio mmio[LDEV_MAX_MMIO]; /* the disks, the console, then ldev_add's */
     unsigned nmmio;
-    struct acpi_mmio_device acpi_mmio[LDEV_MAX_DISKS + 1];
+    struct acpi_mmio_device acpi_mmio[LDEV_MAX_MMIO];
     int timer_fd, stop_fd;       /* the throttle's timer; the device thread's stop */
     pthread_t thread;
     bool thread_started;
@@ -77,6 +78,12 @@ struct ldev {
 int ldev_init(struct ldev *d, struct lvm *m, const struct ldev_disk_cfg *disks, unsigned ndisks,
               const struct io_limit *rd, const struct io_limit *wr, int in_fd, int out_fd,
               int err_fd, int console_log_fd, void (*on_end)(void *ctx), void *end_ctx);
+
+/* One more virtio-mmio device after the disks and the console (the grants' file system, the
+ * network), wired like them: its ioeventfds and irqfd, its window in the ACPI description, its
+ * timer (wake_ns) served by the device thread. Before ldev_start. 0, or -E2BIG (no free pin)
+ * or -errno after a message. */
+int ldev_add(struct ldev *d, struct vmmio *dev, const char *what);
 
 /* The ACPI description of the devices (for boot_load). */
 void ldev_acpi(const struct ldev *d, struct acpi_config *cfg, unsigned ncpus);

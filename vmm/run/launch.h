@@ -15,7 +15,8 @@
 #define EXIT_CANNOT_EXEC   126
 #define EXIT_NOT_FOUND     127
 
-#define LAUNCH_MAX_DISKS 15 /* --disk images: /dev/vdb .. /dev/vdp */
+#define LAUNCH_MAX_DISKS 13 /* --disk images: /dev/vdb .. /dev/vdn (the I/O APIC's free pins
+                             * also serve the console, the grants' file system and the network) */
 
 struct launch_opts {
     struct policy policy;     /* the limits in force (file, then command-line overrides) */

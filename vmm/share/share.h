@@ -1,0 +1,41 @@
+/* The grants as the Linux tier's shared file system: a virtio-9p device whose requests a worker thread serves with the 9P server, off the devices' lock, through the io buckets. */
+#ifndef ISOVM_SHARE_H
+#define ISOVM_SHARE_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "devices/virtio/p9/vp9.h"
+#include "limits/io_throttle.h"
+#include "vmm/core/guest_ram.h"
+#include "vmm/core/job.h"
+#include "vmm/share/p9_server.h"
+
+#define SHARE_TAG "isovm" /* the device's mount tag; the init mounts each grant with aname = its guest path */
+
+struct share {
+    struct vp9 dev;
+    struct p9_server srv;
+    pthread_mutex_t *dev_lock;          /* the devices' lock (ldev): the queue and the buckets */
+    struct io_throttle *io_read, *io_write; /* the policy's io buckets, shared with the disks */
+    int wake_fd, stop_fd;               /* eventfds: requests available; stop */
+    atomic_bool stopping;
+    pthread_t thread;
+    bool started;
+    uint8_t *req, *reply;               /* P9_REQ_MAX and P9_MSIZE_MAX bytes */
+    struct virtq_chain chain;
+    struct iovec iov[P9_IOV_MAX];
+    uint64_t read_throttled_ns, write_throttled_ns;
+};
+
+/* The device over ram and the server over job's grants (grants_open done); io_read/io_write
+ * are used under dev_lock. 0 or -errno after a message. */
+int share_init(struct share *sh, struct job *job, const struct guest_ram *ram, pthread_mutex_t *dev_lock,
+               struct io_throttle *io_read, struct io_throttle *io_write);
+/* Start / stop the worker (stop ends a throttle wait at once; a host call in progress first
+ * finishes). */
+int share_start(struct share *sh);
+void share_stop(struct share *sh);
+void share_fini(struct share *sh);
+
+#endif
