@@ -2,6 +2,8 @@
  *
  *   blkbench DEVICE seqread|seqwrite MIB    MIB mebibytes in 1 MiB requests from offset 0
  *   blkbench DEVICE randread COUNT          COUNT 4 KiB reads at random 4 KiB-aligned offsets
+ * DEVICE may be a file (in a grant's shared file system, say): seqwrite then creates it, and a
+ * file system that refuses O_DIRECT (EINVAL) is used without it.
  *
  * Prints "bytes=N ns=T ops=K" (CLOCK_MONOTONIC around the transfers). Exit 0; 1 on an I/O
  * error (named); 2 for bad arguments. As a hypercall-tier job it only checks its arguments. */
@@ -36,13 +38,16 @@ int main(int argc, char **argv)
     if (posix_memalign(&buf, 4096, bs))
         return 1;
     memset(buf, 0x5a, bs);
-    int fd = open(argv[1], (seqwrite ? O_WRONLY : O_RDONLY) | O_DIRECT);
+    int flags = seqwrite ? O_WRONLY | O_CREAT : O_RDONLY;
+    int fd = open(argv[1], flags | O_DIRECT, 0644);
+    if (fd < 0 && errno == EINVAL)
+        fd = open(argv[1], flags, 0644);
     if (fd < 0) {
         fprintf(stderr, "blkbench: %s: %s\n", argv[1], strerror(errno));
         return 1;
     }
     off_t size = lseek(fd, 0, SEEK_END);
-    if (size < (off_t)(randread ? 4096 : n * bs)) {
+    if (!seqwrite && size < (off_t)(randread ? 4096 : n * bs)) {
         fprintf(stderr, "blkbench: %s: too small (%lld bytes)\n", argv[1], (long long)size);
         return 1;
     }

@@ -282,9 +282,42 @@ def vnet_seeds():
             'net-syn-frame': syn, 'net-udp-frame': udp}
 
 
+def p9_seeds():
+    """fuzz_p9.c: request sequences (u16 length, then the message) after its session (fid 1 on
+    /w rw, fid 2 on /r ro): walks, opens, reads, writes, creates, listings, renames, removals,
+    escapes; a first byte of 0 keeps each size field as the input has it"""
+    def s(t):
+        b = t.encode()
+        return struct.pack('<H', len(b)) + b
+
+    def msg(typ, body, tag=1):
+        return struct.pack('<IBH', 7 + len(body), typ, tag) + body
+
+    def seq(*msgs):
+        return b'\x00' + b''.join(struct.pack('<H', len(m)) + m for m in msgs)
+    walk = lambda fid, new, *names: msg(110, struct.pack('<IIH', fid, new, len(names)) + b''.join(s(n) for n in names))
+    lopen = lambda fid, fl: msg(12, struct.pack('<II', fid, fl))
+    read = lambda fid, off, n: msg(116, struct.pack('<IQI', fid, off, n))
+    write = lambda fid, off, d: msg(118, struct.pack('<IQI', fid, off, len(d)) + d)
+    lcreate = lambda fid, name, fl: msg(14, struct.pack('<I', fid) + s(name) + struct.pack('<III', fl, 0o644, 0))
+    return {
+        'p9-read': seq(walk(1, 3, 'a.txt'), lopen(3, 0), read(3, 0, 100), msg(120, struct.pack('<I', 3))),
+        'p9-create-write': seq(walk(1, 3, 'sub'), lcreate(3, 'f', 2), write(3, 0, b'data'), read(3, 0, 4),
+                               msg(24, struct.pack('<IQ', 3, 0x7ff))),
+        'p9-readdir': seq(walk(1, 3), lopen(3, 0o200000), msg(40, struct.pack('<IQI', 3, 0, 4096))),
+        'p9-names': seq(msg(72, struct.pack('<I', 1) + s('d') + struct.pack('<II', 0o755, 0)),
+                        msg(74, struct.pack('<I', 1) + s('d') + struct.pack('<I', 1) + s('e')),
+                        msg(16, struct.pack('<I', 1) + s('l') + s('d/x') + struct.pack('<I', 0)),
+                        msg(76, struct.pack('<I', 1) + s('e') + struct.pack('<I', 0x200))),
+        'p9-escape': seq(walk(1, 3, '..', 'esc', 'x'), walk(1, 4, 'a/b'), walk(2, 5, 'x'),
+                         lcreate(2, 'no', 1)),
+        'p9-setattr': seq(walk(1, 3, 'a.txt'), msg(26, struct.pack('<IIIIIQQQQQ', 3, 0x3f, 0o600, 0, 0, 3, 1, 2, 3, 4))),
+    }
+
+
 HARNESSES = {'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
              'image_check': image_check_seeds, 'modules_order': modules_order_seeds,
-             'lsnap': lsnap_seeds, 'vnet': vnet_seeds}
+             'lsnap': lsnap_seeds, 'vnet': vnet_seeds, 'p9': p9_seeds}
 
 
 def main():

@@ -30,7 +30,7 @@ _lx_images() {
     cp "$BUSYBOX" "$LX/root/bin/busybox" || { fail "cannot copy $BUSYBOX"; return 1; }
     local a
     for a in sh cat sort echo ls mount umount true false head tail wc dd sleep kill tr seq rm \
-        mkdir sync md5sum grep cut nproc; do
+        mkdir sync md5sum grep cut nproc ln mv touch stat printf nc wget sed; do
         ln -s busybox "$LX/root/bin/$a"
     done
     for a in spin oom blkbench; do

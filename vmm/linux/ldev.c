@@ -233,6 +233,11 @@ static void ldev_timer_arm(struct ldev *d)
     timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
+void ldev_rearm(void *ctx)
+{
+    ldev_timer_arm(ctx);
+}
+
 static void ldev_drain(int fd)
 {
     uint64_t v;

@@ -85,6 +85,10 @@ int ldev_init(struct ldev *d, struct lvm *m, const struct ldev_disk_cfg *disks, 
  * or -errno after a message. */
 int ldev_add(struct ldev *d, struct vmmio *dev, const char *what);
 
+/* Re-arm the device thread's timer from every device's wake_ns, with d->lock held (for a
+ * device served by a thread of its own: after it touched its device). ctx: the struct ldev. */
+void ldev_rearm(void *ctx);
+
 /* The ACPI description of the devices (for boot_load). */
 void ldev_acpi(const struct ldev *d, struct acpi_config *cfg, unsigned ncpus);
 

@@ -29,6 +29,7 @@
 #include "vmm/linux/lvm.h"
 #include "vmm/linux/pvh.h"
 #include "vmm/run/launch.h"
+#include "vmm/run/lx_grants.h"
 #include "vmm/run/report.h"
 #include "vmm/run/vcpu_run.h"
 #include "vmm/run/vmm_seccomp.h"
@@ -69,6 +70,8 @@ struct lx {
     struct lsnap snap;
     int ready_fd;
     int sig_fd;                    /* SIGINT, SIGTERM, SIGHUP */
+    struct lx_grants g;            /* grants, endpoints, audit log, control socket; their devices */
+    bool g_open;
 };
 
 static void lx_on_end(void *ctx)
@@ -300,14 +303,24 @@ static void lx_supervise(struct lx *x, int sig_fd)
             if (timeout_ms == 0 && d)
                 timeout_ms = 1;
         }
-        struct pollfd pf[3] = { { .fd = x->end_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN },
+        struct pollfd pf[4] = { { .fd = x->end_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN },
                                 { .fd = x->ready_fd, .events = POLLIN } };
+        uint64_t ctl_deadline;
+        lx_grants_poll_setup(&x->g, &pf[3], &ctl_deadline);
+        if (ctl_deadline != UINT64_MAX) {
+            int ms = (int)((ctl_deadline > now ? ctl_deadline - now : 0) / 1000000 + 1);
+            if (timeout_ms < 0 || ms < timeout_ms)
+                timeout_ms = ms;
+        }
         /* a sub-millisecond wait is a busy check: poll's granularity is fine here */
-        int r = poll(pf, 3, timeout_ms);
+        int r = poll(pf, 4, timeout_ms);
         if (r < 0 && errno != EINTR) {
             x->end = LX_FAILED;
             return;
         }
+        uint64_t after = mono_ns();
+        if ((r > 0 && pf[3].revents) || after >= ctl_deadline)
+            lx_grants_step(&x->g, r > 0 ? pf[3].revents : 0, after);
         if (r > 0 && (pf[1].revents & POLLIN) && lx_take_signal(x))
             return;
         if (r > 0 && (pf[2].revents & POLLIN)) {
@@ -413,6 +426,7 @@ static int lx_report(struct lx *x, int status, FILE *out)
         json_object_set_new(exits, names[i], json_integer((json_int_t)atomic_load(&x->sh.exits[i])));
     json_object_set_new(r, "vm_exits", exits);
     json_object_set_new(r, "status_port_ignored", json_integer((json_int_t)x->d.status.ignored));
+    lx_grants_report(&x->g, r);
     int rc = json_dumpf(r, out, JSON_INDENT(2) | JSON_SORT_KEYS);
     if (rc == 0 && fputc('\n', out) == EOF)
         rc = -1;
@@ -489,8 +503,10 @@ static int lx_devices(struct lx *x, int console_log)
     for (unsigned i = 0; i < x->ndisks; i++)
         dcfg[i] = (struct ldev_disk_cfg){ x->disk_path[i], x->disk_fd[i], i == 0 || !o->disks[i - 1].rw };
     x->dev_made = true;
-    return ldev_init(&x->d, &x->m, dcfg, x->ndisks, &o->policy.io_read, &o->policy.io_write,
-                     STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, console_log, lx_on_end, x);
+    if (ldev_init(&x->d, &x->m, dcfg, x->ndisks, &o->policy.io_read, &o->policy.io_write,
+                  STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, console_log, lx_on_end, x) < 0)
+        return -1;
+    return lx_grants_devices(&x->g, &x->d, &x->m);
 }
 
 /* The machine and its devices, restored from the snapshot cache when it holds this boot, else
@@ -512,6 +528,7 @@ static int lx_machine(struct lx *x, uint64_t mem, int console_log, const char *c
     }
     x->snap_mode = LX_SNAP_MAKE;
     if (dirty) { /* a snapshot that failed half-way: start from a new machine */
+        lx_grants_devices_fini(&x->g);
         ldev_fini(&x->d);
         lvm_destroy(&x->m);
         if (lvm_create(&x->m, mem, x->nvcpus) < 0 || lx_devices(x, console_log) < 0)
@@ -621,7 +638,10 @@ int launch_linux_run(const struct launch_opts *o)
     for (unsigned i = 0; i < o->ndisks; i++)
         if ((status = lx_image_open(x, o->disks[i].path, o->disks[i].rw, IMAGE_ROLE_DISK)))
             goto out;
-    if ((status = lx_kernel(x, mem < LVM_LOW_RAM_MAX ? mem : LVM_LOW_RAM_MAX)) || (status = lx_job_file(x, &job_text, &job_len)))
+    if ((status = lx_kernel(x, mem < LVM_LOW_RAM_MAX ? mem : LVM_LOW_RAM_MAX)))
+        goto out;
+    x->g_open = true;
+    if ((status = lx_grants_open(&x->g, &o->policy, x->t0)) || (status = lx_job_file(x, &job_text, &job_len)))
         goto out;
     if (o->console_log) {
         console_log = open(o->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
@@ -688,8 +708,8 @@ int launch_linux_run(const struct launch_opts *o)
         if (lx_seccomp(x) < 0)
             goto out;
     }
-    if (ldev_start(&x->d) < 0)
-        goto out;
+    if (ldev_start(&x->d) < 0 || lx_grants_start(&x->g, &x->d) < 0)
+        goto stop;
     for (unsigned i = 0; i < x->nvcpus; i++)
         if (lvcpu_start(&x->vcpu[i], &x->sh, i) < 0)
             goto stop;
@@ -709,6 +729,7 @@ stop:
         lvcpu_kick(&x->vcpu[i]);
     for (unsigned i = 0; i < x->nvcpus; i++)
         lvcpu_join(&x->vcpu[i]);
+    lx_grants_stop(&x->g);
     ldev_stop(&x->d);
     x->end_ns = mono_ns();
     cpu_quota_finish(&x->quota, x->end_ns);
@@ -716,6 +737,8 @@ stop:
     if (report && lx_report(x, status, report) < 0 && status == 0)
         status = EXIT_ISOVM_ERROR;
 out:
+    if (x->g_open)
+        lx_grants_close(&x->g);
     if (x->dev_made)
         ldev_fini(&x->d);
     if (x->vm_made)
