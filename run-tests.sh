@@ -117,7 +117,8 @@ valgrind_units() {
             continue
         fi
         echo "valgrind $t"
-        valgrind -q --error-exitcode=1 --leak-check=full "$t" >/dev/null || rc=1
+        valgrind -q --error-exitcode=1 --leak-check=full --suppressions=tests/unit/valgrind.supp \
+            "$t" >/dev/null || rc=1
     done
     return $rc
 }

@@ -13,6 +13,9 @@ fuzzer starts from inputs that reach deep into the code:
                                     superblocks, good and with each defect the unit tests cover
     tests/fuzz/seeds.py modules_order DIR fuzz_modules_order.c: the order file
                                     scripts/linux-kernel.sh writes, and malformed lines
+    tests/fuzz/seeds.py lnet_frame DIR  fuzz_lnet_frame.c: guest frames: UDP datagrams of
+                                    several sizes, with options and without a checksum, each
+                                    malformation test_lnet covers, ARP requests, TCP SYNs
 """
 import os
 import struct
@@ -256,20 +259,84 @@ def lsnap_seeds():
     }
 
 
+def inet_csum(b):
+    if len(b) % 2:
+        b += b'\0'
+    s = sum(struct.unpack('>%dH' % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+GUEST_ETH = bytes([0x52, 0x55, 10, 0, 2, 2]) + bytes([2, 0x15, 0x15, 0, 0, 1]) + b'\x08\x00'
+
+
+def ipv4(proto, src, dst, l4, options=b'', frag=0x4000, total=None, ihl=None):
+    """An IPv4 packet with a right header checksum (total and ihl may lie)."""
+    hl = 20 + len(options)
+    ihl = hl // 4 if ihl is None else ihl
+    total = hl + len(l4) if total is None else total
+    h = bytearray(struct.pack('>BBHHHBBH4s4s', 0x40 | ihl, 0, total, 0, frag, 64, proto, 0,
+                              bytes(src), bytes(dst)) + options)
+    struct.pack_into('>H', h, 10, inet_csum(bytes(h)))
+    return bytes(h) + l4
+
+
+def udp(src, dst, sport, dport, payload, ulen=None, csum=True):
+    ulen = 8 + len(payload) if ulen is None else ulen
+    u = bytearray(struct.pack('>HHHH', sport, dport, ulen, 0) + payload)
+    if csum:
+        ph = bytes(src) + bytes(dst) + struct.pack('>BBH', 0, 17, len(u))
+        struct.pack_into('>H', u, 6, inet_csum(ph + bytes(u)) or 0xffff)
+    return bytes(u)
+
+
+def lnet_frame_seeds():
+    g, e = [10, 0, 2, 15], [10, 0, 2, 102]
+    seeds = {}
+    for n in (0, 1, 100, 1472):
+        pl = bytes((i * 31) & 0xff for i in range(n))
+        seeds['udp-%d' % n] = GUEST_ETH + ipv4(17, g, e, udp(g, e, 40000, 53, pl))
+    d = udp(g, e, 40000, 53, b'hello')
+    seeds['udp-nocsum'] = GUEST_ETH + ipv4(17, g, e, udp(g, e, 40000, 53, b'hello', csum=False))
+    seeds['udp-options'] = GUEST_ETH + ipv4(17, g, e, d, options=bytes([1, 1, 1, 0]) * 10)
+    seeds['udp-padded'] = GUEST_ETH + ipv4(17, g, e, d) + bytes(20)
+    seeds['bad-ihl'] = GUEST_ETH + ipv4(17, g, e, d, ihl=4)
+    seeds['bad-ihl-long'] = GUEST_ETH + ipv4(17, g, e, d, ihl=15)
+    seeds['bad-total'] = GUEST_ETH + ipv4(17, g, e, d, total=20 + len(d) + 1)
+    seeds['bad-mf'] = GUEST_ETH + ipv4(17, g, e, d, frag=0x2000)
+    seeds['bad-offset'] = GUEST_ETH + ipv4(17, g, e, d, frag=0x0010)
+    seeds['bad-ulen-long'] = GUEST_ETH + ipv4(17, g, e, udp(g, e, 40000, 53, b'hello', ulen=14))
+    seeds['bad-ulen-short'] = GUEST_ETH + ipv4(17, g, e, udp(g, e, 40000, 53, b'hello', ulen=12))
+    bad = bytearray(GUEST_ETH + ipv4(17, g, e, d))
+    bad[-1] ^= 0xff
+    seeds['bad-udp-csum'] = bytes(bad)
+    bad = bytearray(GUEST_ETH + ipv4(17, g, e, d))
+    bad[14 + 10] ^= 1
+    seeds['bad-ip-csum'] = bytes(bad)
+    seeds['short-ip'] = GUEST_ETH + bytes(19)
+    seeds['tcp-syn'] = GUEST_ETH + ipv4(6, g, [10, 0, 2, 100], struct.pack(
+        '>HHIIBBHHH', 40000, 8080, 1, 0, 0x50, 0x02, 65535, 0, 0))
+    seeds['icmp-echo'] = GUEST_ETH + ipv4(1, g, [10, 0, 2, 2], bytes([8, 0, 0xf7, 0xff]) + bytes(4))
+    arp = struct.pack('>HHBBH6s4s6s4s', 1, 0x0800, 6, 4, 1, bytes([2, 0x15, 0x15, 0, 0, 1]),
+                      bytes(g), bytes(6), bytes(e))
+    seeds['arp-request'] = b'\xff' * 6 + GUEST_ETH[6:12] + b'\x08\x06' + arp + bytes(18)
+    return seeds
+
+
 def vnet_seeds():
     """fuzz_vnet.c: a driver's set-up of virtio-net (VERSION_1, MAC, MTU), tx chains good and bad,
     rx buffers, frames offered to the guest; plain and with the buckets (flag bit 0)"""
     img = bytearray(0x2000)
     # an IPv4 TCP SYN and a UDP datagram as frames after 12-byte headers
     eth = bytes(6) + bytes([2, 0x15, 0x15, 0, 0, 1]) + b'\x08\x00'
-    syn = eth + bytes([0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 2, 15, 10, 0, 2, 100]) + \
-        struct.pack('>HHIIBBHHH', 40000, 8080, 1, 0, 0x50, 0x02, 65535, 0, 0)
-    udp = eth + bytes([0x45, 0, 0, 33, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 2, 15, 10, 0, 2, 100]) + \
-        struct.pack('>HHHH', 40000, 53, 13, 0) + b'hello'
+    g, e = [10, 0, 2, 15], [10, 0, 2, 100]
+    syn = eth + ipv4(6, g, e, struct.pack('>HHIIBBHHH', 40000, 8080, 1, 0, 0x50, 0x02, 65535, 0, 0))
+    udp_frame = eth + ipv4(17, g, e, udp(g, e, 40000, 53, b'hello'))
     img[0x1000 + 12:0x1000 + 12 + len(syn)] = syn
-    img[0x1100 + 12:0x1100 + 12 + len(udp)] = udp
+    img[0x1100 + 12:0x1100 + 12 + len(udp_frame)] = udp_frame
     put_chain(img, 1, 0, [(0x1000, 12 + len(syn), 0)], 0)
-    put_chain(img, 1, 1, [(0x1100, 12, 0), (0x110c, len(udp), 0)], 1)
+    put_chain(img, 1, 1, [(0x1100, 12, 0), (0x110c, len(udp_frame), 0)], 1)
     put_chain(img, 1, 3, [(0x1200, 8, 0)], 2)                     # short header
     put_chain(img, 1, 4, [(0x1000, 12 + len(syn), 0), (0x1800, 64, F_WRITE)], 3)  # writable part
     for k in range(4):
@@ -279,7 +346,7 @@ def vnet_seeds():
         step(CLOCK, val=500000000), step(NOTIFY, val=0), step(HOST, off=0x400, val=200 << 8 | 4),
         step(R, IACK - 4), step(W, IACK, 1)]
     return {'net': dev_input(0, img, steps), 'net-throttled': dev_input(1, img, steps),
-            'net-syn-frame': syn, 'net-udp-frame': udp}
+            'net-syn-frame': syn, 'net-udp-frame': udp_frame}
 
 
 def p9_seeds():
@@ -317,7 +384,7 @@ def p9_seeds():
 
 HARNESSES = {'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
              'image_check': image_check_seeds, 'modules_order': modules_order_seeds,
-             'lsnap': lsnap_seeds, 'vnet': vnet_seeds, 'p9': p9_seeds}
+             'lsnap': lsnap_seeds, 'vnet': vnet_seeds, 'lnet_frame': lnet_frame_seeds, 'p9': p9_seeds}
 
 
 def main():

@@ -124,8 +124,6 @@ $(BUILD)/tests/badelf: $(BUILD)/tests/tools/badelf.o $(UNIT_FIXTURE)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
--include $(UNIT_OBJS:.o=.d)
-
 $(BUILD)/tests/test_jail: $(BUILD)/tests/unit/test_jail.o $(BUILD)/jail/jail_args.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
@@ -236,7 +234,12 @@ UNIT_TESTS     += $(BUILD)/tests/test_lnet
 UNIT_OBJS      += $(BUILD)/tests/unit/test_lnet.o
 $(BUILD)/tests/test_lnet: $(BUILD)/tests/unit/test_lnet.o $(BUILD)/tests/unit/virtio_fixture.o \
                           $(UNIT_DEV_OBJS) $(BUILD)/vmm/linux/lnet.o $(BUILD)/vmm/linux/lnet_fwd.o \
-                          $(BUILD)/vmm/linux/lnet_frame.o $(UNIT_POLICY_OBJS) $(BUILD)/lib/log.o
+                          $(BUILD)/vmm/linux/lnet_frame.o $(BUILD)/vmm/linux/lnet_udp.o \
+                          $(UNIT_POLICY_OBJS) $(BUILD)/lib/log.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) $(SLIRP_LIBS)
 unit: $(BUILD)/tests/test_lnet
+
+# last, once every test's object is in UNIT_OBJS (earlier, the later tests had no header
+# dependencies)
+-include $(UNIT_OBJS:.o=.d)

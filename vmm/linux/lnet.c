@@ -1,4 +1,4 @@
-/* The Linux tier's network backend: libslirp (restricted) on its own thread, frame queues to the device, endpoints as per-connection forwards, expiry and revocation. */
+/* The Linux tier's network backend: libslirp (restricted) on its own thread, frame queues to the device, TCP endpoints as per-connection forwards, UDP endpoints as the VMM's own sockets, expiry and revocation. */
 #include "vmm/linux/lnet.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include "lib/log.h"
 #include "vmm/linux/lnet_frame.h"
 #include "vmm/linux/lnet_fwd.h"
+#include "vmm/linux/lnet_udp.h"
 
 #define TXQ_FRAMES 256  /* guest frames waiting for the net thread */
 #define RXQ_FRAMES 512  /* frames waiting for guest buffers or rx tokens */
@@ -23,6 +24,8 @@
 #define MAX_FWDS   128  /* live guest connections to connect endpoints, all together */
 #define MAX_TIMERS 8
 #define TX_BATCH   64
+#define UDP_RX_BATCH 32 /* datagrams read from one UDP socket per round */
+#define DNS_PORT   53
 #define NET_ADDR   0x0a000200u /* 10.0.2.0 */
 #define GUEST_HOST 15u
 #define GW_HOST    2u
@@ -49,6 +52,7 @@ struct slirp_timer {
 struct ep_state {
     struct endpoint e;
     bool forwarded;        /* a connect tcp endpoint (slirp_add_unix) or a listen one (hostfwd) */
+    bool udp;              /* a connect udp endpoint: the net thread's own sockets (lnet_udp) */
     bool closed;           /* revoked or expired: nothing new */
     bool expired;
     uint64_t deadline_ns;  /* 0: never */
@@ -57,7 +61,10 @@ struct ep_state {
     char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
     struct sockaddr_storage real;
     socklen_t real_len;
-    uint64_t connections, refused, failed, datagrams_dropped;
+    uint64_t connections, refused, failed;
+    /* a udp endpoint's datagrams: sent to it and received from it (payload bytes), dropped
+     * (a socket error or full buffer, one too large for a frame, the rx queue full) */
+    uint64_t dgrams_sent, bytes_sent, dgrams_received, bytes_received, dgrams_dropped;
 };
 
 struct lnet_core {
@@ -86,8 +93,10 @@ struct lnet_core {
     struct ep_state eps[POLICY_MAX_ENDPOINTS];
     unsigned neps;
     struct lnet_fwd fwds[MAX_FWDS];
+    struct lnet_udp_table udp;
     char dir[64];          /* the forwards' private directory ("" when none) */
     uint64_t refused_other, udp_dropped, fwd_limit_refused;
+    uint64_t malformed;    /* IPv4 frames refused before slirp (lnet_frame_parse's BAD) */
 };
 
 /* ---- queues (c->lock held) ---- */
@@ -172,21 +181,29 @@ static void dev_rx_ready(void *ctx)
 
 /* ---- slirp's callbacks (the net thread) ---- */
 
+/* Queue a frame for the guest (the net thread): false when the queue is full (dropped and
+ * counted: TCP retransmits, UDP may drop; the rx mask keeps this rare). */
+static bool rxq_push(struct lnet_core *c, const void *buf, uint32_t len)
+{
+    pthread_mutex_lock(&c->lock);
+    struct frame *f = ring_tail(&c->rxq);
+    if (f) {
+        f->len = len;
+        memcpy(f->data, buf, len);
+        c->rxq.count++;
+    } else {
+        c->rx_queue_drops++;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return f != NULL;
+}
+
 static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 {
     struct lnet_core *c = opaque;
     if (len < VNET_FRAME_MIN || len > VNET_FRAME_MAX)
         return (ssize_t)len; /* slirp never makes one; dropped */
-    pthread_mutex_lock(&c->lock);
-    struct frame *f = ring_tail(&c->rxq);
-    if (f) {
-        f->len = (uint32_t)len;
-        memcpy(f->data, buf, len);
-        c->rxq.count++;
-    } else {
-        c->rx_queue_drops++; /* TCP retransmits; the rx mask keeps this rare */
-    }
-    pthread_mutex_unlock(&c->lock);
+    rxq_push(c, buf, (uint32_t)len);
     return (ssize_t)len;
 }
 
@@ -379,6 +396,10 @@ static void endpoint_close(struct lnet_core *c, unsigned i)
     if (s->closed)
         return;
     s->closed = true;
+    if (s->udp) {
+        lnet_udp_close_ep(&c->udp, i); /* later datagrams get a port unreachable */
+        return;
+    }
     if (!s->forwarded)
         return;
     if (s->e.mode == EP_CONNECT) {
@@ -440,8 +461,12 @@ static int endpoint_setup(struct lnet_core *c, unsigned i, const struct endpoint
         s->forwarded = true;
         return 0;
     }
-    if (e->proto == EP_UDP)
-        return 0; /* no forward: libslirp's restricted mode drops every UDP datagram */
+    if (e->proto == EP_UDP) {
+        /* no forward: libslirp's restricted mode drops every UDP datagram; the net thread
+         * takes the endpoint's datagrams before slirp sees them (udp_from_guest) */
+        s->udp = true;
+        return 0;
+    }
     /* A connect endpoint: slirp_add_unix makes slirp connect() to a Unix socket for every guest
      * connection to vaddr:port once its handshake completes; the VMM accepts it here and makes
      * its own real connection for it (lnet_fwd), so each guest connection is one real
@@ -494,29 +519,173 @@ static void endpoint_accept(struct lnet_core *c, unsigned i)
     }
 }
 
-/* Look at a guest frame before slirp does: count what restricted mode will refuse. */
-static void classify_tx(struct lnet_core *c, const struct frame *f)
+/* ---- ARP, UDP endpoints: frames the net thread answers itself ---- */
+
+static uint32_t guest_addr(void)
+{
+    return htonl(NET_ADDR | GUEST_HOST);
+}
+
+/* The MAC of a virtual address, as libslirp makes it for those it answers ARP for: 52:55 and
+ * the address, so that an address keeps its MAC when the net thread answers for it instead. */
+static void virtual_mac(uint32_t addr, uint8_t mac[6])
+{
+    mac[0] = 0x52;
+    mac[1] = 0x55;
+    memcpy(mac + 2, &addr, 4);
+}
+
+/* The connect endpoint at guest-visible address addr (network byte order), or -1: each has an
+ * address of its own. */
+static int endpoint_at(const struct lnet_core *c, uint32_t addr)
+{
+    for (unsigned i = 0; i < c->neps; i++)
+        if (c->eps[i].e.mode == EP_CONNECT && c->eps[i].vaddr.s_addr == addr)
+            return (int)i;
+    return -1;
+}
+
+/* slirp answers ARP for the gateway and for the addresses of its forwards: an open TCP connect
+ * endpoint's. The net thread answers for a udp endpoint's address, and for a closed endpoint's
+ * (its forward removed), so that the guest's next attempt is refused at once (a RST from slirp,
+ * a port unreachable from here) rather than ending in an ARP timeout. The request still goes on
+ * to slirp, which ignores what it does not know. */
+static void arp_from_guest(struct lnet_core *c, const struct lnet_pkt *p)
+{
+    int i = endpoint_at(c, p->dst_addr);
+    if (i < 0 || (!c->eps[i].udp && !c->eps[i].closed))
+        return;
+    uint8_t mac[6], fr[LNET_ARP_FRAME];
+    virtual_mac(p->dst_addr, mac);
+    rxq_push(c, fr, lnet_frame_arp_reply(fr, p, mac));
+}
+
+/* A port unreachable for the guest's datagram (orig, parsed as p), from its destination. */
+static void icmp_unreach(struct lnet_core *c, const uint8_t *orig, const struct lnet_pkt *p)
+{
+    uint8_t mac[6], fr[LNET_ICMP_UNREACH_FRAME];
+    virtual_mac(p->dst_addr, mac);
+    rxq_push(c, fr, lnet_frame_icmp_port_unreach(fr, mac, orig, p));
+}
+
+/* A guest UDP datagram (well-formed, parsed as p): to an open udp endpoint's address and port
+ * from the guest's address, it is sent from the flow's socket for its source port (opened on the
+ * first); to a closed one it is answered with port unreachable; any other is dropped. */
+static void udp_from_guest(struct lnet_core *c, const struct frame *f, const struct lnet_pkt *p)
+{
+    int i = endpoint_at(c, p->dst_addr);
+    struct ep_state *s = i >= 0 ? &c->eps[i] : NULL;
+    if (!s || !s->udp || s->e.port != p->dst_port || p->src_addr != guest_addr() ||
+        p->src_port == 0) {
+        c->udp_dropped++;
+        return;
+    }
+    if (s->closed) {
+        s->refused++;
+        icmp_unreach(c, f->data, p);
+        return;
+    }
+    uint64_t now = mono_ns();
+    int rc = 0;
+    struct lnet_udp_flow *fl = lnet_udp_find(&c->udp, (unsigned)i, p->src_port);
+    if (!fl)
+        fl = lnet_udp_open(&c->udp, (unsigned)i, p->src_port, (const struct sockaddr *)&s->real,
+                           s->real_len, now, &rc);
+    if (fl)
+        rc = lnet_udp_send(fl, f->data + p->payload_off, p->payload_len, now);
+    if (rc == 0) {
+        s->dgrams_sent++;
+        s->bytes_sent += p->payload_len;
+        return;
+    }
+    s->dgrams_dropped++;
+    if (rc == -ECONNREFUSED)
+        icmp_unreach(c, f->data, p);
+    else
+        log_debug("lnet: endpoint %d: datagram from guest port %u: %s", i, p->src_port,
+                  strerror(-rc));
+}
+
+/* The endpoint refused a datagram of flow fl (an ICMP port unreachable reached its socket):
+ * the guest hears it too, quoting a datagram of the flow's. */
+static void udp_refused(struct lnet_core *c, const struct lnet_udp_flow *fl)
+{
+    const struct ep_state *s = &c->eps[fl->ep];
+    uint8_t orig[LNET_ETH_HDR + LNET_IPV4_HDR + LNET_UDP_HDR], mac[6];
+    virtual_mac(s->vaddr.s_addr, mac);
+    uint32_t n = lnet_frame_udp(orig, mac, guest_mac, guest_addr(), fl->guest_port,
+                                s->vaddr.s_addr, s->e.port, orig, 0);
+    struct lnet_pkt p;
+    lnet_frame_parse(orig, n, &p);
+    if (p.kind == LNET_PKT_UDP)
+        icmp_unreach(c, orig, &p);
+}
+
+/* What came back on flow fl's socket: each datagram a frame from the endpoint's address and
+ * port to the guest's port, into the rx queue (dropped and counted when it is full, or when the
+ * datagram is larger than one frame holds). */
+static void udp_to_guest(struct lnet_core *c, struct lnet_udp_flow *fl)
+{
+    struct ep_state *s = &c->eps[fl->ep];
+    uint8_t buf[LNET_UDP_MAX_PAYLOAD], fr[VNET_FRAME_MAX], mac[6];
+    virtual_mac(s->vaddr.s_addr, mac);
+    for (unsigned k = 0; k < UDP_RX_BATCH; k++) {
+        ssize_t r = lnet_udp_recv(fl, buf, sizeof buf, mono_ns());
+        if (r == -EAGAIN)
+            return;
+        if (r < 0) { /* an ICMP error for an earlier datagram, reported once */
+            if (r == -ECONNREFUSED)
+                udp_refused(c, fl);
+            continue;
+        }
+        if ((size_t)r > sizeof buf) {
+            s->dgrams_dropped++; /* no fragments towards the guest */
+            continue;
+        }
+        uint32_t n = lnet_frame_udp(fr, guest_mac, mac, s->vaddr.s_addr, s->e.port, guest_addr(),
+                                    fl->guest_port, buf, (uint32_t)r);
+        if (!rxq_push(c, fr, n)) {
+            s->dgrams_dropped++;
+            return; /* the rest waits in the socket until the queue drains */
+        }
+        s->dgrams_received++;
+        s->bytes_received += (uint64_t)r;
+    }
+}
+
+/* A TCP SYN slirp will see: count what restricted mode will refuse. */
+static void count_syn(struct lnet_core *c, const struct lnet_pkt *p)
+{
+    int i = endpoint_at(c, p->dst_addr);
+    struct ep_state *s = i >= 0 ? &c->eps[i] : NULL;
+    if (!s || s->udp || s->e.port != p->dst_port)
+        c->refused_other++;
+    else if (s->closed)
+        s->refused++;
+}
+
+/* Look at a guest frame before slirp does: true when slirp should have it. Malformed IPv4 and
+ * every UDP datagram stop here; ARP requests and TCP SYNs are answered or counted, then go on. */
+static bool tx_filter(struct lnet_core *c, const struct frame *f)
 {
     struct lnet_pkt p;
     lnet_frame_parse(f->data, f->len, &p);
-    if (p.kind != LNET_PKT_TCP_SYN && p.kind != LNET_PKT_UDP)
-        return;
-    for (unsigned i = 0; i < c->neps; i++) {
-        struct ep_state *s = &c->eps[i];
-        if (s->e.mode != EP_CONNECT || s->vaddr.s_addr != p.dst_addr || s->e.port != p.dst_port)
-            continue;
-        if (p.kind == LNET_PKT_UDP && s->e.proto == EP_UDP)
-            s->datagrams_dropped++;
-        else if (p.kind == LNET_PKT_TCP_SYN && s->e.proto == EP_TCP && s->closed)
-            s->refused++;
-        else
-            continue;
-        return;
+    switch (p.kind) {
+    case LNET_PKT_BAD:
+        c->malformed++;
+        return false;
+    case LNET_PKT_UDP:
+        udp_from_guest(c, f, &p);
+        return false;
+    case LNET_PKT_ARP_REQ:
+        arp_from_guest(c, &p);
+        return true;
+    case LNET_PKT_TCP_SYN:
+        count_syn(c, &p);
+        return true;
+    default:
+        return true;
     }
-    if (p.kind == LNET_PKT_UDP)
-        c->udp_dropped++;
-    else
-        c->refused_other++;
 }
 
 /* ---- the net thread ---- */
@@ -554,6 +723,7 @@ static void net_round(struct lnet_core *c)
     pthread_mutex_lock(&c->lock);
     if (c->rxq.count >= RXQ_SOFT)
         c->rx_masked = true;
+    bool masked = c->rx_masked;
     pthread_mutex_unlock(&c->lock);
     slirp_pollfds_fill(c->slirp, &timeout, cb_add_poll, c);
     int wake_idx = pfd_add(c, c->wake_fd, POLLIN);
@@ -566,6 +736,10 @@ static void net_round(struct lnet_core *c)
             continue;
         f->pidx_guest = pfd_add(c, f->guest_fd, lnet_fwd_guest_events(f));
         f->pidx_host = pfd_add(c, f->host_fd, lnet_fwd_host_events(f));
+    }
+    for (unsigned k = 0; k < LNET_UDP_FLOWS; k++) { /* datagrams wait in the kernel when masked */
+        struct lnet_udp_flow *u = &c->udp.f[k];
+        u->pidx = u->used ? pfd_add(c, u->fd, masked ? 0 : POLLIN) : -1;
     }
     uint64_t now = mono_ns();
     int64_t now_ms = (int64_t)(now / 1000000);
@@ -607,6 +781,12 @@ static void net_round(struct lnet_core *c)
         if (r < 0 && !connected)
             c->eps[ep].failed++;
     }
+    for (unsigned k = 0; k < LNET_UDP_FLOWS; k++) {
+        struct lnet_udp_flow *u = &c->udp.f[k];
+        if (u->used && u->pidx >= 0 && c->pfd[u->pidx].revents)
+            udp_to_guest(c, u);
+    }
+    lnet_udp_expire(&c->udp, mono_ns());
     run_timers(c);
     now = mono_ns();
     for (unsigned i = 0; i < c->neps; i++)
@@ -642,10 +822,9 @@ static void net_round(struct lnet_core *c)
     for (unsigned i = 0; i < c->neps; i++)
         if (revoke[i])
             endpoint_close(c, i);
-    for (unsigned i = 0; i < nb; i++) {
-        classify_tx(c, &batch[i]);
-        slirp_input(c->slirp, batch[i].data, (int)batch[i].len);
-    }
+    for (unsigned i = 0; i < nb; i++)
+        if (tx_filter(c, &batch[i]))
+            slirp_input(c->slirp, batch[i].data, (int)batch[i].len);
     pthread_mutex_lock(&c->lock);
     bool deliver = c->rxq.count > 0;
     pthread_mutex_unlock(&c->lock);
@@ -710,6 +889,7 @@ int lnet_init(struct lnet *n, const struct guest_ram *ram, const struct policy *
     pthread_mutex_init(&c->lock, NULL);
     for (unsigned k = 0; k < MAX_FWDS; k++)
         c->fwds[k].guest_fd = c->fwds[k].host_fd = -1;
+    lnet_udp_init(&c->udp);
     int rc = -ENOMEM;
     if (ring_init(&c->txq, TXQ_FRAMES) || ring_init(&c->rxq, RXQ_FRAMES)) {
         log_err("lnet: out of memory for the frame queues");
@@ -797,6 +977,7 @@ void lnet_stop(struct lnet *n)
     c->running = false;
     for (unsigned k = 0; k < MAX_FWDS; k++)
         lnet_fwd_close(&c->fwds[k]);
+    lnet_udp_close_all(&c->udp);
 }
 
 void lnet_fini(struct lnet *n)
@@ -807,6 +988,7 @@ void lnet_fini(struct lnet *n)
     lnet_stop(n);
     for (unsigned k = 0; k < MAX_FWDS; k++)
         lnet_fwd_close(&c->fwds[k]);
+    lnet_udp_close_all(&c->udp);
     if (c->slirp)
         slirp_cleanup(c->slirp);
     for (unsigned i = 0; i < c->neps; i++)
@@ -844,6 +1026,7 @@ int lnet_revoke_endpoint(struct lnet *n, unsigned index)
 void lnet_guest_config(const struct lnet *n, struct lnet_guest_config *out)
 {
     memset(out, 0, sizeof(*out));
+    out->dns_endpoint = -1;
     const struct lnet_core *c = n->core;
     if (!n->enabled || !c)
         return;
@@ -860,6 +1043,9 @@ void lnet_guest_config(const struct lnet *n, struct lnet_guest_config *out)
         g->udp = s->e.proto == EP_UDP;
         g->addr = s->vaddr;
         g->port = s->e.port;
+        g->dns = g->udp && g->port == DNS_PORT;
+        if (g->dns && out->dns_endpoint < 0)
+            out->dns_endpoint = (int)(out->nendpoints - 1);
         snprintf(g->hostname, sizeof g->hostname, "ep%u.isovm", i);
     }
 }
@@ -877,16 +1063,27 @@ json_t *lnet_report(const struct lnet *n)
         const struct ep_state *s = &c->eps[i];
         char text[POLICY_ENDPOINT_TEXT];
         endpoint_format(&s->e, text, sizeof text);
-        json_array_append_new(eps, json_pack("{s:s, s:I, s:I, s:I, s:b}", "endpoint", text,
+        json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:b}", "endpoint", text,
                               "connections", (json_int_t)s->connections,
                               "refused", (json_int_t)s->refused,
-                              "failed", (json_int_t)s->failed, "closed", s->closed));
+                              "failed", (json_int_t)s->failed, "closed", s->closed);
+        if (o && s->udp) {
+            json_t *u = json_pack("{s:I, s:I, s:I, s:I, s:I}",
+                                  "datagrams_sent", (json_int_t)s->dgrams_sent,
+                                  "bytes_sent", (json_int_t)s->bytes_sent,
+                                  "datagrams_received", (json_int_t)s->dgrams_received,
+                                  "bytes_received", (json_int_t)s->bytes_received,
+                                  "datagrams_dropped", (json_int_t)s->dgrams_dropped);
+            json_object_update(o, u);
+            json_decref(u);
+        }
+        json_array_append_new(eps, o);
     }
     pthread_mutex_t *lock = (pthread_mutex_t *)&c->lock;
     pthread_mutex_lock(lock);
     uint64_t queue_drops = c->rx_queue_drops;
     pthread_mutex_unlock(lock);
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
                      "rx_packets", (json_int_t)v->stats.rx_packets,
                      "rx_bytes", (json_int_t)v->stats.rx_bytes,
                      "tx_packets", (json_int_t)v->stats.tx_packets,
@@ -898,5 +1095,7 @@ json_t *lnet_report(const struct lnet *n)
                      "refused", (json_int_t)c->refused_other,
                      "datagrams_dropped", (json_int_t)c->udp_dropped,
                      "connections_over_limit", (json_int_t)c->fwd_limit_refused,
+                     "malformed", (json_int_t)c->malformed,
+                     "udp_flows_evicted", (json_int_t)c->udp.evicted,
                      "endpoints", eps);
 }

@@ -11,8 +11,8 @@
 #include "vmm/core/guest_ram.h"
 
 /* The guest's network (docs/network.md#the-linux-tier): 10.0.2.0/24, the guest 10.0.2.15, the
- * gateway (slirp) 10.0.2.2. Connect endpoint i is reachable at 10.0.2.(100 + i), the endpoint's
- * own port, named "ep<i>.isovm" for the guest's /etc/hosts. */
+ * gateway (slirp) 10.0.2.2. Connect endpoint i (TCP or UDP) is reachable at 10.0.2.(100 + i),
+ * the endpoint's own port, named "ep<i>.isovm" for the guest's /etc/hosts. */
 #define LNET_GUEST_ADDR   "10.0.2.15"
 #define LNET_GATEWAY_ADDR "10.0.2.2"
 #define LNET_PREFIX_LEN   24
@@ -32,8 +32,12 @@ struct lnet_guest_config {
         bool udp;
         struct in_addr addr;           /* the guest-visible address */
         uint16_t port;                 /* host byte order: the endpoint's own port */
+        bool dns;                      /* udp, port 53: a resolver (the init's nameserver) */
         char hostname[LNET_HOSTNAME_MAX];
     } endpoints[POLICY_MAX_ENDPOINTS];
+    /* the first resolver in endpoints[] (its position there, not its policy index), -1 none:
+     * the guest queries it at its address, endpoints[dns_endpoint].addr, port 53 */
+    int dns_endpoint;
 };
 
 struct lnet {
@@ -66,7 +70,8 @@ void lnet_stop(struct lnet *n);
 void lnet_fini(struct lnet *n);
 
 /* Revoke endpoint `index` (in policy.endpoints): its live connections are closed and new ones
- * refused (a connect endpoint's SYNs get RST, a listen endpoint's host port closes). From any
+ * refused (a connect endpoint's SYNs get RST, a udp endpoint's sockets close and its datagrams
+ * get ICMP port unreachable, a listen endpoint's host port closes). From any
  * thread, without dev_lock; done by the net thread within milliseconds. 0, -EINVAL (not an
  * endpoint), -EALREADY (revoked or expired before). */
 int lnet_revoke_endpoint(struct lnet *n, unsigned index);
