@@ -79,3 +79,5 @@ clean:
 	rm -rf build build-san
 
 -include $(VMM_OBJS:.o=.d)
+# after every makefile above: unit.mk adds to UNIT_OBJS all along
+-include $(UNIT_OBJS:.o=.d)

@@ -124,8 +124,6 @@ $(BUILD)/tests/badelf: $(BUILD)/tests/tools/badelf.o $(UNIT_FIXTURE)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^
 
--include $(UNIT_OBJS:.o=.d)
-
 $(BUILD)/tests/test_jail: $(BUILD)/tests/unit/test_jail.o $(BUILD)/jail/jail_args.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
