@@ -81,7 +81,7 @@ int main(void)
     /* the job file first: it says which file systems' modules to load */
     struct job_spec spec;
     fetch_job(&spec);
-    const char *tags[ISOVM_JOB_DISKS_MAX + 3];
+    const char *tags[MODULES_TAGS_WANTED_MAX];
     size_t ntags = modules_wanted_tags(&spec, tags, sizeof tags / sizeof tags[0]);
     if ((rc = modules_load(tags, ntags, err, sizeof err)))
         die(ISOVM_STAGE_MODULES, -rc, "%s", err);
