@@ -72,7 +72,8 @@
  *                      written (an overlay); on a read-only root, written to a small tmpfs and
  *                      bind-mounted (read-only) over the root's file, which must then exist
  *                      (ISOVM_STAGE_NET otherwise). Written before the shares are mounted: the
- *                      init never writes into a share.
+ *                      init never writes into a share, and no share may be above the file it
+ *                      writes (a share /etc with a host line is refused).
  *   max_threads N      pids.max of the job's cgroup (tasks of every process of the job), 1..4194304
  *   memory N           guest RAM in bytes (for the init's own messages)
  *   time SEC NSEC      the host's CLOCK_REALTIME when the VMM wrote the file: the init sets

@@ -348,6 +348,27 @@ static int check_devices(struct parser *p)
     return 0;
 }
 
+static bool hides(const char *mountpoint, const char *path)
+{
+    enum path_rel r = path_rel(mountpoint, path);
+    return r == PATH_SAME || r == PATH_ABOVE;
+}
+
+/* The init writes /etc/hosts and /etc/resolv.conf before it mounts the shares: no share may
+ * hide the one the job file asks for. */
+static int check_names_shares(struct parser *p)
+{
+    const struct job_spec *s = p->s;
+    for (size_t i = 0; i < s->nshares; i++) {
+        const char *m = s->shares[i].mountpoint;
+        if (s->nhosts && hides(m, "/etc/hosts"))
+            return bad(p, "the share %.60s would hide the job's /etc/hosts (host lines)", m);
+        if (s->has_nameserver && hides(m, "/etc/resolv.conf"))
+            return bad(p, "the share %.60s would hide the job's /etc/resolv.conf (a nameserver line)", m);
+    }
+    return 0;
+}
+
 static int record(struct parser *p, enum key k, char **f, unsigned nf)
 {
     struct job_spec *s = p->s;
@@ -612,8 +633,8 @@ int job_parse(const char *text, size_t len, struct job_spec *out, char *err, siz
             rc = bad(&p, "no arg line: the job needs a program");
         else if (!seen[K_ROOT])
             rc = bad(&p, "no root line: the job needs a root file system");
-        else
-            rc = check_devices(&p);
+        else if (!(rc = check_devices(&p)))
+            rc = check_names_shares(&p);
     }
     if (rc) {
         job_spec_free(out);

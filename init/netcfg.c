@@ -90,7 +90,8 @@ static int find_if(char *name, char *err, size_t len)
         size_t n = 0;
         DIR *d = net_dir();
         for (struct dirent *e; d && (e = readdir(d));) {
-            if (e->d_name[0] == '.' || !strcmp(e->d_name, "lo"))
+            /* interfaces are links to their devices (bonding_masters is a file) */
+            if (e->d_name[0] == '.' || !strcmp(e->d_name, "lo") || e->d_type == DT_REG)
                 continue;
             if (strlen(e->d_name) >= IFNAMSIZ) {
                 snprintf(err, len, "the network interface \"%.40s\" has a name longer than %d bytes",

@@ -181,6 +181,7 @@ def init_job_seeds():
         'share-hides': head + root + b'share /a/b rw\nshare /a ro\n',
         'share-disk': head + root + b'disk /dev/vdb ext4 /d/x ro\nshare /d rw\n',
         'share-access': head + root + b'share /a RW\n',
+        'share-etc': head + root + b'share /etc ro\nhost a.b 1.2.3.4\nnameserver 1.1.1.1\n',
         'net-32': head + root + b'net 10.0.2.15 32\n',
         'net-bad': head + root + b'net 10.0.2.256 24\n',
         'net-zero': head + root + b'net 10.0.02.15 24\n',

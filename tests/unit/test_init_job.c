@@ -355,6 +355,23 @@ static void test_shares_refused(void **state)
     refused(HEAD ROOT "disk /dev/vdb ext4 /data/x ro\nshare /data rw\n",
             "share: /data is above the mount point /data/x of the disk /dev/vdb: the share would hide it");
     refused(HEAD ROOT "share /a ro\ndisk /dev/vdb ext4 /b ro\n", "line 5: disk: comes after share");
+    /* no share above the files the init writes, when it writes them */
+    refused(HEAD ROOT "share /etc rw\nhost a.b 1.2.3.4\n",
+            "the share /etc would hide the job's /etc/hosts (host lines)");
+    refused(HEAD ROOT "share /etc ro\nnameserver 1.1.1.1\n",
+            "the share /etc would hide the job's /etc/resolv.conf (a nameserver line)");
+    refused(HEAD ROOT "share /etc/hosts ro\nhost a.b 1.2.3.4\n", "the share /etc/hosts would hide");
+    const char *fine[] = {
+        HEAD ROOT "share /etc rw\n", HEAD ROOT "share /etc/ssl ro\nhost a.b 1.2.3.4\nnameserver 1.1.1.1\n",
+        HEAD ROOT "share /etc/resolv.conf ro\nhost a.b 1.2.3.4\n", HEAD ROOT "share /etcetera ro\nhost a.b 1.2.3.4\n",
+    };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        struct job_spec f;
+        char e[256];
+        if (parse(fine[i], strlen(fine[i]), &f, e, sizeof e))
+            fail_msg("refused \"%s\": %s", fine[i], e);
+        job_spec_free(&f);
+    }
     refused(HEAD ROOT "net 10.0.2.15 24\nshare /a ro\n", "line 5: share: comes after net");
     /* the longest mount point, and one byte more */
     char t[2 * ISOVM_JOB_SHARE_PATH_MAX];
