@@ -79,3 +79,6 @@ clean:
 	rm -rf build build-san
 
 -include $(VMM_OBJS:.o=.d)
+# after every makefile above: unit.mk adds to UNIT_OBJS all along, and links init/ objects that
+# are in no list (init/cgroup.o, init/modules_order.o, ...)
+-include $(UNIT_OBJS:.o=.d) $(wildcard $(BUILD)/init/*.d)

@@ -8,16 +8,16 @@
  *   /lib/modules/order     the modules, one a line (LF-terminated): a file name relative to
  *                          /lib/modules ([A-Za-z0-9_.-]+.ko), then optionally tags, each after
  *                          one space ([a-z0-9_]+, at most ISOVM_MODULE_TAGS_MAX): the file
- *                          system types the module serves (job file FSTYPEs, and "overlay" for
- *                          overlayfs). In load order: each after its dependencies. Written
+ *                          system types the module serves (job file FSTYPEs, "overlay" for
+ *                          overlayfs), "9p" (the shares' modules) or "net" (virtio-net's). In load order: each after its dependencies. Written
  *                          host-side (scripts/linux-kernel.sh makes it with the modules, from
  *                          modules.dep); the VMM copies both as they are.
  *   /lib/modules/NAME.ko   the modules, uncompressed (Debian's are)
  *   /dev/console           optional (c 5 1); the init opens it itself after mounting devtmpfs
  * Anything else is ignored. The init loads, with finit_module and in the file's order, every
  * untagged module and every tagged one with a tag the job file names (the root's, the overlay
- * disk's and the disks' FSTYPEs; "overlay" when there is an overlay line): a job on a squashfs
- * root loads no ext4. One already loaded (EEXIST) is fine. It unlinks every module file and the
+ * disk's and the disks' FSTYPEs; "overlay" when there is an overlay line; "9p" when there is a
+ * share line; "net" when there is a net line): a job on a squashfs root loads no ext4. One already loaded (EEXIST) is fine. It unlinks every module file and the
  * order file before it leaves the initramfs. */
 #define ISOVM_INIT_PATH "/init"
 #define ISOVM_MODULES_DIR "/lib/modules"
@@ -44,6 +44,36 @@
  *   disk* DEV FSTYPE MOUNTPOINT ro|rw   further disks the init mounts at MOUNTPOINT (absolute,
  *                      not "/", made when missing) in the new root; MOUNTPOINT "-": not mounted
  *                      (the device is there for the job to use)
+ *   share* MOUNTPOINT ro|rw   a directory the VMM serves over virtio-9p (9P2000.L: one device,
+ *                      mount tag ISOVM_9P_TAG), which attaches each share by its MOUNTPOINT as
+ *                      the 9P aname: the init mounts it at MOUNTPOINT in the new root (made with
+ *                      mkdir -p when missing), with ISOVM_9P_OPTIONS ",aname=MOUNTPOINT", nosuid,
+ *                      nodev, and read-only for ro. MOUNTPOINT: absolute and normalized (no
+ *                      empty, "." or ".." component, no trailing '/'), not "/", no ',' (the
+ *                      mount options' separator), at most ISOVM_JOB_SHARE_PATH_MAX bytes, once
+ *                      each, not a disk's mount point, and not above a disk's mount point or an
+ *                      earlier share's (it would hide them: parents first). At most
+ *                      ISOVM_JOB_SHARES_MAX; mounted in the file's order
+ *   net ADDR PREFIXLEN the network: the init brings up lo and the one other interface the
+ *                      kernel made (virtio-net; waited for up to ISOVM_INIT_WAIT_MS) with the
+ *                      address ADDR/PREFIXLEN (1..32); no default route, no DHCP, IPv6 off on
+ *                      it. ADDR: dotted IPv4 (a.b.c.d, each 0..255 without leading zeros), not
+ *                      in 0/8, 127/8 or 224/3, nor the network or broadcast address of its
+ *                      prefix (up to /30)
+ *   host* NAME ADDR    a line "ADDR NAME" of the new root's /etc/hosts, which the init writes
+ *                      (replacing it) with "127.0.0.1 localhost" first when the job file has
+ *                      any host line. NAME: a hostname (labels of [A-Za-z0-9-], 1..63 bytes,
+ *                      not starting or ending with '-', '.' between them, at most 253 bytes,
+ *                      the last label not all digits), not "localhost", each once (any case);
+ *                      ADDR dotted IPv4. At most ISOVM_JOB_HOSTS_MAX
+ *   nameserver ADDR    the new root's /etc/resolv.conf becomes "nameserver ADDR" (replaced);
+ *                      ADDR dotted IPv4, not in 0/8 or 224/3
+ *                      /etc/hosts and /etc/resolv.conf: written into the root when it can be
+ *                      written (an overlay); on a read-only root, written to a small tmpfs and
+ *                      bind-mounted (read-only) over the root's file, which must then exist
+ *                      (ISOVM_STAGE_NET otherwise). Written before the shares are mounted: the
+ *                      init never writes into a share, and no share may be above the file it
+ *                      writes (a share /etc with a host line is refused).
  *   max_threads N      pids.max of the job's cgroup (tasks of every process of the job), 1..4194304
  *   memory N           guest RAM in bytes (for the init's own messages)
  *   time SEC NSEC      the host's CLOCK_REALTIME when the VMM wrote the file: the init sets
@@ -61,6 +91,18 @@
 #define ISOVM_JOB_FILE_MAX (4u << 20)     /* bytes of the whole file */
 #define ISOVM_JOB_MAX_THREADS_MAX 4194304 /* Linux's PID_MAX_LIMIT */
 #define ISOVM_JOB_DISKS_MAX 64            /* disk lines */
+#define ISOVM_JOB_SHARES_MAX 32           /* share lines */
+#define ISOVM_JOB_SHARE_PATH_MAX 1024     /* bytes of a share's MOUNTPOINT (the 9P aname) */
+#define ISOVM_JOB_HOSTS_MAX 64            /* host lines */
+
+/* ---- the shares' file system (share lines): virtio-9p ----
+ * One virtio-9p device whose mount tag is ISOVM_9P_TAG. The init mounts each share as
+ *   mount(ISOVM_9P_TAG, MOUNTPOINT, "9p", MS_NOSUID | MS_NODEV [| MS_RDONLY],
+ *         ISOVM_9P_OPTIONS ",aname=" MOUNTPOINT)
+ * These options are written here only: a benchmark mounting another VMM's 9p for comparison
+ * uses the same. */
+#define ISOVM_9P_TAG "isovm"
+#define ISOVM_9P_OPTIONS "trans=virtio,version=9p2000.L,msize=512000,cache=mmap,access=client"
 
 /* ---- the job channel: how the init gets its job file ----
  * The job file is not in the initramfs: the init asks the VMM for it once it is ready, so that a
@@ -124,7 +166,8 @@ enum isovm_status_kind {
 };
 enum isovm_phase {
     ISOVM_PHASE_INIT_START = 1,  /* the init's first instruction in main */
-    ISOVM_PHASE_ROOT_READY = 2,  /* modules loaded, root, overlay and disks mounted, moved in */
+    ISOVM_PHASE_ROOT_READY = 2,  /* modules loaded, root, overlay and disks mounted, moved in;
+                                  * the network, /etc/hosts, resolv.conf and shares set up */
     ISOVM_PHASE_JOB_START = 3,   /* just before the job's process is started */
     ISOVM_PHASE_JOB_END = 4,     /* the job's process has been reaped */
     ISOVM_PHASE_READY = 5,       /* set up, no module loaded, about to fetch the job file (the
@@ -146,6 +189,11 @@ enum isovm_init_stage {
     ISOVM_STAGE_NEW_ROOT = 8,    /* /proc, /sys, /dev, /tmp, ... in the new root; moving in */
     ISOVM_STAGE_CGROUP = 9,      /* the job's cgroup (ENOTSUP: no pids controller for max_threads) */
     ISOVM_STAGE_JOB = 10,        /* starting the job: fork, its working directory */
+    ISOVM_STAGE_SHARES = 11,     /* making a share's mount point or mounting it (ENOENT: no 9p
+                                  * device with the tag, or the VMM does not serve that share;
+                                  * ENODEV: no 9p in the guest kernel) */
+    ISOVM_STAGE_NET = 12,        /* the network: the interface (ENODEV: none came; ENOTUNIQ: more
+                                  * than one), its address and flags, /etc/hosts, /etc/resolv.conf */
 };
 #define ISOVM_STATUS(kind, detail) (((unsigned)(kind) << 24) | ((unsigned)(detail) & 0xffffffu))
 #define ISOVM_INIT_ERROR_DETAIL(stage, err) (((unsigned)(stage) << 16) | ((unsigned)(err) & 0xffffu))

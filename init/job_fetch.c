@@ -3,7 +3,6 @@
 #include "init/job_fetch.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,28 +157,9 @@ int job_fetch(char **text, size_t *len, char *err, size_t errlen)
 
 /* ---- the time and the seed: applied in the guest, recorded in the test build ---- */
 #if SEAM_TEST
-__attribute__((format(printf, 1, 2))) static int record(const char *fmt, ...)
-{
-    char line[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0 || n >= (int)sizeof line - 1)
-        return -EOVERFLOW;
-    line[n++] = '\n';
-    int fd = open(SEAM_APPLIED_LOG, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    ssize_t w = write(fd, line, (size_t)n);
-    int rc = w < 0 ? -errno : w != n ? -EIO : 0;
-    close(fd);
-    return rc;
-}
-
 static int set_clock(const struct timespec *ts)
 {
-    return record("clock_settime CLOCK_REALTIME %lld %ld", (long long)ts->tv_sec, ts->tv_nsec);
+    return seam_record("clock_settime CLOCK_REALTIME %lld %ld", (long long)ts->tv_sec, ts->tv_nsec);
 }
 
 static int add_entropy(int fd, const struct seed_pool *pool)
@@ -189,13 +169,13 @@ static int add_entropy(int fd, const struct seed_pool *pool)
     const uint8_t *b = (const uint8_t *)pool->buf;
     for (size_t i = 0; i < sizeof pool->buf; i++)
         snprintf(hex + 2 * i, 3, "%02x", b[i]);
-    return record("RNDADDENTROPY %d %d %s", pool->entropy_count, pool->buf_size, hex);
+    return seam_record("RNDADDENTROPY %d %d %s", pool->entropy_count, pool->buf_size, hex);
 }
 
 static int reseed(int fd)
 {
     (void)fd;
-    return record("RNDRESEEDCRNG");
+    return seam_record("RNDRESEEDCRNG");
 }
 #else
 static int set_clock(const struct timespec *ts)

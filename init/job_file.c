@@ -6,11 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "init/abi.h"
 
 enum key {
-    K_VERSION, K_ARG, K_ENV, K_CWD, K_ROOT, K_OVERLAY, K_DISK, K_MAX_THREADS, K_MEMORY, K_TIME, K_SEED,
-    K_COUNT
+    K_VERSION, K_ARG, K_ENV, K_CWD, K_ROOT, K_OVERLAY, K_DISK, K_SHARE, K_NET, K_HOST, K_NAMESERVER,
+    K_MAX_THREADS, K_MEMORY, K_TIME, K_SEED, K_COUNT
 };
 
 #define FIELDS_MAX 4
@@ -28,6 +29,10 @@ static const struct {
     [K_ROOT] = {"root", false, 2, 2, "root DEV FSTYPE"},
     [K_OVERLAY] = {"overlay", false, 1, 3, "overlay tmpfs | overlay disk DEV FSTYPE"},
     [K_DISK] = {"disk", true, 4, 4, "disk DEV FSTYPE MOUNTPOINT ro|rw"},
+    [K_SHARE] = {"share", true, 2, 2, "share MOUNTPOINT ro|rw"},
+    [K_NET] = {"net", false, 2, 2, "net ADDR PREFIXLEN"},
+    [K_HOST] = {"host", true, 2, 2, "host NAME ADDR"},
+    [K_NAMESERVER] = {"nameserver", false, 1, 1, "nameserver ADDR"},
     [K_MAX_THREADS] = {"max_threads", false, 1, 1, "max_threads N"},
     [K_MEMORY] = {"memory", false, 1, 1, "memory N"},
     [K_TIME] = {"time", false, 2, 2, "time SEC NSEC"},
@@ -144,6 +149,154 @@ static int seed(struct parser *p, const char *f, uint8_t *out)
     return 0;
 }
 
+/* Strict dotted IPv4: four decimal numbers 0..255 without leading zeros, '.' between them. */
+static int ipv4(struct parser *p, const char *f, uint32_t *out)
+{
+    uint32_t a = 0;
+    const char *c = f;
+    for (int i = 0; i < 4; i++) {
+        if (i && *c != '.')
+            goto refused;
+        if (i)
+            c++;
+        const char *start = c;
+        unsigned v = 0;
+        while (*c >= '0' && *c <= '9' && c - start < 4)
+            v = v * 10 + (unsigned)(*c++ - '0');
+        size_t digits = (size_t)(c - start);
+        if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && *start == '0'))
+            goto refused;
+        a = a << 8 | v;
+    }
+    if (*c)
+        goto refused;
+    *out = a;
+    return 0;
+refused:
+    return bad(p, "\"%.40s\" is not a dotted IPv4 address (a.b.c.d, each 0..255, no leading zeros)", f);
+}
+
+void job_ipv4_str(uint32_t a, char out[JOB_IPV4_STR_MAX])
+{
+    snprintf(out, JOB_IPV4_STR_MAX, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+/* An address a host can be reached at: not "this network" (0/8), not multicast, reserved or
+ * the broadcast address (224/3). */
+static int unicast(struct parser *p, const char *f, uint32_t a)
+{
+    if (a >> 24 == 0)
+        return bad(p, "%s is in 0.0.0.0/8 (\"this network\")", f);
+    if (a >= 0xe0000000u)
+        return bad(p, "%s is a multicast, reserved or broadcast address", f);
+    return 0;
+}
+
+/* A hostname as /etc/hosts and resolvers take it: labels of [A-Za-z0-9-] (1..63 bytes, no '-'
+ * first or last) joined by '.', at most 253 bytes, the last label not all digits. */
+static int hostname(struct parser *p, const char *f)
+{
+    size_t n = strlen(f), label = 0;
+    bool digits_only = true;
+    if (n == 0 || n > 253)
+        return bad(p, "hostname of %zu bytes (want 1..253)", n);
+    for (size_t i = 0; i <= n; i++) {
+        char c = f[i];
+        if (c == '.' || c == '\0') {
+            if (label == 0 || label > 63)
+                return bad(p, "\"%.60s\" is not a hostname: a label of %zu bytes (want 1..63)", f, label);
+            if (f[i - 1] == '-' || f[i - label] == '-')
+                return bad(p, "\"%.60s\" is not a hostname: a label starts or ends with '-'", f);
+            if (c == '\0' && digits_only)
+                return bad(p, "\"%.60s\" is not a hostname: its last label is all digits", f);
+            label = 0;
+            digits_only = true;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
+            return bad(p, "\"%.60s\" is not a hostname: byte 0x%02x (want A-Z, a-z, 0-9, '-', '.')",
+                       f, (unsigned char)c);
+        if (c < '0' || c > '9')
+            digits_only = false;
+        label++;
+    }
+    if (!strcasecmp(f, "localhost"))
+        return bad(p, "localhost is the init's own line of /etc/hosts (127.0.0.1)");
+    return 0;
+}
+
+/* The next component of the path at *s, skipping empty ones and ".": its start and *len, or
+ * NULL at the end. */
+static const char *component(const char **s, size_t *len)
+{
+    for (;;) {
+        while (**s == '/')
+            (*s)++;
+        if (!**s)
+            return NULL;
+        const char *c = *s;
+        while (**s && **s != '/')
+            (*s)++;
+        *len = (size_t)(*s - c);
+        if (*len != 1 || c[0] != '.')
+            return c;
+    }
+}
+
+enum path_rel { PATH_SAME, PATH_ABOVE, PATH_BELOW, PATH_APART };
+
+/* Where path a is against path b, component by component (lexically: disks' mount points need
+ * not be normalized): the same, strictly above b, strictly below it, or neither. */
+static enum path_rel path_rel(const char *a, const char *b)
+{
+    for (;;) {
+        size_t la = 0, lb = 0;
+        const char *ca = component(&a, &la), *cb = component(&b, &lb);
+        if (!ca)
+            return cb ? PATH_ABOVE : PATH_SAME;
+        if (!cb)
+            return PATH_BELOW;
+        if (la != lb || memcmp(ca, cb, la))
+            return PATH_APART;
+    }
+}
+
+/* A share's mount point: absolute, normalized, not "/", no ',' (the 9p options' separator). */
+static int share_path(struct parser *p, const char *f)
+{
+    size_t n = strlen(f);
+    if (f[0] != '/')
+        return bad(p, "mount point \"%.60s\" is not an absolute path", f);
+    if (n == 1)
+        return bad(p, "mount point \"/\": a share cannot be the root");
+    if (n > ISOVM_JOB_SHARE_PATH_MAX)
+        return bad(p, "mount point of %zu bytes, more than %d", n, ISOVM_JOB_SHARE_PATH_MAX);
+    if (strchr(f, ','))
+        return bad(p, "mount point \"%.60s\" has a ',', which the 9p mount options cannot carry", f);
+    for (const char *c = f; *c;) {
+        const char *start = ++c; /* past a '/' */
+        while (*c && *c != '/')
+            c++;
+        size_t len = (size_t)(c - start);
+        if (len == 0 || (len == 1 && start[0] == '.') || (len == 2 && !memcmp(start, "..", 2)))
+            return bad(p, "mount point \"%.60s\" is not normalized (an empty, \".\" or \"..\" "
+                       "component, or a '/' at its end)", f);
+    }
+    return 0;
+}
+
+/* vec of n elements of size bytes with room for one more (grown 8 at a time): vec itself or
+ * its reallocation; NULL when out of memory (vec is then unchanged). */
+static void *grow(struct parser *p, void *vec, size_t n, size_t size)
+{
+    if (n % 8)
+        return vec;
+    void *nv = realloc(vec, (n + 8) * size);
+    if (!nv)
+        bad(p, "out of memory");
+    return nv;
+}
+
 static int push(struct parser *p, char ***vec, size_t *n, size_t *cap, char *v)
 {
     if (*n + 1 >= *cap) {
@@ -192,6 +345,27 @@ static int check_devices(struct parser *p)
             if (!strcmp(devs[i], devs[j]))
                 return bad(p, "device %.60s is named twice (root, overlay and disks each need their own)",
                            devs[i]);
+    return 0;
+}
+
+static bool hides(const char *mountpoint, const char *path)
+{
+    enum path_rel r = path_rel(mountpoint, path);
+    return r == PATH_SAME || r == PATH_ABOVE;
+}
+
+/* The init writes /etc/hosts and /etc/resolv.conf before it mounts the shares: no share may
+ * hide the one the job file asks for. */
+static int check_names_shares(struct parser *p)
+{
+    const struct job_spec *s = p->s;
+    for (size_t i = 0; i < s->nshares; i++) {
+        const char *m = s->shares[i].mountpoint;
+        if (s->nhosts && hides(m, "/etc/hosts"))
+            return bad(p, "the share %.60s would hide the job's /etc/hosts (host lines)", m);
+        if (s->has_nameserver && hides(m, "/etc/resolv.conf"))
+            return bad(p, "the share %.60s would hide the job's /etc/resolv.conf (a nameserver line)", m);
+    }
     return 0;
 }
 
@@ -255,13 +429,85 @@ static int record(struct parser *p, enum key k, char **f, unsigned nf)
             return bad(p, "mount point \"%.60s\" is not \"-\" or an absolute path other than /", f[2]);
         if (s->ndisks == ISOVM_JOB_DISKS_MAX)
             return bad(p, "more than %d disks", ISOVM_JOB_DISKS_MAX);
-        if (s->ndisks % 8 == 0) {
-            struct job_disk *nd = realloc(s->disks, (s->ndisks + 8) * sizeof *nd);
-            if (!nd)
-                return (void)bad(p, "out of memory"), -ENOMEM;
-            s->disks = nd;
-        }
+        void *nv = grow(p, s->disks, s->ndisks, sizeof *s->disks);
+        if (!nv)
+            return -ENOMEM;
+        s->disks = nv;
         s->disks[s->ndisks++] = (struct job_disk){f[0], f[1], none ? NULL : f[2], rw};
+        return 0;
+    }
+    case K_SHARE: {
+        if ((rc = share_path(p, f[0])))
+            return rc;
+        bool rw = !strcmp(f[1], "rw");
+        if (!rw && strcmp(f[1], "ro"))
+            return bad(p, "access \"%.20s\" is neither ro nor rw", f[1]);
+        for (size_t i = 0; i < s->ndisks; i++) {
+            const struct job_disk *d = &s->disks[i];
+            enum path_rel r = d->mountpoint ? path_rel(f[0], d->mountpoint) : PATH_APART;
+            if (r == PATH_SAME)
+                return bad(p, "%.60s is the mount point of the disk %.60s", f[0], d->dev);
+            if (r == PATH_ABOVE)
+                return bad(p, "%.60s is above the mount point %.60s of the disk %.60s: the share "
+                           "would hide it", f[0], d->mountpoint, d->dev);
+        }
+        for (size_t i = 0; i < s->nshares; i++) {
+            enum path_rel r = path_rel(f[0], s->shares[i].mountpoint);
+            if (r == PATH_SAME)
+                return bad(p, "%.60s is shared twice", f[0]);
+            if (r == PATH_ABOVE)
+                return bad(p, "%.60s is above the earlier share %.60s, which it would hide (parents "
+                           "first)", f[0], s->shares[i].mountpoint);
+        }
+        if (s->nshares == ISOVM_JOB_SHARES_MAX)
+            return bad(p, "more than %d shares", ISOVM_JOB_SHARES_MAX);
+        void *nv = grow(p, s->shares, s->nshares, sizeof *s->shares);
+        if (!nv)
+            return -ENOMEM;
+        s->shares = nv;
+        s->shares[s->nshares++] = (struct job_share){f[0], rw};
+        return 0;
+    }
+    case K_NET: {
+        uint32_t a;
+        if ((rc = ipv4(p, f[0], &a)) || (rc = number(p, f[1], 1, 32, &v)))
+            return rc;
+        if ((rc = unicast(p, f[0], a)))
+            return rc;
+        if (a >> 24 == 127)
+            return bad(p, "%s is a loopback address", f[0]);
+        uint32_t host = v == 32 ? 0 : 0xffffffffu >> v;
+        if (v <= 30 && (a & host) == 0)
+            return bad(p, "%s is the network address of %s/%u", f[0], f[0], (unsigned)v);
+        if (v <= 30 && (a & host) == host)
+            return bad(p, "%s is the broadcast address of %s/%u", f[0], f[0], (unsigned)v);
+        s->has_net = true;
+        s->net_addr = a;
+        s->net_prefix = (unsigned)v;
+        return 0;
+    }
+    case K_HOST: {
+        uint32_t a;
+        if ((rc = hostname(p, f[0])) || (rc = ipv4(p, f[1], &a)))
+            return rc;
+        for (size_t i = 0; i < s->nhosts; i++)
+            if (!strcasecmp(f[0], s->hosts[i].name))
+                return bad(p, "%.60s is named twice (as %.60s before)", f[0], s->hosts[i].name);
+        if (s->nhosts == ISOVM_JOB_HOSTS_MAX)
+            return bad(p, "more than %d hosts", ISOVM_JOB_HOSTS_MAX);
+        void *nv = grow(p, s->hosts, s->nhosts, sizeof *s->hosts);
+        if (!nv)
+            return -ENOMEM;
+        s->hosts = nv;
+        s->hosts[s->nhosts++] = (struct job_host){f[0], a};
+        return 0;
+    }
+    case K_NAMESERVER: {
+        uint32_t a;
+        if ((rc = ipv4(p, f[0], &a)) || (rc = unicast(p, f[0], a)))
+            return rc;
+        s->has_nameserver = true;
+        s->nameserver = a;
         return 0;
     }
     case K_MAX_THREADS:
@@ -387,8 +633,8 @@ int job_parse(const char *text, size_t len, struct job_spec *out, char *err, siz
             rc = bad(&p, "no arg line: the job needs a program");
         else if (!seen[K_ROOT])
             rc = bad(&p, "no root line: the job needs a root file system");
-        else
-            rc = check_devices(&p);
+        else if (!(rc = check_devices(&p)))
+            rc = check_names_shares(&p);
     }
     if (rc) {
         job_spec_free(out);
@@ -413,6 +659,8 @@ void job_spec_free(struct job_spec *spec)
     free(spec->argv);
     free(spec->envp);
     free(spec->disks);
+    free(spec->shares);
+    free(spec->hosts);
     free(spec->text);
     memset(spec, 0, sizeof *spec);
 }

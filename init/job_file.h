@@ -17,6 +17,19 @@ struct job_disk {
     bool rw;
 };
 
+/* A share line: the 9P file system the VMM serves for MOUNTPOINT, mounted there. */
+struct job_share {
+    const char *mountpoint; /* absolute, normalized, not "/": also the 9P aname */
+    bool rw;
+};
+
+/* A host line: one name of /etc/hosts. IPv4 addresses are in host byte order (10.0.2.15 is
+ * 0x0a00020f) here and in struct job_spec. */
+struct job_host {
+    const char *name;
+    uint32_t addr;
+};
+
 struct job_spec {
     unsigned version;
     char **argv;  /* argc entries, then NULL */
@@ -29,6 +42,15 @@ struct job_spec {
     const char *overlay_dev, *overlay_fstype; /* JOB_OVERLAY_DISK only */
     struct job_disk *disks;
     size_t ndisks;
+    struct job_share *shares;
+    size_t nshares;
+    bool has_net;         /* a net line: lo and the one interface up, net_addr/net_prefix */
+    uint32_t net_addr;
+    unsigned net_prefix;  /* 1..32 */
+    struct job_host *hosts; /* /etc/hosts after "127.0.0.1 localhost"; none: left as it is */
+    size_t nhosts;
+    bool has_nameserver;  /* a nameserver line: /etc/resolv.conf "nameserver ADDR" */
+    uint32_t nameserver;
     uint64_t max_threads; /* 0: no limit */
     uint64_t memory;      /* 0: not given */
     bool has_time;        /* a time line: set the guest's CLOCK_REALTIME to time_sec.time_nsec */
@@ -46,6 +68,10 @@ int job_parse(const char *text, size_t len, struct job_spec *out, char *err, siz
 
 /* Frees what job_parse allocated; the spec is zeroed. NULL and zeroed specs are fine. */
 void job_spec_free(struct job_spec *spec);
+
+/* addr (host byte order) as dotted IPv4 in out: "a.b.c.d", NUL-terminated. */
+#define JOB_IPV4_STR_MAX 16
+void job_ipv4_str(uint32_t addr, char out[JOB_IPV4_STR_MAX]);
 
 /* Whether a file system type may carry FSTYPE in a job file, and whether it can be written. */
 bool job_fstype_known(const char *fstype);

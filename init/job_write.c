@@ -93,6 +93,23 @@ int job_write(const struct job_spec *s, char **text, size_t *len, char *err, siz
         rec(&o, "disk", d->dev ? d->dev : "", d->fstype ? d->fstype : "",
             d->mountpoint ? d->mountpoint : "-", d->rw ? "rw" : "ro");
     }
+    for (size_t i = 0; i < s->nshares; i++)
+        rec(&o, "share", s->shares[i].mountpoint ? s->shares[i].mountpoint : "",
+            s->shares[i].rw ? "rw" : "ro", NULL, NULL);
+    char a[JOB_IPV4_STR_MAX], n[24];
+    if (s->has_net) {
+        job_ipv4_str(s->net_addr, a);
+        snprintf(n, sizeof n, "%u", s->net_prefix);
+        rec(&o, "net", a, n, NULL, NULL);
+    }
+    for (size_t i = 0; i < s->nhosts; i++) {
+        job_ipv4_str(s->hosts[i].addr, a);
+        rec(&o, "host", s->hosts[i].name ? s->hosts[i].name : "", a, NULL, NULL);
+    }
+    if (s->has_nameserver) {
+        job_ipv4_str(s->nameserver, a);
+        rec(&o, "nameserver", a, NULL, NULL, NULL);
+    }
     if (s->max_threads)
         num(&o, "max_threads", s->max_threads);
     if (s->memory)

@@ -1,5 +1,6 @@
 /* isovm's init, PID 1 of a Linux-tier guest: mounts, the job file from the VMM, modules, the job's
- * streams, its root and cgroup; runs the job and hands its end to the VMM (init/abi.h). */
+ * streams, its root, network, names, shares and cgroup; runs the job and hands its end to the VMM
+ * (init/abi.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -17,8 +18,11 @@
 #include "init/modules_order.h"
 #include "init/mounts.h"
 #include "init/msg.h"
+#include "init/names.h"
+#include "init/netcfg.h"
 #include "init/outcome.h"
 #include "init/seam.h"
+#include "init/shares.h"
 #include "init/status.h"
 #include "init/streams.h"
 
@@ -71,6 +75,8 @@ int main(void)
         _exit(1); /* in a guest: a panic, and with panic=-1 a reset the VMM sees */
     }
     status_phase(ISOVM_PHASE_INIT_START);
+    if ((rc = seam_open()))
+        die(ISOVM_STAGE_SETUP, -rc, "the test build has no /test: %s", strerror(-rc));
     if ((rc = mounts_early(err, sizeof err)))
         die(ISOVM_STAGE_SETUP, -rc, "%s", err);
     console_fds();
@@ -81,7 +87,7 @@ int main(void)
     /* the job file first: it says which file systems' modules to load */
     struct job_spec spec;
     fetch_job(&spec);
-    const char *tags[ISOVM_JOB_DISKS_MAX + 3];
+    const char *tags[MODULES_TAGS_WANTED_MAX];
     size_t ntags = modules_wanted_tags(&spec, tags, sizeof tags / sizeof tags[0]);
     if ((rc = modules_load(tags, ntags, err, sizeof err)))
         die(ISOVM_STAGE_MODULES, -rc, "%s", err);
@@ -96,6 +102,11 @@ int main(void)
         die(ISOVM_STAGE_NEW_ROOT, -rc, "%s", err);
     if ((rc = mounts_disks(&spec, err, sizeof err)))
         die(ISOVM_STAGE_DISKS, -rc, "%s", err);
+    /* the names before the shares: the init writes nothing into a share */
+    if ((rc = netcfg_up(&spec, err, sizeof err)) || (rc = names_write(&spec, err, sizeof err)))
+        die(ISOVM_STAGE_NET, -rc, "%s", err);
+    if ((rc = shares_mount(&spec, err, sizeof err)))
+        die(ISOVM_STAGE_SHARES, -rc, "%s", err);
     status_phase(ISOVM_PHASE_ROOT_READY);
 
     struct job_cgroup cg;
@@ -116,6 +127,7 @@ int main(void)
         msg_console("the guest kernel's OOM killer ended a process of the job (guest RAM: %llu MiB)",
                     (unsigned long long)(spec.memory >> 20));
     job_kill_rest();
+    shares_release(&spec); /* mounted after the disks, maybe on one */
     mounts_release(&spec);
     status_end(o.kind, o.detail);
 }

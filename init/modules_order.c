@@ -91,5 +91,9 @@ size_t modules_wanted_tags(const struct job_spec *spec, const char **tags, size_
         tag_add(tags, &n, max, spec->overlay_fstype);
     for (size_t i = 0; i < spec->ndisks; i++)
         tag_add(tags, &n, max, spec->disks[i].fstype);
+    if (spec->nshares)
+        tag_add(tags, &n, max, "9p");
+    if (spec->has_net)
+        tag_add(tags, &n, max, "net");
     return n;
 }

@@ -25,8 +25,10 @@ bool modules_order_line_wanted(const struct modules_order_line *l, const char *c
                                size_t ntags);
 
 /* The tags the job's modules must carry: the root's FSTYPE, "overlay" and the overlay disk's
- * FSTYPE when there is an overlay, each disk's FSTYPE. Fills up to max entries (pointers into
- * spec), without repeats; returns how many. */
+ * FSTYPE when there is an overlay, each disk's FSTYPE, "9p" when there is a share, "net" when
+ * there is a net line. Fills up to max entries (pointers into spec or static strings), without
+ * repeats; returns how many (MODULES_TAGS_WANTED_MAX at most). */
+#define MODULES_TAGS_WANTED_MAX (ISOVM_JOB_DISKS_MAX + 5)
 size_t modules_wanted_tags(const struct job_spec *spec, const char **tags, size_t max);
 
 #endif

@@ -1,6 +1,7 @@
 /* libFuzzer harness for the job file (init/job_file.c): the input is a whole job file. A file
  * the parser accepts must be well formed (argv and envp NULL-terminated, every string inside
- * the decoded copy) and survive the writer's round trip (init/job_write.c) unchanged. */
+ * the decoded copy, shares normalized and hiding nothing, limits kept) and survive the writer's
+ * round trip (init/job_write.c) unchanged. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,9 @@ static void same(const struct job_spec *a, const struct job_spec *b)
         !same_str(a->root_dev, b->root_dev) || !same_str(a->root_fstype, b->root_fstype) ||
         a->overlay != b->overlay || !same_str(a->overlay_dev, b->overlay_dev) ||
         !same_str(a->overlay_fstype, b->overlay_fstype) || a->ndisks != b->ndisks ||
+        a->nshares != b->nshares || a->has_net != b->has_net || a->net_addr != b->net_addr ||
+        a->net_prefix != b->net_prefix || a->nhosts != b->nhosts ||
+        a->has_nameserver != b->has_nameserver || a->nameserver != b->nameserver ||
         a->max_threads != b->max_threads || a->memory != b->memory || a->has_time != b->has_time ||
         a->time_sec != b->time_sec || a->time_nsec != b->time_nsec || a->has_seed != b->has_seed ||
         memcmp(a->seed, b->seed, sizeof a->seed))
@@ -34,6 +38,12 @@ static void same(const struct job_spec *a, const struct job_spec *b)
             !same_str(a->disks[i].mountpoint, b->disks[i].mountpoint) ||
             a->disks[i].rw != b->disks[i].rw)
             abort();
+    for (size_t i = 0; i < a->nshares; i++)
+        if (strcmp(a->shares[i].mountpoint, b->shares[i].mountpoint) || a->shares[i].rw != b->shares[i].rw)
+            abort();
+    for (size_t i = 0; i < a->nhosts; i++)
+        if (strcmp(a->hosts[i].name, b->hosts[i].name) || a->hosts[i].addr != b->hosts[i].addr)
+            abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -49,6 +59,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (s.has_time ? s.time_sec < 0 || s.time_nsec > 999999999 : s.time_sec || s.time_nsec)
         abort();
+    if (s.nshares > ISOVM_JOB_SHARES_MAX || s.nhosts > ISOVM_JOB_HOSTS_MAX ||
+        (s.has_net ? s.net_prefix < 1 || s.net_prefix > 32 : s.net_addr || s.net_prefix) ||
+        (!s.has_nameserver && s.nameserver))
+        abort();
+    /* a share's mount point is normalized, fits the 9p options, and hides no disk or share */
+    for (size_t i = 0; i < s.nshares; i++) {
+        const char *m = s.shares[i].mountpoint;
+        size_t n = strlen(m);
+        if (m[0] != '/' || n < 2 || n > ISOVM_JOB_SHARE_PATH_MAX || m[n - 1] == '/' || strstr(m, "//") ||
+            strstr(m, "/./") || strstr(m, "/../") || strchr(m, ',') ||
+            (n >= 2 && !strcmp(m + n - 2, "/.")) || (n >= 3 && !strcmp(m + n - 3, "/..")))
+            abort();
+        for (size_t j = 0; j < i; j++) {
+            size_t l = strlen(s.shares[j].mountpoint);
+            if (!strcmp(m, s.shares[j].mountpoint) ||
+                (!strncmp(s.shares[j].mountpoint, m, n) && l > n && s.shares[j].mountpoint[n] == '/'))
+                abort();
+        }
+    }
+    for (size_t i = 0; i < s.nhosts; i++)
+        if (!s.hosts[i].name[0] || strlen(s.hosts[i].name) > 253)
+            abort();
     char *text;
     size_t len;
     if (job_write(&s, &text, &len, err, sizeof err))

@@ -170,6 +170,32 @@ def init_job_seeds():
         'unknown': head + b'user x\n' + root,
         'truncated': head + b'root /dev/vda squashfs',
         'long': b'version 1\narg ' + b'a' * 70000 + b'\n' + root,
+        'shares-net': head + root + b'overlay tmpfs\ndisk /dev/vdb ext4 /data ro\n'
+                      b'share /home/u/src rw\nshare /home/u/src/out%20dir ro\nshare /data/in rw\n'
+                      b'net 10.0.2.15 24\nhost ep0.isovm 10.0.2.100\nhost ep1.isovm 10.0.2.101\n'
+                      b'nameserver 10.0.2.101\nmemory 268435456\n',
+        'share-ro': head + root + b'share /opt ro\n',
+        'share-relative': head + root + b'share opt ro\n',
+        'share-dotdot': head + root + b'share /a/../b rw\n',
+        'share-slash': head + root + b'share /a/ rw\n',
+        'share-root': head + root + b'share / rw\n',
+        'share-comma': head + root + b'share /a%2Cb rw\n',
+        'share-twice': head + root + b'share /a rw\nshare /a ro\n',
+        'share-hides': head + root + b'share /a/b rw\nshare /a ro\n',
+        'share-disk': head + root + b'disk /dev/vdb ext4 /d/x ro\nshare /d rw\n',
+        'share-access': head + root + b'share /a RW\n',
+        'share-etc': head + root + b'share /etc ro\nhost a.b 1.2.3.4\nnameserver 1.1.1.1\n',
+        'net-32': head + root + b'net 10.0.2.15 32\n',
+        'net-bad': head + root + b'net 10.0.2.256 24\n',
+        'net-zero': head + root + b'net 10.0.02.15 24\n',
+        'net-prefix': head + root + b'net 10.0.2.15 33\n',
+        'net-broadcast': head + root + b'net 10.0.2.255 24\n',
+        'net-twice': head + root + b'net 10.0.2.15 24\nnet 10.0.2.16 24\n',
+        'host-label': head + root + b'host a-.b 1.2.3.4\n',
+        'host-digits': head + root + b'host 1.2.3.4 1.2.3.4\n',
+        'host-twice': head + root + b'host a.b 1.2.3.4\nhost A.B 1.2.3.5\n',
+        'nameserver': head + root + b'nameserver 1.1.1.1\n',
+        'nameserver-multicast': head + root + b'nameserver 224.0.0.251\n',
     }
 
 

@@ -3,8 +3,10 @@
 # init/seam.h) runs as PID 1 of a new PID, mount and cgroup namespace, chroot'ed into a directory
 # laid out as the VMM's initramfs (init/abi.h), with loop devices for the guest's disks and plain
 # files for the ports, the status port and the job channel (/test/job). Everything the guest's init
-# does but load modules, use an I/O port, and set the clock and seed the random pool (recorded in
-# /test/applied.log) happens for real: mounts, overlay, the move into the new root, the cgroup, the
+# does but load modules, use an I/O port, set the clock and seed the random pool, mount a share's
+# 9p and set up the network's interfaces (recorded in /test/applied.log; the interfaces are the
+# entries of /test/net) happens for real: mounts, overlay, the move into the new root, the shares'
+# mount points, /etc/hosts and /etc/resolv.conf (bind mounts on a read-only root), the cgroup, the
 # job's process, its streams and its end.
 #
 #   tests/init/run.sh [-v] [CASE...]     needs root, loop devices, mksquashfs, mke2fs, debugfs
@@ -50,10 +52,14 @@ mkdir -p "$tree"/{bin,proc,sys,dev,tmp,etc,opt/bin,home}
 cp "$(command -v busybox)" "$tree/bin/busybox"
 for a in $("$tree/bin/busybox" --list); do [ -e "$tree/bin/$a" ] || ln -s busybox "$tree/bin/$a"; done
 echo root-marker >"$tree/etc/marker"
+echo "127.0.0.1 image-hosts" >"$tree/etc/hosts"
+echo "nameserver 192.0.2.1" >"$tree/etc/resolv.conf"
 printf 'echo not run\n' >"$tree/bin/plain" && chmod 0644 "$tree/bin/plain"
 printf 'echo ran-by-sh "$@"; exit 5\n' >"$tree/bin/noshebang" && chmod 0755 "$tree/bin/noshebang"
 printf '#!/bin/sh\necho tool-ran\n' >"$tree/opt/bin/tool" && chmod 0755 "$tree/opt/bin/tool"
 mksquashfs "$tree" "$W/root.sqfs" -all-root -noappend -quiet >/dev/null || { echo "FAIL mksquashfs"; exit 1; }
+mksquashfs "$tree" "$W/root-nonames.sqfs" -all-root -noappend -quiet -e etc/hosts etc/resolv.conf >/dev/null ||
+    { echo "FAIL mksquashfs"; exit 1; }
 mke2fs -q -t ext4 -d "$tree" -E root_owner=0:0 "$W/root.ext4" 32M >/dev/null || { echo "FAIL mke2fs root"; exit 1; }
 mkdir -p "$W/datadir" && echo disk-data >"$W/datadir/data.txt"
 mke2fs -q -t ext4 -d "$W/datadir" "$W/data.ext4" 8M >/dev/null || exit 1
@@ -66,6 +72,7 @@ attach() { # attach FILE [ro]: prints the loop device (listed in $W/loops for th
     echo "$l"
 }
 ROOT_SQ=$(attach "$W/root.sqfs" ro) && ROOT_EXT4=$(attach "$W/root.ext4" ro) &&
+ROOT_NONAMES=$(attach "$W/root-nonames.sqfs" ro) &&
 DATA=$(attach "$W/data.ext4" ro) && ZEROS=$(attach "$W/zeros.img" ro) || { echo "FAIL losetup"; exit 1; }
 
 cg2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
@@ -101,6 +108,7 @@ new_case() { # new_case NAME: a fresh initramfs directory $T with three ports an
     JOB_ROOT="$ROOT_SQ squashfs"
     JOB_OVERLAY="tmpfs"
     JOB_DISKS=()
+    JOB_NAMES=()   # share, net, host and nameserver lines, as they are
     JOB_LIMITS=()
     WAIT_MS=400
 }
@@ -115,6 +123,7 @@ job() { # job ARGS...: the job file from ARGS and the JOB_* settings, what the j
         echo "root $JOB_ROOT"
         [ -n "$JOB_OVERLAY" ] && echo "overlay $JOB_OVERLAY"
         for a in "${JOB_DISKS[@]}"; do echo "disk $a"; done
+        for a in "${JOB_NAMES[@]}"; do echo "$a"; done
         for a in "${JOB_LIMITS[@]}"; do echo "$a"; done
     } >"$T/test/job"
 }
@@ -156,7 +165,7 @@ selected() { [ ${#only[@]} -eq 0 ] && return 0; local c; for c in "${only[@]}"; 
 
 # ENOENT 2, EIO 5, ENOEXEC 8, EROFS 30, EINVAL 22, ENODEV 19, EFBIG 27, ENODATA 61, ENOTSUP 95;
 # stages: init/abi.h
-S_MODULES=2 S_STREAMS=3 S_JOB_FILE=4 S_ROOT=5 S_DISKS=7 S_CGROUP=9 S_JOB=10
+S_MODULES=2 S_STREAMS=3 S_JOB_FILE=4 S_ROOT=5 S_DISKS=7 S_CGROUP=9 S_JOB=10 S_SHARES=11 S_NET=12
 
 # --- the cases ----------------------------------------------------------------------------------
 c_hello() {
@@ -426,11 +435,122 @@ c_limits() {
         echo "NOTE: this host's cgroup2 has no memory controller: the OOM report is not exercised here"
     fi
 }
+want_applied() { # want_applied LINE...: /test/applied.log holds these lines, in this order
+    local want got
+    want=$(printf '%s\n' "$@")
+    got=$(cat "$T/test/applied.log" 2>/dev/null)
+    [ "$got" = "$want" ] && ok "applied.log" || bad "applied.log $(printf %q "$got"), want $(printf %q "$want")"
+}
+O9P="trans=virtio,version=9p2000.L,msize=512000,cache=mmap,access=client" # init/abi.h's ISOVM_9P_OPTIONS
+c_shares() {
+    # mounted in the file's order at their mount points (made in the new root), the rw ones
+    # unmounted last first at the end; the modules tagged 9p loaded, those tagged net not
+    new_case shares
+    cp "$tree/bin/busybox" "$T/lib/modules/9pnet.ko"; cp "$tree/bin/busybox" "$T/lib/modules/virtio_net.ko"
+    printf 'virtio.ko\nvirtio_console.ko\n9pnet.ko 9p\nvirtio_net.ko net\n' >"$T/lib/modules/order"
+    JOB_NAMES=("share /src rw" "share /src/out%20dir ro" "share /home ro")
+    job sh -c 'for d in /src "/src/out dir" /home; do [ -d "$d" ] && echo "dir $d"; done; grep -c 9p /proc/mounts; true'
+    boot
+    want_status "$(ran '2 0')"; want_out $'dir /src\ndir /src/out dir\ndir /home\n0'
+    want_applied "mount isovm /src 9p MS_NOSUID|MS_NODEV $O9P,aname=/src" \
+        "mount isovm /src/out dir 9p MS_RDONLY|MS_NOSUID|MS_NODEV $O9P,aname=/src/out dir" \
+        "mount isovm /home 9p MS_RDONLY|MS_NOSUID|MS_NODEV $O9P,aname=/home" \
+        "umount /src"
+    [ "$(tr '\n' ' ' <"$T/test/modules.log")" = "virtio.ko virtio_console.ko 9pnet.ko " ] &&
+        ok "9p's modules for a share line, not net's" || bad "modules.log: $(tr '\n' ' ' <"$T/test/modules.log")"
+    # a read-only root without an overlay: a share at a directory it has is fine, at one it
+    # lacks is an init error naming the share; so is one in a read-only disk
+    new_case share_read_only_root; JOB_OVERLAY=""; JOB_NAMES=("share /home rw"); job true; boot
+    want_status "$(ran '2 0')"
+    want_applied "mount isovm /home 9p MS_NOSUID|MS_NODEV $O9P,aname=/home" "umount /home"
+    new_case share_no_dir; JOB_OVERLAY=""; JOB_NAMES=("share /work/src ro"); job true; boot
+    want_status "$(init_error "$(E $S_SHARES 30)")"
+    want_err "isovm-init: cannot make the mount point of the share /work/src: Read-only file system (a read-only root without an overlay, or a read-only disk or share, must have the directory)"
+    [ ! -e "$T/test/applied.log" ] && ok "no mount tried" || bad "applied.log: $(cat "$T/test/applied.log")"
+    new_case share_in_ro_disk; JOB_DISKS=("$DATA ext4 /data ro"); JOB_NAMES=("share /data/in rw"); job true; boot
+    want_status "$(init_error "$(E $S_SHARES 30)")"
+    want_in stderr "$err" "cannot make the mount point of the share /data/in: Read-only file system"
+    # refused by the job file, before anything is applied
+    new_case share_bad; JOB_NAMES=("share /a/../b rw"); job true; boot
+    want_status "$(init_error "$(E $S_JOB_FILE 22)")"
+    want_err "isovm-init: the job file: line 6: share: mount point \"/a/../b\" is not normalized (an empty, \".\" or \"..\" component, or a '/' at its end)"
+    nothing_after_job_file
+}
+net_ifs() { mkdir -p "$T/test/net"; local i; for i in "$@"; do mkdir -p "$T/test/net/$i"; done; }
+NET_CALLS=("SIOCSIFFLAGS lo +IFF_UP" "disable_ipv6 eth0" "SIOCSIFADDR eth0 10.0.2.15"
+           "SIOCSIFNETMASK eth0 255.255.255.0" "SIOCSIFFLAGS eth0 +IFF_UP")
+c_net() {
+    # lo and eth0 up with the address; /etc/hosts and /etc/resolv.conf replaced in the overlay;
+    # the network before the shares; net's modules loaded
+    new_case net; net_ifs lo eth0
+    cp "$tree/bin/busybox" "$T/lib/modules/virtio_net.ko"
+    printf 'virtio.ko\nvirtio_console.ko\nvirtio_net.ko net\n' >"$T/lib/modules/order"
+    JOB_NAMES=("share /src rw" "net 10.0.2.15 24" "host ep0.isovm 10.0.2.100" "host Ep1.isovm 10.0.2.101"
+               "nameserver 10.0.2.101")
+    job sh -c 'cat /etc/hosts /etc/resolv.conf; grep -c " /etc/" /proc/mounts; ls /etc | grep -c isovm; true'
+    boot
+    want_status "$(ran '2 0')"
+    want_out $'127.0.0.1 localhost\n10.0.2.100 ep0.isovm\n10.0.2.101 Ep1.isovm\nnameserver 10.0.2.101\n0\n0'
+    want_applied "${NET_CALLS[@]}" "mount isovm /src 9p MS_NOSUID|MS_NODEV $O9P,aname=/src" "umount /src"
+    [ "$(tr '\n' ' ' <"$T/test/modules.log")" = "virtio.ko virtio_console.ko virtio_net.ko " ] &&
+        ok "net's modules for a net line" || bad "modules.log: $(tr '\n' ' ' <"$T/test/modules.log")"
+    # /32 and another name; the interface appears late (waited for)
+    new_case net_late; mkdir -p "$T/test/net/lo"; WAIT_MS=3000; JOB_NAMES=("net 192.168.7.9 32")
+    job true; (sleep 0.3; mkdir "$T/test/net/enp0s1") & boot; wait
+    want_status "$(ran '2 0')"
+    want_applied "SIOCSIFFLAGS lo +IFF_UP" "disable_ipv6 enp0s1" "SIOCSIFADDR enp0s1 192.168.7.9" \
+        "SIOCSIFNETMASK enp0s1 255.255.255.255" "SIOCSIFFLAGS enp0s1 +IFF_UP"
+    [ "$ms" -ge 300 ] && ok "waited ${ms} ms for the interface" || bad "ended in ${ms} ms, before the interface came"
+    # no interface, or two: init errors
+    new_case net_none; net_ifs lo; JOB_NAMES=("net 10.0.2.15 24"); job true; boot
+    want_status "$(init_error "$(E $S_NET 19)")"
+    want_err "isovm-init: no network interface besides lo appeared within 400 ms (is virtio_net in the initramfs, tagged net?)"
+    want_applied "SIOCSIFFLAGS lo +IFF_UP"
+    new_case net_two; net_ifs lo eth0 eth1; JOB_NAMES=("net 10.0.2.15 24"); job true; boot
+    want_status "$(init_error "$(E $S_NET 76)")"
+    want_in stderr "$err" "more than one network interface besides lo ("
+    want_in stderr "$err" "eth1"
+    # refused by the job file
+    new_case net_bad; net_ifs lo eth0; JOB_NAMES=("net 10.0.2.0 24"); job true; boot
+    want_status "$(init_error "$(E $S_JOB_FILE 22)")"
+    want_err "isovm-init: the job file: line 6: net: 10.0.2.0 is the network address of 10.0.2.0/24"
+    nothing_after_job_file
+}
+c_names() {
+    # host lines without a net line: /etc/hosts only, no network call
+    new_case names_only; JOB_NAMES=("host db.example 192.0.2.7"); job cat /etc/hosts /etc/resolv.conf; boot
+    want_status "$(ran '2 0')"; want_out $'127.0.0.1 localhost\n192.0.2.7 db.example\nnameserver 192.0.2.1'
+    [ ! -e "$T/test/applied.log" ] && ok "no network call" || bad "applied.log: $(cat "$T/test/applied.log")"
+    # a read-only root: bind-mounted read-only over the image's files from a tmpfs; /tmp as it was
+    new_case names_read_only_root; JOB_OVERLAY=""; net_ifs lo eth0
+    JOB_NAMES=("net 10.0.2.15 24" "host ep0.isovm 10.0.2.100" "nameserver 10.0.2.100")
+    job sh -c 'cat /etc/hosts /etc/resolv.conf; echo x >/etc/hosts || echo refused
+               grep -E " /etc/(hosts|resolv.conf) " /proc/mounts | while read -r _ mp type opts _; do echo "$mp $type ${opts%%,*}"; done
+               ls -A /tmp | wc -l; grep -c " /tmp tmpfs" /proc/mounts'
+    boot
+    want_status "$(ran '2 0')"
+    want_out $'127.0.0.1 localhost\n10.0.2.100 ep0.isovm\nnameserver 10.0.2.100\nrefused\n/etc/hosts tmpfs ro\n/etc/resolv.conf tmpfs ro\n0\n1'
+    want_applied "${NET_CALLS[@]}"
+    # a read-only root without the files: an init error naming the file
+    new_case names_no_file; JOB_OVERLAY=""; JOB_ROOT="$ROOT_NONAMES squashfs"; JOB_NAMES=("host a.b 1.2.3.4"); job true; boot
+    want_status "$(init_error "$(E $S_NET 2)")"
+    want_err "isovm-init: the new root is read-only (no overlay) and has no /etc/hosts to put the job's over: the root image must have one"
+    new_case resolv_no_file; JOB_OVERLAY=""; JOB_ROOT="$ROOT_NONAMES squashfs"; JOB_NAMES=("nameserver 1.1.1.1"); job true; boot
+    want_status "$(init_error "$(E $S_NET 2)")"
+    want_in stderr "$err" "has no /etc/resolv.conf to put the job's over"
+    # the overlay over a root without them: made
+    new_case names_made; JOB_ROOT="$ROOT_NONAMES squashfs"; JOB_NAMES=("host a.b 1.2.3.4" "nameserver 1.1.1.1")
+    job cat /etc/hosts /etc/resolv.conf; boot
+    want_status "$(ran '2 0')"; want_out $'127.0.0.1 localhost\n1.2.3.4 a.b\nnameserver 1.1.1.1'
+    new_case host_bad; JOB_NAMES=("host a_b 1.2.3.4"); job true; boot
+    want_status "$(init_error "$(E $S_JOB_FILE 22)")"
+    want_in stderr "$err" "line 6: host: \"a_b\" is not a hostname"
+}
 
 cases=(hello exit stdin stdin_eof streams signal not_found not_found_path not_executable no_shebang
        path args_env_cwd cwd_missing process orphans reaper mounts read_only_root ext4_root
        overlay_disk disks disk_read_only_root bad_job_file initramfs_job job_length time_seed bad_time_seed
-       ready_first modules ports root_errors limits)
+       ready_first modules ports root_errors limits shares net names)
 for c in "${cases[@]}"; do
     selected "$c" || continue
     "c_$c"

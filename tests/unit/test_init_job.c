@@ -1,6 +1,7 @@
 /* Unit tests for the job file (init/job_file.c, init/job_write.c): valid files and their
- * defaults, escapes, time and seed, the writer's round trip, and hostile files (over-long lines,
- * bad escapes, missing, unknown, repeated and misordered keys, NULs, raw control bytes, huge files). */
+ * defaults, escapes, time and seed, shares, the network and names, the writer's round trip, the
+ * module tags a job wants, and hostile files (over-long lines, bad escapes, missing, unknown,
+ * repeated and misordered keys, NULs, raw control bytes, huge files). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include "init/abi.h"
 #include "init/job_file.h"
 #include "init/job_write.h"
+#include "init/modules_order.h"
 
 #define HEAD "version 1\narg /bin/true\n"
 #define ROOT "root /dev/vda squashfs\n"
@@ -262,6 +264,340 @@ static void test_time_seed_round_trip(void **state)
     assert_non_null(strstr(err, "out of range"));
 }
 
+static void test_shares_net_names(void **state)
+{
+    (void)state;
+    struct job_spec s;
+    char err[256];
+    const char *t = HEAD ROOT "overlay tmpfs\n"
+                    "disk /dev/vdb ext4 /data ro\n"
+                    "share /home/user/src rw\nshare /home/user/src/build%20dir ro\nshare /opt ro\n"
+                    "share /data/sub rw\n"
+                    "net 10.0.2.15 24\n"
+                    "host ep0.isovm 10.0.2.100\nhost EP1.isovm 10.0.2.101\nhost x-1.y 0.0.0.0\n"
+                    "nameserver 10.0.2.101\n"
+                    "memory 4096\n";
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_int_equal(s.nshares, 4);
+    assert_string_equal(s.shares[0].mountpoint, "/home/user/src");
+    assert_true(s.shares[0].rw);
+    assert_string_equal(s.shares[1].mountpoint, "/home/user/src/build dir");
+    assert_false(s.shares[1].rw);
+    assert_string_equal(s.shares[2].mountpoint, "/opt");
+    assert_string_equal(s.shares[3].mountpoint, "/data/sub"); /* below a disk: mounted on it */
+    assert_true(s.has_net);
+    assert_int_equal(s.net_addr, 0x0a00020f);
+    assert_int_equal(s.net_prefix, 24);
+    assert_int_equal(s.nhosts, 3);
+    assert_string_equal(s.hosts[0].name, "ep0.isovm");
+    assert_int_equal(s.hosts[0].addr, 0x0a000264);
+    assert_string_equal(s.hosts[1].name, "EP1.isovm");
+    assert_int_equal(s.hosts[1].addr, 0x0a000265);
+    assert_int_equal(s.hosts[2].addr, 0);
+    assert_true(s.has_nameserver);
+    assert_int_equal(s.nameserver, 0x0a000265);
+    assert_int_equal(s.memory, 4096);
+    job_spec_free(&s);
+    assert_null(s.shares);
+    assert_null(s.hosts);
+    assert_false(s.has_net);
+
+    /* none of them: none set */
+    t = HEAD ROOT;
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_int_equal(s.nshares, 0);
+    assert_null(s.shares);
+    assert_false(s.has_net);
+    assert_int_equal(s.nhosts, 0);
+    assert_false(s.has_nameserver);
+    job_spec_free(&s);
+
+    /* the extremes: /32 and /31 (no network or broadcast address), /1, 255 */
+    const char *ok[] = {
+        HEAD ROOT "net 10.0.2.0 32\n", HEAD ROOT "net 10.0.2.255 31\n", HEAD ROOT "net 10.0.2.15 1\n",
+        HEAD ROOT "net 223.255.255.254 8\n", HEAD ROOT "net 1.0.0.1 30\n",
+        HEAD ROOT "host a 255.255.255.255\n", HEAD ROOT "host 1a 127.0.0.1\n",
+        HEAD ROOT "host a.1b 1.2.3.4\n", HEAD ROOT "nameserver 127.0.0.53\n",
+        HEAD ROOT "share /a/.b..c/d. ro\n", HEAD ROOT "share /a%20b%0a rw\n",
+        HEAD ROOT "disk /dev/vdb ext4 /data/ ro\nshare /dat ro\nshare /data2 ro\nshare /data/x ro\n",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        if (parse(ok[i], strlen(ok[i]), &s, err, sizeof err))
+            fail_msg("refused \"%s\": %s", ok[i], err);
+        job_spec_free(&s);
+    }
+}
+
+static void test_shares_refused(void **state)
+{
+    (void)state;
+    refused(HEAD ROOT "share data ro\n", "line 4: share: mount point \"data\" is not an absolute path");
+    refused(HEAD ROOT "share / ro\n", "share: mount point \"/\": a share cannot be the root");
+    refused(HEAD ROOT "share /a/ ro\n", "mount point \"/a/\" is not normalized");
+    refused(HEAD ROOT "share //a ro\n", "mount point \"//a\" is not normalized");
+    refused(HEAD ROOT "share /a//b ro\n", "is not normalized");
+    refused(HEAD ROOT "share /a/./b ro\n", "is not normalized");
+    refused(HEAD ROOT "share /a/.. ro\n", "is not normalized");
+    refused(HEAD ROOT "share /. ro\n", "is not normalized");
+    refused(HEAD ROOT "share /a,b ro\n", "mount point \"/a,b\" has a ',', which the 9p mount options");
+    refused(HEAD ROOT "share /a%2Cb ro\n", "has a ','");
+    refused(HEAD ROOT "share /a rx\n", "line 4: share: access \"rx\" is neither ro nor rw");
+    refused(HEAD ROOT "share /a RW\n", "access \"RW\"");
+    refused(HEAD ROOT "share /a\n", "share: too few fields (want share MOUNTPOINT ro|rw)");
+    refused(HEAD ROOT "share /a ro x\n", "share: too many fields");
+    refused(HEAD ROOT "share /a ro\nshare /a rw\n", "line 5: share: /a is shared twice");
+    refused(HEAD ROOT "share /a/b ro\nshare /a rw\n",
+            "line 5: share: /a is above the earlier share /a/b, which it would hide (parents first)");
+    refused(HEAD ROOT "disk /dev/vdb ext4 /data ro\nshare /data rw\n",
+            "line 5: share: /data is the mount point of the disk /dev/vdb");
+    refused(HEAD ROOT "disk /dev/vdb ext4 /data/./x// ro\nshare /data/x rw\n",
+            "/data/x is the mount point of the disk /dev/vdb");
+    refused(HEAD ROOT "disk /dev/vdb ext4 /data/x ro\nshare /data rw\n",
+            "share: /data is above the mount point /data/x of the disk /dev/vdb: the share would hide it");
+    refused(HEAD ROOT "share /a ro\ndisk /dev/vdb ext4 /b ro\n", "line 5: disk: comes after share");
+    /* no share above the files the init writes, when it writes them */
+    refused(HEAD ROOT "share /etc rw\nhost a.b 1.2.3.4\n",
+            "the share /etc would hide the job's /etc/hosts (host lines)");
+    refused(HEAD ROOT "share /etc ro\nnameserver 1.1.1.1\n",
+            "the share /etc would hide the job's /etc/resolv.conf (a nameserver line)");
+    refused(HEAD ROOT "share /etc/hosts ro\nhost a.b 1.2.3.4\n", "the share /etc/hosts would hide");
+    const char *fine[] = {
+        HEAD ROOT "share /etc rw\n", HEAD ROOT "share /etc/ssl ro\nhost a.b 1.2.3.4\nnameserver 1.1.1.1\n",
+        HEAD ROOT "share /etc/resolv.conf ro\nhost a.b 1.2.3.4\n", HEAD ROOT "share /etcetera ro\nhost a.b 1.2.3.4\n",
+    };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        struct job_spec f;
+        char e[256];
+        if (parse(fine[i], strlen(fine[i]), &f, e, sizeof e))
+            fail_msg("refused \"%s\": %s", fine[i], e);
+        job_spec_free(&f);
+    }
+    refused(HEAD ROOT "net 10.0.2.15 24\nshare /a ro\n", "line 5: share: comes after net");
+    /* the longest mount point, and one byte more */
+    char t[2 * ISOVM_JOB_SHARE_PATH_MAX];
+    int n = snprintf(t, sizeof t, HEAD ROOT "share /");
+    memset(t + n, 'a', ISOVM_JOB_SHARE_PATH_MAX - 1);
+    n += ISOVM_JOB_SHARE_PATH_MAX - 1;
+    snprintf(t + n, sizeof t - (size_t)n, " ro\n");
+    struct job_spec s;
+    char err[256];
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_int_equal(strlen(s.shares[0].mountpoint), ISOVM_JOB_SHARE_PATH_MAX);
+    job_spec_free(&s);
+    snprintf(t + n, sizeof t - (size_t)n, "a ro\n");
+    refused(t, "share: mount point of 1025 bytes, more than 1024");
+}
+
+static void test_net_names_refused(void **state)
+{
+    (void)state;
+    /* addresses */
+    static const char *const bad_addr[] = {
+        "10.0.2", "10.0.2.15.1", "10.0.2.256", "10.0.2.015", "010.0.2.15", "10.0.2.", ".10.0.2.15",
+        "10..2.15", "10.0.2.1a", "a.b.c.d", "10.0.2.-1", "10.0.2.+1", "10.0.2.0015", "1.2.3.4 ",
+        "0x0a.0.2.15", "10.0.2.1111", "",
+    };
+    char t[256], want[128];
+    for (size_t i = 0; i < sizeof bad_addr / sizeof bad_addr[0]; i++) {
+        snprintf(t, sizeof t, HEAD ROOT "net %s 24\n", bad_addr[i]);
+        snprintf(want, sizeof want, "line 4: net: \"%s\" is not a dotted IPv4 address", bad_addr[i]);
+        if (bad_addr[i][strlen(bad_addr[i]) - 1 + !*bad_addr[i]] == ' ')
+            snprintf(want, sizeof want, "net: too many fields");
+        refused(t, want);
+        snprintf(t, sizeof t, HEAD ROOT "host h %s\n", bad_addr[i]);
+        if (bad_addr[i][0] && bad_addr[i][strlen(bad_addr[i]) - 1] != ' ') {
+            snprintf(want, sizeof want, "host: \"%s\" is not a dotted IPv4 address", bad_addr[i]);
+            refused(t, want);
+            snprintf(t, sizeof t, HEAD ROOT "nameserver %s\n", bad_addr[i]);
+            snprintf(want, sizeof want, "nameserver: \"%s\" is not a dotted IPv4 address", bad_addr[i]);
+            refused(t, want);
+        }
+    }
+    refused(HEAD ROOT "net 10.0.2.15%20 24\n", "net: \"10.0.2.15 \" is not a dotted IPv4 address");
+    /* the guest's own address */
+    refused(HEAD ROOT "net 0.1.2.3 24\n", "net: 0.1.2.3 is in 0.0.0.0/8 (\"this network\")");
+    refused(HEAD ROOT "net 127.0.0.2 8\n", "net: 127.0.0.2 is a loopback address");
+    refused(HEAD ROOT "net 224.0.0.1 24\n", "net: 224.0.0.1 is a multicast, reserved or broadcast address");
+    refused(HEAD ROOT "net 255.255.255.255 32\n", "multicast, reserved or broadcast");
+    refused(HEAD ROOT "net 10.0.2.0 24\n", "net: 10.0.2.0 is the network address of 10.0.2.0/24");
+    refused(HEAD ROOT "net 10.0.2.255 24\n", "net: 10.0.2.255 is the broadcast address of 10.0.2.255/24");
+    refused(HEAD ROOT "net 10.0.2.3 30\n", "broadcast address of 10.0.2.3/30");
+    /* prefixes */
+    refused(HEAD ROOT "net 10.0.2.15 0\n", "net: 0 is out of range (1..32)");
+    refused(HEAD ROOT "net 10.0.2.15 33\n", "net: 33 is out of range (1..32)");
+    refused(HEAD ROOT "net 10.0.2.15 /24\n", "net: \"/24\" is not a decimal number");
+    refused(HEAD ROOT "net 10.0.2.15 255.255.255.0\n", "is not a decimal number");
+    refused(HEAD ROOT "net 10.0.2.15/24\n", "net: too few fields (want net ADDR PREFIXLEN)");
+    refused(HEAD ROOT "net 10.0.2.15 24 x\n", "net: too many fields");
+    refused(HEAD ROOT "net 10.0.2.15 24\nnet 10.0.2.16 24\n", "line 5: net: given twice");
+    refused(HEAD ROOT "host a 1.2.3.4\nnet 10.0.2.15 24\n", "line 5: net: comes after host");
+    /* hostnames */
+    refused(HEAD ROOT "host -a 1.2.3.4\n", "host: \"-a\" is not a hostname: a label starts or ends with '-'");
+    refused(HEAD ROOT "host a-.b 1.2.3.4\n", "a label starts or ends with '-'");
+    refused(HEAD ROOT "host a.-b 1.2.3.4\n", "a label starts or ends with '-'");
+    refused(HEAD ROOT "host a..b 1.2.3.4\n", "host: \"a..b\" is not a hostname: a label of 0 bytes (want 1..63)");
+    refused(HEAD ROOT "host .a 1.2.3.4\n", "a label of 0 bytes");
+    refused(HEAD ROOT "host a. 1.2.3.4\n", "a label of 0 bytes");
+    refused(HEAD ROOT "host a_b 1.2.3.4\n", "host: \"a_b\" is not a hostname: byte 0x5f");
+    refused(HEAD ROOT "host a%20b 1.2.3.4\n", "\"a b\" is not a hostname: byte 0x20");
+    refused(HEAD ROOT "host \xc3\xa9 1.2.3.4\n", "byte 0xc3");
+    refused(HEAD ROOT "host %C3%A9 1.2.3.4\n", "byte 0xc3");
+    refused(HEAD ROOT "host 1.2.3.4 1.2.3.4\n", "\"1.2.3.4\" is not a hostname: its last label is all digits");
+    refused(HEAD ROOT "host 123 1.2.3.4\n", "its last label is all digits");
+    refused(HEAD ROOT "host localhost 10.0.2.100\n", "host: localhost is the init's own line of /etc/hosts");
+    refused(HEAD ROOT "host LocalHost 10.0.2.100\n", "localhost is the init's own line");
+    refused(HEAD ROOT "host a 1.2.3.4\nhost A 1.2.3.5\n", "line 5: host: A is named twice (as a before)");
+    refused(HEAD ROOT "host a\n", "host: too few fields (want host NAME ADDR)");
+    refused(HEAD ROOT "host a 1.2.3.4 b\n", "host: too many fields");
+    refused(HEAD ROOT "host %20 1.2.3.4\n", "\" \" is not a hostname");
+    char label[200];
+    snprintf(label, sizeof label, HEAD ROOT "host %064d 1.2.3.4\n", 0);
+    memcpy(label + strlen(HEAD ROOT "host "), "a", 1);
+    refused(label, "is not a hostname: a label of 64 bytes (want 1..63)");
+    /* 63 labels "abc." (252 bytes), then "a": 253 bytes, the longest; "ab": one more */
+    char longname[512];
+    int n = snprintf(longname, sizeof longname, HEAD ROOT "host ");
+    for (int i = 0; i < 63; i++)
+        n += snprintf(longname + n, sizeof longname - (size_t)n, "abc.");
+    snprintf(longname + n, sizeof longname - (size_t)n, "a 1.2.3.4\n");
+    struct job_spec s;
+    char err[256];
+    assert_int_equal(parse(longname, strlen(longname), &s, err, sizeof err), 0);
+    assert_int_equal(strlen(s.hosts[0].name), 253);
+    job_spec_free(&s);
+    snprintf(longname + n, sizeof longname - (size_t)n, "ab 1.2.3.4\n");
+    refused(longname, "host: hostname of 254 bytes (want 1..253)");
+    /* nameserver */
+    refused(HEAD ROOT "nameserver 0.0.0.0\n", "nameserver: 0.0.0.0 is in 0.0.0.0/8");
+    refused(HEAD ROOT "nameserver 239.1.1.1\n", "nameserver: 239.1.1.1 is a multicast");
+    refused(HEAD ROOT "nameserver 1.1.1.1\nnameserver 8.8.8.8\n", "line 5: nameserver: given twice");
+    refused(HEAD ROOT "nameserver 1.1.1.1 8.8.8.8\n", "nameserver: too many fields");
+    refused(HEAD ROOT "nameserver 1.1.1.1\nhost a 1.2.3.4\n", "line 5: host: comes after nameserver");
+    refused(HEAD ROOT "max_threads 1\nnameserver 1.1.1.1\n", "line 5: nameserver: comes after max_threads");
+}
+
+static void test_shares_net_names_round_trip(void **state)
+{
+    (void)state;
+    char *argv[] = {"x", NULL};
+    struct job_disk disks[] = {{"/dev/vdb", "ext4", "/mnt/d", false}};
+    struct job_share shares[] = {{"/src dir", true}, {"/src dir/%x", false}, {"/mnt/d/in", true}};
+    struct job_host hosts[] = {{"ep0.isovm", 0x0a000264}, {"ep1.isovm", 0xc0a80001}};
+    struct job_spec in = {.argv = argv, .argc = 1, .root_dev = "/dev/vda", .root_fstype = "squashfs",
+                          .disks = disks, .ndisks = 1, .shares = shares, .nshares = 3,
+                          .has_net = true, .net_addr = 0x0a00020f, .net_prefix = 24,
+                          .hosts = hosts, .nhosts = 2, .has_nameserver = true, .nameserver = 0x0a000265,
+                          .memory = 4096};
+    char *text;
+    size_t len;
+    char err[256];
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), 0);
+    assert_non_null(strstr(text, "disk /dev/vdb ext4 /mnt/d ro\nshare /src%20dir rw\n"
+                                 "share /src%20dir/%25x ro\nshare /mnt/d/in rw\nnet 10.0.2.15 24\n"
+                                 "host ep0.isovm 10.0.2.100\nhost ep1.isovm 192.168.0.1\n"
+                                 "nameserver 10.0.2.101\nmemory 4096\n"));
+    struct job_spec out;
+    assert_int_equal(job_parse(text, len, &out, err, sizeof err), 0);
+    assert_int_equal(out.nshares, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(out.shares[i].mountpoint, shares[i].mountpoint);
+        assert_int_equal(out.shares[i].rw, shares[i].rw);
+    }
+    assert_true(out.has_net);
+    assert_int_equal(out.net_addr, in.net_addr);
+    assert_int_equal(out.net_prefix, 24);
+    assert_int_equal(out.nhosts, 2);
+    assert_string_equal(out.hosts[1].name, "ep1.isovm");
+    assert_int_equal(out.hosts[1].addr, 0xc0a80001);
+    assert_true(out.has_nameserver);
+    assert_int_equal(out.nameserver, 0x0a000265);
+    job_spec_free(&out);
+    free(text);
+
+    /* the flags off: no line, whatever the values */
+    in.has_net = in.has_nameserver = false;
+    in.nshares = in.nhosts = 0;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), 0);
+    assert_null(strstr(text, "share"));
+    assert_null(strstr(text, "net"));
+    assert_null(strstr(text, "host"));
+    free(text);
+
+    /* what the parser refuses, the writer refuses */
+    in.has_net = true;
+    in.net_prefix = 0;
+    text = (char *)1;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    assert_null(text);
+    assert_non_null(strstr(err, "net: 0 is out of range (1..32)"));
+    in.net_prefix = 24;
+    in.net_addr = 0x7f000001;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "net: 127.0.0.1 is a loopback address"));
+    in.has_net = false;
+    struct job_share dup[] = {{"/a", true}, {"/a", false}};
+    in.shares = dup;
+    in.nshares = 2;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "/a is shared twice"));
+    struct job_share rel[] = {{"a", true}};
+    in.shares = rel;
+    in.nshares = 1;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "not an absolute path"));
+    struct job_share none[] = {{NULL, true}};
+    in.shares = none;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    in.nshares = 0;
+    struct job_host badname[] = {{"a_b", 1}};
+    in.hosts = badname;
+    in.nhosts = 1;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "\"a_b\" is not a hostname"));
+    in.nhosts = 0;
+    in.has_nameserver = true;
+    in.nameserver = 0xe0000001;
+    assert_int_equal(job_write(&in, &text, &len, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "nameserver: 224.0.0.1 is a multicast"));
+
+    char a[JOB_IPV4_STR_MAX];
+    job_ipv4_str(0xffffffff, a);
+    assert_string_equal(a, "255.255.255.255");
+    job_ipv4_str(0, a);
+    assert_string_equal(a, "0.0.0.0");
+}
+
+static void test_wanted_tags(void **state)
+{
+    (void)state;
+    struct job_disk disks[] = {{"/dev/vdb", "ext4", "/d", false}, {"/dev/vdc", "ext4", NULL, true}};
+    struct job_share shares[] = {{"/s", true}};
+    struct job_spec s = {.root_fstype = "squashfs", .overlay = JOB_OVERLAY_TMPFS, .disks = disks,
+                         .ndisks = 2};
+    const char *tags[MODULES_TAGS_WANTED_MAX];
+    size_t n = modules_wanted_tags(&s, tags, MODULES_TAGS_WANTED_MAX);
+    assert_int_equal(n, 3);
+    assert_string_equal(tags[0], "squashfs");
+    assert_string_equal(tags[1], "overlay");
+    assert_string_equal(tags[2], "ext4");
+    s.shares = shares;
+    s.nshares = 1;
+    s.has_net = true;
+    n = modules_wanted_tags(&s, tags, MODULES_TAGS_WANTED_MAX);
+    assert_int_equal(n, 5);
+    assert_string_equal(tags[3], "9p");
+    assert_string_equal(tags[4], "net");
+    s.nshares = 0;
+    n = modules_wanted_tags(&s, tags, MODULES_TAGS_WANTED_MAX);
+    assert_int_equal(n, 4);
+    assert_string_equal(tags[3], "net");
+    s.nshares = 1;
+    s.has_net = false;
+    n = modules_wanted_tags(&s, tags, MODULES_TAGS_WANTED_MAX);
+    assert_int_equal(n, 4);
+    assert_string_equal(tags[3], "9p");
+}
+
 static void test_not_nul_terminated(void **state)
 {
     (void)state;
@@ -488,6 +824,25 @@ static void test_many(void **state)
     job_spec_free(&s);
     n += (size_t)snprintf(t + n, cap - n, "disk /dev/y ext4 - ro\n");
     refused_n(t, n, -EINVAL, "more than 64 disks");
+
+    /* 32 shares and 64 hosts do, 33 and 65 do not */
+    n = (size_t)snprintf(t, cap, HEAD ROOT);
+    for (int i = 0; i < ISOVM_JOB_SHARES_MAX; i++)
+        n += (size_t)snprintf(t + n, cap - n, "share /s%d rw\n", i);
+    size_t shares_end = n;
+    for (int i = 0; i < ISOVM_JOB_HOSTS_MAX; i++)
+        n += (size_t)snprintf(t + n, cap - n, "host ep%d.isovm 10.0.2.%d\n", i, 100 + i);
+    assert_int_equal(parse(t, n, &s, err, sizeof err), 0);
+    assert_int_equal(s.nshares, ISOVM_JOB_SHARES_MAX);
+    assert_string_equal(s.shares[31].mountpoint, "/s31");
+    assert_int_equal(s.nhosts, ISOVM_JOB_HOSTS_MAX);
+    assert_string_equal(s.hosts[63].name, "ep63.isovm");
+    assert_int_equal(s.hosts[63].addr, 0x0a000200 + 163);
+    job_spec_free(&s);
+    n += (size_t)snprintf(t + n, cap - n, "host ep64.isovm 10.0.2.164\n");
+    refused_n(t, n, -EINVAL, "line 100: host: more than 64 hosts");
+    n = (size_t)snprintf(t + shares_end, cap - shares_end, "share /s32 ro\n") + shares_end;
+    refused_n(t, n, -EINVAL, "line 36: share: more than 32 shares");
     free(t);
 }
 
@@ -510,6 +865,11 @@ int main(void)
         cmocka_unit_test(test_time_seed),
         cmocka_unit_test(test_time_seed_refused),
         cmocka_unit_test(test_time_seed_round_trip),
+        cmocka_unit_test(test_shares_net_names),
+        cmocka_unit_test(test_shares_refused),
+        cmocka_unit_test(test_net_names_refused),
+        cmocka_unit_test(test_shares_net_names_round_trip),
+        cmocka_unit_test(test_wanted_tags),
         cmocka_unit_test(test_not_nul_terminated),
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_writer_refuses),

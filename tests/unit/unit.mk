@@ -161,7 +161,7 @@ $(BUILD)/tests/test_uart8250: $(BUILD)/tests/unit/test_uart8250.o $(BUILD)/devic
 UNIT_TESTS     += $(BUILD)/tests/test_init_job
 UNIT_OBJS      += $(BUILD)/tests/unit/test_init_job.o
 $(BUILD)/tests/test_init_job: $(BUILD)/tests/unit/test_init_job.o $(BUILD)/init/job_file.o \
-                              $(BUILD)/init/job_write.o
+                              $(BUILD)/init/job_write.o $(BUILD)/init/modules_order.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 
