@@ -33,7 +33,7 @@ _lx_images() {
         mkdir sync md5sum grep cut nproc ln mv touch stat printf nc wget sed; do
         ln -s busybox "$LX/root/bin/$a"
     done
-    for a in spin oom blkbench; do
+    for a in spin oom blkbench netprobe; do
         [ -f "$GUEST_DIR/$a.musl" ] && cp "$GUEST_DIR/$a.musl" "$LX/root/bin/$a"
     done
     echo 'root:x:0:0:root:/:/bin/sh' >"$LX/root/etc/passwd"

@@ -543,6 +543,8 @@ add_case "busybox sh -c arithmetic" c_bb 0 "32" sh -c 'x=5; echo $((x*6+2))'
 . "$HERE/blocking_cases.sh" # blocking calls end when the supervisor says so; issue 12 races
 . "$HERE/linux_cases.sh" # the Linux tier: Debian's kernel, isovm's init, disks, limits (issue 13)
 . "$HERE/linux_grants_cases.sh" # the Linux tier's grants as a shared file system (issue 14)
+. "$HERE/linux_net_cases.sh" # the Linux tier's network: endpoints over virtio-net and libslirp (issue 14)
+. "$HERE/linux_ci_cases.sh" # the Linux tier: a real CI job through grants and endpoints (issue 14)
 
 # ---------------------------------------------------------------------------------------------
 if [ "$LIST" = 1 ]; then

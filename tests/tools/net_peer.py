@@ -7,6 +7,8 @@
   net_peer.py hold ADDR PORT [S]     tcp: one connection; after S seconds (default: never)
                                      send "x"; keep it open until the peer closes it
   net_peer.py connect ADDR PORT MSG  tcp client: send MSG, print what comes back
+  net_peer.py source ADDR PORT MIB [N]  tcp: serve N connections (default 1), sending MIB
+                                     mebibytes to each, then closing it
 
 Servers print "ready" on stdout once listening and exit after serving (or after 60 s idle).
 """
@@ -72,6 +74,14 @@ def main():
                 pass
         except OSError:
             pass
+    elif mode == "source":
+        s = listener(addr, port)
+        chunk = bytes(range(256)) * 4096
+        for _ in range(int(sys.argv[5]) if len(sys.argv) > 5 else 1):
+            c, _ = s.accept()
+            for _ in range(int(sys.argv[4])):
+                c.sendall(chunk)
+            c.close()
     elif mode == "connect":
         c = socket.create_connection((addr, port), timeout=30)
         c.sendall(sys.argv[4].encode())

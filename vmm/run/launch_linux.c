@@ -208,7 +208,11 @@ static int lx_job_file(struct lx *x, char **text, size_t *len)
     }
     spec.has_seed = true;
     char err[256] = "";
-    int rc = job_write(&spec, text, len, err, sizeof err);
+    int rc = lx_grants_job_spec(&x->g, &spec);
+    if (rc == 0)
+        rc = job_write(&spec, text, len, err, sizeof err);
+    free(spec.shares);
+    free(spec.hosts);
     if (rc < 0) {
         log_err("cannot describe the job to the guest's init: %s", err[0] ? err : strerror(-rc));
         return EXIT_ISOVM_ERROR;
@@ -457,6 +461,8 @@ static int lx_status(struct lx *x)
                 [ISOVM_STAGE_NEW_ROOT] = "entering the new root",
                 [ISOVM_STAGE_CGROUP] = "setting up the job's cgroup",
                 [ISOVM_STAGE_JOB] = "starting the job",
+                [ISOVM_STAGE_SHARES] = "mounting a grant's shared file system",
+                [ISOVM_STAGE_NET] = "setting up the network",
             };
             unsigned st = x->d.status.detail >> 16;
             int e = (int)(x->d.status.detail & 0xffff);
@@ -641,7 +647,7 @@ int launch_linux_run(const struct launch_opts *o)
     if ((status = lx_kernel(x, mem < LVM_LOW_RAM_MAX ? mem : LVM_LOW_RAM_MAX)))
         goto out;
     x->g_open = true;
-    if ((status = lx_grants_open(&x->g, &o->policy, x->t0)) || (status = lx_job_file(x, &job_text, &job_len)))
+    if ((status = lx_grants_open(&x->g, &o->policy, x->t0)))
         goto out;
     if (o->console_log) {
         console_log = open(o->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
@@ -675,7 +681,7 @@ int launch_linux_run(const struct launch_opts *o)
     }
     x->nvcpus = o->policy.vcpus ? o->policy.vcpus : 1;
     const char *cmdline = o->console_log ? LX_CMDLINE : LX_CMDLINE " quiet";
-    if (lx_machine(x, mem, console_log, cmdline) < 0)
+    if (lx_machine(x, mem, console_log, cmdline) < 0 || lx_job_file(x, &job_text, &job_len))
         goto out;
     if (x->snap_mode != LX_SNAP_RESTORED) {
         struct boot_parts parts = {

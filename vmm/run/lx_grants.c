@@ -1,10 +1,12 @@
 /* The Linux tier's authority: the capability table, grants and endpoints opened, the audit log and the control socket, and the shared file system and network devices that serve them. */
 #include "vmm/run/lx_grants.h"
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "init/abi.h"
 #include "lib/log.h"
 #include "vmm/caps/audit.h"
 #include "vmm/caps/cap.h"
@@ -42,7 +44,7 @@ int lx_grants_devices(struct lx_grants *g, struct ldev *d, struct lvm *m)
 {
     const struct policy *p = &g->job->policy;
     if (p->ngrants) {
-        if (share_init(&g->share, g->job, &m->ram, &d->lock, &d->io_read, &d->io_write) < 0)
+        if (share_init(&g->share, g->job, &m->ram, ISOVM_9P_TAG, &d->lock, &d->io_read, &d->io_write) < 0)
             return -1;
         g->share_made = true;
         if (ldev_add(d, &g->share.dev.mmio, "the grants' file system") < 0)
@@ -119,6 +121,42 @@ void lx_grants_net_config(const struct lx_grants *g, struct lnet_guest_config *o
     memset(out, 0, sizeof *out);
     if (g->net_made && g->net.enabled)
         lnet_guest_config(&g->net, out);
+}
+
+int lx_grants_job_spec(struct lx_grants *g, struct job_spec *spec)
+{
+    const struct policy *p = &g->job->policy;
+    if (p->ngrants) {
+        spec->shares = calloc(p->ngrants, sizeof *spec->shares);
+        if (!spec->shares)
+            return -ENOMEM;
+        for (unsigned i = 0; i < p->ngrants; i++) /* rw: any right that changes the tree */
+            spec->shares[i] = (struct job_share){ p->grants[i].guest,
+                (p->grants[i].rights & (CAP_R_WRITE | CAP_R_CREATE | CAP_R_DELETE | CAP_R_TRUNCATE)) != 0 };
+        spec->nshares = p->ngrants;
+    }
+    struct lnet_guest_config nc;
+    lx_grants_net_config(g, &nc);
+    if (!g->net_made || !g->net.enabled)
+        return 0;
+    spec->has_net = true;
+    spec->net_addr = ntohl(nc.addr.s_addr);
+    spec->net_prefix = nc.prefix_len;
+    if (nc.nendpoints) {
+        spec->hosts = calloc(nc.nendpoints, sizeof *spec->hosts);
+        if (!spec->hosts)
+            return -ENOMEM;
+        for (unsigned i = 0; i < nc.nendpoints; i++) {
+            snprintf(g->hostnames[i], sizeof g->hostnames[i], "%s", nc.endpoints[i].hostname);
+            spec->hosts[i] = (struct job_host){ g->hostnames[i], ntohl(nc.endpoints[i].addr.s_addr) };
+        }
+        spec->nhosts = nc.nendpoints;
+    }
+    if (nc.dns_endpoint >= 0) {
+        spec->has_nameserver = true;
+        spec->nameserver = ntohl(nc.endpoints[nc.dns_endpoint].addr.s_addr);
+    }
+    return 0;
 }
 
 void lx_grants_report(struct lx_grants *g, json_t *r)

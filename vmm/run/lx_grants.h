@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "init/job_file.h"
 #include "policy/policy.h"
 #include "vmm/core/job.h"
 #include "vmm/linux/ldev.h"
@@ -23,6 +24,7 @@ struct lx_grants {
     bool net_made;
     bool started;
     bool ep_told[POLICY_MAX_ENDPOINTS]; /* revocations passed on to the network */
+    char hostnames[POLICY_MAX_ENDPOINTS][LNET_HOSTNAME_MAX]; /* the job file's host names */
 };
 
 /* The job's authority from policy p, at launch time t0: the capability table, the audit log,
@@ -50,6 +52,11 @@ void lx_grants_step(struct lx_grants *g, short revents, uint64_t now);
 /* The guest's view of them for its init: the mountpoints of the shared file system and the
  * network's addresses (to the job file). */
 void lx_grants_net_config(const struct lx_grants *g, struct lnet_guest_config *out);
+
+/* The job file's part of them (after lx_grants_devices): a share line per grant (rw when its
+ * rights change anything), and with the network its net, host and nameserver lines. The arrays
+ * are the caller's to free (spec->shares, spec->hosts); the names stay g's. 0 or -ENOMEM. */
+int lx_grants_job_spec(struct lx_grants *g, struct job_spec *spec);
 
 /* The report's objects: "shared_fs", "network", "denials", "audit". */
 void lx_grants_report(struct lx_grants *g, json_t *r);

@@ -155,8 +155,8 @@ static void *share_thread(void *arg)
     return NULL;
 }
 
-int share_init(struct share *sh, struct job *job, const struct guest_ram *ram, pthread_mutex_t *dev_lock,
-               struct io_throttle *io_read, struct io_throttle *io_write)
+int share_init(struct share *sh, struct job *job, const struct guest_ram *ram, const char *tag,
+               pthread_mutex_t *dev_lock, struct io_throttle *io_read, struct io_throttle *io_write)
 {
     memset(sh, 0, sizeof *sh);
     sh->wake_fd = sh->stop_fd = -1;
@@ -167,7 +167,7 @@ int share_init(struct share *sh, struct job *job, const struct guest_ram *ram, p
     sh->srv.throttle = share_throttle;
     sh->srv.refund = share_refund;
     sh->srv.throttle_ctx = sh;
-    int rc = vp9_init(&sh->dev, ram, SHARE_TAG);
+    int rc = vp9_init(&sh->dev, ram, tag);
     if (rc < 0) {
         log_err("the shared file system's device: %s", strerror(-rc));
         return rc;

@@ -11,8 +11,6 @@
 #include "vmm/core/job.h"
 #include "vmm/share/p9_server.h"
 
-#define SHARE_TAG "isovm" /* the device's mount tag; the init mounts each grant with aname = its guest path */
-
 struct share {
     struct vp9 dev;
     struct p9_server srv;
@@ -28,10 +26,11 @@ struct share {
     uint64_t read_throttled_ns, write_throttled_ns;
 };
 
-/* The device over ram and the server over job's grants (grants_open done); io_read/io_write
- * are used under dev_lock. 0 or -errno after a message. */
-int share_init(struct share *sh, struct job *job, const struct guest_ram *ram, pthread_mutex_t *dev_lock,
-               struct io_throttle *io_read, struct io_throttle *io_write);
+/* The device (mount tag `tag`; the guest attaches each grant by its guest path as aname) over
+ * ram and the server over job's grants (grants_open done); io_read/io_write are used under
+ * dev_lock. 0 or -errno after a message. */
+int share_init(struct share *sh, struct job *job, const struct guest_ram *ram, const char *tag,
+               pthread_mutex_t *dev_lock, struct io_throttle *io_read, struct io_throttle *io_write);
 /* Start / stop the worker (stop ends a throttle wait at once; a host call in progress first
  * finishes). */
 int share_start(struct share *sh);
