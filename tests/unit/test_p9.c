@@ -353,6 +353,59 @@ static void test_version_and_attach(void **state)
     assert_int_equal(attach(f, 1, "/work"), 0);
 }
 
+/* aname "": the grants' own root, each directory grant an entry named by its index (the init
+ * mounts it once and bind-mounts each grant: a virtio-9p channel serves one mount) */
+static void test_virtual_root(void **state)
+{
+    struct p9fix *f = *state;
+    version(f, 65536);
+    assert_int_equal(attach(f, 1, ""), 0);
+    uint64_t size;
+    assert_int_equal(getattr(f, 1, &size), 0);
+    assert_int_equal(walk(f, 1, 2, "0", "hello.txt", NULL), 0);
+    assert_int_equal(p9_get16(&f->in), 2);
+    assert_int_equal(lopen(f, 2, O_RDONLY), 0);
+    assert_int_equal(read_(f, 2, 0, 100), 13);
+    assert_int_equal(walk(f, 1, 3, "..", "1", "data.txt", NULL), 0);
+    assert_int_equal(getattr(f, 3, &size), 0);
+    assert_int_equal(size, 15);
+    /* ".." at a grant's root stays there: never back up to the grants' root */
+    assert_int_equal(walk(f, 1, 4, "0", "..", "..", "hello.txt", NULL), 0);
+    assert_int_equal(p9_get16(&f->in), 4);
+    assert_int_equal(walk(f, 1, 5, "9", NULL), -ENOENT);
+    assert_int_equal(walk(f, 1, 5, "00", NULL), -ENOENT);
+    assert_int_equal(walk(f, 1, 5, "x", NULL), -ENOENT);
+    /* the grants' root is listed, never changed */
+    assert_int_equal(name_req(f, P9_TMKDIR, 1, "d", 0755), -EACCES);
+    assert_int_equal(lcreate(f, 1, "f", O_RDWR), -EACCES);
+    assert_int_equal(lopen(f, 1, O_RDWR), -EACCES);
+    assert_int_equal(walk(f, 1, 6, NULL), 0);
+    assert_int_equal(lopen(f, 6, O_RDONLY | O_DIRECTORY), 0);
+    T(f, P9_TREADDIR);
+    p9_put32(&f->t, 6);
+    p9_put64(&f->t, 0);
+    p9_put32(&f->t, 4096);
+    assert_int_equal(send(f), 0);
+    uint32_t count = p9_get32(&f->in);
+    char names[64] = "";
+    for (uint32_t used = 0; used < count && !f->in.bad;) {
+        for (unsigned i = 0; i < P9_QID_LEN + 8 + 1; i++)
+            p9_get8(&f->in);
+        struct p9_str nm = p9_get_str(&f->in, 255);
+        strncat(names, nm.s, nm.len);
+        strcat(names, " ");
+        used += P9_QID_LEN + 8 + 1 + 2 + nm.len;
+    }
+    assert_string_equal(names, ". .. 0 1 2 ");
+    /* qid paths differ between the grants' files even when inode numbers could clash: the
+     * device's index is in the top bits */
+    assert_int_equal(walk(f, 1, 7, "0", NULL), 0);
+    p9_get16(&f->in);
+    p9_get8(&f->in);
+    p9_get32(&f->in);
+    assert_true(p9_get64(&f->in) >> 56 >= 1);
+}
+
 static void test_walk_read_write(void **state)
 {
     struct p9fix *f = *state;
@@ -609,6 +662,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_version_and_attach, p9_setup, p9_teardown),
+        cmocka_unit_test_setup_teardown(test_virtual_root, p9_setup, p9_teardown),
         cmocka_unit_test_setup_teardown(test_walk_read_write, p9_setup, p9_teardown),
         cmocka_unit_test_setup_teardown(test_escapes_refused, p9_setup, p9_teardown),
         cmocka_unit_test_setup_teardown(test_read_only_grant, p9_setup, p9_teardown),

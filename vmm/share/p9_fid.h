@@ -9,12 +9,14 @@
 
 struct p9_fid {
     uint32_t fid;
-    unsigned grant;       /* index in the policy's grants */
+    unsigned grant;       /* index in the policy's grants; P9_GRANT_VIRTUAL: the root that
+                           * holds every grant as an entry named by its index (aname "") */
     char *path;           /* beneath the grant's root: "" (the root) or "a/b", never "..", "."
                            * or an empty component */
     int fd;               /* the host descriptor once opened (Tlopen, Tlcreate); -1 */
     int open_flags;       /* the host open's flags (O_ACCMODE part matters) */
     bool is_dir;          /* opened as a directory */
+    bool virt_open;       /* the virtual root, opened to be listed */
     uint64_t dir_pos;     /* a directory's host position (getdents64's d_off last returned) */
     struct p9_fid *next;  /* hash chain */
 };

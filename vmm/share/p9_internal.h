@@ -48,7 +48,14 @@ int p9_path_join(char *dst, const char *dir, const char *name, size_t name_len);
  * (returned, inside path). path "" has none: NULL. */
 const char *p9_path_split(const char *path, char *dir);
 
-void p9_put_stat_qid(struct p9_out *out, const struct stat *st);
+/* The qid of a host object: its type, a version from mtime and size, and a path unique over
+ * the grants' host devices (the device's index in the top 8 bits, the inode number below). */
+void p9_put_stat_qid(struct p9_req *r, const struct stat *st);
+uint64_t p9_qid_path(struct p9_server *s, uint64_t dev, uint64_t ino);
+/* The virtual root's qid (aname ""), and the qid path of its entry for grant g. */
+void p9_put_virtual_qid(struct p9_req *r);
+#define P9_VIRTUAL_QID_PATH 1ull
+#define P9_VIRTUAL_ENTRY_QID_PATH(g) (2ull + (g))
 
 /* The ops (p9_ops.c): each reads its fields from r->in, writes its reply after the header in
  * r->out, and returns 0 or a negative errno (the dispatcher then answers Rlerror). */

@@ -10,6 +10,7 @@
 #include "devices/virtio/le.h"
 #include "vmm/caps/audit.h"
 #include "vmm/caps/fs_path.h"
+#include "vmm/caps/grants.h"
 #include "vmm/share/p9_internal.h"
 
 /* The open flags a guest may ask for (9P2000.L's values are x86-64 Linux's); the server adds
@@ -55,7 +56,7 @@ static void put_opened(struct p9_req *r, int fd)
     struct stat st;
     if (fstat(fd, &st) < 0)
         memset(&st, 0, sizeof st);
-    p9_put_stat_qid(&r->out, &st);
+    p9_put_stat_qid(r, &st);
     p9_put32(&r->out, r->s->msize - P9_TWRITE_HDR); /* iounit */
 }
 
@@ -65,8 +66,17 @@ int p9_lopen(struct p9_req *r)
     if (!p9_in_done(&r->in))
         return -EPROTO;
     struct p9_fid *f = p9_fid_get(&r->s->fids, fid);
-    if (!f || f->fd >= 0)
+    if (!f || f->fd >= 0 || f->virt_open)
         return -EBADF;
+    if (f->grant == P9_GRANT_VIRTUAL) { /* the grants' own root: listed, never written */
+        if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC))
+            return -EACCES;
+        f->virt_open = f->is_dir = true;
+        f->dir_pos = 0;
+        p9_put_virtual_qid(r);
+        p9_put32(&r->out, r->s->msize - P9_TWRITE_HDR);
+        return 0;
+    }
     int oflags = (int)(flags & P9_OPEN_KEEP) | P9_OPEN_ADD;
     struct p9_root root;
     int rc = p9_root_begin(r, f->grant, rights_for_open(oflags), f->path, &root);
@@ -145,7 +155,7 @@ static void put_qid_at(struct p9_req *r, int dirfd, const char *name)
     struct stat st;
     if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         memset(&st, 0, sizeof st);
-    p9_put_stat_qid(&r->out, &st);
+    p9_put_stat_qid(r, &st);
 }
 
 int p9_lcreate(struct p9_req *r)
@@ -301,6 +311,38 @@ struct p9_dirent64 {
     char d_name[];
 };
 
+/* Rreaddir of the virtual root: ".", "..", then every directory grant named by its index;
+ * an entry's offset is its position + 1. */
+static int readdir_virtual(struct p9_req *r, uint64_t off, uint32_t count)
+{
+    const struct job *job = r->s->job;
+    size_t count_at = r->out.off;
+    p9_put32(&r->out, 0);
+    uint32_t used = 0;
+    for (uint64_t k = off; k < 2 + (uint64_t)job->ngrant_roots; k++) {
+        char name[16];
+        uint64_t qpath = P9_VIRTUAL_QID_PATH;
+        if (k < 2)
+            snprintf(name, sizeof name, "%s", k ? ".." : ".");
+        else if (job->grant_roots[k - 2].is_file)
+            continue;
+        else {
+            snprintf(name, sizeof name, "%u", (unsigned)(k - 2));
+            qpath = P9_VIRTUAL_ENTRY_QID_PATH(k - 2);
+        }
+        size_t nlen = strlen(name), need = P9_QID_LEN + 8 + 1 + 2 + nlen;
+        if (used + need > count)
+            break;
+        p9_put_qid(&r->out, P9_QTDIR, 0, qpath);
+        p9_put64(&r->out, k + 1);
+        p9_put8(&r->out, DT_DIR);
+        p9_put_str(&r->out, name, nlen);
+        used += (uint32_t)need;
+    }
+    le_put(r->out.p + count_at, used, 4);
+    return 0;
+}
+
 int p9_readdir(struct p9_req *r)
 {
     uint32_t fid = p9_get32(&r->in);
@@ -308,6 +350,13 @@ int p9_readdir(struct p9_req *r)
     uint32_t count = p9_get32(&r->in);
     if (!p9_in_done(&r->in))
         return -EPROTO;
+    struct p9_fid *vf = p9_fid_get(&r->s->fids, fid);
+    if (vf && vf->virt_open) {
+        size_t room = r->out.cap - r->out.off;
+        if (room < 4)
+            return -ENOBUFS;
+        return readdir_virtual(r, off, count < room - 4 ? count : (uint32_t)(room - 4));
+    }
     struct p9_fid *f;
     int rc = io_begin(r, fid, CAP_R_LIST, &f);
     if (rc)
@@ -329,6 +378,9 @@ int p9_readdir(struct p9_req *r)
     }
     if ((rc = throttle(r, false, 0)))
         return rc;
+    struct stat dst;
+    if (fstat(f->fd, &dst) < 0)
+        return -errno;
     size_t count_at = r->out.off;
     p9_put32(&r->out, 0);
     uint8_t buf[32768];
@@ -349,7 +401,7 @@ int p9_readdir(struct p9_req *r)
                 break;
             }
             uint8_t qt = e->d_type == DT_DIR ? P9_QTDIR : e->d_type == DT_LNK ? P9_QTSYMLINK : P9_QTFILE;
-            p9_put_qid(&r->out, qt, 0, e->d_ino);
+            p9_put_qid(&r->out, qt, 0, p9_qid_path(r->s, (uint64_t)dst.st_dev, e->d_ino));
             p9_put64(&r->out, (uint64_t)e->d_off);
             p9_put8(&r->out, e->d_type);
             p9_put_str(&r->out, e->d_name, nlen);

@@ -35,6 +35,7 @@ void p9_server_init(struct p9_server *s, struct job *job)
     memset(s, 0, sizeof *s);
     s->job = job;
     p9_fids_init(&s->fids);
+    s->start_sec = (uint64_t)time(NULL);
 }
 
 void p9_server_fini(struct p9_server *s)
@@ -74,17 +75,57 @@ const char *p9_path_split(const char *path, char *dir)
     return slash + 1;
 }
 
-void p9_put_stat_qid(struct p9_out *out, const struct stat *st)
+uint64_t p9_qid_path(struct p9_server *s, uint64_t dev, uint64_t ino)
+{
+    unsigned i = 0;
+    while (i < s->ndevs && s->devs[i] != dev)
+        i++;
+    if (i == s->ndevs) {
+        if (s->ndevs < P9_DEVS_MAX)
+            s->devs[s->ndevs++] = dev;
+        else
+            i = P9_DEVS_MAX - 1;
+    }
+    /* index 0 is the virtual root's */
+    return (uint64_t)(i + 1) << 56 | (ino & ((1ull << 56) - 1));
+}
+
+void p9_put_stat_qid(struct p9_req *r, const struct stat *st)
 {
     uint8_t type = S_ISDIR(st->st_mode) ? P9_QTDIR : S_ISLNK(st->st_mode) ? P9_QTSYMLINK : P9_QTFILE;
-    p9_put_qid(out, type, (uint32_t)(st->st_mtime ^ (st->st_size << 8)), (uint64_t)st->st_ino);
+    p9_put_qid(&r->out, type, (uint32_t)(st->st_mtime ^ (st->st_size << 8)),
+               p9_qid_path(r->s, (uint64_t)st->st_dev, (uint64_t)st->st_ino));
+}
+
+/* ---- the virtual root: every grant as an entry named by its index ---- */
+
+void p9_put_virtual_qid(struct p9_req *r)
+{
+    p9_put_qid(&r->out, P9_QTDIR, 0, P9_VIRTUAL_QID_PATH);
+}
+
+/* The grant named `nm` in the virtual root: its index, or -1 (not a decimal index of a
+ * directory grant). */
+static int virtual_entry(const struct p9_server *s, const struct p9_str *nm)
+{
+    if (nm->len == 0 || nm->len > 2 || (nm->len == 2 && nm->s[0] == '0'))
+        return -1;
+    unsigned g = 0;
+    for (unsigned i = 0; i < nm->len; i++) {
+        if (nm->s[i] < '0' || nm->s[i] > '9')
+            return -1;
+        g = g * 10 + (unsigned)(nm->s[i] - '0');
+    }
+    if (g >= s->job->ngrant_roots || s->job->grant_roots[g].is_file)
+        return -1;
+    return (int)g;
 }
 
 /* ---- the grant's root, checked live for each request ---- */
 
 static void guest_path(const struct job *job, unsigned g, const char *path, char *buf, size_t len)
 {
-    const char *gp = job->policy.grants[g].guest;
+    const char *gp = g < job->policy.ngrants ? job->policy.grants[g].guest : "";
     snprintf(buf, len, "%s%s%s", gp, path && path[0] ? "/" : "", path ? path : "");
 }
 
@@ -103,6 +144,8 @@ int p9_deny(struct p9_req *r, enum deny_kind kind, int err, unsigned g, const ch
 int p9_root_begin(struct p9_req *r, unsigned g, uint32_t need, const char *path, struct p9_root *root)
 {
     struct job *job = r->s->job;
+    if (g == P9_GRANT_VIRTUAL)
+        return -EACCES; /* the grants' own root: nothing but walking and listing */
     if (g >= job->ngrant_roots)
         return -ENOENT;
     const struct grant_root *gr = &job->grant_roots[g];
@@ -185,6 +228,7 @@ static int p9_version(struct p9_req *r)
 
 static int p9_attach(struct p9_req *r)
 {
+    int rc;
     uint32_t fid = p9_get32(&r->in), afid = p9_get32(&r->in);
     p9_get_str(&r->in, P9_STR_MAX); /* uname: the guest's user, not the host's: ignored */
     struct p9_str aname = p9_get_str(&r->in, P9_STR_MAX);
@@ -193,7 +237,14 @@ static int p9_attach(struct p9_req *r)
         return -EPROTO;
     if (afid != P9_NOFID)
         return -EINVAL;
-    /* aname: the grant's guest path, as the init mounts it */
+    /* aname "": the grants' own root, each grant an entry named by its index (how the init
+     * mounts them: one mount, one bind mount per grant); else a grant's guest path */
+    if (aname.len == 0) {
+        if (!p9_fid_new(&r->s->fids, fid, P9_GRANT_VIRTUAL, "", &rc))
+            return rc;
+        p9_put_virtual_qid(r);
+        return 0;
+    }
     const struct policy *p = &r->s->job->policy;
     unsigned g = 0;
     for (; g < p->ngrants; g++)
@@ -202,8 +253,7 @@ static int p9_attach(struct p9_req *r)
     if (g == p->ngrants || g >= r->s->job->ngrant_roots || r->s->job->grant_roots[g].is_file)
         return -ENOENT;
     struct p9_root root;
-    int rc = p9_root_begin(r, g, 0, "", &root);
-    if (rc)
+    if ((rc = p9_root_begin(r, g, 0, "", &root)))
         return rc;
     struct stat st;
     rc = fstat(root.fd, &st) < 0 ? -errno : 0;
@@ -212,7 +262,7 @@ static int p9_attach(struct p9_req *r)
         return rc;
     if (!p9_fid_new(&r->s->fids, fid, g, "", &rc))
         return rc;
-    p9_put_stat_qid(&r->out, &st);
+    p9_put_stat_qid(r, &st);
     return 0;
 }
 
@@ -235,10 +285,36 @@ static int p9_walk(struct p9_req *r)
     unsigned g = f->grant, done = 0;
     int rc = 0;
     p9_put16(&r->out, 0); /* nwqid, set below */
-    if (n) {
+    /* the virtual root's own names: ".." (itself) and the grants' indexes */
+    while (g == P9_GRANT_VIRTUAL && done < n) {
+        const struct p9_str *nm = &names[done];
+        if (nm->len == 2 && nm->s[0] == '.' && nm->s[1] == '.') {
+            p9_put_virtual_qid(r);
+            done++;
+            continue;
+        }
+        int e = virtual_entry(r->s, nm);
+        if (e < 0) {
+            rc = -ENOENT;
+            break;
+        }
         struct p9_root root;
-        if ((rc = p9_root_begin(r, g, 0, f->path, &root)))
-            return rc;
+        if ((rc = p9_root_begin(r, (unsigned)e, 0, "", &root)))
+            break;
+        struct stat st;
+        rc = fstat(root.fd, &st) < 0 ? -errno : 0;
+        p9_root_end(r, &root);
+        if (rc)
+            break;
+        g = (unsigned)e;
+        path[0] = 0;
+        p9_put_stat_qid(r, &st);
+        done++;
+    }
+    if (!rc && done < n) {
+        struct p9_root root;
+        if ((rc = p9_root_begin(r, g, 0, path, &root)))
+            return done ? 0 : rc;
         for (; done < n; done++) {
             const struct p9_str *nm = &names[done];
             if (nm->len == 2 && nm->s[0] == '.' && nm->s[1] == '.') {
@@ -254,7 +330,7 @@ static int p9_walk(struct p9_req *r)
             struct stat st;
             if ((rc = stat_beneath(r, &root, path, &st)))
                 break;
-            p9_put_stat_qid(&r->out, &st);
+            p9_put_stat_qid(r, &st);
             if (done + 1 < n && !S_ISDIR(st.st_mode)) {
                 done++;
                 rc = -ENOTDIR;
@@ -262,14 +338,17 @@ static int p9_walk(struct p9_req *r)
             }
         }
         p9_root_end(r, &root);
-        if (done == 0)
-            return rc;
     }
+    if (done == 0 && n)
+        return rc;
     le_put(r->out.p + P9_HDR_LEN, done, 2);
     if (done < n)
         return 0; /* a partial walk: newfid is not made */
-    if (newfid == fid)
-        return p9_fid_set_path(f, path);
+    if (newfid == fid) {
+        if ((rc = p9_fid_set_path(f, path)) == 0)
+            f->grant = g;
+        return rc;
+    }
     return p9_fid_new(&r->s->fids, newfid, g, path, &rc) ? 0 : rc;
 }
 
@@ -284,6 +363,8 @@ static int p9_clunk(struct p9_req *r)
     return 0;
 }
 
+static int put_attr(struct p9_req *r, const struct stat *st, bool virtual);
+
 static int p9_getattr(struct p9_req *r)
 {
     uint32_t fid = p9_get32(&r->in);
@@ -293,11 +374,19 @@ static int p9_getattr(struct p9_req *r)
     struct p9_fid *f = p9_fid_get(&r->s->fids, fid);
     if (!f)
         return -EBADF;
+    struct stat st;
+    if (f->grant == P9_GRANT_VIRTUAL) { /* the grants' own root: a read-only directory */
+        memset(&st, 0, sizeof st);
+        st.st_mode = S_IFDIR | 0555;
+        st.st_nlink = 2;
+        st.st_blksize = 4096;
+        st.st_atim.tv_sec = st.st_mtim.tv_sec = st.st_ctim.tv_sec = (time_t)r->s->start_sec;
+        return put_attr(r, &st, true);
+    }
     struct p9_root root;
     int rc = p9_root_begin(r, f->grant, CAP_R_STAT, f->path, &root);
     if (rc)
         return rc;
-    struct stat st;
     if (f->fd >= 0)
         rc = fstat(f->fd, &st) < 0 ? -errno : 0;
     else
@@ -305,9 +394,19 @@ static int p9_getattr(struct p9_req *r)
     p9_root_end(r, &root);
     if (rc)
         return rc;
+    return put_attr(r, &st, false);
+}
+
+/* Rgetattr's fields from st (virtual: the virtual root's qid). */
+static int put_attr(struct p9_req *r, const struct stat *st_, bool virtual)
+{
+    const struct stat st = *st_;
     struct p9_out *o = &r->out;
     p9_put64(o, P9_GETATTR_BASIC);
-    p9_put_stat_qid(o, &st);
+    if (virtual)
+        p9_put_virtual_qid(r);
+    else
+        p9_put_stat_qid(r, &st);
     p9_put32(o, st.st_mode);
     p9_put32(o, st.st_uid);
     p9_put32(o, st.st_gid);
@@ -429,15 +528,22 @@ static int p9_statfs(struct p9_req *r)
     struct p9_fid *f = p9_fid_get(&r->s->fids, fid);
     if (!f)
         return -EBADF;
-    struct p9_root root;
-    int rc = p9_root_begin(r, f->grant, CAP_R_STAT, f->path, &root);
-    if (rc)
-        return rc;
     struct statfs sf;
-    rc = fstatfs(root.fd, &sf) < 0 ? -errno : 0;
-    p9_root_end(r, &root);
-    if (rc)
-        return rc;
+    memset(&sf, 0, sizeof sf);
+    if (f->grant == P9_GRANT_VIRTUAL) {
+        sf.f_type = 0x01021997; /* V9FS_MAGIC */
+        sf.f_bsize = 4096;
+        sf.f_namelen = P9_NAME_MAX;
+    } else {
+        struct p9_root root;
+        int rc = p9_root_begin(r, f->grant, CAP_R_STAT, f->path, &root);
+        if (rc)
+            return rc;
+        rc = fstatfs(root.fd, &sf) < 0 ? -errno : 0;
+        p9_root_end(r, &root);
+        if (rc)
+            return rc;
+    }
     struct p9_out *o = &r->out;
     p9_put32(o, (uint32_t)sf.f_type);
     p9_put32(o, (uint32_t)sf.f_bsize);

@@ -39,8 +39,14 @@ struct p9_stats {
     uint64_t metadata;                  /* every other request */
 };
 
+#define P9_DEVS_MAX   255u   /* host devices told apart in qid paths (more share the last index) */
+#define P9_GRANT_VIRTUAL UINT32_MAX /* a fid's "grant" for the grants' own root (aname "") */
+
 struct p9_server {
     struct job *job;       /* the policy's grants, their root capabilities, the audit log */
+    uint64_t devs[P9_DEVS_MAX]; /* the host devices met, in order: qid paths carry their index */
+    unsigned ndevs;
+    uint64_t start_sec;    /* the virtual root's times */
     uint32_t msize;        /* negotiated by Tversion (0: none yet: only Tversion is served) */
     struct p9_fids fids;
     /* Wait for and take the io bucket's tokens (write: io.write, else io.read) for one operation
