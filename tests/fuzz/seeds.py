@@ -181,7 +181,7 @@ def init_job_seeds():
         'share-root': head + root + b'share / rw\n',
         'share-comma': head + root + b'share /a%2Cb rw\n',
         'share-twice': head + root + b'share /a rw\nshare /a ro\n',
-        'share-hides': head + root + b'share /a/b rw\nshare /a ro\n',
+        'share-order': head + root + b'share /a/b rw\nshare /c ro\nshare /a ro\n',
         'share-disk': head + root + b'disk /dev/vdb ext4 /d/x ro\nshare /d rw\n',
         'share-access': head + root + b'share /a RW\n',
         'share-etc': head + root + b'share /etc ro\nhost a.b 1.2.3.4\nnameserver 1.1.1.1\n',

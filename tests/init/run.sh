@@ -443,19 +443,20 @@ want_applied() { # want_applied LINE...: /test/applied.log holds these lines, in
 }
 O9P="trans=virtio,version=9p2000.L,msize=512000,cache=mmap,access=client" # init/abi.h's ISOVM_9P_OPTIONS
 c_shares() {
-    # mounted in the file's order at their mount points (made in the new root), the rw ones
-    # unmounted last first at the end; the modules tagged 9p loaded, those tagged net not
+    # mounted parents first (the file's order among equals) at their mount points (made in the
+    # new root), the rw ones unmounted last first at the end; the modules tagged 9p loaded, those
+    # tagged net not
     new_case shares
     cp "$tree/bin/busybox" "$T/lib/modules/9pnet.ko"; cp "$tree/bin/busybox" "$T/lib/modules/virtio_net.ko"
     printf 'virtio.ko\nvirtio_console.ko\n9pnet.ko 9p\nvirtio_net.ko net\n' >"$T/lib/modules/order"
-    JOB_NAMES=("share /src rw" "share /src/out%20dir ro" "share /home ro")
+    JOB_NAMES=("share /src/out%20dir rw" "share /src rw" "share /home ro")
     job sh -c 'for d in /src "/src/out dir" /home; do [ -d "$d" ] && echo "dir $d"; done; grep -c 9p /proc/mounts; true'
     boot
     want_status "$(ran '2 0')"; want_out $'dir /src\ndir /src/out dir\ndir /home\n0'
     want_applied "mount isovm /src 9p MS_NOSUID|MS_NODEV $O9P,aname=/src" \
-        "mount isovm /src/out dir 9p MS_RDONLY|MS_NOSUID|MS_NODEV $O9P,aname=/src/out dir" \
         "mount isovm /home 9p MS_RDONLY|MS_NOSUID|MS_NODEV $O9P,aname=/home" \
-        "umount /src"
+        "mount isovm /src/out dir 9p MS_NOSUID|MS_NODEV $O9P,aname=/src/out dir" \
+        "umount /src/out dir" "umount /src"
     [ "$(tr '\n' ' ' <"$T/test/modules.log")" = "virtio.ko virtio_console.ko 9pnet.ko " ] &&
         ok "9p's modules for a share line, not net's" || bad "modules.log: $(tr '\n' ' ' <"$T/test/modules.log")"
     # a read-only root without an overlay: a share at a directory it has is fine, at one it
