@@ -45,10 +45,13 @@
  *                      not "/", made when missing) in the new root; MOUNTPOINT "-": not mounted
  *                      (the device is there for the job to use)
  *   share* MOUNTPOINT ro|rw   a directory the VMM serves over virtio-9p (9P2000.L: one device,
- *                      mount tag ISOVM_9P_TAG), which attaches each share by its MOUNTPOINT as
- *                      the 9P aname: the init mounts it at MOUNTPOINT in the new root (made with
- *                      mkdir -p when missing), with ISOVM_9P_OPTIONS ",aname=MOUNTPOINT", nosuid,
- *                      nodev, and read-only for ro. MOUNTPOINT: absolute and normalized (no
+ *                      mount tag ISOVM_9P_TAG): the N-th share line (from 0) is the entry named
+ *                      N of the file system's root (aname ""). The init mounts that once and
+ *                      bind-mounts entry N at MOUNTPOINT in the new root (made with mkdir -p
+ *                      when missing), nosuid, nodev, and read-only for ro (a virtio-9p channel
+ *                      serves one mount: a second mount of the tag fails with EBUSY). The VMM
+ *                      also attaches a share by its MOUNTPOINT as the aname. MOUNTPOINT:
+ *                      absolute and normalized (no
  *                      empty, "." or ".." component, no trailing '/'), not "/", no ',' (the
  *                      mount options' separator), at most ISOVM_JOB_SHARE_PATH_MAX bytes, once
  *                      each, not a disk's mount point nor above one (it would hide the disk).
@@ -96,9 +99,10 @@
 #define ISOVM_JOB_HOSTS_MAX 64            /* host lines */
 
 /* ---- the shares' file system (share lines): virtio-9p ----
- * One virtio-9p device whose mount tag is ISOVM_9P_TAG. The init mounts each share as
- *   mount(ISOVM_9P_TAG, MOUNTPOINT, "9p", MS_NOSUID | MS_NODEV [| MS_RDONLY],
- *         ISOVM_9P_OPTIONS ",aname=" MOUNTPOINT)
+ * One virtio-9p device whose mount tag is ISOVM_9P_TAG. The init mounts its root once,
+ *   mount(ISOVM_9P_TAG, "/dev/.isovm-grants", "9p", MS_NOSUID | MS_NODEV, ISOVM_9P_OPTIONS ",aname=")
+ * bind-mounts "/dev/.isovm-grants/N" at the N-th share's MOUNTPOINT (remounted MS_RDONLY for
+ * ro), then detaches the root: the job sees only its shares.
  * These options are written here only: a benchmark mounting another VMM's 9p for comparison
  * uses the same. */
 #define ISOVM_9P_TAG "isovm"
