@@ -280,7 +280,9 @@ _jail_lx_vmm() {
 }
 
 # A jailed Linux-tier job, the kernel found by the jailer ($ISOVM_KERNEL; the VMM gets no
-# environment), a rw disk, a console log and a report; while it sleeps, seen from
+# environment), a rw disk, a console log, a report, a rw grant and an endpoint (bound, and the
+# filter's grants and network groups on, though the Linux tier does not serve them yet); while
+# it sleeps, seen from
 # the host: no capabilities, no_new_privs, the seccomp filter, and a mount view of only its
 # files (the images ro/rw as given, the kernel and modules ro, the snapshot cache rw). Then the
 # job's status and output, the disk's write, the report, the per-uid snapshot cache.
@@ -295,12 +297,14 @@ c_jail_linux() {
     rm -rf "$d"
     mkdir -p "$d"
     cp "$LX/data.img" "$disk"
-    chown "$JAIL_UID:$JAIL_GID" "$disk" # an operator gives the job's user its rw disk
+    mkdir -p "$d/checkout"
+    chown "$JAIL_UID:$JAIL_GID" "$disk" "$d/checkout" # an operator gives the job's user its rw files
     OUT_FILE=$WORK/out
     ERR_FILE=$WORK/err
     env -u ISOVM_SNAPSHOT_CACHE ISOVM_KERNEL="$k" timeout 200 "$ISOVM" jail --id jlx --uid $JAIL_UID \
         --gid $JAIL_GID --chroot-base "$JAIL_BASE" -- launch --rootfs "$LX/root.img" --memory 256M \
         --disk "$disk:rw" --console-log "$d/console.log" --report "$d/r.json" \
+        --grant "/work=$d/checkout:rw" --connect tcp:127.0.0.1:3142 \
         -- /bin/sh -c 'echo ready; sleep 8; mount -t ext4 /dev/vdb /mnt && echo jailed >/mnt/w.txt &&
             umount /mnt && echo done; exit 7' </dev/null >"$OUT_FILE" 2>"$ERR_FILE" &
     local tpid=$!
@@ -329,13 +333,13 @@ c_jail_linux() {
             seen[$mp]=$opts
             case $mp in
                 / | "$k" | "${k%/*}/modules.cpio" | "$LX/root.img" | "$disk" | "$d/console.log" | \
-                    /isovm-report.json | "$snaps" | "$(readlink -f "$ISOVM")") ;;
+                    /isovm-report.json | "$snaps" | "$d/checkout" | "$(readlink -f "$ISOVM")") ;;
                 /lib/* | /lib64/* | /usr/lib/* | /usr/lib64/*) ;;
                 *) fail "the jailed VMM's mount view has $mp" ;;
             esac
         done <"$mi"
         for want in "$k:ro" "${k%/*}/modules.cpio:ro" "$LX/root.img:ro" "$disk:rw" \
-            "$d/console.log:rw" "/isovm-report.json:rw" "$snaps:rw" "/:ro"; do
+            "$d/console.log:rw" "/isovm-report.json:rw" "$snaps:rw" "$d/checkout:rw" "/:ro"; do
             mp=${want%:*}
             [ -n "${seen[$mp]:-}" ] || { fail "the jailed VMM's mount view lacks $mp"; continue; }
             case ,${seen[$mp]}, in *,${want##*:},*) ;; *) fail "$mp is mounted ${seen[$mp]}, want ${want##*:}" ;; esac
@@ -427,7 +431,7 @@ add_case "jail/fs/escape/musl" c_jail_wrapped c_fs_escape musl
 add_case "jail/fs/rights/musl" c_jail_wrapped c_fs_rights musl
 add_case "jail/fs/busybox/ls-lR" c_jail_wrapped c_fs_bb ls-lR ls -lnR
 add_case "jail/caps/attenuate and amplify caps.musl" c_jail_wrapped c_caps_attenuate musl
-add_case "jail/linux: job runs; no capabilities, only its files, rw disk, per-uid snapshots" with_budget 240 c_jail_linux
+add_case "jail/linux: job runs; no capabilities, only its files, rw disk and grant, per-uid snapshots" with_budget 240 c_jail_linux
 add_case "jail/linux: a forbidden syscall kills the VMM (SIGSYS)" with_budget 240 c_jail_linux_sigsys
 add_case "jail/linux: bad image, kernel, snapshot cache refused" c_jail_linux_refused
 
