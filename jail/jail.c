@@ -26,7 +26,9 @@ static void jail_usage(FILE *f)
         "mount, IPC, UTS and network namespaces, pivot_root'ed into a jail that holds only the\n"
         "program, the policy file, the host paths the policy grants (read-only or read-write as\n"
         "granted), isovm itself with its libraries and /dev/kvm, under a cgroup with limits from\n"
-        "the policy. Must run as root. See docs/jailer.md.\n"
+        "the policy. With --rootfs (the Linux tier) the kernel and its modules, the images (a\n"
+        "--disk :rw read-write) and the job user's own snapshot cache take the program's place.\n"
+        "Must run as root. See docs/jailer.md.\n"
         "\n"
         "jail options:\n"
         "  --id ID               the job's name: 1..64 of letters, digits and '-'; the jail is\n"
@@ -113,6 +115,8 @@ static int jail_run(const struct launch_opts *o, void *ctx)
     clearenv();
     if (hook_copy[0])
         setenv("ISOVM_TEST_HOOK", hook_copy, 1);
+    if (j->snap_dir[0]) /* the Linux tier's per-uid snapshot cache, bound at the same path */
+        setenv("ISOVM_SNAPSHOT_CACHE", j->snap_dir, 1);
     if ((rc = jail_make(j)))
         return rc;
     if (j->a->daemonize) { /* after the jail and cgroup exist: their errors still reach the caller */
@@ -210,7 +214,21 @@ int jail_main(int argc, char **argv)
     memset(&j, 0, sizeof j);
     j.a = &a;
     j.netns_fd = -1;
+    /* the VMM gets the launch arguments as given; launch_cli may edit its own in place */
+    j.launch_argv = calloc((size_t)a.launch_argc + 1, sizeof *j.launch_argv);
+    for (int i = 0; j.launch_argv && i < a.launch_argc; i++)
+        if (!(j.launch_argv[i] = strdup(a.launch_argv[i]))) {
+            while (i-- > 0)
+                free(j.launch_argv[i]);
+            free(j.launch_argv);
+            j.launch_argv = NULL;
+        }
+    if (!j.launch_argv)
+        return jerr("out of memory");
     int rc = launch_cli(a.launch_argc, a.launch_argv, jail_run, &j);
     free(j.vmm_argv);
+    for (int i = 0; i < a.launch_argc; i++)
+        free(j.launch_argv[i]);
+    free(j.launch_argv);
     return rc;
 }

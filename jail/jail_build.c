@@ -100,6 +100,108 @@ static int bind_add(struct jail *j, const char *what, const char *path, bool rw,
     return 0;
 }
 
+/* The per-uid snapshot cache, when it exists: a directory (not a link) of the job's user, mode
+ * 0700, so that no other tenant's VMM wrote or can read it. 0 or the exit status. */
+static int snap_dir_check(struct jail *j)
+{
+    struct stat st;
+    if (lstat(j->snap_dir, &st) < 0)
+        return errno == ENOENT ? 0 : jerr("the snapshot cache %s: %s", j->snap_dir, strerror(errno));
+    if (!S_ISDIR(st.st_mode) || st.st_uid != j->a->uid || (st.st_mode & 077))
+        return jerr("the snapshot cache %s is not a directory of uid %u with mode 0700 (remove "
+                    "it: it is made again)", j->snap_dir, (unsigned)j->a->uid);
+    return 0;
+}
+
+/* An output file the VMM writes (--audit, --console-log): it can be made where it is named.
+ * 0 or the exit status after a message. */
+static int output_file_check(struct jail *j, const char *what, const char *path)
+{
+    char abs[PATH_MAX];
+    if (path_absolute(j->cwd, path, abs, sizeof abs) < 0)
+        return jerr("%s %s: path too long", what, path);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", abs);
+    *strrchr(dir, '/') = '\0';
+    if (access(dir[0] ? dir : "/", W_OK) < 0 && access(abs, W_OK) < 0)
+        return jerr("%s %s: cannot be created: %s", what, path, strerror(errno));
+    if (path[0] != '/')
+        j->need_cwd = true;
+    return 0;
+}
+
+/* An output file made (when missing) for the job's user and bound read-write at its path. */
+static int output_file_make(struct jail *j, const char *what, const char *path, int flags)
+{
+    char abs[PATH_MAX];
+    path_absolute(j->cwd, path, abs, sizeof abs);
+    int fd = open(abs, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY | flags, 0600);
+    if (fd >= 0) {
+        if (fchown(fd, j->a->uid, j->a->gid) < 0)
+            log_err("jail: chown %s: %s", abs, strerror(errno));
+        close(fd);
+    }
+    return bind_add(j, what, abs, true, false);
+}
+
+/* The kernel as the VMM finds it (vmm/run/launch_linux.c, lx_kernel): --kernel, else
+ * $ISOVM_KERNEL, else the kernel cache's current/vmlinux; looked up here, while the jailer has
+ * its environment (the VMM gets none but ISOVM_SNAPSHOT_CACHE) and passed as --kernel. */
+static int kernel_locate(struct jail *j, char *path, size_t len)
+{
+    const char *k = j->o->kernel ? j->o->kernel : getenv("ISOVM_KERNEL");
+    const char *cache = getenv("ISOVM_KERNEL_CACHE"), *xdg = getenv("XDG_CACHE_HOME"),
+               *home = getenv("HOME");
+    int n;
+    if (k && *k)
+        n = snprintf(path, len, "%s", k);
+    else if (cache && *cache)
+        n = snprintf(path, len, "%s/current/vmlinux", cache);
+    else if (xdg && *xdg)
+        n = snprintf(path, len, "%s/isovm/kernel/current/vmlinux", xdg);
+    else
+        n = snprintf(path, len, "%s/.cache/isovm/kernel/current/vmlinux", home ? home : "");
+    if (n < 0 || (size_t)n >= len)
+        return jerr("the kernel's path is too long");
+    if (path_absolute(j->cwd, path, j->kernel, sizeof j->kernel) < 0)
+        return jerr("the kernel %s: path too long", path);
+    j->kernel_from_jailer = !j->o->kernel;
+    if (access(j->kernel, R_OK) != 0)
+        return j->o->kernel ? jerr("--kernel %s: %s", j->o->kernel, strerror(errno))
+                            : jerr("no kernel: %s: %s (run scripts/linux-kernel.sh, or give "
+                                   "--kernel VMLINUX)", j->kernel, strerror(errno));
+    return 0;
+}
+
+/* The Linux tier's host files (docs/jailer.md, "The Linux tier"): the kernel and the
+ * modules.cpio beside it, the root image and each disk (read-write only for a --disk :rw), and
+ * the per-uid snapshot cache unless --no-snapshot. 0 or the exit status after a message. */
+static int linux_tier_validate(struct jail *j)
+{
+    const struct launch_opts *o = j->o;
+    char path[PATH_MAX], mods[PATH_MAX];
+    int rc = kernel_locate(j, path, sizeof path);
+    if (rc)
+        return rc;
+    snprintf(mods, sizeof mods, "%.*s/modules.cpio", (int)(strrchr(j->kernel, '/') - j->kernel),
+             j->kernel);
+    if ((rc = bind_add(j, o->kernel ? "--kernel" : "the kernel", j->kernel, false, false)) ||
+        (rc = bind_add(j, "the kernel's modules", mods, false, false)) ||
+        (rc = bind_add(j, "--rootfs", o->rootfs, false, false)))
+        return rc;
+    for (unsigned i = 0; i < o->ndisks; i++)
+        if ((rc = bind_add(j, "--disk", o->disks[i].path, o->disks[i].rw, false)))
+            return rc;
+    if (o->no_snapshot)
+        return 0;
+    char rel[PATH_MAX];
+    if (snprintf(rel, sizeof rel, "%s/isovm/" JAIL_SNAPSHOTS_DIR "/%u", j->a->chroot_base,
+                 (unsigned)j->a->uid) >= (int)sizeof rel ||
+        path_absolute(j->cwd, rel, j->snap_dir, sizeof j->snap_dir) < 0)
+        return jerr("--chroot-base %s: path too long", j->a->chroot_base);
+    return snap_dir_check(j);
+}
+
 /* Is fd a network namespace? NS_GET_NSTYPE where the kernel has it, else nsfs at least. */
 static bool is_netns(int fd)
 {
@@ -186,17 +288,21 @@ int jail_validate(struct jail *j)
     for (unsigned i = 0; i < libs.n; i++)
         if ((rc = bind_add(j, "library", libs.path[i], false, true)))
             return rc;
-    /* the job's files */
-    if (stat(o->program, &st) < 0) {
+    /* the job's files: the program (the hypercall tier; the Linux tier's COMMAND is the
+     * guest's), or the Linux tier's kernel, images and snapshot cache */
+    if (o->rootfs) {
+        if ((rc = linux_tier_validate(j)))
+            return rc;
+    } else if (stat(o->program, &st) < 0) {
         int e = errno;
         log_err("%s: %s", o->program, strerror(e));
         return e == ENOENT || e == ENOTDIR ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!o->rootfs && !S_ISREG(st.st_mode)) {
         log_err("%s: %s", o->program, S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file");
         return EXIT_CANNOT_EXEC;
     }
-    if ((rc = bind_add(j, "program", o->program, false, false)))
+    if (!o->rootfs && (rc = bind_add(j, "program", o->program, false, false)))
         return rc;
     if (o->policy_file && (rc = bind_add(j, "--policy", o->policy_file, false, false)))
         return rc;
@@ -216,18 +322,10 @@ int jail_validate(struct jail *j)
                            (o->policy.grants[i].rights & WRITE_RIGHTS) != 0, false)))
             return rc;
     }
-    if (o->policy.audit_path[0]) {
-        char abs[PATH_MAX];
-        if (path_absolute(j->cwd, o->policy.audit_path, abs, sizeof abs) < 0)
-            return jerr("--audit %s: path too long", o->policy.audit_path);
-        char dir[PATH_MAX];
-        snprintf(dir, sizeof dir, "%s", abs);
-        *strrchr(dir, '/') = '\0';
-        if (access(dir[0] ? dir : "/", W_OK) < 0 && access(abs, W_OK) < 0)
-            return jerr("--audit %s: cannot be created: %s", o->policy.audit_path, strerror(errno));
-    }
-    if (o->policy.audit_path[0] && o->policy.audit_path[0] != '/')
-        j->need_cwd = true;
+    if (o->policy.audit_path[0] && (rc = output_file_check(j, "--audit", o->policy.audit_path)))
+        return rc;
+    if (o->console_log && (rc = output_file_check(j, "--console-log", o->console_log)))
+        return rc;
     if (o->report_path && strcmp(o->report_path, "-") != 0 &&
         path_absolute(j->cwd, o->report_path, j->report_user, sizeof j->report_user) < 0)
         return jerr("--report %s: path too long", o->report_path);
@@ -240,7 +338,8 @@ int jail_validate(struct jail *j)
     return 0;
 }
 
-/* The VMM's argv: launch's own options, --report inside the jail, then the program and args. */
+/* The VMM's argv: launch's own options, --report inside the jail, the Linux tier's kernel when
+ * the jailer found it, then the program and args. */
 int vmm_argv_build(struct jail *j)
 {
     const struct jail_args *a = j->a;
@@ -256,14 +355,18 @@ int vmm_argv_build(struct jail *j)
     int k = 0;
     j->vmm_argv[k++] = j->vmm;
     for (int i = 0; i < nopts; i++)
-        j->vmm_argv[k++] = a->launch_argv[i];
+        j->vmm_argv[k++] = j->launch_argv[i];
     if (j->report_user[0]) {
         j->vmm_argv[k++] = "--report";
         j->vmm_argv[k++] = JAIL_REPORT_PATH;
     }
+    if (j->kernel_from_jailer) { /* the VMM has no environment to find it by */
+        j->vmm_argv[k++] = "--kernel";
+        j->vmm_argv[k++] = j->kernel;
+    }
     j->vmm_argv[k++] = "--";
     for (int i = prog; i < a->launch_argc; i++)
-        j->vmm_argv[k++] = a->launch_argv[i];
+        j->vmm_argv[k++] = j->launch_argv[i];
     j->vmm_argv[k] = NULL;
     return 0;
 }
@@ -354,6 +457,26 @@ void jail_dir_remove(struct jail *j)
         log_err("jail: cannot remove %s: %s", j->jail_dir, strerror(errno));
 }
 
+/* The per-uid snapshot cache: <base>/isovm/.snapshots (root's, 0711) and in it <uid> (the job's
+ * user's, 0700), kept after the job (its snapshots serve the user's later jobs), bound
+ * read-write. 0 or the exit status after a message. */
+static int snap_dir_make(struct jail *j)
+{
+    char parent[PATH_MAX];
+    snprintf(parent, sizeof parent, "%s", j->snap_dir);
+    *strrchr(parent, '/') = '\0';
+    if (mkdir(parent, 0711) < 0 && errno != EEXIST)
+        return jerr("mkdir %s: %s", parent, strerror(errno));
+    if (mkdir(j->snap_dir, 0700) == 0) {
+        if (chown(j->snap_dir, j->a->uid, j->a->gid) < 0)
+            return jerr("chown %s: %s", j->snap_dir, strerror(errno));
+    } else if (errno != EEXIST) {
+        return jerr("mkdir %s: %s", j->snap_dir, strerror(errno));
+    }
+    int rc = snap_dir_check(j); /* made meanwhile by someone else? */
+    return rc ? rc : bind_add(j, "the snapshot cache", j->snap_dir, true, false);
+}
+
 /* Make the jail directory, the report file and the cgroup. 0 or the exit status (undone). */
 int jail_make(struct jail *j)
 {
@@ -380,27 +503,24 @@ int jail_make(struct jail *j)
         }
         close(fd);
     }
-    if (j->o->policy.audit_path[0]) { /* made here, owned by the job's user, bound read-write */
-        char abs[PATH_MAX];
-        path_absolute(j->cwd, j->o->policy.audit_path, abs, sizeof abs);
-        int fd = open(abs, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
-        if (fd >= 0) {
-            if (fchown(fd, j->a->uid, j->a->gid) < 0)
-                log_err("jail: chown %s: %s", abs, strerror(errno));
-            close(fd);
-        }
-        int rc = bind_add(j, "--audit", abs, true, false);
-        if (rc) {
-            jail_dir_remove(j);
-            return rc;
-        }
+    /* made here, owned by the job's user, bound read-write */
+    int rc = 0;
+    if (j->o->policy.audit_path[0])
+        rc = output_file_make(j, "--audit", j->o->policy.audit_path, O_APPEND);
+    if (!rc && j->o->console_log)
+        rc = output_file_make(j, "--console-log", j->o->console_log, 0);
+    if (!rc && j->snap_dir[0])
+        rc = snap_dir_make(j);
+    if (rc) {
+        jail_dir_remove(j);
+        return rc;
     }
     char err[1024];
     if (cgroup_create(&j->cg, err, sizeof err) < 0) {
         jail_dir_remove(j);
         return jerr("%s", err);
     }
-    int rc = cgroup_limits(j);
+    rc = cgroup_limits(j);
     if (!rc && (j->ncg_fds = cgroup_procs_open(&j->cg, j->cg_fds)) < 0)
         rc = jerr("cgroup %s: cannot open cgroup.procs: %s", j->cg.dir[0], strerror(-j->ncg_fds));
     if (!rc && j->a->netns && (j->netns_fd = open(j->a->netns, O_RDONLY | O_CLOEXEC)) < 0)

@@ -27,12 +27,18 @@ struct jail {
     char root[PATH_MAX];           /* <jail_dir>/root */
     char report_host[PATH_MAX];    /* <jail_dir>/report.json */
     char report_user[PATH_MAX];    /* the user's --report FILE (absolute), "" for none or "-" */
+    /* the Linux tier (--rootfs) */
+    char kernel[PATH_MAX];         /* the kernel the VMM boots (given to it as --kernel) */
+    bool kernel_from_jailer;       /* no --kernel given: the jailer found it and passes it */
+    char snap_dir[PATH_MAX];       /* the per-uid snapshot cache, "" with --no-snapshot */
     struct bind binds[JAIL_MAX_BINDS];
     unsigned nbinds;
     struct cgroup_job cg;
     int cg_fds[CGROUP_MAX_DIRS];
     int ncg_fds;
     int netns_fd;
+    char **launch_argv;            /* a copy of the launch arguments as given: launch's parser
+                                    * edits some in place (--disk IMG:rw loses its ":rw") */
     char **vmm_argv;
 };
 
@@ -44,7 +50,12 @@ int jerr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int jail_validate(struct jail *j);
 /* The VMM's argv: launch's own options, --report inside the jail, then the program and args. */
 int vmm_argv_build(struct jail *j);
-/* Make the jail directory, the report file and the cgroup. 0 or the exit status (undone). */
+/* The per-uid snapshot cache of the Linux tier: <base>/isovm/.snapshots/<uid> ('.' is never in
+ * a job id, so no jail directory can take its name). */
+#define JAIL_SNAPSHOTS_DIR ".snapshots"
+
+/* Make the jail directory, the report file, the Linux tier's files and the cgroup. 0 or the exit
+ * status (undone). */
 int jail_make(struct jail *j);
 /* Remove the jail directory (the mounts lived in the VMM's mount namespace and are gone). */
 void jail_dir_remove(struct jail *j);

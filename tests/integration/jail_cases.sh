@@ -258,6 +258,161 @@ c_jail_exit() { # JOB STATUS
     _jail_gone je
 }
 
+# ---- the Linux tier in the jail (issue 14): the images, the kernel and a per-uid snapshot cache
+# bound in, nothing else; the VMM's Linux-tier seccomp filter. Helpers of linux_cases.sh.
+
+# _jail_lx_vmm JAILER-PID : JAIL_VMM = the pid of the jailed VMM (the jailer's child), waiting
+# for it to exec (its uid is then the job's)
+_jail_lx_vmm() {
+    local i c
+    JAIL_VMM=""
+    for i in $(seq 1 200); do
+        c=$(cat "/proc/$1/task/$1/children" 2>/dev/null)
+        c=${c%% *}
+        if [ -n "$c" ] && grep -q "^Uid:[[:space:]]*$JAIL_UID[[:space:]]" "/proc/$c/status" 2>/dev/null; then
+            JAIL_VMM=$c
+            return 0
+        fi
+        sleep 0.1
+    done
+    fail "no jailed VMM found under jailer $1 (children: $(cat "/proc/$1/task/$1/children" 2>&1))"
+    return 1
+}
+
+# A jailed Linux-tier job, the kernel found by the jailer ($ISOVM_KERNEL; the VMM gets no
+# environment), a rw disk, a console log, a report, a rw grant and an endpoint (bound, and the
+# filter's grants and network groups on, though the Linux tier does not serve them yet); while
+# it sleeps, seen from
+# the host: no capabilities, no_new_privs, the seccomp filter, and a mount view of only its
+# files (the images ro/rw as given, the kernel and modules ro, the snapshot cache rw). Then the
+# job's status and output, the disk's write, the report, the per-uid snapshot cache.
+c_jail_linux() {
+    _jail_init || return
+    _lx_images || return
+    _lx_kernel
+    local k=${ISOVM_TEST_KERNEL:-$REPO/.cache/linux-kernel/current/vmlinux}
+    [ -f "$k" ] || k=${XDG_CACHE_HOME:-$HOME/.cache}/isovm/kernel/current/vmlinux
+    [ -f "$k" ] || { fail "no kernel at $k (scripts/linux-kernel.sh)"; return 1; }
+    local d=$WORK/jlx disk=$WORK/jlx/disk.img snaps=$JAIL_BASE/isovm/.snapshots/$JAIL_UID
+    rm -rf "$d"
+    mkdir -p "$d"
+    cp "$LX/data.img" "$disk"
+    mkdir -p "$d/checkout"
+    chown "$JAIL_UID:$JAIL_GID" "$disk" "$d/checkout" # an operator gives the job's user its rw files
+    OUT_FILE=$WORK/out
+    ERR_FILE=$WORK/err
+    env -u ISOVM_SNAPSHOT_CACHE ISOVM_KERNEL="$k" timeout 200 "$ISOVM" jail --id jlx --uid $JAIL_UID \
+        --gid $JAIL_GID --chroot-base "$JAIL_BASE" -- launch --rootfs "$LX/root.img" --memory 256M \
+        --disk "$disk:rw" --console-log "$d/console.log" --report "$d/r.json" \
+        --grant "/work=$d/checkout:rw" --connect tcp:127.0.0.1:3142 \
+        -- /bin/sh -c 'echo ready; sleep 8; mount -t ext4 /dev/vdb /mnt && echo jailed >/mnt/w.txt &&
+            umount /mnt && echo done; exit 7' </dev/null >"$OUT_FILE" 2>"$ERR_FILE" &
+    local tpid=$!
+    local i jailer=""
+    for i in $(seq 1 100); do
+        jailer=$(cat "/proc/$tpid/task/$tpid/children" 2>/dev/null)
+        jailer=${jailer%% *}
+        [ -n "$jailer" ] && break
+        sleep 0.1
+    done
+    if [ -n "$jailer" ] && _jail_lx_vmm "$jailer"; then
+        for i in $(seq 1 1200); do _has "$OUT_FILE" ready && break; sleep 0.1; done
+        _has "$OUT_FILE" ready || fail "the job did not start: $(_show "$ERR_FILE")"
+        local st=/proc/$JAIL_VMM/status
+        _slurp "$st"
+        local f
+        for f in 'CapInh:	0000000000000000' 'CapPrm:	0000000000000000' 'CapEff:	0000000000000000' \
+            'CapBnd:	0000000000000000' 'CapAmb:	0000000000000000' 'NoNewPrivs:	1' 'Seccomp:	2'; do
+            _has_line "$st" "$f" || fail "the jailed VMM's status lacks '$f': $(grep -E '^(Cap|NoNew|Seccomp)' "$st" | tr '\n' ' ')"
+        done
+        # the mount view: every mount point one of the job's files, isovm or its libraries
+        local mi=$d/mountinfo mp opts want
+        cp "/proc/$JAIL_VMM/mountinfo" "$mi"
+        local -A seen=()
+        while read -r _ _ _ _ mp opts _; do
+            seen[$mp]=$opts
+            case $mp in
+                / | "$k" | "${k%/*}/modules.cpio" | "$LX/root.img" | "$disk" | "$d/console.log" | \
+                    /isovm-report.json | "$snaps" | "$d/checkout" | "$(readlink -f "$ISOVM")") ;;
+                /lib/* | /lib64/* | /usr/lib/* | /usr/lib64/*) ;;
+                *) fail "the jailed VMM's mount view has $mp" ;;
+            esac
+        done <"$mi"
+        for want in "$k:ro" "${k%/*}/modules.cpio:ro" "$LX/root.img:ro" "$disk:rw" \
+            "$d/console.log:rw" "/isovm-report.json:rw" "$snaps:rw" "$d/checkout:rw" "/:ro"; do
+            mp=${want%:*}
+            [ -n "${seen[$mp]:-}" ] || { fail "the jailed VMM's mount view lacks $mp"; continue; }
+            case ,${seen[$mp]}, in *,${want##*:},*) ;; *) fail "$mp is mounted ${seen[$mp]}, want ${want##*:}" ;; esac
+        done
+    fi
+    wait "$tpid"
+    RC=$?
+    HUNG=0
+    expect_status 7 || return
+    expect_stdout_eq $'ready\ndone'
+    local got
+    got=$(debugfs -R 'cat /w.txt' "$disk" 2>/dev/null)
+    [ "$got" = jailed ] || fail "the rw disk holds '$got', want 'jailed'"
+    expect_report "$d/r.json" tier '"linux"'
+    expect_report "$d/r.json" exit_reason '"exit"'
+    expect_report_match "$d/r.json" '"snapshot": "(made|restored)"' "boot.snapshot made or restored"
+    [ -s "$d/console.log" ] || fail "the console log is empty"
+    # the per-uid snapshot cache: the job's user's, 0700, holding the user's snapshot
+    [ "$(stat -c '%u %a' "$snaps" 2>/dev/null)" = "$JAIL_UID 700" ] ||
+        fail "snapshot cache $snaps: $(stat -c '%u %a' "$snaps" 2>&1)"
+    ls "$snaps"/*.snap >/dev/null 2>&1 || fail "no snapshot in $snaps"
+    _jail_gone jlx
+}
+
+# A forbidden syscall made by the jailed Linux-tier VMM right after its filter is installed
+# (isovm-hooks: seccomp-ioctl is KVM_CREATE_VM, seccomp-execve an execve): it dies of SIGSYS (the
+# jailer sees signal 31 and exits 159); the job never runs. Once from a snapshot (the filter
+# before the first guest instruction, or at the ready point when this build makes the
+# snapshot), once with --no-snapshot.
+c_jail_linux_sigsys() {
+    _jail_init || return
+    _lx_images || return
+    _lx_kernel
+    local hook snap
+    for hook in seccomp-ioctl:snapshot seccomp-execve:--no-snapshot; do
+        snap=${hook#*:}
+        hook=${hook%%:*}
+        [ "$snap" = snapshot ] && snap=--memory=256M
+        ISOVM_TEST_HOOK=$hook run_cmd "$JAIL_HOOKS" jail --id jsys --uid $JAIL_UID --gid $JAIL_GID \
+            --chroot-base "$JAIL_BASE" -- launch --rootfs "$LX/root.img" "${LX_KERNEL_ARGS[@]}" "$snap" \
+            -- /bin/sh -c 'echo the-job-ran'
+        expect_status 159 || return
+        expect_stderr_has "jail: the VMM was killed by signal 31"
+        expect_stdout_lacks "the-job-ran"
+        _has "$ERR_FILE" "test hook $hook: the call returned" && fail "$hook returned under the filter"
+        _jail_gone jsys
+    done
+}
+
+# Refused before anything is made: a missing image, a missing kernel, a snapshot cache of another
+# user (no jail directory or cgroup left, exit 125, the thing named)
+c_jail_linux_refused() {
+    _jail_init || return
+    _lx_images || return
+    _jail_run jlr -- launch --rootfs "$WORK/no-such.img" -- /bin/true
+    expect_status 125 || return
+    expect_stderr_has "jail: --rootfs $WORK/no-such.img: No such file or directory"
+    _jail_gone jlr
+    _jail_run jlr -- launch --rootfs "$LX/root.img" --kernel "$WORK/no-vmlinux" -- /bin/true
+    expect_status 125 || return
+    expect_stderr_has "jail: --kernel $WORK/no-vmlinux: No such file or directory"
+    _jail_gone jlr
+    local other=$WORK/jails-other
+    mkdir -p "$other/isovm/.snapshots/$JAIL_UID"
+    _lx_kernel
+    run_isovm jail --id jlr --uid $JAIL_UID --gid $JAIL_GID --chroot-base "$other" -- launch \
+        --rootfs "$LX/root.img" "${LX_KERNEL_ARGS[@]}" -- /bin/true
+    expect_status 125 || return
+    expect_stderr_has "is not a directory of uid $JAIL_UID with mode 0700"
+    [ -e "$other/isovm/jlr" ] && fail "jail directory left behind"
+    rm -rf "$other"
+}
+
 add_case "jail/report with the cgroup object" c_jail_report
 add_case "jail/probe: ids, capabilities, interfaces, mount view, cgroup limits" c_jail_probe
 add_case "jail/new PID namespace: the VMM is PID 1" c_jail_pidns
@@ -276,6 +431,9 @@ add_case "jail/fs/escape/musl" c_jail_wrapped c_fs_escape musl
 add_case "jail/fs/rights/musl" c_jail_wrapped c_fs_rights musl
 add_case "jail/fs/busybox/ls-lR" c_jail_wrapped c_fs_bb ls-lR ls -lnR
 add_case "jail/caps/attenuate and amplify caps.musl" c_jail_wrapped c_caps_attenuate musl
+add_case "jail/linux: job runs; no capabilities, only its files, rw disk and grant, per-uid snapshots" with_budget 240 c_jail_linux
+add_case "jail/linux: a forbidden syscall kills the VMM (SIGSYS)" with_budget 240 c_jail_linux_sigsys
+add_case "jail/linux: bad image, kernel, snapshot cache refused" c_jail_linux_refused
 
 # the jailer itself under valgrind (memcheck, leak check; the VMM it execs is not traced)
 c_jail_valgrind() {

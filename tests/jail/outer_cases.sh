@@ -261,6 +261,34 @@ grep -q "^path $W/tree/ro d .* ro -$" "$W/out" || fail "the outer grant is not r
 nothing_made p6
 finish "probe/nested-grants"
 
+# the Linux tier: the kernel (from $ISOVM_KERNEL: the VMM gets no environment) and its modules,
+# the root image read-only, a --disk :rw read-write, the user's snapshot cache made (the user's,
+# 0700) and bound read-write; the guest's COMMAND is not a host file and nothing else is bound
+mkdir -p "$W/lx/kern"
+head -c 4096 /dev/zero >"$W/lx/kern/vmlinux"
+head -c 4096 /dev/zero >"$W/lx/kern/modules.cpio"
+head -c 1048576 /dev/zero >"$W/lx/root.img"
+cp "$W/lx/root.img" "$W/lx/disk.img"
+chown $JUID:$JGID "$W/lx/disk.img"
+ISOVM_KERNEL=$W/lx/kern/vmlinux probe_run p8 "$W/fifo" -- launch --rootfs "$W/lx/root.img" \
+    --disk "$W/lx/disk.img:rw" -- make test
+exec 9>&-
+wait $PROBE_PID
+SNAPS=$BASE/isovm/.snapshots/$JUID
+for want in "$W/lx/kern/vmlinux f .* ro .*" "$W/lx/kern/modules.cpio f .* ro .*" \
+    "$W/lx/root.img f .* ro .*" "$W/lx/disk.img f .* rw writable" "$SNAPS d 0700 $JUID:$JGID rw -"; do
+    grep -qx "path $want" "$W/out" || fail "probe: no 'path $want' ($(grep "^path ${want%% *} " "$W/out"))"
+done
+# every file in the jail: isovm, its libraries, /dev/kvm and the Linux tier's
+EXTRA=$(grep '^path ' "$W/out" | awk '$3 != "d" {print $2}' | grep -vxF -e "$HOOKS" -e /dev/kvm \
+    -e "$W/lx/kern/vmlinux" -e "$W/lx/kern/modules.cpio" -e "$W/lx/root.img" -e "$W/lx/disk.img" |
+    grep -vE '^/(usr/)?lib(64|32)?/' )
+[ -z "$EXTRA" ] || fail "probe: more files in the jail: $(echo $EXTRA)"
+[ "$(stat -c '%u %a' "$SNAPS" 2>&1)" = "$JUID 700" ] || fail "snapshot cache $SNAPS: $(stat -c '%u %a' "$SNAPS" 2>&1)"
+[ "$(stat -c '%u %a' "$BASE/isovm/.snapshots" 2>&1)" = "0 711" ] || fail "$BASE/isovm/.snapshots: $(stat -c '%u %a' "$BASE/isovm/.snapshots" 2>&1)"
+nothing_made p8
+finish "probe/linux-tier"
+
 # io.device: the policy's I/O rates as blkio throttles on that device (v1)
 BLK=$(lsblk -dno PATH,TYPE 2>/dev/null | awk '$2 == "disk" {print $1; exit}')
 if [ -n "$BLK" ] && [ -b "$BLK" ]; then

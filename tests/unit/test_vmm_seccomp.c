@@ -1,5 +1,6 @@
-/* Unit tests for the VMM's seccomp allowlist: a clean table, documented row by row in
- * docs/security.md with its exact size, a filter that builds, and kills what it must (children). */
+/* Unit tests for the VMM's seccomp allowlists (the hypercall tier's, the Linux tier's and its
+ * groups): clean tables, documented row by row in docs/security.md with their exact sizes,
+ * filters that build, and kill what they must (children). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,31 @@ static void test_table_clean(void **state)
     assert_int_equal(vmm_seccomp_syscall_count(), vsc_rules_count);
 }
 
+/* The Linux tier's list and its groups: clean, and no syscall in two of them (a group adds
+ * syscalls; it never widens a row of the base list). */
+static void test_linux_tables_clean(void **state)
+{
+    (void)state;
+    struct vsc_table t[4];
+    size_t n = vmm_seccomp_linux_tables(VSC_LINUX_GRANTS | VSC_LINUX_NET, t);
+    assert_int_equal(n, 3);
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_true(t[i].count > 0);
+        check_rows(t[i].rules, t[i].count);
+        total += t[i].count;
+        for (size_t j = 0; j < i; j++)
+            for (size_t a = 0; a < t[i].count; a++)
+                for (size_t b = 0; b < t[j].count; b++)
+                    if (t[i].rules[a].nr == t[j].rules[b].nr)
+                        fail_msg("%s is in both %s and %s", t[i].rules[a].name, t[j].name, t[i].name);
+    }
+    assert_int_equal(vmm_seccomp_linux_syscall_count(VSC_LINUX_GRANTS | VSC_LINUX_NET), total);
+    assert_int_equal(vmm_seccomp_linux_syscall_count(0), vsc_linux_rules_count);
+    assert_int_equal(vmm_seccomp_linux_tables(0, t), 1);
+    assert_ptr_equal(t[0].rules, vsc_linux_rules);
+}
+
 static char *doc_read(void)
 {
     FILE *f = fopen(ISOVM_SECURITY_DOC, "r");
@@ -67,39 +93,95 @@ static char *doc_read(void)
     return buf;
 }
 
-/* docs/security.md states the size ("The allowlist holds N syscalls") and lists every row as a
- * table line starting "| `name` |", the sanitizer rows as "| `name` (sanitizer) |". */
+/* The text of docs/security.md from the heading `title` (a line "### title") to the next
+ * "### " heading. */
+static const char *doc_section(const char *doc, const char *title, size_t *len)
+{
+    char h[128];
+    snprintf(h, sizeof h, "\n### %s\n", title);
+    const char *at = strstr(doc, h);
+    if (!at)
+        fail_msg("docs/security.md has no section \"### %s\"", title);
+    at += strlen(h);
+    const char *end = strstr(at, "\n### ");
+    *len = end ? (size_t)(end - at) : strlen(at);
+    return at;
+}
+
+/* Each of `rows` has a table line "| `name` |" in the section, and the section has no other
+ * such line. */
+static void doc_rows_match(const char *doc, const char *title, const struct vsc_rule *rows, size_t n)
+{
+    size_t len;
+    const char *sec = doc_section(doc, title, &len);
+    char *text = strndup(sec, len);
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "| `%s` |", rows[i].name);
+        if (!strstr(text, row))
+            fail_msg("docs/security.md, \"%s\": no row for %s", title, rows[i].name);
+    }
+    size_t documented = 0;
+    for (const char *p = text; (p = strstr(p, "\n| `")); p++) {
+        const char *end = strchr(p + 4, '`');
+        if (end && strncmp(end, "` |", 3) == 0)
+            documented++;
+    }
+    if (documented != n)
+        fail_msg("docs/security.md, \"%s\": %zu rows, the table has %zu", title, documented, n);
+    free(text);
+}
+
+/* The number after `phrase` in the doc, which must be followed by " syscalls". */
+static unsigned long doc_count(const char *doc, const char *phrase)
+{
+    const char *at = strstr(doc, phrase);
+    if (!at)
+        fail_msg("docs/security.md does not say \"%s\"", phrase);
+    char *end;
+    unsigned long n = strtoul(at + strlen(phrase), &end, 10);
+    if (strncmp(end, " syscalls", 9) != 0)
+        fail_msg("docs/security.md: \"%s\" is not followed by a number of syscalls", phrase);
+    return n;
+}
+
+/* docs/security.md states each list's size ("The allowlist holds N syscalls", "The Linux
+ * tier's list holds N syscalls", "the grants group adds N syscalls", "the network group adds N
+ * syscalls") and lists every row as a table line starting "| `name` |" in its own section, the
+ * sanitizer rows as "| `name` (sanitizer) |". */
 static void test_doc_matches(void **state)
 {
     (void)state;
     const char *doc = doc_read();
-    const char *at = strstr(doc, "The allowlist holds ");
-    assert_non_null(at);
-    unsigned long n = strtoul(at + strlen("The allowlist holds "), NULL, 10);
-    assert_true(strstr(at, " syscalls") != NULL);
+    unsigned long n = doc_count(doc, "The allowlist holds ");
     if (n != vmm_seccomp_syscall_count())
         fail_msg("docs/security.md says %lu syscalls, the table has %zu", n,
                  vmm_seccomp_syscall_count());
-    for (size_t i = 0; i < vsc_rules_count; i++) {
-        char row[64];
-        snprintf(row, sizeof row, "| `%s` |", vsc_rules[i].name);
-        if (!strstr(doc, row))
-            fail_msg("docs/security.md has no row for %s", vsc_rules[i].name);
-    }
+    n = doc_count(doc, "The Linux tier's list holds ");
+    if (n != vmm_seccomp_linux_syscall_count(0))
+        fail_msg("docs/security.md says the Linux tier's list holds %lu syscalls, the table has %zu",
+                 n, vmm_seccomp_linux_syscall_count(0));
+    n = doc_count(doc, "The grants group adds ");
+    if (n != vsc_linux_grant_rules_count)
+        fail_msg("docs/security.md says the grants group adds %lu syscalls, it has %zu", n,
+                 vsc_linux_grant_rules_count);
+    n = doc_count(doc, "The network group adds ");
+    if (n != vsc_linux_net_rules_count)
+        fail_msg("docs/security.md says the network group adds %lu syscalls, it has %zu", n,
+                 vsc_linux_net_rules_count);
+    doc_rows_match(doc, "The allowlist", vsc_rules, vsc_rules_count);
+    doc_rows_match(doc, "The Linux tier's allowlist", vsc_linux_rules, vsc_linux_rules_count);
+    doc_rows_match(doc, "The Linux tier's grants group", vsc_linux_grant_rules,
+                   vsc_linux_grant_rules_count);
+    doc_rows_match(doc, "The Linux tier's network group", vsc_linux_net_rules,
+                   vsc_linux_net_rules_count);
     for (size_t i = 0; i < vsc_san_rules_count; i++) {
         char row[64];
         snprintf(row, sizeof row, "| `%s` (sanitizer) |", vsc_san_rules[i].name);
         if (!strstr(doc, row))
             fail_msg("docs/security.md has no sanitizer row for %s", vsc_san_rules[i].name);
     }
-    /* and no documented row the table lacks */
-    size_t documented = 0;
-    for (const char *p = doc; (p = strstr(p, "\n| `")); p++) {
-        const char *end = strchr(p + 4, '`');
-        if (end && strncmp(end, "` |", 3) == 0)
-            documented++;
-    }
-    assert_int_equal(documented, vsc_rules_count);
 }
 
 static void test_builds(void **state)
@@ -110,19 +192,29 @@ static void test_builds(void **state)
     int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
     assert_true(fd >= 0);
     assert_int_equal(seccomp_export_bpf(ctx, fd), 0);
-    close(fd);
     seccomp_release(ctx);
+    for (unsigned groups = 0; groups < 4; groups++) { /* the Linux tier's, each group set */
+        struct vsc_table t[4];
+        size_t n = vmm_seccomp_linux_tables(groups, t);
+        assert_int_equal(vmm_seccomp_build_tables(&ctx, SCMP_ACT_KILL_PROCESS, getpid(), t, n), 0);
+        assert_int_equal(seccomp_export_bpf(ctx, fd), 0);
+        seccomp_release(ctx);
+    }
+    close(fd);
 }
 
 /* Run `call` in a child under the installed filter: how did the child end? The child exits 0 when
  * the call returned and `expect_errno` (if nonzero) is its errno, 1 otherwise. */
+static int linux_groups = -1; /* -1: the hypercall tier's filter; else the Linux tier's groups */
+
 static int under_filter(long (*call)(void), int expect_errno)
 {
     fflush(NULL);
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if (vmm_seccomp_install() < 0)
+        if ((linux_groups < 0 ? vmm_seccomp_install()
+                              : vmm_seccomp_install_linux((unsigned)linux_groups)) < 0)
             _exit(2);
         errno = 0;
         long r = call();
@@ -198,6 +290,63 @@ static void test_kills(void **state)
     }
 }
 
+static long do_ioctl_irqfd(void) { return syscall(SYS_ioctl, 0, KVM_IRQFD, 0); }
+static long do_ioctl_set_regs(void) { return syscall(SYS_ioctl, 0, KVM_SET_REGS, 0); }
+static long do_eventfd(void) { return syscall(SYS_eventfd2, 0, 0); }
+static long do_socket_unix(void) { return syscall(SYS_socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0); }
+static long do_openat_cwd(void) { return syscall(SYS_openat, AT_FDCWD, "/", O_RDONLY); }
+static long do_pread(void) { return syscall(SYS_pread64, -1, NULL, 0, 0); }
+static long do_statx_fd(void) { return syscall(SYS_statx, 0, "", AT_EMPTY_PATH, 0, NULL); }
+static long do_statx_cwd(void) { return syscall(SYS_statx, AT_FDCWD, "/", 0, 0, NULL); }
+static long do_openat2_fd(void)
+{
+    struct open_how how = { .flags = O_RDONLY };
+    return syscall(SYS_openat2, 0, "x", &how, sizeof how);
+}
+
+static void assert_runs(long (*call)(void))
+{
+    int st = under_filter(call, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fail_msg("expected an allowed call, got status 0x%x", st);
+}
+
+/* The Linux tier's filter: its base list alone kills what only the hypercall tier or a group
+ * needs (sockets, path calls, setup ioctls, eventfd2); each group, when added, allows its own
+ * calls and still not the rest. */
+static void test_linux_kills(void **state)
+{
+    (void)state;
+    linux_groups = 0;
+    assert_runs(do_getpid);
+    int st = under_filter(do_clone3, ENOSYS);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    long (*killed[])(void) = { do_execve, do_ioctl_create_vm, do_ioctl_high_bits, do_ioctl_irqfd,
+                               do_ioctl_set_regs, do_mmap_exec, do_mprotect_exec, do_socket_tcp,
+                               do_socket_unix, do_socket_netlink, do_openat2_fd, do_openat_cwd,
+                               do_statx_fd, do_pread, do_eventfd, do_tgkill_other, do_setuid,
+                               do_i386_getpid, do_x32_getpid };
+    for (size_t i = 0; i < sizeof killed / sizeof killed[0]; i++) {
+        print_message("linux: forbidden call %zu\n", i);
+        assert_killed(under_filter(killed[i], 0));
+    }
+    linux_groups = VSC_LINUX_GRANTS;
+    assert_runs(do_openat2_fd);
+    assert_runs(do_statx_fd);
+    assert_runs(do_pread);
+    assert_killed(under_filter(do_openat2_cwd, 0));
+    assert_killed(under_filter(do_statx_cwd, 0));
+    assert_killed(under_filter(do_socket_tcp, 0));
+    linux_groups = VSC_LINUX_NET;
+    assert_runs(do_socket_tcp);
+    assert_runs(do_socket_unix);
+    assert_runs(do_eventfd);
+    assert_killed(under_filter(do_socket_netlink, 0));
+    assert_killed(under_filter(do_socket_raw_inet, 0));
+    assert_killed(under_filter(do_openat2_fd, 0));
+    linux_groups = -1;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +354,8 @@ int main(void)
         cmocka_unit_test(test_doc_matches),
         cmocka_unit_test(test_builds),
         cmocka_unit_test(test_kills),
+        cmocka_unit_test(test_linux_tables_clean),
+        cmocka_unit_test(test_linux_kills),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -546,7 +546,8 @@ static int lx_machine(struct lx *x, uint64_t mem, int console_log, const char *c
     return 0;
 }
 
-/* The VMM's own seccomp filter (docs/security.md); 0 or -1 after a message. */
+/* The VMM's own seccomp filter, the Linux tier's list with the groups the job needs
+ * (docs/security.md); 0 or -1 after a message. */
 static int lx_seccomp(struct lx *x)
 {
     json_object_seed(0); /* jansson seeds its hash from /dev/urandom: now, not at the report */
@@ -554,7 +555,12 @@ static int lx_seccomp(struct lx *x)
         vmm_seccomp_warn_disabled();
         return 0;
     }
-    return vmm_seccomp_install() < 0 ? -1 : 0;
+    unsigned groups = (x->o->policy.ngrants ? VSC_LINUX_GRANTS : 0) |
+                      (x->o->policy.nendpoints ? VSC_LINUX_NET : 0);
+    if (vmm_seccomp_install_linux(groups) < 0)
+        return -1;
+    vmm_seccomp_test_hooks(x->m.kvm.kvm_fd); /* isovm-hooks only: a forbidden call, SIGSYS */
+    return 0;
 }
 
 /* While the guest stands parked for its snapshot, the supervisor is not polling: a signal or

@@ -1,4 +1,4 @@
-/* The VMM's own seccomp filter: one allowlist table, default kill, installed before the guest runs. */
+/* The VMM's own seccomp filter: an allowlist per tier (the Linux tier's with optional groups), default kill. */
 #ifndef ISOVM_VMM_SECCOMP_H
 #define ISOVM_VMM_SECCOMP_H
 #include <stdbool.h>
@@ -35,6 +35,25 @@ struct vsc_rule {
 /* The allowlist (docs/security.md lists it row by row). */
 extern const struct vsc_rule vsc_rules[];
 extern const size_t vsc_rules_count;
+/* The Linux tier's allowlist (docs/security.md, "The Linux tier's allowlist"), and its groups,
+ * added only when the job needs them: the grants group (the virtio-9p server) and the network
+ * group (the user-mode network stack). */
+extern const struct vsc_rule vsc_linux_rules[];
+extern const size_t vsc_linux_rules_count;
+extern const struct vsc_rule vsc_linux_grant_rules[];
+extern const size_t vsc_linux_grant_rules_count;
+extern const struct vsc_rule vsc_linux_net_rules[];
+extern const size_t vsc_linux_net_rules_count;
+#define VSC_LINUX_GRANTS 1u /* the job has grants */
+#define VSC_LINUX_NET    2u /* the job has network endpoints */
+
+/* A table of rows, by name (for messages and tests). */
+struct vsc_table {
+    const char *name;
+    const struct vsc_rule *rules;
+    size_t count;
+};
+
 /* Extra rows compiled in only under ASan/UBSan for the sanitizer runtimes (count 0 otherwise). */
 extern const struct vsc_rule vsc_san_rules[];
 extern const size_t vsc_san_rules_count;
@@ -42,7 +61,16 @@ extern const size_t vsc_san_rules_count;
 /* Distinct syscalls named by vsc_rules (the "N syscalls" of docs/security.md). */
 size_t vmm_seccomp_syscall_count(void);
 
-/* Build the filter (default action `deflt`, e.g. SCMP_ACT_KILL_PROCESS) without loading it.
+/* The Linux tier's tables for these VSC_LINUX_* groups, base list first; returns how many. */
+size_t vmm_seccomp_linux_tables(unsigned groups, struct vsc_table out[4]);
+/* Distinct syscalls of the Linux tier's filter with these groups. */
+size_t vmm_seccomp_linux_syscall_count(unsigned groups);
+
+/* Build a filter of these tables (and the sanitizer rows in a SAN build) without loading it. */
+int vmm_seccomp_build_tables(scmp_filter_ctx *out, uint32_t deflt, int pid,
+                             const struct vsc_table *tables, size_t ntables);
+
+/* Build the hypercall tier's filter (default action `deflt`, e.g. SCMP_ACT_KILL_PROCESS) without loading it.
  * `pid` is the VMM's pid (tgkill may signal only its own threads). Returns 0 or -errno with a
  * message naming the rule. */
 int vmm_seccomp_build(scmp_filter_ctx *out, uint32_t deflt, int pid);
@@ -50,6 +78,10 @@ int vmm_seccomp_build(scmp_filter_ctx *out, uint32_t deflt, int pid);
 /* Set no_new_privs and load the filter into the calling thread (single-threaded at this point:
  * every thread created later inherits it). Returns 0 or -errno after a message. */
 int vmm_seccomp_install(void);
+
+/* The Linux tier's: the same, with its own list and the VSC_LINUX_* groups the job needs;
+ * TSYNC puts it on every thread that exists (docs/linux-tier.md, snapshots). */
+int vmm_seccomp_install_linux(unsigned groups);
 
 /* Test-only (isovm-hooks, ISOVM_TEST_HOOK): right after installation, make one forbidden call:
  * seccomp-execve, seccomp-fork, seccomp-ioctl (KVM_CREATE_VM on kvm_fd), seccomp-mmap-exec,
