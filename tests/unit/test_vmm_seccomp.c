@@ -298,6 +298,7 @@ static long do_openat_cwd(void) { return syscall(SYS_openat, AT_FDCWD, "/", O_RD
 static long do_pread(void) { return syscall(SYS_pread64, -1, NULL, 0, 0); }
 static long do_statx_fd(void) { return syscall(SYS_statx, 0, "", AT_EMPTY_PATH, 0, NULL); }
 static long do_statx_cwd(void) { return syscall(SYS_statx, AT_FDCWD, "/", 0, 0, NULL); }
+static long do_openat_fd(void) { return syscall(SYS_openat, 0, "x", O_RDONLY); }
 static long do_openat2_fd(void)
 {
     struct open_how how = { .flags = O_RDONLY };
@@ -332,10 +333,12 @@ static void test_linux_kills(void **state)
     }
     linux_groups = VSC_LINUX_GRANTS;
     assert_runs(do_openat2_fd);
-    assert_runs(do_statx_fd);
-    assert_runs(do_pread);
+    assert_runs(do_openat_fd);
     assert_killed(under_filter(do_openat2_cwd, 0));
+    assert_killed(under_filter(do_openat_cwd, 0));
     assert_killed(under_filter(do_statx_cwd, 0));
+    assert_killed(under_filter(do_statx_fd, 0));
+    assert_killed(under_filter(do_pread, 0));
     assert_killed(under_filter(do_socket_tcp, 0));
     linux_groups = VSC_LINUX_NET;
     assert_runs(do_socket_tcp);

@@ -630,7 +630,7 @@ static int rename_in(struct p9_req *r, struct p9_fid *odir, const char *oname, s
     struct p9_str os = { oname, (uint16_t)olen };
     if (!(rc = name_take(r, &o, &os, from)) && !(rc = name_take(r, &n, nname, name)) &&
         !(rc = throttle(r, true, 0))) {
-        if (renameat(o.fd, from, n.fd, name) < 0)
+        if (syscall(SYS_renameat2, o.fd, from, n.fd, name, 0) < 0)
             rc = -errno;
     }
     if (!rc && !p9_path_join(from, o.f->path, oname, olen) && !p9_path_join(to, n.f->path, name, nname->len))

@@ -41,9 +41,10 @@ static int share_throttle(void *ctx, bool write, uint64_t bytes)
             break;
         if (!since)
             since = now;
+        /* a millisecond late at most: the bucket keeps refilling meanwhile, so only the last
+         * wait of a request can add to its time */
         struct pollfd p = { .fd = sh->stop_fd, .events = POLLIN };
-        struct timespec ts = ns_ts(w);
-        if (ppoll(&p, 1, &ts, NULL) > 0 || atomic_load(&sh->stopping))
+        if (poll(&p, 1, (int)((w + 999999) / 1000000)) > 0 || atomic_load(&sh->stopping))
             return -EINTR;
     }
     if (since)
