@@ -21,9 +21,11 @@ _lxg_tree() {
 
 # Read, write, create, delete, rename, mkdir through a rw grant; a symlink out of it refused at
 # creation and a host symlink out of it never followed; ".." out of it stays in the guest's own
-# tree; a FIFO never opened; a ro grant refusing writes, creates, deletes and renames (EROFS: the
+# tree; a ro grant refusing writes, creates, deletes and renames (EROFS: the
 # init mounts it read-only; the VMM refuses them too, test_p9). The host sees every change; the
-# report counts the requests and the audit log the grants and the refusals.
+# report counts the requests and the audit log the grants and the refusals. (A FIFO beneath a
+# grant is the guest kernel's own pipe: opening it never reaches the VMM, which refuses to open
+# one anyway, test_p9.)
 c_lxg_files() {
     native && return
     _lx_images || return
@@ -39,7 +41,6 @@ c_lxg_files() {
         ln -s ../secret.txt up 2>/dev/null && echo "ln-up=made" || echo "ln-up=refused"
         cat esc 2>/dev/null && echo "esc=read" || echo "esc=refused"
         cat /work/../secret.txt 2>/dev/null || echo "dotdot=not-there"
-        (cat fifo </dev/null >/dev/null 2>&1) && echo "fifo=opened" || echo "fifo=refused"
         echo "ro=$(cat /in/data.txt)"
         echo x >/in/new 2>/dev/null && echo "ro-create=made" || echo "ro-create=refused"
         echo x >>/in/data.txt 2>/dev/null && echo "ro-write=made" || echo "ro-write=refused"
@@ -48,7 +49,7 @@ c_lxg_files() {
         mkdir /in/d 2>/dev/null && echo "ro-mkdir=made" || echo "ro-mkdir=refused"
         ls /work | tr "\n" " "; echo'
     expect_status 0 || return
-    expect_stdout_eq $'pwd=/work\nin=input for the job\nout=written by the guest\nmoved=data\nrm=ok\nln-down=ok\nln-up=refused\nesc=refused\ndotdot=not-there\nfifo=refused\nro=read-only data\nro-create=refused\nro-write=refused\nro-rm=refused\nro-mv=refused\nro-mkdir=refused\ndown esc fifo in.txt made out.txt sub '
+    expect_stdout_eq $'pwd=/work\nin=input for the job\nout=written by the guest\nmoved=data\nrm=ok\nln-down=ok\nln-up=refused\nesc=refused\ndotdot=not-there\nro=read-only data\nro-create=refused\nro-write=refused\nro-rm=refused\nro-mv=refused\nro-mkdir=refused\ndown esc fifo in.txt made out.txt sub '
     [ "$(cat "$c/w/out.txt" 2>/dev/null)" = "written by the guest" ] || fail "the host has no out.txt from the guest"
     [ "$(cat "$c/w/made/moved" 2>/dev/null)" = data ] || fail "the host has no made/moved"
     [ -e "$c/w/rmme" ] && fail "rmme is still on the host"
@@ -63,7 +64,6 @@ r = json.load(open(sys.argv[1]))
 fs = r["shared_fs"]
 assert fs["requests"] >= 20 and fs["write_bytes"] >= 21 and fs["read_bytes"] >= 18, fs
 assert r["denials"]["escape"] >= 1, r["denials"]
-assert r["denials"]["special-file"] >= 1, r["denials"]
 lines = [json.loads(l) for l in open(sys.argv[2])]
 grants = [l["path"] for l in lines if l["event"] == "grant" and l.get("path")]
 assert "/work" in grants and "/in" in grants, grants

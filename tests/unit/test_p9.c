@@ -578,10 +578,17 @@ static void test_revoked_and_expired(void **state)
     pthread_mutex_unlock(&f->job->lock);
     assert_int_equal(read_(f, 2, 0, 10), -EKEYREVOKED);
     uint64_t size;
-    assert_int_equal(getattr(f, 1, &size), -EKEYREVOKED);
+    assert_int_equal(getattr(f, 1, &size), 0); /* a grant's root itself: its attributes at launch */
     assert_int_equal(walk(f, 1, 5, "sub", NULL), -EKEYREVOKED);
+    assert_int_equal(walk(f, 1, 5, "hello.txt", NULL), -EKEYREVOKED);
     assert_int_equal(attach(f, 5, "/work"), -EKEYREVOKED);
     assert_int_equal(f->job->stats.denials[DENY_REVOKED], 4);
+    /* through the grants' root (how the init mounts them): the entry is still there, so the
+     * guest's bind mount of a revoked grant works, and nothing beneath it does */
+    assert_int_equal(attach(f, 6, ""), 0);
+    assert_int_equal(walk(f, 6, 7, "0", NULL), 0);
+    assert_int_equal(getattr(f, 7, &size), 0);
+    assert_int_equal(lopen(f, 7, O_RDONLY | O_DIRECTORY), -EKEYREVOKED);
     /* the other grants still work until their own deadline */
     assert_int_equal(getattr(f, 4, &size), 0);
     assert_int_equal(size, 15);

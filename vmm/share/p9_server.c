@@ -36,6 +36,11 @@ void p9_server_init(struct p9_server *s, struct job *job)
     s->job = job;
     p9_fids_init(&s->fids);
     s->start_sec = (uint64_t)time(NULL);
+    for (unsigned g = 0; g < job->ngrant_roots && g < POLICY_MAX_GRANTS; g++) {
+        const struct cap *c = cap_get(job->caps, job->grant_roots[g].slot, job->grant_roots[g].gen);
+        if (!c || c->host_fd < 0 || fstat(c->host_fd, &s->root_st[g]) < 0)
+            memset(&s->root_st[g], 0, sizeof s->root_st[g]);
+    }
 }
 
 void p9_server_fini(struct p9_server *s)
@@ -298,17 +303,11 @@ static int p9_walk(struct p9_req *r)
             rc = -ENOENT;
             break;
         }
-        struct p9_root root;
-        if ((rc = p9_root_begin(r, (unsigned)e, 0, "", &root)))
-            break;
-        struct stat st;
-        rc = fstat(root.fd, &st) < 0 ? -errno : 0;
-        p9_root_end(r, &root);
-        if (rc)
-            break;
+        /* the grant's root as it was at launch: no host access, no live check (a revoked
+         * grant still mounts; everything beneath it is refused) */
         g = (unsigned)e;
         path[0] = 0;
-        p9_put_stat_qid(r, &st);
+        p9_put_stat_qid(r, &r->s->root_st[g]);
         done++;
     }
     if (!rc && done < n) {
@@ -383,6 +382,8 @@ static int p9_getattr(struct p9_req *r)
         st.st_atim.tv_sec = st.st_mtim.tv_sec = st.st_ctim.tv_sec = (time_t)r->s->start_sec;
         return put_attr(r, &st, true);
     }
+    if (!f->path[0] && f->fd < 0 && f->grant < POLICY_MAX_GRANTS) /* a root: as at launch */
+        return put_attr(r, &r->s->root_st[f->grant], false);
     struct p9_root root;
     int rc = p9_root_begin(r, f->grant, CAP_R_STAT, f->path, &root);
     if (rc)

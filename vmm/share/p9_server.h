@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include "devices/virtio/p9/p9_wire.h"
 #include "vmm/core/job.h"
@@ -47,6 +48,10 @@ struct p9_server {
     uint64_t devs[P9_DEVS_MAX]; /* the host devices met, in order: qid paths carry their index */
     unsigned ndevs;
     uint64_t start_sec;    /* the virtual root's times */
+    struct stat root_st[POLICY_MAX_GRANTS]; /* each grant's root as it was at launch: its
+                                             * attributes answer without a live check, so
+                                             * that a grant revoked or expired before the guest
+                                             * mounted it still mounts (and refuses the rest) */
     uint32_t msize;        /* negotiated by Tversion (0: none yet: only Tversion is served) */
     struct p9_fids fids;
     /* Wait for and take the io bucket's tokens (write: io.write, else io.read) for one operation
@@ -58,7 +63,8 @@ struct p9_server {
     struct p9_stats stats;
 };
 
-/* A server over job's grants (grants_open done: job->grant_roots). */
+/* A server over job's grants (grants_open done: job->grant_roots; each root's attributes are
+ * taken now). */
 void p9_server_init(struct p9_server *s, struct job *job);
 /* Close every fid. */
 void p9_server_fini(struct p9_server *s);
