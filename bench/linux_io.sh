@@ -30,7 +30,8 @@
 # 5) of each after one unmeasured run of each (isovm's makes the snapshot its later runs start
 # from); medians. Before each measured run the emulated host's free memory is written once
 # (warm_ram, as in bench/linux.sh). LINUX_IO_ROWS picks rows by name (default: all of
-# "read write untar rx tx rr"). A row whose runs fail prints FAILED and the bench goes on.
+# "read write untar rx tx rr"); LINUX_IO_ISOVM_ARGS adds options to isovm's (split at spaces).
+# A row whose runs fail prints FAILED and the bench goes on.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 B=${BUILD:-build}
@@ -105,11 +106,22 @@ qemu_initrd() {
 }
 
 # run_isovm JOB... / run_qemu JOB... : one run, the job's stdout in $TMP/out, stderr in $TMP/err
+# isovm killed by SIGSYS (its own seccomp filter) after the job's end is counted in SIGSYS_RUNS
+# and the run kept: the figures are the job's, printed before (2026-12-05: the network's
+# teardown, vmm/linux/lnet.c, unlinks its endpoint sockets, a call the filter does not allow)
+SIGSYS_RUNS=0
 run_isovm() {
+    rm -f "$TMP/r.json"
+    # shellcheck disable=SC2086 # LINUX_IO_ISOVM_ARGS: further options, split at spaces
     timeout -k 5 "$LIMIT" "$ISOVM" launch --rootfs "$TMP/root.img" --memory "$MEM" --kernel "$KDIR/vmlinux" \
-        --grant "/work=$SHARE:rw" --connect "tcp:127.0.0.1:$PORT" --report "$TMP/r.json" \
+        --grant "/work=$SHARE:rw" --connect "tcp:127.0.0.1:$PORT" --report "$TMP/r.json" ${LINUX_IO_ISOVM_ARGS:-} \
         -- "$@" >"$TMP/out" 2>"$TMP/err" </dev/null
     local rc=$?
+    if [ $rc = 159 ] && grep -q '^status=' "$TMP/out"; then
+        [ $SIGSYS_RUNS = 0 ] && echo "bench/linux_io.sh: isovm was killed by SIGSYS after its job ended (its seccomp filter); such runs are kept and counted" >&2
+        SIGSYS_RUNS=$((SIGSYS_RUNS + 1))
+        return 0
+    fi
     [ $rc = 0 ] || { echo "isovm failed ($rc): $(tail -n 5 "$TMP/err")" >&2; return 1; }
 }
 run_qemu() {
@@ -216,10 +228,11 @@ bench_row() {
                         h ? "isovm/QEMU" : "QEMU/isovm", r >= 1.0 ? "met" : "NOT met" }'
 }
 
+snap() { [ -f "$TMP/r.json" ] && sed -n 's/.*"snapshot": "\([a-z]*\)".*/\1/p' "$TMP/r.json" | head -n1 || echo "unknown (no report)"; }
 # one unmeasured run of each (isovm's makes the snapshot of this kind: a grant and an endpoint)
 warm_ram
-run_isovm /bin/true || die "isovm's warm-up run failed"
-echo "isovm warm-up run: snapshot $(sed -n 's/.*"snapshot": "\([a-z]*\)".*/\1/p' "$TMP/r.json" | head -n1)"
+run_isovm /bin/sh -c 'echo status=0' || die "isovm's warm-up run failed"
+echo "isovm warm-up run: snapshot $(snap); files in the snapshot cache: $(find "$ISOVM_SNAPSHOT_CACHE" -type f 2>/dev/null | wc -l)"
 run_qemu /bin/true || die "QEMU's warm-up run failed"
 echo "== the grant and the network against QEMU ($RUNS runs each, interleaved; by the guest's clock)"
 for row in $ROWS; do
@@ -233,5 +246,6 @@ for row in $ROWS; do
     *) die "unknown row $row (LINUX_IO_ROWS: read write untar rx tx rr)" ;;
     esac
 done
-[ -f "$TMP/r.json" ] && echo "isovm's last run: snapshot $(sed -n 's/.*"snapshot": "\([a-z]*\)".*/\1/p' "$TMP/r.json" | head -n1)"
+echo "isovm's last run: snapshot $(snap)"
+[ $SIGSYS_RUNS = 0 ] || echo "isovm runs killed by SIGSYS after the job (kept): $SIGSYS_RUNS"
 exit $FAILED

@@ -72,7 +72,7 @@ assert any(l.get("path", "").startswith("/work/") for l in esc), esc
 PY
 }
 
-# Revocation from outside mid-job (isovm cap revoke --control SOCK /work: the grant's guest path)
+# Revocation from outside mid-job (isovm cap revoke --control SOCK --path /work: the grant's guest path)
 # ends access at the next request: the job, reading in a loop, sees EKEYREVOKED ("Key has been
 # revoked"); a grant that expired before the job started is refused with EKEYEXPIRED; the other
 # grant still works; the audit log has the revocation and the expiry.
@@ -102,7 +102,7 @@ c_lxg_revoke() {
         return
     fi
     sleep 0.5
-    run_cmd "$ISOVM" cap revoke --control "$sock" /work
+    run_cmd "$ISOVM" cap revoke --control "$sock" --path /work
     expect_status 0 "cap revoke /work"
     wait "$pid"
     rc=$?

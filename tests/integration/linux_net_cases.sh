@@ -22,11 +22,11 @@ while True:
 _lxn_peer() {
     local name=$1 mode=$2 port=$3 i
     shift 3
-    py "$REPO/tests/tools/net_peer.py" "$mode" 127.0.0.1 "$port" "$@" >"$WORK/case/$name.out" 2>&1 &
+    "$PYTHON3" "$REPO/tests/tools/net_peer.py" "$mode" 127.0.0.1 "$port" "$@" >"$WORK/case/$name.out" 2>&1 &
     PEER_PID=$!
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 200; i++)); do
         grep -q ready "$WORK/case/$name.out" 2>/dev/null && return 0
-        sleep 0.05
+        sleep 0.1
     done
     fail "net_peer.py $mode did not start: $(head -c 300 "$WORK/case/$name.out")"
     return 1
@@ -105,7 +105,7 @@ c_lxn_listen() {
         grep -q listening "$out" 2>/dev/null && break
         sleep 0.1
     done
-    run_cmd py "$REPO/tests/tools/net_peer.py" connect 127.0.0.1 "$port" $'from the host\n'
+    run_cmd "$PYTHON3" "$REPO/tests/tools/net_peer.py" connect 127.0.0.1 "$port" $'from the host\n'
     wait "$pid"
     rc=$?
     [ "$rc" = 0 ] || fail "the guest's listener exited $rc: $(head -c 300 "$err")"
