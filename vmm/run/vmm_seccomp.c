@@ -256,8 +256,25 @@ const struct vsc_rule vsc_linux_net_rules[] = {
     ROW(ppoll, .reason = "net: the stack thread's wait"),
     ROW(eventfd2, .reason = "net: the stack thread's wake-up"),
     ROW(timerfd_create, .reason = "net: the stack's timers"),
+    ROW(fcntl, ARGS(INT_OF(1, F_GETFL, F_SETFL)),
+        .reason = "net: the stack's sockets and forwards made non-blocking"),
 };
 const size_t vsc_linux_net_rules_count = sizeof vsc_linux_net_rules / sizeof vsc_linux_net_rules[0];
+
+/* The Linux tier's control group, added only when the job has a control socket (--control,
+ * "control": isovm cap list / revoke from outside, vmm/run/control.c): one connection at a time
+ * on the Unix socket made before the filter, and the socket file removed at the end. */
+const struct vsc_rule vsc_linux_control_rules[] = {
+    ROW(accept4, .reason = "control: a connection to the control socket"),
+    ROW(getsockopt, .reason = "control: the client's credentials (SO_PEERCRED)"),
+    ROW(geteuid, .reason = "control: the client must be the VMM's user or root"),
+    ROW(recvfrom, .reason = "control: a request"),
+    ROW(sendto, .reason = "control: an answer"),
+    ROW(unlinkat, ARGS(FD_ARG(0)), .reason = "control: the socket file removed at the end, by "
+                                             "name in its directory's descriptor"),
+};
+const size_t vsc_linux_control_rules_count =
+    sizeof vsc_linux_control_rules / sizeof vsc_linux_control_rules[0];
 
 /* The sanitizer runtimes (ASan, UBSan, LeakSanitizer) make calls of their own: shadow memory,
  * reports, and LeakSanitizer's check at exit (a tracer task that ptrace-stops every thread and
@@ -307,14 +324,21 @@ size_t vmm_seccomp_syscall_count(void)
 
 size_t vmm_seccomp_linux_syscall_count(unsigned groups)
 {
-    struct vsc_table t[4];
+    struct vsc_table t[5];
     size_t n = vmm_seccomp_linux_tables(groups, t), count = 0;
-    for (size_t i = 0; i < n; i++) /* the groups name syscalls the base list lacks */
-        count += distinct_syscalls(t[i].rules, t[i].count);
+    /* the groups name syscalls the base list lacks; one two groups share counts once */
+    for (size_t i = 0; i < n; i++)
+        for (size_t a = 0; a < t[i].count; a++) {
+            bool seen = false;
+            for (size_t j = 0; j <= i && !seen; j++)
+                for (size_t b = 0; b < (j == i ? a : t[j].count) && !seen; b++)
+                    seen = t[j].rules[b].nr == t[i].rules[a].nr;
+            count += !seen;
+        }
     return count;
 }
 
-size_t vmm_seccomp_linux_tables(unsigned groups, struct vsc_table out[4])
+size_t vmm_seccomp_linux_tables(unsigned groups, struct vsc_table out[5])
 {
     size_t n = 0;
     out[n++] = (struct vsc_table){ "linux", vsc_linux_rules, vsc_linux_rules_count };
@@ -324,6 +348,9 @@ size_t vmm_seccomp_linux_tables(unsigned groups, struct vsc_table out[4])
     if (groups & VSC_LINUX_NET)
         out[n++] = (struct vsc_table){ "linux network", vsc_linux_net_rules,
                                        vsc_linux_net_rules_count };
+    if (groups & VSC_LINUX_CONTROL)
+        out[n++] = (struct vsc_table){ "linux control", vsc_linux_control_rules,
+                                       vsc_linux_control_rules_count };
     return n;
 }
 
@@ -425,7 +452,7 @@ int vmm_seccomp_install(void)
 
 int vmm_seccomp_install_linux(unsigned groups)
 {
-    struct vsc_table t[4];
+    struct vsc_table t[5];
     size_t n = vmm_seccomp_linux_tables(groups, t);
     return install_tables(t, n);
 }

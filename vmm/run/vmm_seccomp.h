@@ -37,15 +37,20 @@ extern const struct vsc_rule vsc_rules[];
 extern const size_t vsc_rules_count;
 /* The Linux tier's allowlist (docs/security.md, "The Linux tier's allowlist"), and its groups,
  * added only when the job needs them: the grants group (the virtio-9p server) and the network
- * group (the user-mode network stack). */
+ * group (the user-mode network stack), the control group (the control socket). */
 extern const struct vsc_rule vsc_linux_rules[];
 extern const size_t vsc_linux_rules_count;
 extern const struct vsc_rule vsc_linux_grant_rules[];
 extern const size_t vsc_linux_grant_rules_count;
 extern const struct vsc_rule vsc_linux_net_rules[];
 extern const size_t vsc_linux_net_rules_count;
-#define VSC_LINUX_GRANTS 1u /* the job has grants */
-#define VSC_LINUX_NET    2u /* the job has network endpoints */
+extern const struct vsc_rule vsc_linux_control_rules[];
+extern const size_t vsc_linux_control_rules_count;
+#define VSC_LINUX_GRANTS  1u /* the job has grants */
+#define VSC_LINUX_NET     2u /* the job has network endpoints */
+#define VSC_LINUX_CONTROL 4u /* the job has a control socket */
+/* A syscall two groups need is in both, with the same argument rule (the filter then has one
+ * rule for it, whichever of them is on). */
 
 /* A table of rows, by name (for messages and tests). */
 struct vsc_table {
@@ -62,7 +67,7 @@ extern const size_t vsc_san_rules_count;
 size_t vmm_seccomp_syscall_count(void);
 
 /* The Linux tier's tables for these VSC_LINUX_* groups, base list first; returns how many. */
-size_t vmm_seccomp_linux_tables(unsigned groups, struct vsc_table out[4]);
+size_t vmm_seccomp_linux_tables(unsigned groups, struct vsc_table out[5]);
 /* Distinct syscalls of the Linux tier's filter with these groups. */
 size_t vmm_seccomp_linux_syscall_count(unsigned groups);
 
