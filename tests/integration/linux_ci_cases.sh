@@ -52,6 +52,7 @@ c_lxci_wget() {
     _lx_images || return
     local c=$WORK/case port pid
     mkdir -p "$c/www" && printf 'fetched over the granted endpoint\n' >"$c/www/file.txt" || return
+    _net_up
     port=$(py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
     (cd "$c/www" && exec python3 -m http.server --bind 127.0.0.1 "$port" >"$c/http.log" 2>&1) &
     pid=$!

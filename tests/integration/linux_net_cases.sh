@@ -4,8 +4,10 @@
 # Sourced by run.sh after linux_cases.sh (_lx_images, _lx_kernel, _lx_run). The guest side is
 # guest/tests/netprobe.c in the root image; the host side tests/tools/net_peer.py.
 
-# _lxn_port : PORT, a free TCP and UDP port on 127.0.0.1
+# _lxn_port : PORT, a free TCP and UDP port on 127.0.0.1 (the loopback brought up first: the
+# emulated host's may start down, net_cases.sh's _net_up)
 _lxn_port() {
+    _net_up
     PORT=$(py -c '
 import socket
 while True:
