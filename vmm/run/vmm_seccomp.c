@@ -298,6 +298,8 @@ const struct vsc_rule vsc_san_rules[] = {
     ROW(sched_getaffinity, .reason = "sanitizer: processor count"),
     ROW(sched_yield, .reason = "LeakSanitizer: waits for its tracer at exit (the Linux tier's list "
                                "lacks it; the hypercall tier's has it for the guest)"),
+    ROW(lseek, .reason = "LeakSanitizer: the tracer rewinds /proc/self/task (the Linux tier's list "
+                         "lacks it; the hypercall tier's has it for the guest)"),
 };
 const size_t vsc_san_rules_count = sizeof vsc_san_rules / sizeof vsc_san_rules[0];
 #else
