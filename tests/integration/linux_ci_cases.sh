@@ -38,7 +38,7 @@ c_lxci_make() {
     # the same checkout read-only: make fails at its first write (mkdir build), and says why
     run_isovm launch --rootfs "$LXCI_IMG" --memory 512M "${LX_KERNEL_ARGS[@]}" \
         --grant "/work=$c/checkout-ro:ro" --cwd /work --env PATH=/usr/bin:/bin -- /bin/sh -c 'make && make check'
-    [ "$STATUS" = 2 ] || fail "make through a read-only grant exited $STATUS, want 2 (make's failure)"
+    [ "$RC" = 2 ] || fail "make through a read-only grant exited $RC, want 2 (make's failure)"
     expect_stderr_has "Read-only file system"
     [ -e "$c/checkout-ro/build" ] && fail "the read-only checkout has a build directory"
     return 0
@@ -62,7 +62,7 @@ c_lxci_wget() {
         sleep 0.1
     done
     _lx_run --connect "tcp:127.0.0.1:$port" -- /bin/sh -c "wget -q -O - http://ep0.isovm:$port/file.txt"
-    local st=$STATUS
+    local st=$RC
     [ "$st" = 0 ] && expect_stdout_eq 'fetched over the granted endpoint'
     [ "$st" = 0 ] || fail "wget through the granted endpoint exited $st"
     expect_report_ge "$WORK/case/r.json" rx_bytes 30

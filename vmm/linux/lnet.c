@@ -2,6 +2,7 @@
 #include "vmm/linux/lnet.h"
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <slirp/libslirp.h>
 #include <stdio.h>
@@ -95,6 +96,8 @@ struct lnet_core {
     struct lnet_fwd fwds[MAX_FWDS];
     struct lnet_udp_table udp;
     char dir[64];          /* the forwards' private directory ("" when none) */
+    int dir_fd, parent_fd; /* it and its parent (O_PATH): removals by name under the VMM's
+                            * seccomp filter, which allows no path from the cwd (-1: none) */
     uint64_t refused_other, udp_dropped, fwd_limit_refused;
     uint64_t malformed;    /* IPv4 frames refused before slirp (lnet_frame_parse's BAD) */
 };
@@ -390,6 +393,14 @@ static void endpoint_sockaddr(const struct endpoint *e, struct sockaddr_storage 
 }
 
 /* Close endpoint i: nothing new reaches it, and its live connections end. Net thread. */
+/* A forward's socket file removed by name in the private directory (no path from the cwd). */
+static void lnet_unlink_socket(const struct lnet_core *c, const char *path)
+{
+    const char *base = strrchr(path, '/');
+    if (c->dir_fd >= 0 && base)
+        unlinkat(c->dir_fd, base + 1, 0);
+}
+
 static void endpoint_close(struct lnet_core *c, unsigned i)
 {
     struct ep_state *s = &c->eps[i];
@@ -410,7 +421,7 @@ static void endpoint_close(struct lnet_core *c, unsigned i)
         if (s->listen_fd >= 0) {
             close(s->listen_fd);
             s->listen_fd = -1;
-            unlink(s->path);
+            lnet_unlink_socket(c, s->path);
         }
         return;
     }
@@ -857,6 +868,7 @@ static void *net_thread(void *arg)
 
 static int make_private_dir(struct lnet_core *c)
 {
+    c->dir_fd = c->parent_fd = -1;
     const char *tmp = getenv("TMPDIR");
     if (!tmp || !*tmp || strlen(tmp) > 40)
         tmp = "/tmp";
@@ -867,6 +879,8 @@ static int make_private_dir(struct lnet_core *c)
         c->dir[0] = 0;
         return err;
     }
+    c->dir_fd = open(c->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    c->parent_fd = open(tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
     return 0;
 }
 
@@ -886,6 +900,7 @@ int lnet_init(struct lnet *n, const struct guest_ram *ram, const struct policy *
     n->core = c;
     c->n = n;
     c->wake_fd = -1;
+    c->dir_fd = c->parent_fd = -1;
     pthread_mutex_init(&c->lock, NULL);
     for (unsigned k = 0; k < MAX_FWDS; k++)
         c->fwds[k].guest_fd = c->fwds[k].host_fd = -1;
@@ -994,10 +1009,16 @@ void lnet_fini(struct lnet *n)
     for (unsigned i = 0; i < c->neps; i++)
         if (c->eps[i].listen_fd >= 0) {
             close(c->eps[i].listen_fd);
-            unlink(c->eps[i].path);
+            lnet_unlink_socket(c, c->eps[i].path);
         }
-    if (c->dir[0] && rmdir(c->dir) < 0)
+    const char *base = strrchr(c->dir, '/');
+    if (c->dir[0] && c->parent_fd >= 0 && base && unlinkat(c->parent_fd, base + 1, AT_REMOVEDIR) < 0)
         log_warn("lnet: removing %s: %s", c->dir, strerror(errno));
+    if (c->dir_fd >= 0)
+        close(c->dir_fd);
+    if (c->parent_fd >= 0)
+        close(c->parent_fd);
+    c->dir_fd = c->parent_fd = -1;
     if (c->wake_fd >= 0)
         close(c->wake_fd);
     free(c->txq.f);

@@ -258,6 +258,8 @@ const struct vsc_rule vsc_linux_net_rules[] = {
     ROW(timerfd_create, .reason = "net: the stack's timers"),
     ROW(fcntl, ARGS(INT_OF(1, F_GETFL, F_SETFL)),
         .reason = "net: the stack's sockets and forwards made non-blocking"),
+    ROW(unlinkat, ARGS(FD_ARG(0)), .reason = "net: the forwards' socket files and their private "
+                                             "directory removed, by name in a descriptor"),
 };
 const size_t vsc_linux_net_rules_count = sizeof vsc_linux_net_rules / sizeof vsc_linux_net_rules[0];
 

@@ -141,7 +141,7 @@ int p9_deny(struct p9_req *r, enum deny_kind kind, int err, unsigned g, const ch
     guest_path(job, g, path, gp, sizeof gp);
     pthread_mutex_lock(&job->lock);
     uint32_t slot = g < job->ngrant_roots ? job->grant_roots[g].slot : CAP_NONE;
-    audit_deny(job, kind, r->nr, err, slot, gp);
+    audit_deny(job, kind, r->nr, -err, slot, gp); /* the audit log takes a positive errno */
     pthread_mutex_unlock(&job->lock);
     return err;
 }
