@@ -17,7 +17,10 @@ FUZZ_SRCS_modules_order := init/modules_order.c
 FUZZ_SRCS_vnet       := devices/virtio/net/vnet.c devices/virtio/mmio.c devices/virtio/virtq.c \
                         vmm/core/guest_ram.c limits/io_throttle.c limits/token_bucket.c lib/clock.c \
                         vmm/linux/lnet_frame.c
-FUZZ_HARNESSES := virtq virtio_dev init_job image_check modules_order lsnap vnet lnet_frame p9
+FUZZ_SRCS_lnet_frame := vmm/linux/lnet_frame.c
+FUZZ_SRCS_p9        := $(wildcard vmm/share/p9_*.c vmm/caps/*.c lib/*.c policy/*.c limits/*.c) \
+                        devices/virtio/p9/p9_wire.c vmm/core/job.c \
+                        vmm/core/fault.c vmm/core/guest_mem.c vmm/core/paging.c
 FUZZ_SRCS_lsnap      := vmm/linux/lsnap_file.c vmm/linux/lstate.c lib/sha256.c lib/sparse_read.c lib/log.c
 FUZZ_HDRS    := $(wildcard devices/virtio/*.h devices/virtio/*/*.h vmm/core/guest_ram.h limits/*.h lib/clock.h \
                 init/*.h vmm/linux/image_check.h vmm/linux/lsnap_file.h vmm/linux/lstate.h \
@@ -32,7 +35,9 @@ $(FUZZ_DIR)/fuzz_init_job: tests/fuzz/fuzz_init_job.c $(FUZZ_SRCS_init_job) $(FU
 $(FUZZ_DIR)/fuzz_image_check: tests/fuzz/fuzz_image_check.c $(FUZZ_SRCS_image_check) $(FUZZ_HDRS)
 $(FUZZ_DIR)/fuzz_modules_order: tests/fuzz/fuzz_modules_order.c $(FUZZ_SRCS_modules_order) $(FUZZ_HDRS)
 $(FUZZ_DIR)/fuzz_vnet: tests/fuzz/fuzz_vnet.c $(FUZZ_SRCS_vnet) $(FUZZ_HDRS) vmm/linux/lnet_frame.h
-FUZZ_HARNESSES := virtq virtio_dev init_job image_check modules_order lsnap vnet lnet_frame p9
+$(FUZZ_DIR)/fuzz_lnet_frame: tests/fuzz/fuzz_lnet_frame.c $(FUZZ_SRCS_lnet_frame) vmm/linux/lnet_frame.h
+$(FUZZ_DIR)/fuzz_p9: FUZZ_LDLIBS := -ljansson -lpthread
+$(FUZZ_DIR)/fuzz_p9: tests/fuzz/fuzz_p9.c $(FUZZ_SRCS_p9) $(FUZZ_HDRS)
 $(FUZZ_DIR)/fuzz_lsnap: tests/fuzz/fuzz_lsnap.c $(FUZZ_SRCS_lsnap) $(FUZZ_HDRS)
 $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_HARNESSES)):
 	@mkdir -p $(dir $@)
