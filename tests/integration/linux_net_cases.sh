@@ -122,7 +122,7 @@ c_lxn_listen() {
 # is that - 2% at the least and that + 2% plus the same receive's time unthrottled (a
 # calibration run just before, in the same conditions) at the most.
 _lxn_recv() { # [OPTIONS...] : one usable run of netprobe recv 16 from a source on PORT; SECS
-    _lxn_peer src source "$PORT" 16 || return
+    _lxn_peer src source "$PORT" 16 5 || return # run_usable may run it again
     local pid=$PEER_PID
     run_usable launch --rootfs "$LX/root.img" --memory "$LX_MEM" "${LX_KERNEL_ARGS[@]}" \
         --report "$WORK/case/r.json" "$@" --connect "tcp:127.0.0.1:$PORT" -- \
