@@ -39,6 +39,10 @@ void p9_root_end(struct p9_req *r, struct p9_root *root);
  * escape); other errors are the host's. */
 int p9_open_beneath(struct p9_req *r, const struct p9_root *root, const char *path, int flags, unsigned mode);
 
+/* A request that is one fid and nothing else (Treadlink, Tremove, Tstatfs, Tclunk): the fid,
+ * or -EPROTO (malformed) / -EBADF (no such fid). */
+int p9_take_fid(struct p9_req *r, struct p9_fid **out);
+
 /* An audited refusal of `kind` with errno err at grant g's `path` (its guest path in the line). */
 int p9_deny(struct p9_req *r, enum deny_kind kind, int err, unsigned g, const char *path);
 

@@ -562,14 +562,12 @@ int p9_mknod(struct p9_req *r)
 
 int p9_readlink(struct p9_req *r)
 {
-    uint32_t fid = p9_get32(&r->in);
-    if (!p9_in_done(&r->in))
-        return -EPROTO;
-    struct p9_fid *f = p9_fid_get(&r->s->fids, fid);
-    if (!f)
-        return -EBADF;
+    struct p9_fid *f;
+    int rc = p9_take_fid(r, &f);
+    if (rc)
+        return rc;
     struct p9_root root;
-    int rc = p9_root_begin(r, f->grant, CAP_R_STAT, f->path, &root);
+    rc = p9_root_begin(r, f->grant, CAP_R_STAT, f->path, &root);
     if (rc)
         return rc;
     char dir[P9_PATH_MAX], tgt[P9_STR_MAX];
@@ -676,14 +674,13 @@ int p9_rename(struct p9_req *r)
 
 int p9_remove(struct p9_req *r)
 {
-    uint32_t fid = p9_get32(&r->in);
-    if (!p9_in_done(&r->in))
-        return -EPROTO;
-    struct p9_fid *f = p9_fid_get(&r->s->fids, fid);
-    if (!f)
-        return -EBADF;
+    struct p9_fid *f;
+    int rc = p9_take_fid(r, &f);
+    if (rc)
+        return rc;
+    uint32_t fid = f->fid;
     struct p9_root root;
-    int rc = p9_root_begin(r, f->grant, CAP_R_DELETE, f->path, &root);
+    rc = p9_root_begin(r, f->grant, CAP_R_DELETE, f->path, &root);
     if (!rc) {
         char dir[P9_PATH_MAX];
         const char *name;

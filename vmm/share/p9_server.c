@@ -126,6 +126,15 @@ static int virtual_entry(const struct p9_server *s, const struct p9_str *nm)
     return (int)g;
 }
 
+int p9_take_fid(struct p9_req *r, struct p9_fid **out)
+{
+    uint32_t fid = p9_get32(&r->in);
+    if (!p9_in_done(&r->in))
+        return -EPROTO;
+    *out = p9_fid_get(&r->s->fids, fid);
+    return *out ? 0 : -EBADF;
+}
+
 /* ---- the grant's root, checked live for each request ---- */
 
 static void guest_path(const struct job *job, unsigned g, const char *path, char *buf, size_t len)
@@ -353,13 +362,11 @@ static int p9_walk(struct p9_req *r)
 
 static int p9_clunk(struct p9_req *r)
 {
-    uint32_t fid = p9_get32(&r->in);
-    if (!p9_in_done(&r->in))
-        return -EPROTO;
-    if (!p9_fid_get(&r->s->fids, fid))
-        return -EBADF;
-    p9_fid_drop(&r->s->fids, fid);
-    return 0;
+    struct p9_fid *f;
+    int rc = p9_take_fid(r, &f);
+    if (rc == 0)
+        p9_fid_drop(&r->s->fids, f->fid);
+    return rc;
 }
 
 static int put_attr(struct p9_req *r, const struct stat *st, bool virtual);
@@ -523,12 +530,10 @@ static int p9_setattr(struct p9_req *r)
 
 static int p9_statfs(struct p9_req *r)
 {
-    uint32_t fid = p9_get32(&r->in);
-    if (!p9_in_done(&r->in))
-        return -EPROTO;
-    struct p9_fid *f = p9_fid_get(&r->s->fids, fid);
-    if (!f)
-        return -EBADF;
+    struct p9_fid *f;
+    int trc = p9_take_fid(r, &f);
+    if (trc)
+        return trc;
     struct statfs sf;
     memset(&sf, 0, sizeof sf);
     if (f->grant == P9_GRANT_VIRTUAL) {
