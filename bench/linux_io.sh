@@ -197,10 +197,14 @@ value_tx() { mbps; }
 value_untar() { awk -v n="$(kv ns "$TMP/out")" 'BEGIN { if (n > 0) printf "%.4f", n / 1e9 }'; }
 value_rr() { awk -v n="$(kv median_ns "$TMP/out")" 'BEGIN { if (n > 0) printf "%.1f", n / 1e3 }'; }
 
+# progress TEXT : a line for the emulated host's progress file (printed if the run hangs)
+progress() { [ -n "${ISOVM_EMUHOST_PROGRESS:-}" ] && echo "$*" >>"$ISOVM_EMUHOST_PROGRESS"; }
+
 # one_run ROW PEER : prep, warm_ram, the run, the checks; its figure in VAL
 one_run() {
     local row=$1 peer=$2 rc=0
     VAL=
+    progress "bench/linux_io.sh: $row, $peer, run $((i + 1))"
     declare -F "prep_$row" >/dev/null && { "prep_$row" || return 1; }
     warm_ram
     "run_$peer" /bin/sh -c "$("job_$row"); echo status=\$?" || rc=1
