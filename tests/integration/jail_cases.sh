@@ -306,7 +306,7 @@ c_jail_linux() {
         --disk "$disk:rw" --console-log "$d/console.log" --report "$d/r.json" \
         --grant "/work=$d/checkout:rw" --connect tcp:127.0.0.1:3142 \
         -- /bin/sh -c 'echo ready; sleep 8; mount -t ext4 /dev/vdb /mnt && echo jailed >/mnt/w.txt &&
-            umount /mnt && echo done; exit 7' </dev/null >"$OUT_FILE" 2>"$ERR_FILE" &
+            umount /mnt && echo through-the-grant >/work/g.txt && echo done; exit 7' </dev/null >"$OUT_FILE" 2>"$ERR_FILE" &
     local tpid=$!
     local i jailer=""
     for i in $(seq 1 100); do
@@ -333,13 +333,13 @@ c_jail_linux() {
             seen[$mp]=$opts
             case $mp in
                 / | "$k" | "${k%/*}/modules.cpio" | "$LX/root.img" | "$disk" | "$d/console.log" | \
-                    /isovm-report.json | "$snaps" | "$d/checkout" | "$(readlink -f "$ISOVM")") ;;
+                    /isovm-report.json | "$snaps" | "$d/checkout" | /tmp | "$(readlink -f "$ISOVM")") ;;
                 /lib/* | /lib64/* | /usr/lib/* | /usr/lib64/*) ;;
                 *) fail "the jailed VMM's mount view has $mp" ;;
             esac
         done <"$mi"
         for want in "$k:ro" "${k%/*}/modules.cpio:ro" "$LX/root.img:ro" "$disk:rw" \
-            "$d/console.log:rw" "/isovm-report.json:rw" "$snaps:rw" "$d/checkout:rw" "/:ro"; do
+            "$d/console.log:rw" "/isovm-report.json:rw" "$snaps:rw" "$d/checkout:rw" "/tmp:rw" "/:ro"; do
             mp=${want%:*}
             [ -n "${seen[$mp]:-}" ] || { fail "the jailed VMM's mount view lacks $mp"; continue; }
             case ,${seen[$mp]}, in *,${want##*:},*) ;; *) fail "$mp is mounted ${seen[$mp]}, want ${want##*:}" ;; esac
@@ -353,6 +353,8 @@ c_jail_linux() {
     local got
     got=$(debugfs -R 'cat /w.txt' "$disk" 2>/dev/null)
     [ "$got" = jailed ] || fail "the rw disk holds '$got', want 'jailed'"
+    [ "$(cat "$d/checkout/g.txt" 2>/dev/null)" = through-the-grant ] ||
+        fail "the rw grant's host directory has no g.txt from the jailed job"
     expect_report "$d/r.json" tier '"linux"'
     expect_report "$d/r.json" exit_reason '"exit"'
     expect_report_match "$d/r.json" '"snapshot": "(made|restored)"' "boot.snapshot made or restored"
