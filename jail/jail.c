@@ -117,6 +117,8 @@ static int jail_run(const struct launch_opts *o, void *ctx)
         setenv("ISOVM_TEST_HOOK", hook_copy, 1);
     if (j->snap_dir[0]) /* the Linux tier's per-uid snapshot cache, bound at the same path */
         setenv("ISOVM_SNAPSHOT_CACHE", j->snap_dir, 1);
+    if (j->o->rootfs && j->o->policy.nendpoints) /* the network's forwards (jail_child.c) */
+        setenv("TMPDIR", JAIL_TMP_PATH, 1);
     if ((rc = jail_make(j)))
         return rc;
     if (j->a->daemonize) { /* after the jail and cgroup exist: their errors still reach the caller */

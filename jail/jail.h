@@ -9,6 +9,9 @@
 #define JAIL_VMM_PIDS_ALLOWANCE 8
 /* The report inside the jail, bound to <chroot-base>/isovm/<id>/report.json. */
 #define JAIL_REPORT_PATH "/isovm-report.json"
+/* A Linux-tier job with endpoints: the VMM's private tmpfs (its TMPDIR) for the network's
+ * forwards, Unix sockets; not /tmp, under which the job's own files may be bound */
+#define JAIL_TMP_PATH "/isovm-tmp"
 
 /* argv[0] is "jail". Returns the exit status (the job's, as `isovm launch`; 125 for errors). */
 int jail_main(int argc, char **argv);

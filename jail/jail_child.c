@@ -158,16 +158,16 @@ void jail_child(struct jail *j)
         child_die("chown", "/dev/kvm");
     if (j->need_cwd)
         mkdir_parents(j->cwd, true);
-    /* the Linux tier with endpoints: a private /tmp of the job's user, small, for the VMM's
-     * network forwards (Unix sockets); nothing of it outlives the namespace */
+    /* the Linux tier with endpoints: a private tmpfs of the job's user, small, the VMM's TMPDIR
+     * for its network forwards (Unix sockets); nothing of it outlives the namespace */
     if (j->o->rootfs && j->o->policy.nendpoints) {
         char tmpopts[96];
         snprintf(tmpopts, sizeof tmpopts, "mode=0700,uid=%u,gid=%u,size=64k,nr_inodes=256",
                  (unsigned)a->uid, (unsigned)a->gid);
-        if (mkdir("./tmp", 0700) < 0 && errno != EEXIST)
-            child_die("mkdir", "/tmp");
-        if (mount("isovm-jail-tmp", "./tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, tmpopts) < 0)
-            child_die("mount the jail's /tmp on", "/tmp");
+        if (mkdir("." JAIL_TMP_PATH, 0700) < 0 && errno != EEXIST)
+            child_die("mkdir", JAIL_TMP_PATH);
+        if (mount("isovm-jail-tmp", "." JAIL_TMP_PATH, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, tmpopts) < 0)
+            child_die("mount the jail's tmpfs on", JAIL_TMP_PATH);
     }
     /* read-only from here (device nodes still open read-write: the mount is not nodev) */
     if (mount("none", ".", "none", MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)

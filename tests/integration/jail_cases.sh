@@ -333,13 +333,13 @@ c_jail_linux() {
             seen[$mp]=$opts
             case $mp in
                 / | "$k" | "${k%/*}/modules.cpio" | "$LX/root.img" | "$disk" | "$d/console.log" | \
-                    /isovm-report.json | "$snaps" | "$d/checkout" | /tmp | "$(readlink -f "$ISOVM")") ;;
+                    /isovm-report.json | "$snaps" | "$d/checkout" | /isovm-tmp | "$(readlink -f "$ISOVM")") ;;
                 /lib/* | /lib64/* | /usr/lib/* | /usr/lib64/*) ;;
                 *) fail "the jailed VMM's mount view has $mp" ;;
             esac
         done <"$mi"
         for want in "$k:ro" "${k%/*}/modules.cpio:ro" "$LX/root.img:ro" "$disk:rw" \
-            "$d/console.log:rw" "/isovm-report.json:rw" "$snaps:rw" "$d/checkout:rw" "/tmp:rw" "/:ro"; do
+            "$d/console.log:rw" "/isovm-report.json:rw" "$snaps:rw" "$d/checkout:rw" "/isovm-tmp:rw" "/:ro"; do
             mp=${want%:*}
             [ -n "${seen[$mp]:-}" ] || { fail "the jailed VMM's mount view lacks $mp"; continue; }
             case ,${seen[$mp]}, in *,${want##*:},*) ;; *) fail "$mp is mounted ${seen[$mp]}, want ${want##*:}" ;; esac
