@@ -19,88 +19,8 @@
 #include "vmm/linux/lnet_fwd.h"
 #include "vmm/linux/lnet_udp.h"
 
-#define TXQ_FRAMES 256  /* guest frames waiting for the net thread */
-#define RXQ_FRAMES 512  /* frames waiting for guest buffers or rx tokens */
-#define RXQ_SOFT   128  /* above this the host sockets are not read (POLLIN masked) */
-#define MAX_FWDS   128  /* live guest connections to connect endpoints, all together */
-#define MAX_TIMERS 8
-#define TX_BATCH   64
-#define UDP_RX_BATCH 32 /* datagrams read from one UDP socket per round */
-#define DNS_PORT   53
-#define NET_ADDR   0x0a000200u /* 10.0.2.0 */
-#define GUEST_HOST 15u
-#define GW_HOST    2u
-static const uint8_t guest_mac[6] = { 0x02, 0x15, 0x15, 0x00, 0x00, 0x01 };
+#include "vmm/linux/lnet_core.h"
 
-struct frame {
-    uint32_t len;
-    uint8_t data[VNET_FRAME_MAX];
-};
-
-struct ring {
-    struct frame *f;
-    unsigned cap, head, count;
-};
-
-struct slirp_timer {
-    bool used, armed;
-    int64_t expire_ms;
-    SlirpTimerId id;      /* timer_new_opaque's */
-    SlirpTimerCb cb;      /* timer_new's */
-    void *cb_opaque;
-};
-
-struct ep_state {
-    struct endpoint e;
-    bool forwarded;        /* a connect tcp endpoint (slirp_add_unix) or a listen one (hostfwd) */
-    bool udp;              /* a connect udp endpoint: the net thread's own sockets (lnet_udp) */
-    bool closed;           /* revoked or expired: nothing new */
-    bool expired;
-    uint64_t deadline_ns;  /* 0: never */
-    struct in_addr vaddr;  /* connect: the guest-visible address */
-    int listen_fd;         /* connect: the Unix socket slirp connects to per guest connection */
-    char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-    struct sockaddr_storage real;
-    socklen_t real_len;
-    uint64_t connections, refused, failed;
-    /* a udp endpoint's datagrams: sent to it and received from it (payload bytes), dropped
-     * (a socket error or full buffer, one too large for a frame, the rx queue full) */
-    uint64_t dgrams_sent, bytes_sent, dgrams_received, bytes_received, dgrams_dropped;
-};
-
-struct lnet_core {
-    struct lnet *n;
-    pthread_mutex_t lock;  /* the queues and the requests below; never held while taking dev_lock */
-    struct ring txq, rxq;
-    bool tx_blocked;       /* the device holds a frame: kick it when the queue has room */
-    bool rx_masked;        /* POLLIN masked: wake the thread when the queue drains */
-    bool stop;
-    bool revoke_req[POLICY_MAX_ENDPOINTS]; /* asked for, not done yet */
-    bool revoked[POLICY_MAX_ENDPOINTS];    /* asked for or expired, ever */
-    uint64_t rx_queue_drops;
-    int wake_fd;
-    pthread_mutex_t *dev_lock;
-    void (*rearm)(void *);
-    void *rearm_ctx;
-    pthread_t thread;
-    bool running;
-    /* the net thread's alone (and lnet_init's, lnet_fini's, before and after it) */
-    Slirp *slirp;
-    struct slirp_timer timers[MAX_TIMERS];
-    struct pollfd *pfd;
-    unsigned npfd, cap_pfd;
-    int *slirp_fds;        /* the sockets slirp registered (hostfwd connections among them) */
-    unsigned nslirp_fds, cap_slirp_fds;
-    struct ep_state eps[POLICY_MAX_ENDPOINTS];
-    unsigned neps;
-    struct lnet_fwd fwds[MAX_FWDS];
-    struct lnet_udp_table udp;
-    char dir[64];          /* the forwards' private directory ("" when none) */
-    int dir_fd, parent_fd; /* it and its parent (O_PATH): removals by name under the VMM's
-                            * seccomp filter, which allows no path from the cwd (-1: none) */
-    uint64_t refused_other, udp_dropped, fwd_limit_refused;
-    uint64_t malformed;    /* IPv4 frames refused before slirp (lnet_frame_parse's BAD) */
-};
 
 /* ---- queues (c->lock held) ---- */
 
@@ -186,7 +106,7 @@ static void dev_rx_ready(void *ctx)
 
 /* Queue a frame for the guest (the net thread): false when the queue is full (dropped and
  * counted: TCP retransmits, UDP may drop; the rx mask keeps this rare). */
-static bool rxq_push(struct lnet_core *c, const void *buf, uint32_t len)
+bool lnet_rxq_push(struct lnet_core *c, const void *buf, uint32_t len)
 {
     pthread_mutex_lock(&c->lock);
     struct frame *f = ring_tail(&c->rxq);
@@ -206,7 +126,7 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
     struct lnet_core *c = opaque;
     if (len < VNET_FRAME_MIN || len > VNET_FRAME_MAX)
         return (ssize_t)len; /* slirp never makes one; dropped */
-    rxq_push(c, buf, (uint32_t)len);
+    lnet_rxq_push(c, buf, (uint32_t)len);
     return (ssize_t)len;
 }
 
@@ -530,175 +450,6 @@ static void endpoint_accept(struct lnet_core *c, unsigned i)
     }
 }
 
-/* ---- ARP, UDP endpoints: frames the net thread answers itself ---- */
-
-static uint32_t guest_addr(void)
-{
-    return htonl(NET_ADDR | GUEST_HOST);
-}
-
-/* The MAC of a virtual address, as libslirp makes it for those it answers ARP for: 52:55 and
- * the address, so that an address keeps its MAC when the net thread answers for it instead. */
-static void virtual_mac(uint32_t addr, uint8_t mac[6])
-{
-    mac[0] = 0x52;
-    mac[1] = 0x55;
-    memcpy(mac + 2, &addr, 4);
-}
-
-/* The connect endpoint at guest-visible address addr (network byte order), or -1: each has an
- * address of its own. */
-static int endpoint_at(const struct lnet_core *c, uint32_t addr)
-{
-    for (unsigned i = 0; i < c->neps; i++)
-        if (c->eps[i].e.mode == EP_CONNECT && c->eps[i].vaddr.s_addr == addr)
-            return (int)i;
-    return -1;
-}
-
-/* slirp answers ARP for the gateway and for the addresses of its forwards: an open TCP connect
- * endpoint's. The net thread answers for a udp endpoint's address, and for a closed endpoint's
- * (its forward removed), so that the guest's next attempt is refused at once (a RST from slirp,
- * a port unreachable from here) rather than ending in an ARP timeout. The request still goes on
- * to slirp, which ignores what it does not know. */
-static void arp_from_guest(struct lnet_core *c, const struct lnet_pkt *p)
-{
-    int i = endpoint_at(c, p->dst_addr);
-    if (i < 0 || (!c->eps[i].udp && !c->eps[i].closed))
-        return;
-    uint8_t mac[6], fr[LNET_ARP_FRAME];
-    virtual_mac(p->dst_addr, mac);
-    rxq_push(c, fr, lnet_frame_arp_reply(fr, p, mac));
-}
-
-/* A port unreachable for the guest's datagram (orig, parsed as p), from its destination. */
-static void icmp_unreach(struct lnet_core *c, const uint8_t *orig, const struct lnet_pkt *p)
-{
-    uint8_t mac[6], fr[LNET_ICMP_UNREACH_FRAME];
-    virtual_mac(p->dst_addr, mac);
-    rxq_push(c, fr, lnet_frame_icmp_port_unreach(fr, mac, orig, p));
-}
-
-/* A guest UDP datagram (well-formed, parsed as p): to an open udp endpoint's address and port
- * from the guest's address, it is sent from the flow's socket for its source port (opened on the
- * first); to a closed one it is answered with port unreachable; any other is dropped. */
-static void udp_from_guest(struct lnet_core *c, const struct frame *f, const struct lnet_pkt *p)
-{
-    int i = endpoint_at(c, p->dst_addr);
-    struct ep_state *s = i >= 0 ? &c->eps[i] : NULL;
-    if (!s || !s->udp || s->e.port != p->dst_port || p->src_addr != guest_addr() ||
-        p->src_port == 0) {
-        c->udp_dropped++;
-        return;
-    }
-    if (s->closed) {
-        s->refused++;
-        icmp_unreach(c, f->data, p);
-        return;
-    }
-    uint64_t now = mono_ns();
-    int rc = 0;
-    struct lnet_udp_flow *fl = lnet_udp_find(&c->udp, (unsigned)i, p->src_port);
-    if (!fl)
-        fl = lnet_udp_open(&c->udp, (unsigned)i, p->src_port, (const struct sockaddr *)&s->real,
-                           s->real_len, now, &rc);
-    if (fl)
-        rc = lnet_udp_send(fl, f->data + p->payload_off, p->payload_len, now);
-    if (rc == 0) {
-        s->dgrams_sent++;
-        s->bytes_sent += p->payload_len;
-        return;
-    }
-    s->dgrams_dropped++;
-    if (rc == -ECONNREFUSED)
-        icmp_unreach(c, f->data, p);
-    else
-        log_debug("lnet: endpoint %d: datagram from guest port %u: %s", i, p->src_port,
-                  strerror(-rc));
-}
-
-/* The endpoint refused a datagram of flow fl (an ICMP port unreachable reached its socket):
- * the guest hears it too, quoting a datagram of the flow's. */
-static void udp_refused(struct lnet_core *c, const struct lnet_udp_flow *fl)
-{
-    const struct ep_state *s = &c->eps[fl->ep];
-    uint8_t orig[LNET_ETH_HDR + LNET_IPV4_HDR + LNET_UDP_HDR], mac[6];
-    virtual_mac(s->vaddr.s_addr, mac);
-    uint32_t n = lnet_frame_udp(orig, mac, guest_mac, guest_addr(), fl->guest_port,
-                                s->vaddr.s_addr, s->e.port, orig, 0);
-    struct lnet_pkt p;
-    lnet_frame_parse(orig, n, &p);
-    if (p.kind == LNET_PKT_UDP)
-        icmp_unreach(c, orig, &p);
-}
-
-/* What came back on flow fl's socket: each datagram a frame from the endpoint's address and
- * port to the guest's port, into the rx queue (dropped and counted when it is full, or when the
- * datagram is larger than one frame holds). */
-static void udp_to_guest(struct lnet_core *c, struct lnet_udp_flow *fl)
-{
-    struct ep_state *s = &c->eps[fl->ep];
-    uint8_t buf[LNET_UDP_MAX_PAYLOAD], fr[VNET_FRAME_MAX], mac[6];
-    virtual_mac(s->vaddr.s_addr, mac);
-    for (unsigned k = 0; k < UDP_RX_BATCH; k++) {
-        ssize_t r = lnet_udp_recv(fl, buf, sizeof buf, mono_ns());
-        if (r == -EAGAIN)
-            return;
-        if (r < 0) { /* an ICMP error for an earlier datagram, reported once */
-            if (r == -ECONNREFUSED)
-                udp_refused(c, fl);
-            continue;
-        }
-        if ((size_t)r > sizeof buf) {
-            s->dgrams_dropped++; /* no fragments towards the guest */
-            continue;
-        }
-        uint32_t n = lnet_frame_udp(fr, guest_mac, mac, s->vaddr.s_addr, s->e.port, guest_addr(),
-                                    fl->guest_port, buf, (uint32_t)r);
-        if (!rxq_push(c, fr, n)) {
-            s->dgrams_dropped++;
-            return; /* the rest waits in the socket until the queue drains */
-        }
-        s->dgrams_received++;
-        s->bytes_received += (uint64_t)r;
-    }
-}
-
-/* A TCP SYN slirp will see: count what restricted mode will refuse. */
-static void count_syn(struct lnet_core *c, const struct lnet_pkt *p)
-{
-    int i = endpoint_at(c, p->dst_addr);
-    struct ep_state *s = i >= 0 ? &c->eps[i] : NULL;
-    if (!s || s->udp || s->e.port != p->dst_port)
-        c->refused_other++;
-    else if (s->closed)
-        s->refused++;
-}
-
-/* Look at a guest frame before slirp does: true when slirp should have it. Malformed IPv4 and
- * every UDP datagram stop here; ARP requests and TCP SYNs are answered or counted, then go on. */
-static bool tx_filter(struct lnet_core *c, const struct frame *f)
-{
-    struct lnet_pkt p;
-    lnet_frame_parse(f->data, f->len, &p);
-    switch (p.kind) {
-    case LNET_PKT_BAD:
-        c->malformed++;
-        return false;
-    case LNET_PKT_UDP:
-        udp_from_guest(c, f, &p);
-        return false;
-    case LNET_PKT_ARP_REQ:
-        arp_from_guest(c, &p);
-        return true;
-    case LNET_PKT_TCP_SYN:
-        count_syn(c, &p);
-        return true;
-    default:
-        return true;
-    }
-}
-
 /* ---- the net thread ---- */
 
 static uint64_t next_deadline(const struct lnet_core *c)
@@ -795,7 +546,7 @@ static void net_round(struct lnet_core *c)
     for (unsigned k = 0; k < LNET_UDP_FLOWS; k++) {
         struct lnet_udp_flow *u = &c->udp.f[k];
         if (u->used && u->pidx >= 0 && c->pfd[u->pidx].revents)
-            udp_to_guest(c, u);
+            lnet_udp_to_guest(c, u);
     }
     lnet_udp_expire(&c->udp, mono_ns());
     run_timers(c);
@@ -834,7 +585,7 @@ static void net_round(struct lnet_core *c)
         if (revoke[i])
             endpoint_close(c, i);
     for (unsigned i = 0; i < nb; i++)
-        if (tx_filter(c, &batch[i]))
+        if (lnet_tx_filter(c, &batch[i]))
             slirp_input(c->slirp, batch[i].data, (int)batch[i].len);
     pthread_mutex_lock(&c->lock);
     bool deliver = c->rxq.count > 0;
@@ -1042,81 +793,4 @@ int lnet_revoke_endpoint(struct lnet *n, unsigned index)
     pthread_mutex_unlock(&c->lock);
     wake_thread(c);
     return already ? -EALREADY : 0;
-}
-
-void lnet_guest_config(const struct lnet *n, struct lnet_guest_config *out)
-{
-    memset(out, 0, sizeof(*out));
-    out->dns_endpoint = -1;
-    const struct lnet_core *c = n->core;
-    if (!n->enabled || !c)
-        return;
-    memcpy(out->mac, guest_mac, 6);
-    out->addr.s_addr = htonl(NET_ADDR | GUEST_HOST);
-    out->gateway.s_addr = htonl(NET_ADDR | GW_HOST);
-    out->prefix_len = LNET_PREFIX_LEN;
-    for (unsigned i = 0; i < c->neps; i++) {
-        const struct ep_state *s = &c->eps[i];
-        if (s->e.mode != EP_CONNECT)
-            continue;
-        struct lnet_guest_endpoint *g = &out->endpoints[out->nendpoints++];
-        g->index = i;
-        g->udp = s->e.proto == EP_UDP;
-        g->addr = s->vaddr;
-        g->port = s->e.port;
-        g->dns = g->udp && g->port == DNS_PORT;
-        if (g->dns && out->dns_endpoint < 0)
-            out->dns_endpoint = (int)(out->nendpoints - 1);
-        snprintf(g->hostname, sizeof g->hostname, "ep%u.isovm", i);
-    }
-}
-
-json_t *lnet_report(const struct lnet *n)
-{
-    const struct lnet_core *c = n->core;
-    if (!n->enabled || !c)
-        return NULL;
-    const struct vnet *v = &n->dev;
-    json_t *eps = json_array();
-    /* the per-endpoint counters are the net thread's; read while it may run, they are at worst
-     * a round old (the report is written after lnet_stop) */
-    for (unsigned i = 0; i < c->neps; i++) {
-        const struct ep_state *s = &c->eps[i];
-        char text[POLICY_ENDPOINT_TEXT];
-        endpoint_format(&s->e, text, sizeof text);
-        json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:b}", "endpoint", text,
-                              "connections", (json_int_t)s->connections,
-                              "refused", (json_int_t)s->refused,
-                              "failed", (json_int_t)s->failed, "closed", s->closed);
-        if (o && s->udp) {
-            json_t *u = json_pack("{s:I, s:I, s:I, s:I, s:I}",
-                                  "datagrams_sent", (json_int_t)s->dgrams_sent,
-                                  "bytes_sent", (json_int_t)s->bytes_sent,
-                                  "datagrams_received", (json_int_t)s->dgrams_received,
-                                  "bytes_received", (json_int_t)s->bytes_received,
-                                  "datagrams_dropped", (json_int_t)s->dgrams_dropped);
-            json_object_update(o, u);
-            json_decref(u);
-        }
-        json_array_append_new(eps, o);
-    }
-    pthread_mutex_t *lock = (pthread_mutex_t *)&c->lock;
-    pthread_mutex_lock(lock);
-    uint64_t queue_drops = c->rx_queue_drops;
-    pthread_mutex_unlock(lock);
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}",
-                     "rx_packets", (json_int_t)v->stats.rx_packets,
-                     "rx_bytes", (json_int_t)v->stats.rx_bytes,
-                     "tx_packets", (json_int_t)v->stats.tx_packets,
-                     "tx_bytes", (json_int_t)v->stats.tx_bytes,
-                     "rx_dropped", (json_int_t)(v->stats.rx_dropped + queue_drops),
-                     "tx_dropped", (json_int_t)v->stats.tx_dropped,
-                     "rx_throttled_ns", (json_int_t)v->rx.throttled_ns,
-                     "tx_throttled_ns", (json_int_t)v->tx.throttled_ns,
-                     "refused", (json_int_t)c->refused_other,
-                     "datagrams_dropped", (json_int_t)c->udp_dropped,
-                     "connections_over_limit", (json_int_t)c->fwd_limit_refused,
-                     "malformed", (json_int_t)c->malformed,
-                     "udp_flows_evicted", (json_int_t)c->udp.evicted,
-                     "endpoints", eps);
 }
