@@ -20,6 +20,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "hosts_addr.h"
 
 #define WARMUP 100
 
@@ -34,28 +35,6 @@ static int die(const char *what)
 {
     fprintf(stderr, "netbench: %s: %s\n", what, strerror(errno));
     return 1;
-}
-
-static int addr_of(const char *host, const char *port, struct sockaddr_in *sa)
-{
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)atoi(port));
-    if (inet_pton(AF_INET, host, &sa->sin_addr) == 1)
-        return 0;
-    FILE *f = fopen("/etc/hosts", "r");
-    char line[256], addr[64], name[128];
-    while (f && fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%63s %127s", addr, name) == 2 && !strcmp(name, host) &&
-            inet_pton(AF_INET, addr, &sa->sin_addr) == 1) {
-            fclose(f);
-            return 0;
-        }
-    }
-    if (f)
-        fclose(f);
-    fprintf(stderr, "netbench: %s: no such host in /etc/hosts\n", host);
-    return -1;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -129,7 +108,7 @@ int main(int argc, char **argv)
     if (argc != 5 || (strcmp(argv[1], "send") && strcmp(argv[1], "rr")))
         goto usage;
     unsigned long n = strtoul(argv[4], &end, 10);
-    if (*end || n == 0 || n > 10000000 || addr_of(argv[2], argv[3], &sa) < 0)
+    if (*end || n == 0 || n > 10000000 || hosts_addr("netbench", argv[2], argv[3], &sa) < 0)
         goto usage;
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0)

@@ -23,6 +23,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "hosts_addr.h"
 
 static uint64_t now_ns(void)
 {
@@ -41,29 +42,6 @@ static const char *errname(int e)
     case ECONNRESET: return "ECONNRESET";
     default: return strerror(e);
     }
-}
-
-static int addr_of(const char *host, const char *port, struct sockaddr_in *sa)
-{
-    memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)atoi(port));
-    if (inet_pton(AF_INET, host, &sa->sin_addr) == 1)
-        return 0;
-    /* a name: looked up in /etc/hosts (the init writes the endpoints' names there) */
-    FILE *f = fopen("/etc/hosts", "r");
-    char line[256], addr[64], name[128];
-    while (f && fgets(line, sizeof line, f)) {
-        if (sscanf(line, "%63s %127s", addr, name) == 2 && !strcmp(name, host) &&
-            inet_pton(AF_INET, addr, &sa->sin_addr) == 1) {
-            fclose(f);
-            return 0;
-        }
-    }
-    if (f)
-        fclose(f);
-    fprintf(stderr, "netprobe: %s: no such host in /etc/hosts\n", host);
-    return -1;
 }
 
 /* A TCP connection with a timeout of ms, blocking once made; the fd, or -errno. */
@@ -211,7 +189,7 @@ int main(int argc, char **argv)
     struct sockaddr_in sa;
     if (argc == 3 && !strcmp(argv[1], "listen"))
         return listen_once(argv[2]);
-    if (argc < 4 || addr_of(argv[2], argv[3], &sa) < 0)
+    if (argc < 4 || hosts_addr("netprobe", argv[2], argv[3], &sa) < 0)
         goto usage;
     if (argc == 5 && !strcmp(argv[1], "tcp-echo"))
         return tcp_echo(&sa, strtoul(argv[4], NULL, 10));
