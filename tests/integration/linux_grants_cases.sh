@@ -171,9 +171,26 @@ c_lxg_refuse_file() {
     expect_stderr_has "the Linux tier shares directories only"
 }
 
+# The job's end never waits on a hung file system: isovm-hooks' share-hang makes the 9P worker's
+# first host call never return (the init's mount of the grants waits on it), --timeout 30s ends
+# the job (the boot alone takes 10-20 s here); share_stop kicks the worker, then leaves it
+# behind after 200 ms and says so, and isovm exits with 124 (without that, isovm waited for the
+# worker for ever and the case's budget ended it).
+c_lxg_hang() {
+    native && return
+    _lx_images || return
+    mkdir -p "$WORK/case/h" && printf 'data\n' >"$WORK/case/h/f" || return
+    ISOVM=${ISOVM%/*}/isovm-hooks ISOVM_TEST_HOOK=share-hang _lx_run --grant "/work=$WORK/case/h:ro" \
+        --timeout 30s -- /bin/cat /work/f
+    expect_status 124 || return
+    expect_stderr_has "still in a host call after 200 ms"
+    expect_report "$WORK/case/r.json" exit_reason '"timeout"'
+}
+
 if ! native; then
     add_case "linux/grants: read, write, create, delete, rename; escapes and ro refused" c_lxg_files
     add_case "linux/grants: revoked from outside mid-job, expired" with_budget 150 c_lxg_revoke
     add_case "linux/grants: io.write 4MiB/s, 16 MiB through a grant in 3.9 s" with_budget 180 c_lxg_io_write
+    add_case "linux/grants: a worker hung in a host call does not hold up the job's end" with_budget 120 c_lxg_hang
     add_case "linux-refuse/a file grant" c_lxg_refuse_file
 fi

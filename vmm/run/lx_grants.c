@@ -2,6 +2,7 @@
 #include "vmm/run/lx_grants.h"
 #include <arpa/inet.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ void lx_grants_devices_fini(struct lx_grants *g)
 
 int lx_grants_start(struct lx_grants *g, struct ldev *d)
 {
+    g->share.kick_signal = SIGUSR1; /* vcpu_signals_init's handler: no SA_RESTART */
     if (g->share_made && share_start(&g->share) < 0)
         return -1;
     if (g->net_made && g->net.enabled && lnet_start(&g->net, &d->lock, ldev_rearm, d) < 0)

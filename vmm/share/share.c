@@ -2,6 +2,7 @@
 #include "vmm/share/share.h"
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -9,6 +10,10 @@
 #include "devices/virtio/le.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/test_hooks.h"
+
+/* How long share_stop waits for a worker in a host call before the VMM goes on without it. */
+#define SHARE_STOP_WAIT_MS 200
 
 static void share_kick(void *ctx)
 {
@@ -119,7 +124,12 @@ static uint32_t share_serve(struct share *sh, const struct virtq_chain *c)
         m.nrdata = (unsigned)n;
         m.rdata_cap = c->write_len - P9_RREAD_HDR;
     }
+    if (test_hook("share-hang")) /* a host call that never returns, whatever the signals */
+        for (;;)
+            poll(NULL, 0, -1);
     size_t len = p9_server_handle(&sh->srv, &m);
+    if (atomic_load(&sh->stopping))
+        return 0; /* abandoned, perhaps: guest RAM may be going away */
     /* an Rread's data is in place already: only its header is copied */
     size_t copy = sh->reply[4] == P9_TREAD + 1 ? P9_RREAD_HDR : len;
     if (len < P9_HDR_LEN || copy > c->write_len || virtq_chain_write(q, c, 0, sh->reply, copy))
@@ -130,6 +140,14 @@ static uint32_t share_serve(struct share *sh, const struct virtq_chain *c)
 static void *share_thread(void *arg)
 {
     struct share *sh = arg;
+    /* share_stop's kick (a handler without SA_RESTART) ends a host call that a signal can
+     * interrupt, with EINTR */
+    if (sh->kick_signal) {
+        sigset_t kick;
+        sigemptyset(&kick);
+        sigaddset(&kick, sh->kick_signal);
+        pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+    }
     while (!atomic_load(&sh->stopping)) {
         uint32_t gen = 0;
         pthread_mutex_lock(sh->dev_lock);
@@ -137,6 +155,8 @@ static void *share_thread(void *arg)
         pthread_mutex_unlock(sh->dev_lock);
         if (rc == 1) {
             uint32_t written = share_serve(sh, &sh->chain);
+            if (atomic_load(&sh->stopping))
+                break; /* the device may be gone: its reset drops the reply anyway */
             pthread_mutex_lock(sh->dev_lock);
             vp9_complete(&sh->dev, gen, sh->chain.head, written);
             pthread_mutex_unlock(sh->dev_lock);
@@ -205,13 +225,36 @@ void share_stop(struct share *sh)
     uint64_t one = 1;
     if (write(sh->stop_fd, &one, sizeof one) < 0)
         log_debug("share stop eventfd: %s", strerror(errno));
-    pthread_join(sh->thread, NULL);
+    /* a worker in a host call: kicked every 10 ms (a kick that came just before the call began
+     * is lost) until it returns; one that never does (a hung network file system) is left
+     * behind after SHARE_STOP_WAIT_MS, with what it uses, and the VMM goes on to its end */
     sh->started = false;
+    uint64_t deadline = mono_ns() + SHARE_STOP_WAIT_MS * 1000000ull;
+    for (;;) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 10000000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        if (pthread_timedjoin_np(sh->thread, NULL, &until) == 0)
+            return;
+        if (mono_ns() >= deadline)
+            break;
+        if (sh->kick_signal)
+            pthread_kill(sh->thread, sh->kick_signal);
+    }
+    sh->abandoned = true;
+    log_warn("the shared file system's worker is still in a host call after %d ms (a hung file "
+             "system?): the VMM ends without it", SHARE_STOP_WAIT_MS);
 }
 
 void share_fini(struct share *sh)
 {
     share_stop(sh);
+    if (sh->abandoned)
+        return; /* the worker may still use all of it: the process's end frees it */
     p9_server_fini(&sh->srv);
     if (sh->wake_fd >= 0)
         close(sh->wake_fd);

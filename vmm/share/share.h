@@ -20,6 +20,10 @@ struct share {
     atomic_bool stopping;
     pthread_t thread;
     bool started;
+    bool abandoned;                     /* share_stop left a worker stuck in a host call */
+    int kick_signal;                    /* set before share_start: a signal with a handler
+                                         * (no SA_RESTART) share_stop kicks the worker with;
+                                         * 0: none */
     uint8_t *req, *reply;               /* P9_REQ_MAX and P9_MSIZE_MAX bytes */
     struct virtq_chain chain;
     struct iovec iov[P9_IOV_MAX];
@@ -31,8 +35,10 @@ struct share {
  * dev_lock. 0 or -errno after a message. */
 int share_init(struct share *sh, struct job *job, const struct guest_ram *ram, const char *tag,
                pthread_mutex_t *dev_lock, struct io_throttle *io_read, struct io_throttle *io_write);
-/* Start / stop the worker (stop ends a throttle wait at once; a host call in progress first
- * finishes). */
+/* Start / stop the worker. Stop ends a throttle wait at once and kicks a host call in progress
+ * (kick_signal: EINTR where a signal can end it); a worker still in a host call after 200 ms is left
+ * behind (share_fini then frees nothing) so that the job's end never waits on a hung file
+ * system. */
 int share_start(struct share *sh);
 void share_stop(struct share *sh);
 void share_fini(struct share *sh);
