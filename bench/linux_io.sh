@@ -30,7 +30,9 @@
 # 5) of each after one unmeasured run of each (isovm's makes the snapshot its later runs start
 # from); medians. Before each measured run the emulated host's free memory is written once
 # (warm_ram, as in bench/linux.sh). LINUX_IO_ROWS picks rows by name (default: all of
-# "read write untar rx tx rr"); LINUX_IO_ISOVM_ARGS adds options to isovm's (split at spaces).
+# "read write untar rx tx rr"); LINUX_IO_ISOVM_ARGS adds options to isovm's (split at spaces);
+# LINUX_IO_CPU=1 prints each run's CPU time (the peer's process and its children: VMM and
+# guest together) beside its wall time.
 # A row whose runs fail prints FAILED and the bench goes on.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -202,6 +204,11 @@ value_rr() { awk -v n="$(kv median_ns "$TMP/out")" 'BEGIN { if (n > 0) printf "%
 # progress TEXT : a line for the emulated host's progress file (printed if the run hangs)
 progress() { [ -n "${ISOVM_EMUHOST_PROGRESS:-}" ] && echo "$*" >>"$ISOVM_EMUHOST_PROGRESS"; }
 
+# cpu_children: this shell's times (its waited-for children's user and system CPU on the last
+# line) into $TMP/times, in this shell (not a subshell); cpu_parse: those two as seconds
+cpu_children() { times >"$TMP/times"; }
+cpu_parse() { tail -n 1 | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%.3f", t }'; }
+
 # one_run ROW PEER : prep, warm_ram, the run, the checks; its figure in VAL
 one_run() {
     local row=$1 peer=$2 rc=0
@@ -209,7 +216,12 @@ one_run() {
     progress "bench/linux_io.sh: $row, $peer, run $((i + 1))"
     declare -F "prep_$row" >/dev/null && { "prep_$row" || return 1; }
     warm_ram
+    local c0 c1 w0 w1
+    cpu_children; c0=$(cpu_parse <"$TMP/times"); w0=$(date +%s%N)
     "run_$peer" /bin/sh -c "$("job_$row"); echo status=\$?" || rc=1
+    cpu_children; c1=$(cpu_parse <"$TMP/times"); w1=$(date +%s%N)
+    [ -n "${LINUX_IO_CPU:-}" ] && awk -v a="$c0" -v b="$c1" -v w="$(((w1 - w0) / 1000000))" -v p="$peer" -v r="$row" \
+        'BEGIN { printf "  cpu: %s, %s: %.2f s of CPU (the VMM and the guest) in %.2f s\n", r, p, b - a, w / 1000 }'
     peer_stop
     [ $rc = 0 ] || return 1
     grep -q '^status=0$' "$TMP/out" || { echo "$peer: the job failed: $(tail -n 3 "$TMP/out") $(tail -n 3 "$TMP/err")" >&2; return 1; }
