@@ -749,6 +749,15 @@ stop:
     status = lx_status(x);
     if (report && lx_report(x, status, report) < 0 && status == 0)
         status = EXIT_ISOVM_ERROR;
+    if (lx_grants_abandoned(&x->g)) {
+        /* a worker stuck in a host call may still touch guest RAM, the devices and the job:
+         * nothing is torn down under it, and nothing runs at exit (atexit handlers,
+         * LeakSanitizer's check, which would stop that thread too) */
+        if (report && report != stderr)
+            fclose(report);
+        fflush(NULL);
+        _exit(status);
+    }
 out:
     if (x->g_open)
         lx_grants_close(&x->g);

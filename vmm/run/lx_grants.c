@@ -87,6 +87,11 @@ void lx_grants_stop(struct lx_grants *g)
         lnet_stop(&g->net);
 }
 
+bool lx_grants_abandoned(const struct lx_grants *g)
+{
+    return g->share_made && g->share.abandoned;
+}
+
 void lx_grants_poll_setup(const struct lx_grants *g, struct pollfd *pfd, uint64_t *deadline)
 {
     control_poll_setup(&g->ctl, pfd, deadline);
