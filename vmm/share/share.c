@@ -231,13 +231,7 @@ void share_stop(struct share *sh)
     sh->started = false;
     uint64_t deadline = mono_ns() + SHARE_STOP_WAIT_MS * 1000000ull;
     for (;;) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 10000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        struct timespec until = ns_ts(clock_ns(CLOCK_REALTIME) + 10000000);
         if (pthread_timedjoin_np(sh->thread, NULL, &until) == 0)
             return;
         if (mono_ns() >= deadline)
