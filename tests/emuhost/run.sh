@@ -116,11 +116,26 @@ report_timeout() {
   else
     echo "emuhost: timed out after $timeout_s s" >&2
   fi
-  [ "$mode" = emulated ] && echo "emuhost: guest console log: $cache/last-console.log" >&2
+  if [ "$mode" = emulated ]; then
+    echo "emuhost: guest console log: $cache/last-console.log" >&2
+    if [ -s "$rundir/hang-summary" ]; then
+      cat "$rundir/hang-summary" >&2
+      echo "emuhost: QEMU's threads, the guest's registers, backtraces: $cache/last-hang-state.txt" >&2
+    fi
+  fi
   local last
   last=$(grep -v '^[[:space:]]*$' "$progress" 2>/dev/null | tail -n 1 | tr -d '\r') || true
   [ -n "$last" ] && echo "emuhost: hung during: $last" >&2
   return 0
+}
+
+# hang_state PID : what the hung emulated host (QEMU under PID) was doing, from QEMU's monitor and
+# gdb (hang_state.py): the details to $cache/last-hang-state.txt, a summary line to
+# $rundir/hang-summary for report_timeout
+hang_state() {
+  [ -n "${meter_py:-}" ] || return 0
+  timeout 120 "$meter_py" "$here/hang_state.py" "$1" "$rundir/monitor.sock" "$cache/last-hang-state.txt" \
+    >"$rundir/hang-summary" 2>&1 </dev/null || true
 }
 
 # watch_idle PID [STARTED-FILE] : with --idle-timeout, kill PID (timeout(1) running CMD or QEMU)
@@ -136,6 +151,7 @@ watch_idle() {
       now=$(stat -c %s "$progress" 2>/dev/null || echo 0)
       if [ "$now" != "$size" ] || { [ -n "${2:-}" ] && [ ! -e "$2" ]; }; then size=$now; since=$SECONDS; fi
       if [ $((SECONDS - since)) -ge "$idle_s" ]; then
+        [ "$mode" = emulated ] && hang_state "$1"
         : >"$rundir/idle-expired"
         kill -TERM "$1" 2>/dev/null
         exit 0
@@ -190,6 +206,11 @@ for d in "$repo" "${shares[@]}"; do
 done
 
 # shellcheck disable=SC2054 # commas belong to QEMU option values
+# QEMU 7.2's TCG loses the emulated host's timer interrupts now and then (README.md, "QEMU 10").
+qemu_major=$(qemu-system-x86_64 --version 2>/dev/null | sed -n '1s/^QEMU emulator version \([0-9]*\)\..*/\1/p')
+if [ -n "$qemu_major" ] && [ "$qemu_major" -lt 10 ]; then
+  echo "emuhost: warning: QEMU $qemu_major hangs the emulated host now and then; scripts/install-deps.sh installs QEMU 10" >&2
+fi
 qemu_args=(
   -accel tcg,thread=multi -cpu max -machine pc -m "$memory" -smp "$cpus"
   -nodefaults -no-user-config -display none -no-reboot -name isovm-emuhost,debug-threads=on
@@ -202,6 +223,7 @@ qemu_args=(
   -device virtio-9p-pci,fsdev=fsroot,mount_tag=hostroot
   -fsdev "local,id=fsrun,path=$(qesc "$rundir"),security_model=none,multidevs=remap"
   -device virtio-9p-pci,fsdev=fsrun,mount_tag=emurun
+  -monitor "unix:$(qesc "$rundir/monitor.sock"),server=on,wait=off"
 )
 append="console=ttyS0 panic=-1 rdinit=/init mitigations=off tsc=reliable no_timer_check acpi=noirq idle=poll"
 [ "$verbose" = 1 ] || append="$append quiet loglevel=3"
