@@ -174,7 +174,7 @@ c_lxg_refuse_file() {
 # The job's end never waits on a hung file system: isovm-hooks' share-hang makes the 9P worker's
 # first host call never return (the init's mount of the grants waits on it), --timeout 30s ends
 # the job (the boot alone takes 10-20 s here); share_stop kicks the worker, then leaves it
-# behind after 200 ms and says so, and isovm exits with 124 (without that, isovm waited for the
+# behind after 50 ms and says so, and isovm exits with 124 (without that, isovm waited for the
 # worker for ever and the case's budget ended it).
 c_lxg_hang() {
     native && return
@@ -183,7 +183,7 @@ c_lxg_hang() {
     ISOVM=${ISOVM%/*}/isovm-hooks ISOVM_TEST_HOOK=share-hang _lx_run --grant "/work=$WORK/case/h:ro" \
         --timeout 30s -- /bin/cat /work/f
     expect_status 124 || return
-    expect_stderr_has "still in a host call after 200 ms"
+    expect_stderr_has "still in a host call after 50 ms"
     expect_report "$WORK/case/r.json" exit_reason '"timeout"'
 }
 

@@ -42,7 +42,7 @@ void lx_grants_devices_fini(struct lx_grants *g);
 int lx_grants_start(struct lx_grants *g, struct ldev *d);
 /* Stop them (after the vCPUs, before ldev_stop). */
 void lx_grants_stop(struct lx_grants *g);
-/* After lx_grants_stop: was a thread left behind in a host call (share_stop's 200 ms)? Then
+/* After lx_grants_stop: was a thread left behind in a host call (share_stop's 50 ms)? Then
  * nothing it uses may be freed: the VMM ends with _exit once its report is out. */
 bool lx_grants_abandoned(const struct lx_grants *g);
 

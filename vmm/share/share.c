@@ -13,7 +13,7 @@
 #include "lib/test_hooks.h"
 
 /* How long share_stop waits for a worker in a host call before the VMM goes on without it. */
-#define SHARE_STOP_WAIT_MS 200
+#define SHARE_STOP_WAIT_MS 50
 
 static void share_kick(void *ctx)
 {

@@ -36,7 +36,7 @@ struct share {
 int share_init(struct share *sh, struct job *job, const struct guest_ram *ram, const char *tag,
                pthread_mutex_t *dev_lock, struct io_throttle *io_read, struct io_throttle *io_write);
 /* Start / stop the worker. Stop ends a throttle wait at once and kicks a host call in progress
- * (kick_signal: EINTR where a signal can end it); a worker still in a host call after 200 ms is
+ * (kick_signal: EINTR where a signal can end it); a worker still in a host call after 50 ms is
  * left behind (share_fini then frees nothing) so that the job's end never waits on a hung file
  * system. */
 int share_start(struct share *sh);
