@@ -152,12 +152,13 @@ static void test_tx_exact(void **state)
     assert_int_equal(e->v.stats.tx_bytes, 60 + VNET_FRAME_MAX + VNET_FRAME_MIN);
     assert_int_equal(e->v.stats.tx_dropped, 0);
     assert_true(e->irqs >= 1);
-    /* the config space: the MAC, the MTU; the features: VERSION_1, MAC, MTU and nothing else */
+    /* the config space: the MAC, the MTU; the features: VERSION_1, MAC, MTU, GUEST_CSUM and
+     * nothing else */
     for (int i = 0; i < 6; i++)
         assert_int_equal(mmio_rd(&e->v.mmio, 0x100 + i) & 0xff, mac[i]);
     mmio_wr(&e->v.mmio, VIRTIO_MMIO_DEVICE_FEATURES_SEL, 0);
     assert_int_equal(mmio_rd(&e->v.mmio, VIRTIO_MMIO_DEVICE_FEATURES),
-                     1u << VIRTIO_NET_F_MAC | 1u << VIRTIO_NET_F_MTU);
+                     1u << VIRTIO_NET_F_MAC | 1u << VIRTIO_NET_F_MTU | 1u << VIRTIO_NET_F_GUEST_CSUM);
     assert_int_equal(le_get(e->v.config + 10, 2), 1500);
     assert_int_equal(mmio_rd(&e->v.mmio, VIRTIO_MMIO_DEVICE_ID), 1);
 }
@@ -187,7 +188,7 @@ static void test_rx_exact(void **state)
     assert_true(tq_used(&e->q[0], &id, &len));
     assert_int_equal(len, VNET_HDR_LEN + 100);
     const uint8_t *p = fr_ptr(&e->f, a, VNET_HDR_LEN + 101);
-    uint8_t hdr[VNET_HDR_LEN] = { 0 };
+    uint8_t hdr[VNET_HDR_LEN] = { VIRTIO_NET_HDR_F_DATA_VALID };
     hdr[10] = 1; /* num_buffers */
     assert_memory_equal(p, hdr, VNET_HDR_LEN);
     assert_memory_equal(p + VNET_HDR_LEN, fr, 100);

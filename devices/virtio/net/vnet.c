@@ -200,7 +200,9 @@ int vnet_receive(struct vnet *v, const uint8_t *frame, uint32_t len)
     if (c->write_len < VNET_HDR_LEN || c->write_len - VNET_HDR_LEN < len) {
         v->stats.rx_dropped++;
     } else {
-        uint8_t hdr[VNET_HDR_LEN] = { 0 };
+        /* DATA_VALID (VIRTIO_NET_F_GUEST_CSUM): the backend's frames carry right checksums
+         * (libslirp's, or made by the backend itself), so the guest skips checking them */
+        uint8_t hdr[VNET_HDR_LEN] = { VIRTIO_NET_HDR_F_DATA_VALID };
         hdr[1] = VIRTIO_NET_HDR_GSO_NONE;
         le_put(hdr + 10, 1, 2); /* num_buffers: 1 (no VIRTIO_NET_F_MRG_RXBUF) */
         if (virtq_chain_write(q, c, 0, hdr, VNET_HDR_LEN) ||
@@ -296,7 +298,8 @@ int vnet_init(struct vnet *v, const struct guest_ram *ram, const struct vnet_bac
     memcpy(v->config, cfg->mac, 6);
     le_put(v->config + 8, 1, 2);          /* max_virtqueue_pairs (only read with MQ) */
     le_put(v->config + 10, VNET_MTU, 2);  /* mtu */
-    uint64_t features = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_MTU;
+    uint64_t features = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_MTU |
+                        1ull << VIRTIO_NET_F_GUEST_CSUM;
     int rc = vmmio_init(&v->mmio, &net_ops, ram, VIRTIO_ID_NET, features, 0, v->vq, 2,
                         VNET_QUEUE_SIZE, v->config, VNET_CONFIG_LEN);
     if (rc)
