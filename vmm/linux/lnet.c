@@ -104,10 +104,24 @@ static void dev_rx_ready(void *ctx)
 
 /* ---- slirp's callbacks (the net thread) ---- */
 
-/* Queue a frame for the guest (the net thread): false when the queue is full (dropped and
- * counted: TCP retransmits, UDP may drop; the rx mask keeps this rare). */
+/* A frame for the guest (the net thread): straight into the guest's buffer when nothing is
+ * queued before it (one copy fewer; only this thread queues, so the order holds; the interrupt
+ * waits for the round's end), else queued. False when the queue is full (dropped and counted:
+ * TCP retransmits, UDP may drop; the rx mask keeps this rare). */
 bool lnet_rxq_push(struct lnet_core *c, const void *buf, uint32_t len)
 {
+    pthread_mutex_lock(&c->lock);
+    bool queued = c->rxq.count > 0;
+    pthread_mutex_unlock(&c->lock);
+    if (!queued && c->dev_lock) {
+        pthread_mutex_lock(c->dev_lock);
+        int rc = vnet_receive(&c->n->dev, buf, len);
+        pthread_mutex_unlock(c->dev_lock);
+        if (rc != -EAGAIN) { /* delivered, or dropped and counted by the device */
+            c->rx_done_due = true;
+            return true;
+        }
+    }
     pthread_mutex_lock(&c->lock);
     struct frame *f = ring_tail(&c->rxq);
     if (f) {
@@ -588,8 +602,9 @@ static void net_round(struct lnet_core *c)
         if (lnet_tx_filter(c, &batch[i]))
             slirp_input(c->slirp, batch[i].data, (int)batch[i].len);
     pthread_mutex_lock(&c->lock);
-    bool deliver = c->rxq.count > 0;
+    bool deliver = c->rxq.count > 0 || c->rx_done_due;
     pthread_mutex_unlock(&c->lock);
+    c->rx_done_due = false;
     if ((deliver || kick) && c->dev_lock) {
         pthread_mutex_lock(c->dev_lock);
         if (deliver)

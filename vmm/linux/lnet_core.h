@@ -78,6 +78,8 @@ struct lnet_core {
     pthread_t thread;
     bool running;
     /* the net thread's alone (and lnet_init's, lnet_fini's, before and after it) */
+    bool rx_done_due;      /* frames went straight to the guest this round (vnet_rx_done, the
+                            * interrupt, at its end) */
     Slirp *slirp;
     struct slirp_timer timers[MAX_TIMERS];
     struct pollfd *pfd;
@@ -95,8 +97,9 @@ struct lnet_core {
     uint64_t malformed;    /* IPv4 frames refused before slirp (lnet_frame_parse's BAD) */
 };
 
-/* Queue a frame for the guest (c->lock taken here): false when the rx queue is full (dropped,
- * counted). */
+/* A frame for the guest, from the net thread: into the guest's buffer at once when none is
+ * queued before it (dev_lock taken here), else queued (c->lock taken here); false when the rx
+ * queue is full (dropped, counted). */
 bool lnet_rxq_push(struct lnet_core *c, const void *buf, uint32_t len);
 
 /* lnet_guest.c: what the net thread does with a guest frame before slirp sees it (ARP for the

@@ -1,4 +1,4 @@
-/* One guest connection to a connect endpoint: the Unix socket slirp opened for it, spliced to a real TCP connection the VMM makes, half-closes passed on. */
+/* One guest connection to a connect endpoint: the Unix socket slirp opened for it, spliced to a real TCP connection the VMM makes (host to guest through a pipe, by splice), half-closes passed on. */
 #ifndef ISOVM_LNET_FWD_H
 #define ISOVM_LNET_FWD_H
 #include <poll.h>
@@ -10,8 +10,9 @@
 #define LNET_FWD_BUF 65536
 
 struct lnet_fwd_dir {       /* bytes read from one side, not yet written to the other */
-    uint8_t *buf;
-    size_t off, len;        /* pending: buf[off .. len) */
+    uint8_t *buf;           /* NULL: the bytes wait in pipe[] instead */
+    size_t off, len;        /* pending: buf[off .. len); through the pipe: off 0, len in it */
+    int pipe[2];            /* host to guest: read end, write end (-1 when buf is used) */
     bool eof;               /* the reading side ended */
     bool shut;              /* ... and the writing side was shut down for writing */
 };
