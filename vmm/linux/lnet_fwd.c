@@ -84,76 +84,60 @@ short lnet_fwd_host_events(const struct lnet_fwd *f)
     return dir_events(&f->down, &f->up);
 }
 
-/* move() for a direction through a pipe: splice from `from` into the pipe (LNET_FWD_BUF
- * pending at most, as for a buffer) and from the pipe to `to`; d->len counts the bytes in it. */
-static int move_pipe(struct lnet_fwd_dir *d, int from, int to)
+static bool hard_error(void)
 {
-    for (;;) {
-        bool progress = false;
-        if (!d->eof && d->len < LNET_FWD_BUF) {
-            ssize_t r = splice(from, NULL, d->pipe[1], NULL, LNET_FWD_BUF - d->len,
-                               SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-            if (r > 0) {
-                d->len += (size_t)r;
-                progress = true;
-            } else if (r == 0) {
-                d->eof = true;
-            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                return -1;
-            }
-        }
-        if (d->len) {
-            ssize_t w = splice(d->pipe[0], NULL, to, NULL, d->len, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
-            if (w > 0) {
-                d->len -= (size_t)w;
-                progress = true;
-            } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-                return -1;
-            }
-        }
-        if (d->eof && !d->len && !d->shut) {
-            shutdown(to, SHUT_WR);
-            d->shut = true;
-        }
-        if (!progress)
-            return 0;
+    return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
+}
+
+/* What one read into d (recv into its buffer, or splice into its pipe) returned: r bytes more
+ * pending, or the end of the stream. -1 on an error of the socket. */
+static int dir_took(struct lnet_fwd_dir *d, ssize_t r, bool *progress)
+{
+    if (r > 0) {
+        d->len += (size_t)r;
+        *progress = true;
+    } else if (r == 0) {
+        d->eof = true;
+    } else if (hard_error()) {
+        return -1;
     }
+    return 0;
 }
 
 /* Read from `from` into d while there is room; write d out to `to`; pass the EOF on once d is
- * drained. -1 on an error of either socket. */
+ * drained. A direction with a pipe (d->buf NULL) moves its bytes by splice, socket to pipe to
+ * socket, and counts them as a buffer's: len - off of them in the pipe. -1 on an error of either
+ * socket. */
 static int move(struct lnet_fwd_dir *d, int from, int to)
 {
-    if (!d->buf)
-        return move_pipe(d, from, to);
+    const unsigned sf = SPLICE_F_NONBLOCK | SPLICE_F_MOVE;
     for (;;) {
         bool progress = false;
         if (!d->eof) {
             if (d->off == d->len)
                 d->off = d->len = 0;
             else if (d->len == LNET_FWD_BUF && d->off) {
-                memmove(d->buf, d->buf + d->off, d->len - d->off);
+                if (d->buf)
+                    memmove(d->buf, d->buf + d->off, d->len - d->off);
                 d->len -= d->off;
                 d->off = 0;
             }
             if (d->len < LNET_FWD_BUF) {
-                ssize_t r = recv(from, d->buf + d->len, LNET_FWD_BUF - d->len, MSG_DONTWAIT);
-                if (r > 0) {
-                    d->len += (size_t)r;
-                    progress = true;
-                } else if (r == 0) {
-                    d->eof = true;
-                } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                size_t room = LNET_FWD_BUF - d->len;
+                ssize_t r = d->buf ? recv(from, d->buf + d->len, room, MSG_DONTWAIT)
+                                   : splice(from, NULL, d->pipe[1], NULL, room, sf);
+                if (dir_took(d, r, &progress) < 0)
                     return -1;
-                }
             }
         }
         if (d->len > d->off) {
-            ssize_t w = send(to, d->buf + d->off, d->len - d->off, MSG_DONTWAIT | MSG_NOSIGNAL);
+            size_t n = d->len - d->off;
+            ssize_t w = d->buf ? send(to, d->buf + d->off, n, MSG_DONTWAIT | MSG_NOSIGNAL)
+                               : splice(d->pipe[0], NULL, to, NULL, n, sf);
             if (w > 0) {
                 d->off += (size_t)w;
                 progress = true;
-            } else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            } else if (w < 0 && hard_error()) {
                 return -1;
             }
         }

@@ -11,7 +11,7 @@
 
 struct lnet_fwd_dir {       /* bytes read from one side, not yet written to the other */
     uint8_t *buf;           /* NULL: the bytes wait in pipe[] instead */
-    size_t off, len;        /* pending: buf[off .. len); through the pipe: off 0, len in it */
+    size_t off, len;        /* pending: buf[off .. len); through the pipe: len - off in it */
     int pipe[2];            /* host to guest: read end, write end (-1 when buf is used) */
     bool eof;               /* the reading side ended */
     bool shut;              /* ... and the writing side was shut down for writing */
