@@ -1,6 +1,7 @@
 /* Unit tests for the Linux tier's network for real on this host (no KVM): a fake driver sends the frames a guest's TCP and UDP would (ARP, SYN, data, FIN, datagrams, malformed ones) through virtio-net and libslirp or the UDP forward to real sockets on 127.0.0.1. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -591,6 +592,45 @@ static void test_connect_exact(void **state)
     close(s);
 }
 
+/* A host endpoint sending in small segments to a guest that reads nothing: slirp stops taking
+ * bytes, the forward's socket to slirp and its pipe fill, the host's socket buffers fill. The
+ * net thread must go idle, not poll a readable host socket it has no room to read from. */
+static void test_backpressure_idle(void **state)
+{
+    (void)state;
+    struct conn c = { ep_addr(0), GPORT + 80, server_port, 0, 0 };
+    assert_int_equal(syn_answer(&c) & (F_SYN | F_ACK), F_SYN | F_ACK);
+    int s = accept_within(server_fd, 2000);
+    assert_true(s >= 0);
+    int one = 1;
+    setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    uint8_t small[100];
+    memset(small, 'z', sizeof small);
+    size_t sent = 0;
+    uint64_t end = mono_ns() + 3000000000ull;
+    while (sent < (4u << 20) && mono_ns() < end) {
+        ssize_t w = send(s, small, sizeof small, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (w < 0) {
+            struct pollfd p = { .fd = s, .events = POLLOUT };
+            if (errno != EAGAIN || poll(&p, 1, 300) == 0)
+                break; /* nothing drains any more */
+            continue;
+        }
+        sent += (size_t)w;
+    }
+    assert_true(sent > 300000); /* past slirp's socket, the forward's pipe and socket */
+    struct timespec t0, t1, nap = { 0, 400000000 };
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    nanosleep(&nap, NULL);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    int64_t cpu_ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    if (cpu_ms >= 100)
+        fail_msg("the process used %lld ms of CPU in 400 ms with the guest not reading",
+                 (long long)cpu_ms);
+    close(s);
+    conn_send(&c, NULL, 0, F_RST);
+}
+
 static void test_refused(void **state)
 {
     (void)state;
@@ -928,6 +968,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_connect_exact),
+        cmocka_unit_test(test_backpressure_idle),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_listen),
         cmocka_unit_test(test_udp_exchange),

@@ -65,7 +65,7 @@ void lnet_fwd_close(struct lnet_fwd *f)
 static short dir_events(const struct lnet_fwd_dir *from_me, const struct lnet_fwd_dir *to_me)
 {
     short ev = 0;
-    if (!from_me->eof && from_me->len < LNET_FWD_BUF)
+    if (!from_me->eof && from_me->len < LNET_FWD_BUF && !from_me->stalled)
         ev |= POLLIN;
     if (to_me->len > to_me->off)
         ev |= POLLOUT;
@@ -128,6 +128,7 @@ static int move(struct lnet_fwd_dir *d, int from, int to)
                                    : splice(from, NULL, d->pipe[1], NULL, room, sf);
                 if (dir_took(d, r, &progress) < 0)
                     return -1;
+                d->stalled = !d->buf && r < 0 && d->len > d->off;
             }
         }
         if (d->len > d->off) {
@@ -136,6 +137,7 @@ static int move(struct lnet_fwd_dir *d, int from, int to)
                                : splice(d->pipe[0], NULL, to, NULL, n, sf);
             if (w > 0) {
                 d->off += (size_t)w;
+                d->stalled = false;
                 progress = true;
             } else if (w < 0 && hard_error()) {
                 return -1;

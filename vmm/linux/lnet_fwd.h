@@ -15,6 +15,9 @@ struct lnet_fwd_dir {       /* bytes read from one side, not yet written to the 
     int pipe[2];            /* host to guest: read end, write end (-1 when buf is used) */
     bool eof;               /* the reading side ended */
     bool shut;              /* ... and the writing side was shut down for writing */
+    bool stalled;           /* pipe: a splice in found no room while bytes wait in it (a pipe
+                             * runs out of slots, one a socket buffer, before 64 KiB): not polled
+                             * for reading until bytes move out, or poll would return at once */
 };
 
 struct lnet_fwd {
