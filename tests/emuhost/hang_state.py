@@ -134,6 +134,11 @@ def main():
         m = re.search(r"RIP=([0-9a-f]+).*?CPL=(\d)", text, re.S)
         if c == "info registers" and m:
             rips.append("%s(CPL%s)" % (m.group(1), m.group(2)))
+        if c == "info lapic" and "LAPIC" not in " ".join(summary):
+            irr = re.search(r"^IRR\s+(.*)$", text, re.M)
+            isr = re.search(r"^ISR\s+(.*)$", text, re.M)
+            if irr and isr:
+                summary.append("LAPIC IRR %s, ISR %s" % (irr.group(1).strip(), isr.group(1).strip()))
         if c == "info status":
             summary.append(text.strip().replace("\r", ""))
     if rips:

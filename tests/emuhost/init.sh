@@ -127,8 +127,14 @@ done
 read -r up _ </proc/uptime
 echo "$up" >/emurun/boot-seconds
 stamp "running command"
-env -i PATH=/usr/bin:/bin HOME=/ chroot $N /bin/bash "$RUNDIR/cmd.sh" </dev/null >"$port" 2>&1
+# The port read and written through one open: run.sh's rescue tick (tick.py, README.md "Lost
+# timer interrupts") arrives on it as bytes, read and dropped here, each one an interrupt.
+exec 3<>"$port"
+cat <&3 >/dev/null &
+drain=$!
+env -i PATH=/usr/bin:/bin HOME=/ chroot $N /bin/bash "$RUNDIR/cmd.sh" </dev/null >&3 2>&1
 rc=$?
+kill "$drain" 2>/dev/null
 echo "$rc" >/emurun/status.tmp && mv /emurun/status.tmp /emurun/status
 stamp "command exited $rc"
 stop

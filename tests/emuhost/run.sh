@@ -71,6 +71,8 @@ done
 [[ $idle_s =~ ^[0-9]+$ ]] || die "--idle-timeout must be a whole number of seconds, not '$idle_s'"
 [[ $memory =~ ^[1-9][0-9]*$ ]] || die "--memory must be a positive number of MB, not '$memory'"
 [[ $cpus =~ ^[1-9][0-9]*$ ]] || die "--cpus must be a positive number, not '$cpus'"
+tick_ms=${ISOVM_EMUHOST_TICK_MS:-20}
+[[ $tick_ms =~ ^[0-9]+$ ]] || die "ISOVM_EMUHOST_TICK_MS must be a whole number of milliseconds, not '$tick_ms'"
 
 # build/kvm_probe: compiled from kvm_probe.c when missing or older than its source.
 probe=$repo/build/kvm_probe
@@ -101,6 +103,7 @@ cleanup() {
   [ -n "$tailpid" ] && kill "$tailpid" 2>/dev/null || true
   [ -n "$watchpid" ] && kill "$watchpid" 2>/dev/null || true
   [ -n "${meterpid:-}" ] && kill "$meterpid" 2>/dev/null || true
+  [ -n "${tickpid:-}" ] && kill "$tickpid" 2>/dev/null || true
   [ -n "$qpid" ] && kill "$qpid" 2>/dev/null || true
   [ -f "$rundir/console.log" ] && cp -f "$rundir/console.log" "$cache/last-console.log" 2>/dev/null || true
   if [ "$keep" = 1 ]; then echo "emuhost: run folder kept: $rundir" >&2; else rm -rf "$rundir"; fi
@@ -206,11 +209,6 @@ for d in "$repo" "${shares[@]}"; do
 done
 
 # shellcheck disable=SC2054 # commas belong to QEMU option values
-# QEMU 7.2's TCG loses the emulated host's timer interrupts now and then (README.md, "QEMU 10").
-qemu_major=$(qemu-system-x86_64 --version 2>/dev/null | sed -n '1s/^QEMU emulator version \([0-9]*\)\..*/\1/p')
-if [ -n "$qemu_major" ] && [ "$qemu_major" -lt 10 ]; then
-  echo "emuhost: warning: QEMU $qemu_major hangs the emulated host now and then; scripts/install-deps.sh installs QEMU 10" >&2
-fi
 qemu_args=(
   -accel tcg,thread=multi -cpu max -machine pc -m "$memory" -smp "$cpus"
   -nodefaults -no-user-config -display none -no-reboot -name isovm-emuhost,debug-threads=on
@@ -310,9 +308,16 @@ timeout -k 10 "$timeout_s" setsid qemu-system-x86_64 "${qemu_args[@]}" <&8 8<&- 
 qpid=$!
 watch_idle "$qpid" "$rundir/boot-seconds" # written by init.sh just before it runs CMD
 meterpid=
+tickpid=
 if [ -n "$meter_py" ]; then
   "$meter_py" "$here/cpu_meter.py" "$qpid" "$rundir/host-cpu" "$rundir/boost" </dev/null >/dev/null 2>&1 &
   meterpid=$!
+  # the rescue tick: a byte into QEMU's stdin every ISOVM_EMUHOST_TICK_MS (README.md, "Lost
+  # timer interrupts"); 0 turns it off
+  if [ "$tick_ms" != 0 ]; then
+    "$meter_py" "$here/tick.py" "$qpid" "$rundir/stdin" "$tick_ms" </dev/null >/dev/null 2>&1 &
+    tickpid=$!
+  fi
 fi
 wait "$qpid"
 qrc=$?
