@@ -128,9 +128,11 @@ _blk_teardown() {
     _blk_peer_done
 }
 
-# Every blocking call under --timeout 2s: each job ends with 124 within 2.5 s of its launch
+# Every blocking call under --timeout 3s: each job ends with 124 within 3.5 s of its launch
 # (the report's wall_time_ns, the VMM's own clock from its start: a busy machine's slow process
-# start is not the call's), having blocked in its call and not returned from it. Six at a time.
+# start is not the call's), having blocked in its call and not returned from it. Six at a time:
+# with six SAN-built VMMs starting together, a job once took over 2 s to reach its call (recv,
+# in a suite run), hence 3 s.
 c_blk_timeout() {
     need "$BLK_JOB" || return
     _blk_setup || return
@@ -139,7 +141,7 @@ c_blk_timeout() {
         if [ -n "$spec" ]; then
             read -r call arg role <<<"$spec"
             _blk_args "$call" "$arg"
-            _blk_start "$call" "$call" "$BLK_ARG" --timeout 2s "${BLK_OPTS[@]}"
+            _blk_start "$call" "$call" "$BLK_ARG" --timeout 3s "${BLK_OPTS[@]}"
             batch+=("$call")
             n=$((n + 1))
             ((${#batch[@]} < 6)) && continue
@@ -151,7 +153,7 @@ c_blk_timeout() {
             [ "$(cat "$d/rc")" = 124 ] || fail "$call: status $(cat "$d/rc"), want 124 (err: $(head -c 300 "$d/err" | tr '\n' '|'))"
             _has_line "$d/out" "blocking $call" || fail "$call: never blocked (out: $(head -c 200 "$d/out" | tr '\n' '|'))"
             _has_match "$d/out" '^returned' && fail "$call: the call returned: $(grep '^returned' "$d/out")"
-            ((ms < 2500)) || fail "$call: ended $ms ms after its launch (the VMM's wall_time_ns), want < 2500"
+            ((ms < 3500)) || fail "$call: ended $ms ms after its launch (the VMM's wall_time_ns), want < 3500"
             echo "    $call: ended $ms ms after its launch, stop latency $(_blk_report_ms "$call" stop_latency_ns) ms ($(_blk_ms "$(cat "$d/t0")" "$(cat "$d/t1")") ms with process start)"
         done
         batch=()
@@ -339,8 +341,8 @@ c_blk_udp_filter() {
 }
 
 # The first five time their jobs: with_boost asks the emulated host for a whole host core
-# meanwhile (docs/testing.md, timing cases); on a busy machine "ends at --timeout 2s" saw 2529 ms.
-add_case "blocking/every blocking call ends at --timeout 2s" with_budget 90 with_boost c_blk_timeout
+# meanwhile (docs/testing.md, timing cases); on a busy machine "ends at --timeout" saw 529 ms late.
+add_case "blocking/every blocking call ends at --timeout 3s" with_budget 90 with_boost c_blk_timeout
 add_case "blocking/SIGTERM ends every blocking call" with_budget 90 with_boost c_blk_sigterm
 add_case "blocking/cap revoke ends blocked calls" with_budget 90 with_boost c_blk_revoke
 add_case "blocking/expiry ends blocked calls" with_budget 60 with_boost c_blk_expire
