@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end check of tests/emuhost/run.sh --force-emulated (4 boots): status, output, shares, nested /dev/kvm, timeouts.
+# End-to-end check of tests/emuhost/run.sh --force-emulated (4 boots): status, output, shares, nested /dev/kvm, the rescue tick, timeouts and the hang state.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -29,6 +29,10 @@ set +e
   echo "written in the guest" > result.txt
   TIMEFORMAT="kvm_probe took %R s"
   if time "$0" -q; then echo "kvm ok"; else echo "kvm failed: $?"; fi
+  dev=$(basename "$(readlink -f /sys/bus/virtio/drivers/virtio_console/virtio*)")
+  count() { awk -v d="$dev-" "index(\$0, d) { s += \$2 } END { print s + 0 }" /proc/interrupts; }
+  a=$(count); sleep 1; b=$(count)
+  echo "serial port interrupts in 1 s: $((b - a))"
   exit 3' "$repo/build/kvm_probe") >"$out" 2>"$work/boot1.err"
 rc=$?
 set -e
@@ -36,7 +40,11 @@ check "exit_status_3" [ "$rc" = 3 ]
 check "no_carriage_returns" bash -c '! grep -q $'"'"'\r'"'"' "$1"' _ "$out"
 check "stdout_and_stderr" bash -c 'grep -qx "line one" "$1" && grep -qx "to stderr" "$1"' _ "$out"
 check "cwd_and_env" grep -qx "cwd=$work/share emuhost=1" "$out"
-check "no_kernel_noise" bash -c '! grep -vxE "line one|to stderr|cwd=.*|kvm ok|kvm_probe took [0-9.]+ s" "$1"' _ "$out"
+check "no_kernel_noise" bash -c '! grep -vxE "line one|to stderr|cwd=.*|kvm ok|kvm_probe took [0-9.]+ s|serial port interrupts in 1 s: [0-9]+" "$1"' _ "$out"
+# the rescue tick (README.md, "Lost timer interrupts"): a byte, so an interrupt, every 20 ms
+ticks=$(sed -n 's/^serial port interrupts in 1 s: //p' "$out")
+check "rescue_tick_interrupts" [ "${ticks:-0}" -ge 20 ]
+echo "    rescue tick: ${ticks:-?} serial port interrupts in 1 s (every 20 ms: 50)"
 check "share_write_back" grep -qx "written in the guest" "$work/share/result.txt"
 check "nested_kvm_works" grep -qx "kvm ok" "$out"
 if [ "$fail" -gt 0 ]; then
@@ -79,6 +87,9 @@ set -e
 check "idle_timeout_exit_124" [ "$rc" = 124 ]
 check "idle_timeout_message" grep -qx "emuhost: no progress for 8 s (--idle-timeout); stopped" "$work/boot4.err"
 check "idle_timeout_progress_line" grep -qx "emuhost: hung during: step 1: about to hang" "$work/boot4.err"
+# what the hung host was doing (hang_state.py): the vCPU thread, the registers, the local APIC
+check "idle_timeout_hang_state" bash -c 'l=$(grep "^emuhost: at the hang: CPU 0/TCG " "$1") &&
+  [[ $l == *"LAPIC IRR "* ]] && [[ $l =~ RIP\ [0-9a-f]+\(CPL[0-3]\) ]]' _ "$work/boot4.err"
 [ "$rc" = 124 ] || tail -n 20 "$work/boot4.err" | sed 's/^/  /'
 
 # Direct mode costs no boot; only meaningful where this host's /dev/kvm works.
