@@ -13,6 +13,8 @@ fuzzer starts from inputs that reach deep into the code:
                                     superblocks, good and with each defect the unit tests cover
     tests/fuzz/seeds.py modules_order DIR fuzz_modules_order.c: the order file
                                     scripts/linux-kernel.sh writes, and malformed lines
+    tests/fuzz/seeds.py quota_budget DIR  fuzz_quota_budget.c: every kind of budget item of
+                                    `isovm quota set`, and malformed ones
     tests/fuzz/seeds.py lnet_frame DIR  fuzz_lnet_frame.c: guest frames: UDP datagrams of
                                     several sizes, with options and without a checksum, each
                                     malformation test_lnet covers, ARP requests, TCP SYNs
@@ -408,7 +410,16 @@ def p9_seeds():
     }
 
 
-HARNESSES = {'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
+def quota_budget_seeds():
+    """Every kind of budget item, and the refusals test_quota covers."""
+    items = ['cpu=10h/day', 'cpu=90m/hour', 'cpu=1500ms/week', 'io=200GiB/month', 'net=5GiB/week',
+             'jobs=4', 'memory=8GiB', 'cpu=unlimited', 'jobs=unlimited', 'cpu=10h', 'cpu=10h/year',
+             'cpu=10/day', 'jobs=4/day', 'jobs=99999999999999999999', 'memory=', '=4', 'disk=1GiB',
+             'io=18446744073709551615/day', 'cpu=0.5s/hour']
+    return {'item-%d' % i: it.encode() for i, it in enumerate(items)}
+
+
+HARNESSES = {'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
              'image_check': image_check_seeds, 'modules_order': modules_order_seeds,
              'lsnap': lsnap_seeds, 'vnet': vnet_seeds, 'lnet_frame': lnet_frame_seeds, 'p9': p9_seeds}
 
