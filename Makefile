@@ -21,13 +21,15 @@ LDFLAGS += -Wl,--build-id=sha1
 LDLIBS  += -Wl,-Bstatic -ljansson -Wl,-Bdynamic
 # libseccomp likewise (the VMM's own syscall filter, vmm/run/vmm_seccomp.c)
 LDLIBS  += -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
+# SQLite, the tenant ledger (quota/ledger.c), statically like jansson: no loader work at launch
+LDLIBS  += -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm
 # libslirp, the Linux tier's network (vmm/linux/lnet.c); its glib comes with it. pkg-config
 # needs glib's .pc file (libglib2.0-dev), which the build does not otherwise need
 SLIRP_LIBS := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
 LDLIBS  += $(SLIRP_LIBS)
 
 # every folder of the VMM (docs/architecture.md: what each may include)
-VMM_SRCS  := $(wildcard lib/*.c policy/*.c limits/*.c vmm/*/*.c jail/*.c cli/*.c devices/*.c devices/*/*.c devices/*/*/*.c)
+VMM_SRCS  := $(wildcard lib/*.c policy/*.c limits/*.c quota/*.c vmm/*/*.c jail/*.c cli/*.c devices/*.c devices/*/*.c devices/*/*/*.c)
 VMM_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(VMM_SRCS))
 LIB_OBJS  := $(filter-out $(BUILD)/cli/main.o,$(VMM_OBJS)) $(BUILD)/firmware/blob.o
 ISOVM     := $(BUILD)/isovm

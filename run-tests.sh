@@ -243,6 +243,8 @@ stage init-emu make init-test
 stage image tests/image/run.sh
 stage image-san env ISOVM=build-san/isovm tests/image/run.sh
 stage image-unshare tests/image/unshare.sh
+stage quota-cli tests/quota/cli_cases.sh
+stage quota-cli-san env ISOVM=build-san/isovm tests/quota/cli_cases.sh
 stage fuzz-smoke make fuzz-smoke
 stage jail-outer tests/jail/outer_cases.sh
 stage jail-outer-san env ISOVM_HOOKS=build-san/isovm-hooks tests/jail/outer_cases.sh

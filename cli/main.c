@@ -1,10 +1,11 @@
-/* The isovm command line: dispatches to launch, jail, check, cap and image, and the overall usage. */
+/* The isovm command line: dispatches to launch, jail, check, cap, image and quota, and the overall usage. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli/check.h"
 #include "cli/control_client.h"
 #include "cli/image.h"
+#include "cli/quota.h"
 #include "cli/usage.h"
 #include "firmware/abi.h"
 #include "jail/jail.h"
@@ -40,5 +41,7 @@ int main(int argc, char **argv)
         return cap_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "image"))
         return cmd_image(argc - 1, argv + 1);
+    if (!strcmp(cmd, "quota"))
+        return cmd_quota(argc - 1, argv + 1);
     return cli_bad_usage("unknown command \"%s\" (try: isovm launch -- PROGRAM, isovm check FILE)", cmd);
 }

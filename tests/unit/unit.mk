@@ -244,3 +244,20 @@ unit: $(BUILD)/tests/test_lnet
 # last, once every test's object is in UNIT_OBJS (earlier, the later tests had no header
 # dependencies)
 -include $(UNIT_OBJS:.o=.d)
+
+# tenant budgets across jobs: the items of `isovm quota set` and the calendar windows (pure)
+UNIT_TESTS     += $(BUILD)/tests/test_quota
+UNIT_OBJS      += $(BUILD)/tests/unit/test_quota.o
+unit: $(BUILD)/tests/test_quota
+$(BUILD)/tests/test_quota: $(BUILD)/tests/unit/test_quota.o $(BUILD)/quota/budget.o $(BUILD)/policy/units.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# the tenant ledger over real SQLite files (forks processes for concurrency and dead owners)
+UNIT_TESTS     += $(BUILD)/tests/test_ledger
+UNIT_OBJS      += $(BUILD)/tests/unit/test_ledger.o
+unit: $(BUILD)/tests/test_ledger
+$(BUILD)/tests/test_ledger: $(BUILD)/tests/unit/test_ledger.o $(BUILD)/quota/ledger.o \
+                            $(BUILD)/quota/budget.o $(BUILD)/policy/units.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm
