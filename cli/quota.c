@@ -21,13 +21,15 @@ static void quota_usage(FILE *f)
         "usage: isovm quota set [--ledger PATH] TENANT ITEM...\n"
         "       isovm quota show [--ledger PATH] TENANT\n"
         "       isovm quota report [--ledger PATH] [--tenant T] [--since WHEN]\n"
-        "                          [--format table|json|openmetrics]\n"
+        "                          [--format table|json|openmetrics|prometheus]\n"
         "Budgets that span a tenant's jobs, kept in an SQLite ledger (docs/quota.md).\n"
         "ITEM: cpu=DURATION/WINDOW (cpu=10h/day), io=SIZE/WINDOW and net=SIZE/WINDOW\n"
         "      (io=200GiB/month), jobs=N (jobs at once), memory=SIZE (guest RAM at once),\n"
         "      NAME=unlimited to lift one. WINDOW: hour, day, week, month (calendar, UTC).\n"
         "--ledger PATH  the ledger (default: $ISOVM_LEDGER, else /var/lib/isovm/ledger.db for\n"
         "               root, else ~/.local/state/isovm/ledger.db); made if missing\n"
+        "--format       openmetrics: OpenMetrics 1.0; prometheus: the Prometheus text format\n"
+        "               0.0.4 (what Debian's promtool checks)\n"
         "--since WHEN   jobs started since WHEN: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), or a\n"
         "               duration ago (24h, 90m)\n"
         "Exit status: 0; 1 when the ledger cannot be used; 125 on bad usage.\n");
@@ -207,12 +209,17 @@ static int report_json(const struct ledger_tenant_use *t, struct report_ctx *c)
 
 /* OpenMetrics: a label value with \, " and newlines escaped (tenant names have none of them,
  * but the format is the format). */
-static void om_family(const char *name, const char *type, const char *unit, const char *help)
+/* A family's metadata. om: OpenMetrics 1.0 (a counter's family is named without _total, its
+ * samples with it; # UNIT). Else the Prometheus text format 0.0.4, which Debian's promtool (2.42)
+ * checks: a counter's HELP and TYPE carry the sample's name, _total included, and no # UNIT. */
+static void om_family(bool om, const char *name, const char *type, const char *unit,
+                      const char *help)
 {
-    printf("# TYPE %s %s\n", name, type);
-    if (unit)
+    const char *total = !om && !strcmp(type, "counter") ? "_total" : "";
+    printf("# HELP %s%s %s\n", name, total, help);
+    printf("# TYPE %s%s %s\n", name, total, type);
+    if (unit && om)
         printf("# UNIT %s %s\n", name, unit);
-    printf("# HELP %s %s\n", name, help);
 }
 
 static int collect(const struct ledger_tenant_use *t, void *ctx)
@@ -231,36 +238,36 @@ static int collect(const struct ledger_tenant_use *t, void *ctx)
     return 0;
 }
 
-static void report_openmetrics(const struct ledger_tenant_use *rows, int n)
+static void report_metrics(const struct ledger_tenant_use *rows, int n, bool om)
 {
 #define FOR_TENANTS(fmt, expr)                                                                    \
     for (int i = 0; i < n; i++)                                                                   \
         printf(fmt, rows[i].tenant, expr)
-    om_family("isovm_tenant_cpu_seconds", "counter", "seconds", "vCPU time used by the tenant's jobs.");
+    om_family(om, "isovm_tenant_cpu_seconds", "counter", "seconds", "vCPU time used by the tenant's jobs.");
     FOR_TENANTS("isovm_tenant_cpu_seconds_total{tenant=\"%s\"} %.9f\n",
                 (double)rows[i].total.cpu_ns / 1e9);
-    om_family("isovm_tenant_wall_seconds", "counter", "seconds", "Wall-clock time of the tenant's jobs.");
+    om_family(om, "isovm_tenant_wall_seconds", "counter", "seconds", "Wall-clock time of the tenant's jobs.");
     FOR_TENANTS("isovm_tenant_wall_seconds_total{tenant=\"%s\"} %.9f\n",
                 (double)rows[i].total.wall_ns / 1e9);
-    om_family("isovm_tenant_read_bytes", "counter", "bytes", "Bytes the tenant's jobs read.");
+    om_family(om, "isovm_tenant_read_bytes", "counter", "bytes", "Bytes the tenant's jobs read.");
     FOR_TENANTS("isovm_tenant_read_bytes_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.read_bytes);
-    om_family("isovm_tenant_write_bytes", "counter", "bytes", "Bytes the tenant's jobs wrote.");
+    om_family(om, "isovm_tenant_write_bytes", "counter", "bytes", "Bytes the tenant's jobs wrote.");
     FOR_TENANTS("isovm_tenant_write_bytes_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.write_bytes);
-    om_family("isovm_tenant_read_operations", "counter", NULL, "Read operations of the tenant's jobs.");
+    om_family(om, "isovm_tenant_read_operations", "counter", NULL, "Read operations of the tenant's jobs.");
     FOR_TENANTS("isovm_tenant_read_operations_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.read_ops);
-    om_family("isovm_tenant_write_operations", "counter", NULL, "Write operations of the tenant's jobs.");
+    om_family(om, "isovm_tenant_write_operations", "counter", NULL, "Write operations of the tenant's jobs.");
     FOR_TENANTS("isovm_tenant_write_operations_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.write_ops);
-    om_family("isovm_tenant_network_receive_bytes", "counter", "bytes", "Bytes the tenant's jobs received.");
+    om_family(om, "isovm_tenant_network_receive_bytes", "counter", "bytes", "Bytes the tenant's jobs received.");
     FOR_TENANTS("isovm_tenant_network_receive_bytes_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.net_rx_bytes);
-    om_family("isovm_tenant_network_transmit_bytes", "counter", "bytes", "Bytes the tenant's jobs sent.");
+    om_family(om, "isovm_tenant_network_transmit_bytes", "counter", "bytes", "Bytes the tenant's jobs sent.");
     FOR_TENANTS("isovm_tenant_network_transmit_bytes_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.net_tx_bytes);
-    om_family("isovm_tenant_hypercalls", "counter", NULL, "Hypercalls the tenant's jobs made.");
+    om_family(om, "isovm_tenant_hypercalls", "counter", NULL, "Hypercalls the tenant's jobs made.");
     FOR_TENANTS("isovm_tenant_hypercalls_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.hypercalls);
-    om_family("isovm_tenant_jobs", "counter", NULL, "Jobs the tenant started.");
+    om_family(om, "isovm_tenant_jobs", "counter", NULL, "Jobs the tenant started.");
     FOR_TENANTS("isovm_tenant_jobs_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].jobs_total);
-    om_family("isovm_tenant_jobs_running", "gauge", NULL, "Jobs of the tenant running now.");
+    om_family(om, "isovm_tenant_jobs_running", "gauge", NULL, "Jobs of the tenant running now.");
     FOR_TENANTS("isovm_tenant_jobs_running{tenant=\"%s\"} %" PRIu64 "\n", rows[i].jobs_running);
-    om_family("isovm_tenant_memory_held_bytes", "gauge", "bytes", "Guest RAM of the tenant's running jobs.");
+    om_family(om, "isovm_tenant_memory_held_bytes", "gauge", "bytes", "Guest RAM of the tenant's running jobs.");
     FOR_TENANTS("isovm_tenant_memory_held_bytes{tenant=\"%s\"} %" PRIu64 "\n", rows[i].used[QUOTA_MEMORY]);
     /* budgets and their use in the current window, one family per resource with a window */
     static const struct { int r; const char *unit; double scale; } win[] = {
@@ -273,14 +280,14 @@ static void report_openmetrics(const struct ledger_tenant_use *rows, int n)
                  quota_resource_name((enum quota_resource)win[k].r), win[k].unit);
         snprintf(lname, sizeof lname, "isovm_tenant_budget_%s_limit_%s",
                  quota_resource_name((enum quota_resource)win[k].r), win[k].unit);
-        om_family(uname, "gauge", win[k].unit, "Used in the budget's current window.");
+        om_family(om, uname, "gauge", win[k].unit, "Used in the budget's current window.");
         for (int i = 0; i < n; i++) {
             const struct quota_budget *b = &rows[i].budgets.of[win[k].r];
             if (b->set)
                 printf("%s{tenant=\"%s\",window=\"%s\"} %.9g\n", uname, rows[i].tenant,
                        quota_window_name(b->window), (double)rows[i].used[win[k].r] / win[k].scale);
         }
-        om_family(lname, "gauge", win[k].unit, "The budget per window.");
+        om_family(om, lname, "gauge", win[k].unit, "The budget per window.");
         for (int i = 0; i < n; i++) {
             const struct quota_budget *b = &rows[i].budgets.of[win[k].r];
             if (b->set)
@@ -288,17 +295,18 @@ static void report_openmetrics(const struct ledger_tenant_use *rows, int n)
                        quota_window_name(b->window), (double)b->amount / win[k].scale);
         }
     }
-    om_family("isovm_tenant_budget_jobs_limit", "gauge", NULL, "Jobs the tenant may run at once.");
+    om_family(om, "isovm_tenant_budget_jobs_limit", "gauge", NULL, "Jobs the tenant may run at once.");
     for (int i = 0; i < n; i++)
         if (rows[i].budgets.of[QUOTA_JOBS].set)
             printf("isovm_tenant_budget_jobs_limit{tenant=\"%s\"} %" PRIu64 "\n", rows[i].tenant,
                    rows[i].budgets.of[QUOTA_JOBS].amount);
-    om_family("isovm_tenant_budget_memory_limit_bytes", "gauge", "bytes", "Guest RAM the tenant's jobs may hold at once.");
+    om_family(om, "isovm_tenant_budget_memory_limit_bytes", "gauge", "bytes", "Guest RAM the tenant's jobs may hold at once.");
     for (int i = 0; i < n; i++)
         if (rows[i].budgets.of[QUOTA_MEMORY].set)
             printf("isovm_tenant_budget_memory_limit_bytes{tenant=\"%s\"} %" PRIu64 "\n",
                    rows[i].tenant, rows[i].budgets.of[QUOTA_MEMORY].amount);
-    printf("# EOF\n");
+    if (om)
+        printf("# EOF\n");
 #undef FOR_TENANTS
 }
 
@@ -410,8 +418,10 @@ static int quota_report(int argc, char **argv, const char *path)
             return bad_usage("quota report: %s needs a value", a);
         *dst = argv[++i];
     }
-    if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "openmetrics"))
-        return bad_usage("quota report: --format '%s': table, json or openmetrics", format);
+    if (strcmp(format, "table") && strcmp(format, "json") && strcmp(format, "openmetrics") &&
+        strcmp(format, "prometheus"))
+        return bad_usage("quota report: --format '%s': table, json, openmetrics or prometheus",
+                         format);
     if (tenant && !ledger_tenant_valid(tenant))
         return bad_usage("quota report: --tenant '%s' is not a tenant name", tenant);
     int64_t now_s = (int64_t)time(NULL), since_s = 0;
@@ -447,8 +457,8 @@ static int quota_report(int argc, char **argv, const char *path)
         printf("%s\n", s);
         free(s);
         json_decref(doc);
-    } else if (!strcmp(format, "openmetrics")) {
-        report_openmetrics(c.rows, c.tenants);
+    } else if (!strcmp(format, "openmetrics") || !strcmp(format, "prometheus")) {
+        report_metrics(c.rows, c.tenants, !strcmp(format, "openmetrics"));
         free(c.rows);
     } else if (c.tenants == 0) {
         printf("no tenants%s%s in the ledger %s\n", tenant ? " named " : "", tenant ? tenant : "",

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `isovm quota`'s tests, host-side and fast (no KVM): budgets set, changed, lifted and shown;
-# reports as a table, JSON (parsed back) and OpenMetrics (checked by promtool where Debian's
-# prometheus package is installed); bad items, tenants, formats and dates refused with exit 125
+# reports as a table, JSON (parsed back), OpenMetrics (its rules checked here) and the Prometheus
+# text format (checked by promtool where Debian's prometheus package is installed); bad items, tenants, formats and dates refused with exit 125
 # and a message naming them; a ledger that is not a database, or of a newer schema, refused with
 # exit 1 and a message naming the file, and never a crash.
 #
@@ -77,11 +77,36 @@ run quota report --format openmetrics
 expect "openmetrics report" 0 'isovm_tenant_cpu_seconds_total{tenant="acme"} 0'
 expect "openmetrics budget" 0 'isovm_tenant_budget_cpu_limit_seconds{tenant="acme",window="day"} 36000'
 [ "$(tail -n 1 "$tmp/out")" = "# EOF" ] && ok "openmetrics ends with # EOF" || no "openmetrics last line: $(tail -n 1 "$tmp/out")"
+# OpenMetrics' own rules: every family typed before its samples, a counter's samples named
+# FAMILY_total, a unit the family's name ends with, # EOF once and last
+if python3 - "$tmp/out" <<'EOF'
+import re, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert lines[-1] == "# EOF" and lines.count("# EOF") == 1
+types, fam = {}, None
+for l in lines[:-1]:
+    m = re.match(r"# (TYPE|UNIT|HELP) ([a-z_:][a-z0-9_:]*) (.+)$", l)
+    if m:
+        fam = m.group(2)
+        if m.group(1) == "TYPE":
+            assert fam not in types, "family %s twice" % fam
+            types[fam] = m.group(3)
+        if m.group(1) == "UNIT":
+            assert fam.endswith("_" + m.group(3)), l
+        continue
+    m = re.match(r'([a-z_:][a-z0-9_:]*)\{tenant="[A-Za-z0-9._-]+"(,window="[a-z]+")?\} [0-9.e+-]+$', l)
+    assert m, "bad sample line: " + l
+    want = fam + "_total" if types[fam] == "counter" else fam
+    assert m.group(1) == want, "%s in family %s (%s)" % (m.group(1), fam, types[fam])
+EOF
+then ok "openmetrics: families typed, counters' samples _total, units in names"; else no "openmetrics structure"; fi
+run quota report --format prometheus
+expect "prometheus text format report" 0 '# TYPE isovm_tenant_cpu_seconds_total counter'
 if command -v promtool >/dev/null; then
-  if promtool check metrics <"$tmp/out" >"$tmp/prom" 2>&1; then ok "promtool check metrics"
+  if promtool check metrics <"$tmp/out" >"$tmp/prom" 2>&1; then ok "promtool check metrics (the Prometheus text format)"
   else no "promtool check metrics: $(head -c 400 "$tmp/prom")"; fi
 else
-  echo "NOTE promtool not installed here: the OpenMetrics text is checked by the cases above only"
+  echo "NOTE promtool not installed here: the Prometheus text format is checked by the case above only"
 fi
 run quota report --tenant nobody
 expect "report of an unknown tenant" 0 "no tenants named nobody"
