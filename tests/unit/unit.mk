@@ -235,7 +235,7 @@ UNIT_OBJS      += $(BUILD)/tests/unit/test_lnet.o
 $(BUILD)/tests/test_lnet: $(BUILD)/tests/unit/test_lnet.o $(BUILD)/tests/unit/virtio_fixture.o \
                           $(UNIT_DEV_OBJS) $(BUILD)/vmm/linux/lnet.o $(BUILD)/vmm/linux/lnet_fwd.o \
                           $(BUILD)/vmm/linux/lnet_frame.o $(BUILD)/vmm/linux/lnet_udp.o \
-                          $(BUILD)/vmm/linux/lnet_guest.o $(BUILD)/vmm/linux/lnet_report.o \
+                          $(BUILD)/vmm/linux/lnet_guest.o $(BUILD)/vmm/linux/lnet_endpoint.o $(BUILD)/vmm/linux/lnet_report.o \
                           $(UNIT_POLICY_OBJS) $(BUILD)/lib/log.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) $(SLIRP_LIBS)

@@ -1,4 +1,4 @@
-/* The network backend's shared state (lnet.c, lnet_guest.c, lnet_report.c): the net thread's core, its queues and endpoints; not for use outside vmm/linux/lnet*.c. */
+/* The network backend's shared state (lnet.c, lnet_endpoint.c, lnet_guest.c, lnet_report.c): the net thread's core, its queues and endpoints; not for use outside vmm/linux/lnet*.c. */
 #ifndef ISOVM_LNET_CORE_H
 #define ISOVM_LNET_CORE_H
 #include <netinet/in.h>
@@ -101,6 +101,18 @@ struct lnet_core {
  * queued before it (dev_lock taken here), else queued (c->lock taken here); false when the rx
  * queue is full (dropped, counted). */
 bool lnet_rxq_push(struct lnet_core *c, const void *buf, uint32_t len);
+
+/* lnet_endpoint.c, the net thread's: set up endpoint i at launch (a listening Unix socket for
+ * slirp's guestfwd of a connect endpoint, a UDP socket, a host listener for a listen endpoint);
+ * accept what slirp connected to endpoint i's Unix socket, each with its real connection; close
+ * endpoint i (expiry, revocation, the end): nothing new reaches it, and its live connections
+ * end. lnet_unlink_socket: a forward's socket file removed by name in the private directory (no
+ * path from the cwd). */
+int lnet_endpoint_setup(struct lnet_core *c, unsigned i, const struct endpoint *e,
+                        uint64_t start_ns);
+void lnet_endpoint_accept(struct lnet_core *c, unsigned i);
+void lnet_endpoint_close(struct lnet_core *c, unsigned i);
+void lnet_unlink_socket(const struct lnet_core *c, const char *path);
 
 /* lnet_guest.c: what the net thread does with a guest frame before slirp sees it (ARP for the
  * endpoints' addresses, UDP to granted endpoints, refusals counted): true when it took the frame
