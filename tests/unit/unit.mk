@@ -257,7 +257,7 @@ $(BUILD)/tests/test_quota: $(BUILD)/tests/unit/test_quota.o $(BUILD)/quota/budge
 UNIT_TESTS     += $(BUILD)/tests/test_ledger
 UNIT_OBJS      += $(BUILD)/tests/unit/test_ledger.o
 unit: $(BUILD)/tests/test_ledger
-$(BUILD)/tests/test_ledger: $(BUILD)/tests/unit/test_ledger.o $(BUILD)/quota/ledger.o \
+$(BUILD)/tests/test_ledger: $(BUILD)/tests/unit/test_ledger.o $(patsubst %.c,$(BUILD)/%.o,$(wildcard quota/ledger*.c)) \
                             $(BUILD)/quota/budget.o $(BUILD)/policy/units.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm

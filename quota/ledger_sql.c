@@ -1,0 +1,95 @@
+/* The ledger's SQLite plumbing: errors as negative errno with the file and SQLite's message, statements, one-value queries. */
+#include "quota/ledger_sql.h"
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- errors ---- */
+
+/* A negative errno for an SQLite result code. */
+static int sql_errno(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: return -EBUSY;
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB: return -EIO;
+    case SQLITE_CANTOPEN: return errno == EACCES ? -EACCES : -ENOENT;
+    case SQLITE_PERM:
+    case SQLITE_AUTH: return -EACCES;
+    case SQLITE_READONLY: return -EROFS;
+    case SQLITE_FULL: return -ENOSPC;
+    case SQLITE_CONSTRAINT: return -EEXIST;
+    case SQLITE_NOMEM: return -ENOMEM;
+    default: return -EIO;
+    }
+}
+
+/* Fill err with "ledger PATH: WHAT: SQLite's message" and return the errno for rc. */
+int ledger_fail(struct ledger *l, int rc, const char *what, char *err, size_t errlen)
+{
+    int e = sql_errno(rc);
+    const char *msg = l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc);
+    if (e == -EBUSY)
+        snprintf(err, errlen, "ledger %s: %s: locked by another process for more than %d ms (%s)",
+                 l->path, what, LEDGER_BUSY_TIMEOUT_MS, msg);
+    else if (e == -EIO && ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT))
+        snprintf(err, errlen, "ledger %s: %s: not a usable ledger: %s (restore it from a backup, "
+                 "or move it away to start a new one)", l->path, what, msg);
+    else
+        snprintf(err, errlen, "ledger %s: %s: %s", l->path, what, msg);
+    return e;
+}
+
+int ledger_exec(struct ledger *l, const char *sql, const char *what, char *err, size_t errlen)
+{
+    int rc = sqlite3_exec(l->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? 0 : ledger_fail(l, rc, what, err, errlen);
+}
+
+int ledger_prepare(struct ledger *l, sqlite3_stmt **st, const char *sql, const char *what,
+                   char *err, size_t errlen)
+{
+    int rc = sqlite3_prepare_v2(l->db, sql, -1, st, NULL);
+    return rc == SQLITE_OK ? 0 : ledger_fail(l, rc, what, err, errlen);
+}
+
+/* One row of a single-value query into *v (0 if no row or NULL). */
+int ledger_query_u64(struct ledger *l, sqlite3_stmt *st, uint64_t *v, const char *what, char *err,
+                     size_t errlen)
+{
+    int rc = sqlite3_step(st);
+    *v = 0;
+    if (rc == SQLITE_ROW) {
+        sqlite3_int64 x = sqlite3_column_int64(st, 0);
+        *v = x > 0 ? (uint64_t)x : 0;
+        rc = sqlite3_step(st);
+    }
+    int r = rc == SQLITE_DONE ? 0 : ledger_fail(l, rc, what, err, errlen);
+    sqlite3_reset(st);
+    return r;
+}
+
+
+
+int ledger_query_u64_text(struct ledger *l, const char *sql, const char *text, uint64_t *v,
+                          const char *what, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    *v = 0;
+    int rc = ledger_prepare(l, &st, sql, what, err, errlen);
+    if (rc == 0) {
+        sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+        rc = ledger_query_u64(l, st, v, what, err, errlen);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
