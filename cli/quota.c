@@ -274,25 +274,21 @@ static void report_metrics(const struct ledger_tenant_use *rows, int n, bool om)
         { QUOTA_CPU, "seconds", 1e9 }, { QUOTA_IO, "bytes", 1 }, { QUOTA_NET, "bytes", 1 },
     };
     for (size_t k = 0; k < sizeof win / sizeof win[0]; k++) {
-        /* the unit must end the family's name: ..._used_seconds */
-        char uname[128], lname[128];
-        snprintf(uname, sizeof uname, "isovm_tenant_budget_%s_used_%s",
-                 quota_resource_name((enum quota_resource)win[k].r), win[k].unit);
-        snprintf(lname, sizeof lname, "isovm_tenant_budget_%s_limit_%s",
-                 quota_resource_name((enum quota_resource)win[k].r), win[k].unit);
-        om_family(om, uname, "gauge", win[k].unit, "Used in the budget's current window.");
-        for (int i = 0; i < n; i++) {
-            const struct quota_budget *b = &rows[i].budgets.of[win[k].r];
-            if (b->set)
-                printf("%s{tenant=\"%s\",window=\"%s\"} %.9g\n", uname, rows[i].tenant,
-                       quota_window_name(b->window), (double)rows[i].used[win[k].r] / win[k].scale);
-        }
-        om_family(om, lname, "gauge", win[k].unit, "The budget per window.");
-        for (int i = 0; i < n; i++) {
-            const struct quota_budget *b = &rows[i].budgets.of[win[k].r];
-            if (b->set)
-                printf("%s{tenant=\"%s\",window=\"%s\"} %.9g\n", lname, rows[i].tenant,
-                       quota_window_name(b->window), (double)b->amount / win[k].scale);
+        for (int limit = 0; limit <= 1; limit++) {
+            /* the unit must end the family's name: ..._used_seconds, ..._limit_seconds */
+            char name[128];
+            snprintf(name, sizeof name, "isovm_tenant_budget_%s_%s_%s",
+                     quota_resource_name((enum quota_resource)win[k].r), limit ? "limit" : "used",
+                     win[k].unit);
+            om_family(om, name, "gauge", win[k].unit,
+                      limit ? "The budget per window." : "Used in the budget's current window.");
+            for (int i = 0; i < n; i++) {
+                const struct quota_budget *b = &rows[i].budgets.of[win[k].r];
+                uint64_t v = limit ? b->amount : rows[i].used[win[k].r];
+                if (b->set)
+                    printf("%s{tenant=\"%s\",window=\"%s\"} %.9g\n", name, rows[i].tenant,
+                           quota_window_name(b->window), (double)v / win[k].scale);
+            }
         }
     }
     om_family(om, "isovm_tenant_budget_jobs_limit", "gauge", NULL, "Jobs the tenant may run at once.");
