@@ -18,31 +18,8 @@ import subprocess
 import sys
 import time
 
-
-def children(pid):
-    out = []
-    try:
-        for t in os.listdir("/proc/%d/task" % pid):
-            with open("/proc/%d/task/%s/children" % (pid, t)) as fh:
-                out += [int(c) for c in fh.read().split()]
-    except OSError:
-        pass
-    return out
-
-
-def find_qemu(pid):
-    """pid itself or the first descendant whose comm starts with qemu (timeout -> setsid -> qemu)."""
-    todo = [pid]
-    while todo:
-        p = todo.pop(0)
-        try:
-            with open("/proc/%d/comm" % p) as fh:
-                if fh.read().startswith("qemu"):
-                    return p
-        except OSError:
-            continue
-        todo += children(p)
-    return None
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cpu_meter import find_qemu  # noqa: E402  (QEMU under timeout(1) and setsid)
 
 
 def threads(qemu):
@@ -104,7 +81,7 @@ def main():
         print(__doc__.strip().splitlines()[0])
         return 2
     anc, sock, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-    qemu = find_qemu(anc)
+    qemu = find_qemu(anc, time.monotonic() + 2)
     lines = []
     summary = []
     if qemu is None:
