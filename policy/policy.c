@@ -71,6 +71,7 @@ const struct field policy_fields[] = {
       "audit_max_bytes", NULL },
     { "control", FK_HOST_PATH, 0, OFF(control_path), 0, POLICY_SOCKET_PATH_MAX, NULL, NULL },
     { "job_id", FK_JOB_ID, 0, OFF(job_id), 0, POLICY_JOB_ID_MAX, NULL, NULL },
+    { "tenant", FK_JOB_ID, 0, OFF(tenant), 0, POLICY_TENANT_MAX, NULL, NULL },
     { "seed", FK_SEED, 0, OFF(seed), 0, UINT64_MAX, NULL, NULL },
 };
 _Static_assert(sizeof(enum syscall_profile) == sizeof(unsigned) &&
@@ -306,9 +307,11 @@ static int sandbox_apply(struct policy *q, const struct field *f, const struct p
     case FK_JOB_ID:
         if (!str)
             return msgf(msg, len, "expected a %s string, got %s",
-                        f->kind == FK_JOB_ID ? "job id" : "path", v->desc);
+                        f->kind == FK_JOB_ID ? (f->off == OFF(tenant) ? "tenant" : "job id")
+                                             : "path", v->desc);
         rc = f->kind == FK_GUEST_PATH ? guest_path_check(v->str, v->len, true, msg, len)
            : f->kind == FK_HOST_PATH  ? host_path_check(v->str, v->len, f->max, false, msg, len)
+           : f->off == OFF(tenant)    ? tenant_check(v->str, v->len, msg, len)
                                       : job_id_check(v->str, v->len, msg, len);
         if (rc)
             return rc;
@@ -497,6 +500,7 @@ int policy_check(const struct policy *p, const char **key, char *msg, size_t len
                 return msgf(msg, len, "not NUL-terminated");
             if (n && (f->kind == FK_GUEST_PATH ? guest_path_check(t, n, true, msg, len)
                       : f->kind == FK_HOST_PATH ? host_path_check(t, n, f->max, false, msg, len)
+                      : f->off == OFF(tenant) ? tenant_check(t, n, msg, len)
                       : job_id_check(t, n, msg, len)))
                 return -EINVAL;
             break;
@@ -672,6 +676,7 @@ void policy_write_json(const struct policy *p, FILE *f, int indent)
         { "audit_path", p->audit_path, sizeof p->audit_path, "null" },
         { "control_path", p->control_path, sizeof p->control_path, "null" },
         { "job_id", p->job_id, sizeof p->job_id, "null" },
+        { "tenant", p->tenant, sizeof p->tenant, "null" },
         { "io_device", p->io_device, sizeof p->io_device, "null" },
     };
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {

@@ -27,6 +27,7 @@ struct io_limit {
 #define POLICY_HOST_PATH_MAX   1024  /* bytes with the NUL */
 #define POLICY_SOCKET_PATH_MAX 108   /* sun_path */
 #define POLICY_JOB_ID_MAX      65    /* 64 characters and the NUL */
+#define POLICY_TENANT_MAX      65    /* 64 characters and the NUL (docs/quota.md) */
 #define POLICY_IO_DEVICE_MAX   64    /* io.device: a /dev path */
 /* Syscall numbers a filter can name: 0..1023 (Linux's and isovm's own, ISOVM_SYS_* >= 1000). */
 #define POLICY_SYSCALL_NR_MAX  1024
@@ -111,6 +112,7 @@ struct policy {
     uint64_t audit_max_bytes;                 /* bytes this job may write to it; 0 = no limit */
     char control_path[POLICY_SOCKET_PATH_MAX];/* control socket of the running VMM; "" = none */
     char job_id[POLICY_JOB_ID_MAX];           /* names the job in audit and report; "" = isovm-PID */
+    char tenant[POLICY_TENANT_MAX];           /* the ledger's tenant the job is charged to; "" = none */
     uint64_t seed;                            /* deterministic profile: the randomness seed */
     char io_device[POLICY_IO_DEVICE_MAX];     /* block device the job's I/O goes to ("/dev/vda"):
                                                * isovm jail limits it in the cgroup; "" = none */

@@ -99,6 +99,25 @@ int job_id_check(const char *s, size_t n, char *msg, size_t len)
     return 0;
 }
 
+int tenant_check(const char *s, size_t n, char *msg, size_t len)
+{
+    char q[96];
+    text_quote(s, n, q, sizeof q);
+    if (n == 0 || n >= POLICY_TENANT_MAX)
+        return policy_msgf(msg, len, "a tenant has 1..%d characters, got %zu",
+                           POLICY_TENANT_MAX - 1, n);
+    if (s[0] == '.' || s[0] == '-')
+        return policy_msgf(msg, len, "tenant %s starts with '%c'", q, s[0]);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return policy_msgf(msg, len, "tenant %s has a character other than A-Z a-z 0-9 . _ - "
+                               "at byte %zu", q, i + 1);
+    }
+    return 0;
+}
+
 static int rights_error(const struct pval *v, char *msg, size_t len)
 {
     char names[120] = "";

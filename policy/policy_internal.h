@@ -151,6 +151,8 @@ int host_path_check(const char *s, size_t n, size_t max, bool must_be_absolute, 
                     size_t len);
 /* A job id: 1..64 of [A-Za-z0-9._-], not "." or "..". 0, or -EINVAL with msg. */
 int job_id_check(const char *s, size_t n, char *msg, size_t len);
+/* A tenant: as a job id, and not starting with '.' or '-' (quota/ledger.h's rule). */
+int tenant_check(const char *s, size_t n, char *msg, size_t len);
 /* One member of a grant object (key "guest", "host", "rights" as a string, "expires"). 0,
  * -ENOENT for an unknown key (msg untouched), or -EINVAL with msg. */
 int grant_member_apply(struct grant *g, const char *key, const struct pval *v, char *msg,

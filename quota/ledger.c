@@ -342,9 +342,11 @@ uint64_t ledger_owner_start(int pid)
     buf[n] = '\0';
     /* "pid (comm) state ...": the fields after the last ')', starttime is field 22 */
     char *p = strrchr(buf, ')');
-    if (!p)
+    if (!p || !p[1] || !p[2])
         return 0;
     p++;
+    if (p[1] == 'Z' || p[1] == 'X') /* exited, not yet reaped by its parent: dead all the same */
+        return 0;
     for (int field = 3; field < 22; field++) {
         p = strchr(p + 1, ' ');
         if (!p)
@@ -382,6 +384,24 @@ int ledger_settle_dead_locked(struct ledger *l, char *err, size_t errlen)
     sqlite3_finalize(sel);
     sqlite3_finalize(upd);
     return rc < 0 ? rc : settled;
+}
+
+int ledger_job_abandon(struct ledger *l, const char *id, const char *reason, char *err,
+                       size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = ledger_prepare(l, &st, "UPDATE jobs SET state = 'recovered', end_s = checkpoint_s, "
+                            "exit_reason = ?2 WHERE id = ?1 AND state = 'running'",
+                            "settling the job from its last checkpoint", err, errlen);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
+    int src = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return src == SQLITE_DONE ? 0
+                              : ledger_fail(l, src, "settling the job from its last checkpoint",
+                                            err, errlen);
 }
 
 int ledger_settle_dead(struct ledger *l, char *err, size_t errlen)

@@ -65,12 +65,18 @@ struct ledger_admit {
     bool clamped[QUOTA_NRES]; /* this limit is the budget's rest, not the job's own */
 };
 
-/* The start time of process pid (ticks since boot, /proc/PID/stat field 22); 0 if none. */
+/* The start time of process pid (ticks since boot, /proc/PID/stat field 22); 0 if none or a
+ * zombie. */
 uint64_t ledger_owner_start(int pid);
 
 /* Settle the jobs whose VMM died (pid gone or reused): ended at their last checkpoint, state
  * "recovered", their reservations released. Returns how many, or a negative errno. */
 int ledger_settle_dead(struct ledger *l, char *err, size_t errlen);
+
+/* Settle a running job whose VMM went away without its end (its keeper saw the socket close):
+ * ended at its last checkpoint, state "recovered", exit reason `reason`. */
+int ledger_job_abandon(struct ledger *l, const char *id, const char *reason, char *err,
+                       size_t errlen);
 
 /* Reserve the job's worst case against its tenant's budgets and record it as running, in one
  * write transaction (so concurrent launches cannot both take the last of a budget). now_s: the
@@ -79,10 +85,11 @@ int ledger_settle_dead(struct ledger *l, char *err, size_t errlen);
 int ledger_job_begin(struct ledger *l, const struct ledger_job *j, int64_t now_s,
                      struct ledger_admit *a, char *err, size_t errlen);
 
-/* Record the running job's usage so far (a checkpoint). *exhausted: a windowed budget of its
- * tenant is used up (what in why), and the job should stop ("quota"). */
+/* Record the running job's usage so far (a checkpoint). *exhausted: 0, or 1 + the resource
+ * (QUOTA_CPU, QUOTA_IO, QUOTA_NET) of a windowed budget of its tenant that is used up, or of
+ * the job's own reservation (what in why): the job should stop ("quota"). */
 int ledger_job_checkpoint(struct ledger *l, const char *id, const struct ledger_usage *u,
-                          int64_t now_s, bool *exhausted, char *why, size_t whylen);
+                          int64_t now_s, int *exhausted, char *why, size_t whylen);
 
 /* The job's end: its final usage and exit reason; its reservation settled to that usage. */
 int ledger_job_end(struct ledger *l, const char *id, const struct ledger_usage *u, int64_t now_s,

@@ -78,6 +78,11 @@ int ledger_held_now(struct ledger *l, const char *tenant, uint64_t *jobs, uint64
 /* A resource amount in the budget's units, for messages. */
 void ledger_amount_text(int r, uint64_t v, char *buf, size_t len)
 {
+    if (r == QUOTA_CPU && (v % 1000000000ull || v == 0)) { /* 3.000s, not 3000245402ns */
+        snprintf(buf, len, "%llu.%03llus", (unsigned long long)(v / 1000000000ull),
+                 (unsigned long long)(v / 1000000ull % 1000));
+        return;
+    }
     struct quota_budget b = { .set = true, .amount = v, .window = QUOTA_AT_ONCE };
     char tmp[64];
     quota_budget_format((enum quota_resource)r, &b, tmp, sizeof tmp);
@@ -306,10 +311,10 @@ static int record_usage(struct ledger *l, const char *id, const struct ledger_us
 }
 
 /* Is a windowed budget of the job's tenant used up, or the job's own reservation? */
-static int exhausted_locked(struct ledger *l, const char *id, int64_t now_s, bool *exhausted,
+static int exhausted_locked(struct ledger *l, const char *id, int64_t now_s, int *exhausted,
                             char *why, size_t whylen)
 {
-    *exhausted = false;
+    *exhausted = 0;
     sqlite3_stmt *st = NULL;
     int rc = ledger_prepare(l, &st, "SELECT tenant, reserved_cpu_ns, reserved_io_bytes, reserved_net_bytes, "
                      "cpu_ns, read_bytes + write_bytes, net_rx_bytes + net_tx_bytes FROM jobs "
@@ -348,14 +353,14 @@ static int exhausted_locked(struct ledger *l, const char *id, int64_t now_s, boo
             ledger_amount_text(r, used, x, sizeof x);
             snprintf(why, whylen, "tenant %s: budget %s used up (%s used this %s)", tenant, budget,
                      x, quota_window_name(b.of[r].window));
-            *exhausted = true;
+            *exhausted = 1 + r;
             break;
         }
         if (total[r] >= reserved[r]) {
             ledger_amount_text(r, reserved[r], x, sizeof x);
             snprintf(why, whylen, "tenant %s: budget %s: this job used the %s it was granted",
                      tenant, budget, x);
-            *exhausted = true;
+            *exhausted = 1 + r;
             break;
         }
     }
@@ -363,9 +368,9 @@ static int exhausted_locked(struct ledger *l, const char *id, int64_t now_s, boo
 }
 
 int ledger_job_checkpoint(struct ledger *l, const char *id, const struct ledger_usage *u,
-                          int64_t now_s, bool *exhausted, char *why, size_t whylen)
+                          int64_t now_s, int *exhausted, char *why, size_t whylen)
 {
-    *exhausted = false;
+    *exhausted = 0;
     if (whylen)
         why[0] = '\0';
     int rc = ledger_exec(l, "BEGIN IMMEDIATE", "checkpointing the job's usage", why, whylen);
@@ -382,7 +387,7 @@ int ledger_job_checkpoint(struct ledger *l, const char *id, const struct ledger_
     }
     if (rc < 0) {
         sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
-        *exhausted = false;
+        *exhausted = 0;
     }
     return rc;
 }

@@ -13,6 +13,7 @@ fuzzer starts from inputs that reach deep into the code:
                                     superblocks, good and with each defect the unit tests cover
     tests/fuzz/seeds.py modules_order DIR fuzz_modules_order.c: the order file
                                     scripts/linux-kernel.sh writes, and malformed lines
+    tests/fuzz/seeds.py keeper_msg DIR    fuzz_keeper_msg.c: a VMM's messages to its ledger keeper
     tests/fuzz/seeds.py quota_budget DIR  fuzz_quota_budget.c: every kind of budget item of
                                     `isovm quota set`, and malformed ones
     tests/fuzz/seeds.py lnet_frame DIR  fuzz_lnet_frame.c: guest frames: UDP datagrams of
@@ -419,7 +420,23 @@ def quota_budget_seeds():
     return {'item-%d' % i: it.encode() for i, it in enumerate(items)}
 
 
-HARNESSES = {'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
+def keeper_msg_seeds():
+    """A VMM's messages to its ledger keeper (struct keeper_msg, 672 bytes): checkpoints, ends
+    with each exit reason, and the refusals test_keeper covers."""
+    def msg(typ, reason=b'', usage=(0,) * 10, magic=0x6b707271, rc=0, text=b''):
+        return struct.pack('<IIiI10Q3QI32s512s4x', magic, typ, rc, 0, *usage, 0, 0, 0, 0,
+                           reason, text)
+    use = (2 * 10**9, 3 * 10**9, 1 << 20, 4096, 10, 8192, 20, 100, 200, 5000)
+    seeds = {'checkpoint': msg(2, usage=use), 'checkpoint-max': msg(2, usage=(2**64 - 1,) * 10)}
+    for r in ('exit', 'signal', 'oom', 'cpu-limit', 'timeout', 'killed', 'quota', 'internal-error'):
+        seeds['end-' + r] = msg(4, r.encode(), use)
+    seeds.update({'bad-magic': msg(2, magic=0x12345678), 'admit-from-vmm': msg(1),
+                  'end-no-reason': msg(4), 'end-upper': msg(4, b'Exit'), 'end-unterminated': msg(4, b'x' * 32),
+                  'short': msg(2)[:100], 'long': msg(2) + b'\0', 'checkpoint-text': msg(2, text=b'hi')})
+    return seeds
+
+
+HARNESSES = {'keeper_msg': keeper_msg_seeds, 'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
              'image_check': image_check_seeds, 'modules_order': modules_order_seeds,
              'lsnap': lsnap_seeds, 'vnet': vnet_seeds, 'lnet_frame': lnet_frame_seeds, 'p9': p9_seeds}
 

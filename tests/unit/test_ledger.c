@@ -165,7 +165,7 @@ static void test_cpu_budget_reserved_and_settled(void **state)
     /* nothing left while both run */
     struct ledger_job j3 = job("j3", "t");
     assert_int_equal(ledger_job_begin(f->l, &j3, NOW, &a, err, sizeof err), -EDQUOT);
-    assert_non_null(strstr(err, "budget cpu=10s/day used up: 0 used this day, 10s held by running "
+    assert_non_null(strstr(err, "budget cpu=10s/day used up: 0.000s used this day, 10s held by running "
                                 "jobs; nothing left until 2026-12-06 00:00 UTC"));
     /* j1 ends having used 1 s: 3 s of its reservation come back */
     struct ledger_usage u1 = { .cpu_ns = SEC_NS };
@@ -173,7 +173,7 @@ static void test_cpu_budget_reserved_and_settled(void **state)
     assert_int_equal(ledger_job_begin(f->l, &j3, NOW + 2, &a, err, sizeof err), 0);
     assert_int_equal(a.cpu_limit_ns, 3 * SEC_NS);
     /* j2 checkpoints: 5 s used of its 6, still going; at 6 s its grant is used */
-    bool ex = true;
+    int ex = 1;
     struct ledger_usage u2 = { .cpu_ns = 5 * SEC_NS };
     assert_int_equal(ledger_job_checkpoint(f->l, "j2", &u2, NOW + 3, &ex, err, sizeof err), 0);
     assert_false(ex);
@@ -364,7 +364,7 @@ static int child(int argc, char **argv)
             return 1;
         struct ledger_job j = job("dies", "t");
         j.cpu_limit_ns = 8 * SEC_NS;
-        bool ex;
+        int ex;
         struct ledger_usage u = { .cpu_ns = 2 * SEC_NS, .read_bytes = 100 };
         int rc = ledger_job_begin(l, &j, NOW, &a, e, sizeof e) < 0 ||
                  ledger_job_checkpoint(l, "dies", &u, NOW + 1, &ex, e, sizeof e) < 0;

@@ -628,13 +628,14 @@ static void test_write_json(void **state)
     assert_true(json_is_null(json_object_get(j, "io_device"))); /* isovm jail's cgroup I/O limit */
     assert_int_equal(json_array_size(json_object_get(j, "endpoints")), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "audit_max_bytes")), 16 << 20);
-    assert_int_equal(json_object_size(j), 42);
+    assert_true(json_is_null(json_object_get(j, "tenant")));
+    assert_int_equal(json_object_size(j), 43);
     json_decref(j);
     /* one key per line, opening brace where the stream is, closing brace at the indent */
     unsigned lines = 0;
     for (const char *c = s; *c; c++)
         lines += *c == '\n';
-    assert_int_equal(lines, 43);
+    assert_int_equal(lines, 44);
     assert_true(strncmp(s, "{\n  \"memory_bytes\": ", 20) == 0);
     assert_string_equal(s + strlen(s) - 2, "\n}");
     free(s);
@@ -1035,7 +1036,7 @@ static void test_sandbox_set(void **state)
         { "syscalls.profile", "none" }, { "syscalls.action", "log" }, { "syscalls.errno", "EACCES" },
         { "syscalls.allow", "openat,read,231" }, { "syscalls.deny", "ptrace" },
         { "audit", "job.audit" }, { "audit_max_bytes", "64KiB" }, { "control", "/run/j.sock" },
-        { "job_id", "42" },
+        { "job_id", "42" }, { "tenant", "team-7.ci_x" },
         { "seed", "18446744073709551615" }, { "cwd", "/out" },
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -1051,6 +1052,7 @@ static void test_sandbox_set(void **state)
     assert_true(p.audit_max_bytes == 64u << 10);
     assert_string_equal(p.control_path, "/run/j.sock");
     assert_string_equal(p.job_id, "42"); /* digits, yet a string */
+    assert_string_equal(p.tenant, "team-7.ci_x");
     assert_true(p.seed == UINT64_MAX);
     assert_string_equal(p.cwd, "/out");
     assert_int_equal(policy_set(&p, "syscalls.errno", "13", err, sizeof err), 0);
@@ -1078,6 +1080,9 @@ static void test_sandbox_set(void **state)
           "--grant" },
         { "cwd", "rel", "--set cwd=rel: guest path \"rel\" is not absolute" },
         { "job_id", "a b", "--set job_id=a b: job id \"a b\" has a character" },
+        { "tenant", "-x", "--set tenant=-x: tenant \"-x\" starts with '-'" },
+        { "tenant", "a/b", "--set tenant=a/b: tenant \"a/b\" has a character other than" },
+        { "tenant", "", "--set tenant=: a tenant has 1..64 characters, got 0" },
         { "seed", "-1", "--set seed=-1: expected an integer" },
         { "seed", "18446744073709551616", "--set seed=18446744073709551616: \"18446744073709551616\" "
           "is above 18446744073709551615" },
@@ -1104,7 +1109,7 @@ static void test_sandbox_set(void **state)
     /* an unknown key lists the new ones too */
     assert_int_equal(policy_set(&p, "job", "x", err, sizeof err), -EINVAL);
     assert_non_null(strstr(err, "syscalls.profile, syscalls.action, syscalls.errno, syscalls.allow, "
-                               "syscalls.deny, cwd, audit, audit_max_bytes, control, job_id, seed"));
+                               "syscalls.deny, cwd, audit, audit_max_bytes, control, job_id, tenant, seed"));
     assert_int_equal(policy_set_from(&p, "syscalls.profile", "x", "--syscall-profile x", err,
                                      sizeof err), -EINVAL);
     assert_non_null(strstr(err, "--syscall-profile x: unknown value \"x\""));

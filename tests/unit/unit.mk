@@ -261,3 +261,13 @@ $(BUILD)/tests/test_ledger: $(BUILD)/tests/unit/test_ledger.o $(patsubst %.c,$(B
                             $(BUILD)/quota/budget.o $(BUILD)/policy/units.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm
+
+# the ledger keeper, a process per job, over real SQLite files (admission, checkpoints, verdicts,
+# settlement, a VMM or keeper that dies, a forged message)
+UNIT_TESTS     += $(BUILD)/tests/test_keeper
+UNIT_OBJS      += $(BUILD)/tests/unit/test_keeper.o
+unit: $(BUILD)/tests/test_keeper
+$(BUILD)/tests/test_keeper: $(BUILD)/tests/unit/test_keeper.o $(patsubst %.c,$(BUILD)/%.o,$(wildcard quota/ledger*.c quota/keeper*.c)) \
+                            $(BUILD)/quota/budget.o $(BUILD)/policy/units.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm

@@ -42,6 +42,7 @@ enum deny_kind {
 enum job_end {
     JOB_RUNNING, JOB_EXITED, JOB_SIGNALED, JOB_OOM, JOB_CPU_LIMIT, JOB_TIMEOUT, JOB_KILLED,
     JOB_INTERNAL_ERROR,
+    JOB_QUOTA,      /* its tenant's budget ran out (docs/quota.md) */
 };
 
 enum vthread_state {

@@ -23,6 +23,7 @@
 #include "vmm/run/report.h"
 #include "vmm/core/stack_build.h"
 #include "vmm/run/supervisor.h"
+#include "vmm/run/tenant.h"
 #include "vmm/hypercall/syscall_filter.h"
 #include "vmm/sys/sys.h"
 #include "vmm/run/vmm_seccomp.h"
@@ -253,8 +254,15 @@ int launch_run(const struct launch_opts *o)
         goto out;
     }
     vmm_seccomp_test_hooks(job->vm.kvm.kvm_fd);
-    job_supervise(job, &ctl);
+    job_supervise(job, &ctl, o->tenant);
     control_close(&ctl);
+    if (o->tenant) { /* settled before the report: `isovm quota report` after isovm sees it */
+        struct ledger_usage u;
+        pthread_mutex_lock(&job->lock);
+        job_ledger_usage(job, mono_ns(), &u);
+        pthread_mutex_unlock(&job->lock);
+        tenant_end(o->tenant, &u, report_end_name(job->end));
+    }
     audit_end(job); /* the log's last lines: the report's audit counts are final */
     status = job->exit_status;
     if (job->rcache.armed) /* the job ended after reads the firmware served */

@@ -18,6 +18,8 @@
 #define LAUNCH_MAX_DISKS 13 /* --disk images: /dev/vdb .. /dev/vdn (the I/O APIC's free pins
                              * also serve the console, the grants' file system and the network) */
 
+struct tenant_link;
+
 struct launch_opts {
     struct policy policy;     /* the limits in force (file, then command-line overrides) */
     const char *program;
@@ -28,6 +30,8 @@ struct launch_opts {
     const char *report_path;  /* NULL: none; "-": stderr */
     const char *policy_file;  /* --policy FILE, or NULL (isovm jail binds it into the jail) */
     bool no_seccomp;          /* --no-seccomp: no VMM seccomp filter (debugging only) */
+    const char *ledger_path;  /* --ledger PATH, or NULL: the default (quota/ledger.h) */
+    struct tenant_link *tenant; /* the job's ledger keeper when charged to a tenant, else NULL */
     /* the Linux tier (docs/linux-tier.md): set by --rootfs */
     const char *rootfs;       /* the root image (/dev/vda), read-only under a tmpfs overlay */
     const char *kernel;       /* --kernel: a PVH vmlinux; NULL: the kernel cache's */

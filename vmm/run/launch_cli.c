@@ -9,6 +9,7 @@
 #include "lib/log.h"
 #include "lib/test_hooks.h"
 #include "vmm/run/jail_probe.h"
+#include "vmm/run/tenant.h"
 
 void launch_usage_options(FILE *f)
 {
@@ -43,6 +44,15 @@ void launch_usage_options(FILE *f)
         "  --control PATH        serve the control socket (isovm cap revoke ...) at PATH\n"
         "  --job-id ID           name the job in the audit log and the report (1..64 of A-Za-z0-9._-)\n"
         "\n"
+        "quota options (docs/quota.md):\n"
+        "  --tenant T            charge the job to tenant T's budgets in the ledger: its worst case\n"
+        "                        is reserved before it starts (refused with 125 when nothing is\n"
+        "                        left), its CPU time limit clamped to the budget's rest, its usage\n"
+        "                        checkpointed every second, and it is stopped (\"quota\") when the\n"
+        "                        tenant's budget runs out\n"
+        "  --ledger PATH         the ledger (default: $ISOVM_LEDGER, else /var/lib/isovm/ledger.db\n"
+        "                        for root, else ~/.local/state/isovm/ledger.db)\n"
+        "\n"
         "  --env KEY=VALUE       add a variable to the job's environment (repeatable; default empty)\n"
         "  --report FILE         write a JSON usage report when the job ends (- for stderr)\n"
         "  -v, --verbose         log unknown syscalls and other details to stderr\n"
@@ -73,7 +83,8 @@ void launch_usage_exit_status(FILE *f)
     fprintf(f,
         "launch exit status: the job's own; 128+N when signal N kills it (a CPU fault, a signal\n"
         "it sends itself, or SIGINT/SIGTERM/SIGHUP sent to isovm); 124 timeout reached; 152 CPU\n"
-        "time limit reached; 125 isovm error (bad option or policy, no KVM); 126 program refused\n"
+        "time limit or the tenant's CPU budget reached; 153 the tenant's I/O or network budget\n"
+        "reached; 125 isovm error (bad option or policy, no KVM, launch refused by a budget); 126 program refused\n"
         "(bad ELF); 127 not found. A job that dies after the memory limit refused it is reported\n"
         "as \"memory limit reached\" (exit_reason oom). See docs/exit-codes.md, docs/report.md.\n");
 }
@@ -148,7 +159,8 @@ static int build_policy(struct policy *p, const char *file, const struct overrid
 enum {
     OPT_POLICY = 256, OPT_CPU_QUOTA, OPT_CPU_PERIOD, OPT_CPU_TIME_LIMIT, OPT_TIMEOUT,
     OPT_MAX_THREADS, OPT_MAX_CAPS, OPT_SET, OPT_GRANT, OPT_CWD, OPT_SYSCALL_PROFILE,
-    OPT_SYSCALL_ACTION, OPT_SEED, OPT_AUDIT, OPT_CONTROL, OPT_JOB_ID,
+    OPT_SYSCALL_ACTION, OPT_SEED, OPT_AUDIT, OPT_CONTROL, OPT_JOB_ID, OPT_TENANT, OPT_LEDGER,
+    OPT_LEDGER_FD,
     OPT_CONNECT = 400, OPT_LISTEN,
 };
 enum { OPT_NO_SECCOMP = 0x1000 };
@@ -176,6 +188,9 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         { "audit", required_argument, NULL, OPT_AUDIT },
         { "control", required_argument, NULL, OPT_CONTROL },
         { "job-id", required_argument, NULL, OPT_JOB_ID },
+        { "tenant", required_argument, NULL, OPT_TENANT },
+        { "ledger", required_argument, NULL, OPT_LEDGER },
+        { "ledger-fd", required_argument, NULL, OPT_LEDGER_FD }, /* isovm jail's keeper socket */
         { "env", required_argument, NULL, 'e' },
         { "report", required_argument, NULL, 'r' },
         { "verbose", no_argument, NULL, 'v' },
@@ -207,9 +222,12 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         { OPT_AUDIT, "--audit", "audit" },
         { OPT_CONTROL, "--control", "control" },
         { OPT_JOB_ID, "--job-id", "job_id" },
+        { OPT_TENANT, "--tenant", "tenant" },
     };
     struct launch_opts o = { 0 };
-    const char *policy_file = NULL;
+    const char *policy_file = NULL, *ledger_path = NULL;
+    int ledger_fd = -1;
+    struct tenant_link tenant = { .fd = -1 };
     char **env = calloc((size_t)argc + 1, sizeof *env);
     struct override *ov = calloc((size_t)argc + 1, sizeof *ov);
     char **keys = calloc((size_t)argc + 1, sizeof *keys); /* --set keys, copied */
@@ -260,6 +278,7 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         case OPT_AUDIT:
         case OPT_CONTROL:
         case OPT_JOB_ID:
+        case OPT_TENANT:
             for (unsigned i = 0; i < sizeof direct / sizeof direct[0]; i++)
                 if (direct[i].opt == c)
                     ov[nov++] = (struct override){ direct[i].key, optarg, direct[i].name };
@@ -274,6 +293,25 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         case 'r':
             o.report_path = optarg;
             break;
+        case OPT_LEDGER:
+            if (!optarg[0]) {
+                status = bad_usage("%s", "--ledger: expected a path");
+                goto out;
+            }
+            ledger_path = optarg;
+            break;
+        case OPT_LEDGER_FD: {
+            char *end;
+            errno = 0;
+            long v = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || v < 3 || v > 1023) {
+                status = bad_usage("--ledger-fd: expected a descriptor number 3..1023, got \"%s\"",
+                                   optarg);
+                goto out;
+            }
+            ledger_fd = (int)v;
+            break;
+        }
         case 'v':
             log_verbose = 1;
             break;
@@ -339,6 +377,11 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
     if ((status = build_policy(&o.policy, policy_file, ov, nov, o.rootfs != NULL)) != 0)
         goto out;
     o.policy_file = policy_file;
+    o.ledger_path = ledger_path;
+    if (ledger_fd >= 0 && (then || !o.policy.tenant[0])) {
+        status = bad_usage("%s", "--ledger-fd is isovm jail's, for a job with a tenant");
+        goto out;
+    }
     o.program = argv[optind];
     o.argv = argv + optind;
     o.argc = argc - optind;
@@ -346,8 +389,19 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
     o.envc = envc;
     if (!then && test_hook("jail-probe"))
         jail_probe(); /* isovm-hooks only: what a jailed VMM sees */
+    if (!then && o.policy.tenant[0]) { /* the reservation, before anything is built */
+        if ((status = tenant_start(&o, &tenant, ledger_path, ledger_fd)) != 0)
+            goto out;
+        o.tenant = &tenant;
+    }
     status = then ? then(&o, ctx) : launch_run(&o);
 out:
+    if (tenant.fd >= 0) { /* launch_run settles it; a job that never started gets here */
+        struct ledger_usage none = { 0 };
+        tenant_end(&tenant, &none, status == EXIT_NOT_FOUND    ? "not-found"
+                                 : status == EXIT_CANNOT_EXEC ? "cannot-exec"
+                                                              : "internal-error");
+    }
     for (int i = 0; i < nkeys; i++)
         free(keys[i]);
     free(keys);

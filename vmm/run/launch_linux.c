@@ -31,6 +31,7 @@
 #include "vmm/run/launch.h"
 #include "vmm/run/lx_grants.h"
 #include "vmm/run/report.h"
+#include "vmm/run/tenant.h"
 #include "vmm/run/vcpu_run.h"
 #include "vmm/run/vmm_seccomp.h"
 
@@ -39,7 +40,8 @@
                    "i8042.nopnp i8042.dumbkbd tsc=reliable no_timer_check random.trust_cpu=on " \
                    "cryptomgr.notests pci=off rdinit=/init"
 
-enum lx_end { LX_RUNNING, LX_READY, LX_GUEST, LX_PANIC, LX_RESET, LX_TIMEOUT, LX_CPU_LIMIT, LX_KILLED, LX_FAILED };
+enum lx_end { LX_RUNNING, LX_READY, LX_GUEST, LX_PANIC, LX_RESET, LX_TIMEOUT, LX_CPU_LIMIT, LX_KILLED, LX_FAILED,
+              LX_QUOTA, LX_KEEPER_LOST };
 
 struct lx {
     const struct launch_opts *o;
@@ -72,6 +74,8 @@ struct lx {
     int sig_fd;                    /* SIGINT, SIGTERM, SIGHUP */
     struct lx_grants g;            /* grants, endpoints, audit log, control socket; their devices */
     bool g_open;
+    int quota_res;                 /* LX_QUOTA: the resource whose budget ran out */
+    char quota_why[KEEPER_TEXT_MAX];
 };
 
 static void lx_on_end(void *ctx)
@@ -273,9 +277,50 @@ static bool lx_take_signal(struct lx *x)
     return true;
 }
 
+/* The job's usage so far, for the ledger: the vCPUs' time, guest RAM, the disks', the shared
+ * file system's and the network's bytes. */
+static void lx_ledger_usage(struct lx *x, uint64_t now, struct ledger_usage *u)
+{
+    *u = (struct ledger_usage){ .cpu_ns = lx_cpu_ns(x), .wall_ns = now - x->t0,
+                                .memory_peak_bytes = x->m.mem_size,
+                                .hypercalls = 0 };
+    for (unsigned i = 0; i < x->d.ndisks; i++) {
+        const struct vblk_stats *s = &x->d.disk[i].stats;
+        u->read_bytes += s->read_bytes;
+        u->read_ops += s->read_ops;
+        u->write_bytes += s->write_bytes;
+        u->write_ops += s->write_ops;
+    }
+    lx_grants_usage(&x->g, &u->read_bytes, &u->read_ops, &u->write_bytes, &u->write_ops,
+                    &u->net_rx_bytes, &u->net_tx_bytes);
+}
+
+/* A checkpoint to the tenant's keeper when one is due, and its verdicts: true, with x->end set
+ * to LX_QUOTA, when a budget ran out. */
+static bool lx_tenant_step(struct lx *x, uint64_t now, bool verdicts)
+{
+    struct tenant_link *t = x->o->tenant;
+    if (!t || t->fd < 0)
+        return false;
+    int over = 0;
+    if (tenant_checkpoint_due(t, now)) {
+        struct ledger_usage u;
+        lx_ledger_usage(x, now, &u);
+        over = tenant_checkpoint(t, &u, x->quota_why, sizeof x->quota_why);
+    }
+    if (!over && verdicts)
+        over = tenant_verdicts(t, x->quota_why, sizeof x->quota_why);
+    if (!over)
+        return false;
+    x->quota_res = over - 1;
+    x->end = LX_QUOTA;
+    return true;
+}
+
 static void lx_supervise(struct lx *x, int sig_fd)
 {
     const struct policy *p = &x->o->policy;
+    const struct tenant_link *t = x->o->tenant;
     uint64_t deadline = p->timeout_ns ? x->t0 + p->timeout_ns : 0;
     for (;;) {
         uint64_t now = mono_ns(), next = deadline;
@@ -285,6 +330,17 @@ static void lx_supervise(struct lx *x, int sig_fd)
         }
         uint64_t cpu = lx_cpu_ns(x);
         if (p->cpu_time_limit_ns) {
+            if (cpu >= p->cpu_time_limit_ns && t && t->admit.clamped[QUOTA_CPU]) {
+                char a[32], b[32];
+                snprintf(a, sizeof a, "%.3fs", (double)cpu / 1e9);
+                snprintf(b, sizeof b, "%.3fs", (double)p->cpu_time_limit_ns / 1e9);
+                snprintf(x->quota_why, sizeof x->quota_why, "tenant %s: the CPU budget's rest "
+                         "granted to this job is used up (%s of vCPU time, granted %s)",
+                         t->tenant, a, b);
+                x->quota_res = QUOTA_CPU;
+                x->end = LX_QUOTA;
+                return;
+            }
             if (cpu >= p->cpu_time_limit_ns) {
                 x->end = LX_CPU_LIMIT;
                 return;
@@ -300,6 +356,10 @@ static void lx_supervise(struct lx *x, int sig_fd)
             if (qnext && (!next || qnext < next))
                 next = qnext;
         }
+        if (lx_tenant_step(x, now, false))
+            return;
+        if (t && t->fd >= 0 && (!next || t->next_ns < next))
+            next = t->next_ns;
         int timeout_ms = -1;
         if (next) {
             uint64_t d = next > now ? next - now : 0;
@@ -307,8 +367,9 @@ static void lx_supervise(struct lx *x, int sig_fd)
             if (timeout_ms == 0 && d)
                 timeout_ms = 1;
         }
-        struct pollfd pf[4] = { { .fd = x->end_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN },
-                                { .fd = x->ready_fd, .events = POLLIN } };
+        struct pollfd pf[5] = { { .fd = x->end_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN },
+                                { .fd = x->ready_fd, .events = POLLIN },
+                                [4] = { .fd = t ? t->fd : -1, .events = POLLIN } };
         uint64_t ctl_deadline;
         lx_grants_poll_setup(&x->g, &pf[3], &ctl_deadline);
         if (ctl_deadline != UINT64_MAX) {
@@ -317,7 +378,7 @@ static void lx_supervise(struct lx *x, int sig_fd)
                 timeout_ms = ms;
         }
         /* a sub-millisecond wait is a busy check: poll's granularity is fine here */
-        int r = poll(pf, 4, timeout_ms);
+        int r = poll(pf, 5, timeout_ms);
         if (r < 0 && errno != EINTR) {
             x->end = LX_FAILED;
             return;
@@ -327,6 +388,14 @@ static void lx_supervise(struct lx *x, int sig_fd)
             lx_grants_step(&x->g, r > 0 ? pf[3].revents : 0, after);
         if (r > 0 && (pf[1].revents & POLLIN) && lx_take_signal(x))
             return;
+        if (r > 0 && pf[4].revents) {
+            if (lx_tenant_step(x, after, true))
+                return;
+            if (pf[4].revents & (POLLHUP | POLLERR)) { /* the keeper is gone */
+                x->end = LX_KEEPER_LOST;
+                return;
+            }
+        }
         if (r > 0 && (pf[2].revents & POLLIN)) {
             uint64_t n;
             if (read(x->ready_fd, &n, sizeof n) == (ssize_t)sizeof n && !(pf[0].revents & POLLIN)) {
@@ -364,6 +433,7 @@ static const char *lx_reason(const struct lx *x)
     case LX_RESET: return "guest-reset";
     case LX_TIMEOUT: return "timeout";
     case LX_CPU_LIMIT: return "cpu-limit";
+    case LX_QUOTA: return "quota";
     case LX_KILLED: return "killed";
     default: return "internal-error";
     }
@@ -495,6 +565,13 @@ static int lx_status(struct lx *x)
     case LX_KILLED:
         log_err("isovm received %s: job stopped", strsignal(x->signo));
         return 128 + x->signo;
+    case LX_QUOTA:
+        log_err("job stopped: quota: %s", x->quota_why);
+        return tenant_quota_status(x->quota_res);
+    case LX_KEEPER_LOST:
+        log_err("internal: the ledger keeper ended while the job ran: the job cannot be charged "
+                "to its tenant");
+        return EXIT_ISOVM_ERROR;
     default:
         log_err("internal error: %s", x->sh.fail_msg[0] ? x->sh.fail_msg : "the run loop failed");
         return EXIT_ISOVM_ERROR;
@@ -747,6 +824,14 @@ stop:
     x->end_ns = mono_ns();
     cpu_quota_finish(&x->quota, x->end_ns);
     status = lx_status(x);
+    if (o->tenant && x->end == LX_KEEPER_LOST) {
+        close(o->tenant->fd);
+        o->tenant->fd = -1;
+    } else if (o->tenant) { /* settled before the report, as in the hypercall tier */
+        struct ledger_usage u;
+        lx_ledger_usage(x, x->end_ns, &u);
+        tenant_end(o->tenant, &u, lx_reason(x));
+    }
     if (report && lx_report(x, status, report) < 0 && status == 0)
         status = EXIT_ISOVM_ERROR;
     if (lx_grants_abandoned(&x->g)) {

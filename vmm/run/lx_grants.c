@@ -166,6 +166,23 @@ int lx_grants_job_spec(struct lx_grants *g, struct job_spec *spec)
     return 0;
 }
 
+void lx_grants_usage(const struct lx_grants *g, uint64_t *read_bytes, uint64_t *read_ops,
+                     uint64_t *write_bytes, uint64_t *write_ops, uint64_t *net_rx,
+                     uint64_t *net_tx)
+{
+    if (g->share_made) {
+        const struct p9_stats *s = &g->share.srv.stats;
+        *read_bytes += s->read_bytes;
+        *read_ops += s->reads;
+        *write_bytes += s->write_bytes;
+        *write_ops += s->writes;
+    }
+    if (g->net_made && g->net.enabled) {
+        *net_rx += g->net.dev.stats.rx_bytes;
+        *net_tx += g->net.dev.stats.tx_bytes;
+    }
+}
+
 void lx_grants_report(struct lx_grants *g, json_t *r)
 {
     struct job *job = g->job;

@@ -61,6 +61,11 @@ void lx_grants_net_config(const struct lx_grants *g, struct lnet_guest_config *o
  * are the caller's to free (spec->shares, spec->hosts); the names stay g's. 0 or -ENOMEM. */
 int lx_grants_job_spec(struct lx_grants *g, struct job_spec *spec);
 
+/* The grants' share of the job's usage for the ledger: the shared file system's bytes and
+ * requests, the network's bytes. Counters of running threads, at worst a round old. */
+void lx_grants_usage(const struct lx_grants *g, uint64_t *read_bytes, uint64_t *read_ops,
+                     uint64_t *write_bytes, uint64_t *write_ops, uint64_t *net_rx,
+                     uint64_t *net_tx);
 /* The report's objects: "shared_fs", "network", "denials", "audit". */
 void lx_grants_report(struct lx_grants *g, json_t *r);
 

@@ -9,7 +9,7 @@
 #include "vmm/hypercall/syscall_filter.h"
 #include "lib/syscall_names.h"
 
-static const char *end_name(enum job_end e)
+const char *report_end_name(enum job_end e)
 {
     switch (e) {
     case JOB_EXITED: return "exit";
@@ -19,6 +19,7 @@ static const char *end_name(enum job_end e)
     case JOB_TIMEOUT: return "timeout";
     case JOB_KILLED: return "killed";
     case JOB_INTERNAL_ERROR: return "internal-error";
+    case JOB_QUOTA: return "quota";
     default: return "running";
     }
 }
@@ -50,7 +51,7 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
     const struct guest_mem *gm = &job->vm.gm;
     fprintf(f, "{\n");
     fprintf(f, "  \"isovm_report_version\": 3,\n");
-    fprintf(f, "  \"exit_reason\": \"%s\",\n", end_name(job->end));
+    fprintf(f, "  \"exit_reason\": \"%s\",\n", report_end_name(job->end));
     fprintf(f, "  \"exit_status\": %d,\n", job->exit_status);
     if (job->signal)
         fprintf(f, "  \"signal\": \"%s\",\n", signal_name(job->signal));

@@ -5,6 +5,8 @@
 #include "vmm/core/job.h"
 #include "vmm/run/launch.h"
 
+/* The report's exit_reason for how the job ended ("exit", "signal", "quota", ...). */
+const char *report_end_name(enum job_end e);
 /* Write the report to path ("-": stderr). 0 or -errno (with a message printed). */
 int report_write(const char *path, const struct job *job, const struct launch_opts *o,
                  uint64_t wall_ns);

@@ -11,6 +11,7 @@
 #include "limits/cpu_quota.h"
 #include "vmm/caps/cap_hold.h"
 #include "vmm/core/fault.h"
+#include "vmm/core/guest_mem.h"
 #include "lib/log.h"
 #include "vmm/run/vthread.h"
 #include "vmm/run/vcpu_run.h"
@@ -46,8 +47,35 @@ static void fmt_secs(char *buf, size_t len, uint64_t ns)
              (unsigned long long)(ns / 1000000ull % 1000));
 }
 
+void job_ledger_usage(const struct job *job, uint64_t now, struct ledger_usage *u)
+{
+    const struct job_stats *st = &job->stats;
+    *u = (struct ledger_usage){
+        .cpu_ns = job_cpu_ns((struct job *)job), .wall_ns = now - job->start_ns,
+        .memory_peak_bytes = job->vm.gm.size ? gmem_peak_bytes(&job->vm.gm) : 0,
+        /* bytes_* count sockets too: the ledger keeps files and network apart */
+        .read_bytes = st->bytes_read - (st->net_bytes_received < st->bytes_read
+                                        ? st->net_bytes_received : st->bytes_read),
+        .read_ops = st->read_ops,
+        .write_bytes = st->bytes_written - (st->net_bytes_sent < st->bytes_written
+                                            ? st->net_bytes_sent : st->bytes_written),
+        .write_ops = st->write_ops,
+        .net_rx_bytes = st->net_bytes_received, .net_tx_bytes = st->net_bytes_sent,
+        .hypercalls = st->hypercalls_total,
+    };
+}
+
+/* Stop the job for its tenant's budget of resource r (1 + QUOTA_*, as the keeper says). */
+static void quota_stop(struct job *job, int r1, const char *why)
+{
+    char msg[600];
+    snprintf(msg, sizeof msg, "job stopped: quota: %s", why);
+    job_end(job, JOB_QUOTA, tenant_quota_status(r1 - 1), 0, msg);
+}
+
 /* One look at the job: limits, quota. job->lock held. Returns when to look next. */
-static uint64_t governor_step(struct job *job, struct cpu_quota *q, uint64_t now)
+static uint64_t governor_step(struct job *job, struct cpu_quota *q, uint64_t now,
+                              const struct tenant_link *t)
 {
     const struct policy *p = &job->policy;
     uint64_t next = UINT64_MAX;
@@ -68,6 +96,15 @@ static uint64_t governor_step(struct job *job, struct cpu_quota *q, uint64_t now
         next = deadline;
     }
     if (p->cpu_time_limit_ns) {
+        if (cpu >= p->cpu_time_limit_ns && t && t->admit.clamped[QUOTA_CPU]) {
+            fmt_secs(a, sizeof a, cpu);
+            fmt_secs(b, sizeof b, p->cpu_time_limit_ns);
+            char why[300];
+            snprintf(why, sizeof why, "tenant %s: the CPU budget's rest granted to this job is "
+                     "used up (%s of vCPU time, granted %s)", t->tenant, a, b);
+            quota_stop(job, 1 + QUOTA_CPU, why);
+            return now + RESTOP_INTERVAL_NS;
+        }
         if (cpu >= p->cpu_time_limit_ns) {
             fmt_secs(a, sizeof a, cpu);
             fmt_secs(b, sizeof b, p->cpu_time_limit_ns);
@@ -122,7 +159,7 @@ static bool signals_take(struct job *job, int sfd)
     }
 }
 
-void job_supervise(struct job *job, struct control_server *ctl)
+void job_supervise(struct job *job, struct control_server *ctl, struct tenant_link *t)
 {
     sigset_t set = supervisor_set();
     job->supervisor = pthread_self();
@@ -150,27 +187,55 @@ void job_supervise(struct job *job, struct control_server *ctl)
             break;
         uint64_t now = mono_ns();
         if (look || now >= next) {
-            next = governor_step(job, &q, now);
+            next = governor_step(job, &q, now, t);
             job->supervisor_wake_ns = next;
             if (atomic_load(&job->stop))
                 job_kick(job, NULL);
         }
+        /* the ledger's checkpoint: the usage taken under the lock, sent after it (never
+         * blocking: the keeper does the waiting on SQLite) */
+        struct ledger_usage usage;
+        bool checkpoint = t && !atomic_load(&job->stop) && tenant_checkpoint_due(t, now);
+        if (checkpoint)
+            job_ledger_usage(job, now, &usage);
         pthread_mutex_unlock(&job->lock);
-        struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN } };
+        char why[KEEPER_TEXT_MAX];
+        int over = checkpoint ? tenant_checkpoint(t, &usage, why, sizeof why) : 0;
+        struct pollfd pfd[3] = { { .fd = sfd, .events = POLLIN },
+                                 [2] = { .fd = t ? t->fd : -1, .events = POLLIN } };
         uint64_t ctl_deadline;
         control_poll_setup(ctl, &pfd[1], &ctl_deadline);
         uint64_t wake = next < ctl_deadline ? next : ctl_deadline;
+        if (t && t->fd >= 0 && t->next_ns < wake)
+            wake = t->next_ns;
         struct timespec ts, *tsp = NULL;
         if (wake != UINT64_MAX) {
             ts = ns_ts(wake > now ? wake - now : 0);
             tsp = &ts;
         }
-        int n = ppoll(pfd, 2, tsp, NULL);
+        int n = over ? 0 : ppoll(pfd, 3, tsp, NULL);
         uint64_t after = mono_ns();
         if (n > 0 || after >= ctl_deadline)
             control_step(ctl, job, n > 0 ? pfd[1].revents : 0, after);
+        bool keeper_lost = false;
+        if (!over && n > 0 && pfd[2].revents) {
+            over = tenant_verdicts(t, why, sizeof why);
+            keeper_lost = !over && (pfd[2].revents & (POLLHUP | POLLERR));
+        }
         pthread_mutex_lock(&job->lock);
         look = n > 0 && (pfd[0].revents & POLLIN) && signals_take(job, sfd);
+        if (keeper_lost) {
+            close(t->fd);
+            t->fd = -1;
+            if (!atomic_load(&job->stop))
+                job_end(job, JOB_INTERNAL_ERROR, 125, 0, "internal: the ledger keeper ended "
+                        "while the job ran: the job cannot be charged to its tenant");
+            look = true;
+        }
+        if (over && !atomic_load(&job->stop)) {
+            quota_stop(job, over, why);
+            look = true;
+        }
     }
     uint64_t now = mono_ns();
     cpu_quota_finish(&q, now);

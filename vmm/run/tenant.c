@@ -1,0 +1,138 @@
+/* A launch charged to a tenant: the keeper, the reservation and the clamp, checkpoints, the quota stop and the settlement. */
+#include "vmm/run/tenant.h"
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/sha256.h"
+#include "vmm/run/launch.h"
+
+void tenant_job_id(char *buf, size_t len)
+{
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        r = mono_ns() ^ ((uint64_t)getpid() << 32);
+    snprintf(buf, len, "isovm-%d-%016llx", (int)getpid(), (unsigned long long)r);
+}
+
+/* The policy as run, hashed: the ledger's record of what the job was allowed. */
+static void policy_digest(const struct policy *p, char out[65])
+{
+    char *text = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
+    uint8_t d[32];
+    struct sha256 s;
+    sha256_init(&s);
+    if (f) {
+        policy_write_json(p, f, 0);
+        fclose(f);
+        sha256_update(&s, text, n);
+    }
+    free(text);
+    sha256_final(&s, d);
+    sha256_hex(d, out);
+}
+
+int tenant_start(struct launch_opts *o, struct tenant_link *t, const char *ledger_path,
+                 int ledger_fd)
+{
+    memset(t, 0, sizeof *t);
+    t->fd = -1;
+    struct policy *p = &o->policy;
+    snprintf(t->tenant, sizeof t->tenant, "%s", p->tenant);
+    char err[1024] = "";
+    if (!p->job_id[0])
+        tenant_job_id(p->job_id, sizeof p->job_id);
+    int fd = ledger_fd;
+    if (fd < 0) {
+        char path[PATH_MAX];
+        if (ledger_path)
+            snprintf(path, sizeof path, "%s", ledger_path);
+        else if (ledger_default_path(path, sizeof path) < 0) {
+            log_err("ledger: no default path (set $ISOVM_LEDGER or give --ledger PATH)");
+            return EXIT_ISOVM_ERROR;
+        }
+        char digest[65];
+        policy_digest(p, digest);
+        struct ledger_job j = {
+            .id = p->job_id, .tenant = p->tenant, .policy_digest = digest,
+            .tier = o->rootfs ? "linux" : "hypercall",
+            .cpu_limit_ns = p->cpu_time_limit_ns, .memory_bytes = p->memory_bytes,
+        };
+        if (keeper_spawn(path, &j, &fd, err, sizeof err) < 0) {
+            log_err("%s", err);
+            return EXIT_ISOVM_ERROR;
+        }
+    }
+    int rc = keeper_admit_wait(fd, &t->admit, err, sizeof err);
+    if (rc < 0) {
+        close(fd);
+        log_err("%s%s", rc == -EDQUOT ? "quota: launch refused: " : "", err);
+        return EXIT_ISOVM_ERROR;
+    }
+    t->fd = fd;
+    if (t->admit.clamped[QUOTA_CPU])
+        p->cpu_time_limit_ns = t->admit.cpu_limit_ns;
+    t->next_ns = mono_ns() + KEEPER_CHECKPOINT_NS;
+    return 0;
+}
+
+bool tenant_checkpoint_due(struct tenant_link *t, uint64_t now)
+{
+    if (t->fd < 0 || now < t->next_ns)
+        return false;
+    t->next_ns = now + KEEPER_CHECKPOINT_NS;
+    return true;
+}
+
+int tenant_checkpoint(struct tenant_link *t, const struct ledger_usage *u, char *why,
+                      size_t whylen)
+{
+    if (t->fd < 0)
+        return 0;
+    keeper_checkpoint_send(t->fd, u);
+    const struct { int r; uint64_t used; } own[] = {
+        { QUOTA_IO, u->read_bytes + u->write_bytes },
+        { QUOTA_NET, u->net_rx_bytes + u->net_tx_bytes },
+    };
+    const uint64_t grant[QUOTA_NRES] = { [QUOTA_IO] = t->admit.io_limit_bytes,
+                                         [QUOTA_NET] = t->admit.net_limit_bytes };
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        int r = own[i].r;
+        if (t->admit.clamped[r] && own[i].used >= grant[r]) {
+            snprintf(why, whylen, "tenant %s: the %s budget's rest of %llu bytes granted to this "
+                     "job is used up", t->tenant, r == QUOTA_IO ? "io" : "net",
+                     (unsigned long long)grant[r]);
+            return 1 + r;
+        }
+    }
+    return 0;
+}
+
+int tenant_verdicts(struct tenant_link *t, char *why, size_t whylen)
+{
+    return t->fd >= 0 ? keeper_verdicts_take(t->fd, &t->warned, why, whylen) : 0;
+}
+
+int tenant_quota_status(int r)
+{
+    return r == QUOTA_CPU ? 128 + SIGXCPU : 128 + SIGXFSZ;
+}
+
+void tenant_end(struct tenant_link *t, const struct ledger_usage *u, const char *reason)
+{
+    if (t->fd < 0)
+        return;
+    char err[1024];
+    if (keeper_end(t->fd, u, reason, err, sizeof err) < 0)
+        log_err("warning: %s", err);
+    close(t->fd);
+    t->fd = -1;
+}

@@ -1,0 +1,46 @@
+/* A launch charged to a tenant: its ledger keeper, the job's limits clamped to the tenant's budgets, checkpoints, the "quota" stop and the settlement (docs/quota.md). */
+#ifndef ISOVM_TENANT_H
+#define ISOVM_TENANT_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "quota/keeper.h"
+#include "quota/ledger.h"
+
+struct launch_opts;
+
+struct tenant_link {
+    int fd;                    /* the keeper's socket; -1: no tenant */
+    char tenant[LEDGER_TENANT_MAX + 1];
+    struct ledger_admit admit; /* what the ledger granted */
+    uint64_t next_ns;          /* the next checkpoint (mono_ns) */
+    bool warned;               /* a ledger error was reported once */
+    bool stopped;              /* the job was stopped for its quota */
+};
+
+/* The job's ledger id when it has none: "isovm-PID-" and 16 random hex digits (unique in the
+ * ledger, unlike a pid). */
+void tenant_job_id(char *buf, size_t len);
+
+/* Charge the launch to its tenant: start the keeper on the ledger (ledger_path, or its default)
+ * or take the one a jailer started (ledger_fd >= 0), wait for the reservation, and clamp the
+ * policy's CPU time limit to the budget's rest. 0, or the exit status (125) after a message
+ * naming the budget and the figures. */
+int tenant_start(struct launch_opts *o, struct tenant_link *t, const char *ledger_path,
+                 int ledger_fd);
+
+/* Is a checkpoint due at now? Then the next is set one interval on. */
+bool tenant_checkpoint_due(struct tenant_link *t, uint64_t now);
+/* Send the usage so far (never blocks), and check it against the grants the VMM holds itself
+ * (I/O and network bytes): 1 + the resource, with why, when the job must stop for its quota;
+ * else 0. */
+int tenant_checkpoint(struct tenant_link *t, const struct ledger_usage *u, char *why,
+                      size_t whylen);
+/* The keeper's verdicts that have come in: 1 + the resource, with why, when a budget ran out. */
+int tenant_verdicts(struct tenant_link *t, char *why, size_t whylen);
+/* The exit status of a job stopped for the budget of resource r: 152 (128 + SIGXCPU) for CPU
+ * time, 153 (128 + SIGXFSZ) for I/O and network bytes. */
+int tenant_quota_status(int r);
+/* The job's end: settle its reservation to its final usage; a failure is logged. */
+void tenant_end(struct tenant_link *t, const struct ledger_usage *u, const char *reason);
+
+#endif
