@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "cli/quota_metrics.h"
 #include "lib/log.h"
 #include "policy/units.h"
 #include "quota/budget.h"
@@ -113,7 +114,6 @@ struct report_ctx {
     int64_t now_s;
     int tenants;
     json_t *list;                  /* json: the tenants' objects */
-    struct ledger_tenant_use *rows; /* openmetrics: every tenant, printed family by family */
 };
 
 static int report_table(const struct ledger_tenant_use *t, struct report_ctx *c)
@@ -207,103 +207,12 @@ static int report_json(const struct ledger_tenant_use *t, struct report_ctx *c)
     return 0;
 }
 
-/* OpenMetrics: a label value with \, " and newlines escaped (tenant names have none of them,
- * but the format is the format). */
-/* A family's metadata. om: OpenMetrics 1.0 (a counter's family is named without _total, its
- * samples with it; # UNIT). Else the Prometheus text format 0.0.4, which Debian's promtool (2.42)
- * checks: a counter's HELP and TYPE carry the sample's name, _total included, and no # UNIT. */
-static void om_family(bool om, const char *name, const char *type, const char *unit,
-                      const char *help)
-{
-    const char *total = !om && !strcmp(type, "counter") ? "_total" : "";
-    printf("# HELP %s%s %s\n", name, total, help);
-    printf("# TYPE %s%s %s\n", name, total, type);
-    if (unit && om)
-        printf("# UNIT %s %s\n", name, unit);
-}
-
 static int collect(const struct ledger_tenant_use *t, void *ctx)
 {
     struct report_ctx *c = ctx;
     if (!strcmp(c->format, "table"))
         return report_table(t, c);
-    if (!strcmp(c->format, "json"))
-        return report_json(t, c);
-    /* openmetrics wants a family's samples together: keep every tenant, print at the end */
-    struct ledger_tenant_use *n = realloc(c->rows, (size_t)(c->tenants + 1) * sizeof *n);
-    if (!n)
-        return -ENOMEM;
-    c->rows = n;
-    n[c->tenants++] = *t;
-    return 0;
-}
-
-static void report_metrics(const struct ledger_tenant_use *rows, int n, bool om)
-{
-#define FOR_TENANTS(fmt, expr)                                                                    \
-    for (int i = 0; i < n; i++)                                                                   \
-        printf(fmt, rows[i].tenant, expr)
-    om_family(om, "isovm_tenant_cpu_seconds", "counter", "seconds", "vCPU time used by the tenant's jobs.");
-    FOR_TENANTS("isovm_tenant_cpu_seconds_total{tenant=\"%s\"} %.9f\n",
-                (double)rows[i].total.cpu_ns / 1e9);
-    om_family(om, "isovm_tenant_wall_seconds", "counter", "seconds", "Wall-clock time of the tenant's jobs.");
-    FOR_TENANTS("isovm_tenant_wall_seconds_total{tenant=\"%s\"} %.9f\n",
-                (double)rows[i].total.wall_ns / 1e9);
-    om_family(om, "isovm_tenant_read_bytes", "counter", "bytes", "Bytes the tenant's jobs read.");
-    FOR_TENANTS("isovm_tenant_read_bytes_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.read_bytes);
-    om_family(om, "isovm_tenant_write_bytes", "counter", "bytes", "Bytes the tenant's jobs wrote.");
-    FOR_TENANTS("isovm_tenant_write_bytes_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.write_bytes);
-    om_family(om, "isovm_tenant_read_operations", "counter", NULL, "Read operations of the tenant's jobs.");
-    FOR_TENANTS("isovm_tenant_read_operations_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.read_ops);
-    om_family(om, "isovm_tenant_write_operations", "counter", NULL, "Write operations of the tenant's jobs.");
-    FOR_TENANTS("isovm_tenant_write_operations_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.write_ops);
-    om_family(om, "isovm_tenant_network_receive_bytes", "counter", "bytes", "Bytes the tenant's jobs received.");
-    FOR_TENANTS("isovm_tenant_network_receive_bytes_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.net_rx_bytes);
-    om_family(om, "isovm_tenant_network_transmit_bytes", "counter", "bytes", "Bytes the tenant's jobs sent.");
-    FOR_TENANTS("isovm_tenant_network_transmit_bytes_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.net_tx_bytes);
-    om_family(om, "isovm_tenant_hypercalls", "counter", NULL, "Hypercalls the tenant's jobs made.");
-    FOR_TENANTS("isovm_tenant_hypercalls_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].total.hypercalls);
-    om_family(om, "isovm_tenant_jobs", "counter", NULL, "Jobs the tenant started.");
-    FOR_TENANTS("isovm_tenant_jobs_total{tenant=\"%s\"} %" PRIu64 "\n", rows[i].jobs_total);
-    om_family(om, "isovm_tenant_jobs_running", "gauge", NULL, "Jobs of the tenant running now.");
-    FOR_TENANTS("isovm_tenant_jobs_running{tenant=\"%s\"} %" PRIu64 "\n", rows[i].jobs_running);
-    om_family(om, "isovm_tenant_memory_held_bytes", "gauge", "bytes", "Guest RAM of the tenant's running jobs.");
-    FOR_TENANTS("isovm_tenant_memory_held_bytes{tenant=\"%s\"} %" PRIu64 "\n", rows[i].used[QUOTA_MEMORY]);
-    /* budgets and their use in the current window, one family per resource with a window */
-    static const struct { int r; const char *unit; double scale; } win[] = {
-        { QUOTA_CPU, "seconds", 1e9 }, { QUOTA_IO, "bytes", 1 }, { QUOTA_NET, "bytes", 1 },
-    };
-    for (size_t k = 0; k < sizeof win / sizeof win[0]; k++) {
-        for (int limit = 0; limit <= 1; limit++) {
-            /* the unit must end the family's name: ..._used_seconds, ..._limit_seconds */
-            char name[128];
-            snprintf(name, sizeof name, "isovm_tenant_budget_%s_%s_%s",
-                     quota_resource_name((enum quota_resource)win[k].r), limit ? "limit" : "used",
-                     win[k].unit);
-            om_family(om, name, "gauge", win[k].unit,
-                      limit ? "The budget per window." : "Used in the budget's current window.");
-            for (int i = 0; i < n; i++) {
-                const struct quota_budget *b = &rows[i].budgets.of[win[k].r];
-                uint64_t v = limit ? b->amount : rows[i].used[win[k].r];
-                if (b->set)
-                    printf("%s{tenant=\"%s\",window=\"%s\"} %.9g\n", name, rows[i].tenant,
-                           quota_window_name(b->window), (double)v / win[k].scale);
-            }
-        }
-    }
-    om_family(om, "isovm_tenant_budget_jobs_limit", "gauge", NULL, "Jobs the tenant may run at once.");
-    for (int i = 0; i < n; i++)
-        if (rows[i].budgets.of[QUOTA_JOBS].set)
-            printf("isovm_tenant_budget_jobs_limit{tenant=\"%s\"} %" PRIu64 "\n", rows[i].tenant,
-                   rows[i].budgets.of[QUOTA_JOBS].amount);
-    om_family(om, "isovm_tenant_budget_memory_limit_bytes", "gauge", "bytes", "Guest RAM the tenant's jobs may hold at once.");
-    for (int i = 0; i < n; i++)
-        if (rows[i].budgets.of[QUOTA_MEMORY].set)
-            printf("isovm_tenant_budget_memory_limit_bytes{tenant=\"%s\"} %" PRIu64 "\n",
-                   rows[i].tenant, rows[i].budgets.of[QUOTA_MEMORY].amount);
-    if (om)
-        printf("# EOF\n");
-#undef FOR_TENANTS
+    return report_json(t, c);
 }
 
 /* --ledger PATH options from argv[i] on, into path (the last one wins); returns the index of
@@ -427,16 +336,23 @@ static int quota_report(int argc, char **argv, const char *path)
     struct ledger *l;
     if (open_ledger(path, &l))
         return 1;
+    char err[512];
+    if (!strcmp(format, "openmetrics") || !strcmp(format, "prometheus")) {
+        int rc = quota_metrics_write(stdout, l, tenant, since_s, now_s,
+                                     !strcmp(format, "openmetrics"), err, sizeof err);
+        ledger_close(l);
+        if (rc < 0)
+            log_err("%s", err);
+        return rc < 0 ? 1 : 0;
+    }
     struct report_ctx c = { .format = format, .now_s = now_s };
     if (!strcmp(format, "json"))
         c.list = json_array();
-    char err[512];
     int rc = ledger_report(l, tenant, since_s, now_s, collect, &c, err, sizeof err);
     ledger_close(l);
     if (rc < 0) {
         log_err("%s", rc == -ENOMEM ? "out of memory" : err);
         json_decref(c.list);
-        free(c.rows);
         return 1;
     }
     if (!strcmp(format, "json")) {
@@ -453,9 +369,6 @@ static int quota_report(int argc, char **argv, const char *path)
         printf("%s\n", s);
         free(s);
         json_decref(doc);
-    } else if (!strcmp(format, "openmetrics") || !strcmp(format, "prometheus")) {
-        report_metrics(c.rows, c.tenants, !strcmp(format, "openmetrics"));
-        free(c.rows);
     } else if (c.tenants == 0) {
         printf("no tenants%s%s in the ledger %s\n", tenant ? " named " : "", tenant ? tenant : "",
                path);
