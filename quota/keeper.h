@@ -10,8 +10,9 @@
 /* The VMM sends the job's usage to its keeper this often (the checkpoint interval). */
 #define KEEPER_CHECKPOINT_NS 1000000000ull
 /* How long the VMM waits for the keeper's answer at the job's start and end: a ledger call may
- * wait LEDGER_BUSY_TIMEOUT_MS for another writer, and a start makes a few. */
-#define KEEPER_REPLY_TIMEOUT_MS (3 * LEDGER_BUSY_TIMEOUT_MS + 1000)
+ * wait LEDGER_BUSY_TIMEOUT_MS for another writer (the keeper goes on trying to record an end
+ * alone after that). */
+#define KEEPER_REPLY_TIMEOUT_MS (LEDGER_BUSY_TIMEOUT_MS + 5000)
 #define KEEPER_MAGIC 0x6b707271u /* "qrpk" */
 #define KEEPER_REASON_MAX 32
 #define KEEPER_TEXT_MAX 512

@@ -133,17 +133,30 @@ static const char SCHEMA_V1[] =
 /* Each migration takes schema N to N + 1; migrations[0] makes version 1 from nothing. */
 static const char *const migrations[LEDGER_SCHEMA_VERSION] = { SCHEMA_V1 };
 
+static int schema_version(struct ledger *l, uint64_t *version, char *err, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    *version = 0;
+    int rc = ledger_prepare(l, &st, "PRAGMA user_version", "reading the schema version", err,
+                            errlen);
+    if (rc == 0)
+        rc = ledger_query_u64(l, st, version, "reading the schema version", err, errlen);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 static int migrate(struct ledger *l, char *err, size_t errlen)
 {
-    int rc = ledger_exec(l, "BEGIN IMMEDIATE", "starting the schema check", err, errlen);
+    /* a ledger at this schema (every open but the first) needs no write lock: a read in WAL
+     * mode waits for no writer, so many launches at once do not queue here */
+    uint64_t version = 0;
+    int rc = schema_version(l, &version, err, errlen);
+    if (rc == 0 && version == LEDGER_SCHEMA_VERSION)
+        return 0;
+    rc = ledger_exec(l, "BEGIN IMMEDIATE", "starting the schema check", err, errlen);
     if (rc < 0)
         return rc;
-    sqlite3_stmt *st = NULL;
-    uint64_t version = 0;
-    rc = ledger_prepare(l, &st, "PRAGMA user_version", "reading the schema version", err, errlen);
-    if (rc == 0)
-        rc = ledger_query_u64(l, st, &version, "reading the schema version", err, errlen);
-    sqlite3_finalize(st);
+    rc = schema_version(l, &version, err, errlen);
     if (rc == 0 && version > LEDGER_SCHEMA_VERSION) {
         snprintf(err, errlen, "ledger %s: schema version %llu is newer than this isovm's (%d): "
                  "use a newer isovm", l->path, (unsigned long long)version, LEDGER_SCHEMA_VERSION);
@@ -188,10 +201,15 @@ int ledger_open(const char *path, struct ledger **out, char *err, size_t errlen)
         ledger_close(l);
         return rc;
     }
-    sqlite3_busy_timeout(l->db, LEDGER_BUSY_TIMEOUT_MS);
+    ledger_set_busy_timeout(l, LEDGER_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(l->db, 1);
     /* journal_mode answers with a row: sqlite3_exec discards it */
     rc = ledger_exec(l, "PRAGMA journal_mode = WAL", "switching to WAL", err, errlen);
+    /* in WAL mode, NORMAL syncs at checkpoints, not at every commit: a commit survives the
+     * death of any process (kill -9 of a VMM or keeper), and the file stays consistent through
+     * a power loss, which may lose the last commits (docs/quota.md) */
+    if (rc == 0)
+        rc = ledger_exec(l, "PRAGMA synchronous = NORMAL", "setting synchronous", err, errlen);
     if (rc == 0)
         rc = ledger_exec(l, "PRAGMA foreign_keys = ON", "enabling foreign keys", err, errlen);
     if (rc == 0)
@@ -202,6 +220,12 @@ int ledger_open(const char *path, struct ledger **out, char *err, size_t errlen)
     }
     *out = l;
     return 0;
+}
+
+void ledger_set_busy_timeout(struct ledger *l, int ms)
+{
+    sqlite3_busy_timeout(l->db, ms);
+    l->busy_ms = ms;
 }
 
 void ledger_close(struct ledger *l)

@@ -40,7 +40,7 @@ int ledger_fail(struct ledger *l, int rc, const char *what, char *err, size_t er
     const char *msg = l->db ? sqlite3_errmsg(l->db) : sqlite3_errstr(rc);
     if (e == -EBUSY)
         snprintf(err, errlen, "ledger %s: %s: locked by another process for more than %d ms (%s)",
-                 l->path, what, LEDGER_BUSY_TIMEOUT_MS, msg);
+                 l->path, what, l->busy_ms, msg);
     else if (e == -EIO && ((rc & 0xff) == SQLITE_NOTADB || (rc & 0xff) == SQLITE_CORRUPT))
         snprintf(err, errlen, "ledger %s: %s: not a usable ledger: %s (restore it from a backup, "
                  "or move it away to start a new one)", l->path, what, msg);

@@ -10,6 +10,7 @@
 
 struct ledger {
     sqlite3 *db;
+    int busy_ms;            /* the busy timeout in force */
     char path[PATH_MAX];
 };
 

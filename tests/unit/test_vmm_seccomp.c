@@ -61,10 +61,10 @@ static void test_table_clean(void **state)
 static void test_linux_tables_clean(void **state)
 {
     (void)state;
-    struct vsc_table t[5];
-    unsigned all = VSC_LINUX_GRANTS | VSC_LINUX_NET | VSC_LINUX_CONTROL;
+    struct vsc_table t[VSC_LINUX_TABLES_MAX];
+    unsigned all = VSC_LINUX_GRANTS | VSC_LINUX_NET | VSC_LINUX_CONTROL | VSC_LINUX_TENANT;
     size_t n = vmm_seccomp_linux_tables(all, t);
-    assert_int_equal(n, 4);
+    assert_int_equal(n, 5);
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         assert_true(t[i].count > 0);
@@ -193,6 +193,12 @@ static void test_doc_matches(void **state)
                  vsc_linux_control_rules_count);
     doc_rows_match(doc, "The Linux tier's control group", vsc_linux_control_rules,
                    vsc_linux_control_rules_count);
+    n = doc_count(doc, "The tenant group adds ");
+    if (n != vsc_linux_tenant_rules_count)
+        fail_msg("docs/security.md says the tenant group adds %lu syscalls, it has %zu", n,
+                 vsc_linux_tenant_rules_count);
+    doc_rows_match(doc, "The Linux tier's tenant group", vsc_linux_tenant_rules,
+                   vsc_linux_tenant_rules_count);
     for (size_t i = 0; i < vsc_san_rules_count; i++) {
         char row[64];
         snprintf(row, sizeof row, "| `%s` (sanitizer) |", vsc_san_rules[i].name);
@@ -210,8 +216,8 @@ static void test_builds(void **state)
     assert_true(fd >= 0);
     assert_int_equal(seccomp_export_bpf(ctx, fd), 0);
     seccomp_release(ctx);
-    for (unsigned groups = 0; groups < 8; groups++) { /* the Linux tier's, each group set */
-        struct vsc_table t[5];
+    for (unsigned groups = 0; groups < 16; groups++) { /* the Linux tier's, each group set */
+        struct vsc_table t[VSC_LINUX_TABLES_MAX];
         size_t n = vmm_seccomp_linux_tables(groups, t);
         assert_int_equal(vmm_seccomp_build_tables(&ctx, SCMP_ACT_KILL_PROCESS, getpid(), t, n), 0);
         assert_int_equal(seccomp_export_bpf(ctx, fd), 0);

@@ -634,7 +634,8 @@ static int lx_seccomp(struct lx *x)
     }
     unsigned groups = (x->o->policy.ngrants ? VSC_LINUX_GRANTS : 0) |
                       (x->o->policy.nendpoints ? VSC_LINUX_NET : 0) |
-                      (x->o->policy.control_path[0] ? VSC_LINUX_CONTROL : 0);
+                      (x->o->policy.control_path[0] ? VSC_LINUX_CONTROL : 0) |
+                      (x->o->tenant ? VSC_LINUX_TENANT : 0);
     if (vmm_seccomp_install_linux(groups) < 0)
         return -1;
     vmm_seccomp_test_hooks(x->m.kvm.kvm_fd); /* isovm-hooks only: a forbidden call, SIGSYS */

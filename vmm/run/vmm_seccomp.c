@@ -281,6 +281,16 @@ const struct vsc_rule vsc_linux_control_rules[] = {
 const size_t vsc_linux_control_rules_count =
     sizeof vsc_linux_control_rules / sizeof vsc_linux_control_rules[0];
 
+/* The Linux tier's tenant group, added only when the job is charged to a tenant (--tenant,
+ * "tenant"): the checkpoints sent to the ledger keeper and its verdicts, on the socket pair made
+ * before the filter (docs/quota.md). */
+const struct vsc_rule vsc_linux_tenant_rules[] = {
+    ROW(sendto, .reason = "tenant: a checkpoint or the job's end to the ledger keeper"),
+    ROW(recvfrom, .reason = "tenant: the keeper's verdicts and its settlement"),
+};
+const size_t vsc_linux_tenant_rules_count =
+    sizeof vsc_linux_tenant_rules / sizeof vsc_linux_tenant_rules[0];
+
 /* The sanitizer runtimes (ASan, UBSan, LeakSanitizer) make calls of their own: shadow memory,
  * reports, and LeakSanitizer's check at exit (a tracer task that ptrace-stops every thread and
  * reads /proc). Only the SAN=1 build (build-san/) has them; isovm itself never does. */
@@ -331,7 +341,7 @@ size_t vmm_seccomp_syscall_count(void)
 
 size_t vmm_seccomp_linux_syscall_count(unsigned groups)
 {
-    struct vsc_table t[5];
+    struct vsc_table t[VSC_LINUX_TABLES_MAX];
     size_t n = vmm_seccomp_linux_tables(groups, t), count = 0;
     /* the groups name syscalls the base list lacks; one two groups share counts once */
     for (size_t i = 0; i < n; i++)
@@ -345,7 +355,7 @@ size_t vmm_seccomp_linux_syscall_count(unsigned groups)
     return count;
 }
 
-size_t vmm_seccomp_linux_tables(unsigned groups, struct vsc_table out[5])
+size_t vmm_seccomp_linux_tables(unsigned groups, struct vsc_table out[VSC_LINUX_TABLES_MAX])
 {
     size_t n = 0;
     out[n++] = (struct vsc_table){ "linux", vsc_linux_rules, vsc_linux_rules_count };
@@ -358,6 +368,9 @@ size_t vmm_seccomp_linux_tables(unsigned groups, struct vsc_table out[5])
     if (groups & VSC_LINUX_CONTROL)
         out[n++] = (struct vsc_table){ "linux control", vsc_linux_control_rules,
                                        vsc_linux_control_rules_count };
+    if (groups & VSC_LINUX_TENANT)
+        out[n++] = (struct vsc_table){ "linux tenant", vsc_linux_tenant_rules,
+                                       vsc_linux_tenant_rules_count };
     return n;
 }
 
@@ -459,7 +472,7 @@ int vmm_seccomp_install(void)
 
 int vmm_seccomp_install_linux(unsigned groups)
 {
-    struct vsc_table t[5];
+    struct vsc_table t[VSC_LINUX_TABLES_MAX];
     size_t n = vmm_seccomp_linux_tables(groups, t);
     return install_tables(t, n);
 }

@@ -46,9 +46,13 @@ extern const struct vsc_rule vsc_linux_net_rules[];
 extern const size_t vsc_linux_net_rules_count;
 extern const struct vsc_rule vsc_linux_control_rules[];
 extern const size_t vsc_linux_control_rules_count;
+extern const struct vsc_rule vsc_linux_tenant_rules[];
+extern const size_t vsc_linux_tenant_rules_count;
 #define VSC_LINUX_GRANTS  1u /* the job has grants */
 #define VSC_LINUX_NET     2u /* the job has network endpoints */
 #define VSC_LINUX_CONTROL 4u /* the job has a control socket */
+#define VSC_LINUX_TENANT  8u /* the job is charged to a tenant (its ledger keeper's socket) */
+#define VSC_LINUX_TABLES_MAX 6 /* the base list and every group */
 /* A syscall two groups need is in both, with the same argument rule (the filter then has one
  * rule for it, whichever of them is on). */
 
@@ -67,7 +71,7 @@ extern const size_t vsc_san_rules_count;
 size_t vmm_seccomp_syscall_count(void);
 
 /* The Linux tier's tables for these VSC_LINUX_* groups, base list first; returns how many. */
-size_t vmm_seccomp_linux_tables(unsigned groups, struct vsc_table out[5]);
+size_t vmm_seccomp_linux_tables(unsigned groups, struct vsc_table out[VSC_LINUX_TABLES_MAX]);
 /* Distinct syscalls of the Linux tier's filter with these groups. */
 size_t vmm_seccomp_linux_syscall_count(unsigned groups);
 
