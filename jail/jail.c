@@ -14,7 +14,9 @@
 #include "jail/jail_child.h"
 #include "lib/log.h"
 #include "lib/test_hooks.h"
+#include "quota/ledger.h"
 #include "vmm/run/launch_cli.h"
+#include "vmm/run/tenant.h"
 
 static void jail_usage(FILE *f)
 {
@@ -96,13 +98,56 @@ static int report_merge(struct jail *j)
     return 0;
 }
 
+/* The job's ledger keeper, started by the jailer outside the jail, its socket inherited by the
+ * VMM (not close-on-exec) as --ledger-fd N; the VMM reads the reservation from it. 0 or 125. */
+static int keeper_start(struct jail *j)
+{
+    char err[1024];
+    int fd;
+    pid_t pid = tenant_keeper_spawn(j->o, j->ledger_path, j->job_id, &fd, err, sizeof err);
+    if (pid < 0) {
+        log_err("%s", err);
+        return EXIT_ISOVM_ERROR;
+    }
+    j->keeper_pid = pid;
+    j->keeper_fd = fd;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0 || fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
+        return jerr("ledger keeper's socket: %s", strerror(errno));
+    snprintf(j->ledger_fd_text, sizeof j->ledger_fd_text, "%d", fd);
+    return 0;
+}
+
+/* Wait for the keeper to record the job's end (or settle it, when no VMM ran). */
+static void keeper_wait(struct jail *j)
+{
+    if (j->keeper_pid <= 0)
+        return;
+    while (waitpid(j->keeper_pid, NULL, 0) < 0 && errno == EINTR)
+        ;
+    j->keeper_pid = 0;
+}
+
 static int jail_run(const struct launch_opts *o, void *ctx)
 {
     struct jail *j = ctx;
     j->o = o;
     j->netns_fd = -1;
+    j->keeper_fd = -1;
     int rc = jail_validate(j);
-    if (rc || (rc = vmm_argv_build(j)))
+    if (rc)
+        return rc;
+    if (o->policy.tenant[0]) { /* the ledger is found now: the environment is cleared below */
+        if (o->ledger_path)
+            snprintf(j->ledger_path, sizeof j->ledger_path, "%s", o->ledger_path);
+        else if (ledger_default_path(j->ledger_path, sizeof j->ledger_path) < 0)
+            return jerr("ledger: no default path (set $ISOVM_LEDGER or give --ledger PATH)");
+        if (o->policy.job_id[0])
+            snprintf(j->job_id, sizeof j->job_id, "%s", o->policy.job_id);
+        else
+            tenant_job_id(j->job_id, sizeof j->job_id);
+    }
+    if ((rc = vmm_argv_build(j)))
         return rc;
     /* nothing has been touched yet; now the order of docs/jailer.md */
     const char *hook = test_hooks_env();
@@ -150,6 +195,8 @@ static int jail_run(const struct launch_opts *o, void *ctx)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    if (j->o->policy.tenant[0] && (rc = keeper_start(j)))
+        goto cleanup;
     /* --new-pid-ns: the child alone in a new PID namespace (clone like fork: the jailer's own
      * later children, e.g. a sanitizer's helper, stay in its namespace) */
     pid_t pid = j->a->new_pid_ns ? (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, 0, 0, 0, 0)
@@ -169,6 +216,10 @@ static int jail_run(const struct launch_opts *o, void *ctx)
     }
     child_pid = pid;
     sigprocmask(SIG_SETMASK, &old, NULL);
+    if (j->keeper_fd >= 0) { /* the VMM holds the keeper's socket now: its death is the EOF */
+        close(j->keeper_fd);
+        j->keeper_fd = -1;
+    }
     for (int i = 0; i < j->ncg_fds; i++)
         close(j->cg_fds[i]);
     j->ncg_fds = 0;
@@ -181,6 +232,7 @@ static int jail_run(const struct launch_opts *o, void *ctx)
             break;
         }
     child_pid = 0;
+    keeper_wait(j); /* the job settled in the ledger before isovm jail returns */
     rc = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     if (WIFSIGNALED(ws))
         log_err("jail: the VMM was killed by signal %d", WTERMSIG(ws));
@@ -190,6 +242,11 @@ static int jail_run(const struct launch_opts *o, void *ctx)
             rc = mrc;
     }
 cleanup:
+    if (j->keeper_fd >= 0) { /* no VMM was started: the keeper settles the reservation */
+        close(j->keeper_fd);
+        j->keeper_fd = -1;
+    }
+    keeper_wait(j);
     for (int i = 0; i < j->ncg_fds; i++)
         close(j->cg_fds[i]);
     if (cgroup_remove(&j->cg) < 0 && rc == 0)

@@ -349,7 +349,7 @@ int vmm_argv_build(struct jail *j)
     int nopts = prog;
     if (!strcmp(a->launch_argv[prog - 1], "--"))
         nopts--;
-    j->vmm_argv = calloc((size_t)a->launch_argc + 8, sizeof *j->vmm_argv);
+    j->vmm_argv = calloc((size_t)a->launch_argc + 12, sizeof *j->vmm_argv);
     if (!j->vmm_argv)
         return jerr("out of memory");
     int k = 0;
@@ -363,6 +363,12 @@ int vmm_argv_build(struct jail *j)
     if (j->kernel_from_jailer) { /* the VMM has no environment to find it by */
         j->vmm_argv[k++] = "--kernel";
         j->vmm_argv[k++] = j->kernel;
+    }
+    if (j->o->policy.tenant[0]) { /* the keeper's socket (jail.c), and the job's ledger id */
+        j->vmm_argv[k++] = "--ledger-fd";
+        j->vmm_argv[k++] = j->ledger_fd_text;
+        j->vmm_argv[k++] = "--job-id";
+        j->vmm_argv[k++] = j->job_id;
     }
     j->vmm_argv[k++] = "--";
     for (int i = prog; i < a->launch_argc; i++)

@@ -40,6 +40,14 @@ struct jail {
     char **launch_argv;            /* a copy of the launch arguments as given: launch's parser
                                     * edits some in place (--disk IMG:rw loses its ":rw") */
     char **vmm_argv;
+    /* a job charged to a tenant (docs/quota.md): the jailer starts its ledger keeper outside
+     * the jail (the VMM inside cannot see or write the ledger) and passes its socket to the VMM
+     * as --ledger-fd */
+    char ledger_path[PATH_MAX];
+    char job_id[POLICY_JOB_ID_MAX]; /* the policy's, or one made here, passed as --job-id */
+    char ledger_fd_text[16];
+    int keeper_fd;                 /* -1: none */
+    pid_t keeper_pid;
 };
 
 /* Print "isovm: jail: MESSAGE" on stderr; returns 125. */

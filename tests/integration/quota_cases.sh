@@ -195,9 +195,35 @@ c_q_linux() {
     _q_intact
 }
 
+# Through the jailer: the ledger keeper runs outside the jail (the jailed VMM, another user in
+# other namespaces, never sees the ledger); the job is granted the budget's 2 s and stopped at
+# them, recorded under the job id its report names; the next jailed launch is refused.
+c_q_jail() {
+    _jail_init || return
+    _q_setup jt cpu=2s/day || return
+    need spin.musl || return
+    local r=$WORK/jqr.json id
+    rm -f "$r"
+    _jail_run qj1 -- launch --tenant jt --report "$r" -- "$J" --forever
+    expect_status 152 "the CPU budget's rest, in the jail" || return
+    expect_report "$r" exit_reason '"quota"'
+    _report_value "$r" job_id
+    id=${RV//\"/}
+    _q_sql "SELECT id, state, exit_reason, tier FROM jobs" || return
+    [ "$QV" = "$id|ended|quota|hypercall" ] || fail "the jailed job in the ledger: '$QV' (report job_id '$id')"
+    [ "$(stat -c %u "$ISOVM_LEDGER")" = 0 ] || fail "the ledger is not root's any more"
+    _jail_run qj2 -- launch --tenant jt -- "$J" 0
+    expect_status 125 "nothing left, in the jail"
+    expect_stderr_has "isovm: quota: launch refused: tenant jt: budget cpu=2s/day used up"
+    _jail_gone qj1
+    _jail_gone qj2
+    _q_intact
+}
+
 if ! native; then
     add_case "quota/cpu budget over three sequential jobs, the fourth refused spin.musl" with_budget 90 c_q_sequential
     add_case "quota/jobs budget, kill -9 of a VMM and of VMM and keeper spin.musl" with_budget 90 c_q_kill
     add_case "quota/20 concurrent launches, a budget for 5 spin.musl" with_budget 120 c_q_concurrent
     add_case "quota/linux tier: charged, stopped at the budget" with_budget 180 c_q_linux
+    add_case "quota/jail: the keeper outside, the job charged and stopped spin.musl" with_budget 90 c_q_jail
 fi

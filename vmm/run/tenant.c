@@ -40,6 +40,20 @@ static void policy_digest(const struct policy *p, char out[65])
     sha256_hex(d, out);
 }
 
+pid_t tenant_keeper_spawn(const struct launch_opts *o, const char *path, const char *job_id,
+                          int *fd, char *err, size_t errlen)
+{
+    const struct policy *p = &o->policy;
+    char digest[65];
+    policy_digest(p, digest);
+    struct ledger_job j = {
+        .id = job_id, .tenant = p->tenant, .policy_digest = digest,
+        .tier = o->rootfs ? "linux" : "hypercall",
+        .cpu_limit_ns = p->cpu_time_limit_ns, .memory_bytes = p->memory_bytes,
+    };
+    return keeper_spawn(path, &j, fd, err, errlen);
+}
+
 int tenant_start(struct launch_opts *o, struct tenant_link *t, const char *ledger_path,
                  int ledger_fd)
 {
@@ -59,14 +73,7 @@ int tenant_start(struct launch_opts *o, struct tenant_link *t, const char *ledge
             log_err("ledger: no default path (set $ISOVM_LEDGER or give --ledger PATH)");
             return EXIT_ISOVM_ERROR;
         }
-        char digest[65];
-        policy_digest(p, digest);
-        struct ledger_job j = {
-            .id = p->job_id, .tenant = p->tenant, .policy_digest = digest,
-            .tier = o->rootfs ? "linux" : "hypercall",
-            .cpu_limit_ns = p->cpu_time_limit_ns, .memory_bytes = p->memory_bytes,
-        };
-        if (keeper_spawn(path, &j, &fd, err, sizeof err) < 0) {
+        if (tenant_keeper_spawn(o, path, p->job_id, &fd, err, sizeof err) < 0) {
             log_err("%s", err);
             return EXIT_ISOVM_ERROR;
         }

@@ -3,6 +3,7 @@
 #define ISOVM_TENANT_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "quota/keeper.h"
 #include "quota/ledger.h"
 
@@ -20,6 +21,11 @@ struct tenant_link {
 /* The job's ledger id when it has none: "isovm-PID-" and 16 random hex digits (unique in the
  * ledger, unlike a pid). */
 void tenant_job_id(char *buf, size_t len);
+
+/* Start the ledger keeper for the launch's job (quota/keeper.h) on the ledger at path, under
+ * job_id: the policy's limits, tier and digest. Its pid, or a negative errno with err set. */
+pid_t tenant_keeper_spawn(const struct launch_opts *o, const char *path, const char *job_id,
+                          int *fd, char *err, size_t errlen);
 
 /* Charge the launch to its tenant: start the keeper on the ledger (ledger_path, or its default)
  * or take the one a jailer started (ledger_fd >= 0), wait for the reservation, and clamp the
