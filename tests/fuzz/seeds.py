@@ -16,6 +16,9 @@ fuzzer starts from inputs that reach deep into the code:
     tests/fuzz/seeds.py keeper_msg DIR    fuzz_keeper_msg.c: a VMM's messages to its ledger keeper
     tests/fuzz/seeds.py quota_budget DIR  fuzz_quota_budget.c: every kind of budget item of
                                     `isovm quota set`, and malformed ones
+    tests/fuzz/seeds.py http_request DIR  fuzz_http_request.c: request heads as Prometheus,
+                                    curl and Python send them, other methods and paths, and the
+                                    malformations test_http_request covers
     tests/fuzz/seeds.py lnet_frame DIR  fuzz_lnet_frame.c: guest frames: UDP datagrams of
                                     several sizes, with options and without a checksum, each
                                     malformation test_lnet covers, ARP requests, TCP SYNs
@@ -420,6 +423,33 @@ def quota_budget_seeds():
     return {'item-%d' % i: it.encode() for i, it in enumerate(items)}
 
 
+def http_request_seeds():
+    """Request heads of `isovm quota serve`'s clients, and the refusals test_http_request covers."""
+    prom = (b'application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;'
+            b'q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1')
+    seeds = {
+        'prometheus': b'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9464\r\nUser-Agent: Prometheus/2.42.0\r\n'
+                      b'Accept: ' + prom + b'\r\nAccept-Encoding: gzip\r\nX-Prometheus-Scrape-Timeout-Seconds: 1\r\n\r\n',
+        'curl': b'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:9464\r\nUser-Agent: curl/7.88.1\r\nAccept: */*\r\n\r\n',
+        'python': b'GET /metrics?x=1 HTTP/1.1\r\nAccept-Encoding: identity\r\nHost: localhost\r\n'
+                  b'User-Agent: Python-urllib/3.11\r\nAccept: text/plain;q=0.9, application/openmetrics-text;q=0.8\r\n'
+                  b'Connection: close\r\n\r\n',
+        'head-1.0': b'HEAD /metrics HTTP/1.0\n\n',
+        'post-body': b'POST /metrics HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc',
+        'not-found': b'\r\nGET /metrics/x HTTP/1.1\r\nHost: a\r\nAccept: "a,b";q=0, application/openmetrics-text;q="1"\r\n\r\n',
+        'accept-many': b'GET /metrics HTTP/1.1\r\nHost: a\r\nAccept: text/*;q=0.2\r\naccept: application/openmetrics-text;q=0.3\r\n\r\n',
+        'http2': b'GET /metrics HTTP/2.0\r\n\r\n',
+        'no-host': b'GET /metrics HTTP/1.1\r\n\r\n',
+        'fold': b'GET /metrics HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n',
+        'bare-cr': b'GET /metrics HTTP/1.1\r\nHost: a\rX: b\r\n\r\n',
+        'absolute': b'GET http://a/metrics HTTP/1.1\r\nHost: a\r\n\r\n',
+        'tls': bytes.fromhex('160301020001000001fc0303') + bytes(32),
+        'long': b'GET /metrics HTTP/1.1\r\nHost: a\r\nX-Pad: ' + b'p' * 8200 + b'\r\n\r\n',
+        'garbage': b'hello world\r\n\r\n',
+    }
+    return seeds
+
+
 def keeper_msg_seeds():
     """A VMM's messages to its ledger keeper (struct keeper_msg, 672 bytes): checkpoints, ends
     with each exit reason, and the refusals test_keeper covers."""
@@ -436,7 +466,7 @@ def keeper_msg_seeds():
     return seeds
 
 
-HARNESSES = {'keeper_msg': keeper_msg_seeds, 'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
+HARNESSES = {'http_request': http_request_seeds, 'keeper_msg': keeper_msg_seeds, 'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
              'image_check': image_check_seeds, 'modules_order': modules_order_seeds,
              'lsnap': lsnap_seeds, 'vnet': vnet_seeds, 'lnet_frame': lnet_frame_seeds, 'p9': p9_seeds}
 

@@ -271,3 +271,11 @@ $(BUILD)/tests/test_keeper: $(BUILD)/tests/unit/test_keeper.o $(patsubst %.c,$(B
                             $(BUILD)/quota/budget.o $(BUILD)/policy/units.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm
+
+# the HTTP request head parser of `isovm quota serve` (pure)
+UNIT_TESTS     += $(BUILD)/tests/test_http_request
+UNIT_OBJS      += $(BUILD)/tests/unit/test_http_request.o
+unit: $(BUILD)/tests/test_http_request
+$(BUILD)/tests/test_http_request: $(BUILD)/tests/unit/test_http_request.o $(BUILD)/cli/http_request.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
