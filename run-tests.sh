@@ -123,6 +123,13 @@ valgrind_units() {
     return $rc
 }
 
+quota_cases() { # ISOVM: `isovm quota`'s commands, then `quota serve` (with a real Prometheus)
+    local rc=0
+    ISOVM=$1 tests/quota/cli_cases.sh || rc=1
+    ISOVM=$1 tests/quota/serve_cases.sh || rc=1
+    return $rc
+}
+
 # ---- the integration suite in two KVM hosts --------------------------------------------------
 # Each host runs tests/integration/shard.sh over one queue folder: host1 starts with build/isovm,
 # host2 with build-san/isovm, and each then helps with the other's cases (docs/testing.md).
@@ -243,8 +250,8 @@ stage init-emu make init-test
 stage image tests/image/run.sh
 stage image-san env ISOVM=build-san/isovm tests/image/run.sh
 stage image-unshare tests/image/unshare.sh
-stage quota-cli tests/quota/cli_cases.sh
-stage quota-cli-san env ISOVM=build-san/isovm tests/quota/cli_cases.sh
+stage quota-cli quota_cases build/isovm
+stage quota-cli-san quota_cases build-san/isovm
 stage fuzz-smoke make fuzz-smoke
 stage jail-outer tests/jail/outer_cases.sh
 stage jail-outer-san env ISOVM_HOOKS=build-san/isovm-hooks tests/jail/outer_cases.sh

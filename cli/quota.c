@@ -1,4 +1,4 @@
-/* `isovm quota set|show|report`: budgets into the ledger, and usage out of it as a table, JSON or OpenMetrics. */
+/* `isovm quota set|show|report|serve`: budgets into the ledger, and usage out of it as a table, JSON or OpenMetrics, or over HTTP for Prometheus. */
 #include "cli/quota.h"
 #include <errno.h>
 #include <inttypes.h>
@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include "cli/quota_metrics.h"
+#include "cli/quota_serve.h"
 #include "lib/log.h"
 #include "policy/units.h"
 #include "quota/budget.h"
@@ -23,6 +24,7 @@ static void quota_usage(FILE *f)
         "       isovm quota show [--ledger PATH] TENANT\n"
         "       isovm quota report [--ledger PATH] [--tenant T] [--since WHEN]\n"
         "                          [--format table|json|openmetrics|prometheus]\n"
+        "       isovm quota serve [--ledger PATH] --listen ADDR:PORT\n"
         "Budgets that span a tenant's jobs, kept in an SQLite ledger (docs/quota.md).\n"
         "ITEM: cpu=DURATION/WINDOW (cpu=10h/day), io=SIZE/WINDOW and net=SIZE/WINDOW\n"
         "      (io=200GiB/month), jobs=N (jobs at once), memory=SIZE (guest RAM at once),\n"
@@ -33,7 +35,13 @@ static void quota_usage(FILE *f)
         "               0.0.4 (what Debian's promtool checks)\n"
         "--since WHEN   jobs started since WHEN: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC), or a\n"
         "               duration ago (24h, 90m)\n"
-        "Exit status: 0; 1 when the ledger cannot be used; 125 on bad usage.\n");
+        "serve          answers GET /metrics over HTTP/1.1 for Prometheus until SIGINT or SIGTERM:\n"
+        "               OpenMetrics when Accept asks for application/openmetrics-text, else the\n"
+        "               Prometheus text format; read-only; 404 other paths, 405 other methods\n"
+        "--listen ADDR:PORT  a numeric IPv4 address or [IPv6], PORT 1..65535; meant for loopback\n"
+        "               (127.0.0.1:9464): there is no TLS and no authentication\n"
+        "Exit status: 0 (serve: after SIGINT or SIGTERM); 1 when the ledger cannot be used (serve:\n"
+        "or the address cannot be listened on); 125 on bad usage.\n");
 }
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -376,6 +384,25 @@ static int quota_report(int argc, char **argv, const char *path)
     return 0;
 }
 
+static int quota_serve_cmd(int argc, char **argv, const char *path)
+{
+    const char *listen = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--listen"))
+            return bad_usage("quota serve: unknown argument '%s'", argv[i]);
+        if (i + 1 >= argc)
+            return bad_usage("quota serve: --listen needs ADDR:PORT (127.0.0.1:9464)");
+        listen = argv[++i];
+    }
+    if (!listen)
+        return bad_usage("quota serve: give --listen ADDR:PORT (127.0.0.1:9464)");
+    struct quota_listen at;
+    if (quota_listen_parse(listen, &at) < 0)
+        return bad_usage("quota serve: --listen '%s': a numeric IPv4 address or a bracketed IPv6 one, "
+                         "a colon and a port 1..65535 (127.0.0.1:9464, [::1]:9464)", listen);
+    return quota_serve(path, listen, &at);
+}
+
 int cmd_quota(int argc, char **argv)
 {
     char path[4096] = "";
@@ -399,5 +426,7 @@ int cmd_quota(int argc, char **argv)
         return quota_show(argc - i, argv + i, path);
     if (!strcmp(sub, "report"))
         return quota_report(argc - i, argv + i, path);
-    return bad_usage("quota: unknown subcommand '%s' (set, show, report)", sub);
+    if (!strcmp(sub, "serve"))
+        return quota_serve_cmd(argc - i, argv + i, path);
+    return bad_usage("quota: unknown subcommand '%s' (set, show, report, serve)", sub);
 }

@@ -279,3 +279,11 @@ unit: $(BUILD)/tests/test_http_request
 $(BUILD)/tests/test_http_request: $(BUILD)/tests/unit/test_http_request.o $(BUILD)/cli/http_request.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# tests/quota/serve_cases.sh's helper: a job's usage recorded through the ledger's API (no KVM)
+UNIT_OBJS      += $(BUILD)/tests/quota/ledger_record.o
+unit: $(BUILD)/tests/ledger_record
+$(BUILD)/tests/ledger_record: $(BUILD)/tests/quota/ledger_record.o $(patsubst %.c,$(BUILD)/%.o,$(wildcard quota/ledger*.c)) \
+                              $(BUILD)/quota/budget.o $(BUILD)/policy/units.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm
