@@ -57,6 +57,8 @@ awk -v f="$f" -v l="$l" -v e="$exit_ns" -v s="$sys_ns" 'BEGIN {
 
 # Jailer: launch through `isovm jail` against plain launch.
 [ "${BENCH_JAIL:-1}" = 0 ] || BUILD=$B bench/jail.sh
+# The tenant ledger: launch --tenant against plain launch, alone and 4 at a time.
+[ "${BENCH_QUOTA:-1}" = 0 ] || BUILD=$B bench/quota.sh
 # The VMM's seccomp filter: getpid round trips with and without --no-seccomp.
 [ "${BENCH_SECCOMP:-1}" = 0 ] || BUILD=$B bench/seccomp.sh
 # Network: TCP round trips through a granted endpoint against the same client run natively.

@@ -263,21 +263,32 @@ int keeper_verdicts_take(int fd, bool *warned, char *why, size_t whylen)
     }
 }
 
-int keeper_end(int fd, const struct ledger_usage *u, const char *reason, char *err,
-               size_t errlen)
+int keeper_end_send(int fd, const struct ledger_usage *u, const char *reason, char *err,
+                    size_t errlen)
 {
     struct keeper_msg m = { .type = KEEPER_END, .usage = *u };
     snprintf(m.reason, sizeof m.reason, "%s", reason);
     int rc = msg_send(fd, &m, 0);
-    if (rc < 0) {
+    if (rc < 0)
         snprintf(err, errlen, "ledger: cannot reach the keeper to record the job's end: %s",
                  strerror(-rc));
-        return rc;
-    }
-    rc = reply_wait(fd, KEEPER_SETTLED, &m, err, errlen);
+    return rc;
+}
+
+int keeper_settled_wait(int fd, char *err, size_t errlen)
+{
+    struct keeper_msg m;
+    int rc = reply_wait(fd, KEEPER_SETTLED, &m, err, errlen);
     if (rc == 0 && m.rc < 0) {
         snprintf(err, errlen, "%s", m.text);
         rc = m.rc;
     }
     return rc;
+}
+
+int keeper_end(int fd, const struct ledger_usage *u, const char *reason, char *err,
+               size_t errlen)
+{
+    int rc = keeper_end_send(fd, u, reason, err, errlen);
+    return rc < 0 ? rc : keeper_settled_wait(fd, err, errlen);
 }

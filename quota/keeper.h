@@ -61,8 +61,11 @@ int keeper_checkpoint_send(int fd, const struct ledger_usage *u);
  * ran out (why says which), else 0; a verdict carrying a ledger error is logged once
  * (*warned). */
 int keeper_verdicts_take(int fd, bool *warned, char *why, size_t whylen);
-/* Send END and wait for SETTLED; 0, or a negative errno with err set (the keeper goes on
- * trying on its own after a timeout). */
+/* Send END (0, or a negative errno with err set); then wait for SETTLED (0, or a negative errno
+ * with err set: the keeper goes on trying on its own after a timeout). keeper_end: both. */
+int keeper_end_send(int fd, const struct ledger_usage *u, const char *reason, char *err,
+                    size_t errlen);
+int keeper_settled_wait(int fd, char *err, size_t errlen);
 int keeper_end(int fd, const struct ledger_usage *u, const char *reason, char *err,
                size_t errlen);
 

@@ -153,6 +153,11 @@ static int migrate(struct ledger *l, char *err, size_t errlen)
     int rc = schema_version(l, &version, err, errlen);
     if (rc == 0 && version == LEDGER_SCHEMA_VERSION)
         return 0;
+    /* a new ledger: WAL, which the file keeps (journal_mode answers with a row: sqlite3_exec
+     * discards it) */
+    if (rc == 0 && version == 0 &&
+        (rc = ledger_exec(l, "PRAGMA journal_mode = WAL", "switching to WAL", err, errlen)) < 0)
+        return rc;
     rc = ledger_exec(l, "BEGIN IMMEDIATE", "starting the schema check", err, errlen);
     if (rc < 0)
         return rc;
@@ -202,9 +207,14 @@ int ledger_open(const char *path, struct ledger **out, char *err, size_t errlen)
         return rc;
     }
     ledger_set_busy_timeout(l, LEDGER_BUSY_TIMEOUT_MS);
+    /* the last connection to close neither checkpoints nor deletes the WAL: a launch's keeper is
+     * often the only one, and would otherwise copy and remove it at every job's end; the WAL is
+     * checkpointed when it grows past wal_autocheckpoint (1000 pages) instead */
+    sqlite3_db_config(l->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+    int persist = 1;
+    sqlite3_file_control(l->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     sqlite3_extended_result_codes(l->db, 1);
-    /* journal_mode answers with a row: sqlite3_exec discards it */
-    rc = ledger_exec(l, "PRAGMA journal_mode = WAL", "switching to WAL", err, errlen);
+    rc = 0;
     /* in WAL mode, NORMAL syncs at checkpoints, not at every commit: a commit survives the
      * death of any process (kill -9 of a VMM or keeper), and the file stays consistent through
      * a power loss, which may lose the last commits (docs/quota.md) */
@@ -222,10 +232,32 @@ int ledger_open(const char *path, struct ledger **out, char *err, size_t errlen)
     return 0;
 }
 
+/* SQLite's own busy handler sleeps 1, 2, 5 ... up to 100 ms between tries: a writer that finds
+ * the ledger locked for a moment then loses far more than the moment. This one tries again
+ * every 0.5-2 ms (jittered, so waiters do not wake together) until the busy timeout. */
+static int busy_wait(void *ctx, int tries)
+{
+    struct ledger *l = ctx;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    uint64_t t = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+    if (tries == 0) {
+        l->busy_since_ns = t;
+        l->busy_seed ^= t;
+    }
+    if (t - l->busy_since_ns >= (uint64_t)l->busy_ms * 1000000ull)
+        return 0;
+    l->busy_seed = l->busy_seed * 6364136223846793005ull + 1442695040888963407ull;
+    struct timespec d = { 0, (long)(500000 + (l->busy_seed >> 33) % 1500000) };
+    nanosleep(&d, NULL);
+    return 1;
+}
+
 void ledger_set_busy_timeout(struct ledger *l, int ms)
 {
-    sqlite3_busy_timeout(l->db, ms);
     l->busy_ms = ms;
+    l->busy_seed ^= (uint64_t)getpid() << 32;
+    sqlite3_busy_handler(l->db, busy_wait, l);
 }
 
 void ledger_close(struct ledger *l)

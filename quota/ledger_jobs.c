@@ -103,9 +103,7 @@ static void window_text(enum quota_window w, int64_t end_s, char *buf, size_t le
 static int begin_locked(struct ledger *l, const struct ledger_job *j, int64_t now_s,
                         struct ledger_admit *a, char *err, size_t errlen)
 {
-    int rc = ledger_settle_dead_locked(l, err, errlen);
-    if (rc >= 0)
-        rc = ledger_ensure_tenant(l, j->tenant, now_s, err, errlen);
+    int rc = ledger_ensure_tenant(l, j->tenant, now_s, err, errlen);
     struct quota_budgets b;
     if (rc >= 0)
         rc = ledger_load_budgets(l, j->tenant, &b, NULL, err, errlen);
@@ -143,6 +141,7 @@ static int begin_locked(struct ledger *l, const struct ledger_job *j, int64_t no
     }
     const uint64_t own[QUOTA_NRES] = { j->cpu_limit_ns, j->io_limit_bytes, j->net_limit_bytes };
     uint64_t grant[QUOTA_NRES] = { j->cpu_limit_ns, j->io_limit_bytes, j->net_limit_bytes };
+    uint64_t reserve[QUOTA_NRES] = { 0 };
     for (int r = QUOTA_CPU; r <= QUOTA_NET; r++) {
         const struct quota_budget *bd = &b.of[r];
         if (!bd->set)
@@ -165,10 +164,15 @@ static int begin_locked(struct ledger *l, const struct ledger_job *j, int64_t no
                      quota_window_name(bd->window), y, when);
             return -EDQUOT;
         }
+        /* a job with a limit of its own reserves it (what is left at most): no other job can
+         * take it. A job without one reserves nothing and shares what no job holds: its limit
+         * is that rest, and its checkpoints stop it once the tenant's use and the others'
+         * reservations fill the budget (ledger_job_checkpoint) */
         if (!own[r] || own[r] > left) {
             grant[r] = left;
             a->clamped[r] = true;
         }
+        reserve[r] = own[r] ? grant[r] : 0;
     }
     a->cpu_limit_ns = grant[QUOTA_CPU];
     a->io_limit_bytes = grant[QUOTA_IO];
@@ -189,9 +193,9 @@ static int begin_locked(struct ledger *l, const struct ledger_job *j, int64_t no
     sqlite3_bind_int64(st, 6, ledger_i64(j->owner_start));
     sqlite3_bind_int64(st, 7, now_s);
     /* an unbudgeted resource reserves nothing: it cannot run out */
-    sqlite3_bind_int64(st, 8, b.of[QUOTA_CPU].set ? ledger_i64(grant[QUOTA_CPU]) : 0);
-    sqlite3_bind_int64(st, 9, b.of[QUOTA_IO].set ? ledger_i64(grant[QUOTA_IO]) : 0);
-    sqlite3_bind_int64(st, 10, b.of[QUOTA_NET].set ? ledger_i64(grant[QUOTA_NET]) : 0);
+    sqlite3_bind_int64(st, 8, ledger_i64(reserve[QUOTA_CPU]));
+    sqlite3_bind_int64(st, 9, ledger_i64(reserve[QUOTA_IO]));
+    sqlite3_bind_int64(st, 10, ledger_i64(reserve[QUOTA_NET]));
     sqlite3_bind_int64(st, 11, ledger_i64(j->memory_bytes));
     int src = sqlite3_step(st);
     sqlite3_finalize(st);
@@ -222,7 +226,20 @@ int ledger_job_begin(struct ledger *l, const struct ledger_job *j, int64_t now_s
     rc = ledger_exec(l, "BEGIN IMMEDIATE", "reserving the job's budget", err, errlen);
     if (rc < 0)
         return rc;
+    /* dead owners' jobs are settled only when they stand in the way: a refusal is looked at
+     * again once they are (every ledger user settles them too: quota report, quota set) */
     rc = begin_locked(l, j, now_s, a, err, errlen);
+    if (rc == -EDQUOT) {
+        char serr[256];
+        int n = ledger_settle_dead_locked(l, serr, sizeof serr);
+        if (n < 0) {
+            snprintf(err, errlen, "%s", serr);
+            rc = n;
+        } else if (n > 0) {
+            memset(a, 0, sizeof *a);
+            rc = begin_locked(l, j, now_s, a, err, errlen);
+        }
+    }
     if (rc == 0)
         rc = ledger_exec(l, "COMMIT", "reserving the job's budget", err, errlen);
     if (rc < 0) {
@@ -310,7 +327,9 @@ static int record_usage(struct ledger *l, const char *id, const struct ledger_us
     return src == SQLITE_DONE ? 0 : ledger_fail(l, src, "recording usage", err, errlen);
 }
 
-/* Is a windowed budget of the job's tenant used up, or the job's own reservation? */
+/* Is a windowed budget of the job's tenant used up, or the job's own reservation? A job that
+ * reserved nothing (no limit of its own) stops once the tenant's use and what the running jobs
+ * still hold of their reservations fill the budget. */
 static int exhausted_locked(struct ledger *l, const char *id, int64_t now_s, int *exhausted,
                             char *why, size_t whylen)
 {
@@ -342,21 +361,27 @@ static int exhausted_locked(struct ledger *l, const char *id, int64_t now_s, int
     for (int r = QUOTA_CPU; rc == 0 && r <= QUOTA_NET; r++) {
         if (!b.of[r].set)
             continue;
-        uint64_t used;
-        rc = ledger_window_use(l, tenant, r, quota_window_start(b.of[r].window, now_s), &used, NULL, why,
-                        whylen);
+        uint64_t used, held;
+        rc = ledger_window_use(l, tenant, r, quota_window_start(b.of[r].window, now_s), &used,
+                               &held, why, whylen);
         if (rc < 0)
             break;
-        char budget[64], x[64];
+        char budget[64], x[64], y[64];
         quota_budget_format((enum quota_resource)r, &b.of[r], budget, sizeof budget);
-        if (used >= b.of[r].amount) {
+        uint64_t taken = reserved[r] ? used : used + held < used ? UINT64_MAX : used + held;
+        if (taken >= b.of[r].amount) {
             ledger_amount_text(r, used, x, sizeof x);
-            snprintf(why, whylen, "tenant %s: budget %s used up (%s used this %s)", tenant, budget,
-                     x, quota_window_name(b.of[r].window));
+            ledger_amount_text(r, held, y, sizeof y);
+            if (reserved[r] || !held)
+                snprintf(why, whylen, "tenant %s: budget %s used up (%s used this %s)", tenant,
+                         budget, x, quota_window_name(b.of[r].window));
+            else
+                snprintf(why, whylen, "tenant %s: budget %s used up (%s used this %s, %s held by "
+                         "running jobs)", tenant, budget, x, quota_window_name(b.of[r].window), y);
             *exhausted = 1 + r;
             break;
         }
-        if (total[r] >= reserved[r]) {
+        if (reserved[r] && total[r] >= reserved[r]) {
             ledger_amount_text(r, reserved[r], x, sizeof x);
             snprintf(why, whylen, "tenant %s: budget %s: this job used the %s it was granted",
                      tenant, budget, x);

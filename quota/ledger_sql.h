@@ -11,6 +11,8 @@
 struct ledger {
     sqlite3 *db;
     int busy_ms;            /* the busy timeout in force */
+    uint64_t busy_since_ns; /* when the current wait for a lock began */
+    uint64_t busy_seed;     /* the busy handler's jitter */
     char path[PATH_MAX];
 };
 

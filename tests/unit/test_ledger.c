@@ -144,8 +144,10 @@ static void test_jobs_at_once(void **state)
     assert_int_equal(ledger_job_end(f->l, "nope", &u, NOW + 6, "exit", err, sizeof err), -ENOENT);
 }
 
-/* cpu=10s/day split over jobs: each reserves its worst case, clamped to what is left; the
- * third job is refused once the budget is used, until the next day. */
+/* cpu=10s/day shared by jobs: a job with a CPU limit of its own reserves it (clamped to what
+ * no job holds); a job without one reserves nothing, is limited to that rest, and is stopped at
+ * a checkpoint once the tenant's use and the reservations fill the budget; a job is refused when
+ * nothing is left, until the next day. */
 static void test_cpu_budget_reserved_and_settled(void **state)
 {
     struct fix *f = *state;
@@ -157,40 +159,56 @@ static void test_cpu_budget_reserved_and_settled(void **state)
     assert_int_equal(ledger_job_begin(f->l, &j1, NOW, &a, err, sizeof err), 0);
     assert_int_equal(a.cpu_limit_ns, 4 * SEC_NS);
     assert_false(a.clamped[QUOTA_CPU]);
-    /* a job without a limit of its own gets the rest: 10 - 4 held */
-    struct ledger_job j2 = job("j2", "t");
+    /* two jobs without a limit of their own: each limited to the 6 s not held, both admitted */
+    struct ledger_job j2 = job("j2", "t"), j3 = job("j3", "t");
     assert_int_equal(ledger_job_begin(f->l, &j2, NOW, &a, err, sizeof err), 0);
     assert_int_equal(a.cpu_limit_ns, 6 * SEC_NS);
     assert_true(a.clamped[QUOTA_CPU]);
-    /* nothing left while both run */
-    struct ledger_job j3 = job("j3", "t");
-    assert_int_equal(ledger_job_begin(f->l, &j3, NOW, &a, err, sizeof err), -EDQUOT);
-    assert_non_null(strstr(err, "budget cpu=10s/day used up: 0.000s used this day, 10s held by running "
-                                "jobs; nothing left until 2026-12-06 00:00 UTC"));
+    assert_int_equal(ledger_job_begin(f->l, &j3, NOW, &a, err, sizeof err), 0);
+    assert_int_equal(a.cpu_limit_ns, 6 * SEC_NS);
+    /* one asking 7 s gets the 6 s left, and holds them */
+    struct ledger_job j4 = job("j4", "t");
+    j4.cpu_limit_ns = 7 * SEC_NS;
+    assert_int_equal(ledger_job_begin(f->l, &j4, NOW, &a, err, sizeof err), 0);
+    assert_int_equal(a.cpu_limit_ns, 6 * SEC_NS);
+    assert_true(a.clamped[QUOTA_CPU]);
+    /* nothing left while they run */
+    struct ledger_job j5 = job("j5", "t");
+    assert_int_equal(ledger_job_begin(f->l, &j5, NOW, &a, err, sizeof err), -EDQUOT);
+    if (!strstr(err, "budget cpu=10s/day used up: 0.000s used this day, 10s held by running "
+                     "jobs; nothing left until 2026-12-06 00:00 UTC"))
+        fail_msg("%s", err);
     /* j1 ends having used 1 s: 3 s of its reservation come back */
     struct ledger_usage u1 = { .cpu_ns = SEC_NS };
     assert_int_equal(ledger_job_end(f->l, "j1", &u1, NOW + 2, "exit", err, sizeof err), 0);
-    assert_int_equal(ledger_job_begin(f->l, &j3, NOW + 2, &a, err, sizeof err), 0);
-    assert_int_equal(a.cpu_limit_ns, 3 * SEC_NS);
-    /* j2 checkpoints: 5 s used of its 6, still going; at 6 s its grant is used */
+    /* j2 at 2 s: 1 + 2 used, 6 held by j4: 9 of 10, still going */
     int ex = 1;
-    struct ledger_usage u2 = { .cpu_ns = 5 * SEC_NS };
+    struct ledger_usage u2 = { .cpu_ns = 2 * SEC_NS };
     assert_int_equal(ledger_job_checkpoint(f->l, "j2", &u2, NOW + 3, &ex, err, sizeof err), 0);
-    assert_false(ex);
-    u2.cpu_ns = 6 * SEC_NS;
+    assert_int_equal(ex, 0);
+    /* j3 at 1 s: 4 used and 6 held fill the budget: j3 stops (and j2 at its next checkpoint) */
+    struct ledger_usage u3 = { .cpu_ns = SEC_NS };
+    assert_int_equal(ledger_job_checkpoint(f->l, "j3", &u3, NOW + 3, &ex, err, sizeof err), 0);
+    assert_int_equal(ex, 1 + QUOTA_CPU);
+    if (!strstr(err, "budget cpu=10s/day used up (4s used this day, 6s held by running jobs)"))
+        fail_msg("%s", err);
     assert_int_equal(ledger_job_checkpoint(f->l, "j2", &u2, NOW + 4, &ex, err, sizeof err), 0);
-    assert_true(ex);
-    assert_non_null(strstr(err, "this job used the 6s it was granted"));
+    assert_int_equal(ex, 1 + QUOTA_CPU);
     assert_int_equal(ledger_job_end(f->l, "j2", &u2, NOW + 4, "quota", err, sizeof err), 0);
-    struct ledger_usage u3 = { .cpu_ns = 3 * SEC_NS };
-    assert_int_equal(ledger_job_checkpoint(f->l, "j3", &u3, NOW + 5, &ex, err, sizeof err), 0);
-    assert_true(ex);
-    assert_non_null(strstr(err, "budget cpu=10s/day used up (10s used this day)"));
-    assert_int_equal(ledger_job_end(f->l, "j3", &u3, NOW + 5, "quota", err, sizeof err), 0);
-    struct ledger_job j4 = job("j4", "t");
-    assert_int_equal(ledger_job_begin(f->l, &j4, NOW + 6, &a, err, sizeof err), -EDQUOT);
+    assert_int_equal(ledger_job_end(f->l, "j3", &u3, NOW + 4, "quota", err, sizeof err), 0);
+    /* j4, which holds its 6 s, runs on to them: then its grant is used */
+    struct ledger_usage u4 = { .cpu_ns = 5 * SEC_NS };
+    assert_int_equal(ledger_job_checkpoint(f->l, "j4", &u4, NOW + 5, &ex, err, sizeof err), 0);
+    assert_int_equal(ex, 0);
+    u4.cpu_ns = 6 * SEC_NS;
+    assert_int_equal(ledger_job_checkpoint(f->l, "j4", &u4, NOW + 6, &ex, err, sizeof err), 0);
+    assert_int_equal(ex, 1 + QUOTA_CPU);
+    if (!strstr(err, "budget cpu=10s/day used up (10s used this day)"))
+        fail_msg("%s", err);
+    assert_int_equal(ledger_job_end(f->l, "j4", &u4, NOW + 6, "quota", err, sizeof err), 0);
+    assert_int_equal(ledger_job_begin(f->l, &j5, NOW + 7, &a, err, sizeof err), -EDQUOT);
     /* the next day the budget is whole again */
-    assert_int_equal(ledger_job_begin(f->l, &j4, NOW + 86400, &a, err, sizeof err), 0);
+    assert_int_equal(ledger_job_begin(f->l, &j5, NOW + 86400, &a, err, sizeof err), 0);
     assert_int_equal(a.cpu_limit_ns, 10 * SEC_NS);
 }
 

@@ -95,7 +95,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_JOB_FIX) $(UNIT_VMM_OBJS)
 
 # the report writer over the job fixture (report.o is not among UNIT_VMM_OBJS)
 $(BUILD)/tests/test_report: $(BUILD)/tests/unit/test_report.o $(UNIT_JOB_FIX) $(UNIT_VMM_OBJS) \
-                            $(BUILD)/vmm/run/report.o
+                            $(BUILD)/vmm/run/report.o $(BUILD)/vmm/run/tenant_report.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
 

@@ -237,6 +237,13 @@ int launch_run(const struct launch_opts *o)
     }
     free(file);
     file = NULL;
+    /* the keeper reserved while all of the above was built: the reservation, and the CPU time
+     * limit clamped to the budget's rest (o is launch_cli's own, writable object) */
+    if (o->tenant) {
+        if ((status = tenant_admit((struct launch_opts *)o, o->tenant)) != 0)
+            goto out;
+        job->policy.cpu_time_limit_ns = o->policy.cpu_time_limit_ns;
+    }
     /* Everything the job needs is set up: the report file is opened now (it is written at the
      * end, and the filter allows no open from the cwd), then the VMM's own seccomp filter goes
      * on before the first guest instruction; every thread is created after it and inherits it. */
@@ -256,12 +263,12 @@ int launch_run(const struct launch_opts *o)
     vmm_seccomp_test_hooks(job->vm.kvm.kvm_fd);
     job_supervise(job, &ctl, o->tenant);
     control_close(&ctl);
-    if (o->tenant) { /* settled before the report: `isovm quota report` after isovm sees it */
+    if (o->tenant) { /* settled while the report is written and the microVM torn down */
         struct ledger_usage u;
         pthread_mutex_lock(&job->lock);
         job_ledger_usage(job, mono_ns(), &u);
         pthread_mutex_unlock(&job->lock);
-        tenant_end(o->tenant, &u, report_end_name(job->end));
+        tenant_end_send(o->tenant, &u, report_end_name(job->end));
     }
     audit_end(job); /* the log's last lines: the report's audit counts are final */
     status = job->exit_status;
@@ -284,5 +291,7 @@ out:
             vcpu_destroy(&job->vm, &job->threads[i].vcpu);
     vm_destroy(&job->vm);
     job_teardown(job);
+    if (o->tenant) /* `isovm quota report` after isovm sees the job settled */
+        tenant_end_wait(o->tenant);
     return status;
 }

@@ -389,19 +389,20 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
     o.envc = envc;
     if (!then && test_hook("jail-probe"))
         jail_probe(); /* isovm-hooks only: what a jailed VMM sees */
-    if (!then && o.policy.tenant[0]) { /* the reservation, before anything is built */
+    if (!then && o.policy.tenant[0]) { /* the keeper reserves while the microVM is built */
         if ((status = tenant_start(&o, &tenant, ledger_path, ledger_fd)) != 0)
             goto out;
         o.tenant = &tenant;
     }
     status = then ? then(&o, ctx) : launch_run(&o);
 out:
-    if (tenant.fd >= 0) { /* launch_run settles it; a job that never started gets here */
+    if (tenant.fd >= 0 && !tenant.end_sent) { /* a job that never started */
         struct ledger_usage none = { 0 };
-        tenant_end(&tenant, &none, status == EXIT_NOT_FOUND    ? "not-found"
-                                 : status == EXIT_CANNOT_EXEC ? "cannot-exec"
-                                                              : "internal-error");
+        tenant_end_send(&tenant, &none, status == EXIT_NOT_FOUND    ? "not-found"
+                                      : status == EXIT_CANNOT_EXEC ? "cannot-exec"
+                                                                   : "internal-error");
     }
+    tenant_end_wait(&tenant);
     for (int i = 0; i < nkeys; i++)
         free(keys[i]);
     free(keys);

@@ -449,6 +449,13 @@ static int lx_report(struct lx *x, int status, FILE *out)
     json_t *r = json_object(), *boot = json_object(), *disks = json_array(), *exits = json_object(),
            *cons = json_object();
     json_object_set_new(r, "tier", json_string("linux"));
+    if (x->o->tenant) {
+        char ledger[512];
+        tenant_report_json(x->o->tenant, ledger, sizeof ledger);
+        json_t *lj = json_loads(ledger, 0, NULL);
+        if (lj)
+            json_object_set_new(r, "ledger", lj);
+    }
     json_object_set_new(r, "exit_reason", json_string(lx_reason(x)));
     json_object_set_new(r, "exit_status", json_integer(status));
     if (x->end == LX_GUEST && x->d.status.kind == ISOVM_INIT_ERROR) {
@@ -790,6 +797,10 @@ int launch_linux_run(const struct launch_opts *o)
     if (lvcpu_shared_init(&x->sh) < 0)
         goto out;
     cpu_quota_init(&x->quota, o->policy.cpu_quota_ns, o->policy.cpu_period_ns, mono_ns(), 0);
+    /* the keeper reserved while the machine was built: the reservation, and the CPU time limit
+     * clamped to the budget's rest, before the guest runs (o is launch_cli's, writable) */
+    if (o->tenant && (status = tenant_admit((struct launch_opts *)o, o->tenant)) != 0)
+        goto out;
     /* the VMM's own seccomp filter before the first guest instruction, every thread started
      * from here inheriting it; except when this run makes a snapshot: then at the init's ready
      * point, once the snapshot is saved, on every thread (TSYNC), before the guest gets its job
@@ -828,10 +839,10 @@ stop:
     if (o->tenant && x->end == LX_KEEPER_LOST) {
         close(o->tenant->fd);
         o->tenant->fd = -1;
-    } else if (o->tenant) { /* settled before the report, as in the hypercall tier */
+    } else if (o->tenant) { /* settled while the report is written and the machine torn down */
         struct ledger_usage u;
         lx_ledger_usage(x, x->end_ns, &u);
-        tenant_end(o->tenant, &u, lx_reason(x));
+        tenant_end_send(o->tenant, &u, lx_reason(x));
     }
     if (report && lx_report(x, status, report) < 0 && status == 0)
         status = EXIT_ISOVM_ERROR;
@@ -842,6 +853,8 @@ stop:
         if (report && report != stderr)
             fclose(report);
         fflush(NULL);
+        if (o->tenant)
+            tenant_end_wait(o->tenant);
         _exit(status);
     }
 out:
@@ -873,5 +886,7 @@ out:
     if (x->dev_made)
         free(x->d.boot_log);
     free(x);
+    if (o->tenant) /* `isovm quota report` after isovm sees the job settled */
+        tenant_end_wait(o->tenant);
     return status;
 }

@@ -8,6 +8,7 @@
 #include "lib/log.h"
 #include "vmm/hypercall/syscall_filter.h"
 #include "lib/syscall_names.h"
+#include "vmm/run/tenant.h"
 
 const char *report_end_name(enum job_end e)
 {
@@ -61,6 +62,11 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
     key_u64(f, "wall_time_ns", wall_ns);
     key_u64(f, "stop_latency_ns", job->end_ns && job->stopped_ns > job->end_ns
                                       ? job->stopped_ns - job->end_ns : 0);
+    if (o->tenant) {
+        char ledger[512];
+        tenant_report_json(o->tenant, ledger, sizeof ledger);
+        fprintf(f, "  \"ledger\": %s,\n", ledger);
+    }
     key_u64(f, "cpu_time_ns", st->cpu_ns);
     key_u64(f, "cpu_throttled_ns", st->cpu_throttled_ns);
     key_u64(f, "cpu_throttled_periods", st->cpu_throttled_periods);

@@ -78,15 +78,28 @@ int tenant_start(struct launch_opts *o, struct tenant_link *t, const char *ledge
             return EXIT_ISOVM_ERROR;
         }
     }
-    int rc = keeper_admit_wait(fd, &t->admit, err, sizeof err);
+    t->fd = fd;
+    snprintf(t->job_id, sizeof t->job_id, "%s", p->job_id);
+    return 0;
+}
+
+int tenant_admit(struct launch_opts *o, struct tenant_link *t)
+{
+    if (t->fd < 0 || t->admitted)
+        return 0;
+    char err[1024] = "";
+    uint64_t t0 = mono_ns();
+    int rc = keeper_admit_wait(t->fd, &t->admit, err, sizeof err);
+    t->admit_wait_ns = mono_ns() - t0;
     if (rc < 0) {
-        close(fd);
+        close(t->fd);
+        t->fd = -1;
         log_err("%s%s", rc == -EDQUOT ? "quota: launch refused: " : "", err);
         return EXIT_ISOVM_ERROR;
     }
-    t->fd = fd;
+    t->admitted = true;
     if (t->admit.clamped[QUOTA_CPU])
-        p->cpu_time_limit_ns = t->admit.cpu_limit_ns;
+        o->policy.cpu_time_limit_ns = t->admit.cpu_limit_ns;
     t->next_ns = mono_ns() + KEEPER_CHECKPOINT_NS;
     return 0;
 }
@@ -133,12 +146,36 @@ int tenant_quota_status(int r)
     return r == QUOTA_CPU ? 128 + SIGXCPU : 128 + SIGXFSZ;
 }
 
-void tenant_end(struct tenant_link *t, const struct ledger_usage *u, const char *reason)
+void tenant_end_send(struct tenant_link *t, const struct ledger_usage *u, const char *reason)
 {
-    if (t->fd < 0)
+    if (t->fd < 0 || t->end_sent)
+        return;
+    if (!t->admitted) { /* the job never started: was it admitted at all? */
+        struct ledger_admit a;
+        char err[1024];
+        if (keeper_admit_wait(t->fd, &a, err, sizeof err) < 0) { /* refused: nothing to settle */
+            close(t->fd);
+            t->fd = -1;
+            return;
+        }
+        t->admitted = true;
+    }
+    char err[1024];
+    if (keeper_end_send(t->fd, u, reason, err, sizeof err) < 0) {
+        log_err("warning: %s", err);
+        close(t->fd);
+        t->fd = -1;
+        return;
+    }
+    t->end_sent = true;
+}
+
+void tenant_end_wait(struct tenant_link *t)
+{
+    if (t->fd < 0 || !t->end_sent)
         return;
     char err[1024];
-    if (keeper_end(t->fd, u, reason, err, sizeof err) < 0)
+    if (keeper_settled_wait(t->fd, err, sizeof err) < 0)
         log_err("warning: %s", err);
     close(t->fd);
     t->fd = -1;

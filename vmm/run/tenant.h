@@ -16,7 +16,14 @@ struct tenant_link {
     uint64_t next_ns;          /* the next checkpoint (mono_ns) */
     bool warned;               /* a ledger error was reported once */
     bool stopped;              /* the job was stopped for its quota */
+    bool admitted;             /* the keeper's ADMIT was read: the reservation holds */
+    bool end_sent;             /* the job's end went to the keeper */
+    uint64_t admit_wait_ns;    /* how long the launch waited for the reservation */
+    char job_id[LEDGER_JOB_ID_MAX + 1];
 };
+
+/* The report's "ledger" object, as JSON text (docs/report.md), into buf. */
+void tenant_report_json(const struct tenant_link *t, char *buf, size_t len);
 
 /* The job's ledger id when it has none: "isovm-PID-" and 16 random hex digits (unique in the
  * ledger, unlike a pid). */
@@ -28,11 +35,14 @@ pid_t tenant_keeper_spawn(const struct launch_opts *o, const char *path, const c
                           int *fd, char *err, size_t errlen);
 
 /* Charge the launch to its tenant: start the keeper on the ledger (ledger_path, or its default)
- * or take the one a jailer started (ledger_fd >= 0), wait for the reservation, and clamp the
- * policy's CPU time limit to the budget's rest. 0, or the exit status (125) after a message
- * naming the budget and the figures. */
+ * or take the one a jailer started (ledger_fd >= 0). The keeper reserves while the launch builds
+ * the microVM. 0, or the exit status (125) after a message. */
 int tenant_start(struct launch_opts *o, struct tenant_link *t, const char *ledger_path,
                  int ledger_fd);
+/* Before the job's first instruction: wait for the reservation and clamp the policy's CPU time
+ * limit to the budget's rest. 0, or the exit status (125) after a message naming the budget
+ * and the figures. */
+int tenant_admit(struct launch_opts *o, struct tenant_link *t);
 
 /* Is a checkpoint due at now? Then the next is set one interval on. */
 bool tenant_checkpoint_due(struct tenant_link *t, uint64_t now);
@@ -46,7 +56,12 @@ int tenant_verdicts(struct tenant_link *t, char *why, size_t whylen);
 /* The exit status of a job stopped for the budget of resource r: 152 (128 + SIGXCPU) for CPU
  * time, 153 (128 + SIGXFSZ) for I/O and network bytes. */
 int tenant_quota_status(int r);
-/* The job's end: settle its reservation to its final usage; a failure is logged. */
-void tenant_end(struct tenant_link *t, const struct ledger_usage *u, const char *reason);
+/* The job's end, sent to the keeper as soon as it is known (the keeper settles the reservation
+ * while the launch tears the microVM down); a job that never started is settled with what it
+ * used (nothing), one that was refused not at all. */
+void tenant_end_send(struct tenant_link *t, const struct ledger_usage *u, const char *reason);
+/* Wait for the settlement (before isovm exits: `isovm quota report` after it sees the job
+ * ended); a failure is logged. Closes the keeper's socket. Nothing before tenant_end_send. */
+void tenant_end_wait(struct tenant_link *t);
 
 #endif
