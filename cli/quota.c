@@ -1,6 +1,7 @@
-/* `isovm quota set|show|report|serve`: budgets into the ledger, and usage out of it as a table, JSON or OpenMetrics, or over HTTP for Prometheus. */
+/* `isovm quota set|show|report|serve|keeper`: budgets into the ledger, usage out of it as a table, JSON or OpenMetrics or over HTTP for Prometheus, and the keeper service. */
 #include "cli/quota.h"
 #include <errno.h>
+#include <sys/stat.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include "cli/quota_metrics.h"
 #include "cli/quota_serve.h"
+#include "quota/keeper.h"
 #include "lib/log.h"
 #include "policy/units.h"
 #include "quota/budget.h"
@@ -25,6 +27,7 @@ static void quota_usage(FILE *f)
         "       isovm quota report [--ledger PATH] [--tenant T] [--since WHEN]\n"
         "                          [--format table|json|openmetrics|prometheus]\n"
         "       isovm quota serve [--ledger PATH] --listen ADDR:PORT\n"
+        "       isovm quota keeper [--ledger PATH] [--socket PATH]\n"
         "Budgets that span a tenant's jobs, kept in an SQLite ledger (docs/quota.md).\n"
         "ITEM: cpu=DURATION/WINDOW (cpu=10h/day), io=SIZE/WINDOW and net=SIZE/WINDOW\n"
         "      (io=200GiB/month), jobs=N (jobs at once), memory=SIZE (guest RAM at once),\n"
@@ -40,8 +43,15 @@ static void quota_usage(FILE *f)
         "               Prometheus text format; read-only; 404 other paths, 405 other methods\n"
         "--listen ADDR:PORT  a numeric IPv4 address or [IPv6], PORT 1..65535; meant for loopback\n"
         "               (127.0.0.1:9464): there is no TLS and no authentication\n"
-        "Exit status: 0 (serve: after SIGINT or SIGTERM); 1 when the ledger cannot be used (serve:\n"
-        "or the address cannot be listened on); 125 on bad usage.\n");
+        "keeper         the keeper service: holds the ledger for every `launch --tenant` given\n"
+        "               --ledger-socket PATH (or $ISOVM_LEDGER_SOCKET), so that a launch does not\n"
+        "               open SQLite itself; SIGINT or SIGTERM: no new jobs, the running ones to\n"
+        "               their end, then exit (again: at once)\n"
+        "--socket PATH  the keeper service's Unix socket (made 0600; root and the service's user;\n"
+        "               default /run/isovm/ledger.sock, where a root launch with the default\n"
+        "               ledger finds it)\n"
+        "Exit status: 0 (serve, keeper: after SIGINT or SIGTERM); 1 when the ledger cannot be used\n"
+        "(serve: or the address cannot be listened on; keeper: or the socket); 125 on bad usage.\n");
 }
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -384,6 +394,26 @@ static int quota_report(int argc, char **argv, const char *path)
     return 0;
 }
 
+static int quota_keeper_cmd(int argc, char **argv, const char *path)
+{
+    const char *sock = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--socket"))
+            return bad_usage("quota keeper: unknown argument '%s'", argv[i]);
+        if (i + 1 >= argc || !argv[i + 1][0])
+            return bad_usage("quota keeper: --socket needs a path (/run/isovm/ledger.sock)");
+        sock = argv[++i];
+    }
+    if (!sock) { /* the default: made with its folder */
+        sock = KEEPER_DEFAULT_SOCKET;
+        if (mkdir("/run/isovm", 0755) < 0 && errno != EEXIST) {
+            log_err("quota keeper: cannot make /run/isovm: %s (give --socket PATH)", strerror(errno));
+            return 1;
+        }
+    }
+    return keeper_service_run(path, sock);
+}
+
 static int quota_serve_cmd(int argc, char **argv, const char *path)
 {
     const char *listen = NULL;
@@ -428,5 +458,7 @@ int cmd_quota(int argc, char **argv)
         return quota_report(argc - i, argv + i, path);
     if (!strcmp(sub, "serve"))
         return quota_serve_cmd(argc - i, argv + i, path);
-    return bad_usage("quota: unknown subcommand '%s' (set, show, report, serve)", sub);
+    if (!strcmp(sub, "keeper"))
+        return quota_keeper_cmd(argc - i, argv + i, path);
+    return bad_usage("quota: unknown subcommand '%s' (set, show, report, serve, keeper)", sub);
 }

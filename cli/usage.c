@@ -12,7 +12,7 @@ void isovm_usage(FILE *f)
         "       isovm check [--print] FILE...\n"
         "       isovm cap list|revoke|info --control PATH ... (isovm cap --help)\n"
         "       isovm image build|from-dir ... -o IMG (isovm image --help)\n"
-        "       isovm quota set|show|report|serve ... (isovm quota --help)\n"
+        "       isovm quota set|show|report|serve|keeper ... (isovm quota --help)\n"
         "       isovm jail --id ID --uid U --gid G [jail options] -- launch ... (isovm jail --help)\n"
         "       isovm --help | --version\n"
         "\n"

@@ -98,13 +98,14 @@ static int report_merge(struct jail *j)
     return 0;
 }
 
-/* The job's ledger keeper, started by the jailer outside the jail, its socket inherited by the
+/* The job's ledger keeper, started (or the keeper service reached) by the jailer outside the jail, its socket inherited by the
  * VMM (not close-on-exec) as --ledger-fd N; the VMM reads the reservation from it. 0 or 125. */
 static int keeper_start(struct jail *j)
 {
     char err[1024];
     int fd;
-    pid_t pid = tenant_keeper_spawn(j->o, j->ledger_path, j->job_id, &fd, err, sizeof err);
+    pid_t pid = tenant_keeper_open(j->o, j->ledger_path, j->ledger_socket[0] ? j->ledger_socket
+                                   : NULL, j->job_id, &fd, err, sizeof err);
     if (pid < 0) {
         log_err("%s", err);
         return EXIT_ISOVM_ERROR;
@@ -138,9 +139,12 @@ static int jail_run(const struct launch_opts *o, void *ctx)
     if (rc)
         return rc;
     if (o->policy.tenant[0]) { /* the ledger is found now: the environment is cleared below */
+        const char *sock = tenant_keeper_socket(o);
+        if (sock)
+            snprintf(j->ledger_socket, sizeof j->ledger_socket, "%s", sock);
         if (o->ledger_path)
             snprintf(j->ledger_path, sizeof j->ledger_path, "%s", o->ledger_path);
-        else if (ledger_default_path(j->ledger_path, sizeof j->ledger_path) < 0)
+        else if (!sock && ledger_default_path(j->ledger_path, sizeof j->ledger_path) < 0)
             return jerr("ledger: no default path (set $ISOVM_LEDGER or give --ledger PATH)");
         if (o->policy.job_id[0])
             snprintf(j->job_id, sizeof j->job_id, "%s", o->policy.job_id);

@@ -44,6 +44,7 @@ struct jail {
      * the jail (the VMM inside cannot see or write the ledger) and passes its socket to the VMM
      * as --ledger-fd */
     char ledger_path[PATH_MAX];
+    char ledger_socket[PATH_MAX];  /* the keeper service's, or "": a keeper of the job's own */
     char job_id[POLICY_JOB_ID_MAX]; /* the policy's, or one made here, passed as --job-id */
     char ledger_fd_text[16];
     int keeper_fd;                 /* -1: none */

@@ -1,5 +1,6 @@
 /* The ledger keeper process for one job (reserve, checkpoint, settle, or settle from the last checkpoint when the VMM dies) and the VMM's side of its socket. */
 #include "quota/keeper.h"
+#include "quota/keeper_conn.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,12 +16,12 @@
 /* How often the keeper tries to record the job's end while the ledger stays locked. */
 #define KEEPER_END_TRIES 3
 
-static int64_t wall_s(void)
+int64_t keeper_wall_s(void)
 {
     return (int64_t)time(NULL);
 }
 
-static int msg_send(int fd, struct keeper_msg *m, int flags)
+int keeper_msg_send(int fd, struct keeper_msg *m, int flags)
 {
     m->magic = KEEPER_MAGIC;
     for (;;) {
@@ -47,54 +48,94 @@ static void usage_merge(struct ledger_usage *last, const struct ledger_usage *u)
 
 static void keeper_log(const char *id, const char *what)
 {
-    fprintf(stderr, "isovm: ledger keeper of job %s: %s\n", id, what);
+    fprintf(stderr, "isovm: ledger keeper of job %s: %s\n", id[0] ? id : "(none yet)", what);
 }
 
-static int keeper_serve(struct ledger *l, const char *id, int fd)
+bool keeper_conn_begin(struct ledger *l, struct keeper_conn *c, const struct ledger_job *j,
+                       int open_rc, const char *open_err)
 {
-    struct ledger_usage last = { 0 };
+    struct keeper_msg out = { .type = KEEPER_ADMIT, .rc = open_rc };
+    snprintf(out.text, sizeof out.text, "%s", open_err ? open_err : "");
+    struct ledger_admit a;
+    if (out.rc == 0)
+        out.rc = ledger_job_begin(l, j, keeper_wall_s(), &a, out.text, sizeof out.text);
+    if (out.rc == 0) {
+        out.grant[0] = a.cpu_limit_ns;
+        out.grant[1] = a.io_limit_bytes;
+        out.grant[2] = a.net_limit_bytes;
+        for (int r = 0; r < QUOTA_NRES; r++)
+            if (a.clamped[r])
+                out.clamped |= 1u << r;
+        snprintf(c->id, sizeof c->id, "%s", j->id);
+        c->begun = true;
+    }
+    if (keeper_msg_send(c->fd, &out, MSG_DONTWAIT) < 0 && out.rc == 0) { /* the VMM is gone already */
+        char err[KEEPER_TEXT_MAX];
+        if (ledger_job_abandon(l, c->id, "vmm-died", err, sizeof err) < 0)
+            keeper_log(c->id, err);
+        return false;
+    }
+    c->failed = out.rc != 0;
+    return out.rc == 0;
+}
+
+bool keeper_conn_message(struct ledger *l, struct keeper_conn *c, const void *buf, ssize_t n,
+                         int owner_pid, uint64_t owner_start)
+{
     struct keeper_msg in, out;
     char err[KEEPER_TEXT_MAX];
-    for (;;) {
-        char buf[sizeof in + 1];
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) { /* the VMM is gone without its END: settle from the last checkpoint */
-            if (ledger_job_abandon(l, id, "vmm-died", err, sizeof err) < 0)
-                keeper_log(id, err);
-            return 0;
-        }
-        if (keeper_msg_from_vmm(buf, (size_t)n, &in, err, sizeof err) < 0) {
-            char what[KEEPER_TEXT_MAX + 128];
-            snprintf(what, sizeof what, "the VMM broke the protocol (%s); the job is settled "
-                     "from its last checkpoint", err);
-            keeper_log(id, what);
-            if (ledger_job_abandon(l, id, "protocol-error", err, sizeof err) < 0)
-                keeper_log(id, err);
-            return 1;
-        }
-        usage_merge(&last, &in.usage);
-        memset(&out, 0, sizeof out);
-        if (in.type == KEEPER_CHECKPOINT) {
-            int exhausted = 0;
-            out.type = KEEPER_VERDICT;
-            out.rc = ledger_job_checkpoint(l, id, &last, wall_s(), &exhausted, out.text,
-                                           sizeof out.text);
-            out.exhausted = (uint32_t)exhausted;
-            msg_send(fd, &out, MSG_DONTWAIT); /* a VMM that stops reading loses verdicts only */
-            continue;
-        }
-        out.type = KEEPER_SETTLED;
-        for (int i = 0; i < KEEPER_END_TRIES; i++) {
-            out.rc = ledger_job_end(l, id, &last, wall_s(), in.reason, out.text, sizeof out.text);
-            if (out.rc != -EBUSY)
-                break;
-        }
-        if (msg_send(fd, &out, MSG_DONTWAIT) < 0 && out.rc < 0)
-            keeper_log(id, out.text);
-        return out.rc < 0;
+    if (n <= 0) { /* the VMM is gone without its END: settle from the last checkpoint */
+        if (c->begun && ledger_job_abandon(l, c->id, "vmm-died", err, sizeof err) < 0)
+            keeper_log(c->id, err);
+        return true;
     }
+    int rc = keeper_msg_from_vmm(buf, (size_t)n, &in, err, sizeof err);
+    if (rc == 0 && (in.type == KEEPER_BEGIN) == c->begun) {
+        snprintf(err, sizeof err, c->begun ? "a second BEGIN" : "a message before BEGIN");
+        rc = -EPROTO;
+    }
+    if (rc < 0) {
+        char what[KEEPER_TEXT_MAX + 128];
+        snprintf(what, sizeof what, "the VMM broke the protocol (%s)%s", err,
+                 c->begun ? "; the job is settled from its last checkpoint" : "");
+        keeper_log(c->id, what);
+        if (c->begun && ledger_job_abandon(l, c->id, "protocol-error", err, sizeof err) < 0)
+            keeper_log(c->id, err);
+        c->failed = true;
+        return true;
+    }
+    if (in.type == KEEPER_BEGIN) {
+        struct ledger_job j = {
+            .id = in.job.id, .tenant = in.job.tenant, .policy_digest = in.job.digest,
+            .tier = in.job.tier, .cpu_limit_ns = in.job.cpu_limit_ns,
+            .memory_bytes = in.job.memory_bytes, .owner_pid = owner_pid,
+            .owner_start = owner_start,
+        };
+        return !keeper_conn_begin(l, c, &j, 0, NULL);
+    }
+    usage_merge(&c->last, &in.usage);
+    memset(&out, 0, sizeof out);
+    if (in.type == KEEPER_CHECKPOINT) {
+        int exhausted = 0;
+        out.type = KEEPER_VERDICT;
+        out.rc = ledger_job_checkpoint(l, c->id, &c->last, keeper_wall_s(), &exhausted, out.text,
+                                       sizeof out.text);
+        out.exhausted = (uint32_t)exhausted;
+        keeper_msg_send(c->fd, &out, MSG_DONTWAIT); /* a VMM that stops reading loses verdicts only */
+        return false;
+    }
+    out.type = KEEPER_SETTLED;
+    for (int i = 0; i < KEEPER_END_TRIES; i++) {
+        out.rc = ledger_job_end(l, c->id, &c->last, keeper_wall_s(), in.reason, out.text,
+                                sizeof out.text);
+        if (out.rc != -EBUSY)
+            break;
+    }
+    if (keeper_msg_send(c->fd, &out, MSG_DONTWAIT) < 0 && out.rc < 0)
+        keeper_log(c->id, out.text);
+    c->ended = true;
+    c->failed = out.rc < 0;
+    return true;
 }
 
 static int keeper_main(const char *path, const struct ledger_job *j, int fd)
@@ -122,30 +163,24 @@ static int keeper_main(const char *path, const struct ledger_job *j, int fd)
     struct ledger_job job = *j;
     job.owner_pid = (int)getpid();
     job.owner_start = ledger_owner_start(job.owner_pid);
-    struct keeper_msg out = { .type = KEEPER_ADMIT };
     struct ledger *l = NULL;
-    out.rc = ledger_open(path, &l, out.text, sizeof out.text);
-    struct ledger_admit a;
-    if (out.rc == 0)
-        out.rc = ledger_job_begin(l, &job, wall_s(), &a, out.text, sizeof out.text);
-    if (out.rc == 0) {
-        out.grant[0] = a.cpu_limit_ns;
-        out.grant[1] = a.io_limit_bytes;
-        out.grant[2] = a.net_limit_bytes;
-        for (int r = 0; r < QUOTA_NRES; r++)
-            if (a.clamped[r])
-                out.clamped |= 1u << r;
-    }
-    int rc = 1;
-    if (msg_send(fd, &out, 0) < 0) { /* the VMM is gone already */
-        if (out.rc == 0)
-            ledger_job_abandon(l, job.id, "vmm-died", out.text, sizeof out.text);
-    } else if (out.rc == 0) {
-        rc = keeper_serve(l, job.id, fd);
-    }
-    if (l)
+    char err[KEEPER_TEXT_MAX];
+    int orc = ledger_open(path, &l, err, sizeof err);
+    struct keeper_conn c = { .fd = fd };
+    if (!keeper_conn_begin(l, &c, &job, orc, orc < 0 ? err : NULL)) {
         ledger_close(l);
-    return rc;
+        return 1;
+    }
+    for (;;) {
+        char buf[sizeof(struct keeper_msg) + 1];
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (keeper_conn_message(l, &c, buf, n, job.owner_pid, job.owner_start))
+            break;
+    }
+    ledger_close(l);
+    return c.failed ? 1 : 0;
 }
 
 pid_t keeper_spawn(const char *path, const struct ledger_job *j, int *vmm_fd, char *err,
@@ -237,7 +272,7 @@ int keeper_admit_wait(int fd, struct ledger_admit *a, char *err, size_t errlen)
 int keeper_checkpoint_send(int fd, const struct ledger_usage *u)
 {
     struct keeper_msg m = { .type = KEEPER_CHECKPOINT, .usage = *u };
-    return msg_send(fd, &m, MSG_DONTWAIT);
+    return keeper_msg_send(fd, &m, MSG_DONTWAIT);
 }
 
 int keeper_verdicts_take(int fd, bool *warned, char *why, size_t whylen)
@@ -268,7 +303,7 @@ int keeper_end_send(int fd, const struct ledger_usage *u, const char *reason, ch
 {
     struct keeper_msg m = { .type = KEEPER_END, .usage = *u };
     snprintf(m.reason, sizeof m.reason, "%s", reason);
-    int rc = msg_send(fd, &m, 0);
+    int rc = keeper_msg_send(fd, &m, 0);
     if (rc < 0)
         snprintf(err, errlen, "ledger: cannot reach the keeper to record the job's end: %s",
                  strerror(-rc));

@@ -14,6 +14,9 @@
  * alone after that). */
 #define KEEPER_REPLY_TIMEOUT_MS (LEDGER_BUSY_TIMEOUT_MS + 5000)
 #define KEEPER_MAGIC 0x6b707271u /* "qrpk" */
+/* Where `isovm quota keeper` listens by default, and where a root launch with the default
+ * ledger looks for it. */
+#define KEEPER_DEFAULT_SOCKET "/run/isovm/ledger.sock"
 #define KEEPER_REASON_MAX 32
 #define KEEPER_TEXT_MAX 512
 
@@ -23,6 +26,17 @@ enum keeper_msg_type {
     KEEPER_VERDICT,    /* keeper -> VMM: the checkpoint's outcome; exhausted: stop the job */
     KEEPER_END,        /* VMM -> keeper: final usage and exit reason */
     KEEPER_SETTLED,    /* keeper -> VMM: the end recorded (rc 0) or not (rc, text) */
+    KEEPER_BEGIN,      /* VMM -> keeper service: the job to admit (the first message; a keeper
+                        * of the job's own has it from its launcher) */
+};
+
+/* The job a BEGIN asks the keeper service to admit. */
+struct keeper_job_desc {
+    char id[LEDGER_JOB_ID_MAX + 1];       /* 1.. of [A-Za-z0-9._-] */
+    char tenant[LEDGER_TENANT_MAX + 1];   /* ledger_tenant_valid */
+    char digest[65];                      /* 64 lowercase hex digits, or empty */
+    char tier[12];                        /* "hypercall" or "linux" */
+    uint64_t cpu_limit_ns, memory_bytes;
 };
 
 /* One message, either way, over a SOCK_SEQPACKET pair. */
@@ -35,11 +49,14 @@ struct keeper_msg {
     uint32_t clamped;           /* ADMIT: bit r set when grant r is the budget's rest */
     char reason[KEEPER_REASON_MAX]; /* END: the exit reason ("exit", "quota", ...) */
     char text[KEEPER_TEXT_MAX]; /* ADMIT, VERDICT, SETTLED: the message */
+    struct keeper_job_desc job; /* BEGIN */
 };
 
 /* Check a message the keeper received from a VMM (which may be compromised): exactly one
- * message, the magic, a type a VMM may send (CHECKPOINT, END), an exit reason of 1..31 of
- * [a-z-] for END. Copies it to *m with its text cleared. 0, or -EPROTO with what in err. */
+ * message, the magic, a type a VMM may send (CHECKPOINT, END, BEGIN), an exit reason of 1..31
+ * of [a-z-] for END, for BEGIN a job whose every text is NUL-terminated and well-formed (id,
+ * tenant, digest, tier). Copies it to *m with its text (and but for BEGIN its job) cleared. 0,
+ * or -EPROTO with what in err. */
 int keeper_msg_from_vmm(const void *buf, size_t n, struct keeper_msg *m, char *err, size_t errlen);
 
 /* Start a keeper for job j (the id, tenant, limits; owner pid/start are the keeper's own) on
@@ -50,6 +67,20 @@ int keeper_msg_from_vmm(const void *buf, size_t n, struct keeper_msg *m, char *e
  * negative errno with err set. */
 pid_t keeper_spawn(const char *path, const struct ledger_job *j, int *vmm_fd, char *err,
                    size_t errlen);
+
+/* The keeper service (`isovm quota keeper --socket PATH`): one process holding the ledger for
+ * every job of the host, so that a launch does not open SQLite, parse its schema and prepare
+ * its statements anew. Listens on the Unix socket (SOCK_SEQPACKET, mode 0600; peers must be
+ * root or the service's own user); each connection is one job: BEGIN, then the protocol as with
+ * a keeper of the job's own; a connection closed before END is settled from its last checkpoint.
+ * SIGINT or SIGTERM: no new jobs, the running ones served to their end, then exit 0; a second
+ * signal ends it at once (its jobs are then settled by the next ledger user). Returns the exit
+ * status (1 after a message on stderr when the ledger or the socket cannot be used). */
+int keeper_service_run(const char *ledger_path, const char *socket_path);
+/* A launch's connection to the keeper service at socket_path for job j: connected, BEGIN sent.
+ * The VMM then reads ADMIT as from a keeper of its own. 0, or a negative errno with err set. */
+int keeper_service_connect(const char *socket_path, const struct ledger_job *j, int *fd,
+                           char *err, size_t errlen);
 
 /* The VMM's side. */
 /* Wait for ADMIT: 0 and *a; -EDQUOT (or the ledger's error) with the keeper's message in err. */

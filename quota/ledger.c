@@ -141,7 +141,7 @@ static int schema_version(struct ledger *l, uint64_t *version, char *err, size_t
                             errlen);
     if (rc == 0)
         rc = ledger_query_u64(l, st, version, "reading the schema version", err, errlen);
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     return rc;
 }
 
@@ -207,12 +207,6 @@ int ledger_open(const char *path, struct ledger **out, char *err, size_t errlen)
         return rc;
     }
     ledger_set_busy_timeout(l, LEDGER_BUSY_TIMEOUT_MS);
-    /* the last connection to close neither checkpoints nor deletes the WAL: a launch's keeper is
-     * often the only one, and would otherwise copy and remove it at every job's end; the WAL is
-     * checkpointed when it grows past wal_autocheckpoint (1000 pages) instead */
-    sqlite3_db_config(l->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
-    int persist = 1;
-    sqlite3_file_control(l->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     sqlite3_extended_result_codes(l->db, 1);
     rc = 0;
     /* in WAL mode, NORMAL syncs at checkpoints, not at every commit: a commit survives the
@@ -253,6 +247,11 @@ static int busy_wait(void *ctx, int tries)
     return 1;
 }
 
+void ledger_cache_statements(struct ledger *l)
+{
+    l->cache_statements = true;
+}
+
 void ledger_set_busy_timeout(struct ledger *l, int ms)
 {
     l->busy_ms = ms;
@@ -264,6 +263,7 @@ void ledger_close(struct ledger *l)
 {
     if (!l)
         return;
+    ledger_stmts_free(l);
     if (l->db)
         sqlite3_close_v2(l->db);
     free(l);
@@ -282,7 +282,7 @@ int ledger_ensure_tenant(struct ledger *l, const char *tenant, int64_t now_s, ch
     sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now_s);
     int src = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     return src == SQLITE_DONE ? 0 : ledger_fail(l, src, "adding the tenant", err, errlen);
 }
 
@@ -327,8 +327,8 @@ int ledger_budgets_set(struct ledger *l, const char *tenant, const struct quota_
         if (src != SQLITE_DONE)
             rc = ledger_fail(l, src, "setting budgets", err, errlen);
     }
-    sqlite3_finalize(put);
-    sqlite3_finalize(del);
+    ledger_finish(l, put);
+    ledger_finish(l, del);
     if (rc == 0)
         return ledger_exec(l, "COMMIT", "setting budgets", err, errlen);
     sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
@@ -367,7 +367,7 @@ int ledger_load_budgets(struct ledger *l, const char *tenant, struct quota_budge
                     b->of[r].window = (enum quota_window)w;
         }
     }
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     return src == SQLITE_DONE ? 0 : ledger_fail(l, src, "reading budgets", err, errlen);
 }
 
@@ -437,8 +437,8 @@ int ledger_settle_dead_locked(struct ledger *l, char *err, size_t errlen)
     }
     if (rc == 0 && src != SQLITE_DONE && src != SQLITE_ROW)
         rc = ledger_fail(l, src, "looking for dead VMMs", err, errlen);
-    sqlite3_finalize(sel);
-    sqlite3_finalize(upd);
+    ledger_finish(l, sel);
+    ledger_finish(l, upd);
     return rc < 0 ? rc : settled;
 }
 
@@ -454,7 +454,7 @@ int ledger_job_abandon(struct ledger *l, const char *id, const char *reason, cha
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
     int src = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     return src == SQLITE_DONE ? 0
                               : ledger_fail(l, src, "settling the job from its last checkpoint",
                                             err, errlen);

@@ -29,6 +29,10 @@ int ledger_default_path(char *buf, size_t len);
  * -EPROTO (a newer schema than this build knows), -EBUSY (locked past the timeout). */
 int ledger_open(const char *path, struct ledger **out, char *err, size_t errlen);
 void ledger_close(struct ledger *l);
+/* Keep the statements this connection prepares for its whole life (the keeper service, which
+ * runs the same few for every job); a connection that does not re-prepares each time, so that
+ * it reads the schema anew and notices a ledger damaged under it. */
+void ledger_cache_statements(struct ledger *l);
 /* Wait at most ms for another writer from now on (tests: a locked ledger without 30 s waits). */
 void ledger_set_busy_timeout(struct ledger *l, int ms);
 

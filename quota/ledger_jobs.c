@@ -39,7 +39,7 @@ int ledger_window_use(struct ledger *l, const char *tenant, int r, int64_t windo
         sqlite3_bind_int64(st, 2, window_start);
         rc = ledger_query_u64(l, st, used, "adding up usage", err, errlen);
     }
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     if (rc < 0 || !held)
         return rc;
     snprintf(sql, sizeof sql, "SELECT sum(max(0, %s - (%s))) FROM jobs WHERE tenant = ?1 AND "
@@ -49,7 +49,7 @@ int ledger_window_use(struct ledger *l, const char *tenant, int r, int64_t windo
         sqlite3_bind_text(st, 1, tenant, -1, SQLITE_STATIC);
         rc = ledger_query_u64(l, st, held, "adding up reservations", err, errlen);
     }
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     return rc;
 }
 
@@ -71,7 +71,7 @@ int ledger_held_now(struct ledger *l, const char *tenant, uint64_t *jobs, uint64
         *memory = m > 0 ? (uint64_t)m : 0;
         src = SQLITE_DONE;
     }
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     return src == SQLITE_DONE ? 0 : ledger_fail(l, src, "counting running jobs", err, errlen);
 }
 
@@ -198,7 +198,7 @@ static int begin_locked(struct ledger *l, const struct ledger_job *j, int64_t no
     sqlite3_bind_int64(st, 10, ledger_i64(reserve[QUOTA_NET]));
     sqlite3_bind_int64(st, 11, ledger_i64(j->memory_bytes));
     int src = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     if (src == SQLITE_DONE)
         return 0;
     if ((src & 0xff) == SQLITE_CONSTRAINT) {
@@ -262,7 +262,7 @@ static int record_usage(struct ledger *l, const char *id, const struct ledger_us
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int src = sqlite3_step(st);
     if (src != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        ledger_finish(l, st);
         if (src == SQLITE_DONE) {
             snprintf(err, errlen, "ledger %s: no job '%s'", l->path, id);
             return -ENOENT;
@@ -276,7 +276,7 @@ static int record_usage(struct ledger *l, const char *id, const struct ledger_us
     }
     const char *state = (const char *)sqlite3_column_text(st, 3);
     bool running = state && !strcmp(state, "running");
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     if (!running) {
         snprintf(err, errlen, "ledger %s: job '%s' has already ended (a VMM that ran on after its "
                  "job was settled as dead?)", l->path, id);
@@ -297,7 +297,7 @@ static int record_usage(struct ledger *l, const char *id, const struct ledger_us
         for (int i = 0; i < 3; i++)
             sqlite3_bind_int64(st, 3 + i, ledger_i64(add[i]));
         src = sqlite3_step(st);
-        sqlite3_finalize(st);
+        ledger_finish(l, st);
         if (src != SQLITE_DONE)
             return ledger_fail(l, src, "recording usage", err, errlen);
     }
@@ -323,7 +323,7 @@ static int record_usage(struct ledger *l, const char *id, const struct ledger_us
     else
         sqlite3_bind_null(st, 13);
     src = sqlite3_step(st);
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     return src == SQLITE_DONE ? 0 : ledger_fail(l, src, "recording usage", err, errlen);
 }
 
@@ -343,7 +343,7 @@ static int exhausted_locked(struct ledger *l, const char *id, int64_t now_s, int
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int src = sqlite3_step(st);
     if (src != SQLITE_ROW) {
-        sqlite3_finalize(st);
+        ledger_finish(l, st);
         return ledger_fail(l, src == SQLITE_DONE ? SQLITE_ERROR : src, "reading the job", why, whylen);
     }
     char tenant[LEDGER_TENANT_MAX + 1];
@@ -355,7 +355,7 @@ static int exhausted_locked(struct ledger *l, const char *id, int64_t now_s, int
         reserved[i] = a > 0 ? (uint64_t)a : 0;
         total[i] = b > 0 ? (uint64_t)b : 0;
     }
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     struct quota_budgets b;
     rc = ledger_load_budgets(l, tenant, &b, NULL, why, whylen);
     for (int r = QUOTA_CPU; rc == 0 && r <= QUOTA_NET; r++) {

@@ -60,7 +60,7 @@ static int tenant_use(struct ledger *l, const char *tenant, int64_t since_s, int
                                           .hypercalls = v[12] };
         src = SQLITE_DONE;
     }
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     return src == SQLITE_DONE ? 0 : ledger_fail(l, src, "adding up jobs", err, errlen);
 }
 
@@ -103,7 +103,7 @@ int ledger_report(struct ledger *l, const char *tenant, int64_t since_s, int64_t
         if (rc == 0 && src != SQLITE_DONE)
             rc = ledger_fail(l, src, "listing tenants", err, errlen);
     }
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     sqlite3_exec(l->db, rc == 0 ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }

@@ -51,15 +51,63 @@ int ledger_fail(struct ledger *l, int rc, const char *what, char *err, size_t er
 
 int ledger_exec(struct ledger *l, const char *sql, const char *what, char *err, size_t errlen)
 {
-    int rc = sqlite3_exec(l->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : ledger_fail(l, rc, what, err, errlen);
+    if (!l->cache_statements || strchr(sql, ';')) { /* several statements: SQLite's own loop */
+        int rc = sqlite3_exec(l->db, sql, NULL, NULL, NULL);
+        return rc == SQLITE_OK ? 0 : ledger_fail(l, rc, what, err, errlen);
+    }
+    sqlite3_stmt *st; /* BEGIN IMMEDIATE, COMMIT: kept prepared as the rest */
+    int rc = ledger_prepare(l, &st, sql, what, err, errlen);
+    if (rc < 0)
+        return rc;
+    int src;
+    while ((src = sqlite3_step(st)) == SQLITE_ROW)
+        ;
+    ledger_finish(l, st);
+    return src == SQLITE_DONE ? 0 : ledger_fail(l, src, what, err, errlen);
 }
 
 int ledger_prepare(struct ledger *l, sqlite3_stmt **st, const char *sql, const char *what,
                    char *err, size_t errlen)
 {
-    int rc = sqlite3_prepare_v2(l->db, sql, -1, st, NULL);
-    return rc == SQLITE_OK ? 0 : ledger_fail(l, rc, what, err, errlen);
+    for (int i = 0; i < l->ncached; i++) {
+        struct ledger_stmt *c = &l->cached[i];
+        if (!c->in_use && !strcmp(c->sql, sql)) {
+            c->in_use = true;
+            *st = c->st;
+            return 0;
+        }
+    }
+    bool keep = l->cache_statements && l->ncached < LEDGER_STMT_CACHE;
+    int rc = sqlite3_prepare_v3(l->db, sql, -1, keep ? SQLITE_PREPARE_PERSISTENT : 0, st, NULL);
+    if (rc != SQLITE_OK)
+        return ledger_fail(l, rc, what, err, errlen);
+    char *copy = keep ? strdup(sql) : NULL;
+    if (copy)
+        l->cached[l->ncached++] = (struct ledger_stmt){ .sql = copy, .st = *st, .in_use = true };
+    return 0;
+}
+
+void ledger_finish(struct ledger *l, sqlite3_stmt *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < l->ncached; i++)
+        if (l->cached[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            l->cached[i].in_use = false;
+            return;
+        }
+    sqlite3_finalize(st);
+}
+
+void ledger_stmts_free(struct ledger *l)
+{
+    for (int i = 0; i < l->ncached; i++) {
+        sqlite3_finalize(l->cached[i].st);
+        free(l->cached[i].sql);
+    }
+    l->ncached = 0;
 }
 
 /* One row of a single-value query into *v (0 if no row or NULL). */
@@ -90,6 +138,6 @@ int ledger_query_u64_text(struct ledger *l, const char *sql, const char *text, u
         sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
         rc = ledger_query_u64(l, st, v, what, err, errlen);
     }
-    sqlite3_finalize(st);
+    ledger_finish(l, st);
     return rc;
 }

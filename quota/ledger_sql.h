@@ -8,8 +8,20 @@
 #include <stdint.h>
 #include "quota/ledger.h"
 
+/* Statements prepared once and kept for the connection's life (a keeper service runs the same
+ * few statements for every job). */
+#define LEDGER_STMT_CACHE 48
+struct ledger_stmt {
+    char *sql;
+    sqlite3_stmt *st;
+    bool in_use;
+};
+
 struct ledger {
     sqlite3 *db;
+    struct ledger_stmt cached[LEDGER_STMT_CACHE];
+    int ncached;
+    bool cache_statements;  /* ledger_cache_statements */
     int busy_ms;            /* the busy timeout in force */
     uint64_t busy_since_ns; /* when the current wait for a lock began */
     uint64_t busy_seed;     /* the busy handler's jitter */
@@ -19,10 +31,15 @@ struct ledger {
 /* Fill err with "ledger PATH: WHAT: SQLite's message" and return the negative errno for the
  * SQLite result rc (-EBUSY locked, -EIO not a database or corrupt, -EEXIST a constraint, ...). */
 int ledger_fail(struct ledger *l, int rc, const char *what, char *err, size_t errlen);
-/* sqlite3_exec / sqlite3_prepare_v2, failures through ledger_fail. */
+/* sqlite3_exec / a prepared statement, failures through ledger_fail. ledger_prepare takes a
+ * cached statement of the same text when one is free (or prepares and caches it); every
+ * statement it gives is handed back with ledger_finish (reset and kept, or finalized), never
+ * sqlite3_finalize. ledger_stmts_free: all of them, before the connection closes. */
 int ledger_exec(struct ledger *l, const char *sql, const char *what, char *err, size_t errlen);
 int ledger_prepare(struct ledger *l, sqlite3_stmt **st, const char *sql, const char *what,
                    char *err, size_t errlen);
+void ledger_finish(struct ledger *l, sqlite3_stmt *st);
+void ledger_stmts_free(struct ledger *l);
 /* The single value of a one-row query into *v (0 for no row, NULL or a negative); resets st. */
 int ledger_query_u64(struct ledger *l, sqlite3_stmt *st, uint64_t *v, const char *what,
                      char *err, size_t errlen);

@@ -451,18 +451,25 @@ def http_request_seeds():
 
 
 def keeper_msg_seeds():
-    """A VMM's messages to its ledger keeper (struct keeper_msg, 672 bytes): checkpoints, ends
-    with each exit reason, and the refusals test_keeper covers."""
-    def msg(typ, reason=b'', usage=(0,) * 10, magic=0x6b707271, rc=0, text=b''):
-        return struct.pack('<IIiI10Q3QI32s512s4x', magic, typ, rc, 0, *usage, 0, 0, 0, 0,
-                           reason, text)
+    """A VMM's messages to its ledger keeper (struct keeper_msg, 960 bytes): checkpoints, ends
+    with each exit reason, BEGINs of the keeper service, and the refusals test_keeper covers."""
+    def msg(typ, reason=b'', usage=(0,) * 10, magic=0x6b707271, rc=0, text=b'', job=None):
+        jid, tenant, digest, tier, cpu, mem = job or (b'', b'', b'', b'', 0, 0)
+        return struct.pack('<IIiI10Q3QI32s512s4x129s65s65s12s1xQQ', magic, typ, rc, 0, *usage,
+                           0, 0, 0, 0, reason, text, jid, tenant, digest, tier, cpu, mem)
     use = (2 * 10**9, 3 * 10**9, 1 << 20, 4096, 10, 8192, 20, 100, 200, 5000)
-    seeds = {'checkpoint': msg(2, usage=use), 'checkpoint-max': msg(2, usage=(2**64 - 1,) * 10)}
+    good = (b'isovm-42-00ff00ff00ff00ff', b'acme', b'a' * 64, b'hypercall', 10**9, 64 << 20)
+    seeds = {'checkpoint': msg(2, usage=use), 'checkpoint-max': msg(2, usage=(2**64 - 1,) * 10),
+             'begin': msg(6, job=good), 'begin-linux-nodigest': msg(6, job=(b'j', b'team-7.ci_x', b'', b'linux', 0, 0))}
     for r in ('exit', 'signal', 'oom', 'cpu-limit', 'timeout', 'killed', 'quota', 'internal-error'):
         seeds['end-' + r] = msg(4, r.encode(), use)
     seeds.update({'bad-magic': msg(2, magic=0x12345678), 'admit-from-vmm': msg(1),
                   'end-no-reason': msg(4), 'end-upper': msg(4, b'Exit'), 'end-unterminated': msg(4, b'x' * 32),
-                  'short': msg(2)[:100], 'long': msg(2) + b'\0', 'checkpoint-text': msg(2, text=b'hi')})
+                  'short': msg(2)[:100], 'long': msg(2) + b'\0', 'checkpoint-text': msg(2, text=b'hi'),
+                  'begin-bad-tenant': msg(6, job=(good[0], b'-x', good[2], good[3], 0, 0)),
+                  'begin-short-digest': msg(6, job=(good[0], good[1], b'abc', good[3], 0, 0)),
+                  'begin-bad-tier': msg(6, job=(good[0], good[1], good[2], b'other', 0, 0)),
+                  'begin-id-slash': msg(6, job=(b'a/b', good[1], good[2], good[3], 0, 0))})
     return seeds
 
 

@@ -4,7 +4,8 @@
 # settled from its last checkpoint by its keeper, kill -9 of VMM and keeper together by the next
 # ledger user; 20 concurrent launches against a budget for 5 jobs' worth of CPU admit 5 and
 # together stay within it; the Linux tier is charged and stopped the same way; the ledger passes
-# PRAGMA integrity_check after each.
+# PRAGMA integrity_check after each; the jailer and the keeper service (`isovm quota keeper`)
+# do the same.
 # shellcheck shell=bash
 # Sourced by run.sh after linux_cases.sh (it uses _lx_images and _lx_run). Every case name
 # starts with "quota/". isovm only (not native). Each case has a ledger of its own:
@@ -220,10 +221,58 @@ c_q_jail() {
     _q_intact
 }
 
+# Through the keeper service (`isovm quota keeper`): six launches at once against jobs=3: three
+# admitted (each stopped at its own 1 s), three refused; one more killed with kill -9 while it
+# runs is settled by the service from its checkpoint at once; SIGTERM ends the service (exit 0,
+# its socket removed). Every job is owned by the service's pid.
+c_q_service() {
+    _q_setup svc jobs=3 || return
+    need spin.musl || return
+    local sock=$WORK/case/keeper.sock svc i pids=() rc admitted=0 refused=0 other="" vmm
+    "$ISOVM" quota keeper --socket "$sock" 2>"$WORK/case/keeper.err" &
+    svc=$!
+    for ((i = 0; i < 100; i++)); do [ -S "$sock" ] && break; sleep 0.1; done
+    [ -S "$sock" ] || { fail "the keeper service did not start: $(cat "$WORK/case/keeper.err")"; kill "$svc"; return; }
+    for ((i = 0; i < 6; i++)); do
+        "$ISOVM" launch --tenant svc --ledger-socket "$sock" --cpu-time-limit 1s -- "$J" --forever \
+            >/dev/null 2>"$WORK/case/s$i.err" &
+        pids+=($!)
+    done
+    for ((i = 0; i < 6; i++)); do
+        wait "${pids[$i]}"
+        rc=$?
+        case $rc in
+            152) admitted=$((admitted + 1)) ;;
+            125) refused=$((refused + 1))
+                grep -q "launch refused: tenant svc: jobs budget reached: 3 of 3 jobs running" "$WORK/case/s$i.err" ||
+                    other+=" $i:125:$(head -c 200 "$WORK/case/s$i.err")" ;;
+            *) other+=" $i:$rc:$(head -c 200 "$WORK/case/s$i.err")" ;;
+        esac
+    done
+    [ -z "$other" ] || fail "unexpected outcomes:$other"
+    [ "$admitted" = 3 ] && [ "$refused" = 3 ] || fail "$admitted admitted and $refused refused, want 3 and 3"
+    ISOVM_LEDGER_SOCKET=$sock "$ISOVM" launch --tenant svc --timeout 60s -- "$J" --forever >/dev/null 2>&1 &
+    vmm=$!
+    _q_wait svc "t['jobs_running'] == 1 and t['usage']['cpu_ns'] > 3000000000" 20 ||
+        { kill -9 "$vmm"; kill "$svc"; return; }
+    kill -9 "$vmm"
+    wait "$vmm" 2>/dev/null
+    _q_wait svc "t['jobs_recovered'] == 1 and t['jobs_running'] == 0" 10 || { kill "$svc"; return; }
+    _q_sql "SELECT count(DISTINCT owner_pid), min(owner_pid) FROM jobs" || { kill "$svc"; return; }
+    [ "$QV" = "1|$svc" ] || fail "owners of the jobs: $QV, want the service ($svc) alone"
+    kill -TERM "$svc"
+    wait "$svc"
+    rc=$?
+    [ "$rc" = 0 ] || fail "the keeper service exited $rc after SIGTERM: $(tail -n 3 "$WORK/case/keeper.err")"
+    [ -e "$sock" ] && fail "the keeper service left its socket behind"
+    _q_intact
+}
+
 if ! native; then
     add_case "quota/cpu budget over three sequential jobs, the fourth refused spin.musl" with_budget 90 c_q_sequential
     add_case "quota/jobs budget, kill -9 of a VMM and of VMM and keeper spin.musl" with_budget 90 c_q_kill
     add_case "quota/20 concurrent launches, a budget for 5 spin.musl" with_budget 120 c_q_concurrent
     add_case "quota/linux tier: charged, stopped at the budget" with_budget 180 c_q_linux
     add_case "quota/jail: the keeper outside, the job charged and stopped spin.musl" with_budget 90 c_q_jail
+    add_case "quota/keeper service: concurrent jobs, a refusal, kill -9, SIGTERM spin.musl" with_budget 90 c_q_service
 fi

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 
 struct fix {
     char dir[64], path[128];
+    pid_t service;              /* a keeper service the case started (killed at teardown) */
 };
 
 static int setup(void **state)
@@ -41,6 +43,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fix *f = *state;
+    if (f->service > 0 && kill(f->service, SIGKILL) == 0) /* a case that failed midway */
+        waitpid(f->service, NULL, 0);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
     if (system(cmd) != 0)
@@ -324,6 +328,122 @@ static void test_damaged_ledger(void **state)
     assert_int_equal(keeper_exit(pid), 1);
 }
 
+/* The keeper service: a child process serving the case's ledger at DIR/k.sock. */
+static pid_t service_start(struct fix *f, char *sock, size_t len)
+{
+    snprintf(sock, len, "%s/k.sock", f->dir);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(keeper_service_run(f->path, sock));
+    f->service = pid;
+    for (int i = 0; i < 500 && access(sock, F_OK) != 0; i++)
+        usleep(10000);
+    assert_int_equal(access(sock, F_OK), 0);
+    return pid;
+}
+
+/* Jobs through the keeper service: admitted and refused as by a keeper of their own, owned by
+ * the service's pid; one ends, one's VMM goes away (settled from its checkpoint), a forged BEGIN
+ * and a message before BEGIN are cut off without a job; SIGTERM waits for the running job, then
+ * the service exits 0 and removes its socket; a second service on a live socket is refused. */
+static void test_service(void **state)
+{
+    struct fix *f = *state;
+    set(f->path, "t", "jobs=2 cpu=100s/day");
+    char sock[100], err[512], col[64];
+    pid_t svc = service_start(f, sock, sizeof sock);
+    struct ledger_job j1 = job("s1", "t", 0), j2 = job("s2", "t", 3 * SEC_NS), j3 = job("s3", "t", 0);
+    j1.policy_digest = j2.policy_digest = j3.policy_digest = "";
+    int fd1, fd2, fd3;
+    struct ledger_admit a;
+    assert_int_equal(keeper_service_connect(sock, &j1, &fd1, err, sizeof err), 0);
+    assert_int_equal(keeper_admit_wait(fd1, &a, err, sizeof err), 0);
+    assert_int_equal(a.cpu_limit_ns, 100 * SEC_NS);
+    assert_int_equal(keeper_service_connect(sock, &j2, &fd2, err, sizeof err), 0);
+    assert_int_equal(keeper_admit_wait(fd2, &a, err, sizeof err), 0);
+    assert_int_equal(a.cpu_limit_ns, 3 * SEC_NS);
+    job_col(f->path, "s1", "owner_pid", col, sizeof col);
+    assert_int_equal(atoi(col), svc);
+    assert_int_equal(keeper_service_connect(sock, &j3, &fd3, err, sizeof err), 0);
+    assert_int_equal(keeper_admit_wait(fd3, &a, err, sizeof err), -EDQUOT);
+    assert_non_null(strstr(err, "jobs budget reached: 2 of 2"));
+    close(fd3);
+    /* s2 checkpoints, then its VMM goes away */
+    struct ledger_usage u = { .cpu_ns = 2 * SEC_NS };
+    assert_int_equal(keeper_checkpoint_send(fd2, &u), 0);
+    assert_int_equal(verdict_wait(fd2, err, sizeof err), 0);
+    close(fd2);
+    /* a forged BEGIN, and a checkpoint before any BEGIN: the connection is closed, no job */
+    int bad = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+    assert_int_equal(connect(bad, (struct sockaddr *)&sa, sizeof sa), 0);
+    struct keeper_msg m = { .magic = KEEPER_MAGIC, .type = KEEPER_BEGIN };
+    snprintf(m.job.id, sizeof m.job.id, "forged");
+    snprintf(m.job.tenant, sizeof m.job.tenant, "../t");
+    snprintf(m.job.tier, sizeof m.job.tier, "linux");
+    assert_int_equal(send(bad, &m, sizeof m, 0), (ssize_t)sizeof m);
+    char buf[sizeof m];
+    assert_int_equal(recv(bad, buf, sizeof buf, 0), 0); /* closed, nothing sent */
+    close(bad);
+    bad = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    assert_int_equal(connect(bad, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(keeper_checkpoint_send(bad, &u), 0);
+    assert_int_equal(recv(bad, buf, sizeof buf, 0), 0);
+    close(bad);
+    job_col(f->path, "forged", "state", col, sizeof col);
+    assert_string_equal(col, "");
+    /* a second service is refused while this one listens */
+    pid_t again = fork();
+    if (again == 0)
+        _exit(keeper_service_run(f->path, sock));
+    assert_int_equal(keeper_exit(again), 1);
+    /* SIGTERM: s1 is still served to its end */
+    kill(svc, SIGTERM);
+    usleep(100000);
+    assert_int_equal(access(sock, F_OK), 0);
+    u.cpu_ns = 5 * SEC_NS;
+    assert_int_equal(keeper_end(fd1, &u, "exit", err, sizeof err), 0);
+    close(fd1);
+    assert_int_equal(keeper_exit(svc), 0);
+    f->service = 0;
+    assert_int_equal(access(sock, F_OK), -1);
+    job_col(f->path, "s1", "state", col, sizeof col);
+    assert_string_equal(col, "ended");
+    job_col(f->path, "s2", "exit_reason", col, sizeof col);
+    assert_string_equal(col, "vmm-died");
+    job_col(f->path, "s2", "cpu_ns", col, sizeof col);
+    assert_string_equal(col, "2000000000");
+}
+
+/* The service killed with SIGKILL while a job runs: the next ledger user settles the job. */
+static void test_service_killed(void **state)
+{
+    struct fix *f = *state;
+    char sock[100], err[512], col[64];
+    pid_t svc = service_start(f, sock, sizeof sock);
+    struct ledger_job j = job("k1", "t", 0);
+    j.policy_digest = "";
+    int fd;
+    assert_int_equal(keeper_service_connect(sock, &j, &fd, err, sizeof err), 0);
+    struct ledger_admit a;
+    assert_int_equal(keeper_admit_wait(fd, &a, err, sizeof err), 0);
+    kill(svc, SIGKILL);
+    assert_int_equal(keeper_exit(svc), 128 + SIGKILL);
+    f->service = 0;
+    struct ledger *l;
+    assert_int_equal(ledger_open(f->path, &l, err, sizeof err), 0);
+    assert_int_equal(ledger_settle_dead(l, err, sizeof err), 1);
+    ledger_close(l);
+    job_col(f->path, "k1", "state", col, sizeof col);
+    assert_string_equal(col, "recovered");
+    close(fd);
+    /* no service at the path: a clear error */
+    assert_true(keeper_service_connect(sock, &j, &fd, err, sizeof err) < 0);
+    assert_non_null(strstr(err, "cannot reach the keeper service"));
+}
+
 /* The wire check, case by case (the fuzz harness covers the rest). */
 static void test_msg_check(void **state)
 {
@@ -348,6 +468,30 @@ static void test_msg_check(void **state)
     assert_non_null(strstr(err, "NUL"));
     m.type = KEEPER_SETTLED;
     assert_int_equal(keeper_msg_from_vmm(&m, sizeof m, &out, err, sizeof err), -EPROTO);
+    /* BEGIN: every text checked */
+    struct keeper_msg b = { .magic = KEEPER_MAGIC, .type = KEEPER_BEGIN };
+    snprintf(b.job.id, sizeof b.job.id, "isovm-1-ab");
+    snprintf(b.job.tenant, sizeof b.job.tenant, "acme");
+    snprintf(b.job.tier, sizeof b.job.tier, "hypercall");
+    assert_int_equal(keeper_msg_from_vmm(&b, sizeof b, &out, err, sizeof err), 0);
+    assert_string_equal(out.job.tenant, "acme");
+    snprintf(b.job.digest, sizeof b.job.digest, "abc");
+    assert_int_equal(keeper_msg_from_vmm(&b, sizeof b, &out, err, sizeof err), -EPROTO);
+    assert_non_null(strstr(err, "64"));
+    memset(b.job.digest, 'f', 64);
+    b.job.digest[64] = 0;
+    assert_int_equal(keeper_msg_from_vmm(&b, sizeof b, &out, err, sizeof err), 0);
+    snprintf(b.job.tenant, sizeof b.job.tenant, "-x");
+    assert_int_equal(keeper_msg_from_vmm(&b, sizeof b, &out, err, sizeof err), -EPROTO);
+    snprintf(b.job.tenant, sizeof b.job.tenant, "acme");
+    snprintf(b.job.id, sizeof b.job.id, "a/b");
+    assert_int_equal(keeper_msg_from_vmm(&b, sizeof b, &out, err, sizeof err), -EPROTO);
+    snprintf(b.job.id, sizeof b.job.id, "ok");
+    snprintf(b.job.tier, sizeof b.job.tier, "other");
+    assert_int_equal(keeper_msg_from_vmm(&b, sizeof b, &out, err, sizeof err), -EPROTO);
+    memset(b.job.tier, 'x', sizeof b.job.tier);
+    assert_int_equal(keeper_msg_from_vmm(&b, sizeof b, &out, err, sizeof err), -EPROTO);
+    assert_non_null(strstr(err, "NUL"));
     m.type = KEEPER_CHECKPOINT;
     m.magic = 0;
     assert_int_equal(keeper_msg_from_vmm(&m, sizeof m, &out, err, sizeof err), -EPROTO);
@@ -364,6 +508,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_protocol_violation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keeper_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_ledger, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_service, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_service_killed, setup, teardown),
         cmocka_unit_test(test_msg_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,6 +31,7 @@ struct launch_opts {
     const char *policy_file;  /* --policy FILE, or NULL (isovm jail binds it into the jail) */
     bool no_seccomp;          /* --no-seccomp: no VMM seccomp filter (debugging only) */
     const char *ledger_path;  /* --ledger PATH, or NULL: the default (quota/ledger.h) */
+    const char *ledger_socket; /* --ledger-socket PATH: the keeper service; NULL: see tenant.h */
     struct tenant_link *tenant; /* the job's ledger keeper when charged to a tenant, else NULL */
     /* the Linux tier (docs/linux-tier.md): set by --rootfs */
     const char *rootfs;       /* the root image (/dev/vda), read-only under a tmpfs overlay */

@@ -52,6 +52,9 @@ void launch_usage_options(FILE *f)
         "                        tenant's budget runs out\n"
         "  --ledger PATH         the ledger (default: $ISOVM_LEDGER, else /var/lib/isovm/ledger.db\n"
         "                        for root, else ~/.local/state/isovm/ledger.db)\n"
+        "  --ledger-socket PATH  reach the ledger through the keeper service listening at PATH\n"
+        "                        (isovm quota keeper; default $ISOVM_LEDGER_SOCKET; without one,\n"
+        "                        each job starts a keeper of its own)\n"
         "\n"
         "  --env KEY=VALUE       add a variable to the job's environment (repeatable; default empty)\n"
         "  --report FILE         write a JSON usage report when the job ends (- for stderr)\n"
@@ -160,7 +163,7 @@ enum {
     OPT_POLICY = 256, OPT_CPU_QUOTA, OPT_CPU_PERIOD, OPT_CPU_TIME_LIMIT, OPT_TIMEOUT,
     OPT_MAX_THREADS, OPT_MAX_CAPS, OPT_SET, OPT_GRANT, OPT_CWD, OPT_SYSCALL_PROFILE,
     OPT_SYSCALL_ACTION, OPT_SEED, OPT_AUDIT, OPT_CONTROL, OPT_JOB_ID, OPT_TENANT, OPT_LEDGER,
-    OPT_LEDGER_FD,
+    OPT_LEDGER_FD, OPT_LEDGER_SOCKET,
     OPT_CONNECT = 400, OPT_LISTEN,
 };
 enum { OPT_NO_SECCOMP = 0x1000 };
@@ -190,6 +193,7 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         { "job-id", required_argument, NULL, OPT_JOB_ID },
         { "tenant", required_argument, NULL, OPT_TENANT },
         { "ledger", required_argument, NULL, OPT_LEDGER },
+        { "ledger-socket", required_argument, NULL, OPT_LEDGER_SOCKET },
         { "ledger-fd", required_argument, NULL, OPT_LEDGER_FD }, /* isovm jail's keeper socket */
         { "env", required_argument, NULL, 'e' },
         { "report", required_argument, NULL, 'r' },
@@ -299,6 +303,13 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
                 goto out;
             }
             ledger_path = optarg;
+            break;
+        case OPT_LEDGER_SOCKET:
+            if (!optarg[0]) {
+                status = bad_usage("%s", "--ledger-socket: expected a path");
+                goto out;
+            }
+            o.ledger_socket = optarg;
             break;
         case OPT_LEDGER_FD: {
             char *end;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -40,8 +41,8 @@ static void policy_digest(const struct policy *p, char out[65])
     sha256_hex(d, out);
 }
 
-pid_t tenant_keeper_spawn(const struct launch_opts *o, const char *path, const char *job_id,
-                          int *fd, char *err, size_t errlen)
+pid_t tenant_keeper_open(const struct launch_opts *o, const char *path, const char *socket_path,
+                         const char *job_id, int *fd, char *err, size_t errlen)
 {
     const struct policy *p = &o->policy;
     char digest[65];
@@ -51,7 +52,26 @@ pid_t tenant_keeper_spawn(const struct launch_opts *o, const char *path, const c
         .tier = o->rootfs ? "linux" : "hypercall",
         .cpu_limit_ns = p->cpu_time_limit_ns, .memory_bytes = p->memory_bytes,
     };
+    if (socket_path) {
+        int rc = keeper_service_connect(socket_path, &j, fd, err, errlen);
+        return rc < 0 ? rc : 0;
+    }
     return keeper_spawn(path, &j, fd, err, errlen);
+}
+
+const char *tenant_keeper_socket(const struct launch_opts *o)
+{
+    const char *env = getenv("ISOVM_LEDGER_SOCKET"), *ledger = getenv("ISOVM_LEDGER");
+    if (o->ledger_socket)
+        return o->ledger_socket;
+    if (env && *env)
+        return env;
+    /* the default ledger, and a keeper service running for it at the default socket */
+    struct stat st;
+    if (!o->ledger_path && !(ledger && *ledger) && geteuid() == 0 &&
+        stat(KEEPER_DEFAULT_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode))
+        return KEEPER_DEFAULT_SOCKET;
+    return NULL;
 }
 
 int tenant_start(struct launch_opts *o, struct tenant_link *t, const char *ledger_path,
@@ -65,15 +85,16 @@ int tenant_start(struct launch_opts *o, struct tenant_link *t, const char *ledge
     if (!p->job_id[0])
         tenant_job_id(p->job_id, sizeof p->job_id);
     int fd = ledger_fd;
+    const char *sock = tenant_keeper_socket(o);
     if (fd < 0) {
-        char path[PATH_MAX];
+        char path[PATH_MAX] = "";
         if (ledger_path)
             snprintf(path, sizeof path, "%s", ledger_path);
-        else if (ledger_default_path(path, sizeof path) < 0) {
+        else if (!sock && ledger_default_path(path, sizeof path) < 0) {
             log_err("ledger: no default path (set $ISOVM_LEDGER or give --ledger PATH)");
             return EXIT_ISOVM_ERROR;
         }
-        if (tenant_keeper_spawn(o, path, p->job_id, &fd, err, sizeof err) < 0) {
+        if (tenant_keeper_open(o, path, sock, p->job_id, &fd, err, sizeof err) < 0) {
             log_err("%s", err);
             return EXIT_ISOVM_ERROR;
         }

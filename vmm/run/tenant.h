@@ -29,13 +29,19 @@ void tenant_report_json(const struct tenant_link *t, char *buf, size_t len);
  * ledger, unlike a pid). */
 void tenant_job_id(char *buf, size_t len);
 
-/* Start the ledger keeper for the launch's job (quota/keeper.h) on the ledger at path, under
- * job_id: the policy's limits, tier and digest. Its pid, or a negative errno with err set. */
-pid_t tenant_keeper_spawn(const struct launch_opts *o, const char *path, const char *job_id,
-                          int *fd, char *err, size_t errlen);
+/* The keeper service's socket the launch uses: --ledger-socket, else $ISOVM_LEDGER_SOCKET, else
+ * for root with the default ledger (no --ledger, no $ISOVM_LEDGER) KEEPER_DEFAULT_SOCKET when a
+ * socket is there, else NULL (a keeper of the job's own). */
+const char *tenant_keeper_socket(const struct launch_opts *o);
+/* The launch's job (job_id, the policy's limits, tier and digest) to a keeper: connected to
+ * the keeper service at socket_path (returns 0), or a keeper of its own started on the ledger at
+ * path (returns its pid). *fd: the VMM's end. A negative errno with err set. */
+pid_t tenant_keeper_open(const struct launch_opts *o, const char *path, const char *socket_path,
+                         const char *job_id, int *fd, char *err, size_t errlen);
 
-/* Charge the launch to its tenant: start the keeper on the ledger (ledger_path, or its default)
- * or take the one a jailer started (ledger_fd >= 0). The keeper reserves while the launch builds
+/* Charge the launch to its tenant: connect to the keeper service, or start a keeper of its own
+ * on the ledger (ledger_path, or its default), or take the one a jailer connected or started
+ * (ledger_fd >= 0). The keeper reserves while the launch builds
  * the microVM. 0, or the exit status (125) after a message. */
 int tenant_start(struct launch_opts *o, struct tenant_link *t, const char *ledger_path,
                  int ledger_fd);
