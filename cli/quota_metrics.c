@@ -19,6 +19,25 @@ static void om_family(FILE *f, bool om, const char *name, const char *type, cons
         fprintf(f, "# UNIT %s %s\n", name, unit);
 }
 
+
+/* A budget gauge's sample: bytes as an exact integer (a %g of 200 GiB is 2.14748365e+11, 200
+ * bytes over), seconds from nanoseconds with all nine decimals, trailing zeros dropped. */
+static void metric_amount(FILE *f, const char *name, const char *tenant, const char *window,
+                          uint64_t v, double scale)
+{
+    fprintf(f, "%s{tenant=\"%s\",window=\"%s\"} ", name, tenant, window);
+    if (scale == 1) {
+        fprintf(f, "%" PRIu64 "\n", v);
+        return;
+    }
+    char frac[16];
+    snprintf(frac, sizeof frac, "%09" PRIu64, v % 1000000000u);
+    size_t n = strlen(frac);
+    while (n > 0 && frac[n - 1] == '0')
+        frac[--n] = '\0';
+    fprintf(f, "%" PRIu64 "%s%s\n", v / 1000000000u, n ? "." : "", frac);
+}
+
 /* Every family, each with all tenants' samples; # EOF last in OpenMetrics. */
 static void metrics_print(FILE *f, const struct ledger_tenant_use *rows, int n, bool om)
 {
@@ -68,8 +87,8 @@ static void metrics_print(FILE *f, const struct ledger_tenant_use *rows, int n, 
                 const struct quota_budget *b = &rows[i].budgets.of[win[k].r];
                 uint64_t v = limit ? b->amount : rows[i].used[win[k].r];
                 if (b->set)
-                    fprintf(f, "%s{tenant=\"%s\",window=\"%s\"} %.9g\n", name, rows[i].tenant,
-                            quota_window_name(b->window), (double)v / win[k].scale);
+                    metric_amount(f, name, rows[i].tenant, quota_window_name(b->window), v,
+                                  win[k].scale);
             }
         }
     }

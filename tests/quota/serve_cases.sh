@@ -420,6 +420,7 @@ fi
 # IPv6 loopback, where the host has it
 if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
   port6=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET6); s.bind(("::1", 0)); print(s.getsockname()[1])')
+  : >"$tmp/serve6.err" # there before the server's shell makes it: wait_for reads it at once
   "$ISOVM" quota --ledger "$L" serve --listen "[::1]:$port6" 2>"$tmp/serve6.err" &
   pid6=$!
   pids+=("$pid6")
