@@ -268,6 +268,22 @@ c_q_service() {
     _q_intact
 }
 
+# A ledger that is not a database: the launch is refused (125) with one line naming the file and
+# what is wrong, nothing runs, and the file is left as it was.
+c_q_damaged() {
+    native && { fail "quota cases need isovm"; return; }
+    need hello.musl || return
+    local l=$WORK/case/damaged.db sum
+    head -c 8192 /dev/urandom >"$l"
+    sum=$(md5sum <"$l")
+    run_isovm launch --tenant d --ledger "$l" -- "$J"
+    expect_status 125 "a damaged ledger" || return
+    expect_stderr_has "isovm: ledger $l: "
+    expect_stderr_has "not a usable ledger"
+    expect_stdout_lacks "hello from isovm"
+    [ "$(md5sum <"$l")" = "$sum" ] || fail "the damaged ledger was changed"
+}
+
 if ! native; then
     add_case "quota/cpu budget over three sequential jobs, the fourth refused spin.musl" with_budget 90 c_q_sequential
     add_case "quota/jobs budget, kill -9 of a VMM and of VMM and keeper spin.musl" with_budget 90 c_q_kill
@@ -275,4 +291,5 @@ if ! native; then
     add_case "quota/linux tier: charged, stopped at the budget" with_budget 180 c_q_linux
     add_case "quota/jail: the keeper outside, the job charged and stopped spin.musl" with_budget 90 c_q_jail
     add_case "quota/keeper service: concurrent jobs, a refusal, kill -9, SIGTERM spin.musl" with_budget 90 c_q_service
+    add_case "quota/a damaged ledger: refused, named, left as it was" with_budget 30 c_q_damaged
 fi

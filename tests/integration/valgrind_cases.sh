@@ -1,5 +1,5 @@
 # isovm itself under valgrind (memcheck, leak check) while it runs jobs with threads, a CPU quota,
-# I/O throttling, a fault and `isovm check`: no error, no leak. Plain build only (the ASan build
+# I/O throttling, a fault, a tenant's ledger keeper and `isovm check`: no error, no leak. Plain build only (the ASan build
 # cannot run under valgrind); skipped natively (there is no isovm to check).
 # shellcheck shell=bash
 # Sourced by run.sh: uses WORK, GUEST_DIR, ISOVM, BUILD and lib.sh. Names start with "valgrind/".
@@ -36,5 +36,8 @@ else
         --set io.write.bandwidth=1MiB/s -- "$GUEST_DIR/hello.glibc"
     add_case "valgrind/fault in a thread (tlb_shootdown)" with_budget 120 c_valgrind 139 launch --no-seccomp -- \
         "$GUEST_DIR/tlb_shootdown.musl"
+    # the VMM and its ledger keeper (a fork, so under the same valgrind): both checked at exit
+    add_case "valgrind/launch --tenant (and its keeper)" with_budget 120 c_valgrind 0 launch --no-seccomp \
+        --tenant vg --ledger "$WORK/valgrind-ledger.db" -- "$GUEST_DIR/hello.glibc"
     add_case "valgrind/check examples/ci-build.json" with_budget 60 c_valgrind 0 check "$REPO/examples/ci-build.json"
 fi
