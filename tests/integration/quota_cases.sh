@@ -58,6 +58,31 @@ _q_intact() {
     [ "$QV" = ok ] || fail "the ledger fails PRAGMA integrity_check: $QV"
 }
 
+# _q_launch_many N REFUSAL LAUNCH-ARGS... : N launches at once; QA = how many ended at their CPU
+# limit (152: admitted), QR = how many were refused (125) with REFUSAL in their stderr; any other
+# outcome fails the case, naming it
+_q_launch_many() {
+    local n=$1 refusal=$2 i rc pids=() other=""
+    shift 2
+    QA=0
+    QR=0
+    for ((i = 0; i < n; i++)); do
+        "$ISOVM" launch "$@" >/dev/null 2>"$WORK/case/l$i.err" &
+        pids+=($!)
+    done
+    for ((i = 0; i < n; i++)); do
+        wait "${pids[$i]}"
+        rc=$?
+        case $rc in
+            152) QA=$((QA + 1)) ;;
+            125) QR=$((QR + 1))
+                grep -qF -- "$refusal" "$WORK/case/l$i.err" || other+=" $i:125:$(head -c 200 "$WORK/case/l$i.err")" ;;
+            *) other+=" $i:$rc:$(head -c 200 "$WORK/case/l$i.err")" ;;
+        esac
+    done
+    [ -z "$other" ] || fail "unexpected outcomes:$other"
+}
+
 # cpu=3s/day: two jobs with a CPU time limit of 1.2 s of their own end at it (cpu-limit: the
 # budget left room), the third, without one, is granted the 0.6 s left and stopped at it
 # ("quota", 152, one stderr line naming the tenant and the budget), a fourth is refused (125,
@@ -146,25 +171,9 @@ c_q_kill() {
 c_q_concurrent() {
     _q_setup many cpu=5s/day || return
     need spin.musl || return
-    local i pids=() rc admitted=0 refused=0 other=""
-    for ((i = 0; i < 20; i++)); do
-        "$ISOVM" launch --tenant many --cpu-time-limit 1s -- "$J" --forever \
-            >/dev/null 2>"$WORK/case/c$i.err" &
-        pids+=($!)
-    done
-    for ((i = 0; i < 20; i++)); do
-        wait "${pids[$i]}"
-        rc=$?
-        case $rc in
-            152) admitted=$((admitted + 1)) ;;
-            125) refused=$((refused + 1))
-                grep -q "launch refused: tenant many: budget cpu=5s/day used up" "$WORK/case/c$i.err" ||
-                    other+=" $i:125:$(head -c 200 "$WORK/case/c$i.err")" ;;
-            *) other+=" $i:$rc:$(head -c 200 "$WORK/case/c$i.err")" ;;
-        esac
-    done
-    [ -z "$other" ] || fail "unexpected outcomes:$other"
-    [ "$admitted" = 5 ] && [ "$refused" = 15 ] || fail "$admitted admitted and $refused refused, want 5 and 15"
+    _q_launch_many 20 "launch refused: tenant many: budget cpu=5s/day used up" \
+        --tenant many --cpu-time-limit 1s -- "$J" --forever
+    [ "$QA $QR" = "5 15" ] || fail "$QA admitted and $QR refused, want 5 and 15"
     _q_get many "t['usage']['cpu_ns']" || return
     ((QV >= 5000000000 && QV <= 5000000000 + 5 * QUOTA_CHECKPOINT_NS)) ||
         fail "the tenant used $QV ns of a 5 s budget (allowed: one checkpoint interval per job over)"
@@ -228,29 +237,14 @@ c_q_jail() {
 c_q_service() {
     _q_setup svc jobs=3 || return
     need spin.musl || return
-    local sock=$WORK/case/keeper.sock svc i pids=() rc admitted=0 refused=0 other="" vmm
+    local sock=$WORK/case/keeper.sock svc i vmm
     "$ISOVM" quota keeper --socket "$sock" 2>"$WORK/case/keeper.err" &
     svc=$!
     for ((i = 0; i < 100; i++)); do [ -S "$sock" ] && break; sleep 0.1; done
     [ -S "$sock" ] || { fail "the keeper service did not start: $(cat "$WORK/case/keeper.err")"; kill "$svc"; return; }
-    for ((i = 0; i < 6; i++)); do
-        "$ISOVM" launch --tenant svc --ledger-socket "$sock" --cpu-time-limit 1s -- "$J" --forever \
-            >/dev/null 2>"$WORK/case/s$i.err" &
-        pids+=($!)
-    done
-    for ((i = 0; i < 6; i++)); do
-        wait "${pids[$i]}"
-        rc=$?
-        case $rc in
-            152) admitted=$((admitted + 1)) ;;
-            125) refused=$((refused + 1))
-                grep -q "launch refused: tenant svc: jobs budget reached: 3 of 3 jobs running" "$WORK/case/s$i.err" ||
-                    other+=" $i:125:$(head -c 200 "$WORK/case/s$i.err")" ;;
-            *) other+=" $i:$rc:$(head -c 200 "$WORK/case/s$i.err")" ;;
-        esac
-    done
-    [ -z "$other" ] || fail "unexpected outcomes:$other"
-    [ "$admitted" = 3 ] && [ "$refused" = 3 ] || fail "$admitted admitted and $refused refused, want 3 and 3"
+    _q_launch_many 6 "launch refused: tenant svc: jobs budget reached: 3 of 3 jobs running" \
+        --tenant svc --ledger-socket "$sock" --cpu-time-limit 1s -- "$J" --forever
+    [ "$QA $QR" = "3 3" ] || fail "$QA admitted and $QR refused, want 3 and 3"
     ISOVM_LEDGER_SOCKET=$sock "$ISOVM" launch --tenant svc --timeout 60s -- "$J" --forever >/dev/null 2>&1 &
     vmm=$!
     _q_wait svc "t['jobs_running'] == 1 and t['usage']['cpu_ns'] > 3000000000" 20 ||
