@@ -7,6 +7,14 @@ uint64_t clock_ns(clockid_t id)
     return clock_gettime(id, &ts) == 0 ? ts_ns(&ts) : 0;
 }
 
+uint64_t clock_main_mono_ns, clock_main_real_ns;
+
+void clock_main_mark(void)
+{
+    clock_main_mono_ns = clock_ns(CLOCK_MONOTONIC);
+    clock_main_real_ns = clock_ns(CLOCK_REALTIME);
+}
+
 uint64_t mono_ns(void)
 {
     return clock_ns(CLOCK_MONOTONIC);

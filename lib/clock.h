@@ -15,6 +15,12 @@ uint64_t mono_ns(void);
 uint64_t ts_ns(const struct timespec *ts);
 struct timespec ns_ts(uint64_t ns);
 
+/* When main() began, on CLOCK_MONOTONIC and CLOCK_REALTIME (clock_main_mark sets them; 0
+ * before): the reference of a launch's phases in its report, and, with a caller's own realtime
+ * stamp taken before the exec, the process start's cost. */
+extern uint64_t clock_main_mono_ns, clock_main_real_ns;
+void clock_main_mark(void);
+
 /* The CLOCK_MONOTONIC time at which clock `id` reads when_ns (now, if it already has). */
 uint64_t mono_deadline(clockid_t id, uint64_t when_ns);
 

@@ -28,7 +28,7 @@ LIMITS_REPORT_INTS="exit_status wall_time_ns cpu_time_ns cpu_throttled_ns cpu_th
     read_throttled_ns written_bytes write_ops write_throttled_ns threads_created threads_peak
     threads_refused capabilities_peak capabilities_refused hypercalls_total denied_syscalls_total
     unknown_syscalls_total"
-LIMITS_REPORT_OBJS="policy syscalls denied_syscalls unknown_syscalls vm_exits"
+LIMITS_REPORT_OBJS="policy syscalls denied_syscalls unknown_syscalls vm_exits phases_ns"
 
 _lim_info() { # TEXT : a measured figure, shown under a failing case (and with LIMITS_VERBOSE=1)
     CASE_DETAIL+="    measured: $1"$'\n'
@@ -444,6 +444,18 @@ EOF
     expect_report "$r" memory_bytes $((64 << 20)) # in the policy object
     expect_report "$r" cpu_quota_ns 50000000      # 50% of 100 ms
     expect_report_ge "$r" wall_time_ns 1
+    # the launch's phases (issue 16): every step reached, in order, from main(); main's
+    # realtime within a minute of now
+    py - "$r" <<'PY' 2>"$WORK/py.err" || fail "phases_ns: $(tail -n 2 "$WORK/py.err" | tr '\n' ' ')"
+import json, sys, time
+p = json.load(open(sys.argv[1]))["phases_ns"]
+order = ["launch", "program_read", "vm_created", "grants_opened", "elf_loaded", "stack_built",
+         "vcpu_created", "filter_installed", "first_entry", "job_end"]
+v = [p[k] for k in order]
+assert all(x > 0 for x in v), p
+assert v == sorted(v), p
+assert abs(p["main_realtime"] / 1e9 - time.time()) < 60, p
+PY
     expect_report_ge "$r" cpu_time_ns 1
     expect_report_ge "$r" memory_peak_bytes 1
     expect_report_ge "$r" written_bytes 10

@@ -38,6 +38,21 @@ enum deny_kind {
     DENY_KINDS
 };
 
+/* A launch's steps, timed (mono_ns) for the report's "phases_ns" (docs/report.md). */
+enum launch_phase {
+    PH_LAUNCH,        /* launch_run began (the options and the policy are read) */
+    PH_PROGRAM,       /* the program file read */
+    PH_VM,            /* the VM made: /dev/kvm, the RAM memslot, page tables, firmware */
+    PH_GRANTS,        /* the grants opened */
+    PH_ELF,           /* the ELF checked and loaded */
+    PH_STACK,         /* the initial stack built */
+    PH_VCPU,          /* vCPU 0 made */
+    PH_FILTER,        /* the VMM's seccomp filter installed (the reservation awaited before it) */
+    PH_FIRST_ENTRY,   /* the first KVM_RUN: the guest's first instruction */
+    PH_END,           /* the job ended */
+    PH_COUNT
+};
+
 /* How the job ended. JOB_OOM is a fatal signal after a memory request failed for the limit. */
 enum job_end {
     JOB_RUNNING, JOB_EXITED, JOB_SIGNALED, JOB_OOM, JOB_CPU_LIMIT, JOB_TIMEOUT, JOB_KILLED,
@@ -138,6 +153,7 @@ struct job {
     uint64_t cpu_ns_retired;     /* CPU time of host threads that have finished */
     uint64_t start_ns;           /* CLOCK_MONOTONIC at launch */
     uint64_t end_ns;             /* when job_end was first called (0: still running) */
+    uint64_t phase_ns[PH_COUNT]; /* enum launch_phase; PH_FIRST_ENTRY set atomically */
     uint64_t stopped_ns;         /* when the last host thread of a vCPU had finished */
     const char *exe_path;        /* readlink("/proc/self/exe") answer */
     char *exe_path_owned;        /* exe_path when isovm allocated it */

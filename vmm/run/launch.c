@@ -180,6 +180,8 @@ int launch_run(const struct launch_opts *o)
         return EXIT_ISOVM_ERROR;
     }
     job->start_ns = t0;
+    job->phase_ns[PH_LAUNCH] = t0;
+    job->phase_ns[PH_PROGRAM] = mono_ns(); /* the file was read before the job existed */
     job->thread_start = vthread_start;
     determinism_init(job);
     struct control_server ctl;
@@ -197,10 +199,12 @@ int launch_run(const struct launch_opts *o)
         status = EXIT_ISOVM_ERROR;
         goto out;
     }
+    job->phase_ns[PH_VM] = mono_ns();
     if (grants_open(job) < 0) { /* the message names the grant */
         status = EXIT_ISOVM_ERROR;
         goto out;
     }
+    job->phase_ns[PH_GRANTS] = mono_ns();
     struct guest_mem *gm = &job->vm.gm;
     uint64_t stack = stack_size_for(o->policy.memory_bytes);
     job->stack_hi = gm->user_hi;
@@ -222,6 +226,7 @@ int launch_run(const struct launch_opts *o)
         goto out;
     }
     job->brk_start = job->brk_cur = info.image_hi;
+    job->phase_ns[PH_ELF] = mono_ns();
 
     uint64_t rsp;
     if (stack_setup(job, o, &info, file, &rsp) < 0) {
@@ -229,12 +234,14 @@ int launch_run(const struct launch_opts *o)
         goto out;
     }
     gm->pt_dirty = false;
+    job->phase_ns[PH_STACK] = mono_ns();
     struct vthread *main_thread = &job->threads[0];
     main_thread->tid = 1;
     if (vcpu_create(&job->vm, &main_thread->vcpu, 0, info.entry, rsp) < 0) {
         status = EXIT_ISOVM_ERROR;
         goto out;
     }
+    job->phase_ns[PH_VCPU] = mono_ns();
     free(file);
     file = NULL;
     /* the keeper reserved while all of the above was built: the reservation, and the CPU time
@@ -261,7 +268,9 @@ int launch_run(const struct launch_opts *o)
         goto out;
     }
     vmm_seccomp_test_hooks(job->vm.kvm.kvm_fd);
+    job->phase_ns[PH_FILTER] = mono_ns();
     job_supervise(job, &ctl, o->tenant);
+    job->phase_ns[PH_END] = job->end_ns;
     control_close(&ctl);
     if (o->tenant) { /* settled while the report is written and the microVM torn down */
         struct ledger_usage u;

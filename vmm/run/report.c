@@ -7,6 +7,7 @@
 #include "vmm/caps/audit.h"
 #include "lib/log.h"
 #include "vmm/hypercall/syscall_filter.h"
+#include "lib/clock.h"
 #include "lib/syscall_names.h"
 #include "vmm/run/tenant.h"
 
@@ -60,6 +61,19 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
     policy_write_json(&o->policy, f, 2);
     fprintf(f, ",\n");
     key_u64(f, "wall_time_ns", wall_ns);
+    /* when each step of the launch was done, counted from main() (0: not reached) */
+    static const char *const phase_names[PH_COUNT] = {
+        "launch", "program_read", "vm_created", "grants_opened", "elf_loaded", "stack_built",
+        "vcpu_created", "filter_installed", "first_entry", "job_end",
+    };
+    fprintf(f, "  \"phases_ns\": {\"main_realtime\": %llu", (unsigned long long)clock_main_real_ns);
+    for (int i = 0; i < PH_COUNT; i++) {
+        uint64_t t = job->phase_ns[i];
+        fprintf(f, ", \"%s\": %llu", phase_names[i],
+                (unsigned long long)(t && clock_main_mono_ns && t >= clock_main_mono_ns
+                                     ? t - clock_main_mono_ns : 0));
+    }
+    fprintf(f, "},\n");
     key_u64(f, "stop_latency_ns", job->end_ns && job->stopped_ns > job->end_ns
                                       ? job->stopped_ns - job->end_ns : 0);
     if (o->tenant) {
@@ -186,6 +200,7 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
     static const char *const host_timing[] = {
         "wall_time_ns", "stop_latency_ns", "cpu_time_ns", "cpu_throttled_ns", "cpu_throttled_periods",
         "read_throttled_ns", "write_throttled_ns", "threads_peak", "tlb_shootdowns", "vm_exits",
+        "phases_ns",
     };
     fprintf(f, "  \"host_timing_fields\": [");
     for (size_t i = 0; i < sizeof host_timing / sizeof host_timing[0]; i++)

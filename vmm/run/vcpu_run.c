@@ -153,6 +153,11 @@ void vcpu_run(struct job *job, struct vthread *t)
             }
             t->tlb_gen = gen;
         }
+        if (!__atomic_load_n(&job->phase_ns[PH_FIRST_ENTRY], __ATOMIC_RELAXED)) {
+            uint64_t zero = 0;
+            __atomic_compare_exchange_n(&job->phase_ns[PH_FIRST_ENTRY], &zero, mono_ns(), false,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        }
         int r = ioctl(t->vcpu.fd, KVM_RUN, 0);
         if (r < 0) {
             int e = errno;
