@@ -1,0 +1,65 @@
+/* The Linux tier's launch state, shared by its launch (launch_linux.c) and the end of its run (lx_end.c); not for use outside vmm/run/. */
+#ifndef ISOVM_LX_END_H
+#define ISOVM_LX_END_H
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include "init/abi.h"
+#include "limits/cpu_quota.h"
+#include "quota/keeper.h"
+#include "vmm/linux/ldev.h"
+#include "vmm/linux/lsnap.h"
+#include "vmm/linux/lvcpu.h"
+#include "vmm/linux/lvm.h"
+#include "vmm/run/launch.h"
+#include "vmm/run/lx_grants.h"
+
+enum lx_end { LX_RUNNING, LX_READY, LX_GUEST, LX_PANIC, LX_RESET, LX_TIMEOUT, LX_CPU_LIMIT, LX_KILLED, LX_FAILED,
+              LX_QUOTA, LX_KEEPER_LOST };
+
+struct lx {
+    const struct launch_opts *o;
+    struct lvm m;
+    struct ldev d;
+    struct lvcpu_shared sh;
+    struct lvcpu vcpu[LVM_MAX_VCPUS];
+    unsigned nvcpus;
+    int end_fd;                    /* written when the guest or a vCPU ends the run */
+    enum lx_end end;
+    int signo;
+    struct cpu_quota quota;
+    uint64_t t0, end_ns;
+    int disk_fd[LAUNCH_MAX_DISKS + 1];
+    const char *disk_path[LAUNCH_MAX_DISKS + 1];
+    const char *disk_fstype[LAUNCH_MAX_DISKS + 1];
+    unsigned ndisks;
+    uint8_t *kernel, *modules;
+    size_t kernel_size, modules_size;
+    bool vm_made, dev_made;
+    int kernel_fd;
+    uint64_t phase_cpu_ns[ISOVM_PHASE_MAX + 1]; /* the vCPUs' CPU time at each boot phase */
+    char kernel_path[PATH_MAX], modules_path[PATH_MAX];
+    /* the snapshot of the booted guest (docs/linux-tier.md): restored, made at the init's ready
+     * point (ready_fd: the vCPU that saw it parked), or none */
+    enum { LX_SNAP_NONE, LX_SNAP_MAKE, LX_SNAP_RESTORED } snap_mode;
+    bool snap_made;
+    struct lsnap snap;
+    int ready_fd;
+    int sig_fd;                    /* SIGINT, SIGTERM, SIGHUP */
+    struct lx_grants g;            /* grants, endpoints, audit log, control socket; their devices */
+    bool g_open;
+    int quota_res;                 /* LX_QUOTA: the resource whose budget ran out */
+    char quota_why[KEEPER_TEXT_MAX];
+};
+
+/* The vCPUs' CPU time so far. */
+uint64_t lx_cpu_ns(struct lx *x);
+/* How the run ended, for the report's exit_reason ("exit", "quota", "kernel-panic", ...). */
+const char *lx_reason(const struct lx *x);
+/* The status isovm exits with, after the one line that says why on stderr. */
+int lx_status(struct lx *x);
+/* Write the report (docs/report.md, the Linux tier) to out. 0 or -EIO after a message. */
+int lx_report(struct lx *x, int status, FILE *out);
+
+#endif
