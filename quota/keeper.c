@@ -1,6 +1,7 @@
 /* The ledger keeper process for one job (reserve, checkpoint, settle, or settle from the last checkpoint when the VMM dies) and the VMM's side of its socket. */
 #include "quota/keeper.h"
 #include "quota/keeper_conn.h"
+#include "lib/clock.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -215,12 +216,9 @@ pid_t keeper_spawn(const char *path, const struct ledger_job *j, int *vmm_fd, ch
 /* Wait up to KEEPER_REPLY_TIMEOUT_MS for a message of the given type. */
 static int reply_wait(int fd, uint32_t type, struct keeper_msg *m, char *err, size_t errlen)
 {
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t t0 = mono_ns();
     for (;;) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long spent = (now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000;
+        long spent = (long)((mono_ns() - t0) / 1000000);
         if (spent >= KEEPER_REPLY_TIMEOUT_MS) {
             snprintf(err, errlen, "ledger: no answer from the ledger keeper within %d s",
                      KEEPER_REPLY_TIMEOUT_MS / 1000);

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/clock.h"
 #include "quota/ledger_sql.h"
 
 /* ---- paths and names ---- */
@@ -232,9 +233,7 @@ int ledger_open(const char *path, struct ledger **out, char *err, size_t errlen)
 static int busy_wait(void *ctx, int tries)
 {
     struct ledger *l = ctx;
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    uint64_t t = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+    uint64_t t = mono_ns();
     if (tries == 0) {
         l->busy_since_ns = t;
         l->busy_seed ^= t;

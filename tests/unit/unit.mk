@@ -258,7 +258,7 @@ UNIT_TESTS     += $(BUILD)/tests/test_ledger
 UNIT_OBJS      += $(BUILD)/tests/unit/test_ledger.o
 unit: $(BUILD)/tests/test_ledger
 $(BUILD)/tests/test_ledger: $(BUILD)/tests/unit/test_ledger.o $(patsubst %.c,$(BUILD)/%.o,$(wildcard quota/ledger*.c)) \
-                            $(BUILD)/quota/budget.o $(BUILD)/policy/units.o
+                            $(BUILD)/quota/budget.o $(BUILD)/policy/units.o $(BUILD)/lib/clock.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm
 
@@ -268,7 +268,7 @@ UNIT_TESTS     += $(BUILD)/tests/test_keeper
 UNIT_OBJS      += $(BUILD)/tests/unit/test_keeper.o
 unit: $(BUILD)/tests/test_keeper
 $(BUILD)/tests/test_keeper: $(BUILD)/tests/unit/test_keeper.o $(patsubst %.c,$(BUILD)/%.o,$(wildcard quota/ledger*.c quota/keeper*.c)) \
-                            $(BUILD)/quota/budget.o $(BUILD)/policy/units.o
+                            $(BUILD)/quota/budget.o $(BUILD)/policy/units.o $(BUILD)/lib/clock.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS) -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm
 
@@ -284,6 +284,6 @@ $(BUILD)/tests/test_http_request: $(BUILD)/tests/unit/test_http_request.o $(BUIL
 UNIT_OBJS      += $(BUILD)/tests/quota/ledger_record.o
 unit: $(BUILD)/tests/ledger_record
 $(BUILD)/tests/ledger_record: $(BUILD)/tests/quota/ledger_record.o $(patsubst %.c,$(BUILD)/%.o,$(wildcard quota/ledger*.c)) \
-                              $(BUILD)/quota/budget.o $(BUILD)/policy/units.o
+                              $(BUILD)/quota/budget.o $(BUILD)/policy/units.o $(BUILD)/lib/clock.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm

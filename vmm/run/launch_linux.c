@@ -293,13 +293,8 @@ static void lx_supervise(struct lx *x, int sig_fd)
         }
         uint64_t cpu = lx_cpu_ns(x);
         if (p->cpu_time_limit_ns) {
-            if (cpu >= p->cpu_time_limit_ns && t && t->admit.clamped[QUOTA_CPU]) {
-                char a[32], b[32];
-                snprintf(a, sizeof a, "%.3fs", (double)cpu / 1e9);
-                snprintf(b, sizeof b, "%.3fs", (double)p->cpu_time_limit_ns / 1e9);
-                snprintf(x->quota_why, sizeof x->quota_why, "tenant %s: the CPU budget's rest "
-                         "granted to this job is used up (%s of vCPU time, granted %s)",
-                         t->tenant, a, b);
+            if (tenant_cpu_grant_used(t, cpu, p->cpu_time_limit_ns, x->quota_why,
+                                      sizeof x->quota_why)) {
                 x->quota_res = QUOTA_CPU;
                 x->end = LX_QUOTA;
                 return;

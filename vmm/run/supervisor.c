@@ -96,12 +96,8 @@ static uint64_t governor_step(struct job *job, struct cpu_quota *q, uint64_t now
         next = deadline;
     }
     if (p->cpu_time_limit_ns) {
-        if (cpu >= p->cpu_time_limit_ns && t && t->admit.clamped[QUOTA_CPU]) {
-            fmt_secs(a, sizeof a, cpu);
-            fmt_secs(b, sizeof b, p->cpu_time_limit_ns);
-            char why[300];
-            snprintf(why, sizeof why, "tenant %s: the CPU budget's rest granted to this job is "
-                     "used up (%s of vCPU time, granted %s)", t->tenant, a, b);
+        char why[300];
+        if (tenant_cpu_grant_used(t, cpu, p->cpu_time_limit_ns, why, sizeof why)) {
             quota_stop(job, 1 + QUOTA_CPU, why);
             return now + RESTOP_INTERVAL_NS;
         }

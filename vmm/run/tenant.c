@@ -162,6 +162,19 @@ int tenant_verdicts(struct tenant_link *t, char *why, size_t whylen)
     return t->fd >= 0 ? keeper_verdicts_take(t->fd, &t->warned, why, whylen) : 0;
 }
 
+bool tenant_cpu_grant_used(const struct tenant_link *t, uint64_t cpu, uint64_t limit, char *why,
+                           size_t whylen)
+{
+    if (!t || !t->admit.clamped[QUOTA_CPU] || !limit || cpu < limit)
+        return false;
+    snprintf(why, whylen, "tenant %s: the CPU budget's rest granted to this job is used up "
+             "(%llu.%03llus of vCPU time, granted %llu.%03llus)", t->tenant,
+             (unsigned long long)(cpu / 1000000000ull), (unsigned long long)(cpu / 1000000ull % 1000),
+             (unsigned long long)(limit / 1000000000ull),
+             (unsigned long long)(limit / 1000000ull % 1000));
+    return true;
+}
+
 int tenant_quota_status(int r)
 {
     return r == QUOTA_CPU ? 128 + SIGXCPU : 128 + SIGXFSZ;

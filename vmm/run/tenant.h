@@ -59,6 +59,10 @@ int tenant_checkpoint(struct tenant_link *t, const struct ledger_usage *u, char 
                       size_t whylen);
 /* The keeper's verdicts that have come in: 1 + the resource, with why, when a budget ran out. */
 int tenant_verdicts(struct tenant_link *t, char *why, size_t whylen);
+/* Has the job used the CPU time its tenant's budget granted it (its limit clamped to the rest:
+ * reaching it is the quota's stop, not the job's own limit)? Then true, with why. */
+bool tenant_cpu_grant_used(const struct tenant_link *t, uint64_t cpu, uint64_t limit, char *why,
+                           size_t whylen);
 /* The exit status of a job stopped for the budget of resource r: 152 (128 + SIGXCPU) for CPU
  * time, 153 (128 + SIGXFSZ) for I/O and network bytes. */
 int tenant_quota_status(int r);
