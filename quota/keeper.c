@@ -213,25 +213,38 @@ pid_t keeper_spawn(const char *path, const struct ledger_job *j, int *vmm_fd, ch
 
 /* ---- the VMM's side ---- */
 
-/* Wait up to KEEPER_REPLY_TIMEOUT_MS for a message of the given type. */
-static int reply_wait(int fd, uint32_t type, struct keeper_msg *m, char *err, size_t errlen)
+/* Wait up to KEEPER_REPLY_TIMEOUT_MS for a message of the given type; sooner -ECANCELED when
+ * stop_fd (>= 0) becomes readable, -ETIME at deadline_ns (mono_ns; 0: none). */
+static int reply_wait(int fd, uint32_t type, struct keeper_msg *m, int stop_fd,
+                      uint64_t deadline_ns, char *err, size_t errlen)
 {
     uint64_t t0 = mono_ns();
     for (;;) {
-        long spent = (long)((mono_ns() - t0) / 1000000);
+        uint64_t now = mono_ns();
+        long spent = (long)((now - t0) / 1000000);
         if (spent >= KEEPER_REPLY_TIMEOUT_MS) {
             snprintf(err, errlen, "ledger: no answer from the ledger keeper within %d s",
                      KEEPER_REPLY_TIMEOUT_MS / 1000);
             return -ETIMEDOUT;
         }
-        struct pollfd p = { .fd = fd, .events = POLLIN };
-        int r = poll(&p, 1, (int)(KEEPER_REPLY_TIMEOUT_MS - spent));
+        long wait = KEEPER_REPLY_TIMEOUT_MS - spent;
+        if (deadline_ns) {
+            if (now >= deadline_ns)
+                return -ETIME;
+            long left = (long)((deadline_ns - now + 999999) / 1000000);
+            if (left < wait)
+                wait = left;
+        }
+        struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = stop_fd, .events = POLLIN } };
+        int r = poll(p, 2, (int)wait);
         if (r < 0 && errno != EINTR) {
             int e = errno;
             snprintf(err, errlen, "ledger: waiting for the keeper: %s", strerror(e));
             return -e;
         }
-        if (r <= 0)
+        if (r > 0 && (p[1].revents & POLLIN))
+            return -ECANCELED;
+        if (r <= 0 || !(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
             continue;
         ssize_t n = recv(fd, m, sizeof *m, MSG_DONTWAIT);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -250,9 +263,15 @@ static int reply_wait(int fd, uint32_t type, struct keeper_msg *m, char *err, si
 
 int keeper_admit_wait(int fd, struct ledger_admit *a, char *err, size_t errlen)
 {
+    return keeper_admit_wait_until(fd, a, -1, 0, err, errlen);
+}
+
+int keeper_admit_wait_until(int fd, struct ledger_admit *a, int stop_fd, uint64_t deadline_ns,
+                            char *err, size_t errlen)
+{
     struct keeper_msg m;
     memset(a, 0, sizeof *a);
-    int rc = reply_wait(fd, KEEPER_ADMIT, &m, err, errlen);
+    int rc = reply_wait(fd, KEEPER_ADMIT, &m, stop_fd, deadline_ns, err, errlen);
     if (rc < 0)
         return rc;
     if (m.rc < 0) {
@@ -311,7 +330,7 @@ int keeper_end_send(int fd, const struct ledger_usage *u, const char *reason, ch
 int keeper_settled_wait(int fd, char *err, size_t errlen)
 {
     struct keeper_msg m;
-    int rc = reply_wait(fd, KEEPER_SETTLED, &m, err, errlen);
+    int rc = reply_wait(fd, KEEPER_SETTLED, &m, -1, 0, err, errlen);
     if (rc == 0 && m.rc < 0) {
         snprintf(err, errlen, "%s", m.text);
         rc = m.rc;

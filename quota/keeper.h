@@ -85,6 +85,10 @@ int keeper_service_connect(const char *socket_path, const struct ledger_job *j, 
 /* The VMM's side. */
 /* Wait for ADMIT: 0 and *a; -EDQUOT (or the ledger's error) with the keeper's message in err. */
 int keeper_admit_wait(int fd, struct ledger_admit *a, char *err, size_t errlen);
+/* The same, ended early: -ECANCELED when stop_fd (>= 0; a signalfd, say) becomes readable,
+ * -ETIME at deadline_ns (mono_ns; 0: none). */
+int keeper_admit_wait_until(int fd, struct ledger_admit *a, int stop_fd, uint64_t deadline_ns,
+                            char *err, size_t errlen);
 /* Send a checkpoint without blocking; -EAGAIN when the keeper is behind (the next one carries
  * the totals). */
 int keeper_checkpoint_send(int fd, const struct ledger_usage *u);

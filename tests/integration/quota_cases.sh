@@ -278,6 +278,40 @@ c_q_damaged() {
     [ "$(md5sum <"$l")" = "$sum" ] || fail "the damaged ledger was changed"
 }
 
+# A ledger held locked by another process: the launch's wait for its reservation ends at the
+# job's wall-clock timeout (124) and at SIGTERM (143), as the job itself would, not after the
+# ledger's 30 s busy timeout.
+c_q_locked() {
+    _q_setup lk jobs=2 || return
+    need hello.musl || return
+    python3 - "$ISOVM_LEDGER" "$WORK/case/locked" <<'PY' &
+import os, sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN EXCLUSIVE")
+open(sys.argv[2], "w").close()
+time.sleep(20)
+PY
+    local holder=$! i t0 vmm rc
+    for ((i = 0; i < 100; i++)); do [ -e "$WORK/case/locked" ] && break; sleep 0.05; done
+    t0=$SECONDS
+    run_isovm launch --tenant lk --timeout 1s -- "$J"
+    expect_status 124 "the timeout while the ledger is locked"
+    expect_stderr_has "wall-clock timeout while the job waited for its reservation"
+    ((SECONDS - t0 <= 8)) || fail "the timeout took $((SECONDS - t0)) s to end the launch"
+    "$ISOVM" launch --tenant lk -- "$J" >/dev/null 2>"$WORK/case/term.err" &
+    vmm=$!
+    sleep 1
+    t0=$SECONDS
+    kill -TERM "$vmm"
+    wait "$vmm"
+    rc=$?
+    [ "$rc" = 143 ] || fail "SIGTERM while waiting for the reservation: exit $rc, want 143 ($(head -c 200 "$WORK/case/term.err"))"
+    ((SECONDS - t0 <= 3)) || fail "SIGTERM took $((SECONDS - t0)) s to end the launch"
+    kill "$holder" 2>/dev/null
+    wait "$holder" 2>/dev/null
+    _q_intact
+}
+
 if ! native; then
     add_case "quota/cpu budget over three sequential jobs, the fourth refused spin.musl" with_budget 90 c_q_sequential
     add_case "quota/jobs budget, kill -9 of a VMM and of VMM and keeper spin.musl" with_budget 90 c_q_kill
@@ -286,4 +320,5 @@ if ! native; then
     add_case "quota/jail: the keeper outside, the job charged and stopped spin.musl" with_budget 90 c_q_jail
     add_case "quota/keeper service: concurrent jobs, a refusal, kill -9, SIGTERM spin.musl" with_budget 90 c_q_service
     add_case "quota/a damaged ledger: refused, named, left as it was" with_budget 30 c_q_damaged
+    add_case "quota/a locked ledger: the timeout and SIGTERM end the wait for a reservation" with_budget 60 c_q_locked
 fi

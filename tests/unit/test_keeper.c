@@ -444,6 +444,33 @@ static void test_service_killed(void **state)
     assert_non_null(strstr(err, "cannot reach the keeper service"));
 }
 
+/* A keeper that does not answer: the wait for the reservation ends at its deadline (-ETIME)
+ * or when the stop descriptor becomes readable (-ECANCELED), not at the 35 s reply timeout. */
+static void test_admit_wait_ends(void **state)
+{
+    (void)state;
+    int sv[2], stop[2];
+    assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+    assert_int_equal(pipe(stop), 0);
+    struct ledger_admit a;
+    char err[256];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    uint64_t now = (uint64_t)t0.tv_sec * SEC_NS + (uint64_t)t0.tv_nsec;
+    assert_int_equal(keeper_admit_wait_until(sv[0], &a, stop[0], now + 100000000ull, err,
+                                             sizeof err), -ETIME);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    assert_true(ms >= 99 && ms < 1000);
+    assert_int_equal(write(stop[1], "x", 1), 1);
+    assert_int_equal(keeper_admit_wait_until(sv[0], &a, stop[0], 0, err, sizeof err),
+                     -ECANCELED);
+    close(sv[0]);
+    close(sv[1]);
+    close(stop[0]);
+    close(stop[1]);
+}
+
 /* The wire check, case by case (the fuzz harness covers the rest). */
 static void test_msg_check(void **state)
 {
@@ -510,6 +537,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_ledger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_killed, setup, teardown),
+        cmocka_unit_test(test_admit_wait_ends),
         cmocka_unit_test(test_msg_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -247,7 +247,7 @@ int launch_run(const struct launch_opts *o)
     /* the keeper reserved while all of the above was built: the reservation, and the CPU time
      * limit clamped to the budget's rest (o is launch_cli's own, writable object) */
     if (o->tenant) {
-        if ((status = tenant_admit((struct launch_opts *)o, o->tenant)) != 0)
+        if ((status = tenant_admit((struct launch_opts *)o, o->tenant, job->start_ns)) != 0)
             goto out;
         job->policy.cpu_time_limit_ns = o->policy.cpu_time_limit_ns;
     }

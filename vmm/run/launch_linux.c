@@ -591,7 +591,7 @@ int launch_linux_run(const struct launch_opts *o)
     cpu_quota_init(&x->quota, o->policy.cpu_quota_ns, o->policy.cpu_period_ns, mono_ns(), 0);
     /* the keeper reserved while the machine was built: the reservation, and the CPU time limit
      * clamped to the budget's rest, before the guest runs (o is launch_cli's, writable) */
-    if (o->tenant && (status = tenant_admit((struct launch_opts *)o, o->tenant)) != 0)
+    if (o->tenant && (status = tenant_admit((struct launch_opts *)o, o->tenant, x->t0)) != 0)
         goto out;
     /* the VMM's own seccomp filter before the first guest instruction, every thread started
      * from here inheriting it; except when this run makes a snapshot: then at the init's ready

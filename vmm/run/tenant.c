@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "lib/clock.h"
@@ -104,19 +105,44 @@ int tenant_start(struct launch_opts *o, struct tenant_link *t, const char *ledge
     return 0;
 }
 
-int tenant_admit(struct launch_opts *o, struct tenant_link *t)
+int tenant_admit(struct launch_opts *o, struct tenant_link *t, uint64_t start_ns)
 {
     if (t->fd < 0 || t->admitted)
         return 0;
     char err[1024] = "";
     uint64_t t0 = mono_ns();
-    int rc = keeper_admit_wait(t->fd, &t->admit, err, sizeof err);
+    /* the supervisor's signals (blocked by now) and the job's timeout end the wait, as they end
+     * the job: a ledger locked for seconds must not hold them up */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    uint64_t deadline = o->policy.timeout_ns ? start_ns + o->policy.timeout_ns : 0;
+    int rc = keeper_admit_wait_until(t->fd, &t->admit, sfd, deadline, err, sizeof err);
     t->admit_wait_ns = mono_ns() - t0;
-    if (rc < 0) {
+    int status = EXIT_ISOVM_ERROR;
+    if (rc == -ECANCELED) {
+        struct signalfd_siginfo si = { 0 };
+        if (read(sfd, &si, sizeof si) != (ssize_t)sizeof si)
+            si.ssi_signo = SIGTERM;
+        log_err("job killed: isovm received %s while the job waited for its reservation",
+                strsignal((int)si.ssi_signo));
+        status = 128 + (int)si.ssi_signo;
+    } else if (rc == -ETIME) {
+        log_err("job killed: wall-clock timeout while the job waited for its reservation "
+                "(the ledger is slow or locked)");
+        status = 124;
+    } else if (rc < 0) {
+        log_err("%s%s", rc == -EDQUOT ? "quota: launch refused: " : "", err);
+    }
+    if (sfd >= 0)
+        close(sfd);
+    if (rc < 0) { /* the keeper settles a reservation it made as the VMM's death */
         close(t->fd);
         t->fd = -1;
-        log_err("%s%s", rc == -EDQUOT ? "quota: launch refused: " : "", err);
-        return EXIT_ISOVM_ERROR;
+        return status;
     }
     t->admitted = true;
     if (t->admit.clamped[QUOTA_CPU])

@@ -46,9 +46,10 @@ pid_t tenant_keeper_open(const struct launch_opts *o, const char *path, const ch
 int tenant_start(struct launch_opts *o, struct tenant_link *t, const char *ledger_path,
                  int ledger_fd);
 /* Before the job's first instruction: wait for the reservation and clamp the policy's CPU time
- * limit to the budget's rest. 0, or the exit status (125) after a message naming the budget
- * and the figures. */
-int tenant_admit(struct launch_opts *o, struct tenant_link *t);
+ * limit to the budget's rest. 0, or the exit status after a message: 125 naming the budget and
+ * the figures (or the ledger's trouble); 128 + N when signal N (SIGINT, SIGTERM, SIGHUP, blocked
+ * by the caller) came meanwhile; 124 when the policy's timeout (from start_ns) passed. */
+int tenant_admit(struct launch_opts *o, struct tenant_link *t, uint64_t start_ns);
 
 /* Is a checkpoint due at now? Then the next is set one interval on. */
 bool tenant_checkpoint_due(struct tenant_link *t, uint64_t now);
