@@ -24,13 +24,19 @@ LDLIBS  += -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
 # SQLite, the tenant ledger (quota/ledger.c), statically like jansson: no loader work at launch
 LDLIBS  += -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm
 # libslirp, the Linux tier's network (vmm/linux/lnet.c); its glib comes with it. pkg-config
-# needs glib's .pc file (libglib2.0-dev), which the build does not otherwise need
-SLIRP_LIBS := $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp)
+# needs glib's .pc file (libglib2.0-dev), which the build does not otherwise need. The VMM
+# references libslirp weakly (the static isovm lacks it), and --as-needed (Debian's default)
+# counts no weak reference: the dynamic links ask for it explicitly.
+SLIRP_LIBS := -Wl,--no-as-needed $(shell pkg-config --libs slirp 2>/dev/null || echo -lslirp) -Wl,--as-needed
 LDLIBS  += $(SLIRP_LIBS)
 
 # every folder of the VMM (docs/architecture.md: what each may include)
 VMM_SRCS  := $(wildcard lib/*.c policy/*.c limits/*.c quota/*.c vmm/*/*.c jail/*.c cli/*.c devices/*.c devices/*/*.c devices/*/*/*.c)
 VMM_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(VMM_SRCS))
+# the hypercall tier's VMM filter as BPF, made at build time by tools/vsc_bpf_gen.c from the
+# same table (vmm/run/vsc_bpf.c loads it: no filter built at each launch)
+VSC_BPF_OBJ := $(BUILD)/gen/vsc_hypercall_bpf.o
+VMM_OBJS  += $(VSC_BPF_OBJ)
 LIB_OBJS  := $(filter-out $(BUILD)/cli/main.o,$(VMM_OBJS)) $(BUILD)/firmware/blob.o
 ISOVM     := $(BUILD)/isovm
 # isovm-hooks: isovm with the test-only hooks of lib/test_hooks.h live (tests only, never shipped)
@@ -42,6 +48,15 @@ all: $(ISOVM) $(ISOVM_HOOKS) guest unit init
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/tools/vsc_bpf_gen: $(BUILD)/tools/vsc_bpf_gen.o $(BUILD)/vmm/run/vmm_seccomp.o \
+                           $(BUILD)/lib/log.o $(BUILD)/lib/test_hooks.o
+	$(CC) $(LDFLAGS) -o $@ $^ -Wl,-Bstatic -lseccomp -Wl,-Bdynamic
+$(BUILD)/gen/vsc_hypercall_bpf.c: $(BUILD)/tools/vsc_bpf_gen
+	@mkdir -p $(dir $@)
+	$< $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/vsc_hypercall_bpf.o: $(BUILD)/gen/vsc_hypercall_bpf.c vmm/run/vsc_bpf.h
+	$(CC) $(CFLAGS) -c $< -o $@
 
 # --- firmware: freestanding ring-0 stub, linked at ISOVM_FW_CODE_GPA, embedded in isovm ---
 FW_CFLAGS := -nostdlib -ffreestanding -fno-pic -fno-pie -mno-red-zone -Ifirmware -D__ASSEMBLER__
@@ -58,8 +73,23 @@ $(BUILD)/firmware/blob.o: firmware/blob.S $(BUILD)/firmware/firmware.bin
 # the Linux tier: the job file's writer (and its parser, which checks what it writes) and the
 # embedded init (init/init.mk)
 VMM_INIT_OBJS := $(BUILD)/init/job_file.o $(BUILD)/init/job_write.o $(BUILD)/init/blob.o
+ifeq ($(SAN),1)
+# ASan needs the dynamic loader: the sanitizer build's isovm is linked like isovm-slirp
 $(ISOVM): $(VMM_OBJS) $(VMM_INIT_OBJS) $(BUILD)/firmware/blob.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+else
+# isovm is static (PIE, so still at a random address): no dynamic loader at launch
+# (docs/architecture.md#two-links-of-one-vmm). Debian ships libslirp and glib as shared
+# libraries only, so the static isovm is linked without them (weak references, lnet_linked)
+# and hands a Linux-tier job with endpoints to isovm-slirp: the same objects linked
+# dynamically with libslirp.
+ISOVM_SLIRP := $(BUILD)/isovm-slirp
+all: $(ISOVM_SLIRP)
+$(ISOVM): $(VMM_OBJS) $(VMM_INIT_OBJS) $(BUILD)/firmware/blob.o
+	$(CC) $(LDFLAGS) -static-pie -o $@ $^ -ljansson -lseccomp -lsqlite3 -lm
+$(ISOVM_SLIRP): $(VMM_OBJS) $(VMM_INIT_OBJS) $(BUILD)/firmware/blob.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+endif
 
 $(BUILD)/hooks/test_hooks.o: lib/test_hooks.c lib/test_hooks.h
 	@mkdir -p $(dir $@)

@@ -11,6 +11,7 @@
 #include "jail/jail.h"
 #include "lib/clock.h"
 #include "lib/log.h"
+#include "lib/self_exec.h"
 #include "vmm/run/launch.h"
 #include "vmm/run/launch_cli.h"
 #include "vmm/run/san_noproc.h"
@@ -20,6 +21,7 @@
 int main(int argc, char **argv)
 {
     clock_main_mark(); /* the launch's phases count from here (docs/report.md) */
+    self_args_note(argc, argv); /* for a job handed to isovm-slirp (launch_cli) */
     if (argc < 2) {
         isovm_usage(stderr);
         return EXIT_ISOVM_ERROR;

@@ -326,20 +326,25 @@ c_jail_linux() {
             _has_line "$st" "$f" || fail "the jailed VMM's status lacks '$f': $(grep -E '^(Cap|NoNew|Seccomp)' "$st" | tr '\n' ' ')"
         done
         # the mount view: every mount point one of the job's files, isovm or its libraries
-        local mi=$d/mountinfo mp opts want
+        local mi=$d/mountinfo mp opts want vmm
+        # the VMM: this job has an endpoint, so the static isovm's jailer handed it to
+        # isovm-slirp (docs/architecture.md#two-links-of-one-vmm); the SAN isovm links libslirp
+        vmm=$(readlink -f "$ISOVM")
+        readelf -d "$vmm" | grep -q libslirp || vmm=${vmm%/*}/isovm-slirp
         cp "/proc/$JAIL_VMM/mountinfo" "$mi"
         local -A seen=()
         while read -r _ _ _ _ mp opts _; do
             seen[$mp]=$opts
             case $mp in
                 / | "$k" | "${k%/*}/modules.cpio" | "$LX/root.img" | "$disk" | "$d/console.log" | \
-                    /isovm-report.json | "$snaps" | "$d/checkout" | /isovm-tmp | "$(readlink -f "$ISOVM")") ;;
+                    /isovm-report.json | "$snaps" | "$d/checkout" | /isovm-tmp | "$vmm") ;;
                 /lib/* | /lib64/* | /usr/lib/* | /usr/lib64/*) ;;
                 *) fail "the jailed VMM's mount view has $mp" ;;
             esac
         done <"$mi"
         for want in "$k:ro" "${k%/*}/modules.cpio:ro" "$LX/root.img:ro" "$disk:rw" \
-            "$d/console.log:rw" "/isovm-report.json:rw" "$snaps:rw" "$d/checkout:rw" "/isovm-tmp:rw" "/:ro"; do
+            "$d/console.log:rw" "/isovm-report.json:rw" "$snaps:rw" "$d/checkout:rw" "/isovm-tmp:rw" "/:ro" \
+            "$vmm:ro"; do
             mp=${want%:*}
             [ -n "${seen[$mp]:-}" ] || { fail "the jailed VMM's mount view lacks $mp"; continue; }
             case ,${seen[$mp]}, in *,${want##*:},*) ;; *) fail "$mp is mounted ${seen[$mp]}, want ${want##*:}" ;; esac

@@ -376,6 +376,20 @@ c_lx_refuse() { # WHAT WANT_STDERR ARGS...
     expect_stderr_has "$want"
 }
 
+# The static isovm hands a Linux-tier job with endpoints to isovm-slirp (the same VMM linked with
+# libslirp) before anything is built: without that binary beside it, exit 125 naming it.
+c_lx_slirp_missing() {
+    native && return
+    _lx_images || return
+    _lx_kernel
+    mkdir -p "$WORK/lone" && cp "$ISOVM" "$WORK/lone/isovm" || { fail "cannot copy isovm"; return; }
+    run_cmd "$WORK/lone/isovm" launch --rootfs "$WORK/lx/root.img" --memory 256M \
+        --connect tcp:127.0.0.1:9 -- /bin/true
+    expect_status 125 || return
+    expect_stderr_has "the Linux tier's network (policy endpoints) needs isovm-slirp"
+    expect_stderr_has "$WORK/lone/isovm-slirp: No such file or directory"
+}
+
 if ! native; then
     add_case "linux/shell: pipes, substitution, stdin, stdout and stderr apart, exit 42" c_lx_shell
     add_case "linux/snapshot: made, restored, the host's clock, own randomness" with_budget 120 c_lx_snapshot
@@ -408,4 +422,7 @@ if ! native; then
         --rootfs "$WORK/lx/root.img" --memory 64M
     add_case "linux-refuse/--disk without --rootfs" c_lx_refuse disk "need --rootfs" \
         --disk "$WORK/lx/data.img"
+    if ! readelf -d "$ISOVM" 2>/dev/null | grep -q libslirp; then # the static isovm, not SAN's
+        add_case "linux-refuse/endpoints without isovm-slirp" c_lx_slirp_missing
+    fi
 fi

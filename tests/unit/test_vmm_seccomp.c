@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "vmm/run/vmm_seccomp.h"
+#include "vmm/run/vsc_bpf.h"
 
 static void check_rows(const struct vsc_rule *rows, size_t n)
 {
@@ -236,7 +237,7 @@ static int under_filter(long (*call)(void), int expect_errno)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if ((linux_groups < 0 ? vmm_seccomp_install()
+        if ((linux_groups < 0 ? vsc_bpf_install_hypercall() /* what isovm loads */
                               : vmm_seccomp_install_linux((unsigned)linux_groups)) < 0)
             _exit(2);
         errno = 0;
@@ -294,11 +295,43 @@ static long do_i386_getpid(void) /* getpid (20) through the 32-bit entry: anothe
 }
 static long do_x32_getpid(void) { return syscall(0x40000000 | SYS_getpid); }
 
+static long do_tgkill_self(void) { return syscall(SYS_tgkill, getpid(), gettid(), 0); }
+
+/* The hypercall tier's precompiled filter (tools/vsc_bpf_gen.c) with a pid patched in is, word
+ * for word, what libseccomp builds from the table for that pid. */
+static void test_precompiled_matches(void **state)
+{
+    (void)state;
+    unsigned pids[] = { 1, (unsigned)getpid(), 4194304 };
+    for (size_t p = 0; p < sizeof pids / sizeof pids[0]; p++) {
+        scmp_filter_ctx ctx;
+        assert_int_equal(vmm_seccomp_build(&ctx, SCMP_ACT_KILL_PROCESS, (int)pids[p]), 0);
+        int fd = memfd_create("bpf", 0);
+        assert_true(fd >= 0);
+        assert_int_equal(seccomp_export_bpf(ctx, fd), 0);
+        seccomp_release(ctx);
+        off_t size = lseek(fd, 0, SEEK_END);
+        assert_int_equal(size, (off_t)(vsc_hypercall_bpf_len * sizeof(struct sock_filter)));
+        struct sock_filter *want = malloc((size_t)size), *got = malloc((size_t)size);
+        assert_non_null(want);
+        assert_non_null(got);
+        assert_int_equal(pread(fd, want, (size_t)size, 0), size);
+        close(fd);
+        vsc_bpf_hypercall_for(got, pids[p]);
+        assert_memory_equal(got, want, (size_t)size);
+        free(want);
+        free(got);
+    }
+    assert_true(vsc_hypercall_bpf_pid_count >= 1); /* tgkill's own-pid condition */
+}
+
 static void test_kills(void **state)
 {
     (void)state;
     int st = under_filter(do_getpid, 0);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0); /* allowed: runs and exits */
+    st = under_filter(do_tgkill_self, 0); /* the own pid patched in */
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     st = under_filter(do_socket_tcp, 0);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     st = under_filter(do_clone3, ENOSYS); /* glibc's cue to fall back to clone */
@@ -380,6 +413,7 @@ int main(void)
         cmocka_unit_test(test_doc_matches),
         cmocka_unit_test(test_builds),
         cmocka_unit_test(test_kills),
+        cmocka_unit_test(test_precompiled_matches),
         cmocka_unit_test(test_linux_tables_clean),
         cmocka_unit_test(test_linux_kills),
     };

@@ -53,6 +53,7 @@ UNIT_TESTS     += $(BUILD)/tests/test_vmm_seccomp
 UNIT_OBJS      += $(BUILD)/tests/unit/test_vmm_seccomp.o
 $(BUILD)/tests/unit/test_vmm_seccomp.o: CFLAGS += -DISOVM_SECURITY_DOC='"$(CURDIR)/docs/security.md"'
 $(BUILD)/tests/test_vmm_seccomp: $(BUILD)/tests/unit/test_vmm_seccomp.o $(BUILD)/vmm/run/vmm_seccomp.o \
+                                 $(BUILD)/vmm/run/vsc_bpf.o $(VSC_BPF_OBJ) \
                                  $(BUILD)/lib/log.o $(BUILD)/lib/test_hooks.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)

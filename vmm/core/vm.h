@@ -2,6 +2,7 @@
 #ifndef ISOVM_VM_H
 #define ISOVM_VM_H
 #include <linux/kvm.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "vmm/core/guest_mem.h"
 #include "vmm/core/kvm.h"
@@ -28,6 +29,7 @@ struct vm {
     struct firmware_image fw;
     uint64_t xcr0;                 /* 0 when XSAVE is not offered */
     uint64_t cr4;
+    bool lapic;                    /* vCPUs get an in-kernel local APIC, hardware-disabled */
 };
 
 /* Open /dev/kvm, check API 12 and the extensions isovm uses, create the VM with ram_size bytes

@@ -484,12 +484,22 @@ static int make_private_dir(struct lnet_core *c)
     return 0;
 }
 
+bool lnet_linked(void)
+{
+    return slirp_new != NULL;
+}
+
 int lnet_init(struct lnet *n, const struct guest_ram *ram, const struct policy *p,
               uint64_t start_ns)
 {
     memset(n, 0, sizeof(*n));
     if (p->nendpoints == 0)
         return 0;
+    if (!lnet_linked()) { /* launch_cli hands such a job to isovm-slirp first */
+        log_err("lnet: this isovm is linked without libslirp: the Linux tier's network runs "
+                "in isovm-slirp");
+        return -ENOTSUP;
+    }
     if (p->nendpoints > POLICY_MAX_ENDPOINTS || POLICY_MAX_ENDPOINTS + LNET_EP_ADDR_BASE > 254)
         return -EINVAL;
     struct lnet_core *c = calloc(1, sizeof(*c));

@@ -46,6 +46,11 @@ struct lnet {
     struct lnet_core *core;
 };
 
+/* Whether this binary has libslirp linked in (isovm-slirp and the sanitizer build do; the static
+ * isovm does not, and hands such a job to isovm-slirp before building anything). */
+bool lnet_linked(void);
+#define LNET_SLIRP_BINARY "isovm-slirp" /* built next to isovm (Makefile) */
+
 /* Set up the network for policy p: the device over ram and the backend (slirp, forwards; no
  * thread yet). start_ns is the job's start (CLOCK_MONOTONIC), the origin of the endpoints'
  * expiry. No endpoint in p: 0 with n->enabled false (nothing else to call but lnet_fini).

@@ -12,6 +12,20 @@
 #include "vmm/linux/lnet_fwd.h"
 #include "vmm/linux/lnet_udp.h"
 
+/* libslirp is referenced weakly: the static isovm is linked without it (Debian ships no static
+ * libslirp or glib) and runs a Linux-tier job with endpoints through isovm-slirp, the same VMM
+ * linked dynamically with it (lnet_linked, docs/architecture.md#two-links-of-one-vmm). */
+#pragma weak slirp_new
+#pragma weak slirp_cleanup
+#pragma weak slirp_input
+#pragma weak slirp_handle_timer
+#pragma weak slirp_pollfds_fill
+#pragma weak slirp_pollfds_poll
+#pragma weak slirp_add_hostxfwd
+#pragma weak slirp_remove_hostxfwd
+#pragma weak slirp_add_unix
+#pragma weak slirp_remove_guestfwd
+
 #define TXQ_FRAMES 256  /* guest frames waiting for the net thread */
 #define RXQ_FRAMES 512  /* frames waiting for guest buffers or rx tokens */
 #define RXQ_SOFT   128  /* above this the host sockets are not read (POLLIN masked) */

@@ -27,6 +27,7 @@
 #include "vmm/hypercall/syscall_filter.h"
 #include "vmm/sys/sys.h"
 #include "vmm/run/vmm_seccomp.h"
+#include "vmm/run/vsc_bpf.h"
 #include "vmm/run/vthread.h"
 
 #define PG ((uint64_t)ISOVM_PAGE_SIZE)
@@ -263,7 +264,7 @@ int launch_run(const struct launch_opts *o)
     int proc_rc = sys_fs_proc_dir_open();
     if (proc_rc < 0 && proc_rc != -ENOENT)
         log_debug("no /proc/self/fd: %s", strerror(-proc_rc));
-    if (!o->no_seccomp && vmm_seccomp_install() < 0) {
+    if (!o->no_seccomp && vsc_bpf_install_hypercall() < 0) {
         status = EXIT_ISOVM_ERROR;
         goto out;
     }

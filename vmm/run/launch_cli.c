@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/log.h"
+#include "lib/self_exec.h"
 #include "lib/test_hooks.h"
+#include "vmm/linux/lnet.h"
 #include "vmm/run/jail_probe.h"
 #include "vmm/run/tenant.h"
 
@@ -398,6 +400,14 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
     o.argc = argc - optind;
     o.envp = env;
     o.envc = envc;
+    if (o.rootfs && o.policy.nendpoints > 0 && !lnet_linked()) {
+        /* the Linux tier's network needs libslirp, which this (static) isovm lacks: the same
+         * VMM linked with it takes over with the same arguments, before anything is built or
+         * started (a jail's jailer too, so that it binds that binary and its libraries) */
+        self_exec_sibling(LNET_SLIRP_BINARY, "the Linux tier's network (policy endpoints)");
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
     if (!then && test_hook("jail-probe"))
         jail_probe(); /* isovm-hooks only: what a jailed VMM sees */
     if (!then && o.policy.tenant[0]) { /* the keeper reserves while the microVM is built */

@@ -36,8 +36,7 @@
 /* glibc's pthread_create (the clone fallback after clone3's ENOSYS): exactly these flags. */
 #define PTHREAD_CLONE_FLAGS (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_SIGHAND | \
                              CLONE_THREAD | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID)
-/* The tgkill row's pid placeholder: replaced by the VMM's own pid when the filter is built. */
-#define OWN_PID 0xffffffffffffffffull
+#define OWN_PID VSC_OWN_PID
 
 const struct vsc_rule vsc_rules[] = {
     /* memory */
@@ -82,11 +81,12 @@ const struct vsc_rule vsc_rules[] = {
     /* the vCPUs */
     ROW(ioctl, ARGS(ONE_OF(1, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
                            KVM_GET_VCPU_EVENTS, KVM_GET_FPU, KVM_SET_FPU, KVM_CREATE_VCPU,
-                           KVM_SET_CPUID2, KVM_SET_XCRS, KVM_SET_MSRS, KVM_GET_MSRS, TCGETS,
-                           TIOCGWINSZ)),
+                           KVM_SET_CPUID2, KVM_SET_XCRS, KVM_SET_MSRS, KVM_GET_MSRS,
+                           KVM_SET_MP_STATE, TCGETS, TIOCGWINSZ)),
         .reason = "KVM_RUN and register access of the run loop, clone, fault reports and TLB "
-                  "shootdowns; KVM_CREATE_VCPU and its setup for a new job thread; TCGETS/TIOCGWINSZ for a "
-                  "guest ioctl on the console (and stdio's isatty)"),
+                  "shootdowns; KVM_CREATE_VCPU and its setup for a new job thread (KVM_SET_MP_STATE: "
+                  "runnable beside an in-kernel APIC); TCGETS/TIOCGWINSZ for a guest ioctl on the "
+                  "console (and stdio's isatty)"),
     /* descriptors the VMM already holds */
     ROW(read, .reason = "job I/O, the signal descriptor, the control socket"),
     ROW(write, .reason = "job I/O, diagnostics, audit log, report"),

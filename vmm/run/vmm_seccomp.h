@@ -21,6 +21,10 @@ struct vsc_arg {
     uint64_t values[VSC_MAX_VALUES];
 };
 
+/* A condition's value that stands for the VMM's own pid (the tgkill row), replaced by it when
+ * the filter is built. */
+#define VSC_OWN_PID 0xffffffffffffffffull
+
 /* One row of the allowlist: the syscall, its argument rule (empty: any arguments), why the VMM
  * needs it. errno_value != 0 makes the call fail with that errno instead of allowing it. */
 struct vsc_rule {
