@@ -1,6 +1,8 @@
 /* The floor any KVM VMM pays: create a VM and a vCPU, run a few real-mode instructions to HLT.
  * `floor` does exactly that once; `floor exits N` first makes the guest do N port-I/O exits
- * (out; jmp back), each answered by re-entering at once: the raw exit round trip. */
+ * (out; jmp back), each answered by re-entering at once: the raw exit round trip. `floor apic`
+ * gives the vCPU KVM's in-kernel local APIC (a split irqchip, as isovm's vCPUs have) and stops
+ * at the guest's first port-I/O exit (its HLT would wait in the kernel for an interrupt). */
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdint.h>
@@ -20,12 +22,16 @@ static void die(const char *what)
 int main(int argc, char **argv)
 {
     long exits = (argc == 3 && strcmp(argv[1], "exits") == 0) ? atol(argv[2]) : 0;
+    int apic = argc == 2 && strcmp(argv[1], "apic") == 0;
     int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
     if (kvm < 0)
         die("/dev/kvm");
     int vm = ioctl(kvm, KVM_CREATE_VM, 0);
     if (vm < 0)
         die("KVM_CREATE_VM");
+    struct kvm_enable_cap split = { .cap = KVM_CAP_SPLIT_IRQCHIP, .args = { 0 } };
+    if (apic && ioctl(vm, KVM_ENABLE_CAP, &split) < 0)
+        die("KVM_CAP_SPLIT_IRQCHIP");
     uint8_t *mem = mmap(NULL, 0x2000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED)
         die("mmap");
@@ -66,6 +72,8 @@ int main(int argc, char **argv)
             fprintf(stderr, "floor: unexpected exit %u\n", run->exit_reason);
             return 1;
         }
+        if (apic)
+            break;
         if (++seen >= exits - 1)
             mem[0x1800] = 1;
     }
