@@ -85,6 +85,8 @@ else
 # dynamically with libslirp.
 ISOVM_SLIRP := $(BUILD)/isovm-slirp
 all: $(ISOVM_SLIRP)
+# (the linker's warning that SQLite's load_extension would need glibc's shared libraries is
+# expected: isovm never loads SQLite extensions)
 $(ISOVM): $(VMM_OBJS) $(VMM_INIT_OBJS) $(BUILD)/firmware/blob.o
 	$(CC) $(LDFLAGS) -static-pie -o $@ $^ -ljansson -lseccomp -lsqlite3 -lm
 $(ISOVM_SLIRP): $(VMM_OBJS) $(VMM_INIT_OBJS) $(BUILD)/firmware/blob.o

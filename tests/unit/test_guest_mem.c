@@ -6,7 +6,9 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "firmware/abi.h"
 #include "vmm/core/guest_mem.h"
@@ -384,10 +386,52 @@ static void test_paging_init_refuses(void **state)
     fix_job_free(job);
 }
 
+/* Resident pages of [p, p + len) (mincore). */
+static size_t resident_pages(const uint8_t *p, size_t len)
+{
+    size_t n = len / FIX_PG, count = 0;
+    unsigned char *vec = malloc(n);
+    assert_non_null(vec);
+    assert_int_equal(mincore((void *)p, len, vec), 0);
+    for (size_t i = 0; i < n; i++)
+        count += vec[i] & 1;
+    free(vec);
+    return count;
+}
+
+/* Lazy tables (issue 16): paging_init over 4 GiB of fresh RAM leaves the 2048 leaf tables
+ * untouched but the few the firmware's pages need, and setting permissions on 8 MiB brings in
+ * exactly the 4 leaf tables that map them. */
+static void test_paging_init_lazy(void **state)
+{
+    (void)state;
+    const uint64_t size = 4ull << 30;
+    struct guest_mem gm = { .size = size, .npages = size / FIX_PG };
+    gm.host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    assert_true(gm.host != MAP_FAILED);
+    gm.perm = calloc(gm.npages, 1);
+    assert_non_null(gm.perm);
+    struct paging pg;
+    assert_int_equal(paging_init(&pg, &gm, FIX_FW_SIZE), 0);
+    uint64_t area = paging_size(size);
+    assert_true(area / FIX_PG > 2048); /* 2048 leaf tables, 4 directories, a PDPT, the PML4 */
+    size_t before = resident_pages(gm.host + pg.pt_lo, area);
+    if (before > 16)
+        fail_msg("%zu of %llu table pages resident after paging_init", before,
+                 (unsigned long long)(area / FIX_PG));
+    assert_int_equal(gmem_set_perm(&gm, 1ull << 30, 8ull << 20, GPERM_R | GPERM_W), 0);
+    assert_int_equal(resident_pages(gm.host + pg.pt_lo, area), before + 4);
+    assert_int_equal(pg.pte[(1ull << 30) / FIX_PG] & 0x7, 0x7); /* present, writable, user */
+    free(gm.perm);
+    munmap(gm.host, size);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_layout, setup, teardown),
+        cmocka_unit_test(test_paging_init_lazy),
         cmocka_unit_test_setup_teardown(test_len0, setup, teardown),
         cmocka_unit_test_setup_teardown(test_len0_outside_user_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_low_and_firmware_refused, setup, teardown),

@@ -1,4 +1,4 @@
-/* Guest page tables: an identity map with 4 KiB pages, built by the VMM at the top of RAM. */
+/* Guest page tables: an identity map with 4 KiB pages, built by the VMM at the top of RAM, their pages touched only where entries are set. */
 #ifndef ISOVM_PAGING_H
 #define ISOVM_PAGING_H
 #include <stdint.h>
@@ -14,7 +14,9 @@ struct paging {
 uint64_t paging_size(uint64_t ram_size);
 
 /* Build the tables in [ram_size - paging_size, ram_size): every page not present, then map
- * the firmware region (supervisor only) and hook gm so user permission changes update PTEs. */
+ * the firmware region (supervisor only) and hook gm so user permission changes update PTEs.
+ * gm's RAM must be freshly mapped (all zero): the area is not written, so that a table page
+ * takes host memory only once one of its entries is set (lazy tables, issue 16). */
 int paging_init(struct paging *pg, struct guest_mem *gm, uint64_t fw_image_size);
 
 #endif
