@@ -1,5 +1,6 @@
 /* Time for the VMM: clocks read in nanoseconds, timespec conversions, monotonic deadlines. */
 #include "lib/clock.h"
+#include <stdio.h>
 
 uint64_t clock_ns(clockid_t id)
 {
@@ -13,6 +14,12 @@ void clock_main_mark(void)
 {
     clock_main_mono_ns = clock_ns(CLOCK_MONOTONIC);
     clock_main_real_ns = clock_ns(CLOCK_REALTIME);
+}
+
+void clock_secs_text(char *buf, size_t len, uint64_t ns)
+{
+    snprintf(buf, len, "%llu.%03llus", (unsigned long long)(ns / 1000000000ull),
+             (unsigned long long)(ns / 1000000ull % 1000));
 }
 
 uint64_t mono_ns(void)

@@ -21,6 +21,9 @@ struct timespec ns_ts(uint64_t ns);
 extern uint64_t clock_main_mono_ns, clock_main_real_ns;
 void clock_main_mark(void);
 
+/* ns as seconds with milliseconds, for messages: "3.000s". */
+void clock_secs_text(char *buf, size_t len, uint64_t ns);
+
 /* The CLOCK_MONOTONIC time at which clock `id` reads when_ns (now, if it already has). */
 uint64_t mono_deadline(clockid_t id, uint64_t when_ns);
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/clock.h"
 #include "quota/ledger_sql.h"
 
 /* ---- the windowed budgets' arithmetic ---- */
@@ -79,8 +80,7 @@ int ledger_held_now(struct ledger *l, const char *tenant, uint64_t *jobs, uint64
 void ledger_amount_text(int r, uint64_t v, char *buf, size_t len)
 {
     if (r == QUOTA_CPU && (v % 1000000000ull || v == 0)) { /* 3.000s, not 3000245402ns */
-        snprintf(buf, len, "%llu.%03llus", (unsigned long long)(v / 1000000000ull),
-                 (unsigned long long)(v / 1000000ull % 1000));
+        clock_secs_text(buf, len, v);
         return;
     }
     struct quota_budget b = { .set = true, .amount = v, .window = QUOTA_AT_ONCE };

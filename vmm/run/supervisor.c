@@ -41,12 +41,6 @@ int supervisor_signals_init(void)
     return vcpu_signals_init();
 }
 
-static void fmt_secs(char *buf, size_t len, uint64_t ns)
-{
-    snprintf(buf, len, "%llu.%03llus", (unsigned long long)(ns / 1000000000ull),
-             (unsigned long long)(ns / 1000000ull % 1000));
-}
-
 void job_ledger_usage(const struct job *job, uint64_t now, struct ledger_usage *u)
 {
     const struct job_stats *st = &job->stats;
@@ -87,8 +81,8 @@ static uint64_t governor_step(struct job *job, struct cpu_quota *q, uint64_t now
     if (p->timeout_ns) {
         uint64_t deadline = job->start_ns + p->timeout_ns;
         if (now >= deadline) {
-            fmt_secs(a, sizeof a, now - job->start_ns);
-            fmt_secs(b, sizeof b, p->timeout_ns);
+            clock_secs_text(a, sizeof a, now - job->start_ns);
+            clock_secs_text(b, sizeof b, p->timeout_ns);
             snprintf(msg, sizeof msg, "job killed: wall-clock timeout after %s (limit %s)", a, b);
             job_end(job, JOB_TIMEOUT, 124, 0, msg);
             return now + RESTOP_INTERVAL_NS;
@@ -102,8 +96,8 @@ static uint64_t governor_step(struct job *job, struct cpu_quota *q, uint64_t now
             return now + RESTOP_INTERVAL_NS;
         }
         if (cpu >= p->cpu_time_limit_ns) {
-            fmt_secs(a, sizeof a, cpu);
-            fmt_secs(b, sizeof b, p->cpu_time_limit_ns);
+            clock_secs_text(a, sizeof a, cpu);
+            clock_secs_text(b, sizeof b, p->cpu_time_limit_ns);
             snprintf(msg, sizeof msg,
                      "job killed by SIGXCPU: CPU time limit reached (%s of vCPU time, limit %s)",
                      a, b);

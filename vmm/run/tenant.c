@@ -193,11 +193,11 @@ bool tenant_cpu_grant_used(const struct tenant_link *t, uint64_t cpu, uint64_t l
 {
     if (!t || !t->admit.clamped[QUOTA_CPU] || !limit || cpu < limit)
         return false;
+    char used[32], granted[32];
+    clock_secs_text(used, sizeof used, cpu);
+    clock_secs_text(granted, sizeof granted, limit);
     snprintf(why, whylen, "tenant %s: the CPU budget's rest granted to this job is used up "
-             "(%llu.%03llus of vCPU time, granted %llu.%03llus)", t->tenant,
-             (unsigned long long)(cpu / 1000000000ull), (unsigned long long)(cpu / 1000000ull % 1000),
-             (unsigned long long)(limit / 1000000000ull),
-             (unsigned long long)(limit / 1000000ull % 1000));
+             "(%s of vCPU time, granted %s)", t->tenant, used, granted);
     return true;
 }
 

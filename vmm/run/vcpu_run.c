@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -134,6 +135,7 @@ void vcpu_run(struct job *job, struct vthread *t)
     sigemptyset(&kick);
     sigaddset(&kick, SIGUSR1);
     pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+    bool first_entry = t == &job->threads[0]; /* the job's first thread enters first */
     for (;;) {
         if (atomic_load(&job->stop))
             break;
@@ -153,10 +155,9 @@ void vcpu_run(struct job *job, struct vthread *t)
             }
             t->tlb_gen = gen;
         }
-        if (!__atomic_load_n(&job->phase_ns[PH_FIRST_ENTRY], __ATOMIC_RELAXED)) {
-            uint64_t zero = 0;
-            __atomic_compare_exchange_n(&job->phase_ns[PH_FIRST_ENTRY], &zero, mono_ns(), false,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        if (first_entry) { /* read by the report after every host thread is joined */
+            job->phase_ns[PH_FIRST_ENTRY] = mono_ns();
+            first_entry = false;
         }
         int r = ioctl(t->vcpu.fd, KVM_RUN, 0);
         if (r < 0) {

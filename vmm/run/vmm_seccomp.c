@@ -444,17 +444,25 @@ int vmm_seccomp_build(scmp_filter_ctx *out, uint32_t deflt, int pid)
     return vmm_seccomp_build_tables(out, deflt, pid, &tier1, 1);
 }
 
-/* no_new_privs, then the filter of these tables (the log action under the seccomp-log hook). */
-static int install_tables(const struct vsc_table *tables, size_t ntables)
+int vmm_seccomp_no_new_privs(void)
 {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
         int e = errno;
         log_err("seccomp: cannot set no_new_privs: %s", strerror(e));
         return -e;
     }
+    return 0;
+}
+
+/* no_new_privs, then the filter of these tables (the log action under the seccomp-log hook). */
+static int install_tables(const struct vsc_table *tables, size_t ntables)
+{
+    int rc = vmm_seccomp_no_new_privs();
+    if (rc < 0)
+        return rc;
     scmp_filter_ctx ctx;
     uint32_t deflt = test_hook("seccomp-log") ? SCMP_ACT_LOG : SCMP_ACT_KILL_PROCESS;
-    int rc = vmm_seccomp_build_tables(&ctx, deflt, (int)getpid(), tables, ntables);
+    rc = vmm_seccomp_build_tables(&ctx, deflt, (int)getpid(), tables, ntables);
     if (rc < 0)
         return rc;
     rc = seccomp_load(ctx);

@@ -91,6 +91,8 @@ int vmm_seccomp_build(scmp_filter_ctx *out, uint32_t deflt, int pid);
 /* Set no_new_privs and load the filter into the calling thread (single-threaded at this point:
  * every thread created later inherits it). Returns 0 or -errno after a message. */
 int vmm_seccomp_install(void);
+/* PR_SET_NO_NEW_PRIVS, which a filter needs unprivileged: 0 or -errno (logged). */
+int vmm_seccomp_no_new_privs(void);
 
 /* The Linux tier's: the same, with its own list and the VSC_LINUX_* groups the job needs;
  * TSYNC puts it on every thread that exists (docs/linux-tier.md, snapshots). */

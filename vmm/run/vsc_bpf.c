@@ -4,7 +4,6 @@
 #include <linux/seccomp.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "lib/log.h"
@@ -22,11 +21,9 @@ int vsc_bpf_install_hypercall(void)
 {
     if (test_hook("seccomp-log")) /* the log action: built at run time */
         return vmm_seccomp_install();
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-        int e = errno;
-        log_err("seccomp: cannot set no_new_privs: %s", strerror(e));
-        return -e;
-    }
+    int rc = vmm_seccomp_no_new_privs();
+    if (rc < 0)
+        return rc;
     struct sock_filter *f = malloc(vsc_hypercall_bpf_len * sizeof *f);
     if (!f) {
         log_err("seccomp: out of memory for the VMM's filter");
