@@ -31,7 +31,7 @@ SLIRP_LIBS := -Wl,--no-as-needed $(shell pkg-config --libs slirp 2>/dev/null || 
 LDLIBS  += $(SLIRP_LIBS)
 
 # every folder of the VMM (docs/architecture.md: what each may include)
-VMM_SRCS  := $(wildcard lib/*.c policy/*.c limits/*.c quota/*.c vmm/*/*.c jail/*.c cli/*.c devices/*.c devices/*/*.c devices/*/*/*.c)
+VMM_SRCS  := $(wildcard lib/*.c policy/*.c limits/*.c quota/*.c vmm/*/*.c jail/*.c pool/*.c cli/*.c devices/*.c devices/*/*.c devices/*/*/*.c)
 VMM_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(VMM_SRCS))
 # the hypercall tier's VMM filter as BPF, made at build time by tools/vsc_bpf_gen.c from the
 # same table (vmm/run/vsc_bpf.c loads it: no filter built at each launch)

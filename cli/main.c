@@ -12,6 +12,8 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/self_exec.h"
+#include "pool/pool_client.h"
+#include "pool/pool_serve.h"
 #include "vmm/run/launch.h"
 #include "vmm/run/launch_cli.h"
 #include "vmm/run/san_noproc.h"
@@ -35,8 +37,12 @@ int main(int argc, char **argv)
         printf("isovm %s (hypercall ABI %d)\n", ISOVM_VERSION, ISOVM_ABI_VERSION);
         return 0;
     }
-    if (!strcmp(cmd, "launch"))
+    if (!strcmp(cmd, "launch")) {
+        launch_cli_pool_client = pool_client_run;
         return san_exit_without_proc(launch_cli(argc - 1, argv + 1, NULL, NULL));
+    }
+    if (!strcmp(cmd, "pool"))
+        return pool_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "jail"))
         return jail_main(argc - 1, argv + 1);
     if (!strcmp(cmd, "check"))

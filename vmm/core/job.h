@@ -153,6 +153,8 @@ struct job {
     uint64_t cpu_ns_retired;     /* CPU time of host threads that have finished */
     uint64_t start_ns;           /* CLOCK_MONOTONIC at launch */
     uint64_t end_ns;             /* when job_end was first called (0: still running) */
+    const char *start;           /* how its VM came to be: "cold", "warm" (a pool's, made
+                                  * ahead), "pool-cold" (report) */
     uint64_t phase_ns[PH_COUNT]; /* enum launch_phase; PH_FIRST_ENTRY by thread 0's run loop */
     uint64_t stopped_ns;         /* when the last host thread of a vCPU had finished */
     const char *exe_path;        /* readlink("/proc/self/exe") answer */

@@ -314,6 +314,13 @@ int vcpu_setup(struct vm *vm, struct vcpu *v, const struct kvm_regs *start, uint
     return vcpu_ioctl(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
 
+int vcpu_start_at(struct vm *vm, struct vcpu *v, uint64_t entry, uint64_t rsp)
+{
+    struct kvm_regs regs = { .rcx = entry, .r11 = 0x202, .rsp = rsp,
+                             .rip = vm->fw.start_gpa, .rflags = 0x2 };
+    return vcpu_ioctl(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+}
+
 int vcpu_create(struct vm *vm, struct vcpu *v, int index, uint64_t entry, uint64_t rsp)
 {
     int rc = vcpu_open(vm, v, index);
@@ -393,4 +400,13 @@ void vm_destroy(struct vm *vm)
     kvm_vm_close(&vm->kvm);
     memset(vm, 0, sizeof *vm);
     vm->kvm.vm_fd = vm->kvm.kvm_fd = -1;
+}
+
+void vm_move(struct vm *dst, struct vm *src)
+{
+    *dst = *src;
+    if (dst->gm.pt_ctx == &src->pg)
+        dst->gm.pt_ctx = &dst->pg;
+    memset(src, 0, sizeof *src);
+    src->kvm.vm_fd = src->kvm.kvm_fd = -1;
 }

@@ -45,6 +45,10 @@ int vcpu_open(struct vm *vm, struct vcpu *vcpu, int index);
 int vcpu_setup(struct vm *vm, struct vcpu *vcpu, const struct kvm_regs *start, uint64_t fs_base,
                const struct kvm_fpu *fpu);
 
+/* Point a vCPU vcpu_setup has set up (with any start) at the firmware's start again, to enter
+ * ring 3 at entry with the given stack pointer: its registers only (a warm VM's vCPU 0). */
+int vcpu_start_at(struct vm *vm, struct vcpu *vcpu, uint64_t entry, uint64_t rsp);
+
 /* Create vCPU `index`, set it to start in the firmware, which enters ring 3 at entry with the
  * given stack pointer. */
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, int index, uint64_t entry, uint64_t rsp);
@@ -57,5 +61,9 @@ int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *vcpu);
 
 void vcpu_destroy(struct vm *vm, struct vcpu *vcpu);
 void vm_destroy(struct vm *vm);
+
+/* Move a made VM from *src to *dst (the paging hook points into the struct); *src is left
+ * empty, as after vm_destroy. */
+void vm_move(struct vm *dst, struct vm *src);
 
 #endif

@@ -13,6 +13,7 @@
 #include "firmware/abi.h"
 #include "vmm/caps/audit.h"
 #include "vmm/run/control.h"
+#include "vmm/run/launch_warm.h"
 #include "vmm/core/determinism.h"
 #include "vmm/core/elf_load.h"
 #include "vmm/caps/fd.h"
@@ -149,13 +150,16 @@ static void job_teardown(struct job *job)
 
 int launch_run(const struct launch_opts *o)
 {
-    if (o->rootfs)
+    if (o->rootfs) {
+        launch_warm_drop(); /* a pool's VM is the hypercall tier's (launch_cli refuses this) */
         return launch_linux_run(o);
+    }
     uint64_t t0 = mono_ns();
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is the job's EPIPE, not isovm's death */
     if (o->no_seccomp)
         vmm_seccomp_warn_disabled();
     FILE *report = NULL;
+    struct vcpu warm_vcpu0 = { .fd = -1 }; /* a pooled VMM's vCPU 0, until thread 0 has it */
     uint8_t *file;
     size_t size;
     int status = program_read(o->program, o->policy.memory_bytes, &file, &size);
@@ -196,7 +200,10 @@ int launch_run(const struct launch_opts *o)
         status = EXIT_ISOVM_ERROR;
         goto out;
     }
-    if (vm_create(&job->vm, o->policy.memory_bytes) < 0) {
+    /* a pooled launch adopts the VM and vCPU 0 its VMM made before the job came */
+    bool warm = launch_warm_take(&job->vm, &warm_vcpu0, o->policy.memory_bytes);
+    job->start = launch_start_name(launch_warm_start());
+    if (!warm && vm_create(&job->vm, o->policy.memory_bytes) < 0) {
         status = EXIT_ISOVM_ERROR;
         goto out;
     }
@@ -238,7 +245,11 @@ int launch_run(const struct launch_opts *o)
     job->phase_ns[PH_STACK] = mono_ns();
     struct vthread *main_thread = &job->threads[0];
     main_thread->tid = 1;
-    if (vcpu_create(&job->vm, &main_thread->vcpu, 0, info.entry, rsp) < 0) {
+    if (warm)
+        main_thread->vcpu = warm_vcpu0;
+    warm_vcpu0.fd = -1; /* the thread's now, destroyed with it */
+    if (warm ? vcpu_start_at(&job->vm, &main_thread->vcpu, info.entry, rsp) < 0
+             : vcpu_create(&job->vm, &main_thread->vcpu, 0, info.entry, rsp) < 0) {
         status = EXIT_ISOVM_ERROR;
         goto out;
     }
@@ -296,6 +307,9 @@ out:
     control_close(&ctl);
     audit_close(job);
     free(file);
+    launch_warm_done(status); /* a pooled job's client has its status before the teardown */
+    if (warm_vcpu0.fd >= 0)
+        vcpu_destroy(&job->vm, &warm_vcpu0);
     for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
         if (job->threads[i].vcpu.fd >= 0)
             vcpu_destroy(&job->vm, &job->threads[i].vcpu);

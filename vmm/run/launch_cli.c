@@ -13,6 +13,8 @@
 #include "vmm/run/jail_probe.h"
 #include "vmm/run/tenant.h"
 
+int (*launch_cli_pool_client)(const char *path, int argc, char **argv);
+
 void launch_usage_options(FILE *f)
 {
     fprintf(f,
@@ -60,6 +62,8 @@ void launch_usage_options(FILE *f)
         "\n"
         "  --env KEY=VALUE       add a variable to the job's environment (repeatable; default empty)\n"
         "  --report FILE         write a JSON usage report when the job ends (- for stderr)\n"
+        "  --pool PATH           run the job in a microVM made ahead by the pool serving at\n"
+        "                        PATH (isovm pool serve; the hypercall tier; docs/pool.md)\n"
         "  -v, --verbose         log unknown syscalls and other details to stderr\n"
         "  --no-seccomp          DEBUGGING ONLY: run the VMM without its own seccomp filter\n"
         "                        (a warning is printed every time; docs/security.md)\n"
@@ -168,7 +172,7 @@ enum {
     OPT_LEDGER_FD, OPT_LEDGER_SOCKET,
     OPT_CONNECT = 400, OPT_LISTEN,
 };
-enum { OPT_NO_SECCOMP = 0x1000 };
+enum { OPT_NO_SECCOMP = 0x1000, OPT_POOL };
 enum { OPT_ROOTFS = 0x1100, OPT_DISK, OPT_KERNEL, OPT_CONSOLE_LOG, OPT_NO_SNAPSHOT }; /* the Linux tier */
 
 int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
@@ -201,6 +205,7 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         { "report", required_argument, NULL, 'r' },
         { "verbose", no_argument, NULL, 'v' },
         { "no-seccomp", no_argument, NULL, OPT_NO_SECCOMP },
+        { "pool", required_argument, NULL, OPT_POOL },
         { "rootfs", required_argument, NULL, OPT_ROOTFS },
         { "disk", required_argument, NULL, OPT_DISK },
         { "kernel", required_argument, NULL, OPT_KERNEL },
@@ -231,7 +236,7 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         { OPT_TENANT, "--tenant", "tenant" },
     };
     struct launch_opts o = { 0 };
-    const char *policy_file = NULL, *ledger_path = NULL;
+    const char *policy_file = NULL, *ledger_path = NULL, *pool = NULL;
     int ledger_fd = -1;
     struct tenant_link tenant = { .fd = -1 };
     char **env = calloc((size_t)argc + 1, sizeof *env);
@@ -331,6 +336,13 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         case OPT_NO_SECCOMP:
             o.no_seccomp = true;
             break;
+        case OPT_POOL:
+            if (!optarg[0]) {
+                status = bad_usage("%s", "--pool: expected the pool's socket path");
+                goto out;
+            }
+            pool = optarg;
+            break;
         case OPT_ROOTFS:
             if (o.rootfs) {
                 status = bad_usage("--rootfs given twice (\"%s\" and \"%s\")", o.rootfs, optarg);
@@ -385,6 +397,16 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
     }
     if (!o.rootfs && (o.ndisks || o.kernel || o.console_log || o.no_snapshot)) {
         status = bad_usage("%s", "--disk, --kernel, --console-log and --no-snapshot need --rootfs (the Linux tier)");
+        goto out;
+    }
+    if (pool && (then || o.rootfs)) {
+        status = bad_usage("%s", then ? "--pool is isovm launch's (a pool's VMMs are not jailed "
+                           "one by one)" : "--pool serves the hypercall tier: a --rootfs job "
+                           "launches on its own (drop --pool)");
+        goto out;
+    }
+    if (pool && launch_cli_pool_client) { /* the pool's VMM reads the rest */
+        status = launch_cli_pool_client(pool, argc, argv);
         goto out;
     }
     if ((status = build_policy(&o.policy, policy_file, ov, nov, o.rootfs != NULL)) != 0)

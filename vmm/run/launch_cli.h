@@ -12,6 +12,11 @@ typedef int (*launch_then_fn)(const struct launch_opts *o, void *ctx);
  * usage and returns 125; --help prints the usage and returns 0 without calling then. */
 int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx);
 
+/* `isovm launch --pool PATH ...`: hands the whole command line (argv[0] "launch") to the pool
+ * at PATH and returns the job's exit status. Set by main() (pool/pool_client.c, a layer above);
+ * NULL in a pool's own VMM, which then takes --pool as said and runs the job itself. */
+extern int (*launch_cli_pool_client)(const char *path, int argc, char **argv);
+
 /* `isovm launch --help`: its usage line, options and exit statuses. */
 void launch_usage(FILE *f);
 /* The option list alone ("launch options:" ... "0 means none."), for `isovm --help` too. */

@@ -66,6 +66,8 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
         "launch", "program_read", "vm_created", "grants_opened", "elf_loaded", "stack_built",
         "vcpu_created", "filter_installed", "first_entry", "job_end",
     };
+    /* cold, or through a pool: its warm VM ("warm"), or one made after the job came */
+    fprintf(f, "  \"start\": \"%s\",\n", job->start ? job->start : "cold");
     fprintf(f, "  \"phases_ns\": {\"main_realtime\": %llu", (unsigned long long)clock_main_real_ns);
     for (int i = 0; i < PH_COUNT; i++) {
         uint64_t t = job->phase_ns[i];

@@ -13,6 +13,7 @@
 #include "vmm/core/fault.h"
 #include "vmm/core/guest_mem.h"
 #include "lib/log.h"
+#include "vmm/run/launch_warm.h"
 #include "vmm/run/vthread.h"
 #include "vmm/run/vcpu_run.h"
 
@@ -125,6 +126,17 @@ static uint64_t governor_step(struct job *job, struct cpu_quota *q, uint64_t now
     return qnext < next ? qnext : next;
 }
 
+/* SIGINT, SIGTERM or SIGHUP reached isovm: the job ends as killed by it; others are ignored.
+ * job->lock held. */
+static void signal_kill(struct job *job, int sig)
+{
+    if (sig != SIGINT && sig != SIGTERM && sig != SIGHUP)
+        return;
+    char msg[120];
+    snprintf(msg, sizeof msg, "job killed: isovm received %s", signal_name(sig));
+    job_end(job, JOB_KILLED, 128 + sig, sig, msg);
+}
+
 /* Read every signal pending on sfd (non-blocking) and act on it. Returns whether one came
  * (a wakeup that makes the governor look again, as SIGUSR2 is meant to). job->lock held. */
 static bool signals_take(struct job *job, int sfd)
@@ -140,12 +152,31 @@ static bool signals_take(struct job *job, int sfd)
         for (size_t i = 0; i < (size_t)n / sizeof si[0]; i++) {
             int sig = (int)si[i].ssi_signo;
             any = true;
-            if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
-                char msg[120];
-                snprintf(msg, sizeof msg, "job killed: isovm received %s", signal_name(sig));
-                job_end(job, JOB_KILLED, 128 + sig, sig, msg);
-            }
+            signal_kill(job, sig);
         }
+    }
+}
+
+/* The pool client's descriptor is readable (a pooled launch, launch_warm.h): each byte is a
+ * signal its `isovm launch --pool` received, to act on as one isovm received; end of file is
+ * the client gone, which ends the job as a hangup would. Returns whether the client is still
+ * there. job->lock held. */
+static bool client_take(struct job *job, int fd)
+{
+    unsigned char b[16];
+    for (;;) {
+        ssize_t n = read(fd, b, sizeof b);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return true;
+        if (n <= 0) {
+            job_end(job, JOB_KILLED, 128 + SIGHUP, SIGHUP,
+                    "job killed: its client (isovm launch --pool) disconnected");
+            return false;
+        }
+        for (ssize_t i = 0; i < n; i++)
+            signal_kill(job, b[i]);
     }
 }
 
@@ -172,6 +203,7 @@ void job_supervise(struct job *job, struct control_server *ctl, struct tenant_li
      * when this loop waited in sigtimedwait; control-socket traffic never moves it. */
     uint64_t next = 0;
     bool look = true;
+    int client_fd = launch_warm_client_fd();
     for (;;) {
         if (job->threads_hosted == 0)
             break;
@@ -191,8 +223,9 @@ void job_supervise(struct job *job, struct control_server *ctl, struct tenant_li
         pthread_mutex_unlock(&job->lock);
         char why[KEEPER_TEXT_MAX];
         int over = checkpoint ? tenant_checkpoint(t, &usage, why, sizeof why) : 0;
-        struct pollfd pfd[3] = { { .fd = sfd, .events = POLLIN },
-                                 [2] = { .fd = t ? t->fd : -1, .events = POLLIN } };
+        struct pollfd pfd[4] = { { .fd = sfd, .events = POLLIN },
+                                 [2] = { .fd = t ? t->fd : -1, .events = POLLIN },
+                                 [3] = { .fd = client_fd, .events = POLLIN } };
         uint64_t ctl_deadline;
         control_poll_setup(ctl, &pfd[1], &ctl_deadline);
         uint64_t wake = next < ctl_deadline ? next : ctl_deadline;
@@ -203,7 +236,7 @@ void job_supervise(struct job *job, struct control_server *ctl, struct tenant_li
             ts = ns_ts(wake > now ? wake - now : 0);
             tsp = &ts;
         }
-        int n = over ? 0 : ppoll(pfd, 3, tsp, NULL);
+        int n = over ? 0 : ppoll(pfd, 4, tsp, NULL);
         uint64_t after = mono_ns();
         if (n > 0 || after >= ctl_deadline)
             control_step(ctl, job, n > 0 ? pfd[1].revents : 0, after);
@@ -214,6 +247,11 @@ void job_supervise(struct job *job, struct control_server *ctl, struct tenant_li
         }
         pthread_mutex_lock(&job->lock);
         look = n > 0 && (pfd[0].revents & POLLIN) && signals_take(job, sfd);
+        if (n > 0 && pfd[3].revents) {
+            if (!client_take(job, client_fd))
+                client_fd = -1;
+            look = true;
+        }
         if (keeper_lost) {
             close(t->fd);
             t->fd = -1;

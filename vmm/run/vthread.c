@@ -1,11 +1,10 @@
 /* Host threads of the job: each runs one vCPU's run loop until its job thread is done. */
 #include "vmm/run/vthread.h"
 #include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <time.h>
 #include "vmm/run/vcpu_run.h"
-
-/* The host thread only runs the VMM's hypercall handlers: a small stack is plenty. */
-#define VTHREAD_STACK_SIZE (512u << 10)
 
 static void *vthread_main(void *arg)
 {
@@ -26,16 +25,74 @@ static void *vthread_main(void *arg)
     return NULL;
 }
 
+/* A host thread started ahead (a pool's VMM, before its job came), waiting for its vthread. */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t handed;
+    bool waiting;       /* started, not yet handed a vthread */
+    pthread_t host;
+    struct vthread *t;  /* handed */
+    sigset_t mask;      /* the signal mask a thread started now would inherit */
+} spare = { .lock = PTHREAD_MUTEX_INITIALIZER, .handed = PTHREAD_COND_INITIALIZER };
+
+static void *spare_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&spare.lock);
+    while (!spare.t)
+        pthread_cond_wait(&spare.handed, &spare.lock);
+    struct vthread *t = spare.t;
+    sigset_t mask = spare.mask;
+    pthread_mutex_unlock(&spare.lock);
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
+    return vthread_main(t);
+}
+
+static int thread_create(pthread_t *host, void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, VTHREAD_STACK_SIZE);
+    int rc = pthread_create(host, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return rc;
+}
+
+int vthread_spare_start(void)
+{
+    if (spare.waiting)
+        return 0;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old); /* no signal reaches it before its job */
+    int rc = thread_create(&spare.host, spare_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    spare.waiting = rc == 0;
+    return -rc;
+}
+
+/* Hand t to the spare thread, which runs it with the caller's signal mask. */
+static void spare_hand(struct vthread *t)
+{
+    pthread_mutex_lock(&spare.lock);
+    pthread_sigmask(SIG_SETMASK, NULL, &spare.mask);
+    spare.t = t;
+    spare.waiting = false;
+    t->host = spare.host;
+    pthread_cond_signal(&spare.handed);
+    pthread_mutex_unlock(&spare.lock);
+}
+
 int vthread_start(struct job *job, struct vthread *t)
 {
     t->state = VT_RUNNING;
     job->threads_live++;
     job->threads_hosted++;
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, VTHREAD_STACK_SIZE);
-    int rc = pthread_create(&t->host, &attr, vthread_main, t);
-    pthread_attr_destroy(&attr);
+    int rc = 0;
+    if (spare.waiting)
+        spare_hand(t);
+    else
+        rc = thread_create(&t->host, vthread_main, t);
     if (rc) {
         t->state = VT_FREE;
         job->threads_live--;

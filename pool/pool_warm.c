@@ -1,0 +1,276 @@
+/* A warm VMM: makes its microVM, accepts one client, checks its request, runs the job, replies. */
+#include "pool/pool_warm.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <sys/epoll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "pool/pool_wire.h"
+#include "vmm/run/launch.h"
+#include "vmm/run/launch_cli.h"
+#include "vmm/run/launch_warm.h"
+
+#define REQUEST_TIMEOUT_S 10 /* a client that connects must send its request within this */
+
+extern char **environ;
+
+/* Keep descriptors 0-2, a and b; close every other one (the server's other links above all: a
+ * copy of another warm VMM's link would hide the server's end from it). */
+static void fds_keep_only(int a, int b)
+{
+    int lo = a < b ? a : b, hi = a < b ? b : a;
+    if (lo > 3)
+        syscall(SYS_close_range, 3, lo - 1, 0);
+    if (hi > lo + 1)
+        syscall(SYS_close_range, lo + 1, hi - 1, 0);
+    syscall(SYS_close_range, hi + 1, ~0u, 0);
+}
+
+static void reply_send(int conn, int type, int value)
+{
+    struct pool_reply r = { .magic = POOL_MAGIC, .type = type, .value = value };
+    const char *p = (const char *)&r;
+    size_t left = sizeof r;
+    while (left) {
+        ssize_t n = write(conn, p, left);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
+            struct pollfd w = { .fd = conn, .events = POLLOUT };
+            poll(&w, 1, 1000);
+            continue;
+        }
+        if (n <= 0)
+            return; /* the client is gone: nobody to tell */
+        p += n;
+        left -= (size_t)n;
+    }
+}
+
+static int job_conn = -1; /* the client of the job this VMM runs */
+
+/* The job is over (launch_warm_done, before the VM's teardown; or after launch_cli when the
+ * launch never got that far): let go of the client's stdio, then send it the status. */
+static void job_done(int status)
+{
+    if (job_conn < 0)
+        return;
+    fflush(NULL);
+    for (int i = 0; i < 3; i++) /* the VMM's filter allows close, not dup2: nothing is opened
+                                 * after this, only torn down */
+        close(i);
+    reply_send(job_conn, POOL_REPLY_EXIT, status);
+    close(job_conn);
+    job_conn = -1;
+}
+
+/* Read exactly len bytes (the socket's receive timeout bounds each wait). 0 or -errno. */
+static int read_full(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t n = read(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == EAGAIN ? -ETIMEDOUT : -errno;
+        if (n == 0)
+            return -ECONNRESET;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* The head and its descriptors. Every descriptor that came is either in fds[] (exactly
+ * POOL_NFDS of them, the last a directory) or closed. 0, or -errno with the reason. */
+static int head_recv(int conn, struct pool_request_head *h, int fds[POOL_NFDS], char *err,
+                     size_t errlen)
+{
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * POOL_NFDS * 4)];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = { .iov_base = h, .iov_len = sizeof *h };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+                        .msg_controllen = sizeof ctl.buf };
+    ssize_t n;
+    do
+        n = recvmsg(conn, &m, MSG_CMSG_CLOEXEC);
+    while (n < 0 && errno == EINTR);
+    int got = 0, rc = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); n >= 0 && c; c = CMSG_NXTHDR(&m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < k; i++) {
+            int fd;
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+            if (got < POOL_NFDS)
+                fds[got] = fd;
+            else
+                close(fd);
+            got++;
+        }
+    }
+    if (n < 0) {
+        snprintf(err, errlen, "reading the request: %s", strerror(errno));
+        rc = errno == EAGAIN ? -ETIMEDOUT : -errno;
+    } else if (n == 0) {
+        snprintf(err, errlen, "the client closed the connection before its request");
+        rc = -ECONNRESET;
+    } else if (m.msg_flags & MSG_CTRUNC || got != POOL_NFDS) {
+        snprintf(err, errlen, "request with %d descriptors (expected %d: stdin, stdout, stderr, "
+                 "working directory)%s", got, POOL_NFDS, m.msg_flags & MSG_CTRUNC ? ", truncated" : "");
+        rc = -EPROTO;
+    } else if ((size_t)n < sizeof *h && (rc = read_full(conn, (char *)h + n, sizeof *h - (size_t)n))) {
+        snprintf(err, errlen, "reading the request's head: %s", strerror(-rc));
+    } else {
+        struct stat st;
+        if (fstat(fds[3], &st) < 0 || !S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "the request's working directory is not a directory");
+            rc = -EPROTO;
+        }
+    }
+    if (rc)
+        for (int i = 0; i < got && i < POOL_NFDS; i++)
+            close(fds[i]);
+    return rc;
+}
+
+/* Wait for the server's word or a client. Returns the connection, or -1 when the server is
+ * gone (the VMM then exits: nothing was accepted). Every warm VMM waits on the same socket, each
+ * in an epoll of its own with EPOLLEXCLUSIVE: a connection wakes one of them, not all. */
+static int client_wait(int listen_fd, int link_fd)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd };
+    struct epoll_event lk = { .events = EPOLLIN, .data.fd = link_fd };
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) < 0 ||
+        epoll_ctl(ep, EPOLL_CTL_ADD, link_fd, &lk) < 0) {
+        log_err("pool: epoll: %s", strerror(errno));
+        return -1;
+    }
+    int conn = -1;
+    while (conn < 0) {
+        struct epoll_event got[2];
+        int n = epoll_wait(ep, got, 2, -1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            log_err("pool: epoll_wait: %s", strerror(errno));
+            break;
+        }
+        bool server_gone = false, client = false;
+        for (int i = 0; i < n; i++) {
+            server_gone |= got[i].data.fd == link_fd; /* end of file, or anything: it stopped */
+            client |= got[i].data.fd == listen_fd;
+        }
+        if (server_gone)
+            break;
+        if (!client)
+            continue;
+        conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (conn < 0 && errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+            log_err("pool: accept: %s", strerror(errno));
+            break;
+        }
+    }
+    close(ep);
+    return conn;
+}
+
+_Noreturn void pool_warm_main(const struct pool_warm_args *a)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    setsid(); /* the terminal's ^C for `isovm pool serve` is not a busy job's */
+    fds_keep_only(a->listen_fd, a->link_fd);
+    if (launch_warm_prepare(a->memory) < 0)
+        _exit(EXIT_ISOVM_ERROR); /* the reason is on the server's stderr; it sees no "R" */
+    if (write(a->link_fd, "R", 1) != 1)
+        _exit(0);
+    /* SCHED_BATCH while waiting: a client's connect does not preempt it, so it has sent its
+     * whole request by the time this VMM runs (one switch instead of three); the job runs under
+     * the usual policy */
+    struct sched_param sp = { 0 };
+    sched_setscheduler(0, SCHED_BATCH, &sp);
+    int conn = client_wait(a->listen_fd, a->link_fd);
+    sched_setscheduler(0, SCHED_OTHER, &sp);
+    close(a->listen_fd);
+    close(a->link_fd); /* the server makes another warm VMM */
+    if (conn < 0)
+        _exit(0);
+    struct ucred cred;
+    socklen_t cl = sizeof cred;
+    if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != geteuid()) {
+        reply_send(conn, POOL_REPLY_REFUSED, EACCES);
+        _exit(0);
+    }
+    struct timeval tv = { .tv_sec = REQUEST_TIMEOUT_S };
+    setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    struct pool_request_head h;
+    struct pool_request r = { 0 };
+    int fds[POOL_NFDS];
+    char err[300];
+    int rc = head_recv(conn, &h, fds, err, sizeof err);
+    char *payload = NULL;
+    if (!rc && !(rc = pool_head_check(&h, err, sizeof err))) {
+        payload = malloc(h.payload_len ? h.payload_len : 1);
+        if (!payload)
+            rc = -ENOMEM;
+        else if ((rc = read_full(conn, payload, h.payload_len)))
+            snprintf(err, sizeof err, "reading the request's arguments: %s", strerror(-rc));
+        else
+            rc = pool_request_parse(&h, payload, &r, err, sizeof err);
+        if (rc)
+            for (int i = 0; i < POOL_NFDS; i++)
+                close(fds[i]);
+    }
+    if (rc) {
+        log_err("pool: a client's request refused: %s", err);
+        reply_send(conn, POOL_REPLY_REFUSED, -rc);
+        _exit(0);
+    }
+    /* the client's view: working directory, umask, stdio, environment; the phases from its
+     * main() (same host, same CLOCK_MONOTONIC) */
+    if (fchdir(fds[3]) < 0) {
+        reply_send(conn, POOL_REPLY_REFUSED, errno);
+        _exit(0);
+    }
+    close(fds[3]);
+    umask((mode_t)r.umask);
+    for (int i = 0; i < 3; i++) {
+        dup2(fds[i], i);
+        close(fds[i]);
+    }
+    environ = r.envp;
+    uint64_t now = mono_ns();
+    if (r.client_mono_ns && r.client_mono_ns <= now) {
+        clock_main_mono_ns = r.client_mono_ns;
+        clock_main_real_ns = r.client_real_ns;
+    } else {
+        clock_main_mark();
+    }
+    int fl = fcntl(conn, F_GETFL);
+    fcntl(conn, F_SETFL, fl | O_NONBLOCK);
+    launch_warm_offer(conn);
+    job_conn = conn;
+    launch_warm_on_done(job_done);
+    launch_cli_pool_client = NULL; /* this VMM is the pool's: --pool is not followed again */
+    int status = launch_cli(r.argc, r.argv, NULL, NULL);
+    launch_warm_drop();
+    job_done(status);
+    _exit(0);
+}

@@ -1,0 +1,18 @@
+/* A warm VMM: a pool's child that makes its microVM ahead, then takes exactly one job. */
+#ifndef ISOVM_POOL_WARM_H
+#define ISOVM_POOL_WARM_H
+#include <stdint.h>
+
+struct pool_warm_args {
+    int listen_fd;   /* the pool's socket (non-blocking), shared by every warm VMM */
+    int link_fd;     /* to the pool server: "R" when warm; closed when it takes a job; its end
+                      * of file is the server gone */
+    uint64_t memory; /* guest RAM of the VM made ahead */
+};
+
+/* Run in the child right after fork: make the VM, wait for a client, run its job with the
+ * client's descriptors, working directory, umask and environment, send the exit status, exit.
+ * Never returns. */
+_Noreturn void pool_warm_main(const struct pool_warm_args *a);
+
+#endif

@@ -1,0 +1,40 @@
+/* A microVM made ahead of its job (isovm pool): the one a launch adopts, and its client. */
+#ifndef ISOVM_LAUNCH_WARM_H
+#define ISOVM_LAUNCH_WARM_H
+#include <stdbool.h>
+#include <stdint.h>
+#include "vmm/core/vm.h"
+
+/* How a job's microVM came to be, for its report ("start"). */
+enum launch_start { LAUNCH_COLD, LAUNCH_WARM, LAUNCH_POOL_COLD };
+
+/* Do ahead, in a pool's VMM, whatever a launch does before it knows its job: the VM with
+ * ram_size bytes of RAM (firmware, tables), vCPU 0 opened and set up, /proc/self/fd opened,
+ * a host thread's stack in the C library's cache. 0, or -errno (the reason printed). */
+int launch_warm_prepare(uint64_t ram_size);
+
+/* This process's next launch is a pool's, for the client connected on client_fd: the job ends
+ * when that descriptor hangs up, and each byte read from it is a signal number acted on as if
+ * isovm had received it (SIGINT, SIGTERM, SIGHUP). */
+void launch_warm_offer(int client_fd);
+
+/* The launch's step: move the prepared VM into *vm and its vCPU 0 into *vcpu0 when it has
+ * ram_size bytes of RAM and return true; otherwise destroy it (if any) and return false. */
+bool launch_warm_take(struct vm *vm, struct vcpu *vcpu0, uint64_t ram_size);
+
+/* Destroy the prepared VM unused (the Linux tier, a refused launch). */
+void launch_warm_drop(void);
+
+/* Called once the job is over, its report and audit log written, before its VM is torn down
+ * (tens of ms of the kernel's): the pool tells its client the status then. */
+typedef void (*launch_done_fn)(int status);
+void launch_warm_on_done(launch_done_fn done);
+/* The launch's call (status: what isovm exits with); nothing when no pool asked. */
+void launch_warm_done(int status);
+
+/* The pool client's descriptor (-1: none), and how this launch's VM was made. */
+int launch_warm_client_fd(void);
+enum launch_start launch_warm_start(void);
+const char *launch_start_name(enum launch_start s);
+
+#endif
