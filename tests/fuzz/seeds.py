@@ -19,6 +19,8 @@ fuzzer starts from inputs that reach deep into the code:
     tests/fuzz/seeds.py http_request DIR  fuzz_http_request.c: request heads as Prometheus,
                                     curl and Python send them, other methods and paths, and the
                                     malformations test_http_request covers
+    tests/fuzz/seeds.py pool_request DIR  fuzz_pool_request.c: launch requests as isovm launch
+                                    --pool sends them, and the refusals test_pool_wire covers
     tests/fuzz/seeds.py lnet_frame DIR  fuzz_lnet_frame.c: guest frames: UDP datagrams of
                                     several sizes, with options and without a checksum, each
                                     malformation test_lnet covers, ARP requests, TCP SYNs
@@ -473,7 +475,28 @@ def keeper_msg_seeds():
     return seeds
 
 
-HARNESSES = {'http_request': http_request_seeds, 'keeper_msg': keeper_msg_seeds, 'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
+def pool_request_seeds():
+    """isovm pool requests (pool/pool_wire.h: a 40-byte head, then argv and environment strings):
+    as `isovm launch --pool` sends them, and the refusals test_pool_wire covers."""
+    def req(argv, env=(), magic=0x4c505649, version=1, plen=None, umask=0o22, argc=None, envc=None):
+        payload = b''.join(a + b'\0' for a in list(argv) + list(env))
+        head = struct.pack('<IIIIIIQQ', magic, version, len(argv) if argc is None else argc,
+                           len(env) if envc is None else envc,
+                           len(payload) if plen is None else plen, umask, 10**9, 1700000000 * 10**9)
+        return head + payload
+    good = [b'launch', b'--pool', b'/run/p.sock', b'--memory', b'64M', b'--', b'./hello', b'a b']
+    env = [b'PATH=/usr/bin:/bin', b'HOME=/root', b'ISOVM_LEDGER=/tmp/l.db', b'EMPTY=']
+    return {'launch': req(good, env), 'launch-noenv': req([b'launch', b'x']),
+            'bad-magic': req(good, magic=0), 'version-2': req(good, version=2),
+            'one-arg': req([b'launch']), 'jail': req([b'jail', b'x']),
+            'env-no-eq': req([b'launch', b'x'], [b'NOEQ']), 'env-empty-key': req([b'launch', b'x'], [b'=v']),
+            'short-payload': req(good, plen=5), 'long-payload': req(good, plen=4000),
+            'huge-length': req(good, plen=2**31), 'many-args': req(good, argc=70000),
+            'umask-big': req(good, umask=0o7777), 'extra-strings': req(good, argc=2),
+            'unterminated': req(good)[:-1]}
+
+
+HARNESSES = {'pool_request': pool_request_seeds, 'http_request': http_request_seeds, 'keeper_msg': keeper_msg_seeds, 'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
              'image_check': image_check_seeds, 'modules_order': modules_order_seeds,
              'lsnap': lsnap_seeds, 'vnet': vnet_seeds, 'lnet_frame': lnet_frame_seeds, 'p9': p9_seeds}
 

@@ -288,3 +288,11 @@ $(BUILD)/tests/ledger_record: $(BUILD)/tests/quota/ledger_record.o $(patsubst %.
                               $(BUILD)/quota/budget.o $(BUILD)/policy/units.o $(BUILD)/lib/clock.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -Wl,-Bstatic -lsqlite3 -Wl,-Bdynamic -lm
+
+# isovm pool's request check (pool/pool_wire.c)
+UNIT_TESTS     += $(BUILD)/tests/test_pool_wire
+UNIT_OBJS      += $(BUILD)/tests/unit/test_pool_wire.o
+unit: $(BUILD)/tests/test_pool_wire
+$(BUILD)/tests/test_pool_wire: $(BUILD)/tests/unit/test_pool_wire.o $(BUILD)/pool/pool_wire.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)

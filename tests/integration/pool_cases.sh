@@ -1,0 +1,368 @@
+# isovm pool (issue 16, part 3; docs/pool.md): a pooled job gets the same output, status,
+# limits, grants and report as a cold one; two pooled jobs in a row see different AT_RANDOM and
+# getrandom bytes and none of each other's memory; a pool killed with SIGKILL loses no job it
+# took and leaves a clear error for the next client; a client that goes away ends its job, and
+# the signals it gets reach the job; a pool of 4 serving 200 jobs leaks no descriptor, process
+# or memory; hostile and wrong clients are refused without harm to the pool; bad options.
+# shellcheck shell=bash
+# Sourced by run.sh. Every case name starts with "pool/". isovm only (not native).
+
+# _pool_start SIZE [SERVE OPTIONS...] : serve a pool at $POOL_SOCK (POOL_PID), ready within 60 s
+_pool_start() {
+    native && { fail "pool cases need isovm"; return 1; }
+    POOL_SOCK=$WORK/case/pool.sock
+    POOL_ERR=$WORK/case/serve.err
+    "$ISOVM" pool serve --socket "$POOL_SOCK" --size "$@" 2>"$POOL_ERR" &
+    POOL_PID=$!
+    local i
+    for ((i = 0; i < 600; i++)); do
+        _has "$POOL_ERR" "ready at" && return 0
+        kill -0 "$POOL_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    fail "the pool did not get ready: $(head -c 400 "$POOL_ERR")"
+    _pool_stop
+    return 1
+}
+
+# _pool_stop : SIGTERM to the server; it must exit 0 and remove its socket
+_pool_stop() {
+    [ -n "${POOL_PID:-}" ] || return 0
+    kill "$POOL_PID" 2>/dev/null
+    wait "$POOL_PID"
+    local rc=$?
+    POOL_PID=""
+    [ "$rc" = 0 ] || fail "isovm pool serve exited $rc after SIGTERM: $(head -c 400 "$POOL_ERR")"
+    [ ! -e "$POOL_SOCK" ] || fail "the pool left its socket behind"
+}
+
+# _pool_vmms : POOL_N = the number of the server's warm VMMs alive (its own processes named
+# isovm, the server excluded; they are in sessions of their own)
+_pool_vmms() {
+    POOL_N=$(pgrep -f -- "pool serve --socket $POOL_SOCK" | grep -vx "$POOL_PID" | wc -l)
+}
+
+# _pool_report_cmp COLD POOLED WHAT [KEYS] : the two reports agree but for host timing, start,
+# job id and KEYS (counts that follow the host's timing, for a job that reads the clock)
+_pool_report_cmp() {
+    local msg
+    msg=$(py -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+skip = set(a.get("host_timing_fields", [])) | {"start", "job_id", "host_timing_fields"} | set(sys.argv[3].split())
+if a.get("start") != "cold" or b.get("start") != "warm":
+    sys.exit("start: %r and %r, want cold and warm" % (a.get("start"), b.get("start")))
+diff = sorted(k for k in set(a) | set(b) if k not in skip and a.get(k) != b.get(k))
+if diff:
+    sys.exit("reports differ in " + ", ".join("%s (%r / %r)" % (k, a.get(k), b.get(k)) for k in diff)[:900])
+' "$1" "$2" "${4:-}" 2>&1) || fail "$3: $msg"
+}
+
+# c_pool_same_as_cold : jobs run cold and through the pool give the same stdout, stderr, exit
+# status and report (limits, grants, a fault, a syscall refused, arguments and environment)
+c_pool_same_as_cold() {
+    need hello.musl || return
+    _pool_start 2 || return
+    mkdir -p "$WORK/case/data" && echo "granted file" >"$WORK/case/data/f.txt"
+    # job (G: the guest jobs' folder) | its options
+    local -a jobs=(
+        "G/hello.musl"
+        "G/exitcode.musl 7"
+        "G/args.musl one 'two words'"
+        "G/segv.musl"
+        "$BUSYBOX cat f.txt"
+        "G/spin.musl 5"
+    )
+    local -a opts=(
+        ""
+        "--max-threads 4"
+        "--env A=1 --env B=two"
+        ""
+        "--grant /data=$WORK/case/data:ro --cwd /data"
+        "--cpu-time-limit 300ms"
+    )
+    local i mode rc_c=0 rc_p=0 rc
+    for i in "${!jobs[@]}"; do
+        for mode in cold pool; do
+            local -a pool_opt=()
+            [ "$mode" = pool ] && pool_opt=(--pool "$POOL_SOCK")
+            eval "set -- ${jobs[$i]//G\//$GUEST_DIR/}"
+            # shellcheck disable=SC2086
+            (cd "$WORK/case" && timeout -k 5 30 "$ISOVM" launch "${pool_opt[@]}" ${opts[$i]} \
+                --report "$WORK/case/$mode.json" -- "$@" \
+                >"$WORK/case/$mode.out" 2>"$WORK/case/$mode.err" </dev/null)
+            rc=$?
+            if [ "$mode" = cold ]; then rc_c=$rc; else rc_p=$rc; fi
+        done
+        [ "$rc_c" = "$rc_p" ] || fail "${jobs[$i]}: exit status cold $rc_c, pooled $rc_p"
+        cmp -s "$WORK/case/cold.out" "$WORK/case/pool.out" ||
+            fail "${jobs[$i]}: stdout differs: $(head -c 200 "$WORK/case/pool.out")"
+        cmp -s "$WORK/case/cold.err" "$WORK/case/pool.err" ||
+            fail "${jobs[$i]}: stderr differs: cold $(head -c 200 "$WORK/case/cold.err") / pooled $(head -c 200 "$WORK/case/pool.err")"
+        local loose=""
+        [[ ${jobs[$i]} == *spin* ]] && loose="hypercalls_total syscalls"
+        _pool_report_cmp "$WORK/case/cold.json" "$WORK/case/pool.json" "${jobs[$i]}" "$loose"
+    done
+    [ "$rc_c" = 152 ] || fail "the CPU time limit's job exited $rc_c, want 152"
+    _pool_stop
+}
+
+# c_pool_fresh : two pooled jobs in a row: different AT_RANDOM and getrandom bytes; a job that
+# fills 32 MiB with a marker leaves nothing the next one finds in all the RAM it can map
+c_pool_fresh() {
+    need pool_probe.musl || return
+    _pool_start 1 || return
+    local a b
+    run_isovm launch --pool "$POOL_SOCK" -- "$J" random
+    expect_status 0 && a=$(cat "$OUT_FILE")
+    run_isovm launch --pool "$POOL_SOCK" -- "$J" random
+    expect_status 0 && b=$(cat "$OUT_FILE")
+    local at_a=${a%%$'\n'*} at_b=${b%%$'\n'*}
+    [[ $at_a == "at_random "???????????????????????????????? ]] || fail "no AT_RANDOM line: $a"
+    [ "$at_a" != "$at_b" ] || fail "two pooled jobs saw the same $at_a"
+    [ "${a#*$'\n'}" != "${b#*$'\n'}" ] || fail "two pooled jobs drew the same getrandom bytes: ${a#*$'\n'}"
+    local marker=zyxwvu9876543210POOL # given reversed: the job rebuilds it
+    run_isovm launch --pool "$POOL_SOCK" -- "$J" mark "$marker"
+    expect_status 0 && expect_stdout_has "marked 32 MiB"
+    run_isovm launch --pool "$POOL_SOCK" -- "$J" search "$marker"
+    expect_status 0 "the marker was found" && expect_stdout_has "marker 0 in"
+    _pool_stop
+}
+
+# c_pool_killed : kill -9 of the server while a pooled job runs: the job ends normally with
+# its status and output, the waiting VMMs go, and the next client gets a clear error (125)
+c_pool_killed() {
+    need spin.musl || return
+    _pool_start 2 || return
+    "$ISOVM" launch --pool "$POOL_SOCK" -- "$J" 2 >"$WORK/case/job.out" 2>"$WORK/case/job.err" &
+    local job=$! i
+    sleep 0.7
+    kill -9 "$POOL_PID"
+    wait "$POOL_PID" 2>/dev/null
+    POOL_PID=""
+    wait "$job"
+    local rc=$?
+    [ "$rc" = 0 ] || fail "the pooled job taken before the kill exited $rc: $(head -c 300 "$WORK/case/job.err")"
+    _has "$WORK/case/job.out" "chunks=" || fail "the pooled job's output is missing: $(head -c 200 "$WORK/case/job.out")"
+    for ((i = 0; i < 50; i++)); do
+        _pool_vmms
+        [ "$POOL_N" = 0 ] && break
+        sleep 0.1
+    done
+    [ "$POOL_N" = 0 ] || fail "$POOL_N warm VMMs outlived their server by 5 s"
+    need hello.musl || return
+    run_isovm launch --pool "$POOL_SOCK" -- "$J"
+    expect_status 125 && expect_stderr_has "no pool is serving there"
+}
+
+# c_pool_client_gone : kill -9 of the client ends its job (SIGHUP's status in the report); a
+# SIGTERM to the client reaches the job (143), and the pool serves on
+c_pool_client_gone() {
+    need spin.musl || return
+    _pool_start 2 || return
+    local rep=$WORK/case/gone.json i
+    "$ISOVM" launch --pool "$POOL_SOCK" --report "$rep" -- "$J" --forever >/dev/null 2>&1 &
+    local client=$!
+    sleep 1
+    kill -9 "$client"
+    wait "$client" 2>/dev/null
+    for ((i = 0; i < 100; i++)); do
+        [ -s "$rep" ] && _has "$rep" '"phases_ns"' && break
+        sleep 0.1
+    done
+    expect_report "$rep" exit_reason '"killed"'
+    expect_report "$rep" exit_status 129
+    "$ISOVM" launch --pool "$POOL_SOCK" --report "$WORK/case/term.json" -- "$J" --forever \
+        >/dev/null 2>"$WORK/case/term.err" &
+    client=$!
+    sleep 1
+    kill -TERM "$client"
+    wait "$client"
+    local rc=$?
+    [ "$rc" = 143 ] || fail "client given SIGTERM exited $rc, want 143: $(head -c 300 "$WORK/case/term.err")"
+    _has "$WORK/case/term.err" "isovm received SIGTERM" || fail "no SIGTERM message: $(head -c 300 "$WORK/case/term.err")"
+    expect_report "$WORK/case/term.json" exit_reason '"killed"'
+    need hello.musl || return
+    run_isovm launch --pool "$POOL_SOCK" -- "$J"
+    expect_status 0 && expect_stdout_has "hello from isovm"
+    _pool_stop
+}
+
+# _pool_usage : PU = "FDS ANON_KIB VMMS COMMITTED_KIB": the server's descriptors and anonymous
+# resident memory, its warm VMMs, the host's Committed_AS
+_pool_usage() {
+    local fds rss committed
+    fds=$(ls "/proc/$POOL_PID/fd" | wc -l)
+    rss=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$POOL_PID/status")
+    committed=$(sed -n 's/^Committed_AS:[[:space:]]*\([0-9]*\).*/\1/p' /proc/meminfo)
+    _pool_vmms
+    PU="$fds $rss $POOL_N $committed"
+}
+
+# c_pool_leaks : a pool of 4 serving 200 jobs (2 at a time): the server's descriptors, its
+# memory, its VMMs and the host's committed memory are where they were before
+c_pool_leaks() {
+    need hello.musl || return
+    _pool_start 4 || return
+    local before i f0 r0 n0 c0 f1 r1 n1 c1
+    # 10 jobs first: the server's steady state (its code paths touched, its buffers made)
+    printf '%s\n' $(seq 10) | xargs -P 2 -I{} "$ISOVM" launch --pool "$POOL_SOCK" -- "$J" \
+        >/dev/null 2>&1 || fail "a warm-up job failed"
+    sleep 0.3
+    _pool_usage
+    before=$PU
+    printf '%s\n' $(seq 200) | xargs -P 2 -I{} sh -c \
+        "'$ISOVM' launch --pool '$POOL_SOCK' -- '$J' >/dev/null 2>>'$WORK/case/jobs.err' || echo 'job {} failed' >>'$WORK/case/failed'"
+    [ ! -s "$WORK/case/failed" ] ||
+        fail "$(wc -l <"$WORK/case/failed") of 200 pooled jobs failed: $(head -c 300 "$WORK/case/jobs.err")"
+    read -r f0 r0 n0 c0 <<<"$before"
+    for ((i = 0; i < 50; i++)); do # the last refills
+        _pool_usage
+        read -r f1 r1 n1 c1 <<<"$PU"
+        [ "$f1" = "$f0" ] && [ "$n1" = 4 ] && break
+        sleep 0.1
+    done
+    [ "$f1" = "$f0" ] || fail "the server's descriptors: $f0 before, $f1 after 200 jobs"
+    ((r1 - r0 < 256)) || fail "the server's anonymous memory grew from $r0 to $r1 KiB over 200 jobs"
+    [ "$n1" = 4 ] && [ "$n0" = 4 ] || fail "warm VMMs: $n0 before, $n1 after (want 4)"
+    ((c1 - c0 < 16384)) || fail "Committed_AS grew from $c0 to $c1 KiB over 200 jobs"
+    local zombies
+    zombies=$(ps -o stat= --ppid "$POOL_PID" | grep -c Z)
+    [ "$zombies" = 0 ] || fail "$zombies unreaped VMMs"
+    _pool_stop
+}
+
+# c_pool_hostile : clients the pool must refuse without harm: garbage, a request with too many
+# descriptors, a lying length, one that never sends; another user (mode 0600). The pool serves
+# a good job after each.
+c_pool_hostile() {
+    need hello.musl || return
+    _pool_start 2 || return
+    py -c '
+import array, os, socket, struct, sys, time
+path = sys.argv[1]
+MAGIC, VERSION = 0x4c505649, 1
+def talk(head, fds=(), payload=b"", wait=True):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else []
+    try:
+        s.sendmsg([head], anc)
+        if payload:
+            s.sendall(payload)
+    except (BrokenPipeError, ConnectionResetError):
+        pass # refused before the rest was read: the reply is still there
+    s.settimeout(20)
+    data = b""
+    try:
+        while len(data) < 16:
+            chunk = s.recv(16 - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        return "timeout"
+    s.close()
+    if len(data) < 16:
+        return "closed"
+    magic, typ, val, _ = struct.unpack("<IiiI", data)
+    return "refused %d" % val if typ == 2 else "exit %d" % val
+null = os.open("/dev/null", os.O_RDWR)
+cwd = os.open(".", os.O_RDONLY | os.O_DIRECTORY)
+def head(argc=2, envc=0, plen=None, magic=MAGIC, version=VERSION, payload=b"launch\0x\0"):
+    return struct.pack("<IIIIIIQQ", magic, version, argc, envc,
+                       len(payload) if plen is None else plen, 0o22, 0, 0)
+fds4 = [null, null, null, cwd]
+checks = [
+    ("garbage magic", talk(head(magic=0xdeadbeef), fds4, b"launch\0x\0"), "refused"),
+    ("no descriptors", talk(head(), (), b"launch\0x\0"), "refused"),
+    ("too many descriptors", talk(head(), fds4 * 3, b"launch\0x\0"), "refused"),
+    ("not a directory", talk(head(), [null, null, null, null], b"launch\0x\0"), "refused"),
+    ("huge payload length", talk(head(plen=1 << 30), fds4), "refused"),
+    ("unterminated string", talk(head(payload=b"launch\0xx"), fds4, b"launch\0xx"), "refused"),
+    ("not a launch", talk(head(payload=b"jail\0x\0"), fds4, b"jail\0x\0"), "refused"),
+    ("environment without =", talk(head(envc=1, payload=b"launch\0x\0NOEQ\0"), fds4, b"launch\0x\0NOEQ\0"), "refused"),
+    ("version", talk(head(version=99), fds4, b"launch\0x\0"), "refused"),
+]
+bad = [(n, got) for n, got, want in checks if not got.startswith(want)]
+for n, got in bad:
+    print("%s: %s" % (n, got))
+sys.exit(1 if bad else 0)
+' "$POOL_SOCK" >"$WORK/case/py.out" 2>&1 || fail "hostile requests not refused: $(head -c 600 "$WORK/case/py.out")"
+    # a client that connects and sends nothing holds one VMM (until its 10 s are up); the
+    # other serves, and the pool refills
+    "$PYTHON3" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[1]); time.sleep(12)
+' "$POOL_SOCK" &
+    local silent=$!
+    sleep 0.5
+    run_isovm launch --pool "$POOL_SOCK" -- "$J"
+    expect_status 0 && expect_stdout_has "hello from isovm"
+    run_isovm launch --pool "$POOL_SOCK" -- "$J"
+    expect_status 0 && expect_stdout_has "hello from isovm"
+    kill "$silent" 2>/dev/null
+    wait "$silent" 2>/dev/null
+    _has "$POOL_ERR" "request refused" || fail "the pool logged no refusal: $(head -c 300 "$POOL_ERR")"
+    if id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
+        run_cmd setpriv --reuid nobody --regid nogroup --clear-groups "$ISOVM" launch \
+            --pool "$POOL_SOCK" -- "$J"
+        expect_status 125 && expect_stderr_has "Permission denied"
+    fi
+    run_isovm launch --pool "$POOL_SOCK" -- "$J"
+    expect_status 0 && expect_stdout_has "hello from isovm"
+    _pool_stop
+}
+
+# c_pool_cold_memory : a job asking for other memory than the pool's is served cold by a pool
+# VMM (report "pool-cold"), correctly
+c_pool_cold_memory() {
+    need hello.musl || return
+    _pool_start 1 --memory 64M || return
+    run_isovm launch --pool "$POOL_SOCK" --memory 32M --report "$WORK/case/r.json" -- "$J"
+    expect_status 0 && expect_stdout_has "hello from isovm"
+    expect_report "$WORK/case/r.json" start '"pool-cold"'
+    expect_report "$WORK/case/r.json" memory_limit_bytes 33554432
+    run_isovm launch --pool "$POOL_SOCK" --report "$WORK/case/w.json" -- "$J"
+    expect_status 0 && expect_report "$WORK/case/w.json" start '"warm"'
+    _pool_stop
+}
+
+# c_pool_usage_errors : bad options and uses, each a clear message and 125
+c_pool_usage_errors() {
+    native && { fail "pool cases need isovm"; return; }
+    need hello.musl || return
+    local s=$WORK/case/p.sock
+    run_isovm pool serve --size 2
+    expect_status 125 && expect_stderr_has "needs --socket"
+    run_isovm pool serve --socket "$s" --size 0
+    expect_status 125 && expect_stderr_has "--size: expected 1..64"
+    run_isovm pool serve --socket "$s" --memory 1K
+    expect_status 125 && expect_stderr_has "memory"
+    echo x >"$WORK/case/file"
+    run_isovm pool serve --socket "$WORK/case/file"
+    expect_status 125 && expect_stderr_has "not a socket"
+    run_isovm pool frobnicate
+    expect_status 125 && expect_stderr_has "unknown subcommand"
+    run_isovm pool --help
+    expect_status 0 && expect_stdout_has "usage: isovm pool serve"
+    run_isovm launch --pool "$s" --rootfs /nonexistent -- /bin/true
+    expect_status 125 && expect_stderr_has "--pool serves the hypercall tier"
+    run_isovm jail --id pool-t --uid 65534 --gid 65534 -- launch --pool "$s" -- "$J"
+    expect_status 125 && expect_stderr_has "--pool"
+    run_isovm launch --pool "$s" -- "$J"
+    expect_status 125 && expect_stderr_has "no pool is serving there"
+    _pool_start 1 || return
+    run_isovm pool serve --socket "$POOL_SOCK"
+    expect_status 125 && expect_stderr_has "a pool is serving there already"
+    _pool_stop
+}
+
+add_case "pool/same as cold" with_budget 180 c_pool_same_as_cold
+add_case "pool/fresh randomness and memory" with_budget 120 c_pool_fresh
+add_case "pool/killed pool loses no taken job" c_pool_killed
+add_case "pool/client gone or signalled" c_pool_client_gone
+add_case "pool/200 jobs leak nothing" with_budget 300 c_pool_leaks
+add_case "pool/hostile clients" with_budget 120 c_pool_hostile
+add_case "pool/other memory served cold" c_pool_cold_memory
+add_case "pool/usage errors" c_pool_usage_errors
