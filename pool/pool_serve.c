@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "policy/policy.h"
 #include "pool/pool_warm.h"
+#include "vmm/core/vm_image.h"
 #include "vmm/run/launch.h"
 
 #define POOL_SIZE_MAX     64
@@ -104,7 +105,7 @@ struct slot {
 };
 
 /* Fork one warm VMM into s. 0 or -errno. */
-static int slot_fill(struct slot *s, int listen_fd, uint64_t memory)
+static int slot_fill(struct slot *s, int listen_fd, const struct vm_image *img)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -118,7 +119,7 @@ static int slot_fill(struct slot *s, int listen_fd, uint64_t memory)
         return -e;
     }
     if (pid == 0) {
-        struct pool_warm_args a = { .listen_fd = listen_fd, .link_fd = sv[1], .memory = memory };
+        struct pool_warm_args a = { .listen_fd = listen_fd, .link_fd = sv[1], .img = img };
         pool_warm_main(&a);
     }
     close(sv[1]);
@@ -145,9 +146,15 @@ static int serve(const char *path, int size, uint64_t memory)
     sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, NULL);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    int lfd = socket_listen(path);
-    if (sfd < 0 || lfd < 0)
+    /* every warm VMM's RAM starts as a copy-on-write map of one image made here */
+    struct vm_image img;
+    if (sfd < 0 || vm_image_make(&img, memory) < 0)
         return EXIT_ISOVM_ERROR;
+    int lfd = socket_listen(path);
+    if (lfd < 0) {
+        vm_image_close(&img);
+        return EXIT_ISOVM_ERROR;
+    }
     struct slot slots[POOL_SIZE_MAX];
     for (int i = 0; i < size; i++)
         slots[i] = (struct slot){ .pid = -1, .link = -1 };
@@ -162,7 +169,7 @@ static int serve(const char *path, int size, uint64_t memory)
                 wake = slots[i].refill_ns < wake ? slots[i].refill_ns : wake;
                 continue;
             }
-            int rc = slot_fill(&slots[i], lfd, memory);
+            int rc = slot_fill(&slots[i], lfd, &img);
             if (rc < 0) {
                 log_err("pool: cannot start a warm VMM: %s", strerror(-rc));
                 status = EXIT_ISOVM_ERROR;
@@ -234,6 +241,7 @@ stop:
             close(slots[i].link);
     while (waitpid(-1, NULL, WNOHANG) > 0)
         ;
+    vm_image_close(&img);
     return status;
 }
 

@@ -25,16 +25,17 @@
 
 extern char **environ;
 
-/* Keep descriptors 0-2, a and b; close every other one (the server's other links above all: a
- * copy of another warm VMM's link would hide the server's end from it). */
-static void fds_keep_only(int a, int b)
+/* Keep descriptors 0-2 and keep[0..n) (ascending); close every other one (the server's other
+ * links above all: a copy of another warm VMM's link would hide the server's end from it). */
+static void fds_keep_only(const int *keep, int n)
 {
-    int lo = a < b ? a : b, hi = a < b ? b : a;
-    if (lo > 3)
-        syscall(SYS_close_range, 3, lo - 1, 0);
-    if (hi > lo + 1)
-        syscall(SYS_close_range, lo + 1, hi - 1, 0);
-    syscall(SYS_close_range, hi + 1, ~0u, 0);
+    int from = 3;
+    for (int i = 0; i < n; i++) {
+        if (keep[i] > from)
+            syscall(SYS_close_range, from, keep[i] - 1, 0);
+        from = keep[i] + 1;
+    }
+    syscall(SYS_close_range, from, ~0u, 0);
 }
 
 static void reply_send(int conn, int type, int value)
@@ -196,9 +197,15 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_IGN);
     setsid(); /* the terminal's ^C for `isovm pool serve` is not a busy job's */
-    fds_keep_only(a->listen_fd, a->link_fd);
-    if (launch_warm_prepare(a->memory) < 0)
+    int keep[3] = { a->listen_fd, a->link_fd, a->img->fd }, t;
+    for (int i = 0; i < 3; i++) /* ascending */
+        for (int j = i + 1; j < 3; j++)
+            if (keep[j] < keep[i])
+                t = keep[i], keep[i] = keep[j], keep[j] = t;
+    fds_keep_only(keep, 3);
+    if (launch_warm_prepare(a->img) < 0)
         _exit(EXIT_ISOVM_ERROR); /* the reason is on the server's stderr; it sees no "R" */
+    close(a->img->fd); /* mapped: the job's VMM holds nothing of the pool's */
     if (write(a->link_fd, "R", 1) != 1)
         _exit(0);
     /* SCHED_BATCH while waiting: a client's connect does not preempt it, so it has sent its

@@ -1,13 +1,13 @@
 /* A warm VMM: a pool's child that makes its microVM ahead, then takes exactly one job. */
 #ifndef ISOVM_POOL_WARM_H
 #define ISOVM_POOL_WARM_H
-#include <stdint.h>
+#include "vmm/core/vm_image.h"
 
 struct pool_warm_args {
     int listen_fd;   /* the pool's socket (non-blocking), shared by every warm VMM */
     int link_fd;     /* to the pool server: "R" when warm; closed when it takes a job; its end
                       * of file is the server gone */
-    uint64_t memory; /* guest RAM of the VM made ahead */
+    const struct vm_image *img; /* the VM to make ahead: its RAM image (the server's) */
 };
 
 /* Run in the child right after fork: make the VM, wait for a client, run its job with the

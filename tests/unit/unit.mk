@@ -296,3 +296,11 @@ unit: $(BUILD)/tests/test_pool_wire
 $(BUILD)/tests/test_pool_wire: $(BUILD)/tests/unit/test_pool_wire.o $(BUILD)/pool/pool_wire.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)
+
+# the guest RAM image a pool's VMs start from (vmm/core/vm_image.c), without KVM
+UNIT_TESTS     += $(BUILD)/tests/test_vm_image
+UNIT_OBJS      += $(BUILD)/tests/unit/test_vm_image.o
+unit: $(BUILD)/tests/test_vm_image
+$(BUILD)/tests/test_vm_image: $(BUILD)/tests/unit/test_vm_image.o $(UNIT_JOB_FIX) $(UNIT_VMM_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)

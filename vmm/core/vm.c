@@ -12,8 +12,6 @@
 #include "firmware/abi.h"
 #include "lib/log.h"
 
-int firmware_image_get(struct firmware_image *fw);
-
 #define MSR_APIC_BASE       0x0000001b
 #define MSR_EFER            0xc0000080
 #define MSR_STAR            0xc0000081
@@ -144,7 +142,7 @@ static void lapic_choose(struct vm *vm)
     vm->lapic = true;
 }
 
-int vm_create(struct vm *vm, uint64_t ram_size)
+int vm_open(struct vm *vm)
 {
     memset(vm, 0, sizeof *vm);
     vm->kvm.kvm_fd = vm->kvm.vm_fd = -1;
@@ -155,25 +153,33 @@ int vm_create(struct vm *vm, uint64_t ram_size)
         return rc;
     features_choose(vm);
     lapic_choose(vm);
+    return 0;
+}
 
-    struct guest_mem *gm = &vm->gm;
-    gm->size = ram_size;
-    gm->npages = ram_size / ISOVM_PAGE_SIZE;
+void *vm_ram_map(uint64_t ram_size)
+{
     void *mem = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED) {
-        int e = errno;
-        log_err("cannot map %llu bytes of guest RAM: %s", (unsigned long long)ram_size, strerror(e));
-        return -e;
+        log_err("cannot map %llu bytes of guest RAM: %s", (unsigned long long)ram_size,
+                strerror(errno));
+        return NULL;
     }
-    gm->host = mem;
     madvise(mem, ram_size, MADV_DONTDUMP);
     /* 4 KiB host pages: a transparent huge page would clear 2 MiB at the first touch of each
      * region the launch writes (firmware, tables, ELF, stack: most of a short job's host time
      * in an emulated host, issue 16) and count them all as the job's memory. */
     madvise(mem, ram_size, MADV_NOHUGEPAGE);
-    gm->perm = calloc(gm->npages, 1);
-    if (!gm->perm)
+    return mem;
+}
+
+int vm_ram_attach(struct vm *vm, uint8_t *mem, uint64_t ram_size)
+{
+    struct guest_mem *gm = &vm->gm;
+    gm->host = mem;
+    gm->size = ram_size;
+    gm->npages = ram_size / ISOVM_PAGE_SIZE;
+    if (!gm->perm && !(gm->perm = calloc(gm->npages, 1)))
         return -ENOMEM;
     struct kvm_userspace_memory_region region = {
         .slot = 0, .guest_phys_addr = 0, .memory_size = ram_size, .userspace_addr = (uint64_t)mem,
@@ -183,14 +189,36 @@ int vm_create(struct vm *vm, uint64_t ram_size)
         log_err("KVM_SET_USER_MEMORY_REGION (%llu bytes): %s", (unsigned long long)ram_size, strerror(e));
         return -e;
     }
+    return 0;
+}
+
+int vm_ram_init(struct vm *vm)
+{
+    struct guest_mem *gm = &vm->gm;
     memcpy(gm->host + ISOVM_FW_CODE_GPA, vm->fw.bytes, vm->fw.size);
-    if ((rc = paging_init(&vm->pg, gm, vm->fw.size))) {
+    if (paging_init(&vm->pg, gm, vm->fw.size)) {
         log_err("guest RAM of %llu bytes is too small for the firmware and page tables",
-                (unsigned long long)ram_size);
-        return rc;
+                (unsigned long long)gm->size);
+        return -ENOMEM;
     }
     tables_write(vm);
     return 0;
+}
+
+int vm_create(struct vm *vm, uint64_t ram_size)
+{
+    int rc = vm_open(vm);
+    if (rc)
+        return rc;
+    uint8_t *mem = vm_ram_map(ram_size);
+    if (!mem)
+        return -ENOMEM;
+    if ((rc = vm_ram_attach(vm, mem, ram_size))) {
+        if (!vm->gm.host)
+            munmap(mem, ram_size);
+        return rc;
+    }
+    return vm_ram_init(vm);
 }
 
 static struct kvm_segment seg_make(uint16_t sel, uint8_t type, uint8_t dpl, int code)

@@ -32,6 +32,19 @@ struct vm {
     bool lapic;                    /* vCPUs get an in-kernel local APIC, hardware-disabled */
 };
 
+/* The embedded firmware image and its entry points (firmware_image.c). 0 or -errno. */
+int firmware_image_get(struct firmware_image *fw);
+
+/* The steps of vm_create, for vm_image.c: open /dev/kvm and create the VM (no RAM yet); map
+ * ram_size bytes of anonymous guest RAM (NULL after a message); make mem the VM's RAM (gm,
+ * a zeroed permission map unless gm.perm is set already, the memslot; on failure mem is the
+ * VM's to unmap if gm.host is set); write the firmware, page tables and descriptor tables. Each
+ * 0 or -errno after a message. */
+int vm_open(struct vm *vm);
+void *vm_ram_map(uint64_t ram_size);
+int vm_ram_attach(struct vm *vm, uint8_t *mem, uint64_t ram_size);
+int vm_ram_init(struct vm *vm);
+
 /* Open /dev/kvm, check API 12 and the extensions isovm uses, create the VM with ram_size bytes
  * of RAM, write the firmware and its tables. Prints the reason and returns -errno on failure. */
 int vm_create(struct vm *vm, uint64_t ram_size);

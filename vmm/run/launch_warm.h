@@ -4,14 +4,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "vmm/core/vm.h"
+#include "vmm/core/vm_image.h"
 
 /* How a job's microVM came to be, for its report ("start"). */
 enum launch_start { LAUNCH_COLD, LAUNCH_WARM, LAUNCH_POOL_COLD };
 
-/* Do ahead, in a pool's VMM, whatever a launch does before it knows its job: the VM with
- * ram_size bytes of RAM (firmware, tables), vCPU 0 opened and set up, /proc/self/fd opened,
- * a host thread's stack in the C library's cache. 0, or -errno (the reason printed). */
-int launch_warm_prepare(uint64_t ram_size);
+/* Do ahead, in a pool's VMM, whatever a launch does before it knows its job: the VM with RAM
+ * mapped from img (firmware, tables: vm_image.h), vCPU 0 opened and set up, /proc/self/fd
+ * opened, the job's first host thread started. 0, or -errno (the reason printed). */
+int launch_warm_prepare(const struct vm_image *img);
 
 /* This process's next launch is a pool's, for the client connected on client_fd: the job ends
  * when that descriptor hangs up, and each byte read from it is a signal number acted on as if
