@@ -1,4 +1,4 @@
-/* The isovm command line: dispatches to launch, jail, check, cap, image and quota, and the overall usage. */
+/* The isovm command line: dispatches to launch, jail, check, cap, image, quota and pool, and the overall usage. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>

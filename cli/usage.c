@@ -13,6 +13,7 @@ void isovm_usage(FILE *f)
         "       isovm cap list|revoke|info --control PATH ... (isovm cap --help)\n"
         "       isovm image build|from-dir ... -o IMG (isovm image --help)\n"
         "       isovm quota set|show|report|serve|keeper ... (isovm quota --help)\n"
+        "       isovm pool serve --socket PATH [--size N] [--memory SIZE] (isovm pool --help)\n"
         "       isovm jail --id ID --uid U --gid G [jail options] -- launch ... (isovm jail --help)\n"
         "       isovm --help | --version\n"
         "\n"

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,14 @@ static int pool_client_connect(const char *path)
     return fd;
 }
 
+/* A closed stdin, stdout or stderr goes to the job as /dev/null. */
+static void stdio_fill(int fds[3])
+{
+    for (int i = 0; i < 3; i++)
+        if (fcntl(i, F_GETFD) < 0)
+            fds[i] = open("/dev/null", i ? O_WRONLY | O_CLOEXEC : O_RDONLY | O_CLOEXEC);
+}
+
 /* The request: head and descriptors in one message, then the strings. */
 static int request_send(int fd, int argc, char **argv)
 {
@@ -83,11 +92,17 @@ static int request_send(int fd, int argc, char **argv)
         .payload_len = (uint32_t)len, .umask = um,
         .client_mono_ns = clock_main_mono_ns, .client_real_ns = clock_main_real_ns,
     };
-    int fds[POOL_NFDS];
-    for (int i = 0; i < 3; i++) /* a closed one goes as /dev/null */
-        fds[i] = fcntl(i, F_GETFD) >= 0 ? i : open("/dev/null", i ? O_WRONLY : O_RDONLY | O_CLOEXEC);
-    fds[3] = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int fds[POOL_NFDS] = { 0, 1, 2, open(".", O_PATH | O_DIRECTORY | O_CLOEXEC) };
     int rc = 0;
+    bool retried = false;
+    if (fds[3] >= 0 && fds[3] < 3) { /* it took a closed stdio slot */
+        int hi = fcntl(fds[3], F_DUPFD_CLOEXEC, 3);
+        close(fds[3]);
+        fds[3] = hi;
+        stdio_fill(fds);
+        retried = true;
+    }
+again:
     if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0 || fds[3] < 0) {
         rc = -errno;
         log_err("--pool: cannot open the working directory or /dev/null: %s", strerror(errno));
@@ -109,6 +124,11 @@ static int request_send(int fd, int argc, char **argv)
         do
             n = sendmsg(fd, &m, MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
+        if (n < 0 && errno == EBADF && !retried) { /* a closed stdio descriptor: /dev/null */
+            retried = true;
+            stdio_fill(fds);
+            goto again;
+        }
         if (n != (ssize_t)sizeof h)
             rc = n < 0 ? -errno : -EIO;
         else

@@ -159,22 +159,27 @@ static int serve(const char *path, int size, uint64_t memory)
     for (int i = 0; i < size; i++)
         slots[i] = (struct slot){ .pid = -1, .link = -1 };
     int fails = 0, status = 0, ready = 0;
-    bool announced = false;
+    bool announced = false, fork_failing = false;
     for (;;) {
         uint64_t now = mono_ns(), wake = UINT64_MAX;
         for (int i = 0; i < size; i++) {
             if (slots[i].link >= 0)
                 continue;
-            if (slots[i].refill_ns > now && ready > 0) {
+            if (slots[i].refill_ns > now && (ready > 0 || fork_failing)) {
                 wake = slots[i].refill_ns < wake ? slots[i].refill_ns : wake;
                 continue;
             }
             int rc = slot_fill(&slots[i], lfd, &img);
-            if (rc < 0) {
-                log_err("pool: cannot start a warm VMM: %s", strerror(-rc));
-                status = EXIT_ISOVM_ERROR;
-                goto stop;
+            if (rc < 0) { /* no process or descriptor to spare now: try again in a second */
+                if (!fork_failing)
+                    log_err("pool: cannot start a warm VMM: %s (trying again every second)",
+                            strerror(-rc));
+                fork_failing = true;
+                slots[i].refill_ns = now + 1000000000ull;
+                wake = slots[i].refill_ns < wake ? slots[i].refill_ns : wake;
+                continue;
             }
+            fork_failing = false;
         }
         struct pollfd p[POOL_SIZE_MAX + 1];
         p[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };

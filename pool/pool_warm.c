@@ -270,8 +270,6 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
     } else {
         clock_main_mark();
     }
-    int fl = fcntl(conn, F_GETFL);
-    fcntl(conn, F_SETFL, fl | O_NONBLOCK);
     launch_warm_offer(conn);
     job_conn = conn;
     launch_warm_on_done(job_done);

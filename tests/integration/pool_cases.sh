@@ -315,7 +315,7 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[1]); t
 }
 
 # c_pool_cold_memory : a job asking for other memory than the pool's is served cold by a pool
-# VMM (report "pool-cold"), correctly
+# VMM (report "pool-cold"), correctly; a client with a closed stdin
 c_pool_cold_memory() {
     need hello.musl || return
     _pool_start 1 --memory 64M || return
@@ -325,6 +325,11 @@ c_pool_cold_memory() {
     expect_report "$WORK/case/r.json" memory_limit_bytes 33554432
     run_isovm launch --pool "$POOL_SOCK" --report "$WORK/case/w.json" -- "$J"
     expect_status 0 && expect_report "$WORK/case/w.json" start '"warm"'
+    # a client with stdin closed: the job's stdin is /dev/null
+    "$ISOVM" launch --pool "$POOL_SOCK" -- "$J" <&- >"$WORK/case/closed.out" 2>&1
+    local rc=$?
+    [ "$rc" = 0 ] && _has "$WORK/case/closed.out" "hello from isovm" ||
+        fail "with stdin closed: status $rc, $(head -c 300 "$WORK/case/closed.out")"
     _pool_stop
 }
 

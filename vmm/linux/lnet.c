@@ -408,7 +408,7 @@ static void net_round(struct lnet_core *c)
             lnet_endpoint_close(c, i);
         }
     /* revocations, and the guest's frames, taken under the lock and handled outside it */
-    static __thread struct frame batch[TX_BATCH];
+    struct frame *batch = c->tx_batch;
     bool revoke[POLICY_MAX_ENDPOINTS];
     unsigned nb = 0;
     bool kick = false;

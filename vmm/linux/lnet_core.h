@@ -79,6 +79,9 @@ struct lnet_core {
     struct lnet *n;
     pthread_mutex_t lock;  /* the queues and the requests below; never held while taking dev_lock */
     struct ring txq, rxq;
+    struct frame tx_batch[TX_BATCH]; /* the stack thread's: frames taken from txq under the lock,
+                                      * handled outside it (not thread-local storage: every
+                                      * thread of every isovm process would carry 95 KiB) */
     bool tx_blocked;       /* the device holds a frame: kick it when the queue has room */
     bool rx_masked;        /* POLLIN masked: wake the thread when the queue drains */
     bool stop;

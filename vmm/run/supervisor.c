@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "limits/cpu_quota.h"
 #include "vmm/caps/cap_hold.h"
@@ -165,7 +166,7 @@ static bool client_take(struct job *job, int fd)
 {
     unsigned char b[16];
     for (;;) {
-        ssize_t n = read(fd, b, sizeof b);
+        ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
