@@ -14,12 +14,16 @@ RUNS=${BENCH_RUNS:-21}
 JOBS=${BENCH_POOL_JOBS:-40}
 PAR=${BENCH_POOL_PAR:-$(nproc)}
 
-if [ "${1:-}" = --rows ]; then # a line per run: floor cold-start cold-total pool-start pool-total
+if [ "${1:-}" = --rows ]; then # a line per run: floor cold-start cold-total pool-start pool-phases... pool-total
     cd "$2"
     settle() { sleep "${BENCH_SETTLE:-1.1}"; }
+    # the start, then (pooled only) exec to main() and each phase's end, from the report
     start_of() { python3 -c 'import json, sys
 p = json.load(open(sys.argv[1]))["phases_ns"]
-print(p["main_realtime"] - int(sys.argv[2]) * 1000 + p["first_entry"])' "$1" "$2"; }
+e = p["main_realtime"] - int(sys.argv[2]) * 1000
+print(e + p["first_entry"], *([e] + [p[k] for k in ("launch", "program_read", "vm_created",
+      "elf_loaded", "stack_built", "vcpu_created", "filter_installed", "first_entry")]
+      if len(sys.argv) > 3 else []))' "$@"; }
     ./floor && ./isovm launch -- ./hello.musl >/dev/null 2>&1 # warm caches once
     ./isovm launch --pool pool.sock -- ./hello.musl >/dev/null 2>&1
     for ((r = 0; r < RUNS; r++)); do
@@ -34,7 +38,7 @@ print(p["main_realtime"] - int(sys.argv[2]) * 1000 + p["first_entry"])' "$1" "$2
         ./isovm launch --pool pool.sock --report p.json -- ./hello.musl >/dev/null 2>&1 ||
             { echo "bench: pooled launch failed" >&2; exit 1; }
         t1=${EPOCHREALTIME/./}
-        p=$((t1 - t0)) ps=$(start_of p.json "$t0")
+        p=$((t1 - t0)) ps=$(start_of p.json "$t0" phases)
         grep -q '"start": "warm"' p.json || { echo "bench: the pooled job was not warm" >&2; exit 1; }
         echo "$f $cs $c $ps $p"
     done
@@ -65,12 +69,21 @@ import statistics, sys
 rows = [list(map(int, l.split())) for l in sys.argv[1].splitlines() if l.strip()]
 cold_s, pool_s, jobs, par, cpus, size = (int(x) for x in sys.argv[2:])
 med = lambda i: statistics.median(r[i] for r in rows)
-f, cs, c, ps, p = (med(i) for i in range(5))
+f, cs, c, ps = (med(i) for i in range(4))
+p = med(len(rows[0]) - 1)
 print("pooled start (medians of %d, ASLR off, each after a pause; pool of %d; see bench/pool.sh):" % (len(rows), size))
 print("  KVM floor, static (whole process):     %8.2f ms" % (f / 1e3))
 print("  cold launch: start to first instruction %7.2f ms, whole %8.2f ms" % (cs / 1e6, c / 1e3))
 print("  pooled:      start to first instruction %7.2f ms, whole %8.2f ms" % (ps / 1e6, p / 1e3))
 print("  pooled start ratio: %.2fx the floor (target <= 0.3x); cold start %.2fx" % (ps / 1e3 / f, cs / 1e3 / f))
+names = ["exec to main() (bash's fork, the client's start)", "to the pool VMM's launch (request, accept, checks)",
+         "program read, job object, syscall filter lists", "VM adopted", "ELF", "stack", "vCPU 0's registers",
+         "report opened, the VMM's seccomp filter", "to the first guest instruction"]
+ends = [med(4 + i) for i in range(9)]
+print("  pooled start's phases (medians; from the time before the client's exec):")
+for i, n in enumerate(names):
+    d = ends[i] - (ends[i - 1] if i > 1 else 0) if i else ends[0]
+    print("    %-52s %6.2f ms  %5.1f%%" % (n, d / 1e6, 100 * d / ps))
 print("launches per second, %d jobs of hello, %d at a time, %d CPUs: cold %.1f/s, pooled %.1f/s (%.2fx)"
       % (jobs, par, cpus, jobs / (cold_s / 1e6), jobs / (pool_s / 1e6), cold_s / pool_s))
 PY

@@ -23,7 +23,7 @@ extern char **environ;
 static int write_full(int fd, const char *p, size_t len)
 {
     while (len) {
-        ssize_t n = write(fd, p, len);
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -64,7 +64,8 @@ static void stdio_fill(int fds[3])
             fds[i] = open("/dev/null", i ? O_WRONLY | O_CLOEXEC : O_RDONLY | O_CLOEXEC);
 }
 
-/* The request: head and descriptors in one message, then the strings. */
+/* The request: head and strings in one buffer, sent with the descriptors in one sendmsg (the
+ * rest, if the socket took only part, written after it). */
 static int request_send(int fd, int argc, char **argv)
 {
     size_t len = 0;
@@ -78,20 +79,24 @@ static int request_send(int fd, int argc, char **argv)
                 POOL_PAYLOAD_MAX);
         return -E2BIG;
     }
-    char *payload = malloc(len ? len : 1), *p = payload;
-    if (!payload)
+    struct pool_request_head h = {
+        .magic = POOL_MAGIC, .version = POOL_VERSION, .argc = (uint32_t)argc, .envc = envc,
+        .payload_len = (uint32_t)len,
+        .client_mono_ns = clock_main_mono_ns, .client_real_ns = clock_main_real_ns,
+    };
+    mode_t um = umask(0);
+    umask(um);
+    h.umask = um;
+    size_t total = sizeof h + len;
+    char *msg = malloc(total), *p;
+    if (!msg)
         return -ENOMEM;
+    memcpy(msg, &h, sizeof h);
+    p = msg + sizeof h;
     for (int i = 0; i < argc; i++)
         p = stpcpy(p, argv[i]) + 1;
     for (uint32_t i = 0; i < envc; i++)
         p = stpcpy(p, environ[i]) + 1;
-    mode_t um = umask(0);
-    umask(um);
-    struct pool_request_head h = {
-        .magic = POOL_MAGIC, .version = POOL_VERSION, .argc = (uint32_t)argc, .envc = envc,
-        .payload_len = (uint32_t)len, .umask = um,
-        .client_mono_ns = clock_main_mono_ns, .client_real_ns = clock_main_real_ns,
-    };
     int fds[POOL_NFDS] = { 0, 1, 2, open(".", O_PATH | O_DIRECTORY | O_CLOEXEC) };
     int rc = 0;
     bool retried = false;
@@ -112,7 +117,7 @@ again:
             struct cmsghdr align;
         } ctl;
         memset(&ctl, 0, sizeof ctl);
-        struct iovec iov = { .iov_base = &h, .iov_len = sizeof h };
+        struct iovec iov = { .iov_base = msg, .iov_len = total };
         struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
                             .msg_controllen = sizeof ctl.buf };
         struct cmsghdr *c = CMSG_FIRSTHDR(&m);
@@ -129,23 +134,19 @@ again:
             stdio_fill(fds);
             goto again;
         }
-        if (n != (ssize_t)sizeof h)
-            rc = n < 0 ? -errno : -EIO;
-        else
-            rc = write_full(fd, payload, len);
+        rc = n < 0 ? -errno : write_full(fd, msg + n, total - (size_t)n);
         if (rc)
             log_err("--pool: sending the request: %s", strerror(-rc));
     }
     for (int i = 0; i < POOL_NFDS; i++)
         if (fds[i] >= 3)
             close(fds[i]);
-    free(payload);
+    free(msg);
     return rc;
 }
 
 int pool_client_run(const char *path, int argc, char **argv)
 {
-    signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -173,7 +174,7 @@ int pool_client_run(const char *path, int argc, char **argv)
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
                 unsigned char b = (unsigned char)si.ssi_signo;
-                if (write(fd, &b, 1) < 0 && errno != EPIPE)
+                if (send(fd, &b, 1, MSG_NOSIGNAL) < 0 && errno != EPIPE)
                     log_err("--pool: forwarding %s: %s", strsignal((int)si.ssi_signo),
                             strerror(errno));
             }

@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <sys/epoll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -74,7 +73,7 @@ static void job_done(int status)
     job_conn = -1;
 }
 
-/* Read exactly len bytes (the socket's receive timeout bounds each wait). 0 or -errno. */
+/* Read exactly len bytes, each wait bounded by the socket's receive timeout. 0 or -errno. */
 static int read_full(int fd, void *buf, size_t len)
 {
     char *p = buf;
@@ -92,40 +91,72 @@ static int read_full(int fd, void *buf, size_t len)
     return 0;
 }
 
-/* The head and its descriptors. Every descriptor that came is either in fds[] (exactly
- * POOL_NFDS of them, the last a directory) or closed. 0, or -errno with the reason. */
-static int head_recv(int conn, struct pool_request_head *h, int fds[POOL_NFDS], char *err,
-                     size_t errlen)
+/* The receive timeout, set only when the request is not all there at once. */
+static void request_timeout(int conn, bool *set)
 {
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * POOL_NFDS * 4)];
-        struct cmsghdr align;
-    } ctl;
-    struct iovec iov = { .iov_base = h, .iov_len = sizeof *h };
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                        .msg_controllen = sizeof ctl.buf };
-    ssize_t n;
-    do
-        n = recvmsg(conn, &m, MSG_CMSG_CLOEXEC);
-    while (n < 0 && errno == EINTR);
-    int got = 0, rc = 0;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); n >= 0 && c; c = CMSG_NXTHDR(&m, c)) {
+    if (*set)
+        return;
+    struct timeval tv = { .tv_sec = REQUEST_TIMEOUT_S };
+    setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    *set = true;
+}
+
+/* A request as it came: its head, descriptors and payload (in the caller's buffer, or
+ * allocated when larger). */
+struct request_in {
+    struct pool_request_head h;
+    int fds[POOL_NFDS];
+    char *payload;
+};
+
+/* The descriptors of the first message: the first POOL_NFDS kept in fds, any others closed.
+ * Returns how many came. */
+static int fds_take(struct msghdr *m, int fds[POOL_NFDS])
+{
+    int got = 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
             continue;
         size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        for (size_t i = 0; i < k; i++) {
+        for (size_t i = 0; i < k; i++, got++) {
             int fd;
             memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
             if (got < POOL_NFDS)
                 fds[got] = fd;
             else
                 close(fd);
-            got++;
         }
     }
+    return got;
+}
+
+/* Receive the request: the first message (head, descriptors, and nearly always every string)
+ * into buf, then whatever is missing, each wait at most REQUEST_TIMEOUT_S. With descriptors
+ * 0-2 free, the client's stdio lands there. 0, or -errno with the reason in err; on failure
+ * every descriptor that came is closed. */
+static int request_recv(int conn, char *buf, size_t buflen, struct request_in *in, char *err,
+                        size_t errlen)
+{
+    union {
+        char b[CMSG_SPACE(sizeof(int) * POOL_NFDS * 4)];
+        struct cmsghdr align;
+    } ctl;
+    struct iovec iov = { .iov_base = buf, .iov_len = buflen };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+                        .msg_controllen = sizeof ctl.b };
+    bool timeout_set = false;
+    ssize_t n = recvmsg(conn, &m, MSG_DONTWAIT);
+    if (n < 0 && errno == EAGAIN) {
+        request_timeout(conn, &timeout_set);
+        do
+            n = recvmsg(conn, &m, 0);
+        while (n < 0 && errno == EINTR);
+    }
+    int got = n >= 0 ? fds_take(&m, in->fds) : 0, rc = 0;
+    size_t have = n > 0 ? (size_t)n : 0;
     if (n < 0) {
-        snprintf(err, errlen, "reading the request: %s", strerror(errno));
         rc = errno == EAGAIN ? -ETIMEDOUT : -errno;
+        snprintf(err, errlen, "reading the request: %s", strerror(-rc));
     } else if (n == 0) {
         snprintf(err, errlen, "the client closed the connection before its request");
         rc = -ECONNRESET;
@@ -133,18 +164,41 @@ static int head_recv(int conn, struct pool_request_head *h, int fds[POOL_NFDS], 
         snprintf(err, errlen, "request with %d descriptors (expected %d: stdin, stdout, stderr, "
                  "working directory)%s", got, POOL_NFDS, m.msg_flags & MSG_CTRUNC ? ", truncated" : "");
         rc = -EPROTO;
-    } else if ((size_t)n < sizeof *h && (rc = read_full(conn, (char *)h + n, sizeof *h - (size_t)n))) {
-        snprintf(err, errlen, "reading the request's head: %s", strerror(-rc));
-    } else {
-        struct stat st;
-        if (fstat(fds[3], &st) < 0 || !S_ISDIR(st.st_mode)) {
-            snprintf(err, errlen, "the request's working directory is not a directory");
-            rc = -EPROTO;
+    } else if (have < sizeof in->h) {
+        request_timeout(conn, &timeout_set);
+        if ((rc = read_full(conn, buf + have, sizeof in->h - have)))
+            snprintf(err, errlen, "reading the request's head: %s", strerror(-rc));
+        have = sizeof in->h;
+    }
+    if (!rc) {
+        memcpy(&in->h, buf, sizeof in->h);
+        have -= sizeof in->h; /* the strings already here */
+        rc = pool_head_check(&in->h, err, errlen);
+    }
+    size_t len = rc ? 0 : in->h.payload_len;
+    in->payload = buf + sizeof in->h;
+    if (!rc && have > len) {
+        snprintf(err, errlen, "request with %zu bytes after its strings", have - len);
+        rc = -EPROTO;
+    }
+    if (!rc && len > buflen - sizeof in->h) { /* larger than the first message can be */
+        char *p = malloc(len);
+        if (!p) {
+            snprintf(err, errlen, "out of memory for a request of %zu bytes", len);
+            rc = -ENOMEM;
+        } else {
+            memcpy(p, in->payload, have);
+            in->payload = p; /* the job's environment and arguments: kept until the VMM exits */
         }
+    }
+    if (!rc && have < len) {
+        request_timeout(conn, &timeout_set);
+        if ((rc = read_full(conn, in->payload + have, len - have)))
+            snprintf(err, errlen, "reading the request's arguments: %s", strerror(-rc));
     }
     if (rc)
         for (int i = 0; i < got && i < POOL_NFDS; i++)
-            close(fds[i]);
+            close(in->fds[i]);
     return rc;
 }
 
@@ -208,13 +262,8 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
     close(a->img->fd); /* mapped: the job's VMM holds nothing of the pool's */
     if (write(a->link_fd, "R", 1) != 1)
         _exit(0);
-    /* SCHED_BATCH while waiting: a client's connect does not preempt it, so it has sent its
-     * whole request by the time this VMM runs (one switch instead of three); the job runs under
-     * the usual policy */
-    struct sched_param sp = { 0 };
-    sched_setscheduler(0, SCHED_BATCH, &sp);
+    int log_fd = fcntl(2, F_DUPFD_CLOEXEC, 3); /* the server's stderr, for refusals */
     int conn = client_wait(a->listen_fd, a->link_fd);
-    sched_setscheduler(0, SCHED_OTHER, &sp);
     close(a->listen_fd);
     close(a->link_fd); /* the server makes another warm VMM */
     if (conn < 0)
@@ -225,43 +274,45 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
         reply_send(conn, POOL_REPLY_REFUSED, EACCES);
         _exit(0);
     }
-    struct timeval tv = { .tv_sec = REQUEST_TIMEOUT_S };
-    setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    struct pool_request_head h;
+    /* the client's stdin, stdout and stderr arrive as 0, 1 and 2 (the lowest free descriptors,
+     * installed in order); refusals go to the server's stderr, kept as log_fd */
+    close(0);
+    close(1);
+    close(2);
+    static char buf[64 << 10];
+    struct request_in in;
     struct pool_request r = { 0 };
-    int fds[POOL_NFDS];
     char err[300];
-    int rc = head_recv(conn, &h, fds, err, sizeof err);
-    char *payload = NULL;
-    if (!rc && !(rc = pool_head_check(&h, err, sizeof err))) {
-        payload = malloc(h.payload_len ? h.payload_len : 1);
-        if (!payload)
-            rc = -ENOMEM;
-        else if ((rc = read_full(conn, payload, h.payload_len)))
-            snprintf(err, sizeof err, "reading the request's arguments: %s", strerror(-rc));
-        else
-            rc = pool_request_parse(&h, payload, &r, err, sizeof err);
-        if (rc)
-            for (int i = 0; i < POOL_NFDS; i++)
-                close(fds[i]);
+    int rc = request_recv(conn, buf, sizeof buf, &in, err, sizeof err);
+    if (!rc && (rc = pool_request_parse(&in.h, in.payload, &r, err, sizeof err)))
+        for (int i = 0; i < POOL_NFDS; i++)
+            close(in.fds[i]);
+    if (!rc && fchdir(in.fds[3]) < 0) { /* the client's working directory (not a directory?) */
+        rc = -errno;
+        snprintf(err, sizeof err, "the request's working directory: %s", strerror(errno));
+        for (int i = 0; i < POOL_NFDS; i++)
+            close(in.fds[i]);
     }
     if (rc) {
+        dup2(log_fd, 2);
         log_err("pool: a client's request refused: %s", err);
         reply_send(conn, POOL_REPLY_REFUSED, -rc);
         _exit(0);
     }
-    /* the client's view: working directory, umask, stdio, environment; the phases from its
-     * main() (same host, same CLOCK_MONOTONIC) */
-    if (fchdir(fds[3]) < 0) {
-        reply_send(conn, POOL_REPLY_REFUSED, errno);
-        _exit(0);
+    close(in.fds[3]);
+    close(log_fd);
+    if (in.fds[0] != 0 || in.fds[1] != 1 || in.fds[2] != 2) { /* not as isovm sends them */
+        int tmp[3];
+        for (int i = 0; i < 3; i++)
+            tmp[i] = fcntl(in.fds[i], F_DUPFD_CLOEXEC, 3);
+        for (int i = 0; i < 3; i++)
+            close(in.fds[i]);
+        for (int i = 0; i < 3; i++) {
+            dup2(tmp[i], i);
+            close(tmp[i]);
+        }
     }
-    close(fds[3]);
     umask((mode_t)r.umask);
-    for (int i = 0; i < 3; i++) {
-        dup2(fds[i], i);
-        close(fds[i]);
-    }
     environ = r.envp;
     uint64_t now = mono_ns();
     if (r.client_mono_ns && r.client_mono_ns <= now) {
