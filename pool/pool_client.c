@@ -34,28 +34,6 @@ static int write_full(int fd, const char *p, size_t len)
     return 0;
 }
 
-static int pool_client_connect(const char *path)
-{
-    struct sockaddr_un a = { .sun_family = AF_UNIX };
-    if (strlen(path) >= sizeof a.sun_path) {
-        log_err("--pool %s: path too long for a Unix socket (at most %zu bytes)", path,
-                sizeof a.sun_path - 1);
-        return -ENAMETOOLONG;
-    }
-    memcpy(a.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        int e = errno;
-        log_err("--pool %s: %s%s", path, strerror(e),
-                e == ENOENT || e == ECONNREFUSED ? " (no pool is serving there: isovm pool serve "
-                                                   "--socket PATH)" : "");
-        if (fd >= 0)
-            close(fd);
-        return -e;
-    }
-    return fd;
-}
-
 /* A closed stdin, stdout or stderr goes to the job as /dev/null. */
 static void stdio_fill(int fds[3])
 {
@@ -64,10 +42,18 @@ static void stdio_fill(int fds[3])
             fds[i] = open("/dev/null", i ? O_WRONLY | O_CLOEXEC : O_RDONLY | O_CLOEXEC);
 }
 
-/* The request: head and strings in one buffer, sent with the descriptors in one sendmsg (the
- * rest, if the socket took only part, written after it). */
-static int request_send(int fd, int argc, char **argv)
+/* The request: one datagram to the pool (head, the strings or as many as fit, and the
+ * descriptors: stdio, working directory, the pool's end of the connection), the rest of the
+ * strings on the connection. 0, or -errno after a message. */
+static int request_send(const char *path, int conn_theirs, int conn, int argc, char **argv)
 {
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    if (strlen(path) >= sizeof a.sun_path) {
+        log_err("--pool %s: path too long for a Unix socket (at most %zu bytes)", path,
+                sizeof a.sun_path - 1);
+        return -ENAMETOOLONG;
+    }
+    memcpy(a.sun_path, path, strlen(path) + 1);
     size_t len = 0;
     uint32_t envc = 0;
     for (int i = 0; i < argc; i++)
@@ -97,28 +83,31 @@ static int request_send(int fd, int argc, char **argv)
         p = stpcpy(p, argv[i]) + 1;
     for (uint32_t i = 0; i < envc; i++)
         p = stpcpy(p, environ[i]) + 1;
-    int fds[POOL_NFDS] = { 0, 1, 2, open(".", O_PATH | O_DIRECTORY | O_CLOEXEC) };
-    int rc = 0;
+    int fds[POOL_NFDS] = { 0, 1, 2, open(".", O_PATH | O_DIRECTORY | O_CLOEXEC), conn_theirs };
+    int rc = 0, sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     bool retried = false;
-    if (fds[3] >= 0 && fds[3] < 3) { /* it took a closed stdio slot */
-        int hi = fcntl(fds[3], F_DUPFD_CLOEXEC, 3);
-        close(fds[3]);
-        fds[3] = hi;
+    if (fds[POOL_FD_CWD] >= 0 && fds[POOL_FD_CWD] < 3) { /* it took a closed stdio slot */
+        int hi = fcntl(fds[POOL_FD_CWD], F_DUPFD_CLOEXEC, 3);
+        close(fds[POOL_FD_CWD]);
+        fds[POOL_FD_CWD] = hi;
         stdio_fill(fds);
         retried = true;
     }
+    size_t first = total < POOL_DGRAM_MAX ? total : POOL_DGRAM_MAX;
 again:
-    if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0 || fds[3] < 0) {
+    if (sock < 0 || fds[0] < 0 || fds[1] < 0 || fds[2] < 0 || fds[POOL_FD_CWD] < 0) {
         rc = -errno;
-        log_err("--pool: cannot open the working directory or /dev/null: %s", strerror(errno));
+        log_err("--pool: cannot open a socket, the working directory or /dev/null: %s",
+                strerror(errno));
     } else {
         union {
             char buf[CMSG_SPACE(sizeof fds)];
             struct cmsghdr align;
         } ctl;
         memset(&ctl, 0, sizeof ctl);
-        struct iovec iov = { .iov_base = msg, .iov_len = total };
-        struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+        struct iovec iov = { .iov_base = msg, .iov_len = first };
+        struct msghdr m = { .msg_name = &a, .msg_namelen = sizeof a, .msg_iov = &iov,
+                            .msg_iovlen = 1, .msg_control = ctl.buf,
                             .msg_controllen = sizeof ctl.buf };
         struct cmsghdr *c = CMSG_FIRSTHDR(&m);
         c->cmsg_level = SOL_SOCKET;
@@ -126,21 +115,28 @@ again:
         c->cmsg_len = CMSG_LEN(sizeof fds);
         memcpy(CMSG_DATA(c), fds, sizeof fds);
         ssize_t n;
-        do
-            n = sendmsg(fd, &m, MSG_NOSIGNAL);
+        do /* a full queue (every VMM busy) blocks here until one takes a request */
+            n = sendmsg(sock, &m, MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
         if (n < 0 && errno == EBADF && !retried) { /* a closed stdio descriptor: /dev/null */
             retried = true;
             stdio_fill(fds);
             goto again;
         }
-        rc = n < 0 ? -errno : write_full(fd, msg + n, total - (size_t)n);
-        if (rc)
-            log_err("--pool: sending the request: %s", strerror(-rc));
+        if (n < 0) {
+            rc = -errno;
+            log_err("--pool %s: %s%s", path, strerror(errno),
+                    errno == ENOENT || errno == ECONNREFUSED
+                        ? " (no pool is serving there: isovm pool serve --socket PATH)" : "");
+        } else if (first < total && (rc = write_full(conn, msg + first, total - first))) {
+            log_err("--pool %s: sending the request: %s", path, strerror(-rc));
+        }
     }
-    for (int i = 0; i < POOL_NFDS; i++)
+    for (int i = 0; i < POOL_FD_CONN; i++)
         if (fds[i] >= 3)
             close(fds[i]);
+    if (sock >= 0)
+        close(sock);
     free(msg);
     return rc;
 }
@@ -154,12 +150,16 @@ int pool_client_run(const char *path, int argc, char **argv)
     sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, NULL); /* forwarded to the job, as isovm itself would act */
     int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-    int fd = pool_client_connect(path);
-    if (fd < 0 || sfd < 0 || request_send(fd, argc, argv) < 0) {
-        if (sfd < 0)
-            log_err("--pool: signalfd: %s", strerror(errno));
+    int sv[2] = { -1, -1 };
+    if (sfd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        log_err("--pool: %s: %s", sfd < 0 ? "signalfd" : "socketpair", strerror(errno));
         return EXIT_ISOVM_ERROR;
     }
+    int fd = sv[0];
+    int rc = request_send(path, sv[1], fd, argc, argv);
+    close(sv[1]); /* the VMM's now: its end of file is the VMM gone */
+    if (rc < 0)
+        return EXIT_ISOVM_ERROR;
     struct pool_reply r;
     size_t got = 0;
     while (got < sizeof r) {

@@ -59,8 +59,9 @@ static int usage_error(const char *what)
     return EXIT_ISOVM_ERROR;
 }
 
-/* Bind path, replacing a stale socket (nothing listening) but never a live one or a file. */
-static int socket_listen(const char *path)
+/* Bind the pool's datagram socket at path, replacing a stale socket (nothing bound there) but
+ * never a live one or another file. SO_PASSCRED: every request carries its sender's uid. */
+static int socket_bind(const char *path)
 {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     if (strlen(path) >= sizeof a.sun_path) {
@@ -74,7 +75,7 @@ static int socket_listen(const char *path)
             log_err("pool: --socket %s: exists and is not a socket", path);
             return -1;
         }
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int probe = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         bool live = probe >= 0 && connect(probe, (struct sockaddr *)&a, sizeof a) == 0;
         if (probe >= 0)
             close(probe);
@@ -84,11 +85,11 @@ static int socket_listen(const char *path)
         }
         unlink(path);
     }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
     mode_t old = umask(0177);
     int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof a);
     umask(old);
-    if (rc < 0 || listen(fd, 128) < 0) {
+    if (rc < 0 || setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
         log_err("pool: --socket %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
@@ -105,7 +106,7 @@ struct slot {
 };
 
 /* Fork one warm VMM into s. 0 or -errno. */
-static int slot_fill(struct slot *s, int listen_fd, const struct vm_image *img)
+static int slot_fill(struct slot *s, int sock_fd, const struct vm_image *img)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -119,7 +120,7 @@ static int slot_fill(struct slot *s, int listen_fd, const struct vm_image *img)
         return -e;
     }
     if (pid == 0) {
-        struct pool_warm_args a = { .listen_fd = listen_fd, .link_fd = sv[1], .img = img };
+        struct pool_warm_args a = { .sock_fd = sock_fd, .link_fd = sv[1], .img = img };
         pool_warm_main(&a);
     }
     close(sv[1]);
@@ -150,7 +151,7 @@ static int serve(const char *path, int size, uint64_t memory)
     struct vm_image img;
     if (sfd < 0 || vm_image_make(&img, memory) < 0)
         return EXIT_ISOVM_ERROR;
-    int lfd = socket_listen(path);
+    int lfd = socket_bind(path);
     if (lfd < 0) {
         vm_image_close(&img);
         return EXIT_ISOVM_ERROR;

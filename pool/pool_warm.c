@@ -1,4 +1,4 @@
-/* A warm VMM: makes its microVM, accepts one client, checks its request, runs the job, replies. */
+/* A warm VMM: makes its microVM, takes one request from the pool's socket, checks it, runs the job, replies. */
 #include "pool/pool_warm.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +20,8 @@
 #include "vmm/run/launch_cli.h"
 #include "vmm/run/launch_warm.h"
 
-#define REQUEST_TIMEOUT_S 10 /* a client that connects must send its request within this */
+#define REQUEST_TIMEOUT_S 10 /* a request's strings that do not fit its datagram must follow
+                             * within this */
 
 extern char **environ;
 
@@ -91,31 +92,30 @@ static int read_full(int fd, void *buf, size_t len)
     return 0;
 }
 
-/* The receive timeout, set only when the request is not all there at once. */
-static void request_timeout(int conn, bool *set)
-{
-    if (*set)
-        return;
-    struct timeval tv = { .tv_sec = REQUEST_TIMEOUT_S };
-    setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    *set = true;
-}
-
-/* A request as it came: its head, descriptors and payload (in the caller's buffer, or
- * allocated when larger). */
+/* A request as it came: its head, descriptors and payload (in the datagram's buffer, or
+ * allocated when larger); fds[i] -1 when absent. */
 struct request_in {
     struct pool_request_head h;
     int fds[POOL_NFDS];
     char *payload;
 };
 
-/* The descriptors of the first message: the first POOL_NFDS kept in fds, any others closed.
- * Returns how many came. */
-static int fds_take(struct msghdr *m, int fds[POOL_NFDS])
+/* The descriptors that came: the first POOL_NFDS kept in fds, any others closed. Returns how
+ * many came. Also the sender's uid (SCM_CREDENTIALS: the socket has SO_PASSCRED). */
+static int msg_take(struct msghdr *m, int fds[POOL_NFDS], uid_t *uid, bool *has_uid)
 {
     int got = 0;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+        if (c->cmsg_level != SOL_SOCKET)
+            continue;
+        if (c->cmsg_type == SCM_CREDENTIALS && c->cmsg_len >= CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred cr;
+            memcpy(&cr, CMSG_DATA(c), sizeof cr);
+            *uid = cr.uid;
+            *has_uid = true;
+            continue;
+        }
+        if (c->cmsg_type != SCM_RIGHTS)
             continue;
         size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
         for (size_t i = 0; i < k; i++, got++) {
@@ -130,118 +130,106 @@ static int fds_take(struct msghdr *m, int fds[POOL_NFDS])
     return got;
 }
 
-/* Receive the request: the first message (head, descriptors, and nearly always every string)
- * into buf, then whatever is missing, each wait at most REQUEST_TIMEOUT_S. With descriptors
- * 0-2 free, the client's stdio lands there. 0, or -errno with the reason in err; on failure
- * every descriptor that came is closed. */
-static int request_recv(int conn, char *buf, size_t buflen, struct request_in *in, char *err,
-                        size_t errlen)
+/* Check the datagram taken (n bytes in buf, its control message in m) and read what is
+ * missing of its strings from the connection. 0, or -errno with the reason in err. */
+static int request_check(struct msghdr *m, ssize_t n, char *buf, size_t buflen,
+                         struct request_in *in, int got, bool has_uid, uid_t uid, char *err,
+                         size_t errlen)
 {
-    union {
-        char b[CMSG_SPACE(sizeof(int) * POOL_NFDS * 4)];
-        struct cmsghdr align;
-    } ctl;
-    struct iovec iov = { .iov_base = buf, .iov_len = buflen };
-    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-                        .msg_controllen = sizeof ctl.b };
-    bool timeout_set = false;
-    ssize_t n = recvmsg(conn, &m, MSG_DONTWAIT);
-    if (n < 0 && errno == EAGAIN) {
-        request_timeout(conn, &timeout_set);
-        do
-            n = recvmsg(conn, &m, 0);
-        while (n < 0 && errno == EINTR);
+    if (!has_uid || uid != geteuid()) {
+        snprintf(err, errlen, "a request from another user (uid %ld): refused",
+                 has_uid ? (long)uid : -1L);
+        return -EACCES;
     }
-    int got = n >= 0 ? fds_take(&m, in->fds) : 0, rc = 0;
-    size_t have = n > 0 ? (size_t)n : 0;
-    if (n < 0) {
-        rc = errno == EAGAIN ? -ETIMEDOUT : -errno;
-        snprintf(err, errlen, "reading the request: %s", strerror(-rc));
-    } else if (n == 0) {
-        snprintf(err, errlen, "the client closed the connection before its request");
-        rc = -ECONNRESET;
-    } else if (m.msg_flags & MSG_CTRUNC || got != POOL_NFDS) {
+    if (m->msg_flags & (MSG_CTRUNC | MSG_TRUNC) || got != POOL_NFDS) {
         snprintf(err, errlen, "request with %d descriptors (expected %d: stdin, stdout, stderr, "
-                 "working directory)%s", got, POOL_NFDS, m.msg_flags & MSG_CTRUNC ? ", truncated" : "");
-        rc = -EPROTO;
-    } else if (have < sizeof in->h) {
-        request_timeout(conn, &timeout_set);
-        if ((rc = read_full(conn, buf + have, sizeof in->h - have)))
-            snprintf(err, errlen, "reading the request's head: %s", strerror(-rc));
-        have = sizeof in->h;
+                 "working directory, connection)%s", got, POOL_NFDS,
+                 m->msg_flags & MSG_CTRUNC ? ", cut short" : m->msg_flags & MSG_TRUNC ?
+                 ", a datagram too long" : "");
+        return -EPROTO;
     }
-    if (!rc) {
-        memcpy(&in->h, buf, sizeof in->h);
-        have -= sizeof in->h; /* the strings already here */
-        rc = pool_head_check(&in->h, err, errlen);
+    if ((size_t)n < sizeof in->h) {
+        snprintf(err, errlen, "request of %zd bytes, shorter than its head", n);
+        return -EPROTO;
     }
-    size_t len = rc ? 0 : in->h.payload_len;
+    memcpy(&in->h, buf, sizeof in->h);
+    int rc = pool_head_check(&in->h, err, errlen);
+    if (rc)
+        return rc;
+    size_t have = (size_t)n - sizeof in->h, len = in->h.payload_len;
     in->payload = buf + sizeof in->h;
-    if (!rc && have > len) {
+    if (have > len) {
         snprintf(err, errlen, "request with %zu bytes after its strings", have - len);
-        rc = -EPROTO;
+        return -EPROTO;
     }
-    if (!rc && len > buflen - sizeof in->h) { /* larger than the first message can be */
+    if (have == len)
+        return 0;
+    if (len > buflen - sizeof in->h) { /* the rest comes on the connection */
         char *p = malloc(len);
         if (!p) {
             snprintf(err, errlen, "out of memory for a request of %zu bytes", len);
-            rc = -ENOMEM;
-        } else {
-            memcpy(p, in->payload, have);
-            in->payload = p; /* the job's environment and arguments: kept until the VMM exits */
+            return -ENOMEM;
         }
+        memcpy(p, in->payload, have);
+        in->payload = p; /* the job's environment and arguments: kept until the VMM exits */
     }
-    if (!rc && have < len) {
-        request_timeout(conn, &timeout_set);
-        if ((rc = read_full(conn, in->payload + have, len - have)))
-            snprintf(err, errlen, "reading the request's arguments: %s", strerror(-rc));
-    }
-    if (rc)
-        for (int i = 0; i < got && i < POOL_NFDS; i++)
-            close(in->fds[i]);
+    struct timeval tv = { .tv_sec = REQUEST_TIMEOUT_S };
+    setsockopt(in->fds[POOL_FD_CONN], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if ((rc = read_full(in->fds[POOL_FD_CONN], in->payload + have, len - have)))
+        snprintf(err, errlen, "reading the request's strings: %s", strerror(-rc));
     return rc;
 }
 
-/* Wait for the server's word or a client. Returns the connection, or -1 when the server is
- * gone (the VMM then exits: nothing was accepted). Every warm VMM waits on the same socket, each
- * in an epoll of its own with EPOLLEXCLUSIVE: a connection wakes one of them, not all. */
-static int client_wait(int listen_fd, int link_fd)
+/* Wait for the server's word or a request. Every warm VMM waits on the same datagram socket,
+ * each in an epoll of its own with EPOLLEXCLUSIVE: a request wakes one of them, once it is all
+ * there. Returns the datagram's length in buf (its descriptors and sender in in and *uid), or
+ * -1 when the server is gone (the VMM then exits: nothing was taken). */
+static ssize_t request_wait(int sock, int link_fd, int log_fd, char *buf, size_t buflen,
+                            struct msghdr *m, struct request_in *in, int *got, uid_t *uid,
+                            bool *has_uid)
 {
     int ep = epoll_create1(EPOLL_CLOEXEC);
-    struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = listen_fd };
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = sock };
     struct epoll_event lk = { .events = EPOLLIN, .data.fd = link_fd };
-    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, listen_fd, &ev) < 0 ||
+    if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, sock, &ev) < 0 ||
         epoll_ctl(ep, EPOLL_CTL_ADD, link_fd, &lk) < 0) {
-        log_err("pool: epoll: %s", strerror(errno));
+        dprintf(log_fd, "isovm: pool: epoll: %s\n", strerror(errno));
         return -1;
     }
-    int conn = -1;
-    while (conn < 0) {
-        struct epoll_event got[2];
-        int n = epoll_wait(ep, got, 2, -1);
-        if (n < 0 && errno == EINTR)
+    ssize_t n = -1;
+    for (;;) {
+        struct epoll_event e[2];
+        int k = epoll_wait(ep, e, 2, -1);
+        if (k < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            log_err("pool: epoll_wait: %s", strerror(errno));
+        if (k < 0) {
+            dprintf(log_fd, "isovm: pool: epoll_wait: %s\n", strerror(errno));
             break;
         }
-        bool server_gone = false, client = false;
-        for (int i = 0; i < n; i++) {
-            server_gone |= got[i].data.fd == link_fd; /* end of file, or anything: it stopped */
-            client |= got[i].data.fd == listen_fd;
+        bool server_gone = false, request = false;
+        for (int i = 0; i < k; i++) {
+            server_gone |= e[i].data.fd == link_fd; /* end of file, or anything: it stopped */
+            request |= e[i].data.fd == sock;
         }
         if (server_gone)
             break;
-        if (!client)
+        if (!request)
             continue;
-        conn = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (conn < 0 && errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
-            log_err("pool: accept: %s", strerror(errno));
+        struct iovec iov = { .iov_base = buf, .iov_len = buflen };
+        m->msg_iov = &iov;
+        m->msg_iovlen = 1;
+        n = recvmsg(sock, m, MSG_DONTWAIT);
+        if (n >= 0) {
+            *got = msg_take(m, in->fds, uid, has_uid);
+            break;
+        }
+        if (errno != EAGAIN && errno != EINTR) { /* another VMM took it: wait again */
+            dprintf(log_fd, "isovm: pool: recvmsg: %s\n", strerror(errno));
             break;
         }
     }
     close(ep);
-    return conn;
+    return n;
 }
 
 _Noreturn void pool_warm_main(const struct pool_warm_args *a)
@@ -251,7 +239,7 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_IGN);
     setsid(); /* the terminal's ^C for `isovm pool serve` is not a busy job's */
-    int keep[3] = { a->listen_fd, a->link_fd, a->img->fd }, t;
+    int keep[3] = { a->sock_fd, a->link_fd, a->img->fd }, t;
     for (int i = 0; i < 3; i++) /* ascending */
         for (int j = i + 1; j < 3; j++)
             if (keep[j] < keep[i])
@@ -262,44 +250,48 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
     close(a->img->fd); /* mapped: the job's VMM holds nothing of the pool's */
     if (write(a->link_fd, "R", 1) != 1)
         _exit(0);
-    int log_fd = fcntl(2, F_DUPFD_CLOEXEC, 3); /* the server's stderr, for refusals */
-    int conn = client_wait(a->listen_fd, a->link_fd);
-    close(a->listen_fd);
-    close(a->link_fd); /* the server makes another warm VMM */
-    if (conn < 0)
-        _exit(0);
-    struct ucred cred;
-    socklen_t cl = sizeof cred;
-    if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != geteuid()) {
-        reply_send(conn, POOL_REPLY_REFUSED, EACCES);
-        _exit(0);
-    }
-    /* the client's stdin, stdout and stderr arrive as 0, 1 and 2 (the lowest free descriptors,
-     * installed in order); refusals go to the server's stderr, kept as log_fd */
+    /* the client's stdin, stdout and stderr will arrive as 0, 1 and 2 (a datagram's descriptors
+     * take the lowest free numbers, in order); until then messages go to the server's stderr,
+     * kept as log_fd */
+    int log_fd = fcntl(2, F_DUPFD_CLOEXEC, 3);
     close(0);
     close(1);
     close(2);
-    static char buf[64 << 10];
+    static char buf[POOL_DGRAM_MAX];
+    union {
+        char b[CMSG_SPACE(sizeof(int) * POOL_NFDS * 4) + CMSG_SPACE(sizeof(struct ucred))];
+        struct cmsghdr align;
+    } ctl;
+    struct msghdr m = { .msg_control = ctl.b, .msg_controllen = sizeof ctl.b };
     struct request_in in;
+    for (int i = 0; i < POOL_NFDS; i++)
+        in.fds[i] = -1;
+    int got = 0;
+    uid_t uid = 0;
+    bool has_uid = false;
+    ssize_t n = request_wait(a->sock_fd, a->link_fd, log_fd, buf, sizeof buf, &m, &in, &got,
+                             &uid, &has_uid);
+    close(a->sock_fd);
+    close(a->link_fd); /* the server makes another warm VMM */
+    if (n < 0)
+        _exit(0);
     struct pool_request r = { 0 };
     char err[300];
-    int rc = request_recv(conn, buf, sizeof buf, &in, err, sizeof err);
-    if (!rc && (rc = pool_request_parse(&in.h, in.payload, &r, err, sizeof err)))
-        for (int i = 0; i < POOL_NFDS; i++)
-            close(in.fds[i]);
-    if (!rc && fchdir(in.fds[3]) < 0) { /* the client's working directory (not a directory?) */
+    int rc = request_check(&m, n, buf, sizeof buf, &in, got, has_uid, uid, err, sizeof err);
+    if (!rc)
+        rc = pool_request_parse(&in.h, in.payload, &r, err, sizeof err);
+    if (!rc && fchdir(in.fds[POOL_FD_CWD]) < 0) { /* the client's working directory */
         rc = -errno;
         snprintf(err, sizeof err, "the request's working directory: %s", strerror(errno));
-        for (int i = 0; i < POOL_NFDS; i++)
-            close(in.fds[i]);
     }
+    int conn = in.fds[POOL_FD_CONN];
     if (rc) {
-        dup2(log_fd, 2);
-        log_err("pool: a client's request refused: %s", err);
-        reply_send(conn, POOL_REPLY_REFUSED, -rc);
+        dprintf(log_fd, "isovm: pool: a client's request refused: %s\n", err);
+        if (conn >= 0)
+            reply_send(conn, POOL_REPLY_REFUSED, -rc);
         _exit(0);
     }
-    close(in.fds[3]);
+    close(in.fds[POOL_FD_CWD]);
     close(log_fd);
     if (in.fds[0] != 0 || in.fds[1] != 1 || in.fds[2] != 2) { /* not as isovm sends them */
         int tmp[3];

@@ -4,13 +4,14 @@
 #include "vmm/core/vm_image.h"
 
 struct pool_warm_args {
-    int listen_fd;   /* the pool's socket (non-blocking), shared by every warm VMM */
+    int sock_fd;     /* the pool's datagram socket (non-blocking, SO_PASSCRED), shared by every
+                      * warm VMM */
     int link_fd;     /* to the pool server: "R" when warm; closed when it takes a job; its end
                       * of file is the server gone */
     const struct vm_image *img; /* the VM to make ahead: its RAM image (the server's) */
 };
 
-/* Run in the child right after fork: make the VM, wait for a client, run its job with the
+/* Run in the child right after fork: make the VM, wait for a request, run its job with the
  * client's descriptors, working directory, umask and environment, send the exit status, exit.
  * Never returns. */
 _Noreturn void pool_warm_main(const struct pool_warm_args *a);

@@ -5,13 +5,19 @@
 #include <stdint.h>
 
 #define POOL_MAGIC        0x4c505649u /* "IVPL" */
-#define POOL_VERSION      1u
+#define POOL_VERSION      2u
 #define POOL_PAYLOAD_MAX  (4u << 20)  /* argv and environment strings together */
 #define POOL_STRINGS_MAX  65536u      /* argv entries, and environment entries, each */
-#define POOL_NFDS         4           /* stdin, stdout, stderr, the working directory */
+#define POOL_DGRAM_MAX    (64u << 10) /* a request datagram: the head and the strings' start */
+/* The request's descriptors: the job's stdin, stdout and stderr, the client's working
+ * directory, and the client's end of a stream socket pair: the rest of the strings (when they
+ * do not fit the datagram), the signals to forward (one byte each) and the reply. */
+enum { POOL_FD_STDIN, POOL_FD_STDOUT, POOL_FD_STDERR, POOL_FD_CWD, POOL_FD_CONN, POOL_NFDS };
 
-/* Sent first, with the POOL_NFDS descriptors (SCM_RIGHTS); then payload_len bytes of argc
- * NUL-terminated argv strings (argv[0] "launch") followed by envc environment strings. */
+/* A request is one datagram to the pool's socket (AF_UNIX, SOCK_DGRAM: a waiting VMM wakes
+ * only once the whole of it is there), carrying the POOL_NFDS descriptors (SCM_RIGHTS): this
+ * head, then the first of payload_len bytes of argc NUL-terminated argv strings (argv[0]
+ * "launch") followed by envc environment strings; any rest follows on the connection. */
 struct pool_request_head {
     uint32_t magic, version;
     uint32_t argc, envc;

@@ -478,7 +478,7 @@ def keeper_msg_seeds():
 def pool_request_seeds():
     """isovm pool requests (pool/pool_wire.h: a 40-byte head, then argv and environment strings):
     as `isovm launch --pool` sends them, and the refusals test_pool_wire covers."""
-    def req(argv, env=(), magic=0x4c505649, version=1, plen=None, umask=0o22, argc=None, envc=None):
+    def req(argv, env=(), magic=0x4c505649, version=2, plen=None, umask=0o22, argc=None, envc=None):
         payload = b''.join(a + b'\0' for a in list(argv) + list(env))
         head = struct.pack('<IIIIIIQQ', magic, version, len(argv) if argc is None else argc,
                            len(env) if envc is None else envc,
@@ -487,7 +487,7 @@ def pool_request_seeds():
     good = [b'launch', b'--pool', b'/run/p.sock', b'--memory', b'64M', b'--', b'./hello', b'a b']
     env = [b'PATH=/usr/bin:/bin', b'HOME=/root', b'ISOVM_LEDGER=/tmp/l.db', b'EMPTY=']
     return {'launch': req(good, env), 'launch-noenv': req([b'launch', b'x']),
-            'bad-magic': req(good, magic=0), 'version-2': req(good, version=2),
+            'bad-magic': req(good, magic=0), 'version-1': req(good, version=1),
             'one-arg': req([b'launch']), 'jail': req([b'jail', b'x']),
             'env-no-eq': req([b'launch', b'x'], [b'NOEQ']), 'env-empty-key': req([b'launch', b'x'], [b'=v']),
             'short-payload': req(good, plen=5), 'long-payload': req(good, plen=4000),

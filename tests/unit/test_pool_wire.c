@@ -84,7 +84,7 @@ static void test_bad_heads(void **state)
     assert_int_equal(pool_head_check(&h, err, sizeof err), -EPROTO);
     assert_non_null(strstr(err, "magic"));
     h = head_for(2, 0, 9);
-    h.version = 2;
+    h.version = 1;
     assert_int_equal(pool_head_check(&h, err, sizeof err), -EPROTO);
     assert_non_null(strstr(err, "different isovm versions"));
     h = head_for(1, 0, 7);
