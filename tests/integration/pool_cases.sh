@@ -72,6 +72,7 @@ c_pool_same_as_cold() {
         "G/segv.musl"
         "$BUSYBOX cat f.txt"
         "G/spin.musl 5"
+        "G/args.musl $(printf '%*s' 100000 '' | tr ' ' x)"
     )
     local -a opts=(
         ""
@@ -80,6 +81,7 @@ c_pool_same_as_cold() {
         ""
         "--grant /data=$WORK/case/data:ro --cwd /data"
         "--cpu-time-limit 300ms"
+        "--env SMALL=1" # a request larger than its datagram: the rest on the connection
     )
     local i mode rc_c=0 rc_p=0 rc
     for i in "${!jobs[@]}"; do
@@ -94,6 +96,7 @@ c_pool_same_as_cold() {
             rc=$?
             if [ "$mode" = cold ]; then rc_c=$rc; else rc_p=$rc; fi
         done
+        [[ ${jobs[$i]} != *spin* ]] || [ "$rc_c" = 152 ] || fail "the CPU time limit's job exited $rc_c, want 152"
         [ "$rc_c" = "$rc_p" ] || fail "${jobs[$i]}: exit status cold $rc_c, pooled $rc_p"
         cmp -s "$WORK/case/cold.out" "$WORK/case/pool.out" ||
             fail "${jobs[$i]}: stdout differs: $(head -c 200 "$WORK/case/pool.out")"
@@ -103,7 +106,7 @@ c_pool_same_as_cold() {
         [[ ${jobs[$i]} == *spin* ]] && loose="hypercalls_total syscalls"
         _pool_report_cmp "$WORK/case/cold.json" "$WORK/case/pool.json" "${jobs[$i]}" "$loose"
     done
-    [ "$rc_c" = 152 ] || fail "the CPU time limit's job exited $rc_c, want 152"
+    grep -q "^argv\[1\]=xxxxxxxxxx" "$WORK/case/pool.out" || fail "the 100 kB argument did not arrive"
     _pool_stop
 }
 
