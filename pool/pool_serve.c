@@ -137,7 +137,8 @@ static void fds_std_open(void)
 
 static int serve(const char *path, int size, uint64_t memory)
 {
-    fds_std_open(); /* a client's descriptors never land on 0-2 in a warm VMM */
+    fds_std_open(); /* the socket, links and image never take 0-2, which each warm VMM frees
+                     * for its client's stdio */
     signal(SIGPIPE, SIG_IGN);
     sigset_t set;
     sigemptyset(&set);

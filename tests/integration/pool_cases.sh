@@ -100,10 +100,14 @@ c_pool_same_as_cold() {
         [ "$rc_c" = "$rc_p" ] || fail "${jobs[$i]}: exit status cold $rc_c, pooled $rc_p"
         cmp -s "$WORK/case/cold.out" "$WORK/case/pool.out" ||
             fail "${jobs[$i]}: stdout differs: $(head -c 200 "$WORK/case/pool.out")"
-        cmp -s "$WORK/case/cold.err" "$WORK/case/pool.err" ||
-            fail "${jobs[$i]}: stderr differs: cold $(head -c 200 "$WORK/case/cold.err") / pooled $(head -c 200 "$WORK/case/pool.err")"
-        local loose=""
+        local loose="" ce pe
         [[ ${jobs[$i]} == *spin* ]] && loose="hypercalls_total syscalls"
+        ce=$(<"$WORK/case/cold.err") pe=$(<"$WORK/case/pool.err")
+        if [ -n "$loose" ]; then # the CPU time the limit's message reports is the host's
+            ce=${ce//[0-9]/} pe=${pe//[0-9]/}
+        fi
+        [ "$ce" = "$pe" ] ||
+            fail "${jobs[$i]}: stderr differs: cold $(head -c 200 "$WORK/case/cold.err") / pooled $(head -c 200 "$WORK/case/pool.err")"
         _pool_report_cmp "$WORK/case/cold.json" "$WORK/case/pool.json" "${jobs[$i]}" "$loose"
     done
     grep -q "^argv\[1\]=xxxxxxxxxx" "$WORK/case/pool.out" || fail "the 100 kB argument did not arrive"
@@ -245,8 +249,8 @@ c_pool_hostile() {
 import array, os, socket, struct, sys, time
 path = sys.argv[1]
 MAGIC, VERSION = 0x4c505649, 2
-def talk(data, fds, with_conn=True, wait=20):
-    """one request datagram; the reply (if any) on our end of the connection"""
+def send(data, fds, with_conn=True):
+    """one request datagram; returns our end of its connection"""
     mine, theirs = socket.socketpair()
     d = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     fds = list(fds) + ([theirs.fileno()] if with_conn else [])
@@ -254,6 +258,10 @@ def talk(data, fds, with_conn=True, wait=20):
     d.sendmsg([data], anc, 0, path)
     d.close()
     theirs.close()
+    return mine
+def talk(data, fds, with_conn=True, wait=20, mine=None):
+    """the reply (if any) to a request: sent now, or earlier (mine)"""
+    mine = mine or send(data, fds, with_conn)
     mine.settimeout(wait)
     got = b""
     try:
@@ -274,6 +282,9 @@ def head(argc=2, envc=0, plen=None, magic=MAGIC, version=VERSION, payload=b"laun
     return struct.pack("<IIIIIIQQ", magic, version, argc, envc,
                        len(payload) if plen is None else plen, 0o22, 0, 0) + payload
 fds4 = [null, null, null, cwd]
+# strings announced but never sent: that VMM waits 10 s for them, then refuses; the others are
+# checked meanwhile
+slow = send(head(plen=100000, payload=b"launch\0x\0"), fds4)
 checks = [
     ("garbage magic", talk(head(magic=0xdeadbeef), fds4), "refused"),
     ("no connection", talk(head(), fds4, with_conn=False), "closed"),
@@ -285,8 +296,7 @@ checks = [
     ("environment without =", talk(head(envc=1, payload=b"launch\0x\0NOEQ\0"), fds4), "refused"),
     ("version", talk(head(version=1), fds4), "refused"),
     ("shorter than a head", talk(b"IVPL", fds4), "refused"),
-    # strings announced but never sent: the VMM waits 10 s for them, then refuses
-    ("strings that never come", talk(head(plen=100000, payload=b"launch\0x\0"), fds4, wait=30), "refused"),
+    ("strings that never come", talk(None, None, wait=30, mine=slow), "refused"),
 ]
 bad = [(n, got) for n, got, want in checks if not got.startswith(want)]
 for n, got in bad:
