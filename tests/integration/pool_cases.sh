@@ -365,6 +365,31 @@ c_pool_usage_errors() {
     _pool_stop
 }
 
+# c_pool_tenant : a pooled job charged to a tenant: admitted by its keeper, its report's ledger
+# names the tenant, its CPU time is in the ledger afterwards
+c_pool_tenant() {
+    need hello.musl || return
+    export ISOVM_LEDGER=$WORK/case/ledger.db
+    "$ISOVM" quota set acme cpu=1h/day >"$WORK/case/set.out" 2>&1 ||
+        { fail "quota set: $(cat "$WORK/case/set.out")"; return; }
+    _pool_start 1 || return
+    run_isovm launch --pool "$POOL_SOCK" --tenant acme --report "$WORK/case/r.json" -- "$J"
+    expect_status 0 && expect_stdout_has "hello from isovm"
+    expect_report_match "$WORK/case/r.json" '"ledger": \{"tenant": "acme"' "no ledger object for acme"
+    expect_report "$WORK/case/r.json" start '"warm"'
+    local cpu i
+    for ((i = 0; i < 50; i++)); do # settled by the keeper after the job
+        "$ISOVM" quota report --tenant acme --format json >"$WORK/case/q.json" 2>/dev/null
+        cpu=$(py -c 'import json, sys; print(json.load(sys.stdin)["tenants"][0]["usage"]["cpu_ns"])' \
+            <"$WORK/case/q.json")
+        [ "${cpu:-0}" -gt 0 ] 2>/dev/null && break
+        sleep 0.1
+    done
+    [ "${cpu:-0}" -gt 0 ] 2>/dev/null || fail "the ledger has no CPU time for the pooled job: ${cpu:-none}"
+    unset ISOVM_LEDGER
+    _pool_stop
+}
+
 add_case "pool/same as cold" with_budget 180 c_pool_same_as_cold
 add_case "pool/fresh randomness and memory" with_budget 120 c_pool_fresh
 add_case "pool/killed pool loses no taken job" c_pool_killed
@@ -373,3 +398,4 @@ add_case "pool/200 jobs leak nothing" with_budget 300 c_pool_leaks
 add_case "pool/hostile clients" with_budget 120 c_pool_hostile
 add_case "pool/other memory served cold" c_pool_cold_memory
 add_case "pool/usage errors" c_pool_usage_errors
+add_case "pool/a tenant's job" c_pool_tenant
