@@ -213,11 +213,8 @@ int vm_create(struct vm *vm, uint64_t ram_size)
     uint8_t *mem = vm_ram_map(ram_size);
     if (!mem)
         return -ENOMEM;
-    if ((rc = vm_ram_attach(vm, mem, ram_size))) {
-        if (!vm->gm.host)
-            munmap(mem, ram_size);
+    if ((rc = vm_ram_attach(vm, mem, ram_size))) /* mem is the VM's now: vm_destroy unmaps it */
         return rc;
-    }
     return vm_ram_init(vm);
 }
 

@@ -37,8 +37,8 @@ int firmware_image_get(struct firmware_image *fw);
 
 /* The steps of vm_create, for vm_image.c: open /dev/kvm and create the VM (no RAM yet); map
  * ram_size bytes of anonymous guest RAM (NULL after a message); make mem the VM's RAM (gm,
- * a zeroed permission map unless gm.perm is set already, the memslot; on failure mem is the
- * VM's to unmap if gm.host is set); write the firmware, page tables and descriptor tables. Each
+ * a zeroed permission map unless gm.perm is set already, the memslot; mem is the VM's from
+ * then on, unmapped by vm_destroy); write the firmware, page tables and descriptor tables. Each
  * 0 or -errno after a message. */
 int vm_open(struct vm *vm);
 void *vm_ram_map(uint64_t ram_size);
