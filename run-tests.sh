@@ -107,7 +107,7 @@ stage() { # [--nice] NAME CMD... : one stage, run now
 }
 
 valgrind_units() {
-    local t rc=0
+    local t rc=0 failed_units=""
     for t in build/tests/test_*; do
         [ -x "$t" ] || continue
         if [ "${t##*/}" = test_vmm_seccomp ]; then
@@ -117,9 +117,22 @@ valgrind_units() {
             continue
         fi
         echo "valgrind $t"
-        valgrind -q --error-exitcode=1 --leak-check=full --suppressions=tests/unit/valgrind.supp \
-            "$t" >/dev/null || rc=1
+        if ! valgrind -q --error-exitcode=1 --leak-check=full \
+            --suppressions=tests/unit/valgrind.supp "$t" >"$LOGS/valgrind.out" 2>&1; then
+            rc=1
+            failed_units+="${t##*/} "
+            cat "$LOGS/valgrind.out"
+            cp "$LOGS/valgrind.out" "$LOGS/valgrind.${t##*/}.out"
+        else
+            grep '^\[  PASSED  \]' "$LOGS/valgrind.out"
+        fi
     done
+    # the failures again at the end, where the stage's summary (its last lines) shows them
+    for t in $failed_units; do
+        echo "valgrind FAILED: $t; its last lines ($LOGS/valgrind.$t.out):"
+        grep -v '^\[ *\(RUN\|OK\) *\]' "$LOGS/valgrind.$t.out" | tail -n 12
+    done
+    rm -f "$LOGS/valgrind.out"
     return $rc
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,15 +87,28 @@ static int service_listen(const char *path, char *err, size_t errlen)
         }
         unlink(path);
     }
+    /* bound and listening under a temporary name, then renamed into place: a launch that finds
+     * the socket file can connect (one that came between bind and listen was refused) */
+    struct sockaddr_un tmp = a;
+    bool renamed = snprintf(tmp.sun_path, sizeof tmp.sun_path, "%s.%d", path, (int)getpid()) <
+                   (int)sizeof tmp.sun_path;
+    if (!renamed)
+        tmp = a; /* no room for a suffix: bound in place */
+    else
+        unlink(tmp.sun_path);
     int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     mode_t old = umask(077); /* the socket file 0600: root's (or the service user's) only */
-    int ok = s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 && listen(s, 128) == 0;
+    int ok = s >= 0 && bind(s, (struct sockaddr *)&tmp, sizeof tmp) == 0 && listen(s, 128) == 0 &&
+             (!renamed || rename(tmp.sun_path, path) == 0);
     umask(old);
     if (!ok) {
         int e = errno;
         snprintf(err, errlen, "keeper socket %s: %s", path, strerror(e));
-        if (s >= 0)
+        if (s >= 0) {
             close(s);
+            if (renamed)
+                unlink(tmp.sun_path);
+        }
         return -e;
     }
     return s;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -417,6 +418,64 @@ static void test_service(void **state)
     assert_string_equal(col, "2000000000");
 }
 
+/* The socket file appears only once the service listens: a launch that finds the file can
+ * connect (under load a connect between bind and listen was refused; seen under valgrind). No
+ * one else may use the file, no temporary name is left beside it; a rerun over a stale file serves. */
+static void test_service_socket_ready(void **state)
+{
+    struct fix *f = *state;
+    char sock[100];
+    snprintf(sock, sizeof sock, "%s/k.sock", f->dir);
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    memcpy(a.sun_path, sock, strlen(sock) + 1);
+    for (int round = 0; round < 20; round++) {
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(keeper_service_run(f->path, sock));
+        f->service = pid;
+        int spins = 0;
+        while (access(sock, F_OK) != 0 && spins++ < 20000000)
+            ; /* no sleep: as close behind the file's appearance as this process gets */
+        int c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        assert_true(c >= 0);
+        if (connect(c, (struct sockaddr *)&a, sizeof a) != 0)
+            fail_msg("round %d: the socket file was there, connect: %s", round, strerror(errno));
+        close(c);
+        struct stat st;
+        assert_int_equal(stat(sock, &st), 0);
+        assert_int_equal(st.st_mode & 077, 0); /* the service user's only */
+        char tmp[128];
+        snprintf(tmp, sizeof tmp, "%s.%d", sock, (int)pid);
+        assert_int_equal(access(tmp, F_OK), -1);
+        kill(pid, SIGKILL); /* the file stays behind, stale */
+        assert_int_equal(keeper_exit(pid), 128 + SIGKILL);
+        f->service = 0;
+        if (round < 19)
+            assert_int_equal(unlink(sock), 0);
+    }
+    /* over the stale file: replaced, and served */
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(keeper_service_run(f->path, sock));
+    f->service = pid;
+    int c = -1;
+    for (int i = 0; i < 500; i++) {
+        c = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (connect(c, (struct sockaddr *)&a, sizeof a) == 0)
+            break;
+        close(c);
+        c = -1;
+        usleep(10000);
+    }
+    assert_true(c >= 0);
+    close(c);
+    kill(pid, SIGTERM);
+    assert_int_equal(keeper_exit(pid), 0);
+    f->service = 0;
+    assert_int_equal(access(sock, F_OK), -1);
+}
+
 /* The service killed with SIGKILL while a job runs: the next ledger user settles the job. */
 static void test_service_killed(void **state)
 {
@@ -537,6 +596,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_damaged_ledger, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service, setup, teardown),
         cmocka_unit_test_setup_teardown(test_service_killed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_service_socket_ready, setup, teardown),
         cmocka_unit_test(test_admit_wait_ends),
         cmocka_unit_test(test_msg_check),
     };
