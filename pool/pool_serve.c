@@ -87,9 +87,12 @@ static int socket_bind(const char *path)
     }
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
     mode_t old = umask(0177);
-    int rc = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof a);
+    /* SO_PASSCRED before bind: no request comes in without its sender's credentials */
+    int rc = fd < 0 || setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0
+                 ? -1
+                 : bind(fd, (struct sockaddr *)&a, sizeof a);
     umask(old);
-    if (rc < 0 || setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) {
+    if (rc < 0) {
         log_err("pool: --socket %s: %s", path, strerror(errno));
         if (fd >= 0)
             close(fd);
