@@ -769,6 +769,9 @@ static void test_control_socket(void **state)
     assert_int_equal(stat(path, &st), 0);
     assert_true(S_ISSOCK(st.st_mode));
     assert_int_equal(st.st_mode & 0777, 0600);
+    char tmp[160]; /* bound under a temporary name, listening, then renamed: none left */
+    snprintf(tmp, sizeof tmp, "%s.%d", path, (int)getpid());
+    assert_int_equal(access(tmp, F_OK), -1);
     /* a live socket is not taken over */
     assert_int_equal(control_listen(&other, path), -EEXIST);
 

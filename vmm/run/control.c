@@ -4,6 +4,7 @@
 #include "vmm/caps/cap_hold.h"
 #include "vmm/sys/read_cache.h"
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -76,41 +77,46 @@ int control_listen(struct control_server *s, const char *path)
         return -ENAMETOOLONG;
     }
     strcpy(addr.sun_path, path);
+    /* a file there already: a stale socket (no one listening) is replaced, nothing else */
+    struct stat st;
+    bool stale = false;
+    if (lstat(path, &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            return listen_fail(-1, path, 0, "exists and is not a socket (not replaced)");
+        int used = socket_in_use(&addr);
+        if (used > 0)
+            return listen_fail(-1, path, 0, "another process is listening on it");
+        if (used < 0)
+            return listen_fail(-1, path, -used, "exists and cannot be probed");
+        stale = true;
+    }
+    /* bound and listening under a temporary name, then renamed into place (over a stale
+     * socket): whoever finds the file can connect. Without room for the suffix: in place. */
+    struct sockaddr_un at = addr;
+    bool renamed = snprintf(at.sun_path, sizeof at.sun_path, "%s.%d", path, (int)getpid()) <
+                   (int)sizeof at.sun_path;
+    if (!renamed)
+        at = addr;
+    if (renamed ? unlink(at.sun_path) < 0 && errno != ENOENT : stale && unlink(path) < 0)
+        return listen_fail(-1, path, errno, "cannot replace the stale socket");
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return listen_fail(-1, path, errno, "cannot create");
-    for (int attempt = 0;; attempt++) {
-        /* 0600 from the start: no moment at which another user could connect (single-threaded
-         * here, so the process-wide umask is ours for the call) */
-        mode_t old = umask(0177);
-        int rc = bind(fd, (struct sockaddr *)&addr, sizeof addr);
-        int e = errno;
-        umask(old);
-        if (rc == 0)
-            break;
-        if (e != EADDRINUSE || attempt > 0)
-            return listen_fail(fd, path, e, "cannot bind");
-        struct stat st;
-        if (lstat(path, &st) < 0)
-            return listen_fail(fd, path, errno, "cannot bind");
-        if (!S_ISSOCK(st.st_mode))
-            return listen_fail(fd, path, 0, "exists and is not a socket (not replaced)");
-        int used = socket_in_use(&addr);
-        if (used > 0)
-            return listen_fail(fd, path, 0, "another process is listening on it");
-        if (used < 0)
-            return listen_fail(fd, path, -used, "exists and cannot be probed");
-        if (unlink(path) < 0) /* a stale socket of a VMM that is gone */
-            return listen_fail(fd, path, errno, "cannot replace the stale socket");
-    }
-    struct stat st;
-    if (chmod(path, 0600) < 0 || stat(path, &st) < 0 || listen(fd, 16) < 0 ||
-        dir_open(s, path) < 0) {
-        int e = errno;
+    /* 0600 from the start: no moment at which another user could connect (single-threaded
+     * here, so the process-wide umask is ours for the call) */
+    mode_t old = umask(0177);
+    int rc = bind(fd, (struct sockaddr *)&at, sizeof at);
+    int e = errno;
+    umask(old);
+    if (rc < 0)
+        return listen_fail(fd, path, e, "cannot bind");
+    if (chmod(at.sun_path, 0600) < 0 || stat(at.sun_path, &st) < 0 || listen(fd, 16) < 0 ||
+        dir_open(s, path) < 0 || (renamed && rename(at.sun_path, path) < 0)) {
+        e = errno;
         if (s->dir_fd >= 0)
             close(s->dir_fd);
         s->dir_fd = -1;
-        unlink(path);
+        unlink(at.sun_path);
         return listen_fail(fd, path, e, "cannot listen");
     }
     s->listen_fd = fd;
