@@ -818,6 +818,16 @@ median() {
     printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR) print a[int((NR + 1) / 2)] }'
 }
 
+# all_within LO HI NUMBER... : every NUMBER is in [LO, HI]. A case that takes the median of three
+# runs stops after two that both are: the median of the three is then in range whatever the third
+# (the verdict is the same, one run sooner).
+all_within() {
+    local lo=$1 hi=$2
+    shift 2
+    [ $# -gt 0 ] && printf '%s\n' "$@" | awk -v lo="$lo" -v hi="$hi" '
+        !($1 ~ /^-?[0-9]+(\.[0-9]+)?$/) || $1 < lo || $1 > hi { bad = 1 } END { exit bad }'
+}
+
 # expect_report_schema FILE INT_KEYS OBJECT_KEYS : FILE is valid JSON (python3 when there is one,
 # else a structural check with grep/sed) whose top level has every INT_KEYS key as a non-negative
 # integer, every OBJECT_KEYS key as an object of non-negative integers (the key "policy" may hold

@@ -127,5 +127,15 @@ same "_claim second" "$(st01 _claim "$T/claim")" 1
 _claim "$T/claim2"
 same "_claim leaves noclobber off" "$([[ $- == *C* ]] && echo on || echo off)" off
 
+# median and all_within (the two-of-three early stop)
+same "median 3" "$(median 3.9 4.1 3.0)" 3.9
+same "median 2" "$(median 4.1 3.9)" 3.9
+same "all_within in" "$(st01 all_within 3.822 3.978 3.9 3.95)" 0
+same "all_within edges" "$(st01 all_within 23 27 23 27.0)" 0
+same "all_within one out" "$(st01 all_within 3.822 3.978 3.9 3.99)" 1
+same "all_within below" "$(st01 all_within 23 27 22.99)" 1
+same "all_within none" "$(st01 all_within 1 2)" 1
+same "all_within not a number" "$(st01 all_within 1 2 1.5 x)" 1
+
 echo "$ok passed, $bad failed"
 [ "$bad" = 0 ]
