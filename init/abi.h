@@ -19,6 +19,13 @@
  * disk's and the disks' FSTYPEs; "overlay" when there is an overlay line; "9p" when there is a
  * share line; "net" when there is a net line): a job on a squashfs root loads no ext4. One already loaded (EEXIST) is fine. It unlinks every module file and the
  * order file before it leaves the initramfs. */
+/* A guest the VMM will snapshot at its ready point (or restore from one) is booted with
+ * ISOVM_PRELOAD_ENV=1 on the kernel's command line, which the kernel hands to the init in its
+ * environment: the init then loads, before the ready point, every module but the transport
+ * (ISOVM_MODULE_TRANSPORT: its load finds the virtio-mmio devices, which no guest touches before
+ * the snapshot), whatever their tags, so that a restored guest loads only the transport. */
+#define ISOVM_PRELOAD_ENV "isovm_preload"
+#define ISOVM_MODULE_TRANSPORT "virtio_mmio.ko"
 #define ISOVM_INIT_PATH "/init"
 #define ISOVM_MODULES_DIR "/lib/modules"
 #define ISOVM_MODULES_ORDER "/lib/modules/order"
@@ -113,8 +120,9 @@
  * guest can be booted once, snapshotted at that point with nothing of any job's in it, and
  * restored for each job (docs/linux-tier.md).
  *   1. the init writes ISOVM_PHASE_READY to the status port. Until then it has mounted /proc,
- *      /sys and /dev and opened its console, and done nothing else: no module loaded, no disk
- *      or console device touched. The VMM may stop the guest here and snapshot it.
+ *      /sys and /dev, opened its console and, booted with ISOVM_PRELOAD_ENV=1, loaded every
+ *      module but the transport; nothing else: no disk or console device touched. The VMM may
+ *      stop the guest here and snapshot it.
  *   2. a 32-bit `in` from ISOVM_JOB_PORT gives the job file's length in bytes (1 ..
  *      ISOVM_JOB_FILE_MAX) and rewinds the channel to the file's first byte
  *   3. 8-bit `in`s from ISOVM_JOB_PORT + 4 (one `rep insb`) give the file's bytes in order;
@@ -174,7 +182,7 @@ enum isovm_phase {
                                   * the network, /etc/hosts, resolv.conf and shares set up */
     ISOVM_PHASE_JOB_START = 3,   /* just before the job's process is started */
     ISOVM_PHASE_JOB_END = 4,     /* the job's process has been reaped */
-    ISOVM_PHASE_READY = 5,       /* set up, no module loaded, about to fetch the job file (the
+    ISOVM_PHASE_READY = 5,       /* set up, no device touched, about to fetch the job file (the
                                   * snapshot point: see the job channel); between INIT_START and
                                   * ROOT_READY in time */
 };

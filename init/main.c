@@ -82,6 +82,10 @@ int main(void)
     console_fds();
     write_file("/proc/self/oom_score_adj", "-1000"); /* the OOM killer takes the job, not PID 1 */
 
+    /* a guest to be snapshotted loads its modules now, all but the transport (init/abi.h) */
+    const char *preload = getenv(ISOVM_PRELOAD_ENV);
+    if (preload && !strcmp(preload, "1") && (rc = modules_preload(err, sizeof err)))
+        die(ISOVM_STAGE_MODULES, -rc, "%s", err);
     /* the snapshot point (init/abi.h, the job channel): nothing of any job's before it */
     status_phase(ISOVM_PHASE_READY);
     /* the job file first: it says which file systems' modules to load */

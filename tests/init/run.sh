@@ -111,6 +111,7 @@ new_case() { # new_case NAME: a fresh initramfs directory $T with three ports an
     JOB_NAMES=()   # share, net, host and nameserver lines, as they are
     JOB_LIMITS=()
     WAIT_MS=400
+    INIT_ENV=()    # more of the init's environment (the kernel's command line's NAME=VALUE)
 }
 
 job() { # job ARGS...: the job file from ARGS and the JOB_* settings, what the job channel gives
@@ -134,7 +135,7 @@ boot() { # boot [STDIN]: runs the init; sets $status (the status lines joined), 
     mkdir -p "$cg" && cgroups+=("$cg")
     t0=$(date +%s%N)
     bash -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' _ "$cg" \
-        env -i ISOVM_INIT_TEST_WAIT_MS="$WAIT_MS" timeout 60 \
+        env -i ISOVM_INIT_TEST_WAIT_MS="$WAIT_MS" "${INIT_ENV[@]}" timeout 60 \
         unshare --mount --pid --fork --cgroup --propagation private -- /usr/sbin/chroot "$T" /init \
         >"$T/console" 2>&1
     rc=$?
@@ -355,6 +356,30 @@ c_ready_first() {
     [ "$(cat "$T/test/status")" = "$want" ] && ok "READY before the job file's time and seed, before any module" ||
         bad "status and logs $(printf %q "$(cat "$T/test/status")"), want $(printf %q "$want")"
 }
+c_preload() {
+    # isovm_preload=1 (a guest to be snapshotted): every module but the transport before READY,
+    # whatever its tags; after the job file only virtio_mmio.ko, and every file freed
+    new_case preload; INIT_ENV=("isovm_preload=1"); JOB_LIMITS=("time 5 6")
+    for m in virtio_mmio ext4 9pnet; do cp "$tree/bin/busybox" "$T/lib/modules/$m.ko"; done
+    printf 'virtio.ko\nvirtio_mmio.ko\nvirtio_console.ko\next4.ko ext4 ext3\n9pnet.ko 9p\n' >"$T/lib/modules/order"
+    ln -s status "$T/test/modules.log"; ln -s status "$T/test/applied.log"
+    job true; boot
+    local want
+    want=$(printf '%s\n' "1 1" virtio.ko virtio_console.ko ext4.ko 9pnet.ko "1 5" \
+        "clock_settime CLOCK_REALTIME 5 6" virtio_mmio.ko "1 2" "1 3" "1 4" "2 0")
+    [ "$(cat "$T/test/status")" = "$want" ] && ok "preload: all but the transport before READY" ||
+        bad "status and logs $(printf %q "$(cat "$T/test/status")"), want $(printf %q "$want")"
+    left=$(cd "$T" && ls lib/modules/ 2>/dev/null)
+    [ -z "$left" ] && ok "preload: every module file and the order file freed" || bad "left in /lib/modules: $left"
+    # any other value: as without it
+    new_case preload_other; INIT_ENV=("isovm_preload=yes"); job true; boot
+    want_status "$(ran '2 0')"
+    [ "$(tr '\n' ' ' <"$T/test/modules.log")" = "virtio.ko virtio_console.ko " ] &&
+        ok "preload=yes: modules after the job file" || bad "modules.log: $(tr '\n' ' ' <"$T/test/modules.log")"
+    # a module that cannot be loaded before READY: an init error at the modules stage, no READY
+    new_case preload_bad; INIT_ENV=("isovm_preload=1"); job true; echo junk >"$T/lib/modules/virtio.ko"; boot
+    want_status "1 1,5 $(E $S_MODULES 8)"
+}
 c_modules() {
     new_case module_missing; job true; printf 'virtio.ko\nmissing.ko\n' >"$T/lib/modules/order"; boot
     want_status "$(init_error "$(E $S_MODULES 2)")"
@@ -555,7 +580,7 @@ c_names() {
 cases=(hello exit stdin stdin_eof streams signal not_found not_found_path not_executable no_shebang
        path args_env_cwd cwd_missing process orphans reaper mounts read_only_root ext4_root
        overlay_disk disks disk_read_only_root bad_job_file initramfs_job job_length time_seed bad_time_seed
-       ready_first modules ports root_errors limits shares net names)
+       ready_first preload modules ports root_errors limits shares net names)
 for c in "${cases[@]}"; do
     selected "$c" || continue
     "c_$c"

@@ -392,16 +392,23 @@ static int lx_devices(struct lx *x, int console_log)
 }
 
 /* The machine and its devices, restored from the snapshot cache when it holds this boot, else
- * to be booted (x->snap_mode says which, and whether a snapshot is to be made). */
+ * to be booted (x->snap_mode says which, and whether a snapshot is to be made) with
+ * x->cmdline: cmdline, and the init's preload flag (init/abi.h) when a snapshot is used, so that
+ * a restored guest has its modules but the transport loaded already. */
 static int lx_machine(struct lx *x, uint64_t mem, int console_log, const char *cmdline)
 {
     x->vm_made = true;
     if (lvm_create(&x->m, mem, x->nvcpus) < 0 || lx_devices(x, console_log) < 0)
         return -1;
     x->snap_mode = LX_SNAP_NONE;
-    if (x->o->no_snapshot ||
-        lsnap_prepare(&x->snap, &x->m, &x->d, x->kernel_path, x->modules_path, cmdline) < 0)
+    snprintf(x->cmdline, sizeof x->cmdline, "%s", cmdline);
+    if (x->o->no_snapshot)
         return 0;
+    snprintf(x->cmdline, sizeof x->cmdline, "%s %s=1", cmdline, ISOVM_PRELOAD_ENV);
+    if (lsnap_prepare(&x->snap, &x->m, &x->d, x->kernel_path, x->modules_path, x->cmdline) < 0) {
+        snprintf(x->cmdline, sizeof x->cmdline, "%s", cmdline);
+        return 0;
+    }
     bool dirty;
     int rc = lsnap_restore(&x->snap, &x->m, &x->d, console_log, &dirty);
     if (rc == 0) {
@@ -573,7 +580,7 @@ int launch_linux_run(const struct launch_opts *o)
             .kernel_path = o->kernel ? o->kernel : "the cached kernel", .kernel_fd = x->kernel_fd,
             .init = isovm_init_start, .init_size = (size_t)(isovm_init_end - isovm_init_start),
             .modules_cpio = x->modules, .modules_cpio_size = x->modules_size,
-            .cmdline = cmdline,
+            .cmdline = x->cmdline,
         };
         ldev_acpi(&x->d, &parts.acpi, x->nvcpus);
         struct boot_layout layout;

@@ -40,6 +40,8 @@ struct lx {
     int kernel_fd;
     uint64_t phase_cpu_ns[ISOVM_PHASE_MAX + 1]; /* the vCPUs' CPU time at each boot phase */
     char kernel_path[PATH_MAX], modules_path[PATH_MAX];
+    char cmdline[512];          /* the guest kernel's (lx_machine: with the preload flag when a
+                                 * snapshot is made or restored) */
     /* the snapshot of the booted guest (docs/linux-tier.md): restored, made at the init's ready
      * point (ready_fd: the vCPU that saw it parked), or none */
     enum { LX_SNAP_NONE, LX_SNAP_MAKE, LX_SNAP_RESTORED } snap_mode;
