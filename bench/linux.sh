@@ -142,6 +142,8 @@ awk -v r="$(median "${rdy[@]}")" -v j="$(median "${job[@]}")" \
     'BEGIN { printf "isovm phases (medians, from its start): restored and running %.3f s, job start %.3f s\n", r / 1e9, j / 1e9 }'
 awk -v e="$(median "${ent[@]}")" -v r="$(median "${crdy[@]}")" -v j="$(median "${cjob[@]}")" \
     'BEGIN { printf "isovm --no-snapshot phases (medians): kernel entry %.3f s, init ready %.3f s, job start %.3f s\n", e / 1e9, r / 1e9, j / 1e9 }'
+awk -v s="$(median "${job[@]}")" -v c="$(median "${cjob[@]}")" \
+    'BEGIN { printf "job start from the snapshot %.3f s, booting afresh %.3f s: ratio %.3fx (target <= 0.1x)\n", s / 1e9, c / 1e9, s / c }'
 fi
 
 bench_blk() { # NAME MODE N

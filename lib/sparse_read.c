@@ -1,6 +1,8 @@
-/* Reading part of a file into zeroed memory, data extents only (SEEK_DATA/SEEK_HOLE). */
+/* Reading part of a file into zeroed memory, or mapping it there copy-on-write, data extents only (SEEK_DATA/SEEK_HOLE). */
 #include "lib/sparse_read.h"
 #include <errno.h>
+#include <stdbool.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 static int pread_all(int fd, uint8_t *dst, uint64_t len, uint64_t off)
@@ -17,7 +19,24 @@ static int pread_all(int fd, uint8_t *dst, uint64_t len, uint64_t off)
     return 0;
 }
 
-int sparse_read(int fd, uint64_t off, uint64_t len, uint8_t *dst)
+/* One data extent [d, d + n) of the file into dst (dst[0] is the file's byte d): mapped
+ * MAP_PRIVATE over it where both ends are page-aligned, else read. */
+static int extent_take(int fd, uint8_t *dst, uint64_t n, uint64_t d, bool map)
+{
+    const uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+    if (map && d % page == 0 && (uintptr_t)dst % page == 0) {
+        uint64_t whole = n / page * page;
+        if (whole && mmap(dst, (size_t)whole, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED,
+                          fd, (off_t)d) == MAP_FAILED)
+            return -errno;
+        dst += whole;
+        d += whole;
+        n -= whole;
+    }
+    return n ? pread_all(fd, dst, n, d) : 0;
+}
+
+static int sparse_take(int fd, uint64_t off, uint64_t len, uint8_t *dst, bool map)
 {
     if (off > (uint64_t)INT64_MAX || len > (uint64_t)INT64_MAX - off)
         return -EINVAL;
@@ -32,10 +51,20 @@ int sparse_read(int fd, uint64_t off, uint64_t len, uint8_t *dst)
             break;
         off_t h = lseek(fd, d, SEEK_HOLE);
         uint64_t stop = h <= d || (uint64_t)h > end ? end : (uint64_t)h;
-        int rc = pread_all(fd, dst + ((uint64_t)d - off), stop - (uint64_t)d, (uint64_t)d);
+        int rc = extent_take(fd, dst + ((uint64_t)d - off), stop - (uint64_t)d, (uint64_t)d, map);
         if (rc)
             return rc;
         pos = stop;
     }
     return 0;
+}
+
+int sparse_read(int fd, uint64_t off, uint64_t len, uint8_t *dst)
+{
+    return sparse_take(fd, off, len, dst, false);
+}
+
+int sparse_map(int fd, uint64_t off, uint64_t len, uint8_t *dst)
+{
+    return sparse_take(fd, off, len, dst, true);
 }

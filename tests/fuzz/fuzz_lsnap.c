@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint8_t *ram = calloc(1, sizeof gen_ram);
         char *log = NULL;
         size_t log_len = 0;
-        if (ram && lsnap_read(fd, &e, &st, &dev, &log, &log_len, ram, err, sizeof err) == 0 &&
+        if (ram && lsnap_read(fd, &e, &st, &dev, &log, &log_len, ram, false, err, sizeof err) == 0 &&
             (memcmp(ram, gen_ram, sizeof gen_ram) != 0 || log_len != (size < LSNAP_LOG_MAX ? size : LSNAP_LOG_MAX)))
             abort(); /* what was written is what is read */
         free(log);
@@ -70,7 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *log = NULL, err[256];
     size_t log_len = 0;
     struct lsnap_dev dev;
-    if (lsnap_read(fd, &e, &st, &dev, &log, &log_len, ram ? ram : (uint8_t *)&dev, err, sizeof err) == 0 &&
+    if (lsnap_read(fd, &e, &st, &dev, &log, &log_len, ram ? ram : (uint8_t *)&dev, false, err, sizeof err) == 0 &&
         log_len)
         (void)log[log_len - 1];
     free(log);

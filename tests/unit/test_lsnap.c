@@ -78,7 +78,7 @@ static int read_it(struct fix *f, char *err, size_t errlen)
     size_t log_len = 0;
     memset(f->back, 0, sizeof f->back);
     struct lsnap_dev dev;
-    int rc = lsnap_read(f->fd, &f->e, &f->st2, &dev, &log, &log_len, f->back, err, errlen);
+    int rc = lsnap_read(f->fd, &f->e, &f->st2, &dev, &log, &log_len, f->back, false, err, errlen);
     free(log);
     return rc;
 }
@@ -94,13 +94,44 @@ static void test_round_trip(void **state)
     char *log = NULL, err[256] = "";
     size_t log_len = 0;
     struct lsnap_dev dev;
-    assert_int_equal(lsnap_read(f->fd, &f->e, &f->st2, &dev, &log, &log_len, f->back, err, sizeof err), 0);
+    assert_int_equal(lsnap_read(f->fd, &f->e, &f->st2, &dev, &log, &log_len, f->back, false, err, sizeof err), 0);
     assert_memory_equal(f->back, f->ram, RAM);
     assert_memory_equal(&f->st2, &f->st, sizeof f->st);
     assert_int_equal(dev.uart.lcr, 3);
     assert_int_equal(log_len, sizeof boot_log - 1);
     assert_memory_equal(log, boot_log, log_len);
     free(log);
+}
+
+/* map_ram: the file's data pages mapped copy-on-write over an anonymous RAM mapping: the same
+ * bytes; a write to the RAM reaches neither the file nor another mapping of it; the holes stay
+ * the anonymous mapping's own (no file page behind them). */
+static void test_round_trip_mapped(void **state)
+{
+    struct fix *f = *state;
+    assert_int_equal(write_it(f, NULL, 0), 0);
+    uint8_t *ram = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            *other = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(ram != MAP_FAILED && other != MAP_FAILED);
+    char *log = NULL, err[256] = "";
+    size_t log_len = 0;
+    struct lsnap_dev dev;
+    assert_int_equal(lsnap_read(f->fd, &f->e, &f->st2, &dev, &log, &log_len, ram, true, err, sizeof err), 0);
+    assert_int_equal(lsnap_read(f->fd, &f->e, &f->st2, &dev, &log, &log_len, other, true, err, sizeof err), 0);
+    assert_memory_equal(ram, f->ram, RAM);
+    ram[4096] = 0x99;      /* a mapped page, written: this mapping's copy */
+    ram[2 * 4096] = 0x98;  /* a hole */
+    assert_int_equal(other[4096], 0x11);
+    assert_int_equal(other[2 * 4096], 0);
+    memset(f->back, 0, sizeof f->back);
+    assert_int_equal(read_it(f, err, sizeof err), 0);
+    assert_memory_equal(f->back, f->ram, RAM); /* the file as written */
+    /* writes to the RAM over the file's holes gave the file no data there */
+    struct stat sb;
+    assert_int_equal(fstat(f->fd, &sb), 0);
+    assert_true((uint64_t)sb.st_blocks * 512 < RAM);
+    munmap(ram, RAM);
+    munmap(other, RAM);
 }
 
 /* Another key, RAM size or vCPU count: -ESTALE, before anything is read into RAM. */
@@ -114,7 +145,7 @@ static void test_foreign(void **state)
     char *log;
     size_t log_len;
     struct lsnap_dev dev;
-    assert_int_equal(lsnap_read(f->fd, &f->e, &f->st2, &dev, &log, &log_len, f->back, err, sizeof err), -ESTALE);
+    assert_int_equal(lsnap_read(f->fd, &f->e, &f->st2, &dev, &log, &log_len, f->back, false, err, sizeof err), -ESTALE);
     assert_non_null(strstr(err, "made for another"));
     assert_int_equal(f->back[0], 0x5a); /* RAM untouched */
     f->e.key[31] ^= 1;
@@ -286,6 +317,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_mapped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_short, setup, teardown),

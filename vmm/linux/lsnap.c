@@ -51,7 +51,7 @@ int lsnap_restore(struct lsnap *s, struct lvm *m, struct ldev *d, int console_lo
     int rc = st ? 0 : -ENOMEM;
     if (!rc) {
         /* RAM is written only after every header and state check passed */
-        rc = lsnap_read(fd, &s->expect, st, &dev, &log, &log_len, m->mem, err, sizeof err);
+        rc = lsnap_read(fd, &s->expect, st, &dev, &log, &log_len, m->mem, true, err, sizeof err);
         if (rc && rc != -ESTALE && rc != -EINVAL)
             *dirty = true;
     }

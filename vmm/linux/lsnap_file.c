@@ -168,7 +168,7 @@ fail:
 }
 
 int lsnap_read(int fd, const struct lsnap_expect *e, struct lstate *st, struct lsnap_dev *dev,
-               char **log, size_t *log_len, uint8_t *ram, char *err, size_t errlen)
+               char **log, size_t *log_len, uint8_t *ram, bool map_ram, char *err, size_t errlen)
 {
     *log = NULL;
     *log_len = 0;
@@ -210,8 +210,10 @@ int lsnap_read(int fd, const struct lsnap_expect *e, struct lstate *st, struct l
         free(lg);
         return rc;
     }
-    if ((rc = sparse_read(fd, h.ram_off, h.mem_size, ram))) {
-        snprintf(err, errlen, "reading its RAM image: %s", strerror(-rc));
+    rc = map_ram ? sparse_map(fd, h.ram_off, h.mem_size, ram)
+                 : sparse_read(fd, h.ram_off, h.mem_size, ram);
+    if (rc) {
+        snprintf(err, errlen, "%s its RAM image: %s", map_ram ? "mapping" : "reading", strerror(-rc));
         free(lg);
         return rc;
     }

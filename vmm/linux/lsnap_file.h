@@ -57,10 +57,11 @@ int lsnap_write(int fd, const struct lsnap_expect *e, const struct lstate *st, c
                 bool (*stop)(void *ctx), void *stop_ctx, char *err, size_t errlen);
 
 /* Read a snapshot from fd into st, dev, a malloc'd *log (*log_len bytes; NULL when empty) and
- * ram (e->mem_size bytes, all zero: only the file's data extents are copied), after checking
- * the header, the digest and lstate_check. 0, -ESTALE (another key), or another negative errno
- * (err: what is wrong). */
+ * ram (e->mem_size bytes, all zero: only the file's data extents are taken), after checking
+ * the header, the digest and lstate_check. map_ram: the extents are mapped copy-on-write over
+ * ram (sparse_map: ram must be a page-aligned mapping the caller may have replaced), else
+ * copied. 0, -ESTALE (another key), or another negative errno (err: what is wrong). */
 int lsnap_read(int fd, const struct lsnap_expect *e, struct lstate *st, struct lsnap_dev *dev,
-               char **log, size_t *log_len, uint8_t *ram, char *err, size_t errlen);
+               char **log, size_t *log_len, uint8_t *ram, bool map_ram, char *err, size_t errlen);
 
 #endif
