@@ -39,6 +39,9 @@
  * bytes outside 0x21..0x7e other than the separators are refused, as is a last line without LF.
  * Keys, in this order where they appear (repeatable ones marked *; required ones marked !):
  *   version 1 !        always the first line
+ *   prepare 1          a prepare file (below, the job channel): a machine made ahead of its
+ *                      job. It holds version, prepare, root and overlay lines only, and needs
+ *                      no arg line
  *   arg* VALUE !       the job's argv, argv[0] first (at least one; argv[0] not empty). argv[0]
  *                      without '/' is looked up in the PATH of the job's environment, as a shell
  *                      does (default /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
@@ -128,6 +131,12 @@
  *   3. 8-bit `in`s from ISOVM_JOB_PORT + 4 (one `rep insb`) give the file's bytes in order;
  *      past its end they read 0
  * Any other access reads all ones and is ignored.
+ * A machine made ahead of its job (isovm pool serve --rootfs) gets a prepare file first (its
+ * root and overlay lines): the init loads the modules, opens the streams, mounts the root and the
+ * overlay and moves in as for a job, writes ISOVM_PHASE_PREPARED (the VMM stops the vCPU there
+ * until a job comes), then fetches the job file proper the same way (steps 2 and 3: the channel
+ * then gives the new file). That file must name the same root and overlay, and is not a prepare
+ * file; its time and seed are applied then, before anything of the job runs.
  * For another VMM running this init (bench/linux.sh runs it under QEMU, which has no job
  * channel): an initramfs holding ISOVM_JOB_FILE_INITRAMFS gives the job file that way instead,
  * and the channel is not used. isovm's initramfs never holds one. */
@@ -185,8 +194,10 @@ enum isovm_phase {
     ISOVM_PHASE_READY = 5,       /* set up, no device touched, about to fetch the job file (the
                                   * snapshot point: see the job channel); between INIT_START and
                                   * ROOT_READY in time */
+    ISOVM_PHASE_PREPARED = 6,    /* after a prepare file: the root and overlay mounted, moved
+                                  * in, the streams open; about to fetch the job file proper */
 };
-#define ISOVM_PHASE_MAX ISOVM_PHASE_READY
+#define ISOVM_PHASE_MAX ISOVM_PHASE_PREPARED
 /* What the init was doing when an init error happened: bits 16..23 of the detail. */
 enum isovm_init_stage {
     ISOVM_STAGE_SETUP = 1,       /* mounting /proc, /sys, /dev; the status port */

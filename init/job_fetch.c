@@ -2,6 +2,7 @@
  * from a file), and the job file's time and seed applied to the guest (the test build: recorded). */
 #include "init/job_fetch.h"
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,12 +32,18 @@ _Static_assert(ISOVM_JOB_SEED_BYTES % 4 == 0, "the seed fills whole words of ran
 
 /* ---- the channel: the ports in the guest, SEAM_JOB_FILE in the test build ---- */
 #if SEAM_TEST
-#define CHANNEL "the job channel (" SEAM_JOB_FILE ")"
+#define CHANNEL "the job channel (" SEAM_DIR "/" SEAM_JOB_NAME ")"
 static int channel_fd = -1;
 
-static int channel_open(void)
+/* /test/job, or after the phase PREPARED /test/job.prepared: what the VMM gives then. Through
+ * the descriptor of /test (seam_open): the second comes after the move into the new root. */
+static int channel_open(bool after_prepare)
 {
-    channel_fd = open(SEAM_JOB_FILE, O_RDONLY | O_CLOEXEC);
+    int rc = seam_open();
+    if (rc)
+        return rc;
+    channel_fd = openat(seam_dir_fd(), after_prepare ? SEAM_JOB_PREPARED_NAME : SEAM_JOB_NAME,
+                        O_RDONLY | O_CLOEXEC);
     return channel_fd < 0 ? -errno : 0;
 }
 
@@ -75,8 +82,9 @@ static int channel_bytes(uint8_t *buf, size_t n)
 #else
 #define CHANNEL "the job channel (I/O ports 0x4f0..0x4f7)"
 
-static int channel_open(void)
+static int channel_open(bool after_prepare)
 {
+    (void)after_prepare; /* the same ports: the VMM gives the new file */
     return ioperm(ISOVM_JOB_PORT, ISOVM_JOB_PORT_LEN, 1) ? -errno : 0;
 }
 
@@ -106,12 +114,13 @@ static int channel_bytes(uint8_t *buf, size_t n)
 }
 #endif
 
-int job_fetch(char **text, size_t *len, char *err, size_t errlen)
+int job_fetch(bool after_prepare, char **text, size_t *len, char *err, size_t errlen)
 {
     *text = NULL;
     *len = 0;
-    /* an initramfs that brings its own job file (another VMM running this init) */
-    int rc = read_file(ISOVM_JOB_FILE_INITRAMFS, ISOVM_JOB_FILE_MAX, text, len);
+    /* an initramfs that brings its own job file (another VMM running this init); never after a
+     * prepare file, in the job's root, where such a file is the image's, not a VMM's */
+    int rc = after_prepare ? -ENOENT : read_file(ISOVM_JOB_FILE_INITRAMFS, ISOVM_JOB_FILE_MAX, text, len);
     if (rc != -ENOENT) {
         if (rc == -EFBIG)
             snprintf(err, errlen, "%s: more than the %u bytes a job file may have",
@@ -121,7 +130,7 @@ int job_fetch(char **text, size_t *len, char *err, size_t errlen)
         unlink(ISOVM_JOB_FILE_INITRAMFS);
         return rc;
     }
-    rc = channel_open();
+    rc = channel_open(after_prepare);
     if (rc) {
         snprintf(err, errlen, "cannot open %s: %s", CHANNEL, strerror(-rc));
         return rc;

@@ -10,7 +10,7 @@
 #include "init/abi.h"
 
 enum key {
-    K_VERSION, K_ARG, K_ENV, K_CWD, K_ROOT, K_OVERLAY, K_DISK, K_SHARE, K_NET, K_HOST, K_NAMESERVER,
+    K_VERSION, K_PREPARE, K_ARG, K_ENV, K_CWD, K_ROOT, K_OVERLAY, K_DISK, K_SHARE, K_NET, K_HOST, K_NAMESERVER,
     K_MAX_THREADS, K_MEMORY, K_TIME, K_SEED, K_COUNT
 };
 
@@ -23,6 +23,7 @@ static const struct {
     const char *shape; /* for messages */
 } keys[K_COUNT] = {
     [K_VERSION] = {"version", false, 1, 1, "version N"},
+    [K_PREPARE] = {"prepare", false, 1, 1, "prepare 1"},
     [K_ARG] = {"arg", true, 1, 1, "arg VALUE"},
     [K_ENV] = {"env", true, 1, 1, "env KEY=VALUE"},
     [K_CWD] = {"cwd", false, 1, 1, "cwd PATH"},
@@ -383,6 +384,11 @@ static int record(struct parser *p, enum key k, char **f, unsigned nf)
                        (unsigned long long)v, ISOVM_JOB_VERSION);
         s->version = (unsigned)v;
         return 0;
+    case K_PREPARE:
+        if (strcmp(f[0], "1"))
+            return bad(p, "\"%.20s\" (want prepare 1)", f[0]);
+        s->prepare = true;
+        return 0;
     case K_ARG:
         if (s->argc == 0 && !*f[0])
             return bad(p, "argv[0] is empty");
@@ -624,7 +630,19 @@ int job_parse(const char *text, size_t len, struct job_spec *out, char *err, siz
     if (!rc) {
         p.line = 0;
         p.key = NULL;
-        if (!seen[K_ARG])
+        static const enum key prepare_keys[] = { K_VERSION, K_PREPARE, K_ROOT, K_OVERLAY };
+        if (seen[K_PREPARE]) /* a machine prepared ahead: its root and nothing of a job's */
+            for (unsigned k = 0; k < K_COUNT && !rc; k++) {
+                bool ok = false;
+                for (size_t i = 0; i < sizeof prepare_keys / sizeof prepare_keys[0]; i++)
+                    ok |= prepare_keys[i] == (enum key)k;
+                if (seen[k] && !ok)
+                    rc = bad(&p, "a prepare file holds root and overlay lines only, not %s",
+                             keys[k].name);
+            }
+        if (rc)
+            ;
+        else if (!seen[K_ARG] && !seen[K_PREPARE])
             rc = bad(&p, "no arg line: the job needs a program");
         else if (!seen[K_ROOT])
             rc = bad(&p, "no root line: the job needs a root file system");

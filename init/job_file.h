@@ -32,6 +32,8 @@ struct job_host {
 
 struct job_spec {
     unsigned version;
+    bool prepare; /* a prepare line: a machine prepared ahead of its job (init/abi.h): root and
+                   * overlay only, no argv */
     char **argv;  /* argc entries, then NULL */
     size_t argc;
     char **envp;  /* envc entries, then NULL */

@@ -74,11 +74,13 @@ int job_write(const struct job_spec *s, char **text, size_t *len, char *err, siz
     *text = NULL;
     *len = 0;
     num(&o, "version", ISOVM_JOB_VERSION);
+    if (s->prepare)
+        num(&o, "prepare", 1);
     for (size_t i = 0; i < s->argc; i++)
         rec(&o, "arg", s->argv[i] ? s->argv[i] : "", NULL, NULL, NULL);
     for (size_t i = 0; i < s->envc; i++)
         rec(&o, "env", s->envp[i] ? s->envp[i] : "", NULL, NULL, NULL);
-    if (s->cwd)
+    if (s->cwd && !s->prepare) /* a prepare file has no cwd: the parser gives it "/" */
         rec(&o, "cwd", s->cwd, NULL, NULL, NULL);
     if (s->root_dev || s->root_fstype)
         rec(&o, "root", s->root_dev ? s->root_dev : "", s->root_fstype ? s->root_fstype : "",

@@ -3,6 +3,7 @@
  * (init/abi.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +46,11 @@ static void console_fds(void)
 }
 
 /* The job file from the VMM (the job channel), parsed; its time and seed applied. */
-static void fetch_job(struct job_spec *spec)
+static void fetch_job(struct job_spec *spec, bool after_prepare)
 {
     char *text, err[512];
     size_t n;
-    int rc = job_fetch(&text, &n, err, sizeof err);
+    int rc = job_fetch(after_prepare, &text, &n, err, sizeof err);
     if (rc)
         die(ISOVM_STAGE_JOB_FILE, -rc, "%s", err);
     rc = job_parse(text, n, spec, err, sizeof err);
@@ -58,8 +59,51 @@ static void fetch_job(struct job_spec *spec)
         die(ISOVM_STAGE_JOB_FILE, -rc, "the job file: %s", err);
     if ((rc = job_apply(spec, err, sizeof err)))
         die(ISOVM_STAGE_JOB_FILE, -rc, "%s", err);
-    /* the initramfs is RAM; the init is not read again */
-    unlink(ISOVM_INIT_PATH);
+    /* the initramfs is RAM; the init is not read again (after a prepare file, "/" is the job's
+     * root: nothing there is the init's) */
+    if (!after_prepare)
+        unlink(ISOVM_INIT_PATH);
+}
+
+static bool same_str(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* The modules the job's file systems need, its streams, its root and overlay mounted and moved
+ * into: what a job file's root and overlay lines ask for, a prepare file's included. */
+static void root_setup(const struct job_spec *spec, struct streams *st)
+{
+    char err[512];
+    int rc;
+    const char *tags[MODULES_TAGS_WANTED_MAX];
+    size_t ntags = modules_wanted_tags(spec, tags, sizeof tags / sizeof tags[0]);
+    if ((rc = modules_load(tags, ntags, err, sizeof err)))
+        die(ISOVM_STAGE_MODULES, -rc, "%s", err);
+    if ((rc = streams_open(st, err, sizeof err)))
+        die(ISOVM_STAGE_STREAMS, -rc, "%s", err);
+    msg_use_stderr(st->err);
+    enum isovm_init_stage stage;
+    if ((rc = mounts_root(spec, &stage, err, sizeof err)))
+        die(stage, -rc, "%s", err);
+    if ((rc = mounts_new_root(err, sizeof err)))
+        die(ISOVM_STAGE_NEW_ROOT, -rc, "%s", err);
+}
+
+/* After a prepare file: the job file proper, which must name the prepared root and overlay. */
+static void fetch_prepared_job(struct job_spec *prepared, struct job_spec *spec)
+{
+    fetch_job(spec, true);
+    if (spec->prepare)
+        die(ISOVM_STAGE_JOB_FILE, EINVAL, "the job file: a second prepare file");
+    if (!same_str(spec->root_dev, prepared->root_dev) ||
+        !same_str(spec->root_fstype, prepared->root_fstype) || spec->overlay != prepared->overlay ||
+        !same_str(spec->overlay_dev, prepared->overlay_dev) ||
+        !same_str(spec->overlay_fstype, prepared->overlay_fstype))
+        die(ISOVM_STAGE_JOB_FILE, EINVAL,
+            "the job file: its root or overlay is not the one prepared (%s %s)",
+            prepared->root_dev, prepared->root_fstype);
+    job_spec_free(prepared);
 }
 
 int main(void)
@@ -88,22 +132,19 @@ int main(void)
         die(ISOVM_STAGE_MODULES, -rc, "%s", err);
     /* the snapshot point (init/abi.h, the job channel): nothing of any job's before it */
     status_phase(ISOVM_PHASE_READY);
-    /* the job file first: it says which file systems' modules to load */
-    struct job_spec spec;
-    fetch_job(&spec);
-    const char *tags[MODULES_TAGS_WANTED_MAX];
-    size_t ntags = modules_wanted_tags(&spec, tags, sizeof tags / sizeof tags[0]);
-    if ((rc = modules_load(tags, ntags, err, sizeof err)))
-        die(ISOVM_STAGE_MODULES, -rc, "%s", err);
+    /* the job file first: it says which file systems' modules to load. A prepare file (a
+     * machine made ahead of its job) says only that for the root: the root set up, the job file
+     * proper follows once a job has come (init/abi.h, the job channel) */
+    struct job_spec spec, prepared;
     struct streams st;
-    if ((rc = streams_open(&st, err, sizeof err)))
-        die(ISOVM_STAGE_STREAMS, -rc, "%s", err);
-    msg_use_stderr(st.err);
+    fetch_job(&spec, false);
+    root_setup(&spec, &st);
+    if (spec.prepare) {
+        prepared = spec;
+        status_phase(ISOVM_PHASE_PREPARED);
+        fetch_prepared_job(&prepared, &spec);
+    }
     enum isovm_init_stage stage;
-    if ((rc = mounts_root(&spec, &stage, err, sizeof err)))
-        die(stage, -rc, "%s", err);
-    if ((rc = mounts_new_root(err, sizeof err)))
-        die(ISOVM_STAGE_NEW_ROOT, -rc, "%s", err);
     if ((rc = mounts_disks(&spec, err, sizeof err)))
         die(ISOVM_STAGE_DISKS, -rc, "%s", err);
     /* the names before the shares: the init writes nothing into a share */

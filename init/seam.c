@@ -32,6 +32,8 @@ int seam_open(void)
     return test_dir < 0 ? -errno : 0;
 }
 
+int seam_dir_fd(void) { return test_dir; }
+
 int seam_record(const char *fmt, ...)
 {
     char line[4096 + 256];

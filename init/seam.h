@@ -6,7 +6,8 @@
 /* The test build (tests/init/run.sh) differs from the guest's init in these points only:
  * - the status port is the file /test/status, one "KIND DETAIL" line per write;
  * - the job channel is the file /test/job: its size is the length the channel gives (0 for an
- *   empty file), its bytes the file's; a missing file is a channel that cannot be opened;
+ *   empty file), its bytes the file's; a missing file is a channel that cannot be opened; after
+ *   the phase PREPARED it is /test/job.prepared (what the VMM gives a prepared machine's init);
  * - the job file's time and seed are not applied to the host: each call the guest's init would
  *   make is appended to /test/applied.log as one line, with its arguments:
  *       clock_settime CLOCK_REALTIME SEC NSEC
@@ -42,6 +43,8 @@
 #define SEAM_MODULES_LOG "/test/modules.log"
 #define SEAM_JOB_FILE "/test/job"
 #define SEAM_DIR "/test"
+#define SEAM_JOB_NAME "job"                   /* in SEAM_DIR */
+#define SEAM_JOB_PREPARED_NAME "job.prepared" /* in SEAM_DIR */
 #define SEAM_APPLIED_NAME "applied.log" /* in SEAM_DIR */
 #define SEAM_APPLIED_LOG SEAM_DIR "/" SEAM_APPLIED_NAME
 #else
@@ -59,6 +62,8 @@ int seam_open(void);
 
 #if SEAM_TEST
 #include <dirent.h>
+/* The descriptor seam_open took (-1 before). */
+int seam_dir_fd(void);
 /* Appends one line (fmt's, without its LF) to SEAM_APPLIED_LOG, made at the first. 0 or -errno. */
 int seam_record(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The directory /test/NAME, as a stream; NULL with errno when it cannot be opened. */

@@ -15,7 +15,7 @@ static int same_str(const char *a, const char *b)
 
 static void same(const struct job_spec *a, const struct job_spec *b)
 {
-    if (a->argc != b->argc || a->envc != b->envc || !same_str(a->cwd, b->cwd) ||
+    if (a->prepare != b->prepare || a->argc != b->argc || a->envc != b->envc || !same_str(a->cwd, b->cwd) ||
         !same_str(a->root_dev, b->root_dev) || !same_str(a->root_fstype, b->root_fstype) ||
         a->overlay != b->overlay || !same_str(a->overlay_dev, b->overlay_dev) ||
         !same_str(a->overlay_fstype, b->overlay_fstype) || a->ndisks != b->ndisks ||
@@ -55,7 +55,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* every refusal says why */
         return 0;
     }
-    if (s.argc < 1 || s.argv[s.argc] || s.envp[s.envc] || !s.argv[0][0] || !s.root_dev)
+    /* a prepare file: a root, and nothing of a job's; any other: a program */
+    if (s.prepare ? s.argc || s.envc || s.ndisks || s.nshares || s.has_net || s.nhosts ||
+                        s.has_nameserver || s.max_threads || s.memory || s.has_time || s.has_seed ||
+                        !s.root_dev || strcmp(s.cwd, "/")
+                  : s.argc < 1 || s.argv[s.argc] || s.envp[s.envc] || !s.argv[0][0] || !s.root_dev)
         abort();
     if (s.has_time ? s.time_sec < 0 || s.time_nsec > 999999999 : s.time_sec || s.time_nsec)
         abort();

@@ -163,6 +163,9 @@ def init_job_seeds():
                 b'max_threads 64\nmemory 268435456\ntime 1700000000 123456789\n'
                 b'seed 000102030405060708090a0b0c0d0e0fF0E1D2C3B4A5968778695A4B3C2D1E0F\n',
         'tmpfs': head + root + b'overlay tmpfs\n',
+        'prepare': b'version 1\nprepare 1\n' + root + b'overlay tmpfs\n',
+        'prepare-arg': b'version 1\nprepare 1\narg x\n' + root,
+        'prepare-late': head + b'prepare 1\n' + root,
         'time': head + root + b'time 4611686018427387904 999999999\n',
         'seed': head + root + b'seed ' + b'aB' * 32 + b'\n',
         'time-nsec': head + root + b'time 1 1000000000\n',

@@ -380,6 +380,38 @@ c_preload() {
     new_case preload_bad; INIT_ENV=("isovm_preload=1"); job true; echo junk >"$T/lib/modules/virtio.ko"; boot
     want_status "1 1,5 $(E $S_MODULES 8)"
 }
+c_prepare() {
+    # a prepare file (a machine made ahead of its job): the root set up, PREPARED (6), then the
+    # job file proper from the channel, its time and seed applied after PREPARED, the job run
+    new_case prepare; JOB_LIMITS=("time 5 6")
+    ln -s status "$T/test/modules.log"; ln -s status "$T/test/applied.log"
+    job echo prepared-job; mv "$T/test/job" "$T/test/job.prepared"
+    printf 'version 1\nprepare 1\nroot %s\noverlay tmpfs\n' "$JOB_ROOT" >"$T/test/job"
+    boot
+    local want
+    want=$(printf '%s\n' "1 1" "1 5" virtio.ko virtio_console.ko "1 6" \
+        "clock_settime CLOCK_REALTIME 5 6" "1 2" "1 3" "1 4" "2 0")
+    [ "$(cat "$T/test/status")" = "$want" ] && ok "prepare: root set up, PREPARED, then the job's time" ||
+        bad "status and logs $(printf %q "$(cat "$T/test/status")"), want $(printf %q "$want")"
+    want_out prepared-job
+    # the job file proper must name the prepared root and overlay, and not be a prepare file
+    new_case prepare_other_root; JOB_OVERLAY=""
+    job true; mv "$T/test/job" "$T/test/job.prepared"
+    printf 'version 1\nprepare 1\nroot %s\noverlay tmpfs\n' "$JOB_ROOT" >"$T/test/job"
+    boot
+    want_status "1 1,1 5,1 6,5 $(E $S_JOB_FILE 22)"
+    want_err "isovm-init: the job file: its root or overlay is not the one prepared (${JOB_ROOT})"
+    new_case prepare_twice
+    printf 'version 1\nprepare 1\nroot %s\noverlay tmpfs\n' "$JOB_ROOT" | tee "$T/test/job" >"$T/test/job.prepared"
+    boot
+    want_status "1 1,1 5,1 6,5 $(E $S_JOB_FILE 22)"
+    want_err "isovm-init: the job file: a second prepare file"
+    # no second file: the job channel's error, after PREPARED
+    new_case prepare_no_job
+    printf 'version 1\nprepare 1\nroot %s\noverlay tmpfs\n' "$JOB_ROOT" >"$T/test/job"
+    boot
+    want_status "1 1,1 5,1 6,5 $(E $S_JOB_FILE 2)"
+}
 c_modules() {
     new_case module_missing; job true; printf 'virtio.ko\nmissing.ko\n' >"$T/lib/modules/order"; boot
     want_status "$(init_error "$(E $S_MODULES 2)")"
@@ -580,7 +612,7 @@ c_names() {
 cases=(hello exit stdin stdin_eof streams signal not_found not_found_path not_executable no_shebang
        path args_env_cwd cwd_missing process orphans reaper mounts read_only_root ext4_root
        overlay_disk disks disk_read_only_root bad_job_file initramfs_job job_length time_seed bad_time_seed
-       ready_first preload modules ports root_errors limits shares net names)
+       ready_first preload prepare modules ports root_errors limits shares net names)
 for c in "${cases[@]}"; do
     selected "$c" || continue
     "c_$c"

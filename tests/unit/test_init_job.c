@@ -721,6 +721,44 @@ static void test_bad_escapes(void **state)
     refused(HEAD "arg %-1\n" ROOT, "bad escape");
 }
 
+/* A prepare file: version, prepare, root and overlay only; no arg line needed; round trip. */
+static void test_prepare(void **state)
+{
+    (void)state;
+    struct job_spec s;
+    char err[256];
+    const char *t = "version 1\nprepare 1\n" ROOT "overlay tmpfs\n";
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_true(s.prepare);
+    assert_int_equal(s.argc, 0);
+    assert_string_equal(s.root_fstype, "squashfs");
+    assert_int_equal(s.overlay, JOB_OVERLAY_TMPFS);
+    char *text;
+    size_t len;
+    assert_int_equal(job_write(&s, &text, &len, err, sizeof err), 0);
+    assert_int_equal(len, strlen(t));
+    assert_memory_equal(text, t, len);
+    free(text);
+    job_spec_free(&s);
+    t = HEAD ROOT;
+    assert_int_equal(parse(t, strlen(t), &s, err, sizeof err), 0);
+    assert_false(s.prepare);
+    job_spec_free(&s);
+    /* nothing of a job's in it; its value; its place; a root still needed */
+    refused("version 1\nprepare 1\narg /bin/true\n" ROOT, "a prepare file holds root and overlay lines only, not arg");
+    refused("version 1\nprepare 1\n" ROOT "max_threads 4\n", "only, not max_threads");
+    refused("version 1\nprepare 1\n" ROOT "time 1 2\n", "only, not time");
+    refused("version 1\nprepare 1\n" ROOT "seed 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n",
+            "only, not seed");
+    refused("version 1\nprepare 1\n" ROOT "disk /dev/vdb ext4 /mnt ro\n", "only, not disk");
+    refused("version 1\nprepare 1\n" ROOT "net 10.0.2.15 24\n", "only, not net");
+    refused("version 1\nprepare 0\n" ROOT, "line 2: prepare: \"0\" (want prepare 1)");
+    refused("version 1\nprepare 1 1\n" ROOT, "too many fields");
+    refused("version 1\narg x\nprepare 1\n" ROOT, "prepare: comes after arg");
+    refused("version 1\nprepare 1\nprepare 1\n" ROOT, "given twice");
+    refused("version 1\nprepare 1\n", "no root line");
+}
+
 static void test_missing_keys(void **state)
 {
     (void)state;
@@ -874,6 +912,7 @@ int main(void)
         cmocka_unit_test(test_writer_refuses),
         cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_bad_escapes),
+        cmocka_unit_test(test_prepare),
         cmocka_unit_test(test_missing_keys),
         cmocka_unit_test(test_unknown_and_misordered),
         cmocka_unit_test(test_nuls_and_raw_bytes),
