@@ -31,19 +31,28 @@ void pool_usage(FILE *f)
 {
     fprintf(f,
         "usage: isovm pool serve --socket PATH [--size N] [--memory SIZE] [--policy FILE]\n"
+        "                        [--rootfs IMAGE [--kernel VMLINUX] [--vcpus N]]\n"
         "\n"
         "Keeps N microVMs made ahead (RAM mapped, firmware and page tables in place, vCPU 0\n"
         "open), each in a VMM process of its own waiting at the Unix socket PATH (mode 0600,\n"
         "this user only). `isovm launch --pool PATH [options] -- PROGRAM` hands its job to one\n"
         "of them, with its stdio, working directory, umask and environment, and gets the exit\n"
         "status back; the pool makes another VMM meanwhile. Each VMM serves exactly one job and\n"
-        "then exits: nothing of one job reaches the next. A job whose memory differs from the\n"
-        "pool's is served cold by a pool VMM (its report says \"start\": \"pool-cold\").\n"
+        "then exits: nothing of one job reaches the next. A job its VMM's machine does not fit\n"
+        "(other memory; another tier; for the Linux tier another root image, kernel or vCPU\n"
+        "count, a disk, grant or console log) is served cold by that VMM (its report says\n"
+        "\"start\": \"pool-cold\").\n"
         "\n"
         "  --socket PATH   the socket to serve (a stale socket there is replaced)\n"
         "  --size N        warm VMMs kept ready (default 2; 1..%d)\n"
         "  --memory SIZE   their guest RAM (default: the policy's, else 64MiB)\n"
-        "  --policy FILE   take the memory from this policy file\n"
+        "  --policy FILE   take the memory (and vCPUs) from this policy file\n"
+        "  --rootfs IMAGE  the Linux tier: machines of Debian's kernel with IMAGE as their root,\n"
+        "                  each restored from the booted guest's snapshot (made by the first),\n"
+        "                  its init run until the root is mounted; a `launch --pool --rootfs\n"
+        "                  IMAGE` job then starts at its job file (memory default 256MiB)\n"
+        "  --kernel VMLINUX  the Linux tier's kernel (default: as isovm launch finds it)\n"
+        "  --vcpus N       the Linux tier's vCPUs (default: the policy's, else 1)\n"
         "  -h, --help      show this help\n"
         "\n"
         "SIGINT, SIGTERM or SIGHUP stops the pool: the socket is removed and the waiting VMMs\n"
@@ -108,8 +117,9 @@ struct slot {
     uint64_t refill_ns; /* when empty: when to fork its next VMM */
 };
 
-/* Fork one warm VMM into s. 0 or -errno. */
-static int slot_fill(struct slot *s, int sock_fd, const struct vm_image *img)
+/* Fork one warm VMM into s (of the Linux tier when linux is set, else from img). 0 or -errno. */
+static int slot_fill(struct slot *s, int sock_fd, const struct vm_image *img,
+                     const struct launch_opts *linux)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -123,7 +133,8 @@ static int slot_fill(struct slot *s, int sock_fd, const struct vm_image *img)
         return -e;
     }
     if (pid == 0) {
-        struct pool_warm_args a = { .sock_fd = sock_fd, .link_fd = sv[1], .img = img };
+        struct pool_warm_args a = { .sock_fd = sock_fd, .link_fd = sv[1], .img = img,
+                                    .linux = linux };
         pool_warm_main(&a);
     }
     close(sv[1]);
@@ -138,7 +149,7 @@ static void fds_std_open(void)
             _exit(EXIT_ISOVM_ERROR);
 }
 
-static int serve(const char *path, int size, uint64_t memory)
+static int serve(const char *path, int size, uint64_t memory, const struct launch_opts *linux)
 {
     fds_std_open(); /* the socket, links and image never take 0-2, which each warm VMM frees
                      * for its client's stdio */
@@ -151,9 +162,10 @@ static int serve(const char *path, int size, uint64_t memory)
     sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, NULL);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-    /* every warm VMM's RAM starts as a copy-on-write map of one image made here */
-    struct vm_image img;
-    if (sfd < 0 || vm_image_make(&img, memory) < 0)
+    /* every warm VMM's RAM starts as a copy-on-write map of one image made here (the
+     * hypercall tier's; the Linux tier's machines map the booted guest's snapshot) */
+    struct vm_image img = { .fd = -1 };
+    if (sfd < 0 || (!linux && vm_image_make(&img, memory) < 0))
         return EXIT_ISOVM_ERROR;
     int lfd = socket_bind(path);
     if (lfd < 0) {
@@ -174,7 +186,7 @@ static int serve(const char *path, int size, uint64_t memory)
                 wake = slots[i].refill_ns < wake ? slots[i].refill_ns : wake;
                 continue;
             }
-            int rc = slot_fill(&slots[i], lfd, &img);
+            int rc = slot_fill(&slots[i], lfd, &img, linux);
             if (rc < 0) { /* no process or descriptor to spare now: try again in a second */
                 if (!fork_failing)
                     log_err("pool: cannot start a warm VMM: %s (trying again every second)",
@@ -215,8 +227,9 @@ static int serve(const char *path, int size, uint64_t memory)
                 slots[i].ready = true;
                 fails = 0;
                 if (++ready == size && !announced) {
-                    log_err("pool: %d warm microVMs of %llu MiB ready at %s", size,
-                            (unsigned long long)(memory >> 20), path);
+                    log_err("pool: %d warm microVMs of %llu MiB%s%s ready at %s", size,
+                            (unsigned long long)(memory >> 20), linux ? ", root " : "",
+                            linux ? linux->rootfs : "", path);
                     announced = true;
                 }
                 continue;
@@ -251,7 +264,8 @@ stop:
             close(slots[i].link);
     while (waitpid(-1, NULL, WNOHANG) > 0)
         ;
-    vm_image_close(&img);
+    if (!linux)
+        vm_image_close(&img);
     return status;
 }
 
@@ -268,10 +282,14 @@ int pool_main(int argc, char **argv)
         { "size", required_argument, NULL, 'n' },
         { "memory", required_argument, NULL, 'm' },
         { "policy", required_argument, NULL, 'p' },
+        { "rootfs", required_argument, NULL, 'r' },
+        { "kernel", required_argument, NULL, 'k' },
+        { "vcpus", required_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *path = NULL, *memory = NULL, *policy_file = NULL;
+    const char *path = NULL, *memory = NULL, *policy_file = NULL, *rootfs = NULL, *kernel = NULL,
+               *vcpus = NULL;
     long size = 2;
     int c;
     optind = 1;
@@ -281,6 +299,9 @@ int pool_main(int argc, char **argv)
         case 's': path = optarg; break;
         case 'm': memory = optarg; break;
         case 'p': policy_file = optarg; break;
+        case 'r': rootfs = optarg; break;
+        case 'k': kernel = optarg; break;
+        case 'v': vcpus = optarg; break;
         case 'n': {
             char *end;
             errno = 0;
@@ -301,22 +322,37 @@ int pool_main(int argc, char **argv)
         return usage_error("unexpected argument after the options");
     if (!path || !path[0])
         return usage_error("serve needs --socket PATH");
-    struct policy p;
+    if (!rootfs && (kernel || vcpus))
+        return usage_error("--kernel and --vcpus need --rootfs (the Linux tier)");
+    static struct launch_opts o; /* the Linux tier's machines: what a launch of them would give */
+    struct policy *p = &o.policy;
     char err[1024];
-    policy_defaults(&p);
-    if (policy_file && policy_load(&p, policy_file, err, sizeof err) != 0) {
+    policy_defaults(p);
+    if (rootfs)
+        p->memory_bytes = POLICY_DEFAULT_MEMORY_LINUX;
+    if (policy_file && policy_load(p, policy_file, err, sizeof err) != 0) {
         log_err("%s", err);
         return EXIT_ISOVM_ERROR;
     }
-    if (memory) {
+    const char *sets[][2] = { { "memory", memory }, { "vcpus", vcpus } };
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        if (!sets[i][1])
+            continue;
         char origin[300];
-        snprintf(origin, sizeof origin, "--memory %s", memory);
-        if (policy_set_from(&p, "memory", memory, origin, err, sizeof err) != 0)
+        snprintf(origin, sizeof origin, "--%s %s", sets[i][0], sets[i][1]);
+        if (policy_set_from(p, sets[i][0], sets[i][1], origin, err, sizeof err) != 0)
             return usage_error(err);
     }
-    if (policy_validate(&p, err, sizeof err) != 0) {
+    if (policy_validate(p, err, sizeof err) != 0) {
         log_err("policy: %s", err);
         return EXIT_ISOVM_ERROR;
     }
-    return serve(path, (int)size, p.memory_bytes);
+    if (rootfs && (p->ngrants || p->nendpoints)) {
+        log_err("pool: --policy %s: a pool's machines have no grants or endpoints (a job's own "
+                "policy gives them; such a job is served cold)", policy_file);
+        return EXIT_ISOVM_ERROR;
+    }
+    o.rootfs = rootfs;
+    o.kernel = kernel;
+    return serve(path, (int)size, p->memory_bytes, rootfs ? &o : NULL);
 }

@@ -239,15 +239,16 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_IGN);
     setsid(); /* the terminal's ^C for `isovm pool serve` is not a busy job's */
-    int keep[3] = { a->sock_fd, a->link_fd, a->img->fd }, t;
-    for (int i = 0; i < 3; i++) /* ascending */
-        for (int j = i + 1; j < 3; j++)
+    int keep[3] = { a->sock_fd, a->link_fd, a->linux ? -1 : a->img->fd }, t, nkeep = a->linux ? 2 : 3;
+    for (int i = 0; i < nkeep; i++) /* ascending */
+        for (int j = i + 1; j < nkeep; j++)
             if (keep[j] < keep[i])
                 t = keep[i], keep[i] = keep[j], keep[j] = t;
-    fds_keep_only(keep, 3);
-    if (launch_warm_prepare(a->img) < 0)
+    fds_keep_only(keep, nkeep);
+    if (a->linux ? launch_linux_warm_prepare(a->linux) < 0 : launch_warm_prepare(a->img) < 0)
         _exit(EXIT_ISOVM_ERROR); /* the reason is on the server's stderr; it sees no "R" */
-    close(a->img->fd); /* mapped: the job's VMM holds nothing of the pool's */
+    if (!a->linux)
+        close(a->img->fd); /* mapped: the job's VMM holds nothing of the pool's */
     if (write(a->link_fd, "R", 1) != 1)
         _exit(0);
     /* the client's stdin, stdout and stderr will arrive as 0, 1 and 2 (a datagram's descriptors

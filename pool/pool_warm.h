@@ -2,6 +2,7 @@
 #ifndef ISOVM_POOL_WARM_H
 #define ISOVM_POOL_WARM_H
 #include "vmm/core/vm_image.h"
+#include "vmm/run/launch.h"
 
 struct pool_warm_args {
     int sock_fd;     /* the pool's datagram socket (non-blocking, SO_PASSCRED), shared by every
@@ -9,6 +10,8 @@ struct pool_warm_args {
     int link_fd;     /* to the pool server: "R" when warm; closed when it takes a job; its end
                       * of file is the server gone */
     const struct vm_image *img; /* the VM to make ahead: its RAM image (the server's) */
+    const struct launch_opts *linux; /* or, set: the Linux tier's machine to make ahead
+                                      * (launch_linux_warm_prepare); img is then unused */
 };
 
 /* Run in the child right after fork: make the VM, wait for a request, run its job with the

@@ -58,6 +58,12 @@ static void test_status_port_exits(void **state)
     assert_true(out32(&d, ISOVM_STATUS_PORT, ISOVM_STATUS(ISOVM_STATUS_PHASE, ISOVM_PHASE_JOB_START)));
     assert_int_equal(s.phases[ISOVM_PHASE_INIT_START], 1); /* once, however often it is written */
     assert_int_equal(s.phases[ISOVM_PHASE_JOB_START], 1);
+    /* the last phase (a machine made ahead: PREPARED) is seen; one past it is not a phase */
+    assert_true(out32(&d, ISOVM_STATUS_PORT, ISOVM_STATUS(ISOVM_STATUS_PHASE, ISOVM_PHASE_PREPARED)));
+    assert_int_equal(s.phases[ISOVM_PHASE_PREPARED], 1);
+    assert_true(d.status.phase_ns[ISOVM_PHASE_PREPARED] != 0);
+    assert_true(out32(&d, ISOVM_STATUS_PORT, ISOVM_STATUS(ISOVM_STATUS_PHASE, ISOVM_PHASE_MAX + 1)));
+    assert_false(d.status.ended);
     assert_true(out32(&d, ISOVM_STATUS_PORT, ISOVM_STATUS(ISOVM_STATUS_EXIT, 42)));
     assert_true(d.status.ended);
     assert_int_equal(status_port_exit_status(&d.status), 42);

@@ -63,9 +63,10 @@ static void test_linux_tables_clean(void **state)
 {
     (void)state;
     struct vsc_table t[VSC_LINUX_TABLES_MAX];
-    unsigned all = VSC_LINUX_GRANTS | VSC_LINUX_NET | VSC_LINUX_CONTROL | VSC_LINUX_TENANT;
+    unsigned all = VSC_LINUX_GRANTS | VSC_LINUX_NET | VSC_LINUX_CONTROL | VSC_LINUX_TENANT |
+                   VSC_LINUX_POOL;
     size_t n = vmm_seccomp_linux_tables(all, t);
-    assert_int_equal(n, 5);
+    assert_int_equal(n, 6);
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         assert_true(t[i].count > 0);
@@ -153,7 +154,7 @@ static unsigned long doc_count(const char *doc, const char *phrase)
         fail_msg("docs/security.md does not say \"%s\"", phrase);
     char *end;
     unsigned long n = strtoul(at + strlen(phrase), &end, 10);
-    if (strncmp(end, " syscalls", 9) != 0)
+    if (strncmp(end, n == 1 ? " syscall" : " syscalls", n == 1 ? 8 : 9) != 0)
         fail_msg("docs/security.md: \"%s\" is not followed by a number of syscalls", phrase);
     return n;
 }
@@ -200,6 +201,12 @@ static void test_doc_matches(void **state)
                  vsc_linux_tenant_rules_count);
     doc_rows_match(doc, "The Linux tier's tenant group", vsc_linux_tenant_rules,
                    vsc_linux_tenant_rules_count);
+    n = doc_count(doc, "The pool group adds ");
+    if (n != vsc_linux_pool_rules_count)
+        fail_msg("docs/security.md says the pool group adds %lu syscalls, it has %zu", n,
+                 vsc_linux_pool_rules_count);
+    doc_rows_match(doc, "The Linux tier's pool group", vsc_linux_pool_rules,
+                   vsc_linux_pool_rules_count);
     for (size_t i = 0; i < vsc_san_rules_count; i++) {
         char row[64];
         snprintf(row, sizeof row, "| `%s` (sanitizer) |", vsc_san_rules[i].name);

@@ -62,6 +62,8 @@ static bool ldev_fd_ready(int fd, short ev)
 static ssize_t ldev_host_read(void *ctx, unsigned port, void *buf, size_t len)
 {
     struct ldev *d = ctx;
+    if (d->streams_held)
+        return -EAGAIN; /* no job yet: its stdin comes with it */
     if (port != LDEV_PORT_STDIN || d->in_fd < 0 || d->in_ended)
         return 0;
     if (!ldev_fd_ready(d->in_fd, POLLIN))
@@ -77,6 +79,8 @@ static ssize_t ldev_host_read(void *ctx, unsigned port, void *buf, size_t len)
 static ssize_t ldev_host_write(void *ctx, unsigned port, const void *buf, size_t len)
 {
     struct ldev *d = ctx;
+    if (d->streams_held)
+        return -EAGAIN; /* held until the job's stdout and stderr come */
     int fd = port == LDEV_PORT_STDOUT ? d->out_fd : port == LDEV_PORT_STDERR ? d->err_fd : -1;
     if (fd < 0)
         return -EBADF;
@@ -238,6 +242,32 @@ void ldev_rearm(void *ctx)
     ldev_timer_arm(ctx);
 }
 
+void ldev_streams_hold(struct ldev *d)
+{
+    d->streams_held = true;
+}
+
+void ldev_streams_attach(struct ldev *d, int in_fd, int out_fd, int err_fd,
+                         const struct io_limit *rd, const struct io_limit *wr)
+{
+    pthread_mutex_lock(&d->lock);
+    d->in_fd = in_fd;
+    d->out_fd = out_fd;
+    d->err_fd = err_fd;
+    d->in_ended = false;
+    d->streams_held = false;
+    uint64_t now = mono_ns();
+    io_throttle_init(&d->io_read, rd, now);
+    io_throttle_init(&d->io_write, wr, now);
+    for (unsigned i = 0; i < d->ndisks; i++)
+        memset(&d->disk[i].stats, 0, sizeof d->disk[i].stats);
+    vcons_host_ready(&d->cons);
+    /* the device thread polls the streams from its next round: woken by its timer, now */
+    struct itimerspec its = { .it_value = { 0, 1 } };
+    timerfd_settime(d->timer_fd, 0, &its, NULL);
+    pthread_mutex_unlock(&d->lock);
+}
+
 static void ldev_drain(int fd)
 {
     uint64_t v;
@@ -264,9 +294,11 @@ static void *ldev_thread(void *arg)
             }
         unsigned end_ioev = n;
         pthread_mutex_lock(&d->lock);
-        bool want_in = !d->in_ended && d->in_fd >= 0 && vcons_wants_input(&d->cons, LDEV_PORT_STDIN);
-        bool want_out = vcons_wants_output(&d->cons, LDEV_PORT_STDOUT);
-        bool want_err = vcons_wants_output(&d->cons, LDEV_PORT_STDERR);
+        bool held = d->streams_held;
+        bool want_in = !held && !d->in_ended && d->in_fd >= 0 &&
+                       vcons_wants_input(&d->cons, LDEV_PORT_STDIN);
+        bool want_out = !held && vcons_wants_output(&d->cons, LDEV_PORT_STDOUT);
+        bool want_err = !held && vcons_wants_output(&d->cons, LDEV_PORT_STDERR);
         pthread_mutex_unlock(&d->lock);
         if (want_in)
             p[n++] = (struct pollfd){ .fd = d->in_fd, .events = POLLIN };
@@ -328,8 +360,11 @@ void ldev_stop(struct ldev *d)
         pthread_join(d->thread, NULL);
         d->thread_started = false;
     }
-    /* what the job wrote before it ended: notifications not yet served, output still held */
+    /* what the job wrote before it ended: notifications not yet served, output still held (a
+     * machine made ahead and never given a job has none to give) */
     pthread_mutex_lock(&d->lock);
+    for (unsigned port = LDEV_PORT_STDOUT; d->streams_held && port <= LDEV_PORT_STDERR; port++)
+        d->cons.port[port].ended = true;
     for (unsigned port = LDEV_PORT_STDOUT; port <= LDEV_PORT_STDERR; port++)
         vmmio_notify(&d->cons.mmio, vcons_txq(port));
     uint64_t give_up = mono_ns() + 5000000000ull;

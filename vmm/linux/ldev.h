@@ -48,6 +48,8 @@ struct ldev {
     struct vcons cons;
     int in_fd, out_fd, err_fd;   /* the job's streams on the host: isovm's 0, 1, 2 */
     bool in_ended;
+    bool streams_held;           /* a machine made ahead of its job: no stream yet (the guest's
+                                  * reads and writes wait), until ldev_streams_attach */
     struct vblk disk[LDEV_MAX_DISKS];
     struct vblk_raw raw[LDEV_MAX_DISKS];
     const char *disk_path[LDEV_MAX_DISKS];
@@ -78,6 +80,17 @@ struct ldev {
 int ldev_init(struct ldev *d, struct lvm *m, const struct ldev_disk_cfg *disks, unsigned ndisks,
               const struct io_limit *rd, const struct io_limit *wr, int in_fd, int out_fd,
               int err_fd, int console_log_fd, void (*on_end)(void *ctx), void *end_ctx);
+
+/* A machine made ahead of its job (isovm pool serve --rootfs): the console's streams wait for
+ * one. Call before ldev_start: until ldev_streams_attach, the guest's input waits and its output
+ * is held, and nothing is read or written on the host. */
+void ldev_streams_hold(struct ldev *d);
+
+/* The job's streams (in, out, err: its 0, 1, 2), to a machine made ahead: taken into use at
+ * once (the device thread woken). The policy's buckets (rd, wr) throttle every disk from now, and
+ * the disks' counts start again at zero (the machine's making read the root). Takes d->lock. */
+void ldev_streams_attach(struct ldev *d, int in_fd, int out_fd, int err_fd,
+                         const struct io_limit *rd, const struct io_limit *wr);
 
 /* One more virtio-mmio device after the disks and the console (the grants' file system, the
  * network), wired like them: its ioeventfds and irqfd, its window in the ACPI description, its

@@ -151,9 +151,12 @@ static void job_teardown(struct job *job)
 int launch_run(const struct launch_opts *o)
 {
     if (o->rootfs) {
-        launch_warm_drop(); /* a pool's VM is the hypercall tier's (launch_cli refuses this) */
+        if (launch_warm_client_fd() >= 0 && launch_warm_start() == LAUNCH_COLD)
+            launch_warm_set_start(LAUNCH_POOL_COLD);
+        launch_warm_drop(); /* a hypercall tier's pool VM: this job boots its own machine */
         return launch_linux_run(o);
     }
+    launch_linux_warm_drop(); /* a Linux tier's pool machine: this job makes a VM of its own */
     uint64_t t0 = mono_ns();
     signal(SIGPIPE, SIG_IGN); /* a closed stdout is the job's EPIPE, not isovm's death */
     if (o->no_seccomp)

@@ -48,4 +48,15 @@ int launch_run(const struct launch_opts *o);
 /* The Linux tier's launch (o->rootfs set): boot the kernel, run the job under the init. */
 int launch_linux_run(const struct launch_opts *o);
 
+/* A pool's VMM (isovm pool serve --rootfs): make the Linux tier's machine ahead of its job, as
+ * launch_linux_run would for o (the pool's options: its root image, kernel, memory, vCPUs):
+ * restored from the snapshot (or booted, making it), given a prepare file, run until the init
+ * has the root mounted and says PREPARED, its vCPU parked there and its streams held. The next
+ * launch_linux_run in this process adopts it when its job fits (the same root image and kernel,
+ * memory and vCPUs, no disk, grant, endpoint or console log): the job's start then is its job
+ * file's delivery and the init's last steps. 0, or a negative errno after a message. */
+int launch_linux_warm_prepare(const struct launch_opts *o);
+/* Tear down the machine made ahead, if any (a job of the other tier came). */
+void launch_linux_warm_drop(void);
+
 #endif

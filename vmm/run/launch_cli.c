@@ -1,5 +1,6 @@
 /* `isovm launch`'s command line: options -> the policy (file, then overrides) -> the job. */
 #include "vmm/run/launch_cli.h"
+#include "vmm/run/launch_warm.h"
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -63,7 +64,7 @@ void launch_usage_options(FILE *f)
         "  --env KEY=VALUE       add a variable to the job's environment (repeatable; default empty)\n"
         "  --report FILE         write a JSON usage report when the job ends (- for stderr)\n"
         "  --pool PATH           run the job in a microVM made ahead by the pool serving at\n"
-        "                        PATH (isovm pool serve; the hypercall tier; docs/pool.md)\n"
+        "                        PATH (isovm pool serve; docs/pool.md)\n"
         "  -v, --verbose         log unknown syscalls and other details to stderr\n"
         "  --no-seccomp          DEBUGGING ONLY: run the VMM without its own seccomp filter\n"
         "                        (a warning is printed every time; docs/security.md)\n"
@@ -399,10 +400,8 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         status = bad_usage("%s", "--disk, --kernel, --console-log and --no-snapshot need --rootfs (the Linux tier)");
         goto out;
     }
-    if (pool && (then || o.rootfs)) {
-        status = bad_usage("%s", then ? "--pool is isovm launch's (a pool's VMMs are not jailed "
-                           "one by one)" : "--pool serves the hypercall tier: a --rootfs job "
-                           "launches on its own (drop --pool)");
+    if (pool && then) {
+        status = bad_usage("%s", "--pool is isovm launch's (a pool's VMMs are not jailed one by one)");
         goto out;
     }
     if (pool && launch_cli_pool_client) { /* the pool's VMM reads the rest */
@@ -422,6 +421,12 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
     o.argc = argc - optind;
     o.envp = env;
     o.envc = envc;
+    if (o.rootfs && o.policy.nendpoints > 0 && !lnet_linked() && launch_warm_client_fd() >= 0) {
+        /* a pool's VMM cannot become isovm-slirp: it is not isovm launch */
+        status = bad_usage("%s", "--pool: a Linux-tier job with network endpoints launches on its "
+                           "own (its VMM is isovm-slirp, with libslirp): drop --pool");
+        goto out;
+    }
     if (o.rootfs && o.policy.nendpoints > 0 && !lnet_linked()) {
         /* the Linux tier's network needs libslirp, which this (static) isovm lacks: the same
          * VMM linked with it takes over with the same arguments, before anything is built or

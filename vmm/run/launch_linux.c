@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,6 +30,7 @@
 #include "vmm/linux/lvm.h"
 #include "vmm/linux/pvh.h"
 #include "vmm/run/launch.h"
+#include "vmm/run/launch_warm.h"
 #include "vmm/run/lx_end.h"
 #include "vmm/run/lx_grants.h"
 #include "vmm/run/report.h"
@@ -74,6 +76,8 @@ static int lx_image_open(struct lx *x, const char *path, bool rw, enum image_rol
         close(fd);
         return EXIT_ISOVM_ERROR;
     }
+    if (role == IMAGE_ROLE_ROOT)
+        fstat(fd, &x->root_st); /* a machine made ahead serves only jobs of this very image */
     x->disk_fd[x->ndisks] = fd;
     x->disk_path[x->ndisks] = path;
     x->disk_fstype[x->ndisks] = info.fstype;
@@ -107,37 +111,45 @@ static int lx_map(const char *path, const char *what, uint8_t **out, size_t *siz
     return 0;
 }
 
-/* The kernel: --kernel, else $ISOVM_KERNEL, else the kernel cache's current/vmlinux; its
- * modules.cpio lies beside it. */
-static int lx_kernel(struct lx *x, uint64_t low_ram)
+/* The kernel's path: --kernel, else $ISOVM_KERNEL, else the kernel cache's current/vmlinux;
+ * 0, or EXIT_ISOVM_ERROR after a message. lx_kernel maps it and its modules.cpio beside it. */
+static int lx_kernel_path(const struct launch_opts *o, char *path, size_t len)
 {
-    char path[PATH_MAX], mods[PATH_MAX];
-    const char *k = x->o->kernel ? x->o->kernel : getenv("ISOVM_KERNEL");
+    const char *k = o->kernel ? o->kernel : getenv("ISOVM_KERNEL");
     if (k && *k) {
-        snprintf(path, sizeof path, "%s", k);
+        snprintf(path, len, "%s", k);
     } else {
         const char *cache = getenv("ISOVM_KERNEL_CACHE"), *xdg = getenv("XDG_CACHE_HOME"),
                    *home = getenv("HOME");
         if (cache && *cache)
-            snprintf(path, sizeof path, "%s/current/vmlinux", cache);
+            snprintf(path, len, "%s/current/vmlinux", cache);
         else if (xdg && *xdg)
-            snprintf(path, sizeof path, "%s/isovm/kernel/current/vmlinux", xdg);
+            snprintf(path, len, "%s/isovm/kernel/current/vmlinux", xdg);
         else
-            snprintf(path, sizeof path, "%s/.cache/isovm/kernel/current/vmlinux", home ? home : "");
+            snprintf(path, len, "%s/.cache/isovm/kernel/current/vmlinux", home ? home : "");
         if (access(path, R_OK) != 0) {
             log_err("no kernel: %s: %s (run scripts/linux-kernel.sh, or give --kernel VMLINUX)",
                     path, strerror(errno));
             return EXIT_ISOVM_ERROR;
         }
     }
+    return 0;
+}
+
+static int lx_kernel(struct lx *x, uint64_t low_ram)
+{
+    char path[PATH_MAX], mods[PATH_MAX];
+    int rc = lx_kernel_path(x->o, path, sizeof path);
+    if (rc)
+        return rc;
     const char *slash = strrchr(path, '/');
     int dirlen = slash ? (int)(slash - path) : 1;
     snprintf(mods, sizeof mods, "%.*s/modules.cpio", dirlen, slash ? path : ".");
     snprintf(x->kernel_path, sizeof x->kernel_path, "%s", path);
     snprintf(x->modules_path, sizeof x->modules_path, "%s", mods);
-    int rc = lx_map(path, "kernel", &x->kernel, &x->kernel_size, &x->kernel_fd);
-    if (rc)
+    if ((rc = lx_map(path, "kernel", &x->kernel, &x->kernel_size, &x->kernel_fd)))
         return rc;
+    fstat(x->kernel_fd, &x->kernel_st);
     /* checked here, before any VM exists, for its message (boot_load checks it again) */
     struct pvh_kernel checked;
     char err[256] = "";
@@ -153,6 +165,17 @@ static int lx_kernel(struct lx *x, uint64_t low_ram)
 static int lx_job_file(struct lx *x, char **text, size_t *len)
 {
     const struct launch_opts *o = x->o;
+    if (x->warm) { /* made ahead: the root only (init/abi.h, prepare files) */
+        struct job_spec prep = { .version = ISOVM_JOB_VERSION, .prepare = true,
+                                 .root_dev = "/dev/vda", .root_fstype = x->disk_fstype[0],
+                                 .overlay = JOB_OVERLAY_TMPFS };
+        char err[256] = "";
+        if (job_write(&prep, text, len, err, sizeof err) < 0) {
+            log_err("cannot describe the machine to the guest's init: %s", err);
+            return EXIT_ISOVM_ERROR;
+        }
+        return 0;
+    }
     /* the --disk images are the job's to mount: no disk lines (init/abi.h) */
     struct job_spec spec = {
         .version = ISOVM_JOB_VERSION,
@@ -194,7 +217,10 @@ static void lx_on_phase(void *ctx, unsigned phase)
 {
     struct lx *x = ctx;
     x->phase_cpu_ns[phase] = lx_cpu_ns(x);
-    if (phase == ISOVM_PHASE_READY && x->snap_mode == LX_SNAP_MAKE) {
+    if ((phase == ISOVM_PHASE_READY && x->snap_mode == LX_SNAP_MAKE) ||
+        (phase == ISOVM_PHASE_PREPARED && x->warm)) {
+        /* made ahead: the init's next instruction asks for the job file proper, which waits
+         * for a job (launch_linux_run adopts the machine, then lets this vCPU go) */
         /* this vCPU parks before it runs another instruction: the init's next one asks for the
          * job, which is not there yet; the supervisor parks the others and saves */
         atomic_store(&x->sh.pause, true);
@@ -211,7 +237,7 @@ uint64_t lx_cpu_ns(struct lx *x)
     uint64_t t = 0;
     for (unsigned i = 0; i < x->nvcpus; i++)
         t += lvcpu_cpu_ns(&x->vcpu[i]);
-    return t;
+    return t - x->cpu_base_ns; /* a machine made ahead: not what its making took */
 }
 
 static void lx_hold(struct lx *x, bool held)
@@ -238,6 +264,34 @@ static bool lx_take_signal(struct lx *x)
     x->signo = (int)si.ssi_signo;
     x->end = LX_KILLED;
     return true;
+}
+
+/* The pool client's descriptor is readable (a pooled launch, launch_warm.h): each byte is a
+ * signal its `isovm launch --pool` received, acted on as one isovm received; end of file is the
+ * client gone, which ends the run as a hangup would. true, x->end and x->signo set, when the
+ * run ends. */
+static bool lx_take_client(struct lx *x, int fd)
+{
+    unsigned char b[16];
+    for (;;) {
+        ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return false;
+        if (n <= 0) {
+            x->client_gone = true;
+            x->signo = SIGHUP;
+            x->end = LX_KILLED;
+            return true;
+        }
+        for (ssize_t i = 0; i < n; i++)
+            if (b[i] == SIGINT || b[i] == SIGTERM || b[i] == SIGHUP) {
+                x->signo = b[i];
+                x->end = LX_KILLED;
+                return true;
+            }
+    }
 }
 
 /* The job's usage so far, for the ledger: the vCPUs' time, guest RAM, the disks', the shared
@@ -325,9 +379,11 @@ static void lx_supervise(struct lx *x, int sig_fd)
             if (timeout_ms == 0 && d)
                 timeout_ms = 1;
         }
-        struct pollfd pf[5] = { { .fd = x->end_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN },
+        struct pollfd pf[6] = { { .fd = x->end_fd, .events = POLLIN }, { .fd = sig_fd, .events = POLLIN },
                                 { .fd = x->ready_fd, .events = POLLIN },
-                                [4] = { .fd = t ? t->fd : -1, .events = POLLIN } };
+                                [4] = { .fd = t ? t->fd : -1, .events = POLLIN },
+                                [5] = { .fd = x->warm || x->client_gone ? -1 : launch_warm_client_fd(),
+                                        .events = POLLIN } };
         uint64_t ctl_deadline;
         lx_grants_poll_setup(&x->g, &pf[3], &ctl_deadline);
         if (ctl_deadline != UINT64_MAX) {
@@ -336,7 +392,7 @@ static void lx_supervise(struct lx *x, int sig_fd)
                 timeout_ms = ms;
         }
         /* a sub-millisecond wait is a busy check: poll's granularity is fine here */
-        int r = poll(pf, 5, timeout_ms);
+        int r = poll(pf, 6, timeout_ms);
         if (r < 0 && errno != EINTR) {
             x->end = LX_FAILED;
             return;
@@ -345,6 +401,8 @@ static void lx_supervise(struct lx *x, int sig_fd)
         if ((r > 0 && pf[3].revents) || after >= ctl_deadline)
             lx_grants_step(&x->g, r > 0 ? pf[3].revents : 0, after);
         if (r > 0 && (pf[1].revents & POLLIN) && lx_take_signal(x))
+            return;
+        if (r > 0 && pf[5].revents && lx_take_client(x, pf[5].fd))
             return;
         if (r > 0 && pf[4].revents) {
             if (lx_tenant_step(x, after, true))
@@ -386,8 +444,11 @@ static int lx_devices(struct lx *x, int console_log)
         dcfg[i] = (struct ldev_disk_cfg){ x->disk_path[i], x->disk_fd[i], i == 0 || !o->disks[i - 1].rw };
     x->dev_made = true;
     if (ldev_init(&x->d, &x->m, dcfg, x->ndisks, &o->policy.io_read, &o->policy.io_write,
-                  STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, console_log, lx_on_end, x) < 0)
+                  x->warm ? -1 : STDIN_FILENO, x->warm ? -1 : STDOUT_FILENO,
+                  x->warm ? -1 : STDERR_FILENO, console_log, lx_on_end, x) < 0)
         return -1;
+    if (x->warm)
+        ldev_streams_hold(&x->d);
     return lx_grants_devices(&x->g, &x->d, &x->m);
 }
 
@@ -441,7 +502,8 @@ static int lx_seccomp(struct lx *x)
     unsigned groups = (x->o->policy.ngrants ? VSC_LINUX_GRANTS : 0) |
                       (x->o->policy.nendpoints ? VSC_LINUX_NET : 0) |
                       (x->o->policy.control_path[0] ? VSC_LINUX_CONTROL : 0) |
-                      (x->o->tenant ? VSC_LINUX_TENANT : 0);
+                      (x->o->tenant ? VSC_LINUX_TENANT : 0) |
+                      (launch_warm_client_fd() >= 0 ? VSC_LINUX_POOL : 0);
     if (vmm_seccomp_install_linux(groups) < 0)
         return -1;
     vmm_seccomp_test_hooks(x->m.kvm.kvm_fd); /* isovm-hooks only: a forbidden call, SIGSYS */
@@ -500,60 +562,68 @@ static int lx_snapshot_at_ready(struct lx *x, const char *job_text, size_t job_l
     pthread_mutex_lock(&x->d.lock);
     job_port_set(&x->d.job, job_text, (uint32_t)job_len);
     pthread_mutex_unlock(&x->d.lock);
-    rc = lx_seccomp(x);
+    rc = x->warm ? 0 : lx_seccomp(x); /* made ahead: the job's filter when it comes */
     lvcpu_resume(&x->sh);
     return rc;
 }
 
-int launch_linux_run(const struct launch_opts *o)
+/* ---- the run: a launch's own machine, or one made ahead of its job ---- */
+
+/* The machine made ahead in this process (a pool's VMM), its guest parked at PREPARED; NULL:
+ * none. */
+static struct lx *lx_warm;
+
+static struct lx *lx_new(const struct launch_opts *o)
 {
     struct lx *x = calloc(1, sizeof *x);
     if (!x) {
         log_err("out of memory");
-        return EXIT_ISOVM_ERROR;
+        return NULL;
     }
     x->o = o;
     x->t0 = mono_ns();
-    x->end_fd = x->ready_fd = -1;
-    x->kernel_fd = -1;
-    int status = 0, sig_fd = -1, console_log = -1;
-    FILE *report = NULL;
-    char *job_text = NULL;
-    size_t job_len = 0;
-    signal(SIGPIPE, SIG_IGN);
+    x->launch_ns = clock_main_mono_ns && clock_main_mono_ns <= x->t0 ? x->t0 - clock_main_mono_ns : 0;
+    x->end_fd = x->ready_fd = x->sig_fd = x->kernel_fd = x->console_log = -1;
+    return x;
+}
+
+/* Everything up to the guest's first instruction: the images checked, the kernel, the grants,
+ * the console log, the supervisor's signals, the machine (restored from the snapshot, or loaded
+ * to boot), the job file (a prepare file for a machine made ahead), the vCPUs' shared state.
+ * 0, or an exit status after a message. */
+static int lx_setup(struct lx *x)
+{
+    const struct launch_opts *o = x->o;
+    int status;
     uint64_t mem = (o->policy.memory_bytes + (2u << 20) - 1) / (2u << 20) * (2u << 20);
     if (mem < LX_MIN_MEMORY) {
         log_err("memory %llu bytes: the Linux tier needs at least %llu MiB (Debian's kernel and "
                 "the init); give --memory 256M or more", (unsigned long long)o->policy.memory_bytes,
                 LX_MIN_MEMORY >> 20);
-        free(x);
         return EXIT_ISOVM_ERROR;
     }
     /* every image checked before anything boots */
     if ((status = lx_image_open(x, o->rootfs, false, IMAGE_ROLE_ROOT)))
-        goto out;
+        return status;
     for (unsigned i = 0; i < o->ndisks; i++)
         if ((status = lx_image_open(x, o->disks[i].path, o->disks[i].rw, IMAGE_ROLE_DISK)))
-            goto out;
+            return status;
     if ((status = lx_kernel(x, mem < LVM_LOW_RAM_MAX ? mem : LVM_LOW_RAM_MAX)))
-        goto out;
+        return status;
     x->g_open = true;
     if ((status = lx_grants_open(&x->g, &o->policy, x->t0)))
-        goto out;
+        return status;
     if (o->console_log) {
-        console_log = open(o->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
-        if (console_log < 0) {
+        x->console_log = open(o->console_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK, 0644);
+        if (x->console_log < 0) {
             log_err("--console-log %s: %s", o->console_log, strerror(errno));
-            status = EXIT_ISOVM_ERROR;
-            goto out;
+            return EXIT_ISOVM_ERROR;
         }
     }
-    /* the report file is opened now: the VMM's seccomp filter allows no open once the guest runs */
-    if (o->report_path && !(report = report_open(o->report_path))) {
-        status = EXIT_ISOVM_ERROR;
-        goto out;
-    }
-    status = EXIT_ISOVM_ERROR;
+    /* the report file is opened now: the VMM's seccomp filter allows no open once the guest
+     * runs (a machine made ahead opens its job's when the job comes) */
+    if (!x->warm && o->report_path && !(x->report = report_open(o->report_path)))
+        return EXIT_ISOVM_ERROR;
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -562,18 +632,17 @@ int launch_linux_run(const struct launch_opts *o)
     sigaddset(&sigs, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     sigdelset(&sigs, SIGUSR1);
-    sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+    x->sig_fd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
     x->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     x->ready_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    x->sig_fd = sig_fd;
-    if (sig_fd < 0 || x->end_fd < 0 || x->ready_fd < 0 || vcpu_signals_init() < 0) {
+    if (x->sig_fd < 0 || x->end_fd < 0 || x->ready_fd < 0 || vcpu_signals_init() < 0) {
         log_err("cannot set up the supervisor: %s", strerror(errno));
-        goto out;
+        return EXIT_ISOVM_ERROR;
     }
     x->nvcpus = o->policy.vcpus ? o->policy.vcpus : 1;
     const char *cmdline = o->console_log ? LX_CMDLINE : LX_CMDLINE " quiet";
-    if (lx_machine(x, mem, console_log, cmdline) < 0 || lx_job_file(x, &job_text, &job_len))
-        goto out;
+    if (lx_machine(x, mem, x->console_log, cmdline) < 0 || lx_job_file(x, &x->job_text, &x->job_len))
+        return EXIT_ISOVM_ERROR;
     if (x->snap_mode != LX_SNAP_RESTORED) {
         struct boot_parts parts = {
             .kernel = x->kernel, .kernel_size = x->kernel_size,
@@ -585,7 +654,7 @@ int launch_linux_run(const struct launch_opts *o)
         ldev_acpi(&x->d, &parts.acpi, x->nvcpus);
         struct boot_layout layout;
         if (boot_load(&x->m, &parts, &layout) < 0)
-            goto out;
+            return EXIT_ISOVM_ERROR;
     }
     munmap(x->kernel, x->kernel_size);
     x->kernel = NULL;
@@ -594,37 +663,40 @@ int launch_linux_run(const struct launch_opts *o)
     x->d.on_phase = lx_on_phase;
     x->sh = (struct lvcpu_shared){ .m = &x->m, .d = &x->d, .on_end = lx_on_end, .end_ctx = x };
     if (lvcpu_shared_init(&x->sh) < 0)
-        goto out;
+        return EXIT_ISOVM_ERROR;
     cpu_quota_init(&x->quota, o->policy.cpu_quota_ns, o->policy.cpu_period_ns, mono_ns(), 0);
-    /* the keeper reserved while the machine was built: the reservation, and the CPU time limit
-     * clamped to the budget's rest, before the guest runs (o is launch_cli's, writable) */
-    if (o->tenant && (status = tenant_admit((struct launch_opts *)o, o->tenant, x->t0)) != 0)
-        goto out;
-    /* the VMM's own seccomp filter before the first guest instruction, every thread started
-     * from here inheriting it; except when this run makes a snapshot: then at the init's ready
-     * point, once the snapshot is saved, on every thread (TSYNC), before the guest gets its job
-     * or touches a device (docs/security.md) */
-    if (x->snap_mode != LX_SNAP_MAKE) {
-        job_port_set(&x->d.job, job_text, (uint32_t)job_len);
-        if (lx_seccomp(x) < 0)
-            goto out;
-    }
+    return 0;
+}
+
+/* The guest runs: the device thread and the vCPUs started, supervised until the run ends; a
+ * run that boots without a snapshot saves one at the init's ready point and goes on. A
+ * machine made ahead stops at the init's PREPARED instead (x->end LX_READY, its vCPU parked).
+ * 0, or -1 (the run could not start, or its snapshot failed it: x->end says how it ended). */
+static int lx_go(struct lx *x)
+{
     if (ldev_start(&x->d) < 0 || lx_grants_start(&x->g, &x->d) < 0)
-        goto stop;
+        return -1;
     for (unsigned i = 0; i < x->nvcpus; i++)
         if (lvcpu_start(&x->vcpu[i], &x->sh, i) < 0)
-            goto stop;
-    lx_supervise(x, sig_fd);
-    if (x->end == LX_READY) {
-        int rc = lx_snapshot_at_ready(x, job_text, job_len);
+            return -1;
+    lx_supervise(x, x->sig_fd);
+    if (x->end == LX_READY && !x->d.status.phase_ns[ISOVM_PHASE_PREPARED]) {
+        int rc = lx_snapshot_at_ready(x, x->job_text, x->job_len);
         if (rc < 0)
             x->end = LX_FAILED;
         if (rc)
-            goto stop;
+            return -1;
         x->end = LX_RUNNING;
-        lx_supervise(x, sig_fd);
+        lx_supervise(x, x->sig_fd);
     }
-stop:
+    return 0;
+}
+
+/* The run's end: the vCPUs and devices stopped, the status, the ledger settled, the report,
+ * the machine torn down. Frees x; returns the status isovm exits with. */
+static int lx_finish(struct lx *x)
+{
+    const struct launch_opts *o = x->o;
     atomic_store(&x->sh.stop, true);
     for (unsigned i = 0; i < x->nvcpus; i++)
         lvcpu_kick(&x->vcpu[i]);
@@ -634,7 +706,7 @@ stop:
     ldev_stop(&x->d);
     x->end_ns = mono_ns();
     cpu_quota_finish(&x->quota, x->end_ns);
-    status = lx_status(x);
+    int status = lx_status(x);
     if (o->tenant && x->end == LX_KEEPER_LOST) {
         close(o->tenant->fd);
         o->tenant->fd = -1;
@@ -643,20 +715,26 @@ stop:
         lx_ledger_usage(x, x->end_ns, &u);
         tenant_end_send(o->tenant, &u, lx_reason(x));
     }
-    if (report && lx_report(x, status, report) < 0 && status == 0)
+    if (x->report && lx_report(x, status, x->report) < 0 && status == 0)
         status = EXIT_ISOVM_ERROR;
     if (lx_grants_abandoned(&x->g)) {
         /* a worker stuck in a host call may still touch guest RAM, the devices and the job:
          * nothing is torn down under it, and nothing runs at exit (atexit handlers,
          * LeakSanitizer's check, which would stop that thread too) */
-        if (report && report != stderr)
-            fclose(report);
+        if (x->report && x->report != stderr)
+            fclose(x->report);
         fflush(NULL);
         if (o->tenant)
             tenant_end_wait(o->tenant);
         _exit(status);
     }
-out:
+    launch_warm_done(status); /* a pool's client has its status now, before the teardown */
+    return status;
+}
+
+/* Everything x holds, torn down (the run stopped, or never started). */
+static void lx_free(struct lx *x)
+{
     if (x->g_open)
         lx_grants_close(&x->g);
     if (x->dev_made)
@@ -671,13 +749,13 @@ out:
         close(x->kernel_fd);
     if (x->modules)
         munmap(x->modules, x->modules_size);
-    free(job_text);
-    if (console_log >= 0)
-        close(console_log);
-    if (report && report != stderr)
-        fclose(report);
-    if (sig_fd >= 0)
-        close(sig_fd);
+    free(x->job_text);
+    if (x->console_log >= 0)
+        close(x->console_log);
+    if (x->report && x->report != stderr)
+        fclose(x->report);
+    if (x->sig_fd >= 0)
+        close(x->sig_fd);
     if (x->end_fd >= 0)
         close(x->end_fd);
     if (x->ready_fd >= 0)
@@ -685,6 +763,159 @@ out:
     if (x->dev_made)
         free(x->d.boot_log);
     free(x);
+}
+
+/* The run's stop, then everything torn down: for a run whose vCPUs may have started. */
+static void lx_stop_free(struct lx *x)
+{
+    atomic_store(&x->sh.stop, true);
+    for (unsigned i = 0; i < x->nvcpus; i++)
+        lvcpu_kick(&x->vcpu[i]);
+    for (unsigned i = 0; i < x->nvcpus; i++)
+        lvcpu_join(&x->vcpu[i]);
+    lx_grants_stop(&x->g);
+    ldev_stop(&x->d);
+    lx_free(x);
+}
+
+int launch_linux_warm_prepare(const struct launch_opts *o)
+{
+    struct lx *x = lx_new(o);
+    if (!x)
+        return -ENOMEM;
+    x->warm = true;
+    int status = lx_setup(x);
+    if (!status && x->snap_mode != LX_SNAP_MAKE)
+        job_port_set(&x->d.job, x->job_text, (uint32_t)x->job_len);
+    if (!status && (lx_go(x) < 0 || x->end != LX_READY ||
+                    !x->d.status.phase_ns[ISOVM_PHASE_PREPARED])) {
+        log_err("pool: the machine made ahead did not reach its init's PREPARED (%s)",
+                x->end == LX_READY || x->end == LX_RUNNING ? "it could not start" : lx_reason(x));
+        status = EXIT_ISOVM_ERROR;
+    }
+    if (status) {
+        lx_stop_free(x);
+        return -EIO;
+    }
+    lx_warm = x;
+    return 0;
+}
+
+void launch_linux_warm_drop(void)
+{
+    if (!lx_warm)
+        return;
+    lx_stop_free(lx_warm);
+    lx_warm = NULL;
+}
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/* Whether the machine made ahead serves this job: the same root image and kernel (unchanged),
+ * memory and vCPUs, no disk, grant or endpoint (devices the machine lacks), no console log or
+ * fresh boot asked for. */
+static bool lx_warm_fits(const struct lx *x, const struct launch_opts *o)
+{
+    struct stat root, kernel;
+    char kpath[PATH_MAX];
+    uint64_t mem = (o->policy.memory_bytes + (2u << 20) - 1) / (2u << 20) * (2u << 20);
+    unsigned vcpus = o->policy.vcpus ? o->policy.vcpus : 1;
+    return stat(o->rootfs, &root) == 0 && same_file(&root, &x->root_st) &&
+           lx_kernel_path(o, kpath, sizeof kpath) == 0 && stat(kpath, &kernel) == 0 &&
+           same_file(&kernel, &x->kernel_st) && mem == x->m.mem_size && vcpus == x->nvcpus &&
+           !o->ndisks && !o->policy.ngrants && !o->policy.nendpoints && !o->console_log &&
+           !o->no_snapshot;
+}
+
+/* Give the machine made ahead this job: its own grants' state (audit log, control socket),
+ * report, job file, streams and limits, from now; the job's filter on every thread; the parked
+ * vCPU let go. 0, or an exit status after a message (the machine is then the run's to end). */
+static int lx_adopt(struct lx *x, const struct launch_opts *o)
+{
+    x->o = o;
+    x->warm = false;
+    x->adopted = true;
+    x->t0 = mono_ns();
+    x->launch_ns = clock_main_mono_ns && clock_main_mono_ns <= x->t0 ? x->t0 - clock_main_mono_ns : 0;
+    x->cpu_base_ns = 0;
+    x->cpu_base_ns = lx_cpu_ns(x);
+    x->end = LX_RUNNING;
+    lx_grants_close(&x->g); /* the pool's empty one */
+    int status;
+    if ((status = lx_grants_open(&x->g, &o->policy, x->t0)))
+        return status;
+    if (o->report_path && !(x->report = report_open(o->report_path)))
+        return EXIT_ISOVM_ERROR;
+    free(x->job_text);
+    x->job_text = NULL;
+    if ((status = lx_job_file(x, &x->job_text, &x->job_len)))
+        return status;
+    cpu_quota_init(&x->quota, o->policy.cpu_quota_ns, o->policy.cpu_period_ns, mono_ns(), 0);
+    if (o->tenant && (status = tenant_admit((struct launch_opts *)o, o->tenant, x->t0)) != 0)
+        return status;
+    pthread_mutex_lock(&x->d.lock);
+    job_port_set(&x->d.job, x->job_text, (uint32_t)x->job_len);
+    pthread_mutex_unlock(&x->d.lock);
+    ldev_streams_attach(&x->d, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO, &o->policy.io_read,
+                        &o->policy.io_write);
+    if (lx_seccomp(x) < 0)
+        return EXIT_ISOVM_ERROR;
+    lvcpu_resume(&x->sh);
+    return 0;
+}
+
+int launch_linux_run(const struct launch_opts *o)
+{
+    struct lx *x = lx_warm;
+    lx_warm = NULL;
+    signal(SIGPIPE, SIG_IGN);
+    if (x && lx_warm_fits(x, o)) {
+        launch_warm_set_start(LAUNCH_WARM);
+        int status = lx_adopt(x, o);
+        if (status) {
+            x->end = LX_FAILED;
+            lx_stop_free(x);
+            return status;
+        }
+        lx_supervise(x, x->sig_fd);
+        status = lx_finish(x);
+        lx_free(x);
+        if (o->tenant) /* `isovm quota report` after isovm sees the job settled */
+            tenant_end_wait(o->tenant);
+        return status;
+    }
+    if (x) { /* made ahead for another kind of job: this one boots its own */
+        lx_stop_free(x);
+        launch_warm_set_start(LAUNCH_POOL_COLD);
+    }
+    if (!(x = lx_new(o)))
+        return EXIT_ISOVM_ERROR;
+    int status = lx_setup(x);
+    if (status)
+        goto out;
+    status = EXIT_ISOVM_ERROR;
+    /* the keeper reserved while the machine was built: the reservation, and the CPU time limit
+     * clamped to the budget's rest, before the guest runs (o is launch_cli's, writable) */
+    if (o->tenant && (status = tenant_admit((struct launch_opts *)o, o->tenant, x->t0)) != 0)
+        goto out;
+    /* the VMM's own seccomp filter before the first guest instruction, every thread started
+     * from here inheriting it; except when this run makes a snapshot: then at the init's ready
+     * point, once the snapshot is saved, on every thread (TSYNC), before the guest gets its job
+     * or touches a device (docs/security.md) */
+    if (x->snap_mode != LX_SNAP_MAKE) {
+        job_port_set(&x->d.job, x->job_text, (uint32_t)x->job_len);
+        if (lx_seccomp(x) < 0)
+            goto out;
+    }
+    lx_go(x);
+    status = lx_finish(x);
+out:
+    lx_free(x);
     if (o->tenant) /* `isovm quota report` after isovm sees the job settled */
         tenant_end_wait(o->tenant);
     return status;

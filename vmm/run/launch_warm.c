@@ -79,6 +79,8 @@ int launch_warm_client_fd(void) { return warm.client_fd; }
 
 enum launch_start launch_warm_start(void) { return warm.start; }
 
+void launch_warm_set_start(enum launch_start s) { warm.start = s; }
+
 const char *launch_start_name(enum launch_start s)
 {
     return s == LAUNCH_WARM ? "warm" : s == LAUNCH_POOL_COLD ? "pool-cold" : "cold";

@@ -36,6 +36,8 @@ void launch_warm_done(int status);
 /* The pool client's descriptor (-1: none), and how this launch's VM was made. */
 int launch_warm_client_fd(void);
 enum launch_start launch_warm_start(void);
+/* The Linux tier's launch says how its machine was made (launch_linux.c keeps its own). */
+void launch_warm_set_start(enum launch_start s);
 const char *launch_start_name(enum launch_start s);
 
 #endif

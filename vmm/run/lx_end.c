@@ -1,5 +1,6 @@
 /* The end of a Linux-tier run: its exit reason, the status isovm exits with and its line on stderr, and the report. */
 #include "vmm/run/lx_end.h"
+#include "vmm/run/launch_warm.h"
 #include <errno.h>
 #include <jansson.h>
 #include <string.h>
@@ -28,9 +29,11 @@ const char *lx_reason(const struct lx *x)
     }
 }
 
+/* t from the run's start; null when not seen, or seen before the job came (a machine made
+ * ahead: its boot) */
 static json_t *lx_since(const struct lx *x, uint64_t t)
 {
-    return t ? json_integer((json_int_t)(t - x->t0)) : json_null();
+    return t && t >= x->t0 ? json_integer((json_int_t)(t - x->t0)) : json_null();
 }
 
 int lx_report(struct lx *x, int status, FILE *out)
@@ -56,6 +59,8 @@ int lx_report(struct lx *x, int status, FILE *out)
     json_object_set_new(r, "vcpus", json_integer(x->nvcpus));
     json_object_set_new(r, "cpu_time_ns", json_integer((json_int_t)lx_cpu_ns(x)));
     json_object_set_new(r, "cpu_throttled_ns", json_integer((json_int_t)x->quota.throttled_ns));
+    json_object_set_new(r, "start", json_string(launch_start_name(launch_warm_start())));
+    json_object_set_new(boot, "launch_ns", json_integer((json_int_t)x->launch_ns));
     json_object_set_new(boot, "vmm_start_ns", json_integer(0));
     bool restored = x->snap_mode == LX_SNAP_RESTORED;
     uint64_t entry = atomic_load(&x->sh.first_entry_ns);
@@ -157,7 +162,10 @@ int lx_status(struct lx *x)
                 (double)lx_cpu_ns(x) / 1e9);
         return 152;
     case LX_KILLED:
-        log_err("isovm received %s: job stopped", strsignal(x->signo));
+        if (x->client_gone)
+            log_err("job killed: its client (isovm launch --pool) disconnected");
+        else
+            log_err("isovm received %s: job stopped", strsignal(x->signo));
         return 128 + x->signo;
     case LX_QUOTA:
         log_err("job stopped: quota: %s", x->quota_why);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include "init/abi.h"
 #include "limits/cpu_quota.h"
 #include "quota/keeper.h"
@@ -53,6 +54,18 @@ struct lx {
     bool g_open;
     int quota_res;                 /* LX_QUOTA: the resource whose budget ran out */
     char quota_why[KEEPER_TEXT_MAX];
+    /* a machine made ahead of its job (isovm pool serve --rootfs; docs/pool.md): booted or
+     * restored, given a prepare file, parked at the init's PREPARED with its streams held */
+    bool warm;                     /* being made ahead (no job yet) */
+    bool adopted;                  /* made ahead, then given this job */
+    bool client_gone;              /* LX_KILLED: the pool's client went away (SIGHUP's status) */
+    uint64_t cpu_base_ns;          /* the vCPUs' CPU time before the job: the making's */
+    uint64_t launch_ns;            /* main()'s start to t0 (a pooled job's main: its client's) */
+    struct stat root_st, kernel_st; /* the root image and kernel the machine was made with */
+    int console_log;               /* --console-log's descriptor, or -1 */
+    FILE *report;                  /* --report's file, opened before the filter, or NULL */
+    char *job_text;                /* the job file (a prepare file while made ahead) */
+    size_t job_len;
 };
 
 /* The vCPUs' CPU time so far. */

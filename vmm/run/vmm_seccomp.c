@@ -291,6 +291,15 @@ const struct vsc_rule vsc_linux_tenant_rules[] = {
 const size_t vsc_linux_tenant_rules_count =
     sizeof vsc_linux_tenant_rules / sizeof vsc_linux_tenant_rules[0];
 
+/* The Linux tier's pool group, added only when the job came through a pool (isovm launch
+ * --pool, docs/pool.md): its client's signals, and its going away, read from the connection the
+ * request brought. The status goes back with write, which the base list allows. */
+const struct vsc_rule vsc_linux_pool_rules[] = {
+    ROW(recvfrom, .reason = "pool: the client's signals and its hangup, on its connection"),
+};
+const size_t vsc_linux_pool_rules_count =
+    sizeof vsc_linux_pool_rules / sizeof vsc_linux_pool_rules[0];
+
 /* The sanitizer runtimes (ASan, UBSan, LeakSanitizer) make calls of their own: shadow memory,
  * reports, and LeakSanitizer's check at exit (a tracer task that ptrace-stops every thread and
  * reads /proc). Only the SAN=1 build (build-san/) has them; isovm itself never does. */
@@ -371,6 +380,9 @@ size_t vmm_seccomp_linux_tables(unsigned groups, struct vsc_table out[VSC_LINUX_
     if (groups & VSC_LINUX_TENANT)
         out[n++] = (struct vsc_table){ "linux tenant", vsc_linux_tenant_rules,
                                        vsc_linux_tenant_rules_count };
+    if (groups & VSC_LINUX_POOL)
+        out[n++] = (struct vsc_table){ "linux pool", vsc_linux_pool_rules,
+                                       vsc_linux_pool_rules_count };
     return n;
 }
 

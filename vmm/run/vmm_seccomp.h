@@ -52,11 +52,14 @@ extern const struct vsc_rule vsc_linux_control_rules[];
 extern const size_t vsc_linux_control_rules_count;
 extern const struct vsc_rule vsc_linux_tenant_rules[];
 extern const size_t vsc_linux_tenant_rules_count;
+extern const struct vsc_rule vsc_linux_pool_rules[];
+extern const size_t vsc_linux_pool_rules_count;
 #define VSC_LINUX_GRANTS  1u /* the job has grants */
 #define VSC_LINUX_NET     2u /* the job has network endpoints */
 #define VSC_LINUX_CONTROL 4u /* the job has a control socket */
 #define VSC_LINUX_TENANT  8u /* the job is charged to a tenant (its ledger keeper's socket) */
-#define VSC_LINUX_TABLES_MAX 6 /* the base list and every group */
+#define VSC_LINUX_POOL   16u /* the job came through a pool (its client's connection) */
+#define VSC_LINUX_TABLES_MAX 7 /* the base list and every group */
 /* A syscall two groups need is in both, with the same argument rule (the filter then has one
  * rule for it, whichever of them is on). */
 
