@@ -10,7 +10,10 @@
 #    same streams (a virtio-console with the init's three named ports); and isovm's own boot
 #    phases from its report. isovm starts from the snapshot of the booted guest that its first
 #    run (the warm-up) made, as every run after a user's first does; its boots without one
-#    (--no-snapshot) are measured too, interleaved, and printed as a second ratio. QEMU boots
+#    (--no-snapshot) are measured too, interleaved, and printed as a second ratio; and jobs
+#    through a pool (isovm pool serve --rootfs: machines restored and run until the root is
+#    mounted, docs/pool.md), whose start (the client's start to the job's) is set against the
+#    afresh boots' (target <= 0.1x), the pool settled (its next machine made) before each run. QEMU boots
 #    afresh (it has no snapshot of a booted microvm to start from). Target: isovm <= 0.5x QEMU. Both read the kernel from a copy in the emulated host's own tmpfs, holes kept (as
 #    a user's cache on a local disk; the repository's 9p share would make it a network read).
 #  - Block throughput: guest/blkbench (O_DIRECT in the guest) on a second disk (ext4), sequential reads
@@ -109,20 +112,62 @@ warm_ram() {
         echo "bench/linux.sh: could not warm the emulated host's memory (python3)" >&2
 }
 
+# the pool (isovm pool serve --rootfs): its machines made ahead, root mounted (docs/pool.md)
+POOL_SOCK=$TMP/pool.sock POOL_PID=
+pool_start() {
+    "$ISOVM" pool serve --socket "$POOL_SOCK" --size 1 --rootfs "$TMP/root.img" --memory "$MEM" \
+        --kernel "$KDIR/vmlinux" 2>"$TMP/pool.err" &
+    POOL_PID=$!
+    local i
+    for ((i = 0; i < 600; i++)); do grep -q "ready at" "$TMP/pool.err" && return 0; sleep 0.1; done
+    echo "bench/linux.sh: the pool did not get ready: $(tail -n 3 "$TMP/pool.err")" >&2
+    return 1
+}
+pool_stop() { [ -n "$POOL_PID" ] && kill "$POOL_PID" 2>/dev/null && wait "$POOL_PID"; POOL_PID=; }
+trap 'pool_stop; rm -rf "$TMP"' EXIT
+# pool_settle: until the pool's processes use no CPU (its next machine made and parked), so
+# that making it shares no measured run's time
+pool_settle() {
+    local prev=-1 cur i p
+    for ((i = 0; i < 100; i++)); do
+        cur=0
+        for p in $(pgrep -f -- "pool serve --socket $POOL_SOCK"); do
+            cur=$((cur + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+        done
+        [ "$cur" = "$prev" ] && return 0
+        prev=$cur
+        sleep 0.3
+    done
+}
+# the job's start from the process's start (a pooled job's: its client's), from the report
+job_start_of() { echo $(($(rint launch_ns "$1") + $(rint job_start_ns "$1"))); }
+
 if [ "${LINUX_BOOT:-1}" != 0 ]; then
 # one unmeasured run of each first (isovm's makes the snapshot the measured runs start from)
 warm_ram
 run_isovm /bin/true && run_qemu /bin/true || exit 1
 grep -q '"snapshot": "made"' "$TMP/r.json" || { echo "bench/linux.sh: isovm's first run made no snapshot" >&2; exit 1; }
+pool_start || exit 1
 echo "== boot to job and back: true ($RUNS runs each, interleaved, after one warm-up each)"
-iso=() cold=() qem=() rdy=() job=() ent=() crdy=() cjob=()
+iso=() cold=() qem=() rdy=() job=() ent=() crdy=() cjob=() pjob=() pwall=() sjob=()
 for ((i = 0; i < RUNS; i++)); do
+    pool_settle
+    warm_ram
+    t0=$(now_ns)
+    "$ISOVM" launch --pool "$POOL_SOCK" --rootfs "$TMP/root.img" --memory "$MEM" --kernel "$KDIR/vmlinux" \
+        --report "$TMP/r.json" -- /bin/true >"$TMP/out" 2>"$TMP/err" </dev/null ||
+        { echo "pooled isovm failed: $(tail -n 3 "$TMP/err")" >&2; exit 1; }
+    pwall+=("$(($(now_ns) - t0))")
+    grep -q '"start": "warm"' "$TMP/r.json" || { echo "bench/linux.sh: the pooled job did not start warm" >&2; exit 1; }
+    pjob+=("$(job_start_of "$TMP/r.json")")
+    pool_settle
     warm_ram
     run_isovm /bin/true || exit 1
     grep -q '"snapshot": "restored"' "$TMP/r.json" || { echo "bench/linux.sh: isovm did not start from the snapshot" >&2; exit 1; }
     iso+=("$WALL")
     rdy+=("$(rint ready_ns "$TMP/r.json")")
     job+=("$(rint job_start_ns "$TMP/r.json")")
+    sjob+=("$(job_start_of "$TMP/r.json")")
     warm_ram
     run_qemu /bin/true || exit 1
     qem+=("$WALL")
@@ -131,7 +176,7 @@ for ((i = 0; i < RUNS; i++)); do
     cold+=("$WALL")
     ent+=("$(rint kernel_entry_ns "$TMP/r.json")")
     crdy+=("$(rint ready_ns "$TMP/r.json")")
-    cjob+=("$(rint job_start_ns "$TMP/r.json")")
+    cjob+=("$(job_start_of "$TMP/r.json")")
     awk -v n=$((i + 1)) -v i="${iso[-1]}" -v j="${job[-1]}" -v q="${qem[-1]}" -v c="${cold[-1]}" \
         'BEGIN { printf "  run %d: isovm %.3f s (job start %.3f s), QEMU %.3f s, isovm without the snapshot %.3f s\n", n, i / 1e9, j / 1e9, q / 1e9, c / 1e9 }'
 done
@@ -142,8 +187,11 @@ awk -v r="$(median "${rdy[@]}")" -v j="$(median "${job[@]}")" \
     'BEGIN { printf "isovm phases (medians, from its start): restored and running %.3f s, job start %.3f s\n", r / 1e9, j / 1e9 }'
 awk -v e="$(median "${ent[@]}")" -v r="$(median "${crdy[@]}")" -v j="$(median "${cjob[@]}")" \
     'BEGIN { printf "isovm --no-snapshot phases (medians): kernel entry %.3f s, init ready %.3f s, job start %.3f s\n", e / 1e9, r / 1e9, j / 1e9 }'
-awk -v s="$(median "${job[@]}")" -v c="$(median "${cjob[@]}")" \
-    'BEGIN { printf "job start from the snapshot %.3f s, booting afresh %.3f s: ratio %.3fx (target <= 0.1x)\n", s / 1e9, c / 1e9, s / c }'
+echo "  job start from the process's start, per run: pooled ${pjob[*]}; from the snapshot ${sjob[*]}; afresh ${cjob[*]} (ns)"
+awk -v p="$(median "${pjob[@]}")" -v s="$(median "${sjob[@]}")" -v c="$(median "${cjob[@]}")" -v w="$(median "${pwall[@]}")" \
+    'BEGIN { printf "job start (medians, from the process'"'"'s start): pooled %.3f s, from the snapshot %.3f s, booting afresh %.3f s\n", p / 1e9, s / 1e9, c / 1e9
+             printf "pooled against booting afresh: ratio %.3fx (target <= 0.1x); from the snapshot: %.3fx; a pooled run of true, whole: %.3f s\n", p / c, s / c, w / 1e9 }'
+pool_stop
 fi
 
 bench_blk() { # NAME MODE N

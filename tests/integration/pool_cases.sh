@@ -355,8 +355,8 @@ c_pool_usage_errors() {
     expect_status 125 && expect_stderr_has "unknown subcommand"
     run_isovm pool --help
     expect_status 0 && expect_stdout_has "usage: isovm pool serve"
-    run_isovm launch --pool "$s" --rootfs /nonexistent -- /bin/true
-    expect_status 125 && expect_stderr_has "--pool serves the hypercall tier"
+    run_isovm launch --pool "$s" --rootfs /nonexistent -- /bin/true # the Linux tier's too
+    expect_status 125 && expect_stderr_has "no pool is serving there"
     run_isovm jail --id pool-t --uid 65534 --gid 65534 -- launch --pool "$s" -- "$J"
     expect_status 125 && expect_stderr_has "--pool"
     run_isovm launch --pool "$s" -- "$J"

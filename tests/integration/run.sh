@@ -560,6 +560,7 @@ add_case "busybox sh -c arithmetic" c_bb 0 "32" sh -c 'x=5; echo $((x*6+2))'
 . "$HERE/linux_ci_cases.sh" # the Linux tier: a real CI job through grants and endpoints (issue 14)
 . "$HERE/quota_cases.sh" # tenant budgets across jobs: launch --tenant and the ledger (issue 15)
 . "$HERE/pool_cases.sh" # isovm pool: warm microVMs made ahead of their jobs (issue 16)
+. "$HERE/pool_linux_cases.sh" # isovm pool --rootfs: the Linux tier's machines made ahead (issue 16)
 
 # ---------------------------------------------------------------------------------------------
 if [ "$LIST" = 1 ]; then
