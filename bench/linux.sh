@@ -149,7 +149,7 @@ run_isovm /bin/true && run_qemu /bin/true || exit 1
 grep -q '"snapshot": "made"' "$TMP/r.json" || { echo "bench/linux.sh: isovm's first run made no snapshot" >&2; exit 1; }
 pool_start || exit 1
 echo "== boot to job and back: true ($RUNS runs each, interleaved, after one warm-up each)"
-iso=() cold=() qem=() rdy=() job=() ent=() crdy=() cjob=() pjob=() pwall=() sjob=()
+iso=() cold=() qem=() rdy=() job=() ent=() crdy=() cjob=() pjob=() pwall=() sjob=() pparts=()
 for ((i = 0; i < RUNS; i++)); do
     pool_settle
     warm_ram
@@ -160,6 +160,7 @@ for ((i = 0; i < RUNS; i++)); do
     pwall+=("$(($(now_ns) - t0))")
     grep -q '"start": "warm"' "$TMP/r.json" || { echo "bench/linux.sh: the pooled job did not start warm" >&2; exit 1; }
     pjob+=("$(job_start_of "$TMP/r.json")")
+    pparts+=("$(rint launch_ns "$TMP/r.json")+$(rint root_ready_ns "$TMP/r.json")/$(rint job_start_ns "$TMP/r.json")")
     pool_settle
     warm_ram
     run_isovm /bin/true || exit 1
@@ -188,6 +189,7 @@ awk -v r="$(median "${rdy[@]}")" -v j="$(median "${job[@]}")" \
 awk -v e="$(median "${ent[@]}")" -v r="$(median "${crdy[@]}")" -v j="$(median "${cjob[@]}")" \
     'BEGIN { printf "isovm --no-snapshot phases (medians): kernel entry %.3f s, init ready %.3f s, job start %.3f s\n", e / 1e9, r / 1e9, j / 1e9 }'
 echo "  job start from the process's start, per run: pooled ${pjob[*]}; from the snapshot ${sjob[*]}; afresh ${cjob[*]} (ns)"
+echo "  pooled runs, client's main to the adoption + adoption to the root ready / to the job's start: ${pparts[*]} (ns)"
 awk -v p="$(median "${pjob[@]}")" -v s="$(median "${sjob[@]}")" -v c="$(median "${cjob[@]}")" -v w="$(median "${pwall[@]}")" \
     'BEGIN { printf "job start (medians, from the process'"'"'s start): pooled %.3f s, from the snapshot %.3f s, booting afresh %.3f s\n", p / 1e9, s / 1e9, c / 1e9
              printf "pooled against booting afresh: ratio %.3fx (target <= 0.1x); from the snapshot: %.3fx; a pooled run of true, whole: %.3f s\n", p / c, s / c, w / 1e9 }'

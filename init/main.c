@@ -140,6 +140,14 @@ int main(void)
     fetch_job(&spec, false);
     root_setup(&spec, &st);
     if (spec.prepare) {
+        /* the job's cgroup too (the controllers' setup is most of its cost); its limits are
+         * written with the job file below (cgroup_setup again: what exists is kept) */
+        struct job_cgroup pcg;
+        if ((rc = cgroup_setup("/sys/fs/cgroup", &spec, SEAM_TEST, &pcg, err, sizeof err)))
+            die(ISOVM_STAGE_CGROUP, -rc, "%s", err);
+        close(pcg.procs_fd);
+        if (pcg.events_fd >= 0)
+            close(pcg.events_fd);
         prepared = spec;
         status_phase(ISOVM_PHASE_PREPARED);
         fetch_prepared_job(&prepared, &spec);

@@ -31,7 +31,7 @@ void pool_usage(FILE *f)
 {
     fprintf(f,
         "usage: isovm pool serve --socket PATH [--size N] [--memory SIZE] [--policy FILE]\n"
-        "                        [--rootfs IMAGE [--kernel VMLINUX] [--vcpus N]]\n"
+        "                        [--rootfs IMAGE [--kernel VMLINUX] [--vcpus N]] [--no-seccomp]\n"
         "\n"
         "Keeps N microVMs made ahead (RAM mapped, firmware and page tables in place, vCPU 0\n"
         "open), each in a VMM process of its own waiting at the Unix socket PATH (mode 0600,\n"
@@ -53,6 +53,8 @@ void pool_usage(FILE *f)
         "                  IMAGE` job then starts at its job file (memory default 256MiB)\n"
         "  --kernel VMLINUX  the Linux tier's kernel (default: as isovm launch finds it)\n"
         "  --vcpus N       the Linux tier's vCPUs (default: the policy's, else 1)\n"
+        "  --no-seccomp    waiting VMMs without their waiting filter (debugging only; a job's\n"
+        "                  own filter follows its launch's options)\n"
         "  -h, --help      show this help\n"
         "\n"
         "SIGINT, SIGTERM or SIGHUP stops the pool: the socket is removed and the waiting VMMs\n"
@@ -119,7 +121,7 @@ struct slot {
 
 /* Fork one warm VMM into s (of the Linux tier when linux is set, else from img). 0 or -errno. */
 static int slot_fill(struct slot *s, int sock_fd, const struct vm_image *img,
-                     const struct launch_opts *linux)
+                     const struct launch_opts *linux, bool wait_filter)
 {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
@@ -134,7 +136,7 @@ static int slot_fill(struct slot *s, int sock_fd, const struct vm_image *img,
     }
     if (pid == 0) {
         struct pool_warm_args a = { .sock_fd = sock_fd, .link_fd = sv[1], .img = img,
-                                    .linux = linux };
+                                    .linux = linux, .wait_filter = wait_filter };
         pool_warm_main(&a);
     }
     close(sv[1]);
@@ -149,7 +151,8 @@ static void fds_std_open(void)
             _exit(EXIT_ISOVM_ERROR);
 }
 
-static int serve(const char *path, int size, uint64_t memory, const struct launch_opts *linux)
+static int serve(const char *path, int size, uint64_t memory, const struct launch_opts *linux,
+                 bool wait_filter)
 {
     fds_std_open(); /* the socket, links and image never take 0-2, which each warm VMM frees
                      * for its client's stdio */
@@ -186,7 +189,7 @@ static int serve(const char *path, int size, uint64_t memory, const struct launc
                 wake = slots[i].refill_ns < wake ? slots[i].refill_ns : wake;
                 continue;
             }
-            int rc = slot_fill(&slots[i], lfd, &img, linux);
+            int rc = slot_fill(&slots[i], lfd, &img, linux, wait_filter);
             if (rc < 0) { /* no process or descriptor to spare now: try again in a second */
                 if (!fork_failing)
                     log_err("pool: cannot start a warm VMM: %s (trying again every second)",
@@ -285,12 +288,14 @@ int pool_main(int argc, char **argv)
         { "rootfs", required_argument, NULL, 'r' },
         { "kernel", required_argument, NULL, 'k' },
         { "vcpus", required_argument, NULL, 'v' },
+        { "no-seccomp", no_argument, NULL, 'S' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *path = NULL, *memory = NULL, *policy_file = NULL, *rootfs = NULL, *kernel = NULL,
                *vcpus = NULL;
     long size = 2;
+    bool wait_filter = true;
     int c;
     optind = 1;
     opterr = 0;
@@ -302,6 +307,7 @@ int pool_main(int argc, char **argv)
         case 'r': rootfs = optarg; break;
         case 'k': kernel = optarg; break;
         case 'v': vcpus = optarg; break;
+        case 'S': wait_filter = false; break;
         case 'n': {
             char *end;
             errno = 0;
@@ -354,5 +360,8 @@ int pool_main(int argc, char **argv)
     }
     o.rootfs = rootfs;
     o.kernel = kernel;
-    return serve(path, (int)size, p->memory_bytes, rootfs ? &o : NULL);
+    if (!wait_filter)
+        fprintf(stderr, "isovm: WARNING: pool serve --no-seccomp: waiting VMMs run WITHOUT their "
+                        "waiting filter (debugging only, never in production)\n");
+    return serve(path, (int)size, p->memory_bytes, rootfs ? &o : NULL, wait_filter);
 }

@@ -19,6 +19,7 @@
 #include "vmm/run/launch.h"
 #include "vmm/run/launch_cli.h"
 #include "vmm/run/launch_warm.h"
+#include "vmm/run/vmm_seccomp.h"
 
 #define REQUEST_TIMEOUT_S 10 /* a request's strings that do not fit its datagram must follow
                              * within this */
@@ -249,6 +250,10 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
         _exit(EXIT_ISOVM_ERROR); /* the reason is on the server's stderr; it sees no "R" */
     if (!a->linux)
         close(a->img->fd); /* mapped: the job's VMM holds nothing of the pool's */
+    /* before anything of a client's is read: the waiting filter (the calls no VMM makes kill
+     * it), on every thread made ahead; the job's allowlist is stacked on it at its start */
+    if (a->wait_filter && vmm_seccomp_install_pool_wait() < 0)
+        _exit(EXIT_ISOVM_ERROR);
     if (write(a->link_fd, "R", 1) != 1)
         _exit(0);
     /* the client's stdin, stdout and stderr will arrive as 0, 1 and 2 (a datagram's descriptors

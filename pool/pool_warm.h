@@ -12,6 +12,8 @@ struct pool_warm_args {
     const struct vm_image *img; /* the VM to make ahead: its RAM image (the server's) */
     const struct launch_opts *linux; /* or, set: the Linux tier's machine to make ahead
                                       * (launch_linux_warm_prepare); img is then unused */
+    bool wait_filter;                /* the waiting seccomp filter before any request (pool
+                                      * serve --no-seccomp: not) */
 };
 
 /* Run in the child right after fork: make the VM, wait for a request, run its job with the

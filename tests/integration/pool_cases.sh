@@ -42,6 +42,16 @@ _pool_vmms() {
     POOL_N=$(pgrep -f -- "pool serve --socket $POOL_SOCK" | grep -vx "$POOL_PID" | wc -l)
 }
 
+# _pool_filters : PF = the seccomp state of the server's VMMs, "MODE/FILTERS" each, sorted
+# (/proc/PID/status: Seccomp 2 is filtered; a waiting VMM has its waiting filter, a VMM running
+# a job that one and the job's allowlist)
+_pool_filters() {
+    local p
+    PF=$(for p in $(pgrep -f -- "pool serve --socket $POOL_SOCK" | grep -vx "$POOL_PID"); do
+        awk '/^Seccomp:/ { m = $2 } /^Seccomp_filters:/ { f = $2 } END { print m "/" f }' "/proc/$p/status"
+    done | sort | tr '\n' ' ')
+}
+
 # _pool_report_cmp COLD POOLED WHAT [KEYS] : the two reports agree but for host timing, start,
 # job id and KEYS (counts that follow the host's timing, for a job that reads the clock)
 _pool_report_cmp() {
@@ -214,6 +224,9 @@ c_pool_leaks() {
     _pool_start 4 || return
     local before i f0 r0 n0 c0 f1 r1 n1 c1 jobs=200
     LC_ALL=C grep -q -a -m1 __asan_init "$ISOVM" && jobs=80
+    # the waiting VMMs: under their waiting filter (docs/security.md), nothing more
+    _pool_filters
+    [ "$PF" = "2/1 2/1 2/1 2/1 " ] || fail "the waiting VMMs' seccomp state: $PF, want 2/1 each"
     # 10 jobs first: the server's steady state (its code paths touched, its buffers made)
     printf '%s\n' $(seq 10) | xargs -P 2 -I{} "$ISOVM" launch --pool "$POOL_SOCK" -- "$J" \
         >/dev/null 2>&1 || fail "a warm-up job failed"

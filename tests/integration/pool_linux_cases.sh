@@ -114,6 +114,9 @@ c_lxpool_client() {
         --report "$rep" -- /bin/sh -c 'echo started; exec sleep 60' >"$out" 2>"$WORK/case/term.err" &
     client=$!
     for ((i = 0; i < 600; i++)); do _has "$out" started && break; sleep 0.1; done
+    # the job's VMM runs under the waiting filter and the job's allowlist (docs/security.md)
+    _pool_filters
+    case " $PF" in *" 2/2 "*) ;; *) fail "no VMM with its two filters while the job runs: $PF" ;; esac
     kill -TERM "$client"
     wait "$client"
     rc=$?

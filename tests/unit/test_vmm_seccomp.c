@@ -207,6 +207,11 @@ static void test_doc_matches(void **state)
                  vsc_linux_pool_rules_count);
     doc_rows_match(doc, "The Linux tier's pool group", vsc_linux_pool_rules,
                    vsc_linux_pool_rules_count);
+    n = doc_count(doc, "The waiting filter kills ");
+    if (n != vsc_pool_wait_denied_count)
+        fail_msg("docs/security.md says the waiting filter kills %lu syscalls, it has %zu", n,
+                 vsc_pool_wait_denied_count);
+    doc_rows_match(doc, "A pool's waiting VMMs", vsc_pool_wait_denied, vsc_pool_wait_denied_count);
     for (size_t i = 0; i < vsc_san_rules_count; i++) {
         char row[64];
         snprintf(row, sizeof row, "| `%s` (sanitizer) |", vsc_san_rules[i].name);
@@ -236,7 +241,9 @@ static void test_builds(void **state)
 
 /* Run `call` in a child under the installed filter: how did the child end? The child exits 0 when
  * the call returned and `expect_errno` (if nonzero) is its errno, 1 otherwise. */
-static int linux_groups = -1; /* -1: the hypercall tier's filter; else the Linux tier's groups */
+/* -1: the hypercall tier's filter; -2: a pool's waiting filter; -3: the waiting filter, then the
+ * hypercall tier's stacked on it (a pooled job); else the Linux tier's groups */
+static int linux_groups = -1;
 
 static int under_filter(long (*call)(void), int expect_errno)
 {
@@ -244,8 +251,10 @@ static int under_filter(long (*call)(void), int expect_errno)
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if ((linux_groups < 0 ? vsc_bpf_install_hypercall() /* what isovm loads */
-                              : vmm_seccomp_install_linux((unsigned)linux_groups)) < 0)
+        if ((linux_groups <= -2 && vmm_seccomp_install_pool_wait() < 0) ||
+            (linux_groups != -2 &&
+             (linux_groups < 0 ? vsc_bpf_install_hypercall() /* what isovm loads */
+                               : vmm_seccomp_install_linux((unsigned)linux_groups)) < 0))
             _exit(2);
         errno = 0;
         long r = call();
@@ -378,6 +387,60 @@ static void assert_runs(long (*call)(void))
 /* The Linux tier's filter: its base list alone kills what only the hypercall tier or a group
  * needs (sockets, path calls, setup ioctls, eventfd2); each group, when added, allows its own
  * calls and still not the rest. */
+static long do_mount(void) { return syscall(SYS_mount, "none", "/tmp", "tmpfs", 0, NULL); }
+static long do_unshare(void) { return syscall(SYS_unshare, 0x10000000 /* CLONE_NEWUSER */); }
+static long do_bpf(void) { return syscall(SYS_bpf, 0, NULL, 0); }
+static long do_io_uring(void) { return syscall(SYS_io_uring_setup, 1, NULL); }
+
+/* A pool's waiting filter: what a launch does before its own filter (open from the cwd, sockets,
+ * eventfds, pread) runs; the calls no VMM makes kill; with a job's allowlist stacked on it,
+ * the allowlist's own refusals still kill and its allowed calls still run. */
+static void test_pool_wait_kills(void **state)
+{
+    (void)state;
+    linux_groups = -2;
+    long (*runs[])(void) = { do_getpid, do_openat_cwd, do_socket_unix, do_socket_tcp, do_eventfd,
+                             do_pread };
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
+        assert_runs(runs[i]);
+    long (*killed[])(void) = { do_execve, do_setuid, do_mount, do_unshare, do_bpf, do_io_uring,
+                               do_i386_getpid };
+    for (size_t i = 0; i < sizeof killed / sizeof killed[0]; i++) {
+        print_message("pool wait: forbidden call %zu\n", i);
+        assert_killed(under_filter(killed[i], 0));
+    }
+    linux_groups = -3;
+    assert_runs(do_getpid);
+    assert_killed(under_filter(do_execve, 0));
+    assert_killed(under_filter(do_openat_cwd, 0)); /* the job's allowlist's refusal */
+    linux_groups = -1;
+}
+
+/* No syscall the waiting filter kills is one an allowlist allows: stacked under a job's, it
+ * refuses nothing the job's allows (a sanitized build's runtime needs are let through: ptrace). */
+static void test_pool_wait_table(void **state)
+{
+    (void)state;
+    struct vsc_table t[VSC_LINUX_TABLES_MAX + 1];
+    size_t n = vmm_seccomp_linux_tables(~0u, t);
+    t[n++] = (struct vsc_table){ "hypercall", vsc_rules, vsc_rules_count };
+    for (size_t d = 0; d < vsc_pool_wait_denied_count; d++) {
+        const struct vsc_rule *r = &vsc_pool_wait_denied[d];
+        assert_true(r->reason && r->reason[0]);
+        for (size_t i = 0; i < n; i++)
+            for (size_t a = 0; a < t[i].count; a++)
+                if (t[i].rules[a].nr == r->nr)
+                    fail_msg("the waiting filter kills %s, which the %s list allows", r->name,
+                             t[i].name);
+        for (size_t a = 0; a < vsc_san_rules_count; a++)
+            if (vsc_san_rules[a].nr == r->nr && strcmp(r->name, "ptrace"))
+                fail_msg("the waiting filter kills %s, which a sanitizer needs", r->name);
+        for (size_t e = 0; e < d; e++)
+            if (vsc_pool_wait_denied[e].nr == r->nr)
+                fail_msg("%s is in the waiting filter twice", r->name);
+    }
+}
+
 static void test_linux_kills(void **state)
 {
     (void)state;
@@ -423,6 +486,8 @@ int main(void)
         cmocka_unit_test(test_precompiled_matches),
         cmocka_unit_test(test_linux_tables_clean),
         cmocka_unit_test(test_linux_kills),
+        cmocka_unit_test(test_pool_wait_table),
+        cmocka_unit_test(test_pool_wait_kills),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

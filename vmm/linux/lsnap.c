@@ -33,7 +33,8 @@ int lsnap_prepare(struct lsnap *s, const struct lvm *m, const struct ldev *d, co
     return 0;
 }
 
-int lsnap_restore(struct lsnap *s, struct lvm *m, struct ldev *d, int console_log_fd, bool *dirty)
+int lsnap_restore(struct lsnap *s, struct lvm *m, struct ldev *d, int console_log_fd, bool copy_ram,
+                  bool *dirty)
 {
     char err[PATH_MAX + 256] = "";
     *dirty = false;
@@ -51,7 +52,7 @@ int lsnap_restore(struct lsnap *s, struct lvm *m, struct ldev *d, int console_lo
     int rc = st ? 0 : -ENOMEM;
     if (!rc) {
         /* RAM is written only after every header and state check passed */
-        rc = lsnap_read(fd, &s->expect, st, &dev, &log, &log_len, m->mem, true, err, sizeof err);
+        rc = lsnap_read(fd, &s->expect, st, &dev, &log, &log_len, m->mem, !copy_ram, err, sizeof err);
         if (rc && rc != -ESTALE && rc != -EINVAL)
             *dirty = true;
     }

@@ -20,11 +20,14 @@ struct lsnap {
 int lsnap_prepare(struct lsnap *s, const struct lvm *m, const struct ldev *d, const char *kernel_path,
                   const char *modules_path, const char *cmdline);
 
-/* Restore the cached snapshot into m (just made, RAM untouched) and d (just set up): RAM, the
- * KVM state, the serial port; the boot log it kept goes to console_log_fd (if >= 0). 0 restored;
+/* Restore the cached snapshot into m (just made, RAM untouched) and d (just set up): RAM (its
+ * pages mapped copy-on-write from the file, or with copy_ram read into the guest's own huge
+ * pages: a machine made ahead of its job, whose latency then owes nothing to the page cache),
+ * the KVM state, the serial port; the boot log it kept goes to console_log_fd (if >= 0). 0 restored;
  * -ENOENT none cached; another negative errno after a warning naming the file: it cannot be
  * used, and *dirty says whether m was changed (then m and d must be made again). */
-int lsnap_restore(struct lsnap *s, struct lvm *m, struct ldev *d, int console_log_fd, bool *dirty);
+int lsnap_restore(struct lsnap *s, struct lvm *m, struct ldev *d, int console_log_fd, bool copy_ram,
+                  bool *dirty);
 
 /* Save m (every vCPU parked), the devices' state dev and the boot log (the serial output so
  * far; copied by the caller under the devices' lock, which this does not take: it writes a file)

@@ -471,7 +471,7 @@ static int lx_machine(struct lx *x, uint64_t mem, int console_log, const char *c
         return 0;
     }
     bool dirty;
-    int rc = lsnap_restore(&x->snap, &x->m, &x->d, console_log, &dirty);
+    int rc = lsnap_restore(&x->snap, &x->m, &x->d, console_log, x->warm, &dirty);
     if (rc == 0) {
         x->snap_mode = LX_SNAP_RESTORED;
         return 0;

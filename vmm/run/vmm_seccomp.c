@@ -300,6 +300,77 @@ const struct vsc_rule vsc_linux_pool_rules[] = {
 const size_t vsc_linux_pool_rules_count =
     sizeof vsc_linux_pool_rules / sizeof vsc_linux_pool_rules[0];
 
+/* A pool's waiting VMMs (docs/pool.md): made ahead, they take a request from an untrusted
+ * client and then do what a launch does before its filter (open the program, the grants, the
+ * report; make a VM; fork a keeper), so the job's allowlist cannot be on them yet. This filter
+ * is: everything but the calls no VMM ever makes, which kill the process. The job's allowlist is
+ * stacked on it at the job's start (the kernel runs both; the stricter decides), so no row here
+ * may name a syscall an allowlist allows (test_vmm_seccomp). */
+const struct vsc_rule vsc_pool_wait_denied[] = {
+    ROW(execve, .reason = "another program in the VMM's place"),
+    ROW(execveat, .reason = "another program in the VMM's place"),
+    ROW(ptrace, .reason = "another process's memory and registers (a sanitized build lets it "
+                          "through: LeakSanitizer's tracer)"),
+    ROW(process_vm_readv, .reason = "another process's memory"),
+    ROW(process_vm_writev, .reason = "another process's memory"),
+    ROW(pidfd_getfd, .reason = "another process's descriptors"),
+    ROW(kcmp, .reason = "another process's descriptors and memory compared"),
+    ROW(mount, .reason = "the mount table"),
+    ROW(umount2, .reason = "the mount table"),
+    ROW(pivot_root, .reason = "the mount table"),
+    ROW(chroot, .reason = "the root"),
+    ROW(open_tree, .reason = "the mount table"),
+    ROW(move_mount, .reason = "the mount table"),
+    ROW(fsopen, .reason = "the mount table"),
+    ROW(fsmount, .reason = "the mount table"),
+    ROW(fsconfig, .reason = "the mount table"),
+    ROW(mount_setattr, .reason = "the mount table"),
+    ROW(unshare, .reason = "new namespaces (a user namespace's privileges)"),
+    ROW(setns, .reason = "other namespaces"),
+    ROW(setuid, .reason = "the VMM's identity"),
+    ROW(setgid, .reason = "the VMM's identity"),
+    ROW(setreuid, .reason = "the VMM's identity"),
+    ROW(setregid, .reason = "the VMM's identity"),
+    ROW(setresuid, .reason = "the VMM's identity"),
+    ROW(setresgid, .reason = "the VMM's identity"),
+    ROW(setgroups, .reason = "the VMM's identity"),
+    ROW(setfsuid, .reason = "the VMM's identity"),
+    ROW(setfsgid, .reason = "the VMM's identity"),
+    ROW(capset, .reason = "the VMM's capabilities"),
+    ROW(bpf, .reason = "kernel programs and maps"),
+    ROW(perf_event_open, .reason = "the kernel's performance counters and probes"),
+    ROW(userfaultfd, .reason = "page faults held open (a kernel race's tool)"),
+    ROW(io_uring_setup, .reason = "system calls outside any filter's sight"),
+    ROW(io_uring_enter, .reason = "system calls outside any filter's sight"),
+    ROW(io_uring_register, .reason = "system calls outside any filter's sight"),
+    ROW(keyctl, .reason = "the kernel's keyrings"),
+    ROW(add_key, .reason = "the kernel's keyrings"),
+    ROW(request_key, .reason = "the kernel's keyrings"),
+    ROW(init_module, .reason = "kernel modules"),
+    ROW(finit_module, .reason = "kernel modules"),
+    ROW(delete_module, .reason = "kernel modules"),
+    ROW(kexec_load, .reason = "another kernel"),
+    ROW(kexec_file_load, .reason = "another kernel"),
+    ROW(reboot, .reason = "the machine"),
+    ROW(swapon, .reason = "the machine's swap"),
+    ROW(swapoff, .reason = "the machine's swap"),
+    ROW(iopl, .reason = "the host's I/O ports"),
+    ROW(ioperm, .reason = "the host's I/O ports"),
+    ROW(settimeofday, .reason = "the host's clock"),
+    ROW(clock_settime, .reason = "the host's clock"),
+    ROW(clock_adjtime, .reason = "the host's clock"),
+    ROW(adjtimex, .reason = "the host's clock"),
+    ROW(syslog, .reason = "the kernel's log"),
+    ROW(acct, .reason = "process accounting"),
+    ROW(quotactl, .reason = "disk quotas"),
+    ROW(open_by_handle_at, .reason = "a file by its handle, past every path check"),
+    ROW(name_to_handle_at, .reason = "file handles"),
+    ROW(fanotify_init, .reason = "the file system's events"),
+    ROW(personality, .reason = "the process's execution domain"),
+    ROW(vhangup, .reason = "the terminal"),
+};
+const size_t vsc_pool_wait_denied_count = sizeof vsc_pool_wait_denied / sizeof vsc_pool_wait_denied[0];
+
 /* The sanitizer runtimes (ASan, UBSan, LeakSanitizer) make calls of their own: shadow memory,
  * reports, and LeakSanitizer's check at exit (a tracer task that ptrace-stops every thread and
  * reads /proc). Only the SAN=1 build (build-san/) has them; isovm itself never does. */
@@ -495,6 +566,35 @@ int vmm_seccomp_install_linux(unsigned groups)
     struct vsc_table t[VSC_LINUX_TABLES_MAX];
     size_t n = vmm_seccomp_linux_tables(groups, t);
     return install_tables(t, n);
+}
+
+int vmm_seccomp_install_pool_wait(void)
+{
+    int rc = vmm_seccomp_no_new_privs();
+    if (rc < 0)
+        return rc;
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+    if (!ctx) {
+        log_err("seccomp: cannot create the waiting filter (out of memory)");
+        return -ENOMEM;
+    }
+    rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1); /* the threads made ahead too */
+    if (rc == 0)
+        rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+    for (size_t i = 0; rc == 0 && i < vsc_pool_wait_denied_count; i++) {
+        bool san = false; /* what a sanitized build's runtime needs goes through */
+        for (size_t j = 0; j < vsc_san_rules_count; j++)
+            san |= vsc_san_rules[j].nr == vsc_pool_wait_denied[i].nr;
+        if (!san)
+            rc = seccomp_rule_add_exact(ctx, SCMP_ACT_KILL_PROCESS, vsc_pool_wait_denied[i].nr, 0);
+        if (rc < 0)
+            log_err("seccomp: cannot add the waiting filter's rule for %s: %s",
+                    vsc_pool_wait_denied[i].name, strerror(-rc));
+    }
+    if (rc == 0 && (rc = seccomp_load(ctx)) < 0)
+        log_err("seccomp: cannot load the waiting filter: %s", strerror(-rc));
+    seccomp_release(ctx);
+    return rc;
 }
 
 void vmm_seccomp_warn_disabled(void)

@@ -54,6 +54,10 @@ extern const struct vsc_rule vsc_linux_tenant_rules[];
 extern const size_t vsc_linux_tenant_rules_count;
 extern const struct vsc_rule vsc_linux_pool_rules[];
 extern const size_t vsc_linux_pool_rules_count;
+/* A pool's waiting VMMs' filter: these syscalls kill the process, every other one is allowed
+ * (docs/security.md, "A pool's waiting VMMs"). */
+extern const struct vsc_rule vsc_pool_wait_denied[];
+extern const size_t vsc_pool_wait_denied_count;
 #define VSC_LINUX_GRANTS  1u /* the job has grants */
 #define VSC_LINUX_NET     2u /* the job has network endpoints */
 #define VSC_LINUX_CONTROL 4u /* the job has a control socket */
@@ -100,6 +104,11 @@ int vmm_seccomp_no_new_privs(void);
 /* The Linux tier's: the same, with its own list and the VSC_LINUX_* groups the job needs;
  * TSYNC puts it on every thread that exists (docs/linux-tier.md, snapshots). */
 int vmm_seccomp_install_linux(unsigned groups);
+
+/* A pool's VMM, its machine made and before it takes a request: no_new_privs, then the waiting
+ * filter on every thread (TSYNC); a sanitized build lets through what its runtime needs
+ * (vsc_san_rules). The job's allowlist is stacked on it later. 0 or -errno (logged). */
+int vmm_seccomp_install_pool_wait(void);
 
 /* Test-only (isovm-hooks, ISOVM_TEST_HOOK): right after installation, make one forbidden call:
  * seccomp-execve, seccomp-fork, seccomp-ioctl (KVM_CREATE_VM on kvm_fd), seccomp-mmap-exec,
