@@ -2,7 +2,8 @@
 # ahead, each restored from the booted guest's snapshot and run until its init has the root
 # mounted. A pooled job gets the same output, stderr, status and exit reason as the same job
 # launched on its own; two pooled jobs draw different random numbers and read the host's clock;
-# a job the machine does not fit (other memory, a disk, endpoints) is served cold by the pool's
+# a job the machine does not fit (other memory, a disk, endpoints, the hypercall tier) is served
+# cold by the pool's
 # VMM (endpoints refused by a static isovm, which cannot become isovm-slirp); the client's
 # signals and its going away end the job; bad options.
 # shellcheck shell=bash
@@ -92,6 +93,12 @@ c_lxpool_fresh() {
         --disk "$LX/data.img:ro" --report "$WORK/case/d.json" -- /bin/sh -c 'mount -t ext4 -o ro /dev/vdb /mnt && cat /mnt/hello.txt'
     expect_status 0 && expect_stdout_eq "hello from the data disk"
     expect_report "$WORK/case/d.json" start '"pool-cold"'
+    # a hypercall-tier job: the machine torn down, the job's own VM made
+    if need hello.musl; then
+        run_isovm launch --pool "$POOL_SOCK" --report "$WORK/case/h.json" -- "$J"
+        expect_status 0 && expect_stdout_has "hello from isovm"
+        expect_report "$WORK/case/h.json" start '"pool-cold"'
+    fi
     # endpoints: a static isovm's VMM would have to become isovm-slirp, which a pool's cannot:
     # refused; an isovm linked with libslirp itself (the sanitized build) serves the job cold
     run_isovm launch --pool "$POOL_SOCK" --rootfs "$LX/root.img" --memory "$LX_MEM" "${LX_KERNEL_ARGS[@]}" \

@@ -9,20 +9,26 @@
 c_threads_quota() { # VARIANT THREADS PERCENT
     need "spin_threads.$1" || return
     native && return
-    local r=$WORK/case/report.json n=$2 pct=$3 cpu wall i c
-    run_usable launch --cpu-quota "$pct%" --max-threads "$n" --report "$r" -- "$J" "$n" 4 || return
-    expect_status 0 || return
-    wall=$(stdout_value wall_ns)
-    cpu=$(report_int "$r" cpu_time_ns)
-    if [ -z "$wall" ] || [ -z "$cpu" ]; then
-        fail "no wall_ns from the job ('$wall') or cpu_time_ns in the report ('$cpu')"
-        return
-    fi
-    expect_report_ge "$r" cpu_throttled_periods 1 || return
-    expect_report "$r" threads_created "$n" || return
-    CASE_DETAIL+="    measured: cpu_time_ns $cpu over the job's wall_ns $wall"$'\n'
-    expect_near "CPU % of $n threads by the VMM's accounting" \
-        "$(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", 100 * c / w }')" "$pct" 2
+    local r=$WORK/case/report.json n=$2 pct=$3 cpu wall i c k acct=()
+    # the median of 3 runs (2 when both are in range: lib.sh all_within): one run's share moves
+    # by a few points when the emulated host loses its CPU to the machine's other work
+    for k in 1 2 3; do
+        ((k == 3)) && all_within $((pct - 2)) $((pct + 2)) "${acct[@]}" && break
+        run_usable launch --cpu-quota "$pct%" --max-threads "$n" --report "$r" -- "$J" "$n" 4 || return
+        expect_status 0 || return
+        wall=$(stdout_value wall_ns)
+        cpu=$(report_int "$r" cpu_time_ns)
+        if [ -z "$wall" ] || [ -z "$cpu" ]; then
+            fail "no wall_ns from the job ('$wall') or cpu_time_ns in the report ('$cpu')"
+            return
+        fi
+        expect_report_ge "$r" cpu_throttled_periods 1 || return
+        expect_report "$r" threads_created "$n" || return
+        CASE_DETAIL+="    measured: cpu_time_ns $cpu over the job's wall_ns $wall"$'\n'
+        acct+=("$(awk -v c="$cpu" -v w="$wall" 'BEGIN { printf "%.2f", 100 * c / w }')")
+    done
+    expect_near "CPU % of $n threads by the VMM's accounting (median of ${acct[*]})" \
+        "$(median "${acct[@]}")" "$pct" 2
     for ((i = 0; i < n; i++)); do
         c=$(stdout_value "thread$i")
         if [ -z "$c" ] || ((c < 1)); then
