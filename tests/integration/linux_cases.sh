@@ -287,21 +287,27 @@ c_lx_cpu_quota() { # [VCPUS]
     _lx_images || return
     [ -f "$GUEST_DIR/spin.musl" ] || { fail "job not built: spin.musl"; return; }
     _lx_kernel
-    local vcpus=${1:-1} job=(/bin/spin 4)
+    local vcpus=${1:-1} job=(/bin/spin 4) k acct=()
     [ "$vcpus" = 1 ] || job=(/bin/sh -c '/bin/spin 4 >/dev/null & /bin/spin 4 >/dev/null; wait')
-    run_usable launch --rootfs "$LX/root.img" --memory "$LX_MEM" "${LX_KERNEL_ARGS[@]}" \
-        --report "$WORK/case/r.json" --set "vcpus=$vcpus" --cpu-quota 25% --cpu-period 100ms -- \
-        "${job[@]}" || return
-    expect_status 0 || return
     local r=$WORK/case/r.json cpu s e
-    expect_report "$r" vcpus "$vcpus"
-    cpu=$(report_int "$r" job_cpu_time_ns)
-    s=$(report_int "$r" job_start_ns)
-    e=$(report_int "$r" job_end_ns)
-    [ -n "$cpu" ] && [ -n "$s" ] && [ -n "$e" ] || { fail "report lacks job_cpu_time_ns or the job's phases"; return; }
-    expect_near "CPU % of the job ($vcpus vCPUs) by the VMM's accounting" \
-        "$(awk -v c="$cpu" -v w="$((e - s))" 'BEGIN { printf "%.2f", 100 * c / w }')" 25 2
-    expect_report_ge "$r" cpu_throttled_ns 1
+    # the median of 3 runs (2 when both are in range: lib.sh all_within): one run's share moves
+    # by a few points when the emulated host loses its CPU to the machine's other work
+    for k in 1 2 3; do
+        ((k == 3)) && all_within 23 27 "${acct[@]}" && break
+        run_usable launch --rootfs "$LX/root.img" --memory "$LX_MEM" "${LX_KERNEL_ARGS[@]}" \
+            --report "$r" --set "vcpus=$vcpus" --cpu-quota 25% --cpu-period 100ms -- \
+            "${job[@]}" || return
+        expect_status 0 || return
+        expect_report "$r" vcpus "$vcpus"
+        cpu=$(report_int "$r" job_cpu_time_ns)
+        s=$(report_int "$r" job_start_ns)
+        e=$(report_int "$r" job_end_ns)
+        [ -n "$cpu" ] && [ -n "$s" ] && [ -n "$e" ] || { fail "report lacks job_cpu_time_ns or the job's phases"; return; }
+        expect_report_ge "$r" cpu_throttled_ns 1
+        acct+=("$(awk -v c="$cpu" -v w="$((e - s))" 'BEGIN { printf "%.2f", 100 * c / w }')")
+    done
+    expect_near "CPU % of the job ($vcpus vCPUs) by the VMM's accounting (median of ${acct[*]})" \
+        "$(median "${acct[@]}")" 25 2
 }
 
 # A memory hog (guest/tests/oom.c: malloc and touch until it fails): the guest kernel's OOM

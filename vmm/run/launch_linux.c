@@ -272,26 +272,13 @@ static bool lx_take_signal(struct lx *x)
  * run ends. */
 static bool lx_take_client(struct lx *x, int fd)
 {
-    unsigned char b[16];
-    for (;;) {
-        ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return false;
-        if (n <= 0) {
-            x->client_gone = true;
-            x->signo = SIGHUP;
-            x->end = LX_KILLED;
-            return true;
-        }
-        for (ssize_t i = 0; i < n; i++)
-            if (b[i] == SIGINT || b[i] == SIGTERM || b[i] == SIGHUP) {
-                x->signo = b[i];
-                x->end = LX_KILLED;
-                return true;
-            }
-    }
+    int sig = launch_warm_client_take(fd);
+    if (sig == 0)
+        return false;
+    x->client_gone = sig < 0;
+    x->signo = sig < 0 ? SIGHUP : sig;
+    x->end = LX_KILLED;
+    return true;
 }
 
 /* The job's usage so far, for the ledger: the vCPUs' time, guest RAM, the disks', the shared
@@ -694,16 +681,25 @@ static int lx_go(struct lx *x)
 
 /* The run's end: the vCPUs and devices stopped, the status, the ledger settled, the report,
  * the machine torn down. Frees x; returns the status isovm exits with. */
-static int lx_finish(struct lx *x)
+/* The vCPUs stopped and joined, the grants' workers and the device thread stopped (what of
+ * them was made: a machine whose making failed half-way has some). */
+static void lx_stop(struct lx *x)
 {
-    const struct launch_opts *o = x->o;
     atomic_store(&x->sh.stop, true);
     for (unsigned i = 0; i < x->nvcpus; i++)
         lvcpu_kick(&x->vcpu[i]);
     for (unsigned i = 0; i < x->nvcpus; i++)
         lvcpu_join(&x->vcpu[i]);
-    lx_grants_stop(&x->g);
-    ldev_stop(&x->d);
+    if (x->g_open)
+        lx_grants_stop(&x->g);
+    if (x->dev_made)
+        ldev_stop(&x->d);
+}
+
+static int lx_finish(struct lx *x)
+{
+    const struct launch_opts *o = x->o;
+    lx_stop(x);
     x->end_ns = mono_ns();
     cpu_quota_finish(&x->quota, x->end_ns);
     int status = lx_status(x);
@@ -768,13 +764,7 @@ static void lx_free(struct lx *x)
 /* The run's stop, then everything torn down: for a run whose vCPUs may have started. */
 static void lx_stop_free(struct lx *x)
 {
-    atomic_store(&x->sh.stop, true);
-    for (unsigned i = 0; i < x->nvcpus; i++)
-        lvcpu_kick(&x->vcpu[i]);
-    for (unsigned i = 0; i < x->nvcpus; i++)
-        lvcpu_join(&x->vcpu[i]);
-    lx_grants_stop(&x->g);
-    ldev_stop(&x->d);
+    lx_stop(x);
     lx_free(x);
 }
 

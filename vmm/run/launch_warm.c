@@ -1,6 +1,8 @@
 /* The warm microVM a pooled launch adopts (VM, vCPU 0 and the rest made before the job came). */
 #include "vmm/run/launch_warm.h"
 #include <errno.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <string.h>
 #include "vmm/sys/sys.h"
 #include "vmm/run/vthread.h"
@@ -76,6 +78,22 @@ void launch_warm_done(int status)
 }
 
 int launch_warm_client_fd(void) { return warm.client_fd; }
+
+int launch_warm_client_take(int fd)
+{
+    for (;;) {
+        unsigned char b;
+        ssize_t n = recv(fd, &b, 1, MSG_DONTWAIT);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno == EAGAIN)
+            return 0;
+        if (n <= 0)
+            return -1;
+        if (b == SIGINT || b == SIGTERM || b == SIGHUP)
+            return b;
+    }
+}
 
 enum launch_start launch_warm_start(void) { return warm.start; }
 

@@ -33,6 +33,11 @@ void launch_warm_on_done(launch_done_fn done);
 /* The launch's call (status: what isovm exits with); nothing when no pool asked. */
 void launch_warm_done(int status);
 
+/* The pool client's connection (launch_warm_client_fd) is readable: the next signal number
+ * its `isovm launch --pool` received and forwarded (SIGINT, SIGTERM or SIGHUP; other bytes are
+ * skipped), 0 when none is waiting, or -1 when the client is gone (end of file, an error). */
+int launch_warm_client_take(int fd);
+
 /* The pool client's descriptor (-1: none), and how this launch's VM was made. */
 int launch_warm_client_fd(void);
 enum launch_start launch_warm_start(void);

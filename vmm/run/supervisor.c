@@ -164,21 +164,15 @@ static bool signals_take(struct job *job, int sfd)
  * there. job->lock held. */
 static bool client_take(struct job *job, int fd)
 {
-    unsigned char b[16];
-    for (;;) {
-        ssize_t n = recv(fd, b, sizeof b, MSG_DONTWAIT);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN)
-            return true;
-        if (n <= 0) {
+    for (int sig; (sig = launch_warm_client_take(fd)) != 0;) {
+        if (sig < 0) {
             job_end(job, JOB_KILLED, 128 + SIGHUP, SIGHUP,
                     "job killed: its client (isovm launch --pool) disconnected");
             return false;
         }
-        for (ssize_t i = 0; i < n; i++)
-            signal_kill(job, b[i]);
+        signal_kill(job, sig);
     }
+    return true;
 }
 
 void job_supervise(struct job *job, struct control_server *ctl, struct tenant_link *t)
