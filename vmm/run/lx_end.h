@@ -1,4 +1,4 @@
-/* The Linux tier's launch state, shared by its launch (launch_linux.c) and the end of its run (lx_end.c); not for use outside vmm/run/. */
+/* The Linux tier's launch state, shared by its launch (launch_linux.c), its supervision (lx_supervise.c) and the end of its run (lx_end.c); not for use outside vmm/run/. */
 #ifndef ISOVM_LX_END_H
 #define ISOVM_LX_END_H
 #include <limits.h>
@@ -68,8 +68,16 @@ struct lx {
     size_t job_len;
 };
 
-/* The vCPUs' CPU time so far. */
+/* The vCPUs' CPU time so far (a machine made ahead: since its adoption). */
 uint64_t lx_cpu_ns(struct lx *x);
+/* lx_supervise.c: run the guest until its run ends (x->end says how: the guest's end, a
+ * signal or the pool client's, the timeout, a CPU limit or quota, the tenant's budget, the
+ * init at its ready point or PREPARED). */
+void lx_supervise(struct lx *x, int sig_fd);
+/* A signal waiting on x->sig_fd ends the run (LX_KILLED): true, x->end and x->signo set. */
+bool lx_take_signal(struct lx *x);
+/* The job's usage so far, for the ledger. */
+void lx_ledger_usage(struct lx *x, uint64_t now, struct ledger_usage *u);
 /* How the run ended, for the report's exit_reason ("exit", "quota", "kernel-panic", ...). */
 const char *lx_reason(const struct lx *x);
 /* The status isovm exits with, after the one line that says why on stderr. */
