@@ -112,11 +112,22 @@ c_lxpool_fresh() {
     _pool_stop
 }
 
-# c_lxpool_client : SIGTERM to the client stops the job (143, the message); the client killed
+# c_lxpool_client : SIGTERM to a waiting VMM ends it; SIGTERM to the client stops the job (143,
+# the message); the client killed
 # with SIGKILL ends its job (killed, 129 in its report); the pool serves on
 c_lxpool_client() {
     _lxpool_start || return
-    local out=$WORK/case/job.out rep=$WORK/case/term.json i client rc
+    local out=$WORK/case/job.out rep=$WORK/case/term.json i client rc vmm
+    # a waiting VMM ends on SIGTERM at once (its supervisor's signals are blocked only while a
+    # job is its); the pool makes another
+    vmm=$(pgrep -f -- "pool serve --socket $POOL_SOCK" | grep -vx "$POOL_PID" | head -n1)
+    if [ -n "$vmm" ]; then
+        kill -TERM "$vmm"
+        for ((i = 0; i < 10; i++)); do kill -0 "$vmm" 2>/dev/null || break; sleep 0.1; done
+        ! kill -0 "$vmm" 2>/dev/null || fail "a waiting VMM still runs 1 s after SIGTERM"
+    else
+        fail "no waiting VMM"
+    fi
     "$ISOVM" launch --pool "$POOL_SOCK" --rootfs "$LX/root.img" --memory "$LX_MEM" "${LX_KERNEL_ARGS[@]}" \
         --report "$rep" -- /bin/sh -c 'echo started; exec sleep 60' >"$out" 2>"$WORK/case/term.err" &
     client=$!

@@ -218,10 +218,9 @@ static void lx_on_phase(void *ctx, unsigned phase)
     x->phase_cpu_ns[phase] = lx_cpu_ns(x);
     if ((phase == ISOVM_PHASE_READY && x->snap_mode == LX_SNAP_MAKE) ||
         (phase == ISOVM_PHASE_PREPARED && x->warm)) {
-        /* made ahead: the init's next instruction asks for the job file proper, which waits
-         * for a job (launch_linux_run adopts the machine, then lets this vCPU go) */
         /* this vCPU parks before it runs another instruction: the init's next one asks for the
-         * job, which is not there yet; the supervisor parks the others and saves */
+         * job, which is not there yet; the supervisor parks the others and saves the snapshot,
+         * or (a machine made ahead) the job's launch adopts the machine and lets it go */
         atomic_store(&x->sh.pause, true);
         uint64_t one = 1;
         if (write(x->ready_fd, &one, sizeof one) < 0)
@@ -365,6 +364,31 @@ static int lx_snapshot_at_ready(struct lx *x, const char *job_text, size_t job_l
 
 /* ---- the run: a launch's own machine, or one made ahead of its job ---- */
 
+/* The signals that stop a run (the supervisor reads them on its signalfd). */
+static sigset_t lx_stop_signals(void)
+{
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    return sigs;
+}
+
+/* Guest RAM for o: its memory rounded up to whole 2 MiB pages. */
+static uint64_t lx_mem(const struct launch_opts *o)
+{
+    return (o->policy.memory_bytes + (2u << 20) - 1) / (2u << 20) * (2u << 20);
+}
+
+/* The run's start is now (t0), and how long after main() that is (a pooled job's main: its
+ * client's). */
+static void lx_start_clock(struct lx *x)
+{
+    x->t0 = mono_ns();
+    x->launch_ns = clock_main_mono_ns && clock_main_mono_ns <= x->t0 ? x->t0 - clock_main_mono_ns : 0;
+}
+
 /* The machine made ahead in this process (a pool's VMM), its guest parked at PREPARED; NULL:
  * none. */
 static struct lx *lx_warm;
@@ -377,8 +401,7 @@ static struct lx *lx_new(const struct launch_opts *o)
         return NULL;
     }
     x->o = o;
-    x->t0 = mono_ns();
-    x->launch_ns = clock_main_mono_ns && clock_main_mono_ns <= x->t0 ? x->t0 - clock_main_mono_ns : 0;
+    lx_start_clock(x);
     x->end_fd = x->ready_fd = x->sig_fd = x->kernel_fd = x->console_log = -1;
     return x;
 }
@@ -391,7 +414,7 @@ static int lx_setup(struct lx *x)
 {
     const struct launch_opts *o = x->o;
     int status;
-    uint64_t mem = (o->policy.memory_bytes + (2u << 20) - 1) / (2u << 20) * (2u << 20);
+    uint64_t mem = lx_mem(o);
     if (mem < LX_MIN_MEMORY) {
         log_err("memory %llu bytes: the Linux tier needs at least %llu MiB (Debian's kernel and "
                 "the init); give --memory 256M or more", (unsigned long long)o->policy.memory_bytes,
@@ -420,11 +443,7 @@ static int lx_setup(struct lx *x)
      * runs (a machine made ahead opens its job's when the job comes) */
     if (!x->warm && o->report_path && !(x->report = report_open(o->report_path)))
         return EXIT_ISOVM_ERROR;
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGHUP);
+    sigset_t sigs = lx_stop_signals();
     sigaddset(&sigs, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     sigdelset(&sigs, SIGUSR1);
@@ -488,8 +507,6 @@ static int lx_go(struct lx *x)
     return 0;
 }
 
-/* The run's end: the vCPUs and devices stopped, the status, the ledger settled, the report,
- * the machine torn down. Frees x; returns the status isovm exits with. */
 /* The vCPUs stopped and joined, the grants' workers and the device thread stopped (what of
  * them was made: a machine whose making failed half-way has some). */
 static void lx_stop(struct lx *x)
@@ -505,6 +522,9 @@ static void lx_stop(struct lx *x)
         ldev_stop(&x->d);
 }
 
+/* The run's end: the vCPUs and devices stopped, the status, the ledger settled, the report
+ * written, the pool's client told. Returns the status isovm exits with (lx_free tears the
+ * machine down). */
 static int lx_finish(struct lx *x)
 {
     const struct launch_opts *o = x->o;
@@ -596,6 +616,10 @@ int launch_linux_warm_prepare(const struct launch_opts *o)
         lx_stop_free(x);
         return -EIO;
     }
+    /* waiting for a job, the VMM ends on SIGINT, SIGTERM or SIGHUP as any process does (its
+     * other threads keep them blocked); a job's adoption blocks them again for its supervisor */
+    sigset_t sigs = lx_stop_signals();
+    pthread_sigmask(SIG_UNBLOCK, &sigs, NULL);
     lx_warm = x;
     return 0;
 }
@@ -622,11 +646,10 @@ static bool lx_warm_fits(const struct lx *x, const struct launch_opts *o)
 {
     struct stat root, kernel;
     char kpath[PATH_MAX];
-    uint64_t mem = (o->policy.memory_bytes + (2u << 20) - 1) / (2u << 20) * (2u << 20);
     unsigned vcpus = o->policy.vcpus ? o->policy.vcpus : 1;
     return stat(o->rootfs, &root) == 0 && same_file(&root, &x->root_st) &&
            lx_kernel_path(o, kpath, sizeof kpath) == 0 && stat(kpath, &kernel) == 0 &&
-           same_file(&kernel, &x->kernel_st) && mem == x->m.mem_size && vcpus == x->nvcpus &&
+           same_file(&kernel, &x->kernel_st) && lx_mem(o) == x->m.mem_size && vcpus == x->nvcpus &&
            !o->ndisks && !o->policy.ngrants && !o->policy.nendpoints && !o->console_log &&
            !o->no_snapshot;
 }
@@ -636,12 +659,12 @@ static bool lx_warm_fits(const struct lx *x, const struct launch_opts *o)
  * vCPU let go. 0, or an exit status after a message (the machine is then the run's to end). */
 static int lx_adopt(struct lx *x, const struct launch_opts *o)
 {
+    sigset_t sigs = lx_stop_signals();
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* the supervisor's again, on its signalfd */
     x->o = o;
     x->warm = false;
-    x->adopted = true;
-    x->t0 = mono_ns();
-    x->launch_ns = clock_main_mono_ns && clock_main_mono_ns <= x->t0 ? x->t0 - clock_main_mono_ns : 0;
-    x->cpu_base_ns = 0;
+    lx_start_clock(x);
+    x->cpu_base_ns = 0; /* lx_cpu_ns subtracts it: the whole making's time, then set aside */
     x->cpu_base_ns = lx_cpu_ns(x);
     x->end = LX_RUNNING;
     lx_grants_close(&x->g); /* the pool's empty one */
@@ -671,22 +694,18 @@ static int lx_adopt(struct lx *x, const struct launch_opts *o)
 int launch_linux_run(const struct launch_opts *o)
 {
     struct lx *x = lx_warm;
+    int status;
     lx_warm = NULL;
     signal(SIGPIPE, SIG_IGN);
     if (x && lx_warm_fits(x, o)) {
         launch_warm_set_start(LAUNCH_WARM);
-        int status = lx_adopt(x, o);
-        if (status) {
-            x->end = LX_FAILED;
-            lx_stop_free(x);
-            return status;
+        if ((status = lx_adopt(x, o))) {
+            lx_stop(x);
+            goto out;
         }
         lx_supervise(x, x->sig_fd);
         status = lx_finish(x);
-        lx_free(x);
-        if (o->tenant) /* `isovm quota report` after isovm sees the job settled */
-            tenant_end_wait(o->tenant);
-        return status;
+        goto out;
     }
     if (x) { /* made ahead for another kind of job: this one boots its own */
         lx_stop_free(x);
@@ -694,7 +713,7 @@ int launch_linux_run(const struct launch_opts *o)
     }
     if (!(x = lx_new(o)))
         return EXIT_ISOVM_ERROR;
-    int status = lx_setup(x);
+    status = lx_setup(x);
     if (status)
         goto out;
     status = EXIT_ISOVM_ERROR;

@@ -57,7 +57,6 @@ struct lx {
     /* a machine made ahead of its job (isovm pool serve --rootfs; docs/pool.md): booted or
      * restored, given a prepare file, parked at the init's PREPARED with its streams held */
     bool warm;                     /* being made ahead (no job yet) */
-    bool adopted;                  /* made ahead, then given this job */
     bool client_gone;              /* LX_KILLED: the pool's client went away (SIGHUP's status) */
     uint64_t cpu_base_ns;          /* the vCPUs' CPU time before the job: the making's */
     uint64_t launch_ns;            /* main()'s start to t0 (a pooled job's main: its client's) */
