@@ -151,8 +151,6 @@ static void job_teardown(struct job *job)
 int launch_run(const struct launch_opts *o)
 {
     if (o->rootfs) {
-        if (launch_warm_client_fd() >= 0 && launch_warm_start() == LAUNCH_COLD)
-            launch_warm_set_start(LAUNCH_POOL_COLD);
         launch_warm_drop(); /* a hypercall tier's pool VM: this job boots its own machine */
         return launch_linux_run(o);
     }

@@ -707,10 +707,10 @@ int launch_linux_run(const struct launch_opts *o)
         status = lx_finish(x);
         goto out;
     }
-    if (x) { /* made ahead for another kind of job: this one boots its own */
+    if (x) /* made ahead for another kind of job: this one boots its own */
         lx_stop_free(x);
+    if (launch_warm_client_fd() >= 0) /* a pool's VMM (either tier's) makes this job's machine */
         launch_warm_set_start(LAUNCH_POOL_COLD);
-    }
     if (!(x = lx_new(o)))
         return EXIT_ISOVM_ERROR;
     status = lx_setup(x);
