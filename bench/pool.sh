@@ -26,6 +26,7 @@ print(e + p["first_entry"], *([e] + [p[k] for k in ("launch", "program_read", "v
       if len(sys.argv) > 3 else []))' "$@"; }
     ./floor && ./isovm launch -- ./hello.musl >/dev/null 2>&1 # warm caches once
     ./isovm launch --pool pool.sock -- ./hello.musl >/dev/null 2>&1
+    [ ! -S jpool.sock ] || ./isovm launch --pool jpool.sock -- ./hello.musl >/dev/null 2>&1
     for ((r = 0; r < RUNS; r++)); do
         settle; t0=${EPOCHREALTIME/./}; ./floor; t1=${EPOCHREALTIME/./}
         f=$((t1 - t0))
@@ -40,7 +41,15 @@ print(e + p["first_entry"], *([e] + [p[k] for k in ("launch", "program_read", "v
         t1=${EPOCHREALTIME/./}
         p=$((t1 - t0)) ps=$(start_of p.json "$t0" phases)
         grep -q '"start": "warm"' p.json || { echo "bench: the pooled job was not warm" >&2; exit 1; }
-        echo "$f $cs $c $ps $p"
+        js=0 j=0
+        if [ -S jpool.sock ]; then # the jailed pool (pool serve --jail)
+            settle; t0=${EPOCHREALTIME/./}
+            ./isovm launch --pool jpool.sock --report j.json -- ./hello.musl >/dev/null 2>&1 ||
+                { echo "bench: a jailed pool's launch failed" >&2; exit 1; }
+            t1=${EPOCHREALTIME/./}
+            j=$((t1 - t0)) js=$(start_of j.json "$t0")
+        fi
+        echo "$f $cs $c $ps $p $js $j"
     done
     exit 0
 fi
@@ -59,8 +68,17 @@ RAM=$(mktemp -d /tmp/isovm-pool.XXXXXX)
 cp "$B"/bench/floor "$B"/isovm "$B"/guest/hello.musl "$RAM"/
 (cd "$RAM" && exec ./isovm pool serve --socket pool.sock --size "${BENCH_POOL_SIZE:-2}" 2>serve.log) &
 pool=$!
-trap 'kill $pool 2>/dev/null; wait $pool 2>/dev/null; rm -rf "$RAM"' EXIT
+jpool=""
+if [ "${BENCH_POOL_JAIL:-1}" = 1 ] && [ "$(id -u)" = 0 ]; then # a jailed pool beside it
+    grep -q ' /sys/fs/cgroup cgroup2 ' /proc/self/mounts || mount -t cgroup2 none /sys/fs/cgroup
+    mkdir -p "$RAM"/jails
+    (cd "$RAM" && exec ./isovm pool serve --socket jpool.sock --size "${BENCH_POOL_SIZE:-2}" \
+        --jail --uid 4242 --gid 4343 --chroot-base "$RAM"/jails 2>jserve.log) &
+    jpool=$!
+fi
+trap 'kill $pool $jpool 2>/dev/null; wait $pool $jpool 2>/dev/null; rm -rf "$RAM"' EXIT
 for _ in $(seq 100); do grep -q ready "$RAM"/serve.log 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do [ -z "$jpool" ] || grep -q ready "$RAM"/jserve.log 2>/dev/null && break; sleep 0.1; done
 rows=$(setarch "$(uname -m)" -R "$0" --rows "$RAM")
 cold=$(setarch "$(uname -m)" -R "$0" --rate "$RAM" ./isovm launch)
 pooled=$(setarch "$(uname -m)" -R "$0" --rate "$RAM" ./isovm launch --pool pool.sock)
@@ -70,12 +88,17 @@ rows = [list(map(int, l.split())) for l in sys.argv[1].splitlines() if l.strip()
 cold_s, pool_s, jobs, par, cpus, size = (int(x) for x in sys.argv[2:])
 med = lambda i: statistics.median(r[i] for r in rows)
 f, cs, c, ps = (med(i) for i in range(4))
-p = med(len(rows[0]) - 1)
+p, js, j = med(13), med(14), med(15)
 print("pooled start (medians of %d, ASLR off, each after a pause; pool of %d; see bench/pool.sh):" % (len(rows), size))
 print("  KVM floor, static (whole process):     %8.2f ms" % (f / 1e3))
 print("  cold launch: start to first instruction %7.2f ms, whole %8.2f ms" % (cs / 1e6, c / 1e3))
 print("  pooled:      start to first instruction %7.2f ms, whole %8.2f ms" % (ps / 1e6, p / 1e3))
+if js:
+    print("  jailed pool: start to first instruction %7.2f ms, whole %8.2f ms" % (js / 1e6, j / 1e3))
 print("  pooled start ratio: %.2fx the floor (target <= 0.3x); cold start %.2fx" % (ps / 1e3 / f, cs / 1e3 / f))
+if js:
+    print("  jailed pool's start ratio: %.2fx the floor (pool serve --jail: the helper's binds "
+          "before the job)" % (js / 1e3 / f))
 names = ["exec to main() (bash's fork, the client's start)", "to the pool VMM's launch (request, accept, checks)",
          "program read, job object, syscall filter lists", "VM adopted", "ELF", "stack", "vCPU 0's registers",
          "report opened, the VMM's seccomp filter", "to the first guest instruction"]

@@ -163,7 +163,10 @@ static int set_rlimit(struct jail_args *a, const char *arg, char *err, size_t er
     return 0;
 }
 
-int jail_args_parse(int argc, char **argv, struct jail_args *a, char *err, size_t errlen)
+/* The options' loop. pool: `isovm pool serve --jail ...`: no --id (the pool names each VMM's
+ * jail), no --new-pid-ns or --daemonize, nothing after the options. */
+static int args_parse(int argc, char **argv, struct jail_args *a, bool pool, char *err,
+                      size_t errlen)
 {
     static const struct option longopts[] = {
         { "id", required_argument, NULL, JO_ID },
@@ -189,6 +192,10 @@ int jail_args_parse(int argc, char **argv, struct jail_args *a, char *err, size_
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+        if (pool && (c == JO_ID || c == JO_PIDNS || c == JO_DAEMON))
+            return bad(err, errlen, "pool serve --jail: %s is not a pool's option (docs/pool.md)",
+                       c == JO_ID ? "--id (each VMM's jail is named by the pool)"
+                       : c == JO_PIDNS ? "--new-pid-ns" : "--daemonize");
         switch (c) {
         case JO_ID:
             if (!jail_id_valid(optarg))
@@ -260,6 +267,15 @@ int jail_args_parse(int argc, char **argv, struct jail_args *a, char *err, size_
             return bad(err, errlen, "unknown option %s", argv[optind - 1]);
         }
     }
+    if (pool) {
+        if (!a->have_uid || !a->have_gid)
+            return bad(err, errlen, "pool serve --jail: --uid and --gid are required (the "
+                       "VMMs run as that unprivileged user and group)");
+        if (optind < argc)
+            return bad(err, errlen, "pool serve --jail: unexpected \"%s\" (the jail's options "
+                       "come last)", argv[optind]);
+        return 0;
+    }
     if (!have_id)
         return bad(err, errlen, "%s", "jail: --id ID is required");
     if (!a->have_uid || !a->have_gid)
@@ -272,4 +288,14 @@ int jail_args_parse(int argc, char **argv, struct jail_args *a, char *err, size_
     a->launch_argc = argc - optind;
     a->launch_argv = argv + optind;
     return 0;
+}
+
+int jail_args_parse(int argc, char **argv, struct jail_args *a, char *err, size_t errlen)
+{
+    return args_parse(argc, argv, a, false, err, errlen);
+}
+
+int jail_args_parse_pool(int argc, char **argv, struct jail_args *a, char *err, size_t errlen)
+{
+    return args_parse(argc, argv, a, true, err, errlen);
 }

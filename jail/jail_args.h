@@ -45,6 +45,10 @@ struct jail_args {
  * in err naming the option and the value. --help sets a->help and returns 0. */
 int jail_args_parse(int argc, char **argv, struct jail_args *a, char *err, size_t errlen);
 
+/* The jail options of `isovm pool serve ... --jail [options]` (argv[0] is "--jail"): as above but
+ * for --id, --new-pid-ns and --daemonize (refused), and nothing may follow them. */
+int jail_args_parse_pool(int argc, char **argv, struct jail_args *a, char *err, size_t errlen);
+
 /* 1..64 of A-Za-z0-9 and '-'. */
 bool jail_id_valid(const char *id);
 

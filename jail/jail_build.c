@@ -212,13 +212,31 @@ static bool is_netns(int fd)
     return fstatfs(fd, &sf) == 0 && sf.f_type == NSFS_MAGIC;
 }
 
+static int job_files_validate(struct jail *j);
+
 static const uint32_t WRITE_RIGHTS = CAP_R_WRITE | CAP_R_CREATE | CAP_R_DELETE | CAP_R_TRUNCATE;
 
-/* Everything checked before the system is touched. 0 or the exit status after a message. */
-int jail_validate(struct jail *j)
+/* The policy's io.device: a block device whose limits the job's cgroup can take. 0 or the exit
+ * status after a message. */
+static int io_device_check(const struct jail *j)
+{
+    const char *dev = j->o->policy.io_device;
+    struct stat st;
+    if (!dev[0])
+        return 0;
+    if (stat(dev, &st) < 0)
+        return jerr("policy io.device %s: %s", dev, strerror(errno));
+    if (!S_ISBLK(st.st_mode))
+        return jerr("policy io.device %s: not a block device", dev);
+    if (!cgroup_key_known(&j->cg, j->cg.version == 2 ? "io.max" : "blkio.throttle.read_bps_device"))
+        return jerr("policy io.device %s: the job's cgroup has no %s controller", dev,
+                    j->cg.version == 2 ? "io" : "blkio");
+    return 0;
+}
+
+int jail_host_validate(struct jail *j)
 {
     const struct jail_args *a = j->a;
-    const struct launch_opts *o = j->o;
     struct stat st;
     if (geteuid() != 0)
         return jerr("isovm jail must run as root (it makes namespaces, a cgroup and /dev/kvm); "
@@ -261,15 +279,19 @@ int jail_validate(struct jail *j)
             return jerr("--cgroup %s=%s: no cgroup v%d controller of this job has \"%s\" (%s)",
                         a->cgroups[i].key, a->cgroups[i].value, j->cg.version, a->cgroups[i].key,
                         j->cg.version == 2 ? j->cg.ctrls[0] : "cpu, cpuacct, memory, pids, blkio");
-    if (o->policy.io_device[0]) {
-        if (stat(o->policy.io_device, &st) < 0)
-            return jerr("policy io.device %s: %s", o->policy.io_device, strerror(errno));
-        if (!S_ISBLK(st.st_mode))
-            return jerr("policy io.device %s: not a block device", o->policy.io_device);
-        if (!cgroup_key_known(&j->cg, j->cg.version == 2 ? "io.max" : "blkio.throttle.read_bps_device"))
-            return jerr("policy io.device %s: the job's cgroup has no %s controller",
-                        o->policy.io_device, j->cg.version == 2 ? "io" : "blkio");
-    }
+    return 0;
+}
+
+/* Everything checked before the system is touched. 0 or the exit status after a message. */
+int jail_validate(struct jail *j)
+{
+    const struct launch_opts *o = j->o;
+    char err[1024];
+    int rc = jail_host_validate(j);
+    if (rc)
+        return rc;
+    if ((rc = io_device_check(j)))
+        return rc;
     if (o->policy.control_path[0])
         return jerr("--control %s: the control socket is not available under isovm jail (it "
                     "would be inside the jail's mount namespace)", o->policy.control_path);
@@ -279,7 +301,6 @@ int jail_validate(struct jail *j)
     if (n <= 0)
         return jerr("cannot find isovm's own binary (/proc/self/exe): %s", strerror(errno));
     j->vmm[n] = '\0';
-    int rc;
     if ((rc = bind_add(j, "isovm", j->vmm, false, true)))
         return rc;
     struct jail_libs libs;
@@ -288,8 +309,47 @@ int jail_validate(struct jail *j)
     for (unsigned i = 0; i < libs.n; i++)
         if ((rc = bind_add(j, "library", libs.path[i], false, true)))
             return rc;
-    /* the job's files: the program (the hypercall tier; the Linux tier's COMMAND is the
-     * guest's), or the Linux tier's kernel, images and snapshot cache */
+    if ((rc = job_files_validate(j)))
+        return rc;
+    /* The VMM cannot see /sys in the jail, where launch tells PVM apart (vm.c): tell it here.
+     * isovm-hooks' jail-probe runs anyway (tests/jail: the VMM then fails at KVM). */
+    if (access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_amd", F_OK) != 0 &&
+        access("/sys/module/kvm_intel", F_OK) != 0 && !test_hook("jail-probe"))
+        return jerr("/dev/kvm on this host is PVM (kvm_pvm), which cannot run isovm's ring-0 "
+                    "firmware");
+    return 0;
+}
+
+int jail_validate_pooled(struct jail *j)
+{
+    const struct launch_opts *o = j->o;
+    if (geteuid() != 0)
+        return jerr("a jailed pool's server must run as root");
+    if (!getcwd(j->cwd, sizeof j->cwd))
+        return jerr("cannot tell the current directory: %s", strerror(errno));
+    if (o->rootfs)
+        return jerr("--rootfs %s: a jailed pool serves hypercall-tier jobs only (run a Linux-tier "
+                    "job with isovm jail, or through a pool without --jail)", o->rootfs);
+    if (o->policy.tenant[0])
+        return jerr("--tenant %s: a jailed pool does not serve jobs charged to a tenant (run it "
+                    "with isovm jail)", o->policy.tenant);
+    if (o->policy.control_path[0])
+        return jerr("--control %s: the control socket is not available in a jailed pool (it "
+                    "would be inside the jail's mount namespace)", o->policy.control_path);
+    int rc = io_device_check(j);
+    if (rc)
+        return rc;
+    return job_files_validate(j); /* the VMM is in its jail already, isovm and all */
+}
+
+/* The job's files: the program (the hypercall tier; the Linux tier's COMMAND is the guest's),
+ * or the Linux tier's kernel, images and snapshot cache; the policy file, the grants, the output
+ * files. 0 or the exit status after a message. */
+static int job_files_validate(struct jail *j)
+{
+    const struct launch_opts *o = j->o;
+    struct stat st;
+    int rc;
     if (o->rootfs) {
         if ((rc = linux_tier_validate(j)))
             return rc;
@@ -326,15 +386,14 @@ int jail_validate(struct jail *j)
         return rc;
     if (o->console_log && (rc = output_file_check(j, "--console-log", o->console_log)))
         return rc;
-    if (o->report_path && strcmp(o->report_path, "-") != 0 &&
-        path_absolute(j->cwd, o->report_path, j->report_user, sizeof j->report_user) < 0)
-        return jerr("--report %s: path too long", o->report_path);
-    /* The VMM cannot see /sys in the jail, where launch tells PVM apart (vm.c): tell it here.
-     * isovm-hooks' jail-probe runs anyway (tests/jail: the VMM then fails at KVM). */
-    if (access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_amd", F_OK) != 0 &&
-        access("/sys/module/kvm_intel", F_OK) != 0 && !test_hook("jail-probe"))
-        return jerr("/dev/kvm on this host is PVM (kvm_pvm), which cannot run isovm's ring-0 "
-                    "firmware");
+    if (o->report_path && strcmp(o->report_path, "-") != 0) {
+        /* a pooled job's VMM writes its report at its own path, bound (no cgroup object merged:
+         * the jail outlives the client's wait); isovm jail's VMM to JAIL_REPORT_PATH */
+        if (j->pool)
+            return output_file_check(j, "--report", o->report_path);
+        if (path_absolute(j->cwd, o->report_path, j->report_user, sizeof j->report_user) < 0)
+            return jerr("--report %s: path too long", o->report_path);
+    }
     return 0;
 }
 
@@ -386,8 +445,7 @@ static uint64_t bucket_rate(const struct bucket_cfg *b)
     return r ? (r > UINT64_MAX ? UINT64_MAX : (uint64_t)r) : 1;
 }
 
-/* The cgroup's limits: the policy's as a second line of defence, then --cgroup. */
-static int cgroup_limits(struct jail *j)
+int jail_cgroup_limits(struct jail *j)
 {
     const struct policy *p = &j->o->policy;
     const struct cgroup_job *cg = &j->cg;
@@ -483,6 +541,19 @@ static int snap_dir_make(struct jail *j)
     return rc ? rc : bind_add(j, "the snapshot cache", j->snap_dir, true, false);
 }
 
+int jail_outputs_make(struct jail *j)
+{
+    const struct launch_opts *o = j->o;
+    int rc = 0;
+    if (o->policy.audit_path[0])
+        rc = output_file_make(j, "--audit", o->policy.audit_path, O_APPEND);
+    if (!rc && o->console_log)
+        rc = output_file_make(j, "--console-log", o->console_log, 0);
+    if (!rc && j->pool && o->report_path && strcmp(o->report_path, "-") != 0)
+        rc = output_file_make(j, "--report", o->report_path, 0);
+    return rc;
+}
+
 /* Make the jail directory, the report file and the cgroup. 0 or the exit status (undone). */
 int jail_make(struct jail *j)
 {
@@ -509,12 +580,7 @@ int jail_make(struct jail *j)
         }
         close(fd);
     }
-    /* made here, owned by the job's user, bound read-write */
-    int rc = 0;
-    if (j->o->policy.audit_path[0])
-        rc = output_file_make(j, "--audit", j->o->policy.audit_path, O_APPEND);
-    if (!rc && j->o->console_log)
-        rc = output_file_make(j, "--console-log", j->o->console_log, 0);
+    int rc = jail_outputs_make(j);
     if (!rc && j->snap_dir[0])
         rc = snap_dir_make(j);
     if (rc) {
@@ -526,7 +592,7 @@ int jail_make(struct jail *j)
         jail_dir_remove(j);
         return jerr("%s", err);
     }
-    rc = cgroup_limits(j);
+    rc = jail_cgroup_limits(j);
     if (!rc && (j->ncg_fds = cgroup_procs_open(&j->cg, j->cg_fds)) < 0)
         rc = jerr("cgroup %s: cannot open cgroup.procs: %s", j->cg.dir[0], strerror(-j->ncg_fds));
     if (!rc && j->a->netns && (j->netns_fd = open(j->a->netns, O_RDONLY | O_CLOEXEC)) < 0)

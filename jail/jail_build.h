@@ -23,6 +23,9 @@ struct jail {
     char vmm[PATH_MAX];            /* this binary, bound at the same path */
     char cwd[PATH_MAX];            /* made in the jail when a path given was relative */
     bool need_cwd;
+    bool pool;                     /* a pool's VMM (isovm pool serve --jail): its jail made
+                                    * ahead with nothing of a job's, whose files are bound in
+                                    * when it comes (jail/jail_pool.c) */
     char jail_dir[PATH_MAX];       /* <base>/isovm/<id> */
     char root[PATH_MAX];           /* <jail_dir>/root */
     char report_host[PATH_MAX];    /* <jail_dir>/report.json */
@@ -54,14 +57,28 @@ struct jail {
 /* Print "isovm: jail: MESSAGE" on stderr; returns 125. */
 int jerr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The host's part of jail_validate: root, the chroot base, the jail directory's path (absent),
+ * --netns, the cgroup's plan and --cgroup keys. 0 or the exit status after a message. */
+int jail_host_validate(struct jail *j);
 /* Everything checked before the system is touched: the arguments, the policy's paths, the
  * binds. 0 or the exit status after a message. */
 int jail_validate(struct jail *j);
+/* A job come to a pool's jailed VMM (j->pool, j->cg the VMM's cgroup): the checks of
+ * jail_validate that concern the job, and its binds (its files; isovm is in the jail already).
+ * Refuses what a jailed pool does not serve: the Linux tier, a tenant, --control. */
+int jail_validate_pooled(struct jail *j);
 /* The VMM's argv: launch's own options, --report inside the jail, then the program and args. */
 int vmm_argv_build(struct jail *j);
 /* The per-uid snapshot cache of the Linux tier: <base>/isovm/.snapshots/<uid> ('.' is never in
  * a job id, so no jail directory can take its name). */
 #define JAIL_SNAPSHOTS_DIR ".snapshots"
+
+/* The output files the VMM writes (--audit, --console-log; a pooled job's --report), made when
+ * missing for the job's user and bound read-write. 0 or the exit status after a message. */
+int jail_outputs_make(struct jail *j);
+/* The cgroup's limits: the policy's as a second line of defence, then --cgroup. 0 or the exit
+ * status after a message. */
+int jail_cgroup_limits(struct jail *j);
 
 /* Make the jail directory, the report file, the Linux tier's files and the cgroup. 0 or the exit
  * status (undone). */

@@ -16,6 +16,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -44,7 +46,9 @@ static void mkdir_parents(const char *path, bool last_too)
         child_die("mkdir", p + 1);
 }
 
-static void bind_one(const struct bind *b)
+/* Bind b at its place in the jail (the cwd is the jail's root): from its host path, or, tree >= 0,
+ * by moving that detached copy of it (open_tree) in. */
+static void bind_one(const struct bind *b, int tree)
 {
     char dst[PATH_MAX + 2];
     snprintf(dst, sizeof dst, ".%s", b->dst);
@@ -58,7 +62,8 @@ static void bind_one(const struct bind *b)
             child_die("create the mount point", b->dst);
         close(fd);
     }
-    if (mount(b->src, dst, "none", MS_BIND | (b->dir ? MS_REC : 0), NULL) < 0)
+    if (tree >= 0 ? syscall(SYS_move_mount, tree, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0
+                  : mount(b->src, dst, "none", MS_BIND | (b->dir ? MS_REC : 0), NULL) < 0)
         child_die("bind-mount", b->src);
     unsigned long fl = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV | (b->rw ? 0 : MS_RDONLY) |
                        (b->exec ? 0 : MS_NOEXEC);
@@ -116,7 +121,7 @@ static void caps_drop_and_switch(const struct jail_args *a)
     }
 }
 
-void jail_child(struct jail *j)
+void jail_enter(struct jail *j)
 {
     const struct jail_args *a = j->a;
     for (int i = 0; i < j->ncg_fds; i++) {
@@ -144,12 +149,12 @@ void jail_child(struct jail *j)
      * granted /lib, stay visible */
     qsort(j->binds, j->nbinds, sizeof j->binds[0], bind_cmp);
     for (unsigned i = 0; i < j->nbinds; i++)
-        bind_one(&j->binds[i]);
+        bind_one(&j->binds[i], -1);
     if (j->report_user[0]) {
         struct bind r = { .dir = false, .rw = true };
         snprintf(r.src, sizeof r.src, "%s", j->report_host);
         snprintf(r.dst, sizeof r.dst, "%s", JAIL_REPORT_PATH);
-        bind_one(&r);
+        bind_one(&r, -1);
     }
     mkdir_parents("/dev/kvm", false);
     if (mknod("./dev/kvm", S_IFCHR | 0600, makedev(10, 232)) < 0)
@@ -187,8 +192,47 @@ void jail_child(struct jail *j)
             child_die("--resource-limit: setrlimit", NULL);
     }
     caps_drop_and_switch(a);
+}
+
+void jail_child(struct jail *j)
+{
+    jail_enter(j);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) /* after setuid, which clears it */
         child_die("set the parent-death signal", NULL);
     execv(j->vmm, j->vmm_argv);
     child_die("exec", j->vmm);
+}
+
+void jail_binds_into(struct jail *j, int mntns_fd, int root_fd)
+{
+    qsort(j->binds, j->nbinds, sizeof j->binds[0], bind_cmp);
+    int trees[JAIL_MAX_BINDS];
+    for (unsigned i = 0; i < j->nbinds; i++) { /* in the host's namespace, where they are */
+        const struct bind *b = &j->binds[i];
+        trees[i] = (int)syscall(SYS_open_tree, AT_FDCWD, b->src,
+                                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (b->dir ? AT_RECURSIVE : 0));
+        if (trees[i] < 0)
+            child_die("bind-mount", b->src);
+    }
+    /* the namespace's own root is not the jail (the VMM pivoted into it, over a host root
+     * that may be a chroot itself): the VMM's root directory is */
+    if (setns(mntns_fd, CLONE_NEWNS) < 0)
+        child_die("enter the VMM's mount namespace", NULL);
+    struct statfs sf;
+    if (fchdir(root_fd) < 0 || chroot(".") < 0 || chdir("/") < 0)
+        child_die("enter the VMM's root", NULL);
+    if (statfs("/", &sf) < 0 || sf.f_type != TMPFS_MAGIC) {
+        errno = EXDEV;
+        child_die("the VMM's root is not its jail's tmpfs", NULL);
+    }
+    if (mount("none", "/", "none", MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NOEXEC, NULL) < 0)
+        child_die("remount the jail read-write", NULL);
+    for (unsigned i = 0; i < j->nbinds; i++) {
+        bind_one(&j->binds[i], trees[i]);
+        close(trees[i]);
+    }
+    if (j->need_cwd)
+        mkdir_parents(j->cwd, true);
+    if (mount("none", "/", "none", MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL) < 0)
+        child_die("remount the jail read-only", NULL);
 }

@@ -17,7 +17,11 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "policy/policy.h"
+#include "jail/jail_child.h"
+#include "jail/jail_pool.h"
+#include "pool/pool_jail.h"
 #include "pool/pool_warm.h"
+#include "pool/pool_wire.h"
 #include "vmm/core/vm_image.h"
 #include "vmm/run/launch.h"
 
@@ -32,6 +36,7 @@ void pool_usage(FILE *f)
     fprintf(f,
         "usage: isovm pool serve --socket PATH [--size N] [--memory SIZE] [--policy FILE]\n"
         "                        [--rootfs IMAGE [--kernel VMLINUX] [--vcpus N]] [--no-seccomp]\n"
+        "                        [--jail --uid U --gid G [jail options]]\n"
         "\n"
         "Keeps N microVMs made ahead (RAM mapped, firmware and page tables in place, vCPU 0\n"
         "open), each in a VMM process of its own waiting at the Unix socket PATH (mode 0600,\n"
@@ -55,6 +60,15 @@ void pool_usage(FILE *f)
         "  --vcpus N       the Linux tier's vCPUs (default: the policy's, else 1)\n"
         "  --no-seccomp    waiting VMMs without their waiting filter (debugging only; a job's\n"
         "                  own filter follows its launch's options)\n"
+        "  --jail --uid U --gid G [--chroot-base DIR] [--parent-cgroup NAME]\n"
+        "        [--cgroup-version 1|2] [--cgroup KEY=VALUE]... [--netns PATH]\n"
+        "        [--resource-limit NAME=N]...\n"
+        "                  (last; as root) each VMM is jailed before it makes its VM, as isovm\n"
+        "                  jail would jail it: its own cgroup, mount, IPC, UTS and network\n"
+        "                  namespaces, an empty root with /dev/kvm, user U:G with no\n"
+        "                  capabilities; a job's files (program, policy, grants, report,\n"
+        "                  audit log) are bound into its VMM's jail when it comes, and its\n"
+        "                  policy's limits set on the VMM's cgroup. Hypercall tier only\n"
         "  -h, --help      show this help\n"
         "\n"
         "SIGINT, SIGTERM or SIGHUP stops the pool: the socket is removed and the waiting VMMs\n"
@@ -117,30 +131,111 @@ struct slot {
     int link;   /* -1: empty */
     bool ready;
     uint64_t refill_ns; /* when empty: when to fork its next VMM */
+    struct jail_pool_vmm *jv; /* --jail: its VMM's jail (NULL: none, or handed to the gone list) */
 };
 
-/* Fork one warm VMM into s (of the Linux tier when linux is set, else from img). 0 or -errno. */
-static int slot_fill(struct slot *s, int sock_fd, const struct vm_image *img,
-                     const struct launch_opts *linux, bool wait_filter)
+/* --jail: the pool's jail options, a scratch jail to make each VMM's in, the jails of VMMs that
+ * left their slot (took a job, or died), removed once the VMM is reaped. */
+struct pool_jails {
+    uid_t owner;                     /* the pool's user: its clients' */
+    const struct jail_args *a;       /* NULL: no jail */
+    const struct launch_opts *o;     /* the pool's policy: each VMM's cgroup limits until a job */
+    struct jail *scratch;
+    unsigned seq;
+    struct jail_pool_vmm **gone;
+    size_t ngone, cap;
+};
+
+/* Keep v until its VMM is reaped (pool_jails_reaped). */
+static void jails_gone_add(struct pool_jails *pj, struct jail_pool_vmm *v)
 {
+    if (pj->ngone == pj->cap) {
+        size_t cap = pj->cap ? pj->cap * 2 : 16;
+        struct jail_pool_vmm **g = realloc(pj->gone, cap * sizeof *g);
+        if (!g) { /* cannot keep it: removed when its VMM is gone at the latest: now would be
+                   * too early; leave it to the operator (docs/pool.md) */
+            log_err("pool: out of memory: the jail %s will not be removed", v->jail_dir);
+            free(v);
+            return;
+        }
+        pj->gone = g;
+        pj->cap = cap;
+    }
+    pj->gone[pj->ngone++] = v;
+}
+
+/* A child was reaped: when it was a VMM of the gone list, remove its jail and cgroup. */
+static void jails_reaped(struct pool_jails *pj, pid_t pid)
+{
+    for (size_t i = 0; i < pj->ngone; i++)
+        if (pj->gone[i]->pid == pid) {
+            jail_pool_vmm_remove(pj->gone[i]);
+            free(pj->gone[i]);
+            pj->gone[i] = pj->gone[--pj->ngone];
+            return;
+        }
+}
+
+/* Reap every child that ended (VMMs, helpers); their jails removed. */
+static void children_reap(struct pool_jails *pj, bool block)
+{
+    pid_t pid;
+    while ((pid = waitpid(-1, NULL, block ? 0 : WNOHANG)) > 0 || (pid < 0 && errno == EINTR))
+        if (pid > 0)
+            jails_reaped(pj, pid);
+}
+
+/* Fork one warm VMM into s (of the Linux tier when linux is set, else from img; jailed first
+ * with --jail). 0, -errno, or -ECANCELED when its jail could not be made (said why). */
+static int slot_fill(struct slot *s, int sock_fd, const struct vm_image *img,
+                     const struct launch_opts *linux, bool wait_filter, struct pool_jails *pj)
+{
+    struct jail_pool_vmm *jv = NULL;
+    if (pj->a) {
+        if (!(jv = malloc(sizeof *jv)))
+            return -ENOMEM;
+        if (jail_pool_vmm_make(jv, pj->a, pj->seq++, pj->o, pj->scratch)) {
+            free(jv);
+            return -ECANCELED;
+        }
+    }
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-        return -errno;
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+        int e = errno;
+        if (jv) {
+            jail_pool_vmm_forked(pj->scratch);
+            jail_pool_vmm_remove(jv);
+            free(jv);
+        }
+        return -e;
+    }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
         int e = errno;
         close(sv[0]);
         close(sv[1]);
+        if (jv) {
+            jail_pool_vmm_forked(pj->scratch);
+            jail_pool_vmm_remove(jv);
+            free(jv);
+        }
         return -e;
     }
     if (pid == 0) {
+        if (jv)
+            jail_enter(pj->scratch); /* its user, namespaces, cgroup and empty root from here */
         struct pool_warm_args a = { .sock_fd = sock_fd, .link_fd = sv[1], .img = img,
-                                    .linux = linux, .wait_filter = wait_filter };
+                                    .linux = linux, .wait_filter = wait_filter,
+                                    .owner = pj->owner, .jailed = jv != NULL };
         pool_warm_main(&a);
     }
     close(sv[1]);
-    *s = (struct slot){ .pid = pid, .link = sv[0], .ready = false };
+    if (jv) {
+        jail_pool_vmm_forked(pj->scratch);
+        jv->pid = pid;
+    }
+    *s = (struct slot){ .pid = pid, .link = sv[0], .ready = false, .jv = jv };
     return 0;
 }
 
@@ -152,7 +247,7 @@ static void fds_std_open(void)
 }
 
 static int serve(const char *path, int size, uint64_t memory, const struct launch_opts *linux,
-                 bool wait_filter)
+                 bool wait_filter, struct pool_jails *pj)
 {
     fds_std_open(); /* the socket, links and image never take 0-2, which each warm VMM frees
                      * for its client's stdio */
@@ -189,7 +284,18 @@ static int serve(const char *path, int size, uint64_t memory, const struct launc
                 wake = slots[i].refill_ns < wake ? slots[i].refill_ns : wake;
                 continue;
             }
-            int rc = slot_fill(&slots[i], lfd, &img, linux, wait_filter);
+            int rc = slot_fill(&slots[i], lfd, &img, linux, wait_filter, pj);
+            if (rc == -ECANCELED) { /* its jail: the message said why */
+                if (++fails >= POOL_START_FAILS) {
+                    log_err("pool: %d warm VMMs' jails in a row could not be made; stopping",
+                            fails);
+                    status = EXIT_ISOVM_ERROR;
+                    goto stop;
+                }
+                slots[i].refill_ns = now + 1000000000ull;
+                wake = slots[i].refill_ns < wake ? slots[i].refill_ns : wake;
+                continue;
+            }
             if (rc < 0) { /* no process or descriptor to spare now: try again in a second */
                 if (!fork_failing)
                     log_err("pool: cannot start a warm VMM: %s (trying again every second)",
@@ -216,8 +322,7 @@ static int serve(const char *path, int size, uint64_t memory, const struct launc
             bool stop = false;
             while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
                 stop |= si.ssi_signo != SIGCHLD;
-            while (waitpid(-1, NULL, WNOHANG) > 0) /* VMMs whose jobs are done */
-                ;
+            children_reap(pj, false); /* VMMs whose jobs are done, helpers */
             if (stop)
                 goto stop;
         }
@@ -237,20 +342,37 @@ static int serve(const char *path, int size, uint64_t memory, const struct launc
                 }
                 continue;
             }
-            if (n < 0 && errno == EINTR)
+            if (n == 1 && c == POOL_LINK_TAKEN && slots[i].jv && slots[i].ready) {
+                /* a jailed VMM took a job: a helper binds its files into the jail */
+                fflush(NULL);
+                pid_t h = fork();
+                if (h == 0)
+                    pool_jail_helper(slots[i].link, slots[i].jv);
+                if (h < 0) /* the VMM sees its link close: the client gets 125 */
+                    log_err("pool: cannot fork the helper of a jailed VMM's job: %s",
+                            strerror(errno));
+            } else if (n < 0 && errno == EINTR) {
                 continue;
+            }
             /* end of file: the VMM took a job (or died); a new one takes its place */
             close(slots[i].link);
             slots[i].link = -1;
+            if (slots[i].jv) { /* removed once the VMM is reaped */
+                jails_gone_add(pj, slots[i].jv);
+                slots[i].jv = NULL;
+            }
             if (slots[i].ready) {
                 ready--;
                 slots[i].refill_ns = mono_ns() + POOL_REFILL_DELAY_NS;
                 continue;
             }
             int ws = 0; /* it ended while making its VM: its own message says why */
-            if (waitpid(slots[i].pid, &ws, 0) == slots[i].pid && WIFSIGNALED(ws))
-                log_err("pool: a warm VMM was killed by signal %d before it was ready",
-                        WTERMSIG(ws));
+            if (waitpid(slots[i].pid, &ws, 0) == slots[i].pid) {
+                if (WIFSIGNALED(ws))
+                    log_err("pool: a warm VMM was killed by signal %d before it was ready",
+                            WTERMSIG(ws));
+                jails_reaped(pj, slots[i].pid);
+            }
             if (++fails >= POOL_START_FAILS) {
                 log_err("pool: %d warm VMMs in a row ended before they were ready; stopping",
                         fails);
@@ -262,11 +384,15 @@ static int serve(const char *path, int size, uint64_t memory, const struct launc
 stop:
     unlink(path);
     close(lfd);
-    for (int i = 0; i < size; i++) /* waiting VMMs see the end of their link and exit */
+    for (int i = 0; i < size; i++) { /* waiting VMMs see the end of their link and exit */
         if (slots[i].link >= 0)
             close(slots[i].link);
-    while (waitpid(-1, NULL, WNOHANG) > 0)
-        ;
+        if (slots[i].jv)
+            jails_gone_add(pj, slots[i].jv);
+    }
+    /* --jail: the jails are removed once their VMMs are gone, the jobs taken run to their end */
+    children_reap(pj, pj->ngone > 0);
+    free(pj->gone);
     if (!linux)
         vm_image_close(&img);
     return status;
@@ -292,6 +418,22 @@ int pool_main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
+    /* --jail: every argument after it is a jail option (jail/jail_args.c) */
+    static struct jail_args jail_args;
+    bool jailed = false;
+    for (int i = 2; i < argc; i++)
+        if (!strcmp(argv[i], "--jail")) {
+            char jerrmsg[1024];
+            if (jail_args_parse_pool(argc - i, argv + i, &jail_args, jerrmsg, sizeof jerrmsg) < 0)
+                return usage_error(jerrmsg);
+            if (jail_args.help) {
+                pool_usage(stdout);
+                return 0;
+            }
+            jailed = true;
+            argc = i;
+            break;
+        }
     const char *path = NULL, *memory = NULL, *policy_file = NULL, *rootfs = NULL, *kernel = NULL,
                *vcpus = NULL;
     long size = 2;
@@ -358,10 +500,25 @@ int pool_main(int argc, char **argv)
                 "policy gives them; such a job is served cold)", policy_file);
         return EXIT_ISOVM_ERROR;
     }
+    if (jailed && rootfs)
+        return usage_error("--jail serves the hypercall tier only: drop --rootfs (Linux-tier "
+                           "jobs: isovm jail, or a pool without --jail)");
     o.rootfs = rootfs;
     o.kernel = kernel;
+    struct pool_jails pj = { .owner = geteuid(), .o = &o };
+    if (jailed) {
+        if (jail_pool_check(&jail_args))
+            return EXIT_ISOVM_ERROR;
+        pj.a = &jail_args;
+        if (!(pj.scratch = calloc(1, sizeof *pj.scratch))) {
+            log_err("pool: out of memory");
+            return EXIT_ISOVM_ERROR;
+        }
+    }
     if (!wait_filter)
         fprintf(stderr, "isovm: WARNING: pool serve --no-seccomp: waiting VMMs run WITHOUT their "
                         "waiting filter (debugging only, never in production)\n");
-    return serve(path, (int)size, p->memory_bytes, rootfs ? &o : NULL, wait_filter);
+    int status = serve(path, (int)size, p->memory_bytes, rootfs ? &o : NULL, wait_filter, &pj);
+    free(pj.scratch);
+    return status;
 }

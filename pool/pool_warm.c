@@ -134,10 +134,10 @@ static int msg_take(struct msghdr *m, int fds[POOL_NFDS], uid_t *uid, bool *has_
 /* Check the datagram taken (n bytes in buf, its control message in m) and read what is
  * missing of its strings from the connection. 0, or -errno with the reason in err. */
 static int request_check(struct msghdr *m, ssize_t n, char *buf, size_t buflen,
-                         struct request_in *in, int got, bool has_uid, uid_t uid, char *err,
-                         size_t errlen)
+                         struct request_in *in, int got, bool has_uid, uid_t uid, uid_t owner,
+                         char *err, size_t errlen)
 {
-    if (!has_uid || uid != geteuid()) {
+    if (!has_uid || uid != owner) {
         snprintf(err, errlen, "a request from another user (uid %ld): refused",
                  has_uid ? (long)uid : -1L);
         return -EACCES;
@@ -233,6 +233,72 @@ static ssize_t request_wait(int sock, int link_fd, int log_fd, char *buf, size_t
     return n;
 }
 
+/* Write all of len bytes (the link is blocking, its send timeout set). 0 or -errno. */
+static int write_full(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return errno == EAGAIN ? -ETIMEDOUT : -errno;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* A jailed VMM's job: ask the server to bind its files into this VMM's jail (POOL_LINK_TAKEN,
+ * the request as it came with the client's working directory and stderr). 0 with the working
+ * directory to take in cwd, the exit status the helper gave (its message is on the client's
+ * stderr), or 125 after a message on log_fd. */
+static int jail_bind_ask(int link, const struct request_in *in, int log_fd, char *cwd,
+                         size_t len)
+{
+    struct timeval tv = { .tv_sec = REQUEST_TIMEOUT_S * 3 }; /* the helper's opens and mounts */
+    setsockopt(link, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(link, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    char c = POOL_LINK_TAKEN;
+    struct iovec iov = { .iov_base = (void *)&in->h, .iov_len = sizeof in->h };
+    union {
+        char b[CMSG_SPACE(2 * sizeof(int))];
+        struct cmsghdr align;
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+                        .msg_controllen = sizeof ctl.b };
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(2 * sizeof(int));
+    int fds[2] = { in->fds[POOL_FD_CWD], in->fds[POOL_FD_STDERR] };
+    memcpy(CMSG_DATA(cm), fds, sizeof fds);
+    int rc = write_full(link, &c, 1);
+    if (!rc && sendmsg(link, &m, MSG_NOSIGNAL) != (ssize_t)sizeof in->h)
+        rc = -errno;
+    if (!rc)
+        rc = write_full(link, in->payload, in->h.payload_len);
+    static struct pool_bind_answer ans;
+    if (!rc)
+        rc = read_full(link, &ans, sizeof ans);
+    if (rc == -ECONNRESET) /* the helper ended without answering: it said why, or died */
+        return EXIT_ISOVM_ERROR;
+    if (rc) {
+        dprintf(log_fd, "isovm: pool: binding a job's files into its VMM's jail: %s\n",
+                strerror(-rc));
+        return EXIT_ISOVM_ERROR;
+    }
+    if (ans.magic != POOL_MAGIC || !memchr(ans.cwd, 0, sizeof ans.cwd) ||
+        (ans.status == 0 && ans.cwd[0] != '/')) {
+        dprintf(log_fd, "isovm: pool: a malformed answer from the pool's helper\n");
+        return EXIT_ISOVM_ERROR;
+    }
+    if (ans.status == 0)
+        snprintf(cwd, len, "%s", ans.cwd);
+    return ans.status;
+}
+
 _Noreturn void pool_warm_main(const struct pool_warm_args *a)
 {
     sigset_t none;
@@ -278,15 +344,18 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
     ssize_t n = request_wait(a->sock_fd, a->link_fd, log_fd, buf, sizeof buf, &m, &in, &got,
                              &uid, &has_uid);
     close(a->sock_fd);
-    close(a->link_fd); /* the server makes another warm VMM */
+    if (!a->jailed || n < 0)
+        close(a->link_fd); /* the server makes another warm VMM */
     if (n < 0)
         _exit(0);
     struct pool_request r = { 0 };
     char err[300];
-    int rc = request_check(&m, n, buf, sizeof buf, &in, got, has_uid, uid, err, sizeof err);
+    int rc = request_check(&m, n, buf, sizeof buf, &in, got, has_uid, uid, a->owner, err,
+                           sizeof err);
     if (!rc)
         rc = pool_request_parse(&in.h, in.payload, &r, err, sizeof err);
-    if (!rc && fchdir(in.fds[POOL_FD_CWD]) < 0) { /* the client's working directory */
+    if (!rc && !a->jailed && fchdir(in.fds[POOL_FD_CWD]) < 0) { /* the client's working
+                                                                  * directory */
         rc = -errno;
         snprintf(err, sizeof err, "the request's working directory: %s", strerror(errno));
     }
@@ -297,7 +366,23 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
             reply_send(conn, POOL_REPLY_REFUSED, -rc);
         _exit(0);
     }
-    close(in.fds[POOL_FD_CWD]);
+    if (a->jailed) { /* the job's files bound into this jail by the server's helper */
+        char cwd[4096];
+        int st = jail_bind_ask(a->link_fd, &in, log_fd, cwd, sizeof cwd);
+        close(a->link_fd); /* (the server made another warm VMM at the request's word) */
+        close(in.fds[POOL_FD_CWD]); /* a directory outside the jail: never used here */
+        if (!st && chdir(cwd) < 0) {
+            dprintf(in.fds[POOL_FD_STDERR], "isovm: pool: the working directory %s in the "
+                    "VMM's jail: %s\n", cwd, strerror(errno));
+            st = EXIT_ISOVM_ERROR;
+        }
+        if (st) {
+            reply_send(conn, POOL_REPLY_EXIT, st);
+            _exit(0);
+        }
+    } else {
+        close(in.fds[POOL_FD_CWD]);
+    }
     close(log_fd);
     if (in.fds[0] != 0 || in.fds[1] != 1 || in.fds[2] != 2) { /* not as isovm sends them */
         int tmp[3];
@@ -323,6 +408,7 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
     job_conn = conn;
     launch_warm_on_done(job_done);
     launch_cli_pool_client = NULL; /* this VMM is the pool's: --pool is not followed again */
+    launch_cli_pool_job = true;
     int status = launch_cli(r.argc, r.argv, NULL, NULL);
     launch_warm_drop();
     job_done(status);

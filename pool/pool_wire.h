@@ -36,6 +36,18 @@ struct pool_reply {
     uint32_t pad;
 };
 
+/* A jailed pool (pool serve --jail): the VMM that took a request, in its jail already, sends
+ * its server this byte on their link, then the request's head (with two descriptors: the
+ * client's working directory and stderr) and payload as they came; the server's helper binds
+ * the job's files into the VMM's jail and answers with one record. */
+#define POOL_LINK_TAKEN 'J'
+struct pool_bind_answer {
+    uint32_t magic;
+    int32_t status;   /* 0: bound; else the exit status for the client (a message went to its
+                       * stderr) */
+    char cwd[4096];   /* status 0: the working directory in the jail, NUL-terminated */
+};
+
 /* A request as read: argv and envp point into the payload (kept by the caller), each array
  * NULL-terminated. */
 struct pool_request {

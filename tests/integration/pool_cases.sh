@@ -405,6 +405,129 @@ c_pool_tenant() {
     _pool_stop
 }
 
+# c_pool_jailed : pool serve --jail: each waiting VMM is in its jail before any job (the jail's
+# user, no capability, no_new_privs, a cgroup and mount, network, IPC and UTS namespaces of its
+# own, a root holding only /dev/kvm, its waiting filter); jobs through it get the same output,
+# status and report as cold ones (a relative program and report, a grant, a fault), their VMM
+# sees only their files, its cgroup gets their policy's limits; what a jailed pool does not
+# serve (the Linux tier, a tenant, --control, a grant through a symlink) is refused by name; the
+# server leaves no jail or cgroup behind
+c_pool_jailed() {
+    _jail_init || return
+    need hello.musl || return
+    local d=$WORK/case/jw p n=0 pid
+    mkdir -p "$d/data" && echo "granted file" >"$d/data/f.txt" && ln -s data "$d/link"
+    cp "$GUEST_DIR/hello.musl" "$GUEST_DIR/segv.musl" "$GUEST_DIR/spin.musl" "$d/"
+    chown -R $JAIL_UID:$JAIL_GID "$d"
+    _pool_start 2 --jail --uid $JAIL_UID --gid $JAIL_GID --chroot-base "$JAIL_BASE" || return
+    pid=$POOL_PID
+    for p in $(pgrep -f -- "pool serve --socket $POOL_SOCK" | grep -vx "$POOL_PID"); do
+        n=$((n + 1))
+        local st k tree
+        st=$(cat "/proc/$p/status")
+        for k in "Uid:	$JAIL_UID	$JAIL_UID	$JAIL_UID	$JAIL_UID" "Gid:	$JAIL_GID	" \
+            "NoNewPrivs:	1" "CapEff:	0000000000000000" "CapPrm:	0000000000000000" \
+            "CapBnd:	0000000000000000" "Seccomp_filters:	1"; do
+            grep -q "^$k" <<<"$st" || fail "waiting VMM $p: no \"$k\" in its status: $(grep "^${k%%:*}:" <<<"$st")"
+        done
+        for k in mnt net ipc uts; do
+            [ "$(readlink "/proc/$p/ns/$k")" != "$(readlink "/proc/self/ns/$k")" ] ||
+                fail "waiting VMM $p shares the host's $k namespace"
+        done
+        grep -qx "0::/isovm/pool-$pid-[0-9]*" "/proc/$p/cgroup" ||
+            fail "waiting VMM $p is not in a cgroup of its own: $(cat "/proc/$p/cgroup")"
+        tree=$(cd "/proc/$p/root" && find . | sort | tr '\n' ' ')
+        [ "$tree" = ". ./dev ./dev/kvm " ] || fail "waiting VMM $p's root holds: $tree"
+    done
+    [ "$n" = 2 ] || fail "$n waiting VMMs, want 2"
+    # the same as cold (as root, unjailed): relative program and report, a fault, a grant
+    local -a jobs=("./hello.musl" "./segv.musl" "$BUSYBOX cat f.txt")
+    local -a opts=("" "" "--grant /data=$d/data:ro --cwd /data")
+    local i mode rc rc_c=0 rc_p=0
+    for i in "${!jobs[@]}"; do
+        for mode in cold pool; do
+            local -a pool_opt=()
+            [ "$mode" = pool ] && pool_opt=(--pool "$POOL_SOCK")
+            # shellcheck disable=SC2086
+            (cd "$d" && timeout -k 5 30 "$ISOVM" launch "${pool_opt[@]}" ${opts[$i]} \
+                --report "$mode.json" -- ${jobs[$i]} >"$WORK/case/$mode.out" 2>"$WORK/case/$mode.err" </dev/null)
+            rc=$?
+            if [ "$mode" = cold ]; then rc_c=$rc; else rc_p=$rc; fi
+        done
+        [ "$rc_c" = "$rc_p" ] || fail "${jobs[$i]}: exit status cold $rc_c, jailed pool $rc_p: $(head -c 300 "$WORK/case/pool.err")"
+        cmp -s "$WORK/case/cold.out" "$WORK/case/pool.out" ||
+            fail "${jobs[$i]}: stdout differs: $(head -c 200 "$WORK/case/pool.out")"
+        cmp -s "$WORK/case/cold.err" "$WORK/case/pool.err" ||
+            fail "${jobs[$i]}: stderr differs: $(head -c 300 "$WORK/case/pool.err")"
+        _pool_report_cmp "$d/cold.json" "$d/pool.json" "jailed ${jobs[$i]}"
+    done
+    _has "$WORK/case/pool.out" "granted file" || fail "the granted file was not read"
+    # a job running: its VMM's root holds its files only, its cgroup its policy's memory limit
+    (cd "$d" && exec "$ISOVM" launch --pool "$POOL_SOCK" --memory 128M --timeout 60s -- \
+        ./spin.musl --forever >"$WORK/case/spin.out" 2>&1) &
+    local client=$! busy="" tree
+    for ((i = 0; i < 300; i++)); do
+        _has "$WORK/case/spin.out" spinning && break
+        sleep 0.1
+    done
+    for p in $(pgrep -f -- "pool serve --socket $POOL_SOCK" | grep -vx "$POOL_PID"); do
+        [ -e "/proc/$p/root/$d/spin.musl" ] && busy=$p
+    done
+    if [ -z "$busy" ]; then
+        fail "no VMM holds the running job: $(head -c 300 "$WORK/case/spin.out")"
+    else
+        local want=(. ./dev ./dev/kvm) q="" c
+        for c in ${d//\// }; do
+            q=$q/$c
+            want+=(".$q")
+        done
+        want+=(".$d/spin.musl")
+        tree=$(cd "/proc/$busy/root" && find . | sort | tr '\n' ' ')
+        [ "$tree" = "$(printf '%s\n' "${want[@]}" | sort | tr '\n' ' ')" ] ||
+            fail "the job's VMM's root holds: $tree"
+        local cg
+        cg=$(sed -n 's#^0::##p' "/proc/$busy/cgroup")
+        [ "$(cat "$JAIL_CG$cg/memory.max")" = $(((128 + 64) << 20)) ] ||
+            fail "the job's VMM's cgroup $cg: memory.max $(cat "$JAIL_CG$cg/memory.max"), want 128M + 64M"
+    fi
+    kill -TERM "$client"
+    wait "$client"
+    rc=$?
+    [ "$rc" = 143 ] || fail "the spinning job's client exited $rc after SIGTERM, want 143"
+    # refused by name, and the pool serves on
+    run_isovm launch --pool "$POOL_SOCK" --rootfs /nonexistent -- /bin/true
+    expect_status 125 && expect_stderr_has "a jailed pool serves hypercall-tier jobs only"
+    run_isovm launch --pool "$POOL_SOCK" --tenant acme -- "$d/hello.musl"
+    expect_status 125 && expect_stderr_has "does not serve jobs charged to a tenant"
+    run_isovm launch --pool "$POOL_SOCK" --control "$d/c.sock" -- "$d/hello.musl"
+    expect_status 125 && expect_stderr_has "--control"
+    run_isovm launch --pool "$POOL_SOCK" --grant "/g=$d/link:ro" -- "$d/hello.musl"
+    expect_status 125 && expect_stderr_has "grants[0].host $d/link"
+    run_isovm launch --pool "$POOL_SOCK" -- "$d/hello.musl"
+    expect_status 0 && expect_stdout_has "hello from isovm"
+    _pool_stop
+    local left
+    left=$(ls -d "$JAIL_BASE/isovm/pool-$pid-"* "$JAIL_CG/isovm/pool-$pid-"* 2>/dev/null | tr '\n' ' ')
+    [ -z "$left" ] || fail "the pool left jails or cgroups behind: $left"
+}
+
+# c_pool_jail_usage : pool serve --jail's own errors: each a clear message and 125
+c_pool_jail_usage() {
+    native && { fail "pool cases need isovm"; return; }
+    local s=$WORK/case/p.sock
+    run_isovm pool serve --socket "$s" --jail --gid 4343
+    expect_status 125 && expect_stderr_has "--uid and --gid are required"
+    run_isovm pool serve --socket "$s" --jail --uid 4242 --gid 4343 --id x
+    expect_status 125 && expect_stderr_has "--id (each VMM's jail is named by the pool) is not a pool's option"
+    run_isovm pool serve --socket "$s" --jail --uid 4242 --gid 4343 --size 2
+    expect_status 125 && expect_stderr_has "unknown option --size"
+    run_isovm pool serve --socket "$s" --rootfs /nonexistent --jail --uid 4242 --gid 4343
+    expect_status 125 && expect_stderr_has "--jail serves the hypercall tier only"
+    run_isovm pool serve --socket "$s" --jail --uid 4242 --gid 4343 --chroot-base /nonexistent
+    expect_status 125 && expect_stderr_has "--chroot-base /nonexistent: No such file"
+    [ ! -e "$s" ] || fail "a refused pool left its socket"
+}
+
 add_case "pool/same as cold" with_budget 180 c_pool_same_as_cold
 add_case "pool/fresh randomness and memory" with_budget 120 c_pool_fresh
 add_case "pool/killed pool loses no taken job" c_pool_killed
@@ -414,3 +537,5 @@ add_case "pool/hostile clients" with_budget 120 c_pool_hostile
 add_case "pool/other memory served cold" c_pool_cold_memory
 add_case "pool/usage errors" c_pool_usage_errors
 add_case "pool/a tenant's job" c_pool_tenant
+add_case "pool/jailed" with_budget 120 c_pool_jailed
+add_case "pool/jailed usage errors" c_pool_jail_usage

@@ -178,6 +178,53 @@ static void test_help(void **state)
     assert_true(a.help);
 }
 
+/* pool serve --jail's options: the same values, but no --id, --new-pid-ns, --daemonize, and
+ * nothing after them */
+static int parse_pool(struct jail_args *a, char *err, size_t errlen, int argc, char **argv)
+{
+    err[0] = '\0';
+    return jail_args_parse_pool(argc, argv, a, err, errlen);
+}
+
+static void test_pool(void **state)
+{
+    (void)state;
+    struct jail_args a;
+    char err[512];
+    char *ok[] = { "--jail", "--uid", "1000", "--gid", "1001", "--chroot-base", "/srv/p",
+                   "--cgroup", "pids.max=9", "--netns", "/run/netns/t", "--resource-limit",
+                   "nofile=64", NULL };
+    assert_int_equal(parse_pool(&a, err, sizeof err, 13, ok), 0);
+    assert_int_equal(a.uid, 1000);
+    assert_int_equal(a.gid, 1001);
+    assert_string_equal(a.chroot_base, "/srv/p");
+    assert_int_equal(a.ncgroups, 1);
+    assert_string_equal(a.netns, "/run/netns/t");
+    assert_int_equal(a.nrlimits, 1);
+    assert_string_equal(a.id, "");
+    assert_int_equal(a.launch_argc, 0);
+    struct { const char *want; char *argv[8]; } bad[] = {
+        { "--uid and --gid are required", { "--jail", "--uid", "1000", NULL } },
+        { "--id (each VMM's jail is named by the pool) is not a pool's option",
+          { "--jail", "--uid", "1", "--gid", "1", "--id", "x", NULL } },
+        { "--new-pid-ns is not a pool's option",
+          { "--jail", "--uid", "1", "--gid", "1", "--new-pid-ns", NULL } },
+        { "--daemonize is not a pool's option",
+          { "--jail", "--uid", "1", "--gid", "1", "--daemonize", NULL } },
+        { "unexpected \"launch\"", { "--jail", "--uid", "1", "--gid", "1", "launch", NULL } },
+        { "--gid 0: the VMM must not run as root", { "--jail", "--uid", "1", "--gid", "0", NULL } },
+        { "unknown option --size", { "--jail", "--uid", "1", "--gid", "1", "--size", "2", NULL } },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int n = 0;
+        while (bad[i].argv[n])
+            n++;
+        assert_int_equal(parse_pool(&a, err, sizeof err, n, bad[i].argv), -EINVAL);
+        if (!strstr(err, bad[i].want))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +235,7 @@ int main(void)
         cmocka_unit_test(test_bad_cgroup),
         cmocka_unit_test(test_bad_other),
         cmocka_unit_test(test_help),
+        cmocka_unit_test(test_pool),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include "vmm/run/tenant.h"
 
 int (*launch_cli_pool_client)(const char *path, int argc, char **argv);
+bool launch_cli_pool_job;
 
 void launch_usage_options(FILE *f)
 {
@@ -400,7 +401,8 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         status = bad_usage("%s", "--disk, --kernel, --console-log and --no-snapshot need --rootfs (the Linux tier)");
         goto out;
     }
-    if (pool && then) {
+    if (pool && then && !launch_cli_pool_job) { /* isovm jail's (a jailed pool's helper parses
+                                                 * a job that came through a pool) */
         status = bad_usage("%s", "--pool is isovm launch's (a pool's VMMs are not jailed one by one)");
         goto out;
     }

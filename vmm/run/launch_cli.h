@@ -1,6 +1,7 @@
 /* `isovm launch`'s option parser, shared with `isovm jail` (which checks the same arguments). */
 #ifndef ISOVM_LAUNCH_CLI_H
 #define ISOVM_LAUNCH_CLI_H
+#include <stdbool.h>
 #include <stdio.h>
 #include "vmm/run/launch.h"
 
@@ -16,6 +17,9 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx);
  * at PATH and returns the job's exit status. Set by main() (pool/pool_client.c, a layer above);
  * NULL in a pool's own VMM, which then takes --pool as said and runs the job itself. */
 extern int (*launch_cli_pool_client)(const char *path, int argc, char **argv);
+/* Set in a pool's VMM and a jailed pool's helper: the command line parsed is a pool's job, whose
+ * --pool was its client's (a `then` caller then does not refuse it as isovm jail's). */
+extern bool launch_cli_pool_job;
 
 /* `isovm launch --help`: its usage line, options and exit statuses. */
 void launch_usage(FILE *f);
