@@ -115,4 +115,4 @@ clean:
 -include $(VMM_OBJS:.o=.d)
 # after every makefile above: unit.mk adds to UNIT_OBJS all along, and links init/ objects that
 # are in no list (init/cgroup.o, init/modules_order.o, ...)
--include $(UNIT_OBJS:.o=.d) $(wildcard $(BUILD)/init/*.d)
+-include $(UNIT_OBJS:.o=.d) $(wildcard $(BUILD)/init/*.d) $(wildcard $(BUILD)/tools/*.d)
