@@ -26,7 +26,6 @@ print(e + p["first_entry"], *([e] + [p[k] for k in ("launch", "program_read", "v
       if len(sys.argv) > 3 else []))' "$@"; }
     ./floor && ./isovm launch -- ./hello.musl >/dev/null 2>&1 # warm caches once
     ./isovm launch --pool pool.sock -- ./hello.musl >/dev/null 2>&1
-    [ ! -S jpool.sock ] || ./isovm launch --pool jpool.sock -- ./hello.musl >/dev/null 2>&1
     for ((r = 0; r < RUNS; r++)); do
         settle; t0=${EPOCHREALTIME/./}; ./floor; t1=${EPOCHREALTIME/./}
         f=$((t1 - t0))
@@ -41,15 +40,25 @@ print(e + p["first_entry"], *([e] + [p[k] for k in ("launch", "program_read", "v
         t1=${EPOCHREALTIME/./}
         p=$((t1 - t0)) ps=$(start_of p.json "$t0" phases)
         grep -q '"start": "warm"' p.json || { echo "bench: the pooled job was not warm" >&2; exit 1; }
-        js=0 j=0
-        if [ -S jpool.sock ]; then # the jailed pool (pool serve --jail)
-            settle; t0=${EPOCHREALTIME/./}
-            ./isovm launch --pool jpool.sock --report j.json -- ./hello.musl >/dev/null 2>&1 ||
-                { echo "bench: a jailed pool's launch failed" >&2; exit 1; }
-            t1=${EPOCHREALTIME/./}
-            j=$((t1 - t0)) js=$(start_of j.json "$t0")
-        fi
-        echo "$f $cs $c $ps $p $js $j"
+        echo "$f $cs $c $ps $p"
+    done
+    exit 0
+fi
+if [ "${1:-}" = --jail-rows ]; then # a line per run: floor jailed-pool-start jailed-pool-total
+    cd "$2"
+    settle() { sleep "${BENCH_SETTLE:-1.1}"; }
+    start_of() { python3 -c 'import json, sys
+p = json.load(open(sys.argv[1]))["phases_ns"]
+print(p["main_realtime"] - int(sys.argv[2]) * 1000 + p["first_entry"])' "$@"; }
+    ./isovm launch --pool jpool.sock -- ./hello.musl >/dev/null 2>&1
+    for ((r = 0; r < RUNS; r++)); do
+        settle; t0=${EPOCHREALTIME/./}; ./floor; t1=${EPOCHREALTIME/./}
+        f=$((t1 - t0))
+        settle; t0=${EPOCHREALTIME/./}
+        ./isovm launch --pool jpool.sock --report j.json -- ./hello.musl >/dev/null 2>&1 ||
+            { echo "bench: a jailed pool's launch failed" >&2; exit 1; }
+        t1=${EPOCHREALTIME/./}
+        echo "$f $(start_of j.json "$t0") $((t1 - t0))"
     done
     exit 0
 fi
@@ -82,23 +91,23 @@ for _ in $(seq 100); do [ -z "$jpool" ] || grep -q ready "$RAM"/jserve.log 2>/de
 rows=$(setarch "$(uname -m)" -R "$0" --rows "$RAM")
 cold=$(setarch "$(uname -m)" -R "$0" --rate "$RAM" ./isovm launch)
 pooled=$(setarch "$(uname -m)" -R "$0" --rate "$RAM" ./isovm launch --pool pool.sock)
-python3 - "$rows" "$cold" "$pooled" "$JOBS" "$PAR" "$(nproc)" "${BENCH_POOL_SIZE:-2}" <<'PY'
+# the jailed pool last: each of its jobs' ends leaves the kernel a network namespace to tear
+# down in the background, which would weigh on whatever ran next
+jrows=""
+[ -z "$jpool" ] || jrows=$(setarch "$(uname -m)" -R "$0" --jail-rows "$RAM")
+python3 - "$rows" "$jrows" "$cold" "$pooled" "$JOBS" "$PAR" "$(nproc)" "${BENCH_POOL_SIZE:-2}" <<'PY'
 import statistics, sys
 rows = [list(map(int, l.split())) for l in sys.argv[1].splitlines() if l.strip()]
-cold_s, pool_s, jobs, par, cpus, size = (int(x) for x in sys.argv[2:])
+jrows = [list(map(int, l.split())) for l in sys.argv[2].splitlines() if l.strip()]
+cold_s, pool_s, jobs, par, cpus, size = (int(x) for x in sys.argv[3:])
 med = lambda i: statistics.median(r[i] for r in rows)
 f, cs, c, ps = (med(i) for i in range(4))
-p, js, j = med(13), med(14), med(15)
+p = med(13)
 print("pooled start (medians of %d, ASLR off, each after a pause; pool of %d; see bench/pool.sh):" % (len(rows), size))
 print("  KVM floor, static (whole process):     %8.2f ms" % (f / 1e3))
 print("  cold launch: start to first instruction %7.2f ms, whole %8.2f ms" % (cs / 1e6, c / 1e3))
 print("  pooled:      start to first instruction %7.2f ms, whole %8.2f ms" % (ps / 1e6, p / 1e3))
-if js:
-    print("  jailed pool: start to first instruction %7.2f ms, whole %8.2f ms" % (js / 1e6, j / 1e3))
 print("  pooled start ratio: %.2fx the floor (target <= 0.3x); cold start %.2fx" % (ps / 1e3 / f, cs / 1e3 / f))
-if js:
-    print("  jailed pool's start ratio: %.2fx the floor (pool serve --jail: the helper's binds "
-          "before the job)" % (js / 1e3 / f))
 names = ["exec to main() (bash's fork, the client's start)", "to the pool VMM's launch (request, accept, checks)",
          "program read, job object, syscall filter lists", "VM adopted", "ELF", "stack", "vCPU 0's registers",
          "report opened, the VMM's seccomp filter", "to the first guest instruction"]
@@ -109,4 +118,13 @@ for i, n in enumerate(names):
     print("    %-52s %6.2f ms  %5.1f%%" % (n, d / 1e6, 100 * d / ps))
 print("launches per second, %d jobs of hello, %d at a time, %d CPUs: cold %.1f/s, pooled %.1f/s (%.2fx)"
       % (jobs, par, cpus, jobs / (cold_s / 1e6), jobs / (pool_s / 1e6), cold_s / pool_s))
+if jrows:
+    jm = lambda i: statistics.median(r[i] for r in jrows)
+    jf, js, j = jm(0), jm(1), jm(2)
+    print("jailed pool (pool serve --jail, measured after the above, interleaved with the floor, "
+          "medians of %d):" % len(jrows))
+    print("  KVM floor, static (whole process):     %8.2f ms" % (jf / 1e3))
+    print("  jailed pool: start to first instruction %7.2f ms, whole %8.2f ms" % (js / 1e6, j / 1e3))
+    print("  jailed pool's start ratio: %.2fx the floor (the helper's binds come before the job)"
+          % (js / 1e3 / jf))
 PY

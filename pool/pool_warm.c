@@ -344,8 +344,6 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
     ssize_t n = request_wait(a->sock_fd, a->link_fd, log_fd, buf, sizeof buf, &m, &in, &got,
                              &uid, &has_uid);
     close(a->sock_fd);
-    if (!a->jailed || n < 0)
-        close(a->link_fd); /* the server makes another warm VMM */
     if (n < 0)
         _exit(0);
     struct pool_request r = { 0 };
@@ -382,6 +380,8 @@ _Noreturn void pool_warm_main(const struct pool_warm_args *a)
         }
     } else {
         close(in.fds[POOL_FD_CWD]);
+        /* closed once the job has started (or ended): the server then makes another VMM */
+        launch_warm_link_hold(a->link_fd);
     }
     close(log_fd);
     if (in.fds[0] != 0 || in.fds[1] != 1 || in.fds[2] != 2) { /* not as isovm sends them */

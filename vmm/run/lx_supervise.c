@@ -102,6 +102,7 @@ static bool lx_tenant_step(struct lx *x, uint64_t now, bool verdicts)
 
 void lx_supervise(struct lx *x, int sig_fd)
 {
+    launch_warm_started(); /* an adopted machine runs: a pool's server may make its next */
     const struct policy *p = &x->o->policy;
     const struct tenant_link *t = x->o->tenant;
     uint64_t deadline = p->timeout_ns ? x->t0 + p->timeout_ns : 0;

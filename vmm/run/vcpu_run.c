@@ -1,5 +1,6 @@
 /* The vCPU run loop of one job thread: KVM_RUN, then hypercall, exception, or a bad exit. */
 #include "vmm/run/vcpu_run.h"
+#include "vmm/run/launch_warm.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -136,6 +137,7 @@ void vcpu_run(struct job *job, struct vthread *t)
     sigaddset(&kick, SIGUSR1);
     pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
     bool first_entry = t == &job->threads[0]; /* the job's first thread enters first */
+    bool pool_tell = first_entry;
     for (;;) {
         if (atomic_load(&job->stop))
             break;
@@ -160,6 +162,10 @@ void vcpu_run(struct job *job, struct vthread *t)
             first_entry = false;
         }
         int r = ioctl(t->vcpu.fd, KVM_RUN, 0);
+        if (pool_tell) { /* the guest ran: a pool's server may take the CPU now */
+            launch_warm_started();
+            pool_tell = false;
+        }
         if (r < 0) {
             int e = errno;
             run->immediate_exit = 0;
