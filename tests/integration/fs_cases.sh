@@ -77,11 +77,11 @@ read:/data/sub/b.txt -> beta|
 read://data//sub/./b.txt -> beta|
 ls:/data -> [a.txt sub]
 ls:/data/sub -> [b.txt]
-stat:/data/a.txt -> f 0444 size=6 uid=0
-stat:/data -> d 0555 size=0 uid=0
+stat:/data/a.txt -> f 0644 size=6 uid=0
+stat:/data -> d 0755 size=0 uid=0
 stat:/ -> d 0555 size=0 uid=0
-stat:/data/sub/b.txt -> f 0444 size=5 uid=0
-lstat:/data/a.txt -> f 0444 size=6 uid=0
+stat:/data/sub/b.txt -> f 0644 size=5 uid=0
+lstat:/data/a.txt -> f 0644 size=6 uid=0
 write:/data/a.txt:X -> EACCES
 writeexisting:/data/a.txt:X -> EACCES
 create:/data/new -> EACCES
@@ -158,11 +158,11 @@ read:/data/dirlink/b.txt -> beta|
 read:/data/sub/updir/secret -> EACCES
 ls:/data/sub/updir -> EACCES
 stat:/data/abs -> EACCES
-lstat:/data/abs -> l 0555 size=0 uid=0
+lstat:/data/abs -> l 0777 size=0 uid=0
 readlink:/data/abs -> /etc/passwd
 readlink:/data/inlink -> a.txt
 readlink:/data/a.txt -> EINVAL
-stat:/data/inlink -> f 0444 size=6 uid=0
+stat:/data/inlink -> f 0644 size=6 uid=0
 read:/data/loop1 -> EACCES
 read:/data/dirlink/../a.txt -> alpha|
 readat:/data/dirlink:b.txt -> beta|"
@@ -313,7 +313,7 @@ c_fs_rights() {
 ls:/r -> EACCES
 stat:/r/a.txt -> EACCES
 ls:/ls -> [a.txt]
-stat:/ls/a.txt -> f 0444 size=6 uid=0
+stat:/ls/a.txt -> f 0644 size=6 uid=0
 read:/ls/a.txt -> EACCES
 write:/cr/n:x -> EACCES
 writeexisting:/cr/n:y -> ENOENT
@@ -393,15 +393,61 @@ c_fs_bb_gzip_roundtrip() {
     [ "$(sha256sum <"$FSD/w/big.txt")" = "$want" ] || fail "big.txt differs after gzip + gzip -d"
 }
 
-# ls -l on a read-only grant shows it read-only
+# issue 17's first calls with real programs (each failed before: ENOSYS or wrong bits): ln
+# (link), stat -f (statfs), free (sysinfo), nproc (sched_getaffinity), and the umask isovm was
+# started with applied to what the job creates
+c_fs_bb_calls() {
+    native && return
+    _fs_dir bb-calls
+    _fs_bb_tree "$FSD/w"
+    _fs_policy "$FSD/p.json" /w "/w=$FSD/w=rw"
+    run_isovm launch --policy "$FSD/p.json" -- "$BUSYBOX" ln a.txt hard.txt
+    expect_status 0 "ln" || return
+    [ "$(stat -c %i "$FSD/w/a.txt")" = "$(stat -c %i "$FSD/w/hard.txt" 2>&1)" ] ||
+        fail "ln did not make a second name of a.txt"
+    local want
+    want=$(cd "$FSD/w" && "$BUSYBOX" stat -f -c '%T %S %l' .)
+    run_isovm launch --policy "$FSD/p.json" -- "$BUSYBOX" stat -f -c '%T %S %l' .
+    expect_status 0 "stat -f" && expect_stdout_eq "$want"
+    run_isovm launch --policy "$FSD/p.json" --memory 64M -- "$BUSYBOX" free
+    expect_status 0 "free" && expect_stdout_has "65536"
+    run_isovm launch --policy "$FSD/p.json" --max-threads 3 -- "$BUSYBOX" nproc
+    expect_status 0 "nproc" && expect_stdout_eq "3"
+    local saved m
+    saved=$(umask)
+    umask 027
+    run_isovm launch --policy "$FSD/p.json" -- "$BUSYBOX" touch new.txt
+    expect_status 0 "touch under umask 027"
+    run_isovm launch --policy "$FSD/p.json" -- "$BUSYBOX" mkdir newdir
+    expect_status 0 "mkdir under umask 027"
+    umask "$saved"
+    m=$(stat -c %a "$FSD/w/new.txt" "$FSD/w/newdir" 2>&1 | tr '\n' ' ')
+    [ "$m" = "640 750 " ] || fail "modes under umask 027: $m, want 640 750"
+}
+
+# ls -l on a read-only grant shows the files' own modes (as Linux on a read-only mount), and a
+# copy out of it keeps them (issue 17: cp made a 0644 file 0444); test -w tells it is read-only
 c_fs_bb_ls_ro() {
     native && return
     _fs_dir bb-ls-ro
     _fs_bb_tree "$FSD/w"
+    mkdir -p "$FSD/out"
     chmod 0644 "$FSD/w/a.txt"
-    _fs_policy "$FSD/p.json" /w "/w=$FSD/w=ro"
-    run_isovm launch --policy "$FSD/p.json" -- "$BUSYBOX" ls -ln a.txt
-    expect_status 0 && expect_stdout_has "-r--r--r--    1 0        0"
+    chmod 0750 "$FSD/w/sub"
+    printf '{"grants": [{"guest": "/w", "host": "%s", "rights": ["read", "list", "stat"]},
+        {"guest": "/out", "host": "%s", "rights": ["read", "write", "create", "list", "stat", "delete", "truncate"]}]}\n' \
+        "$FSD/w" "$FSD/out" >"$FSD/p.json"
+    run_isovm launch --policy "$FSD/p.json" --cwd /w -- "$BUSYBOX" ls -ln a.txt
+    expect_status 0 && expect_stdout_has "-rw-r--r--    1 0        0"
+    run_isovm launch --policy "$FSD/p.json" --cwd /w -- "$BUSYBOX" test -w a.txt
+    expect_status 1 # not writable: the grant's rights, not the bits, say so
+    run_isovm launch --policy "$FSD/p.json" --cwd /w -- "$BUSYBOX" cp a.txt /out/a.txt
+    expect_status 0 || return
+    run_isovm launch --policy "$FSD/p.json" --cwd /w -- "$BUSYBOX" cp -r sub /out/sub
+    expect_status 0 || return
+    local m
+    m=$(stat -c %a "$FSD/out/a.txt" "$FSD/out/sub" 2>&1 | tr '\n' ' ')
+    [ "$m" = "644 750 " ] || fail "the copies' modes: $m, want 644 750"
 }
 
 for v in $V4; do
@@ -430,5 +476,6 @@ add_case "fs/busybox/sort-n" c_fs_bb sort-n sort -k2 -n -r big.txt
 add_case "fs/busybox/gzip-c" c_fs_bb gzip-c gzip -c big.txt
 add_case "fs/busybox/head-tail" c_fs_bb head head -n 3 big.txt
 add_case "fs/busybox/stat" c_fs_bb stat stat -c '%n %s %F' a.txt sub
+add_case "fs/busybox/issue 17 calls" c_fs_bb_calls
 add_case "fs/busybox/gzip-roundtrip" c_fs_bb_gzip_roundtrip
 add_case "fs/busybox/ls-ro" c_fs_bb_ls_ro

@@ -18,6 +18,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
+#include <linux/falloc.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/syscall.h>
@@ -414,6 +417,178 @@ static void test_grant_fifo_refused(void **state)
     assert_non_null(strstr(msg, "w/fifo: not a directory or a regular file\n"));
 }
 
+/* ---- issue 17's calls: creat, link/linkat, statfs/fstatfs, fallocate; modes as Linux shows them */
+
+static void write_file(struct fsfix *f, const char *rel, const char *text, mode_t mode)
+{
+    FILE *t = fopen(hp(f, rel), "w");
+    assert_non_null(t);
+    fputs(text, t);
+    fclose(t);
+    assert_int_equal(chmod(hp(f, rel), mode), 0);
+}
+
+/* creat is open(O_CREAT | O_WRONLY | O_TRUNC) with the umask applied; stat shows a file's own
+ * bits whatever the grant's rights (cp of a 0644 file from a read-only grant made it 0444). */
+static void test_creat_and_modes(void **state)
+{
+    struct fsfix *f = *state;
+    struct job *job = f->job;
+    mkdirs(f, "w/ro");
+    write_file(f, "w/ro/src.txt", "0644 file", 0644);
+    assert_int_equal(grant(f, "/out", "w/out", CAP_RIGHTS_RW), 0);
+    assert_int_equal(grant(f, "/ro", "w/ro", CAP_R_READ | CAP_R_LIST | CAP_R_STAT), 0);
+    struct stat st;
+    assert_int_equal(SC(job, sys_stat, gs(f, "/ro/src.txt"), U0 + 8 * FIX_PG), 0);
+    memcpy(&st, fix_host(job, U0 + 8 * FIX_PG), sizeof st);
+    assert_int_equal(st.st_mode & 07777, 0644);
+    int64_t fd = SC(job, sys_creat, gs(f, "/out/new.txt"), 0666);
+    assert_true(fd >= 0);
+    assert_int_equal(SC(job, sys_write, (uint64_t)fd, gs(f, "abc"), 3), 3);
+    assert_int_equal(SC(job, sys_read, (uint64_t)fd, U0 + 9 * FIX_PG, 1), E(EBADF)); /* write-only */
+    assert_int_equal(stat(hp(f, "w/out/new.txt"), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644); /* 0666 less the umask */
+    assert_int_equal(st.st_size, 3);
+    fd = SC(job, sys_creat, gs(f, "/out/new.txt"), 0600); /* truncated, its mode kept */
+    assert_true(fd >= 0);
+    assert_int_equal(stat(hp(f, "w/out/new.txt"), &st), 0);
+    assert_int_equal(st.st_size, 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    assert_int_equal(SC(job, sys_creat, gs(f, "/ro/x.txt"), 0644), E(EACCES)); /* no CREATE */
+    assert_int_equal(SC(job, sys_mkdir, gs(f, "/out/d"), 0755), 0);
+    assert_int_equal(stat(hp(f, "w/out/d"), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0755);
+    /* the job's umask, as Linux applies it (the VMM's own is 0 while a job runs: launch.c) */
+    mode_t host_umask = umask(0);
+    assert_int_equal(SC(job, sys_umask, 027), 022);
+    assert_int_equal(SC(job, sys_umask, 01027), 027); /* only the permission bits are kept */
+    assert_true((fd = SC(job, sys_creat, gs(f, "/out/u.txt"), 0666)) >= 0);
+    assert_int_equal(stat(hp(f, "w/out/u.txt"), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    assert_int_equal(SC(job, sys_mkdir, gs(f, "/out/ud"), 0777), 0);
+    assert_int_equal(stat(hp(f, "w/out/ud"), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0750);
+    assert_int_equal(SC(job, sys_umask, 0), 027);
+    assert_int_equal(SC(job, sys_mkdir, gs(f, "/out/u0"), 0777), 0);
+    assert_int_equal(stat(hp(f, "w/out/u0"), &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0777);
+    umask(host_umask);
+}
+
+static void test_link(void **state)
+{
+    struct fsfix *f = *state;
+    struct job *job = f->job;
+    mkdirs(f, "w/out/a");
+    mkdirs(f, "w/other");
+    write_file(f, "w/out/a/f.txt", "linked", 0644);
+    write_file(f, "w/other/g.txt", "other grant", 0644);
+    assert_int_equal(grant(f, "/out", "w/out", CAP_RIGHTS_RW), 0);
+    assert_int_equal(grant(f, "/other", "w/other", CAP_RIGHTS_RW), 0);
+    assert_int_equal(SC(job, sys_link, gs(f, "/out/a/f.txt"), gs(f, "/out/l.txt")), 0);
+    struct stat a, b;
+    assert_int_equal(stat(hp(f, "w/out/a/f.txt"), &a), 0);
+    assert_int_equal(stat(hp(f, "w/out/l.txt"), &b), 0);
+    assert_int_equal(a.st_ino, b.st_ino);
+    assert_int_equal(a.st_nlink, 2);
+    /* linkat relative to a directory descriptor, AT_SYMLINK_FOLLOW of a plain file */
+    int64_t dfd = SC(job, sys_openat, (uint64_t)(uint32_t)AT_FDCWD, gs(f, "/out/a"),
+                     O_RDONLY | O_DIRECTORY, 0);
+    assert_true(dfd >= 0);
+    assert_int_equal(SC(job, sys_linkat, (uint64_t)dfd, gs(f, "f.txt"), (uint64_t)dfd, gs(f, "f2.txt"),
+                        AT_SYMLINK_FOLLOW), 0);
+    assert_int_equal(stat(hp(f, "w/out/a/f2.txt"), &b), 0);
+    assert_int_equal(a.st_ino, b.st_ino);
+    /* refused: another grant (EXDEV), an existing name, a directory, the view, bad flags */
+    assert_int_equal(SC(job, sys_link, gs(f, "/other/g.txt"), gs(f, "/out/g.txt")), E(EXDEV));
+    assert_int_equal(SC(job, sys_link, gs(f, "/out/a/f.txt"), gs(f, "/out/l.txt")), E(EEXIST));
+    assert_int_equal(SC(job, sys_link, gs(f, "/out/a"), gs(f, "/out/dirlink")), E(EPERM));
+    assert_int_equal(SC(job, sys_link, gs(f, "/out/a/f.txt"), gs(f, "/x")), E(ENOENT)); /* outside */
+    assert_int_equal(SC(job, sys_link, gs(f, "/out/a/f.txt"), gs(f, "/out")), E(EPERM)); /* a root */
+    assert_int_equal(SC(job, sys_linkat, (uint64_t)dfd, gs(f, "f.txt"), (uint64_t)dfd, gs(f, "f3"),
+                        0x8000), E(EINVAL));
+    assert_int_equal(SC(job, sys_linkat, (uint64_t)dfd, gs(f, ""), (uint64_t)dfd, gs(f, "f3"),
+                        AT_EMPTY_PATH), E(ENOENT));
+    /* a host symlink that climbs is not given a second name (it would lead elsewhere there) */
+    assert_int_equal(symlink("../../outside-secret.txt", hp(f, "w/out/a/up")), 0);
+    assert_int_equal(SC(job, sys_link, gs(f, "/out/a/up"), gs(f, "/out/up")), E(EPERM));
+    /* ... nor, followed, linked from outside the grant */
+    assert_true(SC(job, sys_linkat, (uint64_t)dfd, gs(f, "up"), (uint64_t)dfd, gs(f, "up2"),
+                   AT_SYMLINK_FOLLOW) < 0);
+    struct stat st;
+    assert_int_equal(lstat(hp(f, "w/out/up"), &st), -1);
+    assert_int_equal(lstat(hp(f, "w/out/a/up2"), &st), -1);
+    /* without CREATE where the name goes, or READ of the source: EACCES */
+    mkdirs(f, "w/ro");
+    write_file(f, "w/ro/r.txt", "r", 0644);
+    assert_int_equal(grant(f, "/ro", "w/ro", CAP_R_READ | CAP_R_LIST | CAP_R_STAT), 0);
+    assert_int_equal(SC(job, sys_link, gs(f, "/ro/r.txt"), gs(f, "/ro/r2.txt")), E(EACCES));
+}
+
+static void test_statfs(void **state)
+{
+    struct fsfix *f = *state;
+    struct job *job = f->job;
+    mkdirs(f, "w/ro");
+    write_file(f, "w/out/f.txt", "x", 0644);
+    assert_int_equal(grant(f, "/out", "w/out", CAP_RIGHTS_RW), 0);
+    assert_int_equal(grant(f, "/ro", "w/ro", CAP_R_READ | CAP_R_LIST | CAP_R_STAT), 0);
+    struct statfs host, s;
+    assert_int_equal(statfs(hp(f, "w/out"), &host), 0);
+    uint64_t buf = U0 + 8 * FIX_PG;
+    assert_int_equal(SC(job, sys_statfs, gs(f, "/out/f.txt"), buf), 0);
+    memcpy(&s, fix_host(job, buf), sizeof s);
+    assert_int_equal(s.f_type, host.f_type);
+    assert_int_equal(s.f_bsize, host.f_bsize);
+    assert_int_equal(s.f_blocks, host.f_blocks);
+    assert_int_equal(s.f_fsid.__val[0], 1); /* the grant's number, not the host's id */
+    assert_int_equal(s.f_fsid.__val[1], 0);
+    assert_int_equal(s.f_flags & ST_RDONLY, 0);
+    assert_int_equal(SC(job, sys_statfs, gs(f, "/ro"), buf), 0);
+    memcpy(&s, fix_host(job, buf), sizeof s);
+    assert_int_equal(s.f_flags & ST_RDONLY, ST_RDONLY);
+    assert_int_equal(s.f_fsid.__val[0], 2);
+    assert_int_equal(SC(job, sys_statfs, gs(f, "/"), buf), 0); /* the view's own: read-only */
+    memcpy(&s, fix_host(job, buf), sizeof s);
+    assert_int_equal(s.f_flags & ST_RDONLY, ST_RDONLY);
+    assert_int_equal(s.f_blocks, 0);
+    int64_t fd = SC(job, sys_open, gs(f, "/out/f.txt"), O_RDONLY, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(SC(job, sys_fstatfs, (uint64_t)fd, buf), 0);
+    memcpy(&s, fix_host(job, buf), sizeof s);
+    assert_int_equal(s.f_type, host.f_type);
+    assert_int_equal(SC(job, sys_statfs, gs(f, "/nowhere"), buf), E(ENOENT));
+    assert_int_equal(SC(job, sys_statfs, gs(f, "/out/f.txt"), 0x10), E(EFAULT));
+    assert_int_equal(SC(job, sys_fstatfs, 99, buf), E(EBADF));
+}
+
+static void test_fallocate(void **state)
+{
+    struct fsfix *f = *state;
+    struct job *job = f->job;
+    write_file(f, "w/out/f.bin", "", 0644);
+    assert_int_equal(grant(f, "/out", "w/out", CAP_RIGHTS_RW), 0);
+    int64_t fd = SC(job, sys_open, gs(f, "/out/f.bin"), O_RDWR, 0);
+    assert_true(fd >= 0);
+    int64_t rc = SC(job, sys_fallocate, (uint64_t)fd, 0, 0, 8192);
+    if (rc == E(EOPNOTSUPP)) /* the host's file system cannot (tmpfs can) */
+        skip();
+    assert_int_equal(rc, 0);
+    struct stat st;
+    assert_int_equal(stat(hp(f, "w/out/f.bin"), &st), 0);
+    assert_int_equal(st.st_size, 8192);
+    assert_int_equal(SC(job, sys_fallocate, (uint64_t)fd, FALLOC_FL_KEEP_SIZE, 8192, 4096), 0);
+    assert_int_equal(stat(hp(f, "w/out/f.bin"), &st), 0);
+    assert_int_equal(st.st_size, 8192);
+    assert_int_equal(SC(job, sys_fallocate, (uint64_t)fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                        0, 4096), E(EOPNOTSUPP));
+    assert_int_equal(SC(job, sys_fallocate, (uint64_t)fd, 0, 0, 0), E(EINVAL));
+    assert_int_equal(SC(job, sys_fallocate, (uint64_t)fd, 0, (uint64_t)-1, 1), E(EINVAL));
+    assert_int_equal(SC(job, sys_fallocate, (uint64_t)fd, 0, INT64_MAX, 2), E(EINVAL));
+    int64_t ro = SC(job, sys_open, gs(f, "/out/f.bin"), O_RDONLY, 0);
+    assert_int_equal(SC(job, sys_fallocate, (uint64_t)ro, 0, 0, 4096), E(EACCES));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fs_setup, fs_teardown)
@@ -426,6 +601,10 @@ int main(void)
         T(test_fifo_open_refused),
         T(test_special_files_refused),
         T(test_grant_fifo_refused),
+        T(test_creat_and_modes),
+        T(test_link),
+        T(test_statfs),
+        T(test_fallocate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

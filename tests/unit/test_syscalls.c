@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/prctl.h>
+#include <sys/sysinfo.h>
 #include "firmware/abi.h"
 #include "vmm/core/guest_mem.h"
 #include "vmm/hypercall/hypercall.h"
@@ -695,6 +697,110 @@ static void test_exit(void **state)
     assert_int_equal(job->exit_status, 0);
 }
 
+/* ---- issue 17's: sysinfo, affinity, prctl, memory locks ---- */
+
+static void test_sysinfo(void **state)
+{
+    struct job *job = ((struct fix *)*state)->job;
+    job->policy.memory_bytes = 64ull << 20;
+    job->threads_live = 3;
+    assert_int_equal(SC(job, sys_sysinfo, URO), E(EFAULT)); /* read-only */
+    assert_int_equal(SC(job, sys_sysinfo, UNM), E(EFAULT));
+    assert_int_equal(SC(job, sys_sysinfo, U0), 0);
+    struct sysinfo si;
+    memcpy(&si, fix_host(job, U0), sizeof si);
+    assert_int_equal(si.totalram, 64ull << 20);
+    assert_true(si.freeram <= si.totalram);
+    assert_int_equal(si.totalram - si.freeram, job->vm.gm.user_pages * PG);
+    assert_int_equal(si.totalswap, 0);
+    assert_int_equal(si.procs, 3);
+    assert_int_equal(si.mem_unit, 1);
+}
+
+static void test_sched_affinity(void **state)
+{
+    struct job *job = ((struct fix *)*state)->job;
+    job->policy.max_threads = 4;
+    job->threads[0].tid = 1;
+    job->threads[0].state = VT_RUNNING;
+    assert_int_equal(SC(job, sys_sched_getaffinity, 0, 128, U0), 8);
+    assert_int_equal(get64(job, U0), 0xf);
+    assert_int_equal(SC(job, sys_sched_getaffinity, 1, 8, U0), 8); /* its own tid */
+    assert_int_equal(SC(job, sys_sched_getaffinity, 77, 8, U0), E(ESRCH));
+    assert_int_equal(SC(job, sys_sched_getaffinity, 0, 4, U0), E(EINVAL));
+    assert_int_equal(SC(job, sys_sched_getaffinity, 0, 12, U0), E(EINVAL));
+    assert_int_equal(SC(job, sys_sched_getaffinity, 0, 8, URO), E(EFAULT));
+    job->policy.max_threads = 200; /* more than the vCPUs: all 64 */
+    assert_int_equal(SC(job, sys_sched_getaffinity, 0, 8, U0), 8);
+    assert_int_equal(get64(job, U0), UINT64_MAX);
+    job->policy.max_threads = 4;
+    put64(job, U0, 0x2);
+    assert_int_equal(SC(job, sys_sched_setaffinity, 0, 8, U0), 0);
+    put64(job, U0, 0x100); /* none of the job's CPUs */
+    assert_int_equal(SC(job, sys_sched_setaffinity, 0, 8, U0), E(EINVAL));
+    assert_int_equal(SC(job, sys_sched_setaffinity, 0, 8, UNM), E(EFAULT));
+    assert_int_equal(SC(job, sys_sched_setaffinity, 0, 0, U0), E(EINVAL));
+}
+
+static void test_prctl(void **state)
+{
+    struct job *job = ((struct fix *)*state)->job;
+    memcpy(fix_host(job, U0), "a-very-long-thread-name", 24);
+    assert_int_equal(SC(job, sys_prctl, PR_SET_NAME, U0), 0);
+    memset(fix_host(job, U0 + 64), 0x7f, 32);
+    assert_int_equal(SC(job, sys_prctl, PR_GET_NAME, U0 + 64), 0);
+    assert_string_equal((char *)fix_host(job, U0 + 64), "a-very-long-thr"); /* 15 bytes */
+    assert_int_equal(*fix_host(job, U0 + 64 + 16), 0x7f); /* 16 written, no more */
+    assert_int_equal(SC(job, sys_prctl, PR_SET_NAME, UNM), E(EFAULT));
+    assert_int_equal(SC(job, sys_prctl, PR_GET_NAME, URO), E(EFAULT));
+    assert_int_equal(SC(job, sys_prctl, PR_SET_PDEATHSIG, 9), 0);
+    assert_int_equal(SC(job, sys_prctl, PR_GET_PDEATHSIG, U0), 0);
+    assert_int_equal(*(int32_t *)(void *)fix_host(job, U0), 9);
+    assert_int_equal(SC(job, sys_prctl, PR_SET_PDEATHSIG, 65), E(EINVAL));
+    assert_int_equal(SC(job, sys_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+    assert_int_equal(SC(job, sys_prctl, PR_SET_NO_NEW_PRIVS, 0, 0, 0, 0), E(EINVAL));
+    assert_int_equal(SC(job, sys_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0), 1);
+    assert_int_equal(SC(job, sys_prctl, PR_GET_DUMPABLE), 1);
+    assert_int_equal(SC(job, sys_prctl, PR_SET_DUMPABLE, 0), 0);
+    assert_int_equal(SC(job, sys_prctl, PR_GET_DUMPABLE), 0);
+    assert_int_equal(SC(job, sys_prctl, PR_SET_DUMPABLE, 2), E(EINVAL));
+    assert_int_equal(SC(job, sys_prctl, PR_GET_SECCOMP), 0);
+    assert_int_equal(SC(job, sys_prctl, PR_CAPBSET_READ, 21), 0);
+    assert_int_equal(SC(job, sys_prctl, PR_SET_TIMERSLACK, 1000), 0);
+    assert_int_equal(SC(job, sys_prctl, PR_GET_TIMERSLACK), 1000);
+    assert_int_equal(SC(job, sys_prctl, PR_SET_CHILD_SUBREAPER, 1), 0);
+    assert_int_equal(SC(job, sys_prctl, PR_GET_CHILD_SUBREAPER, U0), 0);
+    assert_int_equal(*(int32_t *)(void *)fix_host(job, U0), 1);
+    assert_int_equal(SC(job, sys_prctl, PR_SET_SECCOMP, 2, U0), E(EINVAL)); /* not a job's */
+    assert_int_equal(SC(job, sys_prctl, 0x7fffffff), E(EINVAL));
+}
+
+static void test_mlock(void **state)
+{
+    struct job *job = ((struct fix *)*state)->job;
+    assert_int_equal(SC(job, sys_mlock, U0, 4 * PG), 0);
+    assert_int_equal(SC(job, sys_mlock, U0 + 10, 100), 0);
+    assert_int_equal(SC(job, sys_mlock, U0, 0), 0);
+    assert_int_equal(SC(job, sys_mlock, U0, 6 * PG), E(ENOMEM)); /* beyond the mapping */
+    assert_int_equal(SC(job, sys_mlock, UINT64_MAX - 10, 100), E(ENOMEM));
+    assert_int_equal(SC(job, sys_munlock, U0, PG), 0);
+    assert_int_equal(SC(job, sys_mlock2, U0, PG, 1), 0);
+    assert_int_equal(SC(job, sys_mlock2, U0, PG, 2), E(EINVAL));
+    assert_int_equal(SC(job, sys_mlockall, 3), 0);
+    assert_int_equal(SC(job, sys_mlockall, 0), E(EINVAL));
+    assert_int_equal(SC(job, sys_mlockall, 4), E(EINVAL));
+    assert_int_equal(SC(job, sys_mlockall, 8), E(EINVAL));
+    assert_int_equal(SC(job, sys_munlockall), 0);
+}
+
+static void test_fallocate_console(void **state)
+{
+    struct job *job = ((struct fix *)*state)->job;
+    assert_int_equal(SC(job, sys_fallocate, 1, 0, 0, 4096), E(ESPIPE));
+    assert_int_equal(SC(job, sys_fallocate, 1, 0x10, 0, 4096), E(EOPNOTSUPP)); /* a mode */
+    assert_int_equal(SC(job, sys_fallocate, 77, 0, 0, 4096), E(EBADF));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -723,6 +829,11 @@ int main(void)
         T(test_arch_prctl),
         T(test_uname),
         T(test_exit),
+        T(test_sysinfo),
+        T(test_sched_affinity),
+        T(test_prctl),
+        T(test_mlock),
+        T(test_fallocate_console),
     };
     return cmocka_run_group_tests_name("syscalls", tests, NULL, NULL) ? 1 : 0;
 }

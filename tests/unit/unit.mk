@@ -25,6 +25,14 @@ UNIT_OBJS      := $(BUILD)/tests/unit/test_elf.o $(BUILD)/tests/unit/test_stack.
                   $(patsubst %,$(BUILD)/tests/unit/%.o,test_guest_mem test_sys_mem test_syscalls test_units test_limits \
                   test_token_bucket test_cap test_determinism test_audit test_filter test_report test_read_cache)
 
+# the syscall support table against the handlers, and docs/syscalls.md its rendering
+UNIT_TESTS     += $(BUILD)/tests/test_syscall_doc
+UNIT_OBJS      += $(BUILD)/tests/unit/test_syscall_doc.o
+$(BUILD)/tests/unit/test_syscall_doc.o: CFLAGS += -DISOVM_SYSCALLS_DOC='"$(CURDIR)/docs/syscalls.md"'
+.PHONY: docs-syscalls
+docs-syscalls: $(BUILD)/tests/test_syscall_doc
+	ISOVM_UPDATE_DOCS=1 $(BUILD)/tests/test_syscall_doc
+
 # the file-system syscalls over real host directories (over the job fixture)
 UNIT_TESTS     += $(BUILD)/tests/test_sys_fs
 UNIT_OBJS      += $(BUILD)/tests/unit/test_sys_fs.o
@@ -89,7 +97,7 @@ $(BUILD)/tests/test_stack: $(BUILD)/tests/unit/test_stack.o $(BUILD)/vmm/core/st
 
 $(BUILD)/tests/test_guest_mem $(BUILD)/tests/test_sys_mem $(BUILD)/tests/test_syscalls $(BUILD)/tests/test_limits $(BUILD)/tests/test_cap \
 $(BUILD)/tests/test_determinism $(BUILD)/tests/test_audit $(BUILD)/tests/test_filter \
-$(BUILD)/tests/test_read_cache $(BUILD)/tests/test_sys_fs: \
+$(BUILD)/tests/test_read_cache $(BUILD)/tests/test_sys_fs $(BUILD)/tests/test_syscall_doc: \
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(UNIT_JOB_FIX) $(UNIT_VMM_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(UNIT_LDLIBS)

@@ -31,6 +31,7 @@ int job_init(struct job *job, const struct policy *p)
     }
     pthread_condattr_destroy(&ca);
     job->next_tid = 1;
+    job->umask = 022; /* FS_UMASK_DEFAULT, as a login shell's */
     strcpy(job->cwd, p->cwd[0] ? p->cwd : "/");
     uint64_t now = mono_ns();
     io_throttle_init(&job->io_read, &p->io_read, now);

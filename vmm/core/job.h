@@ -86,6 +86,8 @@ struct vthread {
     uint32_t futex_bitset;
     bool futex_waiting, futex_woken;
     uint64_t cpu_ns_final;        /* CPU time when the host thread finished */
+    char comm[16];                /* prctl PR_SET_NAME (the program's name at first; a new
+                                   * thread gets its creator's) */
 };
 
 struct job_stats {
@@ -140,6 +142,11 @@ struct job {
     struct vthread threads[ISOVM_MAX_VCPUS];
     unsigned threads_live;       /* RUNNING threads */
     unsigned threads_hosted;     /* host threads started and not yet DONE */
+    /* prctl's per-job settings (vmm/sys/sys_info.c): recorded and read back */
+    int pdeathsig;
+    unsigned umask;               /* applied to every mode the job creates with (umask(2)) */
+    bool not_dumpable, child_subreaper;
+    uint64_t timerslack_ns;
     int next_tid;
     /* Start a host thread running t's vCPU: vmm/run/vthread.c's vthread_start, set at launch.
      * clone (vmm/sys/) starts threads through it without depending on the run loop. */

@@ -97,6 +97,9 @@ static void job_defaults(struct job *job, const struct launch_opts *o, uint64_t 
     char *abs = realpath(o->program, NULL);
     job->exe_path = abs ? abs : o->program;
     job->exe_path_owned = abs;
+    const char *base = strrchr(job->exe_path, '/'); /* Linux's first comm: the file's name */
+    snprintf(job->threads[0].comm, sizeof job->threads[0].comm, "%s",
+             base ? base + 1 : job->exe_path);
     for (int r = 0; r < 16; r++)
         job->rlimits[r][0] = job->rlimits[r][1] = RLIM_INFINITY;
     job->rlimits[RLIMIT_STACK][0] = stack;
@@ -273,6 +276,10 @@ int launch_run(const struct launch_opts *o)
     }
     /* /proc/self/fd serves chmod/access/utimens on old kernels; a jailed VMM has no /proc and
      * does without it (those calls then reopen their target or fail with ENOENT). */
+    /* The job's umask is isovm's own (as a child inherits its parent's; a pool's client's),
+     * and from here it alone decides the modes of what the job creates: the VMM's is 0 (it
+     * creates nothing more itself: the report and audit log are open) */
+    job->umask = (unsigned)umask(0) & 0777;
     int proc_rc = sys_fs_proc_dir_open();
     if (proc_rc < 0 && proc_rc != -ENOENT)
         log_debug("no /proc/self/fd: %s", strerror(-proc_rc));

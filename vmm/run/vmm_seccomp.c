@@ -105,6 +105,8 @@ const struct vsc_rule vsc_rules[] = {
     ROW(fsync, .reason = "a guest fsync"),
     ROW(fdatasync, .reason = "a guest fdatasync"),
     ROW(fchmod, .reason = "a guest fchmod"),
+    ROW(fstatfs, .reason = "a guest statfs/fstatfs of a grant"),
+    ROW(fallocate, .reason = "a guest fallocate"),
     /* paths: only beneath a descriptor (a grant's, or /proc/self/fd opened before the filter) */
     ROW(openat2, ARGS(FD_ARG(0)),
         .reason = "every guest path is opened beneath its grant's descriptor (RESOLVE_BENEATH)"),
@@ -117,6 +119,7 @@ const struct vsc_rule vsc_rules[] = {
     ROW(unlinkat, ARGS(FD_ARG(0)), .reason = "a guest unlink/rmdir; the control socket's removal"),
     ROW(renameat2, ARGS(FD_ARG(0), FD_ARG(2)), .reason = "a guest rename"),
     ROW(symlinkat, ARGS(FD_ARG(1)), .reason = "a guest symlink"),
+    ROW(linkat, ARGS(FD_ARG(0), FD_ARG(2)), .reason = "a guest link/linkat"),
     ROW(fchmodat, ARGS(FD_ARG(0)), .reason = "a guest chmod"),
     ROW(utimensat, ARGS(FD_ARG(0)), .reason = "a guest utimensat/futimens"),
     /* sockets: the control socket (created before) and the job's granted network endpoints */

@@ -13,7 +13,7 @@
 
 #define RESOLVE_IN_GRANT (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 #define GETDENTS_MAX     (1u << 20)  /* one getdents64 moves at most this many bytes */
-#define FS_UMASK         022u        /* applied to every mode the job creates with */
+#define FS_UMASK_DEFAULT 022u        /* the job's umask until it sets one (umask(2)) */
 #define GUEST_AT_FDCWD   ((uint64_t)(uint32_t)AT_FDCWD)
 #define GUEST_O_LARGEFILE 0100000    /* the kernel's value (the C library's x86-64 one is 0) */
 

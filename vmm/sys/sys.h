@@ -126,6 +126,23 @@ int64_t sys_fchmodat(struct job *, struct sc_call *);
 int64_t sys_chmod(struct job *, struct sc_call *);
 int64_t sys_utimensat(struct job *, struct sc_call *);
 int64_t sys_fchown(struct job *, struct sc_call *);
+int64_t sys_creat(struct job *, struct sc_call *);
+int64_t sys_link(struct job *, struct sc_call *);
+int64_t sys_linkat(struct job *, struct sc_call *);
+int64_t sys_statfs(struct job *, struct sc_call *);
+int64_t sys_fstatfs(struct job *, struct sc_call *);
+int64_t sys_fallocate(struct job *, struct sc_call *);
+/* sys_info.c: sysinfo, CPU affinity, prctl, memory locks */
+int64_t sys_sysinfo(struct job *, struct sc_call *);
+int64_t sys_sched_getaffinity(struct job *, struct sc_call *);
+int64_t sys_sched_setaffinity(struct job *, struct sc_call *);
+int64_t sys_prctl(struct job *, struct sc_call *);
+int64_t sys_mlock(struct job *, struct sc_call *);
+int64_t sys_mlock2(struct job *, struct sc_call *);
+int64_t sys_munlock(struct job *, struct sc_call *);
+int64_t sys_mlockall(struct job *, struct sc_call *);
+int64_t sys_munlockall(struct job *, struct sc_call *);
+int64_t sys_umask(struct job *, struct sc_call *);
 int64_t sys_fchownat(struct job *, struct sc_call *);
 int64_t sys_fadvise64(struct job *, struct sc_call *);
 

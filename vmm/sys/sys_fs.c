@@ -2,11 +2,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/falloc.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "vmm/caps/audit.h"
@@ -45,8 +48,8 @@ static int stat_host(struct job *job, uint64_t gva, const struct stat *host, int
     st.st_gid = 0;
     st.st_dev = (dev_t)(grant + 1);
     st.st_rdev = 0;
-    if (!(rights & CAP_R_WRITE))
-        st.st_mode &= ~(mode_t)0222;
+    (void)rights; /* the mode is the file's, as Linux shows it on a read-only mount too (a
+                   * copy made from it keeps the bits); what the job may do is its rights' */
     return stat_out(job, gva, &st);
 }
 
@@ -146,6 +149,105 @@ int64_t sys_fstat(struct job *job, struct sc_call *c)
     return stat_fd(job, c, c->a[0], c->a[1]);
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* statfs: the file system a grant is on, as the job may see it (docs/filesystem.md) */
+
+#define STATFS_VALID 0x0020 /* the kernel's ST_VALID: f_flags is filled in */
+
+/* The host's figures for a grant's file system, with the host's identity left out: f_fsid is
+ * the grant's number (as st_dev), the flags say read-only when the capability cannot write,
+ * and always nosuid and nodev. */
+static int statfs_out(struct job *job, uint64_t gva, const struct statfs *host, int grant,
+                      uint32_t rights)
+{
+    struct statfs s = *host;
+    memset(&s.f_fsid, 0, sizeof s.f_fsid);
+    s.f_fsid.__val[0] = grant + 1;
+    s.f_flags = ST_NOSUID | ST_NODEV | STATFS_VALID |
+                (rights & (CAP_R_WRITE | CAP_R_CREATE) ? 0 : ST_RDONLY);
+    memset(s.f_spare, 0, sizeof s.f_spare);
+    return gmem_copy_to(&job->vm.gm, gva, &s, sizeof s);
+}
+
+/* "/" and the directories above the grants: an empty read-only file system of the view. */
+static int statfs_virtual(struct job *job, uint64_t gva)
+{
+    struct statfs s;
+    memset(&s, 0, sizeof s);
+    s.f_type = 0x858458f6; /* RAMFS_MAGIC: nothing on a disk */
+    s.f_bsize = s.f_frsize = 4096;
+    s.f_namelen = 255;
+    s.f_flags = ST_RDONLY | ST_NOSUID | ST_NODEV | STATFS_VALID;
+    return gmem_copy_to(&job->vm.gm, gva, &s, sizeof s);
+}
+
+int64_t sys_statfs(struct job *job, struct sc_call *c)
+{
+    struct fs_target t;
+    int rc = fs_resolve_gva(job, c, GUEST_AT_FDCWD, c->a[0], &t);
+    if (rc)
+        return rc;
+    if (fs_target_virtual(&t))
+        return statfs_virtual(job, c->a[1]);
+    if ((rc = fs_target_need(job, c, &t, CAP_R_STAT)))
+        return rc;
+    int fd = t.file_grant || !t.rest[0] ? -1 : fs_target_open(job, c, &t, O_PATH, 0);
+    if (fd < 0 && !(t.file_grant || !t.rest[0]))
+        return fd;
+    struct statfs host;
+    rc = fstatfs(fd >= 0 ? fd : t.cap->host_fd, &host) < 0 ? -errno : 0;
+    if (fd >= 0)
+        close(fd);
+    return rc ? rc : statfs_out(job, c->a[1], &host, t.grant, t.cap->rights);
+}
+
+int64_t sys_fstatfs(struct job *job, struct sc_call *c)
+{
+    struct cap *e;
+    uint32_t slot;
+    int rc = fd_cap(job, c, c->a[0], CAP_R_STAT, &e, &slot);
+    if (rc)
+        return rc;
+    if (e->kind != CAP_FILE && e->kind != CAP_DIR)
+        return e->kind == CAP_CONSOLE ? statfs_virtual(job, c->a[1]) : -EINVAL;
+    struct statfs host;
+    if (fstatfs(e->host_fd, &host) < 0)
+        return -errno;
+    return statfs_out(job, c->a[1], &host, fs_grant_of_slot(job, slot), e->rights);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* fallocate: space for a file the job may write, with the job lock released (the host may
+ * write or wait), on the held capability. Mode 0 (allocate, growing the size) and
+ * FALLOC_FL_KEEP_SIZE only; the others (punching and zeroing ranges, collapsing) EOPNOTSUPP. */
+int64_t sys_fallocate(struct job *job, struct sc_call *c)
+{
+    struct cap *e;
+    uint32_t slot;
+    int rc = fd_cap(job, c, c->a[0], 0, &e, &slot);
+    if (rc)
+        return rc;
+    int64_t off = (int64_t)c->a[2], len = (int64_t)c->a[3], end;
+    if (off < 0 || len <= 0 || __builtin_add_overflow(off, len, &end))
+        return -EINVAL;
+    if (c->a[1] & ~(uint64_t)FALLOC_FL_KEEP_SIZE)
+        return -EOPNOTSUPP;
+    if (e->kind == CAP_CONSOLE)
+        return -ESPIPE;
+    if (e->kind != CAP_FILE)
+        return -ENODEV;
+    if ((rc = cap_need(job, c, e, slot, CAP_R_WRITE)))
+        return rc;
+    struct cap_hold h;
+    if ((rc = cap_hold_begin(job, slot, &h)))
+        return rc;
+    pthread_mutex_unlock(&job->lock);
+    rc = fallocate(h.fd, (int)c->a[1], (off_t)off, (off_t)len) < 0 ? -errno : 0;
+    pthread_mutex_lock(&job->lock);
+    cap_hold_end(job, &h);
+    return rc;
+}
+
 int64_t sys_stat(struct job *job, struct sc_call *c)
 {
     return stat_gva(job, c, GUEST_AT_FDCWD, c->a[0], c->a[1], false);
@@ -221,7 +323,7 @@ static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint6
     } else {
         /* the mode counts only with O_CREAT, as Linux (openat2 refuses one without it) */
         fd = fs_target_open(job, c, &t, host_flags,
-                            (flags & O_CREAT) ? mode & 0777 & ~FS_UMASK : 0);
+                            (flags & O_CREAT) ? mode & 0777 & ~job->umask : 0);
     }
     if (fd < 0)
         return fd;
@@ -265,6 +367,11 @@ int64_t sys_open(struct job *job, struct sc_call *c)
 int64_t sys_openat(struct job *job, struct sc_call *c)
 {
     return do_open(job, c, c->a[0], c->a[1], c->a[2], c->a[3]);
+}
+
+int64_t sys_creat(struct job *job, struct sc_call *c)
+{
+    return do_open(job, c, GUEST_AT_FDCWD, c->a[0], O_CREAT | O_WRONLY | O_TRUNC, c->a[1]);
 }
 
 /* ------------------------------------------------------------------------------------------ */

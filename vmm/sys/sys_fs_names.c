@@ -36,7 +36,7 @@ static int64_t do_mkdir(struct job *job, struct sc_call *c, uint64_t dirfd, uint
     int pfd = fs_target_parent(job, c, &t, &last);
     if (pfd < 0)
         return pfd;
-    rc = mkdirat(pfd, last, (mode_t)(mode & 0777 & ~FS_UMASK)) < 0 ? -errno : 0;
+    rc = mkdirat(pfd, last, (mode_t)(mode & 0777 & ~job->umask)) < 0 ? -errno : 0;
     close(pfd);
     return rc;
 }
@@ -145,6 +145,99 @@ out:
         close(pto);
     free(from);
     return rc;
+}
+
+/* link, linkat: a new name for an existing file, both beneath one grant (EXDEV otherwise: each
+ * grant is its own file system). The source needs READ (as the kernel's protected_hardlinks
+ * asks an unprivileged caller for access to it), the new name's directory CREATE. Flags: 0 (a
+ * symlink is linked itself) or AT_SYMLINK_FOLLOW (a symlink is followed, beneath its grant;
+ * without /proc, in a jailed VMM, EPERM); AT_EMPTY_PATH needs a privilege no job has: ENOENT,
+ * as Linux answers it without CAP_DAC_READ_SEARCH. */
+static int64_t do_link(struct job *job, struct sc_call *c, uint64_t olddir, uint64_t oldpath,
+                       uint64_t newdir, uint64_t newpath, uint64_t flags)
+{
+    if (flags & ~(uint64_t)(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    if (flags & AT_EMPTY_PATH)
+        return -ENOENT;
+    struct fs_target *from = malloc(2 * sizeof *from);
+    if (!from)
+        return -ENOMEM;
+    struct fs_target *to = from + 1;
+    int pfrom = -1, pto = -1, src = -1;
+    const char *lfrom, *lto;
+    int rc = fs_resolve_gva(job, c, olddir, oldpath, from);
+    if (!rc)
+        rc = fs_resolve_gva(job, c, newdir, newpath, to);
+    if (rc)
+        goto out;
+    if (fs_target_virtual(from) || fs_target_virtual(to) || from->file_grant || to->file_grant ||
+        !from->rest[0] || !to->rest[0]) {
+        rc = -EPERM; /* a grant's root or a directory of the view: no second name */
+        goto out;
+    }
+    if (from->grant != to->grant) {
+        rc = -EXDEV;
+        goto out;
+    }
+    if ((rc = fs_target_need(job, c, from, CAP_R_READ)) ||
+        (rc = fs_target_need(job, c, to, CAP_R_CREATE)))
+        goto out;
+    if ((pfrom = fs_target_parent(job, c, from, &lfrom)) < 0 ||
+        (pto = fs_target_parent(job, c, to, &lto)) < 0) {
+        rc = pfrom < 0 ? pfrom : pto;
+        goto out;
+    }
+    struct stat st;
+    if (fstatat(pfrom, lfrom, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        rc = -errno;
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        rc = -EPERM; /* as Linux: no hard link to a directory */
+        goto out;
+    }
+    if (!S_ISLNK(st.st_mode) || !(flags & AT_SYMLINK_FOLLOW)) {
+        if (S_ISLNK(st.st_mode)) { /* a climbing symlink would change meaning in its new place */
+            char link[PATH_MAX + 1];
+            ssize_t len = readlinkat(pfrom, lfrom, link, sizeof link);
+            if (len >= 0)
+                link[len < (ssize_t)sizeof link ? len : 0] = '\0';
+            if (len < 0 || !fsp_symlink_downward(link)) {
+                rc = fs_deny(job, c, DENY_ESCAPE, EPERM, from->slot, from->guest);
+                goto out;
+            }
+        }
+        rc = linkat(pfrom, lfrom, pto, lto, 0) < 0 ? -errno : 0;
+        goto out;
+    }
+    /* AT_SYMLINK_FOLLOW of a symlink: what it leads to beneath the grant, through /proc */
+    if ((src = fs_target_open(job, c, from, O_PATH, 0)) < 0) {
+        rc = src;
+        goto out;
+    }
+    char proc[32];
+    int dir = fs_proc_fd_at(src, proc, sizeof proc);
+    rc = dir < 0 ? -EPERM : linkat(dir, proc, pto, lto, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+out:
+    if (src >= 0)
+        close(src);
+    if (pfrom >= 0)
+        close(pfrom);
+    if (pto >= 0)
+        close(pto);
+    free(from);
+    return rc;
+}
+
+int64_t sys_link(struct job *job, struct sc_call *c)
+{
+    return do_link(job, c, GUEST_AT_FDCWD, c->a[0], GUEST_AT_FDCWD, c->a[1], 0);
+}
+
+int64_t sys_linkat(struct job *job, struct sc_call *c)
+{
+    return do_link(job, c, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]);
 }
 
 int64_t sys_rename(struct job *job, struct sc_call *c)

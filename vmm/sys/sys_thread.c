@@ -91,6 +91,7 @@ int64_t sys_clone(struct job *job, struct sc_call *c)
     t->tid = tid;
     t->fs_base = fs;
     t->sig_blocked = parent->sig_blocked;
+    memcpy(t->comm, parent->comm, sizeof t->comm);
     t->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
     t->robust_list = t->robust_len = 0;
     t->futex_waiting = t->futex_woken = false;

@@ -1,0 +1,185 @@
+/* The support table: for each syscall isovm answers, how much of it, and notes; test_syscall_doc keeps it, the handlers and docs/syscalls.md in step. */
+#include "vmm/hypercall/syscall_support.h"
+#include <sys/syscall.h>
+#include "firmware/abi.h"
+
+#define Y(sys, ...) { SYS_##sys, SC_FULL, "" __VA_ARGS__ }
+#define P(sys, note) { SYS_##sys, SC_PARTIAL, note }
+#define R(sys, note) { SYS_##sys, SC_REFUSED, note }
+#define N(sys, note) { SYS_##sys, SC_NO, note }
+
+const struct sc_support_row syscall_support[] = {
+    /* I/O on descriptors */
+    Y(read, "throttled by the policy's I/O buckets"),
+    Y(write, "throttled by the policy's I/O buckets"),
+    Y(readv),
+    Y(writev),
+    Y(pread64),
+    Y(pwrite64),
+    Y(lseek),
+    Y(close),
+    Y(dup),
+    Y(dup2),
+    P(dup3, "O_CLOEXEC only"),
+    P(fcntl, "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL (no effect); no record "
+             "locks yet (EINVAL)"),
+    P(ioctl, "TCGETS and TIOCGWINSZ on the console; ENOTTY otherwise"),
+    P(poll, "any descriptor: files and the console ready, sockets as the host says"),
+    P(ppoll, "as poll; the signal mask argument is recorded, signals are not delivered"),
+    /* memory */
+    Y(brk),
+    P(mmap, "anonymous memory only (file mappings ENODEV); a job's addresses are its guest RAM's"),
+    Y(munmap),
+    Y(mprotect),
+    Y(mremap),
+    P(madvise, "MADV_DONTNEED frees pages; other advice accepted"),
+    P(mlock, "the range must be mapped; nothing to lock (guest RAM is the job's)"),
+    P(mlock2, "as mlock; MLOCK_ONFAULT accepted"),
+    P(munlock, "as mlock"),
+    P(mlockall, "accepted, no effect"),
+    P(munlockall, "accepted, no effect"),
+    /* threads and the process */
+    P(clone, "threads only (CLONE_VM, CLONE_THREAD, CLONE_SIGHAND): fork-like clones ENOSYS"),
+    R(clone3, "ENOSYS: C libraries fall back to clone"),
+    P(futex, "WAIT, WAIT_BITSET, WAKE, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP; no PI operations"),
+    Y(set_tid_address),
+    P(set_robust_list, "recorded, never walked"),
+    R(rseq, "ENOSYS: C libraries go on without it"),
+    Y(exit),
+    Y(exit_group),
+    Y(gettid),
+    P(getpid, "1: the job is one process"),
+    P(getppid, "0"),
+    P(getuid, "0"),
+    P(geteuid, "0"),
+    P(getgid, "0"),
+    P(getegid, "0"),
+    Y(sched_yield),
+    P(sched_getaffinity, "CPUs 0..n-1, n the job's max_threads (at most 64)"),
+    P(sched_setaffinity, "accepted when the mask names one of the job's CPUs; no effect"),
+    P(arch_prctl, "ARCH_SET_FS and ARCH_GET_FS, per thread; GS is the firmware's (EPERM)"),
+    P(prctl, "PR_SET_NAME, PR_GET_NAME; PDEATHSIG, DUMPABLE, TIMERSLACK, CHILD_SUBREAPER recorded; "
+             "NO_NEW_PRIVS always on; PR_GET_SECCOMP 0; others EINVAL"),
+    P(prlimit64, "recorded, not enforced; a hard limit is never raised"),
+    P(getrlimit, "as prlimit64"),
+    P(uname, "a fixed answer: Linux 6.1.0-isovm, x86_64, node isovm"),
+    P(sysinfo, "the job's machine: RAM its memory limit, no swap, its uptime and threads"),
+    Y(umask, "the job's, inherited from isovm launch"),
+    /* signals */
+    P(rt_sigaction, "recorded; no handler is run yet"),
+    P(rt_sigprocmask, "the mask is kept per thread; nothing is delivered"),
+    P(sigaltstack, "recorded"),
+    P(kill, "to the job itself: ends it as Linux's default action would, unless ignored"),
+    P(tkill, "as kill"),
+    P(tgkill, "as kill"),
+    /* time and randomness */
+    P(clock_gettime, "the host's clocks, or the virtual clock in deterministic mode"),
+    Y(clock_getres),
+    Y(gettimeofday),
+    Y(time),
+    Y(nanosleep),
+    Y(clock_nanosleep),
+    P(getrandom, "the host's, or the policy's seed in deterministic mode"),
+    /* the file system: only through grants (docs/filesystem.md) */
+    P(open, "beneath the grants; FIFOs, devices and sockets ENXIO"),
+    P(openat, "as open"),
+    Y(creat),
+    R(openat2, "ENOSYS: C libraries fall back to openat"),
+    P(stat, "a file's own mode; uid and gid 0; st_dev the grant"),
+    P(lstat, "as stat"),
+    P(fstat, "as stat"),
+    P(newfstatat, "as stat"),
+    R(statx, "ENOSYS: C libraries fall back to fstatat"),
+    P(statfs, "the grant's file system, its identity left out; read-only without write rights"),
+    P(fstatfs, "as statfs"),
+    Y(access),
+    Y(faccessat),
+    Y(faccessat2),
+    Y(getdents64),
+    Y(getcwd),
+    Y(chdir),
+    Y(fchdir),
+    P(readlink, "also /proc/self/exe"),
+    P(readlinkat, "as readlink"),
+    Y(mkdir),
+    Y(mkdirat),
+    Y(unlink),
+    Y(unlinkat),
+    Y(rmdir),
+    P(rename, "within one grant (EXDEV across grants)"),
+    P(renameat, "as rename"),
+    P(renameat2, "as rename; RENAME_NOREPLACE only"),
+    P(link, "within one grant (EXDEV across grants); a climbing host symlink is refused"),
+    P(linkat, "as link; AT_SYMLINK_FOLLOW needs /proc (EPERM in a jailed VMM), AT_EMPTY_PATH ENOENT"),
+    P(symlink, "downward targets only (EPERM for .. or absolute ones)"),
+    P(symlinkat, "as symlink"),
+    Y(truncate),
+    Y(ftruncate),
+    P(fallocate, "modes 0 and FALLOC_FL_KEEP_SIZE; others EOPNOTSUPP"),
+    Y(fsync),
+    Y(fdatasync),
+    P(chmod, "no set-user-ID or set-group-ID bits"),
+    P(fchmod, "as chmod"),
+    P(fchmodat, "as chmod"),
+    Y(utimensat),
+    P(fchown, "only to the owner every file shows (0) or unchanged (-1)"),
+    P(fchownat, "as fchown"),
+    P(fadvise64, "accepted, no effect"),
+    R(sendfile, "ENOSYS: callers fall back to read and write"),
+    /* the network: only the policy's endpoints (docs/network.md) */
+    P(socket, "IPv4 and IPv6 TCP and UDP, for the policy's endpoints only"),
+    P(connect, "to a granted endpoint"),
+    P(bind, "to a granted listening endpoint"),
+    P(listen, "on a granted listening endpoint"),
+    Y(accept),
+    Y(accept4),
+    Y(sendto),
+    Y(recvfrom),
+    P(sendmsg, "no ancillary data"),
+    P(recvmsg, "no ancillary data"),
+    Y(shutdown),
+    Y(getsockname),
+    Y(getpeername),
+    P(setsockopt, "the options network.md lists"),
+    P(getsockopt, "the options network.md lists"),
+    /* not yet: what issue 17 brings to the hypercall tier */
+    N(fork, "no processes yet"),
+    N(vfork, "no processes yet"),
+    N(execve, "no processes yet"),
+    N(execveat, "no processes yet"),
+    N(wait4, "no processes yet"),
+    N(waitid, "no processes yet"),
+    N(pipe, "no pipes yet"),
+    N(pipe2, "no pipes yet"),
+    N(select, "not yet"),
+    N(pselect6, "not yet"),
+    N(epoll_create1, "not yet"),
+    N(epoll_ctl, "not yet"),
+    N(epoll_wait, "not yet"),
+    N(epoll_pwait, "not yet"),
+    N(rt_sigreturn, "signals are not delivered yet"),
+    N(rt_sigsuspend, "signals are not delivered yet"),
+    N(rt_sigtimedwait, "signals are not delivered yet"),
+    N(alarm, "no signalling timers yet"),
+    N(setitimer, "no signalling timers yet"),
+    N(timer_create, "no signalling timers yet"),
+    N(flock, "no file locks yet"),
+    N(setpgid, "no process groups yet"),
+    N(getpgid, "no process groups yet"),
+    N(setsid, "no sessions yet"),
+};
+
+const size_t syscall_support_count = sizeof syscall_support / sizeof syscall_support[0];
+
+const struct sc_support_row *syscall_support_of(unsigned nr)
+{
+    for (size_t i = 0; i < syscall_support_count; i++)
+        if (syscall_support[i].nr == nr)
+            return &syscall_support[i];
+    return NULL;
+}
+
+const char *syscall_support_name(enum sc_support level)
+{
+    return level == SC_FULL ? "yes" : level == SC_PARTIAL ? "partial" : "no";
+}
