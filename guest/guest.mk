@@ -30,6 +30,10 @@ GUEST_VARIANTS:= musl musl-pie glibc glibc-pie
 GUEST_BINS    := $(foreach v,$(GUEST_VARIANTS),$(GUEST_NAMES:%=$(GUEST_OUT)/%.$(v))) \
                  $(GUEST_RAW:%=$(GUEST_OUT)/%.raw)
 
+# glibc-only jobs linked with a real library from Debian (guest/tests/glibc/NAME.c): SQLite
+GUEST_GLIBC_ONLY := $(notdir $(basename $(wildcard $(GUEST_SRC)/glibc/*.c)))
+GUEST_BINS    += $(GUEST_GLIBC_ONLY:%=$(GUEST_OUT)/%.glibc)
+
 guest: $(GUEST_BINS)
 
 # $(call guest_check,FILE,ELFTYPE) : fail (and delete FILE) unless it is of ELFTYPE with no PT_INTERP.
@@ -61,6 +65,13 @@ $(GUEST_OUT)/%.glibc-pie: $(GUEST_SRC)/%.c $(GUEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(GUEST_CC_GLIBC) $(GUEST_CFLAGS) $(guest_extra) -fPIE -static-pie $< -o $@
 	$(call guest_check,$@,DYN)
+
+# (the linker's warning that SQLite's load_extension would need glibc's shared libraries is
+# expected: the job never loads an extension)
+$(GUEST_OUT)/%.glibc: $(GUEST_SRC)/glibc/%.c
+	@mkdir -p $(dir $@)
+	$(GUEST_CC_GLIBC) $(GUEST_CFLAGS) -static $< -o $@ -lsqlite3 -lm
+	$(call guest_check,$@,EXEC)
 
 $(GUEST_OUT)/%.raw: $(GUEST_SRC)/raw/%.S firmware/abi.h
 	@mkdir -p $(dir $@)

@@ -23,6 +23,7 @@ static const char *err_name(int e)
         {EKEYEXPIRED, "EKEYEXPIRED"}, {EKEYREVOKED, "EKEYREVOKED"},
         {ENAMETOOLONG, "ENAMETOOLONG"}, {ERANGE, "ERANGE"}, {ENOSYS, "ENOSYS"},
         {EROFS, "EROFS"}, {ESPIPE, "ESPIPE"}, {EMFILE, "EMFILE"}, {EFAULT, "EFAULT"},
+        {EAGAIN, "EAGAIN"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (names[i].e == e)
@@ -188,6 +189,21 @@ int main(int argc, char **argv)
         else if (!strcmp(op, "create")) {
             int fd = open(a, O_WRONLY | O_CREAT | O_EXCL, 0600);
             fd < 0 ? failed() : (close(fd), ok("ok"));
+        } else if (!strcmp(op, "lockhold") || !strcmp(op, "trylock") || !strcmp(op, "lockwait")) {
+            /* lockhold:PATH:MS a write lock on all of PATH (F_SETLK), held MS ms (the job then
+             * goes on to its next step, the lock still held: it goes with the job);
+             * trylock:PATH F_SETLK once; lockwait:PATH F_SETLKW, waiting for the holder */
+            int fd = open(a, O_RDWR);
+            struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+            int wait = !strcmp(op, "lockwait");
+            if (fd < 0 || fcntl(fd, wait ? F_SETLKW : F_SETLK, &fl) < 0) {
+                failed();
+            } else {
+                ok("ok");
+                fflush(stdout);
+                if (!strcmp(op, "lockhold"))
+                    usleep((useconds_t)atoi(b) * 1000);
+            }
         } else if (!strcmp(op, "unlink"))
             unlink(a) < 0 ? failed() : ok("ok");
         else if (!strcmp(op, "rmdir"))

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -589,6 +591,99 @@ static void test_fallocate(void **state)
     assert_int_equal(SC(job, sys_fallocate, (uint64_t)ro, 0, 0, 4096), E(EACCES));
 }
 
+/* ---- locks: fcntl's record locks and flock, on the host's descriptors ---------------------- */
+
+struct gflock { int16_t type, whence; int32_t pad0; int64_t start, len; int32_t pid, pad1; };
+
+static uint64_t put_flock(struct fsfix *f, int type, int whence, int64_t start, int64_t len, int pid)
+{
+    struct gflock g = { (int16_t)type, (int16_t)whence, 0, start, len, pid, 0 };
+    uint64_t at = U0 + 12 * FIX_PG;
+    memcpy(fix_host(f->job, at), &g, sizeof g);
+    return at;
+}
+
+static struct gflock get_flock(struct fsfix *f)
+{
+    struct gflock g;
+    memcpy(&g, fix_host(f->job, U0 + 12 * FIX_PG), sizeof g);
+    return g;
+}
+
+static void test_locks(void **state)
+{
+    struct fsfix *f = *state;
+    struct job *job = f->job;
+    write_file(f, "w/out/db", "0123456789", 0644);
+    assert_int_equal(grant(f, "/out", "w/out", CAP_RIGHTS_RW), 0);
+    int64_t a = SC(job, sys_open, gs(f, "/out/db"), O_RDWR, 0);
+    int64_t b = SC(job, sys_open, gs(f, "/out/db"), O_RDWR, 0);
+    int64_t ro = SC(job, sys_open, gs(f, "/out/db"), O_RDONLY, 0);
+    assert_true(a >= 0 && b >= 0 && ro >= 0);
+    /* POSIX locks belong to the job (one process): its own never conflict */
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)a, F_SETLK, put_flock(f, F_WRLCK, SEEK_SET, 0, 4, 0)), 0);
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)b, F_GETLK, put_flock(f, F_WRLCK, SEEK_SET, 0, 4, 0)), 0);
+    assert_int_equal(get_flock(f).type, F_UNLCK);
+    /* another process on the host holding a lock: the job waits or is refused, and never learns
+     * its pid */
+    int ready[2], go[2];
+    assert_int_equal(pipe(ready), 0);
+    assert_int_equal(pipe(go), 0);
+    pid_t p = fork();
+    if (p == 0) {
+        int fd = open(hp(f, "w/out/db"), O_RDWR);
+        struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 6, .l_len = 2 };
+        char ch = fcntl(fd, F_SETLK, &fl) == 0 ? 'y' : 'n';
+        if (write(ready[1], &ch, 1) != 1 || read(go[0], &ch, 1) != 1)
+            _exit(1);
+        usleep(100000); /* the job is waiting in F_SETLKW by now */
+        _exit(0);       /* its lock goes with it */
+    }
+    char ch;
+    assert_int_equal(read(ready[0], &ch, 1), 1);
+    assert_int_equal(ch, 'y');
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)a, F_SETLK, put_flock(f, F_WRLCK, SEEK_SET, 6, 1, 0)), E(EAGAIN));
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)a, F_GETLK, put_flock(f, F_RDLCK, SEEK_SET, 0, 0, 0)), 0);
+    struct gflock g = get_flock(f);
+    assert_int_equal(g.type, F_WRLCK);
+    assert_int_equal(g.start, 6);
+    assert_int_equal(g.len, 2);
+    assert_int_equal(g.pid, 0); /* not the holder's host pid */
+    assert_int_equal(write(go[1], "g", 1), 1);
+    uint64_t t0 = mono_ns();
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)a, F_SETLKW, put_flock(f, F_WRLCK, SEEK_SET, 6, 1, 0)), 0);
+    assert_true(mono_ns() - t0 > 20000000ull); /* it waited for the holder to go */
+    waitpid(p, NULL, 0);
+    close(ready[0]), close(ready[1]), close(go[0]), close(go[1]);
+    /* OFD locks belong to the open file: two opens conflict; their holder shows as -1 */
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)a, F_SETLK, put_flock(f, F_UNLCK, SEEK_SET, 0, 0, 0)), 0);
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)a, F_OFD_SETLK, put_flock(f, F_WRLCK, SEEK_SET, 0, 0, 0)), 0);
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)b, F_OFD_SETLK, put_flock(f, F_RDLCK, SEEK_SET, 0, 0, 0)), E(EAGAIN));
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)b, F_OFD_GETLK, put_flock(f, F_RDLCK, SEEK_SET, 0, 0, 0)), 0);
+    assert_int_equal(get_flock(f).type, F_WRLCK);
+    assert_int_equal(get_flock(f).pid, -1);
+    assert_int_equal(SC(job, sys_close, (uint64_t)a), 0); /* closing releases it */
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)b, F_OFD_SETLK, put_flock(f, F_RDLCK, SEEK_SET, 0, 0, 0)), 0);
+    /* checked: type, whence, an OFD l_pid, the access mode, the pointer, the kind */
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)b, F_SETLK, put_flock(f, 7, SEEK_SET, 0, 0, 0)), E(EINVAL));
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)b, F_SETLK, put_flock(f, F_RDLCK, 9, 0, 0, 0)), E(EINVAL));
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)b, F_OFD_SETLK, put_flock(f, F_RDLCK, SEEK_SET, 0, 0, 5)), E(EINVAL));
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)ro, F_SETLK, put_flock(f, F_WRLCK, SEEK_SET, 0, 0, 0)), E(EBADF));
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)b, F_SETLK, 0x10), E(EFAULT));
+    int64_t d = SC(job, sys_openat, (uint64_t)(uint32_t)AT_FDCWD, gs(f, "/out"), O_RDONLY | O_DIRECTORY, 0);
+    assert_true(d >= 0);
+    assert_int_equal(SC(job, sys_fcntl, (uint64_t)d, F_SETLK, put_flock(f, F_RDLCK, SEEK_SET, 0, 0, 0)), E(EINVAL));
+    /* flock: per open file; LOCK_NB refuses at once */
+    assert_int_equal(SC(job, sys_flock, (uint64_t)b, LOCK_EX), 0);
+    int64_t c2 = SC(job, sys_open, gs(f, "/out/db"), O_RDONLY, 0);
+    assert_int_equal(SC(job, sys_flock, (uint64_t)c2, LOCK_SH | LOCK_NB), E(EWOULDBLOCK));
+    assert_int_equal(SC(job, sys_flock, (uint64_t)b, LOCK_UN), 0);
+    assert_int_equal(SC(job, sys_flock, (uint64_t)c2, LOCK_SH | LOCK_NB), 0);
+    assert_int_equal(SC(job, sys_flock, (uint64_t)c2, 0x40), E(EINVAL));
+    assert_int_equal(SC(job, sys_flock, (uint64_t)c2, LOCK_SH | LOCK_EX), E(EINVAL));
+    assert_int_equal(SC(job, sys_flock, 99, LOCK_SH), E(EBADF));
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fs_setup, fs_teardown)
@@ -605,6 +700,7 @@ int main(void)
         T(test_link),
         T(test_statfs),
         T(test_fallocate),
+        T(test_locks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

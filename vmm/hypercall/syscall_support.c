@@ -21,8 +21,8 @@ const struct sc_support_row syscall_support[] = {
     Y(dup),
     Y(dup2),
     P(dup3, "O_CLOEXEC only"),
-    P(fcntl, "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL (no effect); no record "
-             "locks yet (EINVAL)"),
+    P(fcntl, "F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL, F_SETFL (O_APPEND, O_NONBLOCK); "
+             "record locks F_GETLK, F_SETLK, F_SETLKW and the OFD ones on files; others EINVAL"),
     P(ioctl, "TCGETS and TIOCGWINSZ on the console; ENOTTY otherwise"),
     P(poll, "any descriptor: files and the console ready, sockets as the host says"),
     P(ppoll, "as poll; the signal mask argument is recorded, signals are not delivered"),
@@ -125,6 +125,7 @@ const struct sc_support_row syscall_support[] = {
     P(fchown, "only to the owner every file shows (0) or unchanged (-1)"),
     P(fchownat, "as fchown"),
     P(fadvise64, "accepted, no effect"),
+    P(flock, "on files and directories (the console, sockets: EINVAL)"),
     R(sendfile, "ENOSYS: callers fall back to read and write"),
     /* the network: only the policy's endpoints (docs/network.md) */
     P(socket, "IPv4 and IPv6 TCP and UDP, for the policy's endpoints only"),
@@ -163,7 +164,6 @@ const struct sc_support_row syscall_support[] = {
     N(alarm, "no signalling timers yet"),
     N(setitimer, "no signalling timers yet"),
     N(timer_create, "no signalling timers yet"),
-    N(flock, "no file locks yet"),
     N(setpgid, "no process groups yet"),
     N(getpgid, "no process groups yet"),
     N(setsid, "no sessions yet"),

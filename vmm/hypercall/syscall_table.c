@@ -112,6 +112,7 @@ static const sc_handler table[SYSCALL_TABLE_SIZE] = {
     SC(SYS_mlockall, sys_mlockall),
     SC(SYS_munlockall, sys_munlockall),
     SC(SYS_umask, sys_umask),
+    SC(SYS_flock, sys_flock),
     SC(SYS_statx, sys_enosys_quiet),
     SC(SYS_openat2, sys_enosys_quiet),
     SC(SYS_sendfile, sys_enosys_quiet),

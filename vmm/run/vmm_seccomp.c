@@ -98,8 +98,11 @@ const struct vsc_rule vsc_rules[] = {
     ROW(pwritev, .reason = "a guest pwritev of several guest pages"),
     ROW(lseek, .reason = "a guest lseek, the read cache"),
     ROW(close, .reason = "a guest close, ends of connections and threads"),
-    ROW(fcntl, ARGS(INT_OF(1, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC)),
-        .reason = "a guest dup/fcntl (F_DUPFD_CLOEXEC, F_SETFL O_APPEND), non-blocking sockets"),
+    ROW(fcntl, ARGS(INT_OF(1, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC, F_GETLK,
+                           F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)),
+        .reason = "a guest dup/fcntl (F_DUPFD_CLOEXEC, F_SETFL O_APPEND, record locks), "
+                  "non-blocking sockets"),
+    ROW(flock, .reason = "a guest flock"),
     ROW(getdents64, .reason = "a guest getdents64 on a granted directory"),
     ROW(ftruncate, .reason = "a guest ftruncate/truncate"),
     ROW(fsync, .reason = "a guest fsync"),

@@ -143,6 +143,8 @@ int64_t sys_munlock(struct job *, struct sc_call *);
 int64_t sys_mlockall(struct job *, struct sc_call *);
 int64_t sys_munlockall(struct job *, struct sc_call *);
 int64_t sys_umask(struct job *, struct sc_call *);
+/* sys_lock.c: flock (fcntl's locks come through sys_fcntl) */
+int64_t sys_flock(struct job *, struct sc_call *);
 int64_t sys_fchownat(struct job *, struct sc_call *);
 int64_t sys_fadvise64(struct job *, struct sc_call *);
 

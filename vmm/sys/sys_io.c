@@ -305,7 +305,8 @@ int64_t sys_dup3(struct job *job, struct sc_call *c)
 int64_t sys_fcntl(struct job *job, struct sc_call *c)
 {
     struct cap *e;
-    int rc = fd_cap(job, c, c->a[0], 0, &e, NULL);
+    uint32_t slot;
+    int rc = fd_cap(job, c, c->a[0], 0, &e, &slot);
     if (rc)
         return rc;
     struct fd_slot *s = &job->fds[c->a[0]];
@@ -332,6 +333,13 @@ int64_t sys_fcntl(struct job *job, struct sc_call *c)
         if (e->kind == CAP_SOCKET && fcntl(e->host_fd, F_SETFL, (int)(s->status & O_NONBLOCK)) < 0)
             return -errno;
         return 0;
+    case F_GETLK:
+    case F_SETLK:
+    case F_SETLKW:
+    case F_OFD_GETLK:
+    case F_OFD_SETLK:
+    case F_OFD_SETLKW:
+        return fcntl_lock(job, c, e, slot, s); /* sys_lock.c */
     default:
         return -EINVAL;
     }

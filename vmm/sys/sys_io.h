@@ -20,4 +20,11 @@ int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need, struc
 /* The first `max` bytes of iov[0..n) starting `skip` bytes in, as a new iovec array (sys_io.c). */
 int iov_window(const struct iovec *iov, int n, uint64_t skip, uint64_t max, struct iovec *out);
 
+struct cap;
+struct fd_slot;
+/* fcntl's lock commands on descriptor c->a[0] (capability e in `slot`, descriptor s), from
+ * sys_fcntl (sys_lock.c). */
+int64_t fcntl_lock(struct job *job, struct sc_call *c, struct cap *e, uint32_t slot,
+                   const struct fd_slot *s);
+
 #endif
