@@ -88,62 +88,86 @@ int64_t sys_rmdir(struct job *job, struct sc_call *c)
     return do_unlink(job, c, GUEST_AT_FDCWD, c->a[0], AT_REMOVEDIR);
 }
 
+/* The two names of a rename or a link: both resolved, beneath one grant (EXDEV otherwise: each
+ * grant is its own file system), neither a made-up directory, a grant's root nor a file grant
+ * (`fixed`: EBUSY for rename, EPERM for link), the rights `from_need` and `to_need`, both
+ * parent directories opened. Close with two_names_close. */
+struct two_names {
+    struct fs_target *from, *to; /* one allocation */
+    int pfrom, pto;              /* parent directories (O_PATH), -1 when not opened */
+    const char *lfrom, *lto;     /* last components */
+};
+
+static void two_names_close(struct two_names *n)
+{
+    if (n->pfrom >= 0)
+        close(n->pfrom);
+    if (n->pto >= 0)
+        close(n->pto);
+    free(n->from);
+}
+
+static int two_names_open(struct job *job, struct sc_call *c, uint64_t olddir, uint64_t oldpath,
+                          uint64_t newdir, uint64_t newpath, uint32_t from_need, uint32_t to_need,
+                          int fixed, struct two_names *n)
+{
+    *n = (struct two_names){ .pfrom = -1, .pto = -1 };
+    if (!(n->from = malloc(2 * sizeof *n->from)))
+        return -ENOMEM;
+    struct fs_target *from = n->from, *to = n->from + 1;
+    n->to = to;
+    int rc = fs_resolve_gva(job, c, olddir, oldpath, from);
+    if (!rc)
+        rc = fs_resolve_gva(job, c, newdir, newpath, to);
+    if (rc)
+        return rc;
+    if (fs_target_virtual(from) || fs_target_virtual(to) || from->file_grant || to->file_grant ||
+        !from->rest[0] || !to->rest[0])
+        return -fixed;
+    if (from->grant != to->grant)
+        return -EXDEV;
+    if ((rc = fs_target_need(job, c, from, from_need)) ||
+        (rc = fs_target_need(job, c, to, to_need)))
+        return rc;
+    if ((n->pfrom = fs_target_parent(job, c, from, &n->lfrom)) < 0)
+        return n->pfrom;
+    if ((n->pto = fs_target_parent(job, c, to, &n->lto)) < 0)
+        return n->pto;
+    return 0;
+}
+
+/* A symlink at `from` (the host's: the job makes only downward ones) whose target climbs or is
+ * absolute would change meaning under another name or in another place: refused (EPERM,
+ * audited as an escape). 0 when it is not a symlink or leads downward. */
+static int symlink_keeps_meaning(struct job *job, struct sc_call *c, const struct two_names *n)
+{
+    char link[PATH_MAX + 1];
+    ssize_t len = readlinkat(n->pfrom, n->lfrom, link, sizeof link);
+    if (len < 0)
+        return 0;
+    link[len < (ssize_t)sizeof link ? len : 0] = '\0'; /* longer than PATH_MAX: refused */
+    return fsp_symlink_downward(link)
+               ? 0 : fs_deny(job, c, DENY_ESCAPE, EPERM, n->from->slot, n->from->guest);
+}
+
 static int64_t do_rename(struct job *job, struct sc_call *c, uint64_t olddir, uint64_t oldpath,
                          uint64_t newdir, uint64_t newpath, uint64_t flags)
 {
     if (flags & ~(uint64_t)RENAME_NOREPLACE)
         return -EINVAL;
-    struct fs_target *from = malloc(2 * sizeof *from);
-    if (!from)
-        return -ENOMEM;
-    struct fs_target *to = from + 1;
-    int pfrom = -1, pto = -1;
-    const char *lfrom, *lto;
-    int rc = fs_resolve_gva(job, c, olddir, oldpath, from);
+    struct two_names n;
+    int rc = two_names_open(job, c, olddir, oldpath, newdir, newpath, CAP_R_DELETE, CAP_R_CREATE,
+                            EBUSY, &n);
     if (!rc)
-        rc = fs_resolve_gva(job, c, newdir, newpath, to);
-    if (rc)
-        goto out;
-    if (fs_target_virtual(from) || fs_target_virtual(to) || from->file_grant || to->file_grant ||
-        !from->rest[0] || !to->rest[0]) {
-        rc = -EBUSY;
-        goto out;
-    }
-    if (from->grant != to->grant) {
-        rc = -EXDEV; /* each grant is its own file system */
-        goto out;
-    }
-    if ((rc = fs_target_need(job, c, from, CAP_R_DELETE)) ||
-        (rc = fs_target_need(job, c, to, CAP_R_CREATE)))
-        goto out;
-    if ((pfrom = fs_target_parent(job, c, from, &lfrom)) < 0 ||
-        (pto = fs_target_parent(job, c, to, &lto)) < 0) {
-        rc = pfrom < 0 ? pfrom : pto;
-        goto out;
-    }
-    /* a symlink (the host's: the job makes only downward ones) whose target climbs or is
-     * absolute would change meaning by moving: refused */
-    char link[PATH_MAX + 1];
-    ssize_t len = readlinkat(pfrom, lfrom, link, sizeof link);
-    if (len >= 0) {
-        link[len < (ssize_t)sizeof link ? len : 0] = '\0'; /* longer than PATH_MAX: refused */
-        if (!fsp_symlink_downward(link)) {
-            rc = fs_deny(job, c, DENY_ESCAPE, EPERM, from->slot, from->guest);
-            goto out;
-        }
-    }
+        rc = symlink_keeps_meaning(job, c, &n);
     struct stat st;
     /* replacing an existing name deletes it: DELETE on its side too */
-    if (!(flags & RENAME_NOREPLACE) && fstatat(pto, lto, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        (rc = fs_target_need(job, c, to, CAP_R_DELETE)))
-        goto out;
-    rc = syscall(SYS_renameat2, pfrom, lfrom, pto, lto, (unsigned)flags) < 0 ? -errno : 0;
-out:
-    if (pfrom >= 0)
-        close(pfrom);
-    if (pto >= 0)
-        close(pto);
-    free(from);
+    if (!rc && !(flags & RENAME_NOREPLACE) && fstatat(n.pto, n.lto, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        rc = fs_target_need(job, c, n.to, CAP_R_DELETE);
+    if (!rc)
+        rc = syscall(SYS_renameat2, n.pfrom, n.lfrom, n.pto, n.lto, (unsigned)flags) < 0 ? -errno
+                                                                                       : 0;
+    two_names_close(&n);
     return rc;
 }
 
@@ -160,73 +184,34 @@ static int64_t do_link(struct job *job, struct sc_call *c, uint64_t olddir, uint
         return -EINVAL;
     if (flags & AT_EMPTY_PATH)
         return -ENOENT;
-    struct fs_target *from = malloc(2 * sizeof *from);
-    if (!from)
-        return -ENOMEM;
-    struct fs_target *to = from + 1;
-    int pfrom = -1, pto = -1, src = -1;
-    const char *lfrom, *lto;
-    int rc = fs_resolve_gva(job, c, olddir, oldpath, from);
-    if (!rc)
-        rc = fs_resolve_gva(job, c, newdir, newpath, to);
+    struct two_names n;
+    int src = -1;
+    int rc = two_names_open(job, c, olddir, oldpath, newdir, newpath, CAP_R_READ, CAP_R_CREATE,
+                            EPERM, &n);
+    struct stat st;
+    if (!rc && fstatat(n.pfrom, n.lfrom, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        rc = -errno;
+    if (!rc && S_ISDIR(st.st_mode))
+        rc = -EPERM; /* as Linux: no hard link to a directory */
     if (rc)
         goto out;
-    if (fs_target_virtual(from) || fs_target_virtual(to) || from->file_grant || to->file_grant ||
-        !from->rest[0] || !to->rest[0]) {
-        rc = -EPERM; /* a grant's root or a directory of the view: no second name */
-        goto out;
-    }
-    if (from->grant != to->grant) {
-        rc = -EXDEV;
-        goto out;
-    }
-    if ((rc = fs_target_need(job, c, from, CAP_R_READ)) ||
-        (rc = fs_target_need(job, c, to, CAP_R_CREATE)))
-        goto out;
-    if ((pfrom = fs_target_parent(job, c, from, &lfrom)) < 0 ||
-        (pto = fs_target_parent(job, c, to, &lto)) < 0) {
-        rc = pfrom < 0 ? pfrom : pto;
-        goto out;
-    }
-    struct stat st;
-    if (fstatat(pfrom, lfrom, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        rc = -errno;
-        goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        rc = -EPERM; /* as Linux: no hard link to a directory */
-        goto out;
-    }
     if (!S_ISLNK(st.st_mode) || !(flags & AT_SYMLINK_FOLLOW)) {
-        if (S_ISLNK(st.st_mode)) { /* a climbing symlink would change meaning in its new place */
-            char link[PATH_MAX + 1];
-            ssize_t len = readlinkat(pfrom, lfrom, link, sizeof link);
-            if (len >= 0)
-                link[len < (ssize_t)sizeof link ? len : 0] = '\0';
-            if (len < 0 || !fsp_symlink_downward(link)) {
-                rc = fs_deny(job, c, DENY_ESCAPE, EPERM, from->slot, from->guest);
-                goto out;
-            }
-        }
-        rc = linkat(pfrom, lfrom, pto, lto, 0) < 0 ? -errno : 0;
+        if (!(rc = symlink_keeps_meaning(job, c, &n)))
+            rc = linkat(n.pfrom, n.lfrom, n.pto, n.lto, 0) < 0 ? -errno : 0;
         goto out;
     }
     /* AT_SYMLINK_FOLLOW of a symlink: what it leads to beneath the grant, through /proc */
-    if ((src = fs_target_open(job, c, from, O_PATH, 0)) < 0) {
+    if ((src = fs_target_open(job, c, n.from, O_PATH, 0)) < 0) {
         rc = src;
         goto out;
     }
     char proc[32];
     int dir = fs_proc_fd_at(src, proc, sizeof proc);
-    rc = dir < 0 ? -EPERM : linkat(dir, proc, pto, lto, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+    rc = dir < 0 ? -EPERM : linkat(dir, proc, n.pto, n.lto, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
 out:
     if (src >= 0)
         close(src);
-    if (pfrom >= 0)
-        close(pfrom);
-    if (pto >= 0)
-        close(pto);
-    free(from);
+    two_names_close(&n);
     return rc;
 }
 
