@@ -190,9 +190,10 @@ int main(int argc, char **argv)
             int fd = open(a, O_WRONLY | O_CREAT | O_EXCL, 0600);
             fd < 0 ? failed() : (close(fd), ok("ok"));
         } else if (!strcmp(op, "lockhold") || !strcmp(op, "trylock") || !strcmp(op, "lockwait")) {
-            /* lockhold:PATH:MS a write lock on all of PATH (F_SETLK), held MS ms (the job then
-             * goes on to its next step, the lock still held: it goes with the job);
-             * trylock:PATH F_SETLK once; lockwait:PATH F_SETLKW, waiting for the holder */
+            /* lockhold:PATH:RELEASE a write lock on all of PATH (F_SETLK), held until the file
+             * RELEASE exists (60 s at most; the job then goes on to its next step, the lock
+             * still held: it goes with the job); trylock:PATH F_SETLK once; lockwait:PATH
+             * F_SETLKW, waiting for the holder */
             int fd = open(a, O_RDWR);
             struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
             int wait = !strcmp(op, "lockwait");
@@ -201,8 +202,9 @@ int main(int argc, char **argv)
             } else {
                 ok("ok");
                 fflush(stdout);
-                if (!strcmp(op, "lockhold"))
-                    usleep((useconds_t)atoi(b) * 1000);
+                for (int ms = 0; !strcmp(op, "lockhold") && ms < 60000 && access(b, F_OK) != 0;
+                     ms += 20)
+                    usleep(20000);
             }
         } else if (!strcmp(op, "unlink"))
             unlink(a) < 0 ? failed() : ok("ok");

@@ -431,10 +431,11 @@ c_fs_locks() {
     _fs_dir locks
     mkdir -p "$FSD/w" && printf 'data\n' >"$FSD/w/f"
     _fs_policy "$FSD/p.json" /w "/w=$FSD/w=rw"
-    "$ISOVM" launch --policy "$FSD/p.json" -- "$J" lockhold:/w/f:6000 >"$FSD/a.out" 2>&1 &
-    local holder=$! i t0 t1
-    for ((i = 0; i < 200; i++)); do
-        _has "$FSD/a.out" "lockhold:/w/f:6000 -> ok" && break
+    # the holder keeps its lock until the case creates /w/release
+    "$ISOVM" launch --policy "$FSD/p.json" -- "$J" lockhold:/w/f:/w/release >"$FSD/a.out" 2>&1 &
+    local holder=$! i
+    for ((i = 0; i < 600; i++)); do
+        _has "$FSD/a.out" "lockhold:/w/f:/w/release -> ok" && break
         sleep 0.05
     done
     _has "$FSD/a.out" "-> ok" || { fail "the holding job did not lock: $(cat "$FSD/a.out")"; kill "$holder"; return; }
@@ -442,24 +443,27 @@ c_fs_locks() {
 try:
     fcntl.lockf(open(sys.argv[1], "r+"), fcntl.LOCK_EX | fcntl.LOCK_NB); print("host got it")
 except OSError: print("host kept out")' "$FSD/w/f" >"$FSD/h.out" 2>&1
-    kill -0 "$holder" 2>/dev/null || fail "the holding job ended before the host process tried"
     _has "$FSD/h.out" "host kept out" ||
         fail "a host process got the job's lock: $(cat "$FSD/h.out"; cat /proc/locks)"
     run_isovm launch --policy "$FSD/p.json" -- "$J" trylock:/w/f
     expect_status 0 && expect_stdout_eq "trylock:/w/f -> EAGAIN"
-    kill -0 "$holder" 2>/dev/null || fail "the holding job ended before the other job tried"
-    t0=${EPOCHREALTIME/./}
-    run_isovm launch --policy "$FSD/p.json" -- "$J" lockwait:/w/f
-    t1=${EPOCHREALTIME/./}
-    expect_status 0 && expect_stdout_eq "lockwait:/w/f -> ok"
+    # a job that waits for it: still waiting while the holder holds, done once it lets go
+    "$ISOVM" launch --policy "$FSD/p.json" -- "$J" lockwait:/w/f >"$FSD/w.out" 2>&1 &
+    local waiter=$!
+    sleep 1
+    kill -0 "$waiter" 2>/dev/null || fail "the waiting job did not wait: $(cat "$FSD/w.out")"
+    : >"$FSD/w/release"
     wait "$holder"
-    kill -0 "$holder" 2>/dev/null && fail "the holder still runs after the waiter got the lock"
+    wait "$waiter"
+    local rc=$?
+    [ "$rc" = 0 ] && _has "$FSD/w.out" "lockwait:/w/f -> ok" ||
+        fail "the waiting job: status $rc, $(cat "$FSD/w.out")"
     # the other way: a host process holds it, the job is kept out
     python3 -c 'import fcntl, sys, time
-f = open(sys.argv[1], "r+"); fcntl.lockf(f, fcntl.LOCK_EX); print("held", flush=True); time.sleep(30)' \
+f = open(sys.argv[1], "r+"); fcntl.lockf(f, fcntl.LOCK_EX); print("held", flush=True); time.sleep(60)' \
         "$FSD/w/f" >"$FSD/h2.out" 2>&1 &
     local host=$!
-    for ((i = 0; i < 200; i++)); do _has "$FSD/h2.out" held && break; sleep 0.05; done
+    for ((i = 0; i < 600; i++)); do _has "$FSD/h2.out" held && break; sleep 0.05; done
     run_isovm launch --policy "$FSD/p.json" -- "$J" trylock:/w/f
     expect_status 0 && expect_stdout_eq "trylock:/w/f -> EAGAIN"
     kill "$host"
