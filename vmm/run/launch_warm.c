@@ -94,10 +94,13 @@ static void warm_prefault(struct guest_mem *gm)
 {
     dl_iterate_phdr(prefault_image_segment, NULL);
     prefault_stack();
-    /* the heap: grown and touched once, then kept (not trimmed back, nor large blocks given
-     * their own mappings that a free unmaps) */
-    mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+    /* the heap: grown and touched once, then kept (not trimmed back, the block not given a
+     * mapping of its own that its free unmaps). Only just above its size: larger blocks (a big
+     * program's bytes) still get mappings of their own, given back at their free, so a VMM
+     * never keeps more than about 1 MiB of freed heap (a jail's cgroup allows 64 MiB over the
+     * guest's RAM) */
+    mallopt(M_MMAP_THRESHOLD, 2 * PREFAULT_HEAP);
+    mallopt(M_TRIM_THRESHOLD, 2 * PREFAULT_HEAP);
     char *h = malloc(PREFAULT_HEAP);
     if (h) {
         for (size_t i = 0; i < PREFAULT_HEAP; i += 4096)
