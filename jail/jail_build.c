@@ -311,10 +311,14 @@ int jail_validate(struct jail *j)
             return rc;
     if ((rc = job_files_validate(j)))
         return rc;
-    /* The VMM cannot see /sys in the jail, where launch tells PVM apart (vm.c): tell it here.
-     * isovm-hooks' jail-probe runs anyway (tests/jail: the VMM then fails at KVM). */
+    /* isovm-hooks' jail-probe runs anyway (tests/jail: the VMM then fails at KVM) */
+    return test_hook("jail-probe") ? 0 : jail_pvm_refuse();
+}
+
+int jail_pvm_refuse(void)
+{
     if (access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_amd", F_OK) != 0 &&
-        access("/sys/module/kvm_intel", F_OK) != 0 && !test_hook("jail-probe"))
+        access("/sys/module/kvm_intel", F_OK) != 0)
         return jerr("/dev/kvm on this host is PVM (kvm_pvm), which cannot run isovm's ring-0 "
                     "firmware");
     return 0;

@@ -57,6 +57,9 @@ struct jail {
 /* Print "isovm: jail: MESSAGE" on stderr; returns 125. */
 int jerr(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The VMM cannot see /sys in a jail, where launch tells PVM apart (vmm/core/kvm.c): the jailer
+ * refuses such a /dev/kvm itself. 0, or 125 after a message. */
+int jail_pvm_refuse(void);
 /* The host's part of jail_validate: root, the chroot base, the jail directory's path (absent),
  * --netns, the cgroup's plan and --cgroup keys. 0 or the exit status after a message. */
 int jail_host_validate(struct jail *j);

@@ -8,7 +8,6 @@
 #include <unistd.h>
 #include "jail/jail_child.h"
 #include "lib/log.h"
-#include "lib/test_hooks.h"
 #include "vmm/run/launch_cli.h"
 
 int jail_pool_check(const struct jail_args *a)
@@ -22,14 +21,7 @@ int jail_pool_check(const struct jail_args *a)
     j->pool = true;
     int rc = jail_host_validate(j);
     free(j);
-    if (rc)
-        return rc;
-    /* as jail_validate: the VMMs cannot tell PVM apart in their jails */
-    if (access("/sys/module/kvm_pvm", F_OK) == 0 && access("/sys/module/kvm_amd", F_OK) != 0 &&
-        access("/sys/module/kvm_intel", F_OK) != 0)
-        return jerr("/dev/kvm on this host is PVM (kvm_pvm), which cannot run isovm's ring-0 "
-                    "firmware");
-    return 0;
+    return rc ? rc : jail_pvm_refuse();
 }
 
 int jail_pool_vmm_make(struct jail_pool_vmm *v, const struct jail_args *base, unsigned seq,

@@ -2,6 +2,7 @@
  * at the entry's deadline. */
 #include "vmm/caps/cap_hold.h"
 #include <errno.h>
+#include <stdatomic.h>
 #include "vmm/caps/audit.h"
 #include "vmm/caps/fd.h"
 
@@ -80,4 +81,21 @@ uint64_t caps_expire_held(struct job *job, uint64_t now)
     if (any)
         caps_revoked_wake(job, NULL);
     return next;
+}
+
+int cap_hold_call(struct job *job, uint32_t slot, int (*op)(int fd, void *arg), void *arg)
+{
+    struct cap_hold h;
+    int rc = cap_hold_begin(job, slot, &h);
+    if (rc)
+        return rc;
+    pthread_mutex_unlock(&job->lock);
+    int r;
+    do
+        r = op(h.fd, arg);
+    while (r < 0 && errno == EINTR && !atomic_load(&job->stop) && !cap_hold_revoked(job, &h));
+    int e = errno;
+    pthread_mutex_lock(&job->lock);
+    cap_hold_end(job, &h);
+    return r < 0 ? -e : 0;
 }

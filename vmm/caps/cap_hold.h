@@ -39,6 +39,13 @@ uint64_t cap_hold_deadline(const struct job *job, const struct cap_hold *h);
 /* Let go; a descriptor closed meanwhile frees the entry now. job->lock held. */
 void cap_hold_end(struct job *job, struct cap_hold *h);
 
+/* A host call that may wait (a sync, an allocation, a lock), on the capability in `slot` held
+ * for its whole length and with job->lock released meanwhile: op(fd, arg) returns 0 or -1
+ * with errno. A kick that interrupts it (EINTR) restarts it, unless the job is ending or the
+ * entry was revoked or expired (the revoker and the supervisor kick): then -EINTR. 0 or
+ * -errno (-EKEYREVOKED / -EKEYEXPIRED when the entry was dead already). job->lock held. */
+int cap_hold_call(struct job *job, uint32_t slot, int (*op)(int fd, void *arg), void *arg);
+
 /* After a revocation: wake every thread waiting on its condition (throttle waits, sleeps,
  * futexes: each looks again) and kick every other vCPU thread out of a blocking host call, so
  * that a call on a revoked capability ends now. job->lock held. */

@@ -220,6 +220,17 @@ int64_t sys_fstatfs(struct job *job, struct sc_call *c)
 /* fallocate: space for a file the job may write, with the job lock released (the host may
  * write or wait), on the held capability. Mode 0 (allocate, growing the size) and
  * FALLOC_FL_KEEP_SIZE only; the others (punching and zeroing ranges, collapsing) EOPNOTSUPP. */
+struct falloc_arg {
+    int mode;
+    off_t off, len;
+};
+
+static int falloc_op(int fd, void *arg)
+{
+    const struct falloc_arg *a = arg;
+    return fallocate(fd, a->mode, a->off, a->len);
+}
+
 int64_t sys_fallocate(struct job *job, struct sc_call *c)
 {
     struct cap *e;
@@ -238,14 +249,8 @@ int64_t sys_fallocate(struct job *job, struct sc_call *c)
         return -ENODEV;
     if ((rc = cap_need(job, c, e, slot, CAP_R_WRITE)))
         return rc;
-    struct cap_hold h;
-    if ((rc = cap_hold_begin(job, slot, &h)))
-        return rc;
-    pthread_mutex_unlock(&job->lock);
-    rc = fallocate(h.fd, (int)c->a[1], (off_t)off, (off_t)len) < 0 ? -errno : 0;
-    pthread_mutex_lock(&job->lock);
-    cap_hold_end(job, &h);
-    return rc;
+    struct falloc_arg a = { (int)c->a[1], (off_t)off, (off_t)len };
+    return cap_hold_call(job, slot, falloc_op, &a);
 }
 
 int64_t sys_stat(struct job *job, struct sc_call *c)
@@ -512,6 +517,9 @@ int64_t sys_truncate(struct job *job, struct sc_call *c)
     return rc;
 }
 
+static int sync_all(int fd, void *arg) { (void)arg; return fsync(fd); }
+static int sync_data(int fd, void *arg) { (void)arg; return fdatasync(fd); }
+
 /* fsync and fdatasync wait for the disk: with the job lock released, on the held capability. */
 static int64_t do_sync(struct job *job, struct sc_call *c, bool data_only)
 {
@@ -522,15 +530,7 @@ static int64_t do_sync(struct job *job, struct sc_call *c, bool data_only)
         return rc;
     if (e->kind == CAP_CONSOLE)
         return -EINVAL; /* as Linux for a terminal or pipe */
-    struct cap_hold h;
-    if ((rc = cap_hold_begin(job, slot, &h)))
-        return rc;
-    pthread_mutex_unlock(&job->lock);
-    rc = data_only ? fdatasync(h.fd) : fsync(h.fd);
-    int err = errno;
-    pthread_mutex_lock(&job->lock);
-    cap_hold_end(job, &h);
-    return rc < 0 ? -err : 0;
+    return cap_hold_call(job, slot, data_only ? sync_data : sync_all, NULL);
 }
 
 int64_t sys_fsync(struct job *job, struct sc_call *c) { return do_sync(job, c, false); }

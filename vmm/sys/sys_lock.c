@@ -1,7 +1,6 @@
 /* The job's file locks: fcntl record locks (F_GETLK, F_SETLK, F_SETLKW and the OFD variants) and flock, on the host's descriptors of its files. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/file.h>
 #include "vmm/caps/cap_hold.h"
@@ -17,22 +16,6 @@ struct guest_flock {
     int32_t l_pid, pad1;
 };
 _Static_assert(sizeof(struct guest_flock) == sizeof(struct flock), "struct flock's layout");
-
-/* A lock the host may make wait: with job->lock released, on the held capability; a kick
- * (the job ending, the capability revoked or expiring) ends the wait with EINTR, any other
- * restarts it. 0 or -errno. */
-static int lock_wait(struct job *job, const struct cap_hold *h, int (*op)(int fd, void *arg),
-                     void *arg)
-{
-    pthread_mutex_unlock(&job->lock);
-    int r;
-    do
-        r = op(h->fd, arg);
-    while (r < 0 && errno == EINTR && !atomic_load(&job->stop) && !cap_hold_revoked(job, h));
-    int e = errno;
-    pthread_mutex_lock(&job->lock);
-    return r < 0 ? -e : 0;
-}
 
 struct fcntl_arg {
     int cmd;
@@ -76,14 +59,8 @@ int64_t fcntl_lock(struct job *job, struct sc_call *c, struct cap *e, uint32_t s
     struct flock fl = { .l_type = g.l_type, .l_whence = g.l_whence, .l_start = g.l_start,
                         .l_len = g.l_len, .l_pid = 0 };
     struct fcntl_arg a = { .cmd = cmd, .fl = &fl };
-    if (wait) {
-        struct cap_hold h;
-        if ((rc = cap_hold_begin(job, slot, &h)))
-            return rc;
-        rc = lock_wait(job, &h, fcntl_op, &a);
-        cap_hold_end(job, &h);
-        return rc;
-    }
+    if (wait) /* the job lock released meanwhile; its end, a revocation or expiry ends it */
+        return cap_hold_call(job, slot, fcntl_op, &a);
     if (fcntl(e->host_fd, cmd, &fl) < 0)
         return -errno;
     if (!get)
@@ -112,10 +89,5 @@ int64_t sys_flock(struct job *job, struct sc_call *c)
         return -EINVAL;
     if ((op & LOCK_NB) || kind == LOCK_UN)
         return flock(e->host_fd, op) < 0 ? -errno : 0;
-    struct cap_hold h;
-    if ((rc = cap_hold_begin(job, slot, &h)))
-        return rc;
-    rc = lock_wait(job, &h, flock_op, &op);
-    cap_hold_end(job, &h);
-    return rc;
+    return cap_hold_call(job, slot, flock_op, &op);
 }
