@@ -3,11 +3,13 @@
 #define ISOVM_FIRMWARE_ABI_H
 
 /* Bump when the request-block layout or the port protocol changes. */
-#define ISOVM_ABI_VERSION 3
+#define ISOVM_ABI_VERSION 4
 
 #define ISOVM_PAGE_SIZE 0x1000
 
-/* Guest-physical layout (identity mapped; guest virtual == guest physical). */
+/* Guest-physical layout of the firmware region, mapped at the same virtual addresses (supervisor
+ * only) in every address space. A job's own pages and the page tables lie above it
+ * (vmm/core/guest_mem.h: the address-space window, then the page-table area). */
 #define ISOVM_GUARD_GPA        0x0        /* page 0: never mapped */
 #define ISOVM_GDT_GPA          0x1000     /* GDT: null, kcode, kdata, -, udata, ucode, TSS[n] */
 #define ISOVM_IDT_GPA          0x2000     /* 256 gates */
@@ -97,9 +99,17 @@
 #define FWH_HCALL_OUT    0x30   /* u64 offset: the `out` of the syscall path */
 #define ISOVM_FW_TLB_FLUSH_LEN 16
 
-/* Exception frame the VMM reads at the guest RSP on an ISOVM_PORT_EXCEPTION exit:
- * [0] vector, [1] error code (0 if none), [2] rip, [3] cs, [4] rflags, [5] rsp, [6] ss. */
+/* On an ISOVM_PORT_EXCEPTION exit the vCPU's firmware stack (IST1: every exception starts at
+ * its top) holds, from the top down, the exception frame ISOVM_EXC_FRAME_QWORDS long
+ * ([0] vector, [1] error code (0 if none), [2] rip, [3] cs, [4] rflags, [5] rsp, [6] ss)
+ * and below it ISOVM_EXC_SAVED_QWORDS the firmware pushed: [0] CR2, [1] the job's rax,
+ * [2] its rdx. So the VMM finds both at a fixed place, with no register read. It resumes the
+ * job at the faulting instruction (a first touch it has mapped: ABI 4) by writing
+ * ISOVM_EXC_RESUME over the vector before the next KVM_RUN; the firmware then reloads CR3,
+ * restores rax and rdx and returns with iretq. Any other value: the vCPU halts for good. */
+#define ISOVM_EXC_SAVED_QWORDS 3
 #define ISOVM_EXC_FRAME_QWORDS 7
+#define ISOVM_EXC_RESUME       0x7e5
 
 /* isovm's own syscalls: the job makes them with `syscall` like Linux's (docs/hypercalls.md).
  * Errors are -errno in rax, as for Linux syscalls. */

@@ -120,7 +120,8 @@ fw_tlb_flush_end:
 
 /* Exception stubs, 16 bytes apart: push a zero error code where the CPU pushes none, push
  * the vector, and tell the VMM. Every gate uses IST1, so the frame is always on the
- * vCPU's firmware stack. The VMM never resumes a faulting vCPU. */
+ * vCPU's firmware stack. The VMM resumes only a fault it mended (a page's first touch): it
+ * writes ISOVM_EXC_RESUME over the vector; anything else halts the vCPU for good. */
     .balign 16
 fw_exc_stubs:
     .set vec, 0
@@ -138,9 +139,23 @@ fw_exc_stubs:
     .endr
 
 fw_exc_common:
-    movq (%rsp), %rax
+    pushq %rdx
+    pushq %rax
+    movq %cr2, %rax
+    pushq %rax
+    movq 24(%rsp), %rax              /* the vector */
     movw $ISOVM_PORT_EXCEPTION, %dx
     outl %eax, %dx
+    cmpq $ISOVM_EXC_RESUME, 24(%rsp)
+    jne 5f
+    /* a TLB shootdown that came while the fault was handled finds this vCPU here: flush */
+    movq %cr3, %rax
+    movq %rax, %cr3
+    addq $8, %rsp                    /* CR2 */
+    popq %rax
+    popq %rdx
+    addq $16, %rsp                   /* vector, error code */
+    iretq
 5:  hlt
     jmp 5b
 

@@ -55,7 +55,10 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "search")) {
         size_t found = 0, mib = 0;
         for (;;) {
-            char *p = mmap(NULL, chunk, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            /* writable, so that isovm refuses the chunk once the frames left cannot hold it
+             * (a read-only mapping costs nothing until read, and reading gives its frames) */
+            char *p = mmap(NULL, chunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                           -1, 0);
             if (p == MAP_FAILED)
                 break;
             mib++;

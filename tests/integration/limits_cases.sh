@@ -247,6 +247,45 @@ c_oom() { # VARIANT MODE STATUS REASON
     fi
 }
 
+# An address space apart from memory (issue 17 part 6), under a 32 MiB limit: 8 GiB reserved
+# and three untouched 16 MiB read-write blocks (more than the limit) cost nothing; the pages the
+# job touches are given at their first touch and counted; a page unmapped and mapped again reads
+# as zero.
+c_reserve() { # VARIANT
+    need "reserve.$1" || return
+    local r=$WORK/case/report.json peak space faults
+    run_job launch --memory 32MiB --report "$r" -- "$J" reserve
+    expect_status 0 || return
+    expect_stdout_line "reserve ok"
+    native && return
+    peak=$(report_int "$r" memory_peak_bytes)
+    space=$(report_int "$r" memory_address_space_peak_bytes)
+    faults=$(report_int "$r" memory_page_faults)
+    _lim_info "peak $peak, address space $space, first touches $faults"
+    ((space >= (8192 + 48) << 20)) || fail "memory_address_space_peak_bytes $space is below the 8 GiB + 48 MiB mapped"
+    ((peak < 8 << 20)) || fail "memory_peak_bytes $peak: the reservations were counted as memory"
+    # one exit per group of 16 pages (fault-around): 12 lone pages, 2 x 1 MiB in order
+    ((faults >= 12 + 32 && faults < 12 + 512)) ||
+        fail "memory_page_faults $faults: not one per group of pages the job touched"
+    expect_report "$r" memory_enomem_total 0
+}
+
+# The same three blocks, every page written: the job's first touch past the limit finds no frame;
+# it is killed (SIGKILL, "oom"), the message names the address, the peak is the limit.
+c_first_touch_oom() { # VARIANT
+    need "reserve.$1" || return
+    local r=$WORK/case/report.json peak
+    run_job launch --memory 32MiB --report "$r" -- "$J" touchall
+    expect_status 137 || return
+    expect_stdout_line "block 0 touched"
+    expect_stdout_lacks "all touched"
+    expect_stderr_has "job killed by SIGKILL: out of memory: no frame left for its first touch of 0x"
+    expect_report "$r" exit_reason '"oom"'
+    expect_report "$r" signal '"SIGKILL"'
+    peak=$(report_int "$r" memory_peak_bytes)
+    ((peak == 32 << 20)) || fail "memory_peak_bytes $peak is not the 32 MiB limit"
+}
+
 # ---------------------------------------------------------------------------------------------
 # I/O
 
@@ -496,6 +535,10 @@ for v in $V4; do
     add_case "limits/oom crash 32MiB oom.$v" with_budget 15 c_oom "$v" crash 139 oom
     add_case "limits/oom abort 32MiB oom.$v" with_budget 15 c_oom "$v" abort 134 oom
     add_case "limits/oom mmap 32MiB oom.$v" with_budget 15 c_oom "$v" mmap 4 exit
+done
+for v in musl glibc-pie; do
+    add_case "limits/address space: 8 GiB reserved under 32MiB reserve.$v" with_budget 15 c_reserve "$v"
+    native || add_case "limits/first touch past 32MiB: killed, oom reserve.$v" with_budget 15 c_first_touch_oom "$v"
 done
 add_case "limits/io write throttle 4MiB/s (policy file) iowrite.musl" with_budget 60 c_io_throttle musl write policy
 add_case "limits/io write throttle 4MiB/s (--set) iowrite.glibc-pie" with_budget 60 c_io_throttle glibc-pie write set

@@ -1,4 +1,4 @@
-/* Test double for guest RAM: gmem_host_ptr and gmem_set_perm over a calloc'ed buffer, logging calls. */
+/* Test double for guest RAM: gmem_host_ptr, gmem_set_perm and gmem_give_range over a calloc'ed buffer, logging calls. */
 #include "fake_guest_mem.h"
 
 #include <errno.h>
@@ -16,7 +16,8 @@ int fake_gmem_init(struct guest_mem *gm, uint64_t size, uint64_t user_lo, uint64
     gm->host = calloc(1, size);
     gm->npages = size / FAKE_PAGE;
     gm->perm = calloc(1, gm->npages ? gm->npages : 1);
-    if (!gm->host || !gm->perm) {
+    gm->given = calloc(1, gm->npages / 8 + 1);
+    if (!gm->host || !gm->perm || !gm->given) {
         fake_gmem_free(gm);
         return -ENOMEM;
     }
@@ -32,6 +33,7 @@ void fake_gmem_free(struct guest_mem *gm)
 {
     free(gm->host);
     free(gm->perm);
+    free(gm->given);
     memset(gm, 0, sizeof(*gm));
 }
 
@@ -54,5 +56,21 @@ int gmem_set_perm(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned per
         return -EINVAL;
     memset(gm->perm + gva / FAKE_PAGE, (int)perm, len / FAKE_PAGE);
     gm->pt_dirty = true;
+    return 0;
+}
+
+int gmem_give_range(struct guest_mem *gm, uint64_t gva, uint64_t len)
+{
+    uint64_t end;
+    if (len == 0)
+        return 0;
+    if (__builtin_add_overflow(gva, len, &end) || gva < gm->user_lo || end > gm->user_hi ||
+        end > gm->size)
+        return -EFAULT;
+    for (uint64_t p = gva / FAKE_PAGE; p <= (end - 1) / FAKE_PAGE; p++) {
+        if (!gmem_page_given(gm, p))
+            gm->frames_given++;
+        gm->given[p / 8] |= (uint8_t)(1u << (p % 8));
+    }
     return 0;
 }

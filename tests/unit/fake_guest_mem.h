@@ -1,4 +1,4 @@
-/* Test double for guest RAM: gmem_host_ptr and gmem_set_perm over a calloc'ed buffer, logging calls. */
+/* Test double for guest RAM: gmem_host_ptr, gmem_set_perm and gmem_give_range over a calloc'ed buffer, logging calls. */
 #ifndef ISOVM_TESTS_FAKE_GUEST_MEM_H
 #define ISOVM_TESTS_FAKE_GUEST_MEM_H
 #include "vmm/core/guest_mem.h"

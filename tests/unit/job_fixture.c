@@ -27,13 +27,13 @@ struct job *fix_job_new(void)
     for (unsigned fd = 0; fd < 3; fd++)
         fd_close(job, fd); /* tests open what they need */
     struct guest_mem *gm = &job->vm.gm;
-    void *ram = mmap(NULL, FIX_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint64_t size = FIX_RAM_SIZE + paging_area_bytes(FIX_RAM_SIZE);
+    void *ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert_true(ram != MAP_FAILED);
     gm->host = ram;
-    gm->size = FIX_RAM_SIZE;
-    gm->npages = FIX_RAM_SIZE / FIX_PG;
-    gm->perm = calloc(gm->npages, 1);
-    assert_non_null(gm->perm);
+    gm->size = size;
+    gm->pt_lo = FIX_RAM_SIZE; /* a window as large as the limit: small enough to walk */
+    assert_int_equal(gmem_tables_alloc(gm, FIX_RAM_SIZE, FIX_RAM_SIZE), 0);
     assert_int_equal(paging_init(&job->vm.pg, gm, FIX_FW_SIZE), 0);
     job->threads[0].vcpu.block_gpa = 0x4000;
     job->threads[0].state = VT_RUNNING;
@@ -55,7 +55,7 @@ void fix_job_free(struct job *job)
     if (!job)
         return;
     munmap(job->vm.gm.host, job->vm.gm.size);
-    free(job->vm.gm.perm);
+    gmem_tables_free(&job->vm.gm);
     grants_close(job);
     fd_table_fini(job);
     job_fini(job);
@@ -64,8 +64,12 @@ void fix_job_free(struct job *job)
 
 uint8_t *fix_host(struct job *job, uint64_t gva)
 {
-    assert_true(gva < job->vm.gm.size);
-    return job->vm.gm.host + gva;
+    struct guest_mem *gm = &job->vm.gm;
+    assert_true(gva < gm->size);
+    /* what the test writes there, the job would have written: its page is in use */
+    if (gva >= gm->user_lo && gva < gm->user_hi && gm->perm[gva / FIX_PG])
+        assert_int_equal(gmem_give_range(gm, gva, 1), 0);
+    return gm->host + gva;
 }
 
 void fix_map(struct job *job, uint64_t gva, uint64_t len, unsigned perm)

@@ -15,7 +15,8 @@
 #define PTE_US  (1ull << 2)
 #define PTE_NX  (1ull << 63)
 
-/* A job whose guest RAM is FIX_RAM_SIZE bytes of anonymous memory (MAP_PRIVATE, so
+/* A job with a memory limit of FIX_RAM_SIZE and an address-space window of as many bytes
+ * (user_hi = FIX_RAM_SIZE), then its page-table area, in anonymous memory (MAP_PRIVATE, so
  * madvise(MADV_DONTNEED) zeroes it), page tables built by paging_init, nothing mapped for the
  * user, brk at 0x400000, mmap_top = user_hi, no fds open, rlimits {1024, 4096}. */
 struct job *fix_job_new(void);
@@ -25,7 +26,8 @@ void fix_job_free(struct job *job);
  * job) with the given CAP_R_* rights. */
 void fix_fd(struct job *job, int fd, int host_fd, uint32_t rights);
 
-/* Host pointer for a guest address (no checks beyond asserting it is inside RAM). */
+/* Host pointer for a guest address (no checks beyond asserting it is inside RAM); a mapped
+ * page there is given, as the job's write would have. */
 uint8_t *fix_host(struct job *job, uint64_t gva);
 
 /* Map [gva, gva+len) for the user with perm (via gmem_set_perm, asserting success). */

@@ -1,4 +1,4 @@
-/* Unit tests for guest_mem (gpa_range_check, copies, gmem_set_perm) and paging_init, no KVM. */
+/* Unit tests for guest_mem (gpa_range_check, copies, gmem_set_perm, first touches) and paging, no KVM. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "firmware/abi.h"
 #include "vmm/core/guest_mem.h"
@@ -35,13 +37,20 @@ static void test_layout(void **state)
 {
     struct job *job = *state;
     struct guest_mem *gm = GM(state);
-    assert_int_equal(paging_size(FIX_RAM_SIZE), 11 * FIX_PG); /* 8 PT + PD + PDPT + PML4 */
     assert_int_equal(gm->user_lo, ISOVM_USER_MIN_GPA);
-    assert_int_equal(gm->user_hi, FIX_RAM_SIZE - 11 * FIX_PG);
-    assert_int_equal(job->vm.pg.pt_lo, gm->user_hi);
-    assert_int_equal(job->vm.pg.pml4_gpa, FIX_RAM_SIZE - FIX_PG);
-    assert_true(gm->on_perm_change != NULL);
+    assert_int_equal(gm->user_hi, FIX_RAM_SIZE);
+    assert_int_equal(gm->pt_lo, FIX_RAM_SIZE);
+    assert_int_equal(job->vm.pg.pml4_gpa, gm->pt_lo); /* the area's first table */
+    assert_int_equal(gm->frames_tables, 4);           /* PML4, PDPT, PD, the firmware's PT */
+    assert_int_equal(gm->frames_given, 0);
+    assert_int_equal(gm->frames_total, (FIX_RAM_SIZE - ISOVM_USER_MIN_GPA) / FIX_PG);
+    assert_int_equal(gmem_peak_bytes(gm), ISOVM_USER_MIN_GPA + 4 * FIX_PG);
+    assert_true(gm->on_perm_change != NULL && gm->on_give != NULL);
     assert_ptr_equal(gm->pt_ctx, &job->vm.pg);
+    /* a real job's window: 16 GiB, or twice a larger limit */
+    assert_int_equal(paging_window_bytes(64ull << 20), 16ull << 30);
+    assert_int_equal(paging_window_bytes(8ull << 30), 16ull << 30);
+    assert_int_equal(paging_window_bytes(48ull << 30), 96ull << 30);
 }
 
 static void test_len0(void **state)
@@ -272,46 +281,50 @@ static void test_set_perm_args(void **state)
     assert_true(gm->pt_dirty);
     assert_int_equal(gm->perm[lo / FIX_PG], GPERM_R);
     assert_int_equal(gm->perm[hi / FIX_PG - 1], GPERM_R);
-    assert_int_equal(gm->perm[hi / FIX_PG], 0);
+    assert_int_equal(hi / FIX_PG, gm->npages); /* the window's end: no byte past it */
     assert_int_equal(gm->perm[lo / FIX_PG - 1], 0);
 }
 
 static void test_set_perm_updates_ptes(void **state)
 {
-    struct job *job = *state;
     struct guest_mem *gm = GM(state);
-    uint64_t *pte = job->vm.pg.pte;
-    uint64_t p = U0 / FIX_PG;
-    assert_int_equal(pte[p], 0);
+    assert_int_equal(paging_entry(gm, U0), 0);
 
+    /* mapped, not touched: no entry, no frame */
     assert_int_equal(gmem_set_perm(gm, U0, 2 * FIX_PG, GPERM_R), 0);
     assert_true(gm->pt_dirty);
-    assert_int_equal(pte[p], U0 | PTE_P | PTE_US | PTE_NX);
-    assert_int_equal(pte[p + 1], (U0 + FIX_PG) | PTE_P | PTE_US | PTE_NX);
-    assert_int_equal(pte[p + 2], 0);
-    assert_int_equal(pte[p - 1], 0);
+    assert_int_equal(paging_entry(gm, U0), 0);
+    assert_int_equal(gm->frames_given, 0);
+    /* given: the entry follows the permissions */
+    assert_int_equal(gmem_give_range(gm, U0, 1), 0);
+    assert_int_equal(gm->frames_given, 1);
+    assert_int_equal(paging_entry(gm, U0), U0 | PTE_P | PTE_US | PTE_NX);
+    assert_int_equal(paging_entry(gm, U0 + FIX_PG), 0);
 
     gm->pt_dirty = false;
     assert_int_equal(gmem_set_perm(gm, U0, FIX_PG, GPERM_R | GPERM_W), 0);
     assert_true(gm->pt_dirty);
-    assert_int_equal(pte[p], U0 | PTE_P | PTE_US | PTE_RW | PTE_NX);
-    assert_int_equal(pte[p + 1], (U0 + FIX_PG) | PTE_P | PTE_US | PTE_NX); /* untouched */
-
+    assert_int_equal(paging_entry(gm, U0), U0 | PTE_P | PTE_US | PTE_RW | PTE_NX);
     assert_int_equal(gmem_set_perm(gm, U0, FIX_PG, GPERM_R | GPERM_X), 0);
-    assert_int_equal(pte[p], U0 | PTE_P | PTE_US);
-
+    assert_int_equal(paging_entry(gm, U0), U0 | PTE_P | PTE_US);
     assert_int_equal(gmem_set_perm(gm, U0, FIX_PG, GPERM_RWX), 0);
-    assert_int_equal(pte[p], U0 | PTE_P | PTE_US | PTE_RW);
-
+    assert_int_equal(paging_entry(gm, U0), U0 | PTE_P | PTE_US | PTE_RW);
+    /* PROT_NONE keeps the frame (its bytes come back with the rights), no entry */
+    memcpy(gm->host + U0, "kept", 4);
     assert_int_equal(gmem_set_perm(gm, U0, FIX_PG, GPERM_RESERVED), 0);
-    assert_int_equal(pte[p], 0);
-    assert_int_equal(gm->perm[p], GPERM_RESERVED);
+    assert_int_equal(paging_entry(gm, U0), 0);
+    assert_int_equal(gm->perm[U0 / FIX_PG], GPERM_RESERVED);
+    assert_int_equal(gm->frames_given, 1);
+    assert_int_equal(gmem_set_perm(gm, U0, FIX_PG, GPERM_R), 0);
+    assert_memory_equal(gm->host + U0, "kept", 4);
 
+    /* unmapped: the frame goes back and the page reads as zero when given again */
     gm->pt_dirty = false;
     assert_int_equal(gmem_set_perm(gm, U0, 2 * FIX_PG, 0), 0);
     assert_true(gm->pt_dirty);
-    assert_int_equal(pte[p], 0);
-    assert_int_equal(pte[p + 1], 0);
+    assert_int_equal(paging_entry(gm, U0), 0);
+    assert_int_equal(gm->frames_given, 0);
+    assert_int_equal(gm->host[U0], 0);
 
     /* Failed calls leave pt_dirty alone. */
     gm->pt_dirty = false;
@@ -320,51 +333,239 @@ static void test_set_perm_updates_ptes(void **state)
     /* Last user page. */
     uint64_t last = gm->user_hi - FIX_PG;
     assert_int_equal(gmem_set_perm(gm, last, FIX_PG, GPERM_R | GPERM_W), 0);
-    assert_int_equal(pte[last / FIX_PG], last | PTE_P | PTE_US | PTE_RW | PTE_NX);
-    assert_int_equal(pte[last / FIX_PG + 1], 0);
+    assert_int_equal(gmem_give_range(gm, last, FIX_PG), 0);
+    assert_int_equal(paging_entry(gm, last), last | PTE_P | PTE_US | PTE_RW | PTE_NX);
+    assert_int_equal(gmem_give_range(gm, last, FIX_PG + 1), -EFAULT); /* past the window */
+}
+
+/* The job's first touches: given when the rights allow the access, counted, refused at the
+ * memory limit; the VMM's writes give the pages they reach, its reads do not. */
+static void test_first_touch(void **state)
+{
+    struct guest_mem *gm = GM(state);
+    assert_int_equal(gmem_fault(gm, U0, GPERM_R), -EFAULT);          /* not mapped */
+    assert_int_equal(gmem_fault(gm, 0x1000, GPERM_R), -EFAULT);      /* firmware */
+    assert_int_equal(gmem_fault(gm, gm->user_hi, GPERM_R), -EFAULT); /* past the window */
+    assert_int_equal(gmem_set_perm(gm, U0, 4 * FIX_PG, GPERM_R), 0);
+    assert_int_equal(gmem_fault(gm, U0, GPERM_W), -EFAULT);  /* read-only */
+    assert_int_equal(gmem_fault(gm, U0, GPERM_X), -EFAULT);  /* not executable */
+    assert_int_equal(gm->frames_given, 0);
+    assert_int_equal(gmem_fault(gm, U0 + FIX_PG + 5, GPERM_R), 0);
+    /* with frames to spare, the rest of its group of 16 with the same rights comes along */
+    assert_int_equal(gm->frames_given, 4);
+    assert_int_equal(gm->first_touches, 1);
+    assert_true(gmem_page_given(gm, U0 / FIX_PG));
+    assert_false(gmem_page_given(gm, U0 / FIX_PG + 4)); /* not mapped */
+    assert_int_equal(paging_entry(gm, U0) & PTE_P, PTE_P);
+    assert_int_equal(gmem_fault(gm, U0, GPERM_R), 0); /* twice (another vCPU's): no new frame */
+    assert_int_equal(gm->frames_given, 4);
+    assert_int_equal(gm->first_touches, 1);
+    /* reads by the VMM give nothing; a write gives what it covers */
+    char buf[8];
+    assert_int_equal(gmem_set_perm(gm, U0 + 16 * FIX_PG, 4 * FIX_PG, GPERM_R | GPERM_W), 0);
+    assert_int_equal(gmem_copy_from(gm, buf, U0 + 17 * FIX_PG, sizeof buf), 0);
+    assert_int_equal(gm->frames_given, 4);
+    assert_int_equal(gmem_copy_to(gm, U0 + 18 * FIX_PG - 2, "abcd", 4), 0);
+    assert_int_equal(gm->frames_given, 6);
+    assert_int_equal(gm->first_touches, 1);
+    /* an eighth of the frames or less free: one page at a time, every frame one touched */
+    gm->frames_total = gm->frames_given + gm->frames_tables + 2;
+    assert_int_equal(gmem_set_perm(gm, U0 + 32 * FIX_PG, 16 * FIX_PG, GPERM_R | GPERM_W), 0);
+    assert_int_equal(gmem_fault(gm, U0 + 32 * FIX_PG, GPERM_W), 0);
+    assert_false(gmem_page_given(gm, U0 / FIX_PG + 33));
+    assert_int_equal(gmem_fault(gm, U0 + 33 * FIX_PG, GPERM_W), 0);
+    assert_int_equal(gmem_frames_free(gm), 0);
+    /* the memory limit: every frame in use */
+    uint64_t used = gm->frames_given + gm->frames_tables;
+    assert_int_equal(gmem_fault(gm, U0 + 34 * FIX_PG, GPERM_W), -ENOMEM);
+    void *h = (void *)1;
+    assert_int_equal(gpa_range_check(gm, U0 + 34 * FIX_PG, 8, GPERM_W, &h), -ENOMEM);
+    assert_null(h);
+    assert_int_equal(gm->frames_peak, used);
+    /* a page table is a frame too: a page under a new table needs two */
+    assert_int_equal(gmem_set_perm(gm, U0, 4 * FIX_PG, 0), 0); /* four back */
+    uint64_t far = 12ull << 20; /* its own leaf table */
+    assert_int_equal(gmem_set_perm(gm, far, FIX_PG, GPERM_R | GPERM_W), 0);
+    gm->frames_total = gm->frames_given + gm->frames_tables + 1;
+    assert_int_equal(gmem_fault(gm, far, GPERM_W), -ENOMEM);
+    assert_false(gmem_page_given(gm, far / FIX_PG));
+    gm->frames_total++;
+    assert_int_equal(gmem_fault(gm, far, GPERM_W), 0);
+}
+
+/* Reservations: mapped address space costs no frame, and the counts let whole chunks be
+ * judged and skipped. */
+static void test_reservations(void **state)
+{
+    struct guest_mem *gm = GM(state);
+    uint64_t tables = gm->frames_tables;
+    uint64_t lo = 2ull << 20, len = 8ull << 20; /* four whole chunks */
+    assert_true(gmem_range_all(gm, lo, len, false));
+    assert_int_equal(gmem_set_perm(gm, lo, len, GPERM_RESERVED), 0);
+    assert_true(gmem_range_all(gm, lo, len, true));
+    assert_false(gmem_range_all(gm, lo - FIX_PG, len, true));
+    assert_int_equal(gm->user_pages, len / FIX_PG);
+    assert_int_equal(gmem_set_perm(gm, lo, len, GPERM_R | GPERM_W), 0);
+    assert_int_equal(gm->frames_given + gm->frames_tables - tables, 0);
+    assert_int_equal(gmem_peak_bytes(gm), ISOVM_USER_MIN_GPA + tables * FIX_PG);
+    /* the highest free run under a top: above the mapping, then below it */
+    assert_int_equal(gmem_find_free(gm, 2 * FIX_PG, gm->user_hi), gm->user_hi - 2 * FIX_PG);
+    assert_int_equal(gmem_find_free(gm, FIX_PG, lo + len), lo - FIX_PG);
+    assert_int_equal(gmem_find_free(gm, 1ull << 20, lo + len), lo - (1ull << 20));
+    assert_int_equal(gmem_find_free(gm, 2ull << 20, lo + len), 0); /* 1 MiB below: too small */
+    /* a hole in a chunk is found page by page */
+    assert_int_equal(gmem_set_perm(gm, lo + 4 * FIX_PG, 3 * FIX_PG, 0), 0);
+    assert_false(gmem_range_all(gm, lo, len, true));
+    assert_int_equal(gmem_find_free(gm, 3 * FIX_PG, lo + len), lo + 4 * FIX_PG);
+    assert_int_equal(gmem_set_perm(gm, lo, len, 0), 0);
+    assert_int_equal(gm->user_pages, 0);
+    assert_true(gmem_range_all(gm, lo, len, false));
+}
+
+/* A temporary file of n pages, page i filled with 'a' + i. */
+static int temp_file(unsigned n)
+{
+    char path[] = "/tmp/isovm-gm-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    char page[FIX_PG];
+    for (unsigned i = 0; i < n; i++) {
+        memset(page, 'a' + (int)i, sizeof page);
+        assert_int_equal(pwrite(fd, page, sizeof page, (off_t)(i * FIX_PG)), (ssize_t)FIX_PG);
+    }
+    return fd;
+}
+
+static int key_deltas;
+static void key_note(struct guest_mem *gm, uint64_t key, int delta)
+{
+    (void)gm;
+    assert_int_equal(key, 77);
+    key_deltas += delta;
+}
+
+/* File ranges: the host maps the file over the window; unmapping ends them (anonymous zero
+ * again) and splits them, each piece holding the key; a shortened file's pages past the end
+ * lose their frames, and a first touch there is -EIO; the VMM's copies past the end answer
+ * EFAULT instead of crashing. */
+static void test_file_ranges(void **state)
+{
+    struct guest_mem *gm = GM(state);
+    assert_int_equal(gmem_sigbus_guard_init(), 0);
+    gm->on_file_key = key_note;
+    key_deltas = 0;
+    int fd = temp_file(4);
+    uint64_t a = 4ull << 20;
+    assert_int_equal(gmem_map_file(gm, a, 4 * FIX_PG, GPERM_R | GPERM_W, fd, FIX_PG, true, false,
+                                   77), 0);
+    assert_int_equal(gm->nfiles, 1);
+    assert_true(gmem_range_has_file(gm, a + FIX_PG, 1, false));
+    assert_false(gmem_range_has_file(gm, a, 4 * FIX_PG, true)); /* writable: not shared_ro */
+    assert_int_equal(gm->host[a], 'b'); /* file offset one page */
+    /* shared: a store through the window is the file's */
+    assert_int_equal(gmem_fault(gm, a, GPERM_W), 0);
+    gm->host[a + 1] = 'Z';
+    char c = 0;
+    assert_int_equal(pread(fd, &c, 1, FIX_PG + 1), 1);
+    assert_int_equal(c, 'Z');
+    /* the middle unmapped: anonymous zero there, two ranges, the key held twice */
+    assert_int_equal(gmem_set_perm(gm, a + FIX_PG, FIX_PG, 0), 0);
+    assert_int_equal(gm->nfiles, 2);
+    assert_int_equal(key_deltas, 1);
+    assert_int_equal(gm->host[a + FIX_PG], 0);
+    assert_int_equal(gm->host[a + 2 * FIX_PG], 'd');
+    /* the file shortened to 2 pages: the window's pages past the end (offsets 2 and 3 pages,
+     * at a + 1 and a + 2 pages) lose their frames; a touch there is past the end */
+    assert_int_equal(gmem_fault(gm, a + 2 * FIX_PG, GPERM_R), 0);
+    assert_true(gmem_page_given(gm, (a + 2 * FIX_PG) / FIX_PG));
+    assert_int_equal(ftruncate(fd, 2 * FIX_PG), 0);
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    gmem_file_resized(gm, st.st_dev, st.st_ino, 2 * FIX_PG);
+    assert_false(gmem_page_given(gm, (a + 2 * FIX_PG) / FIX_PG));
+    assert_true(gmem_page_given(gm, a / FIX_PG)); /* offset 1 page: still in the file */
+    assert_int_equal(gmem_fault(gm, a + 2 * FIX_PG, GPERM_R), -EIO);
+    assert_int_equal(gmem_fault(gm, a + 3 * FIX_PG, GPERM_R), -EIO);
+    /* the VMM's copies past the end: EFAULT, not SIGBUS */
+    char buf[16];
+    assert_int_equal(gmem_copy_from(gm, buf, a + 2 * FIX_PG, sizeof buf), -EFAULT);
+    assert_int_equal(gmem_copy_str(gm, buf, a + 3 * FIX_PG, sizeof buf), -EFAULT);
+    assert_int_equal(gmem_copy_from(gm, buf, a + 1, 4), 0);
+    assert_memory_equal(buf, "Zbbb", 4);
+    /* MADV_DONTNEED of a private map: the file's bytes again */
+    assert_int_equal(gmem_set_perm(gm, a, 4 * FIX_PG, 0), 0);
+    assert_int_equal(gm->nfiles, 0);
+    assert_int_equal(key_deltas, -1);
+    assert_int_equal(gmem_map_file(gm, a, FIX_PG, GPERM_R | GPERM_W, fd, 0, false, false, 77), 0);
+    assert_int_equal(gmem_fault(gm, a, GPERM_W), 0);
+    gm->host[a] = 'P';
+    assert_int_equal(pread(fd, &c, 1, 0), 1);
+    assert_int_equal(c, 'a'); /* private */
+    gmem_drop(gm, a, FIX_PG);
+    assert_int_equal(gm->host[a], 'a');
+    assert_int_equal(gmem_set_perm(gm, a, FIX_PG, 0), 0);
+    assert_int_equal(key_deltas, -2);
+    /* a map needs a free, aligned, in-range place and rights */
+    assert_int_equal(gmem_map_file(gm, a + 1, FIX_PG, GPERM_R, fd, 0, false, false, 77), -EINVAL);
+    assert_int_equal(gmem_map_file(gm, a, FIX_PG, 0, fd, 0, false, false, 77), -EINVAL);
+    assert_int_equal(gmem_map_file(gm, a, FIX_PG, GPERM_R, -1, 0, false, false, 77), -EBADF);
+    assert_int_equal(gm->host[a], 0); /* anonymous again after the failure */
+    close(fd);
+    gm->on_file_key = NULL;
+}
+
+/* Splitting past the table fails the unmap with ENOMEM and changes nothing. */
+static void test_file_ranges_full(void **state)
+{
+    struct guest_mem *gm = GM(state);
+    int fd = temp_file(1);
+    uint64_t a = 4ull << 20;
+    for (unsigned i = 0; i < GMEM_FILE_RANGES_MAX - 1; i++)
+        assert_int_equal(gmem_map_file(gm, a + 2 * i * FIX_PG, FIX_PG, GPERM_R, fd, 0, false,
+                                       false, 1), 0);
+    uint64_t big = a + 2 * GMEM_FILE_RANGES_MAX * FIX_PG;
+    assert_int_equal(gmem_map_file(gm, big, 3 * FIX_PG, GPERM_R, fd, 0, false, false, 1), 0);
+    assert_int_equal(gm->nfiles, GMEM_FILE_RANGES_MAX);
+    assert_int_equal(gmem_map_file(gm, big + 8 * FIX_PG, FIX_PG, GPERM_R, fd, 0, false, false, 1),
+                     -ENOMEM);
+    assert_int_equal(gmem_set_perm(gm, big + FIX_PG, FIX_PG, 0), -ENOMEM);
+    assert_int_equal(gm->perm[(big + FIX_PG) / FIX_PG], GPERM_R);
+    assert_int_equal(gmem_set_perm(gm, big, 3 * FIX_PG, 0), 0); /* a whole one: fine */
+    assert_int_equal(gm->nfiles, GMEM_FILE_RANGES_MAX - 1);
+    close(fd);
 }
 
 static void test_paging_init_layout(void **state)
 {
-    struct job *job = *state;
     struct guest_mem *gm = GM(state);
-    const uint64_t *pte = job->vm.pg.pte;
-    assert_int_equal(pte[0], 0); /* page 0 */
+    assert_int_equal(paging_entry(gm, 0), 0); /* page 0 */
     for (uint64_t a = ISOVM_GDT_GPA; a < ISOVM_HCBLOCK_END; a += FIX_PG)
-        assert_int_equal(pte[a / FIX_PG], a | PTE_P | PTE_RW | PTE_NX);
+        assert_int_equal(paging_entry(gm, a), a | PTE_P | PTE_RW | PTE_NX);
     /* The TSSs follow the request blocks (their own pages since the 64-vCPU fix). */
     assert_int_equal(ISOVM_TSS_GPA, ISOVM_HCBLOCK_END);
     for (uint64_t a = ISOVM_TSS_GPA; a < ISOVM_TSS_END; a += FIX_PG)
-        assert_int_equal(pte[a / FIX_PG], a | PTE_P | PTE_RW | PTE_NX);
+        assert_int_equal(paging_entry(gm, a), a | PTE_P | PTE_RW | PTE_NX);
     for (uint64_t a = ISOVM_TSS_END; a < ISOVM_FW_STACK_GPA; a += FIX_PG)
-        assert_int_equal(pte[a / FIX_PG], 0);
+        assert_int_equal(paging_entry(gm, a), 0);
     for (uint64_t a = ISOVM_FW_STACK_GPA; a < ISOVM_FW_STACK_END; a += FIX_PG)
-        assert_int_equal(pte[a / FIX_PG], a | PTE_P | PTE_RW | PTE_NX);
+        assert_int_equal(paging_entry(gm, a), a | PTE_P | PTE_RW | PTE_NX);
     for (uint64_t a = ISOVM_FW_STACK_END; a < ISOVM_FW_CODE_GPA; a += FIX_PG)
-        assert_int_equal(pte[a / FIX_PG], 0);
+        assert_int_equal(paging_entry(gm, a), 0);
     /* Firmware code: present, supervisor, read-only, executable. */
     for (uint64_t a = ISOVM_FW_CODE_GPA; a < ISOVM_FW_CODE_GPA + FIX_FW_SIZE; a += FIX_PG)
-        assert_int_equal(pte[a / FIX_PG], a | PTE_P);
+        assert_int_equal(paging_entry(gm, a), a | PTE_P);
     for (uint64_t a = ISOVM_FW_CODE_GPA + FIX_FW_SIZE; a < ISOVM_FW_CODE_END; a += FIX_PG)
-        assert_int_equal(pte[a / FIX_PG], 0);
+        assert_int_equal(paging_entry(gm, a), 0);
     /* The read cache: supervisor data, never executable. */
     for (uint64_t a = ISOVM_RCACHE_GPA; a < ISOVM_RCACHE_END; a += FIX_PG)
-        assert_int_equal(pte[a / FIX_PG], a | PTE_P | PTE_RW | PTE_NX);
+        assert_int_equal(paging_entry(gm, a), a | PTE_P | PTE_RW | PTE_NX);
     /* No firmware page is user-accessible. */
-    for (uint64_t p = 0; p < ISOVM_USER_MIN_GPA / FIX_PG; p++)
-        assert_int_equal(pte[p] & PTE_US, 0);
-    /* User pages and the page-table area: not present. */
-    for (uint64_t p = ISOVM_USER_MIN_GPA / FIX_PG; p < gm->npages; p++)
-        assert_int_equal(pte[p], 0);
-    /* The directories point at the leaves. */
-    const uint64_t *pml4 = (const uint64_t *)(const void *)(gm->host + job->vm.pg.pml4_gpa);
-    assert_int_equal(pml4[0] & PTE_P, PTE_P);
-    const uint64_t *pdpt = (const uint64_t *)(const void *)(gm->host + (pml4[0] & ~0xfffull));
-    const uint64_t *pd = (const uint64_t *)(const void *)(gm->host + (pdpt[0] & ~0xfffull));
-    for (unsigned i = 0; i < 8; i++)
-        assert_int_equal(pd[i] & ~0xfffull, job->vm.pg.pt_lo + i * FIX_PG);
-    assert_int_equal(pd[8], 0);
-    assert_int_equal(pml4[1], 0);
+    for (uint64_t a = 0; a < ISOVM_USER_MIN_GPA; a += FIX_PG)
+        assert_int_equal(paging_entry(gm, a) & PTE_US, 0);
+    /* User pages: no entry (the page-table area is no address's) */
+    for (uint64_t a = ISOVM_USER_MIN_GPA; a < gm->user_hi; a += FIX_PG)
+        assert_int_equal(paging_entry(gm, a), 0);
 }
 
 static void test_paging_init_refuses(void **state)
@@ -375,14 +576,18 @@ static void test_paging_init_refuses(void **state)
     /* Firmware image of 0 bytes or larger than its slot. */
     assert_int_equal(paging_init(&pg, &job->vm.gm, 0), -EINVAL);
     assert_int_equal(paging_init(&pg, &job->vm.gm, ISOVM_FW_CODE_END - ISOVM_FW_CODE_GPA + 1), -EINVAL);
-    assert_int_equal(paging_init(&pg, &job->vm.gm, ISOVM_FW_CODE_END - ISOVM_FW_CODE_GPA), 0);
-    /* RAM too small to hold the firmware, one user page and the tables. */
+    /* A window with no user page, or no room for the first tables. */
     struct guest_mem small = job->vm.gm;
-    small.size = ISOVM_USER_MIN_GPA;
+    small.pt_lo = ISOVM_USER_MIN_GPA;
     assert_int_equal(paging_init(&pg, &small, FIX_FW_SIZE), -ENOMEM);
-    small.size = ISOVM_USER_MIN_GPA + 5 * FIX_PG; /* tables take 4 pages, one user page left */
-    assert_int_equal(paging_init(&pg, &small, FIX_FW_SIZE), 0);
-    assert_int_equal(small.user_hi - small.user_lo, FIX_PG);
+    small.pt_lo = ISOVM_USER_MIN_GPA + FIX_PG;
+    small.size = small.pt_lo + 3 * FIX_PG;
+    assert_int_equal(paging_init(&pg, &small, FIX_FW_SIZE), -ENOMEM);
+    /* a limit with fewer frames than the first tables */
+    small = job->vm.gm;
+    small.frames_total = 0;
+    small.frames_tables = 0;
+    assert_int_equal(paging_init(&pg, &small, FIX_FW_SIZE), -ENOMEM);
     fix_job_free(job);
 }
 
@@ -399,39 +604,41 @@ static size_t resident_pages(const uint8_t *p, size_t len)
     return count;
 }
 
-/* Lazy tables (issue 16): paging_init over 4 GiB of fresh RAM leaves the 2048 leaf tables
- * untouched but the few the firmware's pages need, and setting permissions on 8 MiB brings in
- * exactly the 4 leaf tables that map them. */
-static void test_paging_init_lazy(void **state)
+/* A real job's 16 GiB window over fresh memory: paging_init touches its few tables only;
+ * 8 MiB mapped makes no table; 8 MiB given makes exactly the directory and 4 leaf tables
+ * that map them, counted as frames. */
+static void test_paging_lazy(void **state)
 {
     (void)state;
-    const uint64_t size = 4ull << 30;
-    struct guest_mem gm = { .size = size, .npages = size / FIX_PG };
-    gm.host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+    const uint64_t limit = 4ull << 30, window = paging_window_bytes(limit);
+    const uint64_t area = paging_area_bytes(limit);
+    struct guest_mem gm = { .size = window + area, .pt_lo = window };
+    gm.host = mmap(NULL, gm.size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     assert_true(gm.host != MAP_FAILED);
-    gm.perm = calloc(gm.npages, 1);
-    assert_non_null(gm.perm);
+    assert_int_equal(gmem_tables_alloc(&gm, window, limit), 0);
     struct paging pg;
     assert_int_equal(paging_init(&pg, &gm, FIX_FW_SIZE), 0);
-    uint64_t area = paging_size(size);
-    assert_true(area / FIX_PG > 2048); /* 2048 leaf tables, 4 directories, a PDPT, the PML4 */
-    size_t before = resident_pages(gm.host + pg.pt_lo, area);
-    if (before > 16)
-        fail_msg("%zu of %llu table pages resident after paging_init", before,
-                 (unsigned long long)(area / FIX_PG));
-    assert_int_equal(gmem_set_perm(&gm, 1ull << 30, 8ull << 20, GPERM_R | GPERM_W), 0);
-    assert_int_equal(resident_pages(gm.host + pg.pt_lo, area), before + 4);
-    assert_int_equal(pg.pte[(1ull << 30) / FIX_PG] & 0x7, 0x7); /* present, writable, user */
-    free(gm.perm);
-    munmap(gm.host, size);
+    size_t before = resident_pages(gm.host + gm.pt_lo, area);
+    assert_int_equal(before, 4);
+    assert_int_equal(gm.user_hi, 16ull << 30);
+    const uint64_t at = 12ull << 30; /* under PDPT entry 12: a directory of its own */
+    assert_int_equal(gmem_set_perm(&gm, at, 8ull << 20, GPERM_R | GPERM_W), 0);
+    assert_int_equal(resident_pages(gm.host + gm.pt_lo, area), before);
+    assert_int_equal(gmem_give_range(&gm, at, 8ull << 20), 0);
+    assert_int_equal(resident_pages(gm.host + gm.pt_lo, area), before + 5);
+    assert_int_equal(gm.frames_tables, 4 + 5);
+    assert_int_equal(gm.frames_given, (8ull << 20) / FIX_PG);
+    assert_int_equal(paging_entry(&gm, at) & 0x7, 0x7); /* present, writable, user */
+    gmem_tables_free(&gm);
+    munmap(gm.host, gm.size);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_layout, setup, teardown),
-        cmocka_unit_test(test_paging_init_lazy),
+        cmocka_unit_test(test_paging_lazy),
         cmocka_unit_test_setup_teardown(test_len0, setup, teardown),
         cmocka_unit_test_setup_teardown(test_len0_outside_user_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_low_and_firmware_refused, setup, teardown),
@@ -443,6 +650,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_copy_str_end_of_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_perm_args, setup, teardown),
         cmocka_unit_test_setup_teardown(test_set_perm_updates_ptes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_first_touch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reservations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_file_ranges_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paging_init_layout, setup, teardown),
         cmocka_unit_test(test_paging_init_refuses),
     };

@@ -12,6 +12,7 @@
 #include "firmware/abi.h"
 #include "vmm/core/guest_mem.h"
 #include "job_fixture.h"
+#include "vmm/core/paging.h"
 
 #define PG       FIX_PG
 #define BRK0     0x400000ull
@@ -49,10 +50,17 @@ static bool writable(struct job *job, uint64_t gva, uint64_t len)
     return gpa_range_check(&job->vm.gm, gva, len, GPERM_W, NULL) == 0;
 }
 
+/* The page-table entry of gva after the job touched it (a first touch gives a mapped page). */
+static uint64_t PTE(struct job *job, uint64_t gva)
+{
+    gmem_fault(&job->vm.gm, gva, GPERM_R);
+    return paging_entry(&job->vm.gm, gva);
+}
+
 static bool unmapped(struct job *job, uint64_t gva, uint64_t len)
 {
     for (uint64_t p = gva / PG; p < (gva + len) / PG; p++)
-        if (job->vm.gm.perm[p] || job->vm.pg.pte[p])
+        if (job->vm.gm.perm[p] || paging_entry(&job->vm.gm, p * PG))
             return false;
     return true;
 }
@@ -70,7 +78,7 @@ static void test_brk_query_and_grow(void **state)
     assert_int_equal(job->brk_cur, BRK0 + 0x2800);
     assert_true(writable(job, BRK0, 0x3000));
     assert_false(readable(job, BRK0 + 0x3000, 1));
-    assert_int_equal(job->vm.pg.pte[BRK0 / PG], BRK0 | PTE_P | PTE_US | PTE_RW | PTE_NX);
+    assert_int_equal(PTE(job, BRK0), BRK0 | PTE_P | PTE_US | PTE_RW | PTE_NX);
     assert_true(job->vm.gm.pt_dirty);
     assert_int_equal(SC(job, sys_brk, 0), BRK0 + 0x2800);
     /* Growing inside the last page maps nothing new. */
@@ -159,10 +167,10 @@ static void test_mmap_basic(void **state)
     assert_int_equal((uint64_t)a + 3 * PG, gm->user_hi); /* top-down from mmap_top */
     assert_true(writable(job, (uint64_t)a, 3 * PG));
     assert_true(all_zero(fix_host(job, (uint64_t)a), 3 * PG));
-    assert_int_equal(job->vm.pg.pte[a / PG], (uint64_t)a | PTE_P | PTE_US | PTE_RW | PTE_NX);
+    assert_int_equal(PTE(job, a), (uint64_t)a | PTE_P | PTE_US | PTE_RW | PTE_NX);
     int64_t b = SC(job, sys_mmap, 0, PG, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     assert_int_equal(b, a - (int64_t)PG);
-    assert_int_equal(job->vm.pg.pte[b / PG], (uint64_t)b | PTE_P | PTE_US);
+    assert_int_equal(PTE(job, b), (uint64_t)b | PTE_P | PTE_US);
     assert_true(readable(job, (uint64_t)b, PG));
     assert_false(writable(job, (uint64_t)b, 1));
     /* Write-only becomes read-write (x86 has no write-only pages). */
@@ -182,7 +190,7 @@ static void test_mmap_prot_none(void **state)
     int64_t a = SC(job, sys_mmap, 0, 2 * PG, PROT_NONE, ANON, -1, 0);
     assert_true(a > 0);
     assert_int_equal(job->vm.gm.perm[a / PG], GPERM_RESERVED);
-    assert_int_equal(job->vm.pg.pte[a / PG], 0);
+    assert_int_equal(PTE(job, a), 0);
     assert_false(readable(job, (uint64_t)a, 1));
     assert_false(writable(job, (uint64_t)a, 1));
     assert_int_equal(gpa_range_check(&job->vm.gm, (uint64_t)a, PG, GPERM_X, NULL), -EFAULT);
@@ -225,16 +233,27 @@ static void test_mmap_exhaustion_and_reuse(void **state)
     struct job *job = *state;
     struct guest_mem *gm = &job->vm.gm;
     uint64_t total = gm->user_hi - gm->user_lo;
-    assert_int_equal(SC(job, sys_mmap, 0, total + PG, RW, ANON, -1, 0), E(ENOMEM));
-    int64_t all = SC(job, sys_mmap, 0, total, RW, ANON, -1, 0);
+    /* a writable mapping larger than the frames left: refused at once, and counted */
+    uint64_t refused = job->stats.enomem_total;
+    assert_int_equal(SC(job, sys_mmap, 0, total, RW, ANON, -1, 0), E(ENOMEM));
+    assert_int_equal(job->stats.enomem_total, refused + 1);
+    /* the address space: a reservation may take all of it, and costs no frame */
+    uint64_t frames = gm->frames_given + gm->frames_tables;
+    assert_int_equal(SC(job, sys_mmap, 0, total + PG, PROT_NONE, ANON, -1, 0), E(ENOMEM));
+    int64_t all = SC(job, sys_mmap, 0, total, PROT_NONE, ANON, -1, 0);
     assert_int_equal(all, gm->user_lo);
+    assert_int_equal(gm->frames_given + gm->frames_tables, frames);
     assert_int_equal(SC(job, sys_mmap, 0, PG, RW, ANON, -1, 0), E(ENOMEM));
     assert_int_equal(SC(job, sys_mmap, 0, PG, PROT_NONE, ANON, -1, 0), E(ENOMEM));
-    memset(fix_host(job, gm->user_lo), 0xcc, total);
     /* Free two separate pages: a two-page request still fails, one-page ones succeed. */
     uint64_t h1 = 0x600000, h2 = 0x800000;
+    assert_int_equal(SC(job, sys_mprotect, h1, PG, RW), 0);
+    assert_int_equal(SC(job, sys_mprotect, h2, PG, RW), 0);
+    memset(fix_host(job, h1), 0xcc, PG);
+    memset(fix_host(job, h2), 0xcc, PG);
     assert_int_equal(SC(job, sys_munmap, h1, PG), 0);
     assert_int_equal(SC(job, sys_munmap, h2, PG), 0);
+    assert_int_equal(gm->frames_given, 0);
     assert_int_equal(SC(job, sys_mmap, 0, 2 * PG, RW, ANON, -1, 0), E(ENOMEM));
     int64_t r1 = SC(job, sys_mmap, 0, PG, RW, ANON, -1, 0);
     int64_t r2 = SC(job, sys_mmap, 0, PG, RW, ANON, -1, 0);
@@ -245,8 +264,8 @@ static void test_mmap_exhaustion_and_reuse(void **state)
     assert_int_equal(SC(job, sys_mmap, 0, PG, RW, ANON, -1, 0), E(ENOMEM));
     /* Unmap everything: the whole range is available again. */
     assert_int_equal(SC(job, sys_munmap, gm->user_lo, total), 0);
-    assert_int_equal(SC(job, sys_mmap, 0, total, RW, ANON, -1, 0), gm->user_lo);
-    assert_true(all_zero(fix_host(job, gm->user_lo), total));
+    assert_int_equal(SC(job, sys_mmap, 0, total, PROT_NONE, ANON, -1, 0), gm->user_lo);
+    assert_int_equal(gm->frames_given, 0);
 }
 
 /* Linux x86-64 mmap: an offset that is not page aligned is EINVAL, also for anonymous maps. */
@@ -276,7 +295,7 @@ static void test_munmap(void **state)
     assert_int_equal(SC(job, sys_munmap, 0xfffffffffffff000ull, 0x2000), E(EINVAL));
     assert_true(writable(job, (uint64_t)a, 3 * PG));
     /* Firmware PTEs untouched. */
-    assert_int_equal(job->vm.pg.pte[ISOVM_FW_CODE_GPA / PG], ISOVM_FW_CODE_GPA | PTE_P);
+    assert_int_equal(PTE(job, ISOVM_FW_CODE_GPA), ISOVM_FW_CODE_GPA | PTE_P);
     /* Middle page, partial length rounded up. */
     assert_int_equal(SC(job, sys_munmap, a + PG, 10), 0);
     assert_true(writable(job, (uint64_t)a, PG));
@@ -303,25 +322,25 @@ static void test_mprotect(void **state)
     assert_int_equal(SC(job, sys_mprotect, a - (int64_t)PG, 2 * PG, PROT_READ), E(ENOMEM));
     assert_int_equal(SC(job, sys_mprotect, ISOVM_FW_CODE_GPA, PG, PROT_READ), E(ENOMEM));
     assert_int_equal(SC(job, sys_mprotect, a, UINT64_MAX, PROT_READ), E(ENOMEM));
-    assert_int_equal(job->vm.pg.pte[p], (uint64_t)a | PTE_P | PTE_US | PTE_RW | PTE_NX);
+    assert_int_equal(PTE(job, p * PG), (uint64_t)a | PTE_P | PTE_US | PTE_RW | PTE_NX);
     /* RW -> R: RW bit cleared. */
     job->vm.gm.pt_dirty = false;
     assert_int_equal(SC(job, sys_mprotect, a, PG, PROT_READ), 0);
     assert_true(job->vm.gm.pt_dirty);
-    assert_int_equal(job->vm.pg.pte[p], (uint64_t)a | PTE_P | PTE_US | PTE_NX);
-    assert_int_equal(job->vm.pg.pte[p + 1], (uint64_t)(a + PG) | PTE_P | PTE_US | PTE_RW | PTE_NX);
+    assert_int_equal(PTE(job, p * PG), (uint64_t)a | PTE_P | PTE_US | PTE_NX);
+    assert_int_equal(PTE(job, (p + 1) * PG), (uint64_t)(a + PG) | PTE_P | PTE_US | PTE_RW | PTE_NX);
     assert_false(writable(job, (uint64_t)a, 1));
     /* R -> RX: NX cleared. */
     assert_int_equal(SC(job, sys_mprotect, a, PG, PROT_READ | PROT_EXEC), 0);
-    assert_int_equal(job->vm.pg.pte[p], (uint64_t)a | PTE_P | PTE_US);
+    assert_int_equal(PTE(job, p * PG), (uint64_t)a | PTE_P | PTE_US);
     /* -> RWX, -> NONE, -> RW. */
     assert_int_equal(SC(job, sys_mprotect, a, 2 * PG, RW | PROT_EXEC), 0);
-    assert_int_equal(job->vm.pg.pte[p + 1], (uint64_t)(a + PG) | PTE_P | PTE_US | PTE_RW);
+    assert_int_equal(PTE(job, (p + 1) * PG), (uint64_t)(a + PG) | PTE_P | PTE_US | PTE_RW);
     assert_int_equal(SC(job, sys_mprotect, a, 2 * PG, PROT_NONE), 0);
-    assert_int_equal(job->vm.pg.pte[p], 0);
+    assert_int_equal(PTE(job, p * PG), 0);
     assert_false(readable(job, (uint64_t)a, 1));
     assert_int_equal(SC(job, sys_mprotect, a, 2 * PG - 100, RW), 0);
-    assert_int_equal(job->vm.pg.pte[p + 1], (uint64_t)(a + PG) | PTE_P | PTE_US | PTE_RW | PTE_NX);
+    assert_int_equal(PTE(job, (p + 1) * PG), (uint64_t)(a + PG) | PTE_P | PTE_US | PTE_RW | PTE_NX);
 }
 
 /* ---- mremap ---- */

@@ -22,17 +22,16 @@
 #define PG ((uint64_t)ISOVM_PAGE_SIZE)
 
 /* RAM built the usual way (vm_ram_init over anonymous memory), without KVM */
-static uint8_t *build_plain(uint64_t size, struct vm *vm)
+static uint8_t *build_plain(uint64_t limit, struct vm *vm)
 {
     memset(vm, 0, sizeof *vm);
     assert_int_equal(firmware_image_get(&vm->fw), 0);
-    uint8_t *mem = vm_ram_map(size);
+    uint8_t *mem = vm_ram_map(limit);
     assert_non_null(mem);
     vm->gm.host = mem;
-    vm->gm.size = size;
-    vm->gm.npages = size / PG;
-    vm->gm.perm = calloc(vm->gm.npages, 1);
-    assert_non_null(vm->gm.perm);
+    vm->gm.size = vm_phys_bytes(limit);
+    vm->gm.pt_lo = paging_window_bytes(limit);
+    assert_int_equal(gmem_tables_alloc(&vm->gm, vm->gm.pt_lo, limit), 0);
     assert_int_equal(vm_ram_init(vm), 0);
     return mem;
 }
@@ -55,21 +54,27 @@ static void test_same_ram_as_built(void **state)
     uint8_t *m = vm_image_map(&img, &gm, &pg);
     assert_non_null(m);
     assert_memory_equal(m, p, gm.user_lo);
-    assert_memory_equal(m + gm.user_hi, p + plain.gm.user_hi, size - gm.user_hi);
-    assert_memory_equal(gm.perm, plain.gm.perm, gm.npages);
+    uint64_t tables = plain.pg.next_gpa - plain.gm.pt_lo;
+    assert_memory_equal(m + gm.pt_lo, p + plain.gm.pt_lo, tables);
     assert_int_equal(gm.user_lo, plain.gm.user_lo);
     assert_int_equal(gm.user_hi, plain.gm.user_hi);
+    assert_int_equal(gm.pt_lo, plain.gm.pt_lo);
+    assert_int_equal(gm.frames_tables, plain.gm.frames_tables);
+    assert_int_equal(gm.frames_total, plain.gm.frames_total);
     assert_int_equal(pg.pml4_gpa, plain.pg.pml4_gpa);
+    assert_int_equal(pg.next_gpa, plain.pg.next_gpa);
     assert_ptr_equal(gm.pt_ctx, &pg);
-    assert_ptr_equal((uint8_t *)pg.pte, m + ((uint8_t *)plain.pg.pte - p));
-    /* the paging hook works on the mapped tables: as on the plain RAM */
+    /* the paging hooks work on the mapped tables: as on the plain RAM */
     assert_int_equal(gmem_set_perm(&gm, 2ull << 20, 8 * PG, GPERM_R | GPERM_W), 0);
     assert_int_equal(gmem_set_perm(&plain.gm, 2ull << 20, 8 * PG, GPERM_R | GPERM_W), 0);
-    assert_memory_equal(m + gm.user_hi, p + plain.gm.user_hi, size - gm.user_hi);
-    free(gm.perm);
-    munmap(m, size);
-    free(plain.gm.perm);
-    munmap(p, size);
+    assert_int_equal(gmem_give_range(&gm, 2ull << 20, 8 * PG), 0);
+    assert_int_equal(gmem_give_range(&plain.gm, 2ull << 20, 8 * PG), 0);
+    assert_int_equal(pg.next_gpa, plain.pg.next_gpa);
+    assert_memory_equal(m + gm.pt_lo, p + plain.gm.pt_lo, pg.next_gpa - gm.pt_lo);
+    gmem_tables_free(&gm);
+    munmap(m, vm_phys_bytes(size));
+    gmem_tables_free(&plain.gm);
+    munmap(p, vm_phys_bytes(size));
     vm_image_close(&img);
 }
 
@@ -101,30 +106,30 @@ static void test_private_and_sealed(void **state)
     assert_int_equal(errno, EPERM);
     assert_int_equal(ftruncate(img.fd, 0), -1);
     assert_true(mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_SHARED, img.fd, 0) == MAP_FAILED);
-    /* touching every page of one VM's RAM creates no page of the image: it is all allocated,
-     * and nothing else of RAM is mapped from it */
+    /* touching every page of one VM's RAM (its low 64 MiB and table area) creates no page of
+     * the image: it is all allocated, and nothing else of RAM is mapped from it */
     struct stat st0, st1;
     assert_int_equal(fstat(img.fd, &st0), 0);
     volatile uint64_t sum = 0;
     for (uint64_t off = 0; off < size; off += PG)
-        sum += a[off];
+        sum += a[off] + a[ga.pt_lo + off];
     for (uint64_t off = 0; off < size; off += 64 * PG)
-        b[off] = 1;
+        b[off] = b[gb.pt_lo + off] = 1;
     assert_int_equal(fstat(img.fd, &st1), 0);
     assert_int_equal(st1.st_blocks, st0.st_blocks);
     assert_int_equal(st1.st_size, st0.st_size);
     (void)sum;
-    free(ga.perm);
-    free(gb.perm);
-    munmap(a, size);
-    munmap(b, size);
+    gmem_tables_free(&ga);
+    gmem_tables_free(&gb);
+    munmap(a, vm_phys_bytes(size));
+    munmap(b, vm_phys_bytes(size));
     vm_image_close(&img);
 }
 
 static void test_large_ram_small_image(void **state)
 {
     (void)state;
-    const uint64_t size = 16ull << 30; /* 32 MiB of page tables, nearly all untouched */
+    const uint64_t size = 16ull << 30; /* a 32 GiB window, 16 GiB of table area, untouched */
     struct vm_image img;
     assert_int_equal(vm_image_make(&img, size), 0);
     struct stat st;

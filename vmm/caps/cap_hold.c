@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdatomic.h>
 #include "vmm/caps/audit.h"
+#include "vmm/caps/cap_map.h"
 #include "vmm/caps/fd.h"
 
 int cap_hold_begin(struct job *job, uint32_t slot, struct cap_hold *h)
@@ -52,6 +53,8 @@ void cap_hold_end(struct job *job, struct cap_hold *h)
 
 void caps_revoked_wake(struct job *job, const struct vthread *self)
 {
+    if (job->vm.gm.nfiles)
+        cap_maps_sweep(job); /* a revoked file's mappings: no access from now */
     job_wake_all(job);
     job_kick(job, self);
 }

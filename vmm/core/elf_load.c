@@ -369,12 +369,19 @@ int elf_load(struct guest_mem *gm, const uint8_t *file, size_t size, const struc
         const struct elf_segment *s = &info->seg[i];
         if (s->filesz > s->memsz || !elf_in_file(s->offset, s->filesz, size) || s->memsz == 0)
             return -EINVAL;
+        /* The pages holding file bytes are given and written; the zero-filled rest (.bss) is
+         * left to the first touch, as fresh pages read as zero, unless a page is in use. */
+        uint64_t page_end = (s->gva + s->filesz + 4095) & ~4095ull;
+        uint64_t fill_end = page_end > s->gva + s->memsz ? s->gva + s->memsz : page_end;
         uint8_t *dst = gmem_host_ptr(gm, s->gva, s->memsz);
-        if (!dst)
+        if (!dst || (fill_end > s->gva && gmem_give_range(gm, s->gva, fill_end - s->gva)))
             return -EFAULT;
         if (s->filesz)
             memcpy(dst, file + s->offset, s->filesz);
-        memset(dst + s->filesz, 0, s->memsz - s->filesz);
+        memset(dst + s->filesz, 0, fill_end - s->gva - s->filesz);
+        for (uint64_t a = page_end; a < s->gva + s->memsz; a += 4096)
+            if (gmem_page_given(gm, a / 4096)) /* two segments sharing a page */
+                memset(gm->host + a, 0, s->gva + s->memsz - a < 4096 ? s->gva + s->memsz - a : 4096);
     }
     return set_segment_perms(gm, info);
 }

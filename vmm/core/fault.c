@@ -1,10 +1,9 @@
-/* CPU exceptions: reads the frame the firmware left, names the fault, ends the job by signal. */
+/* CPU exceptions: reads the frame the firmware left, gives first-touched pages, else names the fault and ends the job. */
 #include "vmm/core/fault.h"
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include "firmware/abi.h"
 #include "lib/log.h"
 
@@ -78,34 +77,63 @@ void fault_describe(const struct fault_info *f, int sig, char *buf, size_t len)
     }
 }
 
+/* The job touched a page of its address space for the first time: give it. 0 when the job
+ * resumes, 1 when it ended (the memory limit), -1 when this is a fault to report. */
+static int first_touch(struct job *job, const struct fault_info *f)
+{
+    if (f->vector != 14 || (f->cs & 3) != 3 || (f->error_code & 1))
+        return -1; /* not a user access to a page with no entry */
+    unsigned access = (f->error_code & 0x10) ? GPERM_X : (f->error_code & 2) ? GPERM_W : GPERM_R;
+    int rc = gmem_fault(&job->vm.gm, f->cr2, access);
+    if (rc == -ENOMEM) {
+        char msg[256];
+        job->stats.enomem_total++;
+        snprintf(msg, sizeof msg, "job killed by SIGKILL: out of memory: no frame left for its "
+                 "first touch of 0x%llx at rip 0x%llx", (unsigned long long)f->cr2,
+                 (unsigned long long)f->rip);
+        job_end(job, JOB_SIGNALED, 128 + SIGKILL, SIGKILL, msg);
+        return 1;
+    }
+    if (rc == -EIO) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "job killed by SIGBUS: an access to a mapped file past its end "
+                 "(address 0x%llx, rip 0x%llx)", (unsigned long long)f->cr2,
+                 (unsigned long long)f->rip);
+        job_end(job, JOB_SIGNALED, 128 + SIGBUS, SIGBUS, msg);
+        return 1;
+    }
+    return rc == 0 ? 0 : -1;
+}
+
 int fault_handle(struct job *job, struct vcpu *v)
 {
-    struct kvm_regs regs;
-    struct kvm_sregs sregs;
-    if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0 || ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "internal: cannot read vCPU %d state after an exception: %s",
-                 v->index, strerror(errno));
-        job_end(job, JOB_INTERNAL_ERROR, 125, 0, msg);
-        return -EIO;
-    }
-    /* The frame must sit inside this vCPU's firmware stack page. */
-    uint64_t lo = ISOVM_FW_STACK_GPA + (uint64_t)v->index * ISOVM_PAGE_SIZE;
-    uint64_t frame[ISOVM_EXC_FRAME_QWORDS];
-    const void *p = NULL;
-    if (regs.rsp >= lo && regs.rsp + sizeof frame <= lo + ISOVM_PAGE_SIZE)
-        p = gmem_host_ptr(&job->vm.gm, regs.rsp, sizeof frame);
+    /* Every exception starts at the top of this vCPU's firmware stack (IST1): the frame and
+     * what the firmware saved below it are at a fixed place (firmware/abi.h). */
+    const uint64_t n = ISOVM_EXC_SAVED_QWORDS + ISOVM_EXC_FRAME_QWORDS;
+    uint64_t top = ISOVM_FW_STACK_GPA + ((uint64_t)v->index + 1) * ISOVM_PAGE_SIZE;
+    uint64_t *p = gmem_host_ptr(&job->vm.gm, top - n * 8, n * 8);
+    uint64_t q[ISOVM_EXC_SAVED_QWORDS + ISOVM_EXC_FRAME_QWORDS];
     if (!p) {
+        job_end(job, JOB_INTERNAL_ERROR, 125, 0, "internal: no firmware stack for an exception");
+        return -EPROTO;
+    }
+    memcpy(q, p, sizeof q);
+    const uint64_t *frame = q + ISOVM_EXC_SAVED_QWORDS;
+    struct fault_info f = { .vector = frame[0], .error_code = frame[1], .rip = frame[2],
+                            .cs = frame[3], .rflags = frame[4], .rsp = frame[5], .cr2 = q[0] };
+    if (f.vector >= 32) {
         char msg[160];
-        snprintf(msg, sizeof msg, "internal: exception frame of vCPU %d outside its stack (rsp 0x%llx)",
-                 v->index, (unsigned long long)regs.rsp);
+        snprintf(msg, sizeof msg, "internal: exception frame of vCPU %d names vector %llu",
+                 v->index, (unsigned long long)f.vector);
         job_end(job, JOB_INTERNAL_ERROR, 125, 0, msg);
         return -EPROTO;
     }
-    memcpy(frame, p, sizeof frame);
-    struct fault_info f = { .vector = frame[0], .error_code = frame[1], .rip = frame[2],
-                            .cs = frame[3], .rflags = frame[4], .rsp = frame[5],
-                            .cr2 = sregs.cr2 };
+    int touched = first_touch(job, &f);
+    if (touched >= 0) {
+        if (touched == 0) /* the firmware resumes the job at the faulting instruction */
+            p[ISOVM_EXC_SAVED_QWORDS] = ISOVM_EXC_RESUME;
+        return touched;
+    }
     char line[256];
     log_debug("exception frame: vector %llu error 0x%llx rip 0x%llx cs 0x%llx rflags 0x%llx "
               "rsp 0x%llx cr2 0x%llx", (unsigned long long)f.vector,

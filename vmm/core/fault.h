@@ -16,7 +16,9 @@ const char *signal_name(int sig);
 /* Describe the fault in one line (no "isovm: " prefix) into buf. */
 void fault_describe(const struct fault_info *f, int sig, char *buf, size_t len);
 
-/* Handle an exception exit of vCPU v: read the frame, print one line, end the job. */
+/* Handle an exception exit of vCPU v: read the frame; a first touch of a page the job may use
+ * is mended and the job resumes (0); anything else prints one line and ends the job (1, or
+ * -errno for an internal error). */
 int fault_handle(struct job *job, struct vcpu *v);
 
 #endif

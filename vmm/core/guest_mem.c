@@ -1,12 +1,69 @@
-/* Guest RAM: per-page user permissions and the one overflow-safe guest-range check. */
+/* Guest RAM: per-page user permissions, frames given at first touch, and the one guest-range check. */
 #include "vmm/core/guest_mem.h"
 #include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include "firmware/abi.h"
 
 #define ISOVM_PAGE ((uint64_t)ISOVM_PAGE_SIZE)
+#define CHUNK ((uint64_t)GMEM_CHUNK_PAGES)
 
 static inline uint64_t page_of(uint64_t a) { return a / ISOVM_PAGE; }
+
+int gmem_tables_alloc(struct guest_mem *gm, uint64_t window, uint64_t limit_bytes)
+{
+    gm->npages = window / ISOVM_PAGE;
+    uint64_t chunks = gm->npages / CHUNK + 1;
+    /* calloc of these sizes maps zero pages: a window's arrays cost only what is used */
+    gm->perm = calloc(gm->npages ? gm->npages : 1, 1);
+    gm->given = calloc(gm->npages / 8 + 1, 1);
+    gm->chunk_mapped = calloc(chunks, sizeof *gm->chunk_mapped);
+    gm->chunk_given = calloc(chunks, sizeof *gm->chunk_given);
+    if (!gm->perm || !gm->given || !gm->chunk_mapped || !gm->chunk_given) {
+        gmem_tables_free(gm);
+        return -ENOMEM;
+    }
+    gm->limit_bytes = limit_bytes;
+    gm->frames_total = limit_bytes > ISOVM_USER_MIN_GPA
+                           ? (limit_bytes - ISOVM_USER_MIN_GPA) / ISOVM_PAGE : 0;
+    gm->frames_given = gm->frames_tables = gm->frames_peak = 0;
+    gm->user_pages = gm->user_pages_peak = gm->first_touches = 0;
+    return 0;
+}
+
+void gmem_tables_free(struct guest_mem *gm)
+{
+    free(gm->files);
+    gm->files = NULL;
+    gm->nfiles = gm->files_cap = 0;
+    free(gm->perm);
+    free(gm->given);
+    free(gm->chunk_mapped);
+    free(gm->chunk_given);
+    gm->perm = gm->given = NULL;
+    gm->chunk_mapped = gm->chunk_given = NULL;
+}
+
+static void frames_peak_note(struct guest_mem *gm)
+{
+    uint64_t used = gm->frames_given + gm->frames_tables;
+    if (used > gm->frames_peak)
+        gm->frames_peak = used;
+}
+
+int gmem_take_table_frame(struct guest_mem *gm)
+{
+    if (!gmem_frames_free(gm))
+        return -ENOMEM;
+    gm->frames_tables++;
+    frames_peak_note(gm);
+    return 0;
+}
 
 bool gmem_user_range(const struct guest_mem *gm, uint64_t gva, uint64_t len)
 {
@@ -14,8 +71,150 @@ bool gmem_user_range(const struct guest_mem *gm, uint64_t gva, uint64_t len)
     return !__builtin_add_overflow(gva, len, &end) && gva >= gm->user_lo && end <= gm->user_hi;
 }
 
-int gpa_range_check(const struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned need,
-                    void **host)
+/* The file range holding page p, or NULL. */
+static const struct gmem_file_range *file_of(const struct guest_mem *gm, uint64_t p)
+{
+    uint64_t a = p * ISOVM_PAGE;
+    for (unsigned i = 0; i < gm->nfiles; i++)
+        if (gm->files[i].lo <= a && a < gm->files[i].hi)
+            return &gm->files[i];
+    return NULL;
+}
+
+/* Page p lies in a file range past the file's end (the host has nothing to back it with). */
+static bool past_file_end(const struct guest_mem *gm, uint64_t p)
+{
+    const struct gmem_file_range *f = gm->nfiles ? file_of(gm, p) : NULL;
+    struct stat st;
+    if (!f)
+        return false;
+    if (fstat(f->fd, &st) < 0)
+        return true;
+    return f->off + (p * ISOVM_PAGE - f->lo) >= (uint64_t)st.st_size;
+}
+
+/* Give page p: a frame of the limit, its entry made. */
+static int page_give(struct guest_mem *gm, uint64_t p)
+{
+    if (gmem_page_given(gm, p))
+        return 0;
+    if (!gmem_frames_free(gm))
+        return -ENOMEM;
+    gm->frames_given++; /* first, so that the tables the entry needs see this frame taken */
+    if (gm->on_give) {
+        int rc = gm->on_give(gm, p);
+        if (rc) {
+            gm->frames_given--;
+            return rc;
+        }
+    }
+    gm->given[p / 8] |= (uint8_t)(1u << (p % 8));
+    gm->chunk_given[p / CHUNK]++;
+    frames_peak_note(gm);
+    return 0;
+}
+
+int gmem_give_range(struct guest_mem *gm, uint64_t gva, uint64_t len)
+{
+    if (len == 0)
+        return 0;
+    if (!gmem_user_range(gm, gva, len))
+        return -EFAULT;
+    for (uint64_t p = page_of(gva); p <= page_of(gva + len - 1); p++) {
+        int rc = page_give(gm, p);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int gmem_fault(struct guest_mem *gm, uint64_t gva, unsigned access)
+{
+    if (!gmem_user_range(gm, gva, 1))
+        return -EFAULT;
+    uint64_t p = page_of(gva);
+    if ((gm->perm[p] & access) != access || !(access & GPERM_RWX))
+        return -EFAULT;
+    if (past_file_end(gm, p))
+        return -EIO;
+    if (gmem_page_given(gm, p)) {
+        /* another vCPU gave it between this one's fault and now: its entry is there */
+        if (gm->on_perm_change)
+            gm->on_perm_change(gm, p, 1);
+        return 0;
+    }
+    int rc = page_give(gm, p);
+    if (rc)
+        return rc;
+    gm->first_touches++;
+    /* Fault-around: the other pages of its aligned group of GMEM_FAULT_AROUND with the same
+     * rights, while more than an eighth of the frames is free (so that near the limit every
+     * frame is one the job touched). A job touching memory in order takes one exit per group,
+     * not per page. */
+    uint64_t lo = p - p % GMEM_FAULT_AROUND, hi = lo + GMEM_FAULT_AROUND;
+    for (uint64_t q = lo; q < hi && q < gm->npages; q++) {
+        if (gmem_frames_free(gm) <= gm->frames_total / 8)
+            break;
+        if (q != p && q >= page_of(gm->user_lo) && gm->perm[q] == gm->perm[p] &&
+            !gmem_page_given(gm, q) && (past_file_end(gm, q) || page_give(gm, q)))
+            break;
+    }
+    return 0;
+}
+
+/* A file the job mapped can end before its mapping does (or fail to read): the host then raises
+ * SIGBUS at the access. The VMM's own copies over file ranges catch it and answer EFAULT, as
+ * Linux's copies do; the job's accesses end the job (vcpu_run.c). */
+static _Thread_local sigjmp_buf *volatile copy_env;
+
+static void sigbus_catch(int sig, siginfo_t *si, void *uc)
+{
+    (void)si;
+    (void)uc;
+    (void)sig;
+    if (copy_env)
+        siglongjmp(*copy_env, 1);
+    abort(); /* not a guarded copy: a VMM defect, never to be taken for the job's doing */
+}
+
+int gmem_sigbus_guard_init(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = sigbus_catch;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER; /* left by siglongjmp: SIGBUS must stay unblocked */
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGBUS, &sa, NULL) ? -errno : 0;
+}
+
+static int copy_guarded(void *dst, const void *src, size_t n)
+{
+    sigjmp_buf env;
+    if (sigsetjmp(env, 0)) {
+        copy_env = NULL;
+        return -EFAULT;
+    }
+    copy_env = &env;
+    atomic_signal_fence(memory_order_seq_cst); /* armed before the first byte is read ... */
+    memcpy(dst, src, n);
+    atomic_signal_fence(memory_order_seq_cst); /* ... and until the last */
+    copy_env = NULL;
+    return 0;
+}
+
+/* memcpy, guarded when a file range is involved. */
+static int copy_checked(const struct guest_mem *gm, uint64_t gva, uint64_t len, void *dst,
+                        const void *src)
+{
+    if (gm->nfiles && gmem_range_has_file(gm, gva, len, false))
+        return copy_guarded(dst, src, len);
+    memcpy(dst, src, len);
+    return 0;
+}
+
+/* The permission part of the check, for readers (no page is given). */
+static int range_check(const struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned need,
+                       void **host)
 {
     if (host)
         *host = NULL;
@@ -40,26 +239,36 @@ int gpa_range_check(const struct guest_mem *gm, uint64_t gva, uint64_t len, unsi
     return 0;
 }
 
+int gpa_range_check(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned need,
+                    void **host)
+{
+    int rc = range_check(gm, gva, len, need, host);
+    if (rc || !(need & GPERM_W) || len == 0)
+        return rc;
+    /* The VMM writes through the host mapping, which the guest's tables do not see: the pages
+     * are given first, so that what it writes is counted and the job finds it there. A page
+     * the VMM only reads stays as it is (the host reads an untouched page as zero). */
+    if ((rc = gmem_give_range(gm, gva, len)) && host)
+        *host = NULL;
+    return rc;
+}
+
 int gmem_copy_from(const struct guest_mem *gm, void *dst, uint64_t gva, uint64_t len)
 {
     void *src;
-    int rc = gpa_range_check(gm, gva, len, GPERM_R, &src);
-    if (rc)
+    int rc = range_check(gm, gva, len, GPERM_R, &src);
+    if (rc || !len)
         return rc;
-    if (len)
-        memcpy(dst, src, len);
-    return 0;
+    return copy_checked(gm, gva, len, dst, src);
 }
 
-int gmem_copy_to(const struct guest_mem *gm, uint64_t gva, const void *src, uint64_t len)
+int gmem_copy_to(struct guest_mem *gm, uint64_t gva, const void *src, uint64_t len)
 {
     void *dst;
     int rc = gpa_range_check(gm, gva, len, GPERM_W, &dst);
-    if (rc)
+    if (rc || !len)
         return rc;
-    if (len)
-        memcpy(dst, src, len);
-    return 0;
+    return copy_checked(gm, gva, len, dst, src);
 }
 
 long gmem_copy_str(const struct guest_mem *gm, char *dst, uint64_t gva, size_t max)
@@ -74,9 +283,15 @@ long gmem_copy_str(const struct guest_mem *gm, char *dst, uint64_t gva, size_t m
         if (chunk > max - n)
             chunk = max - n;
         const char *src;
-        int rc = gpa_range_check(gm, at, chunk, GPERM_R, (void **)&src);
+        char page[ISOVM_PAGE_SIZE];
+        int rc = range_check(gm, at, chunk, GPERM_R, (void **)&src);
         if (rc)
             return rc;
+        if (gm->nfiles && gmem_range_has_file(gm, at, chunk, false)) {
+            if (copy_guarded(page, src, chunk))
+                return -EFAULT;
+            src = page;
+        }
         for (uint64_t i = 0; i < chunk; i++) {
             dst[n] = src[i]; /* each byte read once */
             if (dst[n] == '\0')
@@ -87,31 +302,247 @@ long gmem_copy_str(const struct guest_mem *gm, char *dst, uint64_t gva, size_t m
     return -ENAMETOOLONG;
 }
 
+/* Take back the given pages of [first, first + n): frames freed, host pages dropped (they
+ * read as zero when given again; also what a host call still running on them wrote after
+ * the job unmapped them). Their entries were cleared by on_perm_change. */
+static void range_take_back(struct guest_mem *gm, uint64_t first, uint64_t n)
+{
+    uint64_t p = first, end = first + n;
+    while (p < end) {
+        if (p % CHUNK == 0 && p + CHUNK <= end && gm->chunk_given[p / CHUNK] == 0) {
+            p += CHUNK;
+            continue;
+        }
+        if (gmem_page_given(gm, p)) {
+            gm->given[p / 8] &= (uint8_t)~(1u << (p % 8));
+            gm->chunk_given[p / CHUNK]--;
+            gm->frames_given--;
+        }
+        p++;
+    }
+    madvise(gm->host + first * ISOVM_PAGE, n * ISOVM_PAGE, MADV_DONTNEED);
+}
+
+static bool file_meets(const struct gmem_file_range *f, uint64_t lo, uint64_t hi)
+{
+    return f->lo < hi && lo < f->hi;
+}
+
+bool gmem_range_has_file(const struct guest_mem *gm, uint64_t gva, uint64_t len, bool shared_ro)
+{
+    for (unsigned i = 0; i < gm->nfiles; i++)
+        if (file_meets(&gm->files[i], gva, gva + len) && (!shared_ro || gm->files[i].shared_ro))
+            return true;
+    return false;
+}
+
+/* The window's host pages [lo, hi) anonymous again, as vm_ram_map made them. */
+static void host_anon(struct guest_mem *gm, uint64_t lo, uint64_t hi)
+{
+    void *p = mmap(gm->host + lo, hi - lo, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        abort(); /* the file would stay visible there: never go on */
+    madvise(p, hi - lo, MADV_DONTDUMP);
+    madvise(p, hi - lo, MADV_NOHUGEPAGE);
+}
+
+/* Entries an end of the file ranges in [lo, hi) adds: one per range it splits in two. */
+static unsigned files_splits(const struct guest_mem *gm, uint64_t lo, uint64_t hi)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < gm->nfiles; i++)
+        n += gm->files[i].lo < lo && hi < gm->files[i].hi;
+    return n;
+}
+
+/* The file ranges in [lo, hi) end: anonymous host pages there, the ranges cut. */
+static void files_end(struct guest_mem *gm, uint64_t lo, uint64_t hi)
+{
+    for (unsigned i = 0; i < gm->nfiles;) {
+        struct gmem_file_range *f = &gm->files[i];
+        if (!file_meets(f, lo, hi)) {
+            i++;
+            continue;
+        }
+        host_anon(gm, f->lo > lo ? f->lo : lo, f->hi < hi ? f->hi : hi);
+        if (f->lo < lo && hi < f->hi) { /* room checked by files_splits */
+            gm->files[gm->nfiles] = *f;
+            gm->files[gm->nfiles].off += hi - f->lo;
+            gm->files[gm->nfiles++].lo = hi;
+            f->hi = lo;
+            if (gm->on_file_key)
+                gm->on_file_key(gm, f->key, +1);
+            i++;
+        } else if (f->lo < lo) {
+            f->hi = lo;
+            i++;
+        } else if (hi < f->hi) {
+            f->off += hi - f->lo;
+            f->lo = hi;
+            i++;
+        } else {
+            uint64_t key = f->key;
+            *f = gm->files[--gm->nfiles];
+            if (gm->on_file_key)
+                gm->on_file_key(gm, key, -1);
+        }
+    }
+}
+
+int gmem_map_file(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned perm, int host_fd,
+                  uint64_t off, bool shared, bool shared_ro, uint64_t key)
+{
+    if (gva % ISOVM_PAGE || len % ISOVM_PAGE || len == 0 || !gmem_user_range(gm, gva, len) ||
+        !perm)
+        return -EINVAL;
+    if (!gm->files) {
+        gm->files = calloc(GMEM_FILE_RANGES_MAX, sizeof *gm->files);
+        if (!gm->files)
+            return -ENOMEM;
+        gm->files_cap = GMEM_FILE_RANGES_MAX;
+    }
+    if (gm->nfiles >= gm->files_cap)
+        return -ENOMEM;
+    int prot = PROT_READ | (shared_ro ? 0 : PROT_WRITE);
+    if (mmap(gm->host + gva, len, prot, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, host_fd,
+             (off_t)off) == MAP_FAILED) {
+        int e = errno;
+        host_anon(gm, gva, gva + len);
+        return -e;
+    }
+    madvise(gm->host + gva, len, MADV_DONTDUMP);
+    struct stat st;
+    if (fstat(host_fd, &st) < 0)
+        memset(&st, 0, sizeof st);
+    gm->files[gm->nfiles++] = (struct gmem_file_range){
+        .lo = gva, .hi = gva + len, .key = key, .off = off, .dev = st.st_dev, .ino = st.st_ino,
+        .fd = host_fd, .shared_ro = shared_ro };
+    return gmem_set_perm(gm, gva, len, perm);
+}
+
+void gmem_file_resized(struct guest_mem *gm, uint64_t dev, uint64_t ino, uint64_t new_size)
+{
+    uint64_t end = (new_size + ISOVM_PAGE - 1) & ~(ISOVM_PAGE - 1);
+    for (unsigned i = 0; i < gm->nfiles; i++) {
+        const struct gmem_file_range *f = &gm->files[i];
+        if (f->dev != dev || f->ino != ino || f->off + (f->hi - f->lo) <= end)
+            continue;
+        uint64_t from = f->off >= end ? f->lo : f->lo + (end - f->off);
+        gmem_drop(gm, from, f->hi - from);
+    }
+}
+
+void gmem_drop(struct guest_mem *gm, uint64_t gva, uint64_t len)
+{
+    if (len == 0 || gva % ISOVM_PAGE || len % ISOVM_PAGE || !gmem_user_range(gm, gva, len))
+        return;
+    uint64_t first = page_of(gva), n = len / ISOVM_PAGE;
+    if (gm->on_clear)
+        gm->on_clear(gm, first, n);
+    range_take_back(gm, first, n);
+    gm->pt_dirty = true;
+}
+
 int gmem_set_perm(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned perm)
 {
     if (gva % ISOVM_PAGE || len % ISOVM_PAGE || !gmem_user_range(gm, gva, len))
         return -EINVAL;
     if (len == 0)
         return 0;
-    uint64_t first = page_of(gva), n = len / ISOVM_PAGE;
-    for (uint64_t p = first; p < first + n; p++) {
-        if (gm->perm[p] && !perm)
+    if (!perm && gm->nfiles && gm->nfiles + files_splits(gm, gva, gva + len) > gm->files_cap)
+        return -ENOMEM;
+    uint64_t first = page_of(gva), n = len / ISOVM_PAGE, end = first + n;
+    for (uint64_t p = first; p < end;) {
+        uint16_t *cm = &gm->chunk_mapped[p / CHUNK];
+        if (p % CHUNK == 0 && p + CHUNK <= end) { /* a whole chunk at once */
+            if (perm) {
+                gm->user_pages += CHUNK - *cm;
+                *cm = (uint16_t)CHUNK;
+            } else {
+                gm->user_pages -= *cm;
+                *cm = 0;
+            }
+            p += CHUNK;
+            continue;
+        }
+        if (gm->perm[p] && !perm) {
             gm->user_pages--;
-        else if (!gm->perm[p] && perm)
+            (*cm)--;
+        } else if (!gm->perm[p] && perm) {
             gm->user_pages++;
+            (*cm)++;
+        }
+        p++;
     }
     if (gm->user_pages > gm->user_pages_peak)
         gm->user_pages_peak = gm->user_pages;
     memset(gm->perm + first, (int)perm, n);
-    if (gm->on_perm_change)
-        gm->on_perm_change(gm, page_of(gva), len / ISOVM_PAGE);
+    if (gm->on_perm_change) /* the given pages' entries, cleared for perm 0 ... */
+        gm->on_perm_change(gm, first, n);
+    if (!perm) /* ... before they are taken back */
+        range_take_back(gm, first, n);
+    if (!perm && gm->nfiles)
+        files_end(gm, gva, gva + len);
     gm->pt_dirty = true;
+    return 0;
+}
+
+bool gmem_range_all(const struct guest_mem *gm, uint64_t gva, uint64_t len, bool mapped)
+{
+    uint64_t p = page_of(gva), end = page_of(gva + len);
+    while (p < end) {
+        if (p % CHUNK == 0 && p + CHUNK <= end) {
+            uint16_t c = gm->chunk_mapped[p / CHUNK];
+            if (c == (mapped ? CHUNK : 0)) {
+                p += CHUNK;
+                continue;
+            }
+            if (c == (mapped ? 0 : CHUNK))
+                return false;
+        }
+        if ((gm->perm[p] != 0) != mapped)
+            return false;
+        p++;
+    }
+    return true;
+}
+
+uint64_t gmem_find_free(const struct guest_mem *gm, uint64_t len, uint64_t top)
+{
+    uint64_t need = len / ISOVM_PAGE, run = 0, lo = page_of(gm->user_lo);
+    if (need == 0)
+        return 0;
+    if (top > gm->user_hi)
+        top = gm->user_hi;
+    uint64_t p = page_of(top); /* the free pages [p, p + run), growing downward */
+    while (p > lo) {
+        if (p % CHUNK == 0 && p >= lo + CHUNK) {
+            uint16_t c = gm->chunk_mapped[p / CHUNK - 1];
+            if (c == 0) {
+                if (run + CHUNK >= need) /* the highest run: it ends where the free pages end */
+                    return (p + run - need) * ISOVM_PAGE;
+                run += CHUNK;
+                p -= CHUNK;
+                continue;
+            }
+            if (c == CHUNK) {
+                run = 0;
+                p -= CHUNK;
+                continue;
+            }
+        }
+        p--;
+        run = gm->perm[p] ? 0 : run + 1;
+        if (run == need)
+            return p * ISOVM_PAGE;
+    }
     return 0;
 }
 
 uint64_t gmem_peak_bytes(const struct guest_mem *gm)
 {
-    return gm->size - (gm->user_hi - gm->user_lo) + gm->user_pages_peak * ISOVM_PAGE;
+    return ISOVM_USER_MIN_GPA + gm->frames_peak * ISOVM_PAGE;
 }
 
 void *gmem_host_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)

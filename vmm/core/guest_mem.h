@@ -14,19 +14,104 @@ enum {
 };
 #define GPERM_RWX (GPERM_R | GPERM_W | GPERM_X)
 
+/* Guest-physical space, as the VMM maps it (one host mapping, one memslot):
+ *   [0, ISOVM_USER_MIN_GPA)   the firmware region (firmware/abi.h)
+ *   [user_lo, user_hi)        the job's address space: its virtual addresses, each page backed
+ *                             by the guest-physical page of the same number once it is given
+ *   [pt_lo, size)             the page-table area (vmm/core/paging.c)
+ * A page of the address space is *given* (a frame of the job's RAM, its page-table entry
+ * present) at its first touch: by the job (a page fault the VMM mends), or by the VMM writing
+ * into it. Only given pages and page-table pages count against the memory limit: a reservation
+ * (PROT_NONE, or mapped and never touched) costs none. */
+#define GMEM_CHUNK_PAGES 512u /* pages per counting chunk (2 MiB): find_free and sweeps skip */
+#define GMEM_FAULT_AROUND 16u /* pages given together at a first touch (see gmem_fault) */
+
 struct guest_mem {
     uint8_t *host;     /* host mapping of guest-physical [0, size) */
-    uint64_t size;     /* bytes of guest RAM, page multiple */
-    uint8_t *perm;     /* one GPERM_* byte per page */
-    uint64_t npages;
+    uint64_t size;     /* bytes mapped (window + page-table area), page multiple */
+    uint8_t *perm;     /* one GPERM_* byte per page of the window [0, user_hi) */
+    uint64_t npages;   /* pages of the window */
     uint64_t user_lo;  /* lowest address ring 3 may ever map */
-    uint64_t user_hi;  /* one past the highest address ring 3 may ever map (page tables above) */
-    bool pt_dirty;     /* page permissions changed since the guest last reloaded CR3 */
-    uint64_t user_pages;      /* pages with any permission (mapped or reserved) */
+    uint64_t user_hi;  /* one past the highest address ring 3 may ever map (the window's end) */
+    uint64_t pt_lo;    /* first byte of the page-table area */
+    bool pt_dirty;     /* present page-table entries changed since the guest last reloaded CR3 */
+    uint64_t user_pages;      /* pages with any permission (mapped or reserved): address space */
     uint64_t user_pages_peak;
+    uint8_t *given;           /* one bit per page of the window: a frame is in use */
+    uint16_t *chunk_mapped;   /* per chunk: pages with any permission */
+    uint16_t *chunk_given;    /* per chunk: given pages */
+    uint64_t limit_bytes;     /* the memory limit: firmware region + every frame the job may use */
+    uint64_t frames_total;    /* frames the job may use: (limit - firmware region) / page */
+    uint64_t frames_given;    /* pages of the address space given */
+    uint64_t frames_tables;   /* page-table pages */
+    uint64_t frames_peak;     /* peak of frames_given + frames_tables */
+    uint64_t first_touches;   /* pages given at a job's page fault */
+    /* paging's hooks (NULL in tests without page tables): set the entries of the given pages
+     * among [first_page, first_page + npages) from their permissions (none: not present);
+     * make page `page`'s entry, allocating tables (0, or -ENOMEM when no frame is left). */
     void (*on_perm_change)(struct guest_mem *gm, uint64_t first_page, uint64_t npages);
-    void *pt_ctx;      /* paging state for on_perm_change */
+    int (*on_give)(struct guest_mem *gm, uint64_t page);
+    void (*on_clear)(struct guest_mem *gm, uint64_t first_page, uint64_t npages); /* the given
+                                                  * pages' entries removed, rights kept */
+    void *pt_ctx;      /* paging state for the hooks */
+    /* Ranges of the window backed by a host mapping of a granted file (mmap of a file): the
+     * host maps the file over the window there, so the job's pages are the file's (shared) or
+     * a private copy of them, coherent with read and write as Linux keeps them. */
+    struct gmem_file_range {
+        uint64_t lo, hi;  /* page aligned, inside the user range */
+        uint64_t key;     /* the caller's (the capability it came from) */
+        uint64_t off;     /* the file offset at lo */
+        uint64_t dev, ino; /* the file, for truncations through any descriptor */
+        int fd;           /* the host descriptor it was mapped from (the key's, kept open by
+                           * the range's reference): for its size at a first touch */
+        bool shared_ro;   /* MAP_SHARED of a file the job may not write: never writable */
+    } *files;
+    unsigned nfiles, files_cap;
+    /* told when a range's key gains a holder (a split: +1) or loses one (a range ended: -1) */
+    void (*on_file_key)(struct guest_mem *gm, uint64_t key, int delta);
+    void *file_key_ctx;
 };
+
+/* The most file ranges a job may have (a split by munmap counts as two). */
+#define GMEM_FILE_RANGES_MAX 1024u
+
+/* The host-side arrays for a window of `window` bytes (perm bytes, given bits, chunk counts),
+ * and the limit's frames. The other fields are the caller's. 0 or -ENOMEM. */
+int gmem_tables_alloc(struct guest_mem *gm, uint64_t window, uint64_t limit_bytes);
+void gmem_tables_free(struct guest_mem *gm);
+
+/* Map [gva, gva+len) (page aligned, in the user range, with no permission: the caller unmapped
+ * it) to host_fd at off: MAP_SHARED or MAP_PRIVATE, host-writable unless shared_ro; then give
+ * it permissions perm. 0, -ENOMEM (GMEM_FILE_RANGES_MAX), or the host's -errno (EACCES, ENODEV,
+ * ...); on failure the range is anonymous and unmapped again. */
+int gmem_map_file(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned perm, int host_fd,
+                  uint64_t off, bool shared, bool shared_ro, uint64_t key);
+
+/* The file (dev, ino) is now new_size bytes long (the job truncated it): its pages past the
+ * end, in every range that maps it, lose their frames and entries, so that the job's next
+ * touch of one finds the end (SIGBUS) instead of a page the host no longer backs. */
+void gmem_file_resized(struct guest_mem *gm, uint64_t dev, uint64_t ino, uint64_t new_size);
+
+/* Does [gva, gva+len) meet a file range? With shared_ro, only a read-only shared one. */
+bool gmem_range_has_file(const struct guest_mem *gm, uint64_t gva, uint64_t len, bool shared_ro);
+
+/* Drop the frames of [gva, gva+len) (page aligned, in the user range) and keep the mapping:
+ * anonymous pages read as zero again, a file's pages as the file (MADV_DONTNEED). */
+void gmem_drop(struct guest_mem *gm, uint64_t gva, uint64_t len);
+
+/* SIGBUS caught in the VMM's copies over file ranges (a file shorter than its mapping): they
+ * answer EFAULT. Set once per process before its seccomp filter. 0 or -errno. */
+int gmem_sigbus_guard_init(void);
+
+/* Frames not in use: what a first touch may still take. */
+static inline uint64_t gmem_frames_free(const struct guest_mem *gm)
+{
+    uint64_t used = gm->frames_given + gm->frames_tables;
+    return used < gm->frames_total ? gm->frames_total - used : 0;
+}
+
+/* Account one more page-table page (paging.c): 0, or -ENOMEM when every frame is in use. */
+int gmem_take_table_frame(struct guest_mem *gm);
 
 /* [gva, gva+len) does not wrap and lies inside [user_lo, user_hi): the one bounds test that the
  * checks below and the memory syscalls share. */
@@ -35,26 +120,56 @@ bool gmem_user_range(const struct guest_mem *gm, uint64_t gva, uint64_t len);
 /* A canonical lower-half (user) address, as an FS base or TLS pointer must be. */
 static inline bool gva_canonical_user(uint64_t gva) { return gva < (1ull << 47); }
 
-/* Check that [gva, gva+len) lies in user-mappable RAM and that every page in it has all of the
+/* Check that [gva, gva+len) lies in the user range and that every page in it has all of the
  * `need` GPERM_ bits. Overflow-safe. len 0 is always valid, as on Linux (*host is NULL unless
- * gva is in the user range). Returns 0 and sets *host, or -EFAULT. */
-int gpa_range_check(const struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned need,
+ * gva is in the user range). With GPERM_W in need, every page not yet given is given (the VMM
+ * is about to write it): -ENOMEM when the frames run out. Returns 0 and sets *host (the range
+ * is contiguous in the host), or -EFAULT. */
+int gpa_range_check(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned need,
                     void **host);
+
+/* Give every page of [gva, gva+len) not given yet, whatever its permissions (the loader's and
+ * the stack builder's writes). 0, -EFAULT outside the user range, -ENOMEM. */
+int gmem_give_range(struct guest_mem *gm, uint64_t gva, uint64_t len);
+
+/* The job touched gva for `access` (one GPERM_ bit) and found no page-table entry: give the
+ * page when its permissions allow the access, and the other pages of its aligned group of
+ * GMEM_FAULT_AROUND that have the same permissions, while more than an eighth of the frames is
+ * free. 0 (resume the job), -EFAULT (a real fault: the job gets SIGSEGV), -ENOMEM (no frame
+ * left: the memory limit), -EIO (a file's page past the file's end: SIGBUS). */
+int gmem_fault(struct guest_mem *gm, uint64_t gva, unsigned access);
+
+/* Whether page `page` of the window is given. */
+static inline bool gmem_page_given(const struct guest_mem *gm, uint64_t page)
+{
+    return gm->given[page / 8] & (1u << (page % 8));
+}
+
+/* Every page of [gva, gva+len) (page aligned, in the user range) mapped or reserved (mapped
+ * true), or every one free (false); whole free or full chunks are judged by their counts. */
+bool gmem_range_all(const struct guest_mem *gm, uint64_t gva, uint64_t len, bool mapped);
+
+/* The highest free run of len bytes (page multiple) whose end is at most top: its address, or
+ * 0 if none. */
+uint64_t gmem_find_free(const struct guest_mem *gm, uint64_t len, uint64_t top);
 
 /* Copy from/to guest user memory, checked with gpa_range_check. 0 or -EFAULT. */
 int gmem_copy_from(const struct guest_mem *gm, void *dst, uint64_t gva, uint64_t len);
-int gmem_copy_to(const struct guest_mem *gm, uint64_t gva, const void *src, uint64_t len);
+int gmem_copy_to(struct guest_mem *gm, uint64_t gva, const void *src, uint64_t len);
 
 /* Copy a NUL-terminated string of at most max-1 bytes from guest user memory.
  * Returns its length, -EFAULT, or -ENAMETOOLONG. */
 long gmem_copy_str(const struct guest_mem *gm, char *dst, uint64_t gva, size_t max);
 
 /* Set the user permissions of whole pages [gva, gva+len) (page aligned, inside
- * [user_lo, user_hi)). perm 0 unmaps. Updates page tables. 0 or -EINVAL. */
+ * [user_lo, user_hi)). perm 0 unmaps: the given pages among them are taken back (their frames
+ * freed, reading as zero when given again) and file ranges there end (anonymous again).
+ * Updates page tables. 0, -EINVAL, or -ENOMEM when unmapping the middle of a file range would
+ * split it past GMEM_FILE_RANGES_MAX (nothing changed). */
 int gmem_set_perm(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned perm);
 
-/* Guest RAM the job has used at most: the fixed reserve (everything outside [user_lo, user_hi))
- * plus the peak of its mapped and reserved pages. Never above gm->size. */
+/* Guest RAM the job has used at most: the firmware region plus the peak of its frames in use
+ * (given pages and page tables). Never above the limit. */
 uint64_t gmem_peak_bytes(const struct guest_mem *gm);
 
 /* Host pointer for a guest-physical range with no permission check: for the VMM's own

@@ -82,7 +82,7 @@ void job_end(struct job *job, enum job_end how, int status, int sig, const char 
         if (how == JOB_OOM)
             log_err("%s; memory limit reached (peak %llu of %llu bytes, %llu requests refused)",
                     msg, (unsigned long long)gmem_peak_bytes(&job->vm.gm),
-                    (unsigned long long)job->vm.gm.size,
+                    (unsigned long long)job->vm.gm.limit_bytes,
                     (unsigned long long)job->stats.enomem_total);
         else
             log_err("%s", msg);

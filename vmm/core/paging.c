@@ -1,24 +1,71 @@
-/* Guest page tables: 4-level identity map, supervisor-only firmware, user pages from perm bytes. */
+/* Guest page tables: 4-level, built in the page-table area as pages are given; firmware supervisor-only. */
 #include "vmm/core/paging.h"
 #include <errno.h>
 #include <string.h>
 #include "firmware/abi.h"
 
-#define PTE_P   (1ull << 0)
-#define PTE_RW  (1ull << 1)
-#define PTE_US  (1ull << 2)
-#define PTE_NX  (1ull << 63)
-#define PG      ((uint64_t)ISOVM_PAGE_SIZE)
+#define PTE_P    (1ull << 0)
+#define PTE_RW   (1ull << 1)
+#define PTE_US   (1ull << 2)
+#define PTE_NX   (1ull << 63)
+#define PTE_ADDR 0x000ffffffffff000ull
+#define PG       ((uint64_t)ISOVM_PAGE_SIZE)
+#define GIB      (1ull << 30)
+#define DIR      (PTE_P | PTE_RW | PTE_US) /* directories allow everything: leaves decide */
 
-static uint64_t div_up(uint64_t a, uint64_t b) { return a / b + (a % b != 0); }
-
-uint64_t paging_size(uint64_t ram_size)
+uint64_t paging_window_bytes(uint64_t limit_bytes)
 {
-    uint64_t pages = div_up(ram_size, PG);
-    uint64_t pts = div_up(pages, 512);
-    uint64_t pds = div_up(pts, 512);
-    uint64_t pdpts = div_up(pds, 512);
-    return (pts + pds + pdpts + 1) * PG;
+    uint64_t w = limit_bytes > 8 * GIB ? 2 * limit_bytes : 16 * GIB; /* the policy caps it */
+    return (w + GIB - 1) / GIB * GIB;
+}
+
+uint64_t paging_area_bytes(uint64_t limit_bytes)
+{
+    /* every table is a frame of the limit, and the firmware's 4 come first */
+    return (limit_bytes / PG + 8) * PG;
+}
+
+static uint64_t *entry_at(const struct guest_mem *gm, uint64_t table_gpa, uint64_t idx)
+{
+    return (uint64_t *)(void *)(gm->host + table_gpa) + idx;
+}
+
+/* A new table: a frame of the limit, from the area (fresh memory: all entries not present). */
+static int table_new(struct guest_mem *gm, struct paging *pg, uint64_t *gpa)
+{
+    if (pg->next_gpa < gm->pt_lo || pg->next_gpa + PG > gm->size)
+        return -ENOMEM;
+    int rc = gmem_take_table_frame(gm);
+    if (rc)
+        return rc;
+    *gpa = pg->next_gpa;
+    pg->next_gpa += PG;
+    return 0;
+}
+
+/* The leaf entry of va, its tables made when alloc. The tables lie in the area, which no
+ * address space maps: an entry read back is the VMM's own, checked all the same. */
+static int walk(struct guest_mem *gm, uint64_t va, bool alloc, uint64_t **out)
+{
+    struct paging *pg = gm->pt_ctx;
+    uint64_t table = pg->pml4_gpa;
+    for (int level = 3; level > 0; level--) {
+        uint64_t *e = entry_at(gm, table, (va >> (12 + 9 * level)) & 511);
+        if (!(*e & PTE_P)) {
+            if (!alloc)
+                return -ENOENT;
+            uint64_t t;
+            int rc = table_new(gm, pg, &t);
+            if (rc)
+                return rc;
+            *e = t | DIR;
+        }
+        table = *e & PTE_ADDR;
+        if (table < gm->pt_lo || table + PG > gm->size)
+            return -EIO;
+    }
+    *out = entry_at(gm, table, (va >> 12) & 511);
+    return 0;
 }
 
 static uint64_t user_pte(uint64_t gpa, unsigned perm)
@@ -33,61 +80,94 @@ static uint64_t user_pte(uint64_t gpa, unsigned perm)
     return e;
 }
 
+static int paging_give(struct guest_mem *gm, uint64_t page)
+{
+    uint64_t *e;
+    int rc = walk(gm, page * PG, true, &e);
+    if (rc)
+        return rc == -EIO ? -EFAULT : rc;
+    *e = user_pte(page * PG, gm->perm[page]);
+    return 0;
+}
+
 static void paging_update(struct guest_mem *gm, uint64_t first, uint64_t n)
 {
-    struct paging *pg = gm->pt_ctx;
-    for (uint64_t p = first; p < first + n; p++)
-        pg->pte[p] = user_pte(p * PG, gm->perm[p]);
+    for (uint64_t p = first; p < first + n; p++) {
+        if (p % GMEM_CHUNK_PAGES == 0 && p + GMEM_CHUNK_PAGES <= first + n &&
+            gm->chunk_given[p / GMEM_CHUNK_PAGES] == 0) {
+            p += GMEM_CHUNK_PAGES - 1; /* nothing given in this chunk: no entry to change */
+            continue;
+        }
+        uint64_t *e;
+        if (gmem_page_given(gm, p) && walk(gm, p * PG, false, &e) == 0)
+            *e = user_pte(p * PG, gm->perm[p]);
+    }
+}
+
+static void paging_clear(struct guest_mem *gm, uint64_t first, uint64_t n)
+{
+    for (uint64_t p = first; p < first + n; p++) {
+        if (p % GMEM_CHUNK_PAGES == 0 && p + GMEM_CHUNK_PAGES <= first + n &&
+            gm->chunk_given[p / GMEM_CHUNK_PAGES] == 0) {
+            p += GMEM_CHUNK_PAGES - 1;
+            continue;
+        }
+        uint64_t *e;
+        if (gmem_page_given(gm, p) && walk(gm, p * PG, false, &e) == 0)
+            *e = 0;
+    }
+}
+
+uint64_t paging_entry(const struct guest_mem *gm, uint64_t va)
+{
+    uint64_t *e;
+    return walk((struct guest_mem *)gm, va, false, &e) ? 0 : *e;
+}
+
+void paging_hook(struct paging *pg, struct guest_mem *gm)
+{
+    gm->pt_ctx = pg;
+    gm->on_perm_change = paging_update;
+    gm->on_give = paging_give;
+    gm->on_clear = paging_clear;
+}
+
+static int map_kernel(struct guest_mem *gm, uint64_t lo, uint64_t hi, uint64_t flags)
+{
+    for (uint64_t a = lo; a < hi; a += PG) {
+        uint64_t *e;
+        int rc = walk(gm, a, true, &e);
+        if (rc)
+            return rc;
+        *e = a | flags;
+    }
+    return 0;
 }
 
 int paging_init(struct paging *pg, struct guest_mem *gm, uint64_t fw_image_size)
 {
     if (fw_image_size == 0 || fw_image_size > ISOVM_FW_CODE_END - ISOVM_FW_CODE_GPA)
         return -EINVAL;
-    uint64_t size = paging_size(gm->size);
-    if (size >= gm->size || gm->size - size < ISOVM_USER_MIN_GPA + PG)
+    if (gm->pt_lo < ISOVM_USER_MIN_GPA + PG || gm->pt_lo % PG || gm->size < gm->pt_lo + 4 * PG ||
+        !gm->perm)
         return -ENOMEM;
-    uint64_t pages = gm->size / PG;
-    uint64_t pts = div_up(pages, 512), pds = div_up(pts, 512), pdpts = div_up(pds, 512);
-    pg->pt_lo = gm->size - size;
-    /* Order in the area: leaf tables, page directories, PDPTs, PML4. */
-    uint64_t pt_gpa = pg->pt_lo, pd_gpa = pt_gpa + pts * PG, pdpt_gpa = pd_gpa + pds * PG;
-    pg->pml4_gpa = pdpt_gpa + pdpts * PG;
-    /* The area is guest RAM just mapped (vm_create): all zero, so every entry starts not
-     * present without a write. Writing it would populate every table page of all of RAM (8 MiB
-     * for a 4 GiB guest) at each launch; untouched, a leaf table costs host memory only once an
-     * entry in it is set, and the guest's page walks of the others read the zero page. */
-    if (!gmem_host_ptr(gm, pg->pt_lo, size))
-        return -ENOMEM;
-    pg->pte = (uint64_t *)(void *)(gm->host + pt_gpa);
-    uint64_t *pd = (uint64_t *)(void *)(gm->host + pd_gpa);
-    uint64_t *pdpt = (uint64_t *)(void *)(gm->host + pdpt_gpa);
-    uint64_t *pml4 = (uint64_t *)(void *)(gm->host + pg->pml4_gpa);
-    const uint64_t dir = PTE_P | PTE_RW | PTE_US; /* leaves decide the rights */
-    for (uint64_t i = 0; i < pts; i++)
-        pd[i] = (pt_gpa + i * PG) | dir;
-    for (uint64_t i = 0; i < pds; i++)
-        pdpt[i] = (pd_gpa + i * PG) | dir;
-    for (uint64_t i = 0; i < pdpts; i++)
-        pml4[i] = (pdpt_gpa + i * PG) | dir;
-
+    /* The area is guest RAM just mapped: all zero, every entry not present without a write; a
+     * table takes host memory only once made. */
+    pg->next_gpa = gm->pt_lo;
+    paging_hook(pg, gm);
+    int rc = table_new(gm, pg, &pg->pml4_gpa);
+    if (rc)
+        return rc;
     /* Firmware: descriptor tables, request blocks and stacks are supervisor data; the image
-     * is supervisor code, read-only. Page 0, the gaps and the page tables stay unmapped. */
+     * is supervisor code, read-only. Page 0 and the gaps stay unmapped. */
     const uint64_t kdata = PTE_P | PTE_RW | PTE_NX;
-    for (uint64_t a = ISOVM_GDT_GPA; a < ISOVM_HCBLOCK_END; a += PG)
-        pg->pte[a / PG] = a | kdata;
-    for (uint64_t a = ISOVM_TSS_GPA; a < ISOVM_TSS_END; a += PG)
-        pg->pte[a / PG] = a | kdata;
-    for (uint64_t a = ISOVM_FW_STACK_GPA; a < ISOVM_FW_STACK_END; a += PG)
-        pg->pte[a / PG] = a | kdata;
-    for (uint64_t a = ISOVM_RCACHE_GPA; a < ISOVM_RCACHE_END; a += PG)
-        pg->pte[a / PG] = a | kdata;
-    for (uint64_t a = ISOVM_FW_CODE_GPA; a < ISOVM_FW_CODE_GPA + fw_image_size; a += PG)
-        pg->pte[a / PG] = a | PTE_P;
-
+    if ((rc = map_kernel(gm, ISOVM_GDT_GPA, ISOVM_HCBLOCK_END, kdata)) ||
+        (rc = map_kernel(gm, ISOVM_TSS_GPA, ISOVM_TSS_END, kdata)) ||
+        (rc = map_kernel(gm, ISOVM_FW_STACK_GPA, ISOVM_FW_STACK_END, kdata)) ||
+        (rc = map_kernel(gm, ISOVM_RCACHE_GPA, ISOVM_RCACHE_END, kdata)) ||
+        (rc = map_kernel(gm, ISOVM_FW_CODE_GPA, ISOVM_FW_CODE_GPA + fw_image_size, PTE_P)))
+        return rc;
     gm->user_lo = ISOVM_USER_MIN_GPA;
-    gm->user_hi = pg->pt_lo;
-    gm->pt_ctx = pg;
-    gm->on_perm_change = paging_update;
+    gm->user_hi = gm->pt_lo;
     return 0;
 }

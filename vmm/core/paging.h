@@ -1,4 +1,4 @@
-/* Guest page tables: an identity map with 4 KiB pages, built by the VMM at the top of RAM, their pages touched only where entries are set. */
+/* Guest page tables: 4-level tables built by the VMM in the page-table area, one entry per page given. */
 #ifndef ISOVM_PAGING_H
 #define ISOVM_PAGING_H
 #include <stdint.h>
@@ -6,17 +6,29 @@
 
 struct paging {
     uint64_t pml4_gpa;   /* CR3 */
-    uint64_t pt_lo;      /* first byte of the page-table area (top of RAM) */
-    uint64_t *pte;       /* host pointer to the leaf entries, one per page of RAM */
+    uint64_t next_gpa;   /* the next unused page of the page-table area (tables are never freed
+                          * while the job runs: an emptied table stays counted) */
 };
 
-/* Bytes of page tables needed to map ram_size bytes. */
-uint64_t paging_size(uint64_t ram_size);
+/* The address-space window of a job with this memory limit: what its mmaps and reservations
+ * may span (a reservation costs no frame). 16 GiB, or twice a limit above 8 GiB: what the host's
+ * virtual space pays (valgrind takes no single mapping of 64 GiB). */
+uint64_t paging_window_bytes(uint64_t limit_bytes);
 
-/* Build the tables in [ram_size - paging_size, ram_size): every page not present, then map
- * the firmware region (supervisor only) and hook gm so user permission changes update PTEs.
- * gm's RAM must be freshly mapped (all zero): the area is not written, so that a table page
- * takes host memory only once one of its entries is set (lazy tables, issue 16). */
+/* Bytes of page-table area for this limit: room for every table the limit's frames can pay. */
+uint64_t paging_area_bytes(uint64_t limit_bytes);
+
+/* Build the tables in [gm->pt_lo, gm->size): the PML4 and the firmware region's entries
+ * (supervisor only, the image read-only), every other entry not present; set the user range
+ * [ISOVM_USER_MIN_GPA, pt_lo) and hook gm so that given pages and permission changes update
+ * the entries. gm's RAM must be freshly mapped (all zero) and its tables allocated
+ * (gmem_tables_alloc). 0, -EINVAL (firmware size), -ENOMEM. */
 int paging_init(struct paging *pg, struct guest_mem *gm, uint64_t fw_image_size);
+
+/* Point gm's hooks at pg (after a copy of both: vm_move, a RAM image). */
+void paging_hook(struct paging *pg, struct guest_mem *gm);
+
+/* The leaf entry of va, or 0 when it has none (tests, diagnostics). */
+uint64_t paging_entry(const struct guest_mem *gm, uint64_t va);
 
 #endif

@@ -156,37 +156,47 @@ int vm_open(struct vm *vm)
     return 0;
 }
 
-void *vm_ram_map(uint64_t ram_size)
+uint64_t vm_phys_bytes(uint64_t limit_bytes)
 {
-    void *mem = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
+    return paging_window_bytes(limit_bytes) + paging_area_bytes(limit_bytes);
+}
+
+void *vm_ram_map(uint64_t limit_bytes)
+{
+    uint64_t size = vm_phys_bytes(limit_bytes);
+    void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (mem == MAP_FAILED) {
-        log_err("cannot map %llu bytes of guest RAM: %s", (unsigned long long)ram_size,
+        log_err("cannot map %llu bytes of guest-physical space: %s", (unsigned long long)size,
                 strerror(errno));
         return NULL;
     }
-    madvise(mem, ram_size, MADV_DONTDUMP);
+    madvise(mem, size, MADV_DONTDUMP);
     /* 4 KiB host pages: a transparent huge page would clear 2 MiB at the first touch of each
      * region the launch writes (firmware, tables, ELF, stack: most of a short job's host time
      * in an emulated host, issue 16) and count them all as the job's memory. */
-    madvise(mem, ram_size, MADV_NOHUGEPAGE);
+    madvise(mem, size, MADV_NOHUGEPAGE);
     return mem;
 }
 
-int vm_ram_attach(struct vm *vm, uint8_t *mem, uint64_t ram_size)
+int vm_ram_attach(struct vm *vm, uint8_t *mem, uint64_t limit_bytes)
 {
     struct guest_mem *gm = &vm->gm;
+    uint64_t window = paging_window_bytes(limit_bytes);
     gm->host = mem;
-    gm->size = ram_size;
-    gm->npages = ram_size / ISOVM_PAGE_SIZE;
-    if (!gm->perm && !(gm->perm = calloc(gm->npages, 1)))
+    gm->size = vm_phys_bytes(limit_bytes);
+    gm->pt_lo = window;
+    if (!gm->perm && gmem_tables_alloc(gm, window, limit_bytes))
         return -ENOMEM;
+    if (gmem_sigbus_guard_init() < 0)
+        return -EINVAL;
     struct kvm_userspace_memory_region region = {
-        .slot = 0, .guest_phys_addr = 0, .memory_size = ram_size, .userspace_addr = (uint64_t)mem,
+        .slot = 0, .guest_phys_addr = 0, .memory_size = gm->size, .userspace_addr = (uint64_t)mem,
     };
     if (ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
         int e = errno;
-        log_err("KVM_SET_USER_MEMORY_REGION (%llu bytes): %s", (unsigned long long)ram_size, strerror(e));
+        log_err("KVM_SET_USER_MEMORY_REGION (%llu bytes): %s", (unsigned long long)gm->size,
+                strerror(e));
         return -e;
     }
     return 0;
@@ -197,8 +207,8 @@ int vm_ram_init(struct vm *vm)
     struct guest_mem *gm = &vm->gm;
     memcpy(gm->host + ISOVM_FW_CODE_GPA, vm->fw.bytes, vm->fw.size);
     if (paging_init(&vm->pg, gm, vm->fw.size)) {
-        log_err("guest RAM of %llu bytes is too small for the firmware and page tables",
-                (unsigned long long)gm->size);
+        log_err("a memory limit of %llu bytes is too small for the firmware and page tables",
+                (unsigned long long)gm->limit_bytes);
         return -ENOMEM;
     }
     tables_write(vm);
@@ -365,7 +375,8 @@ int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *v)
         return rc;
     /* An exception on its way in (a fault whose delivery an exit interrupted; KVM injects it
      * again at the next entry): redirecting the vCPU now would deliver it at fw_tlb_flush, as
-     * a firmware fault. It goes to the exception path, which never returns to the job. */
+     * a firmware fault. It goes to the exception path, which reloads CR3 before it resumes
+     * the job (a first touch) or never returns to it. */
     struct kvm_vcpu_events ev;
     if ((rc = vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS")))
         return rc;
@@ -386,7 +397,7 @@ int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *v)
     if (on_ist) {
         if (regs.rip < vm->fw.tlb_flush_gpa ||
             regs.rip >= vm->fw.tlb_flush_gpa + ISOVM_FW_TLB_FLUSH_LEN)
-            return 1; /* the exception path: this vCPU never returns to the job */
+            return 1; /* the exception path: it reloads CR3 before any return to the job */
         top = regs.rsp & ~0xfull; /* a shootdown during a shootdown: nest below its frame */
     }
     uint64_t frame_gpa = top - 6 * 8; /* rip, cs, rflags, rsp, ss; and room for the push */
@@ -421,7 +432,7 @@ void vm_destroy(struct vm *vm)
 {
     if (vm->gm.host)
         munmap(vm->gm.host, vm->gm.size);
-    free(vm->gm.perm);
+    gmem_tables_free(&vm->gm);
     kvm_vm_close(&vm->kvm);
     memset(vm, 0, sizeof *vm);
     vm->kvm.vm_fd = vm->kvm.kvm_fd = -1;
@@ -431,7 +442,7 @@ void vm_move(struct vm *dst, struct vm *src)
 {
     *dst = *src;
     if (dst->gm.pt_ctx == &src->pg)
-        dst->gm.pt_ctx = &dst->pg;
+        paging_hook(&dst->pg, &dst->gm);
     memset(src, 0, sizeof *src);
     src->kvm.vm_fd = src->kvm.kvm_fd = -1;
 }

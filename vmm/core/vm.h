@@ -35,19 +35,24 @@ struct vm {
 /* The embedded firmware image and its entry points (firmware_image.c). 0 or -errno. */
 int firmware_image_get(struct firmware_image *fw);
 
+/* Guest-physical bytes a VM with this memory limit maps: the address-space window and the
+ * page-table area (vmm/core/paging.h). Only what the job uses is ever backed. */
+uint64_t vm_phys_bytes(uint64_t limit_bytes);
+
 /* The steps of vm_create, for vm_image.c: open /dev/kvm and create the VM (no RAM yet); map
- * ram_size bytes of anonymous guest RAM (NULL after a message); make mem the VM's RAM (gm,
- * a zeroed permission map unless gm.perm is set already, the memslot; mem is the VM's from
- * then on, unmapped by vm_destroy); write the firmware, page tables and descriptor tables. Each
- * 0 or -errno after a message. */
+ * the guest-physical space for a memory limit (anonymous, untouched; NULL after a message);
+ * make mem the VM's RAM (gm, its per-page tables unless gm.perm is set already, the memslot;
+ * mem is the VM's from then on, unmapped by vm_destroy); write the firmware, page tables and
+ * descriptor tables. Each 0 or -errno after a message. */
 int vm_open(struct vm *vm);
-void *vm_ram_map(uint64_t ram_size);
-int vm_ram_attach(struct vm *vm, uint8_t *mem, uint64_t ram_size);
+void *vm_ram_map(uint64_t limit_bytes);
+int vm_ram_attach(struct vm *vm, uint8_t *mem, uint64_t limit_bytes);
 int vm_ram_init(struct vm *vm);
 
-/* Open /dev/kvm, check API 12 and the extensions isovm uses, create the VM with ram_size bytes
- * of RAM, write the firmware and its tables. Prints the reason and returns -errno on failure. */
-int vm_create(struct vm *vm, uint64_t ram_size);
+/* Open /dev/kvm, check API 12 and the extensions isovm uses, create the VM for a job with a
+ * memory limit of limit_bytes, write the firmware and its tables. Prints the reason and
+ * returns -errno on failure. */
+int vm_create(struct vm *vm, uint64_t limit_bytes);
 
 /* Create vCPU `index` (KVM_CREATE_VCPU, its kvm_run area, CPUID). */
 int vcpu_open(struct vm *vm, struct vcpu *vcpu, int index);

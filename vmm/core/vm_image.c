@@ -61,16 +61,14 @@ int vm_image_make(struct vm_image *img, uint64_t ram_size)
     uint8_t *mem = rc ? NULL : vm_ram_map(ram_size);
     if (!mem)
         return rc ? rc : -ENOMEM;
+    uint64_t phys = vm_phys_bytes(ram_size);
     vm.gm.host = mem;
-    vm.gm.size = ram_size;
-    vm.gm.npages = ram_size / PG;
-    vm.gm.perm = calloc(vm.gm.npages, 1);
-    if (!vm.gm.perm || (rc = vm_ram_init(&vm))) {
-        rc = rc ? rc : -ENOMEM;
+    vm.gm.size = phys;
+    vm.gm.pt_lo = paging_window_bytes(ram_size);
+    if ((rc = gmem_tables_alloc(&vm.gm, vm.gm.pt_lo, ram_size)) || (rc = vm_ram_init(&vm)))
         goto fail;
-    }
     if ((rc = extents_find(img, mem, 0, vm.gm.user_lo)) ||
-        (rc = extents_find(img, mem, vm.gm.user_hi, ram_size))) {
+        (rc = extents_find(img, mem, vm.gm.pt_lo, vm.pg.next_gpa))) {
         log_err("guest RAM image: %s", strerror(-rc));
         goto fail;
     }
@@ -97,16 +95,19 @@ int vm_image_make(struct vm_image *img, uint64_t ram_size)
         log_err("guest RAM image: sealing: %s", strerror(errno));
         goto fail;
     }
+    gmem_tables_free(&vm.gm);
     img->gm = vm.gm;
     img->gm.host = NULL;
     img->gm.pt_ctx = NULL;
+    img->gm.on_give = NULL;
+    img->gm.on_perm_change = NULL;
+    img->gm.on_clear = NULL;
     img->pg = vm.pg;
-    img->pg.pte = (uint64_t *)(uintptr_t)((uint8_t *)vm.pg.pte - mem); /* an offset */
-    munmap(mem, ram_size);
+    munmap(mem, phys);
     return 0;
 fail:
-    free(vm.gm.perm);
-    munmap(mem, ram_size);
+    gmem_tables_free(&vm.gm);
+    munmap(mem, phys);
     if (img->fd >= 0)
         close(img->fd);
     img->fd = -1;
@@ -124,25 +125,21 @@ uint8_t *vm_image_map(const struct vm_image *img, struct guest_mem *gm, struct p
                  (off_t)e->off) == MAP_FAILED) {
             log_err("guest RAM image: mapping %llu bytes at 0x%llx: %s",
                     (unsigned long long)e->len, (unsigned long long)e->gpa, strerror(errno));
-            munmap(mem, img->ram_size);
+            munmap(mem, vm_phys_bytes(img->ram_size));
             return NULL;
         }
         madvise(mem + e->gpa, e->len, MADV_DONTDUMP);
     }
     *gm = img->gm;
     gm->host = mem;
-    gm->perm = calloc(gm->npages, 1);
-    if (!gm->perm) {
-        munmap(mem, img->ram_size);
+    if (gmem_tables_alloc(gm, gm->pt_lo, img->ram_size)) {
+        munmap(mem, vm_phys_bytes(img->ram_size));
         return NULL;
     }
-    /* the permissions set are the firmware's and the tables' (below user_lo, above user_hi) */
-    memcpy(gm->perm, img->gm.perm, gm->user_lo / PG);
-    memcpy(gm->perm + gm->user_hi / PG, img->gm.perm + gm->user_hi / PG,
-           gm->npages - gm->user_hi / PG);
+    /* no page of the address space is given yet: the frames in use are the first tables' */
+    gm->frames_tables = gm->frames_peak = img->gm.frames_tables;
     *pg = img->pg;
-    pg->pte = (uint64_t *)(void *)(mem + (uintptr_t)img->pg.pte);
-    gm->pt_ctx = pg;
+    paging_hook(pg, gm);
     return mem;
 }
 
@@ -161,7 +158,5 @@ void vm_image_close(struct vm_image *img)
 {
     if (img->fd >= 0)
         close(img->fd);
-    free(img->gm.perm);
     img->fd = -1;
-    img->gm.perm = NULL;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include "firmware/abi.h"
+#include "vmm/caps/cap_map.h"
 #include "vmm/core/determinism.h"
 #include "lib/log.h"
 #include "vmm/sys/read_cache.h"
@@ -64,6 +65,8 @@ int hypercall_handle(struct job *job, struct vthread *t, uint32_t value)
     }
     if (ret == SC_STOP)
         return 1;
+    if (gm->nfiles)
+        cap_maps_sweep(job); /* a mapped file's capability past its deadline: no access */
     if (gm->pt_dirty) {
         /* Other running vCPUs are kicked out of the guest and flush before they run on. */
         atomic_fetch_add(&job->tlb_gen, 1);

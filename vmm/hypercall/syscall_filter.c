@@ -18,7 +18,7 @@
  * Not clone/clone3 (threads make scheduling nondeterministic), not kill/tkill/tgkill. */
 const uint16_t syscall_profile_deterministic[] = {
     /* memory */
-    SYS_brk, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_mremap, SYS_madvise,
+    SYS_brk, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_mremap, SYS_madvise, SYS_msync,
     /* I/O on granted objects */
     SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_pread64, SYS_pwrite64, SYS_lseek, SYS_open,
     SYS_openat, SYS_close, SYS_fstat, SYS_newfstatat, SYS_stat, SYS_lstat, SYS_getdents64,

@@ -23,6 +23,7 @@ static const sc_handler table[SYSCALL_TABLE_SIZE] = {
     SC(SYS_mprotect, sys_mprotect),
     SC(SYS_mremap, sys_mremap),
     SC(SYS_madvise, sys_madvise),
+    SC(SYS_msync, sys_msync),
     SC(SYS_clock_gettime, sys_clock_gettime),
     SC(SYS_clock_getres, sys_clock_getres),
     SC(SYS_gettimeofday, sys_gettimeofday),

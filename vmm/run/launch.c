@@ -103,7 +103,8 @@ static void job_defaults(struct job *job, const struct launch_opts *o, uint64_t 
     for (int r = 0; r < 16; r++)
         job->rlimits[r][0] = job->rlimits[r][1] = RLIM_INFINITY;
     job->rlimits[RLIMIT_STACK][0] = stack;
-    job->rlimits[RLIMIT_AS][0] = job->rlimits[RLIMIT_AS][1] = o->policy.memory_bytes;
+    /* the address space: reservations cost no memory (the memory limit counts frames in use) */
+    job->rlimits[RLIMIT_AS][0] = job->rlimits[RLIMIT_AS][1] = job->vm.gm.user_hi;
     job->rlimits[RLIMIT_NOFILE][0] = job->rlimits[RLIMIT_NOFILE][1] = job->fds_max;
     job->rlimits[RLIMIT_CORE][0] = job->rlimits[RLIMIT_CORE][1] = 0;
 }
@@ -138,6 +139,10 @@ static int stack_setup(struct job *job, const struct launch_opts *o, const struc
     rc = stack_build(host, job->stack_lo, job->stack_hi - job->stack_lo, &sa, rsp, err, sizeof err);
     if (rc)
         log_err("%s: %s", o->program, err);
+    /* the pages it wrote are the job's from the start; the rest of the stack is given as the
+     * job's use reaches it */
+    else if ((rc = gmem_give_range(gm, *rsp & ~(PG - 1), job->stack_hi - (*rsp & ~(PG - 1)))))
+        log_err("%s: the memory limit leaves no room for the program's arguments", o->program);
     return rc;
 }
 

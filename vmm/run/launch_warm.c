@@ -43,9 +43,9 @@ static __attribute__((noinline)) void prefault_stack(void)
         pad[i] = 0;
 }
 
-/* Guest RAM [gva, gva+len) (clipped to the user range), its leaf page-table entries and its
- * permission bytes, populated writable with their contents unchanged (a private copy of an
- * image page, a private zero page). */
+/* Guest RAM [gva, gva+len) (clipped to the user range), its permission bytes and given bits,
+ * populated writable with their contents unchanged (a private copy of an image page, a
+ * private zero page). Nothing is given: the job's frames are counted as it takes them. */
 static void prefault_guest(struct guest_mem *gm, uint64_t gva, uint64_t len)
 {
     if (gva < gm->user_lo)
@@ -54,18 +54,29 @@ static void prefault_guest(struct guest_mem *gm, uint64_t gva, uint64_t len)
         return;
     if (len > gm->user_hi - gva)
         len = gm->user_hi - gva;
-    const struct paging *pg = gm->pt_ctx;
     uint64_t first = gva / 4096, n = len / 4096;
-    uintptr_t spans[3][2] = {
+    uintptr_t spans[5][2] = {
         { (uintptr_t)(gm->host + gva), len },
-        { (uintptr_t)(pg->pte + first), n * sizeof *pg->pte },
         { (uintptr_t)(gm->perm + first), n },
+        { (uintptr_t)(gm->given + first / 8), n / 8 + 1 },
+        { (uintptr_t)(gm->chunk_mapped + first / GMEM_CHUNK_PAGES), 2 },
+        { (uintptr_t)(gm->chunk_given + first / GMEM_CHUNK_PAGES), 2 },
     };
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
         uintptr_t lo = spans[i][0] & ~(uintptr_t)4095;
         uintptr_t hi = (spans[i][0] + spans[i][1] + 4095) & ~(uintptr_t)4095;
         madvise((void *)lo, hi - lo, MADV_POPULATE_WRITE); /* older kernels: EINVAL, no harm */
     }
+}
+
+/* The page-table pages a small program's start makes next (its image's table, the stack's
+ * directory and table), written the first time a page is given. */
+#define PREFAULT_TABLES 4
+static void prefault_tables(struct vm *vm)
+{
+    uint64_t lo = vm->pg.next_gpa, len = PREFAULT_TABLES * 4096;
+    if (lo + len <= vm->gm.size)
+        madvise(vm->gm.host + lo, len, MADV_POPULATE_WRITE);
 }
 
 /* isovm's own image: a forked process maps its file-backed pages (code, read-only data) again
@@ -90,8 +101,9 @@ static int prefault_image_segment(struct dl_phdr_info *info, size_t size, void *
     return 1; /* the program itself only (a dynamic build's libraries: left as they are) */
 }
 
-static void warm_prefault(struct guest_mem *gm)
+static void warm_prefault(struct vm *vm)
 {
+    struct guest_mem *gm = &vm->gm;
     dl_iterate_phdr(prefault_image_segment, NULL);
     prefault_stack();
     /* the heap: grown and touched once, then kept (not trimmed back, the block not given a
@@ -110,6 +122,7 @@ static void warm_prefault(struct guest_mem *gm)
     prefault_guest(gm, ISOVM_PIE_BASE, PREFAULT_GUEST); /* a static program's usual base, and
                                                           * where a PIE is put */
     prefault_guest(gm, gm->user_hi - PREFAULT_GUEST_TOP, PREFAULT_GUEST_TOP);
+    prefault_tables(vm);
 }
 
 int launch_warm_prepare(const struct vm_image *img)
@@ -124,7 +137,7 @@ int launch_warm_prepare(const struct vm_image *img)
         return rc;
     }
     warm.made = true;
-    warm_prefault(&warm.vm.gm);
+    warm_prefault(&warm.vm);
     sys_fs_proc_dir_open(); /* as launch_run does, which then finds it open */
     vthread_spare_start(); /* the job's first host thread, started ahead */
     return 0;
@@ -153,7 +166,7 @@ bool launch_warm_take(struct vm *vm, struct vcpu *vcpu0, uint64_t ram_size)
         warm.start = warm.pooled ? LAUNCH_POOL_COLD : LAUNCH_COLD;
         return false;
     }
-    if (warm.vm.gm.size != ram_size) {
+    if (warm.vm.gm.limit_bytes != ram_size) { /* made for another memory limit */
         launch_warm_drop();
         warm.start = LAUNCH_POOL_COLD;
         return false;

@@ -87,9 +87,11 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
     key_u64(f, "cpu_throttled_ns", st->cpu_throttled_ns);
     key_u64(f, "cpu_throttled_periods", st->cpu_throttled_periods);
     key_u64(f, "memory_limit_bytes", o->policy.memory_bytes);
-    key_u64(f, "memory_reserved_bytes", gm->size - (gm->user_hi - gm->user_lo));
-    key_u64(f, "memory_usable_bytes", gm->user_hi - gm->user_lo);
+    key_u64(f, "memory_reserved_bytes", gm->frames_total ? o->policy.memory_bytes - gm->frames_total * 4096 : 0);
+    key_u64(f, "memory_usable_bytes", gm->frames_total * 4096);
     key_u64(f, "memory_peak_bytes", gm->size ? gmem_peak_bytes(gm) : 0);
+    key_u64(f, "memory_page_faults", gm->first_touches);
+    key_u64(f, "memory_address_space_peak_bytes", gm->user_pages_peak * 4096);
     key_u64(f, "memory_enomem_total", st->enomem_total);
     key_u64(f, "read_bytes", st->bytes_read);
     key_u64(f, "read_ops", st->read_ops);

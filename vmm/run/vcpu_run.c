@@ -73,8 +73,7 @@ static int io_exit(struct job *job, struct vthread *t)
         return rc != 0;
     }
     case ISOVM_PORT_EXCEPTION:
-        fault_handle(job, v);
-        return 1;
+        return fault_handle(job, v) != 0; /* 0: a first touch mended, the job goes on */
     default:
         internal_stop(job, "port I/O to unknown port 0x%x", run->io.port);
         return 1;
@@ -176,7 +175,12 @@ void vcpu_run(struct job *job, struct vthread *t)
                 continue;
             }
             pthread_mutex_lock(&job->lock);
-            internal_stop(job, "KVM_RUN: %s", strerror(e));
+            if (e == EFAULT && job->vm.gm.nfiles) /* the host could not back a file's page */
+                job_end(job, JOB_SIGNALED, 128 + SIGBUS, SIGBUS,
+                        "job killed by SIGBUS: an access to a mapped file past its end (or a "
+                        "read of it that failed)");
+            else
+                internal_stop(job, "KVM_RUN: %s", strerror(e));
             pthread_mutex_unlock(&job->lock);
             break;
         }

@@ -46,9 +46,11 @@ const struct vsc_rule vsc_rules[] = {
         .reason = "glibc thread stack guards and malloc arenas; never executable"),
     ROW(munmap, .reason = "free, thread stacks, a vCPU's kvm_run area"),
     ROW(mremap, .reason = "realloc of large blocks (cannot add PROT_EXEC)"),
+    ROW(msync, ARGS(INT_OF(2, MS_SYNC)), .reason = "a guest msync(MS_SYNC) of a file's mapping"),
     ROW(brk, .reason = "malloc's main arena"),
-    ROW(madvise, ARGS(INT_OF(2, MADV_DONTNEED)),
-        .reason = "guest munmap/madvise zero pages; glibc frees thread stacks and arena tops"),
+    ROW(madvise, ARGS(INT_OF(2, MADV_DONTNEED, MADV_DONTDUMP, MADV_NOHUGEPAGE)),
+        .reason = "guest munmap/madvise zero pages; glibc frees thread stacks and arena tops; "
+                  "a file's range of the window made anonymous again (no dump, no huge pages)"),
     /* threads, signals, time */
     ROW(clone, ARGS(ONE_OF(0, PTHREAD_CLONE_FLAGS)),
         .reason = "pthread_create for a job thread's host thread; threads only, no new process"),

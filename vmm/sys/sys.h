@@ -27,6 +27,7 @@ int64_t sys_munmap(struct job *, struct sc_call *);
 int64_t sys_mprotect(struct job *, struct sc_call *);
 int64_t sys_mremap(struct job *, struct sc_call *);
 int64_t sys_madvise(struct job *, struct sc_call *);
+int64_t sys_msync(struct job *, struct sc_call *);
 
 /* time and sleeping (sys_time.c) */
 int64_t sys_clock_gettime(struct job *, struct sc_call *);

@@ -338,6 +338,8 @@ static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint6
         close(fd);
         return rc;
     }
+    if ((flags & O_TRUNC) && S_ISREG(st.st_mode) && job->vm.gm.nfiles)
+        gmem_file_resized(&job->vm.gm, st.st_dev, st.st_ino, 0);
     bool is_dir = S_ISDIR(st.st_mode);
     uint32_t rights;
     if (is_dir) {
@@ -483,6 +485,14 @@ int64_t sys_lseek(struct job *job, struct sc_call *c)
     return r < 0 ? -errno : (int64_t)r;
 }
 
+/* A file the job shortened: its mapped pages past the new end lose their frames (guest_mem.h). */
+static void mapped_file_shortened(struct job *job, int fd, uint64_t size)
+{
+    struct stat st;
+    if (job->vm.gm.nfiles && fstat(fd, &st) == 0)
+        gmem_file_resized(&job->vm.gm, st.st_dev, st.st_ino, size);
+}
+
 int64_t sys_ftruncate(struct job *job, struct sc_call *c)
 {
     struct cap *e;
@@ -494,7 +504,10 @@ int64_t sys_ftruncate(struct job *job, struct sc_call *c)
         return -EINVAL;
     if ((rc = cap_need(job, c, e, slot, CAP_R_TRUNCATE)))
         return rc;
-    return ftruncate(e->host_fd, (off_t)c->a[1]) < 0 ? -errno : 0;
+    if (ftruncate(e->host_fd, (off_t)c->a[1]) < 0)
+        return -errno;
+    mapped_file_shortened(job, e->host_fd, c->a[1]);
+    return 0;
 }
 
 int64_t sys_truncate(struct job *job, struct sc_call *c)
@@ -513,6 +526,8 @@ int64_t sys_truncate(struct job *job, struct sc_call *c)
     if (fd < 0)
         return fd;
     rc = ftruncate(fd, (off_t)c->a[1]) < 0 ? -errno : 0;
+    if (!rc)
+        mapped_file_shortened(job, fd, c->a[1]);
     close(fd);
     return rc;
 }

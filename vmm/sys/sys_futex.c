@@ -44,6 +44,8 @@ static int futex_word(struct job *job, uint64_t addr, unsigned need, uint32_t **
     void *h;
     if (gpa_range_check(&job->vm.gm, addr, 4, need, &h))
         return -EFAULT;
+    if (job->vm.gm.nfiles && gmem_range_has_file(&job->vm.gm, addr, 4, false))
+        return -EFAULT; /* a word in a file's mapping: the VMM reads it unguarded (not yet) */
     *word = h;
     return 0;
 }

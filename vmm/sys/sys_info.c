@@ -17,7 +17,8 @@ int64_t sys_sysinfo(struct job *job, struct sc_call *c)
     uint64_t now = mono_ns();
     si.uptime = (long)((now > job->start_ns ? now - job->start_ns : 0) / 1000000000ull);
     uint64_t total = job->policy.memory_bytes;
-    uint64_t used = job->vm.gm.user_pages * (uint64_t)ISOVM_PAGE_SIZE;
+    uint64_t used = ISOVM_USER_MIN_GPA + /* the firmware's, then the frames in use */
+                    (job->vm.gm.frames_given + job->vm.gm.frames_tables) * (uint64_t)ISOVM_PAGE_SIZE;
     si.totalram = total;
     si.freeram = used < total ? total - used : 0;
     si.procs = (unsigned short)(job->threads_live ? job->threads_live : 1);
@@ -162,7 +163,10 @@ static int64_t lock_range(struct job *job, uint64_t addr, uint64_t len)
     if (end == lo)
         return 0;
     void *host;
-    return gpa_range_check(&job->vm.gm, lo, end - lo, GPERM_R, &host) ? -ENOMEM : 0;
+    if (gpa_range_check(&job->vm.gm, lo, end - lo, GPERM_R, &host))
+        return -ENOMEM;
+    /* as Linux faults locked pages in: given now, counted against the limit */
+    return gmem_give_range(&job->vm.gm, lo, end - lo) ? -EAGAIN : 0;
 }
 
 int64_t sys_mlock(struct job *job, struct sc_call *c) { return lock_range(job, c->a[0], c->a[1]); }

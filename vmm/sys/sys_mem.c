@@ -1,8 +1,12 @@
-/* Memory syscalls: brk and anonymous mmap/munmap/mprotect/mremap/madvise over guest RAM pages. */
+/* Memory syscalls: brk, mmap (anonymous and of granted files), munmap/mprotect/mremap/madvise over the job's address space. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include "firmware/abi.h"
+#include "vmm/caps/cap.h"
+#include "vmm/caps/cap_map.h"
 #include "vmm/caps/fd.h"
 #include "vmm/sys/sys.h"
 
@@ -18,17 +22,28 @@ static bool page_round_up(uint64_t v, uint64_t *out)
 
 static bool range_all(const struct guest_mem *gm, uint64_t gva, uint64_t len, bool mapped)
 {
-    for (uint64_t p = gva / PG; p < (gva + len) / PG; p++)
-        if ((gm->perm[p] != 0) != mapped)
-            return false;
-    return true;
+    return gmem_range_all(gm, gva, len, mapped);
 }
 
-/* Drop pages: the host frees them and they read back as zero when mapped again. */
-static void range_unmap(struct guest_mem *gm, uint64_t gva, uint64_t len)
+/* Drop pages: their frames are freed and they read back as zero when mapped again; file
+ * ranges end. -ENOMEM when that would split a file range past the table (Linux's munmap fails
+ * the same way at max_map_count). */
+static int range_unmap(struct guest_mem *gm, uint64_t gva, uint64_t len)
 {
-    madvise(gm->host + gva, len, MADV_DONTNEED);
-    gmem_set_perm(gm, gva, len, 0);
+    return gmem_set_perm(gm, gva, len, 0);
+}
+
+/* Frames are given at the first touch, so a mapping costs none until used; but a writable
+ * mapping (or brk growth) larger than the frames left, with room for its page tables, is
+ * refused at once with ENOMEM, as Linux's heuristic overcommit refuses an obvious overcommit:
+ * a job that allocates until malloc fails sees the NULL, not a kill at the next touch. */
+static bool frames_short(struct job *job, uint64_t len)
+{
+    uint64_t pages = len / PG;
+    if (pages + pages / 512 + 4 <= gmem_frames_free(&job->vm.gm))
+        return false;
+    job->stats.enomem_total++;
+    return true;
 }
 
 static unsigned prot_perm(uint64_t prot)
@@ -43,18 +58,9 @@ static unsigned prot_perm(uint64_t prot)
     return p ? p : GPERM_RESERVED;
 }
 
-/* Highest free run of len bytes whose end is at most top. 0 if none. */
 static uint64_t range_find_free(const struct guest_mem *gm, uint64_t len, uint64_t top)
 {
-    uint64_t need = len / PG, run = 0;
-    if (top > gm->user_hi)
-        top = gm->user_hi;
-    for (uint64_t p = top / PG; p > gm->user_lo / PG; p--) {
-        run = gm->perm[p - 1] ? 0 : run + 1;
-        if (run == need)
-            return (p - 1) * PG;
-    }
-    return 0;
+    return gmem_find_free(gm, len, top);
 }
 
 int64_t sys_brk(struct job *job, struct sc_call *c)
@@ -67,9 +73,11 @@ int64_t sys_brk(struct job *job, struct sc_call *c)
     if (new_end > old_end) {
         if (!gmem_user_range(gm, old_end, new_end - old_end) ||
             !range_all(gm, old_end, new_end - old_end, false)) {
-            job->stats.enomem_total++; /* no room: the memory limit, as far as the job sees */
+            job->stats.enomem_total++; /* no room in the address space */
             return (int64_t)job->brk_cur;
         }
+        if (frames_short(job, new_end - old_end))
+            return (int64_t)job->brk_cur;
         gmem_set_perm(gm, old_end, new_end - old_end, GPERM_R | GPERM_W);
     } else if (new_end < old_end) {
         range_unmap(gm, new_end, old_end - new_end);
@@ -89,14 +97,31 @@ int64_t sys_mmap(struct job *job, struct sc_call *c)
     uint64_t type = flags & 0x0f;
     if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE)
         return -EINVAL;
+    struct cap *file = NULL;
+    uint32_t slot = 0;
+    bool shared = type != MAP_PRIVATE, shared_ro = false;
     if (!(flags & MAP_ANONYMOUS)) {
-        uint64_t fd = c->a[4];
-        if (fd >= job->fds_max || !job->fds[fd].open)
-            return -EBADF;
-        return -ENODEV; /* no file can be mapped */
+        /* a file: a regular file of the job's, read right needed; MAP_SHARED with PROT_WRITE
+         * needs the write right and a descriptor open for writing, as Linux's EACCES */
+        int rc = fd_cap(job, c, c->a[4], CAP_R_READ, &file, &slot);
+        if (rc)
+            return rc == -EACCES ? -EACCES : rc;
+        struct stat st;
+        if (file->kind != CAP_FILE || fstat(file->host_fd, &st) < 0 || !S_ISREG(st.st_mode))
+            return -ENODEV;
+        int fl = fcntl(file->host_fd, F_GETFL);
+        shared_ro = shared && (!(file->rights & CAP_R_WRITE) || fl < 0 ||
+                               (fl & O_ACCMODE) != O_RDWR);
+        if (shared_ro && (prot & PROT_WRITE))
+            return -EACCES;
     }
     if (c->a[1] == 0 || !page_round_up(c->a[1], &len))
         return c->a[1] == 0 ? -EINVAL : -ENOMEM;
+    uint64_t fend;
+    if (file && (__builtin_add_overflow(c->a[5], len, &fend) || fend > (uint64_t)INT64_MAX))
+        return -EOVERFLOW;
+    if ((prot & PROT_WRITE) && !(file && shared) && frames_short(job, len))
+        return -ENOMEM;
     bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
     if (fixed) {
         if (addr % PG)
@@ -106,7 +131,8 @@ int64_t sys_mmap(struct job *job, struct sc_call *c)
         if (!range_all(gm, addr, len, false)) {
             if (flags & MAP_FIXED_NOREPLACE)
                 return -EEXIST;
-            range_unmap(gm, addr, len);
+            if (range_unmap(gm, addr, len))
+                return -ENOMEM;
         }
     } else if (addr % PG || !gmem_user_range(gm, addr, len) || !range_all(gm, addr, len, false)) {
         addr = range_find_free(gm, len, job->mmap_top);
@@ -114,6 +140,12 @@ int64_t sys_mmap(struct job *job, struct sc_call *c)
             job->stats.enomem_total++;
             return -ENOMEM;
         }
+    }
+    if (file) {
+        int rc = cap_map_file(job, slot, addr, len, prot_perm(prot), c->a[5], shared, shared_ro);
+        if (rc == -ENOMEM)
+            job->stats.enomem_total++;
+        return rc ? rc : (int64_t)addr;
     }
     gmem_set_perm(gm, addr, len, prot_perm(prot));
     return (int64_t)addr;
@@ -125,8 +157,7 @@ int64_t sys_munmap(struct job *job, struct sc_call *c)
     uint64_t addr = c->a[0], len;
     if (addr % PG || c->a[1] == 0 || !page_round_up(c->a[1], &len) || !gmem_user_range(gm, addr, len))
         return -EINVAL;
-    range_unmap(gm, addr, len);
-    return 0;
+    return range_unmap(gm, addr, len);
 }
 
 int64_t sys_mprotect(struct job *job, struct sc_call *c)
@@ -140,6 +171,8 @@ int64_t sys_mprotect(struct job *job, struct sc_call *c)
     if (!page_round_up(c->a[1], &len) || !gmem_user_range(gm, addr, len) ||
         !range_all(gm, addr, len, true))
         return -ENOMEM;
+    if ((prot & PROT_WRITE) && gmem_range_has_file(gm, addr, len, true))
+        return -EACCES; /* a shared mapping of a file the job may not write */
     gmem_set_perm(gm, addr, len, prot_perm(prot));
     return 0;
 }
@@ -160,17 +193,22 @@ int64_t sys_mremap(struct job *job, struct sc_call *c)
     for (uint64_t p = old / PG; p < (old + old_len) / PG; p++)
         if (gm->perm[p] != perm)
             return -EFAULT; /* not one mapping */
+    if (gmem_range_has_file(gm, old, old_len, false))
+        return -EINVAL; /* a file's mapping is not moved or grown (docs/syscalls.md) */
     if (flags & MREMAP_FIXED) {
         uint64_t tend;
         if (target % PG || !gmem_user_range(gm, target, new_len) ||
             __builtin_add_overflow(target, new_len, &tend) ||
             (target < old + old_len && old < tend))
             return -EINVAL;
-        range_unmap(gm, target, new_len);
+        if (range_unmap(gm, target, new_len))
+            return -ENOMEM;
     } else if (new_len <= old_len) {
         if (new_len < old_len)
             range_unmap(gm, old + new_len, old_len - new_len);
         return (int64_t)old;
+    } else if ((perm & GPERM_W) && frames_short(job, new_len - old_len)) {
+        return -ENOMEM;
     } else if (gmem_user_range(gm, old + old_len, new_len - old_len) &&
                range_all(gm, old + old_len, new_len - old_len, false)) {
         gmem_set_perm(gm, old + old_len, new_len - old_len, perm);
@@ -186,7 +224,17 @@ int64_t sys_mremap(struct job *job, struct sc_call *c)
         }
     }
     gmem_set_perm(gm, target, new_len, perm);
-    memcpy(gm->host + target, gm->host + old, old_len < new_len ? old_len : new_len);
+    uint64_t keep = old_len < new_len ? old_len : new_len;
+    for (uint64_t off = 0; off < keep; off += PG) { /* the pages in use move; the rest stay free */
+        if (!gmem_page_given(gm, (old + off) / PG))
+            continue;
+        if (gmem_give_range(gm, target + off, PG)) { /* no frame for the copy */
+            range_unmap(gm, target, new_len);
+            job->stats.enomem_total++;
+            return -ENOMEM;
+        }
+        memcpy(gm->host + target + off, gm->host + old + off, PG);
+    }
     range_unmap(gm, old, old_len);
     return (int64_t)target;
 }
@@ -205,6 +253,32 @@ int64_t sys_madvise(struct job *job, struct sc_call *c)
     if (!gmem_user_range(gm, addr, len) || !range_all(gm, addr, len, true))
         return -ENOMEM;
     if (advice == MADV_DONTNEED || advice == MADV_FREE)
-        madvise(gm->host + addr, len, MADV_DONTNEED); /* reads back as zero, as on Linux */
+        gmem_drop(gm, addr, len); /* the frames freed, the mapping kept: zero again, or the
+                                   * file's bytes again, as on Linux */
     return 0;
+}
+
+/* msync: MS_SYNC writes a file's shared pages back (the host's msync, with the job lock
+ * released: it can wait for the disk); MS_ASYNC and anonymous memory need nothing, as on
+ * Linux since 2.6.19. */
+int64_t sys_msync(struct job *job, struct sc_call *c)
+{
+    struct guest_mem *gm = &job->vm.gm;
+    uint64_t addr = c->a[0], len, flags = c->a[2];
+    if (addr % PG || (flags & ~(uint64_t)(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) ||
+        ((flags & MS_ASYNC) && (flags & MS_SYNC)) || !page_round_up(c->a[1], &len))
+        return -EINVAL;
+    if (len == 0)
+        return 0;
+    if (!gmem_user_range(gm, addr, len) || !range_all(gm, addr, len, true))
+        return -ENOMEM;
+    if (!(flags & MS_SYNC) || !gmem_range_has_file(gm, addr, len, false))
+        return 0;
+    /* the window's host pages stay mapped whatever another thread does meanwhile (an unmap
+     * makes them anonymous again), so the range is safe to hand over without the lock */
+    void *host = gm->host + addr;
+    pthread_mutex_unlock(&job->lock);
+    int rc = msync(host, len, MS_SYNC) ? -errno : 0;
+    pthread_mutex_lock(&job->lock);
+    return rc == -ENOMEM ? 0 : rc; /* made anonymous meanwhile: nothing left to write */
 }
