@@ -8,7 +8,7 @@ FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_FLAGS   := -g -O1 -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_HARNESSES := virtq virtio_dev init_job image_check modules_order lsnap vnet lnet_frame p9 quota_budget \
-                  keeper_msg http_request pool_request
+                  keeper_msg http_request pool_request guest_mem
 FUZZ_SRCS_virtq      := devices/virtio/virtq.c vmm/core/guest_ram.c
 FUZZ_SRCS_virtio_dev := $(wildcard devices/virtio/*.c devices/virtio/*/*.c) vmm/core/guest_ram.c \
                         limits/io_throttle.c limits/token_bucket.c lib/clock.c
@@ -26,6 +26,7 @@ FUZZ_SRCS_quota_budget := quota/budget.c policy/units.c
 FUZZ_SRCS_keeper_msg := quota/keeper_msg.c
 FUZZ_SRCS_http_request := cli/http_request.c
 FUZZ_SRCS_pool_request := pool/pool_wire.c
+FUZZ_SRCS_guest_mem  := vmm/core/guest_mem.c vmm/core/paging.c
 FUZZ_SRCS_lsnap      := vmm/linux/lsnap_file.c vmm/linux/lstate.c lib/sha256.c lib/sparse_read.c lib/log.c
 FUZZ_HDRS    := $(wildcard devices/virtio/*.h devices/virtio/*/*.h vmm/core/guest_ram.h limits/*.h lib/clock.h \
                 init/*.h vmm/linux/image_check.h vmm/linux/lsnap_file.h vmm/linux/lstate.h \
@@ -48,6 +49,7 @@ $(FUZZ_DIR)/fuzz_quota_budget: tests/fuzz/fuzz_quota_budget.c $(FUZZ_SRCS_quota_
 $(FUZZ_DIR)/fuzz_keeper_msg: tests/fuzz/fuzz_keeper_msg.c $(FUZZ_SRCS_keeper_msg) quota/keeper.h quota/ledger.h quota/budget.h
 $(FUZZ_DIR)/fuzz_http_request: tests/fuzz/fuzz_http_request.c $(FUZZ_SRCS_http_request) cli/http_request.h
 $(FUZZ_DIR)/fuzz_pool_request: tests/fuzz/fuzz_pool_request.c $(FUZZ_SRCS_pool_request) pool/pool_wire.h
+$(FUZZ_DIR)/fuzz_guest_mem: tests/fuzz/fuzz_guest_mem.c $(FUZZ_SRCS_guest_mem) vmm/core/guest_mem.h vmm/core/paging.h firmware/abi.h
 $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_HARNESSES)):
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $(filter %.c,$^) -o $@ $(FUZZ_LDLIBS)

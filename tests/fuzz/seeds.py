@@ -21,6 +21,9 @@ fuzzer starts from inputs that reach deep into the code:
                                     malformations test_http_request covers
     tests/fuzz/seeds.py pool_request DIR  fuzz_pool_request.c: launch requests as isovm launch
                                     --pool sends them, and the refusals test_pool_wire covers
+    tests/fuzz/seeds.py guest_mem DIR   fuzz_guest_mem.c: scripts mapping, touching, copying,
+                                    dropping and unmapping, file ranges split and truncated,
+                                    and the limit reached
     tests/fuzz/seeds.py lnet_frame DIR  fuzz_lnet_frame.c: guest frames: UDP datagrams of
                                     several sizes, with options and without a checksum, each
                                     malformation test_lnet covers, ARP requests, TCP SYNs
@@ -499,7 +502,22 @@ def pool_request_seeds():
             'unterminated': req(good)[:-1]}
 
 
-HARNESSES = {'pool_request': pool_request_seeds, 'http_request': http_request_seeds, 'keeper_msg': keeper_msg_seeds, 'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
+def guest_mem_seeds():
+    """fuzz_guest_mem.c scripts: 6-byte steps (op, le16 page, count, arg, arg2)."""
+    def step(op, page, n, arg=0, arg2=0):
+        return struct.pack('<BHBBB', op, page, n - 1, arg, arg2)
+    touch = [step(0, 512, 64, 2), step(1, 512, 1, 1), step(1, 600, 1, 0, 7), step(4, 520, 3, 1, 5),
+             step(4, 530, 3, 0, 9), step(6, 512, 8), step(0, 540, 4, 0), step(0, 512, 64, 5)]
+    files = [step(7, 1024, 8, 1), step(1, 1024, 1, 1), step(1, 1027, 1, 0), step(0, 1026, 1, 0),
+             step(8, 0, 1, 1), step(1, 1025, 1, 0), step(4, 1024, 2, 0, 3), step(7, 2000, 4, 2),
+             step(0, 1024, 8, 0)]
+    limit = [step(9, 0, 1, 3), step(0, 300, 200, 2)] + [step(1, 300 + 16 * i, 1, 1) for i in range(10)]
+    find = [step(0, 1000, 100, 5), step(5, 1100, 50), step(5, 4095, 200), step(3, 1000, 5, 2, 1)]
+    return {'touch': b''.join(touch), 'files': b''.join(files), 'limit': b''.join(limit),
+            'find': b''.join(find)}
+
+
+HARNESSES = {'guest_mem': guest_mem_seeds, 'pool_request': pool_request_seeds, 'http_request': http_request_seeds, 'keeper_msg': keeper_msg_seeds, 'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
              'image_check': image_check_seeds, 'modules_order': modules_order_seeds,
              'lsnap': lsnap_seeds, 'vnet': vnet_seeds, 'lnet_frame': lnet_frame_seeds, 'p9': p9_seeds}
 

@@ -24,7 +24,9 @@ int gmem_tables_alloc(struct guest_mem *gm, uint64_t window, uint64_t limit_byte
     gm->given = calloc(gm->npages / 8 + 1, 1);
     gm->chunk_mapped = calloc(chunks, sizeof *gm->chunk_mapped);
     gm->chunk_given = calloc(chunks, sizeof *gm->chunk_given);
-    if (!gm->perm || !gm->given || !gm->chunk_mapped || !gm->chunk_given) {
+    gm->slot_bytes = gmem_slot_bytes(window);
+    gm->slot_made = calloc(window / gm->slot_bytes / 8 + 1, 1);
+    if (!gm->perm || !gm->given || !gm->chunk_mapped || !gm->chunk_given || !gm->slot_made) {
         gmem_tables_free(gm);
         return -ENOMEM;
     }
@@ -45,6 +47,8 @@ void gmem_tables_free(struct guest_mem *gm)
     free(gm->given);
     free(gm->chunk_mapped);
     free(gm->chunk_given);
+    free(gm->slot_made);
+    gm->slot_made = NULL;
     gm->perm = gm->given = NULL;
     gm->chunk_mapped = gm->chunk_given = NULL;
 }
@@ -93,12 +97,31 @@ static bool past_file_end(const struct guest_mem *gm, uint64_t p)
     return f->off + (p * ISOVM_PAGE - f->lo) >= (uint64_t)st.st_size;
 }
 
+uint64_t gmem_slot_bytes(uint64_t window)
+{
+    uint64_t b = 256ull << 20;
+    while (window / b > 256)
+        b *= 2;
+    return b;
+}
+
+int gmem_slot_need(struct guest_mem *gm, uint64_t gva)
+{
+    uint64_t i = gva / gm->slot_bytes;
+    if (!gm->on_slot || (gm->slot_made[i / 8] & (1u << (i % 8))))
+        return 0;
+    int rc = gm->on_slot(gm, i);
+    if (!rc)
+        gm->slot_made[i / 8] |= (uint8_t)(1u << (i % 8));
+    return rc;
+}
+
 /* Give page p: a frame of the limit, its entry made. */
 static int page_give(struct guest_mem *gm, uint64_t p)
 {
     if (gmem_page_given(gm, p))
         return 0;
-    if (!gmem_frames_free(gm))
+    if (!gmem_frames_free(gm) || gmem_slot_need(gm, p * ISOVM_PAGE))
         return -ENOMEM;
     gm->frames_given++; /* first, so that the tables the entry needs see this frame taken */
     if (gm->on_give) {
@@ -396,6 +419,9 @@ int gmem_map_file(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned per
     if (gva % ISOVM_PAGE || len % ISOVM_PAGE || len == 0 || !gmem_user_range(gm, gva, len) ||
         !perm)
         return -EINVAL;
+    if (shared && shared_ro && (perm & GPERM_W))
+        return -EACCES;
+    shared_ro = shared && shared_ro;
     if (!gm->files) {
         gm->files = calloc(GMEM_FILE_RANGES_MAX, sizeof *gm->files);
         if (!gm->files)
@@ -452,6 +478,10 @@ int gmem_set_perm(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned per
         return 0;
     if (!perm && gm->nfiles && gm->nfiles + files_splits(gm, gva, gva + len) > gm->files_cap)
         return -ENOMEM;
+    /* a read-only shared file range is read-only on the host: never writable, for the job or
+     * for the VMM's copies (which would fault) */
+    if ((perm & GPERM_W) && gm->nfiles && gmem_range_has_file(gm, gva, len, true))
+        return -EACCES;
     uint64_t first = page_of(gva), n = len / ISOVM_PAGE, end = first + n;
     for (uint64_t p = first; p < end;) {
         uint16_t *cm = &gm->chunk_mapped[p / CHUNK];

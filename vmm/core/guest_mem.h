@@ -53,7 +53,14 @@ struct guest_mem {
     int (*on_give)(struct guest_mem *gm, uint64_t page);
     void (*on_clear)(struct guest_mem *gm, uint64_t first_page, uint64_t npages); /* the given
                                                   * pages' entries removed, rights kept */
-    void *pt_ctx;      /* paging state for the hooks */
+    void *pt_ctx;
+    /* The window's KVM memslots, slot_bytes each, made when a page in one is first given (a
+     * memslot costs KVM metadata in proportion to its size: the whole window at once took
+     * 12 ms of a cold launch in the emulated host). on_slot makes slot `index` (NULL: no KVM). */
+    uint64_t slot_bytes;
+    uint8_t *slot_made;       /* one bit per slot */
+    int (*on_slot)(struct guest_mem *gm, uint64_t index);
+    void *slot_ctx;      /* paging state for the hooks */
     /* Ranges of the window backed by a host mapping of a granted file (mmap of a file): the
      * host maps the file over the window there, so the job's pages are the file's (shared) or
      * a private copy of them, coherent with read and write as Linux keeps them. */
@@ -75,15 +82,16 @@ struct guest_mem {
 /* The most file ranges a job may have (a split by munmap counts as two). */
 #define GMEM_FILE_RANGES_MAX 1024u
 
-/* The host-side arrays for a window of `window` bytes (perm bytes, given bits, chunk counts),
- * and the limit's frames. The other fields are the caller's. 0 or -ENOMEM. */
+/* The host-side arrays for a window of `window` bytes (perm bytes, given bits, chunk counts,
+ * memslots made), and the limit's frames. The other fields are the caller's. 0 or -ENOMEM. */
 int gmem_tables_alloc(struct guest_mem *gm, uint64_t window, uint64_t limit_bytes);
 void gmem_tables_free(struct guest_mem *gm);
 
 /* Map [gva, gva+len) (page aligned, in the user range, with no permission: the caller unmapped
  * it) to host_fd at off: MAP_SHARED or MAP_PRIVATE, host-writable unless shared_ro; then give
- * it permissions perm. 0, -ENOMEM (GMEM_FILE_RANGES_MAX), or the host's -errno (EACCES, ENODEV,
- * ...); on failure the range is anonymous and unmapped again. */
+ * it permissions perm (no GPERM_W when shared_ro: -EACCES). 0, -ENOMEM (GMEM_FILE_RANGES_MAX),
+ * or the host's -errno (EACCES, ENODEV, ...); on failure the range is anonymous and unmapped
+ * again. */
 int gmem_map_file(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned perm, int host_fd,
                   uint64_t off, bool shared, bool shared_ro, uint64_t key);
 
@@ -102,6 +110,12 @@ void gmem_drop(struct guest_mem *gm, uint64_t gva, uint64_t len);
 /* SIGBUS caught in the VMM's copies over file ranges (a file shorter than its mapping): they
  * answer EFAULT. Set once per process before its seccomp filter. 0 or -errno. */
 int gmem_sigbus_guard_init(void);
+
+/* The memslot size for a window: 256 MiB, or window/256 for the largest windows. */
+uint64_t gmem_slot_bytes(uint64_t window);
+
+/* Make the memslot holding gva now (the window's ends, ahead of a job). 0 or on_slot's -errno. */
+int gmem_slot_need(struct guest_mem *gm, uint64_t gva);
 
 /* Frames not in use: what a first touch may still take. */
 static inline uint64_t gmem_frames_free(const struct guest_mem *gm)
@@ -164,8 +178,9 @@ long gmem_copy_str(const struct guest_mem *gm, char *dst, uint64_t gva, size_t m
 /* Set the user permissions of whole pages [gva, gva+len) (page aligned, inside
  * [user_lo, user_hi)). perm 0 unmaps: the given pages among them are taken back (their frames
  * freed, reading as zero when given again) and file ranges there end (anonymous again).
- * Updates page tables. 0, -EINVAL, or -ENOMEM when unmapping the middle of a file range would
- * split it past GMEM_FILE_RANGES_MAX (nothing changed). */
+ * Updates page tables. 0, -EINVAL, -EACCES (write rights on a read-only shared file range),
+ * or -ENOMEM when unmapping the middle of a file range would split it past
+ * GMEM_FILE_RANGES_MAX (nothing changed). */
 int gmem_set_perm(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned perm);
 
 /* Guest RAM the job has used at most: the firmware region plus the peak of its frames in use

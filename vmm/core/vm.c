@@ -179,6 +179,33 @@ void *vm_ram_map(uint64_t limit_bytes)
     return mem;
 }
 
+static int memslot_set(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size)
+{
+    struct kvm_userspace_memory_region region = {
+        .slot = slot, .guest_phys_addr = gpa, .memory_size = size,
+        .userspace_addr = (uint64_t)(uintptr_t)(vm->gm.host + gpa),
+    };
+    if (ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+        int e = errno;
+        log_err("KVM_SET_USER_MEMORY_REGION (slot %u, %llu bytes at 0x%llx): %s", slot,
+                (unsigned long long)size, (unsigned long long)gpa, strerror(e));
+        return -e;
+    }
+    return 0;
+}
+
+/* The window's memslot `index` (KVM slot 1 + index), made when a page in it is first given. */
+static int window_slot_make(struct guest_mem *gm, uint64_t index)
+{
+    struct vm *vm = gm->slot_ctx;
+    uint64_t gpa = index * gm->slot_bytes, size = gm->slot_bytes;
+    if (gpa >= gm->pt_lo)
+        return -EINVAL;
+    if (size > gm->pt_lo - gpa)
+        size = gm->pt_lo - gpa;
+    return memslot_set(vm, 1 + (uint32_t)index, gpa, size);
+}
+
 int vm_ram_attach(struct vm *vm, uint8_t *mem, uint64_t limit_bytes)
 {
     struct guest_mem *gm = &vm->gm;
@@ -190,16 +217,17 @@ int vm_ram_attach(struct vm *vm, uint8_t *mem, uint64_t limit_bytes)
         return -ENOMEM;
     if (gmem_sigbus_guard_init() < 0)
         return -EINVAL;
-    struct kvm_userspace_memory_region region = {
-        .slot = 0, .guest_phys_addr = 0, .memory_size = gm->size, .userspace_addr = (uint64_t)mem,
-    };
-    if (ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
-        int e = errno;
-        log_err("KVM_SET_USER_MEMORY_REGION (%llu bytes): %s", (unsigned long long)gm->size,
-                strerror(e));
-        return -e;
-    }
-    return 0;
+    gm->on_slot = window_slot_make;
+    gm->slot_ctx = vm;
+    /* Made now: the window's top slot (the stack, the first mmaps) with the page-table area
+     * after it, as KVM slot 0 (one ioctl: each costs an SRCU grace period), and its bottom one
+     * (the firmware, a program's image); the rest when first used */
+    uint64_t top = (gm->pt_lo - 1) / gm->slot_bytes;
+    int rc = memslot_set(vm, 0, top * gm->slot_bytes, gm->size - top * gm->slot_bytes);
+    if (rc)
+        return rc;
+    gm->slot_made[top / 8] |= (uint8_t)(1u << (top % 8));
+    return gmem_slot_need(gm, 0);
 }
 
 int vm_ram_init(struct vm *vm)
@@ -443,6 +471,8 @@ void vm_move(struct vm *dst, struct vm *src)
     *dst = *src;
     if (dst->gm.pt_ctx == &src->pg)
         paging_hook(&dst->pg, &dst->gm);
+    if (dst->gm.slot_ctx == src)
+        dst->gm.slot_ctx = dst;
     memset(src, 0, sizeof *src);
     src->kvm.vm_fd = src->kvm.kvm_fd = -1;
 }

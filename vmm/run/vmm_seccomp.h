@@ -7,7 +7,7 @@
 #include <seccomp.h>
 
 #define VSC_MAX_ARGS   3  /* argument conditions of one rule, all of which must hold */
-#define VSC_MAX_VALUES 16 /* alternatives of one condition, any of which may hold */
+#define VSC_MAX_VALUES 20 /* alternatives of one condition, any of which may hold */
 
 /* How one argument is compared: (arg & mask) == one of values[] (VSC_IN), or arg < values[0]
  * (VSC_BELOW: a descriptor, i.e. 0 <= fd < 2^31, so never AT_FDCWD nor a sign-extended int). */

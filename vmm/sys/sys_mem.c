@@ -171,10 +171,8 @@ int64_t sys_mprotect(struct job *job, struct sc_call *c)
     if (!page_round_up(c->a[1], &len) || !gmem_user_range(gm, addr, len) ||
         !range_all(gm, addr, len, true))
         return -ENOMEM;
-    if ((prot & PROT_WRITE) && gmem_range_has_file(gm, addr, len, true))
-        return -EACCES; /* a shared mapping of a file the job may not write */
-    gmem_set_perm(gm, addr, len, prot_perm(prot));
-    return 0;
+    /* -EACCES: a shared mapping of a file the job may not write */
+    return gmem_set_perm(gm, addr, len, prot_perm(prot));
 }
 
 int64_t sys_mremap(struct job *job, struct sc_call *c)

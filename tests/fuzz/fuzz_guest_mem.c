@@ -1,0 +1,144 @@
+/* libFuzzer harness for a job's address space: permissions, first touches, the VMM's checked copies, file ranges and the page tables, driven by a script, with every invariant checked after each step. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "firmware/abi.h"
+#include "vmm/core/guest_mem.h"
+#include "vmm/core/paging.h"
+
+/* A 16 MiB window with an 8 MiB limit (a real job's layout, smaller). Input: a script of
+ * 6-byte steps: op, le16 page (of the window), count (pages, 1..256), arg, arg2.
+ *   op % 10: 0 set_perm(page, count, perm[arg % 6])   1 fault(page + arg2 * 16, access)
+ *            2 give_range                              3 gpa_range_check(need arg, len count*61)
+ *            4 copy_to / copy_from (arg & 1)           5 find_free(count pages, top page)
+ *            6 drop                                    7 unmap, then map the file (offset arg % 4
+ *              pages, shared arg & 1, read-only arg & 2)
+ *            8 the file truncated to arg % 6 pages     9 the limit moved to arg frames above use */
+#define WINDOW (16ull << 20)
+#define LIMIT  (8ull << 20)
+#define PG     ((uint64_t)ISOVM_PAGE_SIZE)
+#define PTE_P  1ull
+#define PTE_RW 2ull
+#define PTE_US 4ull
+#define PTE_NX (1ull << 63)
+
+static const unsigned perms[6] = { 0, GPERM_R, GPERM_R | GPERM_W, GPERM_R | GPERM_X, GPERM_RWX,
+                                   GPERM_RESERVED };
+
+static void check(int ok)
+{
+    if (!ok)
+        abort();
+}
+
+static uint64_t want_pte(uint64_t p, unsigned perm)
+{
+    if (!(perm & GPERM_RWX))
+        return 0;
+    return p * PG | PTE_P | PTE_US | ((perm & GPERM_W) ? PTE_RW : 0) |
+           ((perm & GPERM_X) ? 0 : PTE_NX);
+}
+
+static void invariants(const struct guest_mem *gm)
+{
+    uint64_t given = 0, mapped = 0;
+    for (uint64_t c = 0; c * GMEM_CHUNK_PAGES < gm->npages; c++) {
+        unsigned cm = 0, cg = 0;
+        for (uint64_t p = c * GMEM_CHUNK_PAGES; p < (c + 1) * GMEM_CHUNK_PAGES; p++) {
+            bool g = gmem_page_given(gm, p);
+            cm += gm->perm[p] != 0;
+            cg += g;
+            if (p * PG < gm->user_lo)
+                continue;
+            check(paging_entry(gm, p * PG) == (g ? want_pte(p, gm->perm[p]) : 0));
+        }
+        check(gm->chunk_mapped[c] == cm && gm->chunk_given[c] == cg);
+        given += cg;
+        mapped += cm;
+    }
+    check(given == gm->frames_given && mapped == gm->user_pages);
+    check(gm->frames_given + gm->frames_tables <= gm->frames_total);
+    for (unsigned i = 0; i < gm->nfiles; i++) {
+        const struct gmem_file_range *f = &gm->files[i];
+        check(f->lo < f->hi && f->lo >= gm->user_lo && f->hi <= gm->user_hi);
+        for (unsigned j = i + 1; j < gm->nfiles; j++)
+            check(f->hi <= gm->files[j].lo || gm->files[j].hi <= f->lo);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static int guard;
+    if (!guard)
+        guard = gmem_sigbus_guard_init() == 0 ? 1 : -1;
+    struct guest_mem gm;
+    memset(&gm, 0, sizeof gm);
+    gm.size = WINDOW + paging_area_bytes(LIMIT);
+    gm.pt_lo = WINDOW;
+    gm.host = mmap(NULL, gm.size, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    check(gm.host != MAP_FAILED);
+    check(gmem_tables_alloc(&gm, WINDOW, LIMIT) == 0);
+    struct paging pg;
+    check(paging_init(&pg, &gm, 0x1000) == 0);
+    int fd = memfd_create("fuzz", 0);
+    check(fd >= 0 && ftruncate(fd, 4 * PG) == 0);
+    static uint8_t buf[256 * 61];
+    for (size_t at = 0; at + 6 <= size && at < 6 * 64; at += 6) {
+        const uint8_t *s = data + at;
+        uint64_t page = (uint64_t)(s[1] | s[2] << 8) % gm.npages, n = s[3] % 256u + 1;
+        uint64_t gva = page * PG, len = n * PG;
+        unsigned arg = s[4], arg2 = s[5];
+        switch (s[0] % 10) {
+        case 0: gmem_set_perm(&gm, gva, len, perms[arg % 6]); break;
+        case 1: {
+            int rc = gmem_fault(&gm, gva + arg2 * 16u, 1u << (arg % 3));
+            check(rc == 0 || rc == -EFAULT || rc == -ENOMEM || rc == -EIO);
+            break;
+        }
+        case 2: gmem_give_range(&gm, gva, len); break;
+        case 3: {
+            void *h;
+            if (gpa_range_check(&gm, gva + arg2, n * 61, arg, &h) == 0 && n * 61)
+                check(h == gm.host + gva + arg2);
+            break;
+        }
+        case 4:
+            if (arg & 1)
+                gmem_copy_to(&gm, gva + arg2, buf, n * 61);
+            else
+                gmem_copy_from(&gm, buf, gva + arg2, n * 61);
+            break;
+        case 5: {
+            uint64_t a = gmem_find_free(&gm, len, gva);
+            check(a == 0 || (a % PG == 0 && a + len <= gva && a >= gm.user_lo &&
+                             gmem_range_all(&gm, a, len, false)));
+            break;
+        }
+        case 6: gmem_drop(&gm, gva, len); break;
+        case 7:
+            if (gmem_set_perm(&gm, gva, len, 0) == 0)
+                gmem_map_file(&gm, gva, len, perms[1 + arg % 4], fd, (arg % 4) * PG, arg & 1,
+                              (arg & 2) && (arg & 1), 1);
+            break;
+        case 8: {
+            uint64_t bytes = (arg % 6) * PG;
+            check(ftruncate(fd, (off_t)bytes) == 0);
+            gmem_file_resized(&gm, 0, 0, bytes); /* a memfd's (dev, ino): matched below */
+            for (unsigned i = 0; i < gm.nfiles; i++)
+                gmem_file_resized(&gm, gm.files[i].dev, gm.files[i].ino, bytes);
+            break;
+        }
+        case 9: gm.frames_total = gm.frames_given + gm.frames_tables + arg; break;
+        }
+        invariants(&gm);
+    }
+    close(fd);
+    gmem_tables_free(&gm);
+    munmap(gm.host, gm.size);
+    return 0;
+}
