@@ -16,6 +16,7 @@
 #include "vmm/core/guest_mem.h"
 #include "job_fixture.h"
 #include "vmm/core/paging.h"
+#include "vmm/core/fault.h"
 
 #define U0 0x200000ull   /* a user address used by most tests */
 
@@ -536,6 +537,87 @@ static void test_file_ranges_full(void **state)
     close(fd);
 }
 
+/* Synthetic exception exits (fault_handle over the frame the firmware leaves at the top of the
+ * vCPU's firmware stack): a first touch is resumed, everything else ends the job, a forged
+ * vector is an internal error. */
+static uint64_t *exc_frame(struct job *job, uint64_t vector, uint64_t err, uint64_t cs,
+                           uint64_t cr2)
+{
+    const uint64_t n = ISOVM_EXC_SAVED_QWORDS + ISOVM_EXC_FRAME_QWORDS;
+    uint64_t *q = (uint64_t *)(void *)(job->vm.gm.host + ISOVM_FW_STACK_GPA + ISOVM_PAGE_SIZE - n * 8);
+    uint64_t w[ISOVM_EXC_SAVED_QWORDS + ISOVM_EXC_FRAME_QWORDS] = {
+        cr2, 0x1111, 0x2222, vector, err, 0x401000, cs, 0x202, 0x7ffff000, 0x23 };
+    memcpy(q, w, sizeof w);
+    return q;
+}
+
+static void test_fault_frames(void **state)
+{
+    (void)state;
+    struct vcpu v = { .fd = -1, .index = 0 };
+    /* a user read of a mapped page with no entry: given, resumed */
+    struct job *job = fix_job_new();
+    assert_int_equal(gmem_set_perm(&job->vm.gm, U0, FIX_PG, GPERM_R | GPERM_W), 0);
+    uint64_t *q = exc_frame(job, 14, 0x4, 0x2b, U0 + 8);
+    assert_int_equal(fault_handle(job, &v), 0);
+    assert_int_equal(q[ISOVM_EXC_SAVED_QWORDS], ISOVM_EXC_RESUME);
+    assert_true(gmem_page_given(&job->vm.gm, U0 / FIX_PG));
+    assert_int_equal(job->end, JOB_RUNNING);
+    /* a write to it now: a protection fault (error bit 0) once its rights are read-only */
+    assert_int_equal(gmem_set_perm(&job->vm.gm, U0, FIX_PG, GPERM_R), 0);
+    q = exc_frame(job, 14, 0x7, 0x2b, U0 + 8);
+    assert_int_equal(fault_handle(job, &v), 1);
+    assert_int_equal(q[ISOVM_EXC_SAVED_QWORDS], 14); /* not resumed */
+    assert_int_equal(job->end, JOB_SIGNALED);
+    assert_int_equal(job->exit_status, 139);
+    fix_job_free(job);
+    /* an unmapped page, an execute of a no-exec page, a firmware address: SIGSEGV */
+    const uint64_t bad[][2] = { { U0 + 8, 0x4 }, { U0, 0x14 }, { ISOVM_FW_CODE_GPA, 0x4 } };
+    for (unsigned i = 0; i < 3; i++) {
+        job = fix_job_new();
+        assert_int_equal(gmem_set_perm(&job->vm.gm, U0, FIX_PG, i == 1 ? GPERM_R : 0), 0);
+        exc_frame(job, 14, bad[i][1], 0x2b, bad[i][0]);
+        assert_int_equal(fault_handle(job, &v), 1);
+        assert_int_equal(job->end, JOB_SIGNALED);
+        assert_int_equal(job->signal, 11);
+        fix_job_free(job);
+    }
+    /* no frame left: SIGKILL, counted as a refusal (the report's "oom") */
+    job = fix_job_new();
+    assert_int_equal(gmem_set_perm(&job->vm.gm, U0, FIX_PG, GPERM_R | GPERM_W), 0);
+    job->vm.gm.frames_total = job->vm.gm.frames_given + job->vm.gm.frames_tables;
+    exc_frame(job, 14, 0x6, 0x2b, U0);
+    assert_int_equal(fault_handle(job, &v), 1);
+    assert_int_equal(job->end, JOB_OOM);
+    assert_int_equal(job->exit_status, 137);
+    assert_int_equal(job->stats.enomem_total, 1);
+    fix_job_free(job);
+    /* ring 0 faulted (the read cache's copy, say): never resumed, an internal error */
+    job = fix_job_new();
+    assert_int_equal(gmem_set_perm(&job->vm.gm, U0, FIX_PG, GPERM_R | GPERM_W), 0);
+    exc_frame(job, 14, 0x2, 0x08, U0);
+    assert_int_equal(fault_handle(job, &v), 1);
+    assert_int_equal(job->end, JOB_INTERNAL_ERROR);
+    assert_false(gmem_page_given(&job->vm.gm, U0 / FIX_PG));
+    fix_job_free(job);
+    /* a frame that names no exception vector: internal */
+    job = fix_job_new();
+    exc_frame(job, ISOVM_EXC_RESUME, 0, 0x2b, U0);
+    assert_true(fault_handle(job, &v) < 0);
+    assert_int_equal(job->end, JOB_INTERNAL_ERROR);
+    fix_job_free(job);
+    /* other exceptions in ring 3: their signals, never resumed */
+    const uint64_t vec_sig[][2] = { { 0, 8 }, { 6, 4 }, { 3, 5 }, { 13, 11 }, { 17, 7 } };
+    for (unsigned i = 0; i < 5; i++) {
+        job = fix_job_new();
+        q = exc_frame(job, vec_sig[i][0], 0, 0x2b, 0);
+        assert_int_equal(fault_handle(job, &v), 1);
+        assert_int_equal(job->signal, (int)vec_sig[i][1]);
+        assert_int_equal(q[ISOVM_EXC_SAVED_QWORDS], vec_sig[i][0]);
+        fix_job_free(job);
+    }
+}
+
 static void test_paging_init_layout(void **state)
 {
     struct guest_mem *gm = GM(state);
@@ -654,6 +736,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reservations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_ranges_full, setup, teardown),
+        cmocka_unit_test(test_fault_frames),
         cmocka_unit_test_setup_teardown(test_paging_init_layout, setup, teardown),
         cmocka_unit_test(test_paging_init_refuses),
     };
