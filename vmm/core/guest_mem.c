@@ -42,7 +42,7 @@ void gmem_tables_free(struct guest_mem *gm)
 {
     free(gm->files);
     gm->files = NULL;
-    gm->nfiles = gm->files_cap = 0;
+    gm->nfiles = 0;
     free(gm->perm);
     free(gm->given);
     free(gm->chunk_mapped);
@@ -426,9 +426,8 @@ int gmem_map_file(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned per
         gm->files = calloc(GMEM_FILE_RANGES_MAX, sizeof *gm->files);
         if (!gm->files)
             return -ENOMEM;
-        gm->files_cap = GMEM_FILE_RANGES_MAX;
     }
-    if (gm->nfiles >= gm->files_cap)
+    if (gm->nfiles >= GMEM_FILE_RANGES_MAX)
         return -ENOMEM;
     int prot = PROT_READ | (shared_ro ? 0 : PROT_WRITE);
     if (mmap(gm->host + gva, len, prot, (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, host_fd,
@@ -476,7 +475,7 @@ int gmem_set_perm(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned per
         return -EINVAL;
     if (len == 0)
         return 0;
-    if (!perm && gm->nfiles && gm->nfiles + files_splits(gm, gva, gva + len) > gm->files_cap)
+    if (!perm && gm->nfiles && gm->nfiles + files_splits(gm, gva, gva + len) > GMEM_FILE_RANGES_MAX)
         return -ENOMEM;
     /* a read-only shared file range is read-only on the host: never writable, for the job or
      * for the VMM's copies (which would fault) */

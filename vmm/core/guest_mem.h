@@ -73,7 +73,7 @@ struct guest_mem {
                            * the range's reference): for its size at a first touch */
         bool shared_ro;   /* MAP_SHARED of a file the job may not write: never writable */
     } *files;
-    unsigned nfiles, files_cap;
+    unsigned nfiles;          /* files holds GMEM_FILE_RANGES_MAX once the first is mapped */
     /* told when a range's key gains a holder (a split: +1) or loses one (a range ended: -1) */
     void (*on_file_key)(struct guest_mem *gm, uint64_t key, int delta);
     void *file_key_ctx;

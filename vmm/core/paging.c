@@ -90,21 +90,9 @@ static int paging_give(struct guest_mem *gm, uint64_t page)
     return 0;
 }
 
-static void paging_update(struct guest_mem *gm, uint64_t first, uint64_t n)
-{
-    for (uint64_t p = first; p < first + n; p++) {
-        if (p % GMEM_CHUNK_PAGES == 0 && p + GMEM_CHUNK_PAGES <= first + n &&
-            gm->chunk_given[p / GMEM_CHUNK_PAGES] == 0) {
-            p += GMEM_CHUNK_PAGES - 1; /* nothing given in this chunk: no entry to change */
-            continue;
-        }
-        uint64_t *e;
-        if (gmem_page_given(gm, p) && walk(gm, p * PG, false, &e) == 0)
-            *e = user_pte(p * PG, gm->perm[p]);
-    }
-}
-
-static void paging_clear(struct guest_mem *gm, uint64_t first, uint64_t n)
+/* The entries of the given pages among [first, first + n): from their permission bytes, or
+ * removed (clear); chunks with no page given are skipped whole. */
+static void entries_set(struct guest_mem *gm, uint64_t first, uint64_t n, bool clear)
 {
     for (uint64_t p = first; p < first + n; p++) {
         if (p % GMEM_CHUNK_PAGES == 0 && p + GMEM_CHUNK_PAGES <= first + n &&
@@ -114,8 +102,18 @@ static void paging_clear(struct guest_mem *gm, uint64_t first, uint64_t n)
         }
         uint64_t *e;
         if (gmem_page_given(gm, p) && walk(gm, p * PG, false, &e) == 0)
-            *e = 0;
+            *e = clear ? 0 : user_pte(p * PG, gm->perm[p]);
     }
+}
+
+static void paging_update(struct guest_mem *gm, uint64_t first, uint64_t n)
+{
+    entries_set(gm, first, n, false);
+}
+
+static void paging_clear(struct guest_mem *gm, uint64_t first, uint64_t n)
+{
+    entries_set(gm, first, n, true);
 }
 
 uint64_t paging_entry(const struct guest_mem *gm, uint64_t va)

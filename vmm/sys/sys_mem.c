@@ -20,11 +20,6 @@ static bool page_round_up(uint64_t v, uint64_t *out)
     return true;
 }
 
-static bool range_all(const struct guest_mem *gm, uint64_t gva, uint64_t len, bool mapped)
-{
-    return gmem_range_all(gm, gva, len, mapped);
-}
-
 /* Drop pages: their frames are freed and they read back as zero when mapped again; file
  * ranges end. -ENOMEM when that would split a file range past the table (Linux's munmap fails
  * the same way at max_map_count). */
@@ -58,11 +53,6 @@ static unsigned prot_perm(uint64_t prot)
     return p ? p : GPERM_RESERVED;
 }
 
-static uint64_t range_find_free(const struct guest_mem *gm, uint64_t len, uint64_t top)
-{
-    return gmem_find_free(gm, len, top);
-}
-
 int64_t sys_brk(struct job *job, struct sc_call *c)
 {
     struct guest_mem *gm = &job->vm.gm;
@@ -72,7 +62,7 @@ int64_t sys_brk(struct job *job, struct sc_call *c)
         return (int64_t)job->brk_cur;
     if (new_end > old_end) {
         if (!gmem_user_range(gm, old_end, new_end - old_end) ||
-            !range_all(gm, old_end, new_end - old_end, false)) {
+            !gmem_range_all(gm, old_end, new_end - old_end, false)) {
             job->stats.enomem_total++; /* no room in the address space */
             return (int64_t)job->brk_cur;
         }
@@ -105,7 +95,7 @@ int64_t sys_mmap(struct job *job, struct sc_call *c)
          * needs the write right and a descriptor open for writing, as Linux's EACCES */
         int rc = fd_cap(job, c, c->a[4], CAP_R_READ, &file, &slot);
         if (rc)
-            return rc == -EACCES ? -EACCES : rc;
+            return rc;
         struct stat st;
         if (file->kind != CAP_FILE || fstat(file->host_fd, &st) < 0 || !S_ISREG(st.st_mode))
             return -ENODEV;
@@ -128,14 +118,14 @@ int64_t sys_mmap(struct job *job, struct sc_call *c)
             return -EINVAL;
         if (!gmem_user_range(gm, addr, len))
             return -ENOMEM;
-        if (!range_all(gm, addr, len, false)) {
+        if (!gmem_range_all(gm, addr, len, false)) {
             if (flags & MAP_FIXED_NOREPLACE)
                 return -EEXIST;
             if (range_unmap(gm, addr, len))
                 return -ENOMEM;
         }
-    } else if (addr % PG || !gmem_user_range(gm, addr, len) || !range_all(gm, addr, len, false)) {
-        addr = range_find_free(gm, len, job->mmap_top);
+    } else if (addr % PG || !gmem_user_range(gm, addr, len) || !gmem_range_all(gm, addr, len, false)) {
+        addr = gmem_find_free(gm, len, job->mmap_top);
         if (!addr) {
             job->stats.enomem_total++;
             return -ENOMEM;
@@ -169,7 +159,7 @@ int64_t sys_mprotect(struct job *job, struct sc_call *c)
     if (c->a[1] == 0)
         return 0;
     if (!page_round_up(c->a[1], &len) || !gmem_user_range(gm, addr, len) ||
-        !range_all(gm, addr, len, true))
+        !gmem_range_all(gm, addr, len, true))
         return -ENOMEM;
     /* -EACCES: a shared mapping of a file the job may not write */
     return gmem_set_perm(gm, addr, len, prot_perm(prot));
@@ -185,7 +175,7 @@ int64_t sys_mremap(struct job *job, struct sc_call *c)
     if (old % PG || c->a[1] == 0 || c->a[2] == 0 || !page_round_up(c->a[1], &old_len) ||
         !page_round_up(c->a[2], &new_len))
         return -EINVAL;
-    if (!gmem_user_range(gm, old, old_len) || !range_all(gm, old, old_len, true))
+    if (!gmem_user_range(gm, old, old_len) || !gmem_range_all(gm, old, old_len, true))
         return -EFAULT;
     unsigned perm = gm->perm[old / PG];
     for (uint64_t p = old / PG; p < (old + old_len) / PG; p++)
@@ -208,14 +198,14 @@ int64_t sys_mremap(struct job *job, struct sc_call *c)
     } else if ((perm & GPERM_W) && frames_short(job, new_len - old_len)) {
         return -ENOMEM;
     } else if (gmem_user_range(gm, old + old_len, new_len - old_len) &&
-               range_all(gm, old + old_len, new_len - old_len, false)) {
+               gmem_range_all(gm, old + old_len, new_len - old_len, false)) {
         gmem_set_perm(gm, old + old_len, new_len - old_len, perm);
         return (int64_t)old;
     } else if (!(flags & MREMAP_MAYMOVE)) {
         job->stats.enomem_total++;
         return -ENOMEM;
     } else {
-        target = range_find_free(gm, new_len, job->mmap_top);
+        target = gmem_find_free(gm, new_len, job->mmap_top);
         if (!target) {
             job->stats.enomem_total++;
             return -ENOMEM;
@@ -248,7 +238,7 @@ int64_t sys_madvise(struct job *job, struct sc_call *c)
         return -EINVAL;
     if (len == 0)
         return 0;
-    if (!gmem_user_range(gm, addr, len) || !range_all(gm, addr, len, true))
+    if (!gmem_user_range(gm, addr, len) || !gmem_range_all(gm, addr, len, true))
         return -ENOMEM;
     if (advice == MADV_DONTNEED || advice == MADV_FREE)
         gmem_drop(gm, addr, len); /* the frames freed, the mapping kept: zero again, or the
@@ -268,7 +258,7 @@ int64_t sys_msync(struct job *job, struct sc_call *c)
         return -EINVAL;
     if (len == 0)
         return 0;
-    if (!gmem_user_range(gm, addr, len) || !range_all(gm, addr, len, true))
+    if (!gmem_user_range(gm, addr, len) || !gmem_range_all(gm, addr, len, true))
         return -ENOMEM;
     if (!(flags & MS_SYNC) || !gmem_range_has_file(gm, addr, len, false))
         return 0;
