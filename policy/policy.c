@@ -52,6 +52,8 @@ const struct field policy_fields[] = {
     BUCKET("net.tx.bandwidth", net_tx.bytes, 0, "net_tx_bandwidth", "_bytes"),
     BUCKET("net.tx.ops", net_tx.ops, FF_OPS, "net_tx_ops", ""),
     { "max_threads", FK_COUNT, FF_U32, OFF(max_threads), 1, POLICY_MAX_THREADS, "max_threads", NULL },
+    { "max_processes", FK_COUNT, FF_U32, OFF(max_processes), 1, POLICY_MAX_PROCESSES,
+      "max_processes", NULL },
     { "max_capabilities", FK_COUNT, FF_U32, OFF(max_capabilities), POLICY_MIN_CAPS,
       POLICY_MAX_CAPS, "max_capabilities", NULL },
     { "vcpus", FK_COUNT, FF_U32, OFF(vcpus), 1, POLICY_MAX_VCPUS, "vcpus", NULL },
@@ -84,6 +86,7 @@ void policy_defaults(struct policy *p)
     p->memory_bytes = POLICY_DEFAULT_MEMORY;
     p->cpu_period_ns = POLICY_DEFAULT_CPU_PERIOD_NS;
     p->max_threads = POLICY_DEFAULT_MAX_THREADS;
+    p->max_processes = POLICY_DEFAULT_MAX_PROCESSES;
     p->max_capabilities = POLICY_DEFAULT_MAX_CAPS;
     p->vcpus = 1;
     p->audit_max_bytes = POLICY_DEFAULT_AUDIT_MAX;

@@ -97,6 +97,8 @@ struct policy {
     struct io_limit net_rx, net_tx; /* the Linux tier's network: rx to the guest, tx from it;
                                    * an operation is a frame (docs/policy.md) */
     uint32_t max_threads;        /* vCPUs (threads) at once, main thread included; 1..64, default 16 */
+    uint32_t max_processes;      /* processes at once, the first and unreaped ones included (the
+                                  * hypercall tier); 1..64, default 16 */
     uint32_t max_capabilities;   /* open descriptors at once (stdin/out/err count); 3..65536, default 64 */
     uint32_t vcpus;              /* the Linux tier's vCPUs; 1..POLICY_MAX_VCPUS, default 1 (the
                                   * hypercall tier has one vCPU per thread: max_threads) */
@@ -128,6 +130,8 @@ struct policy {
 #define POLICY_MAX_CPU_PERIOD_NS     10000000000ull
 #define POLICY_DEFAULT_MAX_THREADS   16
 #define POLICY_MAX_THREADS           64
+#define POLICY_DEFAULT_MAX_PROCESSES 16
+#define POLICY_MAX_PROCESSES         64
 #define POLICY_DEFAULT_MAX_CAPS      64
 #define POLICY_MIN_CAPS              3
 #define POLICY_MAX_CAPS              65536

@@ -21,7 +21,7 @@ FUZZ_SRCS_vnet       := devices/virtio/net/vnet.c devices/virtio/mmio.c devices/
 FUZZ_SRCS_lnet_frame := vmm/linux/lnet_frame.c
 FUZZ_SRCS_p9        := $(wildcard vmm/share/p9_*.c vmm/caps/*.c lib/*.c policy/*.c limits/*.c) \
                         devices/virtio/p9/p9_wire.c vmm/core/job.c \
-                        vmm/core/fault.c vmm/core/guest_mem.c vmm/core/paging.c
+                        vmm/core/fault.c vmm/core/proc.c vmm/core/guest_mem.c vmm/core/paging.c
 FUZZ_SRCS_quota_budget := quota/budget.c policy/units.c
 FUZZ_SRCS_keeper_msg := quota/keeper_msg.c
 FUZZ_SRCS_http_request := cli/http_request.c

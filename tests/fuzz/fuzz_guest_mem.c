@@ -17,7 +17,9 @@
  *            4 copy_to / copy_from (arg & 1)           5 find_free(count pages, top page)
  *            6 drop                                    7 unmap, then map the file (offset arg % 4
  *              pages, shared arg & 1, read-only arg & 2)
- *            8 the file truncated to arg % 6 pages     9 the limit moved to arg frames above use */
+ *            8 the file truncated to arg % 6 pages     9 the limit moved to arg frames above use
+ * After the script, a fork: a second space copies the first (gmem_space_copy), both are checked,
+ * then it ends (cleared, its tables freed), and the first space's counts must be as before. */
 #define WINDOW (16ull << 20)
 #define LIMIT  (8ull << 20)
 #define PG     ((uint64_t)ISOVM_PAGE_SIZE)
@@ -35,15 +37,16 @@ static void check(int ok)
         abort();
 }
 
-static uint64_t want_pte(uint64_t p, unsigned perm)
+static uint64_t want_pte(const struct guest_mem *gm, uint64_t p, unsigned perm)
 {
     if (!(perm & GPERM_RWX))
         return 0;
-    return p * PG | PTE_P | PTE_US | ((perm & GPERM_W) ? PTE_RW : 0) |
+    return (gm->gpa_base + p * PG) | PTE_P | PTE_US | ((perm & GPERM_W) ? PTE_RW : 0) |
            ((perm & GPERM_X) ? 0 : PTE_NX);
 }
 
-static void invariants(const struct guest_mem *gm)
+/* One space's counts, entries and file ranges; returns its given pages. */
+static uint64_t space_invariants(const struct guest_mem *gm)
 {
     uint64_t given = 0, mapped = 0;
     for (uint64_t c = 0; c * GMEM_CHUNK_PAGES < gm->npages; c++) {
@@ -54,20 +57,67 @@ static void invariants(const struct guest_mem *gm)
             cg += g;
             if (p * PG < gm->user_lo)
                 continue;
-            check(paging_entry(gm, p * PG) == (g ? want_pte(p, gm->perm[p]) : 0));
+            check(paging_entry(gm, p * PG) == (g ? want_pte(gm, p, gm->perm[p]) : 0));
         }
         check(gm->chunk_mapped[c] == cm && gm->chunk_given[c] == cg);
         given += cg;
         mapped += cm;
     }
-    check(given == gm->frames_given && mapped == gm->user_pages);
-    check(gm->frames_given + gm->frames_tables <= gm->frames_total);
+    check(mapped == gm->user_pages);
     for (unsigned i = 0; i < gm->nfiles; i++) {
         const struct gmem_file_range *f = &gm->files[i];
         check(f->lo < f->hi && f->lo >= gm->user_lo && f->hi <= gm->user_hi);
         for (unsigned j = i + 1; j < gm->nfiles; j++)
             check(f->hi <= gm->files[j].lo || gm->files[j].hi <= f->lo);
     }
+    return given;
+}
+
+static void invariants(const struct guest_mem *gm)
+{
+    check(space_invariants(gm) == gm->frames_given);
+    check(gm->frames_given + gm->frames_tables <= gm->frames_total);
+}
+
+/* The fork: a second space at 1 TiB copies gm, and ends again. */
+static void fork_round(struct guest_mem *gm, struct paging *pg)
+{
+    uint64_t given = gm->frames_given, tables = gm->frames_tables, nfiles = gm->nfiles;
+    uint8_t *host = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    check(host != MAP_FAILED);
+    struct guest_mem child;
+    struct paging cpg;
+    memset(&child, 0, sizeof child);
+    check(gmem_space_init(&child, gm, host, 1ull << 40) == 0);
+    if (paging_space_init(&cpg, &child, pg, 0x1000) == 0) {
+        int rc = gmem_space_copy(&child, gm);
+        check(rc == 0 || rc == -ENOMEM);
+        uint64_t cg = space_invariants(&child);
+        check(space_invariants(gm) + cg == gm->frames_given);
+        check(gm->frames_given + gm->frames_tables <= gm->frames_total);
+        if (rc == 0) { /* the same rights, pages given and contents (a shared file's: the file's) */
+            /* a file's page past its end (given by a VMM write) is not copied: fewer given */
+            check(cg <= given && child.nfiles == nfiles && child.user_pages == gm->user_pages);
+            for (uint64_t p = 0; p < gm->npages; p++) {
+                check(child.perm[p] == gm->perm[p]);
+                if (gmem_range_has_file(gm, p * PG, PG, false))
+                    continue;
+                check(gmem_page_given(&child, p) == gmem_page_given(gm, p));
+                if (gmem_page_given(gm, p))
+                    check(memcmp(child.host + p * PG, gm->host + p * PG, PG) == 0);
+            }
+        } else {
+            check(cg == 0 && child.nfiles == 0 && child.user_pages == 0);
+        }
+    }
+    gmem_space_clear(&child);
+    paging_space_free(&cpg, &child);
+    check(space_invariants(&child) == 0 && child.nfiles == 0);
+    check(gm->frames_given == given && gm->frames_tables == tables);
+    invariants(gm);
+    gmem_tables_free(&child);
+    munmap(host, WINDOW);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -137,7 +187,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         invariants(&gm);
     }
+    if (size % 2) /* odd inputs end with a fork */
+        fork_round(&gm, &pg);
     close(fd);
+    paging_fini(&pg);
     gmem_tables_free(&gm);
     munmap(gm.host, gm.size);
     return 0;

@@ -754,7 +754,7 @@ run_job() {
                 shift 2 ;;
             --timeout) pre=(timeout "$(_dur_s "$2")"); shift 2 ;;
             --env) envs+=("$2"); shift 2 ;;
-            --policy | --report | --cpu-quota | --cpu-period | --max-threads | --set) shift 2 ;;
+            --policy | --report | --cpu-quota | --cpu-period | --max-threads | --max-processes | --set) shift 2 ;;
             --) shift; break ;;
             -*) shift ;;
             *) break ;;

@@ -26,7 +26,7 @@
 LIMITS_REPORT_INTS="exit_status wall_time_ns cpu_time_ns cpu_throttled_ns cpu_throttled_periods
     memory_limit_bytes memory_usable_bytes memory_peak_bytes memory_enomem_total read_bytes read_ops
     read_throttled_ns written_bytes write_ops write_throttled_ns threads_created threads_peak
-    threads_refused capabilities_peak capabilities_refused hypercalls_total denied_syscalls_total
+    threads_refused processes_created processes_peak processes_refused processes_killed capabilities_peak capabilities_refused hypercalls_total denied_syscalls_total
     unknown_syscalls_total"
 LIMITS_REPORT_OBJS="policy syscalls denied_syscalls unknown_syscalls vm_exits phases_ns"
 

@@ -223,7 +223,7 @@ if ! native; then
         '3:11: cpu.period: duplicate key (first given at 2:11)'
     add_case "policy-check/unknown top-level key" c_pc_bad \
         '{\n  "memroy": "64MiB"\n}\n' \
-        '2:3: memroy: unknown key (did you mean "memory"?); valid keys here: version, memory, cpu, timeout, io, net, max_threads, max_capabilities, vcpus, syscalls, grants, endpoints, cwd, audit, audit_max_bytes, control, job_id, tenant, seed'
+        '2:3: memroy: unknown key (did you mean "memory"?); valid keys here: version, memory, cpu, timeout, io, net, max_threads, max_processes, max_capabilities, vcpus, syscalls, grants, endpoints, cwd, audit, audit_max_bytes, control, job_id, tenant, seed'
     add_case "policy-check/unknown nested key" c_pc_bad \
         '{"io": {"write": {"bandwidth": {"size": "1MiB", "refill": "1s"}}}}\n' \
         '1:49: io.write.bandwidth.refill: unknown key; valid keys in "io.write.bandwidth": size, one_time_burst, refill_time'

@@ -544,6 +544,7 @@ add_case "busybox sh -c arithmetic" c_bb 0 "32" sh -c 'x=5; echo $((x*6+2))'
 . "$HERE/sandbox_policy_cases.sh" # the policy's sandbox keys and options (issue 4)
 . "$HERE/filter_cases.sh" # the syscall filter (issue 4)
 . "$HERE/threads_cases.sh" # limits over several threads, TLB shootdown (issue 3)
+. "$HERE/proc_cases.sh" # processes: fork, wait, groups, limits (issue 17)
 . "$HERE/caps_cases.sh" # capabilities: attenuation, expiry, revocation, limit (issue 4)
 . "$HERE/determinism_cases.sh" # deterministic jobs (issue 4, part 5)
 . "$HERE/fs_cases.sh" # the file-system view: grants, rights, escapes, busybox (issue 4)

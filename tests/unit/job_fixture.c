@@ -25,7 +25,7 @@ struct job *fix_job_new(void)
     assert_int_equal(fd_table_init(job), 0);
     assert_int_equal(syscall_filter_build(job), 0); /* as launch does: the default profile */
     for (unsigned fd = 0; fd < 3; fd++)
-        fd_close(job, fd); /* tests open what they need */
+        fd_close(job, &job->procs[0], fd); /* tests open what they need */
     struct guest_mem *gm = &job->vm.gm;
     uint64_t size = FIX_RAM_SIZE + paging_area_bytes(FIX_RAM_SIZE);
     void *ram = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -39,9 +39,10 @@ struct job *fix_job_new(void)
     job->threads[0].state = VT_RUNNING;
     job->threads[0].tid = 1;
     job->threads_live = 1;
+    job->procs[0].threads_live = 1;
     job->exe_path = "/opt/jobs/hello";
-    job->brk_start = job->brk_cur = 0x400000;
-    job->mmap_top = gm->user_hi;
+    job->procs[0].brk_start = job->procs[0].brk_cur = 0x400000;
+    job->procs[0].mmap_top = gm->user_hi;
     for (unsigned i = 0; i < 16; i++) {
         job->rlimits[i][0] = 1024;
         job->rlimits[i][1] = 4096;
@@ -105,6 +106,6 @@ void fix_fd(struct job *job, int fd, int host_fd, uint32_t rights)
                           NULL);
     assert_true(slot >= 0);
     job->caps->caps[slot].keep_fd = true; /* the test closes its own descriptors */
-    fd_bind(job, fd, (uint32_t)slot, false,
+    fd_bind(job, &job->procs[0], fd, (uint32_t)slot, false,
             (rights & CAP_R_WRITE) ? ((rights & CAP_R_READ) ? O_RDWR : O_WRONLY) : O_RDONLY);
 }

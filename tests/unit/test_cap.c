@@ -172,7 +172,7 @@ static int setup(void **state)
     int slot = cap_create(f->job->caps, CAP_NONE, CAP_FILE, CAP_FROM_GRANT, RW_FILE, 0, f->host,
                           "/data/f");
     assert_true(slot >= 0);
-    fd_bind(f->job, 3, (uint32_t)slot, false, O_RDWR);
+    fd_bind(f->job, &f->job->procs[0], 3, (uint32_t)slot, false, O_RDWR);
     fix_map(f->job, U0, 4 * PG, GPERM_R | GPERM_W);
     *state = f;
     return 0;
@@ -210,7 +210,7 @@ static void test_derive_attenuates(void **state)
     memcpy(&info, fix_host(job, U0 + 64), sizeof info);
     assert_int_equal(info.rights, CAP_R_READ | CAP_R_SEEK);
     assert_int_equal(info.depth, 1);
-    assert_int_equal(info.parent_id, job->caps->caps[job->fds[3].cap].id);
+    assert_int_equal(info.parent_id, job->caps->caps[job->procs[0].fds[3].cap].id);
     assert_int_equal(SC(job, sys_isovm_cap_info, (uint64_t)ro, 0), E(EFAULT));
     assert_int_equal(SC(job, sys_isovm_cap_info, (uint64_t)ro, ISOVM_FW_CODE_GPA), E(EFAULT));
 }
@@ -219,14 +219,14 @@ static void test_derive_limit_leaks_nothing(void **state)
 {
     struct job *job = ((struct fix *)*state)->job;
     uint32_t used = job->caps->used;
-    unsigned open = job->fds_open;
+    unsigned open = job->procs[0].fds_open;
     int n = 0;
     while (SC(job, sys_isovm_cap_derive, 3, CAP_R_READ) >= 0)
         n++;
     assert_true(n > 0);
     assert_int_equal(SC(job, sys_isovm_cap_derive, 3, CAP_R_READ), E(EMFILE));
     assert_int_equal(job->caps->used, used + (uint32_t)n);
-    assert_int_equal(job->fds_open, open + (unsigned)n);
+    assert_int_equal(job->procs[0].fds_open, open + (unsigned)n);
     assert_true(job->stats.denials[DENY_LIMIT] >= 2);
     /* closing one frees exactly one descriptor and one table slot */
     assert_int_equal(SC(job, sys_close, 4), 0);
@@ -256,7 +256,7 @@ static void test_revoke_and_reuse(void **state)
     assert_int_equal(SC(job, sys_read, (uint64_t)w, U0, 1), E(EBADF));
     /* the console cannot be revoked */
     fix_fd(job, 1, 1, CAP_R_WRITE);
-    job->caps->caps[job->fds[1].cap].origin = CAP_FROM_CONSOLE;
+    job->caps->caps[job->procs[0].fds[1].cap].origin = CAP_FROM_CONSOLE;
     assert_int_equal(SC(job, sys_isovm_cap_revoke, 1), E(EPERM));
 }
 

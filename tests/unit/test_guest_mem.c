@@ -554,19 +554,18 @@ static uint64_t *exc_frame(struct job *job, uint64_t vector, uint64_t err, uint6
 static void test_fault_frames(void **state)
 {
     (void)state;
-    struct vcpu v = { .fd = -1, .index = 0 };
     /* a user read of a mapped page with no entry: given, resumed */
     struct job *job = fix_job_new();
     assert_int_equal(gmem_set_perm(&job->vm.gm, U0, FIX_PG, GPERM_R | GPERM_W), 0);
     uint64_t *q = exc_frame(job, 14, 0x4, 0x2b, U0 + 8);
-    assert_int_equal(fault_handle(job, &v), 0);
+    assert_int_equal(fault_handle(job, &job->threads[0]), 0);
     assert_int_equal(q[ISOVM_EXC_SAVED_QWORDS], ISOVM_EXC_RESUME);
     assert_true(gmem_page_given(&job->vm.gm, U0 / FIX_PG));
     assert_int_equal(job->end, JOB_RUNNING);
     /* a write to it now: a protection fault (error bit 0) once its rights are read-only */
     assert_int_equal(gmem_set_perm(&job->vm.gm, U0, FIX_PG, GPERM_R), 0);
     q = exc_frame(job, 14, 0x7, 0x2b, U0 + 8);
-    assert_int_equal(fault_handle(job, &v), 1);
+    assert_int_equal(fault_handle(job, &job->threads[0]), 1);
     assert_int_equal(q[ISOVM_EXC_SAVED_QWORDS], 14); /* not resumed */
     assert_int_equal(job->end, JOB_SIGNALED);
     assert_int_equal(job->exit_status, 139);
@@ -577,7 +576,7 @@ static void test_fault_frames(void **state)
         job = fix_job_new();
         assert_int_equal(gmem_set_perm(&job->vm.gm, U0, FIX_PG, i == 1 ? GPERM_R : 0), 0);
         exc_frame(job, 14, bad[i][1], 0x2b, bad[i][0]);
-        assert_int_equal(fault_handle(job, &v), 1);
+        assert_int_equal(fault_handle(job, &job->threads[0]), 1);
         assert_int_equal(job->end, JOB_SIGNALED);
         assert_int_equal(job->signal, 11);
         fix_job_free(job);
@@ -587,7 +586,7 @@ static void test_fault_frames(void **state)
     assert_int_equal(gmem_set_perm(&job->vm.gm, U0, FIX_PG, GPERM_R | GPERM_W), 0);
     job->vm.gm.frames_total = job->vm.gm.frames_given + job->vm.gm.frames_tables;
     exc_frame(job, 14, 0x6, 0x2b, U0);
-    assert_int_equal(fault_handle(job, &v), 1);
+    assert_int_equal(fault_handle(job, &job->threads[0]), 1);
     assert_int_equal(job->end, JOB_OOM);
     assert_int_equal(job->exit_status, 137);
     assert_int_equal(job->stats.enomem_total, 1);
@@ -596,14 +595,14 @@ static void test_fault_frames(void **state)
     job = fix_job_new();
     assert_int_equal(gmem_set_perm(&job->vm.gm, U0, FIX_PG, GPERM_R | GPERM_W), 0);
     exc_frame(job, 14, 0x2, 0x08, U0);
-    assert_int_equal(fault_handle(job, &v), 1);
+    assert_int_equal(fault_handle(job, &job->threads[0]), 1);
     assert_int_equal(job->end, JOB_INTERNAL_ERROR);
     assert_false(gmem_page_given(&job->vm.gm, U0 / FIX_PG));
     fix_job_free(job);
     /* a frame that names no exception vector: internal */
     job = fix_job_new();
     exc_frame(job, ISOVM_EXC_RESUME, 0, 0x2b, U0);
-    assert_true(fault_handle(job, &v) < 0);
+    assert_true(fault_handle(job, &job->threads[0]) < 0);
     assert_int_equal(job->end, JOB_INTERNAL_ERROR);
     fix_job_free(job);
     /* other exceptions in ring 3: their signals, never resumed */
@@ -611,7 +610,7 @@ static void test_fault_frames(void **state)
     for (unsigned i = 0; i < 5; i++) {
         job = fix_job_new();
         q = exc_frame(job, vec_sig[i][0], 0, 0x2b, 0);
-        assert_int_equal(fault_handle(job, &v), 1);
+        assert_int_equal(fault_handle(job, &job->threads[0]), 1);
         assert_int_equal(job->signal, (int)vec_sig[i][1]);
         assert_int_equal(q[ISOVM_EXC_SAVED_QWORDS], vec_sig[i][0]);
         fix_job_free(job);
@@ -716,6 +715,92 @@ static void test_paging_lazy(void **state)
     munmap(gm.host, gm.size);
 }
 
+/* Another process's space (a fork): its own window and tables in the first space's area, its
+ * frames counted in the first space's; the copy carries rights, given pages' contents and file
+ * ranges (a private one as the parent changed it, the file untouched); ending it gives every
+ * frame and table back, and the tables are reused; a copy the limit cannot hold fails whole. */
+static void test_spaces(void **state)
+{
+    struct job *job = *state;
+    struct guest_mem *root = &job->vm.gm;
+    assert_int_equal(gmem_sigbus_guard_init(), 0);
+    root->on_file_key = key_note;
+    key_deltas = 0;
+    uint64_t window = root->npages * FIX_PG, base = 1ull << 32;
+    uint8_t *host = mmap(NULL, window, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(host != MAP_FAILED);
+    struct guest_mem child;
+    struct paging cpg;
+    memset(&child, 0, sizeof child);
+    assert_int_equal(gmem_space_init(&child, root, host, base), 0);
+    assert_true(gmem_root(&child) == root);
+    assert_int_equal(child.user_lo, root->user_lo);
+    assert_int_equal(child.user_hi, root->user_hi);
+    uint64_t tables0 = root->frames_tables;
+    assert_int_equal(paging_space_init(&cpg, &child, &job->vm.pg, FIX_FW_SIZE), 0);
+    uint64_t tables1 = root->frames_tables;
+    assert_true(tables1 >= tables0 + 4); /* the PML4 and the firmware's tables */
+    assert_true(paging_entry(&child, ISOVM_FW_CODE_GPA) & PTE_P); /* the firmware, as in every space */
+    assert_false(paging_entry(&child, ISOVM_FW_CODE_GPA) & PTE_US);
+    /* the parent: two pages written, one mapped and untouched, one reserved, a private file */
+    assert_int_equal(gmem_set_perm(root, U0, 3 * FIX_PG, GPERM_R | GPERM_W), 0);
+    assert_int_equal(gmem_set_perm(root, U0 + 3 * FIX_PG, FIX_PG, GPERM_RESERVED), 0);
+    assert_int_equal(gmem_copy_to(root, U0, "parent", 7), 0);
+    assert_int_equal(gmem_copy_to(root, U0 + 2 * FIX_PG, "two", 4), 0);
+    int fd = temp_file(2);
+    uint64_t fa = 4ull << 20;
+    assert_int_equal(gmem_map_file(root, fa, 2 * FIX_PG, GPERM_R | GPERM_W, fd, 0, false, false,
+                                   77), 0);
+    assert_int_equal(gmem_fault(root, fa, GPERM_W), 0);
+    root->host[fa] = 'P'; /* a private copy of the file's page */
+    uint64_t given = root->frames_given;
+    uint64_t own_tables = root->frames_tables - (tables1 - tables0); /* the first space's */
+    assert_int_equal(gmem_space_copy(&child, root), 0);
+    assert_int_equal(key_deltas, 1); /* the file range holds its key once more */
+    assert_int_equal(root->frames_given, 2 * given);
+    assert_string_equal((char *)host + U0, "parent");
+    assert_string_equal((char *)host + U0 + 2 * FIX_PG, "two");
+    assert_false(gmem_page_given(&child, (U0 + FIX_PG) / FIX_PG)); /* untouched stays so */
+    assert_int_equal(child.perm[(U0 + 3 * FIX_PG) / FIX_PG], GPERM_RESERVED);
+    assert_int_equal(child.user_pages, root->user_pages);
+    assert_int_equal(paging_entry(&child, U0) & 0x000ffffffffff000ull, base + U0); /* its own frame */
+    assert_int_equal(paging_entry(root, U0) & 0x000ffffffffff000ull, U0);
+    assert_int_equal(host[fa], 'P'); /* the parent's private page, copied */
+    assert_int_equal(host[fa + FIX_PG], 'b'); /* untouched: the file's */
+    char c = 0;
+    assert_int_equal(pread(fd, &c, 1, 0), 1);
+    assert_int_equal(c, 'a'); /* the file itself untouched */
+    /* a write in the child is the child's */
+    host[U0] = 'C';
+    assert_int_equal(root->host[U0], 'p');
+    /* its end: frames and tables back, the freed tables reused next */
+    gmem_space_clear(&child);
+    paging_space_free(&cpg, &child);
+    assert_int_equal(key_deltas, 0);
+    assert_int_equal(root->frames_given, given);
+    assert_int_equal(root->frames_tables, own_tables);
+    assert_int_equal(child.user_pages, 0);
+    assert_true(job->vm.pg.nfree >= tables1 - tables0);
+    uint64_t next = job->vm.pg.next_gpa;
+    assert_int_equal(paging_space_init(&cpg, &child, &job->vm.pg, FIX_FW_SIZE), 0);
+    assert_int_equal(job->vm.pg.next_gpa, next); /* from the free list */
+    assert_int_equal(root->frames_tables, own_tables + (tables1 - tables0));
+    /* a copy the limit cannot hold: -ENOMEM, nothing kept */
+    root->frames_total = root->frames_given + root->frames_tables + 1;
+    assert_int_equal(gmem_space_copy(&child, root), -ENOMEM);
+    assert_int_equal(root->frames_given, given);
+    assert_int_equal(child.nfiles, 0);
+    assert_int_equal(key_deltas, 0);
+    gmem_space_clear(&child);
+    paging_space_free(&cpg, &child);
+    assert_int_equal(root->frames_tables, own_tables);
+    gmem_set_perm(root, fa, 2 * FIX_PG, 0);
+    close(fd);
+    munmap(host, window);
+    gmem_tables_free(&child);
+    paging_fini(&job->vm.pg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -737,6 +822,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_ranges_full, setup, teardown),
         cmocka_unit_test(test_fault_frames),
+        cmocka_unit_test_setup_teardown(test_spaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paging_init_layout, setup, teardown),
         cmocka_unit_test(test_paging_init_refuses),
     };

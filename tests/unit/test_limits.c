@@ -114,21 +114,21 @@ static void test_dup_until_emfile(void **state)
     (void)state;
     struct job *job = fix_job_new();
     fix_fd(job, 1, 1, CAP_R_WRITE | CAP_R_STAT);
-    job->fds_open = 1;
-    for (unsigned i = 1; i < job->fds_max; i++) {
+    job->procs[0].fds_open = 1;
+    for (unsigned i = 1; i < job->procs[0].fds_max; i++) {
         int64_t fd = SC(job, sys_dup, 1);
         assert_true(fd >= 0);
     }
-    assert_int_equal(job->fds_open, job->fds_max);
+    assert_int_equal(job->procs[0].fds_open, job->procs[0].fds_max);
     assert_int_equal(SC(job, sys_dup, 1), E(EMFILE));
     assert_int_equal(SC(job, sys_fcntl, 1, F_DUPFD, 0), E(EMFILE));
-    assert_int_equal(SC(job, sys_fcntl, 1, F_DUPFD, job->fds_max), E(EINVAL));
+    assert_int_equal(SC(job, sys_fcntl, 1, F_DUPFD, job->procs[0].fds_max), E(EINVAL));
     assert_int_equal(job->stats.caps_refused, 2);
     assert_int_equal(job->stats.denied[SYS_dup], 1);
     assert_int_equal(job->stats.denied[SYS_fcntl], 1);
-    assert_int_equal(job->stats.caps_peak, job->fds_max);
+    assert_int_equal(job->stats.caps_peak, job->procs[0].fds_max);
     /* dup2 beyond the table is EBADF (as beyond RLIMIT_NOFILE) and counted. */
-    assert_int_equal(SC(job, sys_dup2, 1, job->fds_max), E(EBADF));
+    assert_int_equal(SC(job, sys_dup2, 1, job->procs[0].fds_max), E(EBADF));
     assert_int_equal(SC(job, sys_dup2, 1, UINT64_MAX), E(EBADF));
     assert_int_equal(job->stats.caps_refused, 4);
     /* A closed slot is reused, lowest first, and the closed number loses its authority. */
@@ -155,9 +155,30 @@ static void test_clone_refusals(void **state)
     const uint64_t thread = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
                             CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID |
                             CLONE_CHILD_CLEARTID;
-    /* Processes are not supported. */
-    assert_int_equal(SC(job, sys_clone, 0x11 /* SIGCHLD: fork */, 0, 0, 0, 0), E(ENOSYS));
-    assert_int_equal(SC(job, sys_clone, CLONE_VM | CLONE_VFORK | 0x11, 0, 0, 0, 0), E(ENOSYS));
+    /* Processes: an address space shared between processes (CLONE_VM without CLONE_VFORK),
+     * tables shared between them, namespaces, an exit signal past 64. */
+    assert_int_equal(SC(job, sys_clone, CLONE_VM | 0x11, U0, 0, 0, 0), E(EINVAL));
+    assert_int_equal(SC(job, sys_clone, CLONE_FILES | 0x11, 0, 0, 0, 0), E(EINVAL));
+    assert_int_equal(SC(job, sys_clone, CLONE_FS | 0x11, 0, 0, 0, 0), E(EINVAL));
+    assert_int_equal(SC(job, sys_clone, CLONE_SIGHAND | CLONE_VM | CLONE_VFORK, 0, 0, 0, 0),
+                     E(EINVAL));
+    assert_int_equal(SC(job, sys_clone, CLONE_NEWPID | 0x11, 0, 0, 0, 0), E(EPERM));
+    assert_int_equal(SC(job, sys_clone, CLONE_NEWUSER, 0, 0, 0, 0), E(EPERM));
+    assert_int_equal(SC(job, sys_clone, 65, 0, 0, 0, 0), E(EINVAL));
+    assert_int_equal(SC(job, sys_clone, CLONE_PARENT_SETTID | 0x11, 0, URO, 0, 0), E(EFAULT));
+    assert_int_equal(SC(job, sys_clone, CLONE_CHILD_SETTID | 0x11, 0, 0, ISOVM_FW_CODE_GPA, 0),
+                     E(EFAULT));
+    /* At max_processes (the first process counts): EAGAIN, counted, nothing made. */
+    job->policy.max_processes = 1;
+    assert_int_equal(SC(job, sys_fork, 0), E(EAGAIN));
+    assert_int_equal(SC(job, sys_vfork, 0), E(EAGAIN));
+    assert_int_equal(SC(job, sys_clone, 0x11, 0, 0, 0, 0), E(EAGAIN));
+    assert_int_equal(job->stats.procs_refused, 3);
+    assert_int_equal(job->stats.denied[SYS_fork], 1);
+    assert_int_equal(job->stats.denied[SYS_clone], 1);
+    assert_int_equal(job->stats.procs_created, 1); /* the first process only */
+    assert_int_equal(job->procs[1].state, PROC_FREE);
+    job->stats.denied[SYS_clone] = 0;
     /* A thread without CLONE_SIGHAND, with an exit signal, or unknown flags. */
     assert_int_equal(SC(job, sys_clone, CLONE_VM | CLONE_THREAD, U0, 0, 0, 0), E(EINVAL));
     assert_int_equal(SC(job, sys_clone, thread | 0x11, U0, U0, U0, U0), E(EINVAL));
@@ -192,6 +213,7 @@ static void test_exit_wakes_clear_child_tid(void **state)
     waiter->futex_addr = U0;
     waiter->futex_bitset = FUTEX_BITSET_ANY;
     job->threads_live = 2;
+    job->procs[0].threads_live = 2;
     *(uint32_t *)fix_host(job, U0) = 77;
     assert_int_equal(SC(job, sys_set_tid_address, U0), 1);
     assert_true(SC(job, sys_exit, 3) == SC_STOP);
@@ -199,6 +221,30 @@ static void test_exit_wakes_clear_child_tid(void **state)
     assert_true(waiter->futex_woken);
     assert_int_equal(job->end, JOB_RUNNING); /* one thread is left */
     assert_int_equal(job->threads_live, 1);
+    fix_job_free(job);
+}
+
+/* A futex is its process's: a wake in one process never reaches a waiter of another at the same
+ * virtual address (after a fork both have the same layout). */
+static void test_futex_per_process(void **state)
+{
+    (void)state;
+    struct job *job = fix_job_new();
+    fix_map(job, U0, PG, GPERM_R | GPERM_W);
+    struct vthread *other = &job->threads[1];
+    job->procs[1].state = PROC_LIVE;
+    job->procs[1].pid = 2;
+    other->proc = &job->procs[1];
+    other->state = VT_RUNNING;
+    other->futex_waiting = true;
+    other->futex_addr = U0;
+    other->futex_bitset = FUTEX_BITSET_ANY;
+    assert_int_equal(SC(job, sys_futex, U0, FUTEX_WAKE, 1, 0, 0, 0), 0);
+    assert_false(other->futex_woken);
+    assert_int_equal(futex_wake_addr(job, &job->procs[1], U0, 1, FUTEX_BITSET_ANY), 1);
+    assert_true(other->futex_woken);
+    other->state = VT_FREE;
+    job->procs[1].state = PROC_FREE;
     fix_job_free(job);
 }
 
@@ -384,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_dup_until_emfile),
         cmocka_unit_test(test_clone_refusals),
         cmocka_unit_test(test_exit_wakes_clear_child_tid),
+        cmocka_unit_test(test_futex_per_process),
         cmocka_unit_test(test_futex_args),
         cmocka_unit_test(test_futex_wake_requeue_op),
         cmocka_unit_test(test_io_admit),

@@ -243,7 +243,7 @@ static const struct bad_case bad_cases[] = {
     /* unknown keys, named with the valid ones */
     { "{\n  \"memory\": \"64MiB\",\n  \"memroy\": \"64MiB\"\n}",
       "t.json:3:3: memroy: unknown key (did you mean \"memory\"?); valid keys here: version, memory, "
-      "cpu, timeout, io, net, max_threads, max_capabilities", NULL },
+      "cpu, timeout, io, net, max_threads, max_processes, max_capabilities", NULL },
     { "{\"cpu\": {\"period\": \"1s\",\n          \"qouta\": \"25%\"}}",
       "t.json:2:11: cpu.qouta: unknown key (did you mean \"quota\"?); valid keys in \"cpu\": quota, "
       "period, time_limit", NULL },
@@ -629,13 +629,13 @@ static void test_write_json(void **state)
     assert_int_equal(json_array_size(json_object_get(j, "endpoints")), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "audit_max_bytes")), 16 << 20);
     assert_true(json_is_null(json_object_get(j, "tenant")));
-    assert_int_equal(json_object_size(j), 43);
+    assert_int_equal(json_object_size(j), 44);
     json_decref(j);
     /* one key per line, opening brace where the stream is, closing brace at the indent */
     unsigned lines = 0;
     for (const char *c = s; *c; c++)
         lines += *c == '\n';
-    assert_int_equal(lines, 44);
+    assert_int_equal(lines, 45);
     assert_true(strncmp(s, "{\n  \"memory_bytes\": ", 20) == 0);
     assert_string_equal(s + strlen(s) - 2, "\n}");
     free(s);

@@ -50,7 +50,7 @@ static void bind_file(struct fix *f, uint64_t expires)
     int slot = cap_create(f->job->caps, CAP_NONE, CAP_FILE, CAP_FROM_GRANT,
                           CAP_R_READ | CAP_R_SEEK | CAP_R_STAT, expires, f->host, "/data/f");
     assert_true(slot >= 0);
-    fd_bind(f->job, 3, (uint32_t)slot, false, O_RDONLY);
+    fd_bind(f->job, &f->job->procs[0], 3, (uint32_t)slot, false, O_RDONLY);
 }
 
 static int setup(void **state)
@@ -236,7 +236,7 @@ static void test_drop_from_outside(void **state)
     assert_int_equal(blk(job)->rc_maxlen, 0); /* the firmware's fast path is off */
     /* revoked meanwhile: the sync does not touch the closed descriptor */
     pthread_mutex_lock(&job->lock);
-    cap_revoke(job->caps, job->fds[3].cap, false, NULL, NULL);
+    cap_revoke(job->caps, job->procs[0].fds[3].cap, false, NULL, NULL);
     blk(job)->rc_bytes = 4096;
     blk(job)->rc_hits = 1;
     read_cache_sync(job, &job->threads[0]);

@@ -357,7 +357,7 @@ static void test_fifo_open_refused(void **state)
     assert_int_equal(timed_open(f, "/out/fifo", O_WRONLY, &ms), E(ENXIO));
     close(reader);
     assert_int_equal(job->stats.denials[DENY_SPECIAL], 8);
-    assert_int_equal(job->fds_open, 0);
+    assert_int_equal(job->procs[0].fds_open, 0);
     /* a symlink to it is the same; stat, lstat, access and O_PATH do not open it */
     assert_int_equal(SC(job, sys_symlink, gs(f, "fifo"), gs(f, "/out/fl")), 0);
     assert_int_equal(timed_open(f, "/out/fl", O_RDONLY, &ms), E(ENXIO));
@@ -395,8 +395,8 @@ static void test_special_files_refused(void **state)
     assert_int_equal(job->stats.denials[DENY_SPECIAL], want);
     int64_t fd = timed_open(f, "/out/plain", O_RDWR | O_CREAT | O_NONBLOCK, &ms);
     assert_true(fd >= 0);
-    assert_true(job->fds[fd].status & O_NONBLOCK);
-    int host = job->caps->caps[job->fds[fd].cap].host_fd;
+    assert_true(job->procs[0].fds[fd].status & O_NONBLOCK);
+    int host = job->caps->caps[job->procs[0].fds[fd].cap].host_fd;
     assert_int_equal(fcntl(host, F_GETFL) & (O_NONBLOCK | O_ACCMODE), O_RDWR);
     fd = timed_open(f, "/out", O_RDONLY | O_DIRECTORY, &ms);
     assert_true(fd >= 0);

@@ -75,7 +75,7 @@ static void test_brk_query_and_grow(void **state)
     assert_int_equal(SC(job, sys_brk, 0x1000), BRK0);
     assert_int_equal(SC(job, sys_brk, UINT64_MAX), BRK0); /* rounding overflow */
     assert_int_equal(SC(job, sys_brk, BRK0 + 0x2800), BRK0 + 0x2800);
-    assert_int_equal(job->brk_cur, BRK0 + 0x2800);
+    assert_int_equal(job->procs[0].brk_cur, BRK0 + 0x2800);
     assert_true(writable(job, BRK0, 0x3000));
     assert_false(readable(job, BRK0 + 0x3000, 1));
     assert_int_equal(PTE(job, BRK0), BRK0 | PTE_P | PTE_US | PTE_RW | PTE_NX);

@@ -320,6 +320,26 @@ void audit_cap(struct job *job, const char *event, uint32_t slot, int fd, uint64
     line_end(job);
 }
 
+void audit_proc(struct job *job, const char *event, int pid, int ppid, uint64_t nr,
+                const uint32_t *cap_ids, unsigned ncaps, int status)
+{
+    FILE *f = line_begin(job, event);
+    if (!f)
+        return;
+    fprintf(f, ",\"pid\":%d,\"ppid\":%d", pid, ppid);
+    put_syscall(f, nr);
+    fprintf(f, ",\"by\":\"job\"");
+    if (cap_ids) {
+        fputs(",\"caps\":[", f);
+        for (unsigned i = 0; i < ncaps; i++)
+            fprintf(f, "%s%u", i ? "," : "", cap_ids[i]);
+        fputc(']', f);
+    } else {
+        fprintf(f, ",\"status\":%d", status);
+    }
+    line_end(job);
+}
+
 /* ---- repeated denials: AUDIT_BURST a second of each kind and syscall in full --------------- */
 
 static uint64_t since_start(const struct job *job, uint64_t now)

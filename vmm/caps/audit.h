@@ -33,6 +33,12 @@ void audit_close(struct job *job);
 void audit_cap(struct job *job, const char *event, uint32_t slot, int fd, uint64_t nr,
                const char *by);
 
+/* A process event: "fork" (child made by syscall nr, holding handles on the capabilities
+ * with these ids: the parent's descriptors, delegated) or "exit" (with its wait status).
+ * job->lock held. */
+void audit_proc(struct job *job, const char *event, int pid, int ppid, uint64_t nr,
+                const uint32_t *cap_ids, unsigned ncaps, int status);
+
 /* A refusal: counted in job->stats.denials[kind] and logged with the syscall, the errno
  * returned, the capability (CAP_NONE: none) and its chain, and the guest path if any
  * (NULL: none). Of the denials of one kind and syscall, AUDIT_BURST per AUDIT_WINDOW_NS are

@@ -53,8 +53,7 @@ void cap_hold_end(struct job *job, struct cap_hold *h)
 
 void caps_revoked_wake(struct job *job, const struct vthread *self)
 {
-    if (job->vm.gm.nfiles)
-        cap_maps_sweep(job); /* a revoked file's mappings: no access from now */
+    cap_maps_sweep_all(job); /* a revoked file's mappings: no access from now */
     job_wake_all(job);
     job_kick(job, self);
 }
@@ -96,7 +95,7 @@ int cap_hold_call(struct job *job, uint32_t slot, int (*op)(int fd, void *arg), 
     int r;
     do
         r = op(h.fd, arg);
-    while (r < 0 && errno == EINTR && !atomic_load(&job->stop) && !cap_hold_revoked(job, &h));
+    while (r < 0 && errno == EINTR && !job_call_ending(job) && !cap_hold_revoked(job, &h));
     int e = errno;
     pthread_mutex_lock(&job->lock);
     cap_hold_end(job, &h);

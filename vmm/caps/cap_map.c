@@ -21,10 +21,9 @@ static void key_ref(struct guest_mem *gm, uint64_t key, int delta)
         cap_unref(job->caps, slot);
 }
 
-int cap_map_file(struct job *job, uint32_t slot, uint64_t gva, uint64_t len, unsigned perm,
-                 uint64_t off, bool shared, bool shared_ro)
+int cap_map_file(struct job *job, struct guest_mem *gm, uint32_t slot, uint64_t gva,
+                 uint64_t len, unsigned perm, uint64_t off, bool shared, bool shared_ro)
 {
-    struct guest_mem *gm = &job->vm.gm;
     struct cap *e = &job->caps->caps[slot];
     gm->on_file_key = key_ref;
     gm->file_key_ctx = job;
@@ -36,9 +35,8 @@ int cap_map_file(struct job *job, uint32_t slot, uint64_t gva, uint64_t len, uns
     return rc;
 }
 
-int cap_maps_sweep(struct job *job)
+int cap_maps_sweep(struct job *job, struct guest_mem *gm)
 {
-    struct guest_mem *gm = &job->vm.gm;
     int cut = 0;
     uint64_t now = 0;
     for (unsigned i = 0; i < gm->nfiles;) {
@@ -70,4 +68,11 @@ int cap_maps_sweep(struct job *job)
     if (cut) /* every vCPU flushes before it runs on; the caller kicks them */
         atomic_fetch_add(&job->tlb_gen, 1);
     return cut;
+}
+
+void cap_maps_sweep_all(struct job *job)
+{
+    for (unsigned i = 0; i < ISOVM_MAX_PROCS; i++)
+        if (job->procs[i].state == PROC_LIVE && job->procs[i].gm->nfiles)
+            cap_maps_sweep(job, job->procs[i].gm);
 }

@@ -9,7 +9,8 @@
  * `slot` at off, with permissions perm: the range holds a reference on the entry (as a
  * descriptor does) until it is unmapped, so closing the descriptor keeps the mapping, as on
  * Linux. 0 or -errno (gmem_map_file's). job->lock held. */
-int cap_map_file(struct job *job, uint32_t slot, uint64_t gva, uint64_t len, unsigned perm,
+int cap_map_file(struct job *job, struct guest_mem *gm, uint32_t slot, uint64_t gva,
+                 uint64_t len, unsigned perm,
                  uint64_t off, bool shared, bool shared_ro);
 
 /* Cut every file range whose entry is revoked or past its deadline (expiring it, audited):
@@ -17,6 +18,8 @@ int cap_map_file(struct job *job, uint32_t slot, uint64_t gva, uint64_t len, uns
  * window, the reference dropped; the tables marked for a shootdown. Called after revocations
  * and at each hypercall while files are mapped. Returns how many ranges were cut. job->lock
  * held. */
-int cap_maps_sweep(struct job *job);
+int cap_maps_sweep(struct job *job, struct guest_mem *gm);
+/* The same in every live process's space (a revocation). */
+void cap_maps_sweep_all(struct job *job);
 
 #endif

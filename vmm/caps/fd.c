@@ -8,12 +8,13 @@
 
 int fd_table_init(struct job *job)
 {
-    job->fds_max = job->policy.max_capabilities;
-    job->fds = calloc(job->fds_max, sizeof *job->fds);
+    struct proc *first = &job->procs[0];
+    first->fds_max = job->policy.max_capabilities;
+    first->fds = calloc(first->fds_max, sizeof *first->fds);
     job->caps = calloc(1, sizeof *job->caps);
-    if (!job->fds || !job->caps)
+    if (!first->fds || !job->caps)
         return -ENOMEM;
-    if (cap_table_init(job->caps, job->fds_max))
+    if (cap_table_init(job->caps, first->fds_max))
         return -ENOMEM;
     /* stdin, stdout, stderr: the console, one capability each (isovm's own 0-2) */
     for (int fd = 0; fd < 3; fd++) {
@@ -24,15 +25,44 @@ int fd_table_init(struct job *job)
             return slot;
         job->caps->caps[slot].keep_fd = true;
         job->console_cap[fd] = (uint32_t)slot;
-        fd_bind(job, fd, (uint32_t)slot, false, fd == 0 ? O_RDONLY : O_WRONLY);
+        fd_bind(job, first, fd, (uint32_t)slot, false, fd == 0 ? O_RDONLY : O_WRONLY);
     }
     return 0;
 }
 
+int fd_table_fork(struct job *job, const struct proc *parent, struct proc *child)
+{
+    child->fds_max = parent->fds_max;
+    child->fds = calloc(child->fds_max, sizeof *child->fds);
+    if (!child->fds)
+        return -ENOMEM;
+    child->fds_open = 0;
+    for (unsigned fd = 0; fd < parent->fds_max; fd++) {
+        const struct fd_slot *d = &parent->fds[fd];
+        if (!d->open || !cap_get(job->caps, d->cap, d->gen))
+            continue; /* a handle whose entry was freed: closed in the child */
+        fd_bind(job, child, (int)fd, d->cap, d->cloexec, d->access);
+        child->fds[fd].status = d->status;
+    }
+    return 0;
+}
+
+void fd_table_release(struct job *job, struct proc *p)
+{
+    for (unsigned fd = 0; p->fds && fd < p->fds_max; fd++)
+        if (p->fds[fd].open)
+            fd_close(job, p, fd);
+    free(p->fds);
+    p->fds = NULL;
+    p->fds_open = 0;
+}
+
 void fd_table_fini(struct job *job)
 {
-    free(job->fds);
-    job->fds = NULL;
+    for (unsigned i = 0; i < ISOVM_MAX_PROCS; i++) {
+        free(job->procs[i].fds);
+        job->procs[i].fds = NULL;
+    }
     if (job->caps)
         cap_table_fini(job->caps);
     free(job->caps);
@@ -87,9 +117,9 @@ int cap_need(struct job *job, const struct sc_call *c, const struct cap *e, uint
 int fd_cap(struct job *job, const struct sc_call *c, uint64_t fd, uint32_t need, struct cap **out,
            uint32_t *slot)
 {
-    if (fd >= job->fds_max || !job->fds[fd].open)
+    if (fd >= sc_proc(c)->fds_max || !sc_proc(c)->fds[fd].open)
         return -EBADF;
-    const struct fd_slot *d = &job->fds[fd];
+    const struct fd_slot *d = &sc_proc(c)->fds[fd];
     int rc = cap_use(job, c, d->cap, d->gen, need, (int)fd, NULL, out);
     if (rc == 0 && slot)
         *slot = d->cap;
@@ -98,10 +128,10 @@ int fd_cap(struct job *job, const struct sc_call *c, uint64_t fd, uint32_t need,
 
 int fd_alloc(struct job *job, const struct sc_call *c, uint64_t from)
 {
-    if (from >= job->fds_max)
+    if (from >= sc_proc(c)->fds_max)
         return -EINVAL;
-    for (uint64_t fd = from; fd < job->fds_max; fd++)
-        if (!job->fds[fd].open)
+    for (uint64_t fd = from; fd < sc_proc(c)->fds_max; fd++)
+        if (!sc_proc(c)->fds[fd].open)
             return (int)fd;
     job->stats.caps_refused++;
     job_count_denied(job, c->nr);
@@ -109,17 +139,18 @@ int fd_alloc(struct job *job, const struct sc_call *c, uint64_t from)
     return -EMFILE;
 }
 
-int fd_bind(struct job *job, int fd, uint32_t slot, bool cloexec, uint32_t access)
+int fd_bind(struct job *job, struct proc *p, int fd, uint32_t slot, bool cloexec,
+            uint32_t access)
 {
-    struct fd_slot *d = &job->fds[fd];
+    struct fd_slot *d = &p->fds[fd];
     cap_ref(job->caps, slot); /* first: closing what fd held may otherwise free `slot` */
     if (d->open)
-        fd_close(job, (uint64_t)fd);
+        fd_close(job, p, (uint64_t)fd);
     *d = (struct fd_slot){ .open = true, .cloexec = cloexec, .cap = slot,
                            .gen = job->caps->caps[slot].gen, .access = access };
-    job->fds_open++;
-    if (job->fds_open > job->stats.caps_peak)
-        job->stats.caps_peak = job->fds_open;
+    p->fds_open++;
+    if (p->fds_open > job->stats.caps_peak)
+        job->stats.caps_peak = p->fds_open;
     return fd;
 }
 
@@ -140,19 +171,19 @@ int fd_new_cap(struct job *job, const struct sc_call *c, uint32_t parent, enum c
             audit_deny(job, fd_deny_kind(slot), c->nr, -slot, parent, path);
         return slot;
     }
-    fd_bind(job, fd, (uint32_t)slot, cloexec, access);
+    fd_bind(job, sc_proc(c), fd, (uint32_t)slot, cloexec, access);
     audit_cap(job, "derive", (uint32_t)slot, fd, c->nr, "job");
     return fd;
 }
 
-int fd_close(struct job *job, uint64_t fd)
+int fd_close(struct job *job, struct proc *p, uint64_t fd)
 {
-    if (fd >= job->fds_max || !job->fds[fd].open)
+    if (fd >= p->fds_max || !p->fds[fd].open)
         return -EBADF;
-    struct fd_slot *d = &job->fds[fd];
+    struct fd_slot *d = &p->fds[fd];
     uint32_t slot = d->cap;
     d->open = false;
-    job->fds_open--;
+    p->fds_open--;
     if (cap_get(job->caps, slot, d->gen))
         cap_unref(job->caps, slot);
     return 0;

@@ -22,7 +22,8 @@ struct fd_slot {
  * stdin, stdout and stderr as descriptors 0-2 on the console, one root capability each (isovm's
  * own 0-2, never closed by it). 0 or -ENOMEM (fd_table_fini still frees what was made). */
 int fd_table_init(struct job *job);
-/* Close every host descriptor the capability table owns and free both tables. */
+/* Close every host descriptor the capability table owns and free it and every process's
+ * descriptor table. */
 void fd_table_fini(struct job *job);
 
 /* May the capability in `slot` (generation `gen`) be used for the rights in `need` now? 0 and
@@ -50,9 +51,10 @@ int cap_need(struct job *job, const struct sc_call *c, const struct cap *e, uint
  * when the job holds max_capabilities descriptors, -EINVAL when from is beyond the table. */
 int fd_alloc(struct job *job, const struct sc_call *c, uint64_t from);
 
-/* Make descriptor `fd` (free, or closed first) a handle on capability `slot` (a reference is
- * taken). Returns fd. */
-int fd_bind(struct job *job, int fd, uint32_t slot, bool cloexec, uint32_t access);
+/* Make process p's descriptor `fd` (free, or closed first) a handle on capability `slot` (a
+ * reference is taken). Returns fd. */
+int fd_bind(struct job *job, struct proc *p, int fd, uint32_t slot, bool cloexec,
+            uint32_t access);
 
 /* A new capability derived from `parent` and a descriptor for it, both or neither: a failed
  * call uses no descriptor and no table slot (the caller keeps host_fd then). Refusals are
@@ -62,8 +64,16 @@ int fd_new_cap(struct job *job, const struct sc_call *c, uint32_t parent, enum c
                enum cap_origin origin, uint32_t rights, uint64_t expires_ns, int host_fd,
                const char *path, bool cloexec, uint32_t access);
 
-/* Close guest descriptor fd (drops its reference). 0 or -EBADF. */
-int fd_close(struct job *job, uint64_t fd);
+/* Close process p's descriptor fd (drops its reference). 0 or -EBADF. */
+int fd_close(struct job *job, struct proc *p, uint64_t fd);
+
+/* A forked child's descriptor table: a handle on the same entry for each of the parent's open
+ * descriptors (one more reference each: the open file description is shared, offsets and
+ * all, as on Linux), close-on-exec flags and status kept. 0 or -ENOMEM. */
+int fd_table_fork(struct job *job, const struct proc *parent, struct proc *child);
+
+/* Close every descriptor of an ended process and free its table. */
+void fd_table_release(struct job *job, struct proc *p);
 
 /* Errno for a cap_check failure in a path operation (-EACCES stays, others pass through) and
  * the denial kind to count it under. */

@@ -79,19 +79,19 @@ void fault_describe(const struct fault_info *f, int sig, char *buf, size_t len)
 
 /* The job touched a page of its address space for the first time: give it. 0 when the job
  * resumes, 1 when it ended (the memory limit), -1 when this is a fault to report. */
-static int first_touch(struct job *job, const struct fault_info *f)
+static int first_touch(struct job *job, struct proc *proc, const struct fault_info *f)
 {
     if (f->vector != 14 || (f->cs & 3) != 3 || (f->error_code & 1))
         return -1; /* not a user access to a page with no entry */
     unsigned access = (f->error_code & 0x10) ? GPERM_X : (f->error_code & 2) ? GPERM_W : GPERM_R;
-    int rc = gmem_fault(&job->vm.gm, f->cr2, access);
+    int rc = gmem_fault(proc->gm, f->cr2, access);
     if (rc == -ENOMEM) {
         char msg[256];
         job->stats.enomem_total++;
         snprintf(msg, sizeof msg, "job killed by SIGKILL: out of memory: no frame left for its "
                  "first touch of 0x%llx at rip 0x%llx", (unsigned long long)f->cr2,
                  (unsigned long long)f->rip);
-        job_end(job, JOB_SIGNALED, 128 + SIGKILL, SIGKILL, msg);
+        proc_end(job, proc, proc_status_signaled(SIGKILL), msg);
         return 1;
     }
     if (rc == -EIO) {
@@ -99,14 +99,15 @@ static int first_touch(struct job *job, const struct fault_info *f)
         snprintf(msg, sizeof msg, "job killed by SIGBUS: an access to a mapped file past its end "
                  "(address 0x%llx, rip 0x%llx)", (unsigned long long)f->cr2,
                  (unsigned long long)f->rip);
-        job_end(job, JOB_SIGNALED, 128 + SIGBUS, SIGBUS, msg);
+        proc_end(job, proc, proc_status_signaled(SIGBUS), msg);
         return 1;
     }
     return rc == 0 ? 0 : -1;
 }
 
-int fault_handle(struct job *job, struct vcpu *v)
+int fault_handle(struct job *job, struct vthread *t)
 {
+    const struct vcpu *v = &t->vcpu;
     /* Every exception starts at the top of this vCPU's firmware stack (IST1): the frame and
      * what the firmware saved below it are at a fixed place (firmware/abi.h). */
     const uint64_t n = ISOVM_EXC_SAVED_QWORDS + ISOVM_EXC_FRAME_QWORDS;
@@ -128,7 +129,7 @@ int fault_handle(struct job *job, struct vcpu *v)
         job_end(job, JOB_INTERNAL_ERROR, 125, 0, msg);
         return -EPROTO;
     }
-    int touched = first_touch(job, &f);
+    int touched = first_touch(job, t->proc, &f);
     if (touched >= 0) {
         if (touched == 0) /* the firmware resumes the job at the faulting instruction */
             p[ISOVM_EXC_SAVED_QWORDS] = ISOVM_EXC_RESUME;
@@ -153,6 +154,6 @@ int fault_handle(struct job *job, struct vcpu *v)
     fault_describe(&f, sig, line, sizeof line);
     char msg[300];
     snprintf(msg, sizeof msg, "job killed by %s", line);
-    job_end(job, JOB_SIGNALED, 128 + sig, sig, msg);
+    proc_end(job, t->proc, proc_status_signaled(sig), msg);
     return 1;
 }

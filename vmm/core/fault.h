@@ -16,9 +16,10 @@ const char *signal_name(int sig);
 /* Describe the fault in one line (no "isovm: " prefix) into buf. */
 void fault_describe(const struct fault_info *f, int sig, char *buf, size_t len);
 
-/* Handle an exception exit of vCPU v: read the frame; a first touch of a page the job may use
- * is mended and the job resumes (0); anything else prints one line and ends the job (1, or
- * -errno for an internal error). */
-int fault_handle(struct job *job, struct vcpu *v);
+/* Handle an exception exit of thread t's vCPU: read the frame; a first touch of a page the job
+ * may use is mended and the job resumes (0); anything else ends t's process (the first
+ * process's end, with one line on stderr, is the job's) (1, or -errno for an internal
+ * error). */
+int fault_handle(struct job *job, struct vthread *t);
 
 #endif

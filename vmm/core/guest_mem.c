@@ -55,18 +55,26 @@ void gmem_tables_free(struct guest_mem *gm)
 
 static void frames_peak_note(struct guest_mem *gm)
 {
-    uint64_t used = gm->frames_given + gm->frames_tables;
-    if (used > gm->frames_peak)
-        gm->frames_peak = used;
+    struct guest_mem *r = gmem_root(gm);
+    uint64_t used = r->frames_given + r->frames_tables;
+    if (used > r->frames_peak)
+        r->frames_peak = used;
 }
 
 int gmem_take_table_frame(struct guest_mem *gm)
 {
     if (!gmem_frames_free(gm))
         return -ENOMEM;
-    gm->frames_tables++;
+    gmem_root(gm)->frames_tables++;
     frames_peak_note(gm);
     return 0;
+}
+
+void gmem_give_table_frame_back(struct guest_mem *gm)
+{
+    struct guest_mem *r = gmem_root(gm);
+    if (r->frames_tables)
+        r->frames_tables--;
 }
 
 bool gmem_user_range(const struct guest_mem *gm, uint64_t gva, uint64_t len)
@@ -123,11 +131,12 @@ static int page_give(struct guest_mem *gm, uint64_t p)
         return 0;
     if (!gmem_frames_free(gm) || gmem_slot_need(gm, p * ISOVM_PAGE))
         return -ENOMEM;
-    gm->frames_given++; /* first, so that the tables the entry needs see this frame taken */
+    struct guest_mem *r = gmem_root(gm);
+    r->frames_given++; /* first, so that the tables the entry needs see this frame taken */
     if (gm->on_give) {
         int rc = gm->on_give(gm, p);
         if (rc) {
-            gm->frames_given--;
+            r->frames_given--;
             return rc;
         }
     }
@@ -169,14 +178,14 @@ int gmem_fault(struct guest_mem *gm, uint64_t gva, unsigned access)
     int rc = page_give(gm, p);
     if (rc)
         return rc;
-    gm->first_touches++;
+    gmem_root(gm)->first_touches++;
     /* Fault-around: the other pages of its aligned group of GMEM_FAULT_AROUND with the same
      * rights, while more than an eighth of the frames is free (so that near the limit every
      * frame is one the job touched). A job touching memory in order takes one exit per group,
      * not per page. */
     uint64_t lo = p - p % GMEM_FAULT_AROUND, hi = lo + GMEM_FAULT_AROUND;
     for (uint64_t q = lo; q < hi && q < gm->npages; q++) {
-        if (gmem_frames_free(gm) <= gm->frames_total / 8)
+        if (gmem_frames_free(gm) <= gmem_root(gm)->frames_total / 8)
             break;
         if (q != p && q >= page_of(gm->user_lo) && gm->perm[q] == gm->perm[p] &&
             !gmem_page_given(gm, q) && (past_file_end(gm, q) || page_give(gm, q)))
@@ -339,7 +348,7 @@ static void range_take_back(struct guest_mem *gm, uint64_t first, uint64_t n)
         if (gmem_page_given(gm, p)) {
             gm->given[p / 8] &= (uint8_t)~(1u << (p % 8));
             gm->chunk_given[p / CHUNK]--;
-            gm->frames_given--;
+            gmem_root(gm)->frames_given--;
         }
         p++;
     }
@@ -442,7 +451,7 @@ int gmem_map_file(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned per
         memset(&st, 0, sizeof st);
     gm->files[gm->nfiles++] = (struct gmem_file_range){
         .lo = gva, .hi = gva + len, .key = key, .off = off, .dev = st.st_dev, .ino = st.st_ino,
-        .fd = host_fd, .shared_ro = shared_ro };
+        .fd = host_fd, .shared = shared, .shared_ro = shared_ro };
     return gmem_set_perm(gm, gva, len, perm);
 }
 
@@ -569,9 +578,98 @@ uint64_t gmem_find_free(const struct guest_mem *gm, uint64_t len, uint64_t top)
     return 0;
 }
 
+int gmem_space_init(struct guest_mem *gm, struct guest_mem *root, uint8_t *host,
+                    uint64_t gpa_base)
+{
+    int rc = gmem_tables_alloc(gm, root->npages * ISOVM_PAGE, root->limit_bytes);
+    if (rc)
+        return rc;
+    gm->root = root;
+    gm->host = host;
+    gm->gpa_base = gpa_base;
+    gm->size = root->npages * ISOVM_PAGE; /* the window: the page-table area is root's */
+    gm->pt_lo = gm->size;
+    gm->user_lo = root->user_lo;
+    gm->user_hi = root->user_hi;
+    gm->on_file_key = root->on_file_key;
+    gm->file_key_ctx = root->file_key_ctx;
+    return 0;
+}
+
+void gmem_space_clear(struct guest_mem *gm)
+{
+    if (gm->user_hi <= gm->user_lo)
+        return;
+    if (gm->nfiles) { /* the whole window at once: no range is split, so none can fail */
+        gmem_set_perm(gm, gm->user_lo, gm->user_hi - gm->user_lo, 0);
+    } else { /* the chunks in use only: a window's per-page arrays are touched where used */
+        for (uint64_t c = 0; c * CHUNK < gm->npages; c++) {
+            if (!gm->chunk_mapped[c])
+                continue;
+            uint64_t lo = c * CHUNK * ISOVM_PAGE, hi = lo + CHUNK * ISOVM_PAGE;
+            lo = lo < gm->user_lo ? gm->user_lo : lo;
+            hi = hi > gm->user_hi ? gm->user_hi : hi;
+            if (lo < hi)
+                gmem_set_perm(gm, lo, hi - lo, 0);
+        }
+    }
+    gm->user_pages_peak = 0;
+}
+
+int gmem_space_copy(struct guest_mem *dst, const struct guest_mem *src)
+{
+    uint64_t chunks = src->npages / CHUNK + 1;
+    for (uint64_t c = 0; c < chunks; c++) /* dst is empty: only the chunks src uses */
+        if (src->chunk_mapped[c] && c * CHUNK < src->npages)
+            memcpy(dst->perm + c * CHUNK, src->perm + c * CHUNK,
+                   src->npages - c * CHUNK < CHUNK ? src->npages - c * CHUNK : CHUNK);
+    memcpy(dst->chunk_mapped, src->chunk_mapped, chunks * sizeof *dst->chunk_mapped);
+    dst->user_pages = dst->user_pages_peak = src->user_pages;
+    if (src->nfiles && !dst->files &&
+        !(dst->files = calloc(GMEM_FILE_RANGES_MAX, sizeof *dst->files)))
+        goto fail;
+    for (unsigned i = 0; i < src->nfiles; i++) {
+        const struct gmem_file_range *f = &src->files[i];
+        int prot = PROT_READ | (f->shared_ro ? 0 : PROT_WRITE);
+        if (mmap(dst->host + f->lo, f->hi - f->lo, prot,
+                 (f->shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, f->fd,
+                 (off_t)f->off) == MAP_FAILED) {
+            host_anon(dst, f->lo, f->hi);
+            goto fail;
+        }
+        madvise(dst->host + f->lo, f->hi - f->lo, MADV_DONTDUMP);
+        dst->files[dst->nfiles++] = *f;
+        if (dst->on_file_key)
+            dst->on_file_key(dst, f->key, +1);
+    }
+    for (uint64_t p = 0; p < src->npages; p++) {
+        if (p % CHUNK == 0 && src->chunk_given[p / CHUNK] == 0) {
+            p += CHUNK - 1;
+            continue;
+        }
+        if (!gmem_page_given(src, p))
+            continue;
+        const struct gmem_file_range *f = src->nfiles ? file_of(src, p) : NULL;
+        if (page_give(dst, p))
+            goto fail;
+        if (f && f->shared)
+            continue; /* the file's own page, in both */
+        uint64_t a = p * ISOVM_PAGE;
+        if (!f)
+            memcpy(dst->host + a, src->host + a, ISOVM_PAGE);
+        else if (copy_guarded(dst->host + a, src->host + a, ISOVM_PAGE))
+            gmem_drop(dst, a, ISOVM_PAGE); /* past the file's end now: the child finds it so */
+    }
+    dst->pt_dirty = true;
+    return 0;
+fail:
+    gmem_space_clear(dst);
+    return -ENOMEM;
+}
+
 uint64_t gmem_peak_bytes(const struct guest_mem *gm)
 {
-    return ISOVM_USER_MIN_GPA + gm->frames_peak * ISOVM_PAGE;
+    return ISOVM_USER_MIN_GPA + gmem_root(gm)->frames_peak * ISOVM_PAGE;
 }
 
 void *gmem_host_ptr(const struct guest_mem *gm, uint64_t gpa, uint64_t len)

@@ -40,6 +40,11 @@ struct guest_mem {
     uint8_t *given;           /* one bit per page of the window: a frame is in use */
     uint16_t *chunk_mapped;   /* per chunk: pages with any permission */
     uint16_t *chunk_given;    /* per chunk: given pages */
+    /* A process's space other than the first (vmm/core/proc.h) is a window of its own at
+     * gpa_base, counted in the first space's frames (root); the first has gpa_base 0, root
+     * NULL, and holds the counts below for every space. */
+    struct guest_mem *root;
+    uint64_t gpa_base;        /* the guest-physical address of the window's address 0 */
     uint64_t limit_bytes;     /* the memory limit: firmware region + every frame the job may use */
     uint64_t frames_total;    /* frames the job may use: (limit - firmware region) / page */
     uint64_t frames_given;    /* pages of the address space given */
@@ -71,6 +76,7 @@ struct guest_mem {
         uint64_t dev, ino; /* the file, for truncations through any descriptor */
         int fd;           /* the host descriptor it was mapped from (the key's, kept open by
                            * the range's reference): for its size at a first touch */
+        bool shared;      /* MAP_SHARED (a fork's copy maps the file again, copies no page) */
         bool shared_ro;   /* MAP_SHARED of a file the job may not write: never writable */
     } *files;
     unsigned nfiles;          /* files holds GMEM_FILE_RANGES_MAX once the first is mapped */
@@ -117,15 +123,38 @@ uint64_t gmem_slot_bytes(uint64_t window);
 /* Make the memslot holding gva now (the window's ends, ahead of a job). 0 or on_slot's -errno. */
 int gmem_slot_need(struct guest_mem *gm, uint64_t gva);
 
-/* Frames not in use: what a first touch may still take. */
+/* The space holding the job's frame counts (the first one). */
+static inline struct guest_mem *gmem_root(const struct guest_mem *gm)
+{
+    return gm->root ? gm->root : (struct guest_mem *)gm;
+}
+
+/* Frames not in use: what a first touch may still take (in every space of the job). */
 static inline uint64_t gmem_frames_free(const struct guest_mem *gm)
 {
-    uint64_t used = gm->frames_given + gm->frames_tables;
-    return used < gm->frames_total ? gm->frames_total - used : 0;
+    const struct guest_mem *r = gmem_root(gm);
+    uint64_t used = r->frames_given + r->frames_tables;
+    return used < r->frames_total ? r->frames_total - used : 0;
 }
 
 /* Account one more page-table page (paging.c): 0, or -ENOMEM when every frame is in use. */
 int gmem_take_table_frame(struct guest_mem *gm);
+/* A page-table page is given back (its space ended). */
+void gmem_give_table_frame_back(struct guest_mem *gm);
+
+/* Make gm a space of its own over `host` (window bytes, freshly mapped) at gpa_base,
+ * counted in root's frames: its tables allocated, user range as root's. 0 or -ENOMEM. */
+int gmem_space_init(struct guest_mem *gm, struct guest_mem *root, uint8_t *host,
+                    uint64_t gpa_base);
+
+/* Copy src's address space into dst (empty, same window): rights, file ranges (mapped again
+ * from the same descriptors, keys told +1), and every given page's contents (a page of a
+ * shared file range is the file's: not copied). Frames are taken for dst's given pages:
+ * -ENOMEM (dst is emptied again) when the limit has too few. */
+int gmem_space_copy(struct guest_mem *dst, const struct guest_mem *src);
+
+/* Empty a space: every page unmapped and given back, file ranges ended. */
+void gmem_space_clear(struct guest_mem *gm);
 
 /* [gva, gva+len) does not wrap and lies inside [user_lo, user_hi): the one bounds test that the
  * checks below and the memory syscalls share. */

@@ -8,6 +8,8 @@
 #include <string.h>
 #include "lib/log.h"
 
+_Thread_local struct vthread *job_current_thread;
+
 int job_init(struct job *job, const struct policy *p)
 {
     job->policy = *p;
@@ -25,14 +27,23 @@ int job_init(struct job *job, const struct policy *p)
     for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
         struct vthread *t = &job->threads[i];
         t->job = job;
+        t->proc = &job->procs[0];
         t->vcpu.fd = -1;
         t->vcpu.index = (int)i;
         pthread_cond_init(&t->wake, &ca);
     }
     pthread_condattr_destroy(&ca);
     job->next_tid = 1;
-    job->umask = 022; /* FS_UMASK_DEFAULT, as a login shell's */
-    strcpy(job->cwd, p->cwd[0] ? p->cwd : "/");
+    struct proc *first = &job->procs[0];
+    first->state = PROC_LIVE;
+    first->pid = first->pgid = first->sid = 1;
+    first->gm = &job->vm.gm; /* job->vm is made in place (or moved in) before the job runs */
+    first->pg = &job->vm.pg;
+    first->exit_signal = SIGCHLD;
+    first->umask = 022; /* FS_UMASK_DEFAULT, as a login shell's */
+    strcpy(first->cwd, p->cwd[0] ? p->cwd : "/");
+    job->procs_live = job->procs_held = 1;
+    job->stats.procs_created = job->stats.procs_peak = 1; /* the first process */
     uint64_t now = mono_ns();
     io_throttle_init(&job->io_read, &p->io_read, now);
     io_throttle_init(&job->io_write, &p->io_write, now);
@@ -76,6 +87,9 @@ void job_end(struct job *job, enum job_end how, int status, int sig, const char 
         how = JOB_OOM; /* it died after the memory limit refused it */
     job->end = how;
     job->end_ns = mono_ns();
+    for (unsigned i = 1; i < ISOVM_MAX_PROCS; i++) /* the others end with it */
+        if (job->procs[i].state == PROC_LIVE && !atomic_load(&job->procs[i].killed))
+            job->stats.procs_killed++;
     job->exit_status = status;
     job->signal = sig;
     if (msg) {
@@ -114,25 +128,25 @@ uint64_t job_cpu_ns(struct job *job)
 
 int job_wait_until(struct job *job, struct vthread *self, uint64_t deadline_ns)
 {
-    if (atomic_load(&job->stop))
+    if (thread_stopping(self))
         return -EINTR;
     if (mono_ns() >= deadline_ns)
         return 0;
     struct timespec ts = ns_ts(deadline_ns);
     pthread_cond_timedwait(&self->wake, &job->lock, &ts);
-    return atomic_load(&job->stop) ? -EINTR : 0;
+    return thread_stopping(self) ? -EINTR : 0;
 }
 
 int job_sleep_until(struct job *job, struct vthread *self, uint64_t deadline_ns)
 {
     struct timespec ts = ns_ts(deadline_ns);
     for (;;) {
-        if (atomic_load(&job->stop))
+        if (thread_stopping(self))
             return -EINTR;
         if (mono_ns() >= deadline_ns)
             return 0;
         int rc = pthread_cond_timedwait(&self->wake, &job->lock, &ts);
         if (rc == ETIMEDOUT)
-            return atomic_load(&job->stop) ? -EINTR : 0;
+            return thread_stopping(self) ? -EINTR : 0;
     }
 }

@@ -10,6 +10,8 @@
 #include "lib/clock.h"
 #include "policy/policy.h"
 #include "limits/io_throttle.h"
+#include "vmm/core/proc.h"
+#include "vmm/core/sc_call.h"
 #include "vmm/core/vm.h"
 
 /* The job's authority is kept by vmm/caps/ (the job holds it by pointer, so core/ needs none
@@ -70,6 +72,7 @@ enum vthread_state {
 /* One job thread: a vCPU and the host thread that runs it. */
 struct vthread {
     struct job *job;
+    struct proc *proc;            /* the process it belongs to */
     struct vcpu vcpu;             /* vcpu.fd < 0 until first used; kept for reuse */
     enum vthread_state state;
     bool host_started;            /* a host thread exists and must be joined */
@@ -105,6 +108,8 @@ struct job_stats {
     uint64_t cpu_ns;                          /* final vCPU time of all threads */
     uint64_t cpu_throttled_ns, cpu_throttled_periods;
     uint64_t threads_created, threads_peak, threads_refused;
+    uint64_t procs_created, procs_peak, procs_refused; /* fork/vfork/clone of a process */
+    uint64_t procs_killed;                    /* still running when the first process ended */
     uint64_t caps_peak, caps_refused;
     uint64_t enomem_total;                    /* brk/mmap/mremap refused for lack of memory */
     uint64_t tlb_shootdowns;
@@ -119,10 +124,6 @@ struct job_stats {
     uint64_t audit_lines_written, audit_bytes_written; /* the audit log (vmm/caps/audit.c) */
     uint64_t audit_lines_dropped, audit_bytes_dropped; /* past audit_max_bytes, or not written */
     uint64_t audit_denials_suppressed;       /* denials counted, not written in full */
-};
-
-struct sig_state {
-    uint64_t action[64][4];   /* handler, flags, restorer, mask as the job gave them */
 };
 
 /* The read cache (read_cache.h): armed for one thread's reads of one descriptor. */
@@ -142,9 +143,11 @@ struct job {
     struct vthread threads[ISOVM_MAX_VCPUS];
     unsigned threads_live;       /* RUNNING threads */
     unsigned threads_hosted;     /* host threads started and not yet DONE */
+    struct proc procs[ISOVM_MAX_PROCS]; /* procs[0]: the first process (pid 1) */
+    unsigned procs_live;         /* LIVE processes */
+    unsigned procs_held;         /* LIVE and ZOMBIE ones: what max_processes bounds */
+    struct proc_space *spaces[ISOVM_MAX_PROCS]; /* [0] unused: the first space is the VM's */
     /* prctl's per-job settings (vmm/sys/sys_info.c): recorded and read back */
-    int pdeathsig;
-    unsigned umask;               /* applied to every mode the job creates with (umask(2)) */
     bool not_dumpable, child_subreaper;
     uint64_t timerslack_ns;
     int next_tid;
@@ -166,17 +169,11 @@ struct job {
     uint64_t stopped_ns;         /* when the last host thread of a vCPU had finished */
     const char *exe_path;        /* readlink("/proc/self/exe") answer */
     char *exe_path_owned;        /* exe_path when isovm allocated it */
-    uint64_t brk_start, brk_cur;
-    uint64_t mmap_top;           /* mmap searches down from here */
-    uint64_t stack_lo, stack_hi;
     uint64_t rlimits[16][2];
-    struct fd_slot *fds;         /* policy.max_capabilities slots (vmm/caps/fd.h) */
-    unsigned fds_max, fds_open;
     struct cap_table *caps;      /* every capability the job holds (vmm/caps/cap.h) */
     unsigned holds_expiring;     /* calls holding an entry that can expire (vmm/caps/cap_hold.h) */
     struct read_cache rcache;
     uint32_t console_cap[3];     /* slots of stdin, stdout, stderr's entries */
-    char cwd[POLICY_GUEST_PATH_MAX]; /* guest working directory (normalized, absolute) */
     struct grant_root *grant_roots; /* policy.grants[i]'s root (vmm/caps/grants.h) */
     unsigned ngrant_roots;       /* grants opened so far */
     struct audit_log *audit;     /* audit log (vmm/caps/audit.c); NULL: none */
@@ -187,13 +184,33 @@ struct job {
     uint64_t vclock_ns;          /* deterministic: virtual time, advanced by the job's progress */
     uint64_t rng_state[4];       /* deterministic: the seeded generator */
     struct io_throttle io_read, io_write;
-    struct sig_state sig;
     struct job_stats stats;
     enum job_end end;
     int exit_status;             /* the status isovm exits with */
     int signal;                  /* for JOB_SIGNALED / JOB_OOM / JOB_KILLED */
-    int main_exit_status;        /* what the main thread passed to exit, if it did */
 };
+
+/* The calling thread's process, and its address space. */
+static inline struct proc *sc_proc(const struct sc_call *c) { return c->self->proc; }
+static inline struct guest_mem *sc_gm(const struct sc_call *c) { return c->self->proc->gm; }
+
+/* Is thread t to leave the guest and its call: the job ends, or its process does. */
+static inline bool thread_stopping(const struct vthread *t)
+{
+    return atomic_load(&t->job->stop) || atomic_load(&t->proc->killed);
+}
+
+/* The job thread this host thread runs (set by its run loop; NULL elsewhere: the supervisor,
+ * tests). */
+extern _Thread_local struct vthread *job_current_thread;
+
+/* Is the call the current host thread is making to end: the job ends, or (on a job thread) its
+ * process does. For the loops around host calls that a kick interrupts (EINTR). */
+static inline bool job_call_ending(const struct job *job)
+{
+    return atomic_load(&job->stop) ||
+           (job_current_thread && atomic_load(&job_current_thread->proc->killed));
+}
 
 /* Set up the job's lock, thread slots and I/O throttles from its policy (its descriptors and
  * capabilities: vmm/caps/fd.h's fd_table_init). 0 or -errno. */

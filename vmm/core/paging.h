@@ -6,8 +6,13 @@
 
 struct paging {
     uint64_t pml4_gpa;   /* CR3 */
-    uint64_t next_gpa;   /* the next unused page of the page-table area (tables are never freed
-                          * while the job runs: an emptied table stays counted) */
+    /* The page-table area's allocator, kept by the first space's paging (root NULL); another
+     * process's space allocates from it (root set). Tables are freed only when a whole space
+     * ends (an emptied table stays counted until then); freed ones are zeroed and reused. */
+    struct paging *root;
+    uint64_t next_gpa;   /* the next never-used page of the area */
+    uint64_t *free_gpa;  /* freed tables (all zero) */
+    uint64_t nfree, free_cap;
 };
 
 /* The address-space window of a job with this memory limit: what its mmaps and reservations
@@ -24,6 +29,19 @@ uint64_t paging_area_bytes(uint64_t limit_bytes);
  * the entries. gm's RAM must be freshly mapped (all zero) and its tables allocated
  * (gmem_tables_alloc). 0, -EINVAL (firmware size), -ENOMEM. */
 int paging_init(struct paging *pg, struct guest_mem *gm, uint64_t fw_image_size);
+
+/* Build the tables of another process's space gm (gmem_space_init'd, gpa_base set) in the
+ * area of root_pg (the first space's, whose gm is gm->root): the PML4 and the firmware's
+ * entries as paging_init makes them. 0 or -ENOMEM. */
+int paging_space_init(struct paging *pg, struct guest_mem *gm, struct paging *root_pg,
+                      uint64_t fw_image_size);
+
+/* Free every table of a space's paging (its pages' entries first removed by the caller):
+ * zeroed, back to the area's free list, their frames given back. */
+void paging_space_free(struct paging *pg, struct guest_mem *gm);
+
+/* Release the area allocator's own memory (the first space's paging, at the VM's end). */
+void paging_fini(struct paging *pg);
 
 /* Point gm's hooks at pg (after a copy of both: vm_move, a RAM image). */
 void paging_hook(struct paging *pg, struct guest_mem *gm);

@@ -153,6 +153,13 @@ int vm_open(struct vm *vm)
         return rc;
     features_choose(vm);
     lapic_choose(vm);
+    vm->phys_bits = 36; /* the architectural minimum, unless KVM says more */
+    for (uint32_t i = 0; i < vm->kvm.cpuid->nent; i++)
+        if (vm->kvm.cpuid->entries[i].function == 0x80000008 &&
+            (vm->kvm.cpuid->entries[i].eax & 0xff) >= 36)
+            vm->phys_bits = vm->kvm.cpuid->entries[i].eax & 0xff;
+    int n = ioctl(vm->kvm.kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+    vm->nr_memslots = n > 0 ? (uint32_t)n : 32;
     return 0;
 }
 
@@ -179,11 +186,11 @@ void *vm_ram_map(uint64_t limit_bytes)
     return mem;
 }
 
-static int memslot_set(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size)
+static int memslot_set(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size, uint8_t *host)
 {
     struct kvm_userspace_memory_region region = {
         .slot = slot, .guest_phys_addr = gpa, .memory_size = size,
-        .userspace_addr = (uint64_t)(uintptr_t)(vm->gm.host + gpa),
+        .userspace_addr = (uint64_t)(uintptr_t)host,
     };
     if (ioctl(vm->kvm.vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
         int e = errno;
@@ -203,7 +210,66 @@ static int window_slot_make(struct guest_mem *gm, uint64_t index)
         return -EINVAL;
     if (size > gm->pt_lo - gpa)
         size = gm->pt_lo - gpa;
-    return memslot_set(vm, 1 + (uint32_t)index, gpa, size);
+    return memslot_set(vm, 1 + (uint32_t)index, gpa, size, vm->gm.host + gpa);
+}
+
+/* A process space's memslot `index`: its KVM slot numbered by guest-physical place, so that
+ * every space's differ (1 + gpa / slot_bytes: above the first space's). */
+static int space_slot_make(struct guest_mem *gm, uint64_t index)
+{
+    struct vm *vm = gm->slot_ctx;
+    uint64_t off = index * gm->slot_bytes, size = gm->slot_bytes;
+    if (off >= gm->size)
+        return -EINVAL;
+    if (size > gm->size - off)
+        size = gm->size - off;
+    return memslot_set(vm, 1 + (uint32_t)((gm->gpa_base + off) / gm->slot_bytes),
+                       gm->gpa_base + off, size, gm->host + off);
+}
+
+int vm_space_make(struct vm *vm, struct guest_mem *gm, struct paging *pg, unsigned index)
+{
+    const struct guest_mem *root = &vm->gm;
+    uint64_t window = root->pt_lo, sb = root->slot_bytes;
+    uint64_t stride = (window + sb - 1) / sb * sb;
+    uint64_t base = (root->size + sb - 1) / sb * sb + (uint64_t)(index - 1) * stride;
+    if (index == 0 || base + window > (1ull << vm->phys_bits) ||
+        1 + (base + window - 1) / sb >= vm->nr_memslots)
+        return -EAGAIN; /* no guest-physical room (or memslot number) for one more space */
+    uint8_t *host = mmap(NULL, window, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (host == MAP_FAILED)
+        return -EAGAIN;
+    madvise(host, window, MADV_DONTDUMP);
+    madvise(host, window, MADV_NOHUGEPAGE);
+    memset(gm, 0, sizeof *gm);
+    if (gmem_space_init(gm, &vm->gm, host, base)) {
+        munmap(host, window);
+        return -EAGAIN;
+    }
+    gm->on_slot = space_slot_make;
+    gm->slot_ctx = vm;
+    memset(pg, 0, sizeof *pg);
+    return 0;
+}
+
+int vm_space_tables(struct vm *vm, struct guest_mem *gm, struct paging *pg)
+{
+    return paging_space_init(pg, gm, &vm->pg, vm->fw.size);
+}
+
+void vm_space_end(struct guest_mem *gm, struct paging *pg)
+{
+    gmem_space_clear(gm);
+    paging_space_free(pg, gm);
+}
+
+void vm_space_destroy(struct guest_mem *gm)
+{
+    if (gm->host)
+        munmap(gm->host, gm->size);
+    gm->host = NULL;
+    gmem_tables_free(gm);
 }
 
 int vm_ram_attach(struct vm *vm, uint8_t *mem, uint64_t limit_bytes)
@@ -223,7 +289,8 @@ int vm_ram_attach(struct vm *vm, uint8_t *mem, uint64_t limit_bytes)
      * after it, as KVM slot 0 (one ioctl: each costs an SRCU grace period), and its bottom one
      * (the firmware, a program's image); the rest when first used */
     uint64_t top = (gm->pt_lo - 1) / gm->slot_bytes;
-    int rc = memslot_set(vm, 0, top * gm->slot_bytes, gm->size - top * gm->slot_bytes);
+    int rc = memslot_set(vm, 0, top * gm->slot_bytes, gm->size - top * gm->slot_bytes,
+                         gm->host + top * gm->slot_bytes);
     if (rc)
         return rc;
     gm->slot_made[top / 8] |= (uint8_t)(1u << (top % 8));
@@ -314,7 +381,7 @@ static int lapic_disable(struct vcpu *v)
 }
 
 int vcpu_setup(struct vm *vm, struct vcpu *v, const struct kvm_regs *start, uint64_t fs_base,
-               const struct kvm_fpu *fpu)
+               const struct kvm_fpu *fpu, uint64_t cr3)
 {
     int rc, index = v->index;
     struct kvm_sregs sr;
@@ -331,7 +398,7 @@ int vcpu_setup(struct vm *vm, struct vcpu *v, const struct kvm_regs *start, uint
     sr.idt.base = ISOVM_IDT_GPA;
     sr.idt.limit = 32 * 16 - 1;
     sr.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-    sr.cr3 = vm->pg.pml4_gpa;
+    sr.cr3 = cr3 ? cr3 : vm->pg.pml4_gpa;
     sr.cr4 = vm->cr4;
     sr.efer = EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE;
     if ((rc = vcpu_ioctl(v, KVM_SET_SREGS, &sr, "KVM_SET_SREGS")))
@@ -390,7 +457,7 @@ int vcpu_create(struct vm *vm, struct vcpu *v, int index, uint64_t entry, uint64
     if (rc)
         return rc;
     struct kvm_regs regs = { .rcx = entry, .r11 = 0x202, .rsp = rsp };
-    return vcpu_setup(vm, v, &regs, 0, NULL);
+    return vcpu_setup(vm, v, &regs, 0, NULL, 0);
 }
 
 int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *v)
@@ -461,6 +528,7 @@ void vm_destroy(struct vm *vm)
     if (vm->gm.host)
         munmap(vm->gm.host, vm->gm.size);
     gmem_tables_free(&vm->gm);
+    paging_fini(&vm->pg);
     kvm_vm_close(&vm->kvm);
     memset(vm, 0, sizeof *vm);
     vm->kvm.vm_fd = vm->kvm.kvm_fd = -1;

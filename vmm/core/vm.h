@@ -30,6 +30,8 @@ struct vm {
     uint64_t xcr0;                 /* 0 when XSAVE is not offered */
     uint64_t cr4;
     bool lapic;                    /* vCPUs get an in-kernel local APIC, hardware-disabled */
+    unsigned phys_bits;            /* guest-physical address width (CPUID 0x80000008) */
+    uint32_t nr_memslots;          /* KVM_CAP_NR_MEMSLOTS */
 };
 
 /* The embedded firmware image and its entry points (firmware_image.c). 0 or -errno. */
@@ -54,14 +56,27 @@ int vm_ram_init(struct vm *vm);
  * returns -errno on failure. */
 int vm_create(struct vm *vm, uint64_t limit_bytes);
 
+/* Another process's address space, number index (1..): a window of its own at a guest-physical
+ * place after the first space's (vm->gm) and its earlier ones, its host mapping, its memslots
+ * made at first use; counted in vm->gm's frames. vm_space_tables then builds its page tables
+ * (again after vm_space_end). -EAGAIN when the guest-physical space (or KVM's memslots) has no
+ * room for it. */
+int vm_space_make(struct vm *vm, struct guest_mem *gm, struct paging *pg, unsigned index);
+int vm_space_tables(struct vm *vm, struct guest_mem *gm, struct paging *pg);
+/* Empty a space (every page and table given back); its mapping and memslots stay for reuse. */
+void vm_space_end(struct guest_mem *gm, struct paging *pg);
+/* Unmap a space's host memory (the VM is gone or going). */
+void vm_space_destroy(struct guest_mem *gm);
+
 /* Create vCPU `index` (KVM_CREATE_VCPU, its kvm_run area, CPUID). */
 int vcpu_open(struct vm *vm, struct vcpu *vcpu, int index);
 
 /* Put an open vCPU at the firmware's start in ring 0, which sysrets to start->rcx with rflags
  * start->r11, rsp start->rsp and every other register from *start; FS base fs_base; FPU state
- * *fpu (NULL: fresh). Used for the first thread and for every clone. */
+ * *fpu (NULL: fresh); page tables at cr3 (0: the first space's). Used for the first thread and
+ * for every clone. */
 int vcpu_setup(struct vm *vm, struct vcpu *vcpu, const struct kvm_regs *start, uint64_t fs_base,
-               const struct kvm_fpu *fpu);
+               const struct kvm_fpu *fpu, uint64_t cr3);
 
 /* Point a vCPU vcpu_setup has set up (with any start) at the firmware's start again, to enter
  * ring 3 at entry with the given stack pointer: its registers only (a warm VM's vCPU 0). */

@@ -28,13 +28,12 @@ static void unknown_count(struct job_stats *st, uint64_t nr)
 int hypercall_handle(struct job *job, struct vthread *t, uint32_t value)
 {
     struct vcpu *v = &t->vcpu;
-    struct guest_mem *gm = &job->vm.gm;
     if (value != v->block_gpa) {
         log_err("internal: vCPU %d sent hypercall block 0x%x, expected 0x%llx", v->index, value,
                 (unsigned long long)v->block_gpa);
         return -EPROTO;
     }
-    struct isovm_hcblock *blk = gmem_host_ptr(gm, v->block_gpa, sizeof *blk);
+    struct isovm_hcblock *blk = gmem_host_ptr(&job->vm.gm, v->block_gpa, sizeof *blk);
     if (!blk)
         return -EPROTO;
     /* Single fetch: everything the VMM decides on comes from this copy. */
@@ -65,8 +64,9 @@ int hypercall_handle(struct job *job, struct vthread *t, uint32_t value)
     }
     if (ret == SC_STOP)
         return 1;
+    struct guest_mem *gm = t->proc->gm; /* the caller's space (as the call left it) */
     if (gm->nfiles)
-        cap_maps_sweep(job); /* a mapped file's capability past its deadline: no access */
+        cap_maps_sweep(job, gm); /* a mapped file's capability past its deadline: no access */
     if (gm->pt_dirty) {
         /* Other running vCPUs are kicked out of the guest and flush before they run on. */
         atomic_fetch_add(&job->tlb_gen, 1);

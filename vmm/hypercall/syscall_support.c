@@ -40,7 +40,9 @@ const struct sc_support_row syscall_support[] = {
     P(mlockall, "accepted, no effect"),
     P(munlockall, "accepted, no effect"),
     /* threads and the process */
-    P(clone, "threads only (CLONE_VM, CLONE_THREAD, CLONE_SIGHAND): fork-like clones ENOSYS"),
+    P(clone, "threads, and processes (a copy of the address space; CLONE_VM only with "
+             "CLONE_VFORK; CLONE_FILES, CLONE_FS, CLONE_SIGHAND without CLONE_THREAD: EINVAL; "
+             "namespaces: EPERM)"),
     R(clone3, "ENOSYS: C libraries fall back to clone"),
     P(futex, "WAIT, WAIT_BITSET, WAKE, WAKE_BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP; no PI operations"),
     Y(set_tid_address),
@@ -49,8 +51,8 @@ const struct sc_support_row syscall_support[] = {
     Y(exit),
     Y(exit_group),
     Y(gettid),
-    P(getpid, "1: the job is one process"),
-    P(getppid, "0"),
+    Y(getpid),
+    P(getppid, "the first process: 0 (as PID 1's)"),
     P(getuid, "0"),
     P(geteuid, "0"),
     P(getgid, "0"),
@@ -70,7 +72,8 @@ const struct sc_support_row syscall_support[] = {
     P(rt_sigaction, "recorded; no handler is run yet"),
     P(rt_sigprocmask, "the mask is kept per thread; nothing is delivered"),
     P(sigaltstack, "recorded"),
-    P(kill, "to the job itself: ends it as Linux's default action would, unless ignored"),
+    P(kill, "to the job's processes (pid, group, -1): ends one as Linux's default action would, "
+            "unless ignored (handlers are not run yet)"),
     P(tkill, "as kill"),
     P(tgkill, "as kill"),
     /* time and randomness */
@@ -145,12 +148,13 @@ const struct sc_support_row syscall_support[] = {
     P(setsockopt, "the options network.md lists"),
     P(getsockopt, "the options network.md lists"),
     /* not yet: what issue 17 brings to the hypercall tier */
-    N(fork, "no processes yet"),
-    N(vfork, "no processes yet"),
+    P(fork, "the child's address space is a copy (not copy-on-write), counted in the one "
+            "memory limit; max_processes"),
+    P(vfork, "as fork (a copy), the caller held until the child execs or ends"),
     N(execve, "no processes yet"),
     N(execveat, "no processes yet"),
-    N(wait4, "no processes yet"),
-    N(waitid, "no processes yet"),
+    P(wait4, "ends only (WUNTRACED, WCONTINUED: nothing stops); rusage: user time only"),
+    P(waitid, "P_ALL, P_PID, P_PGID (no P_PIDFD); WEXITED only reports"),
     N(pipe, "no pipes yet"),
     N(pipe2, "no pipes yet"),
     N(select, "not yet"),
@@ -165,9 +169,11 @@ const struct sc_support_row syscall_support[] = {
     N(alarm, "no signalling timers yet"),
     N(setitimer, "no signalling timers yet"),
     N(timer_create, "no signalling timers yet"),
-    N(setpgid, "no process groups yet"),
-    N(getpgid, "no process groups yet"),
-    N(setsid, "no sessions yet"),
+    Y(setpgid),
+    Y(getpgid),
+    Y(getpgrp),
+    Y(setsid),
+    Y(getsid),
 };
 
 const size_t syscall_support_count = sizeof syscall_support / sizeof syscall_support[0];

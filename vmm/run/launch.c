@@ -105,7 +105,7 @@ static void job_defaults(struct job *job, const struct launch_opts *o, uint64_t 
     job->rlimits[RLIMIT_STACK][0] = stack;
     /* the address space: reservations cost no memory (the memory limit counts frames in use) */
     job->rlimits[RLIMIT_AS][0] = job->rlimits[RLIMIT_AS][1] = job->vm.gm.user_hi;
-    job->rlimits[RLIMIT_NOFILE][0] = job->rlimits[RLIMIT_NOFILE][1] = job->fds_max;
+    job->rlimits[RLIMIT_NOFILE][0] = job->rlimits[RLIMIT_NOFILE][1] = job->procs[0].fds_max;
     job->rlimits[RLIMIT_CORE][0] = job->rlimits[RLIMIT_CORE][1] = 0;
 }
 
@@ -115,8 +115,8 @@ static int stack_setup(struct job *job, const struct launch_opts *o, const struc
 {
     struct guest_mem *gm = &job->vm.gm;
     unsigned perm = GPERM_R | GPERM_W | (info->exec_stack ? GPERM_X : 0);
-    if (gmem_set_perm(gm, job->stack_lo, job->stack_hi - job->stack_lo, perm) ||
-        gmem_set_perm(gm, job->stack_lo - PG, PG, GPERM_RESERVED))
+    if (gmem_set_perm(gm, job->procs[0].stack_lo, job->procs[0].stack_hi - job->procs[0].stack_lo, perm) ||
+        gmem_set_perm(gm, job->procs[0].stack_lo - PG, PG, GPERM_RESERVED))
         return -EINVAL;
     uint8_t random16[16]; /* AT_RANDOM: the host's, or the seeded stream of a deterministic job */
     int rc = job_random_bytes(job, random16, sizeof random16);
@@ -135,13 +135,13 @@ static int stack_setup(struct job *job, const struct launch_opts *o, const struc
         sa.phdr_copy_len = info->phnum * info->phent;
     }
     char err[256] = "";
-    uint8_t *host = gmem_host_ptr(gm, job->stack_lo, job->stack_hi - job->stack_lo);
-    rc = stack_build(host, job->stack_lo, job->stack_hi - job->stack_lo, &sa, rsp, err, sizeof err);
+    uint8_t *host = gmem_host_ptr(gm, job->procs[0].stack_lo, job->procs[0].stack_hi - job->procs[0].stack_lo);
+    rc = stack_build(host, job->procs[0].stack_lo, job->procs[0].stack_hi - job->procs[0].stack_lo, &sa, rsp, err, sizeof err);
     if (rc)
         log_err("%s: %s", o->program, err);
     /* the pages it wrote are the job's from the start; the rest of the stack is given as the
      * job's use reaches it */
-    else if ((rc = gmem_give_range(gm, *rsp & ~(PG - 1), job->stack_hi - (*rsp & ~(PG - 1)))))
+    else if ((rc = gmem_give_range(gm, *rsp & ~(PG - 1), job->procs[0].stack_hi - (*rsp & ~(PG - 1)))))
         log_err("%s: the memory limit leaves no room for the program's arguments", o->program);
     return rc;
 }
@@ -151,6 +151,12 @@ static void job_teardown(struct job *job)
 {
     grants_close(job);
     fd_table_fini(job);
+    for (unsigned k = 1; k < ISOVM_MAX_PROCS; k++) /* other processes' address spaces */
+        if (job->spaces[k]) {
+            vm_space_destroy(&job->spaces[k]->gm);
+            free(job->spaces[k]);
+            job->spaces[k] = NULL;
+        }
     job_fini(job);
     free(job->exe_path_owned);
     free(job);
@@ -224,14 +230,14 @@ int launch_run(const struct launch_opts *o)
     job->phase_ns[PH_GRANTS] = mono_ns();
     struct guest_mem *gm = &job->vm.gm;
     uint64_t stack = stack_size_for(o->policy.memory_bytes);
-    job->stack_hi = gm->user_hi;
-    job->stack_lo = job->stack_hi - stack;
-    job->mmap_top = job->stack_lo - PG; /* the guard page */
+    job->procs[0].stack_hi = gm->user_hi;
+    job->procs[0].stack_lo = job->procs[0].stack_hi - stack;
+    job->procs[0].mmap_top = job->procs[0].stack_lo - PG; /* the guard page */
     job_defaults(job, o, stack);
 
     struct elf_info info;
     char err[256] = "";
-    if (elf_validate(file, size, gm->user_lo, job->mmap_top, ISOVM_PIE_BASE, &info, err,
+    if (elf_validate(file, size, gm->user_lo, job->procs[0].mmap_top, ISOVM_PIE_BASE, &info, err,
                      sizeof err) < 0) {
         log_err("%s: bad ELF: %s", o->program, err);
         status = EXIT_CANNOT_EXEC;
@@ -242,7 +248,7 @@ int launch_run(const struct launch_opts *o)
         status = EXIT_CANNOT_EXEC;
         goto out;
     }
-    job->brk_start = job->brk_cur = info.image_hi;
+    job->procs[0].brk_start = job->procs[0].brk_cur = info.image_hi;
     job->phase_ns[PH_ELF] = mono_ns();
 
     uint64_t rsp;
@@ -284,7 +290,7 @@ int launch_run(const struct launch_opts *o)
     /* The job's umask is isovm's own (as a child inherits its parent's; a pool's client's),
      * and from here it alone decides the modes of what the job creates: the VMM's is 0 (it
      * creates nothing more itself: the report and audit log are open) */
-    job->umask = (unsigned)umask(0) & 0777;
+    job->procs[0].umask = (unsigned)umask(0) & 0777;
     int proc_rc = sys_fs_proc_dir_open();
     if (proc_rc < 0 && proc_rc != -ENOENT)
         log_debug("no /proc/self/fd: %s", strerror(-proc_rc));

@@ -30,6 +30,8 @@ void launch_usage_options(FILE *f)
         "  --cpu-time-limit D    total vCPU time before the job is killed (default 0: none)\n"
         "  --timeout D           wall-clock time before the job is killed (default 0: none)\n"
         "  --max-threads N       threads at once, main thread included (default 16; 1..64)\n"
+        "  --max-processes N     processes at once, the first and unreaped ones included\n"
+        "                        (default 16; 1..64)\n"
         "  --max-capabilities N  open descriptors at once, stdin/out/err included (default 64; 3..65536)\n"
         "  --set KEY=VALUE       set any policy field by its dotted key (repeatable), e.g.\n"
         "                        --set io.write.bandwidth=4MiB/s --set syscalls.deny=ptrace,kill\n"
@@ -169,7 +171,7 @@ static int build_policy(struct policy *p, const char *file, const struct overrid
 
 enum {
     OPT_POLICY = 256, OPT_CPU_QUOTA, OPT_CPU_PERIOD, OPT_CPU_TIME_LIMIT, OPT_TIMEOUT,
-    OPT_MAX_THREADS, OPT_MAX_CAPS, OPT_SET, OPT_GRANT, OPT_CWD, OPT_SYSCALL_PROFILE,
+    OPT_MAX_THREADS, OPT_MAX_PROCESSES, OPT_MAX_CAPS, OPT_SET, OPT_GRANT, OPT_CWD, OPT_SYSCALL_PROFILE,
     OPT_SYSCALL_ACTION, OPT_SEED, OPT_AUDIT, OPT_CONTROL, OPT_JOB_ID, OPT_TENANT, OPT_LEDGER,
     OPT_LEDGER_FD, OPT_LEDGER_SOCKET,
     OPT_CONNECT = 400, OPT_LISTEN,
@@ -187,6 +189,7 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         { "cpu-time-limit", required_argument, NULL, OPT_CPU_TIME_LIMIT },
         { "timeout", required_argument, NULL, OPT_TIMEOUT },
         { "max-threads", required_argument, NULL, OPT_MAX_THREADS },
+        { "max-processes", required_argument, NULL, OPT_MAX_PROCESSES },
         { "max-capabilities", required_argument, NULL, OPT_MAX_CAPS },
         { "set", required_argument, NULL, OPT_SET },
         { "grant", required_argument, NULL, OPT_GRANT },
@@ -224,6 +227,7 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         { OPT_CPU_TIME_LIMIT, "--cpu-time-limit", "cpu.time_limit" },
         { OPT_TIMEOUT, "--timeout", "timeout" },
         { OPT_MAX_THREADS, "--max-threads", "max_threads" },
+        { OPT_MAX_PROCESSES, "--max-processes", "max_processes" },
         { OPT_MAX_CAPS, "--max-capabilities", "max_capabilities" },
         { OPT_GRANT, "--grant", NULL }, /* policy_add_grant */
         { OPT_CONNECT, "--connect", NULL }, /* policy_add_endpoint */
@@ -280,6 +284,7 @@ int launch_cli(int argc, char **argv, launch_then_fn then, void *ctx)
         case OPT_CPU_TIME_LIMIT:
         case OPT_TIMEOUT:
         case OPT_MAX_THREADS:
+        case OPT_MAX_PROCESSES:
         case OPT_MAX_CAPS:
         case OPT_GRANT:
         case OPT_CONNECT:

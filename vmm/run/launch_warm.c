@@ -130,7 +130,7 @@ int launch_warm_prepare(const struct vm_image *img)
     int rc = vm_create_from_image(&warm.vm, img);
     struct kvm_regs any = { 0 };
     if (rc || (rc = vcpu_open(&warm.vm, &warm.vcpu0, 0)) ||
-        (rc = vcpu_setup(&warm.vm, &warm.vcpu0, &any, 0, NULL))) {
+        (rc = vcpu_setup(&warm.vm, &warm.vcpu0, &any, 0, NULL, 0))) {
         if (warm.vcpu0.fd >= 0)
             vcpu_destroy(&warm.vm, &warm.vcpu0);
         vm_destroy(&warm.vm);

@@ -104,6 +104,10 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
     key_u64(f, "threads_created", st->threads_created);
     key_u64(f, "threads_peak", st->threads_peak);
     key_u64(f, "threads_refused", st->threads_refused);
+    key_u64(f, "processes_created", st->procs_created);
+    key_u64(f, "processes_peak", st->procs_peak);
+    key_u64(f, "processes_refused", st->procs_refused);
+    key_u64(f, "processes_killed", st->procs_killed);
     key_u64(f, "capabilities_limit", o->policy.max_capabilities);
     key_u64(f, "capabilities_peak", st->caps_peak);
     key_u64(f, "capabilities_refused", st->caps_refused);
@@ -203,8 +207,8 @@ int report_write_to(FILE *f, const char *path, const struct job *job,
      * is the same from run to run of a job that does the same thing. */
     static const char *const host_timing[] = {
         "wall_time_ns", "stop_latency_ns", "cpu_time_ns", "cpu_throttled_ns", "cpu_throttled_periods",
-        "read_throttled_ns", "write_throttled_ns", "threads_peak", "tlb_shootdowns", "vm_exits",
-        "phases_ns",
+        "read_throttled_ns", "write_throttled_ns", "threads_peak", "processes_peak", "tlb_shootdowns",
+        "vm_exits", "phases_ns",
     };
     fprintf(f, "  \"host_timing_fields\": [");
     for (size_t i = 0; i < sizeof host_timing / sizeof host_timing[0]; i++)

@@ -73,7 +73,7 @@ static int io_exit(struct job *job, struct vthread *t)
         return rc != 0;
     }
     case ISOVM_PORT_EXCEPTION:
-        return fault_handle(job, v) != 0; /* 0: a first touch mended, the job goes on */
+        return fault_handle(job, t) != 0; /* 0: a first touch mended, the job goes on */
     default:
         internal_stop(job, "port I/O to unknown port 0x%x", run->io.port);
         return 1;
@@ -131,6 +131,7 @@ void vcpu_run(struct job *job, struct vthread *t)
 {
     struct kvm_run *run = t->vcpu.run;
     kick_target = run;
+    job_current_thread = t;
     sigset_t kick;
     sigemptyset(&kick);
     sigaddset(&kick, SIGUSR1);
@@ -138,7 +139,7 @@ void vcpu_run(struct job *job, struct vthread *t)
     bool first_entry = t == &job->threads[0]; /* the job's first thread enters first */
     bool pool_tell = first_entry;
     for (;;) {
-        if (atomic_load(&job->stop))
+        if (thread_stopping(t))
             break;
         if (atomic_load(&job->throttled)) {
             throttle_wait(job, t);
@@ -175,10 +176,10 @@ void vcpu_run(struct job *job, struct vthread *t)
                 continue;
             }
             pthread_mutex_lock(&job->lock);
-            if (e == EFAULT && job->vm.gm.nfiles) /* the host could not back a file's page */
-                job_end(job, JOB_SIGNALED, 128 + SIGBUS, SIGBUS,
-                        "job killed by SIGBUS: an access to a mapped file past its end (or a "
-                        "read of it that failed)");
+            if (e == EFAULT && t->proc->gm->nfiles) /* the host could not back a file's page */
+                proc_end(job, t->proc, proc_status_signaled(SIGBUS),
+                         "job killed by SIGBUS: an access to a mapped file past its end (or a "
+                         "read of it that failed)");
             else
                 internal_stop(job, "KVM_RUN: %s", strerror(e));
             pthread_mutex_unlock(&job->lock);
@@ -192,4 +193,5 @@ void vcpu_run(struct job *job, struct vthread *t)
     }
     pthread_sigmask(SIG_BLOCK, &kick, NULL);
     kick_target = NULL;
+    job_current_thread = NULL;
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <time.h>
 #include "vmm/run/vcpu_run.h"
+#include "vmm/sys/sys_fork.h"
 
 static void *vthread_main(void *arg)
 {
@@ -13,11 +14,17 @@ static void *vthread_main(void *arg)
     vcpu_run(job, t);
     uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     pthread_mutex_lock(&job->lock);
-    if (t->state == VT_RUNNING) /* stopped by the job's end rather than by its own exit */
+    struct proc *p = t->proc;
+    if (t->state == VT_RUNNING) { /* stopped by the job's or process's end, not its own exit */
         job->threads_live--;
+        p->threads_live--;
+    }
     t->cpu_ns_final = cpu;
     job->cpu_ns_retired += cpu;
+    p->cpu_ns += cpu;
     t->state = VT_DONE;
+    if (--p->threads_hosted == 0 && !atomic_load(&job->stop))
+        proc_release(job, p); /* its last thread: no vCPU runs its space any more */
     if (--job->threads_hosted == 0)
         job->stopped_ns = mono_ns();
     job_notify_supervisor(job);
@@ -88,6 +95,8 @@ int vthread_start(struct job *job, struct vthread *t)
     t->state = VT_RUNNING;
     job->threads_live++;
     job->threads_hosted++;
+    t->proc->threads_live++;
+    t->proc->threads_hosted++;
     int rc = 0;
     if (spare.waiting)
         spare_hand(t);
@@ -97,6 +106,8 @@ int vthread_start(struct job *job, struct vthread *t)
         t->state = VT_FREE;
         job->threads_live--;
         job->threads_hosted--;
+        t->proc->threads_live--;
+        t->proc->threads_hosted--;
         return -rc;
     }
     t->host_started = true;

@@ -46,9 +46,9 @@ int fs_target_need(struct job *job, const struct sc_call *c, const struct fs_tar
 }
 
 /* Copy a guest path once (PATH_MAX with its NUL). Length, -EFAULT or -ENAMETOOLONG. */
-long fs_path_copy(struct job *job, uint64_t gva, char *out)
+long fs_path_copy(const struct sc_call *c, uint64_t gva, char *out)
 {
-    return gmem_copy_str(&job->vm.gm, out, gva, PATH_MAX);
+    return gmem_copy_str(sc_gm(c), out, gva, PATH_MAX);
 }
 
 /* Resolve `raw` relative to dirfd (GUEST_AT_FDCWD: the working directory) to a target. The
@@ -57,7 +57,7 @@ long fs_path_copy(struct job *job, uint64_t gva, char *out)
 int fs_resolve(struct job *job, const struct sc_call *c, uint64_t dirfd, const char *raw,
                struct fs_target *t)
 {
-    const char *base = job->cwd[0] ? job->cwd : "/";
+    const char *base = sc_proc(c)->cwd[0] ? sc_proc(c)->cwd : "/";
     struct cap *dir = NULL;
     uint32_t dir_slot = CAP_NONE;
     if (raw[0] != '/' && (uint32_t)dirfd != (uint32_t)AT_FDCWD) {
@@ -115,7 +115,7 @@ int fs_resolve_gva(struct job *job, const struct sc_call *c, uint64_t dirfd, uin
                    struct fs_target *t)
 {
     char raw[PATH_MAX];
-    long n = fs_path_copy(job, gva, raw);
+    long n = fs_path_copy(c, gva, raw);
     if (n < 0)
         return (int)n;
     return fs_resolve(job, c, dirfd, raw, t);

@@ -46,7 +46,7 @@ int fs_target_need(struct job *job, const struct sc_call *c, const struct fs_tar
                    uint32_t need);
 
 /* Copy a guest path once (PATH_MAX with its NUL). Length, -EFAULT or -ENAMETOOLONG. */
-long fs_path_copy(struct job *job, uint64_t gva, char *out);
+long fs_path_copy(const struct sc_call *c, uint64_t gva, char *out);
 
 /* Resolve `raw` relative to dirfd (GUEST_AT_FDCWD: the working directory) to a target. The
  * capability found is checked live (revoked: -EKEYREVOKED, expired: -EKEYEXPIRED); rights are

@@ -30,14 +30,14 @@ void net_addr_text(const struct net_addr *a, uint8_t proto, char *buf, size_t le
 
 /* The job's sockaddr (addrlen bytes at gva, the socklen_t it passed) for a socket of family v6:
  * copied once, then parsed. 0 and *out, or -EINVAL (length), -EFAULT, -EAFNOSUPPORT. */
-int net_addr_import(struct job *job, uint64_t gva, uint64_t addrlen, bool v6,
+int net_addr_import(struct guest_mem *gm, uint64_t gva, uint64_t addrlen, bool v6,
                     struct net_addr *out)
 {
     int32_t n = (int32_t)(uint32_t)addrlen; /* the kernel takes it as an int */
     if (n < (int32_t)sizeof(sa_family_t) || n > NET_ADDR_MAX)
         return -EINVAL;
     uint8_t raw[NET_ADDR_MAX];
-    int rc = gmem_copy_from(&job->vm.gm, raw, gva, (uint64_t)n);
+    int rc = gmem_copy_from(gm, raw, gva, (uint64_t)n);
     if (rc)
         return rc;
     sa_family_t fam;
@@ -100,30 +100,30 @@ void net_addr_parse_host(const struct sockaddr_storage *ss, struct net_addr *a)
 
 /* An (addr, addrlen) result pair: read the job's buffer length once, before any work, and
  * check the buffer is writable. NULL addr: nothing to return (*len -1). */
-int net_addr_out_prepare(struct job *job, uint64_t addr_gva, uint64_t len_gva, int32_t *len)
+int net_addr_out_prepare(struct guest_mem *gm, uint64_t addr_gva, uint64_t len_gva, int32_t *len)
 {
     *len = -1;
     if (!addr_gva)
         return 0;
-    int rc = gmem_copy_from(&job->vm.gm, len, len_gva, sizeof *len);
+    int rc = gmem_copy_from(gm, len, len_gva, sizeof *len);
     if (rc)
         return rc;
     if (*len < 0)
         return -EINVAL;
-    rc = gpa_range_check(&job->vm.gm, addr_gva, (uint64_t)*len, GPERM_W, NULL);
-    return rc ? rc : gpa_range_check(&job->vm.gm, len_gva, sizeof *len, GPERM_W, NULL);
+    rc = gpa_range_check(gm, addr_gva, (uint64_t)*len, GPERM_W, NULL);
+    return rc ? rc : gpa_range_check(gm, len_gva, sizeof *len, GPERM_W, NULL);
 }
 
 /* Write a host address to the prepared pair: its first min(len, actual) bytes and the actual
  * length, as Linux does. */
-int net_addr_out(struct job *job, uint64_t addr_gva, uint64_t len_gva, int32_t len,
+int net_addr_out(struct guest_mem *gm, uint64_t addr_gva, uint64_t len_gva, int32_t len,
                  const struct sockaddr_storage *ss, socklen_t actual)
 {
     if (!addr_gva || len < 0)
         return 0;
     uint64_t n = (uint64_t)len < actual ? (uint64_t)len : actual;
     int32_t out = (int32_t)actual;
-    int rc = gmem_copy_to(&job->vm.gm, addr_gva, ss, n);
-    return rc ? rc : gmem_copy_to(&job->vm.gm, len_gva, &out, sizeof out);
+    int rc = gmem_copy_to(gm, addr_gva, ss, n);
+    return rc ? rc : gmem_copy_to(gm, len_gva, &out, sizeof out);
 }
 

@@ -22,7 +22,7 @@ void net_addr_text(const struct net_addr *a, uint8_t proto, char *buf, size_t le
 
 /* The job's sockaddr (addrlen bytes at gva, the socklen_t it passed) for a socket of family v6:
  * copied once, then parsed. 0 and *out, or -EINVAL (length), -EFAULT, -EAFNOSUPPORT. */
-int net_addr_import(struct job *job, uint64_t gva, uint64_t addrlen, bool v6,
+int net_addr_import(struct guest_mem *gm, uint64_t gva, uint64_t addrlen, bool v6,
                     struct net_addr *out);
 
 /* The host sockaddr for a parsed address (built by isovm, never the job's bytes). */
@@ -32,11 +32,11 @@ void net_addr_parse_host(const struct sockaddr_storage *ss, struct net_addr *a);
 
 /* An (addr, addrlen) result pair: read the job's buffer length once, before any work, and
  * check the buffer is writable. NULL addr: nothing to return (*len -1). */
-int net_addr_out_prepare(struct job *job, uint64_t addr_gva, uint64_t len_gva, int32_t *len);
+int net_addr_out_prepare(struct guest_mem *gm, uint64_t addr_gva, uint64_t len_gva, int32_t *len);
 
 /* Write a host address to the prepared pair: its first min(len, actual) bytes and the actual
  * length, as Linux does. */
-int net_addr_out(struct job *job, uint64_t addr_gva, uint64_t len_gva, int32_t len,
+int net_addr_out(struct guest_mem *gm, uint64_t addr_gva, uint64_t len_gva, int32_t len,
                  const struct sockaddr_storage *ss, socklen_t actual);
 
 #endif

@@ -96,7 +96,7 @@ int net_connect_finish(struct job *job, const struct cap_hold *h, int fd)
     int r;
     do
         r = poll(&p, 1, -1);
-    while (r < 0 && errno == EINTR && !atomic_load(&job->stop) && !cap_hold_revoked(job, h));
+    while (r < 0 && errno == EINTR && !job_call_ending(job) && !cap_hold_revoked(job, h));
     if (r < 0)
         return -1;
     int err = 0;
@@ -125,11 +125,11 @@ int64_t net_host_call(struct job *job, const struct cap_hold *h, enum net_op op,
         case OP_ACCEPT: r = accept4(fd, (struct sockaddr *)ss, sl, flags); break;
         default:
             r = connect(fd, (struct sockaddr *)ss, *sl);
-            if (r < 0 && errno == EINTR && !atomic_load(&job->stop) && !cap_hold_revoked(job, h))
+            if (r < 0 && errno == EINTR && !job_call_ending(job) && !cap_hold_revoked(job, h))
                 r = net_connect_finish(job, h, fd); /* the connection goes on in the background */
             break;
         }
-        if (!(r < 0 && errno == EINTR && !atomic_load(&job->stop) && !cap_hold_revoked(job, h)))
+        if (!(r < 0 && errno == EINTR && !job_call_ending(job) && !cap_hold_revoked(job, h)))
             break;
     }
     int e = errno;

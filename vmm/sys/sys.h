@@ -43,6 +43,11 @@ int64_t sys_set_robust_list(struct job *, struct sc_call *);
 int64_t sys_uname(struct job *, struct sc_call *);
 int64_t sys_getpid(struct job *, struct sc_call *);
 int64_t sys_getppid(struct job *, struct sc_call *);
+int64_t sys_setpgid(struct job *, struct sc_call *);
+int64_t sys_getpgid(struct job *, struct sc_call *);
+int64_t sys_getpgrp(struct job *, struct sc_call *);
+int64_t sys_setsid(struct job *, struct sc_call *);
+int64_t sys_getsid(struct job *, struct sc_call *);
 int64_t sys_getid(struct job *, struct sc_call *);
 int64_t sys_getrandom(struct job *, struct sc_call *);
 int64_t sys_rt_sigaction(struct job *, struct sc_call *);
@@ -62,6 +67,12 @@ int64_t sys_set_tid_address(struct job *, struct sc_call *);
 int64_t sys_sched_yield(struct job *, struct sc_call *);
 int64_t sys_gettid(struct job *, struct sc_call *);
 int64_t sys_clone(struct job *, struct sc_call *);
+
+/* processes (sys_fork.c, sys_wait.c) */
+int64_t sys_fork(struct job *, struct sc_call *);
+int64_t sys_vfork(struct job *, struct sc_call *);
+int64_t sys_wait4(struct job *, struct sc_call *);
+int64_t sys_waitid(struct job *, struct sc_call *);
 
 /* futexes (sys_futex.c) */
 int64_t sys_futex(struct job *, struct sc_call *);

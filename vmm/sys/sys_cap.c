@@ -26,7 +26,7 @@ int64_t sys_isovm_cap_derive(struct job *job, struct sc_call *c)
             expires = 0; /* further away than the clock reaches: as its parent */
     }
     /* attenuation keeps the descriptor's open mode where the rights still allow it */
-    const struct fd_slot *src = &job->fds[c->a[0]];
+    const struct fd_slot *src = &sc_proc(c)->fds[c->a[0]];
     uint32_t access = src->access;
     if (access == O_RDWR && !(rights & CAP_R_WRITE))
         access = O_RDONLY;
@@ -44,8 +44,8 @@ int64_t sys_isovm_cap_derive(struct job *job, struct sc_call *c)
         return rc;
     }
     if (e->kind == CAP_CONSOLE)
-        job->caps->caps[job->fds[rc].cap].keep_fd = true;
-    job->caps->caps[job->fds[rc].cap].net = e->net; /* a socket's family, protocol and state */
+        job->caps->caps[sc_proc(c)->fds[rc].cap].keep_fd = true;
+    job->caps->caps[sc_proc(c)->fds[rc].cap].net = e->net; /* a socket's family, protocol and state */
     return rc;
 }
 
@@ -85,5 +85,5 @@ int64_t sys_isovm_cap_info(struct job *job, struct sc_call *c)
         info.expires_in_ns = e->expires_ns > now ? e->expires_ns - now : 1;
     }
     info.depth = (uint64_t)cap_chain(job->caps, slot, NULL, 0) - 1;
-    return gmem_copy_to(&job->vm.gm, c->a[1], &info, sizeof info);
+    return gmem_copy_to(sc_gm(c), c->a[1], &info, sizeof info);
 }

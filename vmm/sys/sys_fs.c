@@ -32,15 +32,16 @@ static uint32_t fnv1a(const char *s)
     return h;
 }
 
-static int stat_out(struct job *job, uint64_t gva, const struct stat *st)
+static int stat_out(struct job *job, const struct sc_call *c, uint64_t gva, const struct stat *st)
 {
+    (void)job;
     _Static_assert(sizeof *st == 144, "x86-64 struct stat");
-    return gmem_copy_to(&job->vm.gm, gva, st, sizeof *st);
+    return gmem_copy_to(sc_gm(c), gva, st, sizeof *st);
 }
 
 /* The job's view of a host stat: the host's kind, size, links, inode and times; owner root,
  * device the grant's number, write bits cleared without the WRITE right. */
-static int stat_host(struct job *job, uint64_t gva, const struct stat *host, int grant,
+static int stat_host(struct job *job, const struct sc_call *c, uint64_t gva, const struct stat *host, int grant,
                      uint32_t rights)
 {
     struct stat st = *host;
@@ -50,11 +51,11 @@ static int stat_host(struct job *job, uint64_t gva, const struct stat *host, int
     st.st_rdev = 0;
     (void)rights; /* the mode is the file's, as Linux shows it on a read-only mount too (a
                    * copy made from it keeps the bits); what the job may do is its rights' */
-    return stat_out(job, gva, &st);
+    return stat_out(job, c, gva, &st);
 }
 
 /* "/" and the directories above grants: read-only, empty-looking directories. */
-static int stat_virtual(struct job *job, uint64_t gva, const char *path)
+static int stat_virtual(struct job *job, const struct sc_call *c, uint64_t gva, const char *path)
 {
     struct stat st;
     memset(&st, 0, sizeof st);
@@ -62,11 +63,11 @@ static int stat_virtual(struct job *job, uint64_t gva, const char *path)
     st.st_nlink = 2;
     st.st_ino = strcmp(path, "/") == 0 ? 2 : fnv1a(path) | 0x80000000u;
     st.st_blksize = 4096;
-    return stat_out(job, gva, &st);
+    return stat_out(job, c, gva, &st);
 }
 
 /* The console: made up, nothing of the host's identity. */
-static int stat_console(struct job *job, const struct cap *e, int fd, uint64_t gva)
+static int stat_console(struct job *job, const struct sc_call *c, const struct cap *e, int fd, uint64_t gva)
 {
     struct stat host;
     if (fstat(e->host_fd, &host) < 0)
@@ -80,7 +81,7 @@ static int stat_console(struct job *job, const struct cap *e, int fd, uint64_t g
     if (S_ISREG(host.st_mode))
         st.st_size = host.st_size;
     st.st_blksize = 4096;
-    return stat_out(job, gva, &st);
+    return stat_out(job, c, gva, &st);
 }
 
 static int64_t stat_fd(struct job *job, struct sc_call *c, uint64_t fd, uint64_t gva)
@@ -91,11 +92,11 @@ static int64_t stat_fd(struct job *job, struct sc_call *c, uint64_t fd, uint64_t
     if (rc)
         return rc;
     if (e->kind == CAP_CONSOLE)
-        return stat_console(job, e, (int)fd, gva);
+        return stat_console(job, c, e, (int)fd, gva);
     struct stat host;
     if (fstat(e->host_fd, &host) < 0)
         return -errno;
-    return stat_host(job, gva, &host, fs_grant_of_slot(job, slot), e->rights);
+    return stat_host(job, c, gva, &host, fs_grant_of_slot(job, slot), e->rights);
 }
 
 static int64_t stat_path(struct job *job, struct sc_call *c, uint64_t dirfd, const char *raw,
@@ -106,7 +107,7 @@ static int64_t stat_path(struct job *job, struct sc_call *c, uint64_t dirfd, con
     if (rc)
         return rc;
     if (fs_target_virtual(&t))
-        return stat_virtual(job, gva, t.guest);
+        return stat_virtual(job, c, gva, t.guest);
     if ((rc = fs_target_need(job, c, &t, CAP_R_STAT)))
         return rc;
     struct stat host;
@@ -131,14 +132,14 @@ static int64_t stat_path(struct job *job, struct sc_call *c, uint64_t dirfd, con
         if (rc)
             return rc;
     }
-    return stat_host(job, gva, &host, t.grant, t.cap->rights);
+    return stat_host(job, c, gva, &host, t.grant, t.cap->rights);
 }
 
 static int64_t stat_gva(struct job *job, struct sc_call *c, uint64_t dirfd, uint64_t path,
                         uint64_t gva, bool nofollow)
 {
     char raw[PATH_MAX];
-    long n = fs_path_copy(job, path, raw);
+    long n = fs_path_copy(c, path, raw);
     if (n < 0)
         return n;
     return stat_path(job, c, dirfd, raw, gva, nofollow);
@@ -157,28 +158,30 @@ int64_t sys_fstat(struct job *job, struct sc_call *c)
 /* The host's figures for a grant's file system, with the host's identity left out: f_fsid is
  * the grant's number (as st_dev), the flags say read-only when the capability cannot write,
  * and always nosuid and nodev. */
-static int statfs_out(struct job *job, uint64_t gva, const struct statfs *host, int grant,
+static int statfs_out(struct job *job, const struct sc_call *c, uint64_t gva, const struct statfs *host, int grant,
                       uint32_t rights)
 {
+    (void)job;
     struct statfs s = *host;
     memset(&s.f_fsid, 0, sizeof s.f_fsid);
     s.f_fsid.__val[0] = grant + 1;
     s.f_flags = ST_NOSUID | ST_NODEV | STATFS_VALID |
                 (rights & (CAP_R_WRITE | CAP_R_CREATE) ? 0 : ST_RDONLY);
     memset(s.f_spare, 0, sizeof s.f_spare);
-    return gmem_copy_to(&job->vm.gm, gva, &s, sizeof s);
+    return gmem_copy_to(sc_gm(c), gva, &s, sizeof s);
 }
 
 /* "/" and the directories above the grants: an empty read-only file system of the view. */
-static int statfs_virtual(struct job *job, uint64_t gva)
+static int statfs_virtual(struct job *job, const struct sc_call *c, uint64_t gva)
 {
+    (void)job;
     struct statfs s;
     memset(&s, 0, sizeof s);
     s.f_type = 0x858458f6; /* RAMFS_MAGIC: nothing on a disk */
     s.f_bsize = s.f_frsize = 4096;
     s.f_namelen = 255;
     s.f_flags = ST_RDONLY | ST_NOSUID | ST_NODEV | STATFS_VALID;
-    return gmem_copy_to(&job->vm.gm, gva, &s, sizeof s);
+    return gmem_copy_to(sc_gm(c), gva, &s, sizeof s);
 }
 
 int64_t sys_statfs(struct job *job, struct sc_call *c)
@@ -188,7 +191,7 @@ int64_t sys_statfs(struct job *job, struct sc_call *c)
     if (rc)
         return rc;
     if (fs_target_virtual(&t))
-        return statfs_virtual(job, c->a[1]);
+        return statfs_virtual(job, c, c->a[1]);
     if ((rc = fs_target_need(job, c, &t, CAP_R_STAT)))
         return rc;
     int fd = t.file_grant || !t.rest[0] ? -1 : fs_target_open(job, c, &t, O_PATH, 0);
@@ -198,7 +201,7 @@ int64_t sys_statfs(struct job *job, struct sc_call *c)
     rc = fstatfs(fd >= 0 ? fd : t.cap->host_fd, &host) < 0 ? -errno : 0;
     if (fd >= 0)
         close(fd);
-    return rc ? rc : statfs_out(job, c->a[1], &host, t.grant, t.cap->rights);
+    return rc ? rc : statfs_out(job, c, c->a[1], &host, t.grant, t.cap->rights);
 }
 
 int64_t sys_fstatfs(struct job *job, struct sc_call *c)
@@ -209,11 +212,11 @@ int64_t sys_fstatfs(struct job *job, struct sc_call *c)
     if (rc)
         return rc;
     if (e->kind != CAP_FILE && e->kind != CAP_DIR)
-        return e->kind == CAP_CONSOLE ? statfs_virtual(job, c->a[1]) : -EINVAL;
+        return e->kind == CAP_CONSOLE ? statfs_virtual(job, c, c->a[1]) : -EINVAL;
     struct statfs host;
     if (fstatfs(e->host_fd, &host) < 0)
         return -errno;
-    return statfs_out(job, c->a[1], &host, fs_grant_of_slot(job, slot), e->rights);
+    return statfs_out(job, c, c->a[1], &host, fs_grant_of_slot(job, slot), e->rights);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -269,7 +272,7 @@ int64_t sys_newfstatat(struct job *job, struct sc_call *c)
     if (c->a[3] & ~known)
         return -EINVAL;
     char raw[PATH_MAX];
-    long n = fs_path_copy(job, c->a[1], raw);
+    long n = fs_path_copy(c, c->a[1], raw);
     if (n < 0)
         return n;
     if (n == 0 && (c->a[3] & AT_EMPTY_PATH)) {
@@ -328,7 +331,7 @@ static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint6
     } else {
         /* the mode counts only with O_CREAT, as Linux (openat2 refuses one without it) */
         fd = fs_target_open(job, c, &t, host_flags,
-                            (flags & O_CREAT) ? mode & 0777 & ~job->umask : 0);
+                            (flags & O_CREAT) ? mode & 0777 & ~sc_proc(c)->umask : 0);
     }
     if (fd < 0)
         return fd;
@@ -338,8 +341,8 @@ static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint6
         close(fd);
         return rc;
     }
-    if ((flags & O_TRUNC) && S_ISREG(st.st_mode) && job->vm.gm.nfiles)
-        gmem_file_resized(&job->vm.gm, st.st_dev, st.st_ino, 0);
+    if ((flags & O_TRUNC) && S_ISREG(st.st_mode) && sc_gm(c)->nfiles)
+        gmem_file_resized(sc_gm(c), st.st_dev, st.st_ino, 0);
     bool is_dir = S_ISDIR(st.st_mode);
     uint32_t rights;
     if (is_dir) {
@@ -362,7 +365,7 @@ static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint6
         close(fd);
         return gfd;
     }
-    job->fds[gfd].status = status;
+    sc_proc(c)->fds[gfd].status = status;
     return gfd;
 }
 
@@ -391,7 +394,7 @@ static int64_t do_access(struct job *job, struct sc_call *c, uint64_t dirfd, uin
         flags & ~(uint64_t)(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
         return -EINVAL;
     char raw[PATH_MAX];
-    long n = fs_path_copy(job, path, raw);
+    long n = fs_path_copy(c, path, raw);
     if (n < 0)
         return n;
     if (n == 0 && (flags & AT_EMPTY_PATH)) {
@@ -455,14 +458,14 @@ int64_t sys_getdents64(struct job *job, struct sc_call *c)
         return rc;
     uint64_t count = c->a[2] > GETDENTS_MAX ? GETDENTS_MAX : c->a[2];
     void *check;
-    if ((rc = gpa_range_check(&job->vm.gm, c->a[1], count, GPERM_W, &check)))
+    if ((rc = gpa_range_check(sc_gm(c), c->a[1], count, GPERM_W, &check)))
         return rc;
     void *bounce = malloc(count ? count : 1);
     if (!bounce)
         return -ENOMEM;
     long n = syscall(SYS_getdents64, e->host_fd, bounce, (size_t)count);
     int64_t result = n < 0 ? -errno : n;
-    if (n > 0 && (rc = gmem_copy_to(&job->vm.gm, c->a[1], bounce, (uint64_t)n)))
+    if (n > 0 && (rc = gmem_copy_to(sc_gm(c), c->a[1], bounce, (uint64_t)n)))
         result = rc;
     free(bounce);
     return result;
@@ -486,11 +489,12 @@ int64_t sys_lseek(struct job *job, struct sc_call *c)
 }
 
 /* A file the job shortened: its mapped pages past the new end lose their frames (guest_mem.h). */
-static void mapped_file_shortened(struct job *job, int fd, uint64_t size)
+static void mapped_file_shortened(struct job *job, const struct sc_call *c, int fd, uint64_t size)
 {
+    (void)job;
     struct stat st;
-    if (job->vm.gm.nfiles && fstat(fd, &st) == 0)
-        gmem_file_resized(&job->vm.gm, st.st_dev, st.st_ino, size);
+    if (sc_gm(c)->nfiles && fstat(fd, &st) == 0)
+        gmem_file_resized(sc_gm(c), st.st_dev, st.st_ino, size);
 }
 
 int64_t sys_ftruncate(struct job *job, struct sc_call *c)
@@ -506,7 +510,7 @@ int64_t sys_ftruncate(struct job *job, struct sc_call *c)
         return rc;
     if (ftruncate(e->host_fd, (off_t)c->a[1]) < 0)
         return -errno;
-    mapped_file_shortened(job, e->host_fd, c->a[1]);
+    mapped_file_shortened(job, c, e->host_fd, c->a[1]);
     return 0;
 }
 
@@ -527,7 +531,7 @@ int64_t sys_truncate(struct job *job, struct sc_call *c)
         return fd;
     rc = ftruncate(fd, (off_t)c->a[1]) < 0 ? -errno : 0;
     if (!rc)
-        mapped_file_shortened(job, fd, c->a[1]);
+        mapped_file_shortened(job, c, fd, c->a[1]);
     close(fd);
     return rc;
 }

@@ -84,12 +84,12 @@ int64_t sys_utimensat(struct job *job, struct sc_call *c)
         return -EINVAL;
     struct timespec ts[2];
     int rc;
-    if (c->a[2] && (rc = gmem_copy_from(&job->vm.gm, ts, c->a[2], sizeof ts)))
+    if (c->a[2] && (rc = gmem_copy_from(sc_gm(c), ts, c->a[2], sizeof ts)))
         return rc;
     const struct timespec *times = c->a[2] ? ts : NULL;
     char raw[PATH_MAX] = "";
     if (c->a[1]) {
-        long n = fs_path_copy(job, c->a[1], raw);
+        long n = fs_path_copy(c, c->a[1], raw);
         if (n < 0)
             return n;
     }
@@ -155,7 +155,7 @@ int64_t sys_fchownat(struct job *job, struct sc_call *c)
     if (c->a[4] & ~(uint64_t)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
         return -EINVAL;
     char raw[PATH_MAX];
-    long n = fs_path_copy(job, c->a[1], raw);
+    long n = fs_path_copy(c, c->a[1], raw);
     if (n < 0)
         return n;
     if (n == 0 && (c->a[4] & AT_EMPTY_PATH) && (uint32_t)c->a[0] != (uint32_t)AT_FDCWD) {

@@ -36,7 +36,7 @@ static int64_t do_mkdir(struct job *job, struct sc_call *c, uint64_t dirfd, uint
     int pfd = fs_target_parent(job, c, &t, &last);
     if (pfd < 0)
         return pfd;
-    rc = mkdirat(pfd, last, (mode_t)(mode & 0777 & ~job->umask)) < 0 ? -errno : 0;
+    rc = mkdirat(pfd, last, (mode_t)(mode & 0777 & ~sc_proc(c)->umask)) < 0 ? -errno : 0;
     close(pfd);
     return rc;
 }
@@ -246,7 +246,7 @@ static int64_t do_readlink(struct job *job, struct sc_call *c, uint64_t dirfd, u
                            uint64_t buf, uint64_t size)
 {
     char raw[PATH_MAX];
-    long n = fs_path_copy(job, path, raw);
+    long n = fs_path_copy(c, path, raw);
     if (n < 0)
         return n;
     if ((int64_t)size <= 0)
@@ -279,7 +279,7 @@ static int64_t do_readlink(struct job *job, struct sc_call *c, uint64_t dirfd, u
     }
     if ((uint64_t)len > size)
         len = (ssize_t)size;
-    int rc = gmem_copy_to(&job->vm.gm, buf, answer, (uint64_t)len);
+    int rc = gmem_copy_to(sc_gm(c), buf, answer, (uint64_t)len);
     return rc ? rc : (int64_t)len;
 }
 
@@ -300,7 +300,7 @@ static int64_t do_symlink(struct job *job, struct sc_call *c, uint64_t target_gv
                           uint64_t path)
 {
     char target[PATH_MAX];
-    long n = fs_path_copy(job, target_gva, target);
+    long n = fs_path_copy(c, target_gva, target);
     if (n < 0)
         return n;
     if (n == 0)
@@ -337,11 +337,12 @@ int64_t sys_symlinkat(struct job *job, struct sc_call *c)
 /* ------------------------------------------------------------------------------------------ */
 /* working directory */
 
-static int64_t cwd_set(struct job *job, const char *path)
+static int64_t cwd_set(struct job *job, const struct sc_call *c, const char *path)
 {
-    if (strlen(path) >= sizeof job->cwd)
+    (void)job;
+    if (strlen(path) >= sizeof sc_proc(c)->cwd)
         return -ENAMETOOLONG;
-    strcpy(job->cwd, path);
+    strcpy(sc_proc(c)->cwd, path);
     return 0;
 }
 
@@ -359,7 +360,7 @@ int64_t sys_chdir(struct job *job, struct sc_call *c)
             return fd;
         close(fd);
     }
-    return cwd_set(job, t.guest);
+    return cwd_set(job, c, t.guest);
 }
 
 int64_t sys_fchdir(struct job *job, struct sc_call *c)
@@ -370,16 +371,17 @@ int64_t sys_fchdir(struct job *job, struct sc_call *c)
         return rc;
     if (e->kind != CAP_DIR)
         return -ENOTDIR;
-    return cwd_set(job, e->path);
+    return cwd_set(job, c, e->path);
 }
 
 int64_t sys_getcwd(struct job *job, struct sc_call *c)
 {
-    const char *cwd = job->cwd[0] ? job->cwd : "/";
+    (void)job;
+    const char *cwd = sc_proc(c)->cwd[0] ? sc_proc(c)->cwd : "/";
     uint64_t len = strlen(cwd) + 1;
     if (c->a[1] < len)
         return -ERANGE;
-    int rc = gmem_copy_to(&job->vm.gm, c->a[0], cwd, len);
+    int rc = gmem_copy_to(sc_gm(c), c->a[0], cwd, len);
     return rc ? rc : (int64_t)len;
 }
 

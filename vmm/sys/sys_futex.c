@@ -7,12 +7,13 @@
 #include <time.h>
 #include "vmm/sys/sys.h"
 
-int futex_wake_addr(struct job *job, uint64_t addr, uint64_t n, uint32_t mask)
+int futex_wake_addr(struct job *job, const struct proc *p, uint64_t addr, uint64_t n,
+                    uint32_t mask)
 {
     int woken = 0;
     for (unsigned i = 0; i < ISOVM_MAX_VCPUS && (uint64_t)woken < n; i++) {
         struct vthread *t = &job->threads[i];
-        if (t->state == VT_RUNNING && t->futex_waiting && !t->futex_woken &&
+        if (t->state == VT_RUNNING && t->proc == p && t->futex_waiting && !t->futex_woken &&
             t->futex_addr == addr && (t->futex_bitset & mask)) {
             t->futex_woken = true;
             pthread_cond_signal(&t->wake);
@@ -22,13 +23,15 @@ int futex_wake_addr(struct job *job, uint64_t addr, uint64_t n, uint32_t mask)
     return woken;
 }
 
-/* Move up to n waiters from addr to addr2 (they stay asleep). */
-static int futex_requeue_addr(struct job *job, uint64_t addr, uint64_t addr2, uint64_t n)
+/* Move up to n of process p's waiters from addr to addr2 (they stay asleep). */
+static int futex_requeue_addr(struct job *job, const struct proc *p, uint64_t addr,
+                              uint64_t addr2, uint64_t n)
 {
     int moved = 0;
     for (unsigned i = 0; i < ISOVM_MAX_VCPUS && (uint64_t)moved < n; i++) {
         struct vthread *t = &job->threads[i];
-        if (t->state == VT_RUNNING && t->futex_waiting && !t->futex_woken && t->futex_addr == addr) {
+        if (t->state == VT_RUNNING && t->proc == p && t->futex_waiting && !t->futex_woken &&
+            t->futex_addr == addr) {
             t->futex_addr = addr2;
             moved++;
         }
@@ -37,14 +40,15 @@ static int futex_requeue_addr(struct job *job, uint64_t addr, uint64_t addr2, ui
 }
 
 /* The futex word: 4-byte aligned, readable (and writable for WAKE_OP) user memory. */
-static int futex_word(struct job *job, uint64_t addr, unsigned need, uint32_t **word)
+static int futex_word(struct job *job, const struct sc_call *c, uint64_t addr, unsigned need, uint32_t **word)
 {
+    (void)job;
     if (addr % 4)
         return -EINVAL;
     void *h;
-    if (gpa_range_check(&job->vm.gm, addr, 4, need, &h))
+    if (gpa_range_check(sc_gm(c), addr, 4, need, &h))
         return -EFAULT;
-    if (job->vm.gm.nfiles && gmem_range_has_file(&job->vm.gm, addr, 4, false))
+    if (sc_gm(c)->nfiles && gmem_range_has_file(sc_gm(c), addr, 4, false))
         return -EFAULT; /* a word in a file's mapping: the VMM reads it unguarded (not yet) */
     *word = h;
     return 0;
@@ -52,14 +56,15 @@ static int futex_word(struct job *job, uint64_t addr, unsigned need, uint32_t **
 
 /* The CLOCK_MONOTONIC deadline for a wait: relative for FUTEX_WAIT, absolute (monotonic, or
  * realtime with FUTEX_CLOCK_REALTIME) for FUTEX_WAIT_BITSET. UINT64_MAX: no timeout. */
-static int futex_deadline(struct job *job, uint64_t gva, bool absolute, bool realtime,
+static int futex_deadline(struct job *job, const struct sc_call *c, uint64_t gva, bool absolute, bool realtime,
                           uint64_t *deadline)
 {
+    (void)job;
     *deadline = UINT64_MAX;
     if (!gva)
         return 0;
     struct timespec ts;
-    int rc = gmem_copy_from(&job->vm.gm, &ts, gva, sizeof ts);
+    int rc = gmem_copy_from(sc_gm(c), &ts, gva, sizeof ts);
     if (rc)
         return rc;
     if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
@@ -78,13 +83,13 @@ static int64_t futex_wait(struct job *job, struct sc_call *c, uint32_t mask, boo
     struct vthread *self = c->self;
     uint64_t addr = c->a[0];
     uint32_t *word;
-    int rc = futex_word(job, addr, GPERM_R, &word);
+    int rc = futex_word(job, c, addr, GPERM_R, &word);
     if (rc)
         return rc;
     if (!mask)
         return -EINVAL;
     uint64_t deadline;
-    if ((rc = futex_deadline(job, c->a[3], absolute, realtime, &deadline)))
+    if ((rc = futex_deadline(job, c, c->a[3], absolute, realtime, &deadline)))
         return rc;
     /* Compare and sleep under job->lock: a waker needs the lock, so no wake is missed. */
     if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != (uint32_t)c->a[2])
@@ -96,7 +101,7 @@ static int64_t futex_wait(struct job *job, struct sc_call *c, uint32_t mask, boo
     struct timespec ts = ns_ts(deadline);
     int64_t ret = 0;
     while (!self->futex_woken) {
-        if (atomic_load(&job->stop)) {
+        if (thread_stopping(self)) {
             ret = -EINTR;
             break;
         }
@@ -117,10 +122,10 @@ static int64_t futex_wait(struct job *job, struct sc_call *c, uint32_t mask, boo
 static int64_t futex_wake_op(struct job *job, struct sc_call *c)
 {
     uint32_t *word2, *unused;
-    int rc = futex_word(job, c->a[4], GPERM_R | GPERM_W, &word2);
+    int rc = futex_word(job, c, c->a[4], GPERM_R | GPERM_W, &word2);
     if (rc)
         return rc;
-    if ((rc = futex_word(job, c->a[0], GPERM_R, &unused)))
+    if ((rc = futex_word(job, c, c->a[0], GPERM_R, &unused)))
         return rc;
     uint32_t enc = (uint32_t)c->a[5];
     unsigned op = (enc >> 28) & 0xf, cmp = (enc >> 24) & 0xf;
@@ -156,9 +161,9 @@ static int64_t futex_wake_op(struct job *job, struct sc_call *c)
     default: return -ENOSYS;
     }
     __atomic_store_n(word2, val, __ATOMIC_SEQ_CST);
-    int woken = futex_wake_addr(job, c->a[0], (uint32_t)c->a[2], FUTEX_BITSET_ANY);
+    int woken = futex_wake_addr(job, sc_proc(c), c->a[0], (uint32_t)c->a[2], FUTEX_BITSET_ANY);
     if (hit)
-        woken += futex_wake_addr(job, c->a[4], (uint32_t)c->a[3], FUTEX_BITSET_ANY);
+        woken += futex_wake_addr(job, sc_proc(c), c->a[4], (uint32_t)c->a[3], FUTEX_BITSET_ANY);
     return woken;
 }
 
@@ -178,25 +183,25 @@ int64_t sys_futex(struct job *job, struct sc_call *c)
         return futex_wait(job, c, (uint32_t)c->a[5], true, realtime);
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET:
-        if ((rc = futex_word(job, c->a[0], GPERM_R, &word)))
+        if ((rc = futex_word(job, c, c->a[0], GPERM_R, &word)))
             return rc;
         if (op == FUTEX_WAKE_BITSET && !(uint32_t)c->a[5])
             return -EINVAL;
-        return futex_wake_addr(job, c->a[0], (uint32_t)c->a[2],
+        return futex_wake_addr(job, sc_proc(c), c->a[0], (uint32_t)c->a[2],
                                op == FUTEX_WAKE ? FUTEX_BITSET_ANY : (uint32_t)c->a[5]);
     case FUTEX_REQUEUE:
     case FUTEX_CMP_REQUEUE: {
         uint32_t *word2;
-        if ((rc = futex_word(job, c->a[0], GPERM_R, &word)) ||
-            (rc = futex_word(job, c->a[4], GPERM_R, &word2)))
+        if ((rc = futex_word(job, c, c->a[0], GPERM_R, &word)) ||
+            (rc = futex_word(job, c, c->a[4], GPERM_R, &word2)))
             return rc;
         if ((int32_t)c->a[2] < 0 || (int32_t)c->a[3] < 0)
             return -EINVAL;
         if (op == FUTEX_CMP_REQUEUE &&
             __atomic_load_n(word, __ATOMIC_SEQ_CST) != (uint32_t)c->a[5])
             return -EAGAIN;
-        int woken = futex_wake_addr(job, c->a[0], (uint32_t)c->a[2], FUTEX_BITSET_ANY);
-        return woken + futex_requeue_addr(job, c->a[0], c->a[4], (uint32_t)c->a[3]);
+        int woken = futex_wake_addr(job, sc_proc(c), c->a[0], (uint32_t)c->a[2], FUTEX_BITSET_ANY);
+        return woken + futex_requeue_addr(job, sc_proc(c), c->a[0], c->a[4], (uint32_t)c->a[3]);
     }
     case FUTEX_WAKE_OP:
         return futex_wake_op(job, c);

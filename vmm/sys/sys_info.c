@@ -18,12 +18,12 @@ int64_t sys_sysinfo(struct job *job, struct sc_call *c)
     si.uptime = (long)((now > job->start_ns ? now - job->start_ns : 0) / 1000000000ull);
     uint64_t total = job->policy.memory_bytes;
     uint64_t used = ISOVM_USER_MIN_GPA + /* the firmware's, then the frames in use */
-                    (job->vm.gm.frames_given + job->vm.gm.frames_tables) * (uint64_t)ISOVM_PAGE_SIZE;
+                    (sc_gm(c)->frames_given + sc_gm(c)->frames_tables) * (uint64_t)ISOVM_PAGE_SIZE;
     si.totalram = total;
     si.freeram = used < total ? total - used : 0;
     si.procs = (unsigned short)(job->threads_live ? job->threads_live : 1);
     si.mem_unit = 1;
-    return gmem_copy_to(&job->vm.gm, c->a[0], &si, sizeof si);
+    return gmem_copy_to(sc_gm(c), c->a[0], &si, sizeof si);
 }
 
 /* The CPUs a job's thread may run on: one per vCPU the job may have at once (its max_threads,
@@ -58,7 +58,7 @@ int64_t sys_sched_getaffinity(struct job *job, struct sc_call *c)
         return -EINVAL;
     unsigned n = job_cpus(job);
     uint64_t mask = n >= 64 ? UINT64_MAX : (1ull << n) - 1;
-    rc = gmem_copy_to(&job->vm.gm, c->a[2], &mask, sizeof mask);
+    rc = gmem_copy_to(sc_gm(c), c->a[2], &mask, sizeof mask);
     return rc ? rc : (int64_t)sizeof mask;
 }
 
@@ -72,7 +72,7 @@ int64_t sys_sched_setaffinity(struct job *job, struct sc_call *c)
     uint64_t len = c->a[1], mask = 0;
     if (len == 0)
         return -EINVAL;
-    if ((rc = gmem_copy_from(&job->vm.gm, &mask, c->a[2], len < sizeof mask ? len : sizeof mask)))
+    if ((rc = gmem_copy_from(sc_gm(c), &mask, c->a[2], len < sizeof mask ? len : sizeof mask)))
         return rc;
     unsigned n = job_cpus(job);
     uint64_t ours = n >= 64 ? UINT64_MAX : (1ull << n) - 1;
@@ -89,7 +89,7 @@ int64_t sys_sched_setaffinity(struct job *job, struct sc_call *c)
 int64_t sys_prctl(struct job *job, struct sc_call *c)
 {
     struct vthread *t = c->self;
-    struct guest_mem *gm = &job->vm.gm;
+    struct guest_mem *gm = sc_gm(c);
     switch (c->a[0]) {
     case PR_SET_NAME: {
         char name[16];
@@ -113,10 +113,10 @@ int64_t sys_prctl(struct job *job, struct sc_call *c)
     case PR_SET_PDEATHSIG:
         if (c->a[1] > 64)
             return -EINVAL;
-        job->pdeathsig = (int)c->a[1];
+        sc_proc(c)->pdeathsig = (int)c->a[1];
         return 0;
     case PR_GET_PDEATHSIG: {
-        int32_t sig = job->pdeathsig;
+        int32_t sig = sc_proc(c)->pdeathsig;
         return gmem_copy_to(gm, c->a[1], &sig, sizeof sig);
     }
     case PR_SET_NO_NEW_PRIVS:
@@ -154,8 +154,9 @@ int64_t sys_prctl(struct job *job, struct sc_call *c)
 /* mlock, mlock2, munlock: the range must be the job's mapped memory (ENOMEM otherwise, as
  * Linux); nothing to do on the host (guest RAM is the job's already, counted in its memory
  * limit). mlockall (MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT) and munlockall: accepted. */
-static int64_t lock_range(struct job *job, uint64_t addr, uint64_t len)
+static int64_t lock_range(struct job *job, const struct sc_call *c, uint64_t addr, uint64_t len)
 {
+    (void)job;
     uint64_t pg = ISOVM_PAGE_SIZE, lo = addr & ~(pg - 1), end;
     if (__builtin_add_overflow(addr, len, &end) || end > UINT64_MAX - pg)
         return -ENOMEM;
@@ -163,22 +164,22 @@ static int64_t lock_range(struct job *job, uint64_t addr, uint64_t len)
     if (end == lo)
         return 0;
     void *host;
-    if (gpa_range_check(&job->vm.gm, lo, end - lo, GPERM_R, &host))
+    if (gpa_range_check(sc_gm(c), lo, end - lo, GPERM_R, &host))
         return -ENOMEM;
     /* as Linux faults locked pages in: given now, counted against the limit */
-    return gmem_give_range(&job->vm.gm, lo, end - lo) ? -EAGAIN : 0;
+    return gmem_give_range(sc_gm(c), lo, end - lo) ? -EAGAIN : 0;
 }
 
-int64_t sys_mlock(struct job *job, struct sc_call *c) { return lock_range(job, c->a[0], c->a[1]); }
+int64_t sys_mlock(struct job *job, struct sc_call *c) { return lock_range(job, c, c->a[0], c->a[1]); }
 
 int64_t sys_mlock2(struct job *job, struct sc_call *c)
 {
     if (c->a[2] & ~(uint64_t)1) /* MLOCK_ONFAULT */
         return -EINVAL;
-    return lock_range(job, c->a[0], c->a[1]);
+    return lock_range(job, c, c->a[0], c->a[1]);
 }
 
-int64_t sys_munlock(struct job *job, struct sc_call *c) { return lock_range(job, c->a[0], c->a[1]); }
+int64_t sys_munlock(struct job *job, struct sc_call *c) { return lock_range(job, c, c->a[0], c->a[1]); }
 
 int64_t sys_mlockall(struct job *job, struct sc_call *c)
 {
@@ -199,7 +200,8 @@ int64_t sys_munlockall(struct job *job, struct sc_call *c)
  * is 0 while the job runs: launch.c), 022 at first. */
 int64_t sys_umask(struct job *job, struct sc_call *c)
 {
-    unsigned old = job->umask;
-    job->umask = (unsigned)(c->a[0] & 0777);
+    (void)job;
+    unsigned old = sc_proc(c)->umask;
+    sc_proc(c)->umask = (unsigned)(c->a[0] & 0777);
     return old;
 }

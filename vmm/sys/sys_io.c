@@ -34,7 +34,7 @@ static int64_t host_io(struct job *job, const struct cap_hold *h, bool is_write,
             r = is_write ? pwritev(fd, iov, n, off) : preadv(fd, iov, n, off);
         else
             r = is_write ? writev(fd, iov, n) : readv(fd, iov, n);
-    } while (r < 0 && errno == EINTR && !atomic_load(&job->stop) && !cap_hold_revoked(job, h));
+    } while (r < 0 && errno == EINTR && !job_call_ending(job) && !cap_hold_revoked(job, h));
     int e = errno;
     pthread_mutex_lock(&job->lock);
     return r < 0 ? -(int64_t)e : (int64_t)r;
@@ -121,7 +121,7 @@ static int64_t io_transfer(struct job *job, struct sc_call *c, uint32_t slot, bo
         /* A write stops early only on the job's end, a device that takes nothing more, or the
          * capability's revocation or expiry (checked at the next chunk); a short count from a
          * kick (quota, shootdown) is carried on, as the job asked for all. */
-        if (!is_write || r == 0 || atomic_load(&job->stop))
+        if (!is_write || r == 0 || job_call_ending(job))
             break;
     } while (done < total);
     cap_hold_end(job, &h);
@@ -134,7 +134,7 @@ int64_t io_buffer(struct job *job, struct sc_call *c, uint32_t slot, bool is_wri
     if (len > MAX_RW_COUNT)
         len = MAX_RW_COUNT;
     void *buf;
-    int rc = gpa_range_check(&job->vm.gm, gva, len, is_write ? GPERM_R : GPERM_W, &buf);
+    int rc = gpa_range_check(sc_gm(c), gva, len, is_write ? GPERM_R : GPERM_W, &buf);
     if (rc)
         return rc;
     if (len == 0)
@@ -175,16 +175,17 @@ int64_t sys_write(struct job *job, struct sc_call *c) { return io_plain(job, c, 
 int64_t sys_pread64(struct job *job, struct sc_call *c) { return io_plain(job, c, false, true); }
 int64_t sys_pwrite64(struct job *job, struct sc_call *c) { return io_plain(job, c, true, true); }
 
-int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need,
+int iov_import(struct job *job, const struct sc_call *c, uint64_t gva, uint64_t cnt, unsigned need,
                       struct iovec *out, uint64_t *total_out)
 {
+    (void)job;
     if (cnt > IOV_LIMIT)
         return -EINVAL;
     *total_out = 0;
     if (cnt == 0)
         return 0;
     uint64_t raw[2 * IOV_LIMIT];
-    int rc = gmem_copy_from(&job->vm.gm, raw, gva, cnt * 16);
+    int rc = gmem_copy_from(sc_gm(c), raw, gva, cnt * 16);
     if (rc)
         return rc;
     uint64_t total = 0;
@@ -194,7 +195,7 @@ int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need,
             total > (uint64_t)SSIZE_MAX)
             return -EINVAL;
         void *h;
-        if ((rc = gpa_range_check(&job->vm.gm, base, len, need, &h)))
+        if ((rc = gpa_range_check(sc_gm(c), base, len, need, &h)))
             return rc;
         out[i].iov_base = h;
         out[i].iov_len = len;
@@ -213,7 +214,7 @@ static int64_t io_vector(struct job *job, struct sc_call *c, bool is_write)
         return rc;
     struct iovec iov[IOV_LIMIT];
     uint64_t total;
-    int n = iov_import(job, c->a[1], c->a[2], is_write ? GPERM_R : GPERM_W, iov, &total);
+    int n = iov_import(job, c, c->a[1], c->a[2], is_write ? GPERM_R : GPERM_W, iov, &total);
     if (n <= 0 || total == 0)
         return n < 0 ? n : 0;
     if (!is_write && e->kind == CAP_SOCKET)
@@ -226,7 +227,7 @@ int64_t sys_writev(struct job *job, struct sc_call *c) { return io_vector(job, c
 
 int64_t sys_close(struct job *job, struct sc_call *c)
 {
-    return fd_close(job, c->a[0]); /* a revoked or expired descriptor closes as any other */
+    return fd_close(job, sc_proc(c), c->a[0]); /* a revoked or expired descriptor closes as any other */
 }
 
 int64_t sys_ioctl(struct job *job, struct sc_call *c)
@@ -249,16 +250,16 @@ int64_t sys_ioctl(struct job *job, struct sc_call *c)
     }
     if (e->kind != CAP_CONSOLE || ioctl(e->host_fd, (unsigned long)c->a[1], buf) < 0)
         return -ENOTTY;
-    return gmem_copy_to(&job->vm.gm, c->a[2], buf, len);
+    return gmem_copy_to(sc_gm(c), c->a[2], buf, len);
 }
 
 /* Make `to` a second handle on what `from` holds (a delegation of the same capability). */
 static int fd_dup(struct job *job, struct sc_call *c, uint64_t from, int to, bool cloexec)
 {
-    const struct fd_slot *src = &job->fds[from];
+    const struct fd_slot *src = &sc_proc(c)->fds[from];
     uint32_t slot = src->cap;
-    fd_bind(job, to, slot, cloexec, src->access);
-    job->fds[to].status = src->status;
+    fd_bind(job, sc_proc(c), to, slot, cloexec, src->access);
+    sc_proc(c)->fds[to].status = src->status;
     audit_cap(job, "delegate", slot, to, c->nr, "job");
     return to;
 }
@@ -281,7 +282,7 @@ static int64_t dup_to(struct job *job, struct sc_call *c, uint64_t newfd, bool c
         return rc;
     if (newfd == c->a[0])
         return (int64_t)newfd; /* dup2 onto itself: nothing to do (dup3 refuses it earlier) */
-    if (newfd >= job->fds_max) {
+    if (newfd >= sc_proc(c)->fds_max) {
         job->stats.caps_refused++;
         job_count_denied(job, c->nr);
         audit_deny(job, DENY_LIMIT, c->nr, EBADF, CAP_NONE, NULL);
@@ -309,7 +310,7 @@ int64_t sys_fcntl(struct job *job, struct sc_call *c)
     int rc = fd_cap(job, c, c->a[0], 0, &e, &slot);
     if (rc)
         return rc;
-    struct fd_slot *s = &job->fds[c->a[0]];
+    struct fd_slot *s = &sc_proc(c)->fds[c->a[0]];
     switch (c->a[1]) {
     case F_DUPFD:
     case F_DUPFD_CLOEXEC: {

@@ -15,7 +15,7 @@ int64_t io_buffer(struct job *job, struct sc_call *c, uint32_t slot, bool is_wri
  * for the GPERM_ bits in `need`, into host iovecs `out`; *total the sum (overflow-checked).
  * Returns the count or -errno (sys_io.c). */
 #define IOV_LIMIT 1024
-int iov_import(struct job *job, uint64_t gva, uint64_t cnt, unsigned need, struct iovec *out,
+int iov_import(struct job *job, const struct sc_call *c, uint64_t gva, uint64_t cnt, unsigned need, struct iovec *out,
                uint64_t *total);
 /* The first `max` bytes of iov[0..n) starting `skip` bytes in, as a new iovec array (sys_io.c). */
 int iov_window(const struct iovec *iov, int n, uint64_t skip, uint64_t max, struct iovec *out);

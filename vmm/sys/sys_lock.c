@@ -43,7 +43,7 @@ int64_t fcntl_lock(struct job *job, struct sc_call *c, struct cap *e, uint32_t s
     bool ofd = cmd == F_OFD_GETLK || cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW;
     bool wait = cmd == F_SETLKW || cmd == F_OFD_SETLKW, get = cmd == F_GETLK || cmd == F_OFD_GETLK;
     struct guest_flock g;
-    int rc = gmem_copy_from(&job->vm.gm, &g, c->a[2], sizeof g);
+    int rc = gmem_copy_from(sc_gm(c), &g, c->a[2], sizeof g);
     if (rc)
         return rc;
     if ((g.l_type != F_RDLCK && g.l_type != F_WRLCK && g.l_type != F_UNLCK) ||
@@ -70,7 +70,7 @@ int64_t fcntl_lock(struct job *job, struct sc_call *c, struct cap *e, uint32_t s
     g.l_start = fl.l_start;
     g.l_len = fl.l_len;
     g.l_pid = fl.l_type == F_UNLCK ? g.l_pid : fl.l_pid == -1 || ofd ? -1 : 0;
-    return gmem_copy_to(&job->vm.gm, c->a[2], &g, sizeof g);
+    return gmem_copy_to(sc_gm(c), c->a[2], &g, sizeof g);
 }
 
 /* flock: LOCK_SH, LOCK_EX or LOCK_UN, with LOCK_NB or not; on a file of the job (the console,

@@ -32,10 +32,10 @@ static int range_unmap(struct guest_mem *gm, uint64_t gva, uint64_t len)
  * mapping (or brk growth) larger than the frames left, with room for its page tables, is
  * refused at once with ENOMEM, as Linux's heuristic overcommit refuses an obvious overcommit:
  * a job that allocates until malloc fails sees the NULL, not a kill at the next touch. */
-static bool frames_short(struct job *job, uint64_t len)
+static bool frames_short(struct job *job, const struct sc_call *c, uint64_t len)
 {
     uint64_t pages = len / PG;
-    if (pages + pages / 512 + 4 <= gmem_frames_free(&job->vm.gm))
+    if (pages + pages / 512 + 4 <= gmem_frames_free(sc_gm(c)))
         return false;
     job->stats.enomem_total++;
     return true;
@@ -55,30 +55,30 @@ static unsigned prot_perm(uint64_t prot)
 
 int64_t sys_brk(struct job *job, struct sc_call *c)
 {
-    struct guest_mem *gm = &job->vm.gm;
+    struct guest_mem *gm = sc_gm(c);
     uint64_t want = c->a[0], old_end, new_end;
-    if (want < job->brk_start || !page_round_up(want, &new_end) ||
-        !page_round_up(job->brk_cur, &old_end))
-        return (int64_t)job->brk_cur;
+    if (want < sc_proc(c)->brk_start || !page_round_up(want, &new_end) ||
+        !page_round_up(sc_proc(c)->brk_cur, &old_end))
+        return (int64_t)sc_proc(c)->brk_cur;
     if (new_end > old_end) {
         if (!gmem_user_range(gm, old_end, new_end - old_end) ||
             !gmem_range_all(gm, old_end, new_end - old_end, false)) {
             job->stats.enomem_total++; /* no room in the address space */
-            return (int64_t)job->brk_cur;
+            return (int64_t)sc_proc(c)->brk_cur;
         }
-        if (frames_short(job, new_end - old_end))
-            return (int64_t)job->brk_cur;
+        if (frames_short(job, c, new_end - old_end))
+            return (int64_t)sc_proc(c)->brk_cur;
         gmem_set_perm(gm, old_end, new_end - old_end, GPERM_R | GPERM_W);
     } else if (new_end < old_end) {
         range_unmap(gm, new_end, old_end - new_end);
     }
-    job->brk_cur = want;
+    sc_proc(c)->brk_cur = want;
     return (int64_t)want;
 }
 
 int64_t sys_mmap(struct job *job, struct sc_call *c)
 {
-    struct guest_mem *gm = &job->vm.gm;
+    struct guest_mem *gm = sc_gm(c);
     uint64_t addr = c->a[0], len, prot = c->a[2], flags = c->a[3];
     if (prot & ~(uint64_t)(PROT_READ | PROT_WRITE | PROT_EXEC))
         return -EINVAL;
@@ -110,7 +110,7 @@ int64_t sys_mmap(struct job *job, struct sc_call *c)
     uint64_t fend;
     if (file && (__builtin_add_overflow(c->a[5], len, &fend) || fend > (uint64_t)INT64_MAX))
         return -EOVERFLOW;
-    if ((prot & PROT_WRITE) && !(file && shared) && frames_short(job, len))
+    if ((prot & PROT_WRITE) && !(file && shared) && frames_short(job, c, len))
         return -ENOMEM;
     bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
     if (fixed) {
@@ -125,14 +125,14 @@ int64_t sys_mmap(struct job *job, struct sc_call *c)
                 return -ENOMEM;
         }
     } else if (addr % PG || !gmem_user_range(gm, addr, len) || !gmem_range_all(gm, addr, len, false)) {
-        addr = gmem_find_free(gm, len, job->mmap_top);
+        addr = gmem_find_free(gm, len, sc_proc(c)->mmap_top);
         if (!addr) {
             job->stats.enomem_total++;
             return -ENOMEM;
         }
     }
     if (file) {
-        int rc = cap_map_file(job, slot, addr, len, prot_perm(prot), c->a[5], shared, shared_ro);
+        int rc = cap_map_file(job, sc_gm(c), slot, addr, len, prot_perm(prot), c->a[5], shared, shared_ro);
         if (rc == -ENOMEM)
             job->stats.enomem_total++;
         return rc ? rc : (int64_t)addr;
@@ -143,7 +143,8 @@ int64_t sys_mmap(struct job *job, struct sc_call *c)
 
 int64_t sys_munmap(struct job *job, struct sc_call *c)
 {
-    struct guest_mem *gm = &job->vm.gm;
+    (void)job;
+    struct guest_mem *gm = sc_gm(c);
     uint64_t addr = c->a[0], len;
     if (addr % PG || c->a[1] == 0 || !page_round_up(c->a[1], &len) || !gmem_user_range(gm, addr, len))
         return -EINVAL;
@@ -152,7 +153,8 @@ int64_t sys_munmap(struct job *job, struct sc_call *c)
 
 int64_t sys_mprotect(struct job *job, struct sc_call *c)
 {
-    struct guest_mem *gm = &job->vm.gm;
+    (void)job;
+    struct guest_mem *gm = sc_gm(c);
     uint64_t addr = c->a[0], len, prot = c->a[2];
     if (addr % PG || (prot & ~(uint64_t)(PROT_READ | PROT_WRITE | PROT_EXEC)))
         return -EINVAL;
@@ -167,7 +169,7 @@ int64_t sys_mprotect(struct job *job, struct sc_call *c)
 
 int64_t sys_mremap(struct job *job, struct sc_call *c)
 {
-    struct guest_mem *gm = &job->vm.gm;
+    struct guest_mem *gm = sc_gm(c);
     uint64_t old = c->a[0], old_len, new_len, flags = c->a[3], target = c->a[4];
     if (flags & ~(uint64_t)(MREMAP_MAYMOVE | MREMAP_FIXED) ||
         ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE)))
@@ -195,7 +197,7 @@ int64_t sys_mremap(struct job *job, struct sc_call *c)
         if (new_len < old_len)
             range_unmap(gm, old + new_len, old_len - new_len);
         return (int64_t)old;
-    } else if ((perm & GPERM_W) && frames_short(job, new_len - old_len)) {
+    } else if ((perm & GPERM_W) && frames_short(job, c, new_len - old_len)) {
         return -ENOMEM;
     } else if (gmem_user_range(gm, old + old_len, new_len - old_len) &&
                gmem_range_all(gm, old + old_len, new_len - old_len, false)) {
@@ -205,7 +207,7 @@ int64_t sys_mremap(struct job *job, struct sc_call *c)
         job->stats.enomem_total++;
         return -ENOMEM;
     } else {
-        target = gmem_find_free(gm, new_len, job->mmap_top);
+        target = gmem_find_free(gm, new_len, sc_proc(c)->mmap_top);
         if (!target) {
             job->stats.enomem_total++;
             return -ENOMEM;
@@ -229,7 +231,8 @@ int64_t sys_mremap(struct job *job, struct sc_call *c)
 
 int64_t sys_madvise(struct job *job, struct sc_call *c)
 {
-    struct guest_mem *gm = &job->vm.gm;
+    (void)job;
+    struct guest_mem *gm = sc_gm(c);
     uint64_t addr = c->a[0], len, advice = c->a[2];
     if (addr % PG || !page_round_up(c->a[1], &len))
         return -EINVAL;
@@ -251,7 +254,7 @@ int64_t sys_madvise(struct job *job, struct sc_call *c)
  * Linux since 2.6.19. */
 int64_t sys_msync(struct job *job, struct sc_call *c)
 {
-    struct guest_mem *gm = &job->vm.gm;
+    struct guest_mem *gm = sc_gm(c);
     uint64_t addr = c->a[0], len, flags = c->a[2];
     if (addr % PG || (flags & ~(uint64_t)(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) ||
         ((flags & MS_ASYNC) && (flags & MS_SYNC)) || !page_round_up(c->a[1], &len))

@@ -63,9 +63,9 @@ int64_t sys_socket(struct job *job, struct sc_call *c)
         close(host);
         return fd;
     }
-    struct cap *e = &job->caps->caps[job->fds[fd].cap];
+    struct cap *e = &job->caps->caps[sc_proc(c)->fds[fd].cap];
     e->net = (struct cap_net){ .v6 = v6, .proto = ep_proto, .state = SOCK_ST_NEW, .endpoint = -1 };
-    job->fds[fd].status = nonblock ? O_NONBLOCK : 0;
+    sc_proc(c)->fds[fd].status = nonblock ? O_NONBLOCK : 0;
     return fd;
 }
 
@@ -75,7 +75,7 @@ static int sock_addr_args(struct job *job, struct sc_call *c, struct cap **e, ui
                           struct net_addr *a, char what[POLICY_ENDPOINT_TEXT])
 {
     int rc = net_sock(job, c, c->a[0], 0, e, slot);
-    if (rc || (rc = net_addr_import(job, c->a[1], c->a[2], (*e)->net.v6, a)))
+    if (rc || (rc = net_addr_import(sc_gm(c), c->a[1], c->a[2], (*e)->net.v6, a)))
         return rc;
     net_addr_text(a, (*e)->net.proto, what, POLICY_ENDPOINT_TEXT);
     return 0;
@@ -169,7 +169,7 @@ static int64_t accept_common(struct job *job, struct sc_call *c, uint64_t flags)
     if (e->net.state != SOCK_ST_LISTENING)
         return -EINVAL;
     int32_t alen;
-    if ((rc = net_addr_out_prepare(job, c->a[1], c->a[2], &alen)))
+    if ((rc = net_addr_out_prepare(sc_gm(c), c->a[1], c->a[2], &alen)))
         return rc;
     /* a descriptor must be free before waiting (another thread may still take it) */
     int probe = fd_alloc(job, c, 0);
@@ -195,11 +195,11 @@ static int64_t accept_common(struct job *job, struct sc_call *c, uint64_t flags)
         close((int)host);
         return fd;
     }
-    job->caps->caps[job->fds[fd].cap].net = net;
-    job->fds[fd].status = nonblock ? O_NONBLOCK : 0;
+    job->caps->caps[sc_proc(c)->fds[fd].cap].net = net;
+    sc_proc(c)->fds[fd].status = nonblock ? O_NONBLOCK : 0;
     job->stats.net_connections++;
-    if ((rc = net_addr_out(job, c->a[1], c->a[2], alen, &ss, sl))) {
-        fd_close(job, (uint64_t)fd);
+    if ((rc = net_addr_out(sc_gm(c), c->a[1], c->a[2], alen, &ss, sl))) {
+        fd_close(job, sc_proc(c), (uint64_t)fd);
         return rc;
     }
     return fd;
@@ -232,14 +232,14 @@ static int64_t sock_name(struct job *job, struct sc_call *c, bool peer)
     if (!c->a[1])
         return -EFAULT;
     int32_t alen;
-    if ((rc = net_addr_out_prepare(job, c->a[1], c->a[2], &alen)))
+    if ((rc = net_addr_out_prepare(sc_gm(c), c->a[1], c->a[2], &alen)))
         return rc;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     memset(&ss, 0, sizeof ss);
     if ((peer ? getpeername : getsockname)(e->host_fd, (struct sockaddr *)&ss, &sl) < 0)
         return -errno;
-    return net_addr_out(job, c->a[1], c->a[2], alen, &ss, sl);
+    return net_addr_out(sc_gm(c), c->a[1], c->a[2], alen, &ss, sl);
 }
 
 int64_t sys_getsockname(struct job *job, struct sc_call *c) { return sock_name(job, c, false); }
@@ -283,7 +283,7 @@ int64_t sys_setsockopt(struct job *job, struct sc_call *c)
     if (len < (int32_t)o->size)
         return -EINVAL;
     uint8_t val[NET_OPT_MAX];
-    if ((rc = gmem_copy_from(&job->vm.gm, val, c->a[3], o->size)))
+    if ((rc = gmem_copy_from(sc_gm(c), val, c->a[3], o->size)))
         return rc;
     return setsockopt(e->host_fd, o->level, o->name, val, o->size) < 0 ? -errno : 0;
 }
@@ -299,7 +299,7 @@ int64_t sys_getsockopt(struct job *job, struct sc_call *c)
     if (!o || (o->level == IPPROTO_IPV6 && !e->net.v6))
         return -ENOPROTOOPT;
     int32_t len;
-    if ((rc = gmem_copy_from(&job->vm.gm, &len, c->a[4], sizeof len)))
+    if ((rc = gmem_copy_from(sc_gm(c), &len, c->a[4], sizeof len)))
         return rc;
     if (len < 0)
         return -EINVAL;
@@ -309,8 +309,8 @@ int64_t sys_getsockopt(struct job *job, struct sc_call *c)
         return -errno;
     uint64_t n = (uint64_t)len < vl ? (uint64_t)len : vl;
     int32_t out = (int32_t)n;
-    if ((rc = gmem_copy_to(&job->vm.gm, c->a[3], val, n)))
+    if ((rc = gmem_copy_to(sc_gm(c), c->a[3], val, n)))
         return rc;
-    return gmem_copy_to(&job->vm.gm, c->a[4], &out, sizeof out);
+    return gmem_copy_to(sc_gm(c), c->a[4], &out, sizeof out);
 }
 

@@ -222,7 +222,7 @@ static int sock_buf_args(struct job *job, struct sc_call *c, uint32_t need, unsi
         return rc;
     uint64_t len = c->a[2] > NET_RW_MAX ? NET_RW_MAX : c->a[2];
     void *buf;
-    if ((rc = gpa_range_check(&job->vm.gm, c->a[1], len, perm, &buf)))
+    if ((rc = gpa_range_check(sc_gm(c), c->a[1], len, perm, &buf)))
         return rc;
     *one = (struct iovec){ .iov_base = buf, .iov_len = len };
     return 0;
@@ -237,7 +237,7 @@ int64_t sys_sendto(struct job *job, struct sc_call *c)
     if (rc)
         return rc;
     struct net_addr to;
-    if (c->a[4] && (rc = net_addr_import(job, c->a[4], c->a[5], e->net.v6, &to)))
+    if (c->a[4] && (rc = net_addr_import(sc_gm(c), c->a[4], c->a[5], e->net.v6, &to)))
         return rc;
     return net_send(job, c, slot, &one, 1, one.iov_len, c->a[3], c->a[4] ? &to : NULL);
 }
@@ -251,13 +251,13 @@ int64_t sys_recvfrom(struct job *job, struct sc_call *c)
     if (rc)
         return rc;
     int32_t alen;
-    if ((rc = net_addr_out_prepare(job, c->a[4], c->a[5], &alen)))
+    if ((rc = net_addr_out_prepare(sc_gm(c), c->a[4], c->a[5], &alen)))
         return rc;
     struct sockaddr_storage from;
     socklen_t fl = 0;
     int mf;
     int64_t r = net_recv(job, c, slot, &one, 1, one.iov_len, c->a[3], &from, &fl, &mf);
-    if (r >= 0 && fl && (rc = net_addr_out(job, c->a[4], c->a[5], alen, &from, fl)))
+    if (r >= 0 && fl && (rc = net_addr_out(sc_gm(c), c->a[4], c->a[5], alen, &from, fl)))
         return rc;
     return r;
 }
@@ -280,18 +280,18 @@ int64_t sys_sendmsg(struct job *job, struct sc_call *c)
     if (rc)
         return rc;
     struct guest_msghdr gm;
-    if ((rc = gmem_copy_from(&job->vm.gm, &gm, c->a[1], sizeof gm)))
+    if ((rc = gmem_copy_from(sc_gm(c), &gm, c->a[1], sizeof gm)))
         return rc;
     if (gm.controllen) /* no ancillary data: descriptors and credentials never pass */
         return -EINVAL;
     struct net_addr to;
-    if (gm.name && (rc = net_addr_import(job, gm.name, gm.namelen, e->net.v6, &to)))
+    if (gm.name && (rc = net_addr_import(sc_gm(c), gm.name, gm.namelen, e->net.v6, &to)))
         return rc;
     struct iovec iov[IOV_LIMIT];
     uint64_t total;
     if (gm.iovlen > IOV_LIMIT)
         return -EMSGSIZE;
-    int n = iov_import(job, gm.iov, gm.iovlen, GPERM_R, iov, &total);
+    int n = iov_import(job, c, gm.iov, gm.iovlen, GPERM_R, iov, &total);
     if (n < 0)
         return n;
     return net_send(job, c, slot, iov, n, total, c->a[2], gm.name ? &to : NULL);
@@ -305,18 +305,18 @@ int64_t sys_recvmsg(struct job *job, struct sc_call *c)
     if (rc)
         return rc;
     struct guest_msghdr gm;
-    if ((rc = gmem_copy_from(&job->vm.gm, &gm, c->a[1], sizeof gm)) ||
-        (rc = gpa_range_check(&job->vm.gm, c->a[1], sizeof gm, GPERM_W, NULL)))
+    if ((rc = gmem_copy_from(sc_gm(c), &gm, c->a[1], sizeof gm)) ||
+        (rc = gpa_range_check(sc_gm(c), c->a[1], sizeof gm, GPERM_W, NULL)))
         return rc;
     if ((int32_t)gm.namelen < 0)
         return -EINVAL;
-    if (gm.name && (rc = gpa_range_check(&job->vm.gm, gm.name, gm.namelen, GPERM_W, NULL)))
+    if (gm.name && (rc = gpa_range_check(sc_gm(c), gm.name, gm.namelen, GPERM_W, NULL)))
         return rc;
     struct iovec iov[IOV_LIMIT];
     uint64_t total;
     if (gm.iovlen > IOV_LIMIT)
         return -EMSGSIZE;
-    int n = iov_import(job, gm.iov, gm.iovlen, GPERM_W, iov, &total);
+    int n = iov_import(job, c, gm.iov, gm.iovlen, GPERM_W, iov, &total);
     if (n < 0)
         return n;
     struct sockaddr_storage from;
@@ -328,16 +328,16 @@ int64_t sys_recvmsg(struct job *job, struct sc_call *c)
     uint32_t namelen = 0;
     if (gm.name && fl) {
         namelen = gm.namelen < fl ? gm.namelen : fl;
-        if ((rc = gmem_copy_to(&job->vm.gm, gm.name, &from, namelen)))
+        if ((rc = gmem_copy_to(sc_gm(c), gm.name, &from, namelen)))
             return rc;
         namelen = fl;
     }
     /* namelen, controllen (0: nothing passed) and the flags, in place */
     uint64_t zero = 0;
     int32_t flags = mf & (MSG_TRUNC | MSG_EOR);
-    if ((rc = gmem_copy_to(&job->vm.gm, c->a[1] + 8, &namelen, sizeof namelen)) ||
-        (rc = gmem_copy_to(&job->vm.gm, c->a[1] + 40, &zero, sizeof zero)) ||
-        (rc = gmem_copy_to(&job->vm.gm, c->a[1] + 48, &flags, sizeof flags)))
+    if ((rc = gmem_copy_to(sc_gm(c), c->a[1] + 8, &namelen, sizeof namelen)) ||
+        (rc = gmem_copy_to(sc_gm(c), c->a[1] + 40, &zero, sizeof zero)) ||
+        (rc = gmem_copy_to(sc_gm(c), c->a[1] + 48, &flags, sizeof flags)))
         return rc;
     return r;
 }

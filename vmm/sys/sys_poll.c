@@ -22,7 +22,7 @@
 static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uint64_t nfds,
                            int64_t timeout_ns)
 {
-    if (nfds > job->fds_max)
+    if (nfds > sc_proc(c)->fds_max)
         return -EINVAL;
     struct pollfd *g = NULL, *h = NULL;
     struct cap_hold *holds = NULL; /* fd -1: none held */
@@ -35,8 +35,8 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
             ret = -ENOMEM;
             goto out;
         }
-        if ((ret = gmem_copy_from(&job->vm.gm, g, gva, nfds * sizeof *g)) ||
-            (ret = gpa_range_check(&job->vm.gm, gva, nfds * sizeof *g, GPERM_W, NULL)))
+        if ((ret = gmem_copy_from(sc_gm(c), g, gva, nfds * sizeof *g)) ||
+            (ret = gpa_range_check(sc_gm(c), gva, nfds * sizeof *g, GPERM_W, NULL)))
             goto out;
     }
     int64_t ready = 0;
@@ -76,7 +76,7 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
                 tsp = &ts;
             }
             r = ppoll(h, (nfds_t)nfds, tsp, NULL);
-            if (!(r < 0 && errno == EINTR && !atomic_load(&job->stop)))
+            if (!(r < 0 && errno == EINTR && !job_call_ending(job)))
                 break;
             for (uint64_t i = 0; i < nfds && !revoked; i++) /* a revocation's kick: answer now */
                 revoked = holds[i].fd >= 0 && cap_hold_revoked(job, &holds[i]);
@@ -102,7 +102,7 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
             ready += h[i].revents != 0;
         }
         /* what woke it was only datagrams the job may not see: wait on, as Linux would */
-        if (r <= 0 || ready || atomic_load(&job->stop) || (timeout_ns >= 0 && mono_ns() >= deadline))
+        if (r <= 0 || ready || job_call_ending(job) || (timeout_ns >= 0 && mono_ns() >= deadline))
             break;
     }
     for (uint64_t i = 0; i < nfds; i++) {
@@ -115,7 +115,7 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
         ret = -e;
         goto out;
     }
-    ret = nfds ? gmem_copy_to(&job->vm.gm, gva, g, nfds * sizeof *g) : 0;
+    ret = nfds ? gmem_copy_to(sc_gm(c), gva, g, nfds * sizeof *g) : 0;
     if (!ret)
         ret = ready;
 out:
@@ -136,7 +136,7 @@ int64_t sys_ppoll(struct job *job, struct sc_call *c)
     int64_t timeout_ns = -1;
     if (c->a[2]) {
         struct timespec ts;
-        int rc = gmem_copy_from(&job->vm.gm, &ts, c->a[2], sizeof ts);
+        int rc = gmem_copy_from(sc_gm(c), &ts, c->a[2], sizeof ts);
         if (rc)
             return rc;
         if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000 ||

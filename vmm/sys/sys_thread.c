@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include "vmm/sys/sys_fork.h"
 #include "vmm/sys/sys_futex.h"
 #include "lib/log.h"
 #include "vmm/sys/sys.h"
@@ -14,8 +15,7 @@
 #define THREAD_MAY   (CLONE_FS | CLONE_FILES | CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | \
                       CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_DETACHED)
 
-/* A slot for a new thread: never used, or finished (its host thread is joined here). */
-static struct vthread *slot_find(struct job *job)
+struct vthread *thread_slot_find(struct job *job)
 {
     for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
         struct vthread *t = &job->threads[i];
@@ -31,7 +31,7 @@ static struct vthread *slot_find(struct job *job)
     return NULL;
 }
 
-static int64_t refuse_thread(struct job *job, struct sc_call *c)
+int64_t thread_refuse(struct job *job, const struct sc_call *c)
 {
     job->stats.threads_refused++;
     job_count_denied(job, c->nr);
@@ -47,24 +47,24 @@ int64_t sys_clone(struct job *job, struct sc_call *c)
     uint64_t flags = c->a[0], newsp = c->a[1], ptid = c->a[2], ctid = c->a[3], tls = c->a[4];
     uint64_t csig = flags & 0xff;
     flags &= ~0xffull;
-    if (!(flags & CLONE_VM) || !(flags & CLONE_THREAD))
-        return -ENOSYS; /* new processes (fork, vfork, posix_spawn) are not supported */
+    if (!(flags & CLONE_THREAD))
+        return proc_fork(job, c, c->a[0], newsp, ptid, ctid, tls); /* a new process */
     if ((flags & THREAD_NEEDS) != THREAD_NEEDS || flags & ~(uint64_t)(THREAD_NEEDS | THREAD_MAY) ||
         csig)
         return -EINVAL;
     if ((flags & CLONE_SETTLS) && !gva_canonical_user(tls))
         return -EPERM;
     /* Check every pointer the kernel would write before creating anything. */
-    if ((flags & CLONE_PARENT_SETTID) && gpa_range_check(&job->vm.gm, ptid, 4, GPERM_W, NULL))
+    if ((flags & CLONE_PARENT_SETTID) && gpa_range_check(sc_gm(c), ptid, 4, GPERM_W, NULL))
         return -EFAULT;
     if ((flags & (CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID)) &&
-        gpa_range_check(&job->vm.gm, ctid, 4, GPERM_W, NULL))
+        gpa_range_check(sc_gm(c), ctid, 4, GPERM_W, NULL))
         return -EFAULT;
     if (job->threads_live >= job->policy.max_threads)
-        return refuse_thread(job, c);
-    struct vthread *t = slot_find(job);
+        return thread_refuse(job, c);
+    struct vthread *t = thread_slot_find(job);
     if (!t)
-        return refuse_thread(job, c);
+        return thread_refuse(job, c);
     int rc;
     if (t->vcpu.fd < 0 && vcpu_open(&job->vm, &t->vcpu, t->vcpu.index) < 0) {
         vcpu_destroy(&job->vm, &t->vcpu);
@@ -85,10 +85,11 @@ int64_t sys_clone(struct job *job, struct sc_call *c)
     if (newsp)
         regs.rsp = newsp;
     uint64_t fs = (flags & CLONE_SETTLS) ? tls : parent->fs_base;
-    if (vcpu_setup(&job->vm, &t->vcpu, &regs, fs, &fpu) < 0)
+    if (vcpu_setup(&job->vm, &t->vcpu, &regs, fs, &fpu, parent->proc->pg->pml4_gpa) < 0)
         return -EAGAIN;
     int tid = ++job->next_tid;
     t->tid = tid;
+    t->proc = parent->proc;
     t->fs_base = fs;
     t->sig_blocked = parent->sig_blocked;
     memcpy(t->comm, parent->comm, sizeof t->comm);
@@ -98,9 +99,9 @@ int64_t sys_clone(struct job *job, struct sc_call *c)
     t->tlb_gen = 0; /* a reused vCPU may hold stale translations: flush at its first hypercall */
     uint32_t tid32 = (uint32_t)tid;
     if (flags & CLONE_PARENT_SETTID)
-        gmem_copy_to(&job->vm.gm, ptid, &tid32, 4);
+        gmem_copy_to(sc_gm(c), ptid, &tid32, 4);
     if (flags & CLONE_CHILD_SETTID)
-        gmem_copy_to(&job->vm.gm, ctid, &tid32, 4);
+        gmem_copy_to(sc_gm(c), ctid, &tid32, 4);
     if ((rc = job->thread_start(job, t)) < 0) {
         log_err("clone: cannot start a host thread: %s", strerror(-rc));
         return -EAGAIN;
@@ -114,22 +115,25 @@ int64_t sys_exit(struct job *job, struct sc_call *c)
     struct vthread *t = c->self;
     if (t->clear_child_tid) {
         uint32_t zero = 0;
-        if (gmem_copy_to(&job->vm.gm, t->clear_child_tid, &zero, 4) == 0)
-            futex_wake_addr(job, t->clear_child_tid, 1, FUTEX_BITSET_ANY);
+        if (gmem_copy_to(sc_gm(c), t->clear_child_tid, &zero, 4) == 0)
+            futex_wake_addr(job, t->proc, t->clear_child_tid, 1, FUTEX_BITSET_ANY);
     }
+    struct proc *p = t->proc;
     t->state = VT_EXITING;
     job->threads_live--;
-    if (t->tid == 1)
-        job->main_exit_status = (int)(c->a[0] & 0xff);
-    /* As on Linux, a job whose threads all called exit ends with the main thread's status. */
-    if (job->threads_live == 0)
-        job_end(job, JOB_EXITED, job->main_exit_status, 0, NULL);
+    p->threads_live--;
+    if (t->tid == p->pid)
+        p->leader_exit = (int)(c->a[0] & 0xff);
+    /* As on Linux, a process whose threads all called exit ends with its first thread's
+     * status (the first process's: the job's). */
+    if (p->threads_live == 0)
+        proc_end(job, p, proc_status_exited(p->leader_exit), NULL);
     return SC_STOP;
 }
 
 int64_t sys_exit_group(struct job *job, struct sc_call *c)
 {
-    job_end(job, JOB_EXITED, (int)(c->a[0] & 0xff), 0, NULL);
+    proc_end(job, sc_proc(c), proc_status_exited((int)(c->a[0] & 0xff)), NULL);
     return SC_STOP;
 }
 

@@ -41,7 +41,7 @@ int64_t sys_clock_gettime(struct job *job, struct sc_call *c)
     if (rc)
         return rc;
     struct timespec ts = clock_now(job, (clockid_t)c->a[0], id);
-    return gmem_copy_to(&job->vm.gm, c->a[1], &ts, sizeof ts);
+    return gmem_copy_to(sc_gm(c), c->a[1], &ts, sizeof ts);
 }
 
 int64_t sys_clock_getres(struct job *job, struct sc_call *c)
@@ -55,7 +55,7 @@ int64_t sys_clock_getres(struct job *job, struct sc_call *c)
     struct timespec ts = { .tv_sec = 0, .tv_nsec = 1 }; /* the virtual clock counts ns */
     if (!job->deterministic)
         clock_getres(id, &ts);
-    return gmem_copy_to(&job->vm.gm, c->a[1], &ts, sizeof ts);
+    return gmem_copy_to(sc_gm(c), c->a[1], &ts, sizeof ts);
 }
 
 int64_t sys_gettimeofday(struct job *job, struct sc_call *c)
@@ -63,13 +63,13 @@ int64_t sys_gettimeofday(struct job *job, struct sc_call *c)
     if (c->a[0]) {
         struct timespec ts = clock_now(job, CLOCK_REALTIME, CLOCK_REALTIME);
         struct timeval tv = { .tv_sec = ts.tv_sec, .tv_usec = ts.tv_nsec / 1000 };
-        int rc = gmem_copy_to(&job->vm.gm, c->a[0], &tv, sizeof tv);
+        int rc = gmem_copy_to(sc_gm(c), c->a[0], &tv, sizeof tv);
         if (rc)
             return rc;
     }
     if (c->a[1]) {
         const int tz[2] = { 0, 0 }; /* UTC, no DST */
-        return gmem_copy_to(&job->vm.gm, c->a[1], tz, sizeof tz);
+        return gmem_copy_to(sc_gm(c), c->a[1], tz, sizeof tz);
     }
     return 0;
 }
@@ -78,16 +78,17 @@ int64_t sys_time(struct job *job, struct sc_call *c)
 {
     int64_t now = clock_now(job, CLOCK_REALTIME, CLOCK_REALTIME).tv_sec;
     if (c->a[0]) {
-        int rc = gmem_copy_to(&job->vm.gm, c->a[0], &now, sizeof now);
+        int rc = gmem_copy_to(sc_gm(c), c->a[0], &now, sizeof now);
         if (rc)
             return rc;
     }
     return now;
 }
 
-static int timespec_import(struct job *job, uint64_t gva, struct timespec *ts)
+static int timespec_import(struct job *job, const struct sc_call *c, uint64_t gva, struct timespec *ts)
 {
-    int rc = gmem_copy_from(&job->vm.gm, ts, gva, sizeof *ts);
+    (void)job;
+    int rc = gmem_copy_from(sc_gm(c), ts, gva, sizeof *ts);
     if (rc)
         return rc;
     if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000L)
@@ -126,7 +127,7 @@ static int64_t sleep_on_host(struct job *job, struct sc_call *c, clockid_t id, i
 int64_t sys_nanosleep(struct job *job, struct sc_call *c)
 {
     struct timespec req;
-    int rc = timespec_import(job, c->a[0], &req);
+    int rc = timespec_import(job, c, c->a[0], &req);
     if (rc)
         return rc;
     if (job->deterministic)
@@ -153,7 +154,7 @@ int64_t sys_clock_nanosleep(struct job *job, struct sc_call *c)
     if (c->a[1] & ~(uint64_t)TIMER_ABSTIME)
         return -EINVAL;
     struct timespec req;
-    int rc = timespec_import(job, c->a[2], &req);
+    int rc = timespec_import(job, c, c->a[2], &req);
     if (rc)
         return rc;
     if (job->deterministic)

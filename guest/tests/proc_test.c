@@ -1,0 +1,371 @@
+/* Processes (issue 17 part 1 and 3): fork, vfork, clone of a process, wait4/waitid, exit
+ * statuses and signal deaths, process groups, orphans, descriptors shared across a fork, and the
+ * limits (max_processes, the memory limit). Modes:
+ *   basic           every check below that needs no grant; "all checks passed"
+ *   files DIR       a file's offset shared by parent and child through an inherited descriptor
+ *   bomb            fork until refused (children wait); prints "forks N errno E", then ends them
+ *   memory MIB      touch MIB MiB, then fork twice holding them: prints each fork's result
+ *   leave           fork a child that sleeps, exit 5 without waiting (the job ends with 5)
+ *   killparent      the child kills the first process with SIGTERM (the job ends with 143) */
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "check.h"
+
+static int global_value = 1;
+
+static void pause_forever(void)
+{
+    for (;;) {
+        struct timespec ts = { 1, 0 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void *thread_body(void *arg)
+{
+    *(int *)arg += 40;
+    return NULL;
+}
+
+static int wait_status_of(pid_t pid)
+{
+    int st = -1;
+    pid_t r = waitpid(pid, &st, 0);
+    return r == pid ? st : -1000 - errno;
+}
+
+static void check_fork_copy(void)
+{
+    int *heap = malloc(64 << 10);
+    heap[0] = 10;
+    heap[16000] = 11;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* the child's copy: the parent's values, changed here only */
+        int ok = global_value == 1 && heap[0] == 10 && heap[16000] == 11 && getppid() == parent &&
+                 getpid() != parent && syscall(SYS_gettid) == getpid();
+        global_value = 2;
+        heap[0] = 20;
+        _exit(ok ? 7 : 8);
+    }
+    CHECK("fork returns a pid", pid > 0 && pid != parent, "fork: %d errno %d", pid, errno);
+    int st = wait_status_of(pid);
+    CHECK("child exit status", WIFEXITED(st) && WEXITSTATUS(st) == 7, "status 0x%x", st);
+    CHECK("parent's memory unchanged", global_value == 1 && heap[0] == 10,
+          "global %d heap %d", global_value, heap[0]);
+    CHECK_ERRNO("no child left: ECHILD", waitpid(-1, NULL, 0), ECHILD);
+    CHECK_ERRNO("a pid that is not a child: ECHILD", waitpid(parent, NULL, 0), ECHILD);
+    free(heap);
+}
+
+static int spawn_child(void *arg)
+{
+    (void)arg;
+    _exit(4);
+}
+
+static void check_vfork(void)
+{
+    volatile int touched = 0;
+    pid_t pid = vfork();
+    if (pid == 0) {
+        touched = 1; /* a copy in isovm (documented); the parent must not rely on it either way */
+        _exit(3);
+    }
+    (void)touched;
+    int st = wait_status_of(pid);
+    CHECK("vfork child exit status", WIFEXITED(st) && WEXITSTATUS(st) == 3, "status 0x%x", st);
+    /* clone(CLONE_VM | CLONE_VFORK) on a stack of its own, as posix_spawn does */
+    static char stack[64 << 10] __attribute__((aligned(16)));
+    pid = clone(spawn_child, stack + sizeof stack, CLONE_VM | CLONE_VFORK | SIGCHLD, NULL);
+    st = wait_status_of(pid);
+    CHECK("clone(CLONE_VM|CLONE_VFORK) child", WIFEXITED(st) && WEXITSTATUS(st) == 4,
+          "pid %d status 0x%x", pid, st);
+}
+
+static void check_signal_deaths(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        kill(getpid(), SIGTERM);
+        _exit(0);
+    }
+    int st = wait_status_of(pid);
+    CHECK("child killed by SIGTERM", WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM, "status 0x%x", st);
+    pid = fork();
+    if (pid == 0) {
+        volatile int *p = (int *)16;
+        *p = 1;
+        _exit(0);
+    }
+    st = wait_status_of(pid);
+    CHECK("child killed by SIGSEGV", WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "status 0x%x", st);
+    pid = fork();
+    if (pid == 0)
+        pause_forever();
+    CHECK("kill a child", kill(pid, SIGKILL) == 0, "errno %d", errno);
+    st = wait_status_of(pid);
+    CHECK("child killed by SIGKILL", WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "status 0x%x", st);
+    CHECK_ERRNO("kill a reaped pid: ESRCH", kill(pid, SIGTERM), ESRCH);
+}
+
+static void check_waitid(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec ts = { 0, 200 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        _exit(9);
+    }
+    siginfo_t si;
+    memset(&si, 0x55, sizeof si);
+    int r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG);
+    CHECK("waitid WNOHANG on a running child", r == 0 && si.si_pid == 0, "r %d pid %d", r, si.si_pid);
+    pid_t w = waitpid(pid, NULL, WNOHANG);
+    CHECK("waitpid WNOHANG on a running child", w == 0, "got %d errno %d", w, errno);
+    memset(&si, 0, sizeof si);
+    r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT);
+    CHECK("waitid WNOWAIT", r == 0 && si.si_pid == pid && si.si_code == CLD_EXITED &&
+          si.si_status == 9 && si.si_signo == SIGCHLD, "r %d pid %d code %d status %d", r,
+          si.si_pid, si.si_code, si.si_status);
+    struct rusage ru;
+    int st = 0;
+    w = wait4(pid, &st, 0, &ru);
+    CHECK("wait4 after WNOWAIT reaps", w == pid && WIFEXITED(st) && WEXITSTATUS(st) == 9,
+          "got %d status 0x%x", w, st);
+    CHECK_ERRNO("waitid P_PIDFD of a descriptor that is no pidfd: EBADF",
+                waitid((idtype_t)3, 0, &si, WEXITED), EBADF);
+    CHECK_ERRNO("waitid without WEXITED and friends: EINVAL", waitid(P_ALL, 0, &si, WNOHANG),
+                EINVAL);
+    CHECK_ERRNO("wait4 with unknown options: EINVAL", wait4(-1, NULL, 0x40000, NULL), EINVAL);
+    /* a bad status pointer: EFAULT (isovm keeps the child to be reaped; Linux reaps it) */
+    pid = fork();
+    if (pid == 0)
+        _exit(1);
+    r = (int)syscall(SYS_wait4, pid, (int *)16, 0, NULL);
+    CHECK("wait4 into a bad pointer: EFAULT", r == -1 && errno == EFAULT, "r %d errno %d", r, errno);
+    st = wait_status_of(pid);
+    CHECK("after EFAULT: the child's status or ECHILD", (WIFEXITED(st) && WEXITSTATUS(st) == 1) ||
+          st == -1000 - ECHILD, "status 0x%x", st);
+}
+
+static void check_groups(void)
+{
+    pid_t me = getpid();
+    CHECK("first pgid", getpgrp() == getpgid(0) && getsid(0) > 0, "pgrp %d", getpgrp());
+    pid_t pid = fork();
+    if (pid == 0) {
+        int ok = getpgrp() == getpgid(getppid()); /* the parent's group */
+        ok &= setpgid(0, 0) == 0 && getpgrp() == getpid();
+        pid_t sid = setsid();
+        _exit(ok ? (sid == -1 && errno == EPERM ? 5 : 6) : 7); /* a group leader: EPERM */
+    }
+    int st = wait_status_of(pid);
+    CHECK("setpgid in the child, setsid of a group leader EPERM", WIFEXITED(st) &&
+          WEXITSTATUS(st) == 5, "status 0x%x", st);
+    pid = fork();
+    if (pid == 0) {
+        pid_t sid = setsid();
+        _exit(sid == getpid() && getsid(0) == getpid() && getpgrp() == getpid() ? 0 : 1);
+    }
+    st = wait_status_of(pid);
+    CHECK("setsid in a child", WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+    CHECK_ERRNO("setpgid of a pid that is not a child: ESRCH", setpgid(me + 1000, 0), ESRCH);
+    CHECK_ERRNO("getpgid of no process: ESRCH", getpgid(99999), ESRCH);
+    /* a group's children waited for by group */
+    pid = fork();
+    if (pid == 0)
+        _exit(12);
+    pid_t w = waitpid(0, &st, 0);
+    CHECK("waitpid(0) waits for the group", w == pid && WEXITSTATUS(st) == 12, "got %d (want %d) status 0x%x", w, pid, st);
+}
+
+static void check_orphan_and_threads(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        pid_t grandchild = fork();
+        if (grandchild == 0) {
+            pid_t before = getppid();
+            for (int i = 0; i < 200 && getppid() == before; i++) {
+                struct timespec ts = { 0, 10 * 1000 * 1000 };
+                nanosleep(&ts, NULL);
+            }
+            /* reparented to the first process (natively: the subreaper, the test itself) */
+            _exit(getppid() != before ? 0 : 1);
+        }
+        /* a thread in the child process: its own vCPU in the child's address space */
+        int v = 2;
+        pthread_t th;
+        int ok = pthread_create(&th, NULL, thread_body, &v) == 0 && pthread_join(th, NULL) == 0 &&
+                 v == 42;
+        _exit(ok ? 0 : 1);
+    }
+    int st = wait_status_of(pid);
+    CHECK("a thread in a child process", WIFEXITED(st) && WEXITSTATUS(st) == 0, "status 0x%x", st);
+    /* the grandchild is now the first process's child: wait for it */
+    pid_t w = waitpid(-1, &st, 0);
+    CHECK("an orphan is the first process's child", w > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "got %d status 0x%x errno %d", w, st, errno);
+}
+
+static int mode_basic(void)
+{
+    prctl(PR_SET_CHILD_SUBREAPER, 1); /* natively: orphans come to this process, as in isovm */
+    check_fork_copy();
+    check_vfork();
+    check_signal_deaths();
+    check_waitid();
+    check_groups();
+    check_orphan_and_threads();
+    /* SIGCHLD ignored: children are reaped at once, wait finds none */
+    signal(SIGCHLD, SIG_IGN);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    struct timespec ts = { 0, 100 * 1000 * 1000 };
+    nanosleep(&ts, NULL);
+    CHECK_ERRNO("SIGCHLD ignored: no zombie to wait for", waitpid(pid, NULL, 0), ECHILD);
+    signal(SIGCHLD, SIG_DFL);
+    return check_done();
+}
+
+static int mode_files(const char *dir)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/shared.txt", dir);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+    CHECK("open", fd >= 0, "errno %d", errno);
+    CHECK("parent writes", write(fd, "A", 1) == 1, "errno %d", errno);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(write(fd, "B", 1) == 1 && close(fd) == 0 ? 0 : 1);
+    int st = wait_status_of(pid);
+    CHECK("child wrote through the inherited descriptor", WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "status 0x%x", st);
+    CHECK("parent writes after", write(fd, "C", 1) == 1, "errno %d", errno);
+    CHECK("one offset for both", lseek(fd, 0, SEEK_CUR) == 3, "offset %ld",
+          (long)lseek(fd, 0, SEEK_CUR));
+    close(fd);
+    char buf[8] = "";
+    fd = open(path, O_RDONLY);
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    CHECK("file is ABC", n == 3 && memcmp(buf, "ABC", 3) == 0, "read %zd '%s'", n, buf);
+    close(fd);
+    return check_done();
+}
+
+static int mode_bomb(void)
+{
+    pid_t kids[128];
+    int n = 0, e = 0;
+    for (; n < 128; n++) {
+        pid_t pid = fork();
+        if (pid == 0)
+            pause_forever();
+        if (pid < 0) {
+            e = errno;
+            break;
+        }
+        kids[n] = pid;
+    }
+    printf("forks %d errno %d\n", n, e);
+    for (int i = 0; i < n; i++)
+        kill(kids[i], SIGKILL);
+    int reaped = 0;
+    while (waitpid(-1, NULL, 0) > 0)
+        reaped++;
+    printf("reaped %d\n", reaped);
+    /* and forks work again */
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    printf("fork after: %s\n", pid > 0 && wait_status_of(pid) == 0 ? "ok" : "failed");
+    fflush(stdout);
+    return 0;
+}
+
+static int mode_memory(long mib)
+{
+    size_t len = (size_t)mib << 20;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return 2;
+    for (size_t i = 0; i < len; i += 4096)
+        p[i] = (char)(i >> 12);
+    pid_t a = fork();
+    if (a == 0) {
+        int ok = 1;
+        for (size_t i = 0; i < len; i += 4096)
+            ok &= p[i] == (char)(i >> 12);
+        if (!ok)
+            _exit(1);
+        pause_forever();
+    }
+    if (a > 0)
+        printf("fork 1: ok\n");
+    else
+        printf("fork 1: errno %d\n", errno);
+    pid_t b = fork();
+    if (b == 0)
+        pause_forever();
+    if (b > 0)
+        printf("fork 2: ok\n");
+    else
+        printf("fork 2: errno %d\n", errno);
+    if (a > 0)
+        kill(a, SIGKILL);
+    if (b > 0)
+        kill(b, SIGKILL);
+    while (waitpid(-1, NULL, 0) > 0)
+        ;
+    pid_t c = fork(); /* the first child's frames are back */
+    if (c == 0)
+        _exit(0);
+    printf("fork 3: %s\n", c > 0 && wait_status_of(c) == 0 ? "ok" : "failed");
+    fflush(stdout);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    const char *mode = argc > 1 ? argv[1] : "basic";
+    if (strcmp(mode, "basic") == 0)
+        return mode_basic();
+    if (strcmp(mode, "files") == 0 && argc > 2)
+        return mode_files(argv[2]);
+    if (strcmp(mode, "bomb") == 0)
+        return mode_bomb();
+    if (strcmp(mode, "memory") == 0 && argc > 2)
+        return mode_memory(atol(argv[2]));
+    if (strcmp(mode, "leave") == 0) {
+        if (fork() == 0)
+            pause_forever();
+        return 5;
+    }
+    if (strcmp(mode, "killparent") == 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            kill(getppid(), SIGTERM);
+            pause_forever();
+        }
+        wait_status_of(pid);
+        return 0;
+    }
+    fprintf(stderr, "usage: proc_test basic|files DIR|bomb|memory MIB|leave|killparent\n");
+    return 2;
+}

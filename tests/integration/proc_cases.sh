@@ -1,0 +1,99 @@
+# Process cases (issue 17, parts 1 and 3): fork, vfork, clone of a process, wait4/waitid, exit
+# statuses, process groups, orphans, descriptors shared across a fork, max_processes and the
+# memory limit over several address spaces, the job's end with processes left.
+# shellcheck shell=bash
+# Sourced by run.sh: uses V4, WORK, GUEST_DIR, ISOVM and lib.sh. Names start with "proc/".
+
+# Every check of proc_test's basic mode (natively too): copies, statuses, signal deaths, waitid,
+# groups, an orphan reaped by the first process, a thread inside a child process.
+c_proc_basic() { # VARIANT
+    need "proc_test.$1" || return
+    local r=$WORK/case/report.json
+    run_job launch --report "$r" -- "$J" basic
+    expect_status 0 || { _show_outputs; return; }
+    expect_stdout_line "all checks passed"
+    native && return
+    expect_report "$r" processes_created 15
+    expect_report "$r" processes_refused 0
+    expect_report "$r" processes_killed 0
+}
+
+# A file written by parent, child, parent through one inherited descriptor: one offset (the open
+# file description is shared, as on Linux): "ABC". The audit log names the fork and the
+# capabilities the child holds, and the child's exit.
+c_proc_files() { # VARIANT
+    need "proc_test.$1" || return
+    native && return
+    local d=$WORK/case/out a=$WORK/case/audit.jsonl
+    mkdir -p "$d"
+    run_job launch --grant "/out=$d:rw" --audit "$a" -- "$J" files /out
+    expect_status 0 || { _show_outputs; return; }
+    expect_stdout_line "all checks passed"
+    [ "$(cat "$d/shared.txt")" = ABC ] || fail "the file holds '$(cat "$d/shared.txt")', not ABC"
+    grep -q '"event":"fork".*"pid":2,"ppid":1,"syscall":"\(fork\|clone\)".*"caps":\[[0-9,]*\]' "$a" ||
+        fail "no fork line with the child's capabilities in the audit log: $(grep fork "$a")"
+    grep -q '"event":"exit".*"pid":2,"ppid":1.*"status":0' "$a" ||
+        fail "no exit line for the child in the audit log"
+}
+
+# A fork bomb under --max-processes 6: five children, then EAGAIN (counted), the VMM alive; once
+# they are reaped, forks work again.
+c_proc_bomb() { # VARIANT
+    need "proc_test.$1" || return
+    native && return
+    local r=$WORK/case/report.json
+    run_job launch --max-processes 6 --report "$r" -- "$J" bomb
+    expect_status 0 || { _show_outputs; return; }
+    expect_stdout_line "forks 5 errno 11"
+    expect_stdout_line "reaped 5"
+    expect_stdout_line "fork after: ok"
+    expect_report "$r" processes_peak 6
+    expect_report_ge "$r" processes_refused 1
+    expect_report_ge "$r" denied_syscalls_total 1
+}
+
+# The processes share the one memory limit: 12 MiB touched, forked once (a copy: 24 MiB in use
+# of 32), a second fork finds no room for its copy (ENOMEM, the VMM alive), and once the first
+# child is gone its frames serve the next fork.
+c_proc_memory() { # VARIANT
+    need "proc_test.$1" || return
+    native && return
+    local r=$WORK/case/report.json peak
+    run_job launch --memory 32MiB --report "$r" -- "$J" memory 12
+    expect_status 0 || { _show_outputs; return; }
+    expect_stdout_line "fork 1: ok"
+    expect_stdout_line "fork 2: errno 12"
+    expect_stdout_line "fork 3: ok"
+    peak=$(report_int "$r" memory_peak_bytes)
+    ((peak > 24 << 20 && peak <= 32 << 20)) || fail "memory_peak_bytes $peak: not both copies"
+}
+
+# The first process ends while a child runs: the job ends with its status, the child is killed
+# and counted.
+c_proc_leave() { # VARIANT
+    need "proc_test.$1" || return
+    native && return
+    local r=$WORK/case/report.json
+    run_job launch --report "$r" -- "$J" leave
+    expect_status 5 || { _show_outputs; return; }
+    expect_report "$r" processes_created 2
+    expect_report "$r" processes_killed 1
+}
+
+# A child kills the first process: the job ends as its default action would (143), named.
+c_proc_killparent() { # VARIANT
+    need "proc_test.$1" || return
+    native && return
+    run_job launch -- "$J" killparent
+    expect_status 143 || { _show_outputs; return; }
+    expect_stderr_has "job killed by SIGTERM: sent by its process 2 (kill)"
+}
+
+for v in musl glibc-pie; do
+    add_case "proc/basic: fork, wait, groups, orphans proc_test.$v" with_budget 30 c_proc_basic "$v"
+done
+add_case "proc/files: one offset across a fork, audited proc_test.musl" with_budget 15 c_proc_files musl
+add_case "proc/fork bomb stopped at --max-processes 6 proc_test.glibc" with_budget 20 c_proc_bomb glibc
+add_case "proc/fork past 32MiB: ENOMEM, frames back proc_test.musl" with_budget 20 c_proc_memory musl
+add_case "proc/first process ends: the job ends, others killed proc_test.musl" with_budget 15 c_proc_leave musl
+add_case "proc/a child kills the first process: 143 proc_test.glibc-pie" with_budget 15 c_proc_killparent glibc-pie

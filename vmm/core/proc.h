@@ -1,0 +1,78 @@
+/* A process of the job: its address space, descriptors, directory, signal actions, parentage. */
+#ifndef ISOVM_PROC_H
+#define ISOVM_PROC_H
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "policy/policy.h"
+#include "vmm/core/guest_mem.h"
+#include "vmm/core/paging.h"
+
+struct fd_slot;
+struct vthread;
+
+/* The most processes a job may have at once (live and unreaped): each live one runs at least
+ * one vCPU, so no more than vCPUs. */
+#define ISOVM_MAX_PROCS 64
+
+struct sig_state {
+    uint64_t action[64][4];   /* handler, flags, restorer, mask as the job gave them */
+};
+
+enum proc_state {
+    PROC_FREE,      /* slot unused (or reaped) */
+    PROC_LIVE,      /* has threads */
+    PROC_ZOMBIE,    /* ended, its resources released, its status kept for wait4 */
+};
+
+/* An address space: a window of guest-physical space with its page tables. Space 0 is the
+ * VM's own (vm.gm, vm.pg); the others are made at a fork and kept for the next one (their
+ * host mapping and memslots stay; their pages and tables are given back). */
+struct proc_space {
+    struct guest_mem gm;
+    struct paging pg;
+    bool in_use;
+};
+
+struct proc {
+    enum proc_state state;
+    int pid, ppid, pgid, sid;
+    unsigned space;              /* its address space: job->spaces[space] (0: the VM's own) */
+    struct guest_mem *gm;        /* that space's memory and page tables */
+    struct paging *pg;
+    atomic_bool killed;          /* ending: its threads leave the guest and their calls */
+    unsigned threads_live;       /* its threads that have not exited */
+    unsigned threads_hosted;     /* its host threads not yet finished */
+    int wait_status;             /* as wait4 reports it (set when it ends) */
+    int leader_exit;             /* what its first thread passed to exit, if it did */
+    int exit_signal;             /* sent to the parent when it ends (SIGCHLD, or 0) */
+    struct vthread *vfork_parent;/* held in vfork until this process execs or ends */
+    uint64_t cpu_ns;             /* CPU time of its finished threads (wait4's rusage) */
+    uint64_t brk_start, brk_cur;
+    uint64_t mmap_top;           /* mmap searches down from here */
+    uint64_t stack_lo, stack_hi;
+    struct fd_slot *fds;         /* policy.max_capabilities slots (vmm/caps/fd.h) */
+    unsigned fds_max, fds_open;
+    char cwd[POLICY_GUEST_PATH_MAX]; /* guest working directory (normalized, absolute) */
+    unsigned umask;              /* applied to every mode it creates with (umask(2)) */
+    int pdeathsig;               /* prctl PR_SET_PDEATHSIG: recorded and read back */
+    struct sig_state sig;
+};
+
+struct job;
+
+/* Linux's wait statuses. */
+static inline int proc_status_exited(int code) { return (code & 0xff) << 8; }
+static inline int proc_status_signaled(int sig) { return sig & 0x7f; }
+
+/* The live or zombie process with this pid, or NULL. */
+struct proc *proc_by_pid(struct job *job, int pid);
+
+/* Process p ends with wait status `status` (the first call wins). The first process's end is
+ * the job's (job_end: exit code, or 128 + signal, with msg); another's marks it killed, makes
+ * its threads leave the guest and their calls (kicked, woken); the last of them to finish
+ * releases it (sys_fork.h: proc_release). msg (may be NULL) is printed for the first process
+ * only, logged at debug level for others. job->lock held. */
+void proc_end(struct job *job, struct proc *p, int status, const char *msg);
+
+#endif
