@@ -69,7 +69,7 @@ void job_kick(struct job *job, const struct vthread *self)
 void job_wake_all(struct job *job)
 {
     for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
-        if (job->threads[i].state == VT_RUNNING)
+        if (job->threads[i].state == VT_RUNNING || job->threads[i].parked)
             pthread_cond_broadcast(&job->threads[i].wake);
 }
 
@@ -121,7 +121,7 @@ uint64_t job_cpu_ns(struct job *job)
         struct vthread *t = &job->threads[i];
         if (!t->host_started || t->state == VT_DONE || t->state == VT_FREE)
             continue;
-        sum += clock_ns(t->cpu_clock);
+        sum += clock_ns(t->cpu_clock) - t->cpu_base;
     }
     return sum;
 }

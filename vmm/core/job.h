@@ -76,8 +76,12 @@ struct vthread {
     struct vcpu vcpu;             /* vcpu.fd < 0 until first used; kept for reuse */
     enum vthread_state state;
     bool host_started;            /* a host thread exists and must be joined */
+    bool parked;                  /* its host thread finished a run and waits for the next one
+                                   * (vthread_start hands it one: KVM_RUN from a new host thread
+                                   * costs an RCU grace period, ~10 ms in the emulated host) */
     pthread_t host;
     clockid_t cpu_clock;          /* the host thread's CPU-time clock */
+    uint64_t cpu_base;            /* its value when this run began (a parked thread's earlier runs) */
     int tid;                      /* guest-visible thread id (main thread: 1) */
     uint64_t fs_base;
     uint64_t clear_child_tid;     /* CLONE_CHILD_CLEARTID / set_tid_address */
@@ -88,7 +92,7 @@ struct vthread {
     uint64_t futex_addr;          /* valid while futex_waiting */
     uint32_t futex_bitset;
     bool futex_waiting, futex_woken;
-    uint64_t cpu_ns_final;        /* CPU time when the host thread finished */
+    uint64_t cpu_ns_final;        /* CPU time of its last run, when it finished */
     char comm[16];                /* prctl PR_SET_NAME (the program's name at first; a new
                                    * thread gets its creator's) */
 };

@@ -136,7 +136,8 @@ void vcpu_run(struct job *job, struct vthread *t)
     sigemptyset(&kick);
     sigaddset(&kick, SIGUSR1);
     pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
-    bool first_entry = t == &job->threads[0]; /* the job's first thread enters first */
+    /* the job's first thread enters first (its slot may run another thread later) */
+    bool first_entry = t == &job->threads[0] && !job->phase_ns[PH_FIRST_ENTRY];
     bool pool_tell = first_entry;
     for (;;) {
         if (thread_stopping(t))

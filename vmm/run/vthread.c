@@ -7,29 +7,40 @@
 #include "vmm/run/vcpu_run.h"
 #include "vmm/sys/sys_fork.h"
 
+/* Runs of job threads on one host thread: after each, the thread parks until vthread_start
+ * hands it the slot's next run (the same vCPU, so KVM sees the same task) or the job ends. */
 static void *vthread_main(void *arg)
 {
     struct vthread *t = arg;
     struct job *job = t->job;
-    vcpu_run(job, t);
-    uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    pthread_mutex_lock(&job->lock);
-    struct proc *p = t->proc;
-    if (t->state == VT_RUNNING) { /* stopped by the job's or process's end, not its own exit */
-        job->threads_live--;
-        p->threads_live--;
+    for (;;) {
+        vcpu_run(job, t);
+        uint64_t cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        pthread_mutex_lock(&job->lock);
+        struct proc *p = t->proc;
+        if (t->state == VT_RUNNING) { /* stopped by the job's or process's end, not its exit */
+            job->threads_live--;
+            p->threads_live--;
+        }
+        cpu = cpu > t->cpu_base ? cpu - t->cpu_base : 0;
+        t->cpu_ns_final = cpu;
+        job->cpu_ns_retired += cpu;
+        p->cpu_ns += cpu;
+        t->state = VT_DONE;
+        if (--p->threads_hosted == 0 && !atomic_load(&job->stop))
+            proc_release(job, p); /* its last thread: no vCPU runs its space any more */
+        if (--job->threads_hosted == 0)
+            job->stopped_ns = mono_ns();
+        job_notify_supervisor(job);
+        t->parked = true;
+        while (t->parked && !atomic_load(&job->stop))
+            pthread_cond_wait(&t->wake, &job->lock);
+        bool again = !t->parked; /* handed another run */
+        t->parked = false;
+        pthread_mutex_unlock(&job->lock);
+        if (!again)
+            return NULL;
     }
-    t->cpu_ns_final = cpu;
-    job->cpu_ns_retired += cpu;
-    p->cpu_ns += cpu;
-    t->state = VT_DONE;
-    if (--p->threads_hosted == 0 && !atomic_load(&job->stop))
-        proc_release(job, p); /* its last thread: no vCPU runs its space any more */
-    if (--job->threads_hosted == 0)
-        job->stopped_ns = mono_ns();
-    job_notify_supervisor(job);
-    pthread_mutex_unlock(&job->lock);
-    return NULL;
 }
 
 /* A host thread started ahead (a pool's VMM, before its job came), waiting for its vthread. */
@@ -97,6 +108,16 @@ int vthread_start(struct job *job, struct vthread *t)
     job->threads_hosted++;
     t->proc->threads_live++;
     t->proc->threads_hosted++;
+    if (t->host_started && t->parked) { /* its host thread waits for this run */
+        t->parked = false;
+        t->cpu_base = clock_ns(t->cpu_clock);
+        pthread_cond_signal(&t->wake);
+        job->stats.threads_created++;
+        if (job->threads_live > job->stats.threads_peak)
+            job->stats.threads_peak = job->threads_live;
+        return 0;
+    }
+    t->cpu_base = 0;
     int rc = 0;
     if (spare.waiting)
         spare_hand(t);

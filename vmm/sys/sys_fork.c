@@ -108,7 +108,9 @@ static int child_thread(struct job *job, const struct sc_call *c, struct vthread
     memcpy(t->comm, parent->comm, sizeof t->comm);
     t->robust_list = t->robust_len = 0;
     t->futex_waiting = t->futex_woken = false;
-    t->tlb_gen = 0; /* a reused vCPU may hold stale translations: flush before it runs */
+    /* vcpu_setup loaded CR3 (KVM_SET_SREGS): KVM flushes the vCPU's translations for a new
+     * root, so no shootdown is owed before it runs */
+    t->tlb_gen = atomic_load(&job->tlb_gen);
     return 0;
 }
 

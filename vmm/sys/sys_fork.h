@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include "vmm/core/job.h"
 
-/* A slot for a new thread: never used, or finished (its host thread is joined here); NULL when
- * all are taken. job->lock held. */
+/* A slot for a new thread: never used, or finished (its host thread, parked, runs the next one;
+ * or joined here if it has left); NULL when all are taken. job->lock held. */
 struct vthread *thread_slot_find(struct job *job);
 
 /* Count and answer a thread refused by max_threads (or no free vCPU): -EAGAIN. */

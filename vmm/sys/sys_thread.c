@@ -20,10 +20,10 @@ struct vthread *thread_slot_find(struct job *job)
     for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
         struct vthread *t = &job->threads[i];
         if (t->state == VT_FREE || t->state == VT_DONE) {
-            if (t->host_started) {
+            if (t->host_started && !t->parked) {
                 pthread_join(t->host, NULL); /* already past its last use of the lock */
                 t->host_started = false;
-            }
+            } /* a parked host thread runs the slot's next thread (vthread_start) */
             t->state = VT_FREE;
             return t;
         }
