@@ -6,8 +6,12 @@
  *   bomb            fork until refused (children wait); prints "forks N errno E", then ends them
  *   memory MIB      touch MIB MiB, then fork twice holding them: prints each fork's result
  *   leave           fork a child that sleeps, exit 5 without waiting (the job ends with 5)
- *   killparent      the child kills the first process with SIGTERM (the job ends with 143) */
+ *   killparent      the child kills the first process with SIGTERM (the job ends with 143)
+ *   pipes           pipes between processes (part 4): data, EOF, EPIPE and SIGPIPE, O_NONBLOCK,
+ *                   poll, PIPE_BUF atomicity, dup2 onto stdout, flags and bad pointers */
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -340,6 +344,134 @@ static int mode_memory(long mib)
     return 0;
 }
 
+
+static int mode_pipes(void)
+{
+    int p[2];
+    CHECK("pipe", pipe(p) == 0 && p[0] >= 0 && p[1] > p[0], "errno %d", errno);
+    CHECK("write", write(p[1], "hello", 5) == 5, "errno %d", errno);
+    char buf[4096];
+    CHECK("read", read(p[0], buf, sizeof buf) == 5 && memcmp(buf, "hello", 5) == 0, "errno %d", errno);
+    struct stat st;
+    CHECK("fstat: a FIFO", fstat(p[0], &st) == 0 && S_ISFIFO(st.st_mode), "mode 0%o", st.st_mode);
+    CHECK("F_GETFL of the ends", fcntl(p[0], F_GETFL) == O_RDONLY &&
+          fcntl(p[1], F_GETFL) == O_WRONLY, "%d %d", fcntl(p[0], F_GETFL), fcntl(p[1], F_GETFL));
+    CHECK_ERRNO("lseek on a pipe: ESPIPE", lseek(p[0], 0, SEEK_SET), ESPIPE);
+    CHECK_ERRNO("read on the write end: EBADF", read(p[1], buf, 1), EBADF);
+    /* O_NONBLOCK: EAGAIN on an empty pipe; poll sees data, then the writers' end */
+    int q[2];
+    CHECK("pipe2 O_NONBLOCK|O_CLOEXEC", pipe2(q, O_NONBLOCK | O_CLOEXEC) == 0 &&
+          (fcntl(q[0], F_GETFL) & O_NONBLOCK) && (fcntl(q[0], F_GETFD) & FD_CLOEXEC), "errno %d", errno);
+    CHECK_ERRNO("empty non-blocking read: EAGAIN", read(q[0], buf, 1), EAGAIN);
+    struct pollfd pf = { .fd = q[0], .events = POLLIN };
+    CHECK("poll: nothing yet", poll(&pf, 1, 0) == 0, "revents 0x%x", pf.revents);
+    CHECK("write q", write(q[1], "x", 1) == 1, "errno %d", errno);
+    CHECK("poll: POLLIN", poll(&pf, 1, 1000) == 1 && (pf.revents & POLLIN), "revents 0x%x", pf.revents);
+    close(q[1]);
+    CHECK("read the byte", read(q[0], buf, 2) == 1, "errno %d", errno);
+    CHECK("poll: POLLHUP once the writer is gone", poll(&pf, 1, 1000) == 1 &&
+          (pf.revents & POLLHUP), "revents 0x%x", pf.revents);
+    CHECK("read at EOF: 0", read(q[0], buf, 1) == 0, "errno %d", errno);
+    close(q[0]);
+    CHECK_ERRNO("pipe2 with an unknown flag: EINVAL", pipe2(q, O_APPEND), EINVAL);
+    CHECK_ERRNO("pipe2 into a bad pointer: EFAULT", syscall(SYS_pipe2, (int *)16, 0), EFAULT);
+    int r[2];
+    CHECK("no descriptor lost to the refusals", pipe(r) == 0 && r[0] == q[0], "got %d, want %d",
+          r[0], q[0]);
+    close(r[0]);
+    close(r[1]);
+    /* a child writes 256 KiB (more than a pipe holds) and closes: the parent reads it all, EOF */
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        memset(buf, 'c', sizeof buf);
+        for (int i = 0; i < 64; i++)
+            if (write(p[1], buf, sizeof buf) != (ssize_t)sizeof buf)
+                _exit(1);
+        _exit(0);
+    }
+    close(p[1]);
+    long total = 0;
+    ssize_t n;
+    int same = 1;
+    while ((n = read(p[0], buf, sizeof buf)) > 0) {
+        total += n;
+        for (ssize_t i = 0; i < n; i++)
+            same &= buf[i] == 'c';
+    }
+    CHECK("256 KiB through a pipe from a child, then EOF", n == 0 && total == 256 * 1024 && same,
+          "total %ld last %zd errno %d", total, n, errno);
+    int st2 = wait_status_of(pid);
+    CHECK("the writer's status", WIFEXITED(st2) && WEXITSTATUS(st2) == 0, "status 0x%x", st2);
+    close(p[0]);
+    /* no reader: EPIPE with SIGPIPE ignored; killed by SIGPIPE by default */
+    CHECK("pipe 2", pipe(p) == 0, "errno %d", errno);
+    close(p[0]);
+    signal(SIGPIPE, SIG_IGN);
+    CHECK_ERRNO("write with no reader, SIGPIPE ignored: EPIPE", write(p[1], "x", 1), EPIPE);
+    signal(SIGPIPE, SIG_DFL);
+    pid = fork();
+    if (pid == 0) {
+        write(p[1], "x", 1);
+        _exit(0);
+    }
+    st2 = wait_status_of(pid);
+    CHECK("write with no reader: killed by SIGPIPE", WIFSIGNALED(st2) && WTERMSIG(st2) == SIGPIPE,
+          "status 0x%x", st2);
+    close(p[1]);
+    /* two writers of 512-byte records (<= PIPE_BUF): every record arrives whole */
+    CHECK("pipe 3", pipe(p) == 0, "errno %d", errno);
+    for (int w = 0; w < 2; w++) {
+        if (fork() == 0) {
+            close(p[0]);
+            char rec[512];
+            memset(rec, 'a' + w, sizeof rec);
+            for (int i = 0; i < 200; i++)
+                if (write(p[1], rec, sizeof rec) != (ssize_t)sizeof rec)
+                    _exit(1);
+            _exit(0);
+        }
+    }
+    close(p[1]);
+    char rec[512];
+    int whole = 1, recs = 0;
+    size_t have = 0;
+    while ((n = read(p[0], rec + have, sizeof rec - have)) > 0) {
+        have += (size_t)n;
+        if (have < sizeof rec)
+            continue;
+        for (size_t i = 1; i < sizeof rec; i++)
+            whole &= rec[i] == rec[0];
+        recs++;
+        have = 0;
+    }
+    CHECK("PIPE_BUF writes arrive whole", whole && recs == 400 && have == 0, "whole %d recs %d",
+          whole, recs);
+    while (wait(NULL) > 0)
+        ;
+    close(p[0]);
+    /* dup2 onto stdout in a child: what it prints comes through the pipe */
+    CHECK("pipe 4", pipe(p) == 0, "errno %d", errno);
+    pid = fork();
+    if (pid == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        printf("through stdout\n");
+        fflush(stdout);
+        _exit(0);
+    }
+    close(p[1]);
+    memset(buf, 0, sizeof buf);
+    have = 0;
+    while ((n = read(p[0], buf + have, sizeof buf - 1 - have)) > 0)
+        have += (size_t)n;
+    CHECK("a child's stdout on a pipe", strcmp(buf, "through stdout\n") == 0, "got '%s'", buf);
+    wait_status_of(pid);
+    close(p[0]);
+    return check_done();
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -352,6 +484,8 @@ int main(int argc, char **argv)
         return mode_bomb();
     if (strcmp(mode, "memory") == 0 && argc > 2)
         return mode_memory(atol(argv[2]));
+    if (strcmp(mode, "pipes") == 0)
+        return mode_pipes();
     if (strcmp(mode, "leave") == 0) {
         if (fork() == 0)
             pause_forever();
@@ -366,6 +500,6 @@ int main(int argc, char **argv)
         wait_status_of(pid);
         return 0;
     }
-    fprintf(stderr, "usage: proc_test basic|files DIR|bomb|memory MIB|leave|killparent\n");
+    fprintf(stderr, "usage: proc_test basic|files DIR|bomb|memory MIB|leave|killparent|pipes\n");
     return 2;
 }

@@ -165,6 +165,12 @@ add_case() {
     CASE_FILES+=("${BASH_SOURCE[1]##*/}")
 }
 
+# Is $ISOVM the sanitized build? (A case that measures timing accuracy, whose code paths other
+# cases run under the sanitizers, is registered for the plain build only.)
+san_isovm() {
+    LC_ALL=C grep -q -a -m1 __asan_init "$ISOVM" 2>/dev/null
+}
+
 native() { [ "$ISOVM_NATIVE" = 1 ]; }
 
 # --- per-case state ---------------------------------------------------------------------------

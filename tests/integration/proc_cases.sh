@@ -89,9 +89,39 @@ c_proc_killparent() { # VARIANT
     expect_stderr_has "job killed by SIGTERM: sent by its process 2 (kill)"
 }
 
+# Pipes between processes (part 4): data through a pipe from a child, EOF, EPIPE and SIGPIPE,
+# O_NONBLOCK, poll, PIPE_BUF atomicity between two writers, a child's stdout on a pipe, refused
+# flags and pointers (natively too).
+c_proc_pipes() { # VARIANT
+    need "proc_test.$1" || return
+    run_job launch -- "$J" pipes
+    expect_status 0 || { _show_outputs; return; }
+    expect_stdout_line "all checks passed"
+}
+
+# busybox sh (Debian's static busybox) with builtins only: pipelines, command substitution,
+# subshells and their statuses, an EXIT trap: the same lines as natively. (`&` and `wait` need
+# signal handlers: ash waits for its SIGCHLD handler's flag in sigsuspend; part 5.)
+c_proc_busybox_sh() {
+    [ -x "$BUSYBOX" ] || { fail "no busybox at $BUSYBOX"; return; }
+    local script='echo hi | { read x; echo got:$x; }
+y=$(echo sub; echo two); echo "$y" | while read l; do echo "line:$l"; done
+(echo subshell; exit 3); echo rc=$?
+echo a b c | { read p q r; echo "$r$q$p"; } | { read s; echo "rev:$s"; }
+trap "echo bye" EXIT
+echo end'
+    run_job launch -- "$BUSYBOX" sh -c "$script"
+    expect_status 0 || { _show_outputs; return; }
+    local want
+    want=$(printf '%s\n' got:hi line:sub line:two subshell rc=3 rev:cba end bye)
+    [ "$(cat "$OUT_FILE")" = "$want" ] || { fail "busybox sh printed something else"; _show_outputs; }
+}
+
 for v in musl glibc-pie; do
     add_case "proc/basic: fork, wait, groups, orphans proc_test.$v" with_budget 30 c_proc_basic "$v"
+    add_case "proc/pipes: data, EOF, EPIPE, SIGPIPE, poll, PIPE_BUF proc_test.$v" with_budget 20 c_proc_pipes "$v"
 done
+add_case "proc/busybox sh: pipelines, \$(), subshells (builtins)" with_budget 20 c_proc_busybox_sh
 add_case "proc/files: one offset across a fork, audited proc_test.musl" with_budget 15 c_proc_files musl
 add_case "proc/fork bomb stopped at --max-processes 6 proc_test.glibc" with_budget 20 c_proc_bomb glibc
 add_case "proc/fork past 32MiB: ENOMEM, frames back proc_test.musl" with_budget 20 c_proc_memory musl

@@ -2,7 +2,7 @@
 # budget split across three sequential jobs stops the third at the budget and refuses a fourth;
 # the jobs budget refuses a second job while one runs; kill -9 of a running VMM leaves its job
 # settled from its last checkpoint by its keeper, kill -9 of VMM and keeper together by the next
-# ledger user; 20 concurrent launches against a budget for 5 jobs' worth of CPU admit 5 and
+# ledger user; 10 concurrent launches against a budget for 3 jobs' worth of CPU admit 3 and
 # together stay within it; the Linux tier is charged and stopped the same way; the ledger passes
 # PRAGMA integrity_check after each; the jailer and the keeper service (`isovm quota keeper`)
 # do the same.
@@ -169,14 +169,14 @@ c_q_kill() {
 # admitted (each reserves its 1 s) and stopped at their limit, 15 refused at once; the tenant's
 # CPU time stays within the budget plus one checkpoint interval per job.
 c_q_concurrent() {
-    _q_setup many cpu=5s/day || return
+    _q_setup many cpu=3s/day || return
     need spin.musl || return
-    _q_launch_many 20 "launch refused: tenant many: budget cpu=5s/day used up" \
+    _q_launch_many 10 "launch refused: tenant many: budget cpu=3s/day used up" \
         --tenant many --cpu-time-limit 1s -- "$J" --forever
-    [ "$QA $QR" = "5 15" ] || fail "$QA admitted and $QR refused, want 5 and 15"
+    [ "$QA $QR" = "3 7" ] || fail "$QA admitted and $QR refused, want 3 and 7"
     _q_get many "t['usage']['cpu_ns']" || return
-    ((QV >= 5000000000 && QV <= 5000000000 + 5 * QUOTA_CHECKPOINT_NS)) ||
-        fail "the tenant used $QV ns of a 5 s budget (allowed: one checkpoint interval per job over)"
+    ((QV >= 3000000000 && QV <= 3000000000 + 3 * QUOTA_CHECKPOINT_NS)) ||
+        fail "the tenant used $QV ns of a 3 s budget (allowed: one checkpoint interval per job over)"
     _q_intact
 }
 
@@ -315,7 +315,7 @@ PY
 if ! native; then
     add_case "quota/cpu budget over three sequential jobs, the fourth refused spin.musl" with_budget 90 c_q_sequential
     add_case "quota/jobs budget, kill -9 of a VMM and of VMM and keeper spin.musl" with_budget 90 c_q_kill
-    add_case "quota/20 concurrent launches, a budget for 5 spin.musl" with_budget 120 c_q_concurrent
+    add_case "quota/10 concurrent launches, a budget for 3 spin.musl" with_budget 120 c_q_concurrent
     add_case "quota/linux tier: charged, stopped at the budget" with_budget 180 c_q_linux
     add_case "quota/jail: the keeper outside, the job charged and stopped spin.musl" with_budget 90 c_q_jail
     add_case "quota/keeper service: concurrent jobs, a refusal, kill -9, SIGTERM spin.musl" with_budget 90 c_q_service

@@ -29,6 +29,7 @@ const char *cap_origin_name(enum cap_origin origin)
     case CAP_FROM_DERIVE: return "derive";
     case CAP_FROM_SOCKET: return "socket";
     case CAP_FROM_ACCEPT: return "accept";
+    case CAP_FROM_PIPE: return "pipe";
     }
     return "?";
 }
@@ -41,6 +42,7 @@ const char *cap_kind_name(enum cap_kind kind)
     case CAP_FILE: return "file";
     case CAP_ENDPOINT: return "endpoint";
     case CAP_SOCKET: return "socket";
+    case CAP_PIPE: return "pipe";
     }
     return "?";
 }

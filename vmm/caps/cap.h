@@ -12,6 +12,7 @@ enum cap_kind {
     CAP_CONSOLE, CAP_DIR, CAP_FILE,
     CAP_ENDPOINT, /* a policy endpoint (network grant): a root with no host descriptor */
     CAP_SOCKET,   /* a host socket, derived from an endpoint (or from a listening socket) */
+    CAP_PIPE,     /* one end of a host pipe the job made (pipe, pipe2): a root of its own */
 };
 
 /* How an entry came to be (the audit log's "how" of each link in a chain). */
@@ -22,6 +23,7 @@ enum cap_origin {
     CAP_FROM_DERIVE,   /* ISOVM_SYS_CAP_DERIVE (attenuation) */
     CAP_FROM_SOCKET,   /* socket() beneath an endpoint (sys_net.c) */
     CAP_FROM_ACCEPT,   /* accept/accept4 on a listening socket */
+    CAP_FROM_PIPE,     /* pipe/pipe2 (sys_pipe.c) */
 };
 
 /* A socket's or an endpoint's network facts (sys_net.c). */
@@ -65,6 +67,13 @@ struct cap_table {
 int cap_table_init(struct cap_table *t, uint32_t max);
 /* Close every host descriptor the table owns and free it. */
 void cap_table_fini(struct cap_table *t);
+
+/* A stream with no position and no file behind it in the grants: the console or a pipe end
+ * (lseek, pread: ESPIPE; stat made up from the host descriptor's type). */
+static inline bool cap_is_stream(const struct cap *e)
+{
+    return e->kind == CAP_CONSOLE || e->kind == CAP_PIPE;
+}
 
 /* A new entry derived from `parent` (CAP_NONE: a root, pinned). Its rights must be a subset of
  * the parent's (else -EPERM: amplification) and the parent must be live (-EKEYREVOKED); its

@@ -604,7 +604,8 @@ void gmem_space_clear(struct guest_mem *gm)
         gmem_set_perm(gm, gm->user_lo, gm->user_hi - gm->user_lo, 0);
     } else { /* the chunks in use only: a window's per-page arrays are touched where used */
         for (uint64_t c = 0; c * CHUNK < gm->npages; c++) {
-            if (!gm->chunk_mapped[c])
+            if (!gm->chunk_mapped[c] && !gm->chunk_given[c]) /* given with no rights: the
+                                                             * loader's writes can be */
                 continue;
             uint64_t lo = c * CHUNK * ISOVM_PAGE, hi = lo + CHUNK * ISOVM_PAGE;
             lo = lo < gm->user_lo ? gm->user_lo : lo;

@@ -58,6 +58,8 @@ static const sc_handler table[SYSCALL_TABLE_SIZE] = {
     SC(SYS_tgkill, sys_tgkill),
     SC(SYS_clone, sys_clone),
     SC(SYS_fork, sys_fork),
+    SC(SYS_pipe, sys_pipe),
+    SC(SYS_pipe2, sys_pipe2),
     SC(SYS_vfork, sys_vfork),
     SC(SYS_wait4, sys_wait4),
     SC(SYS_waitid, sys_waitid),

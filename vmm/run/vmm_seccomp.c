@@ -103,7 +103,9 @@ const struct vsc_rule vsc_rules[] = {
     ROW(fcntl, ARGS(INT_OF(1, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC, F_GETLK,
                            F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW)),
         .reason = "a guest dup/fcntl (F_DUPFD_CLOEXEC, F_SETFL O_APPEND, record locks), "
-                  "non-blocking sockets"),
+                  "non-blocking sockets and pipes"),
+    ROW(pipe2, ARGS(INT_OF(1, O_CLOEXEC, O_CLOEXEC | O_NONBLOCK)),
+        .reason = "a guest pipe/pipe2: a host pipe, close-on-exec, perhaps non-blocking"),
     ROW(flock, .reason = "a guest flock"),
     ROW(getdents64, .reason = "a guest getdents64 on a granted directory"),
     ROW(ftruncate, .reason = "a guest ftruncate/truncate"),

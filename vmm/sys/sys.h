@@ -56,6 +56,9 @@ int64_t sys_sigaltstack(struct job *, struct sc_call *);
 int64_t sys_prlimit64(struct job *, struct sc_call *);
 int64_t sys_getrlimit(struct job *, struct sc_call *);
 int64_t sys_kill(struct job *, struct sc_call *);
+/* sig (1..64) from the caller to live process p, as kill sends it: SC_STOP when the caller's
+ * own process ends (or the job). */
+int64_t sys_signal_proc(struct job *job, const struct sc_call *c, struct proc *p, uint64_t sig);
 int64_t sys_tkill(struct job *, struct sc_call *);
 int64_t sys_tgkill(struct job *, struct sc_call *);
 int64_t sys_enosys_quiet(struct job *, struct sc_call *);
@@ -73,6 +76,13 @@ int64_t sys_fork(struct job *, struct sc_call *);
 int64_t sys_vfork(struct job *, struct sc_call *);
 int64_t sys_wait4(struct job *, struct sc_call *);
 int64_t sys_waitid(struct job *, struct sc_call *);
+
+/* pipes (sys_pipe.c) */
+int64_t sys_pipe(struct job *, struct sc_call *);
+int64_t sys_pipe2(struct job *, struct sc_call *);
+/* A write found no reader (EPIPE): SIGPIPE to the caller's process unless it ignores it (then,
+ * or if it survives, -EPIPE). */
+int64_t sys_pipe_broken(struct job *, struct sc_call *);
 
 /* futexes (sys_futex.c) */
 int64_t sys_futex(struct job *, struct sc_call *);

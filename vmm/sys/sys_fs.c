@@ -91,7 +91,7 @@ static int64_t stat_fd(struct job *job, struct sc_call *c, uint64_t fd, uint64_t
     int rc = fd_cap(job, c, fd, CAP_R_STAT, &e, &slot);
     if (rc)
         return rc;
-    if (e->kind == CAP_CONSOLE)
+    if (cap_is_stream(e))
         return stat_console(job, c, e, (int)fd, gva);
     struct stat host;
     if (fstat(e->host_fd, &host) < 0)
@@ -212,7 +212,7 @@ int64_t sys_fstatfs(struct job *job, struct sc_call *c)
     if (rc)
         return rc;
     if (e->kind != CAP_FILE && e->kind != CAP_DIR)
-        return e->kind == CAP_CONSOLE ? statfs_virtual(job, c, c->a[1]) : -EINVAL;
+        return cap_is_stream(e) ? statfs_virtual(job, c, c->a[1]) : -EINVAL;
     struct statfs host;
     if (fstatfs(e->host_fd, &host) < 0)
         return -errno;
@@ -246,7 +246,7 @@ int64_t sys_fallocate(struct job *job, struct sc_call *c)
         return -EINVAL;
     if (c->a[1] & ~(uint64_t)FALLOC_FL_KEEP_SIZE)
         return -EOPNOTSUPP;
-    if (e->kind == CAP_CONSOLE)
+    if (cap_is_stream(e))
         return -ESPIPE;
     if (e->kind != CAP_FILE)
         return -ENODEV;
@@ -478,7 +478,7 @@ int64_t sys_lseek(struct job *job, struct sc_call *c)
     int rc = fd_cap(job, c, c->a[0], 0, &e, &slot);
     if (rc)
         return rc;
-    if (e->kind == CAP_CONSOLE)
+    if (cap_is_stream(e))
         return -ESPIPE;
     if (c->a[2] > SEEK_HOLE)
         return -EINVAL;
@@ -547,7 +547,7 @@ static int64_t do_sync(struct job *job, struct sc_call *c, bool data_only)
     int rc = fd_cap(job, c, c->a[0], 0, &e, &slot);
     if (rc)
         return rc;
-    if (e->kind == CAP_CONSOLE)
+    if (cap_is_stream(e))
         return -EINVAL; /* as Linux for a terminal or pipe */
     return cap_hold_call(job, slot, data_only ? sync_data : sync_all, NULL);
 }
@@ -561,6 +561,6 @@ int64_t sys_fadvise64(struct job *job, struct sc_call *c)
     int rc = fd_cap(job, c, c->a[0], 0, &e, NULL);
     if (rc)
         return rc;
-    return e->kind == CAP_CONSOLE ? -ESPIPE : 0; /* advice only: nothing to do */
+    return cap_is_stream(e) ? -ESPIPE : 0; /* advice only: nothing to do */
 }
 

@@ -30,7 +30,7 @@ int64_t sys_fchmod(struct job *job, struct sc_call *c)
     int rc = fd_cap(job, c, c->a[0], 0, &e, &slot);
     if (rc)
         return rc;
-    if (e->kind == CAP_CONSOLE)
+    if (cap_is_stream(e))
         return -EPERM;
     if ((rc = cap_need(job, c, e, slot, CAP_R_WRITE)))
         return rc;
@@ -100,7 +100,7 @@ int64_t sys_utimensat(struct job *job, struct sc_call *c)
         uint32_t slot;
         if ((rc = fd_cap(job, c, c->a[0], 0, &e, &slot)))
             return rc;
-        if (e->kind == CAP_CONSOLE)
+        if (cap_is_stream(e))
             return -EPERM;
         if ((rc = cap_need(job, c, e, slot, CAP_R_WRITE)))
             return rc;

@@ -156,7 +156,7 @@ static int64_t io_plain(struct job *job, struct sc_call *c, bool is_write, bool 
         return rc;
     int64_t off = -1;
     if (at) {
-        if (e->kind == CAP_CONSOLE)
+        if (cap_is_stream(e))
             return -ESPIPE;
         if ((int64_t)c->a[3] < 0)
             return -EINVAL;
@@ -164,7 +164,10 @@ static int64_t io_plain(struct job *job, struct sc_call *c, bool is_write, bool 
             return rc;
         off = (int64_t)c->a[3];
     }
+    bool pipe = e->kind == CAP_PIPE;
     int64_t r = io_buffer(job, c, slot, is_write, c->a[1], c->a[2], off);
+    if (r == -EPIPE && pipe)
+        return sys_pipe_broken(job, c); /* no reader left: SIGPIPE */
     if (!at && !is_write && r > 0 && (uint64_t)r == c->a[2])
         read_cache_fill(job, c, slot, c->a[0], c->a[1], c->a[2]);
     return r;
@@ -219,7 +222,9 @@ static int64_t io_vector(struct job *job, struct sc_call *c, bool is_write)
         return n < 0 ? n : 0;
     if (!is_write && e->kind == CAP_SOCKET)
         return net_read(job, c, slot, iov, n, total); /* datagrams filtered by source */
-    return io_transfer(job, c, slot, is_write, iov, n, total, -1);
+    bool pipe = e->kind == CAP_PIPE;
+    int64_t r = io_transfer(job, c, slot, is_write, iov, n, total, -1);
+    return r == -EPIPE && pipe ? sys_pipe_broken(job, c) : r; /* no reader left: SIGPIPE */
 }
 
 int64_t sys_readv(struct job *job, struct sc_call *c) { return io_vector(job, c, false); }
@@ -248,7 +253,7 @@ int64_t sys_ioctl(struct job *job, struct sc_call *c)
     default:
         return -ENOTTY;
     }
-    if (e->kind != CAP_CONSOLE || ioctl(e->host_fd, (unsigned long)c->a[1], buf) < 0)
+    if (!cap_is_stream(e) || ioctl(e->host_fd, (unsigned long)c->a[1], buf) < 0)
         return -ENOTTY;
     return gmem_copy_to(sc_gm(c), c->a[2], buf, len);
 }
@@ -331,7 +336,8 @@ int64_t sys_fcntl(struct job *job, struct sc_call *c)
         if (e->kind == CAP_FILE && fcntl(e->host_fd, F_SETFL, (int)(s->status & O_APPEND)) < 0)
             return -errno;
         /* a socket's host descriptor blocks as the job's does (sys_net.c) */
-        if (e->kind == CAP_SOCKET && fcntl(e->host_fd, F_SETFL, (int)(s->status & O_NONBLOCK)) < 0)
+        if ((e->kind == CAP_SOCKET || e->kind == CAP_PIPE) &&
+            fcntl(e->host_fd, F_SETFL, (int)(s->status & O_NONBLOCK)) < 0)
             return -errno;
         return 0;
     case F_GETLK:

@@ -296,7 +296,7 @@ static bool signal_ends(const struct proc *p, uint64_t sig)
 }
 
 /* sig (1..64) from the caller to live process p: SC_STOP when the caller's own process ends. */
-static int64_t signal_proc(struct job *job, const struct sc_call *c, struct proc *p,
+int64_t sys_signal_proc(struct job *job, const struct sc_call *c, struct proc *p,
                            uint64_t sig)
 {
     if (p->state != PROC_LIVE || !signal_ends(p, sig))
@@ -323,7 +323,7 @@ int64_t sys_kill(struct job *job, struct sc_call *c)
         struct proc *p = proc_by_pid(job, (int)pid);
         if (!p)
             return -ESRCH;
-        return sig ? signal_proc(job, c, p, sig) : 0;
+        return sig ? sys_signal_proc(job, c, p, sig) : 0;
     }
     /* a group (0: the caller's), or -1: every process but the first and the caller (Linux) */
     int group = pid == 0 ? sc_proc(c)->pgid : (int)-pid;
@@ -337,11 +337,11 @@ int64_t sys_kill(struct job *job, struct sc_call *c)
             self = true; /* last: the caller's own end stops it */
             continue;
         }
-        if (sig && signal_proc(job, c, p, sig) == SC_STOP)
+        if (sig && sys_signal_proc(job, c, p, sig) == SC_STOP)
             return SC_STOP;
     }
     if (self && sig)
-        return signal_proc(job, c, sc_proc(c), sig);
+        return sys_signal_proc(job, c, sc_proc(c), sig);
     return found || self ? 0 : -ESRCH;
 }
 
@@ -354,7 +354,7 @@ int64_t sys_tkill(struct job *job, struct sc_call *c)
         return -ESRCH;
     if (c->a[1] > 64)
         return -EINVAL;
-    return c->a[1] ? signal_proc(job, c, t->proc, c->a[1]) : 0;
+    return c->a[1] ? sys_signal_proc(job, c, t->proc, c->a[1]) : 0;
 }
 
 int64_t sys_tgkill(struct job *job, struct sc_call *c)
@@ -366,5 +366,5 @@ int64_t sys_tgkill(struct job *job, struct sc_call *c)
         return -ESRCH;
     if (c->a[2] > 64)
         return -EINVAL;
-    return c->a[2] ? signal_proc(job, c, t->proc, c->a[2]) : 0;
+    return c->a[2] ? sys_signal_proc(job, c, t->proc, c->a[2]) : 0;
 }
