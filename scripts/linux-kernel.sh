@@ -73,9 +73,10 @@ mkdir -p "$cache/debs"
 exec 9>"$cache/.lock"
 flock 9 || dk_die "cannot lock $cache/.lock"
 
-# Up to date: the current version's files are there, from the same scripts and package.
+# Up to date: the current version's files are there, from the same scripts and package. (The
+# scripts' contents, not their paths: every checkout of the same scripts shares the cache.)
 inputs_stamp() { # inputs_stamp DEB
-  { sha256sum "$here/linux-kernel.sh" "$here/lib/debian-kernel.sh"; basename "$1"; stat -c %s "$1"; } |
+  { cat "$here/linux-kernel.sh" "$here/lib/debian-kernel.sh" | sha256sum; basename "$1"; stat -c %s "$1"; } |
     sha256sum | cut -d' ' -f1
 }
 if [ "$download_only" = 1 ]; then

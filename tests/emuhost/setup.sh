@@ -70,7 +70,7 @@ kdeb=$(cat "$cache/kernel-deb" 2>/dev/null || true)
 # Cheap up-to-date check: outputs exist and were built from the same inputs (scripts + debs).
 inputs_stamp() {
   {
-    sha256sum "$here/setup.sh" "$here/init.sh" "$repo/scripts/lib/debian-kernel.sh"
+    cat "$here/setup.sh" "$here/init.sh" "$repo/scripts/lib/debian-kernel.sh" | sha256sum # contents, not paths
     ls -l --time-style=+%s "$debs"/*.deb "$kdeb" 2>/dev/null | awk '{print $5, $6, $7}'
   } | sha256sum | cut -d' ' -f1
 }

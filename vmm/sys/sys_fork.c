@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include "lib/log.h"
 #include "lib/syscall_names.h"
 #include "vmm/caps/audit.h"
@@ -78,42 +77,6 @@ static void fork_audit(struct job *job, const struct sc_call *c, const struct pr
     audit_proc(job, "fork", child->pid, child->ppid, c->nr, ids, n, 0);
 }
 
-/* The child's first thread: the caller's registers at its syscall, rax 0, on newsp if given. */
-static int child_thread(struct job *job, const struct sc_call *c, struct vthread *t,
-                        struct proc *child, uint64_t newsp, uint64_t fs)
-{
-    struct vthread *parent = c->self;
-    if (t->vcpu.fd < 0 && vcpu_open(&job->vm, &t->vcpu, t->vcpu.index) < 0) {
-        vcpu_destroy(&job->vm, &t->vcpu);
-        return -EAGAIN;
-    }
-    struct kvm_regs regs;
-    struct kvm_fpu fpu;
-    if (ioctl(parent->vcpu.fd, KVM_GET_REGS, &regs) < 0 ||
-        ioctl(parent->vcpu.fd, KVM_GET_FPU, &fpu) < 0) {
-        log_err("fork: cannot read the parent vCPU: %s", strerror(errno));
-        return -EAGAIN;
-    }
-    regs.rax = 0;
-    regs.rcx = c->user_rip;
-    regs.rdx = c->a[2]; /* the firmware's `out` used rdx; this is the value the job had */
-    if (newsp)
-        regs.rsp = newsp;
-    if (vcpu_setup(&job->vm, &t->vcpu, &regs, fs, &fpu, child->pg->pml4_gpa) < 0)
-        return -EAGAIN;
-    t->proc = child;
-    t->tid = child->pid;
-    t->fs_base = fs;
-    t->sig_blocked = parent->sig_blocked;
-    memcpy(t->comm, parent->comm, sizeof t->comm);
-    t->robust_list = t->robust_len = 0;
-    t->futex_waiting = t->futex_woken = false;
-    /* vcpu_setup loaded CR3 (KVM_SET_SREGS): KVM flushes the vCPU's translations for a new
-     * root, so no shootdown is owed before it runs */
-    t->tlb_gen = atomic_load(&job->tlb_gen);
-    return 0;
-}
-
 /* Undo a child made up to its address space and descriptors. */
 static void child_unmake(struct job *job, struct proc *child)
 {
@@ -179,7 +142,7 @@ int64_t proc_fork(struct job *job, struct sc_call *c, uint64_t flags, uint64_t n
     child->umask = parent->umask;
     child->sig = parent->sig;
     uint64_t fs = (flags & CLONE_SETTLS) ? tls : c->self->fs_base;
-    if ((rc = child_thread(job, c, t, child, newsp, fs)) < 0) {
+    if ((rc = thread_like_caller(job, c, t, child, child->pid, newsp, fs)) < 0) {
         child_unmake(job, child);
         return rc;
     }

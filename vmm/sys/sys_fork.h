@@ -8,6 +8,13 @@
  * or joined here if it has left); NULL when all are taken. job->lock held. */
 struct vthread *thread_slot_find(struct job *job);
 
+/* Make slot t's vCPU (opened if new) resume where the caller's syscall returns, with its
+ * registers and FPU state but rax = 0 (and rsp = newsp if not 0), FS base fs, page tables
+ * p's; t becomes thread tid of process p with the caller's signal mask and name, nothing
+ * else carried over. 0 or -EAGAIN. job->lock held. */
+int thread_like_caller(struct job *job, const struct sc_call *c, struct vthread *t,
+                       struct proc *p, int tid, uint64_t newsp, uint64_t fs);
+
 /* Count and answer a thread refused by max_threads (or no free vCPU): -EAGAIN. */
 int64_t thread_refuse(struct job *job, const struct sc_call *c);
 

@@ -8,6 +8,7 @@
 #include "vmm/sys/sys_fork.h"
 #include "vmm/sys/sys_futex.h"
 #include "lib/log.h"
+#include "lib/syscall_names.h"
 #include "vmm/sys/sys.h"
 
 /* The clone flags a thread must have, and the ones isovm accepts besides. */
@@ -29,6 +30,45 @@ struct vthread *thread_slot_find(struct job *job)
         }
     }
     return NULL;
+}
+
+int thread_like_caller(struct job *job, const struct sc_call *c, struct vthread *t,
+                       struct proc *p, int tid, uint64_t newsp, uint64_t fs)
+{
+    struct vthread *caller = c->self;
+    if (t->vcpu.fd < 0 && vcpu_open(&job->vm, &t->vcpu, t->vcpu.index) < 0) {
+        vcpu_destroy(&job->vm, &t->vcpu);
+        return -EAGAIN;
+    }
+    /* It resumes where the caller's syscall returns, with the caller's registers except
+     * rax = 0 and the new stack. */
+    struct kvm_regs regs;
+    struct kvm_fpu fpu;
+    if (ioctl(caller->vcpu.fd, KVM_GET_REGS, &regs) < 0 ||
+        ioctl(caller->vcpu.fd, KVM_GET_FPU, &fpu) < 0) {
+        log_err("%s: cannot read the calling vCPU: %s", syscall_name_any((unsigned)c->nr),
+                strerror(errno));
+        return -EAGAIN;
+    }
+    regs.rax = 0;
+    regs.rcx = c->user_rip;
+    regs.rdx = c->a[2]; /* the firmware's `out` used rdx; this is the value the job had */
+    if (newsp)
+        regs.rsp = newsp;
+    if (vcpu_setup(&job->vm, &t->vcpu, &regs, fs, &fpu, p->pg->pml4_gpa) < 0)
+        return -EAGAIN;
+    t->tid = tid;
+    t->proc = p;
+    t->fs_base = fs;
+    t->sig_blocked = caller->sig_blocked;
+    memcpy(t->comm, caller->comm, sizeof t->comm);
+    t->clear_child_tid = 0;
+    t->robust_list = t->robust_len = 0;
+    t->futex_waiting = t->futex_woken = false;
+    /* A reused vCPU may hold stale translations (KVM need not flush when the CR3 it is given
+     * is the value it had): flush at its first entry. */
+    t->tlb_gen = 0;
+    return 0;
 }
 
 int64_t thread_refuse(struct job *job, const struct sc_call *c)
@@ -66,37 +106,11 @@ int64_t sys_clone(struct job *job, struct sc_call *c)
     if (!t)
         return thread_refuse(job, c);
     int rc;
-    if (t->vcpu.fd < 0 && vcpu_open(&job->vm, &t->vcpu, t->vcpu.index) < 0) {
-        vcpu_destroy(&job->vm, &t->vcpu);
-        return -EAGAIN;
-    }
-    /* The child resumes where the parent's syscall returns, with the parent's registers
-     * except rax = 0 and the new stack. */
-    struct kvm_regs regs;
-    struct kvm_fpu fpu;
-    if (ioctl(parent->vcpu.fd, KVM_GET_REGS, &regs) < 0 ||
-        ioctl(parent->vcpu.fd, KVM_GET_FPU, &fpu) < 0) {
-        log_err("clone: cannot read the parent vCPU: %s", strerror(errno));
-        return -EAGAIN;
-    }
-    regs.rax = 0;
-    regs.rcx = c->user_rip;
-    regs.rdx = c->a[2]; /* the firmware's `out` used rdx; this is the value the job had */
-    if (newsp)
-        regs.rsp = newsp;
     uint64_t fs = (flags & CLONE_SETTLS) ? tls : parent->fs_base;
-    if (vcpu_setup(&job->vm, &t->vcpu, &regs, fs, &fpu, parent->proc->pg->pml4_gpa) < 0)
-        return -EAGAIN;
+    if ((rc = thread_like_caller(job, c, t, parent->proc, job->next_tid + 1, newsp, fs)) < 0)
+        return rc;
     int tid = ++job->next_tid;
-    t->tid = tid;
-    t->proc = parent->proc;
-    t->fs_base = fs;
-    t->sig_blocked = parent->sig_blocked;
-    memcpy(t->comm, parent->comm, sizeof t->comm);
     t->clear_child_tid = (flags & CLONE_CHILD_CLEARTID) ? ctid : 0;
-    t->robust_list = t->robust_len = 0;
-    t->futex_waiting = t->futex_woken = false;
-    t->tlb_gen = 0; /* a reused vCPU may hold stale translations: flush at its first hypercall */
     uint32_t tid32 = (uint32_t)tid;
     if (flags & CLONE_PARENT_SETTID)
         gmem_copy_to(sc_gm(c), ptid, &tid32, 4);
