@@ -172,7 +172,8 @@ int fd_new_cap(struct job *job, const struct sc_call *c, uint32_t parent, enum c
         return slot;
     }
     fd_bind(job, sc_proc(c), fd, (uint32_t)slot, cloexec, access);
-    audit_cap(job, "derive", (uint32_t)slot, fd, c->nr, "job");
+    audit_cap(job, parent == CAP_NONE ? cap_origin_name(origin) : "derive", (uint32_t)slot, fd,
+              c->nr, "job");
     return fd;
 }
 

@@ -212,8 +212,7 @@ extern _Thread_local struct vthread *job_current_thread;
  * process does. For the loops around host calls that a kick interrupts (EINTR). */
 static inline bool job_call_ending(const struct job *job)
 {
-    return atomic_load(&job->stop) ||
-           (job_current_thread && atomic_load(&job_current_thread->proc->killed));
+    return job_current_thread ? thread_stopping(job_current_thread) : atomic_load(&job->stop);
 }
 
 /* Set up the job's lock, thread slots and I/O throttles from its policy (its descriptors and

@@ -28,12 +28,17 @@ void proc_end(struct job *job, struct proc *p, int status, const char *msg)
     atomic_store(&p->killed, true);
     if (msg)
         log_debug("process %d: %s", p->pid, msg);
+    proc_wake(job, p, true);
+}
+
+void proc_wake(struct job *job, const struct proc *p, bool kick)
+{
     for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
         struct vthread *t = &job->threads[i];
         if (t->proc != p || t->state == VT_FREE || t->state == VT_DONE)
             continue;
         pthread_cond_broadcast(&t->wake);
-        if (t->host_started)
+        if (kick && t->host_started)
             pthread_kill(t->host, SIGUSR1);
     }
 }

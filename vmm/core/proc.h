@@ -75,4 +75,8 @@ struct proc *proc_by_pid(struct job *job, int pid);
  * only, logged at debug level for others. job->lock held. */
 void proc_end(struct job *job, struct proc *p, int status, const char *msg);
 
+/* Wake every thread of p waiting on its condition (wait4 looks again, a sleep ends early);
+ * with kick, also make those in the guest or in a host call leave it. job->lock held. */
+void proc_wake(struct job *job, const struct proc *p, bool kick);
+
 #endif

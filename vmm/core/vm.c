@@ -201,28 +201,17 @@ static int memslot_set(struct vm *vm, uint32_t slot, uint64_t gpa, uint64_t size
     return 0;
 }
 
-/* The window's memslot `index` (KVM slot 1 + index), made when a page in it is first given. */
+/* A space's window memslot `index`, made when a page in it is first given: KVM slot
+ * 1 + gpa / slot_bytes (the first space's 1 + index; another's, at its slot-aligned gpa_base,
+ * above them), the window's end (pt_lo) bounding the last one. */
 static int window_slot_make(struct guest_mem *gm, uint64_t index)
 {
     struct vm *vm = gm->slot_ctx;
-    uint64_t gpa = index * gm->slot_bytes, size = gm->slot_bytes;
-    if (gpa >= gm->pt_lo)
-        return -EINVAL;
-    if (size > gm->pt_lo - gpa)
-        size = gm->pt_lo - gpa;
-    return memslot_set(vm, 1 + (uint32_t)index, gpa, size, vm->gm.host + gpa);
-}
-
-/* A process space's memslot `index`: its KVM slot numbered by guest-physical place, so that
- * every space's differ (1 + gpa / slot_bytes: above the first space's). */
-static int space_slot_make(struct guest_mem *gm, uint64_t index)
-{
-    struct vm *vm = gm->slot_ctx;
     uint64_t off = index * gm->slot_bytes, size = gm->slot_bytes;
-    if (off >= gm->size)
+    if (off >= gm->pt_lo)
         return -EINVAL;
-    if (size > gm->size - off)
-        size = gm->size - off;
+    if (size > gm->pt_lo - off)
+        size = gm->pt_lo - off;
     return memslot_set(vm, 1 + (uint32_t)((gm->gpa_base + off) / gm->slot_bytes),
                        gm->gpa_base + off, size, gm->host + off);
 }
@@ -247,7 +236,7 @@ int vm_space_make(struct vm *vm, struct guest_mem *gm, struct paging *pg, unsign
         munmap(host, window);
         return -EAGAIN;
     }
-    gm->on_slot = space_slot_make;
+    gm->on_slot = window_slot_make;
     gm->slot_ctx = vm;
     memset(pg, 0, sizeof *pg);
     return 0;

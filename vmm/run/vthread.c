@@ -108,17 +108,14 @@ int vthread_start(struct job *job, struct vthread *t)
     job->threads_hosted++;
     t->proc->threads_live++;
     t->proc->threads_hosted++;
+    int rc = 0;
     if (t->host_started && t->parked) { /* its host thread waits for this run */
         t->parked = false;
         t->cpu_base = clock_ns(t->cpu_clock);
         pthread_cond_signal(&t->wake);
-        job->stats.threads_created++;
-        if (job->threads_live > job->stats.threads_peak)
-            job->stats.threads_peak = job->threads_live;
-        return 0;
+        goto started;
     }
     t->cpu_base = 0;
-    int rc = 0;
     if (spare.waiting)
         spare_hand(t);
     else
@@ -134,6 +131,7 @@ int vthread_start(struct job *job, struct vthread *t)
     t->host_started = true;
     if (pthread_getcpuclockid(t->host, &t->cpu_clock) != 0)
         t->cpu_clock = CLOCK_MONOTONIC; /* cannot happen for a live thread */
+started:
     job->stats.threads_created++;
     if (job->threads_live > job->stats.threads_peak)
         job->stats.threads_peak = job->threads_live;

@@ -187,14 +187,6 @@ void proc_vfork_release(struct job *job, struct proc *p)
         pthread_cond_broadcast(&waiter->wake);
 }
 
-/* Wake every thread of process p (a child of it ended: wait4 looks again). */
-static void proc_wake(struct job *job, const struct proc *p)
-{
-    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
-        if (job->threads[i].proc == p && job->threads[i].state == VT_RUNNING)
-            pthread_cond_broadcast(&job->threads[i].wake);
-}
-
 /* Does p take no notice of its children's ends (SIGCHLD ignored, or SA_NOCLDWAIT)? Then they
  * are reaped at once, as Linux does. */
 static bool children_autoreaped(const struct proc *p)
@@ -223,7 +215,7 @@ void proc_release(struct job *job, struct proc *p)
         p->state = PROC_FREE; /* nobody will wait for it */
         job->procs_held--;
     } else {
-        proc_wake(job, parent);
+        proc_wake(job, parent, false); /* a wait4 looks again */
     }
     job_notify_supervisor(job);
 }

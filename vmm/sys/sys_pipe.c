@@ -3,31 +3,19 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
-#include "vmm/caps/audit.h"
 #include "vmm/caps/fd.h"
 #include "vmm/sys/sys.h"
 
 /* One end: a root capability (nobody's authority but the job's own: a pipe reaches nothing
- * outside it), freed with its last descriptor so that the other end sees EOF or EPIPE. */
+ * outside it; not pinned, so it goes with its last descriptor and the other end sees EOF or
+ * EPIPE) and a descriptor on it; audited as "pipe". The caller keeps host_fd on failure. */
 static int pipe_end(struct job *job, const struct sc_call *c, int host_fd, uint32_t rights,
                     bool cloexec, uint32_t access, uint32_t status)
 {
-    int fd = fd_alloc(job, c, 0);
-    if (fd < 0)
-        return fd;
-    int slot = cap_create(job->caps, CAP_NONE, CAP_PIPE, CAP_FROM_PIPE, rights, 0, host_fd, NULL);
-    if (slot < 0) {
-        if (slot == -EMFILE) {
-            job->stats.caps_refused++;
-            job_count_denied(job, c->nr);
-            audit_deny(job, DENY_LIMIT, c->nr, EMFILE, CAP_NONE, NULL);
-        }
-        return slot;
-    }
-    job->caps->caps[slot].pinned = false;
-    fd_bind(job, sc_proc(c), fd, (uint32_t)slot, cloexec, access);
-    sc_proc(c)->fds[fd].status = status;
-    audit_cap(job, "pipe", (uint32_t)slot, fd, c->nr, "job");
+    int fd = fd_new_cap(job, c, CAP_NONE, CAP_PIPE, CAP_FROM_PIPE, rights, 0, host_fd, NULL,
+                        cloexec, access);
+    if (fd >= 0)
+        sc_proc(c)->fds[fd].status = status;
     return fd;
 }
 
