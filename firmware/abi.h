@@ -132,6 +132,7 @@
 #define ISOVM_RIGHT_STAT      0x20
 #define ISOVM_RIGHT_SEEK      0x40
 #define ISOVM_RIGHT_TRUNCATE  0x80
+#define ISOVM_RIGHT_EXEC      0x100
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -18,10 +18,15 @@ fw_header:
 
     .text
 /* The VMM starts each vCPU here in ring 0 with rcx = job entry, r11 = job rflags,
- * rsp = job stack, every other register as the job should see it, KERNEL_GS_BASE = the
- * vCPU's request block. */
+ * rsp = job stack, every other register as the job should see it but rax (0 here, as a new
+ * thread's, a new program's and a fork's child's is), KERNEL_GS_BASE = the vCPU's request
+ * block. CR3 is reloaded: a vCPU started again in a space whose tables changed (an execve)
+ * holds no old translation. */
     .globl fw_start
 fw_start:
+    movq %cr3, %rax
+    movq %rax, %cr3
+    xorl %eax, %eax
     sysretq
 
 /* syscall entry (LSTAR). rax = nr; rdi, rsi, rdx, r10, r8, r9 = args; rcx = return rip;

@@ -126,10 +126,10 @@ static int rights_error(const struct pval *v, char *msg, size_t len)
         snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "", right_name(1u << i));
     }
     if (v->type == V_STRING)
-        return policy_msgf(msg, len, "unknown right %s; expected \"ro\", \"rw\" or rights from: %s",
-                           v->desc, names);
-    return policy_msgf(msg, len, "expected \"ro\", \"rw\" or an array of rights from: %s; got %s",
-                       names, v->desc);
+        return policy_msgf(msg, len, "unknown right %s; expected \"ro\", \"rw\", \"rx\", "
+                           "\"rwx\" or rights from: %s", v->desc, names);
+    return policy_msgf(msg, len, "expected \"ro\", \"rw\", \"rx\", \"rwx\" or an array of "
+                       "rights from: %s; got %s", names, v->desc);
 }
 
 int grant_right_add(uint32_t *rights, const struct pval *v, char *msg, size_t len)

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *const names[CAP_RIGHTS_COUNT] = {
-    "read", "write", "create", "delete", "list", "stat", "seek", "truncate",
+    "read", "write", "create", "delete", "list", "stat", "seek", "truncate", "exec",
 };
 
 const char *right_name(uint32_t bit)
@@ -19,13 +19,15 @@ const char *right_name(uint32_t bit)
 
 int rights_from_name(const char *name, uint32_t *rights)
 {
-    if (!strcmp(name, "ro")) {
-        *rights = CAP_RIGHTS_RO;
-        return 0;
-    }
-    if (!strcmp(name, "rw")) {
-        *rights = CAP_RIGHTS_RW;
-        return 0;
+    static const struct { const char *name; uint32_t rights; } sets[] = {
+        { "ro", CAP_RIGHTS_RO }, { "rw", CAP_RIGHTS_RW }, { "rx", CAP_RIGHTS_RX },
+        { "rwx", CAP_RIGHTS_ALL },
+    };
+    for (unsigned i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        if (!strcmp(name, sets[i].name)) {
+            *rights = sets[i].rights;
+            return 0;
+        }
     }
     for (unsigned i = 0; i < CAP_RIGHTS_COUNT; i++) {
         if (!strcmp(name, names[i])) {

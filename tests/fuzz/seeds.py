@@ -21,6 +21,7 @@ fuzzer starts from inputs that reach deep into the code:
                                     malformations test_http_request covers
     tests/fuzz/seeds.py pool_request DIR  fuzz_pool_request.c: launch requests as isovm launch
                                     --pool sends them, and the refusals test_pool_wire covers
+    tests/fuzz/seeds.py exec_script DIR fuzz_exec_script.c: #! lines, blanks, NULs, a long name
     tests/fuzz/seeds.py guest_mem DIR   fuzz_guest_mem.c: scripts mapping, touching, copying,
                                     dropping and unmapping, file ranges split and truncated,
                                     and the limit reached
@@ -517,7 +518,16 @@ def guest_mem_seeds():
             'find': b''.join(find)}
 
 
-HARNESSES = {'guest_mem': guest_mem_seeds, 'pool_request': pool_request_seeds, 'http_request': http_request_seeds, 'keeper_msg': keeper_msg_seeds, 'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
+def exec_script_seeds():
+    """fuzz_exec_script.c: the start of a file execve is asked to run."""
+    long_name = b'#!/' + b'x' * 300
+    return {'plain': b'#!/bin/sh\necho hi\n', 'arg': b'#! /usr/bin/env  python3 -u \r\nx',
+            'tabs': b'#!\t/bin/sh\t-e\t\n', 'empty': b'#!   \n', 'no-lf': b'#!/bin/busybox sh',
+            'nul': b'#!/bin/sh\0 -x\n', 'long': long_name, 'elf': b'\x7fELF\x02\x01\x01',
+            'edge': b'#!' + b' ' * 250 + b'/bin/sh'}
+
+
+HARNESSES = {'exec_script': exec_script_seeds, 'guest_mem': guest_mem_seeds, 'pool_request': pool_request_seeds, 'http_request': http_request_seeds, 'keeper_msg': keeper_msg_seeds, 'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
              'image_check': image_check_seeds, 'modules_order': modules_order_seeds,
              'lsnap': lsnap_seeds, 'vnet': vnet_seeds, 'lnet_frame': lnet_frame_seeds, 'p9': p9_seeds}
 

@@ -99,29 +99,87 @@ c_proc_pipes() { # VARIANT
     expect_stdout_line "all checks passed"
 }
 
-# busybox sh (Debian's static busybox) with builtins only: pipelines, command substitution,
-# subshells and their statuses, an EXIT trap: the same lines as natively. (`&` and `wait` need
-# signal handlers: ash waits for its SIGCHLD handler's flag in sigsuspend; part 5.)
+# busybox sh (Debian's static busybox): pipelines, command substitution, subshells and their
+# statuses, here-documents, `exec` redirections, an EXIT trap; and programs it runs (execve of
+# busybox's applets through /proc/self/exe, and by name through PATH in a grant of busybox and
+# its links: find -exec, xargs, tar -czf and -xzf through gzip, sort, wc) on a read-write grant. The lines must be the same
+# as the same script's natively. (`&` and `wait` need signal handlers: ash waits for its
+# SIGCHLD handler's flag in sigsuspend; part 5.)
 c_proc_busybox_sh() {
     [ -x "$BUSYBOX" ] || { fail "no busybox at $BUSYBOX"; return; }
-    local script='echo hi | { read x; echo got:$x; }
+    local script='cd "$1"; x=var
+echo hi | { read x; echo got:$x; }
 y=$(echo sub; echo two); echo "$y" | while read l; do echo "line:$l"; done
 (echo subshell; exit 3); echo rc=$?
 echo a b c | { read p q r; echo "$r$q$p"; } | { read s; echo "rev:$s"; }
+cat <<EOF
+here $x $(echo inner)
+EOF
+exec 3>out3; echo to3 >&3; exec 3>&-; cat out3
+mkdir -p d/sub; echo one >d/a.txt; echo two >d/sub/b.txt
+find d -name "*.txt" -exec cat {} \; | sort
+find d -type f | sort | xargs wc -l | tail -n 1
+tar -czf t.tgz d && rm -r d && tar -xzf t.tgz && cat d/sub/b.txt
+ls d | sort | tr "\n" " "; echo
+busybox true && echo "by name: $?"
 trap "echo bye" EXIT
 echo end'
-    run_job launch -- "$BUSYBOX" sh -c "$script"
-    expect_status 0 || { _show_outputs; return; }
+    local bb=$WORK/case/bb w=$WORK/case/w nw=$WORK/case/nw
+    mkdir -p "$bb" "$w" "$nw"
+    cp "$BUSYBOX" "$bb/busybox"
+    local a
+    for a in $("$bb/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$bb/$a"; done
     local want
-    want=$(printf '%s\n' got:hi line:sub line:two subshell rc=3 rev:cba end bye)
-    [ "$(cat "$OUT_FILE")" = "$want" ] || { fail "busybox sh printed something else"; _show_outputs; }
+    want=$(cd "$nw" && env -i PATH="$bb" "$bb/busybox" sh -c "$script" sh "$nw" 2>&1)
+    if native; then
+        run_job launch -- "$bb/busybox" sh -c "$script" sh "$w"
+    else
+        run_job launch --grant "/bb=$bb:rx" --grant "/w=$w:rw" --env PATH=/bb -- \
+            "$bb/busybox" sh -c "$script" sh /w
+    fi
+    expect_status 0 || { _show_outputs; return; }
+    [ "$(cat "$OUT_FILE")" = "$want" ] || {
+        fail "busybox sh printed something else than natively:"
+        CASE_DETAIL+=$(diff <(echo "$want") "$OUT_FILE" | sed 's/^/        | /')$'\n'
+        _show_outputs
+    }
+    [[ $want == *"by name: 0"*"bye" ]] || fail "the native run is not what the case expects: $want"
+}
+
+# execve (part 2) by exec_test's main mode: arguments, environment, close-on-exec, signal actions
+# reset, the pid kept, posix_spawn, exec from a process with threads and by a thread other than
+# the first, /proc/self/exe, execveat of a descriptor, #! scripts and their loop, the refusals
+# (ENOENT outside the grants, EACCES without the exec right or the execute bit, ENOEXEC, EFAULT,
+# E2BIG); the first process execs last, and the job's status is the new image's. Audited.
+c_proc_exec() { # VARIANT OTHER
+    need "exec_test.$1" || return
+    local w=$WORK/case/w a=$WORK/case/audit.jsonl r=$WORK/case/report.json
+    mkdir -p "$w"
+    if native; then
+        run_job launch -- "$J" main "$GUEST_DIR" "$w" - "exec_test.$1" "exec_test.$2"
+    else
+        run_job launch --grant "/g=$GUEST_DIR:rx" --grant "/ro=$GUEST_DIR:ro" --grant "/w=$w:rwx" \
+            --audit "$a" --report "$r" -- "$J" main /g /w /ro "exec_test.$1" "exec_test.$2"
+    fi
+    expect_status 0 || { _show_outputs; return; }
+    expect_stdout_line "all checks passed"
+    native && return
+    grep -q '"event":"exec","pid":1,.*"path":"/g/exec_test\.'"$1"'",.*"argv0":"final"' "$a" ||
+        fail "no exec line for the first process in the audit log"
+    grep -q '"event":"exec",.*"path":"/g/exec_test\.'"$2"'",.*"argv0":"other"' "$a" ||
+        fail "no exec line for the spawned program in the audit log"
+    grep -q '"event":"deny".*"path":"/ro/exec_test' "$a" ||
+        fail "the exec without the exec right is not in the audit log"
+    expect_report "$r" processes_killed 0
 }
 
 for v in musl glibc-pie; do
     add_case "proc/basic: fork, wait, groups, orphans proc_test.$v" with_budget 30 c_proc_basic "$v"
     add_case "proc/pipes: data, EOF, EPIPE, SIGPIPE, poll, PIPE_BUF proc_test.$v" with_budget 20 c_proc_pipes "$v"
 done
-add_case "proc/busybox sh: pipelines, \$(), subshells (builtins)" with_budget 20 c_proc_busybox_sh
+add_case "proc/exec: execve, scripts, refusals exec_test.musl" with_budget 30 c_proc_exec musl glibc-pie
+add_case "proc/exec: execve, scripts, refusals exec_test.glibc-pie" with_budget 30 c_proc_exec glibc-pie musl
+add_case "proc/busybox sh: pipelines, \$(), here-documents, find -exec, xargs, tar -z" with_budget 40 c_proc_busybox_sh
 add_case "proc/files: one offset across a fork, audited proc_test.musl" with_budget 15 c_proc_files musl
 add_case "proc/fork bomb stopped at --max-processes 6 proc_test.glibc" with_budget 20 c_proc_bomb glibc
 add_case "proc/fork past 32MiB: ENOMEM, frames back proc_test.musl" with_budget 20 c_proc_memory musl

@@ -55,7 +55,7 @@ if ! native; then
         '1:23: grants[0].guest: guest path "data" is not absolute (it must start with "/")'
     add_case "policy-check/sandbox unknown right" c_pc_bad \
         '{"grants": [{"guest": "/d", "host": "/a",\n  "rights": ["read", "wrte"]}]}' \
-        '2:22: grants[0].rights[1]: unknown right "wrte"; expected "ro", "rw" or rights from: read, write, create, delete, list, stat, seek, truncate'
+        '2:22: grants[0].rights[1]: unknown right "wrte"; expected "ro", "rw", "rx", "rwx" or rights from: read, write, create, delete, list, stat, seek, truncate, exec'
     add_case "policy-check/sandbox grant not an object" c_pc_bad \
         '{"grants": ["/data"]}' \
         '1:13: grants[0]: expected a grant object like {"guest": "/data", "host": "/srv/in", "rights": "ro"}, got "/data"'
@@ -71,7 +71,7 @@ if ! native; then
         'isovm: --grant /data/x=/srv: "/data/x" is inside grants[0]'"'"'s "/data"' 1 \
         --policy "$EXAMPLES_DIR/sandbox.json" --grant /data/x=/srv
     add_case "policy-check/sandbox launch --grant bad right" c_pc_launch_refused \
-        'isovm: --grant /d=/srv:rx: unknown right "rx"' 1 --grant /d=/srv:rx
+        'isovm: --grant /d=/srv:rwxs: unknown right "rwxs"' 1 --grant /d=/srv:rwxs
     add_case "policy-check/sandbox launch --syscall-profile" c_pc_launch_refused \
         'isovm: --syscall-profile strict: unknown value "strict"' 1 --syscall-profile strict
     add_case "policy-check/sandbox launch --syscall-action" c_pc_launch_refused \

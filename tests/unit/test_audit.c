@@ -190,7 +190,7 @@ static void test_log_format(void **state)
     assert_int_equal(stat(lf->path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
     /* a grant, a directory opened beneath it with a hostile name, an attenuated copy */
-    int g = cap_create(job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_RIGHTS_RW, 0, -1,
+    int g = cap_create(job->caps, CAP_NONE, CAP_DIR, CAP_FROM_GRANT, CAP_RIGHTS_ALL, 0, -1,
                        "/data");
     assert_true(g >= 0);
     audit_cap(job, "grant", (uint32_t)g, -1, UINT64_MAX, "policy");

@@ -952,14 +952,15 @@ static const struct bad_case sandbox_bad[] = {
       "t.json:1:37: grants[0].host: expected an absolute host path string", NULL },
     /* rights */
     { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\", \"rights\": \"readonly\"}]}",
-      "t.json:1:53: grants[0].rights: unknown right \"readonly\"; expected \"ro\", \"rw\" or rights from: "
-      "read, write, create, delete, list, stat, seek, truncate", NULL },
+      "t.json:1:53: grants[0].rights: unknown right \"readonly\"; expected \"ro\", \"rw\", \"rx\", "
+      "\"rwx\" or rights from: read, write, create, delete, list, stat, seek, truncate, exec", NULL },
     { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\",\n  \"rights\": [\"read\", \"wrte\"]}]}",
       "t.json:2:22: grants[0].rights[1]: unknown right \"wrte\"", NULL },
     { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\", \"rights\": []}]}",
       "t.json:1:53: grants[0].rights: an empty list of rights grants nothing", NULL },
     { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\", \"rights\": 7}]}",
-      "t.json:1:53: grants[0].rights: expected \"ro\", \"rw\" or an array of rights", "got 7" },
+      "t.json:1:53: grants[0].rights: expected \"ro\", \"rw\", \"rx\", \"rwx\" or an array of rights",
+      "got 7" },
     /* expires */
     { "{\"grants\": [{\"guest\": \"/a\", \"host\": \"/b\", \"expires\": \"30\"}]}",
       "t.json:1:54: grants[0].expires: expected a duration with a unit", "got \"30\"" },
@@ -1125,6 +1126,14 @@ static void test_add_grant(void **state)
     assert_int_equal(policy_add_grant(&p, "/out=/srv/out:rw", NULL, err, sizeof err), 0);
     assert_int_equal(policy_add_grant(&p, "/logs=/var/log:read,list", NULL, err, sizeof err), 0);
     assert_int_equal(policy_add_grant(&p, "/c=/srv/a:b:ro", NULL, err, sizeof err), 0);
+    assert_int_equal(policy_add_grant(&p, "/bin=/usr/bin:rx", NULL, err, sizeof err), 0);
+    assert_int_equal(policy_add_grant(&p, "/w=/srv/w:rwx", NULL, err, sizeof err), 0);
+    assert_int_equal(policy_add_grant(&p, "/t=/srv/t:read,exec", NULL, err, sizeof err), 0);
+    assert_int_equal(p.grants[4].rights, CAP_RIGHTS_RO | CAP_R_EXEC);
+    assert_int_equal(p.grants[5].rights, CAP_RIGHTS_ALL);
+    assert_int_equal(p.grants[6].rights, CAP_R_READ | CAP_R_EXEC);
+    assert_int_equal(p.grants[1].rights & CAP_R_EXEC, 0); /* rw: no exec */
+    p.ngrants = 4;
     assert_int_equal(p.ngrants, 4);
     assert_string_equal(p.grants[0].guest, "/data");
     assert_string_equal(p.grants[0].host, "/srv/in");
@@ -1145,8 +1154,8 @@ static void test_add_grant(void **state)
         { "x=/srv", "--grant x=/srv: guest path \"x\" is not absolute" },
         { "/x/../y=/srv", "--grant /x/../y=/srv: guest path \"/x/../y\" has a \"..\" component" },
         { "/x=srv", "--grant /x=srv: host path \"srv\" is not absolute" },
-        { "/x=/srv:rx", "--grant /x=/srv:rx: unknown right \"rx\"; expected \"ro\", \"rw\" or rights "
-          "from: read, write, create, delete, list, stat, seek, truncate" },
+        { "/x=/srv:rwxs", "--grant /x=/srv:rwxs: unknown right \"rwxs\"; expected \"ro\", \"rw\", "
+          "\"rx\", \"rwx\" or rights from: read, write, create, delete, list, stat, seek, truncate, exec" },
         { "/x=/srv:read,,list", "--grant /x=/srv:read,,list: unknown right \"\"" },
         { "/x=/a:b/c", "--grant /x=/a:b/c: unknown right \"b/c\"", },
         { "/data=/other", "--grant /data=/other: \"/data\" is already granted by grants[0]" },
@@ -1214,7 +1223,7 @@ static void test_sandbox_validate(void **state)
     strcpy(p.grants[1].guest, "/b");
     p.grants[1].rights = 0;
     assert_int_equal(policy_validate(&p, err, sizeof err), -EINVAL);
-    assert_string_equal(err, "grants[1].rights: rights 0x0: expected a non-empty set of the 8 rights");
+    assert_string_equal(err, "grants[1].rights: rights 0x0: expected a non-empty set of the 9 rights");
     p.grants[1].rights = CAP_RIGHTS_RO;
     p.grants[1].host[0] = '\0';
     assert_int_equal(policy_validate(&p, err, sizeof err), -EINVAL);

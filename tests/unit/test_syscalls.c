@@ -23,6 +23,7 @@
 #include "firmware/abi.h"
 #include "vmm/core/guest_mem.h"
 #include "vmm/hypercall/hypercall.h"
+#include "vmm/sys/exec_script.h"
 #include "job_fixture.h"
 
 #define PG   FIX_PG
@@ -806,6 +807,44 @@ static void test_fallocate_console(void **state)
     assert_int_equal(SC(job, sys_fallocate, 77, 0, 0, 4096), E(EBADF));
 }
 
+/* #! lines as Linux reads them: the interpreter, one argument (inner blanks kept), or none. */
+static int script(const char *text, size_t len, char *buf, const char **interp, const char **arg)
+{
+    return exec_script_parse((const uint8_t *)text, len, buf, interp, arg);
+}
+
+static void test_exec_script(void **state)
+{
+    (void)state;
+    char buf[EXEC_SCRIPT_HEADER + 1];
+    const char *i, *a;
+    assert_int_equal(script("#!/bin/sh\necho", 14, buf, &i, &a), 1);
+    assert_string_equal(i, "/bin/sh");
+    assert_null(a);
+    assert_int_equal(script("#! /usr/bin/env  python3 -u \r\n", 31, buf, &i, &a), 1);
+    assert_string_equal(i, "/usr/bin/env");
+    assert_string_equal(a, "python3 -u");
+    assert_int_equal(script("#!\t/x\t-e\t", 10, buf, &i, &a), 1);
+    assert_string_equal(i, "/x");
+    assert_string_equal(a, "-e");
+    assert_int_equal(script("#!/a\0 -x\n", 10, buf, &i, &a), 1); /* a NUL ends the line */
+    assert_string_equal(i, "/a");
+    assert_null(a);
+    assert_int_equal(script("#!/bin/sh", 9, buf, &i, &a), 1); /* a short file, no newline */
+    assert_int_equal(script("#!  \n", 5, buf, &i, &a), -ENOEXEC);
+    assert_int_equal(script("#!", 2, buf, &i, &a), -ENOEXEC);
+    assert_int_equal(script("\x7f" "ELF", 4, buf, &i, &a), 0);
+    assert_int_equal(script("#", 1, buf, &i, &a), 0);
+    char lng[400] = "#!/";
+    memset(lng + 3, 'x', sizeof lng - 4);
+    lng[sizeof lng - 1] = '\0';
+    assert_int_equal(script(lng, sizeof lng - 1, buf, &i, &a), -ENOEXEC); /* name cut off */
+    lng[100] = ' '; /* the name ends inside what is read: the argument is cut there */
+    assert_int_equal(script(lng, sizeof lng - 1, buf, &i, &a), 1);
+    assert_int_equal(strlen(i), 98);
+    assert_int_equal(strlen(a), EXEC_SCRIPT_HEADER - 101);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -839,6 +878,7 @@ int main(void)
         T(test_prctl),
         T(test_mlock),
         T(test_fallocate_console),
+        T(test_exec_script),
     };
     return cmocka_run_group_tests_name("syscalls", tests, NULL, NULL) ? 1 : 0;
 }

@@ -16,9 +16,8 @@ UNIT_JOB_FIX   := $(BUILD)/tests/unit/job_fixture.o
 # (test_audit); not the launch path, the run loop, the jailer or the command line
 # (test_audit); not the launch path, the run loop, the jailer or the command line; the ELF loader
 # and the stack builder are tested apart over fake guest memory (test_elf, test_stack)
-UNIT_VMM_OBJS  := $(filter-out $(BUILD)/vmm/core/elf_load.o $(BUILD)/vmm/core/stack_build.o, \
-                  $(filter $(patsubst %,$(BUILD)/%/%,lib policy limits vmm/core vmm/caps vmm/sys \
-                  vmm/hypercall),$(VMM_OBJS))) \
+UNIT_VMM_OBJS  := $(filter $(patsubst %,$(BUILD)/%/%,lib policy limits vmm/core vmm/caps vmm/sys \
+                  vmm/hypercall),$(VMM_OBJS)) \
                   $(BUILD)/vmm/run/control.o $(BUILD)/cli/control_client.o $(BUILD)/firmware/blob.o
 UNIT_OBJS      := $(BUILD)/tests/unit/test_elf.o $(BUILD)/tests/unit/test_stack.o \
                   $(UNIT_FIXTURE) $(UNIT_FAKE_GMEM) $(BUILD)/tests/tools/badelf.o $(UNIT_JOB_FIX) \

@@ -342,6 +342,21 @@ void audit_proc(struct job *job, const char *event, int pid, int ppid, uint64_t 
     line_end(job);
 }
 
+void audit_exec(struct job *job, int pid, uint64_t nr, const char *path, uint32_t cap_id,
+                const char *argv0)
+{
+    FILE *f = line_begin(job, "exec");
+    if (!f)
+        return;
+    fprintf(f, ",\"pid\":%d", pid);
+    put_syscall(f, nr);
+    fprintf(f, ",\"by\":\"job\",\"path\":");
+    json_put_cstr(f, path);
+    fprintf(f, ",\"cap\":%u,\"argv0\":", cap_id);
+    json_put_cstr(f, argv0);
+    line_end(job);
+}
+
 /* ---- repeated denials: AUDIT_BURST a second of each kind and syscall in full --------------- */
 
 static uint64_t since_start(const struct job *job, uint64_t now)

@@ -39,6 +39,11 @@ void audit_cap(struct job *job, const char *event, uint32_t slot, int fd, uint64
 void audit_proc(struct job *job, const char *event, int pid, int ppid, uint64_t nr,
                 const uint32_t *cap_ids, unsigned ncaps, int status);
 
+/* An execve: process pid runs the program at guest `path` (reached through capability
+ * cap_id; 0: its own program again, /proc/self/exe), started as `argv0`. job->lock held. */
+void audit_exec(struct job *job, int pid, uint64_t nr, const char *path, uint32_t cap_id,
+                const char *argv0);
+
 /* A refusal: counted in job->stats.denials[kind] and logged with the syscall, the errno
  * returned, the capability (CAP_NONE: none) and its chain, and the guest path if any
  * (NULL: none). Of the denials of one kind and syscall, AUDIT_BURST per AUDIT_WINDOW_NS are

@@ -11,7 +11,8 @@
 _Static_assert(ISOVM_RIGHT_READ == CAP_R_READ && ISOVM_RIGHT_WRITE == CAP_R_WRITE &&
                ISOVM_RIGHT_CREATE == CAP_R_CREATE && ISOVM_RIGHT_DELETE == CAP_R_DELETE &&
                ISOVM_RIGHT_LIST == CAP_R_LIST && ISOVM_RIGHT_STAT == CAP_R_STAT &&
-               ISOVM_RIGHT_SEEK == CAP_R_SEEK && ISOVM_RIGHT_TRUNCATE == CAP_R_TRUNCATE,
+               ISOVM_RIGHT_SEEK == CAP_R_SEEK && ISOVM_RIGHT_TRUNCATE == CAP_R_TRUNCATE &&
+               ISOVM_RIGHT_EXEC == CAP_R_EXEC,
                "abi.h rights match rights.h");
 
 int cap_table_init(struct cap_table *t, uint32_t max)

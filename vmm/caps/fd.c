@@ -177,6 +177,13 @@ int fd_new_cap(struct job *job, const struct sc_call *c, uint32_t parent, enum c
     return fd;
 }
 
+void fd_table_exec(struct job *job, struct proc *p)
+{
+    for (unsigned fd = 0; fd < p->fds_max; fd++)
+        if (p->fds[fd].open && p->fds[fd].cloexec)
+            fd_close(job, p, fd);
+}
+
 int fd_close(struct job *job, struct proc *p, uint64_t fd)
 {
     if (fd >= p->fds_max || !p->fds[fd].open)

@@ -72,6 +72,9 @@ int fd_close(struct job *job, struct proc *p, uint64_t fd);
  * all, as on Linux), close-on-exec flags and status kept. 0 or -ENOMEM. */
 int fd_table_fork(struct job *job, const struct proc *parent, struct proc *child);
 
+/* Close process p's close-on-exec descriptors (it execs). */
+void fd_table_exec(struct job *job, struct proc *p);
+
 /* Close every descriptor of an ended process and free its table. */
 void fd_table_release(struct job *job, struct proc *p);
 

@@ -374,8 +374,11 @@ int elf_load(struct guest_mem *gm, const uint8_t *file, size_t size, const struc
         uint64_t page_end = (s->gva + s->filesz + 4095) & ~4095ull;
         uint64_t fill_end = page_end > s->gva + s->memsz ? s->gva + s->memsz : page_end;
         uint8_t *dst = gmem_host_ptr(gm, s->gva, s->memsz);
-        if (!dst || (fill_end > s->gva && gmem_give_range(gm, s->gva, fill_end - s->gva)))
+        if (!dst)
             return -EFAULT;
+        int rc = fill_end > s->gva ? gmem_give_range(gm, s->gva, fill_end - s->gva) : 0;
+        if (rc)
+            return rc; /* -ENOMEM: the memory limit */
         if (s->filesz)
             memcpy(dst, file + s->offset, s->filesz);
         memset(dst + s->filesz, 0, fill_end - s->gva - s->filesz);

@@ -35,7 +35,8 @@ int elf_validate(const uint8_t *file, size_t size, uint64_t user_lo, uint64_t us
                  uint64_t pie_base, struct elf_info *out, char *err, size_t errlen);
 
 /* Copy validated segments into guest memory (zero-filling bss) and set page permissions with
- * gmem_set_perm (a page shared by two segments gets the union of their permissions). */
+ * gmem_set_perm (a page shared by two segments gets the union of their permissions). 0,
+ * -ENOMEM when the memory limit has too few frames, -EINVAL or -EFAULT. */
 int elf_load(struct guest_mem *gm, const uint8_t *file, size_t size, const struct elf_info *info);
 
 #endif

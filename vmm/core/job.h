@@ -76,6 +76,7 @@ struct vthread {
     struct vcpu vcpu;             /* vcpu.fd < 0 until first used; kept for reuse */
     enum vthread_state state;
     bool host_started;            /* a host thread exists and must be joined */
+    atomic_bool killed;           /* it alone ends: another thread of its process execs */
     bool parked;                  /* its host thread finished a run and waits for the next one
                                    * (vthread_start hands it one: KVM_RUN from a new host thread
                                    * costs an RCU grace period, ~10 ms in the emulated host) */
@@ -198,10 +199,12 @@ struct job {
 static inline struct proc *sc_proc(const struct sc_call *c) { return c->self->proc; }
 static inline struct guest_mem *sc_gm(const struct sc_call *c) { return c->self->proc->gm; }
 
-/* Is thread t to leave the guest and its call: the job ends, or its process does. */
+/* Is thread t to leave the guest and its call: the job ends, its process does, or another of
+ * its process's threads execs. */
 static inline bool thread_stopping(const struct vthread *t)
 {
-    return atomic_load(&t->job->stop) || atomic_load(&t->proc->killed);
+    return atomic_load(&t->job->stop) || atomic_load(&t->proc->killed) ||
+           atomic_load(&t->killed);
 }
 
 /* The job thread this host thread runs (set by its run loop; NULL elsewhere: the supervisor,

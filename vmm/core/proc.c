@@ -1,6 +1,9 @@
 /* Processes of a job: finding one by pid, and the end of one (the first's is the job's). */
 #include "vmm/core/proc.h"
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include "lib/log.h"
 #include "vmm/core/job.h"
 
@@ -41,4 +44,24 @@ void proc_wake(struct job *job, const struct proc *p, bool kick)
         if (kick && t->host_started)
             pthread_kill(t->host, SIGUSR1);
     }
+}
+
+struct proc_exe *proc_exe_new(int fd, const char *path)
+{
+    size_t n = strlen(path);
+    struct proc_exe *e = malloc(sizeof *e + n + 1);
+    if (!e)
+        return NULL;
+    e->fd = fd;
+    e->refs = 1;
+    memcpy(e->path, path, n + 1);
+    return e;
+}
+
+void proc_exe_put(struct proc_exe *e)
+{
+    if (!e || --e->refs)
+        return;
+    close(e->fd);
+    free(e);
 }

@@ -19,6 +19,27 @@ struct sig_state {
     uint64_t action[64][4];   /* handler, flags, restorer, mask as the job gave them */
 };
 
+/* The program a process runs: its file, kept open for an exec of /proc/self/exe, and the path
+ * readlink("/proc/self/exe") answers. Shared by the processes a fork made until they exec.
+ * job->lock held for every use. */
+struct proc_exe {
+    int fd;          /* host descriptor, read-only */
+    unsigned refs;
+    char path[];
+};
+
+/* A new exe holding fd (the caller's no longer) with one reference; NULL when out of memory
+ * (fd left open). */
+struct proc_exe *proc_exe_new(int fd, const char *path);
+static inline struct proc_exe *proc_exe_get(struct proc_exe *e)
+{
+    if (e)
+        e->refs++;
+    return e;
+}
+/* Drop a reference (NULL: nothing); the last closes the file. */
+void proc_exe_put(struct proc_exe *e);
+
 enum proc_state {
     PROC_FREE,      /* slot unused (or reaped) */
     PROC_LIVE,      /* has threads */
@@ -47,6 +68,9 @@ struct proc {
     int leader_exit;             /* what its first thread passed to exit, if it did */
     int exit_signal;             /* sent to the parent when it ends (SIGCHLD, or 0) */
     struct vthread *vfork_parent;/* held in vfork until this process execs or ends */
+    bool execing;                /* one of its threads is in execve past the point of no
+                                  * return, waiting for the others to end */
+    struct proc_exe *exe;        /* its program (NULL: the job's, job->exe_path) */
     uint64_t cpu_ns;             /* CPU time of its finished threads (wait4's rusage) */
     uint64_t brk_start, brk_cur;
     uint64_t mmap_top;           /* mmap searches down from here */

@@ -151,8 +151,9 @@ const struct sc_support_row syscall_support[] = {
     P(fork, "the child's address space is a copy (not copy-on-write), counted in the one "
             "memory limit; max_processes"),
     P(vfork, "as fork (a copy), the caller held until the child execs or ends"),
-    N(execve, "no processes yet"),
-    N(execveat, "no processes yet"),
+    P(execve, "static x86-64 programs (ELF, static-PIE) and #! scripts, beneath a grant with "
+              "the read and exec rights, or /proc/self/exe; a dynamically linked program: ENOEXEC"),
+    P(execveat, "as execve; AT_EMPTY_PATH on a descriptor opened for reading (not O_PATH)"),
     P(wait4, "ends only (WUNTRACED, WCONTINUED: nothing stops); rusage: user time only"),
     P(waitid, "P_ALL, P_PID, P_PGID (no P_PIDFD); WEXITED only reports"),
     Y(pipe),

@@ -61,6 +61,8 @@ static const sc_handler table[SYSCALL_TABLE_SIZE] = {
     SC(SYS_pipe, sys_pipe),
     SC(SYS_pipe2, sys_pipe2),
     SC(SYS_vfork, sys_vfork),
+    SC(SYS_execve, sys_execve),
+    SC(SYS_execveat, sys_execveat),
     SC(SYS_wait4, sys_wait4),
     SC(SYS_waitid, sys_waitid),
     SC(SYS_setpgid, sys_setpgid),

@@ -15,14 +15,13 @@
 #include "vmm/run/control.h"
 #include "vmm/run/launch_warm.h"
 #include "vmm/core/determinism.h"
-#include "vmm/core/elf_load.h"
+#include "vmm/core/proc_image.h"
 #include "vmm/caps/fd.h"
 #include "vmm/caps/grants.h"
 #include "vmm/core/job.h"
 #include "lib/log.h"
 #include "vmm/sys/read_cache.h"
 #include "vmm/run/report.h"
-#include "vmm/core/stack_build.h"
 #include "vmm/run/supervisor.h"
 #include "vmm/run/tenant.h"
 #include "vmm/hypercall/syscall_filter.h"
@@ -33,8 +32,9 @@
 
 #define PG ((uint64_t)ISOVM_PAGE_SIZE)
 
-/* Read the whole program file once. Returns 0, or the isovm exit status after a message. */
-static int program_read(const char *path, uint64_t max, uint8_t **out, size_t *len)
+/* Read the whole program file once; its descriptor is kept (*fd_out) for an exec of
+ * /proc/self/exe. Returns 0, or the isovm exit status after a message. */
+static int program_read(const char *path, uint64_t max, uint8_t **out, size_t *len, int *fd_out)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -74,20 +74,10 @@ static int program_read(const char *path, uint64_t max, uint8_t **out, size_t *l
         }
         got += (size_t)n;
     }
-    close(fd);
     *out = buf;
     *len = size;
+    *fd_out = fd;
     return 0;
-}
-
-static uint64_t stack_size_for(uint64_t ram)
-{
-    uint64_t s = ram / 16;
-    if (s < (256u << 10))
-        s = 256u << 10;
-    if (s > (8u << 20))
-        s = 8u << 20;
-    return s;
 }
 
 static void job_defaults(struct job *job, const struct launch_opts *o, uint64_t stack)
@@ -109,43 +99,6 @@ static void job_defaults(struct job *job, const struct launch_opts *o, uint64_t 
     job->rlimits[RLIMIT_CORE][0] = job->rlimits[RLIMIT_CORE][1] = 0;
 }
 
-/* Place the stack under the page tables with a guard page below it, and build it. */
-static int stack_setup(struct job *job, const struct launch_opts *o, const struct elf_info *info,
-                       const uint8_t *file, uint64_t *rsp)
-{
-    struct guest_mem *gm = &job->vm.gm;
-    unsigned perm = GPERM_R | GPERM_W | (info->exec_stack ? GPERM_X : 0);
-    if (gmem_set_perm(gm, job->procs[0].stack_lo, job->procs[0].stack_hi - job->procs[0].stack_lo, perm) ||
-        gmem_set_perm(gm, job->procs[0].stack_lo - PG, PG, GPERM_RESERVED))
-        return -EINVAL;
-    uint8_t random16[16]; /* AT_RANDOM: the host's, or the seeded stream of a deterministic job */
-    int rc = job_random_bytes(job, random16, sizeof random16);
-    if (rc)
-        return rc;
-    unsigned a, b, c, d;
-    __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1), "c"(0));
-    struct stack_args sa = {
-        .argc = o->argc, .argv = o->argv, .envc = o->envc, .envp = o->envp,
-        .execfn = o->program, .random16 = random16,
-        .phdr = info->phdr_gva, .phent = info->phent, .phnum = info->phnum,
-        .entry = info->entry, .hwcap = d, .hwcap2 = 0,
-    };
-    if (!info->phdr_gva) {
-        sa.phdr_copy = file + info->phoff;
-        sa.phdr_copy_len = info->phnum * info->phent;
-    }
-    char err[256] = "";
-    uint8_t *host = gmem_host_ptr(gm, job->procs[0].stack_lo, job->procs[0].stack_hi - job->procs[0].stack_lo);
-    rc = stack_build(host, job->procs[0].stack_lo, job->procs[0].stack_hi - job->procs[0].stack_lo, &sa, rsp, err, sizeof err);
-    if (rc)
-        log_err("%s: %s", o->program, err);
-    /* the pages it wrote are the job's from the start; the rest of the stack is given as the
-     * job's use reaches it */
-    else if ((rc = gmem_give_range(gm, *rsp & ~(PG - 1), job->procs[0].stack_hi - (*rsp & ~(PG - 1)))))
-        log_err("%s: the memory limit leaves no room for the program's arguments", o->program);
-    return rc;
-}
-
 /* Free the job and everything it holds (after its vCPUs and VM are gone). */
 static void job_teardown(struct job *job)
 {
@@ -157,6 +110,10 @@ static void job_teardown(struct job *job)
             free(job->spaces[k]);
             job->spaces[k] = NULL;
         }
+    for (unsigned k = 0; k < ISOVM_MAX_PROCS; k++) {
+        proc_exe_put(job->procs[k].exe);
+        job->procs[k].exe = NULL;
+    }
     job_fini(job);
     free(job->exe_path_owned);
     free(job);
@@ -177,25 +134,29 @@ int launch_run(const struct launch_opts *o)
     struct vcpu warm_vcpu0 = { .fd = -1 }; /* a pooled VMM's vCPU 0, until thread 0 has it */
     uint8_t *file;
     size_t size;
-    int status = program_read(o->program, o->policy.memory_bytes, &file, &size);
+    int exe_fd;
+    int status = program_read(o->program, o->policy.memory_bytes, &file, &size, &exe_fd);
     if (status)
         return status;
 
     struct job *job = calloc(1, sizeof *job);
     if (!job) {
         free(file);
+        close(exe_fd);
         log_err("out of memory");
         return EXIT_ISOVM_ERROR;
     }
     if (job_init(job, &o->policy) < 0 || fd_table_init(job) < 0 ||
         supervisor_signals_init() < 0) {
         free(file);
+        close(exe_fd);
         job_teardown(job);
         log_err("cannot set up the job: out of memory");
         return EXIT_ISOVM_ERROR;
     }
     if (syscall_filter_build(job) < 0) {
         free(file);
+        close(exe_fd);
         job_teardown(job);
         return EXIT_ISOVM_ERROR;
     }
@@ -229,42 +190,40 @@ int launch_run(const struct launch_opts *o)
     }
     job->phase_ns[PH_GRANTS] = mono_ns();
     struct guest_mem *gm = &job->vm.gm;
-    uint64_t stack = stack_size_for(o->policy.memory_bytes);
-    job->procs[0].stack_hi = gm->user_hi;
-    job->procs[0].stack_lo = job->procs[0].stack_hi - stack;
-    job->procs[0].mmap_top = job->procs[0].stack_lo - PG; /* the guard page */
+    uint64_t stack = proc_image_stack_bytes(o->policy.memory_bytes);
     job_defaults(job, o, stack);
-
-    struct elf_info info;
+    if (!(job->procs[0].exe = proc_exe_new(exe_fd, job->exe_path))) {
+        log_err("out of memory");
+        status = EXIT_ISOVM_ERROR;
+        goto out;
+    }
+    exe_fd = -1; /* the first process's now */
+    struct proc_image img;
     char err[256] = "";
-    if (elf_validate(file, size, gm->user_lo, job->procs[0].mmap_top, ISOVM_PIE_BASE, &info, err,
-                     sizeof err) < 0) {
+    if (proc_image_check(gm, file, size, stack, &img, err, sizeof err) < 0) {
         log_err("%s: bad ELF: %s", o->program, err);
         status = EXIT_CANNOT_EXEC;
         goto out;
     }
-    if (elf_load(gm, file, size, &info) < 0) {
-        log_err("%s: bad ELF: cannot load its segments", o->program);
-        status = EXIT_CANNOT_EXEC;
-        goto out;
-    }
-    job->procs[0].brk_start = job->procs[0].brk_cur = info.image_hi;
-    job->phase_ns[PH_ELF] = mono_ns();
-
+    struct proc_image_args args = { .argc = o->argc, .argv = o->argv, .envc = o->envc,
+                                     .envp = o->envp, .execfn = o->program };
     uint64_t rsp;
-    if (stack_setup(job, o, &info, file, &rsp) < 0) {
+    int rc = proc_image_load(job, gm, &img, &args, &rsp, err, sizeof err);
+    if (rc < 0) {
+        log_err("%s: %s", o->program, err);
         status = EXIT_CANNOT_EXEC;
         goto out;
     }
+    proc_image_apply(&job->procs[0], &img);
     gm->pt_dirty = false;
-    job->phase_ns[PH_STACK] = mono_ns();
+    job->phase_ns[PH_ELF] = job->phase_ns[PH_STACK] = mono_ns(); /* one step: load and stack */
     struct vthread *main_thread = &job->threads[0];
     main_thread->tid = 1;
     if (warm)
         main_thread->vcpu = warm_vcpu0;
     warm_vcpu0.fd = -1; /* the thread's now, destroyed with it */
-    if (warm ? vcpu_start_at(&job->vm, &main_thread->vcpu, info.entry, rsp) < 0
-             : vcpu_create(&job->vm, &main_thread->vcpu, 0, info.entry, rsp) < 0) {
+    if (warm ? vcpu_start_at(&job->vm, &main_thread->vcpu, img.info.entry, rsp) < 0
+             : vcpu_create(&job->vm, &main_thread->vcpu, 0, img.info.entry, rsp) < 0) {
         status = EXIT_ISOVM_ERROR;
         goto out;
     }
@@ -326,6 +285,8 @@ out:
     control_close(&ctl);
     audit_close(job);
     free(file);
+    if (exe_fd >= 0)
+        close(exe_fd);
     launch_warm_done(status); /* a pooled job's client has its status before the teardown */
     if (warm_vcpu0.fd >= 0)
         vcpu_destroy(&job->vm, &warm_vcpu0);

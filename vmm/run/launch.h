@@ -4,11 +4,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "policy/policy.h"
+#include "vmm/core/proc_image.h" /* ISOVM_PIE_BASE */
 
 #define ISOVM_DEFAULT_MEMORY POLICY_DEFAULT_MEMORY
 #define ISOVM_MIN_MEMORY     POLICY_MIN_MEMORY
 #define ISOVM_MAX_MEMORY     POLICY_MAX_MEMORY
-#define ISOVM_PIE_BASE       0x400000ull
 
 /* Exit statuses isovm itself uses (docs/exit-codes.md). */
 #define EXIT_ISOVM_ERROR   125

@@ -27,6 +27,8 @@ static void *vthread_main(void *arg)
         job->cpu_ns_retired += cpu;
         p->cpu_ns += cpu;
         t->state = VT_DONE;
+        if (p->execing) /* the thread in execve waits for its process's others to end */
+            proc_wake(job, p, false);
         if (--p->threads_hosted == 0 && !atomic_load(&job->stop))
             proc_release(job, p); /* its last thread: no vCPU runs its space any more */
         if (--job->threads_hosted == 0)

@@ -17,8 +17,9 @@
 #define GUEST_AT_FDCWD   ((uint64_t)(uint32_t)AT_FDCWD)
 #define GUEST_O_LARGEFILE 0100000    /* the kernel's value (the C library's x86-64 one is 0) */
 
-/* Rights an open file gets (before intersecting with its directory's) for each access mode. */
-#define RIGHTS_FOR_READ  (CAP_R_READ | CAP_R_STAT | CAP_R_SEEK)
+/* Rights an open file gets (before intersecting with its directory's) for each access mode
+ * (exec: a program opened for reading may be run through its descriptor, as fexecve does). */
+#define RIGHTS_FOR_READ  (CAP_R_READ | CAP_R_STAT | CAP_R_SEEK | CAP_R_EXEC)
 #define RIGHTS_FOR_WRITE (CAP_R_WRITE | CAP_R_STAT | CAP_R_SEEK | CAP_R_TRUNCATE)
 
 /* Where a guest path leads: a directory the view makes up, or a remainder beneath a live

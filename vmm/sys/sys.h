@@ -77,6 +77,10 @@ int64_t sys_vfork(struct job *, struct sc_call *);
 int64_t sys_wait4(struct job *, struct sc_call *);
 int64_t sys_waitid(struct job *, struct sc_call *);
 
+/* execve (sys_exec.c) */
+int64_t sys_execve(struct job *, struct sc_call *);
+int64_t sys_execveat(struct job *, struct sc_call *);
+
 /* pipes (sys_pipe.c) */
 int64_t sys_pipe(struct job *, struct sc_call *);
 int64_t sys_pipe2(struct job *, struct sc_call *);

@@ -80,6 +80,8 @@ static void fork_audit(struct job *job, const struct sc_call *c, const struct pr
 /* Undo a child made up to its address space and descriptors. */
 static void child_unmake(struct job *job, struct proc *child)
 {
+    proc_exe_put(child->exe);
+    child->exe = NULL;
     fd_table_release(job, child);
     space_give_back(job, child);
     child->state = PROC_FREE;
@@ -141,6 +143,7 @@ int64_t proc_fork(struct job *job, struct sc_call *c, uint64_t flags, uint64_t n
     memcpy(child->cwd, parent->cwd, sizeof child->cwd);
     child->umask = parent->umask;
     child->sig = parent->sig;
+    child->exe = proc_exe_get(parent->exe);
     uint64_t fs = (flags & CLONE_SETTLS) ? tls : c->self->fs_base;
     if ((rc = thread_like_caller(job, c, t, child, child->pid, newsp, fs)) < 0) {
         child_unmake(job, child);
@@ -204,6 +207,8 @@ void proc_release(struct job *job, struct proc *p)
     fd_table_release(job, p);
     space_give_back(job, p);
     proc_vfork_release(job, p);
+    proc_exe_put(p->exe);
+    p->exe = NULL;
     p->state = PROC_ZOMBIE;
     job->procs_live--;
     audit_proc(job, "exit", p->pid, p->ppid, UINT64_MAX, NULL, 0, p->wait_status);

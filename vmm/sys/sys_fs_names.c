@@ -240,7 +240,7 @@ int64_t sys_renameat2(struct job *job, struct sc_call *c)
     return do_rename(job, c, c->a[0], c->a[1], c->a[2], c->a[3], c->a[4]);
 }
 
-/* readlink: "/proc/self/exe" is the program's path (as Linux answers it); any other path is a
+/* readlink: "/proc/self/exe" is the process's program's path (as Linux answers it); any other path is a
  * symlink in the view, read beneath its grant. */
 static int64_t do_readlink(struct job *job, struct sc_call *c, uint64_t dirfd, uint64_t path,
                            uint64_t buf, uint64_t size)
@@ -255,7 +255,7 @@ static int64_t do_readlink(struct job *job, struct sc_call *c, uint64_t dirfd, u
     char target[PATH_MAX];
     ssize_t len;
     if (strcmp(raw, "/proc/self/exe") == 0) {
-        answer = job->exe_path;
+        answer = sc_proc(c)->exe ? sc_proc(c)->exe->path : job->exe_path;
         len = (ssize_t)strlen(answer);
     } else {
         struct fs_target t;

@@ -59,6 +59,7 @@ int thread_like_caller(struct job *job, const struct sc_call *c, struct vthread 
         return -EAGAIN;
     t->tid = tid;
     t->proc = p;
+    atomic_store(&t->killed, false);
     t->fs_base = fs;
     t->sig_blocked = caller->sig_blocked;
     memcpy(t->comm, caller->comm, sizeof t->comm);
