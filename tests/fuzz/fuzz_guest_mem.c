@@ -18,6 +18,8 @@
  *            6 drop                                    7 unmap, then map the file (offset arg % 4
  *              pages, shared arg & 1, read-only arg & 2)
  *            8 the file truncated to arg % 6 pages     9 the limit moved to arg frames above use
+ *   op 10: an exec's clear (pages kept, stale), then [page, count) mapped: it reads as zero,
+ *          and once given holds zeros
  * After the script, a fork: a second space copies the first (gmem_space_copy), both are checked,
  * then it ends (cleared, its tables freed), and the first space's counts must be as before. */
 #define WINDOW (16ull << 20)
@@ -75,6 +77,13 @@ static uint64_t space_invariants(const struct guest_mem *gm)
 
 static void invariants(const struct guest_mem *gm)
 {
+    uint64_t stale = 0; /* a stale page is never given, and the count is right */
+    for (uint64_t p = 0; p < gm->npages; p++)
+        if (gm->stale[p / 8] & (1u << (p % 8))) {
+            stale++;
+            check(!gmem_page_given(gm, p));
+        }
+    check(stale == gm->stale_pages && gm->stale_total == stale); /* one space: the root */
     check(space_invariants(gm) == gm->frames_given);
     check(gm->frames_given + gm->frames_tables <= gm->frames_total);
 }
@@ -111,7 +120,7 @@ static void fork_round(struct guest_mem *gm, struct paging *pg)
             check(cg == 0 && child.nfiles == 0 && child.user_pages == 0);
         }
     }
-    gmem_space_clear(&child);
+    gmem_space_clear(&child, false);
     paging_space_free(&cpg, &child);
     check(space_invariants(&child) == 0 && child.nfiles == 0);
     check(gm->frames_given == given && gm->frames_tables == tables);
@@ -143,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint64_t page = (uint64_t)(s[1] | s[2] << 8) % gm.npages, n = s[3] % 256u + 1;
         uint64_t gva = page * PG, len = n * PG;
         unsigned arg = s[4], arg2 = s[5];
-        switch (s[0] % 10) {
+        switch (s[0] % 11) {
         case 0: gmem_set_perm(&gm, gva, len, perms[arg % 6]); break;
         case 1: {
             int rc = gmem_fault(&gm, gva + arg2 * 16u, 1u << (arg % 3));
@@ -158,9 +167,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 4:
-            if (arg & 1)
+            if (arg & 1) {
+                memset(buf, (0xa5 ^ arg2) | 1, n * 61); /* never zero: an exec's clear must hide it */
                 gmem_copy_to(&gm, gva + arg2, buf, n * 61);
-            else
+            } else
                 gmem_copy_from(&gm, buf, gva + arg2, n * 61);
             break;
         case 5: {
@@ -184,6 +194,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         case 9: gm.frames_total = gm.frames_given + gm.frames_tables + arg; break;
+        case 10: { /* arg & 1: given first, else read first */
+            gmem_space_clear(&gm, true);
+            check(gm.frames_given == 0 && gm.user_pages == 0 && gm.nfiles == 0);
+            if (gmem_set_perm(&gm, gva, len, GPERM_R | GPERM_W) == 0) {
+                uint64_t l = len < sizeof buf ? len : sizeof buf;
+                if ((arg & 1) && gmem_give_range(&gm, gva, len) == 0)
+                    for (uint64_t i = 0; i < len; i++)
+                        check(gm.host[gva + i] == 0);
+                check(gmem_copy_from(&gm, buf, gva, l) == 0);
+                for (uint64_t i = 0; i < l; i++)
+                    check(buf[i] == 0);
+            }
+            break;
+        }
         }
         invariants(&gm);
     }

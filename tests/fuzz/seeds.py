@@ -514,8 +514,13 @@ def guest_mem_seeds():
              step(0, 1024, 8, 0)]
     limit = [step(9, 0, 1, 3), step(0, 300, 200, 2)] + [step(1, 300 + 16 * i, 1, 1) for i in range(10)]
     find = [step(0, 1000, 100, 5), step(5, 1100, 50), step(5, 4095, 200), step(3, 1000, 5, 2, 1)]
+    execs = [step(0, 512, 64, 2), step(4, 512, 40, 1, 3), step(7, 700, 4, 1), step(4, 700, 2, 1),
+             step(10, 512, 8, 1), step(4, 520, 3, 0), step(1, 530, 1, 1), step(4, 600, 2, 1, 1),
+             step(0, 600, 4, 2), step(4, 600, 2, 1, 1),
+             step(10, 600, 4), step(0, 600, 4, 2), step(4, 600, 2, 1, 1), step(6, 600, 4),
+             step(10, 700, 4, 1)]
     return {'touch': b''.join(touch), 'files': b''.join(files), 'limit': b''.join(limit),
-            'find': b''.join(find)}
+            'find': b''.join(find), 'exec': b''.join(execs) + b'\0'}
 
 
 def exec_script_seeds():

@@ -774,7 +774,7 @@ static void test_spaces(void **state)
     host[U0] = 'C';
     assert_int_equal(root->host[U0], 'p');
     /* its end: frames and tables back, the freed tables reused next */
-    gmem_space_clear(&child);
+    gmem_space_clear(&child, false);
     paging_space_free(&cpg, &child);
     assert_int_equal(key_deltas, 0);
     assert_int_equal(root->frames_given, given);
@@ -791,7 +791,7 @@ static void test_spaces(void **state)
     assert_int_equal(root->frames_given, given);
     assert_int_equal(child.nfiles, 0);
     assert_int_equal(key_deltas, 0);
-    gmem_space_clear(&child);
+    gmem_space_clear(&child, false);
     paging_space_free(&cpg, &child);
     assert_int_equal(root->frames_tables, own_tables);
     gmem_set_perm(root, fa, 2 * FIX_PG, 0);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -23,6 +24,7 @@
 #include "firmware/abi.h"
 #include "vmm/core/guest_mem.h"
 #include "vmm/hypercall/hypercall.h"
+#include "vmm/sys/exec_cache.h"
 #include "vmm/sys/exec_script.h"
 #include "job_fixture.h"
 
@@ -845,6 +847,60 @@ static void test_exec_script(void **state)
     assert_int_equal(strlen(a), EXEC_SCRIPT_HEADER - 101);
 }
 
+static uint8_t *image_bytes(size_t len, int fill)
+{
+    uint8_t *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(p != MAP_FAILED);
+    memset(p, fill, len);
+    return p;
+}
+
+/* The exec cache: a hit while the file is the same, a miss once its ctime or size moved, the
+ * least recently used leave first, an image in use outlives its eviction. */
+static void test_exec_cache(void **state)
+{
+    struct job *job = ((struct fix *)*state)->job;
+    pthread_mutex_lock(&job->lock);
+    struct stat st = { .st_dev = 1, .st_ino = 10, .st_size = 4096 };
+    st.st_ctim.tv_sec = 5;
+    assert_null(exec_cache_get(job, &st));
+    struct exec_image *a = exec_cache_add(job, &st, image_bytes(4096, 'a'), 4096, 4096);
+    assert_non_null(a);
+    struct exec_image *hit = exec_cache_get(job, &st);
+    assert_ptr_equal(hit, a);
+    assert_int_equal(hit->data[4095], 'a');
+    exec_image_put(hit);
+    st.st_ctim.tv_nsec = 1; /* written since */
+    assert_null(exec_cache_get(job, &st));
+    assert_int_equal(a->data[0], 'a'); /* evicted, still this exec's */
+    exec_image_put(a);
+    /* read while it shrank: this exec's alone */
+    struct exec_image *b = exec_cache_add(job, &st, image_bytes(4096, 'b'), 4096, 100);
+    assert_null(exec_cache_get(job, &st));
+    exec_image_put(b);
+    /* more files than entries: the first added and never used again leaves */
+    for (unsigned i = 0; i <= EXEC_CACHE_ENTRIES; i++) {
+        st.st_ino = 100 + i;
+        exec_image_put(exec_cache_add(job, &st, image_bytes(4096, 'c'), 4096, 4096));
+        if (i == 1) {
+            st.st_ino = 100;
+            exec_image_put(exec_cache_get(job, &st)); /* 100 used again: 101 is the oldest */
+        }
+    }
+    st.st_ino = 100;
+    struct exec_image *kept = exec_cache_get(job, &st);
+    assert_non_null(kept);
+    exec_image_put(kept);
+    st.st_ino = 101;
+    assert_null(exec_cache_get(job, &st));
+    st.st_ino = 100 + EXEC_CACHE_ENTRIES;
+    kept = exec_cache_get(job, &st);
+    assert_non_null(kept);
+    exec_image_put(kept);
+    pthread_mutex_unlock(&job->lock);
+    exec_cache_free(job);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -879,6 +935,7 @@ int main(void)
         T(test_mlock),
         T(test_fallocate_console),
         T(test_exec_script),
+        T(test_exec_cache),
     };
     return cmocka_run_group_tests_name("syscalls", tests, NULL, NULL) ? 1 : 0;
 }

@@ -22,11 +22,12 @@ int gmem_tables_alloc(struct guest_mem *gm, uint64_t window, uint64_t limit_byte
     /* calloc of these sizes maps zero pages: a window's arrays cost only what is used */
     gm->perm = calloc(gm->npages ? gm->npages : 1, 1);
     gm->given = calloc(gm->npages / 8 + 1, 1);
+    gm->stale = calloc(gm->npages / 8 + 1, 1);
     gm->chunk_mapped = calloc(chunks, sizeof *gm->chunk_mapped);
     gm->chunk_given = calloc(chunks, sizeof *gm->chunk_given);
     gm->slot_bytes = gmem_slot_bytes(window);
     gm->slot_made = calloc(window / gm->slot_bytes / 8 + 1, 1);
-    if (!gm->perm || !gm->given || !gm->chunk_mapped || !gm->chunk_given || !gm->slot_made) {
+    if (!gm->perm || !gm->given || !gm->stale || !gm->chunk_mapped || !gm->chunk_given || !gm->slot_made) {
         gmem_tables_free(gm);
         return -ENOMEM;
     }
@@ -45,6 +46,9 @@ void gmem_tables_free(struct guest_mem *gm)
     gm->nfiles = 0;
     free(gm->perm);
     free(gm->given);
+    free(gm->stale);
+    gm->stale = NULL;
+    gm->stale_pages = 0;
     free(gm->chunk_mapped);
     free(gm->chunk_given);
     free(gm->slot_made);
@@ -124,6 +128,39 @@ int gmem_slot_need(struct guest_mem *gm, uint64_t gva)
     return rc;
 }
 
+static bool page_stale(const struct guest_mem *gm, uint64_t p)
+{
+    return gm->stale_pages && (gm->stale[p / 8] & (1u << (p % 8)));
+}
+
+/* A stale page's old contents gone: zeroed (keep) or left to a host drop. */
+static void page_unstale(struct guest_mem *gm, uint64_t p, bool zero)
+{
+    gm->stale[p / 8] &= (uint8_t)~(1u << (p % 8));
+    gm->stale_pages--;
+    gmem_root(gm)->stale_total--;
+    if (zero)
+        memset(gm->host + p * ISOVM_PAGE, 0, ISOVM_PAGE);
+}
+
+/* The host pages of [lo, hi) were replaced (a file mapped there, or fresh anonymous memory):
+ * nothing of the old image is left in them to zero. */
+static void stale_forget(struct guest_mem *gm, uint64_t lo, uint64_t hi)
+{
+    for (uint64_t p = lo / ISOVM_PAGE; p < hi / ISOVM_PAGE && gm->stale_pages; p++)
+        if (page_stale(gm, p))
+            page_unstale(gm, p, false);
+}
+
+void gmem_unstale(struct guest_mem *gm, uint64_t gva, uint64_t len)
+{
+    if (!gm->stale_pages || !len || !gmem_user_range(gm, gva, len))
+        return;
+    for (uint64_t p = page_of(gva); p <= page_of(gva + len - 1) && gm->stale_pages; p++)
+        if (page_stale(gm, p))
+            page_unstale(gm, p, true);
+}
+
 /* Give page p: a frame of the limit, its entry made. */
 static int page_give(struct guest_mem *gm, uint64_t p)
 {
@@ -140,6 +177,8 @@ static int page_give(struct guest_mem *gm, uint64_t p)
             return rc;
         }
     }
+    if (page_stale(gm, p))
+        page_unstale(gm, p, true);
     gm->given[p / 8] |= (uint8_t)(1u << (p % 8));
     gm->chunk_given[p / CHUNK]++;
     frames_peak_note(gm);
@@ -266,6 +305,11 @@ static int range_check(const struct guest_mem *gm, uint64_t gva, uint64_t len, u
         if ((gm->perm[p] & need) != need)
             return -EFAULT;
     }
+    /* what the VMM reads of a page not given is zero, as Linux's fresh page: a stale one
+     * (an image before an exec) is zeroed first (its bits and contents are the VMM's, not
+     * the caller's view of the space) */
+    if (gm->stale_pages)
+        gmem_unstale((struct guest_mem *)gm, gva, len);
     if (host)
         *host = gm->host + gva;
     return 0;
@@ -340,8 +384,10 @@ long gmem_copy_str(const struct guest_mem *gm, char *dst, uint64_t gva, size_t m
 static void range_take_back(struct guest_mem *gm, uint64_t first, uint64_t n)
 {
     uint64_t p = first, end = first + n;
+    bool keep = gm->keep_pages;
     while (p < end) {
-        if (p % CHUNK == 0 && p + CHUNK <= end && gm->chunk_given[p / CHUNK] == 0) {
+        if (p % CHUNK == 0 && p + CHUNK <= end && gm->chunk_given[p / CHUNK] == 0 &&
+            (keep || !gm->stale_pages)) {
             p += CHUNK;
             continue;
         }
@@ -349,10 +395,21 @@ static void range_take_back(struct guest_mem *gm, uint64_t first, uint64_t n)
             gm->given[p / 8] &= (uint8_t)~(1u << (p % 8));
             gm->chunk_given[p / CHUNK]--;
             gmem_root(gm)->frames_given--;
+            struct guest_mem *r = gmem_root(gm);
+            if (keep && r->stale_total < r->frames_total && r->stale_total < GMEM_STALE_MAX) {
+                gm->stale[p / 8] |= (uint8_t)(1u << (p % 8));
+                gm->stale_pages++;
+                r->stale_total++;
+            } else if (keep) { /* past the cap: dropped */
+                madvise(gm->host + p * ISOVM_PAGE, ISOVM_PAGE, MADV_DONTNEED);
+            }
+        } else if (!keep && page_stale(gm, p)) {
+            page_unstale(gm, p, false); /* dropped below */
         }
         p++;
     }
-    madvise(gm->host + first * ISOVM_PAGE, n * ISOVM_PAGE, MADV_DONTNEED);
+    if (!keep)
+        madvise(gm->host + first * ISOVM_PAGE, n * ISOVM_PAGE, MADV_DONTNEED);
 }
 
 static bool file_meets(const struct gmem_file_range *f, uint64_t lo, uint64_t hi)
@@ -375,6 +432,7 @@ static void host_anon(struct guest_mem *gm, uint64_t lo, uint64_t hi)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
     if (p == MAP_FAILED)
         abort(); /* the file would stay visible there: never go on */
+    stale_forget(gm, lo, hi);
     madvise(p, hi - lo, MADV_DONTDUMP);
     madvise(p, hi - lo, MADV_NOHUGEPAGE);
 }
@@ -445,6 +503,7 @@ int gmem_map_file(struct guest_mem *gm, uint64_t gva, uint64_t len, unsigned per
         host_anon(gm, gva, gva + len);
         return -e;
     }
+    stale_forget(gm, gva, gva + len); /* the file's pages now */
     madvise(gm->host + gva, len, MADV_DONTDUMP);
     struct stat st;
     if (fstat(host_fd, &st) < 0)
@@ -596,10 +655,13 @@ int gmem_space_init(struct guest_mem *gm, struct guest_mem *root, uint8_t *host,
     return 0;
 }
 
-void gmem_space_clear(struct guest_mem *gm)
+void gmem_space_clear(struct guest_mem *gm, bool keep_pages)
 {
     if (gm->user_hi <= gm->user_lo)
         return;
+    /* a file range's pages are the file's: ending it maps the window anonymous again there
+     * (host_anon), which keeps nothing stale */
+    gm->keep_pages = keep_pages;
     if (gm->nfiles) { /* the whole window at once: no range is split, so none can fail */
         gmem_set_perm(gm, gm->user_lo, gm->user_hi - gm->user_lo, 0);
     } else { /* the chunks in use only: a window's per-page arrays are touched where used */
@@ -613,6 +675,16 @@ void gmem_space_clear(struct guest_mem *gm)
             if (lo < hi)
                 gmem_set_perm(gm, lo, hi - lo, 0);
         }
+    }
+    gm->keep_pages = false;
+    for (uint64_t b = 0; !keep_pages && gm->stale_pages && b <= gm->npages / 8; b++) {
+        if (!gm->stale[b]) /* stale pages outside every chunk in use: dropped too */
+            continue;
+        for (uint64_t p = b * 8; p < b * 8 + 8; p++)
+            if (page_stale(gm, p)) {
+                page_unstale(gm, p, false);
+                madvise(gm->host + p * ISOVM_PAGE, ISOVM_PAGE, MADV_DONTNEED);
+            }
     }
     gm->user_pages_peak = 0;
 }
@@ -664,7 +736,7 @@ int gmem_space_copy(struct guest_mem *dst, const struct guest_mem *src)
     dst->pt_dirty = true;
     return 0;
 fail:
-    gmem_space_clear(dst);
+    gmem_space_clear(dst, false);
     return -ENOMEM;
 }
 

@@ -25,6 +25,7 @@ enum {
  * (PROT_NONE, or mapped and never touched) costs none. */
 #define GMEM_CHUNK_PAGES 512u /* pages per counting chunk (2 MiB): find_free and sweeps skip */
 #define GMEM_FAULT_AROUND 16u /* pages given together at a first touch (see gmem_fault) */
+#define GMEM_STALE_MAX    4096u /* host pages kept stale at most, in all spaces (16 MiB) */
 
 struct guest_mem {
     uint8_t *host;     /* host mapping of guest-physical [0, size) */
@@ -38,6 +39,14 @@ struct guest_mem {
     uint64_t user_pages;      /* pages with any permission (mapped or reserved): address space */
     uint64_t user_pages_peak;
     uint8_t *given;           /* one bit per page of the window: a frame is in use */
+    uint8_t *stale;           /* one bit per page: not given, but its host page still holds what
+                               * an image before an exec left there (gmem_space_clear keeping
+                               * pages): zeroed when it is given again */
+    uint64_t stale_pages;
+    uint64_t stale_total;     /* the root's: stale pages of every space, at most GMEM_STALE_MAX
+                               * and frames_total (a page past that is dropped): the host memory
+                               * they keep stays within the jail's allowance for the VMM */
+    bool keep_pages;          /* gmem_space_clear(keep_pages) under way */
     uint16_t *chunk_mapped;   /* per chunk: pages with any permission */
     uint16_t *chunk_given;    /* per chunk: given pages */
     /* A process's space other than the first (vmm/core/proc.h) is a window of its own at
@@ -153,8 +162,15 @@ int gmem_space_init(struct guest_mem *gm, struct guest_mem *root, uint8_t *host,
  * -ENOMEM (dst is emptied again) when the limit has too few. */
 int gmem_space_copy(struct guest_mem *dst, const struct guest_mem *src);
 
-/* Empty a space: every page unmapped and given back, file ranges ended. */
-void gmem_space_clear(struct guest_mem *gm);
+/* Empty a space: every page unmapped and given back, file ranges ended. With keep_pages (an
+ * exec: no host call of the space's process is under way), the host pages of given anonymous
+ * pages stay as they are, marked stale: the next image's writes to them cost no host page
+ * fault, and each is zeroed when given again. Without it, every host page is dropped. */
+void gmem_space_clear(struct guest_mem *gm, bool keep_pages);
+
+/* Zero the stale pages of [gva, gva+len) now (their bits cleared): for a writer that writes
+ * before it gives (the stack builder). */
+void gmem_unstale(struct guest_mem *gm, uint64_t gva, uint64_t len);
 
 /* [gva, gva+len) does not wrap and lies inside [user_lo, user_hi): the one bounds test that the
  * checks below and the memory syscalls share. */

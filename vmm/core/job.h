@@ -70,6 +70,8 @@ enum vthread_state {
 };
 
 /* One job thread: a vCPU and the host thread that runs it. */
+struct exec_cache;
+
 struct vthread {
     struct job *job;
     struct proc *proc;            /* the process it belongs to */
@@ -174,6 +176,7 @@ struct job {
     uint64_t stopped_ns;         /* when the last host thread of a vCPU had finished */
     const char *exe_path;        /* readlink("/proc/self/exe") answer */
     char *exe_path_owned;        /* exe_path when isovm allocated it */
+    struct exec_cache *exec_cache; /* programs execve read (vmm/sys/exec_cache.h); NULL: none yet */
     uint64_t rlimits[16][2];
     struct cap_table *caps;      /* every capability the job holds (vmm/caps/cap.h) */
     unsigned holds_expiring;     /* calls holding an entry that can expire (vmm/caps/cap_hold.h) */

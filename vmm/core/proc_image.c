@@ -78,6 +78,7 @@ int proc_image_load(struct job *job, struct guest_mem *gm, const struct proc_ima
         snprintf(err, errlen, "its stack lies outside guest RAM");
         return -EINVAL;
     }
+    gmem_unstale(gm, img->stack_lo, len); /* it writes before it gives */
     if ((rc = stack_build(host, img->stack_lo, len, &sa, rsp, err, errlen)))
         return rc;
     /* the pages it wrote are the job's from the start; the rest of the stack is given as the

@@ -247,9 +247,9 @@ int vm_space_tables(struct vm *vm, struct guest_mem *gm, struct paging *pg)
     return paging_space_init(pg, gm, &vm->pg, vm->fw.size);
 }
 
-void vm_space_end(struct guest_mem *gm, struct paging *pg)
+void vm_space_end(struct guest_mem *gm, struct paging *pg, bool keep_pages)
 {
-    gmem_space_clear(gm);
+    gmem_space_clear(gm, keep_pages);
     paging_space_free(pg, gm);
 }
 

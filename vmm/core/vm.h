@@ -63,8 +63,10 @@ int vm_create(struct vm *vm, uint64_t limit_bytes);
  * room for it. */
 int vm_space_make(struct vm *vm, struct guest_mem *gm, struct paging *pg, unsigned index);
 int vm_space_tables(struct vm *vm, struct guest_mem *gm, struct paging *pg);
-/* Empty a space (every page and table given back); its mapping and memslots stay for reuse. */
-void vm_space_end(struct guest_mem *gm, struct paging *pg);
+/* Empty a space (every page and table given back); its mapping and memslots stay for reuse.
+ * With keep_pages (no host call on it is under way), its host pages stay, stale
+ * (gmem_space_clear): the next process in the slot writes them without host page faults. */
+void vm_space_end(struct guest_mem *gm, struct paging *pg, bool keep_pages);
 /* Unmap a space's host memory (the VM is gone or going). */
 void vm_space_destroy(struct guest_mem *gm);
 

@@ -20,6 +20,7 @@
 #include "vmm/caps/grants.h"
 #include "vmm/core/job.h"
 #include "lib/log.h"
+#include "vmm/sys/exec_cache.h"
 #include "vmm/sys/read_cache.h"
 #include "vmm/run/report.h"
 #include "vmm/run/supervisor.h"
@@ -114,6 +115,7 @@ static void job_teardown(struct job *job)
         proc_exe_put(job->procs[k].exe);
         job->procs[k].exe = NULL;
     }
+    exec_cache_free(job);
     job_fini(job);
     free(job->exe_path_owned);
     free(job);

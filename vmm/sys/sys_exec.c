@@ -14,6 +14,7 @@
 #include "vmm/caps/audit.h"
 #include "vmm/caps/fd.h"
 #include "vmm/core/proc_image.h"
+#include "vmm/sys/exec_cache.h"
 #include "vmm/sys/exec_script.h"
 #include "vmm/sys/fs_target.h"
 #include "vmm/sys/sys.h"
@@ -124,8 +125,9 @@ static int args_script(struct exec_args *a, const char *interp, const char *arg,
 
 /* The program file: its contents, its host descriptor, and the guest path it was found at. */
 struct exec_file {
-    uint8_t *data;
-    size_t size, map_len;
+    struct exec_image *img;     /* its bytes (a reference on the exec cache's) */
+    const uint8_t *data;
+    size_t size;
     int fd;                     /* -1 when it is the process's own (exe) */
     uint32_t cap_id;            /* the capability it was reached through (0: /proc/self/exe) */
     char guest[PATH_MAX];
@@ -133,15 +135,18 @@ struct exec_file {
 
 static void file_free(struct exec_file *f)
 {
-    unmap(f->data, f->map_len);
+    exec_image_put(f->img);
+    f->img = NULL;
     f->data = NULL;
     if (f->fd >= 0)
         close(f->fd);
     f->fd = -1;
 }
 
-/* Read the whole of host descriptor fd, at most max bytes, with job->lock released (a regular
- * file: it ends). 0, -ENOMEM (larger than the memory limit), -EIO, -EINTR (the call ends). */
+/* The whole of host descriptor fd, at most max bytes: from the exec cache while the file is
+ * unchanged, else read with job->lock released (a regular file: it ends). 0, -EACCES (not a
+ * regular file with an execute bit), -ENOMEM (larger than the memory limit), -EIO, -EINTR
+ * (the call ends meanwhile). */
 static int file_read(struct job *job, int fd, uint64_t max, struct exec_file *f)
 {
     struct stat st;
@@ -151,32 +156,36 @@ static int file_read(struct job *job, int fd, uint64_t max, struct exec_file *f)
         return -EACCES; /* as Linux: a directory, a special file, no execute bit */
     if ((uint64_t)st.st_size > max)
         return -ENOMEM;
-    size_t size = (size_t)st.st_size, map_len = size;
-    uint8_t *buf = map_anon(map_len);
-    if (!buf)
-        return -ENOMEM;
-    pthread_mutex_unlock(&job->lock);
-    size_t got = 0;
-    int rc = 0;
-    while (got < size) {
-        ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
-        if (n < 0 && errno == EINTR && !job_call_ending(job))
-            continue;
-        if (n <= 0) {
-            rc = n < 0 ? (errno == EINTR ? -EINTR : -EIO) : 0;
-            size = got; /* shrank meanwhile: what is there */
-            break;
+    struct exec_image *img = exec_cache_get(job, &st);
+    if (!img) {
+        size_t size = (size_t)st.st_size, map_len = size;
+        uint8_t *buf = map_anon(map_len);
+        if (!buf)
+            return -ENOMEM;
+        pthread_mutex_unlock(&job->lock);
+        size_t got = 0;
+        int rc = 0;
+        while (got < size) {
+            ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
+            if (n < 0 && errno == EINTR && !job_call_ending(job))
+                continue;
+            if (n <= 0) {
+                rc = n < 0 ? (errno == EINTR ? -EINTR : -EIO) : 0;
+                break; /* shrank meanwhile: what is there */
+            }
+            got += (size_t)n;
         }
-        got += (size_t)n;
+        pthread_mutex_lock(&job->lock);
+        if (rc || job_call_ending(job)) {
+            unmap(buf, map_len);
+            return rc ? rc : -EINTR;
+        }
+        if (!(img = exec_cache_add(job, &st, buf, map_len, got)))
+            return -ENOMEM;
     }
-    pthread_mutex_lock(&job->lock);
-    if (rc || job_call_ending(job)) {
-        unmap(buf, map_len);
-        return rc ? rc : -EINTR;
-    }
-    f->data = buf;
-    f->size = size;
-    f->map_len = map_len;
+    f->img = img;
+    f->data = img->data;
+    f->size = (size_t)img->size;
     return 0;
 }
 
@@ -274,7 +283,7 @@ static int64_t exec_commit(struct job *job, struct sc_call *c, const struct proc
     proc_vfork_release(job, p);
     struct guest_mem *gm = p->gm;
     uint64_t peak = gm->user_pages_peak;
-    gmem_space_clear(gm);
+    gmem_space_clear(gm, true); /* no host call of this process is under way */
     gm->user_pages_peak = peak;
     size_t strs_len = (a->n + 1) * sizeof(char *);
     char **strs = map_anon(strs_len);

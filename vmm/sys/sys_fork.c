@@ -45,7 +45,7 @@ static int space_take(struct job *job, unsigned k, struct proc *p)
         job->spaces[k] = sp;
     }
     if (vm_space_tables(&job->vm, &sp->gm, &sp->pg)) {
-        vm_space_end(&sp->gm, &sp->pg);
+        vm_space_end(&sp->gm, &sp->pg, false);
         return -EAGAIN;
     }
     sp->in_use = true;
@@ -60,7 +60,7 @@ static void space_give_back(struct job *job, struct proc *p)
     struct proc_space *sp = job->spaces[p->space];
     if (!sp || !sp->in_use)
         return;
-    vm_space_end(&sp->gm, &sp->pg);
+    vm_space_end(&sp->gm, &sp->pg, true); /* none of its threads is left */
     sp->in_use = false;
     atomic_fetch_add(&job->tlb_gen, 1); /* the tables' pages may serve another space next */
 }
