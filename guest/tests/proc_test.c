@@ -8,7 +8,8 @@
  *   leave           fork a child that sleeps, exit 5 without waiting (the job ends with 5)
  *   killparent      the child kills the first process with SIGTERM (the job ends with 143)
  *   pipes           pipes between processes (part 4): data, EOF, EPIPE and SIGPIPE, O_NONBLOCK,
- *                   poll, PIPE_BUF atomicity, dup2 onto stdout, flags and bad pointers */
+ *                   poll, PIPE_BUF atomicity, dup2 onto stdout, flags and bad pointers; select,
+ *                   pselect6 and epoll on them, eventfd */
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -21,6 +22,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -128,18 +132,24 @@ static void check_signal_deaths(void)
 
 static void check_waitid(void)
 {
+    int go[2]; /* the child runs until the parent has looked (no timing: a loaded host is slow) */
+    if (pipe(go) != 0)
+        CHECK("waitid: pipe", 0, "errno %d", errno);
     pid_t pid = fork();
     if (pid == 0) {
-        struct timespec ts = { 0, 200 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
+        char ch;
+        close(go[1]);
+        (void)!read(go[0], &ch, 1);
         _exit(9);
     }
+    close(go[0]);
     siginfo_t si;
     memset(&si, 0x55, sizeof si);
     int r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG);
     CHECK("waitid WNOHANG on a running child", r == 0 && si.si_pid == 0, "r %d pid %d", r, si.si_pid);
     pid_t w = waitpid(pid, NULL, WNOHANG);
     CHECK("waitpid WNOHANG on a running child", w == 0, "got %d errno %d", w, errno);
+    close(go[1]); /* the child's read ends: it exits */
     memset(&si, 0, sizeof si);
     r = waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT);
     CHECK("waitid WNOWAIT", r == 0 && si.si_pid == pid && si.si_code == CLD_EXITED &&
@@ -204,7 +214,7 @@ static void check_orphan_and_threads(void)
         pid_t grandchild = fork();
         if (grandchild == 0) {
             pid_t before = getppid();
-            for (int i = 0; i < 200 && getppid() == before; i++) {
+            for (int i = 0; i < 1000 && getppid() == before; i++) {
                 struct timespec ts = { 0, 10 * 1000 * 1000 };
                 nanosleep(&ts, NULL);
             }
@@ -345,6 +355,168 @@ static int mode_memory(long mib)
 }
 
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* select and pselect6 on pipes: the sets written back with the ready ones, the time left in
+ * select's timeout, EOF readable, a child's write waking a wait, the refusals. */
+static void check_select(void)
+{
+    int p[2];
+    CHECK("select: pipe", pipe(p) == 0, "errno %d", errno);
+    fd_set r, w;
+    FD_ZERO(&r);
+    FD_ZERO(&w);
+    FD_SET(p[0], &r);
+    FD_SET(p[1], &w);
+    struct timeval tv = { 0, 0 };
+    int n = select(p[1] + 1, &r, &w, NULL, &tv);
+    CHECK("select: an empty pipe's write end only", n == 1 && !FD_ISSET(p[0], &r) &&
+          FD_ISSET(p[1], &w), "n %d read %d write %d", n, FD_ISSET(p[0], &r), FD_ISSET(p[1], &w));
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    tv = (struct timeval){ 0, 60000 };
+    double t0 = now_ms();
+    n = (int)syscall(SYS_select, p[0] + 1, &r, NULL, NULL, &tv); /* the C library may copy tv */
+    double took = now_ms() - t0;
+    CHECK("select: a timeout of 60 ms, nothing ready, no time left", n == 0 && !FD_ISSET(p[0], &r)
+          && tv.tv_sec == 0 && tv.tv_usec == 0 && took >= 55, "n %d left %ld.%06ld took %.1f ms",
+          n, (long)tv.tv_sec, (long)tv.tv_usec, took);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec ts = { 0, 30000000 };
+        nanosleep(&ts, NULL);
+        (void)!write(p[1], "x", 1);
+        _exit(0);
+    }
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    struct timespec ts = { 5, 0 };
+    n = pselect(p[0] + 1, &r, NULL, NULL, &ts, NULL);
+    CHECK("pselect6: a child's write wakes the wait", n == 1 && FD_ISSET(p[0], &r), "n %d errno %d",
+          n, errno);
+    wait_status_of(pid);
+    char ch;
+    (void)!read(p[0], &ch, 1);
+    close(p[1]);
+    FD_ZERO(&r);
+    FD_SET(p[0], &r);
+    tv = (struct timeval){ 1, 0 };
+    n = (int)syscall(SYS_select, p[0] + 1, &r, NULL, NULL, &tv);
+    CHECK("select: EOF is readable, time left written back", n == 1 && FD_ISSET(p[0], &r) &&
+          tv.tv_sec == 0 && tv.tv_usec > 0, "n %d left %ld.%06ld", n, (long)tv.tv_sec,
+          (long)tv.tv_usec);
+    FD_ZERO(&r);
+    FD_SET(p[1], &r); /* closed */
+    tv = (struct timeval){ 0, 0 };
+    CHECK_ERRNO("select: a closed descriptor in a set: EBADF", select(p[1] + 1, &r, NULL, NULL, &tv),
+                EBADF);
+    CHECK_ERRNO("select: a negative count: EINVAL", select(-1, NULL, NULL, NULL, &tv), EINVAL);
+    CHECK_ERRNO("select: a bad set pointer: EFAULT",
+                syscall(SYS_select, p[0] + 1, (fd_set *)8, NULL, NULL, &tv), EFAULT);
+    tv = (struct timeval){ 0, -1 };
+    CHECK_ERRNO("select: a negative timeout: EINVAL",
+                syscall(SYS_select, 1, NULL, NULL, NULL, &tv), EINVAL);
+    tv = (struct timeval){ 0, 2500000 }; /* as Linux: microseconds carry into seconds */
+    FD_ZERO(&r);
+    FD_SET(p[0], &r); /* EOF: ready at once */
+    n = (int)syscall(SYS_select, p[0] + 1, &r, NULL, NULL, &tv);
+    CHECK("select: a timeval with 2.5 s of microseconds", n == 1 && tv.tv_sec == 2,
+          "n %d errno %d left %ld.%06ld", n, errno, (long)tv.tv_sec, (long)tv.tv_usec);
+    uint64_t bad_mask[2] = { 8, 4 }; /* a mask pointer with a size other than 8 */
+    CHECK_ERRNO("pselect6: a mask size other than 8: EINVAL",
+                syscall(SYS_pselect6, 0, NULL, NULL, NULL, NULL, bad_mask), EINVAL);
+    close(p[0]);
+}
+
+/* epoll on pipes and eventfds: data, level and edge triggering, one-shot, a wait woken by
+ * another process, a registration gone with its descriptor, the refusals; eventfd's counter,
+ * semaphore mode and non-blocking reads. */
+static void check_epoll(void)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC), p[2];
+    CHECK("epoll: create1 and a pipe", ep >= 0 && pipe(p) == 0, "ep %d errno %d", ep, errno);
+    struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0x1234 }, out[4];
+    CHECK("epoll: add a pipe's read end", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) == 0,
+          "errno %d", errno);
+    CHECK("epoll: nothing ready", epoll_wait(ep, out, 4, 0) == 0, "errno %d", errno);
+    (void)!write(p[1], "ab", 2);
+    int n = epoll_wait(ep, out, 4, 1000);
+    CHECK("epoll: readable, with the job's data", n == 1 && out[0].data.u64 == 0x1234 &&
+          (out[0].events & EPOLLIN), "n %d data %llx events %x", n,
+          (unsigned long long)out[0].data.u64, out[0].events);
+    CHECK("epoll: level-triggered reports it again", epoll_wait(ep, out, 4, 0) == 1, "errno %d",
+          errno);
+    ev.events = EPOLLIN | EPOLLET;
+    epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev);
+    n = epoll_wait(ep, out, 4, 0);
+    int again = epoll_wait(ep, out, 4, 0);
+    (void)!write(p[1], "c", 1);
+    int fresh = epoll_wait(ep, out, 4, 0);
+    CHECK("epoll: edge-triggered: once, then again at new data", n == 1 && again == 0 &&
+          fresh == 1, "%d %d %d", n, again, fresh);
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev);
+    n = epoll_wait(ep, out, 4, 0);
+    again = epoll_wait(ep, out, 4, 0);
+    CHECK("epoll: one-shot", n == 1 && again == 0, "%d %d", n, again);
+    CHECK_ERRNO("epoll: a second ADD: EEXIST", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev), EEXIST);
+    CHECK_ERRNO("epoll: DEL of what is not in it: ENOENT", epoll_ctl(ep, EPOLL_CTL_DEL, p[1], NULL),
+                ENOENT);
+    CHECK_ERRNO("epoll: the instance in itself: EINVAL", epoll_ctl(ep, EPOLL_CTL_ADD, ep, &ev),
+                EINVAL);
+    CHECK_ERRNO("epoll: ctl on a pipe, not an instance: EINVAL",
+                epoll_ctl(p[1], EPOLL_CTL_ADD, p[0], &ev), EINVAL);
+    CHECK_ERRNO("epoll: an unknown op: EINVAL", epoll_ctl(ep, 99, p[0], &ev), EINVAL);
+    CHECK_ERRNO("epoll: a bad event pointer: EFAULT",
+                epoll_ctl(ep, EPOLL_CTL_ADD, p[1], (struct epoll_event *)8), EFAULT);
+    CHECK_ERRNO("epoll: maxevents 0: EINVAL", epoll_wait(ep, out, 0, 0), EINVAL);
+    CHECK_ERRNO("epoll: a bad events pointer: EFAULT",
+                syscall(SYS_epoll_wait, ep, 0xffff800000000000ull, 4, 0), EFAULT);
+    /* eventfd: the counter, semaphore mode, a wait another process ends */
+    int efd = eventfd(3, EFD_NONBLOCK | EFD_CLOEXEC);
+    uint64_t v = 0;
+    ssize_t r = read(efd, &v, 8);
+    CHECK("eventfd: reads its counter", efd >= 0 && r == 8 && v == 3, "efd %d r %zd v %llu", efd,
+          r, (unsigned long long)v);
+    CHECK_ERRNO("eventfd: empty and non-blocking: EAGAIN", read(efd, &v, 8), EAGAIN);
+    CHECK_ERRNO("eventfd: a 4-byte read: EINVAL", read(efd, &v, 4), EINVAL);
+    int sem = eventfd(2, EFD_SEMAPHORE | EFD_NONBLOCK);
+    uint64_t a = 0, b = 0;
+    r = read(sem, &a, 8) + read(sem, &b, 8);
+    CHECK("eventfd: semaphore mode gives 1 a read", r == 16 && a == 1 && b == 1, "%zd %llu %llu",
+          r, (unsigned long long)a, (unsigned long long)b);
+    CHECK_ERRNO("eventfd: unknown flags: EINVAL", syscall(SYS_eventfd2, 0, 0x1234), EINVAL);
+    close(sem);
+    ev = (struct epoll_event){ .events = EPOLLIN, .data.u64 = 77 };
+    epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct timespec ts = { 0, 30000000 };
+        nanosleep(&ts, NULL);
+        uint64_t one = 1;
+        _exit(write(efd, &one, 8) == 8 ? 0 : 1);
+    }
+    n = epoll_wait(ep, out, 4, 5000);
+    CHECK("epoll: a child's eventfd write wakes the wait", n == 1 && out[0].data.u64 == 77,
+          "n %d data %llu", n, (unsigned long long)out[0].data.u64);
+    wait_status_of(pid);
+    /* a registration goes with its last descriptor */
+    close(efd);
+    (void)!write(p[1], "d", 1);
+    ev.events = EPOLLIN;
+    epoll_ctl(ep, EPOLL_CTL_MOD, p[0], &ev);
+    close(p[0]);
+    n = epoll_wait(ep, out, 4, 0);
+    CHECK("epoll: closed descriptors leave it", n == 0, "n %d", n);
+    close(p[1]);
+    close(ep);
+}
+
 static int mode_pipes(void)
 {
     int p[2];
@@ -469,6 +641,8 @@ static int mode_pipes(void)
     CHECK("a child's stdout on a pipe", strcmp(buf, "through stdout\n") == 0, "got '%s'", buf);
     wait_status_of(pid);
     close(p[0]);
+    check_select();
+    check_epoll();
     return check_done();
 }
 

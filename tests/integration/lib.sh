@@ -272,7 +272,11 @@ _slurp() {
     return 0
 }
 
-_show() { # a short excerpt of a file for detail lines
+_show() { # a short excerpt of a file for detail lines: its failed checks if it has any
+    if grep -q -a '^FAIL ' "$1" 2>/dev/null; then
+        grep -a -m 8 '^FAIL \|check(s) failed' "$1" | cut -c 1-300 | sed 's/^/        | /'
+        return
+    fi
     head -c 600 "$1" | sed -n '1,8p' | sed 's/^/        | /'
 }
 

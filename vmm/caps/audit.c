@@ -30,6 +30,8 @@ const char *cap_origin_name(enum cap_origin origin)
     case CAP_FROM_SOCKET: return "socket";
     case CAP_FROM_ACCEPT: return "accept";
     case CAP_FROM_PIPE: return "pipe";
+    case CAP_FROM_EPOLL: return "epoll";
+    case CAP_FROM_EVENTFD: return "eventfd";
     }
     return "?";
 }
@@ -43,6 +45,8 @@ const char *cap_kind_name(enum cap_kind kind)
     case CAP_ENDPOINT: return "endpoint";
     case CAP_SOCKET: return "socket";
     case CAP_PIPE: return "pipe";
+    case CAP_EPOLL: return "epoll";
+    case CAP_EVENTFD: return "eventfd";
     }
     return "?";
 }

@@ -90,7 +90,8 @@ int cap_create(struct cap_table *t, uint32_t parent, enum cap_kind kind, enum ca
     *e = (struct cap){
         .id = t->next_id++, .gen = gen, .kind = kind, .origin = origin, .rights = rights,
         .expires_ns = expires_ns, .parent = parent, .host_fd = host_fd,
-        .pinned = parent == CAP_NONE && origin != CAP_FROM_PIPE, .path = copy,
+        .pinned = parent == CAP_NONE && origin != CAP_FROM_PIPE && origin != CAP_FROM_EPOLL &&
+                  origin != CAP_FROM_EVENTFD, .path = copy,
     };
     if (p)
         p->children++;

@@ -13,6 +13,8 @@ enum cap_kind {
     CAP_ENDPOINT, /* a policy endpoint (network grant): a root with no host descriptor */
     CAP_SOCKET,   /* a host socket, derived from an endpoint (or from a listening socket) */
     CAP_PIPE,     /* one end of a host pipe the job made (pipe, pipe2): a root of its own */
+    CAP_EPOLL,    /* a host epoll instance the job made (epoll_create1): a root of its own */
+    CAP_EVENTFD,  /* a host eventfd the job made (eventfd2): a root of its own */
 };
 
 /* How an entry came to be (the audit log's "how" of each link in a chain). */
@@ -24,6 +26,8 @@ enum cap_origin {
     CAP_FROM_SOCKET,   /* socket() beneath an endpoint (sys_net.c) */
     CAP_FROM_ACCEPT,   /* accept/accept4 on a listening socket */
     CAP_FROM_PIPE,     /* pipe/pipe2 (sys_pipe.c) */
+    CAP_FROM_EPOLL,    /* epoll_create/epoll_create1 (sys_epoll.c) */
+    CAP_FROM_EVENTFD,  /* eventfd/eventfd2 (sys_eventfd.c) */
 };
 
 /* A socket's or an endpoint's network facts (sys_net.c). */
@@ -68,11 +72,13 @@ int cap_table_init(struct cap_table *t, uint32_t max);
 /* Close every host descriptor the table owns and free it. */
 void cap_table_fini(struct cap_table *t);
 
-/* A stream with no position and no file behind it in the grants: the console or a pipe end
- * (lseek, pread: ESPIPE; stat made up from the host descriptor's type). */
+/* A stream with no position and no file behind it in the grants: the console, a pipe end, an
+ * epoll instance or an eventfd (lseek, pread: ESPIPE; stat made up from the host descriptor's
+ * type). */
 static inline bool cap_is_stream(const struct cap *e)
 {
-    return e->kind == CAP_CONSOLE || e->kind == CAP_PIPE;
+    return e->kind == CAP_CONSOLE || e->kind == CAP_PIPE || e->kind == CAP_EPOLL ||
+           e->kind == CAP_EVENTFD;
 }
 
 /* A new entry derived from `parent` (CAP_NONE: a root, pinned). Its rights must be a subset of

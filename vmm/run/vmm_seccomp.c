@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -106,6 +107,12 @@ const struct vsc_rule vsc_rules[] = {
                   "non-blocking sockets and pipes"),
     ROW(pipe2, ARGS(INT_OF(1, O_CLOEXEC, O_CLOEXEC | O_NONBLOCK)),
         .reason = "a guest pipe/pipe2: a host pipe, close-on-exec, perhaps non-blocking"),
+    ROW(epoll_create1, ARGS(INT_OF(0, EPOLL_CLOEXEC)),
+        .reason = "a guest epoll_create/epoll_create1: a host epoll, close-on-exec"),
+    ROW(epoll_ctl, .reason = "a guest epoll_ctl: its descriptor's host object in the host epoll"),
+    ROW(epoll_wait, .reason = "a guest epoll_wait/epoll_pwait"),
+    ROW(epoll_pwait, .reason = "a guest epoll_wait/epoll_pwait (a C library may use either)"),
+    ROW(eventfd2, .reason = "a guest eventfd/eventfd2: a host eventfd"),
     ROW(flock, .reason = "a guest flock"),
     ROW(getdents64, .reason = "a guest getdents64 on a granted directory"),
     ROW(ftruncate, .reason = "a guest ftruncate/truncate"),

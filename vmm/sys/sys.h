@@ -81,6 +81,15 @@ int64_t sys_waitid(struct job *, struct sc_call *);
 int64_t sys_execve(struct job *, struct sc_call *);
 int64_t sys_execveat(struct job *, struct sc_call *);
 
+/* epoll and eventfd (sys_epoll.c, sys_eventfd.c) */
+int64_t sys_epoll_create(struct job *, struct sc_call *);
+int64_t sys_epoll_create1(struct job *, struct sc_call *);
+int64_t sys_epoll_ctl(struct job *, struct sc_call *);
+int64_t sys_epoll_wait(struct job *, struct sc_call *);
+int64_t sys_epoll_pwait(struct job *, struct sc_call *);
+int64_t sys_eventfd(struct job *, struct sc_call *);
+int64_t sys_eventfd2(struct job *, struct sc_call *);
+
 /* pipes (sys_pipe.c) */
 int64_t sys_pipe(struct job *, struct sc_call *);
 int64_t sys_pipe2(struct job *, struct sc_call *);
@@ -111,6 +120,8 @@ int64_t sys_getsockopt(struct job *, struct sc_call *);
 /* readiness (sys_poll.c) */
 int64_t sys_poll(struct job *, struct sc_call *);
 int64_t sys_ppoll(struct job *, struct sc_call *);
+int64_t sys_select(struct job *, struct sc_call *);
+int64_t sys_pselect6(struct job *, struct sc_call *);
 
 /* file-system view: paths resolve only through the policy's grants (sys_fs.c) */
 /* Open /proc/self/fd as a directory descriptor, so that reopening a descriptor through it names

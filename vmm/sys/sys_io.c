@@ -336,7 +336,7 @@ int64_t sys_fcntl(struct job *job, struct sc_call *c)
         if (e->kind == CAP_FILE && fcntl(e->host_fd, F_SETFL, (int)(s->status & O_APPEND)) < 0)
             return -errno;
         /* a socket's host descriptor blocks as the job's does (sys_net.c) */
-        if ((e->kind == CAP_SOCKET || e->kind == CAP_PIPE) &&
+        if ((e->kind == CAP_SOCKET || e->kind == CAP_PIPE || e->kind == CAP_EVENTFD) &&
             fcntl(e->host_fd, F_SETFL, (int)(s->status & O_NONBLOCK)) < 0)
             return -errno;
         return 0;

@@ -1,10 +1,11 @@
-/* poll, ppoll: readiness of the job's descriptors (sockets, the console, files), waited for
- * with the job lock released and every capability polled held busy. */
+/* poll, ppoll, select, pselect6: readiness of the job's descriptors (sockets, pipes, the
+ * console, files), waited for with the job lock released and every capability polled held busy. */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include "vmm/caps/cap.h"
 #include "vmm/caps/cap_hold.h"
@@ -16,28 +17,23 @@
 #define POLL_EVENTS (POLLIN | POLLPRI | POLLOUT | POLLRDHUP | POLLRDNORM | POLLRDBAND | \
                      POLLWRNORM | POLLWRBAND)
 
-/* Wait for the nfds pollfds at gva (copied once; revents written back) for at most timeout_ns
- * (negative: forever), with job->lock released; each descriptor's capability stays busy (its
- * host descriptor open) meanwhile, and a revocation wakes a socket. Ready count or -errno. */
-static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uint64_t nfds,
-                           int64_t timeout_ns)
+/* Wait for the nfds pollfds in g (the job's descriptors and events; revents set) for at most
+ * timeout_ns (negative: forever), with job->lock released; each descriptor's capability stays
+ * busy (its host descriptor open) meanwhile, and a revocation wakes a socket. Ready count or
+ * -errno. */
+static int64_t poll_fds(struct job *job, struct sc_call *c, struct pollfd *g, uint64_t nfds,
+                        int64_t timeout_ns)
 {
-    if (nfds > sc_proc(c)->fds_max)
-        return -EINVAL;
-    struct pollfd *g = NULL, *h = NULL;
+    struct pollfd *h = NULL;
     struct cap_hold *holds = NULL; /* fd -1: none held */
     int64_t ret = 0;
     if (nfds) {
-        g = calloc(nfds, sizeof *g);
         h = calloc(nfds, sizeof *h);
         holds = calloc(nfds, sizeof *holds);
-        if (!g || !h || !holds) {
+        if (!h || !holds) {
             ret = -ENOMEM;
             goto out;
         }
-        if ((ret = gmem_copy_from(sc_gm(c), g, gva, nfds * sizeof *g)) ||
-            (ret = gpa_range_check(sc_gm(c), gva, nfds * sizeof *g, GPERM_W, NULL)))
-            goto out;
     }
     int64_t ready = 0;
     for (uint64_t i = 0; i < nfds; i++) {
@@ -111,17 +107,35 @@ static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uin
         g[i].revents = h[i].revents;
         cap_hold_end(job, &holds[i]);
     }
-    if (r < 0) {
-        ret = -e;
-        goto out;
-    }
-    ret = nfds ? gmem_copy_to(sc_gm(c), gva, g, nfds * sizeof *g) : 0;
-    if (!ret)
-        ret = ready;
+    ret = r < 0 ? -e : ready;
 out:
-    free(g);
     free(h);
     free(holds);
+    return ret;
+}
+
+/* poll's and ppoll's: the nfds pollfds at gva copied once, revents written back. */
+static int64_t poll_common(struct job *job, struct sc_call *c, uint64_t gva, uint64_t nfds,
+                           int64_t timeout_ns)
+{
+    if (nfds > sc_proc(c)->fds_max)
+        return -EINVAL;
+    struct pollfd *g = nfds ? calloc(nfds, sizeof *g) : NULL;
+    if (nfds && !g)
+        return -ENOMEM;
+    int64_t ret = 0;
+    if (nfds && ((ret = gmem_copy_from(sc_gm(c), g, gva, nfds * sizeof *g)) ||
+                 (ret = gpa_range_check(sc_gm(c), gva, nfds * sizeof *g, GPERM_W, NULL)))) {
+        free(g);
+        return ret;
+    }
+    ret = poll_fds(job, c, g, nfds, timeout_ns);
+    if (ret >= 0 && nfds) {
+        int rc = gmem_copy_to(sc_gm(c), gva, g, nfds * sizeof *g);
+        if (rc)
+            ret = rc;
+    }
+    free(g);
     return ret;
 }
 
@@ -131,20 +145,146 @@ int64_t sys_poll(struct job *job, struct sc_call *c)
     return poll_common(job, c, c->a[0], c->a[1], ms < 0 ? -1 : (int64_t)ms * 1000000);
 }
 
+/* A timeout the job gives as a timespec (ns_per_unit 1: nanoseconds must be below a second)
+ * or a timeval (1000: as Linux's select, microseconds past a second carry into the seconds):
+ * its nanoseconds in *out; 0, -EFAULT, or -EINVAL (negative or out of range). */
+static int timeout_read(const struct sc_call *c, uint64_t gva, int64_t ns_per_unit, int64_t *out)
+{
+    int64_t t[2];
+    int rc = gmem_copy_from(sc_gm(c), t, gva, sizeof t);
+    if (rc)
+        return rc;
+    if (ns_per_unit == 1000) { /* select's timeval */
+        if (t[0] < 0 || t[1] < 0)
+            return -EINVAL;
+        t[0] += t[1] / 1000000;
+        t[1] %= 1000000;
+        if (t[0] < 0) /* carried past the largest */
+            return -EINVAL;
+    }
+    if (t[0] < 0 || t[1] < 0 || t[1] >= 1000000000 / ns_per_unit)
+        return -EINVAL;
+    if (t[0] > INT64_MAX / 1000000000 - 1) /* longer than anyone waits: forever */
+        t[0] = INT64_MAX / 1000000000 - 1;
+    *out = t[0] * 1000000000 + t[1] * ns_per_unit;
+    return 0;
+}
+
 int64_t sys_ppoll(struct job *job, struct sc_call *c)
 {
     int64_t timeout_ns = -1;
     if (c->a[2]) {
-        struct timespec ts;
-        int rc = gmem_copy_from(sc_gm(c), &ts, c->a[2], sizeof ts);
+        int rc = timeout_read(c, c->a[2], 1, &timeout_ns);
         if (rc)
             return rc;
-        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000 ||
-            ts.tv_sec > INT64_MAX / 1000000000 - 1)
-            return -EINVAL;
-        timeout_ns = ts.tv_sec * 1000000000 + ts.tv_nsec;
     }
     if (c->a[3] && c->a[4] != 8) /* the signal mask (signals are not delivered: not used) */
         return -EINVAL;
     return poll_common(job, c, c->a[0], c->a[1], timeout_ns);
+}
+
+/* Linux's select sets, in poll's terms */
+#define SEL_IN  (POLLIN | POLLRDNORM | POLLRDBAND | POLLHUP | POLLERR)
+#define SEL_OUT (POLLOUT | POLLWRNORM | POLLWRBAND | POLLERR)
+#define SEL_EX  POLLPRI
+
+/* select and pselect6: the three fd_sets (bitmaps of 64-bit words; NULL: none) copied once,
+ * each descriptor in any of them polled for what its sets ask, the sets written back with the
+ * ready ones only, and the time left written back to the timeout (as Linux does). A
+ * descriptor in a set that is not open: EBADF. */
+static int64_t select_common(struct job *job, struct sc_call *c, int64_t n, const uint64_t set_gva[3],
+                             uint64_t timeout_gva, int64_t ns_per_unit)
+{
+    if (n < 0)
+        return -EINVAL;
+    struct proc *p = sc_proc(c);
+    if ((uint64_t)n > p->fds_max) /* as Linux: nothing beyond the table is looked at */
+        n = p->fds_max;
+    int64_t timeout_ns = -1;
+    if (timeout_gva) {
+        int rc = timeout_read(c, timeout_gva, ns_per_unit, &timeout_ns);
+        if (rc)
+            return rc;
+        if (gpa_range_check(sc_gm(c), timeout_gva, 16, GPERM_W, NULL))
+            return -EFAULT;
+    }
+    size_t words = ((size_t)n + 63) / 64;
+    uint64_t *in = calloc(6 * words + 1, sizeof *in); /* the sets asked, then the ready ones */
+    struct pollfd *pf = calloc((size_t)n + 1, sizeof *pf);
+    int64_t ret = in && pf ? 0 : -ENOMEM;
+    uint64_t *out = ret ? NULL : in + 3 * words;
+    for (int k = 0; k < 3 && !ret; k++) /* each set read once, and checked writable */
+        if (set_gva[k] && words &&
+            ((ret = gmem_copy_from(sc_gm(c), in + k * words, set_gva[k], words * 8)) ||
+             (ret = gpa_range_check(sc_gm(c), set_gva[k], words * 8, GPERM_W, NULL))))
+            break;
+    static const short want[3] = { SEL_IN, SEL_OUT, SEL_EX };
+    uint64_t np = 0;
+    for (int64_t fd = 0; fd < n && !ret; fd++) {
+        short ev = 0;
+        for (int k = 0; k < 3; k++)
+            if (in[k * words + (uint64_t)fd / 64] & (1ull << (fd % 64)))
+                ev |= want[k];
+        if (!ev)
+            continue;
+        if (!p->fds[fd].open) {
+            ret = -EBADF;
+            break;
+        }
+        pf[np++] = (struct pollfd){ .fd = (int)fd, .events = ev };
+    }
+    uint64_t start = mono_ns();
+    if (!ret)
+        ret = poll_fds(job, c, pf, np, timeout_ns);
+    int64_t count = 0;
+    for (uint64_t i = 0; i < np && ret >= 0; i++) {
+        if (pf[i].revents & POLLNVAL) { /* closed or revoked meanwhile */
+            ret = -EBADF;
+            break;
+        }
+        uint64_t fd = (uint64_t)pf[i].fd, w = fd / 64, bit = 1ull << (fd % 64);
+        for (int k = 0; k < 3; k++)
+            if ((in[k * words + w] & bit) && (pf[i].revents & want[k])) {
+                out[k * words + w] |= bit;
+                count++;
+            }
+    }
+    for (int k = 0; k < 3 && ret >= 0; k++)
+        if (set_gva[k] && words) {
+            int rc = gmem_copy_to(sc_gm(c), set_gva[k], out + k * words, words * 8);
+            if (rc)
+                ret = rc;
+        }
+    if (ret >= 0)
+        ret = count;
+    if (timeout_gva && (ret >= 0 || ret == -EINTR)) { /* the time left */
+        uint64_t spent = mono_ns() - start;
+        int64_t left = (uint64_t)timeout_ns > spent ? timeout_ns - (int64_t)spent : 0;
+        int64_t t[2] = { left / 1000000000, (left % 1000000000) / ns_per_unit };
+        gmem_copy_to(sc_gm(c), timeout_gva, t, sizeof t);
+    }
+    free(in);
+    free(pf);
+    return ret;
+}
+
+int64_t sys_select(struct job *job, struct sc_call *c)
+{
+    const uint64_t sets[3] = { c->a[1], c->a[2], c->a[3] };
+    return select_common(job, c, (int64_t)(int32_t)c->a[0], sets, c->a[4], 1000);
+}
+
+/* pselect6(n, in, out, ex, timespec, {sigmask pointer, its size}) */
+int64_t sys_pselect6(struct job *job, struct sc_call *c)
+{
+    if (c->a[5]) {
+        uint64_t sm[2];
+        int rc = gmem_copy_from(sc_gm(c), sm, c->a[5], sizeof sm);
+        if (rc)
+            return rc;
+        if (sm[0] && sm[1] != 8) /* the mask itself: signals are not delivered yet */
+            return -EINVAL;
+    }
+    const uint64_t sets[3] = { c->a[1], c->a[2], c->a[3] };
+    return select_common(job, c, (int64_t)(int32_t)c->a[0], sets, c->a[4], 1);
 }
