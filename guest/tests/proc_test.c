@@ -643,6 +643,11 @@ static int mode_pipes(void)
     close(p[0]);
     check_select();
     check_epoll();
+    int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+    char nb[4];
+    CHECK("/dev/null: writes go, reads end", nul >= 0 && write(nul, "abcde", 5) == 5 &&
+          read(nul, nb, sizeof nb) == 0, "fd %d errno %d", nul, errno);
+    close(nul);
     return check_done();
 }
 

@@ -22,6 +22,7 @@ fuzzer starts from inputs that reach deep into the code:
     tests/fuzz/seeds.py pool_request DIR  fuzz_pool_request.c: launch requests as isovm launch
                                     --pool sends them, and the refusals test_pool_wire covers
     tests/fuzz/seeds.py exec_script DIR fuzz_exec_script.c: #! lines, blanks, NULs, a long name
+    tests/fuzz/seeds.py sigframe DIR    fuzz_sigframe.c: signal frames rt_sigreturn reads
     tests/fuzz/seeds.py guest_mem DIR   fuzz_guest_mem.c: scripts mapping, touching, copying,
                                     dropping and unmapping, file ranges split and truncated,
                                     and the limit reached
@@ -532,7 +533,23 @@ def exec_script_seeds():
             'edge': b'#!' + b' ' * 250 + b'/bin/sh'}
 
 
-HARNESSES = {'exec_script': exec_script_seeds, 'guest_mem': guest_mem_seeds, 'pool_request': pool_request_seeds, 'http_request': http_request_seeds, 'keeper_msg': keeper_msg_seeds, 'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
+def sigframe_seeds():
+    """fuzz_sigframe.c: le64 rsp offset, then the job's stack from rsp - 8 (rt_sigframe)."""
+    def frame(rip, rsp, flags, fp=0, mask=0):
+        mc = [0] * 15 + [rsp, rip, flags]
+        b = struct.pack('<QQQQiIQ', 0x401000, 6, 0, 0, 0, 0, 0)  # pretcode, uc_flags, link, stack
+        b += struct.pack('<18Q', *mc) + struct.pack('<HHHH', 0x2b, 0, 0, 0x23)
+        b += struct.pack('<QQQQQ', 0, 0, mask, 0, fp) + b'\0' * 64 + struct.pack('<Q', mask)
+        return b + b'\0' * 128
+    off = struct.pack('<Q', 4096)
+    return {'good': off + frame(0x401000, 0x7fff0000, 0x246),
+            'kernel-rip': off + frame(0xffff800000001000, 0x7fff0000, 0x246),
+            'iopl': off + frame(0x401000, 0x7fff0000, 0x3202),
+            'fp-bad': off + frame(0x401000, 0x7fff0000, 0x202, fp=0x200008),
+            'short': struct.pack('<Q', 65530) + b'\1' * 40}
+
+
+HARNESSES = {'sigframe': sigframe_seeds, 'exec_script': exec_script_seeds, 'guest_mem': guest_mem_seeds, 'pool_request': pool_request_seeds, 'http_request': http_request_seeds, 'keeper_msg': keeper_msg_seeds, 'quota_budget': quota_budget_seeds, 'virtq': virtq_seeds, 'virtio_dev': dev_seeds, 'init_job': init_job_seeds,
              'image_check': image_check_seeds, 'modules_order': modules_order_seeds,
              'lsnap': lsnap_seeds, 'vnet': vnet_seeds, 'lnet_frame': lnet_frame_seeds, 'p9': p9_seeds}
 

@@ -32,6 +32,7 @@ const char *cap_origin_name(enum cap_origin origin)
     case CAP_FROM_PIPE: return "pipe";
     case CAP_FROM_EPOLL: return "epoll";
     case CAP_FROM_EVENTFD: return "eventfd";
+    case CAP_FROM_NULL: return "null";
     }
     return "?";
 }
@@ -47,6 +48,7 @@ const char *cap_kind_name(enum cap_kind kind)
     case CAP_PIPE: return "pipe";
     case CAP_EPOLL: return "epoll";
     case CAP_EVENTFD: return "eventfd";
+    case CAP_NULL: return "null";
     }
     return "?";
 }

@@ -91,7 +91,7 @@ int cap_create(struct cap_table *t, uint32_t parent, enum cap_kind kind, enum ca
         .id = t->next_id++, .gen = gen, .kind = kind, .origin = origin, .rights = rights,
         .expires_ns = expires_ns, .parent = parent, .host_fd = host_fd,
         .pinned = parent == CAP_NONE && origin != CAP_FROM_PIPE && origin != CAP_FROM_EPOLL &&
-                  origin != CAP_FROM_EVENTFD, .path = copy,
+                  origin != CAP_FROM_EVENTFD && origin != CAP_FROM_NULL, .path = copy,
     };
     if (p)
         p->children++;

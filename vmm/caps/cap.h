@@ -15,6 +15,7 @@ enum cap_kind {
     CAP_PIPE,     /* one end of a host pipe the job made (pipe, pipe2): a root of its own */
     CAP_EPOLL,    /* a host epoll instance the job made (epoll_create1): a root of its own */
     CAP_EVENTFD,  /* a host eventfd the job made (eventfd2): a root of its own */
+    CAP_NULL,     /* the job's /dev/null: a copy of the host's, a root of its own */
 };
 
 /* How an entry came to be (the audit log's "how" of each link in a chain). */
@@ -28,6 +29,7 @@ enum cap_origin {
     CAP_FROM_PIPE,     /* pipe/pipe2 (sys_pipe.c) */
     CAP_FROM_EPOLL,    /* epoll_create/epoll_create1 (sys_epoll.c) */
     CAP_FROM_EVENTFD,  /* eventfd/eventfd2 (sys_eventfd.c) */
+    CAP_FROM_NULL,     /* an open of /dev/null (sys_fs.c) */
 };
 
 /* A socket's or an endpoint's network facts (sys_net.c). */
@@ -78,7 +80,7 @@ void cap_table_fini(struct cap_table *t);
 static inline bool cap_is_stream(const struct cap *e)
 {
     return e->kind == CAP_CONSOLE || e->kind == CAP_PIPE || e->kind == CAP_EPOLL ||
-           e->kind == CAP_EVENTFD;
+           e->kind == CAP_EVENTFD || e->kind == CAP_NULL;
 }
 
 /* A new entry derived from `parent` (CAP_NONE: a root, pinned). Its rights must be a subset of

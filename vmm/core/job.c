@@ -14,6 +14,7 @@ int job_init(struct job *job, const struct policy *p)
 {
     job->policy = *p;
     job->vm.kvm.kvm_fd = job->vm.kvm.vm_fd = -1; /* nothing to close until vm_create */
+    job->devnull_fd = -1;
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ERRORCHECK);
@@ -52,6 +53,8 @@ int job_init(struct job *job, const struct policy *p)
 
 void job_fini(struct job *job)
 {
+    if (job->devnull_fd >= 0)
+        close(job->devnull_fd);
     for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
         pthread_cond_destroy(&job->threads[i].wake);
     pthread_mutex_destroy(&job->lock);
@@ -128,25 +131,25 @@ uint64_t job_cpu_ns(struct job *job)
 
 int job_wait_until(struct job *job, struct vthread *self, uint64_t deadline_ns)
 {
-    if (thread_stopping(self))
+    if (thread_interrupted(self))
         return -EINTR;
     if (mono_ns() >= deadline_ns)
         return 0;
     struct timespec ts = ns_ts(deadline_ns);
     pthread_cond_timedwait(&self->wake, &job->lock, &ts);
-    return thread_stopping(self) ? -EINTR : 0;
+    return thread_interrupted(self) ? -EINTR : 0;
 }
 
 int job_sleep_until(struct job *job, struct vthread *self, uint64_t deadline_ns)
 {
     struct timespec ts = ns_ts(deadline_ns);
     for (;;) {
-        if (thread_stopping(self))
+        if (thread_interrupted(self))
             return -EINTR;
         if (mono_ns() >= deadline_ns)
             return 0;
         int rc = pthread_cond_timedwait(&self->wake, &job->lock, &ts);
         if (rc == ETIMEDOUT)
-            return thread_stopping(self) ? -EINTR : 0;
+            return thread_interrupted(self) ? -EINTR : 0;
     }
 }

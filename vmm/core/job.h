@@ -11,6 +11,8 @@
 #include "policy/policy.h"
 #include "limits/io_throttle.h"
 #include "vmm/core/proc.h"
+#include "vmm/core/sigframe.h"
+#include "vmm/core/sigframe.h"
 #include "vmm/core/sc_call.h"
 #include "vmm/core/vm.h"
 
@@ -90,6 +92,11 @@ struct vthread {
     uint64_t clear_child_tid;     /* CLONE_CHILD_CLEARTID / set_tid_address */
     uint64_t robust_list, robust_len;
     uint64_t sig_blocked;
+    uint64_t sig_pending;         /* signals for this thread (and the process's it was given) */
+    struct sig_rec sig_rec[64];
+    struct sig_altstack altstack; /* sigaltstack */
+    uint64_t sig_saved_mask;      /* rt_sigsuspend's caller's mask, back once a handler runs */
+    bool sig_restore_mask;
     uint64_t tlb_gen;             /* page-table generation this vCPU has flushed up to */
     pthread_cond_t wake;          /* waited on with job->lock: futex, sleeps, throttling */
     uint64_t futex_addr;          /* valid while futex_waiting */
@@ -177,6 +184,8 @@ struct job {
     const char *exe_path;        /* readlink("/proc/self/exe") answer */
     char *exe_path_owned;        /* exe_path when isovm allocated it */
     struct exec_cache *exec_cache; /* programs execve read (vmm/sys/exec_cache.h); NULL: none yet */
+    int devnull_fd;              /* the host's /dev/null, opened before the VMM's filter: each
+                                  * open of the job's /dev/null is a copy (-1: none) */
     uint64_t rlimits[16][2];
     struct cap_table *caps;      /* every capability the job holds (vmm/caps/cap.h) */
     unsigned holds_expiring;     /* calls holding an entry that can expire (vmm/caps/cap_hold.h) */
@@ -210,6 +219,19 @@ static inline bool thread_stopping(const struct vthread *t)
            atomic_load(&t->killed);
 }
 
+/* The signals t could take now: pending for it or its process, not blocked. */
+static inline uint64_t thread_sig_ready(const struct vthread *t)
+{
+    return (t->sig_pending | t->proc->sig_pending) & ~t->sig_blocked;
+}
+
+/* Is t's blocking call to end: t stops, or a signal waits for it (its handler runs at the
+ * call's end, which then restarts or fails with EINTR). */
+static inline bool thread_interrupted(const struct vthread *t)
+{
+    return thread_stopping(t) || thread_sig_ready(t);
+}
+
 /* The job thread this host thread runs (set by its run loop; NULL elsewhere: the supervisor,
  * tests). */
 extern _Thread_local struct vthread *job_current_thread;
@@ -218,7 +240,7 @@ extern _Thread_local struct vthread *job_current_thread;
  * process does. For the loops around host calls that a kick interrupts (EINTR). */
 static inline bool job_call_ending(const struct job *job)
 {
-    return job_current_thread ? thread_stopping(job_current_thread) : atomic_load(&job->stop);
+    return job_current_thread ? thread_interrupted(job_current_thread) : atomic_load(&job->stop);
 }
 
 /* Set up the job's lock, thread slots and I/O throttles from its policy (its descriptors and
@@ -243,12 +265,13 @@ void job_count_denied(struct job *job, uint64_t nr);
 uint64_t job_cpu_ns(struct job *job);
 
 /* Sleep the calling job thread until CLOCK_MONOTONIC deadline_ns, with job->lock held (released
- * while waiting). 0 at the deadline, -EINTR when the job stops first. */
+ * while waiting). 0 at the deadline, -EINTR when the job stops or a signal comes first. */
 int job_sleep_until(struct job *job, struct vthread *self, uint64_t deadline_ns);
 
 /* Wait on the calling thread's condition, job->lock released meanwhile, until CLOCK_MONOTONIC
  * deadline_ns, a wake-up (job_wake_all: a new quota period, a revocation) or the job's end.
- * 0 (the caller looks again: it may be early), or -EINTR when the job is ending. */
+ * 0 (the caller looks again: it may be early), or -EINTR when the job is ending or a signal
+ * waits for the thread (thread_interrupted). */
 int job_wait_until(struct job *job, struct vthread *self, uint64_t deadline_ns);
 
 /* Tell the supervisor to look at the job again now (threads changed, the job ended). */

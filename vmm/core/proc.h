@@ -19,6 +19,13 @@ struct sig_state {
     uint64_t action[64][4];   /* handler, flags, restorer, mask as the job gave them */
 };
 
+/* A pending signal's details, for its siginfo. */
+struct sig_rec {
+    int32_t code;             /* si_code: SI_USER, SI_TKILL, CLD_EXITED, ... */
+    int32_t pid, status;      /* the sender (or the child that ended), and the child's status */
+    uint64_t addr;            /* a fault's address */
+};
+
 /* The program a process runs: its file, kept open for an exec of /proc/self/exe, and the path
  * readlink("/proc/self/exe") answers. Shared by the processes a fork made until they exec.
  * job->lock held for every use. */
@@ -81,6 +88,8 @@ struct proc {
     unsigned umask;              /* applied to every mode it creates with (umask(2)) */
     int pdeathsig;               /* prctl PR_SET_PDEATHSIG: recorded and read back */
     struct sig_state sig;
+    uint64_t sig_pending;        /* sent to the process while every thread blocked them */
+    struct sig_rec sig_rec[64];
 };
 
 struct job;

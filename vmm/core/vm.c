@@ -502,6 +502,100 @@ int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *v)
     return vcpu_ioctl(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
 }
 
+int vcpu_fxsave_get(struct vcpu *v, uint8_t fx[512])
+{
+    struct kvm_fpu f;
+    int rc = vcpu_ioctl(v, KVM_GET_FPU, &f, "KVM_GET_FPU");
+    if (rc)
+        return rc;
+    memset(fx, 0, 512);
+    memcpy(fx + 0, &f.fcw, 2);
+    memcpy(fx + 2, &f.fsw, 2);
+    fx[4] = f.ftwx;
+    memcpy(fx + 6, &f.last_opcode, 2);
+    memcpy(fx + 8, &f.last_ip, 8);
+    memcpy(fx + 16, &f.last_dp, 8);
+    memcpy(fx + 24, &f.mxcsr, 4);
+    uint32_t mxcsr_mask = 0xffff;
+    memcpy(fx + 28, &mxcsr_mask, 4);
+    memcpy(fx + 32, f.fpr, sizeof f.fpr);
+    memcpy(fx + 160, f.xmm, sizeof f.xmm);
+    return 0;
+}
+
+int vcpu_fxsave_set(struct vcpu *v, const uint8_t fx[512])
+{
+    struct kvm_fpu f;
+    memset(&f, 0, sizeof f);
+    memcpy(&f.fcw, fx + 0, 2);
+    memcpy(&f.fsw, fx + 2, 2);
+    f.ftwx = fx[4];
+    memcpy(&f.last_opcode, fx + 6, 2);
+    memcpy(&f.last_ip, fx + 8, 8);
+    memcpy(&f.last_dp, fx + 16, 8);
+    memcpy(&f.mxcsr, fx + 24, 4);
+    f.mxcsr &= 0xffff; /* reserved bits: never given to the CPU */
+    memcpy(f.fpr, fx + 32, sizeof f.fpr);
+    memcpy(f.xmm, fx + 160, sizeof f.xmm);
+    return vcpu_ioctl(v, KVM_SET_FPU, &f, "KVM_SET_FPU");
+}
+
+int vcpu_enter_user(struct vm *vm, struct vcpu *v, const struct kvm_regs *user, uint64_t fs_base)
+{
+    struct kvm_sregs sr;
+    int rc;
+    if ((rc = vcpu_ioctl(v, KVM_GET_SREGS, &sr, "KVM_GET_SREGS")))
+        return rc;
+    /* iretq's frame at the top of the vCPU's firmware stack, room below it for the stub's push */
+    uint64_t top = ISOVM_FW_STACK_GPA + (uint64_t)(v->index + 1) * ISOVM_PAGE_SIZE;
+    uint64_t frame_gpa = top - 6 * 8;
+    uint64_t frame[5] = { user->rip, ISOVM_SEL_UCODE | 3, user->rflags, user->rsp,
+                          ISOVM_SEL_UDATA | 3 };
+    void *dst = gmem_host_ptr(&vm->gm, frame_gpa, sizeof frame);
+    struct isovm_hcblock *blk = gmem_host_ptr(&vm->gm, v->block_gpa, sizeof *blk);
+    if (!dst || !blk)
+        return -EPROTO;
+    memcpy(dst, frame, sizeof frame);
+    blk->action = 0; /* what the firmware would have done on the way back: done here */
+    sr.cs = seg_make(ISOVM_SEL_KCODE, 0xb, 0, 1);
+    sr.ss = seg_make(ISOVM_SEL_KDATA, 0x3, 0, 0);
+    if ((rc = vcpu_ioctl(v, KVM_SET_SREGS, &sr, "KVM_SET_SREGS")))
+        return rc;
+    struct {
+        struct kvm_msrs h;
+        struct kvm_msr_entry e[3];
+    } msrs = { .h = { .nmsrs = 3 }, .e = {
+        { .index = MSR_KERNEL_GS_BASE, .data = v->block_gpa },
+        { .index = MSR_GS_BASE, .data = 0 },
+        { .index = MSR_FS_BASE, .data = fs_base },
+    } };
+    if (ioctl(v->fd, KVM_SET_MSRS, &msrs) != 3) {
+        log_err("vCPU %d: KVM_SET_MSRS: could not set the segment bases", v->index);
+        return -EIO;
+    }
+    struct kvm_regs regs = *user;
+    regs.rip = vm->fw.tlb_flush_gpa;
+    regs.rsp = frame_gpa;
+    regs.rflags = 0x2;
+    return vcpu_ioctl(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+}
+
+int vcpu_user_regs(struct vcpu *v, struct kvm_regs *regs)
+{
+    struct kvm_sregs sr;
+    struct kvm_vcpu_events ev;
+    int rc;
+    if ((rc = vcpu_ioctl(v, KVM_GET_SREGS, &sr, "KVM_GET_SREGS")) ||
+        (rc = vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS")))
+        return rc;
+    if ((sr.cs.selector & 3) != 3 || ev.exception.injected || ev.exception.pending ||
+        ev.interrupt.injected || ev.nmi.injected)
+        return 0;
+    if ((rc = vcpu_ioctl(v, KVM_GET_REGS, regs, "KVM_GET_REGS")))
+        return rc;
+    return 1;
+}
+
 void vcpu_destroy(struct vm *vm, struct vcpu *v)
 {
     if (v->run)

@@ -95,6 +95,22 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, int index, uint64_t entry, uin
 int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *vcpu);
 
 void vcpu_destroy(struct vm *vm, struct vcpu *vcpu);
+
+/* The x87/SSE state in fxsave's 512-byte format (a signal frame's fpstate), and back. 0 or
+ * the ioctl's -errno. */
+int vcpu_fxsave_get(struct vcpu *vcpu, uint8_t fx[512]);
+int vcpu_fxsave_set(struct vcpu *vcpu, const uint8_t fx[512]);
+
+/* Resume the vCPU in ring 3 with exactly these registers (rip, rsp, rflags too: iretq through
+ * the firmware's TLB-flush stub, which reloads CR3 first), FS base fs_base, GS as the user's
+ * (its base 0, the request block in KERNEL_GS_BASE), and the request block's pending actions
+ * dropped: a signal handler's entry, rt_sigreturn. regs->rip is the user rip. 0 or -errno. */
+int vcpu_enter_user(struct vm *vm, struct vcpu *vcpu, const struct kvm_regs *regs,
+                    uint64_t fs_base);
+
+/* Is the vCPU stopped in ring 3, with no event on its way in (a kick's exit)? 1 yes (and its
+ * registers in *regs), 0 no, or -errno. */
+int vcpu_user_regs(struct vcpu *vcpu, struct kvm_regs *regs);
 void vm_destroy(struct vm *vm);
 
 /* Move a made VM from *src to *dst (the paging hook points into the struct); *src is left

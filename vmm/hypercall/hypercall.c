@@ -7,6 +7,7 @@
 #include "vmm/core/determinism.h"
 #include "lib/log.h"
 #include "vmm/sys/read_cache.h"
+#include "vmm/sys/sys.h"
 #include "vmm/hypercall/syscall_filter.h"
 #include "vmm/hypercall/syscall_table.h"
 
@@ -37,7 +38,8 @@ int hypercall_handle(struct job *job, struct vthread *t, uint32_t value)
     if (!blk)
         return -EPROTO;
     /* Single fetch: everything the VMM decides on comes from this copy. */
-    struct sc_call c = { .nr = blk->nr, .user_rip = blk->user_rip, .self = t };
+    struct sc_call c = { .nr = blk->nr, .user_rip = blk->user_rip, .user_rsp = blk->user_rsp,
+                         .self = t };
     memcpy(c.a, blk->arg, sizeof c.a);
     job->stats.hypercalls_total++;
     read_cache_sync(job, t); /* what the firmware served since the last exit, first */
@@ -64,6 +66,13 @@ int hypercall_handle(struct job *job, struct vthread *t, uint32_t value)
     }
     if (ret == SC_STOP)
         return 1;
+    bool redirected = ret == SC_REDIRECT;
+    if (!redirected && (thread_sig_ready(t) || t->sig_restore_mask)) {
+        int64_t d = sig_deliver_syscall(job, t, &c, ret); /* a handler runs now */
+        if (d == SC_STOP)
+            return 1;
+        redirected = d == 1;
+    }
     struct guest_mem *gm = t->proc->gm; /* the caller's space (as the call left it) */
     if (gm->nfiles)
         cap_maps_sweep(job, gm); /* a mapped file's capability past its deadline: no access */
@@ -77,6 +86,10 @@ int hypercall_handle(struct job *job, struct vthread *t, uint32_t value)
         }
     }
     uint64_t gen = atomic_load(&job->tlb_gen);
+    if (redirected) { /* the firmware's stub reloads CR3 on the way */
+        t->tlb_gen = gen;
+        return 0;
+    }
     if (t->tlb_gen != gen) {
         c.action |= ISOVM_ACT_FLUSH_TLB;
         t->tlb_gen = gen;

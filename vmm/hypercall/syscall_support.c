@@ -69,13 +69,18 @@ const struct sc_support_row syscall_support[] = {
     P(sysinfo, "the job's machine: RAM its memory limit, no swap, its uptime and threads"),
     Y(umask, "the job's, inherited from isovm launch"),
     /* signals */
-    P(rt_sigaction, "recorded; no handler is run yet"),
-    P(rt_sigprocmask, "the mask is kept per thread; nothing is delivered"),
-    P(sigaltstack, "recorded"),
-    P(kill, "to the job's processes (pid, group, -1): ends one as Linux's default action would, "
-            "unless ignored (handlers are not run yet)"),
-    P(tkill, "as kill"),
-    P(tgkill, "as kill"),
+    P(rt_sigaction, "handlers run on a Linux frame (x87/SSE state: AVX's upper halves are not "
+                    "saved); SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_ONSTACK; SA_RESTORER needed"),
+    Y(rt_sigprocmask),
+    Y(rt_sigpending),
+    P(sigaltstack, "SS_AUTODISARM accepted and not applied"),
+    P(kill, "to the job's processes (pid, group, -1); no job control: stop signals are ignored"),
+    P(tkill, "as kill, to one thread"),
+    P(tgkill, "as kill, to one thread"),
+    P(rt_sigreturn, "the frame is checked: a kernel or non-canonical rip or rsp, or reserved "
+                    "MXCSR bits, kill with SIGSEGV; cs, ss never read"),
+    P(rt_sigsuspend, "a signal taken in the firmware's few instructions waits for the next exit"),
+    Y(pause),
     /* time and randomness */
     P(clock_gettime, "the host's clocks, or the virtual clock in deterministic mode"),
     Y(clock_getres),
@@ -169,8 +174,6 @@ const struct sc_support_row syscall_support[] = {
     P(epoll_pwait, "the signal mask is checked; signals are not delivered"),
     P(eventfd2, "a host eventfd held as a capability: EFD_SEMAPHORE, EFD_NONBLOCK, EFD_CLOEXEC"),
     P(eventfd, "as eventfd2 with no flags"),
-    N(rt_sigreturn, "signals are not delivered yet"),
-    N(rt_sigsuspend, "signals are not delivered yet"),
     N(rt_sigtimedwait, "signals are not delivered yet"),
     N(alarm, "no signalling timers yet"),
     N(setitimer, "no signalling timers yet"),

@@ -252,6 +252,7 @@ int launch_run(const struct launch_opts *o)
      * and from here it alone decides the modes of what the job creates: the VMM's is 0 (it
      * creates nothing more itself: the report and audit log are open) */
     job->procs[0].umask = (unsigned)umask(0) & 0777;
+    job->devnull_fd = open("/dev/null", O_RDWR | O_CLOEXEC); /* -1 (a jail without it): none */
     int proc_rc = sys_fs_proc_dir_open();
     if (proc_rc < 0 && proc_rc != -ENOENT)
         log_debug("no /proc/self/fd: %s", strerror(-proc_rc));

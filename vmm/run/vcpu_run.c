@@ -11,6 +11,7 @@
 #include "firmware/abi.h"
 #include "vmm/core/fault.h"
 #include "vmm/hypercall/hypercall.h"
+#include "vmm/sys/sys.h"
 #include "lib/log.h"
 
 /* The kick: SIGUSR1 to a vCPU thread. Its handler sets immediate_exit, so a kick that lands
@@ -173,7 +174,12 @@ void vcpu_run(struct job *job, struct vthread *t)
             if (e == EINTR || e == EAGAIN) {
                 pthread_mutex_lock(&job->lock);
                 job->stats.exits_intr++;
+                /* a kick for a signal: its handler runs now if the job was in ring 3 */
+                int64_t d = thread_sig_ready(t) && !thread_stopping(t) ? sig_deliver_async(job, t)
+                                                                       : 0;
                 pthread_mutex_unlock(&job->lock);
+                if (d == SC_STOP)
+                    break;
                 continue;
             }
             pthread_mutex_lock(&job->lock);

@@ -50,18 +50,32 @@ int64_t sys_setsid(struct job *, struct sc_call *);
 int64_t sys_getsid(struct job *, struct sc_call *);
 int64_t sys_getid(struct job *, struct sc_call *);
 int64_t sys_getrandom(struct job *, struct sc_call *);
-int64_t sys_rt_sigaction(struct job *, struct sc_call *);
-int64_t sys_rt_sigprocmask(struct job *, struct sc_call *);
-int64_t sys_sigaltstack(struct job *, struct sc_call *);
 int64_t sys_prlimit64(struct job *, struct sc_call *);
 int64_t sys_getrlimit(struct job *, struct sc_call *);
+int64_t sys_enosys_quiet(struct job *, struct sc_call *);
+
+/* signals (sys_signal.c) */
+int64_t sys_rt_sigaction(struct job *, struct sc_call *);
+int64_t sys_rt_sigprocmask(struct job *, struct sc_call *);
+int64_t sys_rt_sigpending(struct job *, struct sc_call *);
+int64_t sys_sigaltstack(struct job *, struct sc_call *);
+int64_t sys_rt_sigsuspend(struct job *, struct sc_call *);
+int64_t sys_pause(struct job *, struct sc_call *);
+int64_t sys_rt_sigreturn(struct job *, struct sc_call *);
 int64_t sys_kill(struct job *, struct sc_call *);
-/* sig (1..64) from the caller to live process p, as kill sends it: SC_STOP when the caller's
- * own process ends (or the job). */
-int64_t sys_signal_proc(struct job *job, const struct sc_call *c, struct proc *p, uint64_t sig);
 int64_t sys_tkill(struct job *, struct sc_call *);
 int64_t sys_tgkill(struct job *, struct sc_call *);
-int64_t sys_enosys_quiet(struct job *, struct sc_call *);
+/* sig (1..64) to process p, or its thread t (NULL: a thread of p that takes it), from call c
+ * (NULL: from isovm): ignored, ends p (SIGKILL, or a default action with a thread to take it),
+ * or pending until a thread takes it. SC_STOP when the caller's own process ended. */
+int64_t sig_send(struct job *job, const struct sc_call *c, struct proc *p, struct vthread *t,
+                 int sig, const struct sig_rec *r);
+/* Run the calling thread's ready signals at its syscall's end (ret: the call's answer) or after
+ * a kick out of the guest (ring 3 only): 0 (none ran: resume as is), 1 (the vCPU was sent to a
+ * handler), SC_STOP (its process ended). job->lock held. */
+int64_t sig_deliver_syscall(struct job *job, struct vthread *t, const struct sc_call *c,
+                            int64_t ret);
+int64_t sig_deliver_async(struct job *job, struct vthread *t);
 
 /* threads (sys_thread.c) */
 int64_t sys_exit(struct job *, struct sc_call *);

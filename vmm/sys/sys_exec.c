@@ -254,9 +254,11 @@ static int others_end(struct job *job, struct vthread *self)
             atomic_store(&t->killed, true);
     }
     proc_wake(job, p, true);
-    int rc = 0;
-    while (p->threads_hosted > 1 && !rc)
-        rc = job_wait_until(job, self, mono_ns() + 100000000ull);
+    int rc = 0; /* a signal does not stop it: only the process's or the job's end */
+    while (p->threads_hosted > 1 && !(rc = thread_stopping(self) ? -EINTR : 0)) {
+        struct timespec ts = ns_ts(mono_ns() + 100000000ull);
+        pthread_cond_timedwait(&self->wake, &job->lock, &ts);
+    }
     p->execing = false;
     return rc;
 }
@@ -272,7 +274,7 @@ static void signals_reset(struct proc *p)
 }
 
 /* Past the point of no return: the caller's process gets the new image. SC_STOP when it
- * cannot (the process is killed, as Linux kills it), else 0. */
+ * cannot (the process is killed, as Linux kills it), else SC_REDIRECT. */
 static int64_t exec_commit(struct job *job, struct sc_call *c, const struct proc_image *img,
                            struct exec_args *a, const char *filename, struct exec_file *f)
 {
@@ -338,7 +340,7 @@ static int64_t exec_commit(struct job *job, struct sc_call *c, const struct proc
     audit_exec(job, p->pid, c->nr, f->guest, f->cap_id, a->argc ? strs[0] : "");
     unmap(strs, strs_len);
     log_debug("process %d execs %s", p->pid, f->guest);
-    return 0;
+    return SC_REDIRECT; /* the vCPU starts the new image: no answer to write */
 }
 
 static int64_t do_execve(struct job *job, struct sc_call *c, uint64_t dirfd, uint64_t path_gva,

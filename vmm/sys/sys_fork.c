@@ -221,6 +221,12 @@ void proc_release(struct job *job, struct proc *p)
         job->procs_held--;
     } else {
         proc_wake(job, parent, false); /* a wait4 looks again */
+        if (p->exit_signal) { /* SIGCHLD, as the child asked (clone's low byte) */
+            int st = p->wait_status, sig = st & 0x7f;
+            struct sig_rec r = { .code = sig ? (st & 0x80 ? 3 : 2) : 1, .pid = p->pid,
+                                 .status = sig ? sig : (st >> 8) & 0xff };
+            sig_send(job, NULL, parent, NULL, p->exit_signal, &r);
+        }
     }
     job_notify_supervisor(job);
 }

@@ -290,6 +290,28 @@ int64_t sys_newfstatat(struct job *job, struct sc_call *c)
                     O_DSYNC | O_SYNC | GUEST_O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | \
                     O_PATH)
 
+/* The job's /dev/null: a root capability of its own on a copy of the host's (reads end at
+ * once, writes go nowhere), with the access mode asked for. */
+static int64_t null_open(struct job *job, struct sc_call *c, bool cloexec, uint32_t acc,
+                         uint32_t status)
+{
+    if (job->devnull_fd < 0)
+        return -ENOENT;
+    int h = fcntl(job->devnull_fd, F_DUPFD_CLOEXEC, 0);
+    if (h < 0)
+        return -errno;
+    uint32_t rights = CAP_R_STAT | (acc != O_WRONLY ? CAP_R_READ : 0) |
+                      (acc != O_RDONLY ? CAP_R_WRITE : 0);
+    int fd = fd_new_cap(job, c, CAP_NONE, CAP_NULL, CAP_FROM_NULL, rights, 0, h, "/dev/null",
+                        cloexec, acc);
+    if (fd < 0) {
+        close(h);
+        return fd;
+    }
+    sc_proc(c)->fds[fd].status = status;
+    return fd;
+}
+
 static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint64_t path,
                        uint64_t flags, uint64_t mode)
 {
@@ -305,8 +327,14 @@ static int64_t do_open(struct job *job, struct sc_call *c, uint64_t dirfd, uint6
      * and clears O_NONBLOCK again) */
     uint64_t host_flags =
         flags & ~(uint64_t)(O_NONBLOCK | O_NOCTTY | GUEST_O_LARGEFILE | O_CLOEXEC);
+    char raw[PATH_MAX];
+    long n = fs_path_copy(c, path, raw); /* read once */
+    if (n < 0)
+        return n;
+    if (!strcmp(raw, "/dev/null") && !opath) /* every job has one (shells redirect to it) */
+        return null_open(job, c, cloexec, acc, status);
     struct fs_target t;
-    int rc = fs_resolve_gva(job, c, dirfd, path, &t);
+    int rc = fs_resolve(job, c, dirfd, raw, &t);
     if (rc)
         return rc;
     if (fs_target_virtual(&t)) /* "/" and the directories above grants cannot be opened */

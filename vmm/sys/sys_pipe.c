@@ -1,7 +1,6 @@
 /* Pipes: pipe and pipe2 make a host pipe whose two ends the job holds as capabilities of their own. */
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 #include "vmm/caps/fd.h"
 #include "vmm/sys/sys.h"
@@ -55,12 +54,4 @@ int64_t sys_pipe(struct job *job, struct sc_call *c)
 {
     c->a[1] = 0;
     return sys_pipe2(job, c);
-}
-
-int64_t sys_pipe_broken(struct job *job, struct sc_call *c)
-{
-    const uint64_t *a = sc_proc(c)->sig.action[SIGPIPE - 1];
-    if (a[0] == (uint64_t)(uintptr_t)SIG_IGN)
-        return -EPIPE;
-    return sys_signal_proc(job, c, sc_proc(c), SIGPIPE) == SC_STOP ? SC_STOP : -EPIPE;
 }
