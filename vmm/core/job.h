@@ -237,10 +237,18 @@ static inline bool thread_interrupted(const struct vthread *t)
 extern _Thread_local struct vthread *job_current_thread;
 
 /* Is the call the current host thread is making to end: the job ends, or (on a job thread) its
- * process does. For the loops around host calls that a kick interrupts (EINTR). */
+ * process does, or a signal waits for the thread (thread_interrupted). For the loops around host
+ * calls that a kick interrupts (EINTR). */
 static inline bool job_call_ending(const struct job *job)
 {
     return job_current_thread ? thread_interrupted(job_current_thread) : atomic_load(&job->stop);
+}
+
+/* Is the calling job thread's call to end for good (its process or the job ends)? A signal does
+ * not count: for the few calls Linux never interrupts (execve reading its program). */
+static inline bool job_call_stopping(const struct job *job)
+{
+    return job_current_thread ? thread_stopping(job_current_thread) : atomic_load(&job->stop);
 }
 
 /* Set up the job's lock, thread slots and I/O throttles from its policy (its descriptors and

@@ -167,7 +167,7 @@ static int file_read(struct job *job, int fd, uint64_t max, struct exec_file *f)
         int rc = 0;
         while (got < size) {
             ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
-            if (n < 0 && errno == EINTR && !job_call_ending(job))
+            if (n < 0 && errno == EINTR && !job_call_stopping(job))
                 continue;
             if (n <= 0) {
                 rc = n < 0 ? (errno == EINTR ? -EINTR : -EIO) : 0;
@@ -176,7 +176,7 @@ static int file_read(struct job *job, int fd, uint64_t max, struct exec_file *f)
             got += (size_t)n;
         }
         pthread_mutex_lock(&job->lock);
-        if (rc || job_call_ending(job)) {
+        if (rc || job_call_stopping(job)) {
             unmap(buf, map_len);
             return rc ? rc : -EINTR;
         }

@@ -394,9 +394,13 @@ static int64_t sig_run(struct job *job, struct vthread *t, struct sig_context *c
         if (sig_ignored(p, sig))
             continue;
         if (a[0] == (uint64_t)(uintptr_t)SIG_DFL) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "job killed by %s (delivered when it was unblocked)",
-                     signal_name(sig));
+            char msg[200], who[48];
+            if (r.pid == p->pid && r.code <= 0)
+                snprintf(who, sizeof who, "the job to itself");
+            else
+                snprintf(who, sizeof who, "its process %d", r.pid);
+            snprintf(msg, sizeof msg, "job killed by %s: sent by %s, taken once unblocked, at "
+                     "rip 0x%llx", signal_name(sig), who, (unsigned long long)ctx->rip);
             proc_end(job, p, proc_status_signaled(sig), msg);
             return SC_STOP;
         }
