@@ -1,10 +1,11 @@
 /* Signal delivery (issue 17 part 5): handlers on a Linux frame with siginfo and ucontext, masks
  * and pending signals, SA_RESTART and EINTR, rt_sigsuspend, SIGCHLD, the alternate stack,
  * SA_RESETHAND and SA_NODEFER, a signal to a thread spinning in user code, a default action
- * once unblocked; hostile: forged rt_sigreturn frames, a handler in the firmware's space.
+ * once unblocked, CPU faults (SIGSEGV, SIGFPE) to handlers; hostile: forged rt_sigreturn frames, a handler in the firmware's space.
  * Prints one line per check, then "all checks passed". */
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -227,6 +228,64 @@ static void check_default_when_unblocked(void)
           WIFSIGNALED(st) && WTERMSIG(st) == SIGUSR1, "status 0x%x", st);
 }
 
+static sigjmp_buf fault_jmp;
+static volatile uintptr_t fault_addr;
+static volatile int fault_code, fault_sig;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    fault_sig = sig;
+    fault_code = si->si_code;
+    fault_addr = (uintptr_t)si->si_addr;
+    siglongjmp(fault_jmp, 1);
+}
+
+/* CPU faults go to the job's handler: a bad pointer (SIGSEGV, SEGV_MAPERR, the address) and a
+ * division by zero (SIGFPE, FPE_INTDIV); the job goes on after siglongjmp */
+static void check_faults(void)
+{
+    handle(SIGSEGV, 0);
+    handle(SIGFPE, 0);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL);
+    sigaction(SIGFPE, &sa, NULL);
+    fault_sig = 0;
+    if (sigsetjmp(fault_jmp, 1) == 0) {
+        volatile int *bad = (int *)0x1230;
+        *bad = 1;
+    }
+    CHECK("SIGSEGV to a handler: the address, SEGV_MAPERR", fault_sig == SIGSEGV &&
+          fault_addr == 0x1230 && fault_code == SEGV_MAPERR, "sig %d addr %lx code %d", fault_sig,
+          (unsigned long)fault_addr, fault_code);
+    fault_sig = 0;
+    volatile int zero = 0, x = 7;
+    if (sigsetjmp(fault_jmp, 1) == 0)
+        x = x / zero;
+    CHECK("SIGFPE to a handler: FPE_INTDIV", fault_sig == SIGFPE && fault_code == FPE_INTDIV,
+          "sig %d code %d", fault_sig, fault_code);
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGFPE, SIG_DFL);
+    /* blocked: the default action, as Linux forces it */
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigaction(SIGSEGV, &sa, NULL);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGSEGV);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        volatile int *bad = (int *)0x1230;
+        *bad = 1;
+        _exit(0);
+    }
+    int st = status_of(pid);
+    CHECK("a fault whose signal is blocked ends the process", WIFSIGNALED(st) &&
+          WTERMSIG(st) == SIGSEGV, "status 0x%x", st);
+}
+
 /* ---- hostile ----------------------------------------------------------------------------- */
 
 static void exit42(void) { _exit(42); }
@@ -312,6 +371,7 @@ int main(void)
     check_altstack_and_flags();
     check_async();
     check_default_when_unblocked();
+    check_faults();
     check_hostile();
     return check_done();
 }

@@ -151,6 +151,8 @@ int fault_handle(struct job *job, struct vthread *t)
         return 1;
     }
     int sig = fault_signal(f.vector);
+    if (job->on_user_fault && job->on_user_fault(job, t, &f, q[1], q[2], sig) == 1)
+        return 0; /* its handler runs (the vCPU was sent there) */
     fault_describe(&f, sig, line, sizeof line);
     char msg[300];
     snprintf(msg, sizeof msg, "job killed by %s", line);

@@ -73,6 +73,7 @@ enum vthread_state {
 
 /* One job thread: a vCPU and the host thread that runs it. */
 struct exec_cache;
+struct fault_info;
 
 struct vthread {
     struct job *job;
@@ -168,6 +169,11 @@ struct job {
     /* Start a host thread running t's vCPU: vmm/run/vthread.c's vthread_start, set at launch.
      * clone (vmm/sys/) starts threads through it without depending on the run loop. */
     int (*thread_start)(struct job *job, struct vthread *t);
+    /* A CPU fault in ring 3 the job may handle (vmm/sys/sys_signal.c's sig_deliver_fault, set
+     * at launch; NULL: none is): 1 when t's vCPU was sent to its handler, else 0 (it ends the
+     * process). f is the exception frame, rax and rdx the job's (the firmware saved them). */
+    int (*on_user_fault)(struct job *job, struct vthread *t, const struct fault_info *f,
+                         uint64_t rax, uint64_t rdx, int sig);
     pthread_t supervisor;        /* the thread that runs the CPU governor (woken by SIGUSR2) */
     bool supervised;             /* supervisor is set */
     uint64_t supervisor_wake_ns; /* when the supervisor looks next on its own (0: unknown) */

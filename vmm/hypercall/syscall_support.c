@@ -69,8 +69,8 @@ const struct sc_support_row syscall_support[] = {
     P(sysinfo, "the job's machine: RAM its memory limit, no swap, its uptime and threads"),
     Y(umask, "the job's, inherited from isovm launch"),
     /* signals */
-    P(rt_sigaction, "handlers run on a Linux frame (x87/SSE state: AVX's upper halves are not "
-                    "saved); SA_RESTART, SA_NODEFER, SA_RESETHAND, SA_ONSTACK; SA_RESTORER needed"),
+    P(rt_sigaction, "handlers run on a Linux frame, CPU faults' too (x87/SSE state: AVX's upper "
+                    "halves are not saved); SA_RESTART, NODEFER, RESETHAND, ONSTACK; SA_RESTORER needed"),
     Y(rt_sigprocmask),
     Y(rt_sigpending),
     P(sigaltstack, "SS_AUTODISARM accepted and not applied"),

@@ -166,6 +166,7 @@ int launch_run(const struct launch_opts *o)
     job->phase_ns[PH_LAUNCH] = t0;
     job->phase_ns[PH_PROGRAM] = mono_ns(); /* the file was read before the job existed */
     job->thread_start = vthread_start;
+    job->on_user_fault = sig_deliver_fault;
     determinism_init(job);
     struct control_server ctl;
     control_init(&ctl);

@@ -76,6 +76,10 @@ int64_t sig_send(struct job *job, const struct sc_call *c, struct proc *p, struc
 int64_t sig_deliver_syscall(struct job *job, struct vthread *t, const struct sc_call *c,
                             int64_t ret);
 int64_t sig_deliver_async(struct job *job, struct vthread *t);
+/* A CPU fault in ring 3 (job->on_user_fault): its handler runs when the process has one for
+ * sig and the thread does not block it. 1 when the vCPU was sent there, else 0. */
+int sig_deliver_fault(struct job *job, struct vthread *t, const struct fault_info *f,
+                      uint64_t rax, uint64_t rdx, int sig);
 
 /* threads (sys_thread.c) */
 int64_t sys_exit(struct job *, struct sc_call *);

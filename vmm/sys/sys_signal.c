@@ -380,75 +380,85 @@ static void ctx_of_regs(struct sig_context *x, const struct kvm_regs *g)
     x->r15 = g->r15, x->rip = g->rip, x->rflags = g->rflags;
 }
 
-/* Run t's next signals at the user context ctx (the registers the job would resume with; at a
- * syscall's end, nr its number and -EINTR in rax when the call was interrupted): ignored ones
- * go, a default action that ends the process ends it, a handler gets a frame and the vCPU is
- * sent to it. 0 (nothing to run: resume as is), 1 (sent to a handler), SC_STOP. */
-static int64_t sig_run(struct job *job, struct vthread *t, struct sig_context *ctx, int64_t nr)
+/* Run signal sig (its record r) for t at the user context ctx (the registers the job would
+ * resume with; at a syscall's end, nr its number and -EINTR in rax when the call was
+ * interrupted): ignored, it goes; a default action that ends the process ends it; a handler
+ * gets a frame and the vCPU is sent to it. 0 (resume as is), 1 (sent), SC_STOP. */
+static int64_t sig_run_one(struct job *job, struct vthread *t, struct sig_context *ctx, int64_t nr,
+                           int sig, struct sig_rec r)
 {
     struct proc *p = t->proc;
+    const uint64_t *a = p->sig.action[sig - 1];
+    if (sig_ignored(p, sig))
+        return 0;
+    if (a[0] == (uint64_t)(uintptr_t)SIG_DFL) {
+        char msg[200], who[48];
+        if (r.pid == p->pid && r.code <= 0)
+            snprintf(who, sizeof who, "the job to itself");
+        else
+            snprintf(who, sizeof who, "its process %d", r.pid);
+        snprintf(msg, sizeof msg, "job killed by %s: sent by %s, taken once unblocked, at "
+                 "rip 0x%llx", signal_name(sig), who, (unsigned long long)ctx->rip);
+        proc_end(job, p, proc_status_signaled(sig), msg);
+        return SC_STOP;
+    }
+    if (nr >= 0 && ctx->rax == (uint64_t)-EINTR && (a[1] & SA_RESTART) && restartable((uint64_t)nr)) {
+        ctx->rax = (uint64_t)nr; /* the call again, once the handler returns */
+        ctx->rip -= 2;
+    }
+    uint8_t info[128];
+    info_fill(info, sig, &r);
+    struct sig_frame_spec s = {
+        .ctx = ctx, .sig = sig, .info = info, .restorer = a[2],
+        .mask = t->sig_restore_mask ? t->sig_saved_mask : t->sig_blocked, .alt = t->altstack,
+        .use_alt = (a[1] & SA_ONSTACK) && !(t->altstack.flags & SS_DISABLE_F) &&
+                   t->altstack.size && !sig_on_altstack(&t->altstack, ctx->rsp),
+    };
+    struct sig_frame_at at;
+    int rc = vcpu_fxsave_get(&t->vcpu, ctx->fxsave);
+    if (rc || !(a[1] & K_SA_RESTORER) || sigframe_build(p->gm, &s, &at)) {
+        char msg[200];
+        snprintf(msg, sizeof msg, "job killed by SIGSEGV: no room for %s's signal frame on "
+                 "the stack at 0x%llx", signal_name(sig), (unsigned long long)ctx->rsp);
+        proc_end(job, p, proc_status_signaled(SIGSEGV), msg);
+        return SC_STOP;
+    }
+    struct kvm_regs g;
+    regs_of_ctx(&g, ctx);
+    g.rip = a[0];
+    g.rsp = at.rsp;
+    g.rdi = (uint64_t)sig;
+    g.rsi = at.info;
+    g.rdx = at.uc;
+    g.rax = 0;
+    g.rflags &= ~(0x400ull | 0x100 | 0x10000); /* DF, TF, RF */
+    static const uint8_t init_fx[512] = { 0x7f, 0x03, [24] = 0x80, [25] = 0x1f };
+    if (t->sig_restore_mask) {
+        t->sig_restore_mask = false; /* the frame holds the mask to go back to */
+    }
+    t->sig_blocked |= (a[3] | ((a[1] & SA_NODEFER) ? 0 : BIT(sig))) & ~UNBLOCKABLE;
+    if (a[1] & SA_RESETHAND)
+        memset(p->sig.action[sig - 1], 0, sizeof p->sig.action[sig - 1]);
+    if ((rc = vcpu_fxsave_set(&t->vcpu, init_fx)) ||
+        (rc = vcpu_enter_user(&job->vm, &t->vcpu, &g, t->fs_base))) {
+        proc_end(job, p, proc_status_signaled(SIGKILL), "job killed: its vCPU could not be "
+                 "sent to a signal handler");
+        return SC_STOP;
+    }
+    t->tlb_gen = atomic_load(&job->tlb_gen); /* the stub reloads CR3 */
+    return 1;
+}
+
+/* Run t's next ready signals at the user context ctx (sig_run_one), until one is sent to a
+ * handler or ends the process. 0 (nothing ran: resume as is), 1, SC_STOP. */
+static int64_t sig_run(struct job *job, struct vthread *t, struct sig_context *ctx, int64_t nr)
+{
     struct sig_rec r;
     int sig;
     while ((sig = sig_take(t, &r)) != 0) {
-        const uint64_t *a = p->sig.action[sig - 1];
-        if (sig_ignored(p, sig))
-            continue;
-        if (a[0] == (uint64_t)(uintptr_t)SIG_DFL) {
-            char msg[200], who[48];
-            if (r.pid == p->pid && r.code <= 0)
-                snprintf(who, sizeof who, "the job to itself");
-            else
-                snprintf(who, sizeof who, "its process %d", r.pid);
-            snprintf(msg, sizeof msg, "job killed by %s: sent by %s, taken once unblocked, at "
-                     "rip 0x%llx", signal_name(sig), who, (unsigned long long)ctx->rip);
-            proc_end(job, p, proc_status_signaled(sig), msg);
-            return SC_STOP;
-        }
-        if (nr >= 0 && ctx->rax == (uint64_t)-EINTR && (a[1] & SA_RESTART) && restartable((uint64_t)nr)) {
-            ctx->rax = (uint64_t)nr; /* the call again, once the handler returns */
-            ctx->rip -= 2;
-        }
-        uint8_t info[128];
-        info_fill(info, sig, &r);
-        struct sig_frame_spec s = {
-            .ctx = ctx, .sig = sig, .info = info, .restorer = a[2],
-            .mask = t->sig_restore_mask ? t->sig_saved_mask : t->sig_blocked, .alt = t->altstack,
-            .use_alt = (a[1] & SA_ONSTACK) && !(t->altstack.flags & SS_DISABLE_F) &&
-                       t->altstack.size && !sig_on_altstack(&t->altstack, ctx->rsp),
-        };
-        struct sig_frame_at at;
-        int rc = vcpu_fxsave_get(&t->vcpu, ctx->fxsave);
-        if (rc || !(a[1] & K_SA_RESTORER) || sigframe_build(p->gm, &s, &at)) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "job killed by SIGSEGV: no room for %s's signal frame on "
-                     "the stack at 0x%llx", signal_name(sig), (unsigned long long)ctx->rsp);
-            proc_end(job, p, proc_status_signaled(SIGSEGV), msg);
-            return SC_STOP;
-        }
-        struct kvm_regs g;
-        regs_of_ctx(&g, ctx);
-        g.rip = a[0];
-        g.rsp = at.rsp;
-        g.rdi = (uint64_t)sig;
-        g.rsi = at.info;
-        g.rdx = at.uc;
-        g.rax = 0;
-        g.rflags &= ~(0x400ull | 0x100 | 0x10000); /* DF, TF, RF */
-        static const uint8_t init_fx[512] = { 0x7f, 0x03, [24] = 0x80, [25] = 0x1f };
-        if (t->sig_restore_mask) {
-            t->sig_restore_mask = false; /* the frame holds the mask to go back to */
-        }
-        t->sig_blocked |= (a[3] | ((a[1] & SA_NODEFER) ? 0 : BIT(sig))) & ~UNBLOCKABLE;
-        if (a[1] & SA_RESETHAND)
-            memset(p->sig.action[sig - 1], 0, sizeof p->sig.action[sig - 1]);
-        if ((rc = vcpu_fxsave_set(&t->vcpu, init_fx)) ||
-            (rc = vcpu_enter_user(&job->vm, &t->vcpu, &g, t->fs_base))) {
-            proc_end(job, p, proc_status_signaled(SIGKILL), "job killed: its vCPU could not be "
-                     "sent to a signal handler");
-            return SC_STOP;
-        }
-        t->tlb_gen = atomic_load(&job->tlb_gen); /* the stub reloads CR3 */
-        return 1;
+        int64_t d = sig_run_one(job, t, ctx, nr, sig, r);
+        if (d)
+            return d;
     }
     if (t->sig_restore_mask && nr != SYS_rt_sigsuspend) { /* nothing ran: the mask is back */
         t->sig_blocked = t->sig_saved_mask;
@@ -478,6 +488,39 @@ int64_t sig_deliver_syscall(struct job *job, struct vthread *t, const struct sc_
         return 0;
     }
     return sig_run(job, t, &ctx, (int64_t)c->nr);
+}
+
+int sig_deliver_fault(struct job *job, struct vthread *t, const struct fault_info *f,
+                      uint64_t rax, uint64_t rdx, int sig)
+{
+    const uint64_t *a = t->proc->sig.action[sig - 1];
+    if (a[0] == (uint64_t)(uintptr_t)SIG_DFL || a[0] == (uint64_t)(uintptr_t)SIG_IGN ||
+        (t->sig_blocked & BIT(sig)))
+        return 0; /* as Linux forces it: the default action, the process ends */
+    struct kvm_regs g;
+    if (ioctl(t->vcpu.fd, KVM_GET_REGS, &g) < 0)
+        return 0;
+    struct sig_context ctx;
+    ctx_of_regs(&ctx, &g);
+    ctx.rax = rax; /* the firmware's stub used these two; it saved the job's */
+    ctx.rdx = rdx;
+    ctx.rip = f->rip;
+    ctx.rsp = f->rsp;
+    ctx.rflags = f->rflags;
+    ctx.err = f->error_code;
+    ctx.trapno = f->vector;
+    ctx.cr2 = f->vector == 14 ? f->cr2 : 0;
+    /* si_code and si_addr as Linux gives them for the common faults */
+    struct sig_rec r = { .code = 1 /* SEGV_MAPERR, FPE_INTDIV, ILL_ILLOPC, BUS_ADRALN, TRAP_BRKPT */,
+                         .addr = f->vector == 14 ? f->cr2 : f->rip };
+    const struct guest_mem *gm = t->proc->gm;
+    if (f->vector == 14 && gmem_user_range(gm, f->cr2, 1) && gm->perm[f->cr2 / ISOVM_PAGE_SIZE])
+        r.code = 2; /* SEGV_ACCERR: mapped (PROT_NONE too), the access not allowed */
+    else if (f->vector == 13 || f->vector == 12)
+        r.code = 0x80, r.addr = 0; /* SI_KERNEL: a general protection fault */
+    else if (f->vector == 6)
+        r.code = 2; /* ILL_ILLOPN */
+    return sig_run_one(job, t, &ctx, -1, sig, r) == 1;
 }
 
 int64_t sig_deliver_async(struct job *job, struct vthread *t)
