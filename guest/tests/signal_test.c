@@ -336,6 +336,15 @@ static void firmware_handler(void)
     raise(SIGUSR1);
 }
 
+static void kernel_handler(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = (void (*)(int))(uintptr_t)0xffff800000001000ull;
+    sigaction(SIGUSR1, &sa, NULL);
+    raise(SIGUSR1);
+}
+
 static void check_hostile(void)
 {
     int st = run_child(forge_kernel_rip);
@@ -358,6 +367,9 @@ static void check_hostile(void)
     st = run_child(firmware_handler);
     CHECK("a handler in the firmware's space: SIGSEGV", WIFSIGNALED(st) &&
           WTERMSIG(st) == SIGSEGV, "status 0x%x", st);
+    st = run_child(kernel_handler);
+    CHECK("a handler at a kernel address: SIGSEGV", WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+          "status 0x%x", st);
 }
 
 int main(void)

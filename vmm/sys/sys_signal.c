@@ -416,6 +416,13 @@ static int64_t sig_run_one(struct job *job, struct vthread *t, struct sig_contex
     };
     struct sig_frame_at at;
     int rc = vcpu_fxsave_get(&t->vcpu, ctx->fxsave);
+    if (a[0] >= (1ull << 47)) { /* iretq there would fault in the firmware, not in the job */
+        char msg[160];
+        snprintf(msg, sizeof msg, "job killed by SIGSEGV: %s's handler 0x%llx is no user address",
+                 signal_name(sig), (unsigned long long)a[0]);
+        proc_end(job, p, proc_status_signaled(SIGSEGV), msg);
+        return SC_STOP;
+    }
     if (rc || !(a[1] & K_SA_RESTORER) || sigframe_build(p->gm, &s, &at)) {
         char msg[200];
         snprintf(msg, sizeof msg, "job killed by SIGSEGV: no room for %s's signal frame on "
