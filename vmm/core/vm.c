@@ -449,6 +449,33 @@ int vcpu_create(struct vm *vm, struct vcpu *v, int index, uint64_t entry, uint64
     return vcpu_setup(vm, v, &regs, 0, NULL, 0);
 }
 
+/* An event on its way into the vCPU (KVM injects it at the next entry): redirecting the vCPU
+ * now would deliver it at the redirect's target. */
+static bool event_in_flight(const struct kvm_vcpu_events *ev)
+{
+    return ev->exception.injected || ev->exception.pending || ev->interrupt.injected ||
+           ev->nmi.injected;
+}
+
+/* Send the vCPU through the firmware's flush stub (ring 0: it reloads CR3, then iretq): the
+ * iret frame (rip, cs, rflags, rsp, ss) is put at frame_gpa on its firmware stack, with room
+ * below for the stub's push; regs holds every other register, sr the segments as read. */
+static int vcpu_iret_via_flush(struct vm *vm, struct vcpu *v, struct kvm_regs regs,
+                               struct kvm_sregs *sr, uint64_t frame_gpa, const uint64_t frame[5])
+{
+    void *dst = gmem_host_ptr(&vm->gm, frame_gpa, 5 * sizeof *frame);
+    if (!dst)
+        return -EPROTO;
+    memcpy(dst, frame, 5 * sizeof *frame);
+    regs.rip = vm->fw.tlb_flush_gpa;
+    regs.rsp = frame_gpa;
+    regs.rflags = 0x2;
+    sr->cs = seg_make(ISOVM_SEL_KCODE, 0xb, 0, 1);
+    sr->ss = seg_make(ISOVM_SEL_KDATA, 0x3, 0, 0);
+    int rc = vcpu_ioctl(v, KVM_SET_SREGS, sr, "KVM_SET_SREGS");
+    return rc ? rc : vcpu_ioctl(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+}
+
 int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *v)
 {
     struct kvm_regs regs;
@@ -464,7 +491,7 @@ int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *v)
     struct kvm_vcpu_events ev;
     if ((rc = vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS")))
         return rc;
-    if (ev.exception.injected || ev.exception.pending || ev.interrupt.injected || ev.nmi.injected)
+    if (event_in_flight(&ev))
         return 1;
     if (regs.rip == vm->fw.hcall_out_gpa) {
         /* In a hypercall (about to make it, or its completion is pending): the firmware acts on
@@ -488,18 +515,7 @@ int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *v)
     if (frame_gpa < ist_lo + 64)
         return -EPROTO;
     uint64_t frame[5] = { regs.rip, sr.cs.selector, regs.rflags, regs.rsp, sr.ss.selector };
-    void *dst = gmem_host_ptr(&vm->gm, frame_gpa, sizeof frame);
-    if (!dst)
-        return -EPROTO;
-    memcpy(dst, frame, sizeof frame);
-    regs.rip = vm->fw.tlb_flush_gpa;
-    regs.rsp = frame_gpa;
-    regs.rflags = 0x2;
-    sr.cs = seg_make(ISOVM_SEL_KCODE, 0xb, 0, 1);
-    sr.ss = seg_make(ISOVM_SEL_KDATA, 0x3, 0, 0);
-    if ((rc = vcpu_ioctl(v, KVM_SET_SREGS, &sr, "KVM_SET_SREGS")))
-        return rc;
-    return vcpu_ioctl(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+    return vcpu_iret_via_flush(vm, v, regs, &sr, frame_gpa, frame);
 }
 
 int vcpu_fxsave_get(struct vcpu *v, uint8_t fx[512])
@@ -546,21 +562,10 @@ int vcpu_enter_user(struct vm *vm, struct vcpu *v, const struct kvm_regs *user, 
     int rc;
     if ((rc = vcpu_ioctl(v, KVM_GET_SREGS, &sr, "KVM_GET_SREGS")))
         return rc;
-    /* iretq's frame at the top of the vCPU's firmware stack, room below it for the stub's push */
-    uint64_t top = ISOVM_FW_STACK_GPA + (uint64_t)(v->index + 1) * ISOVM_PAGE_SIZE;
-    uint64_t frame_gpa = top - 6 * 8;
-    uint64_t frame[5] = { user->rip, ISOVM_SEL_UCODE | 3, user->rflags, user->rsp,
-                          ISOVM_SEL_UDATA | 3 };
-    void *dst = gmem_host_ptr(&vm->gm, frame_gpa, sizeof frame);
     struct isovm_hcblock *blk = gmem_host_ptr(&vm->gm, v->block_gpa, sizeof *blk);
-    if (!dst || !blk)
+    if (!blk)
         return -EPROTO;
-    memcpy(dst, frame, sizeof frame);
     blk->action = 0; /* what the firmware would have done on the way back: done here */
-    sr.cs = seg_make(ISOVM_SEL_KCODE, 0xb, 0, 1);
-    sr.ss = seg_make(ISOVM_SEL_KDATA, 0x3, 0, 0);
-    if ((rc = vcpu_ioctl(v, KVM_SET_SREGS, &sr, "KVM_SET_SREGS")))
-        return rc;
     struct {
         struct kvm_msrs h;
         struct kvm_msr_entry e[3];
@@ -573,11 +578,11 @@ int vcpu_enter_user(struct vm *vm, struct vcpu *v, const struct kvm_regs *user, 
         log_err("vCPU %d: KVM_SET_MSRS: could not set the segment bases", v->index);
         return -EIO;
     }
-    struct kvm_regs regs = *user;
-    regs.rip = vm->fw.tlb_flush_gpa;
-    regs.rsp = frame_gpa;
-    regs.rflags = 0x2;
-    return vcpu_ioctl(v, KVM_SET_REGS, &regs, "KVM_SET_REGS");
+    /* the iret frame at the top of the vCPU's firmware stack */
+    uint64_t top = ISOVM_FW_STACK_GPA + (uint64_t)(v->index + 1) * ISOVM_PAGE_SIZE;
+    const uint64_t frame[5] = { user->rip, ISOVM_SEL_UCODE | 3, user->rflags, user->rsp,
+                                ISOVM_SEL_UDATA | 3 };
+    return vcpu_iret_via_flush(vm, v, *user, &sr, top - 6 * 8, frame);
 }
 
 int vcpu_user_regs(struct vcpu *v, struct kvm_regs *regs)
@@ -588,8 +593,7 @@ int vcpu_user_regs(struct vcpu *v, struct kvm_regs *regs)
     if ((rc = vcpu_ioctl(v, KVM_GET_SREGS, &sr, "KVM_GET_SREGS")) ||
         (rc = vcpu_ioctl(v, KVM_GET_VCPU_EVENTS, &ev, "KVM_GET_VCPU_EVENTS")))
         return rc;
-    if ((sr.cs.selector & 3) != 3 || ev.exception.injected || ev.exception.pending ||
-        ev.interrupt.injected || ev.nmi.injected)
+    if ((sr.cs.selector & 3) != 3 || event_in_flight(&ev))
         return 0;
     if ((rc = vcpu_ioctl(v, KVM_GET_REGS, regs, "KVM_GET_REGS")))
         return rc;
