@@ -2,7 +2,7 @@
 # directory closes what was opened beneath it, the capability limit, descriptor reuse, and the
 # audit log's chains. Uses guest/tests/caps.c on granted host directories.
 # shellcheck shell=bash
-# Sourced by run.sh: uses V4, WORK, GUEST_DIR, ISOVM and lib.sh. Every case name starts with
+# Sourced by run.sh: uses V4, V2, WORK, GUEST_DIR, ISOVM and lib.sh. Every case name starts with
 # "caps/", so `run.sh caps` runs just these. isovm only (grants have no native equivalent).
 
 # _caps_tree : a fresh host tree under $WORK/case: data/f (rw grant), ro/b and ro/sub/x (ro grant)
@@ -150,7 +150,7 @@ c_caps_read_cache_revoke() { # VARIANT
 }
 
 if ! native; then
-    for v in musl glibc-pie; do
+    for v in $V2; do
         add_case "caps/read cache: exact bytes and positions readcache.$v" with_budget 30 c_caps_read_cache "$v"
         add_case "caps/read cache: revoked from outside readcache.$v" with_budget 40 c_caps_read_cache_revoke "$v"
         add_case "caps/attenuate and amplify caps.$v" with_budget 20 c_caps_attenuate "$v"

@@ -1,7 +1,7 @@
 # Syscall filter cases (issue 4, part 1): the kill, errno and log actions, the errno defaults,
 # the "none" profile with an allow list, hostile numbers, and what the report says about them.
 # shellcheck shell=bash
-# Sourced by run.sh: uses V4, WORK, GUEST_DIR, ISOVM and lib.sh. Every case name starts with
+# Sourced by run.sh: uses V4, V2, WORK, GUEST_DIR, ISOVM and lib.sh. Every case name starts with
 # "filter/", so `run.sh filter/` runs just these. The jobs are guest/tests/blocked.c (one
 # syscall named on its command line, then "ret=R errno=E", exit 0) and hello_raw.raw (write,
 # exit_group). None is registered with ISOVM_NATIVE=1: the filter is isovm's.
@@ -187,7 +187,7 @@ if ! native; then
         add_case "filter/kill getpid by name blocked.$v" c_fc_kill "$v" '"getpid"'
     done
     add_case "filter/kill getpid by number blocked.musl" c_fc_kill musl 39
-    for v in musl glibc-pie; do
+    for v in $V2; do
         add_case "filter/errno EACCES blocked.$v" c_fc_errno "$v" default uname '"EACCES"' 13
         add_case "filter/errno default ENOSYS under default blocked.$v" \
             c_fc_errno "$v" default getppid "" 38

@@ -2,7 +2,7 @@
 # out, /proc/self/root, a symlink-swap race), symlinks the job makes, and unmodified busybox
 # applets on granted directories compared with the same applets run natively.
 # shellcheck shell=bash
-# Sourced by run.sh after its own cases: uses V4, WORK, GUEST_DIR, ISOVM, BUSYBOX and lib.sh.
+# Sourced by run.sh after its own cases: uses V4, V2, WORK, GUEST_DIR, ISOVM, BUSYBOX and lib.sh.
 # Every case name starts with "fs/", so `run.sh fs` runs just these. The jobs' steps are driven
 # by guest/tests/fs_ops.c ("read:/data/a.txt" -> "read:/data/a.txt -> alpha|"). The cases need
 # isovm (grants have no native equivalent): natively they are skipped.
@@ -574,7 +574,7 @@ add_case "fs/busybox/stat" c_fs_bb stat stat -c '%n %s %F' a.txt sub
 add_case "fs/busybox/issue 17 calls" c_fs_bb_calls
 add_case "fs/locks across jobs and the host" with_budget 60 c_fs_locks
 add_case "fs/sqlite journal modes" with_budget 60 c_fs_sqlite
-for v in musl glibc-pie; do
+for v in $V2; do
     add_case "fs/mmap of granted files mmap_file.$v" with_budget 30 c_fs_mmap "$v"
 done
 add_case "fs/busybox/gzip-roundtrip" c_fs_bb_gzip_roundtrip

@@ -258,7 +258,7 @@ c_hfs_audit_limit() {
 }
 
 add_case "harden-fs/jail-symlink" c_hfs_jail_symlink
-for v in musl glibc; do
+for v in $V2; do
     add_case "harden-fs/symlink-rename/$v" c_hfs_symlink_rename "$v"
     add_case "harden-fs/cross-job/$v" c_hfs_cross_job "$v"
     # budgets: an old isovm hangs in these for good; a sanitized one in a loaded emulated host

@@ -1,7 +1,7 @@
 # Resource-limit cases (issue 3): CPU quota, CPU time limit, wall-clock timeout, memory limit and
 # OOM, I/O throttling, threads and the thread limit, the descriptor limit, the usage report.
 # shellcheck shell=bash
-# Sourced by run.sh after its own cases: uses V4, WORK, GUEST_DIR, ISOVM and lib.sh. Every case
+# Sourced by run.sh after its own cases: uses V4, V2, WORK, GUEST_DIR, ISOVM and lib.sh. Every case
 # name starts with "limits/", so `run.sh limits` runs just these.
 #
 # Each case has its own time budget (with_budget), sized for the emulated KVM host, where a
@@ -528,7 +528,7 @@ c_report_signal() { # VARIANT
 # plain build only: an accuracy measurement (30 s in the sanitized build); threads/quota runs the
 # same quota code under the sanitizers
 san_isovm || add_case "limits/cpu quota 25% spin.musl" with_budget 120 c_cpu_quota musl 25
-for v in musl glibc-pie; do
+for v in $V2; do
     add_case "limits/cpu time limit 1s spin.$v" with_budget 20 c_cpu_limit "$v"
     add_case "limits/timeout 1s spin.$v" with_budget 20 c_timeout "$v"
 done
@@ -538,7 +538,7 @@ for v in $V4; do
     add_case "limits/oom abort 32MiB oom.$v" with_budget 15 c_oom "$v" abort 134 oom
     add_case "limits/oom mmap 32MiB oom.$v" with_budget 15 c_oom "$v" mmap 4 exit
 done
-for v in musl glibc-pie; do
+for v in $V2; do
     add_case "limits/address space: 8 GiB reserved under 32MiB reserve.$v" with_budget 15 c_reserve "$v"
     native || add_case "limits/first touch past 32MiB: killed, oom reserve.$v" with_budget 15 c_first_touch_oom "$v"
 done
@@ -557,7 +557,7 @@ done
 if ! native; then # natively the default is RLIMIT_NOFILE, not 64
     add_case "limits/fdlimit default 64 fdlimit.musl" with_budget 10 c_fdlimit musl
 fi
-for v in musl glibc-pie; do
+for v in $V2; do
     add_case "limits/report keys (policy file, threads) threads.$v" with_budget 15 c_report_keys "$v"
 done
 add_case "limits/report keys (oom crash) oom.glibc" with_budget 15 c_report_signal glibc

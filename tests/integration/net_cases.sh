@@ -297,7 +297,7 @@ c_net_policy_errors() {
 
 if ! native; then
     add_case "net/policy errors and --listen udp" with_budget 20 c_net_policy_errors
-    for v in musl glibc-pie; do
+    for v in $V2; do
         add_case "net/tcp echo with a grant net_ops.$v" with_budget 30 c_net_tcp "$v" 127.0.0.1
         add_case "net/no grant: EACCES for every family net_ops.$v" with_budget 20 c_net_none "$v"
         add_case "net/port A reaches neither B nor 127.0.0.2, hostile calls net_ops.$v" with_budget 30 c_net_other "$v"

@@ -24,6 +24,7 @@
 #              each case (tests/emuhost/run.sh prints the last one if the host hangs)
 #   ISOVM_TEST_LABEL  LABEL above and in the --times file (e.g. "build-san/isovm, host 2")
 #   ISOVM_NATIVE=1  run the jobs directly on the host (checks the jobs, not isovm)
+#   ISOVM_TEST_VARIANTS=all  every C-library variant of a job, not this build's share (V4 below)
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed".
 # Exit status 1 if any case failed, 2 for a bad option. Needs only bash, coreutils, grep and sed.
@@ -67,7 +68,21 @@ done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/isovm-it.XXXXXX") || { echo "mktemp failed" >&2; exit 1; }
 trap 'py_stop; rm -rf "$WORK"' EXIT
 
-V4="musl musl-pie glibc glibc-pie"
+# The guest jobs' C-library variants. The plain and the sanitized builds are one VMM, so a case
+# run for each variant of a job runs each variant in one build only (docs/testing.md): every
+# variant runs once a suite, and each build runs both C libraries and both kinds of ELF.
+#   V4  this build's share of the four (musl, musl-pie, glibc, glibc-pie): plain musl and
+#       glibc-pie, sanitized musl-pie and glibc
+#   V2  this build's share of the two the costlier cases use (musl, glibc-pie): plain musl,
+#       sanitized glibc-pie
+# Native runs, and ISOVM_TEST_VARIANTS=all, take every variant in either build.
+if native || [ "${ISOVM_TEST_VARIANTS:-}" = all ]; then
+    V4="musl musl-pie glibc glibc-pie" V2="musl glibc-pie"
+elif san_isovm; then
+    V4="musl-pie glibc" V2="glibc-pie"
+else
+    V4="musl glibc-pie" V2="musl"
+fi
 GIB=$((1 << 30))
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 # Thread cases (issue 3): limits over all of a job's vCPUs, and the TLB shootdown when one thread
 # changes the page tables while another runs.
 # shellcheck shell=bash
-# Sourced by run.sh: uses V4, WORK, GUEST_DIR, ISOVM and lib.sh. Names start with "threads/".
+# Sourced by run.sh: uses V4, V2, WORK, GUEST_DIR, ISOVM and lib.sh. Names start with "threads/".
 
 # N threads spin for 4 s under a quota: the VMM's accounting over the job's own wall time is the
 # quota (all threads together), and every thread made progress. (4 s rather than 2: the periods
@@ -97,7 +97,7 @@ c_threads_many() { # VARIANT MODE N
         expect_stderr_has "address 0x0"
     fi
 }
-for v in musl glibc-pie; do
+for v in $V2; do
     add_case "threads/64 vCPUs run threads_many.$v" with_budget 40 c_threads_many "$v" run 64
     add_case "threads/fault on vCPU 50 threads_many.$v" with_budget 40 c_threads_many "$v" fault 51
 done
