@@ -20,7 +20,8 @@ GUEST_CFLAGS  := -O1 -g -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -I$(GUEST
                  -fno-stack-protector
 GUEST_RAWFLAGS:= -nostdlib -static -no-pie -Wall -Wextra -Werror -I.
 # extra compile+link flags of some jobs (per job name, any variant)
-GUEST_PTHREAD := threads tlb_shootdown spin_threads threads_many blocker exec_test signal_test
+GUEST_PTHREAD := threads tlb_shootdown spin_threads threads_many blocker exec_test signal_test \
+                 timer_test
 guest_extra    = $(if $(filter $(GUEST_PTHREAD),$(basename $(notdir $@))),-pthread)
 
 GUEST_NAMES   := $(notdir $(basename $(wildcard $(GUEST_SRC)/*.c)))

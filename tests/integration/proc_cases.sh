@@ -163,6 +163,23 @@ c_proc_signals() { # VARIANT
     expect_stdout_line "all checks passed"
 }
 
+# Timers that signal and waiting for signals (part 5) by timer_test: alarm, setitimer's three
+# timers (the CPU ones not while asleep), POSIX timers (SIGEV_SIGNAL with its sigval and
+# overruns, SIGEV_NONE, SIGEV_THREAD_ID to one thread, the C library's SIGEV_THREAD, CPU-time
+# clocks, TIMER_ABSTIME, the refusals, the limit), rt_sigtimedwait (a pending signal, the
+# timeout, a signal sent to the process while it waits, EINTR), sigqueue, a sleep cut short with
+# the time left, ppoll's mask, and a fork's child without the timers. Then a SIGALRM nobody
+# handles ends the job (142) and says which timer.
+c_proc_timers() { # VARIANT
+    need "timer_test.$1" || return
+    run_job launch -- "$J"
+    expect_status 0 || { _show_outputs; return; }
+    expect_stdout_line "all checks passed"
+    run_job launch -- "$J" alarm-kill
+    expect_status 142 || return
+    native || expect_stderr_has "job killed by SIGALRM: a timer of its own expired (alarm or setitimer)"
+}
+
 # execve (part 2) by exec_test's main mode: arguments, environment, close-on-exec, signal actions
 # reset, the pid kept, posix_spawn, exec from a process with threads and by a thread other than
 # the first, /proc/self/exe, execveat of a descriptor, #! scripts and their loop, the refusals
@@ -198,6 +215,7 @@ add_case "proc/basic: fork, wait, groups, orphans proc_test.$v" with_budget 30 c
 add_case "proc/pipes: data, EOF, EPIPE, SIGPIPE, poll, select, epoll proc_test.$v" with_budget 20 c_proc_pipes "$v"
 add_case "proc/exec: execve, scripts, refusals exec_test.$v" with_budget 30 c_proc_exec "$v" "$other"
 add_case "proc/signals: handlers, masks, restart, sigreturn forged signal_test.$v" with_budget 30 c_proc_signals "$v"
+add_case "proc/timers: alarm, itimers, POSIX timers, sigtimedwait timer_test.$v" with_budget 60 c_proc_timers "$v"
 add_case "proc/busybox sh: pipelines, \$(), &, wait, trap, find -exec, xargs, tar -z" with_budget 40 c_proc_busybox_sh
 add_case "proc/files: one offset across a fork, audited proc_test.musl" with_budget 15 c_proc_files musl
 add_case "proc/fork bomb stopped at --max-processes 6 proc_test.glibc" with_budget 20 c_proc_bomb glibc

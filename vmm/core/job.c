@@ -129,6 +129,28 @@ uint64_t job_cpu_ns(struct job *job)
     return sum;
 }
 
+static bool thread_has_clock(const struct vthread *t)
+{
+    return t->host_started && (t->state == VT_RUNNING || t->state == VT_EXITING);
+}
+
+uint64_t thread_cpu_ns(const struct vthread *t)
+{
+    if (!thread_has_clock(t))
+        return 0;
+    uint64_t now = clock_ns(t->cpu_clock);
+    return now > t->cpu_base ? now - t->cpu_base : 0;
+}
+
+uint64_t proc_cpu_ns(struct job *job, const struct proc *p)
+{
+    uint64_t sum = p->cpu_ns;
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
+        if (job->threads[i].proc == p)
+            sum += thread_cpu_ns(&job->threads[i]);
+    return sum;
+}
+
 int job_wait_until(struct job *job, struct vthread *self, uint64_t deadline_ns)
 {
     if (thread_interrupted(self))

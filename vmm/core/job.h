@@ -12,7 +12,6 @@
 #include "limits/io_throttle.h"
 #include "vmm/core/proc.h"
 #include "vmm/core/sigframe.h"
-#include "vmm/core/sigframe.h"
 #include "vmm/core/sc_call.h"
 #include "vmm/core/vm.h"
 
@@ -96,6 +95,10 @@ struct vthread {
     uint64_t sig_pending;         /* signals for this thread (and the process's it was given) */
     struct sig_rec sig_rec[64];
     struct sig_altstack altstack; /* sigaltstack */
+    uint64_t sig_seen_ns;         /* when the supervisor first saw a ready signal still
+                                   * pending for it (0: none): sig_rekick */
+    uint64_t sig_waiting;         /* rt_sigtimedwait's set while it waits: a signal in it is
+                                   * sent to this thread though it blocks it */
     uint64_t sig_saved_mask;      /* rt_sigsuspend's caller's mask, back once a handler runs */
     bool sig_restore_mask;
     uint64_t tlb_gen;             /* page-table generation this vCPU has flushed up to */
@@ -277,6 +280,10 @@ void job_count_denied(struct job *job, uint64_t nr);
 
 /* Sum of the vCPU threads' CPU time, ns. job->lock held. */
 uint64_t job_cpu_ns(struct job *job);
+/* The CPU time of process p (its finished threads' and its live ones'), and of one live thread
+ * in its current run, ns. job->lock held. */
+uint64_t proc_cpu_ns(struct job *job, const struct proc *p);
+uint64_t thread_cpu_ns(const struct vthread *t);
 
 /* Sleep the calling job thread until CLOCK_MONOTONIC deadline_ns, with job->lock held (released
  * while waiting). 0 at the deadline, -EINTR when the job stops or a signal comes first. */

@@ -21,10 +21,35 @@ struct sig_state {
 
 /* A pending signal's details, for its siginfo. */
 struct sig_rec {
-    int32_t code;             /* si_code: SI_USER, SI_TKILL, CLD_EXITED, ... */
-    int32_t pid, status;      /* the sender (or the child that ended), and the child's status */
-    uint64_t addr;            /* a fault's address */
+    int32_t code;             /* si_code: SI_USER, SI_TKILL, CLD_EXITED, SI_TIMER, ... */
+    int32_t pid, status;      /* the sender (or the child that ended), and the child's status;
+                               * SI_TIMER: the timer's id and its overrun count */
+    uint64_t addr;            /* a fault's address; SI_TIMER, SI_QUEUE: the sigval */
 };
+#define SIG_SI_TIMER (-2)     /* si_code of a POSIX timer's signal */
+#define SIG_SI_QUEUE (-1)     /* sigqueue's */
+#define SIG_SI_KERNEL 0x80    /* the kernel's own: an interval timer's, a general protection fault */
+
+/* A timer of a process (vmm/sys/sys_timer.c): one of its three interval timers (setitimer,
+ * alarm: ITIMER_REAL) or a POSIX timer (timer_create). It counts CLOCK_MONOTONIC time, or CPU
+ * time: the process's (ITIMER_VIRTUAL, ITIMER_PROF, CLOCK_PROCESS_CPUTIME_ID) or one thread's
+ * (CLOCK_THREAD_CPUTIME_ID). The supervisor fires it (sig_timers_step). */
+struct proc_timer {
+    bool used;                /* a POSIX timer: created (interval timers always exist) */
+    bool cpu;                 /* counts CPU time, not the clock */
+    bool queued;              /* its signal is pending and not yet taken */
+    int clock;                /* the clock the job named (timer_gettime's reference) */
+    int sig;                  /* its signal; 0: none (SIGEV_NONE) */
+    int target;               /* SIGEV_THREAD_ID's thread; 0: the process */
+    int cpu_tid;              /* CLOCK_THREAD_CPUTIME_ID's thread; 0: the process's CPU time */
+    uint64_t value;           /* sigev_value, in its siginfo */
+    uint64_t next;            /* the next expiry: CLOCK_MONOTONIC ns, or CPU ns; 0: disarmed */
+    uint64_t interval;        /* ns between expiries; 0: once */
+    uint32_t overrun;         /* expiries while its signal was pending */
+    uint32_t overrun_last;    /* timer_getoverrun's: the count the last taken signal carried */
+};
+#define PROC_ITIMERS    3     /* ITIMER_REAL, ITIMER_VIRTUAL, ITIMER_PROF */
+#define PROC_TIMERS_MAX 32    /* POSIX timers a process may hold (ids 0..31) */
 
 /* The program a process runs: its file, kept open for an exec of /proc/self/exe, and the path
  * readlink("/proc/self/exe") answers. Shared by the processes a fork made until they exec.
@@ -90,6 +115,8 @@ struct proc {
     struct sig_state sig;
     uint64_t sig_pending;        /* sent to the process while every thread blocked them */
     struct sig_rec sig_rec[64];
+    struct proc_timer itimer[PROC_ITIMERS]; /* kept across execve, not given to a fork's child */
+    struct proc_timer timers[PROC_TIMERS_MAX]; /* POSIX timers: gone at execve, not inherited */
 };
 
 struct job;

@@ -25,7 +25,7 @@ const struct sc_support_row syscall_support[] = {
              "record locks F_GETLK, F_SETLK, F_SETLKW and the OFD ones on files; others EINVAL"),
     P(ioctl, "TCGETS and TIOCGWINSZ on the console; ENOTTY otherwise"),
     P(poll, "any descriptor: files and the console ready, sockets as the host says"),
-    P(ppoll, "as poll; the signal mask argument is recorded, signals are not delivered"),
+    P(ppoll, "as poll; the signal mask applies while it waits"),
     /* memory */
     Y(brk),
     P(mmap, "anonymous, and regular files of the job's (MAP_PRIVATE; MAP_SHARED, writable with the write right); frames given at first touch; writable maps larger than the frames left: ENOMEM"),
@@ -165,19 +165,31 @@ const struct sc_support_row syscall_support[] = {
     P(pipe2, "O_CLOEXEC, O_NONBLOCK; O_DIRECT (packet mode): EINVAL"),
     P(select, "as poll: each descriptor in a set polled for what the set asks (Linux's sets); "
               "the time left written back"),
-    P(pselect6, "as select; the signal mask argument is checked, signals are not delivered"),
+    P(pselect6, "as select; the signal mask applies while it waits"),
     P(epoll_create1, "a host epoll held as a capability (EPOLL_CLOEXEC)"),
     P(epoll_create, "as epoll_create1(0) (size must be positive)"),
     P(epoll_ctl, "the host object is registered (ET, ONESHOT, EXCLUSIVE the kernel's); "
                  "a dup's second ADD: EEXIST; ungranted datagrams may report EPOLLIN"),
     Y(epoll_wait),
-    P(epoll_pwait, "the signal mask is checked; signals are not delivered"),
+    Y(epoll_pwait, "the signal mask applies while it waits"),
     P(eventfd2, "a host eventfd held as a capability: EFD_SEMAPHORE, EFD_NONBLOCK, EFD_CLOEXEC"),
     P(eventfd, "as eventfd2 with no flags"),
-    N(rt_sigtimedwait, "signals are not delivered yet"),
-    N(alarm, "no signalling timers yet"),
-    N(setitimer, "no signalling timers yet"),
-    N(timer_create, "no signalling timers yet"),
+    Y(rt_sigtimedwait),
+    P(rt_sigqueueinfo, "one pending signal per number (real-time signals are not queued "
+                       "twice); si_code, si_pid and the sigval kept"),
+    P(rt_tgsigqueueinfo, "as rt_sigqueueinfo"),
+    Y(alarm),
+    P(setitimer, "ITIMER_VIRTUAL and ITIMER_PROF both count the process's vCPU time (the "
+                 "job's code and isovm's handling of its calls)"),
+    P(getitimer, "as setitimer"),
+    P(timer_create, "CLOCK_REALTIME, MONOTONIC, BOOTTIME, PROCESS_CPUTIME_ID (the vCPU time) "
+                    "and THREAD_CPUTIME_ID; SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID; 32 a "
+                    "process; the *_ALARM clocks and TAI: EOPNOTSUPP"),
+    P(timer_settime, "TIMER_ABSTIME on CLOCK_REALTIME is taken as of the call (a later change "
+                     "of the host's clock does not move it)"),
+    Y(timer_gettime),
+    Y(timer_getoverrun),
+    Y(timer_delete),
     Y(setpgid),
     Y(getpgid),
     Y(getpgrp),

@@ -17,6 +17,7 @@
 #include "vmm/run/launch_warm.h"
 #include "vmm/run/vthread.h"
 #include "vmm/run/vcpu_run.h"
+#include "vmm/sys/sys.h"
 
 /* After the job has ended, threads still in the guest or in a blocking host call are kicked
  * again this often until they are out. */
@@ -115,6 +116,12 @@ static uint64_t governor_step(struct job *job, struct cpu_quota *q, uint64_t now
     uint64_t cnext = caps_expire_held(job, now); /* calls blocked on a capability past its deadline */
     if (cnext < next)
         next = cnext;
+    uint64_t snext = sig_timers_step(job, now); /* the processes' timers */
+    if (snext < next)
+        next = snext;
+    snext = sig_rekick(job, now); /* signals a kick missed */
+    if (snext < next)
+        next = snext;
     uint64_t qnext;
     bool hold = cpu_quota_step(q, now, cpu, running, &qnext);
     if (hold != atomic_load(&job->throttled)) {

@@ -65,6 +65,37 @@ int64_t sys_rt_sigreturn(struct job *, struct sc_call *);
 int64_t sys_kill(struct job *, struct sc_call *);
 int64_t sys_tkill(struct job *, struct sc_call *);
 int64_t sys_tgkill(struct job *, struct sc_call *);
+int64_t sys_rt_sigtimedwait(struct job *, struct sc_call *);
+int64_t sys_rt_sigqueueinfo(struct job *, struct sc_call *);
+int64_t sys_rt_tgsigqueueinfo(struct job *, struct sc_call *);
+/* ppoll, pselect6, epoll_pwait, rt_sigsuspend: the signal mask at gva (size bytes: 8) is the
+ * caller's while its call waits, and the one it had is back at the call's end (once a handler
+ * that ran for it returns). 0, -EINVAL (the size), -EFAULT. */
+int sig_wait_mask(struct sc_call *c, uint64_t gva, uint64_t size);
+/* The supervisor's look at signals a kick missed: a thread whose ready signal is still there
+ * SIG_REKICK_NS after it was first seen (its vCPU was in the firmware's few instructions, or a
+ * host call had not begun yet) is kicked again. When to look next. job->lock held. */
+#define SIG_REKICK_NS 2000000ull
+uint64_t sig_rekick(struct job *job, uint64_t now);
+
+/* timers that signal (sys_timer.c) */
+int64_t sys_alarm(struct job *, struct sc_call *);
+int64_t sys_setitimer(struct job *, struct sc_call *);
+int64_t sys_getitimer(struct job *, struct sc_call *);
+int64_t sys_timer_create(struct job *, struct sc_call *);
+int64_t sys_timer_settime(struct job *, struct sc_call *);
+int64_t sys_timer_gettime(struct job *, struct sc_call *);
+int64_t sys_timer_getoverrun(struct job *, struct sc_call *);
+int64_t sys_timer_delete(struct job *, struct sc_call *);
+/* The supervisor's look at every process's armed timers at CLOCK_MONOTONIC mono: each one due
+ * sends its signal (or counts an overrun while its last is pending) and is armed again for its
+ * interval. When to look next (UINT64_MAX: no timer is armed). job->lock held. */
+uint64_t sig_timers_step(struct job *job, uint64_t mono);
+/* A POSIX timer's signal (r) is taken by t: its overrun count goes in r and is what
+ * timer_getoverrun answers; the timer may queue its signal again. */
+void sig_timer_taken(struct job *job, struct vthread *t, struct sig_rec *r);
+/* execve: the process's POSIX timers are deleted (its interval timers stay). */
+void sig_timers_exec(struct proc *p);
 /* sig (1..64) to process p, or its thread t (NULL: a thread of p that takes it), from call c
  * (NULL: from isovm): ignored, ends p (SIGKILL, or a default action with a thread to take it),
  * or pending until a thread takes it. SC_STOP when the caller's own process ended. */

@@ -116,6 +116,11 @@ static int64_t epoll_wait_common(struct job *job, struct sc_call *c, uint64_t ep
             uint64_t now = mono_ns(), left = deadline > now ? deadline - now : 0;
             ms = (int)((left + 999999) / 1000000);
         }
+        if (job_call_ending(job)) { /* e.g. a pending signal its mask now lets in */
+            r = -1;
+            e = EINTR;
+            break;
+        }
         r = epoll_wait(h.fd, ev, n, ms);
         e = errno;
         if (!(r < 0 && e == EINTR) || job_call_ending(job))
@@ -140,10 +145,11 @@ int64_t sys_epoll_wait(struct job *job, struct sc_call *c)
     return epoll_wait_common(job, c, c->a[0], c->a[1], (int32_t)c->a[2], (int32_t)c->a[3]);
 }
 
-/* epoll_pwait: the signal mask is checked (signals are not delivered yet). */
+/* epoll_pwait: as epoll_wait, with the signal mask given while it waits. */
 int64_t sys_epoll_pwait(struct job *job, struct sc_call *c)
 {
-    if (c->a[4] && c->a[5] != 8)
-        return -EINVAL;
+    int rc;
+    if (c->a[4] && (rc = sig_wait_mask(c, c->a[4], c->a[5])))
+        return rc;
     return epoll_wait_common(job, c, c->a[0], c->a[1], (int32_t)c->a[2], (int32_t)c->a[3]);
 }

@@ -325,6 +325,7 @@ static int64_t exec_commit(struct job *job, struct sc_call *c, const struct proc
     proc_image_apply(p, img);
     fd_table_exec(job, p);
     signals_reset(p);
+    sig_timers_exec(p);
     /* the thread takes the process's id (Linux: a thread other than the first that execs
      * becomes it) and starts afresh */
     self->tid = p->pid;

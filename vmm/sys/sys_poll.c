@@ -71,6 +71,11 @@ static int64_t poll_fds(struct job *job, struct sc_call *c, struct pollfd *g, ui
                                         .tv_nsec = (long)(left % 1000000000u) };
                 tsp = &ts;
             }
+            if (job_call_ending(job)) { /* e.g. a pending signal its mask now lets in */
+                r = -1;
+                errno = EINTR;
+                break;
+            }
             r = ppoll(h, (nfds_t)nfds, tsp, NULL);
             if (!(r < 0 && errno == EINTR && !job_call_ending(job)))
                 break;
@@ -178,8 +183,11 @@ int64_t sys_ppoll(struct job *job, struct sc_call *c)
         if (rc)
             return rc;
     }
-    if (c->a[3] && c->a[4] != 8) /* the signal mask (signals are not delivered: not used) */
-        return -EINVAL;
+    if (c->a[3]) { /* the mask while it waits */
+        int rc = sig_wait_mask(c, c->a[3], c->a[4]);
+        if (rc)
+            return rc;
+    }
     return poll_common(job, c, c->a[0], c->a[1], timeout_ns);
 }
 
@@ -282,8 +290,8 @@ int64_t sys_pselect6(struct job *job, struct sc_call *c)
         int rc = gmem_copy_from(sc_gm(c), sm, c->a[5], sizeof sm);
         if (rc)
             return rc;
-        if (sm[0] && sm[1] != 8) /* the mask itself: signals are not delivered yet */
-            return -EINVAL;
+        if (sm[0] && (rc = sig_wait_mask(c, sm[0], sm[1]))) /* the mask while it waits */
+            return rc;
     }
     const uint64_t sets[3] = { c->a[1], c->a[2], c->a[3] };
     return select_common(job, c, (int64_t)(int32_t)c->a[0], sets, c->a[4], 1);

@@ -53,6 +53,13 @@ static bool sig_ignored(const struct proc *p, int sig)
     return h == (uint64_t)(uintptr_t)SIG_DFL && (d == DFL_IGNORE || d == DFL_STOP);
 }
 
+/* Does t take a signal (bit) sent to its process: it does not block it, or it waits for it in
+ * rt_sigtimedwait. */
+static bool takes(const struct vthread *t, uint64_t bit)
+{
+    return !(t->sig_blocked & bit) || (t->sig_waiting & bit);
+}
+
 static void thread_wake(struct vthread *t)
 {
     pthread_cond_broadcast(&t->wake);
@@ -72,12 +79,12 @@ int64_t sig_send(struct job *job, const struct sc_call *c, struct proc *p, struc
         return 0;
     uint64_t bit = BIT(sig);
     if (!t) { /* a process's signal: the caller if it is of p and takes it, else the first */
-        if (c && c->self->proc == p && !(c->self->sig_blocked & bit)) {
+        if (c && c->self->proc == p && takes(c->self, bit)) {
             t = c->self;
         } else {
             for (unsigned i = 0; i < ISOVM_MAX_VCPUS && !t; i++) {
                 struct vthread *u = &job->threads[i];
-                if (u->proc == p && u->state == VT_RUNNING && !(u->sig_blocked & bit))
+                if (u->proc == p && u->state == VT_RUNNING && takes(u, bit))
                     t = u;
             }
         }
@@ -92,6 +99,10 @@ int64_t sig_send(struct job *job, const struct sc_call *c, struct proc *p, struc
         else if (c)
             snprintf(msg, sizeof msg, "job killed by %s: sent by its process %d (%s)",
                      signal_name(sig), sc_proc(c)->pid, call);
+        else if (r->code == SIG_SI_TIMER || r->code == SIG_SI_KERNEL)
+            snprintf(msg, sizeof msg, "job killed by %s: a timer of its own expired (%s)",
+                     signal_name(sig), r->code == SIG_SI_TIMER ? "timer_create" :
+                     sig == SIGALRM ? "alarm or setitimer" : "setitimer");
         else
             snprintf(msg, sizeof msg, "job killed by %s", signal_name(sig));
         proc_end(job, p, proc_status_signaled(sig), msg);
@@ -101,6 +112,8 @@ int64_t sig_send(struct job *job, const struct sc_call *c, struct proc *p, struc
         t->sig_pending |= bit;
         t->sig_rec[sig - 1] = *r;
         thread_wake(t);
+        if (job->supervisor_wake_ns > mono_ns() + SIG_REKICK_NS)
+            job_notify_supervisor(job); /* to kick it again should this kick be missed */
     } else { /* every thread blocks it: the first to unblock it takes it */
         p->sig_pending |= bit;
         p->sig_rec[sig - 1] = *r;
@@ -303,27 +316,20 @@ static int64_t wait_for_signal(struct job *job, struct sc_call *c)
 
 int64_t sys_rt_sigsuspend(struct job *job, struct sc_call *c)
 {
-    uint64_t mask;
-    if (c->a[1] != 8)
-        return -EINVAL;
-    if (gmem_copy_from(sc_gm(c), &mask, c->a[0], sizeof mask))
-        return -EFAULT;
-    struct vthread *t = c->self;
-    t->sig_saved_mask = t->sig_blocked;
-    t->sig_restore_mask = true;
-    t->sig_blocked = mask & ~UNBLOCKABLE;
-    return wait_for_signal(job, c);
+    int rc = sig_wait_mask(c, c->a[0], c->a[1]);
+    return rc ? rc : wait_for_signal(job, c);
 }
 
 int64_t sys_pause(struct job *job, struct sc_call *c) { return wait_for_signal(job, c); }
 
 /* ---- delivery ---------------------------------------------------------------------------- */
 
-/* The next signal t takes (the lowest number, its own before its process's), removed. */
-static int sig_take(struct vthread *t, struct sig_rec *r)
+/* The next signal of `allowed` pending for t (the lowest number, its own before its
+ * process's), removed, with its record. 0: none. */
+static int sig_take_in(struct vthread *t, uint64_t allowed, struct sig_rec *r)
 {
-    uint64_t mine = t->sig_pending & ~t->sig_blocked;
-    uint64_t procs = t->proc->sig_pending & ~t->sig_blocked;
+    uint64_t mine = t->sig_pending & allowed;
+    uint64_t procs = t->proc->sig_pending & allowed;
     uint64_t *set = mine ? &t->sig_pending : &t->proc->sig_pending;
     uint64_t ready = mine ? mine : procs;
     if (!ready)
@@ -331,8 +337,12 @@ static int sig_take(struct vthread *t, struct sig_rec *r)
     int sig = __builtin_ctzll(ready) + 1;
     *set &= ~BIT(sig);
     *r = (mine ? t->sig_rec : t->proc->sig_rec)[sig - 1];
+    sig_timer_taken(t->job, t, r);
     return sig;
 }
+
+/* The next signal t takes (sig_take_in of what it does not block). */
+static int sig_take(struct vthread *t, struct sig_rec *r) { return sig_take_in(t, ~t->sig_blocked, r); }
 
 static bool restartable(uint64_t nr)
 {
@@ -352,6 +362,14 @@ static void info_fill(uint8_t info[128], int sig, const struct sig_rec *r)
     memset(info, 0, 128);
     int32_t head[3] = { sig, 0, r->code };
     memcpy(info, head, sizeof head);
+    if (r->code == SIG_SI_KERNEL)
+        return;
+    if (r->code == SIG_SI_TIMER || r->code == SIG_SI_QUEUE) { /* _timer, _rt: then the sigval */
+        int32_t ids[2] = { r->pid, r->code == SIG_SI_TIMER ? r->status : 0 };
+        memcpy(info + 16, ids, sizeof ids);
+        memcpy(info + 24, &r->addr, 8);
+        return;
+    }
     if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP) {
         if (r->code > 0) { /* a fault's: its address */
             memcpy(info + 16, &r->addr, 8);
@@ -393,7 +411,9 @@ static int64_t sig_run_one(struct job *job, struct vthread *t, struct sig_contex
         return 0;
     if (a[0] == (uint64_t)(uintptr_t)SIG_DFL) {
         char msg[200], who[48];
-        if (r.pid == p->pid && r.code <= 0)
+        if (r.code == SIG_SI_TIMER || r.code == SIG_SI_KERNEL)
+            snprintf(who, sizeof who, "a timer of its own");
+        else if (r.pid == p->pid && r.code <= 0)
             snprintf(who, sizeof who, "the job to itself");
         else
             snprintf(who, sizeof who, "its process %d", r.pid);
@@ -524,7 +544,7 @@ int sig_deliver_fault(struct job *job, struct vthread *t, const struct fault_inf
     if (f->vector == 14 && gmem_user_range(gm, f->cr2, 1) && gm->perm[f->cr2 / ISOVM_PAGE_SIZE])
         r.code = 2; /* SEGV_ACCERR: mapped (PROT_NONE too), the access not allowed */
     else if (f->vector == 13 || f->vector == 12)
-        r.code = 0x80, r.addr = 0; /* SI_KERNEL: a general protection fault */
+        r.code = SIG_SI_KERNEL, r.addr = 0; /* a general protection fault */
     else if (f->vector == 6)
         r.code = 2; /* ILL_ILLOPN */
     return sig_run_one(job, t, &ctx, -1, sig, r) == 1;
@@ -538,6 +558,131 @@ int64_t sig_deliver_async(struct job *job, struct vthread *t)
     struct sig_context ctx;
     ctx_of_regs(&ctx, &g);
     return sig_run(job, t, &ctx, -1);
+}
+
+/* rt_sigtimedwait(set, info, timeout, size): take a pending signal of set (blocked or not)
+ * without running its handler, waiting for one until the timeout (NULL: for ever; zero: not at
+ * all). While it waits, a signal of set sent to its process comes to this thread (takes()).
+ * The signal's number (its siginfo written to info), -EAGAIN at the timeout, -EINTR when another
+ * signal's handler is to run first. */
+int64_t sys_rt_sigtimedwait(struct job *job, struct sc_call *c)
+{
+    struct vthread *t = c->self;
+    uint64_t set, deadline = UINT64_MAX;
+    if (c->a[3] != 8)
+        return -EINVAL;
+    if (gmem_copy_from(sc_gm(c), &set, c->a[0], sizeof set))
+        return -EFAULT;
+    set &= ~UNBLOCKABLE;
+    if (c->a[2]) {
+        struct timespec ts;
+        if (gmem_copy_from(sc_gm(c), &ts, c->a[2], sizeof ts))
+            return -EFAULT;
+        if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000L)
+            return -EINVAL;
+        uint64_t ns = (uint64_t)ts.tv_sec > UINT64_MAX / 4000000000ull ? UINT64_MAX / 4 : ts_ns(&ts);
+        deadline = mono_ns() + ns;
+    }
+    struct sig_rec r;
+    int64_t sig;
+    t->sig_waiting = set;
+    for (;;) {
+        if ((sig = sig_take_in(t, set, &r)) != 0)
+            break;
+        if (thread_interrupted(t)) { /* the end, or another signal's handler */
+            sig = -EINTR;
+            break;
+        }
+        uint64_t now = mono_ns();
+        if (now >= deadline) {
+            sig = -EAGAIN;
+            break;
+        }
+        job_wait_until(job, t, deadline - now > 1000000000ull ? now + 1000000000ull : deadline);
+    }
+    t->sig_waiting = 0;
+    if (sig > 0 && c->a[1]) {
+        uint8_t info[128];
+        info_fill(info, (int)sig, &r);
+        if (gmem_copy_to(sc_gm(c), c->a[1], info, sizeof info))
+            return -EFAULT; /* as Linux: the signal is taken all the same */
+    }
+    return sig;
+}
+
+/* rt_sigqueueinfo(pid, sig, info) and rt_tgsigqueueinfo(tgid, tid, sig, info): a signal with
+ * the sender's siginfo (its si_code, si_pid and sigval). To another process, only the codes a
+ * user may claim (negative, not SI_TKILL): else EPERM, as Linux. */
+static int64_t queue_info(struct job *job, struct sc_call *c, struct proc *p, struct vthread *t,
+                          uint64_t sig, uint64_t gva)
+{
+    int32_t head[6];
+    uint64_t value;
+    if (sig > 64)
+        return -EINVAL;
+    if (gmem_copy_from(sc_gm(c), head, gva, sizeof head) ||
+        gmem_copy_from(sc_gm(c), &value, gva + 24, sizeof value))
+        return -EFAULT;
+    int32_t code = head[2];
+    if ((code >= 0 || code == SI_TKILL_K) && p != sc_proc(c))
+        return -EPERM;
+    struct sig_rec r = { .code = code, .pid = head[4], .addr = value };
+    return sig ? sig_send(job, c, p, t, (int)sig, &r) : 0;
+}
+
+int64_t sys_rt_sigqueueinfo(struct job *job, struct sc_call *c)
+{
+    struct proc *p = proc_by_pid(job, (int)(int32_t)c->a[0]);
+    if ((int32_t)c->a[0] <= 0)
+        return -EINVAL;
+    if (!p || p->state != PROC_LIVE)
+        return -ESRCH;
+    return queue_info(job, c, p, NULL, c->a[1], c->a[2]);
+}
+
+int64_t sys_rt_tgsigqueueinfo(struct job *job, struct sc_call *c)
+{
+    if ((int32_t)c->a[0] <= 0 || (int32_t)c->a[1] <= 0)
+        return -EINVAL;
+    struct vthread *t = thread_by_tid(job, (uint32_t)c->a[1]);
+    if (!t || t->proc->pid != (int32_t)c->a[0])
+        return -ESRCH;
+    return queue_info(job, c, t->proc, t, c->a[2], c->a[3]);
+}
+
+int sig_wait_mask(struct sc_call *c, uint64_t gva, uint64_t size)
+{
+    uint64_t mask;
+    if (size != 8)
+        return -EINVAL;
+    if (gmem_copy_from(sc_gm(c), &mask, gva, sizeof mask))
+        return -EFAULT;
+    struct vthread *t = c->self;
+    t->sig_saved_mask = t->sig_blocked;
+    t->sig_restore_mask = true;
+    t->sig_blocked = mask & ~UNBLOCKABLE;
+    return 0;
+}
+
+uint64_t sig_rekick(struct job *job, uint64_t now)
+{
+    uint64_t next = UINT64_MAX;
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
+        struct vthread *t = &job->threads[i];
+        if (t->state != VT_RUNNING || !t->host_started || !thread_sig_ready(t)) {
+            t->sig_seen_ns = 0;
+            continue;
+        }
+        if (!t->sig_seen_ns) {
+            t->sig_seen_ns = now;
+        } else if (now - t->sig_seen_ns >= SIG_REKICK_NS) {
+            pthread_kill(t->host, SIGUSR1);
+            t->sig_seen_ns = now;
+        }
+        if (t->sig_seen_ns + SIG_REKICK_NS < next)
+            next = t->sig_seen_ns + SIG_REKICK_NS;
+    }
+    return next;
 }
 
 /* rt_sigreturn: the frame the handler's return left at rsp - 8, read and checked once; a frame

@@ -112,16 +112,25 @@ static int64_t sleep_virtual(struct job *job, clockid_t id, int flags, const str
     return 0;
 }
 
-/* Sleep with job->lock released, so the job's other threads go on; the job's end cuts it
- * short (the thread is stopped then, so the remaining time never reaches the job). */
+/* Sleep with job->lock released, so the job's other threads go on. The job's end cuts it
+ * short (the thread is stopped then, so the remaining time never reaches the job); so does a
+ * signal whose handler is to run: -EINTR, and a relative sleep's time left written to rem_gva
+ * (if not 0), as Linux does. */
 static int64_t sleep_on_host(struct job *job, struct sc_call *c, clockid_t id, int flags,
-                             const struct timespec *req)
+                             const struct timespec *req, uint64_t rem_gva)
 {
     uint64_t want = ts_ns(req);
     if ((uint64_t)req->tv_sec > UINT64_MAX / 2000000000ull)
         want = UINT64_MAX / 2;
     uint64_t deadline = (flags & TIMER_ABSTIME) ? mono_deadline(id, want) : mono_ns() + want;
-    return job_sleep_until(job, c->self, deadline);
+    int rc = job_sleep_until(job, c->self, deadline);
+    if (rc == -EINTR && rem_gva && !(flags & TIMER_ABSTIME) && !thread_stopping(c->self)) {
+        uint64_t now = mono_ns();
+        struct timespec rem = ns_ts(deadline > now ? deadline - now : 0);
+        if (gmem_copy_to(sc_gm(c), rem_gva, &rem, sizeof rem))
+            return -EFAULT;
+    }
+    return rc;
 }
 
 int64_t sys_nanosleep(struct job *job, struct sc_call *c)
@@ -132,7 +141,7 @@ int64_t sys_nanosleep(struct job *job, struct sc_call *c)
         return rc;
     if (job->deterministic)
         return sleep_virtual(job, CLOCK_MONOTONIC, 0, &req);
-    return sleep_on_host(job, c, CLOCK_MONOTONIC, 0, &req);
+    return sleep_on_host(job, c, CLOCK_MONOTONIC, 0, &req, c->a[1]);
 }
 
 int64_t sys_clock_nanosleep(struct job *job, struct sc_call *c)
@@ -159,5 +168,5 @@ int64_t sys_clock_nanosleep(struct job *job, struct sc_call *c)
         return rc;
     if (job->deterministic)
         return sleep_virtual(job, id, (int)c->a[1], &req);
-    return sleep_on_host(job, c, id, (int)c->a[1], &req);
+    return sleep_on_host(job, c, id, (int)c->a[1], &req, c->a[3]);
 }
