@@ -35,6 +35,14 @@ GUEST_BINS    := $(foreach v,$(GUEST_VARIANTS),$(GUEST_NAMES:%=$(GUEST_OUT)/%.$(
 GUEST_GLIBC_ONLY := $(notdir $(basename $(wildcard $(GUEST_SRC)/glibc/*.c)))
 GUEST_BINS    += $(GUEST_GLIBC_ONLY:%=$(GUEST_OUT)/%.glibc)
 
+# Go programs (guest/tests/go/NAME.go) built by Debian's golang-go with CGO_ENABLED=0: static,
+# no PT_INTERP; the build cache in $(BUILD) (a clean checkout needs no network: standard
+# library only)
+GUEST_GO      := $(notdir $(basename $(wildcard $(GUEST_SRC)/go/*.go)))
+GUEST_BINS    += $(GUEST_GO:%=$(GUEST_OUT)/%.go)
+GUEST_GOENV   := CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOFLAGS= GO111MODULE=off GOTOOLCHAIN=local \
+                 GOCACHE=$(abspath $(BUILD))/go-cache GOPATH=$(abspath $(BUILD))/go-path
+
 guest: $(GUEST_BINS)
 
 # $(call guest_check,FILE,ELFTYPE) : fail (and delete FILE) unless it is of ELFTYPE with no PT_INTERP.
@@ -72,6 +80,11 @@ $(GUEST_OUT)/%.glibc-pie: $(GUEST_SRC)/%.c $(GUEST_HDRS)
 $(GUEST_OUT)/%.glibc: $(GUEST_SRC)/glibc/%.c
 	@mkdir -p $(dir $@)
 	$(GUEST_CC_GLIBC) $(GUEST_CFLAGS) -static $< -o $@ -lsqlite3 -lm
+	$(call guest_check,$@,EXEC)
+
+$(GUEST_OUT)/%.go: $(GUEST_SRC)/go/%.go
+	@mkdir -p $(dir $@)
+	$(GUEST_GOENV) go build -trimpath -o $@ $<
 	$(call guest_check,$@,EXEC)
 
 $(GUEST_OUT)/%.raw: $(GUEST_SRC)/raw/%.S firmware/abi.h

@@ -14,10 +14,13 @@ esac
 # libslirp-dev: the Linux tier's network (vmm/linux/lnet*.c)
 # mmdebstrap, uidmap (its --mode=unshare), squashfs-tools, e2fsprogs, erofs-utils: isovm image
 # prometheus: promtool and a real server scraping `isovm quota serve` (tests/quota)
+# golang-go, bash-static: real programs of the hypercall tier's process cases (a Go program built
+# with CGO_ENABLED=0, bash scripts: tests/integration/proc_cases.sh)
 pkgs=(build-essential pkg-config libjansson-dev libseccomp-dev libsqlite3-dev libcmocka-dev
       libfdt-dev musl-tools qemu-system-x86 busybox-static cpio xz-utils zstd valgrind
       linux-libc-dev python3 acpica-tools clang libclang-rt-14-dev
-      mmdebstrap uidmap squashfs-tools e2fsprogs erofs-utils libslirp-dev prometheus)
+      mmdebstrap uidmap squashfs-tools e2fsprogs erofs-utils libslirp-dev prometheus
+      golang-go bash-static)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -99,15 +99,16 @@ c_proc_pipes() { # VARIANT
     expect_stdout_line "all checks passed"
 }
 
-# busybox sh (Debian's static busybox): pipelines, command substitution, subshells and their
-# statuses, here-documents, `exec` redirections, an EXIT trap; and programs it runs (execve of
-# busybox's applets through /proc/self/exe, and by name through PATH in a grant of busybox and
-# its links: find -exec, xargs, tar -czf and -xzf through gzip, sort, wc) on a read-write grant. The lines must be the same
-# as the same script's natively. (`&` and `wait` need signal handlers: ash waits for its
-# SIGCHLD handler's flag in sigsuspend; part 5.)
-c_proc_busybox_sh() {
-    [ -x "$BUSYBOX" ] || { fail "no busybox at $BUSYBOX"; return; }
-    local script='cd "$1"; x=var
+# A shell script as CI jobs write them, run by busybox sh or bash (Debian's static builds):
+# pipelines, command substitution, subshells and their statuses, here-documents, `exec`
+# redirections, `&` and `wait` (ash and bash wait for their SIGCHLD handler in sigsuspend), a
+# killed background job, a TERM trap and an EXIT trap; and programs the shell runs (busybox's
+# applets through /proc/self/exe, and by name through PATH in a grant of busybox and its
+# links: find -exec, xargs, tar -czf and -xzf through gzip, sort, wc) on a read-write grant.
+# bash also: arrays, [[ ]], arithmetic and expansions, functions with locals, a here-string,
+# pipefail, wait -n, and every external program by name. The lines must be the same as the
+# same script's natively.
+PROC_SH_SCRIPT='cd "$1"; x=var
 echo hi | { read x; echo got:$x; }
 y=$(echo sub; echo two); echo "$y" | while read l; do echo "line:$l"; done
 (echo subshell; exit 3); echo rc=$?
@@ -127,28 +128,53 @@ sleep 0.1 & wait $!; echo "waited: $?"
 sleep 5 & kill $!; wait $!; echo "killed: $?"
 trap "echo got TERM" TERM; kill -TERM $$; echo "after trap"
 trap "echo bye" EXIT
-echo end'
-    local bb=$WORK/case/bb w=$WORK/case/w nw=$WORK/case/nw
+'
+PROC_BASH_EXTRA='a=(one two three); echo "${#a[@]} ${a[2]} ${a[*]:1}"
+[[ $x == v* && -d d ]] && echo "[[ ]] ok"
+echo $(( (3 + 4) * 5 % 6 )) {1..3} ${x^^} ${x/a/A}
+f() { local v=$1; echo "f:$v:$#"; return 4; }; f arg two; echo "f rc=$?"
+read -r w1 w2 <<< "here string"; echo "$w2 $w1"
+set -o pipefail; false | true; echo "pipefail: $?"; set +o pipefail
+(sleep 0.2; exit 2) & (exit 5) & wait -n; echo "wait -n: $?"; wait
+'
+c_proc_shell() { # busybox|bash
+    [ -x "$BUSYBOX" ] || { fail "no busybox at $BUSYBOX"; return; }
+    local sh=$1 script=$PROC_SH_SCRIPT bb=$WORK/case/bb w=$WORK/case/w nw=$WORK/case/nw a
     mkdir -p "$bb" "$w" "$nw"
     cp "$BUSYBOX" "$bb/busybox"
-    local a # the applets run by name through PATH (tar runs gzip so); the rest run through
-    for a in gzip gunzip sh; do ln -s busybox "$bb/$a"; done # /proc/self/exe
+    local links="gzip gunzip sh" run=("$bb/busybox" sh)
+    if [ "$sh" = bash ]; then
+        [ -x /bin/bash-static ] ||
+            { fail "no /bin/bash-static (scripts/install-deps.sh installs bash-static)"; return; }
+        cp /bin/bash-static "$bb/bash"
+        links="gzip gunzip sh cat sort find xargs wc tail tar rm ls tr mkdir sleep"
+        run=("$bb/bash")
+        script+=$PROC_BASH_EXTRA
+    fi
+    script+='echo end'
+    # the programs run by name through PATH (tar runs gzip so); busybox sh runs its other
+    # applets through /proc/self/exe
+    for a in $links; do ln -s busybox "$bb/$a"; done
     local want
-    want=$(cd "$nw" && env -i PATH="$bb" "$bb/busybox" sh -c "$script" sh "$nw" 2>/dev/null)
+    want=$(cd "$nw" && env -i PATH="$bb" "${run[@]}" -c "$script" sh "$nw" 2>/dev/null)
     if native; then
-        run_job launch -- "$bb/busybox" sh -c "$script" sh "$w"
+        run_job launch --env "PATH=$bb" -- "${run[@]}" -c "$script" sh "$w"
     else
         run_job launch --grant "/bb=$bb:rx" --grant "/w=$w:rw" --env PATH=/bb -- \
-            "$bb/busybox" sh -c "$script" sh /w
+            "${run[@]}" -c "$script" sh /w
     fi
     expect_status 0 || { _show_outputs; return; }
     [ "$(cat "$OUT_FILE")" = "$want" ] || {
-        fail "busybox sh printed something else than natively:"
+        fail "$sh printed something else than natively:"
         CASE_DETAIL+=$(diff <(echo "$want") "$OUT_FILE" | sed 's/^/        | /')$'\n'
         _show_outputs
     }
-    [[ $want == *"by name: 0"*"waited: 0"*"killed: 143"*"got TERM"*"bye" ]] ||
+    [[ $want == *"by name: 0"*"waited: 0"*"killed: 143"*"got TERM"*"end"*"bye" ]] ||
         fail "the native run is not what the case expects: $want"
+    if [ "$sh" = bash ]; then
+        [[ $want == *"3 three two three"*"[[ ]] ok"*"f:arg:2"*"f rc=4"*"string here"*"pipefail: 1"*"wait -n: 5"* ]] ||
+            fail "the native bash run is not what the case expects: $want"
+    fi
 }
 
 # Signal delivery (part 5) by signal_test: handlers with siginfo and ucontext, masks, SA_RESTART
@@ -178,6 +204,22 @@ c_proc_timers() { # VARIANT
     run_job launch -- "$J" alarm-kill
     expect_status 142 || return
     native || expect_stderr_has "job killed by SIGALRM: a timer of its own expired (alarm or setitimer)"
+}
+
+# A Go program (Debian's golang-go, CGO_ENABLED=0, no GODEBUG setting): goroutines and
+# channels, timers and a ticker, a spinning goroutine preempted by the runtime's SIGURG,
+# os/exec of a granted static program (its output through a pipe; one outside the grants
+# refused), signal.Notify for SIGUSR1 and SIGTERM.
+c_proc_go() {
+    need gotest.go || return
+    need hello.musl || return
+    if native; then
+        run_job launch -- "$GUEST_DIR/gotest.go" "$GUEST_DIR/hello.musl"
+    else
+        run_job launch --grant "/g=$GUEST_DIR:rx" -- "$GUEST_DIR/gotest.go" /g/hello.musl
+    fi
+    expect_status 0 || { _show_outputs; return; }
+    expect_stdout_line "all checks passed"
 }
 
 # execve (part 2) by exec_test's main mode: arguments, environment, close-on-exec, signal actions
@@ -216,7 +258,9 @@ add_case "proc/pipes: data, EOF, EPIPE, SIGPIPE, poll, select, epoll proc_test.$
 add_case "proc/exec: execve, scripts, refusals exec_test.$v" with_budget 30 c_proc_exec "$v" "$other"
 add_case "proc/signals: handlers, masks, restart, sigreturn forged signal_test.$v" with_budget 30 c_proc_signals "$v"
 add_case "proc/timers: alarm, itimers, POSIX timers, sigtimedwait timer_test.$v" with_budget 60 c_proc_timers "$v"
-add_case "proc/busybox sh: pipelines, \$(), &, wait, trap, find -exec, xargs, tar -z" with_budget 40 c_proc_busybox_sh
+add_case "proc/go: goroutines, timers, preemption, os/exec, signal.Notify gotest.go" with_budget 60 c_proc_go
+add_case "proc/busybox sh: pipelines, \$(), &, wait, trap, find -exec, xargs, tar -z" with_budget 40 c_proc_shell busybox
+add_case "proc/bash: the same, arrays, [[ ]], functions, pipefail, wait -n" with_budget 60 c_proc_shell bash
 add_case "proc/files: one offset across a fork, audited proc_test.musl" with_budget 15 c_proc_files musl
 add_case "proc/fork bomb stopped at --max-processes 6 proc_test.glibc" with_budget 20 c_proc_bomb glibc
 add_case "proc/fork past 32MiB: ENOMEM, frames back proc_test.musl" with_budget 20 c_proc_memory musl
