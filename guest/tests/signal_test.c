@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/ucontext.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,10 +130,15 @@ static void check_suspend_and_sigchld(void)
     sigaddset(&set, SIGUSR1);
     sigaddset(&set, SIGCHLD);
     sigprocmask(SIG_BLOCK, &set, &old);
+    int go[2];
+    if (pipe(go) != 0)
+        return;
     pid_t parent = getpid(), pid = fork();
     if (pid == 0) {
         msleep(30);
         kill(parent, SIGUSR1);
+        char ch; /* it ends once the parent's mask is back (SIGCHLD blocked again) */
+        (void)!read(go[0], &ch, 1);
         _exit(0);
     }
     got = 0;
@@ -143,7 +149,17 @@ static void check_suspend_and_sigchld(void)
     sigprocmask(SIG_BLOCK, NULL, &now);
     CHECK("sigsuspend: EINTR after the handler, the mask back", r == -1 && e == EINTR &&
           got == 1 && sigismember(&now, SIGUSR1), "r %d errno %d got %d", r, e, got);
+    (void)!write(go[1], "g", 1);
+    close(go[0]);
+    close(go[1]);
     status_of(pid);
+    /* that child's SIGCHLD is pending: blocked signals are kept though ignored by default */
+    sigset_t chld;
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    int taken = sigtimedwait(&chld, NULL, &(struct timespec){ 0, 0 });
+    CHECK("a blocked SIGCHLD is kept though its default ignores it", taken == SIGCHLD,
+          "sigtimedwait gave %d (%s)", taken, strerror(errno));
     /* SIGCHLD with the child's pid and status */
     handle(SIGCHLD, 0);
     got = 0;
@@ -327,6 +343,26 @@ static void forge_ring0_cs(void) { forged_sigreturn((uintptr_t)exit42, 0x202, 0x
 static void forge_iopl(void) { forged_sigreturn((uintptr_t)cli_then_exit, 0x3202, 0x33, 0); }
 static void forge_bad_fpstate(void) { forged_sigreturn((uintptr_t)exit42, 0x202, 0x33, 8); }
 
+/* A forged XSAVE state: the frame's own, with a reserved byte of its header set */
+static void on_forge_xheader(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig, (void)si;
+    ucontext_t *uc = ucv;
+    uint8_t *fp = (uint8_t *)uc->uc_mcontext.fpregs;
+    fp[512 + 20] = 1; /* XSAVE header bytes 16..63 are reserved */
+}
+
+static void forge_xsave_header(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_forge_xheader;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR1, &sa, NULL);
+    raise(SIGUSR1);
+    _exit(42);
+}
+
 static void firmware_handler(void)
 {
     struct sigaction sa;
@@ -364,12 +400,61 @@ static void check_hostile(void)
     st = run_child(forge_bad_fpstate);
     CHECK("forged frame: an unreadable FPU state is SIGSEGV", WIFSIGNALED(st) &&
           WTERMSIG(st) == SIGSEGV, "status 0x%x", st);
+    if (__builtin_cpu_supports("avx")) {
+        st = run_child(forge_xsave_header);
+        CHECK("forged frame: reserved XSAVE header bytes are SIGSEGV", WIFSIGNALED(st) &&
+              WTERMSIG(st) == SIGSEGV, "status 0x%x", st);
+    }
     st = run_child(firmware_handler);
     CHECK("a handler in the firmware's space: SIGSEGV", WIFSIGNALED(st) &&
           WTERMSIG(st) == SIGSEGV, "status 0x%x", st);
     st = run_child(kernel_handler);
     CHECK("a handler at a kernel address: SIGSEGV", WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
           "status 0x%x", st);
+}
+
+/* AVX: a handler that uses ymm8 leaves the interrupted code's ymm8 as it was (the frame holds
+ * the XSAVE state, not only fxsave's 128-bit halves), and starts with AVX's initial state. */
+static volatile int avx_initial;
+static void on_clobber_ymm(int sig)
+{
+    (void)sig;
+    uint8_t y[32];
+    __asm__ volatile("vmovdqu %%ymm8, %0" : "=m"(y));
+    int zero = 1;
+    for (int i = 16; i < 32; i++)
+        zero &= y[i] == 0;
+    avx_initial = zero;
+    __asm__ volatile("vpcmpeqd %%ymm8, %%ymm8, %%ymm8" ::: "xmm8"); /* all ones */
+}
+
+static void check_avx(void)
+{
+    if (!__builtin_cpu_supports("avx")) {
+        printf("skip AVX: this CPU does not offer it\n");
+        return;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_clobber_ymm;
+    sigaction(SIGUSR1, &sa, NULL);
+    uint8_t pat[32] __attribute__((aligned(32))), out[32] __attribute__((aligned(32)));
+    for (int i = 0; i < 32; i++)
+        pat[i] = (uint8_t)(i * 7 + 1);
+    long nr = SYS_kill;
+    /* ymm8 set, the signal sent and taken at the syscall's end, ymm8 read: no C library code
+     * (which may use ymm registers) in between */
+    __asm__ volatile("vmovdqu (%[p]), %%ymm8\n\t"
+                     "syscall\n\t"
+                     "vmovdqu %%ymm8, (%[o])\n\t"
+                     "vzeroupper"
+                     : "+a"(nr)
+                     : [p] "r"(pat), [o] "r"(out), "D"((long)getpid()), "S"((long)SIGUSR1)
+                     : "rcx", "r11", "memory", "xmm8");
+    CHECK("AVX: ymm8 kept across a handler that changes it", !memcmp(pat, out, 32),
+          "upper half now %02x%02x.., want %02x%02x..", out[16], out[17], pat[16], pat[17]);
+    CHECK("AVX: a handler starts with ymm's upper halves initial", avx_initial, "not zero");
+    signal(SIGUSR1, SIG_DFL);
 }
 
 int main(void)
@@ -384,6 +469,7 @@ int main(void)
     check_async();
     check_default_when_unblocked();
     check_faults();
+    check_avx();
     check_hostile();
     return check_done();
 }

@@ -2,7 +2,8 @@
  * the job wrote, and a frame built then read back. Input: le64 rsp offset, then the bytes the
  * job's stack holds there (the frame and an FPU state). A frame read is accepted only with a
  * canonical user rip and rsp, IF on and no flag a user may not set, and an MXCSR the CPU takes;
- * a frame built from the context read back gives that context again. */
+ * a frame built from the context read back gives that context again. An XSAVE state (for a
+ * vCPU with AVX, or none) is taken only with the vCPU's features and a valid header. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,10 +52,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n = size < STACK_HI - at ? size : STACK_HI - at;
         memcpy(gm.host + at, data, n);
     }
-    struct sig_context ctx;
+    static struct sig_context ctx, again, back;
     uint64_t mask;
     struct sig_altstack alt;
-    int rc = sigframe_read(&gm, rsp, &ctx, &mask, &alt);
+    /* a vCPU with AVX (XCR0 7: the area 832 bytes), or one without XSAVE: the input's first
+     * byte says which */
+    const struct sig_xstate avx = { .features = 0x7, .size = 832 }, none = { 0, 512 };
+    const struct sig_xstate *xs = off & (1ull << 63) ? &none : &avx;
+    int rc = sigframe_read(&gm, rsp, xs, &ctx, &mask, &alt);
     check(rc == 0 || rc == -EFAULT);
     if (rc)
         return 0;
@@ -62,23 +67,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check((ctx.rflags & 0x202) == 0x202 && !(ctx.rflags & 0x3000) && !(ctx.rflags & 0x20000) &&
           !(ctx.rflags & 0x4000));
     uint32_t mxcsr;
-    memcpy(&mxcsr, ctx.fxsave + 24, 4);
+    memcpy(&mxcsr, ctx.fpstate + 24, 4);
     check(!(mxcsr & ~0xffffu));
+    /* an XSAVE state only with features the vCPU has, its header's in the standard format */
+    check((ctx.xfeatures & ~xs->features) == 0);
+    check(ctx.xfeatures ? ctx.fp_size >= 576 && ctx.fp_size <= xs->size : ctx.fp_size == 512);
+    if (ctx.xfeatures) {
+        uint64_t bv, comp;
+        memcpy(&bv, ctx.fpstate + 512, 8);
+        memcpy(&comp, ctx.fpstate + 520, 8);
+        check(!(bv & ~ctx.xfeatures) && comp == 0);
+        for (unsigned i = 528; i < 576; i++)
+            check(ctx.fpstate[i] == 0);
+    }
     /* built again on the stack's top half and read back: the same context */
-    struct sig_context again = ctx;
+    again = ctx;
     again.rsp = STACK_HI - 16;
     uint8_t info[128] = { 0 };
     struct sig_frame_spec s = { .ctx = &again, .sig = 10, .info = info, .restorer = 0x401000,
                                 .mask = mask, .alt = { .flags = 2 } };
     struct sig_frame_at where;
     if (sigframe_build(&gm, &s, &where) == 0) {
-        struct sig_context back;
         uint64_t m2;
         struct sig_altstack a2;
-        check(sigframe_read(&gm, where.rsp + 8, &back, &m2, &a2) == 0);
+        check(sigframe_read(&gm, where.rsp + 8, xs, &back, &m2, &a2) == 0);
         check(back.rip == again.rip && back.rsp == again.rsp && back.rax == again.rax &&
               back.r15 == again.r15 && back.rflags == again.rflags && m2 == mask &&
-              !memcmp(back.fxsave, again.fxsave, 512));
+              back.xfeatures == again.xfeatures && back.fp_size == again.fp_size &&
+              !memcmp(back.fpstate, again.fpstate, 464) &&
+              !memcmp(back.fpstate + 512, again.fpstate + 512, again.fp_size - 512));
     }
     return 0;
 }

@@ -542,7 +542,18 @@ def sigframe_seeds():
         b += struct.pack('<QQQQQ', 0, 0, mask, 0, fp) + b'\0' * 64 + struct.pack('<Q', mask)
         return b + b'\0' * 128
     off = struct.pack('<Q', 4096)
+    # an XSAVE state (x87, SSE, AVX: 832 bytes) 520 bytes past the frame, 64-aligned there
+    # (the stack starts at 0x200000 and the frame at rsp - 8), its magics and header
+    at = 0x200000 + 4096 - 8
+    fpa = at + 520
+    xs = bytearray(832)
+    struct.pack_into('<I', xs, 24, 0x1f80)
+    struct.pack_into('<IIQI', xs, 464, 0x46505853, 836, 7, 832)
+    struct.pack_into('<Q', xs, 512, 7)
+    xframe = frame(0x401000, 0x7fff0000, 0x246, fp=fpa)
+    xsave = xframe + b'\0' * (520 - len(xframe)) + bytes(xs) + struct.pack('<I', 0x46505845)
     return {'good': off + frame(0x401000, 0x7fff0000, 0x246),
+            'xsave': off + xsave,
             'kernel-rip': off + frame(0xffff800000001000, 0x7fff0000, 0x246),
             'iopl': off + frame(0x401000, 0x7fff0000, 0x3202),
             'fp-bad': off + frame(0x401000, 0x7fff0000, 0x202, fp=0x200008),

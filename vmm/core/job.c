@@ -31,6 +31,7 @@ int job_init(struct job *job, const struct policy *p)
         t->proc = &job->procs[0];
         t->vcpu.fd = -1;
         t->vcpu.index = (int)i;
+        t->altstack.flags = 2; /* SS_DISABLE: no alternate signal stack */
         pthread_cond_init(&t->wake, &ca);
     }
     pthread_condattr_destroy(&ca);

@@ -18,8 +18,13 @@
 #define F_SIGMASK    (F_MCONTEXT + 256)
 #define F_INFO       (F_SIGMASK + 8)
 #define FRAME_SIZE   (F_INFO + 128)
-#define FP_SIZE      512
 #define FP_MXCSR     24
+#define FP_SW_BYTES  464      /* fxsave's software-reserved bytes: struct _fpx_sw_bytes */
+#define XHDR         512      /* the XSAVE header: XSTATE_BV, XCOMP_BV, 48 reserved bytes */
+#define XHDR_SIZE    64
+#define FP_XSTATE_MAGIC1 0x46505853u
+#define FP_XSTATE_MAGIC2 0x46505845u
+#define UC_FP_XSTATE         0x1
 #define UC_SIGCONTEXT_SS     0x2
 #define UC_STRICT_RESTORE_SS 0x4
 #define SS_ONSTACK_FLAG 1
@@ -49,13 +54,28 @@ static void regs_out(uint8_t *b, const struct sig_context *c)
     memcpy(b + F_MCONTEXT, r, sizeof r);
 }
 
+void sigframe_fpstate_init(struct sig_context *ctx, const struct sig_xstate *xs)
+{
+    memset(ctx->fpstate, 0, sizeof ctx->fpstate);
+    uint16_t fcw = 0x37f;
+    uint32_t mxcsr = 0x1f80;
+    memcpy(ctx->fpstate, &fcw, 2);
+    memcpy(ctx->fpstate + FP_MXCSR, &mxcsr, 4);
+    ctx->xfeatures = xs ? xs->features : 0;
+    ctx->fp_size = xs && xs->features ? xs->size : SIG_FXSAVE_SIZE;
+    if (ctx->xfeatures)
+        put64(ctx->fpstate, XHDR, 0x3); /* x87 and SSE as above; the rest initial */
+}
+
 int sigframe_build(struct guest_mem *gm, const struct sig_frame_spec *s, struct sig_frame_at *at)
 {
     const struct sig_context *c = s->ctx;
     uint64_t sp = s->use_alt ? s->alt.sp + s->alt.size : c->rsp - 128; /* past the red zone */
     if (sp < 4096 || sp > USER_TOP)
         return -EFAULT;
-    uint64_t fp = (sp - FP_SIZE) & ~63ull;
+    bool xsave = c->xfeatures && c->fp_size > XHDR && c->fp_size <= SIG_XSTATE_MAX;
+    uint32_t fp_size = xsave ? c->fp_size : SIG_FXSAVE_SIZE;
+    uint64_t fp = (sp - fp_size - (xsave ? 4 : 0)) & ~63ull;
     uint64_t frame = ((fp - FRAME_SIZE) & ~15ull) - 8; /* rsp + 8 16-aligned, as after a call */
     bool on_alt = s->use_alt || sig_on_altstack(&s->alt, c->rsp);
     if (on_alt && frame < s->alt.sp)
@@ -63,7 +83,7 @@ int sigframe_build(struct guest_mem *gm, const struct sig_frame_spec *s, struct 
     uint8_t b[FRAME_SIZE];
     memset(b, 0, sizeof b);
     put64(b, F_PRETCODE, s->restorer);
-    put64(b, F_UC_FLAGS, UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS);
+    put64(b, F_UC_FLAGS, UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS | (xsave ? UC_FP_XSTATE : 0));
     put64(b, F_UC_STACK, s->alt.sp);
     int32_t ss_flags = on_alt ? SS_ONSTACK_FLAG : s->alt.flags;
     memcpy(b + F_UC_STACK + 8, &ss_flags, 4);
@@ -78,7 +98,21 @@ int sigframe_build(struct guest_mem *gm, const struct sig_frame_spec *s, struct 
     put64(b, F_FPSTATE, fp);
     put64(b, F_SIGMASK, s->mask);
     memcpy(b + F_INFO, s->info, 128);
-    if (gmem_copy_to(gm, fp, c->fxsave, FP_SIZE) || gmem_copy_to(gm, frame, b, sizeof b))
+    uint8_t legacy[SIG_FXSAVE_SIZE];
+    memcpy(legacy, c->fpstate, sizeof legacy);
+    memset(legacy + FP_SW_BYTES, 0, sizeof legacy - FP_SW_BYTES);
+    if (xsave) { /* struct _fpx_sw_bytes: magic1, extended_size, xfeatures, xstate_size */
+        uint32_t sw[2] = { FP_XSTATE_MAGIC1, fp_size + 4 };
+        memcpy(legacy + FP_SW_BYTES, sw, sizeof sw);
+        put64(legacy, FP_SW_BYTES + 8, c->xfeatures);
+        memcpy(legacy + FP_SW_BYTES + 16, &fp_size, 4);
+    }
+    uint32_t magic2 = FP_XSTATE_MAGIC2;
+    if (gmem_copy_to(gm, fp, legacy, sizeof legacy) ||
+        (xsave && (gmem_copy_to(gm, fp + SIG_FXSAVE_SIZE, c->fpstate + SIG_FXSAVE_SIZE,
+                                fp_size - SIG_FXSAVE_SIZE) ||
+                   gmem_copy_to(gm, fp + fp_size, &magic2, sizeof magic2))) ||
+        gmem_copy_to(gm, frame, b, sizeof b))
         return -EFAULT;
     at->rsp = frame;
     at->info = frame + F_INFO;
@@ -86,8 +120,48 @@ int sigframe_build(struct guest_mem *gm, const struct sig_frame_spec *s, struct 
     return 0;
 }
 
-int sigframe_read(const struct guest_mem *gm, uint64_t rsp, struct sig_context *ctx,
-                  uint64_t *mask, struct sig_altstack *alt)
+/* The FPU state at fp: fxsave's 512 bytes, and an XSAVE state after them when its magics say
+ * so and xs allows it. 0 or -EFAULT. */
+static int fpstate_read(const struct guest_mem *gm, uint64_t fp, const struct sig_xstate *xs,
+                        struct sig_context *ctx)
+{
+    if (fp % 16 || gmem_copy_from(gm, ctx->fpstate, fp, SIG_FXSAVE_SIZE))
+        return -EFAULT;
+    uint32_t mxcsr, sw[2], xsize;
+    uint64_t xfeatures;
+    memcpy(&mxcsr, ctx->fpstate + FP_MXCSR, 4);
+    if (mxcsr & ~0xffffu)
+        return -EFAULT; /* reserved bits: the CPU's #GP */
+    memcpy(sw, ctx->fpstate + FP_SW_BYTES, sizeof sw);
+    xfeatures = get64(ctx->fpstate, FP_SW_BYTES + 8);
+    memcpy(&xsize, ctx->fpstate + FP_SW_BYTES + 16, 4);
+    ctx->xfeatures = 0;
+    ctx->fp_size = SIG_FXSAVE_SIZE;
+    if (!xs || !xs->features || sw[0] != FP_XSTATE_MAGIC1 || xsize < XHDR + XHDR_SIZE ||
+        xsize > xs->size || xsize > sw[1] || fp % 64)
+        return 0; /* fxsave's state only, as Linux takes such a frame */
+    uint32_t magic2;
+    if (gmem_copy_from(gm, &magic2, fp + xsize, sizeof magic2))
+        return -EFAULT;
+    if (magic2 != FP_XSTATE_MAGIC2)
+        return 0;
+    if (gmem_copy_from(gm, ctx->fpstate + SIG_FXSAVE_SIZE, fp + SIG_FXSAVE_SIZE,
+                       xsize - SIG_FXSAVE_SIZE))
+        return -EFAULT;
+    uint64_t bv = get64(ctx->fpstate, XHDR), comp = get64(ctx->fpstate, XHDR + 8);
+    for (unsigned i = XHDR + 16; i < XHDR + XHDR_SIZE; i++)
+        if (ctx->fpstate[i])
+            return -EFAULT; /* reserved header bytes: XRSTOR's #GP, Linux's refusal */
+    if ((bv & ~xs->features) || comp)
+        return -EFAULT;
+    ctx->xfeatures = xfeatures & xs->features;
+    put64(ctx->fpstate, XHDR, bv & ctx->xfeatures); /* the others at their initial state */
+    ctx->fp_size = xsize;
+    return 0;
+}
+
+int sigframe_read(const struct guest_mem *gm, uint64_t rsp, const struct sig_xstate *xs,
+                  struct sig_context *ctx, uint64_t *mask, struct sig_altstack *alt)
 {
     uint8_t b[FRAME_SIZE];
     if (rsp < 8 || gmem_copy_from(gm, b, rsp - 8, sizeof b))
@@ -105,18 +179,10 @@ int sigframe_read(const struct guest_mem *gm, uint64_t rsp, struct sig_context *
         return -EFAULT; /* never a kernel or non-canonical address */
     uint64_t fp = get64(b, F_FPSTATE);
     if (fp) {
-        if (fp % 16 || gmem_copy_from(gm, ctx->fxsave, fp, FP_SIZE))
+        if (fpstate_read(gm, fp, xs, ctx))
             return -EFAULT;
-        uint32_t mxcsr;
-        memcpy(&mxcsr, ctx->fxsave + FP_MXCSR, 4);
-        if (mxcsr & ~0xffffu)
-            return -EFAULT; /* reserved bits: the CPU's #GP */
     } else { /* no FPU state: the initial one */
-        memset(ctx->fxsave, 0, sizeof ctx->fxsave);
-        uint16_t fcw = 0x37f;
-        uint32_t mxcsr = 0x1f80;
-        memcpy(ctx->fxsave, &fcw, 2);
-        memcpy(ctx->fxsave + FP_MXCSR, &mxcsr, 4);
+        sigframe_fpstate_init(ctx, NULL);
     }
     *mask = get64(b, F_SIGMASK);
     int32_t ss_flags;

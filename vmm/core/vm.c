@@ -79,6 +79,18 @@ static void features_choose(struct vm *vm)
             vm->cr4 |= CR4_OSXSAVE;
         }
     }
+    /* the standard format's size: past the furthest component enabled (CPUID 0xD, i: size
+     * in eax, offset in ebx) */
+    vm->xsave_size = 512 + 64;
+    for (unsigned i = 2; i < 64 && vm->xcr0; i++) {
+        const struct kvm_cpuid_entry2 *e = (vm->xcr0 >> i) & 1 ? cpuid_find(vm, 0xd, i) : NULL;
+        if (e && e->ebx + e->eax > vm->xsave_size)
+            vm->xsave_size = e->ebx + e->eax;
+    }
+    if (vm->xsave_size > SIG_XSTATE_MAX) { /* no frame could hold it: fxsave's state only */
+        vm->xcr0 &= 0x7;
+        vm->xsave_size = 512 + 64 + 256;
+    }
 }
 
 static void gdt_entry(uint64_t *gdt, unsigned sel, uint64_t desc) { gdt[sel / 8] = desc; }
@@ -518,7 +530,7 @@ int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *v)
     return vcpu_iret_via_flush(vm, v, regs, &sr, frame_gpa, frame);
 }
 
-int vcpu_fxsave_get(struct vcpu *v, uint8_t fx[512])
+static int vcpu_fxsave_get(struct vcpu *v, uint8_t fx[512])
 {
     struct kvm_fpu f;
     int rc = vcpu_ioctl(v, KVM_GET_FPU, &f, "KVM_GET_FPU");
@@ -539,7 +551,7 @@ int vcpu_fxsave_get(struct vcpu *v, uint8_t fx[512])
     return 0;
 }
 
-int vcpu_fxsave_set(struct vcpu *v, const uint8_t fx[512])
+static int vcpu_fxsave_set(struct vcpu *v, const uint8_t fx[512])
 {
     struct kvm_fpu f;
     memset(&f, 0, sizeof f);
@@ -554,6 +566,60 @@ int vcpu_fxsave_set(struct vcpu *v, const uint8_t fx[512])
     memcpy(f.fpr, fx + 32, sizeof f.fpr);
     memcpy(f.xmm, fx + 160, sizeof f.xmm);
     return vcpu_ioctl(v, KVM_SET_FPU, &f, "KVM_SET_FPU");
+}
+
+void vm_xstate(const struct vm *vm, struct sig_xstate *xs)
+{
+    xs->features = vm->xcr0;
+    xs->size = vm->xcr0 ? vm->xsave_size : SIG_FXSAVE_SIZE;
+}
+
+_Static_assert(sizeof(struct kvm_xsave) >= SIG_XSTATE_MAX, "KVM_GET_XSAVE's region holds a frame's");
+
+int vcpu_fpstate_get(const struct vm *vm, struct vcpu *v, struct sig_context *ctx)
+{
+    if (!vm->xcr0) {
+        ctx->xfeatures = 0;
+        ctx->fp_size = SIG_FXSAVE_SIZE;
+        return vcpu_fxsave_get(v, ctx->fpstate);
+    }
+    struct kvm_xsave x;
+    int rc = vcpu_ioctl(v, KVM_GET_XSAVE, &x, "KVM_GET_XSAVE");
+    if (rc)
+        return rc;
+    memcpy(ctx->fpstate, x.region, vm->xsave_size);
+    /* the header as XSAVE would write it for XCR0: KVM's buffer may name more (PKRU's state,
+     * kept by KVM whatever the guest's XCR0) */
+    uint64_t bv;
+    memcpy(&bv, ctx->fpstate + 512, 8);
+    bv &= vm->xcr0;
+    memset(ctx->fpstate + 512, 0, 64);
+    memcpy(ctx->fpstate + 512, &bv, 8);
+    ctx->xfeatures = vm->xcr0;
+    ctx->fp_size = vm->xsave_size;
+    return 0;
+}
+
+int vcpu_fpstate_set(const struct vm *vm, struct vcpu *v, const struct sig_context *ctx)
+{
+    if (!vm->xcr0)
+        return vcpu_fxsave_set(v, ctx->fpstate);
+    struct kvm_xsave x;
+    memset(&x, 0, sizeof x);
+    uint32_t n = ctx->xfeatures && ctx->fp_size <= vm->xsave_size ? ctx->fp_size : SIG_FXSAVE_SIZE;
+    memcpy(x.region, ctx->fpstate, n);
+    uint8_t *r = (uint8_t *)x.region;
+    uint32_t mxcsr;
+    memcpy(&mxcsr, r + 24, 4);
+    mxcsr &= 0xffff; /* reserved bits: never given to the CPU */
+    memcpy(r + 24, &mxcsr, 4);
+    uint64_t bv = 0x3; /* fxsave's state: x87 and SSE from it, the rest initial */
+    if (n > SIG_FXSAVE_SIZE)
+        memcpy(&bv, r + 512, 8);
+    bv &= vm->xcr0;
+    memset(r + 512, 0, 64); /* the header: XSTATE_BV only, the standard format */
+    memcpy(r + 512, &bv, 8);
+    return vcpu_ioctl(v, KVM_SET_XSAVE, &x, "KVM_SET_XSAVE");
 }
 
 int vcpu_enter_user(struct vm *vm, struct vcpu *v, const struct kvm_regs *user, uint64_t fs_base)

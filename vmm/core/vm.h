@@ -7,6 +7,7 @@
 #include "vmm/core/guest_mem.h"
 #include "vmm/core/kvm.h"
 #include "vmm/core/paging.h"
+#include "vmm/core/sigframe.h"
 
 struct vcpu {
     int fd;
@@ -28,6 +29,7 @@ struct vm {
     struct paging pg;
     struct firmware_image fw;
     uint64_t xcr0;                 /* 0 when XSAVE is not offered */
+    uint32_t xsave_size;           /* the XSAVE area of xcr0's features, standard format */
     uint64_t cr4;
     bool lapic;                    /* vCPUs get an in-kernel local APIC, hardware-disabled */
     unsigned phys_bits;            /* guest-physical address width (CPUID 0x80000008) */
@@ -96,10 +98,15 @@ int vcpu_tlb_shootdown(struct vm *vm, struct vcpu *vcpu);
 
 void vcpu_destroy(struct vm *vm, struct vcpu *vcpu);
 
-/* The x87/SSE state in fxsave's 512-byte format (a signal frame's fpstate), and back. 0 or
- * the ioctl's -errno. */
-int vcpu_fxsave_get(struct vcpu *vcpu, uint8_t fx[512]);
-int vcpu_fxsave_set(struct vcpu *vcpu, const uint8_t fx[512]);
+/* The FPU state the vCPUs of vm may have (a signal frame's): XCR0's features and their XSAVE
+ * area's size; no XSAVE: features 0, fxsave's 512 bytes. */
+void vm_xstate(const struct vm *vm, struct sig_xstate *xs);
+
+/* The vCPU's FPU state into ctx (fpstate, fp_size, xfeatures: KVM_GET_XSAVE's standard format,
+ * or without XSAVE fxsave's from KVM_GET_FPU), and back (a state of fxsave's format only
+ * leaves the other components at their initial state). 0 or the ioctl's -errno. */
+int vcpu_fpstate_get(const struct vm *vm, struct vcpu *vcpu, struct sig_context *ctx);
+int vcpu_fpstate_set(const struct vm *vm, struct vcpu *vcpu, const struct sig_context *ctx);
 
 /* Resume the vCPU in ring 3 with exactly these registers (rip, rsp, rflags too: iretq through
  * the firmware's TLB-flush stub, which reloads CR3 first), FS base fs_base, GS as the user's

@@ -83,13 +83,14 @@ const struct vsc_rule vsc_rules[] = {
     ROW(getrandom, .reason = "a guest getrandom (non-deterministic jobs)"),
     /* the vCPUs */
     ROW(ioctl, ARGS(ONE_OF(1, KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS,
-                           KVM_GET_VCPU_EVENTS, KVM_GET_FPU, KVM_SET_FPU, KVM_CREATE_VCPU,
-                           KVM_SET_CPUID2, KVM_SET_XCRS, KVM_SET_MSRS, KVM_GET_MSRS,
-                           KVM_SET_MP_STATE, KVM_SET_USER_MEMORY_REGION, TCGETS, TIOCGWINSZ)),
-        .reason = "KVM_RUN and register access of the run loop, clone and TLB shootdowns; "
-                  "KVM_CREATE_VCPU and its setup for a new job thread (KVM_SET_MP_STATE: beside "
-                  "an in-kernel APIC); a window's memslot at its first use; TCGETS/TIOCGWINSZ "
-                  "for a guest ioctl on the console (and stdio's isatty)"),
+                           KVM_GET_VCPU_EVENTS, KVM_GET_FPU, KVM_SET_FPU, KVM_GET_XSAVE,
+                           KVM_SET_XSAVE, KVM_CREATE_VCPU, KVM_SET_CPUID2, KVM_SET_XCRS,
+                           KVM_SET_MSRS, KVM_GET_MSRS, KVM_SET_MP_STATE,
+                           KVM_SET_USER_MEMORY_REGION, TCGETS, TIOCGWINSZ)),
+        .reason = "KVM_RUN, registers and FPU of the run loop, clone, signal frames, TLB "
+                  "shootdowns; KVM_CREATE_VCPU and its setup for a new thread (KVM_SET_MP_STATE: "
+                  "beside an in-kernel APIC); a window's memslot at its first use; "
+                  "TCGETS/TIOCGWINSZ for a guest ioctl on the console (isatty)"),
     /* descriptors the VMM already holds */
     ROW(read, .reason = "job I/O, the signal descriptor, the control socket"),
     ROW(write, .reason = "job I/O, diagnostics, audit log, report"),

@@ -332,6 +332,7 @@ static int64_t exec_commit(struct job *job, struct sc_call *c, const struct proc
     self->fs_base = 0;
     self->clear_child_tid = 0;
     self->robust_list = self->robust_len = 0;
+    self->altstack = (struct sig_altstack){ .flags = 2 /* SS_DISABLE: none, as Linux's exec */ };
     const char *base = strrchr(filename, '/');
     base = base ? base + 1 : filename;
     size_t cn = strnlen(base, sizeof self->comm - 1); /* Linux keeps the first 15 bytes */

@@ -67,17 +67,34 @@ static void thread_wake(struct vthread *t)
         pthread_kill(t->host, SIGUSR1); /* out of the guest or a host call: it takes it */
 }
 
+/* The thread a signal to p goes through when none is named: its first live thread (Linux's
+ * group leader); NULL when it has none. */
+static const struct vthread *first_thread(const struct job *job, const struct proc *p)
+{
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
+        if (job->threads[i].proc == p && job->threads[i].state == VT_RUNNING)
+            return &job->threads[i];
+    return NULL;
+}
+
 /* sig (1..64) to process p, or to its thread t (NULL: any thread of p that does not block it),
  * from the calling job thread's call c (NULL: from isovm, a child's end). A signal p ignores
- * goes; SIGKILL, and a signal whose default action ends p while some thread would take it,
- * end p at once (the first process's end is the job's); any other is pending until a thread
- * takes it (sig_deliver_*). SC_STOP when the caller's own process ended, else 0. */
+ * goes, unless the thread it is sent through blocks it (it is pending then, as on Linux, and
+ * goes when taken if still ignored); SIGKILL, and a signal whose default action ends p while
+ * some thread would take it, end p at once (the first process's end is the job's); any other
+ * is pending until a thread takes it (sig_deliver_*). SC_STOP when the caller's own process
+ * ended, else 0. */
 int64_t sig_send(struct job *job, const struct sc_call *c, struct proc *p, struct vthread *t,
                  int sig, const struct sig_rec *r)
 {
-    if (p->state != PROC_LIVE || atomic_load(&p->killed) || sig_ignored(p, sig))
+    if (p->state != PROC_LIVE || atomic_load(&p->killed))
         return 0;
     uint64_t bit = BIT(sig);
+    if (sig_ignored(p, sig)) { /* goes, unless blocked: the action may change meanwhile */
+        const struct vthread *via = t ? t : first_thread(job, p);
+        if (!via || !((via->sig_blocked | via->sig_waiting) & bit))
+            return 0;
+    }
     if (!t) { /* a process's signal: the caller if it is of p and takes it, else the first */
         if (c && c->self->proc == p && takes(c->self, bit)) {
             t = c->self;
@@ -90,7 +107,7 @@ int64_t sig_send(struct job *job, const struct sc_call *c, struct proc *p, struc
         }
     }
     bool dfl = handler_of(p, sig) == (uint64_t)(uintptr_t)SIG_DFL;
-    if (sig == SIGKILL || (dfl && t && !(t->sig_blocked & bit))) {
+    if (sig == SIGKILL || (dfl && t && !(t->sig_blocked & bit) && !sig_ignored(p, sig))) {
         char msg[200];
         const char *call = c && syscall_name(c->nr) ? syscall_name(c->nr) : "kill";
         if (c && p == sc_proc(c))
@@ -391,7 +408,7 @@ static void regs_of_ctx(struct kvm_regs *g, const struct sig_context *x)
 
 static void ctx_of_regs(struct sig_context *x, const struct kvm_regs *g)
 {
-    memset(x, 0, offsetof(struct sig_context, fxsave));
+    memset(x, 0, offsetof(struct sig_context, xfeatures));
     x->rax = g->rax, x->rbx = g->rbx, x->rcx = g->rcx, x->rdx = g->rdx, x->rsi = g->rsi;
     x->rdi = g->rdi, x->rsp = g->rsp, x->rbp = g->rbp, x->r8 = g->r8, x->r9 = g->r9;
     x->r10 = g->r10, x->r11 = g->r11, x->r12 = g->r12, x->r13 = g->r13, x->r14 = g->r14;
@@ -435,7 +452,7 @@ static int64_t sig_run_one(struct job *job, struct vthread *t, struct sig_contex
                    t->altstack.size && !sig_on_altstack(&t->altstack, ctx->rsp),
     };
     struct sig_frame_at at;
-    int rc = vcpu_fxsave_get(&t->vcpu, ctx->fxsave);
+    int rc = vcpu_fpstate_get(&job->vm, &t->vcpu, ctx);
     if (a[0] >= (1ull << 47)) { /* iretq there would fault in the firmware, not in the job */
         char msg[160];
         snprintf(msg, sizeof msg, "job killed by SIGSEGV: %s's handler 0x%llx is no user address",
@@ -459,14 +476,16 @@ static int64_t sig_run_one(struct job *job, struct vthread *t, struct sig_contex
     g.rdx = at.uc;
     g.rax = 0;
     g.rflags &= ~(0x400ull | 0x100 | 0x10000); /* DF, TF, RF */
-    static const uint8_t init_fx[512] = { 0x7f, 0x03, [24] = 0x80, [25] = 0x1f };
+    struct sig_xstate xs;
+    vm_xstate(&job->vm, &xs);
+    sigframe_fpstate_init(ctx, &xs); /* the handler's: built, the context's no longer needed */
     if (t->sig_restore_mask) {
         t->sig_restore_mask = false; /* the frame holds the mask to go back to */
     }
     t->sig_blocked |= (a[3] | ((a[1] & SA_NODEFER) ? 0 : BIT(sig))) & ~UNBLOCKABLE;
     if (a[1] & SA_RESETHAND)
         memset(p->sig.action[sig - 1], 0, sizeof p->sig.action[sig - 1]);
-    if ((rc = vcpu_fxsave_set(&t->vcpu, init_fx)) ||
+    if ((rc = vcpu_fpstate_set(&job->vm, &t->vcpu, ctx)) ||
         (rc = vcpu_enter_user(&job->vm, &t->vcpu, &g, t->fs_base))) {
         proc_end(job, p, proc_status_signaled(SIGKILL), "job killed: its vCPU could not be "
                  "sent to a signal handler");
@@ -694,7 +713,9 @@ int64_t sys_rt_sigreturn(struct job *job, struct sc_call *c)
     struct sig_context ctx;
     uint64_t mask;
     struct sig_altstack alt;
-    if (sigframe_read(sc_gm(c), c->user_rsp, &ctx, &mask, &alt)) {
+    struct sig_xstate xs;
+    vm_xstate(&job->vm, &xs);
+    if (sigframe_read(sc_gm(c), c->user_rsp, &xs, &ctx, &mask, &alt)) {
         char msg[160];
         snprintf(msg, sizeof msg, "job killed by SIGSEGV: rt_sigreturn found no valid frame at "
                  "0x%llx", (unsigned long long)(c->user_rsp - 8));
@@ -707,7 +728,7 @@ int64_t sys_rt_sigreturn(struct job *job, struct sc_call *c)
         t->altstack = alt; /* as sigaltstack would take it */
     struct kvm_regs g;
     regs_of_ctx(&g, &ctx);
-    if (vcpu_fxsave_set(&t->vcpu, ctx.fxsave) ||
+    if (vcpu_fpstate_set(&job->vm, &t->vcpu, &ctx) ||
         vcpu_enter_user(&job->vm, &t->vcpu, &g, t->fs_base)) {
         proc_end(job, sc_proc(c), proc_status_signaled(SIGKILL),
                  "job killed: its vCPU could not be given the signal frame's context");

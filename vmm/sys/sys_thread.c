@@ -62,6 +62,16 @@ int thread_like_caller(struct job *job, const struct sc_call *c, struct vthread 
     atomic_store(&t->killed, false);
     t->fs_base = fs;
     t->sig_blocked = caller->sig_blocked;
+    /* nothing pending for it (a reused slot keeps its last thread's); a fork's child has its
+     * parent's alternate stack, a new thread none (Linux's) */
+    t->sig_pending = 0;
+    memset(t->sig_rec, 0, sizeof t->sig_rec);
+    t->sig_restore_mask = false;
+    t->sig_saved_mask = 0;
+    t->sig_waiting = 0;
+    t->sig_seen_ns = 0;
+    t->altstack = p == caller->proc ? (struct sig_altstack){ .flags = 2 /* SS_DISABLE */ }
+                                    : caller->altstack;
     memcpy(t->comm, caller->comm, sizeof t->comm);
     t->clear_child_tid = 0;
     t->robust_list = t->robust_len = 0;
