@@ -211,9 +211,10 @@ static void check_orphan_and_threads(void)
 {
     pid_t pid = fork();
     if (pid == 0) {
+        pid_t before = getpid(); /* the grandchild's parent until it ends (the grandchild may
+                                  * first run after that: its own getppid() would be late) */
         pid_t grandchild = fork();
         if (grandchild == 0) {
-            pid_t before = getppid();
             for (int i = 0; i < 1000 && getppid() == before; i++) {
                 struct timespec ts = { 0, 10 * 1000 * 1000 };
                 nanosleep(&ts, NULL);

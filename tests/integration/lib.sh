@@ -156,13 +156,14 @@ declare -a FAILED_NAMES=()
 
 # add_case NAME FUNCTION [ARGS...] (the file that calls it is recorded, for run.sh --file)
 add_case() {
-    local name=$1
+    local name=$1 f=1
     shift
     local cmd
     printf -v cmd '%q ' "$@"
+    while [ "${BASH_SOURCE[$f]##*/}" = lib.sh ]; do f=$((f + 1)); done # add_case_san's caller
     CASE_NAMES+=("$name")
     CASE_CMDS+=("$cmd")
-    CASE_FILES+=("${BASH_SOURCE[1]##*/}")
+    CASE_FILES+=("${BASH_SOURCE[$f]##*/}")
 }
 
 # Is $ISOVM the sanitized build? (A case that measures timing accuracy, whose code paths other
@@ -172,6 +173,18 @@ san_isovm() {
 }
 
 native() { [ "$ISOVM_NATIVE" = 1 ]; }
+
+# Are the cases split between the two builds (docs/testing.md: a job's C-library variants, and
+# the cases only one build runs)? Not in a native run, nor with ISOVM_TEST_SPLIT=0 (every case in
+# either build: for a run of one build alone).
+split_builds() { ! native && [ "${ISOVM_TEST_SPLIT:-1}" != 0 ]; }
+
+# add_case_san NAME FUNCTION [ARGS...] : a case the sanitized build runs, and the plain one only
+# when the cases are not split: a functional case of code both builds share, whose worth in a
+# second run is what ASan and UBSan see (the Linux tier's: what the guest drives).
+add_case_san() {
+    if ! split_builds || san_isovm; then add_case "$@"; fi
+}
 
 # --- per-case state ---------------------------------------------------------------------------
 CASE_FAIL=""      # first failure reason
@@ -206,15 +219,87 @@ with_stdin() {
     printf '%s' "$1" >"$STDIN_FILE"
 }
 
+# --- the watchdog: a case's time limit without a timeout(1) per command ------------------------
+# _timed used to start each command under timeout(1): one more program per command, 50-90 ms in
+# the emulated host, for every launch of the suite. Now the command runs as a background job in
+# a process group of its own (set -m) and is waited for, and one watchdog (a subshell started
+# once, wd_start) ends a group that outlives its deadline as timeout -k 5 did: SIGTERM, then
+# SIGKILL 5 s later. Requests on its FIFO: "add PGID DEADLINE" (EPOCHSECONDS), "del PGID". Without
+# it (not started, or gone), timeout(1) as before.
+WD_PID="" WD_CUR=""
+
+_wd_loop() { # the watchdog's body: reads requests, looks at its groups every 0.2 s
+    local -A due=() killed=()
+    local op pg at now
+    while :; do
+        if IFS=' ' read -r -t 0.2 op pg at; then
+            case $op in
+                add) due[$pg]=$at ;;
+                del) unset "due[$pg]" "killed[$pg]" ;;
+                quit) return 0 ;;
+            esac
+            continue
+        elif (($? <= 128)); then
+            return 0 # end of file: run.sh is gone
+        fi
+        kill -0 "$$" 2>/dev/null || return 0 # run.sh is gone
+        now=$EPOCHSECONDS
+        for pg in "${!due[@]}"; do
+            ((now >= due[$pg])) || continue
+            if [ -z "${killed[$pg]:-}" ]; then
+                kill -TERM -- "-$pg" 2>/dev/null
+                killed[$pg]=1
+                due[$pg]=$((now + 5))
+            else
+                kill -KILL -- "-$pg" 2>/dev/null
+                unset "due[$pg]" "killed[$pg]"
+            fi
+        done
+    done
+}
+
+wd_start() { # once per run (run.sh)
+    [ -z "$WD_PID" ] || return 0
+    rm -f "$WORK/wd.fifo"
+    mkfifo "$WORK/wd.fifo" || return 0
+    exec {WD_FD}<>"$WORK/wd.fifo"
+    _wd_loop <&"$WD_FD" >/dev/null 2>&1 &
+    WD_PID=$!
+}
+
+# wd_stop : the watchdog ends; so does a command still running (run.sh interrupted: the command
+# is in a process group of its own, which a terminal's ^C does not reach)
+wd_stop() {
+    [ -z "${WD_CUR:-}" ] || kill -TERM -- "-$WD_CUR" 2>/dev/null
+    [ -z "$WD_PID" ] || kill "$WD_PID" 2>/dev/null
+    WD_PID="" WD_CUR=""
+    return 0
+}
+
 # _timed CMD... : runs CMD with the remaining time budget of the case; sets RC and HUNG.
 _timed() {
     local left=$((CASE_DEADLINE - SECONDS))
     ((left < 1)) && left=1
-    local t0=$SECONDS
-    # the group's 2>/dev/null silences bash's own "Segmentation fault" job notices (native runs)
-    { timeout -k 5 "$left" "$@" <"$STDIN_FILE" >"$OUT_FILE" 2>"$ERR_FILE"; RC=$?; } 2>/dev/null
+    local t0=$SECONDS pid
+    # the groups' 2>/dev/null silence bash's own job notices ("Segmentation fault", native runs)
+    if [ -n "$WD_PID" ] && kill -0 "$WD_PID" 2>/dev/null; then
+        {
+            set -m
+            "$@" <"$STDIN_FILE" >"$OUT_FILE" 2>"$ERR_FILE" &
+            pid=$!
+            set +m
+            WD_CUR=$pid
+            printf 'add %s %s\n' "$pid" "$((EPOCHSECONDS + left))" >&"$WD_FD"
+            wait "$pid"
+            RC=$?
+            printf 'del %s\n' "$pid" >&"$WD_FD"
+            WD_CUR=""
+        } 2>/dev/null
+    else
+        { timeout -k 5 "$left" "$@" <"$STDIN_FILE" >"$OUT_FILE" 2>"$ERR_FILE"; RC=$?; } 2>/dev/null
+    fi
     STDIN_FILE=/dev/null
-    if { [ "$RC" = 124 ] || [ "$RC" = 137 ]; } && ((SECONDS - t0 >= left - 1)); then
+    if { [ "$RC" = 124 ] || [ "$RC" = 137 ] || [ "$RC" = 143 ]; } && ((SECONDS - t0 >= left - 1)); then
         HUNG=1
         fail "hang: timed out after $CASE_TIMEOUT s"
     fi

@@ -3,7 +3,7 @@
 # against the programs they stand for (grep -F, grep -xF, grep -iF, grep -E, the sed of
 # report_value, grep -o of stdout_value, od of expect_stdout_eq), on matching and non-matching
 # inputs, files without a final newline, empty files, NUL bytes, regex characters; and the case
-# loop's _fresh_case_dir and _claim. Runs anywhere (no KVM); run-tests.sh runs it as the stage
+# loop's _fresh_case_dir and _claim, and _timed's watchdog. Runs anywhere (no KVM); run-tests.sh runs it as the stage
 # integration-lib.
 #
 #   tests/integration/lib_selftest.sh      prints FAIL lines and "N passed, N failed"
@@ -126,6 +126,37 @@ same "_claim first" "$(st01 _claim "$T/claim")" 0
 same "_claim second" "$(st01 _claim "$T/claim")" 1
 _claim "$T/claim2"
 same "_claim leaves noclobber off" "$([[ $- == *C* ]] && echo on || echo off)" off
+
+# _timed through the watchdog: the status, the streams, stdin; a command past its budget ended
+# with its children (TERM), one that ignores TERM killed 5 s later, both reported as hangs
+WORK=$T
+wd_start
+same "watchdog started" "$([ -n "$WD_PID" ] && kill -0 "$WD_PID" && echo yes)" yes
+OUT_FILE=$T/wd.out ERR_FILE=$T/wd.err CASE_FAIL="" CASE_TIMEOUT=60
+CASE_DEADLINE=$((SECONDS + 60))
+with_stdin "in"
+_timed sh -c 'cat; echo err >&2; exit 7'
+same "_timed: status" "$RC/$HUNG" "7/0"
+same "_timed: stdout from stdin" "$(cat "$T/wd.out")" in
+same "_timed: stderr" "$(cat "$T/wd.err")" err
+CASE_TIMEOUT=2 CASE_DEADLINE=$((SECONDS + 2)) t0=$SECONDS
+_timed sh -c 'sleep 30 & echo $! >'"$T/wd.child"'; wait'
+same "_timed: a hang ended and named" "$HUNG/${CASE_FAIL%% after*}" "1/hang: timed out"
+same "_timed: within its budget" "$((SECONDS - t0 <= 4))" 1
+_nap 0.3
+child_state=$(cut -d' ' -f3 "/proc/$(cat "$T/wd.child")/stat" 2>/dev/null) # Z: ended, not reaped
+same "_timed: its child ended too" "${child_state:-gone}" "$([ "$child_state" = Z ] && echo Z || echo gone)"
+[ "${child_state:-gone}" = gone ] || [ "$child_state" = Z ] || kill "$(cat "$T/wd.child")" 2>/dev/null
+CASE_FAIL="" CASE_TIMEOUT=1 CASE_DEADLINE=$((SECONDS + 1)) t0=$SECONDS
+_timed sh -c 'trap "" TERM; sleep 20'
+same "_timed: TERM ignored, KILL after 5 s" "$HUNG/$RC/$((SECONDS - t0 >= 5 && SECONDS - t0 <= 9))" "1/137/1"
+CASE_FAIL="" CASE_DEADLINE=$((SECONDS + 60))
+_timed true
+same "_timed: the watchdog still there" "$RC/$(kill -0 "$WD_PID" && echo yes)" "0/yes"
+wd_stop
+CASE_DEADLINE=$((SECONDS + 60)) HUNG=0
+_timed sh -c 'exit 3'
+same "_timed without the watchdog: timeout(1)" "$RC/$HUNG" "3/0"
 
 # median and all_within (the two-of-three early stop)
 same "median 3" "$(median 3.9 4.1 3.0)" 3.9

@@ -75,6 +75,6 @@ c_lxci_wget() {
 }
 
 if ! native; then
-    add_case "linux/ci job: make && make check through a rw grant; ro grant fails" with_budget 900 c_lxci_make
+    add_case_san "linux/ci job: make && make check through a rw grant; ro grant fails" with_budget 900 c_lxci_make
     add_case "linux/ci job: wget from a granted loopback HTTP server; refused without" with_budget 120 c_lxci_wget
 fi

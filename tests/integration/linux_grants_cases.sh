@@ -194,9 +194,9 @@ c_lxg_hang() {
 }
 
 if ! native; then
-    add_case "linux/grants: read, write, create, delete, rename; escapes and ro refused" c_lxg_files
-    add_case "linux/grants: revoked from outside mid-job, expired" with_budget 150 c_lxg_revoke
+    add_case_san "linux/grants: read, write, create, delete, rename; escapes and ro refused" c_lxg_files
+    add_case_san "linux/grants: revoked from outside mid-job, expired" with_budget 150 c_lxg_revoke
     add_case "linux/grants: io.write 4MiB/s, 16 MiB through a grant in 3.9 s" with_budget 180 c_lxg_io_write
-    add_case "linux/grants: a worker hung in a host call does not hold up the job's end" with_budget 120 c_lxg_hang
+    add_case_san "linux/grants: a worker hung in a host call does not hold up the job's end" with_budget 120 c_lxg_hang
     add_case "linux-refuse/a file grant" c_lxg_refuse_file
 fi

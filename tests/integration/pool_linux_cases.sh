@@ -174,7 +174,7 @@ c_lxpool_usage() {
     [ ! -e "$WORK/case/p.sock" ] || fail "the stopped pool left its socket"
 }
 
-add_case "pool/linux: same as cold" with_budget 300 c_lxpool_same
-add_case "pool/linux: fresh randomness, the host's clock; others served cold" with_budget 300 c_lxpool_fresh
-add_case "pool/linux: client signalled or gone" with_budget 240 c_lxpool_client
+add_case_san "pool/linux: same as cold" with_budget 300 c_lxpool_same
+add_case_san "pool/linux: fresh randomness, the host's clock; others served cold" with_budget 300 c_lxpool_fresh
+add_case_san "pool/linux: client signalled or gone" with_budget 240 c_lxpool_client
 add_case "pool/linux: usage errors" with_budget 120 c_lxpool_usage

@@ -24,7 +24,8 @@
 #              each case (tests/emuhost/run.sh prints the last one if the host hangs)
 #   ISOVM_TEST_LABEL  LABEL above and in the --times file (e.g. "build-san/isovm, host 2")
 #   ISOVM_NATIVE=1  run the jobs directly on the host (checks the jobs, not isovm)
-#   ISOVM_TEST_VARIANTS=all  every C-library variant of a job, not this build's share (V4 below)
+#   ISOVM_TEST_SPLIT=0  every case in either build: each C-library variant of a job (not this
+#              build's share, V4 below) and the cases only one build runs (lib.sh, add_case_san)
 #
 # Prints "PASS name" or "FAIL name: reason" per case, then "N passed, N failed".
 # Exit status 1 if any case failed, 2 for a bad option. Needs only bash, coreutils, grep and sed.
@@ -66,7 +67,7 @@ while [ $# -gt 0 ]; do
 done
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/isovm-it.XXXXXX") || { echo "mktemp failed" >&2; exit 1; }
-trap 'py_stop; rm -rf "$WORK"' EXIT
+trap 'py_stop; wd_stop; rm -rf "$WORK"' EXIT
 
 # The guest jobs' C-library variants. The plain and the sanitized builds are one VMM, so a case
 # run for each variant of a job runs each variant in one build only (docs/testing.md): every
@@ -75,8 +76,8 @@ trap 'py_stop; rm -rf "$WORK"' EXIT
 #       glibc-pie, sanitized musl-pie and glibc
 #   V2  this build's share of the two the costlier cases use (musl, glibc-pie): plain musl,
 #       sanitized glibc-pie
-# Native runs, and ISOVM_TEST_VARIANTS=all, take every variant in either build.
-if native || [ "${ISOVM_TEST_VARIANTS:-}" = all ]; then
+# Native runs, and ISOVM_TEST_SPLIT=0, take every variant in either build.
+if ! split_builds; then
     V4="musl musl-pie glibc glibc-pie" V2="musl glibc-pie"
 elif san_isovm; then
     V4="musl-pie glibc" V2="glibc-pie"
@@ -590,6 +591,7 @@ if [ ${#SELECT_FILES[@]} -gt 0 ]; then
     done
 fi
 py_start # one python3 for every case's short scripts (lib.sh, py)
+wd_start # one watchdog for every command's time limit (lib.sh, _timed)
 if ! native && [ ! -x "$ISOVM" ]; then
     echo "FAIL setup: isovm not found at $ISOVM (make $BUILD/isovm)"
     echo "0 passed, 1 failed"
