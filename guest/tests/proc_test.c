@@ -9,7 +9,9 @@
  *   killparent      the child kills the first process with SIGTERM (the job ends with 143)
  *   pipes           pipes between processes (part 4): data, EOF, EPIPE and SIGPIPE, O_NONBLOCK,
  *                   poll, PIPE_BUF atomicity, dup2 onto stdout, flags and bad pointers; select,
- *                   pselect6 and epoll on them, eventfd */
+ *                   pselect6 and epoll on them, eventfd
+ *   pipefill        64 MiB through a pipe (in a job of 16 MiB), a pipe nobody reads filling up
+ *   otherjob PID    another job's pid 2 and its VMM's host pid PID out of reach (ECHILD, ESRCH) */
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -652,6 +654,59 @@ static int mode_pipes(void)
     return check_done();
 }
 
+/* Hostile: 64 MiB through a pipe from a child, in a job whose memory limit is far smaller (a
+ * pipe is the host's: its bytes never stand in guest memory), and a pipe nobody reads filling
+ * at its capacity (EAGAIN), not growing. */
+static int mode_pipefill(void)
+{
+    int p[2];
+    if (pipe2(p, O_NONBLOCK) != 0)
+        return 3;
+    static char buf[65536];
+    size_t filled = 0;
+    ssize_t n;
+    while ((n = write(p[1], buf, 4096)) > 0)
+        filled += (size_t)n;
+    int e = errno;
+    CHECK("a pipe nobody reads fills at its capacity: EAGAIN", n == -1 && e == EAGAIN &&
+          filled >= 4096 && filled <= (1u << 20), "%zu bytes, then %zd (%s)", filled, n, strerror(e));
+    close(p[0]);
+    close(p[1]);
+    if (pipe(p) != 0)
+        return 3;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        for (int i = 0; i < 1024; i++) /* 64 MiB */
+            if (write(p[1], buf, sizeof buf) != (ssize_t)sizeof buf)
+                _exit(1);
+        _exit(0);
+    }
+    close(p[1]);
+    size_t total = 0;
+    while ((n = read(p[0], buf, sizeof buf)) > 0)
+        total += (size_t)n;
+    close(p[0]);
+    int st = wait_status_of(pid);
+    CHECK("64 MiB through a pipe in a 16 MiB job", total == 64u << 20 && WIFEXITED(st) &&
+          WEXITSTATUS(st) == 0, "%zu bytes, writer status 0x%x", total, st);
+    return check_done();
+}
+
+/* Hostile: another job's processes, and the host's, are out of reach. Another job runs with
+ * a pid 2 of its own meanwhile; this job has no pid 2 (its pids are its own), and host_pid (that
+ * job's VMM on the host) is no pid of this job. */
+static int mode_otherjob(long host_pid)
+{
+    CHECK_ERRNO("wait4 of pid 2 (another job's, none of this one's)", waitpid(2, NULL, WNOHANG), ECHILD);
+    CHECK_ERRNO("kill of pid 2: ESRCH", kill(2, 0), ESRCH);
+    CHECK_ERRNO("kill of the other job's VMM by its host pid: ESRCH", kill((pid_t)host_pid, SIGKILL), ESRCH);
+    CHECK_ERRNO("wait4 of that host pid: ECHILD", waitpid((pid_t)host_pid, NULL, WNOHANG), ECHILD);
+    CHECK("kill(-1) reaches no process outside the job (none in it but the caller)",
+          kill(-1, 0) == -1 && errno == ESRCH, "errno %d", errno);
+    return check_done();
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -666,6 +721,10 @@ int main(int argc, char **argv)
         return mode_memory(atol(argv[2]));
     if (strcmp(mode, "pipes") == 0)
         return mode_pipes();
+    if (strcmp(mode, "pipefill") == 0)
+        return mode_pipefill();
+    if (strcmp(mode, "otherjob") == 0 && argc > 2)
+        return mode_otherjob(atol(argv[2]));
     if (strcmp(mode, "leave") == 0) {
         if (fork() == 0)
             pause_forever();
@@ -680,6 +739,7 @@ int main(int argc, char **argv)
         wait_status_of(pid);
         return 0;
     }
-    fprintf(stderr, "usage: proc_test basic|files DIR|bomb|memory MIB|leave|killparent|pipes\n");
+    fprintf(stderr, "usage: proc_test basic|files DIR|bomb|memory MIB|leave|killparent|pipes|"
+                    "pipefill|otherjob HOST-PID\n");
     return 2;
 }

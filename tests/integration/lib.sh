@@ -186,6 +186,18 @@ add_case_san() {
     if ! split_builds || san_isovm; then add_case "$@"; fi
 }
 
+# add_case_plain NAME FUNCTION [ARGS...] : a case the plain build runs, and the sanitized one
+# only when the cases are not split: a measurement of timing accuracy, whose code paths another
+# case runs under the sanitizers (the sanitized VMM's own CPU moves the measurement).
+add_case_plain() {
+    if ! split_builds || ! san_isovm; then add_case "$@"; fi
+}
+
+# timing_once : does this build take a timing case's measurement once, with its one-sided bound
+# only (a throttle's time at least its rate's, a quota's share at most its own)? The sanitized
+# build when the cases are split: the path is what it checks; the plain build measures accuracy.
+timing_once() { split_builds && san_isovm; }
+
 # --- per-case state ---------------------------------------------------------------------------
 CASE_FAIL=""      # first failure reason
 CASE_DETAIL=""    # further lines

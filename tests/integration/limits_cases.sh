@@ -522,12 +522,39 @@ c_report_signal() { # VARIANT
     expect_report "$r" exit_status 139
 }
 
+# The I/O buckets and the CPU quota at work, for the sanitized build (the plain build measures
+# their accuracy: the throttle and quota cases below): 1 MiB written, and 1 MiB read, at 4 MiB/s
+# with no burst wait in their bucket; two threads spinning under a 50% quota are held; a short
+# time the report says so. The sanitizers see the buckets' and the governor's paths.
+c_limits_engaged() {
+    native && return
+    local v=${V2%% *} r=$WORK/case/report.json
+    need "iowrite.$v" || return
+    local io=(--set io.write.bandwidth.size=256KiB --set io.write.bandwidth.refill_time=62500us
+        --set io.write.bandwidth.one_time_burst=0 --set io.read.bandwidth.size=256KiB
+        --set io.read.bandwidth.refill_time=62500us --set io.read.bandwidth.one_time_burst=0)
+    run_job --out /dev/null launch "${io[@]}" --report "$r" -- "$J" 1
+    expect_status 0 || return
+    expect_report_ge "$r" write_throttled_ns 100000000 || return
+    head -c 1048576 /dev/zero >"$WORK/case/in1"
+    # shellcheck disable=SC2034 # read by _timed (lib.sh)
+    STDIN_FILE=$WORK/case/in1
+    run_job launch "${io[@]}" --report "$r" -- "$J" read
+    expect_status 0 || return
+    expect_report_ge "$r" read_throttled_ns 100000000 || return
+    need "spin_threads.$v" || return
+    run_job launch --cpu-quota 50% --cpu-period 100ms --max-threads 2 --report "$r" -- "$J" 2 1
+    expect_status 0 || return
+    expect_report_ge "$r" cpu_throttled_ns 1 || return
+    expect_report_ge "$r" cpu_throttled_periods 2
+}
+
 # ---------------------------------------------------------------------------------------------
 # Registration (budgets: seconds per case in the emulated host)
 
 # plain build only: an accuracy measurement (30 s in the sanitized build); threads/quota runs the
 # same quota code under the sanitizers
-san_isovm || add_case "limits/cpu quota 25% spin.musl" with_budget 120 c_cpu_quota musl 25
+add_case_plain "limits/cpu quota 25% spin.musl" with_budget 120 c_cpu_quota musl 25
 for v in $V2; do
     add_case "limits/cpu time limit 1s spin.$v" with_budget 20 c_cpu_limit "$v"
     add_case "limits/timeout 1s spin.$v" with_budget 20 c_timeout "$v"
@@ -542,10 +569,11 @@ for v in $V2; do
     add_case "limits/address space: 8 GiB reserved under 32MiB reserve.$v" with_budget 15 c_reserve "$v"
     native || add_case "limits/first touch past 32MiB: killed, oom reserve.$v" with_budget 15 c_first_touch_oom "$v"
 done
-add_case "limits/io write throttle 4MiB/s (policy file) iowrite.musl" with_budget 60 c_io_throttle musl write policy
-add_case "limits/io write throttle 4MiB/s (--set) iowrite.glibc-pie" with_budget 60 c_io_throttle glibc-pie write set
-add_case "limits/io read throttle 4MiB/s (--set) iowrite.musl" with_budget 60 c_io_throttle musl read set
-add_case "limits/io read throttle 4MiB/s (policy file) iowrite.glibc" with_budget 60 c_io_throttle glibc read policy
+add_case_san "limits/throttles and quota at work (their paths sanitized)" with_budget 60 c_limits_engaged
+add_case_plain "limits/io write throttle 4MiB/s (policy file) iowrite.musl" with_budget 60 c_io_throttle musl write policy
+add_case_plain "limits/io write throttle 4MiB/s (--set) iowrite.glibc-pie" with_budget 60 c_io_throttle glibc-pie write set
+add_case_plain "limits/io read throttle 4MiB/s (--set) iowrite.musl" with_budget 60 c_io_throttle musl read set
+add_case_plain "limits/io read throttle 4MiB/s (policy file) iowrite.glibc" with_budget 60 c_io_throttle glibc read policy
 for v in $V4; do
     add_case "limits/threads 4 1000 threads.$v" with_budget 15 c_threads_count "$v"
     add_case "limits/threads limit 10 --max-threads 4 threads.$v" with_budget 15 c_threads_limit "$v"

@@ -189,6 +189,38 @@ c_proc_signals() { # VARIANT
     expect_stdout_line "all checks passed"
 }
 
+# Hostile: 64 MiB through a pipe in a job of 16 MiB (a pipe's bytes are the host's, never in
+# guest memory) and a pipe nobody reads filling at its capacity (EAGAIN), not growing.
+c_proc_pipefill() { # VARIANT
+    need "proc_test.$1" || return
+    run_job launch --memory 16MiB -- "$J" pipefill
+    expect_status 0 || { _show_outputs; return; }
+    expect_stdout_line "all checks passed"
+}
+
+# Hostile: another job runs with a pid 2 of its own (busybox sh and a background sleep); this
+# job's wait4 and kill of pid 2, and of that job's VMM by its host pid, reach nothing (ECHILD,
+# ESRCH): a job's pids are its own.
+c_proc_otherjob() { # VARIANT
+    need "proc_test.$1" || return
+    native && return
+    [ -x "$BUSYBOX" ] || { fail "no busybox at $BUSYBOX"; return; }
+    local b i
+    "$ISOVM" launch --timeout 60s -- "$BUSYBOX" sh -c 'sleep 60 & echo started; wait' \
+        </dev/null >"$WORK/case/other.out" 2>&1 &
+    b=$!
+    for ((i = 0; i < 300; i++)); do
+        _has "$WORK/case/other.out" started && break
+        _nap 0.1
+    done
+    _has "$WORK/case/other.out" started || fail "the other job did not start"
+    run_job launch -- "$J" otherjob "$b"
+    kill -TERM "$b" 2>/dev/null
+    wait "$b" 2>/dev/null
+    expect_status 0 || { _show_outputs; return; }
+    expect_stdout_line "all checks passed"
+}
+
 # Timers that signal and waiting for signals (part 5) by timer_test: alarm, setitimer's three
 # timers (the CPU ones not while asleep), POSIX timers (SIGEV_SIGNAL with its sigval and
 # overruns, SIGEV_NONE, SIGEV_THREAD_ID to one thread, the C library's SIGEV_THREAD, CPU-time
@@ -259,6 +291,8 @@ add_case "proc/exec: execve, scripts, refusals exec_test.$v" with_budget 30 c_pr
 add_case "proc/signals: handlers, masks, restart, sigreturn forged signal_test.$v" with_budget 30 c_proc_signals "$v"
 add_case "proc/timers: alarm, itimers, POSIX timers, sigtimedwait timer_test.$v" with_budget 60 c_proc_timers "$v"
 add_case "proc/go: goroutines, timers, preemption, os/exec, signal.Notify gotest.go" with_budget 60 c_proc_go
+add_case "proc/hostile: 64 MiB through a pipe in a 16 MiB job proc_test.$v" with_budget 60 c_proc_pipefill "$v"
+add_case "proc/hostile: another job's pids out of reach proc_test.$v" with_budget 60 c_proc_otherjob "$v"
 add_case "proc/busybox sh: pipelines, \$(), &, wait, trap, find -exec, xargs, tar -z" with_budget 40 c_proc_shell busybox
 add_case "proc/bash: the same, arrays, [[ ]], functions, pipefail, wait -n" with_budget 60 c_proc_shell bash
 add_case "proc/files: one offset across a fork, audited proc_test.musl" with_budget 15 c_proc_files musl

@@ -75,10 +75,10 @@ for v in $V4; do
     add_case "threads/tlb shootdown munmap tlb_shootdown.$v" with_budget 20 c_tlb_shootdown "$v" munmap
     add_case "threads/tlb shootdown mprotect tlb_shootdown.$v" with_budget 20 c_tlb_shootdown "$v" mprotect
 done
-add_case "threads/quota 50% over 2 threads spin_threads.musl" with_budget 60 c_threads_quota musl 2 50
+add_case_plain "threads/quota 50% over 2 threads spin_threads.musl" with_budget 60 c_threads_quota musl 2 50
 # A timing-accuracy case: the plain build only (its paths run sanitized in the 50% case; under
 # a loaded machine the sanitized VMM's own CPU put it 3 to 4 points over in 2 of 3 full runs)
-san_isovm || add_case "threads/quota 25% over 3 threads spin_threads.glibc" with_budget 60 c_threads_quota glibc 3 25
+add_case_plain "threads/quota 25% over 3 threads spin_threads.glibc" with_budget 60 c_threads_quota glibc 3 25
 add_case "threads/cpu time limit 1s over 4 threads spin_threads.musl-pie" with_budget 30 c_threads_cpu_limit musl-pie 4
 add_case "threads/cpu time limit 1s over 2 threads spin_threads.glibc-pie" with_budget 30 c_threads_cpu_limit glibc-pie 2
 

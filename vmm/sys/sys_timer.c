@@ -14,6 +14,9 @@
 /* The least time between two looks at a CPU-time timer not yet due (its process's threads may
  * all be running: the time left is shared among them). */
 #define TIMER_CPU_LOOK_NS 1000000ull
+/* The shortest interval of a periodic timer: the supervisor wakes for each expiry (overruns are
+ * counted then), so a job may not make it spin. */
+#define TIMER_MIN_INTERVAL_NS 100000ull
 
 static const int itimer_sig[PROC_ITIMERS] = { SIGALRM, SIGVTALRM, SIGPROF };
 
@@ -168,7 +171,7 @@ void sig_timers_exec(struct proc *p)
 static void timer_arm(struct job *job, struct proc *p, struct proc_timer *tm, uint64_t value,
                       uint64_t interval, bool abs)
 {
-    tm->interval = interval;
+    tm->interval = interval && interval < TIMER_MIN_INTERVAL_NS ? TIMER_MIN_INTERVAL_NS : interval;
     tm->overrun = 0;
     if (!value) {
         tm->next = 0;
@@ -215,13 +218,19 @@ static int time_import(int64_t sec, int64_t frac, uint64_t per_sec, uint64_t *ns
 
 /* ---- interval timers: setitimer, getitimer, alarm ---------------------------------------- */
 
-static void itimerval_of(uint64_t left, uint64_t interval, int64_t out[4])
+/* tm's time left and interval as the itimerval getitimer and setitimer write at gva (Linux
+ * rounds a value left below one microsecond up to one, so that it reads as armed). 0 or
+ * -EFAULT. */
+static int itimerval_put(struct job *job, const struct sc_call *c, const struct proc_timer *tm,
+                         uint64_t gva)
 {
-    /* Linux rounds a value left below one microsecond up to one, so that it reads as armed */
+    uint64_t left, interval;
+    timer_left(job, sc_proc(c), tm, &left, &interval);
     uint64_t l_us = left ? (left + 999) / 1000 : 0;
     uint64_t i_us = (interval + 999) / 1000;
-    out[0] = (int64_t)(i_us / 1000000), out[1] = (int64_t)(i_us % 1000000);
-    out[2] = (int64_t)(l_us / 1000000), out[3] = (int64_t)(l_us % 1000000);
+    int64_t out[4] = { (int64_t)(i_us / 1000000), (int64_t)(i_us % 1000000),
+                       (int64_t)(l_us / 1000000), (int64_t)(l_us % 1000000) };
+    return gmem_copy_to(sc_gm(c), gva, out, sizeof out) ? -EFAULT : 0;
 }
 
 static struct proc_timer *itimer_of(struct proc *p, uint64_t which)
@@ -238,13 +247,7 @@ static struct proc_timer *itimer_of(struct proc *p, uint64_t which)
 int64_t sys_getitimer(struct job *job, struct sc_call *c)
 {
     struct proc_timer *tm = itimer_of(sc_proc(c), c->a[0]);
-    if (!tm)
-        return -EINVAL;
-    uint64_t left, interval;
-    int64_t out[4];
-    timer_left(job, sc_proc(c), tm, &left, &interval);
-    itimerval_of(left, interval, out);
-    return gmem_copy_to(sc_gm(c), c->a[1], out, sizeof out);
+    return tm ? itimerval_put(job, c, tm, c->a[1]) : -EINVAL;
 }
 
 /* A deterministic job (its virtual clock) has no timer that fires by the host's: its profile
@@ -266,14 +269,8 @@ int64_t sys_setitimer(struct job *job, struct sc_call *c)
     int rc = time_import(in[0], in[1], 1000000, &interval);
     if (rc || (rc = time_import(in[2], in[3], 1000000, &value)))
         return rc;
-    if (c->a[2]) {
-        uint64_t left, old_interval;
-        int64_t out[4];
-        timer_left(job, p, tm, &left, &old_interval);
-        itimerval_of(left, old_interval, out);
-        if (gmem_copy_to(sc_gm(c), c->a[2], out, sizeof out))
-            return -EFAULT;
-    }
+    if (c->a[2] && (rc = itimerval_put(job, c, tm, c->a[2])))
+        return rc;
     timer_arm(job, p, tm, value, value ? interval : 0, false);
     return 0;
 }
@@ -357,6 +354,18 @@ int64_t sys_timer_create(struct job *job, struct sc_call *c)
     return 0;
 }
 
+/* tm's time left and interval as the itimerspec timer_gettime and timer_settime write at gva.
+ * 0 or -EFAULT. */
+static int itimerspec_put(struct job *job, const struct sc_call *c, const struct proc_timer *tm,
+                          uint64_t gva)
+{
+    uint64_t left, interval;
+    timer_left(job, sc_proc(c), tm, &left, &interval);
+    int64_t out[4] = { (int64_t)(interval / NS_PER_SEC), (int64_t)(interval % NS_PER_SEC),
+                       (int64_t)(left / NS_PER_SEC), (int64_t)(left % NS_PER_SEC) };
+    return gmem_copy_to(sc_gm(c), gva, out, sizeof out) ? -EFAULT : 0;
+}
+
 int64_t sys_timer_settime(struct job *job, struct sc_call *c)
 {
     struct proc *p = sc_proc(c);
@@ -371,29 +380,16 @@ int64_t sys_timer_settime(struct job *job, struct sc_call *c)
     int rc = time_import(in[0], in[1], NS_PER_SEC, &interval);
     if (rc || (rc = time_import(in[2], in[3], NS_PER_SEC, &value)))
         return rc;
-    if (c->a[3]) {
-        uint64_t left, old_interval;
-        timer_left(job, p, tm, &left, &old_interval);
-        int64_t out[4] = { (int64_t)(old_interval / NS_PER_SEC), (int64_t)(old_interval % NS_PER_SEC),
-                           (int64_t)(left / NS_PER_SEC), (int64_t)(left % NS_PER_SEC) };
-        if (gmem_copy_to(sc_gm(c), c->a[3], out, sizeof out))
-            return -EFAULT;
-    }
+    if (c->a[3] && (rc = itimerspec_put(job, c, tm, c->a[3])))
+        return rc;
     timer_arm(job, p, tm, value, value ? interval : 0, c->a[1] & TIMER_ABSTIME);
     return 0;
 }
 
 int64_t sys_timer_gettime(struct job *job, struct sc_call *c)
 {
-    struct proc *p = sc_proc(c);
-    struct proc_timer *tm = posix_timer(p, c->a[0]);
-    if (!tm)
-        return -EINVAL;
-    uint64_t left, interval;
-    timer_left(job, p, tm, &left, &interval);
-    int64_t out[4] = { (int64_t)(interval / NS_PER_SEC), (int64_t)(interval % NS_PER_SEC),
-                       (int64_t)(left / NS_PER_SEC), (int64_t)(left % NS_PER_SEC) };
-    return gmem_copy_to(sc_gm(c), c->a[1], out, sizeof out);
+    struct proc_timer *tm = posix_timer(sc_proc(c), c->a[0]);
+    return tm ? itimerspec_put(job, c, tm, c->a[1]) : -EINVAL;
 }
 
 int64_t sys_timer_getoverrun(struct job *job, struct sc_call *c)
