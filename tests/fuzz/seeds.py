@@ -552,8 +552,12 @@ def sigframe_seeds():
     struct.pack_into('<Q', xs, 512, 7)
     xframe = frame(0x401000, 0x7fff0000, 0x246, fp=fpa)
     xsave = xframe + b'\0' * (520 - len(xframe)) + bytes(xs) + struct.pack('<I', 0x46505845)
+    xs0 = bytearray(xs)  # its software bytes naming no feature (fuzz-smoke found it)
+    struct.pack_into('<Q', xs0, 472, 0)
+    xsave0 = xframe + b'\0' * (520 - len(xframe)) + bytes(xs0) + struct.pack('<I', 0x46505845)
     return {'good': off + frame(0x401000, 0x7fff0000, 0x246),
             'xsave': off + xsave,
+            'xsave-no-features': off + xsave0,
             'kernel-rip': off + frame(0xffff800000001000, 0x7fff0000, 0x246),
             'iopl': off + frame(0x401000, 0x7fff0000, 0x3202),
             'fp-bad': off + frame(0x401000, 0x7fff0000, 0x202, fp=0x200008),

@@ -155,6 +155,8 @@ static int fpstate_read(const struct guest_mem *gm, uint64_t fp, const struct si
     if ((bv & ~xs->features) || comp)
         return -EFAULT;
     ctx->xfeatures = xfeatures & xs->features;
+    if (!ctx->xfeatures)
+        return 0; /* names no feature the vCPU has: fxsave's state only */
     put64(ctx->fpstate, XHDR, bv & ctx->xfeatures); /* the others at their initial state */
     ctx->fp_size = xsize;
     return 0;
