@@ -118,29 +118,20 @@ void job_count_denied(struct job *job, uint64_t nr)
     job->stats.denied_total++;
 }
 
+uint64_t thread_cpu_ns(const struct vthread *t)
+{
+    if (!t->host_started || (t->state != VT_RUNNING && t->state != VT_EXITING))
+        return 0; /* no host thread, or it has finished: its time is retired */
+    uint64_t now = clock_ns(t->cpu_clock);
+    return now > t->cpu_base ? now - t->cpu_base : 0;
+}
+
 uint64_t job_cpu_ns(struct job *job)
 {
     uint64_t sum = job->cpu_ns_retired;
-    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++) {
-        struct vthread *t = &job->threads[i];
-        if (!t->host_started || t->state == VT_DONE || t->state == VT_FREE)
-            continue;
-        sum += clock_ns(t->cpu_clock) - t->cpu_base;
-    }
+    for (unsigned i = 0; i < ISOVM_MAX_VCPUS; i++)
+        sum += thread_cpu_ns(&job->threads[i]);
     return sum;
-}
-
-static bool thread_has_clock(const struct vthread *t)
-{
-    return t->host_started && (t->state == VT_RUNNING || t->state == VT_EXITING);
-}
-
-uint64_t thread_cpu_ns(const struct vthread *t)
-{
-    if (!thread_has_clock(t))
-        return 0;
-    uint64_t now = clock_ns(t->cpu_clock);
-    return now > t->cpu_base ? now - t->cpu_base : 0;
 }
 
 uint64_t proc_cpu_ns(struct job *job, const struct proc *p)

@@ -452,7 +452,6 @@ static int64_t sig_run_one(struct job *job, struct vthread *t, struct sig_contex
                    t->altstack.size && !sig_on_altstack(&t->altstack, ctx->rsp),
     };
     struct sig_frame_at at;
-    int rc = vcpu_fpstate_get(&job->vm, &t->vcpu, ctx);
     if (a[0] >= (1ull << 47)) { /* iretq there would fault in the firmware, not in the job */
         char msg[160];
         snprintf(msg, sizeof msg, "job killed by SIGSEGV: %s's handler 0x%llx is no user address",
@@ -460,6 +459,7 @@ static int64_t sig_run_one(struct job *job, struct vthread *t, struct sig_contex
         proc_end(job, p, proc_status_signaled(SIGSEGV), msg);
         return SC_STOP;
     }
+    int rc = vcpu_fpstate_get(&job->vm, &t->vcpu, ctx);
     if (rc || !(a[1] & K_SA_RESTORER) || sigframe_build(p->gm, &s, &at)) {
         char msg[200];
         snprintf(msg, sizeof msg, "job killed by SIGSEGV: no room for %s's signal frame on "
@@ -479,9 +479,7 @@ static int64_t sig_run_one(struct job *job, struct vthread *t, struct sig_contex
     struct sig_xstate xs;
     vm_xstate(&job->vm, &xs);
     sigframe_fpstate_init(ctx, &xs); /* the handler's: built, the context's no longer needed */
-    if (t->sig_restore_mask) {
-        t->sig_restore_mask = false; /* the frame holds the mask to go back to */
-    }
+    t->sig_restore_mask = false; /* the frame holds the mask to go back to */
     t->sig_blocked |= (a[3] | ((a[1] & SA_NODEFER) ? 0 : BIT(sig))) & ~UNBLOCKABLE;
     if (a[1] & SA_RESETHAND)
         memset(p->sig.action[sig - 1], 0, sizeof p->sig.action[sig - 1]);
