@@ -153,20 +153,17 @@ func checkExec(argv []string) {
 func checkNotify() {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGUSR1, syscall.SIGTERM)
-	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
-	select {
-	case s := <-ch:
-		check("signal.Notify: SIGUSR1 to itself", s == syscall.SIGUSR1, "got %v", s)
-	case <-time.After(5 * time.Second):
-		check("signal.Notify: SIGUSR1 to itself", false, "nothing in 5 s")
+	sendAndReceive := func(name string, sig syscall.Signal) {
+		syscall.Kill(os.Getpid(), sig)
+		select {
+		case s := <-ch:
+			check(name, s == sig, "got %v", s)
+		case <-time.After(5 * time.Second):
+			check(name, false, "nothing in 5 s")
+		}
 	}
-	syscall.Kill(os.Getpid(), syscall.SIGTERM)
-	select {
-	case s := <-ch:
-		check("signal.Notify: SIGTERM handled, not fatal", s == syscall.SIGTERM, "got %v", s)
-	case <-time.After(5 * time.Second):
-		check("signal.Notify: SIGTERM handled, not fatal", false, "nothing in 5 s")
-	}
+	sendAndReceive("signal.Notify: SIGUSR1 to itself", syscall.SIGUSR1)
+	sendAndReceive("signal.Notify: SIGTERM handled, not fatal", syscall.SIGTERM)
 	signal.Stop(ch)
 }
 
